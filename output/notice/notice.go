@@ -1,0 +1,358 @@
+// Package notice defines the notice document that every detector produces and
+// every output writes: an ECS-shaped alert that Kibana, the Elastic Security
+// app, the Zeek feed and our evaluator all read.
+//
+// The JSON encoding is the contract; README.md ("Notice schema") documents it
+// with a full example, and notice_test.go pins it with a golden file.
+package notice
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Rule names: the vocabulary of rule.name. Each maps to one Zeek notice type
+// (zeek.notice.note) declared by zeek-scripts/scripts/main.zeek.
+const (
+	RuleScanHorizontal = "scan.horizontal"
+	RuleScanVertical   = "scan.vertical"
+	RuleScanSlow       = "scan.slow"
+	RuleDoSFanIn       = "dos.fanin"
+	RuleBeacon         = "beacon"
+	RuleDNSTunnel      = "dns.tunnel"
+	RuleDNSDGA         = "dns.dga"
+	RuleExfiltration   = "exfiltration"
+	RuleLongConnection = "long_connection"
+	RuleOffHours       = "contextual.off_hours"
+	RuleOutlier        = "outlier.multivariate"
+	RuleSupervised     = "supervised.classifier"
+)
+
+// ZeekNotes maps every rule name to its Zeek notice type. The list in
+// zeek-scripts must agree with it (a test checks).
+var zeekNotes = map[string]string{
+	RuleScanHorizontal: "ZeekAnom::Horizontal_Scan",
+	RuleScanVertical:   "ZeekAnom::Vertical_Scan",
+	RuleScanSlow:       "ZeekAnom::Slow_Scan",
+	RuleDoSFanIn:       "ZeekAnom::DoS_FanIn",
+	RuleBeacon:         "ZeekAnom::Beaconing",
+	RuleDNSTunnel:      "ZeekAnom::DNS_Tunnel",
+	RuleDNSDGA:         "ZeekAnom::DNS_DGA",
+	RuleExfiltration:   "ZeekAnom::Exfiltration",
+	RuleLongConnection: "ZeekAnom::Long_Connection",
+	RuleOffHours:       "ZeekAnom::Off_Hours_Activity",
+	RuleOutlier:        "ZeekAnom::Multivariate_Outlier",
+	RuleSupervised:     "ZeekAnom::Supervised_Detection",
+}
+
+// ZeekNote returns the Zeek notice type for a rule name, or "" if unknown.
+func ZeekNote(rule string) string { return zeekNotes[rule] }
+
+// Rules returns every rule name, sorted.
+func Rules() []string {
+	out := make([]string, 0, len(zeekNotes))
+	for r := range zeekNotes {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The four event.severity values that the Elastic Security app's External
+// Alerts rule maps to low, medium, high and critical.
+const (
+	SeverityLow      = 21
+	SeverityMedium   = 47
+	SeverityHigh     = 73
+	SeverityCritical = 99
+)
+
+// SeverityFor maps a 0–100 risk score onto the four severities.
+func SeverityFor(risk float64) int {
+	switch {
+	case risk >= 90:
+		return SeverityCritical
+	case risk >= 70:
+		return SeverityHigh
+	case risk >= 40:
+		return SeverityMedium
+	default:
+		return SeverityLow
+	}
+}
+
+// MaxUIDs caps zeek.uids: a sample of evidence, not the whole evidence.
+const MaxUIDs = 20
+
+// Feature is one input to a score with its explanation: its value, the
+// host's baseline for it, and how far the value is from the baseline
+// (a robust z-score, or a ratio where the detector says so).
+type Feature struct {
+	Value     float64  `json:"value"`
+	Baseline  *float64 `json:"baseline,omitempty"`
+	Deviation *float64 `json:"deviation,omitempty"`
+}
+
+// Explanation is the zeekanom.* object: why the score is what it is.
+type Explanation struct {
+	// Detector is the package that fired (scan, beacon, dns, ...).
+	Detector string `json:"detector"`
+	// Score is the detector's raw score before calibration to risk_score.
+	Score float64 `json:"score"`
+	// Features that drove the score, keyed by feature name.
+	Features map[string]Feature `json:"features,omitempty"`
+	// Top lists the names of the features that contributed most, in order.
+	Top []string `json:"top,omitempty"`
+	// Window is the detector's window length in seconds.
+	Window float64 `json:"window_s,omitempty"`
+	// Label is set only by the evaluator and the injector (ground truth).
+	Label string `json:"label,omitempty"`
+}
+
+// Notice is one alert. Build it with the fields the detector knows, then call
+// Finalize to derive severity, related IPs, the Zeek note and the id.
+type Notice struct {
+	Timestamp   time.Time // @timestamp: event time the detector fired
+	Start, End  time.Time // event.start / event.end: the evidence window
+	RiskScore   float64   // event.risk_score, 0–100
+	Severity    int       // event.severity: 21, 47, 73 or 99
+	Message     string    // message and zeek.notice.msg
+	ID          string    // event.id, deterministic
+	Rule        string    // rule.name
+	Source      netip.Addr
+	Destination netip.Addr
+	DestPort    uint16
+	Proto       string // network.transport: tcp, udp, icmp
+	Domain      string // destination.domain
+	Related     []netip.Addr
+	Note        string // zeek.notice.note
+	Sub         string // zeek.notice.sub
+	UIDs        []string
+	Explain     Explanation
+	// Ingested is event.ingested; only sinks that index set it.
+	Ingested time.Time
+}
+
+// Finalize fills the derived fields: severity from risk, the Zeek note from
+// the rule, related.ip from source and destination, the uid cap, and the
+// deterministic id. key distinguishes notices of one rule on one source in
+// one window (e.g. the destination port); pass "" when there is none.
+func (n *Notice) Finalize(key string) {
+	if n.RiskScore < 0 {
+		n.RiskScore = 0
+	}
+	if n.RiskScore > 100 {
+		n.RiskScore = 100
+	}
+	n.RiskScore = float64(int(n.RiskScore*10+0.5)) / 10
+	n.Severity = SeverityFor(n.RiskScore)
+	if n.Note == "" {
+		n.Note = ZeekNote(n.Rule)
+	}
+	if n.Timestamp.IsZero() {
+		n.Timestamp = n.End
+	}
+	if len(n.UIDs) > MaxUIDs {
+		n.UIDs = n.UIDs[:MaxUIDs]
+	}
+	n.Related = n.Related[:0]
+	for _, a := range []netip.Addr{n.Source, n.Destination} {
+		if a.IsValid() && !containsAddr(n.Related, a) {
+			n.Related = append(n.Related, a)
+		}
+	}
+	n.ID = ID(n.Rule, n.Source, n.Destination, n.DestPort, n.Domain, n.Start, key)
+}
+
+func containsAddr(list []netip.Addr, a netip.Addr) bool {
+	for _, b := range list {
+		if a == b {
+			return true
+		}
+	}
+	return false
+}
+
+// ID is the deterministic event.id: the same rule on the same entities for
+// the same window start always gives the same id, so replays, restarts and
+// re-scoring never duplicate a document downstream.
+func ID(rule string, src, dst netip.Addr, port uint16, domain string, start time.Time, key string) string {
+	h := sha256.New()
+	var b []byte
+	b = append(b, rule...)
+	b = append(b, 0)
+	b = append(b, src.String()...)
+	b = append(b, 0)
+	b = append(b, dst.String()...)
+	b = append(b, 0)
+	b = strconv.AppendUint(b, uint64(port), 10)
+	b = append(b, 0)
+	b = append(b, domain...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, start.UnixMicro(), 10)
+	b = append(b, 0)
+	b = append(b, key...)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// TimeLayout is how every timestamp in a notice is written (RFC 3339, UTC,
+// microseconds as Zeek records them).
+const TimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+type jsonEvent struct {
+	Kind      string   `json:"kind"`
+	Module    string   `json:"module"`
+	Dataset   string   `json:"dataset"`
+	Category  []string `json:"category"`
+	Type      []string `json:"type"`
+	ID        string   `json:"id"`
+	Start     string   `json:"start"`
+	End       string   `json:"end"`
+	RiskScore float64  `json:"risk_score"`
+	Severity  int      `json:"severity"`
+	Ingested  string   `json:"ingested,omitempty"`
+}
+
+type jsonEndpoint struct {
+	IP     string `json:"ip,omitempty"`
+	Port   uint16 `json:"port,omitempty"`
+	Domain string `json:"domain,omitempty"`
+}
+
+type jsonZeekNotice struct {
+	Note string `json:"note"`
+	Msg  string `json:"msg"`
+	Sub  string `json:"sub,omitempty"`
+}
+
+type jsonZeek struct {
+	Notice jsonZeekNotice `json:"notice"`
+	UIDs   []string       `json:"uids,omitempty"`
+}
+
+type jsonNotice struct {
+	Timestamp   string        `json:"@timestamp"`
+	Event       jsonEvent     `json:"event"`
+	Message     string        `json:"message"`
+	Rule        struct{ Name string `json:"name"` } `json:"rule"`
+	Source      *jsonEndpoint `json:"source,omitempty"`
+	Destination *jsonEndpoint `json:"destination,omitempty"`
+	Network     *struct {
+		Transport string `json:"transport"`
+	} `json:"network,omitempty"`
+	Related struct {
+		IP []string `json:"ip,omitempty"`
+	} `json:"related"`
+	Zeek     jsonZeek    `json:"zeek"`
+	ZeekAnom Explanation `json:"zeekanom"`
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// MarshalJSON writes the ECS document.
+func (n *Notice) MarshalJSON() ([]byte, error) {
+	j := jsonNotice{
+		Timestamp: fmtTime(n.Timestamp),
+		Event: jsonEvent{
+			Kind: "alert", Module: "zeekanom", Dataset: "zeekanom.notice",
+			Category: []string{"network"}, Type: []string{"info"},
+			ID: n.ID, Start: fmtTime(n.Start), End: fmtTime(n.End),
+			RiskScore: n.RiskScore, Severity: n.Severity, Ingested: fmtTime(n.Ingested),
+		},
+		Message:  n.Message,
+		Zeek:     jsonZeek{Notice: jsonZeekNotice{Note: n.Note, Msg: n.Message, Sub: n.Sub}, UIDs: n.UIDs},
+		ZeekAnom: n.Explain,
+	}
+	j.Rule.Name = n.Rule
+	if n.Source.IsValid() {
+		j.Source = &jsonEndpoint{IP: n.Source.String()}
+	}
+	if n.Destination.IsValid() || n.DestPort != 0 || n.Domain != "" {
+		j.Destination = &jsonEndpoint{Port: n.DestPort, Domain: n.Domain}
+		if n.Destination.IsValid() {
+			j.Destination.IP = n.Destination.String()
+		}
+	}
+	if n.Proto != "" {
+		j.Network = &struct {
+			Transport string `json:"transport"`
+		}{n.Proto}
+	}
+	for _, a := range n.Related {
+		j.Related.IP = append(j.Related.IP, a.String())
+	}
+	return json.Marshal(&j)
+}
+
+// UnmarshalJSON reads the ECS document back (the evaluator and tests use it).
+func (n *Notice) UnmarshalJSON(b []byte) error {
+	var j jsonNotice
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	var err error
+	*n = Notice{}
+	if n.Timestamp, err = parseTime(j.Timestamp); err != nil {
+		return err
+	}
+	if n.Start, err = parseTime(j.Event.Start); err != nil {
+		return err
+	}
+	if n.End, err = parseTime(j.Event.End); err != nil {
+		return err
+	}
+	if n.Ingested, err = parseTime(j.Event.Ingested); err != nil {
+		return err
+	}
+	n.RiskScore, n.Severity, n.ID = j.Event.RiskScore, j.Event.Severity, j.Event.ID
+	n.Message, n.Rule = j.Message, j.Rule.Name
+	n.Note, n.Sub, n.UIDs = j.Zeek.Notice.Note, j.Zeek.Notice.Sub, j.Zeek.UIDs
+	n.Explain = j.ZeekAnom
+	if j.Network != nil {
+		n.Proto = j.Network.Transport
+	}
+	if j.Source != nil && j.Source.IP != "" {
+		if n.Source, err = netip.ParseAddr(j.Source.IP); err != nil {
+			return err
+		}
+	}
+	if j.Destination != nil {
+		n.DestPort, n.Domain = j.Destination.Port, j.Destination.Domain
+		if j.Destination.IP != "" {
+			if n.Destination, err = netip.ParseAddr(j.Destination.IP); err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range j.Related.IP {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return err
+		}
+		n.Related = append(n.Related, a)
+	}
+	return nil
+}
+
+// F is a convenience for building a Feature with a baseline and deviation.
+func F(value, baseline, deviation float64) Feature {
+	return Feature{Value: value, Baseline: &baseline, Deviation: &deviation}
+}

@@ -1,0 +1,52 @@
+// Package output holds the one interface every notice sink implements; each
+// sink lives in its own sub-package (ndjson, elasticsearch, zeekfeed).
+package output
+
+import (
+	"context"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// Sink accepts notices. Write may buffer; Flush makes everything written so
+// far durable at the destination (or in the sink's spool); Close flushes and
+// releases resources. A sink is used from one goroutine at a time.
+type Sink interface {
+	Write(ctx context.Context, n *notice.Notice) error
+	Flush(ctx context.Context) error
+	Close() error
+}
+
+// Multi fans notices out to several sinks; the first error of each call wins
+// but every sink still sees every call.
+type Multi []Sink
+
+func (m Multi) Write(ctx context.Context, n *notice.Notice) error {
+	var first error
+	for _, s := range m {
+		if err := s.Write(ctx, n); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (m Multi) Flush(ctx context.Context) error {
+	var first error
+	for _, s := range m {
+		if err := s.Flush(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (m Multi) Close() error {
+	var first error
+	for _, s := range m {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
