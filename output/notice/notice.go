@@ -237,10 +237,12 @@ type jsonZeek struct {
 }
 
 type jsonNotice struct {
-	Timestamp   string        `json:"@timestamp"`
-	Event       jsonEvent     `json:"event"`
-	Message     string        `json:"message"`
-	Rule        struct{ Name string `json:"name"` } `json:"rule"`
+	Timestamp string    `json:"@timestamp"`
+	Event     jsonEvent `json:"event"`
+	Message   string    `json:"message"`
+	Rule      struct {
+		Name string `json:"name"`
+	} `json:"rule"`
 	Source      *jsonEndpoint `json:"source,omitempty"`
 	Destination *jsonEndpoint `json:"destination,omitempty"`
 	Network     *struct {
