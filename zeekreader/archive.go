@@ -1,0 +1,306 @@
+package zeekreader
+
+import (
+	"container/heap"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Chain is one log stream of an archive: files of one log (and one sensor
+// prefix, e.g. "NASHUA_") read one after another in name order, as zeekctl's
+// hourly rotation lays them out.
+type Chain struct {
+	Kind  Kind
+	Key   string
+	Files []string
+}
+
+// Archive is what Walk found.
+type Archive struct {
+	Chains []Chain
+	// Notes are files that were skipped and why (not errors).
+	Notes []string
+}
+
+var dateDir = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// logSuffixes are the extensions of Zeek log files, plain or compressed.
+var logSuffixes = []string{".log", ".log.gz", ".json", ".json.gz", ".gz", ".labeled", ".log.labeled"}
+
+func isLogName(name string) bool {
+	for _, s := range logSuffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Walk finds the logs of the given kinds under paths (files or directories,
+// recursively). The zeekctl layout (YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz)
+// becomes one chain per log across days; other directories give a chain per
+// directory. Files named explicitly are always taken, whatever their name.
+func Walk(paths []string, kinds ...Kind) (*Archive, error) {
+	want := map[Kind]bool{}
+	if len(kinds) == 0 {
+		kinds = []Kind{KindConn, KindDNS, KindHTTP, KindSSL}
+	}
+	for _, k := range kinds {
+		want[k] = true
+	}
+	a := &Archive{}
+	chains := map[string]*Chain{}
+	add := func(file string, explicit bool) {
+		base := filepath.Base(file)
+		path := PathFromName(base)
+		k := KindOf(path)
+		if !explicit {
+			if !isLogName(base) {
+				a.Notes = append(a.Notes, fmt.Sprintf("%s: not a log file name, ignored", file))
+				return
+			}
+			if !want[k] {
+				return
+			}
+		}
+		dir := filepath.Dir(file)
+		if dateDir.MatchString(filepath.Base(dir)) {
+			dir = filepath.Dir(dir)
+		}
+		prefix := ""
+		if i := strings.Index(base, "_"+path); i > 0 {
+			prefix = base[:i]
+		}
+		key := dir + "\x00" + prefix + "\x00" + path
+		if explicit {
+			key = file // each named file is its own stream
+		}
+		c := chains[key]
+		if c == nil {
+			c = &Chain{Kind: k, Key: key}
+			chains[key] = c
+		}
+		c.Files = append(c.Files, file)
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			add(p, true)
+			continue
+		}
+		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				add(f, false)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]string, 0, len(chains))
+	for k := range chains {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c := chains[k]
+		sort.Strings(c.Files)
+		a.Chains = append(a.Chains, *c)
+	}
+	return a, nil
+}
+
+// Files lists every file of the archive.
+func (a *Archive) Files() []string {
+	var out []string
+	for _, c := range a.Chains {
+		out = append(out, c.Files...)
+	}
+	return out
+}
+
+// chainSource reads a chain's files one after another.
+type chainSource struct {
+	files []string
+	i     int
+	cur   *EventReader
+	kinds []Kind
+	stats *Stats
+	all   bool
+}
+
+func (c *chainSource) Next() (*Event, error) {
+	for {
+		if c.cur == nil {
+			if c.i >= len(c.files) {
+				return nil, io.EOF
+			}
+			f := c.files[c.i]
+			c.i++
+			r, err := Open(f)
+			if err != nil {
+				return nil, fileErr(f, err)
+			}
+			c.cur = NewEventReader(r, c.kinds...)
+			c.cur.All = c.all
+		}
+		ev, err := c.cur.Next()
+		if err == nil || IsRowError(err) {
+			return ev, err
+		}
+		st := c.cur.r.Stats()
+		c.stats.Rows += st.Rows
+		c.stats.Errors += st.Errors
+		c.stats.Bytes += st.Bytes
+		name := c.cur.r.Name()
+		c.cur.Close()
+		c.cur = nil
+		if err != io.EOF {
+			return nil, fileErr(name, err)
+		}
+	}
+}
+
+func (c *chainSource) live() Stats {
+	s := *c.stats
+	if c.cur != nil {
+		st := c.cur.r.Stats()
+		s.Rows += st.Rows
+		s.Errors += st.Errors
+		s.Bytes += st.Bytes
+	}
+	return s
+}
+
+// Merged yields the events of several sources in timestamp order of their
+// heads. Every source is itself roughly ordered (conn rows are written at
+// connection end), so the result is the deterministic interleaving that
+// batch and live both see; detectors tolerate the remaining lateness.
+type Merged struct {
+	srcs  []*chainSource
+	h     mergeHeap
+	init  bool
+	last  int // source of the event returned last: advance it on the next call
+	stats []Stats
+}
+
+type mergeItem struct {
+	ev  *Event
+	src int
+}
+
+type mergeHeap []mergeItem
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if !a.ev.TS.Equal(b.ev.TS) {
+		return a.ev.TS.Before(b.ev.TS)
+	}
+	return a.src < b.src // ties broken by source order: deterministic
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(mergeItem)) }
+func (h *mergeHeap) Pop() any     { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+func (m *Merged) advance(i int) error {
+	for {
+		ev, err := m.srcs[i].Next()
+		if err == nil {
+			heap.Push(&m.h, mergeItem{ev, i})
+			return nil
+		}
+		if err == io.EOF {
+			return nil
+		}
+		return err // skippable: reported once, the source stays
+	}
+}
+
+// Open opens every chain of the archive as one merged source. With all set,
+// rows of other logs are yielded too (as KindOther).
+func (a *Archive) Open(all bool) *Merged {
+	m := &Merged{last: -1}
+	for _, c := range a.Chains {
+		kinds := []Kind{c.Kind}
+		if c.Kind == KindOther {
+			kinds = nil
+		}
+		m.srcs = append(m.srcs, &chainSource{files: c.Files, kinds: kinds, stats: &Stats{}, all: all || c.Kind == KindOther})
+	}
+	return m
+}
+
+// Next returns the next event in merged order. Errors are those of the
+// underlying sources; Skippable ones leave the merge usable.
+func (m *Merged) Next() (*Event, error) {
+	if !m.init {
+		for i := range m.srcs {
+			if err := m.advanceAt(i); err != nil {
+				return nil, err
+			}
+		}
+		m.init = true
+	}
+	if m.last >= 0 {
+		i := m.last
+		m.last = -1
+		if err := m.advance(i); err != nil {
+			m.last = i // try again on the next call
+			return nil, err
+		}
+	}
+	if m.h.Len() == 0 {
+		return nil, io.EOF
+	}
+	it := heap.Pop(&m.h).(mergeItem)
+	m.last = it.src
+	return it.ev, nil
+}
+
+// advanceAt primes source i during init, resuming where an error left off.
+func (m *Merged) advanceAt(i int) error {
+	for _, it := range m.h {
+		if it.src == i {
+			return nil
+		}
+	}
+	if m.srcs[i].i > 0 && m.srcs[i].cur == nil && m.srcs[i].i >= len(m.srcs[i].files) {
+		return nil
+	}
+	return m.advance(i)
+}
+
+// Stats sums the counts of every file read so far.
+func (m *Merged) Stats() Stats {
+	var s Stats
+	for _, c := range m.srcs {
+		st := c.live()
+		s.Rows += st.Rows
+		s.Errors += st.Errors
+		s.Bytes += st.Bytes
+	}
+	return s
+}
+
+// Close closes open files.
+func (m *Merged) Close() error {
+	for _, c := range m.srcs {
+		if c.cur != nil {
+			c.cur.Close()
+		}
+	}
+	return nil
+}

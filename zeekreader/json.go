@@ -1,0 +1,206 @@
+package zeekreader
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func skipWS(b []byte, p int) int {
+	for p < len(b) && isWS(b[p]) {
+		p++
+	}
+	return p
+}
+
+// scanJSONString returns the index of the closing quote of a string whose
+// body starts at p, and whether it contains escapes; -1 if unterminated.
+func scanJSONString(b []byte, p int) (int, bool) {
+	esc := false
+	for p < len(b) {
+		switch b[p] {
+		case '"':
+			return p, esc
+		case '\\':
+			esc = true
+			p += 2
+			continue
+		}
+		p++
+	}
+	return -1, esc
+}
+
+// scanJSONComposite returns the index just past the array or object that
+// starts at p (b[p] is '[' or '{'), or -1.
+func scanJSONComposite(b []byte, p int) int {
+	depth := 0
+	for p < len(b) {
+		switch b[p] {
+		case '"':
+			end, _ := scanJSONString(b, p+1)
+			if end < 0 {
+				return -1
+			}
+			p = end
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+			if depth == 0 {
+				return p + 1
+			}
+		}
+		p++
+	}
+	return -1
+}
+
+// parseJSON indexes one JSON object into the record: each key's value span
+// goes to the key's column of the stream's schema, which grows the first
+// time a key is seen. Nested objects ({"id":{"orig_h":...}}) are flattened
+// to dotted names. Absent keys and nulls are unset.
+func (r *Reader) parseJSON(line []byte) error {
+	s := r.json
+	if s == nil {
+		s = newSchema(r.fallback, FormatJSON)
+		r.json = s
+	}
+	rec := &r.rec
+	rec.schema = s
+	rec.grow(len(s.Fields))
+	for i := range rec.flags {
+		rec.flags[i] = fUnset
+	}
+	r.keyBuf = r.keyBuf[:0]
+	p, err := r.jsonObject(line, 0)
+	if err != nil {
+		return err
+	}
+	if p = skipWS(line, p); p != len(line) {
+		return r.rowErr("", fmt.Errorf("%w: trailing data at byte %d", ErrBadJSON, p))
+	}
+	if s.Path == "" || s.Path == PathFromName(r.name) {
+		if i, ok := s.index["_path"]; ok && rec.flags[i]&fJSONString != 0 {
+			s.Path = string(rec.Raw(i))
+		}
+	}
+	return nil
+}
+
+func (r *Reader) jsonObject(b []byte, p int) (int, error) {
+	p = skipWS(b, p)
+	if p >= len(b) || b[p] != '{' {
+		return 0, r.rowErr("", fmt.Errorf("%w: expected '{' at byte %d", ErrBadJSON, p))
+	}
+	prefix := len(r.keyBuf)
+	p++
+	for first := true; ; first = false {
+		p = skipWS(b, p)
+		if p >= len(b) {
+			return 0, r.rowErr("", fmt.Errorf("%w: unterminated object", ErrBadJSON))
+		}
+		if b[p] == '}' {
+			return p + 1, nil
+		}
+		if !first {
+			if b[p] != ',' {
+				return 0, r.rowErr("", fmt.Errorf("%w: expected ',' at byte %d", ErrBadJSON, p))
+			}
+			p = skipWS(b, p+1)
+		}
+		if p >= len(b) || b[p] != '"' {
+			return 0, r.rowErr("", fmt.Errorf("%w: expected a key at byte %d", ErrBadJSON, p))
+		}
+		kend, kesc := scanJSONString(b, p+1)
+		if kend < 0 {
+			return 0, r.rowErr("", fmt.Errorf("%w: unterminated key", ErrBadJSON))
+		}
+		r.keyBuf = r.keyBuf[:prefix]
+		if kesc {
+			r.keyBuf = appendJSONUnescaped(r.keyBuf, b[p+1:kend])
+		} else {
+			r.keyBuf = append(r.keyBuf, b[p+1:kend]...)
+		}
+		p = skipWS(b, kend+1)
+		if p >= len(b) || b[p] != ':' {
+			return 0, r.rowErr("", fmt.Errorf("%w: expected ':' at byte %d", ErrBadJSON, p))
+		}
+		p = skipWS(b, p+1)
+		if p >= len(b) {
+			return 0, r.rowErr("", fmt.Errorf("%w: missing value", ErrBadJSON))
+		}
+		var vs, ve int
+		var fl uint8
+		switch c := b[p]; {
+		case c == '"':
+			end, esc := scanJSONString(b, p+1)
+			if end < 0 {
+				return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: unterminated string", ErrBadJSON))
+			}
+			vs, ve, fl = p+1, end, fJSONString
+			if end == p+1 {
+				fl |= fEmpty
+			}
+			_ = esc
+			p = end + 1
+		case c == '{':
+			// Nested record: flatten into dotted keys.
+			r.keyBuf = append(r.keyBuf, '.')
+			np, err := r.jsonObject(b, p)
+			if err != nil {
+				return 0, err
+			}
+			r.keyBuf = r.keyBuf[:prefix]
+			p = np
+			continue
+		case c == '[':
+			end := scanJSONComposite(b, p)
+			if end < 0 {
+				return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: unterminated array", ErrBadJSON))
+			}
+			vs, ve, fl = p, end, fJSONArray
+			if skipWS(b, p+1) < len(b) && b[skipWS(b, p+1)] == ']' {
+				fl |= fEmpty
+			}
+			p = end
+		default:
+			q := p
+			for q < len(b) && b[q] != ',' && b[q] != '}' && !isWS(b[q]) {
+				q++
+			}
+			v := b[p:q]
+			switch bstr(v) {
+			case "null":
+				fl = fUnset
+			case "true", "false":
+				fl = fJSONBool
+			default:
+				if _, ok := parseFloat(v); !ok {
+					return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(v)))
+				}
+				fl = fJSONNumber
+			}
+			vs, ve = p, q
+			p = q
+		}
+		idx, ok := r.json.index[bstr(r.keyBuf)]
+		if !ok {
+			idx = r.json.add(string(r.keyBuf), "")
+			r.rec.growKeep(len(r.json.Fields))
+		}
+		r.rec.spans[idx] = span{uint32(vs), uint32(ve)}
+		r.rec.flags[idx] = fl
+	}
+}
+
+// growKeep extends the per-field arrays by new JSON keys, marking them unset.
+func (rec *Record) growKeep(n int) {
+	for len(rec.spans) < n {
+		rec.spans = append(rec.spans, span{})
+		rec.flags = append(rec.flags, fUnset)
+		rec.num = append(rec.num, 0)
+		rec.addr = append(rec.addr, netip.Addr{})
+	}
+}

@@ -1,0 +1,174 @@
+package zeekreader
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// These parsers work on the line buffer without allocating. They accept what
+// Zeek writes; anything else falls back to strconv or fails.
+
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		d := uint64(c - '0')
+		if d > 9 {
+			return 0, false
+		}
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	u, ok := parseUint(b)
+	if !ok || u > math.MaxInt64+1 || (!neg && u > math.MaxInt64) {
+		return 0, false
+	}
+	if neg {
+		return -int64(u), true
+	}
+	return int64(u), true
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseFloat handles the plain decimal form Zeek writes with an exact fast
+// path (mantissa < 2^53 divided by an exact power of ten is correctly
+// rounded) and defers everything else to strconv.
+func parseFloat(b []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i = 1
+	}
+	var mant uint64
+	digits, frac, sawDot := 0, 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '.' && !sawDot {
+			sawDot = true
+			continue
+		}
+		d := uint64(c - '0')
+		if d > 9 {
+			return slowFloat(b)
+		}
+		if mant == 0 && d == 0 && !sawDot {
+			continue
+		}
+		mant = mant*10 + d
+		digits++
+		if sawDot {
+			frac++
+		}
+		if digits > 15 {
+			return slowFloat(b)
+		}
+	}
+	if (digits == 0 && !hasDigit(b)) || frac > 22 {
+		return slowFloat(b)
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+func hasDigit(b []byte) bool {
+	for _, c := range b {
+		if c >= '0' && c <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+func slowFloat(b []byte) (float64, bool) {
+	f, err := strconv.ParseFloat(bstr(b), 64)
+	return f, err == nil
+}
+
+// parseEpoch parses epoch seconds with up to nanosecond precision exactly
+// (a float64 round trip would lose the microseconds Zeek writes).
+func parseEpoch(b []byte) (time.Time, bool) {
+	dot := -1
+	for i, c := range b {
+		if c == '.' {
+			dot = i
+			break
+		}
+	}
+	intPart, fracPart := b, []byte(nil)
+	if dot >= 0 {
+		intPart, fracPart = b[:dot], b[dot+1:]
+	}
+	sec, ok := parseInt(intPart)
+	if ok && len(intPart) > 0 && intPart[0] != '-' {
+		for _, c := range fracPart {
+			if c-'0' > 9 {
+				ok = false // 2.344943763e+09: exponent form, as some writers give times
+				break
+			}
+		}
+	}
+	if !ok || len(intPart) == 0 || intPart[0] == '-' {
+		f, ok := slowFloat(b)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+			return time.Time{}, false
+		}
+		s, fr := math.Modf(f)
+		return time.Unix(int64(s), int64(fr*1e9)).UTC(), true
+	}
+	var nsec int64
+	for i := 0; i < 9; i++ {
+		nsec *= 10
+		if i < len(fracPart) {
+			d := fracPart[i] - '0'
+			if d > 9 {
+				return time.Time{}, false
+			}
+			nsec += int64(d)
+		}
+	}
+	for _, c := range fracPart[min(9, len(fracPart)):] {
+		if c-'0' > 9 {
+			return time.Time{}, false
+		}
+	}
+	if sec > 1e12 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, nsec).UTC(), true
+}
+
+// parseISOTime parses the RFC 3339 / ISO-8601 timestamps Zeek writes with
+// LogAscii::json_timestamps=JSON::TS_ISO8601 ("2018-03-24T17:15:20.865716Z").
+func parseISOTime(b []byte) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, bstr(b))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}

@@ -1,0 +1,470 @@
+// Package zeekreader reads Zeek logs: TSV (every header directive, escapes,
+// sets and vectors, headers that change mid-stream) and JSON lines (dotted or
+// underscore keys, epoch or ISO-8601 ts), plain or gzip, one row at a time
+// with reusable buffers. It knows nothing of detection.
+package zeekreader
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// RowError is a malformed row. It is not fatal: the row is skipped and
+// counted, and the next call to Next goes on with the following line.
+type RowError struct {
+	File  string
+	Line  int64
+	Field string // the offending column, when one is to blame
+	Err   error
+}
+
+func (e *RowError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s:%d: field %s: %v", e.File, e.Line, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+// IsRowError reports whether err is a skipped row (keep reading) rather than
+// the end of the stream.
+func IsRowError(err error) bool {
+	var re *RowError
+	return errors.As(err, &re)
+}
+
+// Errors a RowError may wrap.
+var (
+	ErrNoHeader    = errors.New("data row before any #fields header")
+	ErrFieldCount  = errors.New("wrong number of fields")
+	ErrBadValue    = errors.New("bad value")
+	ErrLineTooLong = errors.New("line longer than the maximum")
+	ErrBadJSON     = errors.New("malformed JSON")
+	ErrBadHeader   = errors.New("malformed header")
+
+	errBareHeader = errors.New("bare header row")
+)
+
+// Stats counts what a Reader has seen.
+type Stats struct {
+	Rows    int64 // rows returned
+	Errors  int64 // rows skipped as malformed
+	Headers int64 // header blocks (#fields lines)
+	Bytes   int64 // stream bytes consumed (uncompressed)
+	Closed  bool  // a #close line was seen (the writer finished this file)
+}
+
+// Options tune a Reader. The zero value is the batch default.
+type Options struct {
+	// MaxLine is the longest accepted line (default DefaultMaxLine).
+	MaxLine int
+	// Live keeps a partial last line unread until its newline arrives, and
+	// returns io.EOF at the current end so the caller may wait and retry.
+	Live bool
+	// Path overrides the log path guessed from the name (conn, dns, ...).
+	Path string
+}
+
+// Reader reads records from one stream.
+type Reader struct {
+	in     *lineInput
+	name   string
+	closer io.Closer
+	stats  Stats
+	lineNo int64
+
+	// TSV header state: a header block is a state change of the parser.
+	sep      byte
+	setSep   byte
+	empty    []byte
+	unset    []byte
+	path     string
+	open     string
+	tsv      *Schema // schema of the current TSV block
+	json     *Schema // the JSON schema of this stream (grows)
+	fallback string  // path guessed from the file name
+
+	rec     Record
+	keyBuf  []byte
+	lastErr RowError
+}
+
+// NewReader reads the stream r; name is used in errors and to guess the log
+// path when the log does not name it. Gzip is detected by its magic bytes.
+func NewReader(r io.Reader, name string, opts ...Options) *Reader {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = DefaultMaxLine
+	}
+	rd := &Reader{
+		in:    newLineInput(r, o.MaxLine, o.Live),
+		name:  name,
+		sep:   '\t',
+		empty: []byte("(empty)"),
+		unset: []byte("-"),
+	}
+	rd.setSep = ','
+	rd.fallback = o.Path
+	if rd.fallback == "" {
+		rd.fallback = PathFromName(name)
+	}
+	rd.rec.file = name
+	if c, ok := r.(io.Closer); ok {
+		rd.closer = c
+	}
+	return rd
+}
+
+// Open opens a file for reading; Close closes it.
+func Open(name string, opts ...Options) (*Reader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return NewReader(f, name, opts...), nil
+}
+
+// Close stops the decompressor, if any, and closes the underlying stream if
+// it is an io.Closer.
+func (r *Reader) Close() error {
+	r.in.close()
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}
+
+// Name is the name given to NewReader.
+func (r *Reader) Name() string { return r.name }
+
+// Stats returns the counts so far.
+func (r *Reader) Stats() Stats {
+	s := r.stats
+	s.Bytes = r.in.off
+	return s
+}
+
+// Offset is the stream offset just past the last line consumed.
+func (r *Reader) Offset() int64 { return r.in.off }
+
+// Schema is the schema of the most recent header block or JSON stream.
+func (r *Reader) Schema() *Schema {
+	if r.tsv != nil {
+		return r.tsv
+	}
+	return r.json
+}
+
+// knownPaths are the logs whose name we recognise inside file names such as
+// "conn.09:00:00-10:00:00.log.gz", "NASHUA_conn.log" or "conn.json.gz".
+var knownPaths = []string{"conn", "dns", "http", "ssl", "files", "x509", "notice", "weird",
+	"dhcp", "smtp", "ftp", "ssh", "rdp", "smb_files", "smb_mapping", "dce_rpc", "kerberos",
+	"ntlm", "ntp", "irc", "snmp", "sip", "tunnel", "quic", "dpd", "software", "pe",
+	"open_conn", "open_http", "open_ssl", "capture_loss", "stats", "reporter", "zeekanom_feed"}
+
+// PathFromName guesses a log path from a file name.
+func PathFromName(name string) string {
+	base := filepath.Base(name)
+	if i := strings.IndexByte(base, '.'); i >= 0 {
+		base = base[:i]
+	}
+	for _, p := range knownPaths {
+		if base == p || strings.HasSuffix(base, "_"+p) || strings.HasPrefix(base, p+"_") {
+			return p
+		}
+	}
+	return base
+}
+
+func (r *Reader) rowErr(field string, err error) *RowError {
+	r.stats.Errors++
+	r.lastErr = RowError{File: r.name, Line: r.lineNo, Field: field, Err: err}
+	e := r.lastErr
+	return &e
+}
+
+// Next returns the next record. At the end it returns io.EOF (in live mode:
+// the current end; call again later). A *RowError is a malformed row that was
+// skipped: log or count it and call Next again. Any other error ends the
+// stream (I/O error, truncated gzip); rows before it were all returned.
+func (r *Reader) Next() (*Record, error) {
+	for {
+		line, start, end, err := r.in.next()
+		if err != nil {
+			if err == errLineTooLong {
+				r.lineNo++
+				return nil, r.rowErr("", fmt.Errorf("%w (%d bytes)", ErrLineTooLong, r.in.maxLine))
+			}
+			if err == io.EOF {
+				return nil, io.EOF
+			}
+			return nil, fmt.Errorf("%s: after line %d: %w", r.name, r.lineNo, err)
+		}
+		r.lineNo++
+		if len(line) == 0 {
+			continue
+		}
+		rec := &r.rec
+		rec.lineNo, rec.start, rec.end, rec.line = r.lineNo, start, end, line
+		rec.arena = rec.arena[:0]
+		if line[0] == ' ' || line[0] == '\t' {
+			// A header indented by stray whitespace is still a header.
+			if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '#' {
+				line = t
+			}
+		}
+		switch line[0] {
+		case '#':
+			if err := r.directive(line); err != nil {
+				return nil, err
+			}
+			continue
+		case '{':
+			if err := r.parseJSON(line); err != nil {
+				return nil, err
+			}
+		default:
+			if err := r.parseTSV(line); err != nil {
+				if err == errBareHeader {
+					r.directive(append([]byte("#fields"+string(r.sep)), line...))
+					continue
+				}
+				return nil, err
+			}
+		}
+		r.stats.Rows++
+		return rec, nil
+	}
+}
+
+// --- TSV -------------------------------------------------------------------
+
+func decodeHeaderValue(b []byte) []byte {
+	if string(b) == `\t` { // "#separator \t", as some writers put it
+		return []byte{'\t'}
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return append([]byte(nil), b...)
+	}
+	return appendZeekUnescaped(nil, b)
+}
+
+func (r *Reader) directive(line []byte) error {
+	if bytes.HasPrefix(line, []byte("#separator")) {
+		rest := line[len("#separator"):]
+		if len(rest) == 0 {
+			return r.rowErr("", fmt.Errorf("%w: #separator without a value", ErrBadHeader))
+		}
+		first := rest[0]
+		v := decodeHeaderValue(rest[1:])
+		switch {
+		case len(v) == 1:
+			r.sep = v[0]
+		case len(v) == 0 && (first == '\t' || first == ' '):
+			r.sep = first // "#separator<TAB>" with nothing after: the tab itself
+		default:
+			return r.rowErr("", fmt.Errorf("%w: separator %q is not one byte", ErrBadHeader, v))
+		}
+		return nil
+	}
+	name, rest := line, []byte(nil)
+	if i := bytes.IndexByte(line, r.sep); i >= 0 {
+		name, rest = line[:i], line[i+1:]
+	} else if i := bytes.IndexByte(line, ' '); i >= 0 {
+		name, rest = line[:i], line[i+1:]
+	}
+	switch string(name) {
+	case "#set_separator":
+		v := decodeHeaderValue(rest)
+		if len(v) != 1 {
+			return r.rowErr("", fmt.Errorf("%w: set separator %q is not one byte", ErrBadHeader, v))
+		}
+		r.setSep = v[0]
+	case "#empty_field":
+		r.empty = decodeHeaderValue(rest)
+	case "#unset_field":
+		r.unset = decodeHeaderValue(rest)
+	case "#path":
+		r.path = string(decodeHeaderValue(rest))
+	case "#open":
+		r.open = string(rest)
+		r.stats.Closed = false
+	case "#close":
+		r.stats.Closed = true
+	case "#fields":
+		r.stats.Headers++
+		path := r.path
+		if path == "" {
+			path = r.fallback
+		}
+		s := newSchema(path, FormatTSV)
+		s.Open = r.open
+		for _, f := range bytes.Split(rest, []byte{r.sep}) {
+			s.add(string(decodeHeaderValue(f)), "")
+		}
+		r.setTSVSchema(s)
+	case "#types":
+		s := r.tsv
+		if s == nil {
+			return r.rowErr("", fmt.Errorf("%w: #types before #fields", ErrBadHeader))
+		}
+		types := bytes.Split(rest, []byte{r.sep})
+		if len(types) != len(s.Fields) {
+			return r.rowErr("", fmt.Errorf("%w: #types has %d entries, #fields %d", ErrBadHeader, len(types), len(s.Fields)))
+		}
+		ns := newSchema(s.Path, FormatTSV)
+		ns.Open = s.Open
+		for i, t := range types {
+			ns.add(s.Fields[i].Name, string(t))
+		}
+		r.setTSVSchema(ns)
+	default:
+		// Unknown directives and comments are ignored, as Zeek's reader does.
+	}
+	return nil
+}
+
+// setTSVSchema installs s, reusing the previous schema when a repeated
+// header block declares exactly the same columns (concatenated logs), so
+// consumers' cached views stay valid.
+func (r *Reader) setTSVSchema(s *Schema) {
+	if old := r.tsv; old != nil && old.Path == s.Path && len(old.Fields) == len(s.Fields) {
+		same := true
+		for i := range s.Fields {
+			if old.Fields[i] != s.Fields[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
+	r.tsv = s
+}
+
+// looksLikeBareHeader recognises a header row written without "#fields"
+// ("ts<TAB>uid<TAB>..."), as some Zeek test baselines have: two or more
+// separated identifiers, before any schema.
+func looksLikeBareHeader(line []byte, sep byte) bool {
+	n := 0
+	for _, tok := range bytes.Split(line, []byte{sep}) {
+		if len(tok) == 0 || !(tok[0] == '_' || tok[0] >= 'a' && tok[0] <= 'z' || tok[0] >= 'A' && tok[0] <= 'Z') {
+			return false
+		}
+		for _, c := range tok {
+			if !(c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return false
+			}
+		}
+		n++
+	}
+	return n >= 2
+}
+
+func (r *Reader) parseTSV(line []byte) error {
+	s := r.tsv
+	if s == nil {
+		if looksLikeBareHeader(line, r.sep) {
+			// Taken as #fields with types inferred on access.
+			return errBareHeader
+		}
+		return r.rowErr("", ErrNoHeader)
+	}
+	rec := &r.rec
+	rec.schema = s
+	rec.setSep = r.setSep
+	n := len(s.Fields)
+	rec.grow(n)
+	// Split on the separator; count fields as we go so a row with too many
+	// does not index past the schema.
+	pos, i := 0, 0
+	for {
+		j := bytes.IndexByte(line[pos:], r.sep)
+		end := len(line)
+		if j >= 0 {
+			end = pos + j
+		}
+		if i < n {
+			rec.spans[i] = span{uint32(pos), uint32(end)}
+		}
+		i++
+		if j < 0 {
+			break
+		}
+		pos = end + 1
+	}
+	if i != n {
+		return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
+	}
+	unset, empty := r.unset, r.empty
+	for k := 0; k < n; k++ {
+		sp := rec.spans[k]
+		v := line[sp.s:sp.e]
+		var fl uint8
+		switch {
+		case len(v) == len(unset) && bytes.Equal(v, unset):
+			rec.flags[k] = fUnset
+			continue
+		case len(v) == len(empty) && bytes.Equal(v, empty):
+			rec.flags[k] = fEmpty
+			continue
+		}
+		f := &s.Fields[k]
+		var ok = true
+		switch f.Type {
+		case TypeCount, TypePort:
+			rec.num[k], ok = parseUint(v)
+			fl = fParsed
+		case TypeInt:
+			var x int64
+			x, ok = parseInt(v)
+			rec.num[k], fl = uint64(x), fParsed
+		case TypeDouble, TypeInterval:
+			var x float64
+			x, ok = parseFloat(v)
+			rec.num[k], fl = math.Float64bits(x), fParsed
+		case TypeTime:
+			t, tok := parseEpoch(v)
+			rec.num[k], ok, fl = uint64(t.UnixNano()), tok, fParsed
+		case TypeAddr:
+			a, err := netip.ParseAddr(bstr(v))
+			rec.addr[k], ok, fl = a, err == nil, fParsed
+		case TypeBool:
+			ok = len(v) == 1 && (v[0] == 'T' || v[0] == 'F')
+		}
+		if !ok {
+			return r.rowErr(f.Name, fmt.Errorf("%w for %s: %q", ErrBadValue, f.TypeName, clip(v)))
+		}
+		rec.flags[k] = fl
+	}
+	return nil
+}
+
+func clip(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
+}
+
+func (rec *Record) grow(n int) {
+	if cap(rec.spans) < n {
+		rec.spans = make([]span, n, n+8)
+		rec.flags = make([]uint8, n, n+8)
+		rec.num = make([]uint64, n, n+8)
+		rec.addr = make([]netip.Addr, n, n+8)
+	}
+	rec.spans, rec.flags, rec.num, rec.addr = rec.spans[:n], rec.flags[:n], rec.num[:n], rec.addr[:n]
+}
