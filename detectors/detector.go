@@ -1,0 +1,137 @@
+// Package detectors defines the seam between the reader and the detector
+// families (one package each under detectors/), and the Engine that drives
+// them in event time.
+package detectors
+
+import (
+	"sort"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Emit receives a finished notice. The notice is the detector's to build
+// and the callee's to keep.
+type Emit func(*notice.Notice)
+
+// Detector is one detector family. Everything is driven by event time (the
+// logs' ts), never the wall clock, so that the same input gives the same
+// notices in batch and live.
+type Detector interface {
+	// Name is the config section and the zeekanom.detector value.
+	Name() string
+	// Kinds lists the logs the detector consumes.
+	Kinds() []zeekreader.Kind
+	// Observe takes one row. The event is valid only during the call: copy
+	// what you keep.
+	Observe(ev *zeekreader.Event)
+	// Advance tells the detector that its logs' event time has reached wm
+	// (the newest ts seen). It closes the windows that are due, allowing for
+	// its own lateness (conn rows arrive at connection end, ts is the
+	// start), and emits their notices.
+	Advance(wm time.Time, emit Emit)
+	// Flush closes every window at the end of input (batch, --drain).
+	Flush(emit Emit)
+}
+
+// Stateful detectors can checkpoint their windows with the follower's
+// offsets, so that windows survive a restart.
+type Stateful interface {
+	Snapshot() ([]byte, error)
+	Restore([]byte) error
+}
+
+// DefaultStep is how often, in event time, the Engine advances detectors.
+const DefaultStep = 10 * time.Second
+
+// Engine feeds events to detectors and advances them on watermark steps.
+// Watermarks are kept per log kind, so the interleaving of different logs
+// (which differs between batch and live) does not change when a detector
+// consuming one log closes its windows.
+type Engine struct {
+	dets   []Detector
+	byKind [zeekreader.KindSSL + 1][]Detector
+	wm     [zeekreader.KindSSL + 1]time.Time
+	step   time.Duration
+	out    Emit
+	batch  []*notice.Notice
+	emitFn Emit
+	// Counters, for metrics and the end-of-run summary.
+	Events  int64
+	Notices map[string]int64
+}
+
+// NewEngine drives dets, sending notices to out in a deterministic order.
+func NewEngine(out Emit, dets ...Detector) *Engine {
+	e := &Engine{dets: dets, step: DefaultStep, out: out, Notices: map[string]int64{}}
+	for _, d := range dets {
+		for _, k := range d.Kinds() {
+			e.byKind[k] = append(e.byKind[k], d)
+		}
+	}
+	e.emitFn = func(n *notice.Notice) { e.batch = append(e.batch, n) }
+	return e
+}
+
+// Detectors returns the detectors the engine drives.
+func (e *Engine) Detectors() []Detector { return e.dets }
+
+// Observe feeds one event.
+func (e *Engine) Observe(ev *zeekreader.Event) {
+	if ev.Kind > zeekreader.KindSSL || ev.TS.IsZero() {
+		return
+	}
+	e.Events++
+	ds := e.byKind[ev.Kind]
+	for _, d := range ds {
+		d.Observe(ev)
+	}
+	wm := &e.wm[ev.Kind]
+	if ev.TS.After(*wm) {
+		prev := *wm
+		*wm = ev.TS
+		if prev.IsZero() || ev.TS.Truncate(e.step) != prev.Truncate(e.step) {
+			for _, d := range ds {
+				d.Advance(*wm, e.emitFn)
+			}
+			e.release()
+		}
+	}
+}
+
+// Watermark is the newest ts seen in a log.
+func (e *Engine) Watermark(k zeekreader.Kind) time.Time { return e.wm[k] }
+
+// Flush closes all windows (end of input).
+func (e *Engine) Flush() {
+	for _, d := range e.dets {
+		d.Flush(e.emitFn)
+	}
+	e.release()
+}
+
+// release hands the notices of one advance to out, ordered by time, rule
+// and id, so the output order does not depend on map iteration inside
+// detectors.
+func (e *Engine) release() {
+	if len(e.batch) == 0 {
+		return
+	}
+	sort.SliceStable(e.batch, func(i, j int) bool {
+		a, b := e.batch[i], e.batch[j]
+		if !a.Timestamp.Equal(b.Timestamp) {
+			return a.Timestamp.Before(b.Timestamp)
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.ID < b.ID
+	})
+	for _, n := range e.batch {
+		e.Notices[n.Rule]++
+		e.out(n)
+	}
+	clear(e.batch)
+	e.batch = e.batch[:0]
+}
