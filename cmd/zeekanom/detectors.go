@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/zeekanom/zeekanom/detectors"
+)
+
+// detectorEntry builds one detector from its [detectors.<name>] section.
+// decode fills the detector's config (defaults already set by build) from
+// the section when the file has one.
+type detectorEntry struct {
+	name string
+	// build returns the detector; decode(v) decodes the section into v
+	// (a pointer to the detector's Config) and is a no-op without a section.
+	build func(decode func(v any) error) (detectors.Detector, error)
+}
+
+// allDetectors is the plain list of detector families, in output order.
+// Each family's package documents its section (detectors/<name>/README.md).
+func allDetectors() []detectorEntry {
+	var list []detectorEntry
+	list = append(list, collectiveDetectors()...)
+	list = append(list, modelDetectors()...)
+	return list
+}
+
+// buildDetectors builds every enabled detector from the config.
+func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive) ([]detectors.Detector, error) {
+	known := map[string]bool{}
+	var out []detectors.Detector
+	for _, e := range allDetectors() {
+		known[e.name] = true
+		prim, ok := sections[e.name]
+		decode := func(v any) error {
+			if !ok || md == nil {
+				return nil
+			}
+			if err := md.PrimitiveDecode(prim, v); err != nil {
+				return fmt.Errorf("[detectors.%s]: %w", e.name, err)
+			}
+			return nil
+		}
+		d, err := e.build(decode)
+		if err != nil {
+			return nil, err
+		}
+		if d != nil { // nil: disabled in its section (enabled = false)
+			out = append(out, d)
+		}
+	}
+	for name := range sections {
+		if !known[name] {
+			return nil, fmt.Errorf("[detectors.%s]: no such detector", name)
+		}
+	}
+	return out, nil
+}

