@@ -1,0 +1,326 @@
+##! Reads the feed file of the zeekanom sidecar and raises each entry as a
+##! notice of the type that :zeek:see:`ZeekAnom::rule_notes` gives its rule.
+##!
+##! The feed is read with the *raw* input reader in STREAM mode, one line
+##! per event, and each line is parsed here, not with the ASCII reader. The
+##! reason is rotation: the sidecar bounds the feed's size by renaming it
+##! (``zeekanom_feed.log`` becomes ``zeekanom_feed.log.1``) and starting a
+##! new file. Since Zeek 5.1 the raw reader in STREAM mode notices that the
+##! path now names another file (inode or device changed) and reads the new
+##! one from its start, the way ``tail -F`` does; the ASCII reader in STREAM
+##! mode keeps reading the renamed file forever and never sees the new one.
+##! Truncating the file in place instead would not help either reader: both
+##! keep their read position, beyond the new end of the file.
+##!
+##! The raw reader switches to the new file without draining the old one, so
+##! rows appended to the old file after the reader's last poll would be lost.
+##! The sidecar therefore repeats the last rows of the old file at the start
+##! of the new one, and this script raises each entry id only once within
+##! :zeek:see:`ZeekAnom::replay_window`.
+##!
+##! On a cluster only the manager reads the feed and raises the notices (a
+##! standalone Zeek does it itself); workers, proxies and loggers load this
+##! script but do nothing.
+
+@load base/frameworks/cluster
+@load base/frameworks/input
+@load base/frameworks/notice
+
+@load ./main
+
+module ZeekAnom;
+
+export {
+	## Name of the input stream that reads the feed.
+	const stream_name = "zeekanom_feed" &redef;
+}
+
+# The raw reader hands each line over as one string.
+type Line: record {
+	s: string;
+};
+
+global feed_line: event(desc: Input::EventDescription, tpe: Input::Event,
+    line: string);
+
+# Placeholders of Zeek's ASCII log format, as the sidecar writes them.
+const unset_field = "-";
+const empty_field = "(empty)";
+
+const count_pat = /[0-9]+/;
+const port_pat = /[0-9]{1,5}/;
+const real_pat = /-?[0-9]+(\.[0-9]*)?/;
+
+# Where each column is in the current file, by name, from its #fields
+# header. The header is read again at the start of every new file.
+global columns: table[string] of count;
+
+# Ids of the entries raised recently.
+global raised_ids: set[string] &create_expire=replay_window;
+
+global transports: table[string] of transport_proto = {
+	["tcp"] = tcp,
+	["udp"] = udp,
+	["icmp"] = icmp,
+};
+
+# Undoes the ASCII writer's escaping: every \xNN becomes the byte NN. The
+# writer escapes every backslash itself (as \x5c), so a \x in the feed is
+# always an escape.
+function unescape(s: string): string
+	{
+	if ( "\\x" !in s )
+		return s;
+
+	local parts = split_string_all(s, /\\x[0-9a-fA-F]{2}/);
+	local out = "";
+
+	for ( i in parts )
+		{
+		# Odd elements are the matches of the pattern.
+		if ( i % 2 == 1 )
+			out += hexstr_to_bytestring(sub_bytes(parts[i], 3, 2));
+		else
+			out += parts[i];
+		}
+
+	return out;
+	}
+
+# Whether all of s matches p.
+function matches(p: pattern, s: string): bool
+	{
+	return p == s;
+	}
+
+# The raw text of a column of a data row, or the unset placeholder when the
+# header has no such column.
+function column(row: vector of string, name: string): string
+	{
+	if ( name !in columns )
+		return unset_field;
+
+	local i = columns[name];
+
+	if ( i >= |row| )
+		return unset_field;
+
+	return row[i];
+	}
+
+# A string column's value.
+function string_value(raw: string): string
+	{
+	if ( raw == empty_field )
+		return "";
+
+	return unescape(raw);
+	}
+
+function time_value(raw: string): time
+	{
+	return double_to_time(to_double(raw));
+	}
+
+# Why a data row cannot become an entry, or "" when it can.
+function row_problem(row: vector of string): string
+	{
+	if ( ! matches(real_pat, column(row, "ts")) )
+		return "bad ts";
+
+	if ( column(row, "id") == unset_field )
+		return "no id";
+
+	if ( string_value(column(row, "rule")) !in rule_notes )
+		return "unknown rule";
+
+	if ( ! matches(real_pat, column(row, "risk_score")) )
+		return "bad risk_score";
+
+	if ( ! matches(count_pat, column(row, "severity")) )
+		return "bad severity";
+
+	if ( column(row, "msg") == unset_field )
+		return "no msg";
+
+	for ( name in set("src", "dst") )
+		{
+		local a = column(row, name);
+		if ( a != unset_field && ! is_valid_ip(a) )
+			return fmt("bad %s", name);
+		}
+
+	local p = column(row, "dst_p");
+	if ( p != unset_field && ( ! matches(port_pat, p) || to_count(p) > 65535 ) )
+		return "bad dst_p";
+
+	for ( name in set("start", "end") )
+		{
+		local t = column(row, name);
+		if ( t != unset_field && ! matches(real_pat, t) )
+			return fmt("bad %s", name);
+		}
+
+	return "";
+	}
+
+# Builds the entry of a data row that row_problem accepted.
+function entry(row: vector of string): FeedEntry
+	{
+	local rule = string_value(column(row, "rule"));
+	local ts = time_value(column(row, "ts"));
+	local id = string_value(column(row, "id"));
+	local risk = to_double(column(row, "risk_score"));
+	local severity = to_count(column(row, "severity"));
+	local msg = string_value(column(row, "msg"));
+	local e = FeedEntry($ts=ts, $id=id, $rule=rule, $note=rule_notes[rule],
+	    $risk_score=risk, $severity=severity, $msg=msg);
+
+	local raw = column(row, "src");
+	if ( raw != unset_field )
+		e$src = to_addr(raw);
+
+	raw = column(row, "dst");
+	if ( raw != unset_field )
+		e$dst = to_addr(raw);
+
+	local proto = unknown_transport;
+	raw = string_value(column(row, "proto"));
+	if ( raw in transports )
+		{
+		proto = transports[raw];
+		e$proto = proto;
+		}
+
+	raw = column(row, "dst_p");
+	if ( raw != unset_field )
+		e$dst_p = count_to_port(to_count(raw), proto);
+
+	raw = column(row, "domain");
+	if ( raw != unset_field )
+		e$domain = string_value(raw);
+
+	raw = column(row, "sub");
+	if ( raw != unset_field )
+		e$sub = string_value(raw);
+
+	raw = column(row, "uids");
+	if ( raw != unset_field )
+		{
+		local uids: vector of string = vector();
+		if ( raw != empty_field )
+			{
+			local elems = split_string(raw, /,/);
+			for ( j in elems )
+				uids[|uids|] = unescape(elems[j]);
+			}
+		e$uids = uids;
+		}
+
+	raw = column(row, "start");
+	if ( raw != unset_field )
+		e$start = time_value(raw);
+
+	raw = column(row, "end");
+	if ( raw != unset_field )
+		e$end = time_value(raw);
+
+	return e;
+	}
+
+# What the notice framework suppresses repeats by: the same rule about the
+# same hosts, port and domain.
+function identifier(e: FeedEntry): string
+	{
+	return cat(e$rule, "|", e?$src ? cat(e$src) : "", "|", e?$dst ? cat(e$dst) : "",
+	    "|", e?$dst_p ? cat(e$dst_p) : "", "|", e?$domain ? e$domain : "");
+	}
+
+function raise_entry(e: FeedEntry)
+	{
+	local n = Notice::Info($note=e$note, $msg=e$msg, $identifier=identifier(e),
+	    $suppress_for=suppress_for);
+
+	if ( e$risk_score > 0.0 )
+		n$n = double_to_count(floor(e$risk_score + 0.5));
+	if ( e?$sub )
+		n$sub = e$sub;
+	if ( e?$src )
+		n$src = e$src;
+	if ( e?$dst )
+		n$dst = e$dst;
+	if ( e?$dst_p )
+		n$p = e$dst_p;
+	if ( e?$proto )
+		n$proto = e$proto;
+	if ( e?$uids && |e$uids| > 0 )
+		n$uid = e$uids[0];
+
+	NOTICE(n);
+	}
+
+event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
+    line: string)
+	{
+	if ( line == "" )
+		return;
+
+	local row = split_string(line, /\t/);
+
+	if ( line[0] == "#" )
+		{
+		if ( row[0] == "#fields" )
+			{
+			columns = table();
+			for ( i, name in row )
+				{
+				if ( i > 0 )
+					columns[name] = i - 1;
+				}
+			}
+
+		return;
+		}
+
+	if ( |columns| == 0 )
+		{
+		Reporter::warning("zeekanom feed: data row before any #fields header");
+		return;
+		}
+
+	local problem = row_problem(row);
+	if ( problem != "" )
+		{
+		Reporter::warning(fmt("zeekanom feed: row skipped: %s", problem));
+		return;
+		}
+
+	local e = entry(row);
+
+	if ( e$note !in raise_notes )
+		return;
+
+	if ( e$risk_score < min_risk_score )
+		return;
+
+	if ( max_age > 0secs && e$ts < current_time() - max_age )
+		return;
+
+	if ( e$id in raised_ids )
+		return;
+
+	if ( ! hook raise_policy(e) )
+		return;
+
+	add raised_ids[e$id];
+	raise_entry(e);
+	}
+
+@if ( ! Cluster::is_enabled() || Cluster::local_node_type() == Cluster::MANAGER )
+event zeek_init()
+	{
+	Input::add_event([$source=feed_path, $name=stream_name,
+	    $reader=Input::READER_RAW, $mode=Input::STREAM, $fields=Line,
+	    $want_record=F, $ev=feed_line]);
+	}
+@endif

@@ -1,0 +1,156 @@
+##! Notice types and options for the notices of the zeekanom sidecar.
+##!
+##! zeekanom reads Zeek's logs, scores hosts against their own baselines
+##! and writes what it finds to a feed file. :doc:`feed.zeek` reads that
+##! feed and raises each entry as a notice of one of the types below, so the
+##! notice framework's policy hooks, suppression and actions apply to them as
+##! to any other notice.
+
+@load base/frameworks/notice
+
+module ZeekAnom;
+
+export {
+	redef enum Notice::Type += {
+		## A host contacted many destinations on the same port
+		## (rule ``scan.horizontal``).
+		Horizontal_Scan,
+		## A host contacted many ports on one destination
+		## (rule ``scan.vertical``).
+		Vertical_Scan,
+		## A host probed destinations or ports too slowly for
+		## per-window counts to see it (rule ``scan.slow``).
+		Slow_Scan,
+		## Many sources converged on one destination
+		## (rule ``dos.fanin``).
+		DoS_FanIn,
+		## A host connected to a destination at regular intervals, as
+		## malware calling home does (rule ``beacon``).
+		Beaconing,
+		## DNS queries whose names carry data: long, high-entropy
+		## labels under one domain (rule ``dns.tunnel``).
+		DNS_Tunnel,
+		## DNS names that look algorithmically generated
+		## (rule ``dns.dga``).
+		DNS_DGA,
+		## A host sent far more data out than its baseline
+		## (rule ``exfiltration``).
+		Exfiltration,
+		## A connection lasted far longer than is usual for its
+		## service (rule ``long_connection``).
+		Long_Connection,
+		## A host was active at an hour of the week it usually is not
+		## (rule ``contextual.off_hours``).
+		Off_Hours_Activity,
+		## A host's behaviour is far from its baseline over many
+		## features at once (rule ``outlier.multivariate``).
+		Multivariate_Outlier,
+		## The sidecar's trained classifier flagged the host
+		## (rule ``supervised.classifier``).
+		Supervised_Detection,
+	};
+
+	## The notice type raised for each rule name the sidecar writes in the
+	## feed's ``rule`` column. Entries with a rule not in this table are
+	## dropped with a reporter warning.
+	const rule_notes: table[string] of Notice::Type = {
+		["scan.horizontal"] = Horizontal_Scan,
+		["scan.vertical"] = Vertical_Scan,
+		["scan.slow"] = Slow_Scan,
+		["dos.fanin"] = DoS_FanIn,
+		["beacon"] = Beaconing,
+		["dns.tunnel"] = DNS_Tunnel,
+		["dns.dga"] = DNS_DGA,
+		["exfiltration"] = Exfiltration,
+		["long_connection"] = Long_Connection,
+		["contextual.off_hours"] = Off_Hours_Activity,
+		["outlier.multivariate"] = Multivariate_Outlier,
+		["supervised.classifier"] = Supervised_Detection,
+	} &redef;
+
+	## One row of the feed file, in the order of its ``#fields`` header.
+	## The sidecar writes the file in Zeek's ASCII log format
+	## (``#path zeekanom_feed``), so ``zeek-cut`` reads it too.
+	type FeedEntry: record {
+		## When the sidecar's detector fired (event time).
+		ts: time;
+		## The notice's deterministic id: the same detection always
+		## has the same id, so replays of a row raise nothing twice.
+		id: string;
+		## The rule name, e.g. ``scan.horizontal``.
+		rule: string;
+		## The notice type, taken from :zeek:see:`ZeekAnom::rule_notes`
+		## for *rule*, so that a redef there remaps a rule. (The feed's
+		## own ``note`` column carries the sidecar's mapping, for
+		## readers of the file other than this script.)
+		note: Notice::Type;
+		## Risk from 0 to 100.
+		risk_score: double;
+		## 21, 47, 73 or 99: low, medium, high, critical.
+		severity: count;
+		## The host the notice is about.
+		src: addr &optional;
+		## The destination, when there is one.
+		dst: addr &optional;
+		## The destination port, when there is one.
+		dst_p: port &optional;
+		## The transport of *dst_p*.
+		proto: transport_proto &optional;
+		## The destination's DNS name, when there is one.
+		domain: string &optional;
+		## Human-readable message.
+		msg: string;
+		## Extra detail: the features that drove the score.
+		sub: string &optional;
+		## Connection uids of some of the evidence, the first being the
+		## most telling.
+		uids: vector of string &optional;
+		## Start of the evidence window.
+		start: time &optional;
+		## End of the evidence window.
+		end: time &optional;
+	};
+
+	## The feed file the sidecar writes (its ``[output.zeekfeed] path``).
+	const feed_path = "/var/lib/zeekanom/zeekanom_feed.log" &redef;
+
+	## The notice types to raise. Remove a type to stop raising it without
+	## touching the sidecar.
+	const raise_notes: set[Notice::Type] = {
+		Horizontal_Scan,
+		Vertical_Scan,
+		Slow_Scan,
+		DoS_FanIn,
+		Beaconing,
+		DNS_Tunnel,
+		DNS_DGA,
+		Exfiltration,
+		Long_Connection,
+		Off_Hours_Activity,
+		Multivariate_Outlier,
+		Supervised_Detection,
+	} &redef;
+
+	## Entries with a lower risk score (0 to 100) are not raised.
+	const min_risk_score = 0.0 &redef;
+
+	## How long the notice framework suppresses a repeat of a notice with
+	## the same rule, source, destination, port and domain.
+	const suppress_for = 1hr &redef;
+
+	## Entries whose *ts* is older than this, measured against the wall
+	## clock when the entry is read, are not raised. It keeps a Zeek restart
+	## (which reads the current feed file from its start) from raising old
+	## notices again. Set it to 0secs when replaying old logs through the
+	## sidecar, whose notices all carry old timestamps.
+	const max_age = 1hr &redef;
+
+	## How long the id of a raised entry is remembered so that the same
+	## entry read twice (the sidecar repeats the last rows of a rotated
+	## feed file in the new one) raises one notice.
+	const replay_window = 1hr &redef;
+
+	## Applied to every entry that passed the filters above, right before
+	## it is raised. Break from the hook to drop the entry.
+	global raise_policy: hook(e: FeedEntry);
+}
