@@ -61,6 +61,10 @@ func (r *Record) File() string { return r.file }
 // Len is the number of columns of the schema.
 func (r *Record) Len() int { return len(r.schema.Fields) }
 
+// IsString reports a JSON string value (as opposed to a number, bool,
+// array or object); always false for TSV, whose values are all text.
+func (r *Record) IsString(i int) bool { return r.ok(i) && r.flags[i]&fJSONString != 0 }
+
 // Text is the row as read (escaped), without its newline.
 func (r *Record) Text() []byte { return r.line }
 

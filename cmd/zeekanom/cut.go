@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+const cutSynopsis = `[-j] [-c|-C] [-n] [-d|-u] [-D FMT] [-F SEP] FIELDS... [--] [PATH...]
+
+Prints the chosen columns of Zeek logs, like zeek-cut, from TSV or JSON,
+plain or gzip (detected by content), from PATHs or standard input.
+An argument that names an existing file or directory is a PATH; use --
+before PATHs to make that explicit. Unset fields print as "-".`
+
+type cutOpts struct {
+	json, header, allHeaders, negate, dates, utc bool
+	dateFmt, sep                                 string
+}
+
+func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("cut", cutSynopsis, stderr)
+	var o cutOpts
+	fs.BoolVar(&o.json, "j", false, "write JSON lines instead of TSV")
+	fs.BoolVar(&o.header, "c", false, "print the first #fields/#types header (of the chosen columns)")
+	fs.BoolVar(&o.allHeaders, "C", false, "print every header block")
+	fs.BoolVar(&o.negate, "n", false, "print all fields except the chosen ones")
+	fs.BoolVar(&o.dates, "d", false, "convert time fields to local time (ISO-8601)")
+	fs.BoolVar(&o.utc, "u", false, "convert time fields to UTC (ISO-8601)")
+	fs.StringVar(&o.dateFmt, "D", "", "with -d/-u: Go time layout for time fields (default RFC 3339)")
+	fs.StringVar(&o.sep, "F", "\t", "output field separator")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var fields, paths []string
+	rest := fs.Args()
+	for i, a := range rest {
+		if a == "--" {
+			paths = append(paths, rest[i+1:]...)
+			break
+		}
+		if _, err := os.Stat(a); err == nil || a == "-" {
+			paths = append(paths, a)
+		} else {
+			fields = append(fields, a)
+		}
+	}
+	if len(fields) == 0 && !o.negate {
+		// zeek-cut with no fields prints every column.
+		o.negate = true
+	}
+	w := bufio.NewWriterSize(stdout, 256<<10)
+	defer w.Flush()
+	c := &cutter{o: o, fields: fields, w: w, stderr: stderr}
+	if len(paths) == 0 {
+		paths = []string{"-"}
+	}
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.cutPath(p); err != nil {
+			return err
+		}
+	}
+	if c.errors > 0 {
+		fmt.Fprintf(stderr, "zeekanom cut: skipped %d malformed rows\n", c.errors)
+	}
+	return nil
+}
+
+type cutter struct {
+	o       cutOpts
+	fields  []string
+	w       *bufio.Writer
+	stderr  io.Writer
+	schema  *zeekreader.Schema
+	nfields int
+	cols    []int
+	names   []string
+	printed bool
+	errors  int64
+	jbuf    []byte
+	elems   [][]byte
+}
+
+func (c *cutter) cutPath(p string) error {
+	var files []string
+	if p == "-" {
+		return c.cutReader(zeekreader.NewReader(os.Stdin, "stdin"))
+	}
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		a, err := zeekreader.Walk([]string{p}, zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL, zeekreader.KindOther)
+		if err != nil {
+			return err
+		}
+		files = a.Files()
+	} else {
+		files = []string{p}
+	}
+	for _, f := range files {
+		r, err := zeekreader.Open(f)
+		if err != nil {
+			return err
+		}
+		err = c.cutReader(r)
+		r.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cutter) cutReader(r *zeekreader.Reader) error {
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if zeekreader.IsRowError(err) {
+				c.errors++
+				if c.errors <= 10 {
+					fmt.Fprintf(c.stderr, "zeekanom cut: %v\n", err)
+				}
+				continue
+			}
+			return err
+		}
+		if s := rec.Schema(); s != c.schema || len(s.Fields) != c.nfields {
+			c.resolve(s)
+		}
+		if c.o.json {
+			c.writeJSON(rec)
+		} else {
+			c.writeTSV(rec)
+		}
+	}
+}
+
+func (c *cutter) resolve(s *zeekreader.Schema) {
+	newBlock := s != c.schema
+	c.schema, c.nfields = s, len(s.Fields)
+	c.cols, c.names = c.cols[:0], c.names[:0]
+	if c.o.negate {
+		skip := map[string]bool{}
+		for _, f := range c.fields {
+			skip[f] = true
+		}
+		for i, f := range s.Fields {
+			if !skip[f.Name] {
+				c.cols = append(c.cols, i)
+				c.names = append(c.names, f.Name)
+			}
+		}
+	} else {
+		for _, f := range c.fields {
+			c.cols = append(c.cols, s.Index(f))
+			c.names = append(c.names, f)
+		}
+	}
+	if !c.o.json && newBlock && (c.o.allHeaders || (c.o.header && !c.printed)) {
+		c.printed = true
+		c.w.WriteString("#fields")
+		for _, n := range c.names {
+			c.w.WriteString(c.o.sep)
+			c.w.WriteString(n)
+		}
+		c.w.WriteString("\n#types")
+		for _, i := range c.cols {
+			c.w.WriteString(c.o.sep)
+			t := "string"
+			if i >= 0 && s.Fields[i].TypeName != "" {
+				t = s.Fields[i].TypeName
+			}
+			c.w.WriteString(t)
+		}
+		c.w.WriteByte('\n')
+	}
+}
+
+func (c *cutter) isTime(i int) bool {
+	f := c.schema.Fields[i]
+	return f.Type == zeekreader.TypeTime || (f.Type == zeekreader.TypeUnknown && (f.Name == "ts" || f.Name == "_write_ts"))
+}
+
+func (c *cutter) formatTime(t time.Time) string {
+	if c.o.utc {
+		t = t.UTC()
+	} else {
+		t = t.Local()
+	}
+	if c.o.dateFmt != "" {
+		return t.Format(c.o.dateFmt)
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func (c *cutter) writeTSV(rec *zeekreader.Record) {
+	isJSON := rec.Schema().Format == zeekreader.FormatJSON
+	for k, i := range c.cols {
+		if k > 0 {
+			c.w.WriteString(c.o.sep)
+		}
+		switch {
+		case rec.IsUnset(i):
+			c.w.WriteByte('-')
+		case (c.o.dates || c.o.utc) && c.isTime(i):
+			if t, ok := rec.Time(i); ok {
+				c.w.WriteString(c.formatTime(t))
+			} else {
+				c.w.Write(rec.Raw(i))
+			}
+		case !isJSON:
+			c.w.Write(rec.Raw(i)) // already in Zeek's escaped form
+		case rec.IsEmpty(i):
+			c.w.WriteString("(empty)")
+		default:
+			// JSON values are re-escaped the way Zeek's ASCII writer does,
+			// so a hostile string cannot add a column or a line.
+			c.elems = rec.Elems(i, c.elems[:0])
+			raw := rec.Raw(i)
+			if len(raw) > 0 && raw[0] == '[' {
+				for e, v := range c.elems {
+					if e > 0 {
+						c.w.WriteByte(',')
+					}
+					c.jbuf = AppendZeekEscaped(c.jbuf[:0], v, true)
+					c.w.Write(c.jbuf)
+				}
+			} else {
+				c.jbuf = AppendZeekEscaped(c.jbuf[:0], rec.Bytes(i), false)
+				c.w.Write(c.jbuf)
+			}
+		}
+	}
+	c.w.WriteByte('\n')
+}
+
+func (c *cutter) writeJSON(rec *zeekreader.Record) {
+	b := append(c.jbuf[:0], '{')
+	first := true
+	for k, i := range c.cols {
+		if rec.IsUnset(i) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, c.names[k])
+		b = append(b, ':')
+		b = c.appendJSONValue(b, rec, i)
+	}
+	b = append(b, '}', '\n')
+	c.w.Write(b)
+	c.jbuf = b
+}
+
+func (c *cutter) appendJSONValue(b []byte, rec *zeekreader.Record, i int) []byte {
+	f := rec.Schema().Fields[i]
+	if rec.Schema().Format == zeekreader.FormatJSON {
+		if (c.o.dates || c.o.utc) && c.isTime(i) {
+			if t, ok := rec.Time(i); ok {
+				return appendJSONString(b, c.formatTime(t))
+			}
+		}
+		raw := rec.Raw(i)
+		if len(raw) > 0 && (raw[0] == '[' || raw[0] == '{') {
+			return append(b, raw...)
+		}
+		if !rec.IsString(i) {
+			return append(b, raw...) // numbers and bools as written
+		}
+		return appendJSONBytes(b, rec.Bytes(i))
+	}
+	switch f.Type {
+	case zeekreader.TypeCount, zeekreader.TypePort, zeekreader.TypeInt, zeekreader.TypeDouble, zeekreader.TypeInterval:
+		return append(b, rec.Raw(i)...)
+	case zeekreader.TypeTime:
+		if c.o.dates || c.o.utc {
+			if t, ok := rec.Time(i); ok {
+				return appendJSONString(b, c.formatTime(t))
+			}
+		}
+		return append(b, rec.Raw(i)...)
+	case zeekreader.TypeBool:
+		v, _ := rec.Bool(i)
+		return strconv.AppendBool(b, v)
+	case zeekreader.TypeSet, zeekreader.TypeVector, zeekreader.TypeTable:
+		b = append(b, '[')
+		c.elems = rec.Elems(i, c.elems[:0])
+		for e, v := range c.elems {
+			if e > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONBytes(b, v)
+		}
+		return append(b, ']')
+	}
+	if rec.IsEmpty(i) {
+		return append(b, '"', '"')
+	}
+	return appendJSONBytes(b, rec.Bytes(i))
+}
+
+func appendJSONString(b []byte, s string) []byte { return appendJSONBytes(b, []byte(s)) }
+
+func appendJSONBytes(b, s []byte) []byte {
+	q, _ := json.Marshal(string(s)) // invalid UTF-8 becomes U+FFFD, control characters are escaped
+	return append(b, q...)
+}
+
+// AppendZeekEscaped escapes a value the way Zeek's ASCII writer does:
+// backslash as \\, the separators and non-printable bytes as \xHH. With
+// inSet, the set separator ',' is escaped too.
+func AppendZeekEscaped(b, s []byte, inSet bool) []byte {
+	if string(s) == "-" || string(s) == "(empty)" {
+		return append(b, fmt.Sprintf(`\x%02x`, s[0])+string(s[1:])...)
+	}
+	for _, ch := range s {
+		switch {
+		case ch == '\\':
+			b = append(b, '\\', '\\')
+		case ch < 0x20 || ch == 0x7f || (inSet && ch == ','):
+			b = append(b, '\\', 'x', "0123456789abcdef"[ch>>4], "0123456789abcdef"[ch&15])
+		default:
+			b = append(b, ch)
+		}
+	}
+	return b
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/output"
+	"github.com/zeekanom/zeekanom/output/ndjson"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL] [--min-risk N] PATH...
+
+Re-scores archived Zeek logs (files, or directories in the zeekctl layout
+YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, or flat) with every enabled
+detector, and writes notices. Without an output configured, notices go to
+standard output as JSON lines.`
+
+type scoreFlags struct {
+	config   string
+	out      string
+	esURL    string
+	minRisk  float64
+	progress bool
+	quiet    bool
+}
+
+func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("score", scoreSynopsis, stderr)
+	var f scoreFlags
+	fs.StringVar(&f.config, "c", "", "config file (TOML)")
+	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE instead of standard output")
+	fs.StringVar(&f.esURL, "es-url", "", "send notices to Elasticsearch at URL (comma-separated for several nodes)")
+	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
+	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
+	fs.BoolVar(&f.quiet, "q", false, "no summary on standard error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	dets, err := buildDetectors(cfg.md, cfg.Detectors)
+	if err != nil {
+		return err
+	}
+	sink, err := buildScoreSinks(ctx, cfg, f, stdout)
+	if err != nil {
+		return err
+	}
+	if err := cfg.checkUndecoded(); err != nil {
+		sink.Close()
+		return err
+	}
+	arch, err := zeekreader.Walk(fs.Args())
+	if err != nil {
+		sink.Close()
+		return err
+	}
+	if len(arch.Chains) == 0 {
+		sink.Close()
+		return fmt.Errorf("no conn, dns, http or ssl logs under %v", fs.Args())
+	}
+	for _, n := range arch.Notes {
+		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	res, err := scoreArchive(ctx, arch, dets, sink, f.minRisk, stderr, f.progress)
+	if cerr := sink.Close(); err == nil {
+		err = cerr
+	}
+	if !f.quiet {
+		res.summary(stderr)
+	}
+	return err
+}
+
+// buildScoreSinks picks the outputs: --es-url / [output.elasticsearch],
+// -o FILE, else standard output.
+func buildScoreSinks(ctx context.Context, cfg *Config, f scoreFlags, stdout io.Writer) (output.Sink, error) {
+	var sinks output.Multi
+	es, err := buildElasticsearch(ctx, cfg, f.esURL)
+	if err != nil {
+		return nil, err
+	}
+	if es != nil {
+		sinks = append(sinks, es)
+	}
+	if f.out != "" {
+		file, err := os.Create(f.out)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, ndjson.New(file))
+	} else if es == nil {
+		sinks = append(sinks, ndjson.New(nopCloser{stdout}))
+	}
+	return sinks, nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// scoreResult is what a batch run saw.
+type scoreResult struct {
+	stats   zeekreader.Stats
+	errs    int64
+	notices map[string]int64
+	elapsed time.Duration
+}
+
+func (r *scoreResult) summary(w io.Writer) {
+	rate := float64(r.stats.Rows) / max(r.elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(w, "zeekanom score: %d rows (%.0f rows/s), %d skipped, %d notices",
+		r.stats.Rows, rate, r.errs, sum(r.notices))
+	rules := make([]string, 0, len(r.notices))
+	for k := range r.notices {
+		rules = append(rules, k)
+	}
+	sort.Strings(rules)
+	for _, k := range rules {
+		fmt.Fprintf(w, " %s=%d", k, r.notices[k])
+	}
+	fmt.Fprintln(w)
+}
+
+func sum(m map[string]int64) int64 {
+	var s int64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// scoreArchive runs the batch path: merged archive → engine → sink.
+func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detectors.Detector, sink output.Sink,
+	minRisk float64, stderr io.Writer, progress bool) (*scoreResult, error) {
+	var sinkErr error
+	eng := detectors.NewEngine(func(n *notice.Notice) {
+		if n.RiskScore < minRisk || sinkErr != nil {
+			return
+		}
+		sinkErr = sink.Write(ctx, n)
+	}, dets...)
+	src := arch.Open(false)
+	defer src.Close()
+	res := &scoreResult{}
+	start := time.Now()
+	prog := newProgress(stderr, progress, arch)
+	var shown int64
+	for i := 0; ; i++ {
+		ev, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if zeekreader.Skippable(err) {
+				res.errs++
+				if res.errs <= 20 {
+					fmt.Fprintf(stderr, "skipped: %v\n", err)
+				} else if res.errs == 21 {
+					fmt.Fprintln(stderr, "skipped: (further errors counted, not shown)")
+				}
+				continue
+			}
+			return res, err
+		}
+		eng.Observe(ev)
+		if i&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			if sinkErr != nil {
+				return res, sinkErr
+			}
+			shown = prog.update(src.Stats(), shown)
+		}
+	}
+	eng.Flush()
+	prog.done()
+	res.stats = src.Stats()
+	res.notices = eng.Notices
+	res.elapsed = time.Since(start)
+	if sinkErr != nil {
+		return res, sinkErr
+	}
+	if err := sink.Flush(ctx); err != nil {
+		return res, errors.Join(errors.New("flushing notices"), err)
+	}
+	return res, nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress prints one rewritten line: rows/s, bytes and an ETA estimated
+// from the input's size on disk (compressed files count at 8:1).
+type progress struct {
+	w     io.Writer
+	on    bool
+	start time.Time
+	last  time.Time
+	total int64
+}
+
+func newProgress(w io.Writer, on bool, arch *zeekreader.Archive) *progress {
+	p := &progress{w: w, on: on, start: time.Now()}
+	for _, f := range arch.Files() {
+		if st, err := os.Stat(f); err == nil {
+			n := st.Size()
+			if len(f) > 3 && f[len(f)-3:] == ".gz" {
+				n *= 8
+			}
+			p.total += n
+		}
+	}
+	return p
+}
+
+func (p *progress) update(s zeekreader.Stats, _ int64) int64 {
+	if !p.on || time.Since(p.last) < time.Second {
+		return 0
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	rate := float64(s.Rows) / max(el, 1e-9)
+	eta := "?"
+	if s.Bytes > 0 && p.total > s.Bytes {
+		eta = (time.Duration(el*float64(p.total-s.Bytes)/float64(s.Bytes)) * time.Second / time.Second).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r%d rows, %.0f rows/s, %.1f MB, ETA %s   ", s.Rows, rate, float64(s.Bytes)/1e6, eta)
+	return 0
+}
+
+func (p *progress) done() {
+	if p.on && !p.last.IsZero() {
+		fmt.Fprintln(p.w)
+	}
+}
