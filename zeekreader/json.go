@@ -132,7 +132,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 			return 0, r.rowErr("", fmt.Errorf("%w: missing value", ErrBadJSON))
 		}
 		var vs, ve int
-		var fl uint8
+		var fl uint16
 		switch c := b[p]; {
 		case c == '"':
 			end, esc := scanJSONString(b, p+1)

@@ -387,24 +387,29 @@ func (r *Reader) parseTSV(line []byte) error {
 	rec.setSep = r.setSep
 	n := len(s.Fields)
 	rec.grow(n)
-	// Split on the separator; count fields as we go so a row with too many
-	// does not index past the schema.
-	pos, i := 0, 0
-	for {
-		j := bytes.IndexByte(line[pos:], r.sep)
-		end := len(line)
-		if j >= 0 {
-			end = pos + j
+	// One pass over the row: field boundaries, and which fields hold a
+	// backslash (only those need unescaping later). A row with too many
+	// fields does not index past the schema.
+	sep := r.sep
+	i, start := 0, 0
+	var esc uint16
+	for p, c := range line {
+		if c == sep {
+			if i < n {
+				rec.spans[i] = span{uint32(start), uint32(p)}
+				rec.flags[i] = esc
+			}
+			i++
+			start, esc = p+1, 0
+		} else if c == '\\' {
+			esc = fEscaped
 		}
-		if i < n {
-			rec.spans[i] = span{uint32(pos), uint32(end)}
-		}
-		i++
-		if j < 0 {
-			break
-		}
-		pos = end + 1
 	}
+	if i < n {
+		rec.spans[i] = span{uint32(start), uint32(len(line))}
+		rec.flags[i] = esc
+	}
+	i++
 	if i != n {
 		return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
 	}
@@ -412,7 +417,7 @@ func (r *Reader) parseTSV(line []byte) error {
 	for k := 0; k < n; k++ {
 		sp := rec.spans[k]
 		v := line[sp.s:sp.e]
-		var fl uint8
+		var fl uint16
 		switch {
 		case len(v) == len(unset) && bytes.Equal(v, unset):
 			rec.flags[k] = fUnset
@@ -421,26 +426,27 @@ func (r *Reader) parseTSV(line []byte) error {
 			rec.flags[k] = fEmpty
 			continue
 		}
+		fl = rec.flags[k]
 		f := &s.Fields[k]
 		var ok = true
 		switch f.Type {
 		case TypeCount, TypePort:
 			rec.num[k], ok = parseUint(v)
-			fl = fParsed
+			fl |= fParsed
 		case TypeInt:
 			var x int64
 			x, ok = parseInt(v)
-			rec.num[k], fl = uint64(x), fParsed
+			rec.num[k], fl = uint64(x), fl|fParsed
 		case TypeDouble, TypeInterval:
 			var x float64
 			x, ok = parseFloat(v)
-			rec.num[k], fl = math.Float64bits(x), fParsed
+			rec.num[k], fl = math.Float64bits(x), fl|fParsed
 		case TypeTime:
 			t, tok := parseEpoch(v)
-			rec.num[k], ok, fl = uint64(t.UnixNano()), tok, fParsed
+			rec.num[k], ok, fl = uint64(t.UnixNano()), tok, fl|fParsed
 		case TypeAddr:
 			a, err := netip.ParseAddr(bstr(v))
-			rec.addr[k], ok, fl = a, err == nil, fParsed
+			rec.addr[k], ok, fl = a, err == nil, fl|fParsed
 		case TypeBool:
 			ok = len(v) == 1 && (v[0] == 'T' || v[0] == 'F')
 		}
@@ -462,7 +468,7 @@ func clip(b []byte) []byte {
 func (rec *Record) grow(n int) {
 	if cap(rec.spans) < n {
 		rec.spans = make([]span, n, n+8)
-		rec.flags = make([]uint8, n, n+8)
+		rec.flags = make([]uint16, n, n+8)
 		rec.num = make([]uint64, n, n+8)
 		rec.addr = make([]netip.Addr, n, n+8)
 	}

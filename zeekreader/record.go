@@ -11,7 +11,7 @@ import (
 
 // Per-field state of the current row.
 const (
-	fUnset  uint8 = 1 << iota // "-" in TSV, absent or null in JSON
+	fUnset  uint16 = 1 << iota // "-" in TSV, absent or null in JSON
 	fEmpty                    // "(empty)" in TSV, "" or [] in JSON
 	fParsed                   // num/addr hold the typed value (TSV with known type)
 	fJSONString
@@ -19,6 +19,7 @@ const (
 	fJSONBool
 	fJSONArray
 	fJSONObject
+	fEscaped // TSV field holds a backslash: unescape on access
 )
 
 type span struct{ s, e uint32 }
@@ -29,7 +30,7 @@ type Record struct {
 	schema *Schema
 	line   []byte
 	spans  []span
-	flags  []uint8
+	flags  []uint16
 	num    []uint64
 	addr   []netip.Addr
 	arena  []byte // unescaped strings of this row
@@ -94,7 +95,11 @@ func (r *Record) Bytes(i int) []byte {
 		return nil
 	}
 	raw := r.Raw(i)
-	if bytes.IndexByte(raw, '\\') < 0 {
+	if r.flags[i]&fJSONString != 0 {
+		if bytes.IndexByte(raw, '\\') < 0 {
+			return raw
+		}
+	} else if r.flags[i]&fEscaped == 0 {
 		return raw
 	}
 	start := len(r.arena)

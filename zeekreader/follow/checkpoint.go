@@ -1,0 +1,176 @@
+package follow
+
+import (
+
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// FingerprintBytes is how many leading bytes (uncompressed) identify a log
+// file. Inodes are reused after a file is deleted, so (device, inode) alone
+// does not identify a file; Zeek's header (with its #open time) or a JSON
+// log's first row (ts, uid) makes the first bytes unique in practice.
+const FingerprintBytes = 4096
+
+// Identity identifies one log file across renames and compression.
+type Identity struct {
+	Dev   uint64 `json:"dev"`
+	Ino   uint64 `json:"ino"`
+	FPLen int    `json:"fp_len"` // bytes hashed (less than FingerprintBytes for a short file)
+	FP    string `json:"fp"`     // hex SHA-256 of the first FPLen bytes
+}
+
+// Position is the checkpoint of one followed log: the file being read and
+// the offset just past the last row handed to the caller (uncompressed
+// offset for a .gz).
+type Position struct {
+	Log    string   `json:"log"`
+	File   string   `json:"file"` // where it was, for humans; identity is what counts
+	ID     Identity `json:"id"`
+	Offset int64    `json:"offset"`
+}
+
+// State is what the state directory holds: the positions of every followed
+// log and the detector snapshots taken at the same moment, so that windows
+// and offsets always agree.
+type State struct {
+	Version   int               `json:"version"`
+	SavedAt   time.Time         `json:"saved_at"`
+	Files     []Position        `json:"files"`
+	Detectors map[string][]byte `json:"detectors,omitempty"`
+}
+
+// StateFile is the checkpoint's name inside the state directory.
+const StateFile = "checkpoint.json"
+
+// LoadState reads the checkpoint of dir; a missing one gives an empty State.
+func LoadState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{Version: 1}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
+	}
+	return &s, nil
+}
+
+// SaveState writes s atomically: a temp file, fsync, rename over the old
+// checkpoint, fsync of the directory. A crash leaves either the old or the
+// new checkpoint, never a torn one.
+func SaveState(dir string, s *State) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	s.Version = 1
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, StateFile+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, StateFile)); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// devIno returns a file's device and inode (0, 0 where unsupported).
+func devIno(fi os.FileInfo) (uint64, uint64) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev), uint64(st.Ino)
+	}
+	return 0, 0
+}
+
+func hashHex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// readPrefix returns up to n leading uncompressed bytes of the file at path
+// (decompressing a .gz by its magic).
+func readPrefix(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var magic [2]byte
+	m, _ := io.ReadFull(f, magic[:])
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	var r io.Reader = f
+	if m == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	}
+	buf := make([]byte, n)
+	k, err := io.ReadFull(r, buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		// A .gz still being written reads short: what we have is the prefix.
+		if k == 0 {
+			return nil, err
+		}
+	}
+	return buf[:k], nil
+}
+
+// matches reports whether prefix (a file's leading bytes) agrees with id's
+// fingerprint.
+func (id Identity) matches(prefix []byte) bool {
+	if len(prefix) < id.FPLen {
+		return false
+	}
+	return hashHex(prefix[:id.FPLen]) == id.FP
+}
+
+func identityOf(fi os.FileInfo, prefix []byte) Identity {
+	dev, ino := devIno(fi)
+	n := min(len(prefix), FingerprintBytes)
+	return Identity{Dev: dev, Ino: ino, FPLen: n, FP: hashHex(prefix[:n])}
+}
+
+// sameFile reports whether two identities are the same file: the same
+// device and inode and fingerprints that agree on their common length.
+func sameInode(a, b Identity) bool { return a.Ino != 0 && a.Dev == b.Dev && a.Ino == b.Ino }
+
+

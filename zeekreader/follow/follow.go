@@ -1,0 +1,614 @@
+// Package follow follows the live logs of a Zeek log directory (zeekctl's
+// logs/current or a standalone Zeek's working directory) across rotation,
+// truncation and restarts, and checkpoints what it handed out.
+//
+// A Follower is used from one goroutine: Next returns the next row of any
+// followed log; Positions, called between two Next calls, gives the offset
+// just past the last row returned, which is what the caller checkpoints
+// together with its detectors' state (see State, SaveState).
+package follow
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// DefaultLogs are the logs followed when none are configured.
+var DefaultLogs = []string{"conn", "dns", "http", "ssl"}
+
+// Options configure a Follower.
+type Options struct {
+	// Dir is the live log directory (logs/current).
+	Dir string
+	// Logs are the log names followed (Dir/<name>.log); DefaultLogs if empty.
+	Logs []string
+	// ArchiveDir holds zeekctl's date directories of compressed rotated
+	// logs; "" means the parent of Dir when Dir is named "current" (the
+	// zeekctl layout), else Dir itself.
+	ArchiveDir string
+	// PollInterval is how often files are checked when no file-system
+	// event arrives (the fallback when fsnotify is unavailable, and a
+	// safety net with it). Default 1s.
+	PollInterval time.Duration
+	// Drain makes Next return io.EOF once every log (and every file
+	// rotated away) has been read to its current end, instead of waiting.
+	Drain bool
+	// NoNotify disables fsnotify (polling only).
+	NoNotify bool
+	// Warn receives non-fatal problems (a checkpointed file that can no
+	// longer be found, a truncated file). May be nil.
+	Warn func(format string, args ...any)
+}
+
+// LogStats are one log's counters.
+type LogStats struct {
+	Log         string
+	Rows        int64     // rows handed out
+	ParseErrors int64     // rows skipped as malformed
+	Newest      time.Time // newest ts handed out
+	BytesBehind int64     // live file size minus the offset read (plus queued rotated files)
+	Rotations   int64     // rotations followed
+	Truncations int64     // truncations detected
+	Gaps        int64     // checkpointed files that could not be found again
+	Partial     int64     // partial last lines dropped when a rotated file ended without newline
+}
+
+// Follower follows the logs of one directory.
+type Follower struct {
+	opts    Options
+	tails   []*tail
+	cur     int
+	burst   int
+	wake    chan struct{}
+	watcher *fsnotify.Watcher
+	wg      sync.WaitGroup
+	done    chan struct{}
+}
+
+// burstRows is how many rows one log yields before the next gets a turn.
+const burstRows = 512
+
+// New starts following. Positions from a checkpoint (may be nil) say where
+// each log resumes; logs without one start at the beginning of the live file.
+func New(opts Options, from []Position) (*Follower, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("follow: no log directory")
+	}
+	if st, err := os.Stat(opts.Dir); err != nil {
+		return nil, fmt.Errorf("follow: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("follow: %s is not a directory", opts.Dir)
+	}
+	if len(opts.Logs) == 0 {
+		opts.Logs = DefaultLogs
+	}
+	if opts.ArchiveDir == "" {
+		opts.ArchiveDir = opts.Dir
+		if filepath.Base(filepath.Clean(opts.Dir)) == "current" {
+			opts.ArchiveDir = filepath.Dir(filepath.Clean(opts.Dir))
+		}
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Warn == nil {
+		opts.Warn = func(string, ...any) {}
+	}
+	f := &Follower{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	pos := map[string]Position{}
+	for _, p := range from {
+		pos[p.Log] = p
+	}
+	for _, l := range opts.Logs {
+		t := &tail{f: f, log: l, path: filepath.Join(opts.Dir, l+".log")}
+		t.stats.Log = l
+		if p, ok := pos[l]; ok {
+			t.pos = p
+			t.resume = true
+		}
+		f.tails = append(f.tails, t)
+	}
+	if !opts.NoNotify && !opts.Drain {
+		if w, err := fsnotify.NewWatcher(); err == nil {
+			if err := w.Add(opts.Dir); err == nil {
+				f.watcher = w
+				f.wg.Add(1)
+				go f.watch()
+			} else {
+				w.Close()
+				opts.Warn("fsnotify on %s: %v; polling every %s", opts.Dir, err, opts.PollInterval)
+			}
+		} else {
+			opts.Warn("fsnotify: %v; polling every %s", err, opts.PollInterval)
+		}
+	}
+	return f, nil
+}
+
+func (f *Follower) watch() {
+	defer f.wg.Done()
+	for {
+		select {
+		case <-f.done:
+			return
+		case _, ok := <-f.watcher.Events:
+			if !ok {
+				return
+			}
+			f.poke()
+		case _, ok := <-f.watcher.Errors:
+			if !ok {
+				return
+			}
+			f.poke() // overflow: re-check everything
+		}
+	}
+}
+
+func (f *Follower) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// errIdle: a tail has nothing to give right now.
+var errIdle = errors.New("idle")
+
+// Next returns the next row of any followed log. It blocks until one is
+// available or ctx is done (returning ctx.Err()); with Drain it returns
+// io.EOF when everything has been read. Row errors are counted, not
+// returned. The event is valid until the next call.
+func (f *Follower) Next(ctx context.Context) (*zeekreader.Event, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		idle := 0
+		for idle < len(f.tails) {
+			t := f.tails[f.cur]
+			if f.burst < burstRows {
+				ev, err := t.next()
+				if err == nil {
+					f.burst++
+					return ev, nil
+				}
+				if err != errIdle {
+					return nil, fmt.Errorf("%s: %w", t.log, err)
+				}
+			}
+			f.burst = 0
+			f.cur = (f.cur + 1) % len(f.tails)
+			idle++
+		}
+		if f.opts.Drain {
+			return nil, io.EOF
+		}
+		if timer == nil {
+			timer = time.NewTimer(f.opts.PollInterval)
+		} else {
+			timer.Reset(f.opts.PollInterval)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-f.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// Positions returns the checkpoint of every log: the file being read and
+// the offset just past the last row returned by Next.
+func (f *Follower) Positions() []Position {
+	out := make([]Position, 0, len(f.tails))
+	for _, t := range f.tails {
+		t.refreshID()
+		if t.pos.ID.FPLen == 0 && t.pos.Offset == 0 {
+			continue // nothing read yet, nothing to resume
+		}
+		out = append(out, t.pos)
+	}
+	return out
+}
+
+// Stats returns every log's counters (BytesBehind measured now).
+func (f *Follower) Stats() []LogStats {
+	out := make([]LogStats, 0, len(f.tails))
+	for _, t := range f.tails {
+		s := t.stats
+		s.BytesBehind = t.behind()
+		out = append(out, s)
+	}
+	return out
+}
+
+// Close releases files and the watcher.
+func (f *Follower) Close() error {
+	close(f.done)
+	if f.watcher != nil {
+		f.watcher.Close()
+	}
+	f.wg.Wait()
+	for _, t := range f.tails {
+		t.closeFile()
+	}
+	return nil
+}
+
+// tail follows one log: a queue of rotated files to finish, then the live
+// path.
+type tail struct {
+	f    *Follower
+	log  string
+	path string
+
+	pos    Position // checkpoint: file being read and offset past the last row
+	resume bool     // pos comes from a checkpoint and has not been applied
+	queue  []queued // finished files to read before the live path
+	last   Identity // the file finished last, to find what rotated after it
+	catch  bool     // look for files rotated after last before opening the live path
+
+	file     *os.File // open file
+	rd       *zeekreader.Reader
+	er       *zeekreader.EventReader
+	live     bool  // file is the live path (read in live mode)
+	prefix   int64 // bytes of replayed header lines before the file data
+	base     int64 // file offset where the file data starts in the reader stream
+	skip     int64 // rows ending at or before this offset were already handed out
+	rotating bool  // the live path moved away: read our fd to its end once more
+	gz       bool
+
+	stats LogStats
+}
+
+func (t *tail) warn(format string, args ...any) {
+	t.f.opts.Warn(t.log+": "+format, args...)
+}
+
+// fileOff maps a reader stream offset to an offset in the file.
+func (t *tail) fileOff(off int64) int64 { return t.base + off - t.prefix }
+
+func (t *tail) closeFile() {
+	if t.er != nil {
+		t.er.Close() // closes the file too
+	} else if t.file != nil {
+		t.file.Close()
+	}
+	t.file, t.rd, t.er = nil, nil, nil
+}
+
+// open opens path at offset from (0: the beginning). Plain files seek there
+// after replaying every header line before it, so the reader knows the
+// schema in effect; a .gz is read from its start, skipping rows already
+// handed out.
+func (t *tail) open(path string, gz bool, from int64, live bool) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return err
+	}
+	prefix, err := readPrefix(path, FingerprintBytes)
+	if err != nil {
+		fh.Close()
+		return err
+	}
+	id := identityOf(fi, prefix)
+	if gz {
+		id.Dev, id.Ino = 0, 0
+	}
+	var src io.Reader = fh
+	t.prefix, t.base, t.skip = 0, 0, 0
+	if gz {
+		t.skip = from
+	} else if from > 0 {
+		if from > fi.Size() {
+			// Shorter than the checkpoint: truncated meanwhile.
+			t.warn("%s is shorter (%d) than the checkpoint (%d): reading from the start", path, fi.Size(), from)
+			t.stats.Truncations++
+			from = 0
+		} else {
+			hdr, err := headerLines(fh, from)
+			if err != nil {
+				fh.Close()
+				return err
+			}
+			if _, err := fh.Seek(from, io.SeekStart); err != nil {
+				fh.Close()
+				return err
+			}
+			t.prefix, t.base = int64(len(hdr)), from
+			src = io.MultiReader(bytesReader(hdr), fh)
+		}
+	}
+	t.file, t.gz, t.live = fh, gz, live
+	t.rd = zeekreader.NewReader(readCloser{src, fh}, path, zeekreader.Options{Live: live, Path: t.log})
+	t.er = zeekreader.NewEventReader(t.rd)
+	t.er.All = true
+	t.pos = Position{Log: t.log, File: path, ID: id, Offset: from}
+	t.rotating = false
+	return nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// headerLines returns every line starting with '#' in f before offset end.
+func headerLines(f *os.File, end int64) ([]byte, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, end), 64<<10)
+	var out []byte
+	atStart, inHeader := true, false
+	for {
+		line, err := br.ReadSlice('\n')
+		if atStart {
+			inHeader = len(line) > 0 && line[0] == '#'
+		}
+		if inHeader {
+			out = append(out, line...)
+		}
+		atStart = err == nil
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if inHeader && len(line) > 0 && line[len(line)-1] != '\n' {
+				out = append(out, '\n')
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// start applies the checkpoint on first use: resume the live file if it is
+// still the checkpointed one, else find the checkpointed file among the
+// rotated ones and queue it and everything rotated after it.
+func (t *tail) start() {
+	t.resume = false
+	p := t.pos
+	liveID, liveOK := statID(t.path)
+	if liveOK && sameInode(liveID.id, p.ID) && p.ID.matches(liveID.prefix) {
+		if err := t.open(t.path, false, p.Offset, true); err == nil {
+			return
+		}
+	}
+	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, p.ID, liveID.id)
+	if !found {
+		t.stats.Gaps++
+		t.warn("checkpointed file %s (offset %d) not found in %s or %s: rows after the checkpoint may be lost", p.File, p.Offset, t.f.opts.Dir, t.f.opts.ArchiveDir)
+		return
+	}
+	t.queue = q
+	t.resumeAt = p.Offset
+}
+
+type fileID struct {
+	id     Identity
+	prefix []byte
+}
+
+func statID(path string) (fileID, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileID{}, false
+	}
+	p, err := readPrefix(path, FingerprintBytes)
+	if err != nil {
+		return fileID{}, false
+	}
+	return fileID{identityOf(fi, p), p}, true
+}
+
+// next returns the tail's next row, or errIdle.
+func (t *tail) next() (*zeekreader.Event, error) {
+	if t.resume {
+		t.start()
+	}
+	for {
+		if t.er == nil {
+			if len(t.queue) > 0 {
+				q := t.queue[0]
+				t.queue = t.queue[1:]
+				from := int64(0)
+				if q.resume {
+					from = t.resumeAt
+				}
+				if err := t.open(q.path, q.gz, from, false); err != nil {
+					t.warn("rotated file %s: %v", q.path, err)
+				}
+				continue
+			}
+			if t.catch {
+				t.catch = false
+				liveID, _ := statID(t.path)
+				q, _ := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, t.last, liveID.id)
+				if len(q) > 0 && q[0].resume {
+					q = q[1:] // the file just finished
+				}
+				if len(q) > 0 {
+					t.queue = q
+					continue
+				}
+			}
+			if err := t.open(t.path, false, 0, true); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return nil, errIdle
+				}
+				return nil, err
+			}
+			continue
+		}
+		ev, err := t.er.Next()
+		if err == nil {
+			end := t.fileOff(ev.Record.EndOffset())
+			if end <= t.skip {
+				continue
+			}
+			t.pos.Offset = end
+			t.stats.Rows++
+			if ev.TS.After(t.stats.Newest) {
+				t.stats.Newest = ev.TS
+			}
+			return ev, nil
+		}
+		if zeekreader.IsRowError(err) {
+			t.stats.ParseErrors++
+			if off := t.fileOff(t.rd.Offset()); off > t.pos.Offset && off > t.skip {
+				t.pos.Offset = off
+			}
+			continue
+		}
+		if err == io.EOF && t.live {
+			// Headers and #close after the last row are consumed too.
+			if off := t.fileOff(t.rd.Offset()); off > t.pos.Offset {
+				t.pos.Offset = off
+			}
+			switch t.checkLive() {
+			case liveSame:
+				return nil, errIdle
+			case liveTruncated:
+				t.stats.Truncations++
+				t.warn("%s truncated: reading from the start", t.path)
+				t.closeFile()
+				if err := t.open(t.path, false, 0, true); err != nil {
+					return nil, errIdle
+				}
+				continue
+			case liveMoved:
+				if !t.rotating {
+					// The writer may have appended between our EOF and the
+					// rename: read to the end once more.
+					t.rotating = true
+					continue
+				}
+				t.finish()
+				continue
+			}
+		}
+		if err != io.EOF {
+			// A truncated .gz or an I/O error ends this file; its rows
+			// so far were handed out.
+			t.warn("%s: %v", t.pos.File, err)
+		}
+		t.finish()
+	}
+}
+
+// finish closes the current file and arranges for the next one.
+func (t *tail) finish() {
+	if t.live && t.rd != nil {
+		if n := t.rd.Stats().Bytes; t.fileOff(n) < t.fileSize() {
+			t.stats.Partial++
+		}
+		t.stats.Rotations++
+	}
+	t.last = t.pos.ID
+	t.refreshID()
+	t.last = t.pos.ID
+	t.closeFile()
+	t.catch = true
+}
+
+func (t *tail) fileSize() int64 {
+	if t.file == nil {
+		return 0
+	}
+	fi, err := t.file.Stat()
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+type liveState int
+
+const (
+	liveSame liveState = iota
+	liveTruncated
+	liveMoved
+)
+
+// checkLive compares the open live file with what the path names now.
+func (t *tail) checkLive() liveState {
+	fi, err := os.Stat(t.path)
+	if err != nil {
+		return liveMoved
+	}
+	ofi, err := t.file.Stat()
+	if err != nil {
+		return liveMoved
+	}
+	if !os.SameFile(fi, ofi) {
+		return liveMoved
+	}
+	if ofi.Size() < t.fileOff(t.rd.Stats().Bytes) {
+		return liveTruncated
+	}
+	// Same inode, rewritten from the start (copytruncate and a refill
+	// longer than our offset): the fingerprint changed.
+	if t.pos.ID.FPLen > 0 {
+		buf := make([]byte, t.pos.ID.FPLen)
+		if n, _ := t.file.ReadAt(buf, 0); n == len(buf) && hashHex(buf) != t.pos.ID.FP {
+			return liveTruncated
+		}
+	}
+	return liveSame
+}
+
+// refreshID extends the fingerprint of a plain file that was shorter than
+// FingerprintBytes when opened.
+func (t *tail) refreshID() {
+	if t.file == nil || t.gz || t.pos.ID.FPLen >= FingerprintBytes {
+		return
+	}
+	buf := make([]byte, FingerprintBytes)
+	n, _ := t.file.ReadAt(buf, 0)
+	if n > t.pos.ID.FPLen && hashHex(buf[:t.pos.ID.FPLen]) == t.pos.ID.FP {
+		t.pos.ID.FPLen, t.pos.ID.FP = n, hashHex(buf[:n])
+	}
+}
+
+// behind is how many bytes are left to read: the live file past our
+// offset, plus finished files still queued.
+func (t *tail) behind() int64 {
+	var n int64
+	if t.file != nil && !t.gz {
+		n += max(0, t.fileSize()-t.pos.Offset)
+	}
+	if !t.live || t.file == nil {
+		if fi, err := os.Stat(t.path); err == nil {
+			n += fi.Size()
+		}
+	}
+	for _, q := range t.queue {
+		if fi, err := os.Stat(q.path); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}

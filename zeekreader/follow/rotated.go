@@ -1,0 +1,174 @@
+package follow
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// rotated is a file that a rotation moved away from the live path: renamed
+// in the log directory (Zeek: conn.2026-11-25-18-00-00.log) or compressed
+// into the archive (zeekctl: 2026-11-25/conn.18:00:00-19:00:00.log.gz).
+type rotated struct {
+	path  string
+	key   string // sort key: rotation (open) time as "YYYY-MM-DD HH:MM:SS", or mtime
+	gz    bool
+	id     Identity
+	prefix []byte
+	known  bool // id computed
+}
+
+var (
+	renamedRe = regexp.MustCompile(`^[^.]+\.(\d{4}-\d{2}-\d{2})-(\d{2})-(\d{2})-(\d{2})\.(log|json)(\.gz)?$`)
+	archRe    = regexp.MustCompile(`^[^.]+\.(\d{2}):(\d{2}):(\d{2})-\d{2}:\d{2}:\d{2}\.(log|json)(\.gz)?$`)
+	dayRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// rotatedCandidates lists the rotated files of log, oldest first: renamed
+// files in dir and compressed files in the date directories of archive
+// (at most the last maxDays days of them).
+func rotatedCandidates(dir, archive, log, live string) []*rotated {
+	var out []*rotated
+	add := func(d, name, day string) {
+		if !strings.HasPrefix(name, log+".") || filepath.Join(d, name) == live {
+			return
+		}
+		p := filepath.Join(d, name)
+		r := &rotated{path: p, gz: strings.HasSuffix(name, ".gz")}
+		if m := renamedRe.FindStringSubmatch(name); m != nil {
+			r.key = m[1] + " " + m[2] + ":" + m[3] + ":" + m[4]
+		} else if m := archRe.FindStringSubmatch(name); m != nil && day != "" {
+			r.key = day + " " + m[1] + ":" + m[2] + ":" + m[3]
+		} else if !strings.HasSuffix(name, ".log") && !strings.HasSuffix(name, ".gz") && !strings.HasSuffix(name, ".json") {
+			return
+		} else {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return
+			}
+			r.key = fi.ModTime().Format("2006-01-02 15:04:05.000000000")
+		}
+		out = append(out, r)
+	}
+	list := func(d, day string) {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				add(d, e.Name(), day)
+			}
+		}
+	}
+	list(dir, "")
+	if archive != "" {
+		ents, _ := os.ReadDir(archive)
+		var days []string
+		for _, e := range ents {
+			if e.IsDir() && dayRe.MatchString(e.Name()) {
+				days = append(days, e.Name())
+			}
+		}
+		sort.Strings(days)
+		if len(days) > maxDays {
+			days = days[len(days)-maxDays:]
+		}
+		for _, d := range days {
+			list(filepath.Join(archive, d), d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].key != out[j].key {
+			return out[i].key < out[j].key
+		}
+		return !out[i].gz && out[j].gz // plain before its .gz copy
+	})
+	return out
+}
+
+// maxDays bounds the archive search after a restart or a rotation.
+const maxDays = 3
+
+// identify fills r.id from the file (the prefix decompressed for a .gz).
+func (r *rotated) identify(n int) bool {
+	if r.known {
+		return true
+	}
+	fi, err := os.Stat(r.path)
+	if err != nil {
+		return false
+	}
+	p, err := readPrefix(r.path, n)
+	if err != nil {
+		return false
+	}
+	r.id, r.prefix = identityOf(fi, p), p
+	if r.gz {
+		r.id.Dev, r.id.Ino = 0, 0 // a compressed copy is a new inode
+	}
+	r.known = true
+	return true
+}
+
+// catchUp finds the file last (partly read, up to its offset) among the
+// rotated files and returns it, followed by every file rotated after it, as
+// the queue to read before the live file. found is false when last is
+// nowhere (deleted): then the queue is empty, and rows may have been lost.
+func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (queue []queued, found bool) {
+	cands := rotatedCandidates(dir, archive, log, live)
+	at := -1
+	// Prefer the plain renamed file (same inode and fingerprint), then any
+	// file whose fingerprint matches (a .gz copy).
+	for i, c := range cands {
+		if c.gz || !c.identify(FingerprintBytes) {
+			continue
+		}
+		if sameInode(c.id, last) && last.matches(c.prefix) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		for i, c := range cands {
+			if c.identify(FingerprintBytes) && last.matches(c.prefix) {
+				at = i
+				break
+			}
+		}
+	}
+	if at < 0 {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for i := at; i < len(cands); i++ {
+		c := cands[i]
+		if !c.identify(FingerprintBytes) {
+			continue
+		}
+		if i > at && sameInode(c.id, liveID) {
+			continue // the live file itself (hard link or copy): read it live
+		}
+		// The same file renamed and compressed appears twice: keep the
+		// first (plain sorts first) by its full fingerprint.
+		if seen[c.id.FP] || (i > at && last.matches(c.prefix)) {
+			continue
+		}
+		seen[c.id.FP] = true
+		q := queued{path: c.path, gz: c.gz}
+		if i == at {
+			q.resume = true
+		}
+		queue = append(queue, q)
+	}
+	return queue, true
+}
+
+// queued is a finished file to read before the live one.
+type queued struct {
+	path   string
+	gz     bool
+	resume bool // start at the checkpoint offset
+}

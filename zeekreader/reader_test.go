@@ -1,0 +1,296 @@
+package zeekreader_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+const hdr = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+
+// readAll returns the rows (as field→unescaped value maps of the given
+// fields) and the row errors.
+func readAll(t *testing.T, in string, fields ...string) (rows []map[string]string, rowErrs []error, fatal error) {
+	t.Helper()
+	r := zeekreader.NewReader(strings.NewReader(in), "test.log")
+	defer r.Close()
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			if zeekreader.IsRowError(err) {
+				rowErrs = append(rowErrs, err)
+				continue
+			}
+			fatal = err
+			return
+		}
+		m := map[string]string{}
+		for _, f := range fields {
+			i := rec.Schema().Index(f)
+			switch {
+			case rec.IsUnset(i):
+				m[f] = "<unset>"
+			case rec.IsEmpty(i):
+				m[f] = "<empty>"
+			default:
+				m[f] = rec.String(i)
+			}
+		}
+		rows = append(rows, m)
+	}
+}
+
+func TestTSVDirectivesAndValues(t *testing.T) {
+	cases := []struct {
+		name   string
+		in     string
+		fields []string
+		want   []map[string]string
+	}{
+		{"separator as \\x09",
+			hdr + "#fields\tts\tuid\n#types\ttime\tstring\n1.5\tCabc\n",
+			[]string{"ts", "uid"}, []map[string]string{{"ts": "1.5", "uid": "Cabc"}}},
+		{"separator written as a literal tab",
+			"#separator\t\n#fields\tts\ta\n#types\ttime\tstring\n1\tx\n",
+			[]string{"a"}, []map[string]string{{"a": "x"}}},
+		{"separator as \\t",
+			"#separator \\t\n#fields\tts\ta\n#types\ttime\tstring\n1\ty\n",
+			[]string{"a"}, []map[string]string{{"a": "y"}}},
+		{"other separator and set separator",
+			"#separator |\n#set_separator|;\n#fields|ts|s\n#types|time|set[string]\n1|a;b\n",
+			[]string{"s"}, []map[string]string{{"s": "a;b"}}},
+		{"escapes: \\x09 tab, \\x0a newline, \\\\ backslash",
+			hdr + "#fields\tts\tq\n#types\ttime\tstring\n1\ta\\x09b\\x0ac\\\\d\n",
+			[]string{"q"}, []map[string]string{{"q": "a\tb\nc\\d"}}},
+		{"unset versus empty versus literal",
+			hdr + "#fields\tts\ta\tb\tc\n#types\ttime\tstring\tset[string]\tstring\n1\t-\t(empty)\t\\x2d\n",
+			[]string{"a", "b", "c"}, []map[string]string{{"a": "<unset>", "b": "<empty>", "c": "-"}}},
+		{"custom unset and empty markers",
+			"#separator \\x09\n#empty_field\tEMPTY\n#unset_field\tNIL\n#fields\tts\ta\tb\n#types\ttime\tstring\tstring\n1\tNIL\tEMPTY\n",
+			[]string{"a", "b"}, []map[string]string{{"a": "<unset>", "b": "<empty>"}}},
+		{"header changes mid-stream",
+			hdr + "#fields\tts\ta\n#types\ttime\tcount\n1\t5\n#close\tx\n" + hdr + "#fields\tts\tb\ta\n#types\ttime\tstring\tcount\n2\tz\t7\n",
+			[]string{"a", "b"}, []map[string]string{{"a": "5", "b": "<unset>"}, {"a": "7", "b": "z"}}},
+		{"Bro 2.x table[string] and missing local_resp",
+			hdr + "#fields\tts\ttunnel_parents\n#types\ttime\ttable[string]\n1\t(empty)\n",
+			[]string{"tunnel_parents", "local_resp"}, []map[string]string{{"tunnel_parents": "<empty>", "local_resp": "<unset>"}}},
+		{"extension columns read without complaint",
+			hdr + "#fields\t_write_ts\t_stream\t_system_name\tts\tmystery\n#types\ttime\tstring\tstring\ttime\tfancytype\n2\tconn\tsensor1\t1\t???\n",
+			[]string{"_stream", "mystery"}, []map[string]string{{"_stream": "conn", "mystery": "???"}}},
+		{"blank lines and indented header",
+			"\t" + hdr + "\n#fields\tts\ta\n#types\ttime\tstring\n\n1\tq\n",
+			[]string{"a"}, []map[string]string{{"a": "q"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rows, errs, fatal := readAll(t, c.in, c.fields...)
+			if fatal != nil || len(errs) > 0 {
+				t.Fatalf("errors: fatal=%v rows=%v", fatal, errs)
+			}
+			if len(rows) != len(c.want) {
+				t.Fatalf("got %d rows %v, want %d", len(rows), rows, len(c.want))
+			}
+			for i := range rows {
+				for k, v := range c.want[i] {
+					if rows[i][k] != v {
+						t.Errorf("row %d field %s = %q, want %q", i, k, rows[i][k], v)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestTypedAccessors(t *testing.T) {
+	in := hdr + "#fields\tts\tn\ti\td\tiv\tb\ta\tsn\tp\tv\n#types\ttime\tcount\tint\tdouble\tinterval\tbool\taddr\tsubnet\tport\tvector[count]\n" +
+		"1379288667.706265\t18446744073709551615\t-42\t3.25\t0.000001\tT\t2001:db8::1\t10.0.0.0/8\t65535\t1,2,3\n"
+	r := zeekreader.NewReader(strings.NewReader(in), "x.log")
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rec.Schema()
+	ts, ok := rec.Time(s.Index("ts"))
+	if !ok || ts.UnixMicro() != 1379288667706265 {
+		t.Errorf("ts = %v (exact microseconds expected)", ts)
+	}
+	if n, _ := rec.Uint(s.Index("n")); n != 18446744073709551615 {
+		t.Errorf("count = %d", n)
+	}
+	if i, _ := rec.Int(s.Index("i")); i != -42 {
+		t.Errorf("int = %d", i)
+	}
+	if d, _ := rec.Float(s.Index("d")); d != 3.25 {
+		t.Errorf("double = %v", d)
+	}
+	if iv, _ := rec.Duration(s.Index("iv")); iv.Microseconds() != 1 {
+		t.Errorf("interval = %v", iv)
+	}
+	if b, ok := rec.Bool(s.Index("b")); !ok || !b {
+		t.Errorf("bool = %v %v", b, ok)
+	}
+	if a, _ := rec.Addr(s.Index("a")); a.String() != "2001:db8::1" {
+		t.Errorf("addr = %v", a)
+	}
+	if p, _ := rec.Uint(s.Index("p")); p != 65535 {
+		t.Errorf("port = %d", p)
+	}
+	if v := rec.Elems(s.Index("v"), nil); len(v) != 3 || string(v[2]) != "3" {
+		t.Errorf("vector = %q", v)
+	}
+	if got := s.Fields[s.Index("v")]; got.Type != zeekreader.TypeVector || got.Elem != zeekreader.TypeCount {
+		t.Errorf("vector type = %+v", got)
+	}
+	if rec.Line() != 8 {
+		t.Errorf("line = %d, want 8", rec.Line())
+	}
+}
+
+func TestJSON(t *testing.T) {
+	in := `{"ts":1588205199.82437,"uid":"C1","id_orig_h":"10.0.1.6","id_orig_p":54243,"id_resp_h":"10.0.0.4","id_resp_p":53,"proto":"udp","@stream":"conn"}
+{"_path":"conn","_write_ts":"2018-03-24T17:15:20.866586Z","ts":"2018-03-24T17:15:20.865716Z","uid":"C2","id.orig_h":"10.47.1.100","id.orig_p":1,"id.resp_h":"10.0.0.100","id.resp_p":53,"proto":"udp","service":null,"tunnel_parents":[]}
+{"ts":1.5,"uid":"C3","id":{"orig_h":"::1","orig_p":2,"resp_h":"::2","resp_p":3},"proto":"tcp","q":"a\u0009b\"c\\","answers":["x","y\n"]}
+`
+	r := zeekreader.NewReader(strings.NewReader(in), "conn.log")
+	ev := zeekreader.NewEventReader(r)
+	var got []string
+	for {
+		e, err := ev.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.Conn
+		got = append(got, string(c.UID)+" "+c.TS.UTC().Format("2006-01-02T15:04:05.000000")+" "+c.Orig.String()+">"+c.Resp.String())
+		if string(c.UID) == "C3" {
+			s := e.Record.Schema()
+			if q := e.Record.String(s.Index("q")); q != "a\tb\"c\\" {
+				t.Errorf("unescaped q = %q", q)
+			}
+			if a := e.Record.Elems(s.Index("answers"), nil); len(a) != 2 || string(a[1]) != "y\n" {
+				t.Errorf("answers = %q", a)
+			}
+		}
+		if string(c.UID) == "C2" && !e.Record.IsEmpty(e.Record.Schema().Index("tunnel_parents")) {
+			t.Errorf("[] should be empty")
+		}
+		if string(c.UID) == "C2" && !e.Record.IsUnset(e.Record.Schema().Index("service")) {
+			t.Errorf("null should be unset")
+		}
+	}
+	want := []string{
+		"C1 2020-04-30T00:06:39.824370 10.0.1.6>10.0.0.4",
+		"C2 2018-03-24T17:15:20.865716 10.47.1.100>10.0.0.100",
+		"C3 1970-01-01T00:00:01.500000 ::1>::2",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestMalformedRowsAreSkippedWithFileLine(t *testing.T) {
+	long := strings.Repeat("A", zeekreader.DefaultMaxLine+10)
+	in := hdr + "#fields\tts\tid.orig_h\tn\n#types\ttime\taddr\tcount\n" +
+		"1\t10.0.0.1\t5\n" + // line 8 ok
+		"1\t10.0.0.1\n" + // 9: field count
+		"1\tnot-an-ip\t5\n" + // 10: bad addr
+		"1\t10.0.0.1\t5x\n" + // 11: bad number
+		"\x00\x01\xff\xfe binary junk\n" + // 12
+		long + "\n" + // 13: over-long line
+		`{"ts":1,"broken` + "\n" + // 14: truncated JSON
+		"2\t10.0.0.2\t6\n" // 15 ok
+	rows, errs, fatal := readAll(t, in, "n")
+	if fatal != nil {
+		t.Fatal(fatal)
+	}
+	if len(rows) != 2 || rows[1]["n"] != "6" {
+		t.Errorf("rows = %v", rows)
+	}
+	wantLines := []string{"test.log:9:", "test.log:10: field id.orig_h", "test.log:11: field n", "test.log:12:", "test.log:13:", "test.log:14:"}
+	if len(errs) != len(wantLines) {
+		t.Fatalf("errors = %v", errs)
+	}
+	for i, w := range wantLines {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("error %d = %q, want prefix %q", i, errs[i], w)
+		}
+	}
+	if !errors.Is(errs[4], zeekreader.ErrLineTooLong) {
+		t.Errorf("long line error = %v", errs[4])
+	}
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestGzipByMagicAndTruncation(t *testing.T) {
+	var plain bytes.Buffer
+	plain.WriteString(hdr + "#fields\tts\tn\n#types\ttime\tcount\n")
+	for i := 0; i < 20000; i++ {
+		plain.WriteString("1\t123456789\n")
+	}
+	z := gz(plain.Bytes())
+	// Named .log, content gzip: detected by magic.
+	rows, errs, fatal := readAll(t, string(z), "n")
+	if fatal != nil || len(errs) > 0 || len(rows) != 20000 {
+		t.Fatalf("gzip: %d rows, errs %v, fatal %v", len(rows), errs, fatal)
+	}
+	// Truncated: the rows before the damage, then a clear error.
+	rows, _, fatal = readAll(t, string(z[:len(z)/2]), "n")
+	if fatal == nil || !strings.Contains(fatal.Error(), "truncated or corrupt gzip") {
+		t.Fatalf("truncated gzip error = %v", fatal)
+	}
+	if len(rows) == 0 || len(rows) >= 20000 {
+		t.Errorf("rows before damage = %d", len(rows))
+	}
+}
+
+func TestLiveModeKeepsPartialLine(t *testing.T) {
+	pr, pw := io.Pipe()
+	_ = pr
+	f, err := os.CreateTemp(t.TempDir(), "conn.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(hdr + "#fields\tts\tn\n#types\ttime\tcount\n1\t1\n2\t2")
+	rf, _ := os.Open(f.Name())
+	r := zeekreader.NewReader(rf, f.Name(), zeekreader.Options{Live: true})
+	defer r.Close()
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := rec.EndOffset()
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("partial line: got %v, want io.EOF", err)
+	}
+	if r.Offset() != end {
+		t.Errorf("offset moved past the partial line: %d != %d", r.Offset(), end)
+	}
+	f.WriteString("2\n")
+	rec, err = r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rec.Uint(1); n != 22 {
+		t.Errorf("completed line value = %d, want 22", n)
+	}
+	pw.Close()
+}
