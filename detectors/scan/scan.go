@@ -1,0 +1,425 @@
+// Package scan flags horizontal scans (one source, many destination hosts
+// on one port), vertical scans (one source, many ports on one host) and
+// slow scans (the same over hours at a lower rate).
+package scan
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.scan] section.
+type Config struct {
+	Enabled bool `toml:"enabled"`
+	// Window is the fast window; Lateness how long after its end rows are
+	// still accepted (conn rows are written at connection end).
+	Window   time.Duration `toml:"window"`
+	Lateness time.Duration `toml:"lateness"`
+	// SlowWindow is the slow-scan window.
+	SlowWindow time.Duration `toml:"slow_window"`
+	// Thresholds on the effective distinct count (see README).
+	Horizontal float64 `toml:"horizontal_threshold"`
+	Vertical   float64 `toml:"vertical_threshold"`
+	Slow       float64 `toml:"slow_threshold"`
+	// SuccessWeight is how much a destination answered normally counts
+	// (a failed attempt counts 1).
+	SuccessWeight float64 `toml:"success_weight"`
+	// Renotify is the minimum time between two notices on the same key.
+	Renotify time.Duration `toml:"renotify"`
+	// MaxHosts bounds each of the two tables (horizontal keys, vertical keys).
+	MaxHosts int `toml:"max_hosts"`
+	// IgnoreSources are CIDRs (or addresses) never reported (e.g. your
+	// own vulnerability scanners).
+	IgnoreSources []string `toml:"ignore_sources"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 5 * time.Minute,
+		SlowWindow: 6 * time.Hour, Horizontal: 30, Vertical: 20, Slow: 40,
+		SuccessWeight: 0.25, Renotify: time.Hour, MaxHosts: 100000}
+}
+
+type hKey struct {
+	Src   netip.Addr
+	Port  uint16
+	Proto uint8
+}
+
+type vKey struct {
+	Src, Dst netip.Addr
+}
+
+// Slot is one window's evidence for one key.
+type Slot struct {
+	Used   bool
+	Win    int64
+	D      window.HLL
+	Conns  uint32
+	Failed uint32
+	Fast   bool // a fast notice fired inside this slow window
+	UIDs   window.UIDs
+	Last   netip.Addr // last destination seen (vertical: unused)
+}
+
+// Entry is the state of one key.
+type Entry struct {
+	Fast      [3]Slot
+	Slow      [2]Slot
+	LastFired int64 // unix seconds of the last notice window end
+}
+
+const (
+	kindH = iota
+	kindV
+)
+
+// Detector is the scan detector.
+type Detector struct {
+	cfg      Config
+	ignore   window.Networks
+	fast     window.Windows
+	slow     window.Windows
+	h        *window.Table[hKey, Entry]
+	v        *window.Table[vKey, Entry]
+	base     [2]float64 // global EWMA of effective counts (horizontal, vertical)
+	pending  []*notice.Notice
+	batchSum [2]float64
+	batchN   [2]float64
+}
+
+var _ detectors.Detector = (*Detector)(nil)
+var _ detectors.Stateful = (*Detector)(nil)
+
+// New builds the detector.
+func New(cfg Config) *Detector {
+	d := &Detector{cfg: cfg, ignore: window.MustNetworks(cfg.IgnoreSources)}
+	d.fast = window.NewWindows(cfg.Window, cfg.Lateness)
+	d.slow = window.NewWindows(cfg.SlowWindow, cfg.Lateness)
+	d.h = window.NewTable[hKey, Entry](cfg.MaxHosts)
+	d.v = window.NewTable[vKey, Entry](cfg.MaxHosts)
+	d.base = [2]float64{1, 1}
+	return d
+}
+
+func (d *Detector) Name() string             { return "scan" }
+func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
+
+// Stats reports the tables' counters (both tables summed) and late rows.
+func (d *Detector) Stats() window.Stats {
+	return window.Stats{Tracked: d.h.Len() + d.v.Len(), Evicted: d.h.Evicted() + d.v.Evicted(), Late: d.fast.Late}
+}
+
+func protoNum(p []byte) uint8 {
+	switch string(p) {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp":
+		return 1
+	}
+	return 0
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	}
+	return "unknown"
+}
+
+// slotFor finds or opens the slot of window w; ok is false when all slots
+// hold other open windows (then the oldest is closed first by the caller).
+func slotFor(slots []Slot, w int64) *Slot {
+	var free *Slot
+	for i := range slots {
+		s := &slots[i]
+		if s.Used && s.Win == w {
+			return s
+		}
+		if !s.Used && free == nil {
+			free = s
+		}
+	}
+	if free != nil {
+		*free = Slot{Used: true, Win: w}
+	}
+	return free
+}
+
+func oldest(slots []Slot) *Slot {
+	var o *Slot
+	for i := range slots {
+		if slots[i].Used && (o == nil || slots[i].Win < o.Win) {
+			o = &slots[i]
+		}
+	}
+	return o
+}
+
+func (s *Slot) add(h uint64, failed bool, uid []byte, dst netip.Addr) {
+	s.D.Add(h)
+	s.Conns++
+	if failed {
+		s.Failed++
+		s.UIDs.Add(uid) // failed attempts are the better evidence
+	} else if s.UIDs.N < window.UIDCap/2 {
+		s.UIDs.Add(uid)
+	}
+	s.Last = dst
+}
+
+// Observe takes a conn row.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	c := ev.Conn
+	if c == nil || ev.Open {
+		return
+	}
+	if window.Special(c.Resp) || window.Special(c.Orig) {
+		return
+	}
+	if len(d.ignore) > 0 && d.ignore.Contains(c.Orig) {
+		return
+	}
+	if string(c.Proto) == "icmp" && c.OrigP != 8 && c.OrigP != 128 {
+		return // ICMP: only echo requests sweep (neighbour discovery, unreachables do not)
+	}
+	fw, ok := d.fast.Accept(c.TS)
+	if !ok {
+		return
+	}
+	sw := d.slow.Index(c.TS)
+	slowOK := sw > d.slow.Closed
+	proto := protoNum(c.Proto)
+	failed := window.Failed(c.ConnState) && c.RespBytes == 0
+	// horizontal: src, proto/port -> distinct destinations
+	e, _ := d.h.Get(hKey{c.Orig, c.RespP, proto})
+	hd := window.HashAddr(c.Resp, 0x9e37)
+	d.addTo(e, kindH, fw, sw, slowOK, hd, failed, c.UID, c.Resp)
+	// vertical: src, dst -> distinct proto/ports
+	ve, _ := d.v.Get(vKey{c.Orig, c.Resp})
+	vp := window.Mix64(uint64(proto)<<16 | uint64(c.RespP) | 0x5ca0000000)
+	d.addTo(ve, kindV, fw, sw, slowOK, vp, failed, c.UID, c.Resp)
+}
+
+func (d *Detector) addTo(e *Entry, kind int, fw, sw int64, slowOK bool, h uint64, failed bool, uid []byte, dst netip.Addr) {
+	s := slotFor(e.Fast[:], fw)
+	if s == nil { // all slots busy: close the oldest now (its window is past)
+		o := oldest(e.Fast[:])
+		*o = Slot{Used: true, Win: fw}
+		s = o
+	}
+	s.add(h, failed, uid, dst)
+	if !slowOK {
+		return
+	}
+	ss := slotFor(e.Slow[:], sw)
+	if ss == nil {
+		o := oldest(e.Slow[:])
+		*o = Slot{Used: true, Win: sw}
+		ss = o
+	}
+	ss.add(h, failed, uid, dst)
+}
+
+// effective weighs the distinct count by how many attempts failed.
+func (d *Detector) effective(s *Slot) (dist, eff, failFrac float64) {
+	dist = math.Round(s.D.Count())
+	if s.Conns > 0 {
+		failFrac = float64(s.Failed) / float64(s.Conns)
+	}
+	w := d.cfg.SuccessWeight
+	eff = dist * (w + (1-w)*failFrac)
+	return
+}
+
+// Advance closes due windows.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	fc, fok := d.fast.CloseUpTo(wm)
+	sc, sok := d.slow.CloseUpTo(wm)
+	if fok || sok || len(d.pending) > 0 {
+		d.close(fc, fok, sc, sok, emit)
+	}
+}
+
+// Flush closes everything.
+func (d *Detector) Flush(emit detectors.Emit) {
+	d.close(math.MaxInt64-1, true, math.MaxInt64-1, true, emit)
+}
+
+func (d *Detector) close(fc int64, fok bool, sc int64, sok bool, emit detectors.Emit) {
+	for _, n := range d.pending {
+		emit(n)
+	}
+	d.pending = d.pending[:0]
+	d.batchSum, d.batchN = [2]float64{}, [2]float64{}
+	d.h.Range(func(k hKey, e *Entry) bool {
+		return d.closeEntry(e, kindH, k.Src, netip.Addr{}, k.Port, k.Proto, fc, fok, sc, sok, emit)
+	})
+	d.v.Range(func(k vKey, e *Entry) bool {
+		return d.closeEntry(e, kindV, k.Src, k.Dst, 0, 0, fc, fok, sc, sok, emit)
+	})
+	for i := range d.base {
+		if d.batchN[i] > 0 {
+			d.base[i] = 0.9*d.base[i] + 0.1*(d.batchSum[i]/d.batchN[i])
+		}
+	}
+	if fok {
+		d.fast.Closed = fc
+	}
+	if sok {
+		d.slow.Closed = sc
+	}
+}
+
+// closeEntry closes the entry's due slots; it returns true when the entry
+// is empty and may go.
+func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint16, proto uint8, fc int64, fok bool, sc int64, sok bool, emit detectors.Emit) bool {
+	thr := d.cfg.Horizontal
+	if kind == kindV {
+		thr = d.cfg.Vertical
+	}
+	for i := range e.Fast {
+		s := &e.Fast[i]
+		if !s.Used || !fok || s.Win > fc {
+			continue
+		}
+		dist, eff, ff := d.effective(s)
+		d.batchSum[kind] += eff
+		d.batchN[kind]++
+		end := d.fast.End(s.Win)
+		if eff >= thr && end.Unix()-e.LastFired >= int64(d.cfg.Renotify/time.Second) {
+			e.LastFired = end.Unix()
+			for j := range e.Slow {
+				if e.Slow[j].Used && e.Slow[j].Win == d.slow.Index(d.fast.Start(s.Win)) {
+					e.Slow[j].Fast = true
+				}
+			}
+			emit(d.build(kind, false, s, src, dst, port, proto, dist, eff, ff, thr, d.fast.Start(s.Win), end, d.cfg.Window))
+		} else if eff >= thr {
+			for j := range e.Slow {
+				if e.Slow[j].Used && e.Slow[j].Win == d.slow.Index(d.fast.Start(s.Win)) {
+					e.Slow[j].Fast = true
+				}
+			}
+		}
+		*s = Slot{}
+	}
+	for i := range e.Slow {
+		s := &e.Slow[i]
+		if !s.Used || !sok || s.Win > sc {
+			continue
+		}
+		if !s.Fast {
+			dist, _, ff := d.effective(s)
+			eff := dist * ff // only failed attempts count for slow scans
+			if eff >= d.cfg.Slow {
+				emit(d.build(kind, true, s, src, dst, port, proto, dist, eff, ff, d.cfg.Slow, d.slow.Start(s.Win), d.slow.End(s.Win), d.cfg.SlowWindow))
+			}
+		}
+		*s = Slot{}
+	}
+	for i := range e.Fast {
+		if e.Fast[i].Used {
+			return false
+		}
+	}
+	for i := range e.Slow {
+		if e.Slow[i].Used {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtDur(d time.Duration) string { return window.FmtDur(d) }
+
+func (d *Detector) build(kind int, slow bool, s *Slot, src, dst netip.Addr, port uint16, proto uint8, dist, eff, failFrac, thr float64, start, end time.Time, win time.Duration) *notice.Notice {
+	base := d.base[kind]
+	n := &notice.Notice{Timestamp: end, Start: start, End: end, Source: src}
+	ratio := eff / thr
+	dev := (dist - base) / math.Max(1, base)
+	feats := map[string]notice.Feature{
+		"failed_ratio": notice.F(failFrac, 0, failFrac),
+		"connections":  {Value: float64(s.Conns)},
+		"effective":    notice.F(eff, thr, ratio),
+	}
+	switch kind {
+	case kindH:
+		n.Rule = notice.RuleScanHorizontal
+		n.DestPort, n.Proto = port, protoName(proto)
+		if dist <= 1 {
+			n.Destination = s.Last
+		}
+		feats["distinct_hosts"] = notice.F(dist, base, dev)
+		n.Message = fmt.Sprintf("%s contacted %.0f hosts on %s/%d in %s (baseline %.0f)", src, dist, n.Proto, port, fmtDur(win), base)
+	case kindV:
+		n.Rule = notice.RuleScanVertical
+		n.Destination = dst
+		feats["distinct_ports"] = notice.F(dist, base, dev)
+		n.Message = fmt.Sprintf("%s probed %.0f ports on %s in %s (baseline %.0f)", src, dist, dst, fmtDur(win), base)
+	}
+	if slow {
+		n.Rule = notice.RuleScanSlow
+		n.Message = "slow scan: " + n.Message
+	}
+	n.RiskScore = window.Risk(ratio)
+	n.UIDs = s.UIDs.Strings()
+	n.Explain = notice.Explanation{Detector: "scan", Score: eff, Features: feats,
+		Top: window.TopFeatures(feats, 3), Window: win.Seconds()}
+	key := ""
+	if kind == kindV {
+		key = "v"
+	}
+	n.Finalize(key)
+	return n
+}
+
+type snap struct {
+	H          []window.Entry[hKey, Entry]
+	V          []window.Entry[vKey, Entry]
+	HEv, VEv   int64
+	Base       [2]float64
+	FastClosed int64
+	SlowClosed int64
+	Late       int64
+	Pending    []*notice.Notice
+}
+
+// Snapshot encodes the windows (gob).
+func (d *Detector) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	s := snap{H: d.h.Export(), V: d.v.Export(), HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base,
+		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: d.pending}
+	err := gob.NewEncoder(&b).Encode(&s)
+	return b.Bytes(), err
+}
+
+// Restore loads a Snapshot.
+func (d *Detector) Restore(b []byte) error {
+	var s snap
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	d.h.Import(s.H, s.HEv)
+	d.v.Import(s.V, s.VEv)
+	d.base = s.Base
+	d.fast.Closed, d.slow.Closed, d.fast.Late = s.FastClosed, s.SlowClosed, s.Late
+	d.pending = s.Pending
+	return nil
+}

@@ -1,0 +1,208 @@
+package window
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// Risk calibrates a detector's raw score onto risk_score 0–100. Every
+// collective detector expresses its raw score as a ratio to its own
+// firing threshold (1 = exactly at threshold, 2 = twice as far, ...), and
+// Risk is a logistic in the log of that ratio:
+//
+//	risk = 100 / (1 + ratio^-k),  k = 1.5
+//
+// so that a notice at threshold scores 50, twice the threshold 74, four
+// times 89, ten times 97. One risk threshold (for example 70) therefore
+// means the same "how far past its own threshold" for every detector.
+func Risk(ratio float64) float64 {
+	if ratio <= 0 || math.IsNaN(ratio) {
+		return 0
+	}
+	if math.IsInf(ratio, 1) {
+		return 100
+	}
+	return 100 / (1 + math.Pow(ratio, -RiskSlope))
+}
+
+// RiskSlope is k in Risk.
+const RiskSlope = 1.5
+
+// TopFeatures orders feature names by |deviation| (then value, then name)
+// and returns at most n.
+func TopFeatures(fs map[string]notice.Feature, n int) []string {
+	names := make([]string, 0, len(fs))
+	for k := range fs {
+		names = append(names, k)
+	}
+	dev := func(f notice.Feature) float64 {
+		if f.Deviation != nil {
+			return math.Abs(*f.Deviation)
+		}
+		return 0
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := fs[names[i]], fs[names[j]]
+		if dev(a) != dev(b) {
+			return dev(a) > dev(b)
+		}
+		return names[i] < names[j]
+	})
+	if len(names) > n {
+		names = names[:n]
+	}
+	return names
+}
+
+// UIDs keeps a fixed-size sample of evidence uids without allocating:
+// the first Cap uids seen (Zeek uids are at most 22 bytes).
+type UIDs struct {
+	N int8
+	B [UIDCap][22]byte
+	L [UIDCap]uint8
+}
+
+// UIDCap is how many uids a sample keeps.
+const UIDCap = 5
+
+// Add records uid if there is room.
+func (u *UIDs) Add(uid []byte) {
+	if int(u.N) >= UIDCap || len(uid) == 0 {
+		return
+	}
+	n := copy(u.B[u.N][:], uid)
+	u.L[u.N] = uint8(n)
+	u.N++
+}
+
+// Merge adds o's uids while there is room.
+func (u *UIDs) Merge(o *UIDs) {
+	for i := 0; i < int(o.N); i++ {
+		u.Add(o.B[i][:o.L[i]])
+	}
+}
+
+// Strings returns the sample.
+func (u *UIDs) Strings() []string {
+	out := make([]string, 0, u.N)
+	for i := 0; i < int(u.N); i++ {
+		out = append(out, string(u.B[i][:u.L[i]]))
+	}
+	return out
+}
+
+// HashAddr hashes an address (with a seed to separate uses).
+func HashAddr(a netip.Addr, seed uint64) uint64 {
+	b := a.As16()
+	var hi, lo uint64
+	for i := 0; i < 8; i++ {
+		hi = hi<<8 | uint64(b[i])
+		lo = lo<<8 | uint64(b[i+8])
+	}
+	return Mix64(Mix64(hi^seed) ^ lo)
+}
+
+// Failed reports whether a conn state is a connection attempt that got no
+// real answer (the states a scan leaves behind).
+func Failed(state []byte) bool {
+	switch string(state) {
+	case "S0", "REJ", "RSTO", "RSTOS0", "SH", "OTH", "RSTR", "SHR", "RSTRH":
+		return true
+	}
+	return false
+}
+
+// HalfOpen reports states of attempts that never completed a handshake.
+func HalfOpen(state []byte) bool {
+	switch string(state) {
+	case "S0", "REJ", "RSTOS0", "SH", "OTH", "RSTRH", "SHR":
+		return true
+	}
+	return false
+}
+
+// Networks is a list of prefixes (internal networks).
+type Networks []netip.Prefix
+
+// DefaultInternal is RFC 1918 plus IPv6 ULA, the default internal networks.
+func DefaultInternal() []string {
+	return []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
+}
+
+// ParseNetworks parses CIDRs (a bare address is a /32 or /128).
+func ParseNetworks(list []string) (Networks, error) {
+	var out Networks
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// MustNetworks is ParseNetworks that drops bad entries.
+func MustNetworks(list []string) Networks {
+	var out Networks
+	for _, s := range list {
+		if n, err := ParseNetworks([]string{s}); err == nil {
+			out = append(out, n...)
+		}
+	}
+	return out
+}
+
+// Contains reports whether a is in one of the prefixes.
+func (n Networks) Contains(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range n {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Special reports broadcast, multicast, unspecified and link-local
+// addresses: not hosts a scanner or beacon targets.
+func Special(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		return true
+	}
+	if a.Is4() {
+		b := a.As4()
+		return b[3] == 255 || b == [4]byte{255, 255, 255, 255}
+	}
+	return false
+}
+
+// FmtDur writes a duration briefly: 5m, 6h, 1h30m, 45s.
+func FmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
