@@ -18,6 +18,13 @@
 ##! of the new one, and this script raises each entry id only once within
 ##! :zeek:see:`ZeekAnom::replay_window`.
 ##!
+##! At the end of the file the raw reader also hands over what it has of a
+##! line whose newline has not been written yet, so a row can arrive in two
+##! pieces. A row is whole when it has as many fields as the header and its
+##! last field, a time, is ``-`` or has all six decimals; a piece that is not
+##! is kept and joined with the next line. The sidecar escapes ``#`` in
+##! values, so a line starting with ``#`` is always a header line.
+##!
 ##! On a cluster only the manager reads the feed and raises the notices (a
 ##! standalone Zeek does it itself); workers, proxies and loggers load this
 ##! script but do nothing.
@@ -50,10 +57,17 @@ const empty_field = "(empty)";
 const count_pat = /[0-9]+/;
 const port_pat = /[0-9]{1,5}/;
 const real_pat = /-?[0-9]+(\.[0-9]*)?/;
+const whole_time_pat = /[0-9]+\.[0-9]{6}/;
+
+# The longest piece of a row kept while waiting for its rest.
+const max_piece = 65536;
 
 # Where each column is in the current file, by name, from its #fields
 # header. The header is read again at the start of every new file.
 global columns: table[string] of count;
+
+# The first piece of a row whose rest has not been read yet.
+global piece = "";
 
 # Ids of the entries raised recently.
 global raised_ids: set[string] &create_expire=replay_window;
@@ -125,6 +139,9 @@ function time_value(raw: string): time
 # Why a data row cannot become an entry, or "" when it can.
 function row_problem(row: vector of string): string
 	{
+	if ( |row| != |columns| )
+		return "wrong number of fields";
+
 	if ( ! matches(real_pat, column(row, "ts")) )
 		return "bad ts";
 
@@ -262,29 +279,49 @@ function raise_entry(e: FeedEntry)
 event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
     line: string)
 	{
-	if ( line == "" )
-		return;
-
-	local row = split_string(line, /\t/);
-
-	if ( line[0] == "#" )
+	if ( line != "" && line[0] == "#" )
 		{
-		if ( row[0] == "#fields" )
+		if ( piece != "" )
+			Reporter::warning("zeekanom feed: dropped the start of a row cut short by a new file");
+
+		piece = "";
+		local header = split_string(line, /\t/);
+		if ( header[0] == "#fields" )
 			{
 			columns = table();
-			for ( i, name in row )
+			for ( i in header )
 				{
 				if ( i > 0 )
-					columns[name] = i - 1;
+					columns[header[i]] = i - 1;
 				}
 			}
 
 		return;
 		}
 
+	local text = piece + line;
+	piece = "";
+
+	if ( text == "" )
+		return;
+
 	if ( |columns| == 0 )
 		{
 		Reporter::warning("zeekanom feed: data row before any #fields header");
+		return;
+		}
+
+	local row = split_string(text, /\t/);
+
+	if ( |row| < |columns|
+	    || ( |row| == |columns| && row[|row| - 1] != unset_field && ! matches(whole_time_pat, row[|row| - 1]) ) )
+		{
+		# Not whole yet: wait for the rest.
+		if ( |text| <= max_piece )
+			piece = text;
+		else
+			Reporter::warning("zeekanom feed: dropped an overlong partial row");
+
 		return;
 		}
 

@@ -1,0 +1,333 @@
+// Package zeekfeed writes notices to the feed file that the Zeek package in
+// zeek-scripts/ reads and raises as notices inside Zeek's notice framework.
+//
+// The feed is a Zeek ASCII log (#path zeekanom_feed) with the columns of
+// Fields. Its size is bounded: when the next row would take the file past
+// MaxBytes, the file is renamed to PATH.1 (older ones move up to PATH.Keep,
+// the oldest is dropped) and a new file is started.
+//
+// How that meets the reader: the Zeek script reads the feed with the raw
+// input reader in STREAM mode, which (since Zeek 5.1) sees that PATH names a
+// new file and reads it from its start. It switches without draining the old
+// file, so the rows written to the old file since its last poll would be
+// lost; the sink therefore starts every rotated-in file with the last rows
+// of the old one (up to a quarter of MaxBytes, at most 1 MiB), and the
+// script raises each notice id once. Truncating in place would not work:
+// both of Zeek's readers keep their offset past the new end of the file.
+//
+// Rows are written whole: Write buffers complete rows and the buffer goes to
+// the file in one write call, so a reader sees a row cut in two only where
+// the kernel splits a write at a page boundary; the script joins those.
+package zeekfeed
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// Config is the [output.zeekfeed] section.
+type Config struct {
+	// Path of the feed file; ZeekAnom::feed_path in the Zeek script.
+	Path string `toml:"path"`
+	// MaxBytes is the size past which the file is rotated.
+	MaxBytes int64 `toml:"max_bytes"`
+	// Keep is how many rotated files (PATH.1 .. PATH.Keep) are kept.
+	Keep int `toml:"keep"`
+	// MinRisk: notices with a lower risk score are not written.
+	MinRisk float64 `toml:"min_risk"`
+}
+
+// DefaultConfig is the configuration a missing or partial section fills in.
+func DefaultConfig() Config {
+	return Config{
+		Path:     "/var/lib/zeekanom/zeekanom_feed.log",
+		MaxBytes: 64 << 20,
+		Keep:     3,
+	}
+}
+
+// MinMaxBytes is the smallest accepted MaxBytes: room for the header and a
+// few rows.
+const MinMaxBytes = 4096
+
+// Validate reports the first bad setting, naming its key.
+func (c Config) Validate() error {
+	switch {
+	case c.Path == "":
+		return errors.New("output.zeekfeed.path: empty")
+	case c.MaxBytes < MinMaxBytes:
+		return fmt.Errorf("output.zeekfeed.max_bytes: %d is below %d", c.MaxBytes, MinMaxBytes)
+	case c.Keep < 0:
+		return fmt.Errorf("output.zeekfeed.keep: %d is negative", c.Keep)
+	case c.MinRisk < 0 || c.MinRisk > 100:
+		return fmt.Errorf("output.zeekfeed.min_risk: %g is outside 0..100", c.MinRisk)
+	}
+	return nil
+}
+
+// Sizes of the buffer of rows not yet written and of the carried-over tail.
+const (
+	flushAt       = 64 << 10
+	maxCarryBytes = 1 << 20
+)
+
+// Sink writes the feed. It implements output.Sink.
+type Sink struct {
+	cfg  Config
+	now  func() time.Time
+	f    *os.File
+	size int64  // bytes in the current file, buffered ones included
+	rows int    // rows in the current file
+	buf  []byte // complete rows not yet written
+
+	// carry holds the last rows written, oldest first, to repeat at the
+	// start of the next file.
+	carry      [][]byte
+	carryBytes int
+	carryMax   int
+
+	closed bool
+}
+
+// New opens the feed at cfg.Path, creating its folder if needed. An
+// existing feed with the same columns is appended to (a restart of the
+// sidecar); any other file there is rotated away first.
+func New(cfg Config) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, now: time.Now, carryMax: int(min(cfg.MaxBytes/4, maxCarryBytes))}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("zeekfeed: %w", err)
+	}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sink) open() error {
+	st, err := os.Stat(s.cfg.Path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return s.create()
+	case err != nil:
+		return fmt.Errorf("zeekfeed: %w", err)
+	}
+	if st.Size() > 0 && s.appendable() {
+		f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("zeekfeed: %w", err)
+		}
+		s.f, s.size, s.rows = f, st.Size(), 1 // rows > 0: rotation may happen at once
+		return nil
+	}
+	if err := s.shift(); err != nil {
+		return err
+	}
+	return s.create()
+}
+
+// appendable reports whether the file at Path has our header (#open aside)
+// and ends with a whole row.
+func (s *Sink) appendable() bool {
+	f, err := os.Open(s.cfg.Path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want := bytes.Split(appendHeader(nil, time.Time{}), []byte("\n"))
+	br := bufio.NewReader(io.LimitReader(f, 1<<16))
+	for _, w := range want[:len(want)-1] {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			return false
+		}
+		line = line[:len(line)-1]
+		if bytes.HasPrefix(w, []byte("#open\t")) {
+			if !bytes.HasPrefix(line, []byte("#open\t")) {
+				return false
+			}
+			continue
+		}
+		if !bytes.Equal(line, w) {
+			return false
+		}
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], mustSize(f)-1); err != nil {
+		return false
+	}
+	return last[0] == '\n'
+}
+
+func mustSize(f *os.File) int64 {
+	st, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// create starts a new file at Path: the header in one write (so a reader
+// never sees half of it), then the carried-over rows.
+func (s *Sink) create() error {
+	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("zeekfeed: %w", err)
+	}
+	hdr := appendHeader(nil, s.now())
+	if _, err := f.Write(hdr); err != nil {
+		f.Close()
+		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
+	}
+	s.f, s.size, s.rows = f, int64(len(hdr)), 0
+	for _, row := range s.carry {
+		s.buf = append(s.buf, row...)
+		s.size += int64(len(row))
+		s.rows++
+	}
+	return nil
+}
+
+// shift moves PATH.(i-1) to PATH.i for i = Keep..1 (PATH.0 being PATH), or
+// removes PATH when Keep is 0.
+func (s *Sink) shift() error {
+	p := s.cfg.Path
+	if s.cfg.Keep == 0 {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("zeekfeed: %w", err)
+		}
+		return nil
+	}
+	name := func(i int) string {
+		if i == 0 {
+			return p
+		}
+		return p + "." + strconv.Itoa(i)
+	}
+	for i := s.cfg.Keep; i >= 1; i-- {
+		if err := os.Rename(name(i-1), name(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("zeekfeed: rotate: %w", err)
+		}
+	}
+	return nil
+}
+
+// rotate closes the current file and starts a new one.
+func (s *Sink) rotate() error {
+	if err := s.sync(); err != nil {
+		return err
+	}
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("zeekfeed: %w", err)
+	}
+	s.f = nil
+	if err := s.shift(); err != nil {
+		return err
+	}
+	return s.create()
+}
+
+// Write adds one notice, unless its risk is below MinRisk.
+func (s *Sink) Write(_ context.Context, n *notice.Notice) error {
+	if s.closed {
+		return errors.New("zeekfeed: write after close")
+	}
+	if n.RiskScore < s.cfg.MinRisk {
+		return nil
+	}
+	start := len(s.buf)
+	s.buf = appendRow(s.buf, n)
+	row := s.buf[start:]
+	if s.rows > 0 && s.size+int64(len(row)) > s.cfg.MaxBytes {
+		keep := append([]byte(nil), row...)
+		s.buf = s.buf[:start]
+		if err := s.rotate(); err != nil {
+			return err
+		}
+		start = len(s.buf)
+		s.buf = append(s.buf, keep...)
+		row = s.buf[start:]
+	}
+	s.size += int64(len(row))
+	s.rows++
+	s.remember(row)
+	if len(s.buf) >= flushAt {
+		return s.writeBuf()
+	}
+	return nil
+}
+
+// remember keeps a copy of row in the carry-over tail.
+func (s *Sink) remember(row []byte) {
+	if len(row) > s.carryMax {
+		s.carry, s.carryBytes = s.carry[:0], 0
+		return
+	}
+	s.carry = append(s.carry, append([]byte(nil), row...))
+	s.carryBytes += len(row)
+	drop := 0
+	for s.carryBytes > s.carryMax {
+		s.carryBytes -= len(s.carry[drop])
+		s.carry[drop] = nil
+		drop++
+	}
+	if drop > 0 {
+		s.carry = append(s.carry[:0], s.carry[drop:]...)
+	}
+}
+
+// writeBuf writes the buffered rows in one call.
+func (s *Sink) writeBuf() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if _, err := s.f.Write(s.buf); err != nil {
+		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
+	}
+	s.buf = s.buf[:0]
+	return nil
+}
+
+func (s *Sink) sync() error {
+	if err := s.writeBuf(); err != nil {
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
+	}
+	return nil
+}
+
+// Flush writes the buffered rows and fsyncs the file.
+func (s *Sink) Flush(context.Context) error {
+	if s.closed {
+		return errors.New("zeekfeed: flush after close")
+	}
+	return s.sync()
+}
+
+// Close flushes and closes the file. The file is left in place (no #close
+// line) so that the next start appends to it.
+func (s *Sink) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.sync()
+	if cerr := s.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("zeekfeed: %w", cerr)
+	}
+	return err
+}

@@ -1,0 +1,630 @@
+package zeekfeed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+var _ output.Sink = (*Sink)(nil)
+
+const mainZeek = "../../zeek-scripts/scripts/main.zeek"
+
+func readScript(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(mainZeek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drop comments: ## docs and # remarks (no string in main.zeek has '#').
+	return regexp.MustCompile(`(?m)#.*$`).ReplaceAllString(string(b), "")
+}
+
+// block returns the text between the braces that follow the match of re.
+func block(t *testing.T, src, re string) string {
+	t.Helper()
+	loc := regexp.MustCompile(re).FindStringIndex(src)
+	if loc == nil {
+		t.Fatalf("main.zeek: no match for %s", re)
+	}
+	rest := src[loc[1]:]
+	open := strings.IndexByte(rest, '{')
+	end := strings.IndexByte(rest, '}')
+	if open < 0 || end < open {
+		t.Fatalf("main.zeek: no block after %s", re)
+	}
+	return rest[open+1 : end]
+}
+
+func TestNoticeTypesMatchRules(t *testing.T) {
+	src := readScript(t)
+
+	want := map[string]bool{}
+	for _, r := range notice.Rules() {
+		note := notice.ZeekNote(r)
+		if !strings.HasPrefix(note, "ZeekAnom::") {
+			t.Errorf("rule %s: note %q is not in module ZeekAnom", r, note)
+		}
+		want[strings.TrimPrefix(note, "ZeekAnom::")] = true
+	}
+
+	declared := map[string]bool{}
+	for _, name := range strings.Split(block(t, src, `redef\s+enum\s+Notice::Type\s*\+=`), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			declared[name] = true
+		}
+	}
+	for n := range want {
+		if !declared[n] {
+			t.Errorf("notice type %s (from notice.ZeekNote) is not declared in main.zeek", n)
+		}
+	}
+	for n := range declared {
+		if !want[n] {
+			t.Errorf("main.zeek declares %s, which no rule maps to", n)
+		}
+	}
+
+	// rule_notes must map every rule to its note, and nothing else.
+	pairs := regexp.MustCompile(`\["([^"]+)"\]\s*=\s*(\w+)`).FindAllStringSubmatch(
+		block(t, src, `const\s+rule_notes\s*:`), -1)
+	got := map[string]string{}
+	for _, p := range pairs {
+		got[p[1]] = "ZeekAnom::" + p[2]
+	}
+	wantMap := map[string]string{}
+	for _, r := range notice.Rules() {
+		wantMap[r] = notice.ZeekNote(r)
+	}
+	if !reflect.DeepEqual(got, wantMap) {
+		t.Errorf("ZeekAnom::rule_notes = %v\nwant %v", got, wantMap)
+	}
+
+	// raise_notes raises every type by default.
+	raised := map[string]bool{}
+	for _, name := range strings.Split(block(t, src, `const\s+raise_notes\s*:`), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			raised[name] = true
+		}
+	}
+	if !reflect.DeepEqual(raised, declared) {
+		t.Errorf("ZeekAnom::raise_notes default = %v, want every declared type %v", keys(raised), keys(declared))
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// zeekLogType is the log type the ASCII writer gives a script type.
+func zeekLogType(t *testing.T, typ string) string {
+	typ = strings.Join(strings.Fields(typ), " ")
+	switch typ {
+	case "time", "string", "double", "count", "addr", "port", "int", "bool", "interval", "subnet":
+		return typ
+	case "Notice::Type", "transport_proto":
+		return "enum"
+	}
+	if m := regexp.MustCompile(`^vector of (\w+)$`).FindStringSubmatch(typ); m != nil {
+		return "vector[" + m[1] + "]"
+	}
+	if m := regexp.MustCompile(`^set\[(\w+)\]$`).FindStringSubmatch(typ); m != nil {
+		return "set[" + m[1] + "]"
+	}
+	t.Fatalf("FeedEntry: no log type known for %q", typ)
+	return ""
+}
+
+func TestHeaderMatchesFeedEntry(t *testing.T) {
+	src := readScript(t)
+	body := block(t, src, `type\s+FeedEntry\s*:\s*record`)
+	var fromScript []Field
+	for _, decl := range strings.Split(body, ";") {
+		decl = strings.TrimSpace(decl)
+		if decl == "" {
+			continue
+		}
+		name, typ, ok := strings.Cut(decl, ":")
+		if !ok {
+			t.Fatalf("FeedEntry: cannot read field %q", decl)
+		}
+		if i := strings.Index(typ, "&"); i >= 0 {
+			typ = typ[:i]
+		}
+		fromScript = append(fromScript, Field{strings.TrimSpace(name), zeekLogType(t, typ)})
+	}
+	if !reflect.DeepEqual(fromScript, Fields) {
+		t.Errorf("ZeekAnom::FeedEntry fields\n %v\ndiffer from zeekfeed.Fields\n %v", fromScript, Fields)
+	}
+
+	// And the header written is exactly those fields.
+	var names, types []string
+	for _, f := range fromScript {
+		names, types = append(names, f.Name), append(types, f.Type)
+	}
+	hdr := string(appendHeader(nil, time.Unix(0, 0)))
+	for _, line := range []string{
+		"#fields\t" + strings.Join(names, "\t"),
+		"#types\t" + strings.Join(types, "\t"),
+		"#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
+		"#path\tzeekanom_feed", "#open\t1970-01-01-00-00-00",
+	} {
+		if !strings.Contains(hdr, line+"\n") {
+			t.Errorf("header lacks %q:\n%s", line, hdr)
+		}
+	}
+	if Fields[len(Fields)-1].Type != "time" {
+		t.Error("the last column must be a time: the script tells whole rows by it")
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	for _, tc := range []struct {
+		in, out string
+		set     bool
+	}{
+		{"plain text", "plain text", false},
+		{"a\tb", `a\x09b`, false},
+		{"a\nb\rc", `a\x0ab\x0dc`, false},
+		{`back\slash`, `back\x5cslash`, false},
+		{`\x41`, `\x5cx41`, false},
+		{"-", `\x2d`, false},
+		{"(empty)", `\x28empty)`, false},
+		{"-", `\x2d`, true},
+		{"--", "--", false},
+		{"a,b", "a,b", false},
+		{"a,b", `a\x2cb`, true},
+		{"#fields", `\x23fields`, false},
+		{"caf\xc3\xa9\x00\x7f", `caf\xc3\xa9\x00\x7f`, false},
+	} {
+		if got := string(appendEscaped(nil, tc.in, tc.set)); got != tc.out {
+			t.Errorf("appendEscaped(%q, set=%v) = %q, want %q", tc.in, tc.set, got, tc.out)
+		}
+	}
+}
+
+// hostile are attacker-controlled strings (DNS names, user agents, SNI) that
+// reach msg, sub, domain and uids.
+var hostile = []string{
+	"", "-", "(empty)", "\\", "\\x", `\x09`, `\x5c`, `\\x41`, "\t", "\n", "\r\n",
+	"a\tb\tc", "line\nbreak", "evil.com\t1.2.3.4\tforged", "x\n1764094020.000000\tforged\tscan.horizontal",
+	",", "a,b,c", ",-,", "(empty),(empty)", "#fields\tts", "#close", "\x00\x01\x1f\x7f",
+	"\xff\xfe", "caf\xc3\xa9.example", "☃.例え.jp", "Mozilla/5.0 (X11; Linux x86_64)", "%00%0a",
+	strings.Repeat("A", 5000), "-\t-", " - ", "(empty)\n",
+}
+
+func sampleNotice(i int, s string) *notice.Notice {
+	t0 := time.Date(2026, 11, 25, 18, 7, 6, 123456789, time.UTC).Add(time.Duration(i) * time.Minute)
+	n := &notice.Notice{
+		Start:       t0.Add(-5 * time.Minute),
+		End:         t0,
+		RiskScore:   float64(i%101) + 0.5,
+		Message:     s,
+		Rule:        notice.Rules()[i%len(notice.Rules())],
+		Source:      netip.MustParseAddr("10.1.2.3"),
+		Destination: netip.MustParseAddr("2001:db8::7"),
+		DestPort:    uint16(i*37 + 1),
+		Proto:       []string{"tcp", "udp", "icmp", ""}[i%4],
+		Domain:      s,
+		Sub:         s,
+		UIDs:        []string{"CHhAvVGS1DHFjwGM9", s, s + "2"},
+	}
+	n.Finalize(s)
+	return n
+}
+
+// normalize is what the feed keeps of a notice: Zeek's microseconds, no
+// zone on addresses, no empty uids, the note derived from the rule, and
+// only the fields the feed has.
+func normalize(n *notice.Notice) notice.Notice {
+	tm := func(t time.Time) time.Time {
+		if t.IsZero() || t.Before(time.Unix(0, 0)) {
+			return time.Time{}
+		}
+		return t.Truncate(time.Microsecond).UTC()
+	}
+	out := notice.Notice{
+		Timestamp: tm(n.Timestamp), Start: tm(n.Start), End: tm(n.End),
+		RiskScore: n.RiskScore, Severity: max(n.Severity, 0), Message: n.Message, ID: n.ID,
+		Rule: n.Rule, Source: n.Source.WithZone(""), Destination: n.Destination.WithZone(""),
+		DestPort: n.DestPort, Proto: n.Proto, Domain: n.Domain, Note: n.Note, Sub: n.Sub,
+	}
+	if math.IsNaN(out.RiskScore) || math.IsInf(out.RiskScore, 0) {
+		out.RiskScore = 0
+	}
+	if out.Note == "" {
+		out.Note = notice.ZeekNote(n.Rule)
+	}
+	for _, u := range n.UIDs {
+		if u != "" {
+			out.UIDs = append(out.UIDs, u)
+		}
+	}
+	return out
+}
+
+// readFeed reads a feed back with zeekreader.
+func readFeed(t testing.TB, r io.Reader) []notice.Notice {
+	t.Helper()
+	rd := zeekreader.NewReader(r, "zeekanom_feed.log")
+	var out []notice.Notice
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading the feed back: %v", err)
+		}
+		sc := rec.Schema()
+		idx := func(name string) int {
+			i := sc.Index(name)
+			if i < 0 {
+				t.Fatalf("feed has no column %s", name)
+			}
+			return i
+		}
+		var n notice.Notice
+		n.Timestamp, _ = rec.Time(idx("ts"))
+		n.Start, _ = rec.Time(idx("start"))
+		n.End, _ = rec.Time(idx("end"))
+		n.ID = rec.String(idx("id"))
+		n.Rule = rec.String(idx("rule"))
+		n.Note = rec.String(idx("note"))
+		n.RiskScore, _ = rec.Float(idx("risk_score"))
+		sev, _ := rec.Uint(idx("severity"))
+		n.Severity = int(sev)
+		n.Source, _ = rec.Addr(idx("src"))
+		n.Destination, _ = rec.Addr(idx("dst"))
+		p, _ := rec.Uint(idx("dst_p"))
+		n.DestPort = uint16(p)
+		n.Proto = rec.String(idx("proto"))
+		n.Domain = rec.String(idx("domain"))
+		n.Message = rec.String(idx("msg"))
+		n.Sub = rec.String(idx("sub"))
+		for _, u := range rec.Elems(idx("uids"), nil) {
+			n.UIDs = append(n.UIDs, string(u))
+		}
+		out = append(out, n)
+	}
+}
+
+func compare(t testing.TB, got []notice.Notice, want []*notice.Notice) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("read back %d notices, wrote %d", len(got), len(want))
+	}
+	for i := range want {
+		w := normalize(want[i])
+		g := got[i]
+		// Times compare by instant, not by location or monotonic reading.
+		for _, p := range [][2]*time.Time{{&g.Timestamp, &w.Timestamp}, {&g.Start, &w.Start}, {&g.End, &w.End}} {
+			if p[0].Equal(*p[1]) {
+				*p[0] = *p[1]
+			}
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("notice %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+func newSink(t *testing.T, cfg Config) *Sink {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testConfig(t *testing.T) Config {
+	cfg := DefaultConfig()
+	cfg.Path = filepath.Join(t.TempDir(), "feed", "zeekanom_feed.log")
+	return cfg
+}
+
+func TestRoundTripHostile(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	s := newSink(t, cfg)
+	var wrote []*notice.Notice
+	for i, h := range hostile {
+		n := sampleNotice(i, h)
+		wrote = append(wrote, n)
+		if err := s.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A notice with nothing optional set.
+	bare := &notice.Notice{Rule: notice.RuleBeacon, Timestamp: time.Unix(1764094020, 0)}
+	wrote = append(wrote, bare)
+	if err := s.Write(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, b)
+	compare(t, readFeed(t, bytes.NewReader(b)), wrote)
+}
+
+// checkRows asserts the shape the Zeek script relies on: every data line has
+// exactly one field per column, only header lines start with '#', and the
+// last field of a row is "-" or a time with six decimals.
+func checkRows(t testing.TB, b []byte) {
+	t.Helper()
+	whole := regexp.MustCompile(`^[0-9]+\.[0-9]{6}$`)
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != len(Fields) {
+			t.Fatalf("line %d has %d fields, want %d: %q", i+1, len(f), len(Fields), line)
+		}
+		if last := f[len(f)-1]; last != "-" && !whole.MatchString(last) {
+			t.Fatalf("line %d: last field %q is neither - nor a whole time", i+1, last)
+		}
+	}
+}
+
+func TestMinRisk(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.MinRisk = 50
+	s := newSink(t, cfg)
+	low, high := sampleNotice(10, "low"), sampleNotice(80, "high")
+	for _, n := range []*notice.Notice{low, high} {
+		if err := s.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	compare(t, readFeed(t, f), []*notice.Notice{high})
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	for key, mut := range map[string]func(*Config){
+		"path":      func(c *Config) { c.Path = "" },
+		"max_bytes": func(c *Config) { c.MaxBytes = 100 },
+		"keep":      func(c *Config) { c.Keep = -1 },
+		"min_risk":  func(c *Config) { c.MinRisk = 101 },
+	} {
+		c := DefaultConfig()
+		mut(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "output.zeekfeed."+key) {
+			t.Errorf("%s: error %v does not name the key", key, err)
+		}
+	}
+}
+
+func TestRotation(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.MaxBytes = MinMaxBytes
+	cfg.Keep = 2
+	s := newSink(t, cfg)
+	var wrote []*notice.Notice
+	for i := 0; i < 200; i++ {
+		n := sampleNotice(i, "rotation test")
+		wrote = append(wrote, n)
+		if err := s.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cfg.Path + ".3"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s.3 exists with keep=2 (err %v)", cfg.Path, err)
+	}
+	byID := map[string]int{}
+	for i, n := range wrote {
+		byID[n.ID] = i
+	}
+	var prevLast = -1
+	for _, name := range []string{cfg.Path + ".2", cfg.Path + ".1", cfg.Path} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > int(cfg.MaxBytes) {
+			t.Errorf("%s: %d bytes, over max_bytes %d", filepath.Base(name), len(b), cfg.MaxBytes)
+		}
+		checkRows(t, b)
+		got := readFeed(t, bytes.NewReader(b))
+		if len(got) == 0 {
+			t.Fatalf("%s: no rows", name)
+		}
+		// Rows are in order; a new file starts with the tail of the old.
+		first := byID[got[0].ID]
+		for j, n := range got {
+			if byID[n.ID] != first+j {
+				t.Fatalf("%s: row %d is notice %d, want %d", filepath.Base(name), j, byID[n.ID], first+j)
+			}
+		}
+		if prevLast >= 0 && (first > prevLast || first == 0) {
+			t.Errorf("%s starts at notice %d: does not repeat the tail of the previous file (ending at %d)",
+				filepath.Base(name), first, prevLast)
+		}
+		prevLast = byID[got[len(got)-1].ID]
+	}
+	if prevLast != len(wrote)-1 {
+		t.Errorf("the current file ends at notice %d, want %d", prevLast, len(wrote)-1)
+	}
+}
+
+func TestKeepZero(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.MaxBytes = MinMaxBytes
+	cfg.Keep = 0
+	s := newSink(t, cfg)
+	for i := 0; i < 100; i++ {
+		if err := s.Write(ctx, sampleNotice(i, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(filepath.Dir(cfg.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("keep=0 left %d files, want 1", len(ents))
+	}
+}
+
+func TestRestartAppends(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	var wrote []*notice.Notice
+	for round := 0; round < 2; round++ {
+		s := newSink(t, cfg)
+		for i := 0; i < 3; i++ {
+			n := sampleNotice(round*10+i, "restart")
+			wrote = append(wrote, n)
+			if err := s.Write(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := bytes.Count(b, []byte("#fields")); c != 1 {
+		t.Errorf("%d header blocks after a restart, want 1 (append)", c)
+	}
+	compare(t, readFeed(t, bytes.NewReader(b)), wrote)
+	if _, err := os.Stat(cfg.Path + ".1"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("restart rotated the feed (err %v)", err)
+	}
+}
+
+func TestForeignFileRotatedAway(t *testing.T) {
+	for name, content := range map[string]string{
+		"other header": "#separator \\x09\n#fields\tts\tfoo\n#types\ttime\tstring\n1.000000\tbar\n",
+		"partial row":  "", // filled below: our header and a row cut short
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig(t)
+			if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if content == "" {
+				content = string(appendHeader(nil, time.Now())) + "1764094020.000000\tabc"
+			}
+			if err := os.WriteFile(cfg.Path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := newSink(t, cfg)
+			n := sampleNotice(1, "after")
+			if err := s.Write(context.Background(), n); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			old, err := os.ReadFile(cfg.Path + ".1")
+			if err != nil || string(old) != content {
+				t.Fatalf("the foreign file was not kept as .1 unchanged (err %v)", err)
+			}
+			b, err := os.ReadFile(cfg.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, readFeed(t, bytes.NewReader(b)), []*notice.Notice{n})
+		})
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	s := newSink(t, testConfig(t))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), sampleNotice(1, "x")); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func FuzzRoundTrip(f *testing.F) {
+	for i, h := range hostile {
+		if len(h) > 200 {
+			continue
+		}
+		f.Add(h, h+"sub", h, h, "C"+h, "tcp", 42.5, uint16(i), int64(1764094020123456), []byte{10, 0, 0, byte(i)})
+	}
+	f.Add("", "", "", "", "", "", math.NaN(), uint16(0), int64(0), []byte(nil))
+	f.Add("a\x00b", "-", "(empty)", ",", ",,", "udp", -1.0, uint16(65535), int64(-5), []byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, msg, sub, domain, uid1, uid2, proto string, risk float64, port uint16, tsMicro int64, addr []byte) {
+		var src netip.Addr
+		if a, ok := netip.AddrFromSlice(addr); ok {
+			src = a
+		}
+		ts := time.UnixMicro(tsMicro % (1 << 52))
+		n := &notice.Notice{
+			Timestamp: ts, Start: ts.Add(-time.Minute), End: ts,
+			RiskScore: risk, Severity: int(port) - 100, Message: msg, ID: uid2, Rule: domain,
+			Source: src, Destination: src, DestPort: port, Proto: proto, Domain: domain,
+			Note: sub, Sub: sub, UIDs: []string{uid1, uid2, ""},
+		}
+		b := appendHeader(nil, time.Unix(0, 0))
+		b = appendRow(b, n)
+		checkRows(t, b)
+		compare(t, readFeed(t, bytes.NewReader(b)), []*notice.Notice{n})
+	})
+}
