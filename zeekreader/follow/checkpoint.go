@@ -1,7 +1,6 @@
 package follow
 
 import (
-
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -172,5 +171,3 @@ func identityOf(fi os.FileInfo, prefix []byte) Identity {
 // sameFile reports whether two identities are the same file: the same
 // device and inode and fingerprints that agree on their common length.
 func sameInode(a, b Identity) bool { return a.Ino != 0 && a.Dev == b.Dev && a.Ino == b.Ino }
-
-

@@ -10,6 +10,7 @@ package follow
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -260,11 +261,12 @@ type tail struct {
 	log  string
 	path string
 
-	pos    Position // checkpoint: file being read and offset past the last row
-	resume bool     // pos comes from a checkpoint and has not been applied
-	queue  []queued // finished files to read before the live path
-	last   Identity // the file finished last, to find what rotated after it
-	catch  bool     // look for files rotated after last before opening the live path
+	pos      Position // checkpoint: file being read and offset past the last row
+	resume   bool     // pos comes from a checkpoint and has not been applied
+	resumeAt int64    // offset in the first queued file after a restart
+	queue    []queued // finished files to read before the live path
+	last     Identity // the file finished last, to find what rotated after it
+	catch    bool     // look for files rotated after last before opening the live path
 
 	file     *os.File // open file
 	rd       *zeekreader.Reader
@@ -339,7 +341,7 @@ func (t *tail) open(path string, gz bool, from int64, live bool) error {
 				return err
 			}
 			t.prefix, t.base = int64(len(hdr)), from
-			src = io.MultiReader(bytesReader(hdr), fh)
+			src = io.MultiReader(bytes.NewReader(hdr), fh)
 		}
 	}
 	t.file, t.gz, t.live = fh, gz, live
@@ -438,7 +440,15 @@ func (t *tail) next() (*zeekreader.Event, error) {
 				if q.resume {
 					from = t.resumeAt
 				}
-				if err := t.open(q.path, q.gz, from, false); err != nil {
+				err := t.open(q.path, q.gz, from, false)
+				for _, a := range q.alts {
+					if err == nil {
+						break
+					}
+					err = t.open(a.path, a.gz, from, false)
+				}
+				if err != nil {
+					t.stats.Gaps++
 					t.warn("rotated file %s: %v", q.path, err)
 				}
 				continue
@@ -527,7 +537,6 @@ func (t *tail) finish() {
 		}
 		t.stats.Rotations++
 	}
-	t.last = t.pos.ID
 	t.refreshID()
 	t.last = t.pos.ID
 	t.closeFile()

@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,9 +13,9 @@ import (
 // in the log directory (Zeek: conn.2026-11-25-18-00-00.log) or compressed
 // into the archive (zeekctl: 2026-11-25/conn.18:00:00-19:00:00.log.gz).
 type rotated struct {
-	path  string
-	key   string // sort key: rotation (open) time as "YYYY-MM-DD HH:MM:SS", or mtime
-	gz    bool
+	path   string
+	key    string // sort key: rotation (open) time as "YYYY-MM-DD HH:MM:SS", or mtime
+	gz     bool
 	id     Identity
 	prefix []byte
 	known  bool // id computed
@@ -142,26 +143,31 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 	if at < 0 {
 		return nil, false
 	}
-	seen := map[string]bool{}
+	var chosen [][]byte
 	for i := at; i < len(cands); i++ {
 		c := cands[i]
 		if !c.identify(FingerprintBytes) {
 			continue
 		}
 		if i > at && sameInode(c.id, liveID) {
-			continue // the live file itself (hard link or copy): read it live
+			continue // the live file itself (hard link): read it live
 		}
-		// The same file renamed and compressed appears twice: keep the
-		// first (plain sorts first) by its full fingerprint.
-		if seen[c.id.FP] || (i > at && last.matches(c.prefix)) {
+		// The same file renamed and compressed appears twice (the .gz
+		// perhaps still being written, so with a shorter prefix): keep the
+		// plain one, which sorts first, and the .gz as its fallback.
+		dup := -1
+		for k, p := range chosen {
+			if len(p) > 0 && len(c.prefix) > 0 && (bytes.HasPrefix(p, c.prefix) || bytes.HasPrefix(c.prefix, p)) {
+				dup = k
+				break
+			}
+		}
+		if dup >= 0 {
+			queue[dup].alts = append(queue[dup].alts, queued{path: c.path, gz: c.gz})
 			continue
 		}
-		seen[c.id.FP] = true
-		q := queued{path: c.path, gz: c.gz}
-		if i == at {
-			q.resume = true
-		}
-		queue = append(queue, q)
+		chosen = append(chosen, c.prefix)
+		queue = append(queue, queued{path: c.path, gz: c.gz, resume: i == at})
 	}
 	return queue, true
 }
@@ -170,5 +176,6 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 type queued struct {
 	path   string
 	gz     bool
-	resume bool // start at the checkpoint offset
+	resume bool     // start at the checkpoint offset
+	alts   []queued // copies of the same file (its .gz) if this one is gone
 }

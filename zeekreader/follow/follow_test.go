@@ -1,0 +1,246 @@
+package follow
+
+import (
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+func newFollower(t testing.TB, w *zeekWriter, drain bool, from []Position) *Follower {
+	t.Helper()
+	f, err := New(Options{Dir: w.dir, Logs: []string{"conn"}, PollInterval: 20 * time.Millisecond, Drain: drain,
+		Warn: func(format string, args ...any) { t.Logf("warn: "+format, args...) }}, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func checkSame(t testing.TB, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d rows, want %d\n got %v\nwant %v", len(got), len(want), head(got), head(want))
+	}
+}
+
+func head(s []string) []string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func TestRotationByRename(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	got := collect(t, f, 10)
+	w.Append(5)
+	renamed := w.Rotate()
+	w.Append(7)
+	got = append(got, collect(t, f, 12)...)
+	assertNothing(t, f)
+	checkSame(t, got, w.Written())
+	st := f.Stats()[0]
+	if st.Rotations != 1 || st.Rows != 22 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The renamed file is gzipped away; more rows and a second rotation.
+	w.Archive(renamed)
+	w.Append(3)
+	w.Archive(w.Rotate())
+	w.Append(4)
+	got = append(got, collect(t, f, 7)...)
+	checkSame(t, got, w.Written())
+}
+
+// Two rotations while the follower is not looking: the middle file is only
+// in the archive when the follower notices.
+func TestDoubleRotationBetweenPolls(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	f := newFollower(t, w, true, nil)
+	defer f.Close()
+	got := drainAll(t, f)
+	w.Append(2)
+	r1 := w.Rotate()
+	w.Append(6)
+	w.Archive(w.Rotate())
+	w.Append(3)
+	// r1 stays renamed (the follower holds it open anyway).
+	got = append(got, drainAll(t, f)...)
+	checkSame(t, got, w.Written())
+	_ = r1
+}
+
+func TestTruncation(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(20)
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	got := collect(t, f, 20)
+	// copytruncate-style: the file is emptied and rewritten in place.
+	if err := w.f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	w.clock = w.clock.Add(time.Hour)
+	w.write(w.headerBlock())
+	w.Append(5)
+	got = append(got, collect(t, f, 5)...)
+	checkSame(t, got, w.Written())
+	if f.Stats()[0].Truncations != 1 {
+		t.Fatalf("stats %+v", f.Stats()[0])
+	}
+}
+
+func TestPartialLine(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(3)
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	got := collect(t, f, 3)
+	finish := w.AppendSplit()
+	assertNothing(t, f) // half a line is never parsed
+	if pos := f.Positions()[0]; pos.Offset >= fileSize(t, w.path()) {
+		t.Fatalf("offset %d counts the partial line", pos.Offset)
+	}
+	finish()
+	got = append(got, collect(t, f, 1)...)
+	checkSame(t, got, w.Written())
+	if pos := f.Positions()[0]; pos.Offset != fileSize(t, w.path()) {
+		t.Fatalf("offset %d, size %d", pos.Offset, fileSize(t, w.path()))
+	}
+	if st := f.Stats()[0]; st.ParseErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func fileSize(t testing.TB, p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func TestLateFileAndHeaderMidFile(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	assertNothing(t, f)
+	w.Append(4)
+	got := collect(t, f, 4)
+	// A second header block in the same file (Zeek restarted, appending).
+	w.clock = w.clock.Add(time.Hour)
+	w.write(w.headerBlock())
+	w.Append(4)
+	got = append(got, collect(t, f, 4)...)
+	checkSame(t, got, w.Written())
+}
+
+func TestJSONLog(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), true)
+	defer w.Close()
+	w.Append(5)
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	got := collect(t, f, 5)
+	finish := w.AppendSplit()
+	assertNothing(t, f)
+	finish()
+	w.Archive(w.Rotate())
+	w.Append(2)
+	got = append(got, collect(t, f, 3)...)
+	checkSame(t, got, w.Written())
+}
+
+// restart stops a follower (keeping its positions, as a checkpoint would)
+// and lets the writer act before a new follower resumes.
+func TestRestartFromCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		gz   bool
+	}{{"renamed", false}, {"gzipped", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newZeekWriter(t, t.TempDir(), false)
+			defer w.Close()
+			w.Append(30)
+			f := newFollower(t, w, false, nil)
+			got := collect(t, f, 12)
+			pos := f.Positions()
+			f.Close()
+			// A checkpoint survives the process: write and read it back.
+			state := t.TempDir()
+			if err := SaveState(state, &State{Files: pos, Detectors: map[string][]byte{"x": []byte("y")}}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := LoadState(state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(st.Detectors["x"]) != "y" || len(st.Files) != 1 {
+				t.Fatalf("state %+v", st)
+			}
+			// Down: rows appended, rotated (and gzipped), another file.
+			w.Append(5)
+			r1 := w.Rotate()
+			w.Append(9)
+			r2 := w.Rotate()
+			w.Append(4)
+			if tc.gz {
+				w.Archive(r1)
+				w.Archive(r2)
+			}
+			f = newFollower(t, w, true, st.Files)
+			defer f.Close()
+			got = append(got, drainAll(t, f)...)
+			checkSame(t, got, w.Written())
+			if g := f.Stats()[0].Gaps; g != 0 {
+				t.Fatalf("gaps %d", g)
+			}
+		})
+	}
+}
+
+// Half gzipped: the renamed file and its partial .gz both exist; then the
+// archiver finishes between the queueing and the reading.
+func TestRestartWhileArchiving(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	f := newFollower(t, w, true, nil)
+	got := drainAll(t, f)
+	pos := f.Positions()
+	f.Close()
+	w.Append(3)
+	r1 := w.Rotate()
+	w.Append(2)
+	keep, err := os.ReadFile(r1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := w.Archive(r1)
+	full, _ := os.ReadFile(dst)
+	os.WriteFile(dst, full[:len(full)/2], 0o644)
+	os.WriteFile(r1, keep, 0o644)
+
+	f = newFollower(t, w, true, pos)
+	defer f.Close()
+	// Queue the catch-up, then let the archiver finish before reading.
+	tl := f.tails[0]
+	tl.start()
+	if len(tl.queue) != 1 || tl.queue[0].gz || len(tl.queue[0].alts) != 1 {
+		t.Fatalf("queue %+v", tl.queue)
+	}
+	os.WriteFile(dst, full, 0o644)
+	os.Remove(r1)
+	got = append(got, drainAll(t, f)...)
+	checkSame(t, got, w.Written())
+}
