@@ -410,6 +410,9 @@ func (r *Reader) parseTSV(line []byte) error {
 		rec.flags[i] = esc
 	}
 	i++
+	if i == n+1 && start == len(line) {
+		i = n // a trailing separator (an empty extra column), as RITA's agent logs have
+	}
 	if i != n {
 		return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
 	}

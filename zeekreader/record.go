@@ -12,8 +12,8 @@ import (
 // Per-field state of the current row.
 const (
 	fUnset  uint16 = 1 << iota // "-" in TSV, absent or null in JSON
-	fEmpty                    // "(empty)" in TSV, "" or [] in JSON
-	fParsed                   // num/addr hold the typed value (TSV with known type)
+	fEmpty                     // "(empty)" in TSV, "" or [] in JSON
+	fParsed                    // num/addr hold the typed value (TSV with known type)
 	fJSONString
 	fJSONNumber
 	fJSONBool
