@@ -74,6 +74,7 @@ func (r *Reader) parseJSON(line []byte) error {
 		rec.flags[i] = fUnset
 	}
 	r.keyBuf = r.keyBuf[:0]
+	r.keyPos = 0
 	p, err := r.jsonObject(line, 0)
 	if err != nil {
 		return err
@@ -185,11 +186,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 			vs, ve = p, q
 			p = q
 		}
-		idx, ok := r.json.index[bstr(r.keyBuf)]
-		if !ok {
-			idx = r.json.add(string(r.keyBuf), "")
-			r.rec.growKeep(len(r.json.Fields))
-		}
+		idx := r.keyIndex(r.keyBuf)
 		r.rec.spans[idx] = span{uint32(vs), uint32(ve)}
 		r.rec.flags[idx] = fl
 	}
@@ -203,4 +200,32 @@ func (rec *Record) growKeep(n int) {
 		rec.num = append(rec.num, 0)
 		rec.addr = append(rec.addr, netip.Addr{})
 	}
+}
+
+// keyIndex maps a key to its column. A writer emits keys in the same order
+// on every row, so the key seen at the same position of the previous row is
+// compared first; the map is the fallback (and grows the schema).
+func (r *Reader) keyIndex(key []byte) int {
+	k := r.keyPos
+	r.keyPos++
+	if k < len(r.keyCache) && string(r.keyCache[k].key) == string(key) {
+		return r.keyCache[k].idx
+	}
+	idx, ok := r.json.index[bstr(key)]
+	if !ok {
+		idx = r.json.add(string(key), "")
+		r.rec.growKeep(len(r.json.Fields))
+	}
+	e := keyCacheEntry{key: append([]byte(nil), key...), idx: idx}
+	if k < len(r.keyCache) {
+		r.keyCache[k] = e
+	} else if k == len(r.keyCache) && k < 256 {
+		r.keyCache = append(r.keyCache, e)
+	}
+	return idx
+}
+
+type keyCacheEntry struct {
+	key []byte
+	idx int
 }

@@ -92,9 +92,11 @@ type Reader struct {
 	json     *Schema // the JSON schema of this stream (grows)
 	fallback string  // path guessed from the file name
 
-	rec     Record
-	keyBuf  []byte
-	lastErr RowError
+	rec      Record
+	keyBuf   []byte
+	keyCache []keyCacheEntry // per key position of the previous JSON row
+	keyPos   int
+	lastErr  RowError
 }
 
 // NewReader reads the stream r; name is used in errors and to guess the log

@@ -263,93 +263,120 @@ type tail struct {
 
 	pos      Position // checkpoint: file being read and offset past the last row
 	resume   bool     // pos comes from a checkpoint and has not been applied
-	resumeAt int64    // offset in the first queued file after a restart
+	resumeAt int64    // offset in the first queued file (the checkpointed one)
 	queue    []queued // finished files to read before the live path
-	last     Identity // the file finished last, to find what rotated after it
-	catch    bool     // look for files rotated after last before opening the live path
+	catch    bool     // look for files rotated after pos before the live path
 
-	file     *os.File // open file
+	cur     *source // file being read
+	pending *source // the live file, opened before the catch-up was listed
+
+	stats LogStats
+}
+
+// source is one open file.
+type source struct {
+	path     string
+	file     *os.File
 	rd       *zeekreader.Reader
 	er       *zeekreader.EventReader
-	live     bool  // file is the live path (read in live mode)
+	id       Identity
+	head     []byte // first bytes (what the fingerprint hashes)
+	live, gz bool
 	prefix   int64 // bytes of replayed header lines before the file data
 	base     int64 // file offset where the file data starts in the reader stream
 	skip     int64 // rows ending at or before this offset were already handed out
-	rotating bool  // the live path moved away: read our fd to its end once more
-	gz       bool
+	rotating bool  // the live path moved away: read to the end once more
+}
 
-	stats LogStats
+// fileOff maps a reader stream offset to an offset in the file.
+func (s *source) fileOff(off int64) int64 { return s.base + off - s.prefix }
+
+func (s *source) close() {
+	if s == nil {
+		return
+	}
+	if s.er != nil {
+		s.er.Close() // closes the file too
+	} else if s.file != nil {
+		s.file.Close()
+	}
 }
 
 func (t *tail) warn(format string, args ...any) {
 	t.f.opts.Warn(t.log+": "+format, args...)
 }
 
-// fileOff maps a reader stream offset to an offset in the file.
-func (t *tail) fileOff(off int64) int64 { return t.base + off - t.prefix }
-
 func (t *tail) closeFile() {
-	if t.er != nil {
-		t.er.Close() // closes the file too
-	} else if t.file != nil {
-		t.file.Close()
-	}
-	t.file, t.rd, t.er = nil, nil, nil
+	t.cur.close()
+	t.pending.close()
+	t.cur, t.pending = nil, nil
 }
 
-// open opens path at offset from (0: the beginning). Plain files seek there
-// after replaying every header line before it, so the reader knows the
-// schema in effect; a .gz is read from its start, skipping rows already
-// handed out.
-func (t *tail) open(path string, gz bool, from int64, live bool) error {
+// openSource opens path and identifies it from the open descriptor (so a
+// rename between open and identify cannot mix two files).
+func openSource(path string, gz, live bool) (*source, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fi, err := fh.Stat()
 	if err != nil {
 		fh.Close()
-		return err
+		return nil, err
 	}
-	prefix, err := readPrefix(path, FingerprintBytes)
-	if err != nil {
-		fh.Close()
-		return err
-	}
-	id := identityOf(fi, prefix)
+	var head []byte
 	if gz {
-		id.Dev, id.Ino = 0, 0
+		head, err = readPrefix(path, FingerprintBytes)
+		if err != nil {
+			fh.Close()
+			return nil, err
+		}
+	} else {
+		head = make([]byte, FingerprintBytes)
+		n, _ := fh.ReadAt(head, 0)
+		head = head[:n]
 	}
-	var src io.Reader = fh
-	t.prefix, t.base, t.skip = 0, 0, 0
+	id := identityOf(fi, head)
 	if gz {
-		t.skip = from
+		id.Dev, id.Ino = 0, 0 // a compressed copy: only its content identifies it
+	}
+	return &source{path: path, file: fh, id: id, head: head, gz: gz, live: live}, nil
+}
+
+// begin starts reading s at offset from (0: the beginning). A plain file
+// seeks there after replaying every header line before it, so the reader
+// knows the schema in effect; a .gz is read from its start, skipping rows
+// already handed out.
+func (t *tail) begin(s *source, from int64) error {
+	var src io.Reader = s.file
+	if s.gz {
+		s.skip = from
 	} else if from > 0 {
+		fi, err := s.file.Stat()
+		if err != nil {
+			return err
+		}
 		if from > fi.Size() {
-			// Shorter than the checkpoint: truncated meanwhile.
-			t.warn("%s is shorter (%d) than the checkpoint (%d): reading from the start", path, fi.Size(), from)
+			t.warn("%s is shorter (%d) than the checkpoint (%d): reading from the start", s.path, fi.Size(), from)
 			t.stats.Truncations++
 			from = 0
 		} else {
-			hdr, err := headerLines(fh, from)
+			hdr, err := headerLines(s.file, from)
 			if err != nil {
-				fh.Close()
 				return err
 			}
-			if _, err := fh.Seek(from, io.SeekStart); err != nil {
-				fh.Close()
+			if _, err := s.file.Seek(from, io.SeekStart); err != nil {
 				return err
 			}
-			t.prefix, t.base = int64(len(hdr)), from
-			src = io.MultiReader(bytes.NewReader(hdr), fh)
+			s.prefix, s.base = int64(len(hdr)), from
+			src = io.MultiReader(bytes.NewReader(hdr), s.file)
 		}
 	}
-	t.file, t.gz, t.live = fh, gz, live
-	t.rd = zeekreader.NewReader(readCloser{src, fh}, path, zeekreader.Options{Live: live, Path: t.log})
-	t.er = zeekreader.NewEventReader(t.rd)
-	t.er.All = true
-	t.pos = Position{Log: t.log, File: path, ID: id, Offset: from}
-	t.rotating = false
+	s.rd = zeekreader.NewReader(readCloser{src, s.file}, s.path, zeekreader.Options{Live: s.live, Path: t.log})
+	s.er = zeekreader.NewEventReader(s.rd)
+	s.er.All = true
+	t.cur = s
+	t.pos = Position{Log: t.log, File: s.path, ID: s.id, Offset: from}
 	return nil
 }
 
@@ -387,52 +414,47 @@ func headerLines(f *os.File, end int64) ([]byte, error) {
 	}
 }
 
-// start applies the checkpoint on first use: resume the live file if it is
-// still the checkpointed one, else find the checkpointed file among the
-// rotated ones and queue it and everything rotated after it.
-func (t *tail) start() {
-	t.resume = false
-	p := t.pos
-	liveID, liveOK := statID(t.path)
-	if liveOK && sameInode(liveID.id, p.ID) && p.ID.matches(liveID.prefix) {
-		if err := t.open(t.path, false, p.Offset, true); err == nil {
-			return
-		}
+// reconcile decides what to read after the file last (read up to
+// last.Offset): at a restart (checkpoint) or after finishing a file. The
+// live file is opened first, then the rotated files are listed: whatever
+// rotated before the live file was created is then already in the list.
+func (t *tail) reconcile(last Position, restart bool) {
+	live, err := openSource(t.path, false, true)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.warn("%v", err)
 	}
-	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, p.ID, liveID.id)
-	if !found {
-		t.stats.Gaps++
-		t.warn("checkpointed file %s (offset %d) not found in %s or %s: rows after the checkpoint may be lost", p.File, p.Offset, t.f.opts.Dir, t.f.opts.ArchiveDir)
+	if live != nil && sameInode(live.id, last.ID) && last.ID.matches(live.head) {
+		if err := t.begin(live, last.Offset); err != nil {
+			live.close()
+			t.warn("%v", err)
+		}
 		return
 	}
-	t.queue = q
-	t.resumeAt = p.Offset
-}
-
-type fileID struct {
-	id     Identity
-	prefix []byte
-}
-
-func statID(path string) (fileID, bool) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileID{}, false
+	var liveID Identity
+	if live != nil {
+		liveID = live.id
 	}
-	p, err := readPrefix(path, FingerprintBytes)
-	if err != nil {
-		return fileID{}, false
+	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID)
+	if restart && !found {
+		t.stats.Gaps++
+		t.warn("checkpointed file %s (offset %d) not found in %s or %s: rows after the checkpoint may be lost",
+			last.File, last.Offset, t.f.opts.Dir, t.f.opts.ArchiveDir)
 	}
-	return fileID{identityOf(fi, p), p}, true
+	if !restart && len(q) > 0 && q[0].resume {
+		q = q[1:] // the file just finished
+	}
+	t.queue, t.resumeAt = q, last.Offset
+	t.pending = live
 }
 
 // next returns the tail's next row, or errIdle.
 func (t *tail) next() (*zeekreader.Event, error) {
 	if t.resume {
-		t.start()
+		t.resume = false
+		t.reconcile(t.pos, true)
 	}
 	for {
-		if t.er == nil {
+		if t.cur == nil {
 			if len(t.queue) > 0 {
 				q := t.queue[0]
 				t.queue = t.queue[1:]
@@ -440,12 +462,15 @@ func (t *tail) next() (*zeekreader.Event, error) {
 				if q.resume {
 					from = t.resumeAt
 				}
-				err := t.open(q.path, q.gz, from, false)
-				for _, a := range q.alts {
-					if err == nil {
-						break
+				var err error
+				for _, c := range append([]queued{q}, q.alts...) {
+					var s *source
+					if s, err = openSource(c.path, c.gz, false); err == nil {
+						if err = t.begin(s, from); err == nil {
+							break
+						}
+						s.close()
 					}
-					err = t.open(a.path, a.gz, from, false)
 				}
 				if err != nil {
 					t.stats.Gaps++
@@ -453,30 +478,40 @@ func (t *tail) next() (*zeekreader.Event, error) {
 				}
 				continue
 			}
+			if t.pending != nil {
+				s := t.pending
+				t.pending = nil
+				if err := t.begin(s, 0); err != nil {
+					s.close()
+					return nil, errIdle
+				}
+				continue
+			}
 			if t.catch {
 				t.catch = false
-				liveID, _ := statID(t.path)
-				q, _ := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, t.last, liveID.id)
-				if len(q) > 0 && q[0].resume {
-					q = q[1:] // the file just finished
-				}
-				if len(q) > 0 {
-					t.queue = q
+				t.reconcile(t.pos, false)
+				if t.cur != nil || len(t.queue) > 0 || t.pending != nil {
 					continue
 				}
 			}
-			if err := t.open(t.path, false, 0, true); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return nil, errIdle
+			s, err := openSource(t.path, false, true)
+			if err != nil {
+				if !errors.Is(err, os.ErrNotExist) {
+					t.warn("%v", err)
 				}
-				return nil, err
+				return nil, errIdle
+			}
+			if err := t.begin(s, 0); err != nil {
+				s.close()
+				return nil, errIdle
 			}
 			continue
 		}
-		ev, err := t.er.Next()
+		s := t.cur
+		ev, err := s.er.Next()
 		if err == nil {
-			end := t.fileOff(ev.Record.EndOffset())
-			if end <= t.skip {
+			end := s.fileOff(ev.Record.EndOffset())
+			if end <= s.skip {
 				continue
 			}
 			t.pos.Offset = end
@@ -488,14 +523,14 @@ func (t *tail) next() (*zeekreader.Event, error) {
 		}
 		if zeekreader.IsRowError(err) {
 			t.stats.ParseErrors++
-			if off := t.fileOff(t.rd.Offset()); off > t.pos.Offset && off > t.skip {
+			if off := s.fileOff(s.rd.Offset()); off > t.pos.Offset && off > s.skip {
 				t.pos.Offset = off
 			}
 			continue
 		}
-		if err == io.EOF && t.live {
+		if err == io.EOF && s.live {
 			// Headers and #close after the last row are consumed too.
-			if off := t.fileOff(t.rd.Offset()); off > t.pos.Offset {
+			if off := s.fileOff(s.rd.Offset()); off > t.pos.Offset {
 				t.pos.Offset = off
 			}
 			switch t.checkLive() {
@@ -505,49 +540,53 @@ func (t *tail) next() (*zeekreader.Event, error) {
 				t.stats.Truncations++
 				t.warn("%s truncated: reading from the start", t.path)
 				t.closeFile()
-				if err := t.open(t.path, false, 0, true); err != nil {
-					return nil, errIdle
-				}
-				continue
+				return nil, errIdle // reopened from the start on the next call
 			case liveMoved:
-				if !t.rotating {
+				if !s.rotating {
 					// The writer may have appended between our EOF and the
 					// rename: read to the end once more.
-					t.rotating = true
+					s.rotating = true
 					continue
+				}
+				t.stats.Rotations++
+				if t.rowBytes() < t.fileSize() {
+					t.stats.Partial++
 				}
 				t.finish()
 				continue
 			}
 		}
 		if err != io.EOF {
-			// A truncated .gz or an I/O error ends this file; its rows
-			// so far were handed out.
-			t.warn("%s: %v", t.pos.File, err)
+			// A truncated .gz or an I/O error ends this file; its rows so
+			// far were handed out. A live file is retried from its offset.
+			t.warn("%s: %v", s.path, err)
+			t.finish()
+			if s.live {
+				return nil, errIdle
+			}
+			continue
 		}
 		t.finish()
 	}
 }
 
-// finish closes the current file and arranges for the next one.
+// rowBytes is how far the reader has consumed the current file.
+func (t *tail) rowBytes() int64 { return t.cur.fileOff(t.cur.rd.Stats().Bytes) }
+
+// finish closes the current file; the next call looks for what rotated
+// after it.
 func (t *tail) finish() {
-	if t.live && t.rd != nil {
-		if n := t.rd.Stats().Bytes; t.fileOff(n) < t.fileSize() {
-			t.stats.Partial++
-		}
-		t.stats.Rotations++
-	}
 	t.refreshID()
-	t.last = t.pos.ID
-	t.closeFile()
+	t.cur.close()
+	t.cur = nil
 	t.catch = true
 }
 
 func (t *tail) fileSize() int64 {
-	if t.file == nil {
+	if t.cur == nil {
 		return 0
 	}
-	fi, err := t.file.Stat()
+	fi, err := t.cur.file.Stat()
 	if err != nil {
 		return 0
 	}
@@ -564,25 +603,26 @@ const (
 
 // checkLive compares the open live file with what the path names now.
 func (t *tail) checkLive() liveState {
+	s := t.cur
 	fi, err := os.Stat(t.path)
 	if err != nil {
 		return liveMoved
 	}
-	ofi, err := t.file.Stat()
+	ofi, err := s.file.Stat()
 	if err != nil {
 		return liveMoved
 	}
 	if !os.SameFile(fi, ofi) {
 		return liveMoved
 	}
-	if ofi.Size() < t.fileOff(t.rd.Stats().Bytes) {
+	if ofi.Size() < t.rowBytes() {
 		return liveTruncated
 	}
-	// Same inode, rewritten from the start (copytruncate and a refill
-	// longer than our offset): the fingerprint changed.
-	if t.pos.ID.FPLen > 0 {
-		buf := make([]byte, t.pos.ID.FPLen)
-		if n, _ := t.file.ReadAt(buf, 0); n == len(buf) && hashHex(buf) != t.pos.ID.FP {
+	// Same inode rewritten from the start (copytruncate, then refilled
+	// past our offset): the fingerprint changed.
+	if n := t.pos.ID.FPLen; n > 0 {
+		buf := make([]byte, n)
+		if k, _ := s.file.ReadAt(buf, 0); k == n && hashHex(buf) != t.pos.ID.FP {
 			return liveTruncated
 		}
 	}
@@ -592,24 +632,25 @@ func (t *tail) checkLive() liveState {
 // refreshID extends the fingerprint of a plain file that was shorter than
 // FingerprintBytes when opened.
 func (t *tail) refreshID() {
-	if t.file == nil || t.gz || t.pos.ID.FPLen >= FingerprintBytes {
+	s := t.cur
+	if s == nil || s.gz || t.pos.ID.FPLen >= FingerprintBytes {
 		return
 	}
 	buf := make([]byte, FingerprintBytes)
-	n, _ := t.file.ReadAt(buf, 0)
+	n, _ := s.file.ReadAt(buf, 0)
 	if n > t.pos.ID.FPLen && hashHex(buf[:t.pos.ID.FPLen]) == t.pos.ID.FP {
 		t.pos.ID.FPLen, t.pos.ID.FP = n, hashHex(buf[:n])
 	}
 }
 
 // behind is how many bytes are left to read: the live file past our
-// offset, plus finished files still queued.
+// offset, plus the live file and finished files still queued.
 func (t *tail) behind() int64 {
 	var n int64
-	if t.file != nil && !t.gz {
+	if t.cur != nil && !t.cur.gz {
 		n += max(0, t.fileSize()-t.pos.Offset)
 	}
-	if !t.live || t.file == nil {
+	if t.cur == nil || !t.cur.live {
 		if fi, err := os.Stat(t.path); err == nil {
 			n += fi.Size()
 		}

@@ -235,7 +235,8 @@ func TestRestartWhileArchiving(t *testing.T) {
 	defer f.Close()
 	// Queue the catch-up, then let the archiver finish before reading.
 	tl := f.tails[0]
-	tl.start()
+	tl.resume = false
+	tl.reconcile(tl.pos, true)
 	if len(tl.queue) != 1 || tl.queue[0].gz || len(tl.queue[0].alts) != 1 {
 		t.Fatalf("queue %+v", tl.queue)
 	}
