@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"math"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/zeekanom/zeekanom/output"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -627,4 +629,49 @@ func FuzzRoundTrip(f *testing.F) {
 		checkRows(t, b)
 		compare(t, readFeed(t, bytes.NewReader(b)), []*notice.Notice{n})
 	})
+}
+
+func TestSampleConf(t *testing.T) {
+	var file struct {
+		Output struct {
+			Zeekfeed Config `toml:"zeekfeed"`
+		} `toml:"output"`
+	}
+	md, err := toml.DecodeFile("sample.conf", &file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Errorf("sample.conf has keys Config does not know: %v", u)
+	}
+	if file.Output.Zeekfeed != DefaultConfig() {
+		t.Errorf("sample.conf = %+v, want the defaults %+v", file.Output.Zeekfeed, DefaultConfig())
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/zeekfeed")
+
+// TestGolden pins the exact bytes of a feed: what the Zeek script parses.
+func TestGolden(t *testing.T) {
+	golden := "../../testdata/zeekfeed/feed.log"
+	b := appendHeader(nil, time.Date(2026, 11, 25, 18, 7, 6, 0, time.UTC))
+	for i, h := range hostile {
+		if len(h) > 100 {
+			continue
+		}
+		b = appendRow(b, sampleNotice(i, h))
+	}
+	b = appendRow(b, &notice.Notice{Rule: notice.RuleBeacon, Timestamp: time.Unix(1764094020, 0)})
+	if *update {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(b, want) {
+		t.Errorf("feed differs from %s (go test -update rewrites it)", golden)
+	}
 }

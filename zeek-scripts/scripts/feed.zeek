@@ -343,13 +343,16 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 	if ( max_age > 0secs && e$ts < current_time() - max_age )
 		return;
 
-	if ( e$id in raised_ids )
+	# An entry without an id cannot be told from a replay: raise it.
+	if ( e$id != "" && e$id in raised_ids )
 		return;
 
 	if ( ! hook raise_policy(e) )
 		return;
 
-	add raised_ids[e$id];
+	if ( e$id != "" )
+		add raised_ids[e$id];
+
 	raise_entry(e);
 	}
 
