@@ -190,7 +190,7 @@ func Special(a netip.Addr) bool {
 	}
 	if a.Is4() {
 		b := a.As4()
-		return b[3] == 255 || b == [4]byte{255, 255, 255, 255}
+		return b == [4]byte{255, 255, 255, 255} || (b[3] == 255 && a.IsPrivate())
 	}
 	return false
 }

@@ -1,0 +1,619 @@
+// Package beacon flags command-and-control beaconing: a source contacting
+// one destination (or one /24, or one TLS SNI / HTTP Host) at regular
+// intervals with regular sizes, persistently over the observation window.
+// Interval regularity is scored as RITA does (Bowley skewness and MAD of
+// the inter-arrival times), plus size regularity and an hourly histogram
+// that tests persistence and evenness.
+package beacon
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.beacon] section.
+type Config struct {
+	Enabled bool `toml:"enabled"`
+	// Window is the observation span (tumbling, aligned to UTC).
+	Window   time.Duration `toml:"window"`
+	Lateness time.Duration `toml:"lateness"`
+	// Threshold is the minimum beacon score in [0,1].
+	Threshold float64 `toml:"threshold"`
+	// MinConns is the minimum number of connections in a window.
+	MinConns int `toml:"min_conns"`
+	// MinSpan is the minimum time between first and last connection.
+	MinSpan time.Duration `toml:"min_span"`
+	// MinInterval / MaxInterval bound the median interval.
+	MinInterval time.Duration `toml:"min_interval"`
+	MaxInterval time.Duration `toml:"max_interval"`
+	// MergeGap: connections starting closer than this are one burst.
+	MergeGap time.Duration `toml:"merge_gap"`
+	// IgnorePorts are "proto/port" never scored (NTP, DNS, ...).
+	IgnorePorts []string `toml:"ignore_ports"`
+	// Allow are destination CIDRs never scored (known keep-alives).
+	Allow []string `toml:"allow"`
+	// AllowDomains are domain suffixes never scored.
+	AllowDomains []string `toml:"allow_domains"`
+	// MaxHosts bounds the number of tracked keys.
+	MaxHosts int `toml:"max_hosts"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: 24 * time.Hour, Lateness: 5 * time.Minute,
+		Threshold: 0.8, MinConns: 20, MinSpan: 2 * time.Minute,
+		MinInterval: 200 * time.Millisecond, MaxInterval: 4 * time.Hour, MergeGap: 100 * time.Millisecond,
+		IgnorePorts: []string{"udp/53", "tcp/53", "udp/123", "udp/137", "udp/138", "udp/67", "udp/68",
+			"udp/5353", "udp/5355", "udp/1900", "udp/3702"},
+		MaxHosts: 50000}
+}
+
+const (
+	tsCap    = 64
+	deltaCap = 96
+	sizeCap  = 48
+	pendCap  = 24
+	hours    = 24
+)
+
+const (
+	kPair uint8 = iota + 1
+	kNet
+	kDomain
+)
+
+// Key identifies a beacon candidate.
+type Key struct {
+	Src  netip.Addr
+	Dst  netip.Addr // pair: the destination; net: the /24 (/64) base
+	Kind uint8
+	H    uint64 // domain hash
+}
+
+// Acc accumulates one window of one key.
+type Acc struct {
+	Used    bool
+	Win     int64
+	Conns   uint32
+	N       uint16
+	TS      [tsCap]uint32 // ms into the window, not yet folded
+	HasPrev bool
+	Prev    uint32
+	NDelta  uint32
+	Delta   [deltaCap]uint32 // reservoir of intervals (ms)
+	NSize   uint32
+	Size    [sizeCap]uint32 // reservoir of orig bytes
+	Hist    [hours]uint16   // connections per hour of the window
+	First   uint32
+	Last    uint32
+	Bytes   uint64
+	Rng     uint64
+	UIDs    window.UIDs
+	Port    uint16
+	Proto   uint8
+	NDst    uint8
+	Dsts    [4]uint32
+}
+
+// Pend is a row for the next window while the previous is still open.
+type Pend struct {
+	MS   int64
+	Size uint32
+	Port uint16
+}
+
+// Entry is one key's state.
+type Entry struct {
+	Acc    Acc
+	Next   [pendCap]Pend
+	NNext  uint8
+	Domain string
+}
+
+// Detector is the beacon detector.
+type Detector struct {
+	cfg     Config
+	win     window.Windows
+	t       *window.Table[Key, Entry]
+	ignore  map[uint32]bool
+	allow   window.Networks
+	domains []string
+	Dropped int64 // rows lost when a pending buffer was full
+	xs, ys  []float64
+	pending []*notice.Notice
+}
+
+var _ detectors.Detector = (*Detector)(nil)
+var _ detectors.Stateful = (*Detector)(nil)
+
+func protoNum(p []byte) uint8 {
+	switch string(p) {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp":
+		return 1
+	}
+	return 0
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	}
+	return ""
+}
+
+// New builds the detector.
+func New(cfg Config) *Detector {
+	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
+		t: window.NewTable[Key, Entry](cfg.MaxHosts), ignore: map[uint32]bool{},
+		allow: window.MustNetworks(cfg.Allow)}
+	for _, s := range cfg.IgnorePorts {
+		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
+		n, err := strconv.Atoi(po)
+		if ok && err == nil {
+			d.ignore[uint32(protoNum([]byte(pr)))<<16|uint32(n)] = true
+		}
+	}
+	for _, s := range cfg.AllowDomains {
+		d.domains = append(d.domains, strings.ToLower(strings.TrimPrefix(s, ".")))
+	}
+	return d
+}
+
+func (d *Detector) Name() string { return "beacon" }
+func (d *Detector) Kinds() []zeekreader.Kind {
+	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindSSL, zeekreader.KindHTTP}
+}
+
+// Stats reports tracked keys, evictions and late rows.
+func (d *Detector) Stats() window.Stats {
+	s := d.t.Stats()
+	s.Late = d.win.Late
+	return s
+}
+
+func netOf(a netip.Addr) netip.Addr {
+	bits := 24
+	if !a.Unmap().Is4() {
+		bits = 64
+	}
+	p, _ := a.Unmap().Prefix(bits)
+	return p.Addr()
+}
+
+func hashBytes(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return window.Mix64(h)
+}
+
+func (d *Detector) allowedDomain(b []byte) bool {
+	for _, s := range d.domains {
+		if len(b) < len(s) {
+			continue
+		}
+		tail := b[len(b)-len(s):]
+		if bytes.EqualFold(tail, []byte(s)) && (len(b) == len(s) || b[len(b)-len(s)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+// Observe takes conn, ssl and http rows.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	switch {
+	case ev.Conn != nil:
+		if ev.Open {
+			return
+		}
+		c := ev.Conn
+		if window.Special(c.Resp) || window.Special(c.Orig) || d.allow.Contains(c.Resp) {
+			return
+		}
+		proto := protoNum(c.Proto)
+		if d.ignore[uint32(proto)<<16|uint32(c.RespP)] {
+			return
+		}
+		w, ok := d.win.Accept(c.TS)
+		if !ok {
+			return
+		}
+		size := uint32(min(c.OrigBytes, math.MaxUint32))
+		d.add(Key{Src: c.Orig, Dst: c.Resp, Kind: kPair}, w, c.TS, size, c.RespP, proto, c.UID, c.Resp, nil)
+		d.add(Key{Src: c.Orig, Dst: netOf(c.Resp), Kind: kNet}, w, c.TS, size, c.RespP, proto, c.UID, c.Resp, nil)
+	case ev.SSL != nil:
+		s := ev.SSL
+		if len(s.ServerName) == 0 || d.allowedDomain(s.ServerName) || d.allow.Contains(s.Resp) {
+			return
+		}
+		if w, ok := d.win.Accept(s.TS); ok {
+			d.add(Key{Src: s.Orig, Kind: kDomain, H: hashBytes(s.ServerName)}, w, s.TS, 0, s.RespP, 6, s.UID, s.Resp, s.ServerName)
+		}
+	case ev.HTTP != nil:
+		h := ev.HTTP
+		if len(h.Host) == 0 || d.allowedDomain(h.Host) || d.allow.Contains(h.Resp) {
+			return
+		}
+		if w, ok := d.win.Accept(h.TS); ok {
+			d.add(Key{Src: h.Orig, Kind: kDomain, H: hashBytes(h.Host) ^ 1}, w, h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), h.RespP, 6, h.UID, h.Resp, h.Host)
+		}
+	}
+}
+
+func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst netip.Addr, domain []byte) {
+	e, created := d.t.Get(k)
+	if created && domain != nil {
+		e.Domain = strings.ToLower(string(domain))
+	}
+	a := &e.Acc
+	if !a.Used {
+		d.open(a, k, w)
+	}
+	if w != a.Win {
+		if w < a.Win { // a row for an older, still-open window we already moved past: rare
+			d.win.Late++
+			return
+		}
+		// the next window while this one waits for lateness
+		if int(e.NNext) >= pendCap {
+			d.Dropped++
+			return
+		}
+		e.Next[e.NNext] = Pend{MS: ts.UnixMilli(), Size: size, Port: port}
+		e.NNext++
+		return
+	}
+	ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
+	d.put(a, ms, size)
+	a.Port, a.Proto = port, proto
+	a.UIDs.Add(uid)
+	if k.Kind == kNet {
+		hh := uint32(window.HashAddr(dst, 7))
+		found := false
+		for i := 0; i < int(a.NDst); i++ {
+			if a.Dsts[i] == hh {
+				found = true
+			}
+		}
+		if !found && int(a.NDst) < len(a.Dsts) {
+			a.Dsts[a.NDst] = hh
+			a.NDst++
+		}
+	}
+}
+
+func (d *Detector) open(a *Acc, k Key, w int64) {
+	*a = Acc{Used: true, Win: w, First: math.MaxUint32}
+	a.Rng = window.Mix64(window.HashAddr(k.Src, k.H) ^ window.HashAddr(k.Dst, uint64(k.Kind)) ^ uint64(w))
+	if a.Rng == 0 {
+		a.Rng = 1
+	}
+}
+
+func (d *Detector) put(a *Acc, ms, size uint32) {
+	a.Conns++
+	a.Bytes += uint64(size)
+	a.First = min(a.First, ms)
+	a.Last = max(a.Last, ms)
+	h := int(uint64(ms) * hours / uint64(d.cfg.Window/time.Millisecond))
+	if h >= hours {
+		h = hours - 1
+	}
+	if a.Hist[h] < math.MaxUint16 {
+		a.Hist[h]++
+	}
+	a.NSize++
+	if a.NSize <= sizeCap {
+		a.Size[a.NSize-1] = size
+	} else if j := a.rand() % uint64(a.NSize); j < sizeCap {
+		a.Size[j] = size
+	}
+	if int(a.N) == tsCap {
+		d.fold(a, tsCap/4)
+	}
+	a.TS[a.N] = ms
+	a.N++
+}
+
+func (a *Acc) rand() uint64 {
+	x := a.Rng
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	a.Rng = x
+	return x
+}
+
+// fold sorts the buffered timestamps and turns all but keep of them into
+// intervals (bursts closer than MergeGap count once).
+func (d *Detector) fold(a *Acc, keep int) {
+	buf := a.TS[:a.N]
+	slices.Sort(buf)
+	n := len(buf) - keep
+	gap := uint32(d.cfg.MergeGap / time.Millisecond)
+	for _, t := range buf[:n] {
+		if !a.HasPrev {
+			a.Prev, a.HasPrev = t, true
+			continue
+		}
+		if t < a.Prev || t-a.Prev < gap {
+			continue
+		}
+		x := t - a.Prev
+		a.Prev = t
+		a.NDelta++
+		if a.NDelta <= deltaCap {
+			a.Delta[a.NDelta-1] = x
+		} else if j := a.rand() % uint64(a.NDelta); j < deltaCap {
+			a.Delta[j] = x
+		}
+	}
+	copy(buf, buf[n:])
+	a.N = uint16(keep)
+}
+
+// Advance closes due windows.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	if c, ok := d.win.CloseUpTo(wm); ok {
+		d.close(c, emit)
+		d.win.Closed = c
+	}
+}
+
+// Flush closes every window.
+func (d *Detector) Flush(emit detectors.Emit) {
+	d.close(math.MaxInt64-1, emit)
+	d.close(math.MaxInt64-1, emit) // the pending next windows
+}
+
+func (d *Detector) close(upto int64, emit detectors.Emit) {
+	d.t.Range(func(k Key, e *Entry) bool {
+		a := &e.Acc
+		if !a.Used || a.Win > upto {
+			return false
+		}
+		if n := d.score(k, e); n != nil {
+			emit(n)
+		}
+		a.Used = false
+		if e.NNext == 0 {
+			return true
+		}
+		// replay the rows of the next window
+		next := e.Next[:e.NNext]
+		w := d.win.Index(time.UnixMilli(next[0].MS))
+		d.open(a, k, w)
+		for _, p := range next {
+			if d.win.Index(time.UnixMilli(p.MS)) != w {
+				continue
+			}
+			d.put(a, uint32(p.MS-d.win.Start(w).UnixMilli()), p.Size)
+			a.Port = p.Port
+		}
+		e.NNext = 0
+		return false
+	})
+}
+
+// Score is a beacon verdict with its parts.
+type Score struct {
+	Score, TS, DS, Hist             float64
+	Skew, MADRatio, Median          float64
+	SizeSkew, SizeMADRatio, SizeMed float64
+	Coverage, Evenness              float64
+	Span                            time.Duration
+	Conns                           int
+}
+
+func (d *Detector) parts(a *Acc, sizes bool) Score {
+	d.fold(a, 0)
+	var s Score
+	s.Conns = int(a.Conns)
+	if a.Last > a.First {
+		s.Span = time.Duration(a.Last-a.First) * time.Millisecond
+	}
+	nd := min(int(a.NDelta), deltaCap)
+	d.xs = d.xs[:0]
+	for _, x := range a.Delta[:nd] {
+		d.xs = append(d.xs, float64(x)/1000)
+	}
+	if len(d.xs) >= 3 {
+		q1, q2, q3 := window.Quartiles(d.xs)
+		s.Median = q2
+		if q2 > 0 {
+			s.MADRatio = window.MAD(d.xs, q2, d.ys) / q2
+		} else {
+			s.MADRatio = 1
+		}
+		// when most intervals sit within a few percent of the median the
+		// series is periodic whatever the tail: damp the skew
+		s.Skew = damp(window.Bowley(q1, q2, q3), q1, q2, q3) * math.Min(1, s.MADRatio/0.05)
+		s.TS = ((1 - math.Abs(s.Skew)) + math.Max(0, 1-s.MADRatio)) / 2
+	}
+	ns := min(int(a.NSize), sizeCap)
+	d.xs = d.xs[:0]
+	for _, x := range a.Size[:ns] {
+		d.xs = append(d.xs, float64(x))
+	}
+	if sizes && len(d.xs) >= 3 {
+		q1, q2, q3 := window.Quartiles(d.xs)
+		s.SizeMed = q2
+		s.SizeSkew = damp(window.Bowley(q1, q2, q3), q1, q2, q3)
+		if q2 > 0 {
+			s.SizeMADRatio = window.MAD(d.xs, q2, d.ys) / q2
+		}
+		s.DS = ((1 - math.Abs(s.SizeSkew)) + math.Max(0, 1-s.SizeMADRatio)) / 2
+	}
+	// hourly histogram over the active span: persistence and evenness
+	lo, hi := -1, -1
+	for i, c := range a.Hist {
+		if c > 0 {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	if lo >= 0 {
+		nz, sum, sq := 0.0, 0.0, 0.0
+		inner := a.Hist[lo : hi+1]
+		if len(inner) > 2 {
+			inner = inner[1 : len(inner)-1] // the first and last hours are partial
+		}
+		for _, c := range inner {
+			if c > 0 {
+				nz++
+				sum += float64(c)
+				sq += float64(c) * float64(c)
+			}
+		}
+		s.Coverage = nz / float64(len(inner))
+		if nz == 0 {
+			nz, sum = 1, 1
+		}
+		mean := sum / nz
+		cv := math.Sqrt(math.Max(0, sq/nz-mean*mean)) / mean
+		s.Evenness = math.Max(0, 1-math.Min(1, cv))
+		if hi-lo+1 <= 2 {
+			s.Evenness = 1
+		}
+		s.Hist = (s.Coverage + s.Evenness) / 2
+	}
+	if sizes {
+		s.Score = 0.4*s.TS + 0.3*s.DS + 0.3*s.Hist
+	} else {
+		s.Score = 0.55*s.TS + 0.45*s.Hist
+	}
+	return s
+}
+
+// damp scales the quartile skewness down when the spread is tiny (under
+// 10 % of the median): a 1 % IQR has a meaningless, noisy skew.
+func damp(skew, q1, q2, q3 float64) float64 {
+	if q2 <= 0 {
+		return skew
+	}
+	rel := (q3 - q1) / q2
+	if rel < 0.1 {
+		return skew * rel / 0.1
+	}
+	return skew
+}
+
+func (d *Detector) score(k Key, e *Entry) *notice.Notice {
+	a := &e.Acc
+	if int(a.Conns) < d.cfg.MinConns {
+		return nil
+	}
+	if k.Kind == kNet && a.NDst < 2 {
+		return nil // the pair key already covers a single destination
+	}
+	s := d.parts(a, k.Kind != kDomain)
+	if s.Span < d.cfg.MinSpan || s.Median*float64(time.Second) < float64(d.cfg.MinInterval) ||
+		s.Median*float64(time.Second) > float64(d.cfg.MaxInterval) || s.Score < d.cfg.Threshold {
+		return nil
+	}
+	start := d.win.Start(a.Win)
+	n := &notice.Notice{Rule: notice.RuleBeacon, Source: k.Src, Timestamp: d.win.End(a.Win),
+		Start: start.Add(time.Duration(a.First) * time.Millisecond),
+		End:   start.Add(time.Duration(a.Last) * time.Millisecond)}
+	ratio := window.RatioForScore(s.Score, d.cfg.Threshold)
+	n.RiskScore = window.Risk(ratio)
+	target := ""
+	keyS := ""
+	switch k.Kind {
+	case kPair:
+		n.Destination, n.DestPort, n.Proto = k.Dst, a.Port, protoName(a.Proto)
+		target = fmt.Sprintf("%s", netip.AddrPortFrom(k.Dst, a.Port))
+	case kNet:
+		bits := 24
+		if !k.Dst.Is4() {
+			bits = 64
+		}
+		target = fmt.Sprintf("%d hosts in %s/%d", a.NDst, k.Dst, bits)
+		n.DestPort, n.Proto = a.Port, protoName(a.Proto)
+		keyS = "net:" + k.Dst.String()
+	case kDomain:
+		n.Domain = e.Domain
+		target = e.Domain
+		keyS = "domain"
+	}
+	jit := s.MADRatio * 100
+	n.Message = fmt.Sprintf("%s beaconed to %s %d times over %s (median interval %s, spread ±%.0f%%, score %.2f)",
+		k.Src, target, s.Conns, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score)
+	f := map[string]notice.Feature{
+		"interval_regularity": notice.F(s.TS, d.cfg.Threshold, s.TS-d.cfg.Threshold),
+		"interval_skew":       notice.F(s.Skew, 0, s.Skew),
+		"interval_mad_ratio":  notice.F(s.MADRatio, 0, s.MADRatio),
+		"interval_median_s":   {Value: s.Median},
+		"histogram":           notice.F(s.Hist, d.cfg.Threshold, s.Hist-d.cfg.Threshold),
+		"hour_coverage":       {Value: s.Coverage},
+		"connections":         notice.F(float64(s.Conns), float64(d.cfg.MinConns), float64(s.Conns)/float64(d.cfg.MinConns)),
+		"span_s":              {Value: s.Span.Seconds()},
+	}
+	if k.Kind != kDomain {
+		f["size_regularity"] = notice.F(s.DS, d.cfg.Threshold, s.DS-d.cfg.Threshold)
+		f["size_median"] = notice.Feature{Value: s.SizeMed}
+	}
+	n.UIDs = a.UIDs.Strings()
+	n.Explain = notice.Explanation{Detector: "beacon", Score: s.Score, Features: f,
+		Top: []string{"interval_regularity", "size_regularity", "histogram"}, Window: d.cfg.Window.Seconds()}
+	if k.Kind == kDomain {
+		n.Explain.Top = []string{"interval_regularity", "histogram"}
+	}
+	n.Finalize(keyS)
+	return n
+}
+
+type snap struct {
+	Entries []window.Entry[Key, Entry]
+	Ev      int64
+	Closed  int64
+	Late    int64
+	Dropped int64
+}
+
+// Snapshot encodes the state (gob).
+func (d *Detector) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped})
+	return b.Bytes(), err
+}
+
+// Restore loads a Snapshot.
+func (d *Detector) Restore(b []byte) error {
+	var s snap
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	d.t.Import(s.Entries, s.Ev)
+	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
+	return nil
+}

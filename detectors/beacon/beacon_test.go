@@ -1,0 +1,148 @@
+package beacon
+
+import (
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+var t0 = time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
+
+// beaconRows: src contacts dst:port every period ±jitter (uniform) for span.
+func beaconRows(src, dst string, port uint16, proto string, period time.Duration, jitter float64, span time.Duration, seed int64, gaps bool) []window.Conn {
+	r := rand.New(rand.NewSource(seed))
+	var rows []window.Conn
+	for t := t0.Add(time.Minute); t.Before(t0.Add(span)); {
+		skip := gaps && t.Sub(t0) > 10*time.Hour && t.Sub(t0) < 12*time.Hour // host asleep
+		if !skip {
+			rows = append(rows, window.Conn{TS: t, Src: src, Dst: dst, SPort: uint16(40000 + r.Intn(20000)), DPort: port,
+				Proto: proto, OrigBytes: uint64(300 + r.Intn(20)), RespBytes: 1200, Duration: time.Second})
+		}
+		f := 1 + jitter*(2*r.Float64()-1)
+		t = t.Add(time.Duration(float64(period) * f))
+	}
+	return rows
+}
+
+// noise: a browsing host with irregular visits.
+func noise(seed int64) []window.Conn {
+	r := rand.New(rand.NewSource(seed))
+	var rows []window.Conn
+	t := t0
+	for i := 0; i < 3000; i++ {
+		t = t.Add(time.Duration(r.ExpFloat64() * float64(25*time.Second)))
+		dst := []string{"93.184.216.34", "151.101.1.69", "142.250.74.46", "104.16.132.229"}[r.Intn(4)]
+		rows = append(rows, window.Conn{TS: t, Src: "10.1.1.20", Dst: dst, SPort: uint16(40000 + i%20000), DPort: 443,
+			OrigBytes: uint64(r.Intn(50000)), RespBytes: uint64(r.Intn(500000))})
+	}
+	return rows
+}
+
+func merge(sets ...[]window.Conn) []window.Conn {
+	var all []window.Conn
+	for _, s := range sets {
+		all = append(all, s...)
+	}
+	return window.Shuffle(all, time.Second, 1) // time order
+}
+
+func TestBeaconTable(t *testing.T) {
+	day := 24 * time.Hour
+	cases := []struct {
+		name string
+		rows []window.Conn
+		cfg  func(*Config)
+		want int // notices on the pair 10.1.1.5 -> 203.0.113.9
+	}{
+		{"5m beacon 30% jitter over a day", beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.3, day, 1, false), nil, 1},
+		{"5m beacon 30% jitter with a 2h gap", beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.3, day, 2, true), nil, 1},
+		{"60s beacon 10% jitter", beaconRows("10.1.1.5", "203.0.113.9", 8443, "tcp", time.Minute, 0.1, 6*time.Hour, 3, false), nil, 1},
+		{"NTP every 64s is ignored", beaconRows("10.1.1.5", "203.0.113.9", 123, "udp", 64*time.Second, 0.02, day, 4, false), nil, 0},
+		{"DNS to the resolver is ignored", beaconRows("10.1.1.5", "203.0.113.9", 53, "udp", 30*time.Second, 0.1, day, 5, false), nil, 0},
+		{"allow-listed keep-alive", beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 30*time.Second, 0.05, day, 6, false),
+			func(c *Config) { c.Allow = []string{"203.0.113.0/24"} }, 0},
+		{"interval above max_interval", beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.05, day, 7, false),
+			func(c *Config) { c.MaxInterval = time.Minute }, 0},
+		{"too few connections", beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Hour, 0.05, 12*time.Hour, 8, false), nil, 0},
+		{"random browsing is not a beacon", noise(9), nil, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			ns := window.Run(New(cfg), merge(tc.rows, noise(99)))
+			got := 0
+			for _, n := range ns {
+				if n.Rule != notice.RuleBeacon {
+					t.Fatalf("rule %s", n.Rule)
+				}
+				if n.Source.String() == "10.1.1.5" && n.Destination.String() == "203.0.113.9" {
+					got++
+					if n.RiskScore < 50 || !strings.Contains(n.Message, "beaconed to 203.0.113.9") || len(n.UIDs) == 0 || n.ID == "" {
+						t.Errorf("bad notice %+v", n)
+					}
+					t.Logf("%s risk %.1f", n.Message, n.RiskScore)
+				} else {
+					t.Errorf("unexpected notice: %s", n.Message)
+				}
+			}
+			if got != tc.want {
+				t.Errorf("got %d notices, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBeaconDomainAndNet(t *testing.T) {
+	rows := beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.2, 24*time.Hour, 11, false)
+	for i := range rows {
+		rows[i].Dst = []string{"198.51.100.1", "198.51.100.2", "198.51.100.3"}[i%3] // rotating C2 in one /24
+		if i%2 == 0 {
+			r := rows[i]
+			r.ServerName = "update.example-c2.net"
+			rows = append(rows, r)
+		}
+	}
+	ns := window.Run(New(DefaultConfig()), merge(rows))
+	var net, dom bool
+	for _, n := range ns {
+		if n.Domain == "update.example-c2.net" {
+			dom = true
+		}
+		if strings.Contains(n.Message, "3 hosts in 198.51.100.0/24") {
+			net = true
+		}
+	}
+	if !net || !dom {
+		t.Fatalf("net %v domain %v: %v", net, dom, window.Canon(ns))
+	}
+}
+
+func TestBeaconDeterminismAndSnapshot(t *testing.T) {
+	rows := merge(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.3, 48*time.Hour, 21, false), noise(3))
+	a := window.Canon(window.Run(New(DefaultConfig()), rows))
+	b := window.Canon(window.Run(New(DefaultConfig()), rows))
+	if len(a) == 0 || !reflect.DeepEqual(a, b) {
+		t.Fatalf("not deterministic or empty: %d %d", len(a), len(b))
+	}
+	sh := window.Canon(window.Run(New(DefaultConfig()), window.Shuffle(rows, 5*time.Minute, 7)))
+	if !reflect.DeepEqual(a, sh) {
+		t.Errorf("shuffled within lateness differs:\n%v\n%v", a, sh)
+	}
+	for _, cut := range []int{len(rows) / 3, len(rows) / 2} {
+		s, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, window.Canon(s)) {
+			t.Errorf("snapshot at %d differs", cut)
+		}
+	}
+}
