@@ -298,11 +298,20 @@ func (c *cutter) appendJSONValue(b []byte, rec *zeekreader.Record, i int) []byte
 	case zeekreader.TypeSet, zeekreader.TypeVector, zeekreader.TypeTable:
 		b = append(b, '[')
 		c.elems = rec.Elems(i, c.elems[:0])
+		numeric := false
+		switch f.Elem {
+		case zeekreader.TypeCount, zeekreader.TypeInt, zeekreader.TypeDouble, zeekreader.TypeInterval, zeekreader.TypePort, zeekreader.TypeTime:
+			numeric = true
+		}
 		for e, v := range c.elems {
 			if e > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONBytes(b, v)
+			if _, err := strconv.ParseFloat(string(v), 64); numeric && err == nil {
+				b = append(b, v...)
+			} else {
+				b = appendJSONBytes(b, v)
+			}
 		}
 		return append(b, ']')
 	}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/cli")
+
+// runCLI runs the command line in-process and returns exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "cli", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestCutGolden(t *testing.T) {
+	td := filepath.Join("..", "..", "testdata", "zeekreader")
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"cut-tsv.txt", []string{"cut", "ts", "id.orig_h", "id.resp_p", "proto", filepath.Join(td, "conn-bro22.log")}},
+		{"cut-tsv-header.txt", []string{"cut", "-c", "uid", "query", "answers", filepath.Join(td, "dns-bro22.log")}},
+		{"cut-json-underscore.txt", []string{"cut", "ts", "id.orig_h", "id.resp_h", "id.resp_p", filepath.Join(td, "conn-underscore.json")}},
+		{"cut-json-iso-u.txt", []string{"cut", "-u", "ts", "query", "answers", filepath.Join(td, "dns-iso8601.json")}},
+		{"cut-j-from-tsv.txt", []string{"cut", "-j", "ts", "id.orig_h", "answers", "TTLs", "rejected", filepath.Join(td, "dns-bro22.log")}},
+		{"cut-negate.txt", []string{"cut", "-n", "-F", ",", "uid", "ts", "history", filepath.Join(td, "ssl-bro25.log")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, c.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			golden(t, c.name, out)
+		})
+	}
+}
+
+// A hostile JSON value cannot add a column or a row to cut's TSV output.
+func TestCutEscapesHostileJSON(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "http.log")
+	os.WriteFile(p, []byte(`{"ts":1,"user_agent":"a\tb\nc\\d","host":"-"}`+"\n"), 0o644)
+	code, out, _ := runCLI(t, "cut", "user_agent", "host", p)
+	if code != 0 {
+		t.Fatal(code)
+	}
+	if want := "a\\x09b\\x0ac\\\\d\t\\x2d\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"nope"}, 2, `unknown command "nope"`},
+		{[]string{"score"}, 2, "usage: zeekanom score"},
+		{[]string{"score", "/does/not/exist"}, 1, "zeekanom score: stat /does/not/exist: no such file or directory"},
+		{[]string{"score", "--bogus", "x"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"cut", "--help"}, 0, "usage: zeekanom cut"},
+		{[]string{"score", "--help"}, 0, "usage: zeekanom score"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.err) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.err)
+		}
+		if c.code == 1 && strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: error is not one line: %q", c.args, errs)
+		}
+	}
+}
