@@ -189,6 +189,7 @@ func (s *Sink) create() error {
 	hdr := appendHeader(nil, s.now())
 	if _, err := f.Write(hdr); err != nil {
 		f.Close()
+		os.Remove(s.cfg.Path) // so that the next try can create it again
 		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
 	}
 	s.f, s.size, s.rows = f, int64(len(hdr)), 0
@@ -217,14 +218,19 @@ func (s *Sink) shift() error {
 		return p + "." + strconv.Itoa(i)
 	}
 	for i := s.cfg.Keep; i >= 1; i-- {
-		if err := os.Rename(name(i-1), name(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := rename(name(i-1), name(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("zeekfeed: rotate: %w", err)
 		}
 	}
 	return nil
 }
 
-// rotate closes the current file and starts a new one.
+// rename is os.Rename; tests make it fail.
+var rename = os.Rename
+
+// rotate closes the current file and starts a new one. If the old file
+// cannot be moved away, writing goes on into it (over MaxBytes) and the
+// next write tries again.
 func (s *Sink) rotate() error {
 	if err := s.sync(); err != nil {
 		return err
@@ -234,9 +240,23 @@ func (s *Sink) rotate() error {
 	}
 	s.f = nil
 	if err := s.shift(); err != nil {
+		if f, oerr := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND, 0); oerr == nil {
+			s.f = f
+		}
 		return err
 	}
 	return s.create()
+}
+
+// reopen gets a file to write to after a failed rotation.
+func (s *Sink) reopen() error {
+	if s.f != nil {
+		return nil
+	}
+	if err := s.open(); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Write adds one notice, unless its risk is below MinRisk.
@@ -247,18 +267,27 @@ func (s *Sink) Write(_ context.Context, n *notice.Notice) error {
 	if n.RiskScore < s.cfg.MinRisk {
 		return nil
 	}
+	if err := s.reopen(); err != nil {
+		return err
+	}
 	start := len(s.buf)
 	s.buf = appendRow(s.buf, n)
 	row := s.buf[start:]
 	if s.rows > 0 && s.size+int64(len(row)) > s.cfg.MaxBytes {
 		keep := append([]byte(nil), row...)
 		s.buf = s.buf[:start]
-		if err := s.rotate(); err != nil {
-			return err
-		}
+		rerr := s.rotate()
 		start = len(s.buf)
 		s.buf = append(s.buf, keep...)
 		row = s.buf[start:]
+		if rerr != nil {
+			// The row is kept (it goes to whichever file is open
+			// next); the error reports the failed rotation.
+			s.size += int64(len(row))
+			s.rows++
+			s.remember(row)
+			return rerr
+		}
 	}
 	s.size += int64(len(row))
 	s.rows++
@@ -293,10 +322,16 @@ func (s *Sink) writeBuf() error {
 	if len(s.buf) == 0 {
 		return nil
 	}
-	if _, err := s.f.Write(s.buf); err != nil {
+	if err := s.reopen(); err != nil {
+		return err
+	}
+	n, err := s.f.Write(s.buf)
+	// After a short write, keep only what is left, so a retry goes on
+	// where the file stopped instead of repeating the start of a row.
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+	if err != nil {
 		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
 	}
-	s.buf = s.buf[:0]
 	return nil
 }
 
@@ -324,10 +359,13 @@ func (s *Sink) Close() error {
 	if s.closed {
 		return nil
 	}
-	s.closed = true
 	err := s.sync()
-	if cerr := s.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("zeekfeed: %w", cerr)
+	s.closed = true
+	if s.f != nil {
+		if cerr := s.f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("zeekfeed: %w", cerr)
+		}
+		s.f = nil
 	}
 	return err
 }

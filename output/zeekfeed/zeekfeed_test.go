@@ -675,3 +675,61 @@ func TestGolden(t *testing.T) {
 		t.Errorf("feed differs from %s (go test -update rewrites it)", golden)
 	}
 }
+
+func TestRotationFailure(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.MaxBytes = MinMaxBytes
+	cfg.Keep = 10
+	s := newSink(t, cfg)
+	failing := true
+	rename = func(from, to string) error {
+		if failing {
+			return errors.New("injected rename failure")
+		}
+		return os.Rename(from, to)
+	}
+	defer func() { rename = os.Rename }()
+
+	var wrote []*notice.Notice
+	var rotErrs int
+	for i := 0; i < 60; i++ {
+		if i == 40 {
+			failing = false
+		}
+		n := sampleNotice(i, "rotation failure")
+		wrote = append(wrote, n)
+		if err := s.Write(ctx, n); err != nil {
+			rotErrs++
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rotErrs == 0 {
+		t.Fatal("no write reported the failed rotation")
+	}
+	// Nothing is lost: the rows are in the rotated-away file and the
+	// current one, in order, the current one starting with a repeated tail.
+	var got []notice.Notice
+	for _, name := range []string{cfg.Path + ".3", cfg.Path + ".2", cfg.Path + ".1", cfg.Path} {
+		b, err := os.ReadFile(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRows(t, b)
+		got = append(got, readFeed(t, bytes.NewReader(b))...)
+	}
+	seen := map[string]bool{}
+	var uniq []notice.Notice
+	for _, n := range got {
+		if !seen[n.ID] {
+			seen[n.ID] = true
+			uniq = append(uniq, n)
+		}
+	}
+	compare(t, uniq, wrote)
+}
