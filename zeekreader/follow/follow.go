@@ -184,16 +184,19 @@ func (f *Follower) Next(ctx context.Context) (*zeekreader.Event, error) {
 		}
 		idle := 0
 		for idle < len(f.tails) {
+			if f.burst >= burstRows {
+				// This log had its turn: the next one goes first.
+				f.burst = 0
+				f.cur = (f.cur + 1) % len(f.tails)
+			}
 			t := f.tails[f.cur]
-			if f.burst < burstRows {
-				ev, err := t.next()
-				if err == nil {
-					f.burst++
-					return ev, nil
-				}
-				if err != errIdle {
-					return nil, fmt.Errorf("%s: %w", t.log, err)
-				}
+			ev, err := t.next()
+			if err == nil {
+				f.burst++
+				return ev, nil
+			}
+			if err != errIdle {
+				return nil, fmt.Errorf("%s: %w", t.log, err)
 			}
 			f.burst = 0
 			f.cur = (f.cur + 1) % len(f.tails)
