@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/model"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// eachEvent walks paths and calls fn for every conn/dns/http/ssl event,
+// skipping bad rows (counted and returned).
+func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) (skipped int64, err error) {
+	if len(paths) == 0 {
+		return 0, errors.New("no input paths")
+	}
+	a, err := zeekreader.Walk(paths)
+	if err != nil {
+		return 0, err
+	}
+	src := a.Open(false)
+	defer src.Close()
+	for i := 0; ; i++ {
+		if i&4095 == 0 && ctx.Err() != nil {
+			return skipped, ctx.Err()
+		}
+		ev, err := src.Next()
+		if err == io.EOF {
+			return skipped, nil
+		}
+		if err != nil {
+			if zeekreader.Skippable(err) {
+				skipped++
+				continue
+			}
+			return skipped, err
+		}
+		fn(ev)
+	}
+}
+
+// extractVectors returns every host-window vector of the input, in window
+// order (the extractor is advanced by the merged watermark, then flushed).
+func extractVectors(ctx context.Context, paths []string, window time.Duration) ([]features.Vector, int64, error) {
+	fc := features.DefaultConfig()
+	fc.Window = window
+	ex := features.New(fc)
+	var out []features.Vector
+	var wm time.Time
+	skipped, err := eachEvent(ctx, paths, func(ev *zeekreader.Event) {
+		ex.Observe(ev)
+		if ev.TS.After(wm) {
+			if ev.TS.Truncate(10*time.Second) != wm.Truncate(10*time.Second) {
+				out = append(out, ex.Advance(ev.TS)...)
+			}
+			wm = ev.TS
+		}
+	})
+	if err != nil {
+		return nil, skipped, err
+	}
+	out = append(out, ex.Flush()...)
+	return out, skipped, nil
+}
+
+func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("features", "[flags] PATH...", stderr)
+	out := fs.String("o", "-", "output CSV file (- for stdout)")
+	window := fs.Duration("window", 5*time.Minute, "window length")
+	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")
+	mpath := fs.String("m", "", "model file for --score")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var m *model.Model
+	if *score {
+		if *mpath == "" {
+			return errors.New("--score needs -m MODEL")
+		}
+		var err error
+		if m, err = model.Load(*mpath); err != nil {
+			return err
+		}
+	}
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	if err := writeVectorsCSV(bw, vecs, m); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %d bad rows skipped\n", len(vecs), skipped)
+	return nil
+}
+
+// writeVectorsCSV writes host, window_start, the features, label (1 =
+// malicious) and, with a model, iforest_score.
+func writeVectorsCSV(w *bufio.Writer, vecs []features.Vector, m *model.Model) error {
+	w.WriteString("host,window_start")
+	for _, n := range features.Names {
+		w.WriteString("," + n)
+	}
+	w.WriteString(",label")
+	if m != nil {
+		w.WriteString(",iforest_score")
+	}
+	w.WriteByte('\n')
+	var b []byte
+	for _, v := range vecs {
+		b = b[:0]
+		b = append(b, v.Host.String()...)
+		b = append(b, ',')
+		b = append(b, v.Start.UTC().Format(time.RFC3339)...)
+		for _, x := range v.Values {
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, x, 'g', 8, 64)
+		}
+		if v.Malicious {
+			b = append(b, ",1"...)
+		} else {
+			b = append(b, ",0"...)
+		}
+		if m != nil {
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, m.Forest.Score(features.Transform(v.Values, nil)), 'f', 6, 64)
+		}
+		b = append(b, '\n')
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

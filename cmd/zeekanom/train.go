@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/iforest"
+	"github.com/zeekanom/zeekanom/detectors/model"
+)
+
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("train", "[flags] PATH... -o model.json", stderr)
+	out := fs.String("o", "", "model file to write (required)")
+	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns")
+	window := fs.Duration("window", 5*time.Minute, "window length (must match the detectors' window)")
+	trees := fs.Int("trees", 100, "isolation trees")
+	sample := fs.Int("sample", 256, "subsample size per tree")
+	seed := fs.Uint64("seed", 1, "random seed (the model is a pure function of input and seed)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("-o MODEL is required")
+	}
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window)
+	if err != nil {
+		return err
+	}
+	m, err := model.Train(vecs, model.Options{Window: *window, Labels: *labels,
+		Forest: iforest.Params{Trees: *trees, Sample: *sample, Seed: *seed}})
+	if err != nil {
+		return err
+	}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	mal := 0
+	for _, v := range vecs {
+		if v.Malicious {
+			mal++
+		}
+	}
+	sup := "no"
+	if m.Supervised != nil {
+		sup = fmt.Sprintf("yes (%d malicious, %d benign windows)", m.Supervised.Positives, m.Supervised.Negatives)
+	}
+	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s; %d bad rows skipped\n",
+		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, skipped)
+	return nil
+}

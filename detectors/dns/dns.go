@@ -1,0 +1,423 @@
+// Package dns detects DNS tunnelling (rule dns.tunnel), per registered
+// domain, and DGA-like NXDOMAIN bursts (rule dns.dga), per client, over
+// event-time windows of dns.log. See README.md.
+package dns
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.dns] section.
+type Config struct {
+	Enabled  bool          `toml:"enabled"`
+	Window   time.Duration `toml:"window"`
+	Lateness time.Duration `toml:"lateness"`
+
+	// Tunnel: a registered domain fires when, in one window, it has at
+	// least MinQueries queries and MinUnique distinct subdomains whose mean
+	// length is at least MinLength characters and mean Shannon entropy at
+	// least MinEntropy bits/char. The raw score is the smallest of the
+	// three ratios value/threshold, times (1 + share of TXT/NULL/CNAME
+	// queries); 1 calibrates to risk 50 and 2 to risk 90.
+	MinQueries int     `toml:"min_queries"`
+	MinUnique  int     `toml:"min_unique"`
+	MinLength  float64 `toml:"min_length"`
+	MinEntropy float64 `toml:"min_entropy"`
+	// Allow lists registered domains never reported as tunnels (CDNs,
+	// cloud providers, anti-virus and DNSBL lookups); AllowExtra adds to
+	// the built-in list instead of replacing it.
+	Allow      []string `toml:"allow"`
+	AllowExtra []string `toml:"allow_extra"`
+
+	// DGA: a client fires when, in one window, its NXDOMAIN answers name
+	// at least MinNXDomains distinct registered domains and at least
+	// MinNXRatio of its queries fail. Raw score: the smaller of the two
+	// ratios value/threshold; 1 gives risk 50, 3 gives 90.
+	MinNXDomains int     `toml:"min_nx_domains"`
+	MinNXRatio   float64 `toml:"min_nx_ratio"`
+
+	MinRisk    float64 `toml:"min_risk"`
+	MaxDomains int     `toml:"max_domains"` // per window
+	MaxClients int     `toml:"max_clients"` // per window
+	MaxSubs    int     `toml:"max_subdomains"`
+}
+
+// DefaultAllow are registered domains with many benign machine-made
+// subdomains.
+var DefaultAllow = []string{
+	"akamaiedge.net", "akamai.net", "akamaihd.net", "edgekey.net", "edgesuite.net", "akadns.net",
+	"cloudfront.net", "amazonaws.com", "aws", "azureedge.net", "azure.com", "windows.net",
+	"trafficmanager.net", "cloudapp.net", "msedge.net", "office.com", "office365.com",
+	"microsoft.com", "live.com", "msn.com", "bing.com", "googleusercontent.com", "googlevideo.com",
+	"gvt1.com", "1e100.net", "google.com", "googleapis.com", "fastly.net", "cdn77.org",
+	"cloudflare.net", "apple.com", "icloud.com", "spotify.com", "netflix.com", "nflxvideo.net",
+	"sophosxl.net", "spamhaus.org", "barracudacentral.org", "spamcop.net", "surbl.org",
+	"uribl.com", "mcafee.com", "trendmicro.com", "senderbase.org", "e5.sk", "arpa",
+	"local", "localdomain", "lan", "home", "internal",
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 30 * time.Second,
+		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
+		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50,
+		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
+}
+
+// Stats counts work and what the bounds dropped.
+type Stats struct {
+	Rows            int64
+	Windows         int64
+	LateRows        int64
+	DroppedDomains  int64 // domain states not created: window full
+	DroppedClients  int64
+	CappedSubdomain int64 // distinct subdomains beyond MaxSubs (not counted)
+	Tunnels, DGAs   int64
+}
+
+type domainAcc struct {
+	queries  int
+	subs     map[string]struct{}
+	lenSum   float64
+	entSum   float64
+	maxLen   int
+	rare     int // TXT, NULL, CNAME, MX, ANY
+	qBytes   int
+	aBytes   int
+	clients  map[netip.Addr]int
+	resolver map[netip.Addr]int
+	uids     []string
+	first    time.Time
+	last     time.Time
+}
+
+type clientAcc struct {
+	queries int
+	nx      int
+	nxDoms  map[string]struct{}
+	entSum  float64
+	uids    []string
+	resolv  netip.Addr
+	first   time.Time
+	last    time.Time
+}
+
+type window struct {
+	start   time.Time
+	domains map[string]*domainAcc
+	clients map[netip.Addr]*clientAcc
+}
+
+// Detector is the DNS detector.
+type Detector struct {
+	cfg     Config
+	allow   map[string]bool
+	windows map[int64]*window
+	closed  time.Time
+	stats   Stats
+}
+
+// New builds the detector; zero fields take defaults.
+func New(cfg Config) *Detector {
+	d := DefaultConfig()
+	if cfg.Window <= 0 {
+		cfg.Window = d.Window
+	}
+	if cfg.MinQueries <= 0 {
+		cfg.MinQueries = d.MinQueries
+	}
+	if cfg.MinUnique <= 0 {
+		cfg.MinUnique = d.MinUnique
+	}
+	if cfg.MinLength <= 0 {
+		cfg.MinLength = d.MinLength
+	}
+	if cfg.MinEntropy <= 0 {
+		cfg.MinEntropy = d.MinEntropy
+	}
+	if cfg.MinNXDomains <= 0 {
+		cfg.MinNXDomains = d.MinNXDomains
+	}
+	if cfg.MinNXRatio <= 0 {
+		cfg.MinNXRatio = d.MinNXRatio
+	}
+	if cfg.MaxDomains <= 0 {
+		cfg.MaxDomains = d.MaxDomains
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = d.MaxClients
+	}
+	if cfg.MaxSubs <= 0 {
+		cfg.MaxSubs = d.MaxSubs
+	}
+	if cfg.Allow == nil {
+		cfg.Allow = DefaultAllow
+	}
+	det := &Detector{cfg: cfg, allow: map[string]bool{}, windows: map[int64]*window{}}
+	for _, a := range append(append([]string(nil), cfg.Allow...), cfg.AllowExtra...) {
+		det.allow[strings.ToLower(strings.TrimSuffix(a, "."))] = true
+	}
+	return det
+}
+
+func (d *Detector) Name() string             { return "dns" }
+func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindDNS} }
+
+// Stats returns the counters.
+func (d *Detector) Stats() Stats { return d.stats }
+
+func (d *Detector) window(ts time.Time) *window {
+	start := ts.Truncate(d.cfg.Window)
+	if !d.closed.IsZero() && !start.Add(d.cfg.Window).After(d.closed) {
+		d.stats.LateRows++
+		return nil
+	}
+	k := start.UnixNano()
+	w := d.windows[k]
+	if w == nil {
+		w = &window{start: start, domains: map[string]*domainAcc{}, clients: map[netip.Addr]*clientAcc{}}
+		d.windows[k] = w
+	}
+	return w
+}
+
+func rareType(q *zeekreader.DNS) bool {
+	switch q.QType {
+	case 16, 10, 5, 15, 255: // TXT, NULL, CNAME, MX, ANY
+		return true
+	}
+	return false
+}
+
+// Observe takes one dns row.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	q := ev.DNS
+	if q == nil || len(q.Query) == 0 {
+		return
+	}
+	d.stats.Rows++
+	w := d.window(q.TS)
+	if w == nil {
+		return
+	}
+	name := strings.ToLower(strings.TrimSuffix(string(q.Query), "."))
+	reg, sub := features.SplitDomain(name)
+	// client state (DGA)
+	c := w.clients[q.Orig]
+	if c == nil {
+		if len(w.clients) < d.cfg.MaxClients {
+			c = &clientAcc{first: q.TS}
+			w.clients[q.Orig] = c
+		} else {
+			d.stats.DroppedClients++
+		}
+	}
+	if c != nil {
+		c.queries++
+		c.resolv = q.Resp
+		c.last = maxTime(c.last, q.TS)
+		if q.HasRCode && q.RCode == 3 && reg != "" && !d.allow[reg] {
+			c.nx++
+			if c.nxDoms == nil {
+				c.nxDoms = map[string]struct{}{}
+			}
+			if _, ok := c.nxDoms[reg]; !ok && len(c.nxDoms) < d.cfg.MaxSubs {
+				c.nxDoms[reg] = struct{}{}
+				first, _, _ := strings.Cut(reg, ".")
+				c.entSum += features.Entropy(first)
+			}
+			if len(c.uids) < notice.MaxUIDs && len(q.UID) > 0 {
+				c.uids = append(c.uids, string(q.UID))
+			}
+		}
+	}
+	// domain state (tunnel)
+	if reg == "" || sub == "" || d.allow[reg] {
+		return
+	}
+	a := w.domains[reg]
+	if a == nil {
+		if len(w.domains) >= d.cfg.MaxDomains {
+			d.stats.DroppedDomains++
+			return
+		}
+		a = &domainAcc{subs: map[string]struct{}{}, clients: map[netip.Addr]int{}, resolver: map[netip.Addr]int{}, first: q.TS}
+		w.domains[reg] = a
+	}
+	a.queries++
+	if _, ok := a.subs[sub]; !ok {
+		if len(a.subs) < d.cfg.MaxSubs {
+			a.subs[sub] = struct{}{}
+			a.lenSum += float64(len(sub))
+			a.entSum += features.Entropy(sub)
+			a.maxLen = max(a.maxLen, len(sub))
+		} else {
+			d.stats.CappedSubdomain++
+		}
+	}
+	if rareType(q) {
+		a.rare++
+	}
+	a.qBytes += len(name)
+	for _, ans := range q.Answers {
+		a.aBytes += len(ans)
+	}
+	if len(a.clients) < 64 || a.clients[q.Orig] > 0 {
+		a.clients[q.Orig]++
+	}
+	if len(a.resolver) < 16 || a.resolver[q.Resp] > 0 {
+		a.resolver[q.Resp]++
+	}
+	if len(a.uids) < notice.MaxUIDs && len(q.UID) > 0 {
+		a.uids = append(a.uids, string(q.UID))
+	}
+	a.last = maxTime(a.last, q.TS)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// Advance closes the windows due at wm.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	cut := wm.Add(-d.cfg.Lateness)
+	if c := cut.Truncate(d.cfg.Window); c.After(d.closed) {
+		d.closed = c
+	}
+	d.close(func(w *window) bool { return !w.start.Add(d.cfg.Window).After(cut) }, emit)
+}
+
+// Flush closes every window.
+func (d *Detector) Flush(emit detectors.Emit) {
+	d.close(func(*window) bool { return true }, emit)
+}
+
+func (d *Detector) close(due func(*window) bool, emit detectors.Emit) {
+	var keys []int64
+	for k, w := range d.windows {
+		if due(w) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, k := range keys {
+		w := d.windows[k]
+		delete(d.windows, k)
+		d.stats.Windows++
+		d.closeWindow(w, emit)
+	}
+}
+
+func top[K comparable](m map[K]int, less func(a, b K) bool) (K, int) {
+	var best K
+	n := -1
+	for k, c := range m {
+		if c > n || (c == n && less(k, best)) {
+			best, n = k, c
+		}
+	}
+	return best, n
+}
+
+func addrLess(a, b netip.Addr) bool { return a.Less(b) }
+
+// TunnelScore is the raw tunnel score of a domain window (see Config).
+func (d *Detector) tunnelScore(a *domainAcc) (score, meanLen, meanEnt float64) {
+	u := float64(len(a.subs))
+	if u == 0 {
+		return 0, 0, 0
+	}
+	meanLen, meanEnt = a.lenSum/u, a.entSum/u
+	if a.queries < d.cfg.MinQueries {
+		return 0, meanLen, meanEnt
+	}
+	s := math.Min(u/float64(d.cfg.MinUnique), math.Min(meanLen/d.cfg.MinLength, meanEnt/d.cfg.MinEntropy))
+	return s * (1 + float64(a.rare)/float64(a.queries)), meanLen, meanEnt
+}
+
+func r3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
+	end := w.start.Add(d.cfg.Window)
+	doms := make([]string, 0, len(w.domains))
+	for k := range w.domains {
+		doms = append(doms, k)
+	}
+	sort.Strings(doms)
+	for _, reg := range doms {
+		a := w.domains[reg]
+		s, ml, me := d.tunnelScore(a)
+		risk := features.Risk(s, 1, 2)
+		if s == 0 || risk < d.cfg.MinRisk {
+			continue
+		}
+		d.stats.Tunnels++
+		client, cq := top(a.clients, addrLess)
+		resolver, _ := top(a.resolver, addrLess)
+		u := float64(len(a.subs))
+		n := &notice.Notice{Start: w.start, End: end, RiskScore: risk, Rule: notice.RuleDNSTunnel,
+			Source: client, Destination: resolver, DestPort: 53, Proto: "udp", Domain: reg, UIDs: a.uids,
+			Sub: fmt.Sprintf("clients=%d", len(a.clients))}
+		n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.Window.Seconds(),
+			Features: map[string]notice.Feature{
+				"unique_subdomains": notice.F(u, float64(d.cfg.MinUnique), r3(u/float64(d.cfg.MinUnique))),
+				"mean_label_length": notice.F(r3(ml), d.cfg.MinLength, r3(ml/d.cfg.MinLength)),
+				"mean_entropy":      notice.F(r3(me), d.cfg.MinEntropy, r3(me/d.cfg.MinEntropy)),
+				"rare_qtype_share":  {Value: r3(float64(a.rare) / float64(a.queries))},
+				"bytes_per_query":   {Value: r3(float64(a.qBytes+a.aBytes) / float64(a.queries))},
+				"queries":           {Value: float64(a.queries)},
+			},
+			Top: []string{"unique_subdomains", "mean_entropy", "mean_label_length"}}
+		n.Message = fmt.Sprintf("%s: possible DNS tunnel via %s: %d queries, %d unique subdomains, mean length %.0f, entropy %.2f bits/char (%d from this client)",
+			client, reg, a.queries, len(a.subs), ml, me, cq)
+		n.Finalize("")
+		emit(n)
+	}
+	clients := make([]netip.Addr, 0, len(w.clients))
+	for k := range w.clients {
+		clients = append(clients, k)
+	}
+	sort.Slice(clients, func(i, j int) bool { return clients[i].Less(clients[j]) })
+	for _, ip := range clients {
+		c := w.clients[ip]
+		nd := len(c.nxDoms)
+		if nd == 0 {
+			continue
+		}
+		ratio := float64(c.nx) / float64(c.queries)
+		s := math.Min(float64(nd)/float64(d.cfg.MinNXDomains), ratio/d.cfg.MinNXRatio)
+		risk := features.Risk(s, 1, 3)
+		if risk < d.cfg.MinRisk {
+			continue
+		}
+		d.stats.DGAs++
+		ent := c.entSum / float64(nd)
+		n := &notice.Notice{Start: w.start, End: end, RiskScore: risk, Rule: notice.RuleDNSDGA,
+			Source: ip, Destination: c.resolv, DestPort: 53, Proto: "udp", UIDs: c.uids}
+		n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.Window.Seconds(),
+			Features: map[string]notice.Feature{
+				"nxdomain_domains": notice.F(float64(nd), float64(d.cfg.MinNXDomains), r3(float64(nd)/float64(d.cfg.MinNXDomains))),
+				"nxdomain_ratio":   notice.F(r3(ratio), d.cfg.MinNXRatio, r3(ratio/d.cfg.MinNXRatio)),
+				"mean_sld_entropy": {Value: r3(ent)},
+				"queries":          {Value: float64(c.queries)},
+			},
+			Top: []string{"nxdomain_domains", "nxdomain_ratio"}}
+		n.Message = fmt.Sprintf("%s: DGA-like NXDOMAIN burst: %d of %d queries failed across %d registered domains (mean entropy %.2f)",
+			ip, c.nx, c.queries, nd, ent)
+		n.Finalize("")
+		emit(n)
+	}
+}

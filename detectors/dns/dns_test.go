@@ -1,0 +1,281 @@
+package dns
+
+import (
+	"encoding/base32"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// dataDir finds shared/data/zeek beside the repository (or $ZEEKANOM_DATA).
+func dataDir(t testing.TB) string {
+	if d := os.Getenv("ZEEKANOM_DATA"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for i := 0; i < 6; i++ {
+		c := filepath.Join(dir, "shared", "data", "zeek")
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+		dir = filepath.Dir(dir)
+	}
+	t.Skip("shared/data/zeek not found")
+	return ""
+}
+
+type q struct {
+	ts     time.Time
+	client string
+	name   string
+	qtype  uint64
+	rcode  uint64
+}
+
+func run(d *Detector, qs []q) []*notice.Notice {
+	var out []*notice.Notice
+	emit := func(n *notice.Notice) { out = append(out, n) }
+	for i, x := range qs {
+		ev := &zeekreader.Event{Kind: zeekreader.KindDNS, TS: x.ts, DNS: &zeekreader.DNS{
+			TS: x.ts, UID: []byte(fmt.Sprintf("C%017d", i)), Orig: netip.MustParseAddr(x.client),
+			Resp: netip.MustParseAddr("10.0.0.53"), RespP: 53, Query: []byte(x.name),
+			QType: x.qtype, RCode: x.rcode, HasRCode: true}}
+		d.Observe(ev)
+		d.Advance(x.ts, emit)
+	}
+	d.Flush(emit)
+	return out
+}
+
+// dnscat2-like: long hex/base32 labels under one domain, TXT/CNAME queries.
+func tunnel(start time.Time, n int, client, domain string, seed uint64) []q {
+	r := rand.New(rand.NewPCG(seed, 7))
+	var out []q
+	for i := 0; i < n; i++ {
+		b := make([]byte, 30+r.IntN(20))
+		for j := range b {
+			b[j] = byte(r.IntN(256))
+		}
+		enc := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(b), "="))
+		name := enc[:min(len(enc), 63)]
+		if len(enc) > 63 {
+			name += "." + enc[63:]
+		}
+		qt := uint64(16)
+		if i%3 == 0 {
+			qt = 5
+		}
+		out = append(out, q{start.Add(time.Duration(i) * 700 * time.Millisecond), client, name + "." + domain, qt, 0})
+	}
+	return out
+}
+
+func TestTable(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	cdn := func() []q { // many benign machine-made subdomains under an allow-listed CDN
+		var out []q
+		for i := 0; i < 200; i++ {
+			out = append(out, q{t0.Add(time.Duration(i) * time.Second), "10.0.0.7", fmt.Sprintf("e%d.a%x.akamaiedge.net", i, i*7919), 1, 0})
+		}
+		return out
+	}
+	shortSubs := func() []q { // many distinct but short, low-entropy names
+		var out []q
+		for i := 0; i < 200; i++ {
+			out = append(out, q{t0.Add(time.Duration(i) * time.Second), "10.0.0.8", fmt.Sprintf("host%d.corp.example.com", i), 1, 0})
+		}
+		return out
+	}
+	dga := func() []q {
+		r := rand.New(rand.NewPCG(3, 3))
+		var out []q
+		for i := 0; i < 60; i++ {
+			b := make([]byte, 12)
+			for j := range b {
+				b[j] = byte('a' + r.IntN(26))
+			}
+			out = append(out, q{t0.Add(time.Duration(i) * 2 * time.Second), "10.0.0.9", string(b) + ".com", 1, 3})
+		}
+		return out
+	}
+	fewNX := func() []q {
+		var out []q
+		for i := 0; i < 5; i++ {
+			out = append(out, q{t0.Add(time.Duration(i) * time.Second), "10.0.0.10", fmt.Sprintf("typo%d.com", i), 1, 3})
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		qs   []q
+		rule string // "" = no notice
+		dom  string
+	}{
+		{"dnscat2 tunnel", tunnel(t0, 300, "10.0.0.5", "evil-c2.com", 1), notice.RuleDNSTunnel, "evil-c2.com"},
+		{"tunnel under ccTLD", tunnel(t0, 120, "10.0.0.6", "t.example.co.uk", 2), notice.RuleDNSTunnel, "example.co.uk"},
+		{"allow-listed CDN", cdn(), "", ""},
+		{"short subdomains", shortSubs(), "", ""},
+		{"too few queries", tunnel(t0, 10, "10.0.0.5", "evil-c2.com", 1), "", ""},
+		{"DGA burst", dga(), notice.RuleDNSDGA, ""},
+		{"a few typos", fewNX(), "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ns := run(New(DefaultConfig()), c.qs)
+			if c.rule == "" {
+				if len(ns) != 0 {
+					t.Fatalf("want no notice, got %d: %s", len(ns), ns[0].Message)
+				}
+				return
+			}
+			if len(ns) == 0 {
+				t.Fatal("want a notice, got none")
+			}
+			for _, n := range ns {
+				if n.Rule != c.rule || n.Domain != c.dom || n.RiskScore < 50 || n.ID == "" || len(n.UIDs) == 0 {
+					t.Fatalf("bad notice: %+v", n)
+				}
+			}
+		})
+	}
+}
+
+func TestAllowExtra(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AllowExtra = []string{"evil-c2.com"}
+	if ns := run(New(cfg), tunnel(time.Unix(1e9, 0), 300, "10.0.0.5", "evil-c2.com", 1)); len(ns) != 0 {
+		t.Fatalf("allow-listed domain fired: %s", ns[0].Message)
+	}
+}
+
+func TestBoundedState(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxDomains = 10
+	d := New(cfg)
+	t0 := time.Unix(1e9, 0)
+	var qs []q
+	for i := 0; i < 100; i++ {
+		qs = append(qs, q{t0, "10.1.1.1", fmt.Sprintf("a.b%d.com", i), 1, 0})
+	}
+	run(d, qs)
+	if s := d.Stats(); s.DroppedDomains != 90 || s.Rows != 100 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestLateRows(t *testing.T) {
+	d := New(DefaultConfig())
+	t0 := time.Unix(1e9, 0).Truncate(5 * time.Minute)
+	run(d, []q{{t0.Add(20 * time.Minute), "10.1.1.1", "a.b.com", 1, 0}, {t0, "10.1.1.1", "a.b.com", 1, 0}})
+	if d.Stats().LateRows != 1 {
+		t.Fatalf("stats %+v", d.Stats())
+	}
+}
+
+// Real benign DNS must not fire.
+func TestBenignRealLogs(t *testing.T) {
+	root := dataDir(t)
+	for _, p := range []string{"zat-data/dns.log", "zat-data/json/dns.log", "evanswj-zeeklogs-json/dns.log", "simir-iot-home-json/dns.log"} {
+		t.Run(p, func(t *testing.T) {
+			path := filepath.Join(root, p)
+			if _, err := os.Stat(path); err != nil {
+				t.Skip(err)
+			}
+			d := New(DefaultConfig())
+			ns, rows := runFile(t, d, path)
+			if rows == 0 {
+				t.Fatal("no rows read")
+			}
+			for _, n := range ns {
+				t.Errorf("benign log fired: %s %s", n.Rule, n.Message)
+			}
+		})
+	}
+}
+
+func runFile(t testing.TB, d *Detector, paths ...string) ([]*notice.Notice, int) {
+	a, err := zeekreader.Walk(paths, zeekreader.KindDNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := a.Open(false)
+	defer src.Close()
+	var out []*notice.Notice
+	emit := func(n *notice.Notice) { out = append(out, n) }
+	rows := 0
+	for {
+		ev, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if zeekreader.Skippable(err) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if ev.Kind != zeekreader.KindDNS {
+			continue
+		}
+		rows++
+		d.Observe(ev)
+		d.Advance(ev.TS, emit)
+	}
+	d.Flush(emit)
+	return out, rows
+}
+
+func BenchmarkObserve(b *testing.B) {
+	qs := tunnel(time.Unix(1e9, 0), 4096, "10.0.0.5", "evil-c2.com", 1)
+	for i := range qs {
+		if i%2 == 0 {
+			qs[i].name = fmt.Sprintf("www%d.example%d.com", i%50, i%300)
+		}
+	}
+	evs := make([]*zeekreader.Event, len(qs))
+	for i, x := range qs {
+		evs[i] = &zeekreader.Event{Kind: zeekreader.KindDNS, TS: x.ts, DNS: &zeekreader.DNS{TS: x.ts, UID: []byte("CabcdefghijklmnopQ"),
+			Orig: netip.MustParseAddr(x.client), Resp: netip.MustParseAddr("10.0.0.53"), Query: []byte(x.name), QType: x.qtype, HasRCode: true}}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	d := New(DefaultConfig())
+	emit := func(*notice.Notice) {}
+	for i := 0; i < b.N; i++ {
+		ev := evs[i%len(evs)]
+		ev.TS = time.Unix(1e9, 0).Add(time.Duration(i) * time.Millisecond)
+		ev.DNS.TS = ev.TS
+		d.Observe(ev)
+		if i%1000 == 0 {
+			d.Advance(ev.TS, emit)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// The dataleak set's malicious dns logs hold only small NXDOMAIN bursts
+// (dns (7).log: three random single-label names, the pattern of Chrome's
+// NX-hijack probes): below the DGA thresholds. Neither they nor the good
+// capture may fire.
+func TestDataleakQuiet(t *testing.T) {
+	root := filepath.Join(dataDir(t), "dataleak-detector-good-vs-malicious", "dns_dataset")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip(err)
+	}
+	ns, rows := runFile(t, New(DefaultConfig()), root)
+	if rows < 1000 {
+		t.Fatalf("read %d rows", rows)
+	}
+	for _, n := range ns {
+		t.Errorf("fired: %s", n.Message)
+	}
+}

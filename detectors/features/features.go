@@ -1,0 +1,537 @@
+// Package features turns conn, dns, http and ssl rows into one fixed-order
+// feature vector per host (the connection originator) per event-time window.
+// The vectors feed the isolation forest, the supervised classifier, the
+// baselines of the model file and `zeekanom features` (CSV for peers).
+//
+// Windows are tumbling, aligned to the epoch, closed once the watermark has
+// passed their end plus the lateness (conn rows are written at connection
+// end, their ts is the start). Per-window state is bounded: at most MaxHosts
+// hosts per window and MaxDistinct entries per distinct-count set; what is
+// dropped is counted in Stats.
+package features
+
+import (
+	"bytes"
+	"math"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Names are the features, in vector order. Changing them changes the model
+// format version (detectors/model).
+var Names = []string{
+	"conn_count",          // 0 conn rows originated
+	"distinct_dst_ips",    // 1
+	"distinct_dst_ports",  // 2
+	"failed_ratio",        // 3 share of S0/REJ/RSTOS0/RSTRH/SH/SHR/OTH
+	"bytes_out",           // 4 orig_bytes sum
+	"bytes_in",            // 5 resp_bytes sum
+	"mean_duration",       // 6 seconds
+	"udp_ratio",           // 7
+	"interarrival_cv",     // 8 coefficient of variation of conn start gaps (low = periodic)
+	"dns_queries",         // 9
+	"nxdomain_ratio",      // 10
+	"distinct_domains",    // 11 registered domains queried
+	"label_entropy",       // 12 mean Shannon entropy of the query's subdomain part
+	"mean_query_len",      // 13
+	"http_requests",       // 14
+	"http_distinct_hosts", // 15
+	"ssl_conns",           // 16
+	"ssl_distinct_sni",    // 17
+	"out_in_ratio",        // 18 log((out+1)/(in+1))
+}
+
+// N is the vector length.
+var N = len(Names)
+
+// Ratio reports whether feature i is a ratio/bounded value (not log-scaled
+// by Transform).
+func Ratio(i int) bool {
+	switch i {
+	case 3, 7, 8, 10, 12, 18:
+		return true
+	}
+	return false
+}
+
+// Transform maps a raw vector to the space the models work in: log1p of
+// counts and sums, ratios unchanged. dst may be v.
+func Transform(v, dst []float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, len(v))
+	}
+	for i, x := range v {
+		if Ratio(i) {
+			dst[i] = x
+		} else {
+			dst[i] = math.Log1p(math.Max(x, 0))
+		}
+	}
+	return dst
+}
+
+// Vector is one host-window.
+type Vector struct {
+	Host   netip.Addr
+	Start  time.Time
+	End    time.Time
+	Values []float64
+	// Malicious is true when any row of the host-window carries a
+	// Stratosphere label starting with "Malicious"/"malicious".
+	Malicious bool
+	// Class is the first malicious detailedlabel seen (ground truth only).
+	Class string
+	// Rows is the number of rows folded in.
+	Rows int
+	// UIDs is a sample of the window's uids (evidence).
+	UIDs []string
+}
+
+// Config tunes the extractor.
+type Config struct {
+	Window      time.Duration
+	Lateness    time.Duration
+	MaxHosts    int
+	MaxDistinct int
+	// MinRows drops host-windows with fewer rows (0 keeps all).
+	MinRows int
+}
+
+// DefaultConfig is a 5-minute window with 2 minutes of lateness.
+func DefaultConfig() Config {
+	return Config{Window: 5 * time.Minute, Lateness: 2 * time.Minute, MaxHosts: 200000, MaxDistinct: 4096, MinRows: 1}
+}
+
+// Stats counts what the bounds dropped.
+type Stats struct {
+	Windows      int64 // host-windows emitted
+	EvictedHosts int64 // hosts not tracked because a window was full
+	CappedSets   int64 // distinct-set inserts dropped at the cap
+	LateRows     int64 // rows for windows already closed
+}
+
+type hostAcc struct {
+	rows               int
+	conns, failed, udp float64
+	out, in, dur       float64
+	ips                map[netip.Addr]struct{}
+	ports              map[uint16]struct{}
+	times              []float64
+	dns, nx, ent, qlen float64
+	domains            map[string]struct{}
+	http               float64
+	hhosts             map[string]struct{}
+	ssl                float64
+	snis               map[string]struct{}
+	mal                bool
+	class              string
+	uids               []string
+}
+
+type window struct {
+	start time.Time
+	hosts map[netip.Addr]*hostAcc
+}
+
+// Extractor accumulates rows into host-windows.
+type Extractor struct {
+	cfg     Config
+	windows map[int64]*window
+	closed  time.Time // every window ending at or before this is closed
+	stats   Stats
+}
+
+// New returns an extractor.
+func New(cfg Config) *Extractor {
+	d := DefaultConfig()
+	if cfg.Window <= 0 {
+		cfg.Window = d.Window
+	}
+	if cfg.Lateness < 0 {
+		cfg.Lateness = 0
+	}
+	if cfg.MaxHosts <= 0 {
+		cfg.MaxHosts = d.MaxHosts
+	}
+	if cfg.MaxDistinct <= 0 {
+		cfg.MaxDistinct = d.MaxDistinct
+	}
+	return &Extractor{cfg: cfg, windows: map[int64]*window{}}
+}
+
+// Config returns the effective configuration.
+func (x *Extractor) Config() Config { return x.cfg }
+
+// Stats returns the counters.
+func (x *Extractor) Stats() Stats { return x.stats }
+
+func (x *Extractor) acc(h netip.Addr, ts time.Time) *hostAcc {
+	start := ts.Truncate(x.cfg.Window)
+	if !x.closed.IsZero() && !start.Add(x.cfg.Window).After(x.closed) {
+		x.stats.LateRows++
+		return nil
+	}
+	k := start.UnixNano()
+	w := x.windows[k]
+	if w == nil {
+		w = &window{start: start, hosts: map[netip.Addr]*hostAcc{}}
+		x.windows[k] = w
+	}
+	a := w.hosts[h]
+	if a == nil {
+		if len(w.hosts) >= x.cfg.MaxHosts {
+			x.stats.EvictedHosts++
+			return nil
+		}
+		a = &hostAcc{}
+		w.hosts[h] = a
+	}
+	a.rows++
+	return a
+}
+
+func setAdd[K comparable](x *Extractor, m *map[K]struct{}, k K) {
+	if *m == nil {
+		*m = map[K]struct{}{}
+	}
+	if _, ok := (*m)[k]; ok {
+		return
+	}
+	if len(*m) >= x.cfg.MaxDistinct {
+		x.stats.CappedSets++
+		return
+	}
+	(*m)[k] = struct{}{}
+}
+
+// IsMalicious applies the Stratosphere convention to a label column.
+func IsMalicious(label []byte) bool {
+	return len(label) >= 9 && (bytes.HasPrefix(label, []byte("Malicious")) || bytes.HasPrefix(label, []byte("malicious")))
+}
+
+func (a *hostAcc) label(label, detailed, uid []byte) {
+	if IsMalicious(label) {
+		if !a.mal {
+			a.class = ClassOf(string(detailed))
+		}
+		a.mal = true
+	}
+	if len(uid) > 0 && len(a.uids) < 20 {
+		a.uids = append(a.uids, string(uid))
+	}
+}
+
+// ClassOf names an attack class from a detailedlabel ("" or "-" give
+// "malicious").
+func ClassOf(detailed string) string {
+	if detailed == "" || detailed == "-" || detailed == "(empty)" {
+		return "malicious"
+	}
+	return detailed
+}
+
+var failedStates = []string{"S0", "REJ", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"}
+
+// Failed reports whether a conn_state is a failed or unanswered attempt.
+func Failed(state []byte) bool {
+	for _, s := range failedStates {
+		if string(state) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Observe folds one row in.
+func (x *Extractor) Observe(ev *zeekreader.Event) {
+	switch ev.Kind {
+	case zeekreader.KindConn:
+		c := ev.Conn
+		a := x.acc(c.Orig, c.TS)
+		if a == nil {
+			return
+		}
+		a.conns++
+		if Failed(c.ConnState) {
+			a.failed++
+		}
+		if string(c.Proto) == "udp" {
+			a.udp++
+		}
+		a.out += float64(c.OrigBytes)
+		a.in += float64(c.RespBytes)
+		a.dur += c.Duration.Seconds()
+		setAdd(x, &a.ips, c.Resp)
+		setAdd(x, &a.ports, c.RespP)
+		if len(a.times) < x.cfg.MaxDistinct {
+			a.times = append(a.times, float64(c.TS.UnixNano())/1e9)
+		}
+		a.label(c.Label, c.DetailedLabel, c.UID)
+	case zeekreader.KindDNS:
+		q := ev.DNS
+		a := x.acc(q.Orig, q.TS)
+		if a == nil {
+			return
+		}
+		a.dns++
+		if q.HasRCode && q.RCode == 3 {
+			a.nx++
+		}
+		name := strings.ToLower(strings.TrimSuffix(string(q.Query), "."))
+		reg, sub := SplitDomain(name)
+		if reg != "" {
+			setAdd(x, &a.domains, reg)
+		}
+		a.ent += Entropy(sub)
+		a.qlen += float64(len(name))
+		a.label(q.Label, q.DetailedLabel, q.UID)
+	case zeekreader.KindHTTP:
+		h := ev.HTTP
+		a := x.acc(h.Orig, h.TS)
+		if a == nil {
+			return
+		}
+		a.http++
+		if len(h.Host) > 0 {
+			setAdd(x, &a.hhosts, string(h.Host))
+		}
+		a.label(h.Label, h.DetailedLabel, h.UID)
+	case zeekreader.KindSSL:
+		s := ev.SSL
+		a := x.acc(s.Orig, s.TS)
+		if a == nil {
+			return
+		}
+		a.ssl++
+		if len(s.ServerName) > 0 {
+			setAdd(x, &a.snis, string(s.ServerName))
+		}
+		a.label(s.Label, s.DetailedLabel, s.UID)
+	}
+}
+
+// SplitDomain returns the registered domain (eTLD+1) of a query name and
+// the part left of it ("" when the name is itself registered or has no
+// public suffix, e.g. local names, where the first label is the domain).
+func SplitDomain(name string) (reg, sub string) {
+	if name == "" {
+		return "", ""
+	}
+	if strings.HasSuffix(name, ".in-addr.arpa") || strings.HasSuffix(name, ".ip6.arpa") {
+		return "arpa", ""
+	}
+	r, err := publicsuffix.EffectiveTLDPlusOne(name)
+	if err != nil {
+		return name, ""
+	}
+	if len(name) > len(r) {
+		sub = name[:len(name)-len(r)-1]
+	}
+	return r, sub
+}
+
+// Entropy is the Shannon entropy of s in bits per character (dots ignored).
+func Entropy(s string) float64 {
+	var counts [256]int
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			continue
+		}
+		counts[s[i]]++
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(n)
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+func (a *hostAcc) vector(h netip.Addr, start time.Time, w time.Duration) Vector {
+	v := make([]float64, N)
+	v[0] = a.conns
+	v[1] = float64(len(a.ips))
+	v[2] = float64(len(a.ports))
+	if a.conns > 0 {
+		v[3] = a.failed / a.conns
+		v[6] = a.dur / a.conns
+		v[7] = a.udp / a.conns
+	}
+	v[4], v[5] = a.out, a.in
+	v[8] = cv(a.times)
+	v[9] = a.dns
+	if a.dns > 0 {
+		v[10] = a.nx / a.dns
+		v[12] = a.ent / a.dns
+		v[13] = a.qlen / a.dns
+	}
+	v[11] = float64(len(a.domains))
+	v[14] = a.http
+	v[15] = float64(len(a.hhosts))
+	v[16] = a.ssl
+	v[17] = float64(len(a.snis))
+	v[18] = math.Log((a.out + 1) / (a.in + 1))
+	return Vector{Host: h, Start: start, End: start.Add(w), Values: v, Malicious: a.mal, Class: a.class, Rows: a.rows, UIDs: a.uids}
+}
+
+// cv is the coefficient of variation of the gaps between sorted times; 1
+// (Poisson-like) when there are fewer than 3 times.
+func cv(ts []float64) float64 {
+	if len(ts) < 3 {
+		return 1
+	}
+	sort.Float64s(ts)
+	var sum, sq float64
+	n := float64(len(ts) - 1)
+	for i := 1; i < len(ts); i++ {
+		sum += ts[i] - ts[i-1]
+	}
+	mean := sum / n
+	if mean <= 0 {
+		return 0
+	}
+	for i := 1; i < len(ts); i++ {
+		d := ts[i] - ts[i-1] - mean
+		sq += d * d
+	}
+	return math.Min(math.Sqrt(sq/n)/mean, 10)
+}
+
+// Advance closes the windows that end at or before wm - lateness and
+// returns their vectors (ordered by window start, then host).
+func (x *Extractor) Advance(wm time.Time) []Vector {
+	cut := wm.Add(-x.cfg.Lateness)
+	if cut.After(x.closed) {
+		// only move closed to a window boundary
+		x.closed = cut.Truncate(x.cfg.Window)
+	}
+	return x.close(func(w *window) bool { return !w.start.Add(x.cfg.Window).After(cut) })
+}
+
+// Flush closes every window.
+func (x *Extractor) Flush() []Vector {
+	return x.close(func(*window) bool { return true })
+}
+
+func (x *Extractor) close(due func(*window) bool) []Vector {
+	var keys []int64
+	for k, w := range x.windows {
+		if due(w) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	var out []Vector
+	for _, k := range keys {
+		w := x.windows[k]
+		delete(x.windows, k)
+		hosts := make([]netip.Addr, 0, len(w.hosts))
+		for h := range w.hosts {
+			hosts = append(hosts, h)
+		}
+		sort.Slice(hosts, func(i, j int) bool { return hosts[i].Less(hosts[j]) })
+		for _, h := range hosts {
+			a := w.hosts[h]
+			if a.rows < x.cfg.MinRows {
+				continue
+			}
+			out = append(out, a.vector(h, w.start, x.cfg.Window))
+			x.stats.Windows++
+		}
+	}
+	return out
+}
+
+// Robust is a per-feature median and MAD (scaled by 1.4826 so it estimates
+// the standard deviation), in Transform space, plus raw medians for
+// display.
+type Robust struct {
+	Median    []float64 `json:"median"`
+	MAD       []float64 `json:"mad"`
+	RawMedian []float64 `json:"raw_median"`
+	N         int       `json:"n"`
+}
+
+// ComputeRobust computes Robust from raw vectors.
+func ComputeRobust(raw [][]float64) Robust {
+	r := Robust{Median: make([]float64, N), MAD: make([]float64, N), RawMedian: make([]float64, N), N: len(raw)}
+	if len(raw) == 0 {
+		return r
+	}
+	col := make([]float64, len(raw))
+	for j := 0; j < N; j++ {
+		for i, v := range raw {
+			col[i] = v[j]
+		}
+		r.RawMedian[j] = median(col)
+		for i, v := range raw {
+			col[i] = Transform(v[j:j+1], nil)[0]
+			if Ratio(j) {
+				col[i] = v[j]
+			}
+		}
+		m := median(col)
+		r.Median[j] = m
+		for i := range col {
+			col[i] = math.Abs(col[i] - m)
+		}
+		r.MAD[j] = 1.4826 * median(col)
+	}
+	return r
+}
+
+func median(x []float64) float64 {
+	s := append([]float64(nil), x...)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// minScale floors the MAD so that constant baseline features do not give
+// infinite z-scores: 0.25 in log space (about a 28% change) for counts,
+// 0.05 for ratios.
+func minScale(i int) float64 {
+	if Ratio(i) {
+		if i == 8 || i == 12 || i == 18 {
+			return 0.25
+		}
+		return 0.05
+	}
+	return 0.25
+}
+
+// Z returns the robust z-score of each feature of raw vector v against r.
+func (r Robust) Z(v []float64) []float64 {
+	t := Transform(v, nil)
+	z := make([]float64, len(t))
+	for i := range t {
+		if i >= len(r.Median) {
+			break
+		}
+		s := math.Max(r.MAD[i], minScale(i))
+		z[i] = (t[i] - r.Median[i]) / s
+	}
+	return z
+}

@@ -1,0 +1,115 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+func connEv(ts time.Time, src, dst string, port uint16, state string, ob, rb uint64, label string) *zeekreader.Event {
+	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: []byte("C1"),
+		Orig: netip.MustParseAddr(src), Resp: netip.MustParseAddr(dst), RespP: port, Proto: []byte("tcp"),
+		ConnState: []byte(state), OrigBytes: ob, RespBytes: rb, Duration: 2 * time.Second, Label: []byte(label)}}
+}
+
+func TestVector(t *testing.T) {
+	x := New(DefaultConfig())
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	x.Observe(connEv(t0, "10.0.0.1", "1.1.1.1", 80, "SF", 100, 1000, "benign"))
+	x.Observe(connEv(t0.Add(time.Second), "10.0.0.1", "1.1.1.2", 443, "S0", 0, 0, "Malicious"))
+	x.Observe(connEv(t0.Add(2*time.Second), "10.0.0.1", "1.1.1.2", 443, "REJ", 0, 0, ""))
+	x.Observe(&zeekreader.Event{Kind: zeekreader.KindDNS, TS: t0, DNS: &zeekreader.DNS{TS: t0, Orig: netip.MustParseAddr("10.0.0.1"),
+		Query: []byte("abc.example.co.uk"), RCode: 3, HasRCode: true, DetailedLabel: []byte("x")}})
+	x.Observe(connEv(t0.Add(6*time.Minute), "10.0.0.2", "1.1.1.1", 80, "SF", 1, 1, ""))
+	if vs := x.Advance(t0.Add(6 * time.Minute)); len(vs) != 0 {
+		t.Fatalf("window closed before lateness: %d", len(vs))
+	}
+	vs := x.Advance(t0.Add(7*time.Minute + time.Second))
+	if len(vs) != 1 {
+		t.Fatalf("got %d vectors", len(vs))
+	}
+	v := vs[0].Values
+	want := map[string]float64{"conn_count": 3, "distinct_dst_ips": 2, "distinct_dst_ports": 2, "failed_ratio": 2.0 / 3,
+		"bytes_out": 100, "bytes_in": 1000, "mean_duration": 2, "dns_queries": 1, "nxdomain_ratio": 1, "distinct_domains": 1,
+		"mean_query_len": 17, "interarrival_cv": 0, "out_in_ratio": math.Log(101.0 / 1001)}
+	for i, n := range Names {
+		if w, ok := want[n]; ok && math.Abs(v[i]-w) > 1e-9 {
+			t.Errorf("%s = %v, want %v", n, v[i], w)
+		}
+	}
+	if !vs[0].Malicious || vs[0].Rows != 4 {
+		t.Fatalf("label/rows: %+v", vs[0])
+	}
+	// a late row for the closed window is counted, not added
+	x.Observe(connEv(t0, "10.0.0.1", "1.1.1.1", 80, "SF", 1, 1, ""))
+	if x.Stats().LateRows != 1 {
+		t.Fatal("late row not counted")
+	}
+	if vs := x.Flush(); len(vs) != 1 || vs[0].Host.String() != "10.0.0.2" {
+		t.Fatalf("flush: %+v", vs)
+	}
+}
+
+func TestSplitEntropy(t *testing.T) {
+	for _, c := range []struct{ name, reg, sub string }{
+		{"www.google.com", "google.com", "www"},
+		{"a.b.example.co.uk", "example.co.uk", "a.b"},
+		{"example.com", "example.com", ""},
+		{"4.3.2.1.in-addr.arpa", "arpa", ""},
+	} {
+		r, s := SplitDomain(c.name)
+		if r != c.reg || s != c.sub {
+			t.Errorf("%s: %q %q", c.name, r, s)
+		}
+	}
+	if Entropy("aaaa") != 0 || math.Abs(Entropy("abcd")-2) > 1e-9 {
+		t.Fatal("entropy")
+	}
+}
+
+func TestRisk(t *testing.T) {
+	if r := Risk(1, 1, 2); math.Abs(r-50) > 1e-9 {
+		t.Fatal(r)
+	}
+	if r := Risk(2, 1, 2); math.Abs(r-90) > 1e-9 {
+		t.Fatal(r)
+	}
+	if Risk(0, 1, 2) >= 50 || Risk(10, 1, 2) > 100 {
+		t.Fatal("range")
+	}
+}
+
+func BenchmarkExtract(b *testing.B) {
+	evs := make([]*zeekreader.Event, 4096)
+	t0 := time.Unix(1e9, 0)
+	for i := range evs {
+		if i%3 == 0 {
+			evs[i] = &zeekreader.Event{Kind: zeekreader.KindDNS, DNS: &zeekreader.DNS{Orig: netip.AddrFrom4([4]byte{10, 0, 0, byte(i % 50)}),
+				Query: []byte(fmt.Sprintf("www%d.example%d.com", i%40, i%90)), HasRCode: true}}
+			continue
+		}
+		evs[i] = connEv(t0, netip.AddrFrom4([4]byte{10, 0, 0, byte(i % 50)}).String(), netip.AddrFrom4([4]byte{93, 0, byte(i % 7), byte(i % 200)}).String(), uint16(i%30), "SF", 100, 1000, "")
+	}
+	x := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := evs[i%len(evs)]
+		ts := t0.Add(time.Duration(i) * time.Millisecond)
+		ev.TS = ts
+		if ev.Conn != nil {
+			ev.Conn.TS = ts
+		} else {
+			ev.DNS.TS = ts
+		}
+		x.Observe(ev)
+		if i%1000 == 0 {
+			x.Advance(ts)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,203 @@
+package iforest
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.iforest] section.
+type Config struct {
+	Enabled bool `toml:"enabled"`
+	// Model is a model file from `zeekanom train`; without one the forest is
+	// trained on the first TrainWindows host-windows of the run.
+	Model        string        `toml:"model"`
+	Window       time.Duration `toml:"window"`
+	Lateness     time.Duration `toml:"lateness"`
+	TrainWindows int           `toml:"train_windows"`
+	// MinTrain is the least number of buffered windows with which Flush
+	// still trains (and self-scores) when TrainWindows was never reached.
+	MinTrain int    `toml:"min_train"`
+	Trees    int    `toml:"trees"`
+	Sample   int    `toml:"sample"`
+	Seed     uint64 `toml:"seed"`
+	// Threshold is the isolation score that calibrates to risk 50;
+	// Threshold+0.15 gives risk 90.
+	Threshold float64 `toml:"threshold"`
+	MinRisk   float64 `toml:"min_risk"`
+	// MinRows skips host-windows with fewer rows (too little to judge).
+	MinRows  int `toml:"min_rows"`
+	MaxHosts int `toml:"max_hosts"`
+}
+
+// DefaultConfig is enabled with a 5-minute window.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 2 * time.Minute, TrainWindows: 256,
+		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 50, MinRows: 3, MaxHosts: 200000}
+}
+
+// Trained is what a model file provides.
+type Trained struct {
+	Forest   *Forest
+	Baseline func(host string) features.Robust
+}
+
+// Detector scores host-window vectors with an isolation forest.
+type Detector struct {
+	cfg     Config
+	ex      *features.Extractor
+	tr      *Trained
+	buf     []features.Vector
+	fromRun bool
+	stats   Stats
+}
+
+// Stats counts the detector's work.
+type Stats struct {
+	features.Stats
+	Scored  int64
+	Alerts  int64
+	Trained int // windows the forest was trained on in this run (0: from the model)
+}
+
+// New builds the detector; tr may be nil (train on the run's first windows).
+func New(cfg Config, tr *Trained) *Detector {
+	d := DefaultConfig()
+	if cfg.TrainWindows <= 0 {
+		cfg.TrainWindows = d.TrainWindows
+	}
+	if cfg.MinTrain <= 0 {
+		cfg.MinTrain = d.MinTrain
+	}
+	if cfg.Threshold <= 0 {
+		cfg.Threshold = d.Threshold
+	}
+	fc := features.DefaultConfig()
+	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
+	return &Detector{cfg: cfg, ex: features.New(fc), tr: tr}
+}
+
+func (d *Detector) Name() string { return "iforest" }
+func (d *Detector) Kinds() []zeekreader.Kind {
+	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL}
+}
+
+// Stats returns the counters.
+func (d *Detector) Stats() Stats { s := d.stats; s.Stats = d.ex.Stats(); return s }
+
+func (d *Detector) Observe(ev *zeekreader.Event) { d.ex.Observe(ev) }
+
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	d.handle(d.ex.Advance(wm), emit)
+}
+
+func (d *Detector) Flush(emit detectors.Emit) {
+	d.handle(d.ex.Flush(), emit)
+	if d.tr == nil && len(d.buf) >= d.cfg.MinTrain {
+		d.train(emit)
+	}
+	d.buf = nil
+}
+
+func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
+	if d.tr == nil {
+		d.buf = append(d.buf, vs...)
+		if len(d.buf) >= d.cfg.TrainWindows {
+			d.train(emit)
+		}
+		return
+	}
+	for i := range vs {
+		d.score(&vs[i], emit)
+	}
+}
+
+// train fits the forest on the buffered windows of this run, then scores
+// them (batch fallback without a model file).
+func (d *Detector) train(emit detectors.Emit) {
+	X := make([][]float64, len(d.buf))
+	raw := make([][]float64, len(d.buf))
+	for i, v := range d.buf {
+		X[i] = features.Transform(v.Values, nil)
+		raw[i] = v.Values
+	}
+	f, err := Fit(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
+	if err != nil {
+		return
+	}
+	g := features.ComputeRobust(raw)
+	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return g }}
+	d.fromRun = true
+	d.stats.Trained = len(d.buf)
+	buf := d.buf
+	d.buf = nil
+	for i := range buf {
+		d.score(&buf[i], emit)
+	}
+}
+
+func (d *Detector) score(v *features.Vector, emit detectors.Emit) {
+	if v.Rows < d.cfg.MinRows {
+		return
+	}
+	d.stats.Scored++
+	s := d.tr.Forest.Score(features.Transform(v.Values, nil))
+	risk := features.Risk(s, d.cfg.Threshold, d.cfg.Threshold+0.15)
+	if risk < d.cfg.MinRisk {
+		return
+	}
+	d.stats.Alerts++
+	n := &notice.Notice{Start: v.Start, End: v.End, RiskScore: risk, Rule: notice.RuleOutlier, Source: v.Host, UIDs: v.UIDs}
+	n.Explain = Explain(d.Name(), s, v, d.tr.Baseline(v.Host.String()), d.cfg.Window)
+	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain))
+	n.Finalize("")
+	emit(n)
+}
+
+// Explain ranks features by robust z against the baseline and keeps the
+// five that deviate most.
+func Explain(det string, score float64, v *features.Vector, base features.Robust, w time.Duration) notice.Explanation {
+	z := base.Z(v.Values)
+	idx := make([]int, len(z))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return math.Abs(z[idx[a]]) > math.Abs(z[idx[b]]) })
+	ex := notice.Explanation{Detector: det, Score: round(score), Features: map[string]notice.Feature{}, Window: w.Seconds()}
+	for _, i := range idx[:min(5, len(idx))] {
+		if math.Abs(z[i]) < 1 && len(ex.Top) > 0 {
+			break
+		}
+		b := 0.0
+		if i < len(base.RawMedian) {
+			b = base.RawMedian[i]
+		}
+		ex.Features[features.Names[i]] = notice.F(round(v.Values[i]), round(b), round(z[i]))
+		ex.Top = append(ex.Top, features.Names[i])
+	}
+	return ex
+}
+
+// Describe renders the top features for a message.
+func Describe(ex notice.Explanation) string {
+	var parts []string
+	for _, name := range ex.Top[:min(3, len(ex.Top))] {
+		f := ex.Features[name]
+		parts = append(parts, fmt.Sprintf("%s %g vs baseline %g (z %+.1f)", name, f.Value, *f.Baseline, *f.Deviation))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func round(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return math.Round(x*1000) / 1000
+}

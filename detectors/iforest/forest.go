@@ -1,0 +1,172 @@
+// Package iforest is an isolation forest (Liu, Ting and Zhou, 2008) and the
+// multivariate detector that scores per-host window feature vectors with
+// it (rule outlier.multivariate). See README.md.
+package iforest
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+)
+
+// Node is one tree node, stored flat: leaves have Feature = -1.
+type Node struct {
+	Feature int     `json:"f"`
+	Split   float64 `json:"s,omitempty"`
+	Left    int32   `json:"l,omitempty"`
+	Right   int32   `json:"r,omitempty"`
+	Size    int     `json:"n,omitempty"` // leaf: training points that reached it
+}
+
+// Tree is a flat isolation tree; node 0 is the root.
+type Tree struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// Forest is a trained isolation forest.
+type Forest struct {
+	Trees  []Tree `json:"trees"`
+	Sample int    `json:"sample"`
+	Dim    int    `json:"dim"`
+	Seed   uint64 `json:"seed"`
+	// Threshold calibration: scores of the training set at these quantiles.
+	Q50 float64 `json:"q50"`
+	Q99 float64 `json:"q99"`
+	Max float64 `json:"max"`
+}
+
+// Params tunes Fit.
+type Params struct {
+	Trees  int    // default 100
+	Sample int    // subsample size ψ, default 256
+	Seed   uint64 // the forest is a pure function of data and seed
+}
+
+// Fit trains a forest on X (rows of equal length, already transformed).
+func Fit(X [][]float64, p Params) (*Forest, error) {
+	if len(X) < 2 {
+		return nil, errors.New("iforest: need at least 2 training vectors")
+	}
+	if p.Trees <= 0 {
+		p.Trees = 100
+	}
+	if p.Sample <= 0 {
+		p.Sample = 256
+	}
+	psi := min(p.Sample, len(X))
+	dim := len(X[0])
+	rng := rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15))
+	limit := int(math.Ceil(math.Log2(float64(psi))))
+	f := &Forest{Sample: psi, Dim: dim, Seed: p.Seed}
+	idx := make([]int, len(X))
+	for i := range idx {
+		idx[i] = i
+	}
+	for t := 0; t < p.Trees; t++ {
+		// partial Fisher-Yates: first psi are the sample
+		for i := 0; i < psi; i++ {
+			j := i + rng.IntN(len(idx)-i)
+			idx[i], idx[j] = idx[j], idx[i]
+		}
+		sample := append([]int(nil), idx[:psi]...)
+		tr := Tree{}
+		build(&tr, X, sample, 0, limit, dim, rng)
+		f.Trees = append(f.Trees, tr)
+	}
+	scores := make([]float64, len(X))
+	for i, x := range X {
+		scores[i] = f.Score(x)
+	}
+	f.Q50, f.Q99, f.Max = quantile(scores, 0.5), quantile(scores, 0.99), quantile(scores, 1)
+	return f, nil
+}
+
+func build(tr *Tree, X [][]float64, rows []int, depth, limit, dim int, rng *rand.Rand) int32 {
+	id := int32(len(tr.Nodes))
+	tr.Nodes = append(tr.Nodes, Node{Feature: -1, Size: len(rows)})
+	if depth >= limit || len(rows) <= 1 {
+		return id
+	}
+	// pick a feature with spread among these rows; try each once in random order
+	perm := rng.Perm(dim)
+	for _, q := range perm {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, r := range rows {
+			v := X[r][q]
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		if hi <= lo {
+			continue
+		}
+		s := lo + rng.Float64()*(hi-lo)
+		var left, right []int
+		for _, r := range rows {
+			if X[r][q] < s {
+				left = append(left, r)
+			} else {
+				right = append(right, r)
+			}
+		}
+		l := build(tr, X, left, depth+1, limit, dim, rng)
+		rr := build(tr, X, right, depth+1, limit, dim, rng)
+		tr.Nodes[id] = Node{Feature: q, Split: s, Left: l, Right: rr}
+		return id
+	}
+	return id // all rows identical: a leaf
+}
+
+// c is the average path length of an unsuccessful BST search over n points.
+func c(n int) float64 {
+	if n <= 1 {
+		return 0
+	}
+	if n == 2 {
+		return 1
+	}
+	fn := float64(n)
+	return 2*(math.Log(fn-1)+0.5772156649) - 2*(fn-1)/fn
+}
+
+// PathLength is the depth at which x is isolated in t.
+func (t *Tree) PathLength(x []float64) float64 {
+	i, d := int32(0), 0.0
+	for {
+		n := &t.Nodes[i]
+		if n.Feature < 0 {
+			return d + c(n.Size)
+		}
+		if x[n.Feature] < n.Split {
+			i = n.Left
+		} else {
+			i = n.Right
+		}
+		d++
+	}
+}
+
+// Score is the anomaly score s(x) = 2^(-E[h(x)]/c(ψ)) in (0, 1]: near 1 is
+// anomalous, around 0.5 or below is normal.
+func (f *Forest) Score(x []float64) float64 {
+	if len(f.Trees) == 0 {
+		return 0
+	}
+	var sum float64
+	for i := range f.Trees {
+		sum += f.Trees[i].PathLength(x)
+	}
+	e := sum / float64(len(f.Trees))
+	return math.Pow(2, -e/c(f.Sample))
+}
+
+func quantile(x []float64, q float64) float64 {
+	s := append([]float64(nil), x...)
+	sortFloats(s)
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	if i < 0 {
+		i = 0
+	}
+	return s[i]
+}

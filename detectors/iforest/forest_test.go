@@ -1,0 +1,129 @@
+package iforest
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+func gauss(r *rand.Rand, n, d int, mu float64) [][]float64 {
+	X := make([][]float64, n)
+	for i := range X {
+		X[i] = make([]float64, d)
+		for j := range X[i] {
+			X[i][j] = mu + r.NormFloat64()
+		}
+	}
+	return X
+}
+
+func TestAnomaliesScoreHigher(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	X := gauss(r, 1000, 5, 0)
+	f, err := Fit(X, Params{Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inl := gauss(r, 50, 5, 0)
+	out := gauss(r, 50, 5, 6)
+	var si, so float64
+	for i := range inl {
+		si += f.Score(inl[i])
+		so += f.Score(out[i])
+	}
+	si, so = si/50, so/50
+	if !(so > si+0.15) || so < 0.6 || si > 0.5 {
+		t.Fatalf("inliers %.3f, outliers %.3f", si, so)
+	}
+	// every outlier above the 99th percentile of training, almost
+	hi := 0
+	for _, x := range out {
+		if f.Score(x) > f.Q99 {
+			hi++
+		}
+	}
+	if hi < 48 {
+		t.Fatalf("only %d/50 outliers above q99 %.3f", hi, f.Q99)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	X := gauss(rand.New(rand.NewPCG(5, 5)), 300, 4, 0)
+	a, _ := Fit(X, Params{Seed: 7, Trees: 20})
+	b, _ := Fit(X, Params{Seed: 7, Trees: 20})
+	c, _ := Fit(X, Params{Seed: 8, Trees: 20})
+	x := []float64{1, 2, 3, 4}
+	if a.Score(x) != b.Score(x) {
+		t.Fatal("same seed, different scores")
+	}
+	if a.Score(x) == c.Score(x) {
+		t.Fatal("different seeds, identical scores (suspicious)")
+	}
+}
+
+func TestFitErrors(t *testing.T) {
+	if _, err := Fit([][]float64{{1}}, Params{}); err == nil {
+		t.Fatal("want error for 1 vector")
+	}
+	f, err := Fit([][]float64{{1, 1}, {1, 1}, {1, 1}}, Params{})
+	if err != nil || f.Score([]float64{1, 1}) <= 0 {
+		t.Fatal("constant data must still fit")
+	}
+}
+
+// The detector trains on its run when no model is given and flags a host
+// whose window is far from the others.
+func TestDetectorSelfTrained(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrainWindows = 1 << 20 // force the Flush fallback
+	d := New(cfg, nil)
+	r := rand.New(rand.NewPCG(9, 9))
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	conn := func(ts time.Time, src, dst string, port uint16, state string, ob uint64) {
+		d.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: []byte("Cx"),
+			Orig: netip.MustParseAddr(src), Resp: netip.MustParseAddr(dst), RespP: port, Proto: []byte("tcp"),
+			ConnState: []byte(state), OrigBytes: ob, RespBytes: ob * 3, Duration: time.Second}})
+	}
+	for h := 0; h < 40; h++ {
+		src := netip.AddrFrom4([4]byte{10, 0, 0, byte(h + 1)}).String()
+		for w := 0; w < 4; w++ {
+			for i := 0; i < 5+r.IntN(5); i++ {
+				conn(t0.Add(time.Duration(w)*5*time.Minute+time.Duration(i)*time.Second), src, "93.184.216.34", 443, "SF", 500+uint64(r.IntN(500)))
+			}
+		}
+	}
+	for i := 0; i < 500; i++ { // scanner
+		conn(t0.Add(time.Duration(i)*100*time.Millisecond), "10.0.0.200", netip.AddrFrom4([4]byte{10, 1, byte(i / 250), byte(i % 250)}).String(), uint16(i%7+20), "S0", 0)
+	}
+	var ns []*notice.Notice
+	d.Flush(func(n *notice.Notice) { ns = append(ns, n) })
+	if len(ns) == 0 {
+		t.Fatal("no outlier notice")
+	}
+	found := false
+	for _, n := range ns {
+		if n.Source.String() == "10.0.0.200" {
+			found = true
+			if n.Rule != notice.RuleOutlier || len(n.Explain.Top) == 0 || n.RiskScore < 50 {
+				t.Fatalf("bad notice %+v", n)
+			}
+		} else {
+			t.Errorf("benign host flagged: %s", n.Message)
+		}
+		if testing.Verbose() {
+			t.Log(n.Message)
+		}
+	}
+	if !found {
+		t.Fatal("scanner not flagged")
+	}
+	if d.Stats().Trained == 0 {
+		t.Fatal("not trained")
+	}
+	_ = features.Names
+}

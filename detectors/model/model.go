@@ -1,0 +1,195 @@
+// Package model is the versioned model file that `zeekanom train` writes
+// and the multivariate and supervised detectors load: baselines (robust
+// per-feature medians/MADs, global and per host), the isolation forest and,
+// when trained with labels, the logistic regression. Format: README.md.
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/iforest"
+	"github.com/zeekanom/zeekanom/detectors/supervised"
+)
+
+// Magic and Version identify the format. Bump Version whenever the layout
+// or features.Names change.
+const (
+	Magic   = "zeekanom-model"
+	Version = 1
+)
+
+// ErrVersion is returned (wrapped) for a model of another version.
+var ErrVersion = errors.New("model version mismatch")
+
+// Model is the file's content.
+type Model struct {
+	Magic    string    `json:"magic"`
+	Version  int       `json:"version"`
+	Created  time.Time `json:"created"`
+	WindowS  float64   `json:"window_s"`
+	Features []string  `json:"features"`
+	// Windows is the number of host-windows trained on.
+	Windows int `json:"windows"`
+	// Global is the robust baseline over every training window.
+	Global features.Robust `json:"global"`
+	// Hosts are per-host baselines, for hosts with at least MinHostWindows
+	// training windows.
+	Hosts map[string]features.Robust `json:"hosts,omitempty"`
+	// HourOfWeek is the median conn_count per hour of week (0 = Monday
+	// 00:00 UTC), -1 where no training window fell; informational.
+	HourOfWeek []float64         `json:"hour_of_week,omitempty"`
+	Forest     *iforest.Forest   `json:"forest"`
+	Supervised *supervised.Model `json:"supervised,omitempty"`
+}
+
+// MinHostWindows is the least number of windows for a per-host baseline.
+const MinHostWindows = 8
+
+// Options tune Train.
+type Options struct {
+	Forest iforest.Params
+	// Labels trains the supervised part from Vector.Malicious.
+	Labels     bool
+	Supervised supervised.Params
+	Window     time.Duration
+}
+
+// Train builds a model from host-window vectors.
+func Train(vecs []features.Vector, o Options) (*Model, error) {
+	if len(vecs) < 2 {
+		return nil, fmt.Errorf("model: %d host-windows, need at least 2 to train", len(vecs))
+	}
+	m := &Model{Magic: Magic, Version: Version, Created: time.Now().UTC().Truncate(time.Second),
+		WindowS: o.Window.Seconds(), Features: slices.Clone(features.Names), Windows: len(vecs)}
+	raw := make([][]float64, len(vecs))
+	byHost := map[string][][]float64{}
+	hours := make([][]float64, 168)
+	for i, v := range vecs {
+		raw[i] = v.Values
+		k := v.Host.String()
+		byHost[k] = append(byHost[k], v.Values)
+		h := hourOfWeek(v.Start)
+		hours[h] = append(hours[h], v.Values[0])
+	}
+	// Baselines and forest learn from benign windows only when labels are
+	// given (otherwise from everything: the baseline period is assumed clean).
+	train := raw
+	if o.Labels {
+		train = nil
+		for i, v := range vecs {
+			if !v.Malicious {
+				train = append(train, raw[i])
+			}
+		}
+		if len(train) < 2 {
+			train = raw
+		}
+	}
+	m.Global = features.ComputeRobust(train)
+	m.Hosts = map[string]features.Robust{}
+	for h, xs := range byHost {
+		if len(xs) >= MinHostWindows {
+			m.Hosts[h] = features.ComputeRobust(xs)
+		}
+	}
+	m.HourOfWeek = make([]float64, 168)
+	for i, xs := range hours {
+		m.HourOfWeek[i] = -1
+		if len(xs) > 0 {
+			sort.Float64s(xs)
+			m.HourOfWeek[i] = xs[len(xs)/2]
+		}
+	}
+	T := make([][]float64, len(train))
+	for i, x := range train {
+		T[i] = features.Transform(x, nil)
+	}
+	f, err := iforest.Fit(T, o.Forest)
+	if err != nil {
+		return nil, err
+	}
+	m.Forest = f
+	if o.Labels {
+		y := make([]bool, len(vecs))
+		for i, v := range vecs {
+			y[i] = v.Malicious
+		}
+		s, err := supervised.Fit(raw, y, o.Supervised)
+		if err != nil {
+			return nil, err
+		}
+		m.Supervised = s
+	}
+	return m, nil
+}
+
+func hourOfWeek(t time.Time) int {
+	t = t.UTC()
+	wd := (int(t.Weekday()) + 6) % 7 // Monday = 0
+	return wd*24 + t.Hour()
+}
+
+// Baseline returns the host's baseline when it has one, else the global.
+func (m *Model) Baseline(host string) features.Robust {
+	if r, ok := m.Hosts[host]; ok {
+		return r
+	}
+	return m.Global
+}
+
+// Save writes the model as indented JSON.
+func (m *Model) Save(path string) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Load reads and checks a model file.
+func Load(path string) (*Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Parse decodes and checks a model.
+func Parse(b []byte) (*Model, error) {
+	var head struct {
+		Magic   string `json:"magic"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("not a zeekanom model file: %w", err)
+	}
+	if head.Magic != Magic {
+		return nil, fmt.Errorf("not a zeekanom model file (magic %q, want %q)", head.Magic, Magic)
+	}
+	if head.Version != Version {
+		return nil, fmt.Errorf("%w: file is version %d, this build reads version %d; retrain with 'zeekanom train'", ErrVersion, head.Version, Version)
+	}
+	var m Model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if !slices.Equal(m.Features, features.Names) {
+		return nil, fmt.Errorf("%w: the file's features %v differ from this build's; retrain with 'zeekanom train'", ErrVersion, m.Features)
+	}
+	if m.Forest == nil || m.Forest.Dim != len(features.Names) {
+		return nil, errors.New("model has no usable isolation forest")
+	}
+	return &m, nil
+}

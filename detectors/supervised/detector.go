@@ -1,0 +1,107 @@
+package supervised
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.supervised] section. The detector runs only
+// when the model file has a supervised part.
+type Config struct {
+	Enabled  bool          `toml:"enabled"`
+	Model    string        `toml:"model"`
+	Window   time.Duration `toml:"window"`
+	Lateness time.Duration `toml:"lateness"`
+	// Risk is calibrated from the probability: p = 0.5 gives 50, p = 0.9
+	// gives 90.
+	MinRisk  float64 `toml:"min_risk"`
+	MinRows  int     `toml:"min_rows"`
+	MaxHosts int     `toml:"max_hosts"`
+}
+
+// DefaultConfig is enabled (it still needs a model with a supervised part).
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 2 * time.Minute, MinRisk: 50, MinRows: 1, MaxHosts: 200000}
+}
+
+// Detector scores host-windows with the logistic regression.
+type Detector struct {
+	cfg    Config
+	m      *Model
+	ex     *features.Extractor
+	base   func(string) features.Robust
+	Scored int64
+	Alerts int64
+}
+
+// New builds the detector; base gives the baseline used in explanations.
+func New(cfg Config, m *Model, base func(string) features.Robust) *Detector {
+	fc := features.DefaultConfig()
+	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
+	return &Detector{cfg: cfg, m: m, ex: features.New(fc), base: base}
+}
+
+func (d *Detector) Name() string { return "supervised" }
+func (d *Detector) Kinds() []zeekreader.Kind {
+	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL}
+}
+func (d *Detector) Observe(ev *zeekreader.Event)              { d.ex.Observe(ev) }
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) { d.handle(d.ex.Advance(wm), emit) }
+func (d *Detector) Flush(emit detectors.Emit)                 { d.handle(d.ex.Flush(), emit) }
+
+// Stats returns the extractor's counters.
+func (d *Detector) Stats() features.Stats { return d.ex.Stats() }
+
+func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
+	for i := range vs {
+		v := &vs[i]
+		if v.Rows < d.cfg.MinRows {
+			continue
+		}
+		d.Scored++
+		p := d.m.Prob(v.Values)
+		risk := features.Risk(p, 0.5, 0.9)
+		if risk < d.cfg.MinRisk {
+			continue
+		}
+		d.Alerts++
+		n := &notice.Notice{Start: v.Start, End: v.End, RiskScore: risk, Rule: notice.RuleSupervised, Source: v.Host, UIDs: v.UIDs}
+		contrib := d.m.Contributions(v.Values)
+		idx := make([]int, len(contrib))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return contrib[idx[a]] > contrib[idx[b]] })
+		var base features.Robust
+		if d.base != nil {
+			base = d.base(v.Host.String())
+		}
+		z := base.Z(v.Values)
+		ex := notice.Explanation{Detector: d.Name(), Score: math.Round(p*1000) / 1000, Features: map[string]notice.Feature{}, Window: d.cfg.Window.Seconds()}
+		var parts []string
+		for _, j := range idx[:3] {
+			if contrib[j] <= 0 {
+				break
+			}
+			b := 0.0
+			if j < len(base.RawMedian) {
+				b = base.RawMedian[j]
+			}
+			ex.Features[features.Names[j]] = notice.F(v.Values[j], b, math.Round(z[j]*1000)/1000)
+			ex.Top = append(ex.Top, features.Names[j])
+			parts = append(parts, fmt.Sprintf("%s %g", features.Names[j], math.Round(v.Values[j]*100)/100))
+		}
+		n.Explain = ex
+		n.Message = fmt.Sprintf("%s: classified malicious (p=%.2f): %s", v.Host, p, strings.Join(parts, ", "))
+		n.Finalize("")
+		emit(n)
+	}
+}
