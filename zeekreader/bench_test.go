@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	stdgzip "compress/gzip"
+
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -90,4 +92,30 @@ func BenchmarkTSVRaw(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkGunzip compares decompression alone: the standard library against
+// klauspost/compress, which the reader uses (the reason it is a dependency).
+func BenchmarkGunzip(b *testing.B) {
+	data := benchInput(b, false, true)
+	for _, impl := range []struct {
+		name string
+		open func(io.Reader) (io.Reader, error)
+	}{
+		{"stdlib", func(r io.Reader) (io.Reader, error) { return stdgzip.NewReader(r) }},
+		{"klauspost", func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				zr, err := impl.open(bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, zr); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
