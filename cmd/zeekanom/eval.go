@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/eval"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] PATH...
+
+Runs every configured detector (as 'score' builds them) over labelled logs
+and reports precision, recall and F1 at host-window and flow level, per
+rule and per attack class, and the PR-AUC of event.risk_score. Ground truth
+is the Stratosphere label/detailedlabel columns, and/or a labels file of
+host,start,end,class ranges (see detectors/eval/README.md).`
+
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", evalSynopsis, stderr)
+	cfgPath := fs.String("c", "", "config file (TOML)")
+	mpath := fs.String("m", "", "model file for the iforest and supervised detectors (overrides the config)")
+	labelsPath := fs.String("labels", "", "labels file: host,start,end,class lines")
+	jsonOut := fs.String("json", "", "also write the report as JSON to FILE (- for stdout)")
+	window := fs.Duration("window", 5*time.Minute, "host-window length for the host-window metrics")
+	minRisk := fs.Float64("min-risk", 0, "ignore notices with event.risk_score below N")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var labels []eval.LabelRange
+	if *labelsPath != "" {
+		f, err := os.Open(*labelsPath)
+		if err != nil {
+			return err
+		}
+		labels, err = eval.ParseLabels(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *labelsPath, err)
+		}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	modelOverride = *mpath
+	defer func() { modelOverride = "" }()
+	dets, err := buildDetectors(cfg.md, cfg.Detectors)
+	if err != nil {
+		return err
+	}
+	if err := cfg.checkUndecoded(); err != nil {
+		return err
+	}
+	if len(dets) == 0 {
+		return errors.New("no detector enabled")
+	}
+	ev := eval.New(*window, labels)
+	eng := detectors.NewEngine(func(n *notice.Notice) {
+		if n.RiskScore >= *minRisk {
+			ev.Notice(n)
+		}
+	}, dets...)
+	skipped, err := eachEvent(ctx, fs.Args(), func(e *zeekreader.Event) {
+		ev.Observe(e)
+		eng.Observe(e)
+	})
+	if err != nil {
+		return err
+	}
+	eng.Flush()
+	rep := ev.Report()
+	if skipped > 0 {
+		fmt.Fprintf(stderr, "zeekanom eval: %d bad rows skipped\n", skipped)
+	}
+	names := ""
+	for i, d := range dets {
+		if i > 0 {
+			names += ", "
+		}
+		names += d.Name()
+	}
+	fmt.Fprintf(stdout, "detectors: %s\n", names)
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		if *jsonOut == "-" {
+			_, err = stdout.Write(b)
+		} else {
+			err = os.WriteFile(*jsonOut, b, 0o644)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

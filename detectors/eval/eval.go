@@ -1,0 +1,505 @@
+// Package eval scores detector notices against ground truth: the
+// Stratosphere label columns of labelled logs, or label files of host
+// ranges for sets whose bad hosts are known. It reports precision, recall
+// and F1 at host-window and flow level, per rule and per attack class, and
+// the PR-AUC (average precision) of event.risk_score. See README.md.
+package eval
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// LabelRange marks every flow from or to Host (an address or prefix)
+// between Start and End (zero: open) as malicious of Class.
+type LabelRange struct {
+	Host       netip.Prefix
+	Start, End time.Time
+	Class      string
+}
+
+// ParseLabels reads "host,start,end,class" lines (CSV; a header line and
+// lines starting with # are skipped). host is an address or CIDR prefix;
+// start and end are RFC 3339 times, epoch seconds, or empty for open.
+func ParseLabels(r io.Reader) ([]LabelRange, error) {
+	cr := csv.NewReader(r)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	var out []LabelRange
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) == 0 || (line == 1 && strings.EqualFold(rec[0], "host")) {
+			continue
+		}
+		if len(rec) != 4 {
+			return nil, fmt.Errorf("labels line %d: want host,start,end,class, got %d fields", line, len(rec))
+		}
+		var lr LabelRange
+		if lr.Host, err = parseHost(rec[0]); err != nil {
+			return nil, fmt.Errorf("labels line %d: %w", line, err)
+		}
+		if lr.Start, err = parseTime(rec[1]); err != nil {
+			return nil, fmt.Errorf("labels line %d: %w", line, err)
+		}
+		if lr.End, err = parseTime(rec[2]); err != nil {
+			return nil, fmt.Errorf("labels line %d: %w", line, err)
+		}
+		lr.Class = strings.TrimSpace(rec[3])
+		if lr.Class == "" {
+			lr.Class = "malicious"
+		}
+		out = append(out, lr)
+	}
+}
+
+func parseHost(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "*" || s == "-" {
+		return time.Time{}, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.Unix(0, int64(f*1e9)).UTC(), nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+func (l *LabelRange) match(a netip.Addr, ts time.Time) bool {
+	return l.Host.Contains(a) && (l.Start.IsZero() || !ts.Before(l.Start)) && (l.End.IsZero() || !ts.After(l.End))
+}
+
+type flow struct {
+	ts         time.Time
+	orig, resp netip.Addr
+	mal        bool
+	class      string
+}
+
+type hwKey struct {
+	host  netip.Addr
+	start int64
+}
+
+type hwTruth struct {
+	mal   bool
+	class string
+}
+
+// Evaluator collects ground truth from events and notices from detectors.
+type Evaluator struct {
+	Window  time.Duration
+	labels  []LabelRange
+	conn    []flow
+	other   []flow // dns/http/ssl rows: flows when the input has no conn rows
+	hw      map[hwKey]*hwTruth
+	notices []*notice.Notice
+}
+
+// New returns an evaluator with host-windows of the given length.
+func New(window time.Duration, labels []LabelRange) *Evaluator {
+	if window <= 0 {
+		window = 5 * time.Minute
+	}
+	return &Evaluator{Window: window, labels: labels, hw: map[hwKey]*hwTruth{}}
+}
+
+// Observe records the ground truth of one row.
+func (e *Evaluator) Observe(ev *zeekreader.Event) {
+	var f flow
+	var label, detailed []byte
+	switch ev.Kind {
+	case zeekreader.KindConn:
+		c := ev.Conn
+		f = flow{ts: c.TS, orig: c.Orig, resp: c.Resp}
+		label, detailed = c.Label, c.DetailedLabel
+	case zeekreader.KindDNS:
+		q := ev.DNS
+		f = flow{ts: q.TS, orig: q.Orig, resp: q.Resp}
+		label, detailed = q.Label, q.DetailedLabel
+	case zeekreader.KindHTTP:
+		h := ev.HTTP
+		f = flow{ts: h.TS, orig: h.Orig, resp: h.Resp}
+		label, detailed = h.Label, h.DetailedLabel
+	case zeekreader.KindSSL:
+		s := ev.SSL
+		f = flow{ts: s.TS, orig: s.Orig, resp: s.Resp}
+		label, detailed = s.Label, s.DetailedLabel
+	default:
+		return
+	}
+	if features.IsMalicious(label) {
+		f.mal, f.class = true, features.ClassOf(string(detailed))
+	}
+	for i := range e.labels {
+		l := &e.labels[i]
+		if l.match(f.orig, f.ts) || l.match(f.resp, f.ts) {
+			f.mal, f.class = true, l.Class
+			break
+		}
+	}
+	if ev.Kind == zeekreader.KindConn {
+		e.conn = append(e.conn, f)
+	} else {
+		e.other = append(e.other, f)
+	}
+	k := hwKey{f.orig, f.ts.Truncate(e.Window).UnixNano()}
+	t := e.hw[k]
+	if t == nil {
+		t = &hwTruth{}
+		e.hw[k] = t
+	}
+	if f.mal && !t.mal {
+		t.mal, t.class = true, f.class
+	}
+}
+
+// Notice records one notice.
+func (e *Evaluator) Notice(n *notice.Notice) { e.notices = append(e.notices, n) }
+
+// Metrics are confusion counts and the derived scores.
+type Metrics struct {
+	TP        int     `json:"tp"`
+	FP        int     `json:"fp"`
+	FN        int     `json:"fn"`
+	TN        int     `json:"tn"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+}
+
+func (m *Metrics) finish() {
+	if m.TP+m.FP > 0 {
+		m.Precision = float64(m.TP) / float64(m.TP+m.FP)
+	}
+	if m.TP+m.FN > 0 {
+		m.Recall = float64(m.TP) / float64(m.TP+m.FN)
+	}
+	if m.Precision+m.Recall > 0 {
+		m.F1 = 2 * m.Precision * m.Recall / (m.Precision + m.Recall)
+	}
+	m.Precision, m.Recall, m.F1 = r4(m.Precision), r4(m.Recall), r4(m.F1)
+}
+
+func r4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// Scores are one slice of the report.
+type Scores struct {
+	Notices    int     `json:"notices"`
+	HostWindow Metrics `json:"host_window"`
+	Flow       Metrics `json:"flow"`
+	// PRAUC is the average precision of the host-window risk score.
+	PRAUC float64 `json:"pr_auc"`
+}
+
+// Report is the evaluation result.
+type Report struct {
+	WindowS              float64            `json:"window_s"`
+	HostWindows          int                `json:"host_windows"`
+	MaliciousHostWindows int                `json:"malicious_host_windows"`
+	Flows                int                `json:"flows"`
+	MaliciousFlows       int                `json:"malicious_flows"`
+	FlowKind             string             `json:"flow_kind"`
+	Overall              Scores             `json:"overall"`
+	ByRule               map[string]*Scores `json:"by_rule"`
+	// ByClass compares each attack class against the benign windows and
+	// flows only (windows of other classes are left out).
+	ByClass map[string]*Scores `json:"by_class"`
+}
+
+func noticeHost(n *notice.Notice) netip.Addr {
+	if n.Source.IsValid() {
+		return n.Source
+	}
+	return n.Destination
+}
+
+func span(n *notice.Notice) (time.Time, time.Time) {
+	s, e := n.Start, n.End
+	if s.IsZero() {
+		s = n.Timestamp
+	}
+	if e.IsZero() || e.Before(s) {
+		e = s
+	}
+	return s, e
+}
+
+// covers reports whether n flags flow f: same originator (or responder when
+// the notice has no source), ts within the notice's evidence window, and
+// the notice's destination, when it has one with a source, equal to the
+// flow's responder.
+func covers(n *notice.Notice, f *flow) bool {
+	s, e := span(n)
+	if f.ts.Before(s) || f.ts.After(e) {
+		return false
+	}
+	if !n.Source.IsValid() {
+		return n.Destination.IsValid() && n.Destination == f.resp
+	}
+	if n.Source != f.orig {
+		return false
+	}
+	return !n.Destination.IsValid() || n.Destination == f.resp
+}
+
+// Report computes the metrics.
+func (e *Evaluator) Report() *Report {
+	flows, kind := e.conn, "conn"
+	if len(flows) == 0 {
+		flows, kind = e.other, "dns/http/ssl"
+	}
+	r := &Report{WindowS: e.Window.Seconds(), Flows: len(flows), FlowKind: kind,
+		ByRule: map[string]*Scores{}, ByClass: map[string]*Scores{}}
+	for _, f := range flows {
+		if f.mal {
+			r.MaliciousFlows++
+		}
+	}
+	// host-windows hit by notices that had no rows are benign windows too
+	hw := make(map[hwKey]*hwTruth, len(e.hw))
+	for k, v := range e.hw {
+		hw[k] = v
+	}
+	for _, n := range e.notices {
+		for _, k := range e.windowsOf(n) {
+			if hw[k] == nil {
+				hw[k] = &hwTruth{}
+			}
+		}
+	}
+	keys := make([]hwKey, 0, len(hw))
+	for k, v := range hw {
+		keys = append(keys, k)
+		if v.mal {
+			r.MaliciousHostWindows++
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].start != keys[j].start {
+			return keys[i].start < keys[j].start
+		}
+		return keys[i].host.Less(keys[j].host)
+	})
+	r.HostWindows = len(keys)
+	rules := map[string][]*notice.Notice{}
+	for _, n := range e.notices {
+		rules[n.Rule] = append(rules[n.Rule], n)
+	}
+	classes := map[string]bool{}
+	for _, v := range hw {
+		if v.mal {
+			classes[v.class] = true
+		}
+	}
+	for _, f := range flows {
+		if f.mal {
+			classes[f.class] = true
+		}
+	}
+	all := func(string) bool { return true }
+	r.Overall = e.score(e.notices, keys, hw, flows, all)
+	for rule, ns := range rules {
+		s := e.score(ns, keys, hw, flows, all)
+		r.ByRule[rule] = &s
+	}
+	for c := range classes {
+		s := e.score(e.notices, keys, hw, flows, func(cl string) bool { return cl == "" || cl == c })
+		s.Notices = 0
+		r.ByClass[c] = &s
+	}
+	return r
+}
+
+func (e *Evaluator) windowsOf(n *notice.Notice) []hwKey {
+	h := noticeHost(n)
+	if !h.IsValid() {
+		return nil
+	}
+	s, end := span(n)
+	var out []hwKey
+	for w := s.Truncate(e.Window); ; w = w.Add(e.Window) {
+		out = append(out, hwKey{h, w.UnixNano()})
+		if !w.Add(e.Window).Before(end) || len(out) > 10000 {
+			break
+		}
+	}
+	return out
+}
+
+// score evaluates notices ns; keep(class) selects which truths take part
+// ("" is benign).
+func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTruth, flows []flow, keep func(string) bool) Scores {
+	s := Scores{Notices: len(ns)}
+	risk := map[hwKey]float64{}
+	for _, n := range ns {
+		for _, k := range e.windowsOf(n) {
+			risk[k] = math.Max(risk[k], math.Max(n.RiskScore, 1e-6))
+		}
+	}
+	var pts []point
+	for _, k := range keys {
+		t := hw[k]
+		if !keep(t.class) {
+			continue
+		}
+		p := risk[k] > 0
+		count(&s.HostWindow, p, t.mal)
+		pts = append(pts, point{risk[k], t.mal})
+	}
+	s.HostWindow.finish()
+	s.PRAUC = r4(AveragePrecision(pts))
+	bySrc := map[netip.Addr][]*notice.Notice{}
+	var noSrc []*notice.Notice
+	for _, n := range ns {
+		if n.Source.IsValid() {
+			bySrc[n.Source] = append(bySrc[n.Source], n)
+		} else {
+			noSrc = append(noSrc, n)
+		}
+	}
+	for i := range flows {
+		f := &flows[i]
+		if !keep(f.class) {
+			continue
+		}
+		p := false
+		for _, n := range bySrc[f.orig] {
+			if covers(n, f) {
+				p = true
+				break
+			}
+		}
+		for _, n := range noSrc {
+			if p {
+				break
+			}
+			p = covers(n, f)
+		}
+		count(&s.Flow, p, f.mal)
+	}
+	s.Flow.finish()
+	return s
+}
+
+func count(m *Metrics, pred, truth bool) {
+	switch {
+	case pred && truth:
+		m.TP++
+	case pred:
+		m.FP++
+	case truth:
+		m.FN++
+	default:
+		m.TN++
+	}
+}
+
+type point struct {
+	score float64
+	pos   bool
+}
+
+// AveragePrecision is the area under the precision-recall curve as
+// scikit-learn's average_precision_score computes it: Σ (R_k − R_k−1) P_k
+// over descending score thresholds, ties taken together.
+func AveragePrecision(pts []point) float64 {
+	pos := 0
+	for _, p := range pts {
+		if p.pos {
+			pos++
+		}
+	}
+	if pos == 0 {
+		return 0
+	}
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].score > pts[j].score })
+	var ap, prevR float64
+	tp, n := 0, 0
+	for i := 0; i < len(pts); {
+		j := i
+		for j < len(pts) && pts[j].score == pts[i].score {
+			if pts[j].pos {
+				tp++
+			}
+			n++
+			j++
+		}
+		rec := float64(tp) / float64(pos)
+		ap += (rec - prevR) * float64(tp) / float64(n)
+		prevR = rec
+		i = j
+	}
+	return ap
+}
+
+// WriteTable prints the report as aligned text.
+func (r *Report) WriteTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "host-windows %d (%d malicious, %.0fs windows); flows %d %s rows (%d malicious)\n\n",
+		r.HostWindows, r.MaliciousHostWindows, r.WindowS, r.Flows, r.FlowKind, r.MaliciousFlows)
+	fmt.Fprintf(bw, "%-34s %7s | %6s %6s %6s %5s %5s %5s | %6s %6s %6s | %6s\n",
+		"scope", "notices", "hw-P", "hw-R", "hw-F1", "TP", "FP", "FN", "flow-P", "flow-R", "flow-F1", "PR-AUC")
+	line := func(name string, s *Scores, showN bool) {
+		n := "-"
+		if showN {
+			n = strconv.Itoa(s.Notices)
+		}
+		fmt.Fprintf(bw, "%-34s %7s | %6.3f %6.3f %6.3f %5d %5d %5d | %6.3f %6.3f %6.3f | %6.3f\n", clipName(name), n,
+			s.HostWindow.Precision, s.HostWindow.Recall, s.HostWindow.F1, s.HostWindow.TP, s.HostWindow.FP, s.HostWindow.FN,
+			s.Flow.Precision, s.Flow.Recall, s.Flow.F1, s.PRAUC)
+	}
+	line("ALL", &r.Overall, true)
+	for _, k := range sortedKeys(r.ByRule) {
+		line("rule "+k, r.ByRule[k], true)
+	}
+	for _, k := range sortedKeys(r.ByClass) {
+		line("class "+k, r.ByClass[k], false)
+	}
+	return bw.Flush()
+}
+
+func clipName(s string) string {
+	if len(s) > 34 {
+		return s[:31] + "..."
+	}
+	return s
+}
+
+func sortedKeys(m map[string]*Scores) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

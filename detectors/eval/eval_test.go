@@ -1,0 +1,115 @@
+package eval
+
+import (
+	"io"
+	"math"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+func feed(t *testing.T, e *Evaluator, path string) {
+	a, err := zeekreader.Walk([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := a.Open(false)
+	defer src.Close()
+	for {
+		ev, err := src.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Observe(ev)
+	}
+}
+
+func near(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-3 {
+		t.Errorf("%s = %.4f, want %.4f", what, got, want)
+	}
+}
+
+// testdata/eval/tiny: A (10.0.0.1) has 2 malicious C2 flows and 1 benign
+// flow in window 0, B (.2) 2 benign flows in window 0, C (.3) 1 malicious
+// scan flow in window 1, D (.4) 1 benign flow in window 1. Notice X flags
+// A→6.6.6.6 in window 0 (risk 80), notice Y flags B in window 0 (risk 60).
+func TestTinyFixture(t *testing.T) {
+	e := New(5*time.Minute, nil)
+	feed(t, e, filepath.Join("..", "..", "testdata", "eval", "tiny", "conn.log.labeled"))
+	w0 := time.Unix(1700000100, 0)
+	e.Notice(&notice.Notice{Rule: "X", Source: netip.MustParseAddr("10.0.0.1"), Destination: netip.MustParseAddr("6.6.6.6"),
+		Start: w0, End: w0.Add(5 * time.Minute), RiskScore: 80})
+	e.Notice(&notice.Notice{Rule: "Y", Source: netip.MustParseAddr("10.0.0.2"), Start: w0, End: w0.Add(5 * time.Minute), RiskScore: 60})
+	r := e.Report()
+	if r.HostWindows != 4 || r.MaliciousHostWindows != 2 || r.Flows != 7 || r.MaliciousFlows != 3 {
+		t.Fatalf("counts: %+v", r)
+	}
+	hw := r.Overall.HostWindow
+	if hw.TP != 1 || hw.FP != 1 || hw.FN != 1 || hw.TN != 1 {
+		t.Fatalf("host-window confusion %+v", hw)
+	}
+	near(t, "hw P", hw.Precision, 0.5)
+	near(t, "hw R", hw.Recall, 0.5)
+	near(t, "hw F1", hw.F1, 0.5)
+	fl := r.Overall.Flow
+	if fl.TP != 2 || fl.FP != 2 || fl.FN != 1 || fl.TN != 2 {
+		t.Fatalf("flow confusion %+v", fl)
+	}
+	near(t, "flow P", fl.Precision, 0.5)
+	near(t, "flow R", fl.Recall, 2.0/3)
+	near(t, "flow F1", fl.F1, 4.0/7)
+	// scores: A 80 (pos), B 60 (neg), C 0 (pos), D 0 (neg):
+	// AP = 0.5*1 + 0 + 0.5*0.5 = 0.75
+	near(t, "PR-AUC", r.Overall.PRAUC, 0.75)
+	x := r.ByRule["X"].HostWindow
+	near(t, "X P", x.Precision, 1)
+	near(t, "X R", x.Recall, 0.5)
+	near(t, "X F1", x.F1, 2.0/3)
+	c2 := r.ByClass["C2"].HostWindow
+	if c2.TP != 1 || c2.FP != 1 || c2.FN != 0 {
+		t.Fatalf("class C2 %+v", c2)
+	}
+	sc := r.ByClass["scan"].HostWindow
+	if sc.TP != 0 || sc.FN != 1 {
+		t.Fatalf("class scan %+v", sc)
+	}
+	var b strings.Builder
+	r.WriteTable(&b)
+	if !strings.Contains(b.String(), "rule X") || !strings.Contains(b.String(), "class scan") {
+		t.Fatal(b.String())
+	}
+}
+
+func TestLabelsFile(t *testing.T) {
+	ls, err := ParseLabels(strings.NewReader("host,start,end,class\n# c\n10.0.0.3,,,bot\n10.9.0.0/16,2023-11-14T22:00:00Z,1700000200,sweep\n"))
+	if err != nil || len(ls) != 2 {
+		t.Fatal(ls, err)
+	}
+	e := New(5*time.Minute, ls)
+	feed(t, e, filepath.Join("..", "..", "testdata", "eval", "tiny", "conn.log.labeled"))
+	r := e.Report()
+	if r.MaliciousFlows != 3 || r.ByClass["bot"] == nil {
+		t.Fatalf("%+v", r)
+	}
+	if !ls[1].match(netip.MustParseAddr("10.9.1.1"), time.Unix(1700000100, 0)) || ls[1].match(netip.MustParseAddr("10.9.1.1"), time.Unix(1700000300, 0)) {
+		t.Fatal("range match")
+	}
+	if _, err := ParseLabels(strings.NewReader("1.2.3.4,x\n")); err == nil {
+		t.Fatal("want error")
+	}
+}
+
+func TestAveragePrecision(t *testing.T) {
+	near(t, "perfect", AveragePrecision([]point{{0.9, true}, {0.5, false}}), 1)
+	near(t, "inverted", AveragePrecision([]point{{0.9, false}, {0.5, true}}), 0.5)
+}
