@@ -74,7 +74,7 @@ func (r *Reader) parseJSON(line []byte) error {
 		rec.flags[i] = fUnset
 	}
 	r.keyBuf = r.keyBuf[:0]
-	r.keyPos = 0
+	r.keyPrev = -1
 	p, err := r.jsonObject(line, 0)
 	if err != nil {
 		return err
@@ -202,30 +202,31 @@ func (rec *Record) growKeep(n int) {
 	}
 }
 
-// keyIndex maps a key to its column. A writer emits keys in the same order
-// on every row, so the key seen at the same position of the previous row is
-// compared first; the map is the fallback (and grows the schema).
+// keyIndex maps a key to its column. Rows of one writer list their keys in
+// the same order, with optional keys left out, so the column that followed
+// the previous key (two candidates, for a key that is sometimes absent) is
+// compared first; the map is the fallback and grows the schema.
 func (r *Reader) keyIndex(key []byte) int {
-	k := r.keyPos
-	r.keyPos++
-	if k < len(r.keyCache) && string(r.keyCache[k].key) == string(key) {
-		return r.keyCache[k].idx
+	s := r.json
+	prev := r.keyPrev + 1 // 0 at the start of a row
+	if prev < len(r.succ) {
+		for _, c := range r.succ[prev] {
+			if c >= 0 && s.Fields[c].Name == string(key) {
+				r.keyPrev = c
+				return c
+			}
+		}
 	}
-	idx, ok := r.json.index[bstr(key)]
+	idx, ok := s.index[bstr(key)]
 	if !ok {
-		idx = r.json.add(string(key), "")
-		r.rec.growKeep(len(r.json.Fields))
+		idx = s.add(string(key), "")
+		r.rec.growKeep(len(s.Fields))
 	}
-	e := keyCacheEntry{key: append([]byte(nil), key...), idx: idx}
-	if k < len(r.keyCache) {
-		r.keyCache[k] = e
-	} else if k == len(r.keyCache) && k < 256 {
-		r.keyCache = append(r.keyCache, e)
+	for len(r.succ) <= len(s.Fields) {
+		r.succ = append(r.succ, [2]int{-1, -1})
 	}
+	slot := &r.succ[prev]
+	slot[1], slot[0] = slot[0], idx
+	r.keyPrev = idx
 	return idx
-}
-
-type keyCacheEntry struct {
-	key []byte
-	idx int
 }

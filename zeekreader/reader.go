@@ -92,11 +92,11 @@ type Reader struct {
 	json     *Schema // the JSON schema of this stream (grows)
 	fallback string  // path guessed from the file name
 
-	rec      Record
-	keyBuf   []byte
-	keyCache []keyCacheEntry // per key position of the previous JSON row
-	keyPos   int
-	lastErr  RowError
+	rec     Record
+	keyBuf  []byte
+	succ    [][2]int // JSON: columns seen after column i-1 (0: row start)
+	keyPrev int
+	lastErr RowError
 }
 
 // NewReader reads the stream r; name is used in errors and to guess the log
