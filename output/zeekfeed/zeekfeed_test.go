@@ -748,3 +748,13 @@ func TestRotationFailure(t *testing.T) {
 	}
 	compare(t, uniq, wrote)
 }
+
+func BenchmarkAppendRow(b *testing.B) {
+	n := sampleNotice(3, "evil\texample.com")
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendRow(buf[:0], n)
+	}
+	b.SetBytes(int64(len(buf)))
+}

@@ -60,7 +60,7 @@ const real_pat = /-?[0-9]+(\.[0-9]*)?/;
 const whole_time_pat = /[0-9]+\.[0-9]{6}/;
 
 # The longest piece of a row kept while waiting for its rest.
-const max_piece = 65536;
+const max_piece = 1048576;
 
 # Where each column is in the current file, by name, from its #fields
 # header. The header is read again at the start of every new file.
