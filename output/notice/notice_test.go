@@ -1,0 +1,103 @@
+package notice
+
+import (
+	"encoding/json"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/notice golden files")
+
+func example() *Notice {
+	start := time.Date(2016, 12, 15, 21, 30, 0, 0, time.UTC)
+	n := &Notice{
+		Start:       start,
+		End:         start.Add(5 * time.Minute),
+		RiskScore:   93.46,
+		Message:     "10.12.15.101 contacted 576 hosts on udp/6892 in 5m0s (baseline 2)",
+		Rule:        RuleScanHorizontal,
+		Source:      netip.MustParseAddr("10.12.15.101"),
+		DestPort:    6892,
+		Proto:       "udp",
+		Sub:         "576 distinct destinations, 576 without reply",
+		UIDs:        []string{"CkqbVq1bx2rVxMZlT6", "C2nTq93DGExu9hD1Oi"},
+		Explain: Explanation{
+			Detector: "scan",
+			Score:    8.1,
+			Features: map[string]Feature{
+				"distinct_dst": F(576, 2, 190.5),
+				"failed_ratio": F(1, 0.05, 12.2),
+			},
+			Top:    []string{"distinct_dst", "failed_ratio"},
+			Window: 300,
+		},
+	}
+	n.Finalize("")
+	return n
+}
+
+func TestGoldenExample(t *testing.T) {
+	b, err := json.MarshalIndent(example(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "testdata", "notice", "example.json")
+	if *update {
+		os.WriteFile(path, append(b, '\n'), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(append(b, '\n')) != string(want) {
+		t.Errorf("notice JSON changed (the contract for every output):\n%s", b)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	n := example()
+	b, _ := json.Marshal(n)
+	var back Notice
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*n, back) {
+		t.Errorf("round trip differs:\n%+v\n%+v", *n, back)
+	}
+}
+
+func TestSeverityAndID(t *testing.T) {
+	for risk, sev := range map[float64]int{0: 21, 39.9: 21, 40: 47, 69.9: 47, 70: 73, 89.9: 73, 90: 99, 100: 99} {
+		if got := SeverityFor(risk); got != sev {
+			t.Errorf("SeverityFor(%v) = %d, want %d", risk, got, sev)
+		}
+	}
+	a, b := example(), example()
+	if a.ID != b.ID || len(a.ID) != 32 {
+		t.Errorf("ids not deterministic: %s %s", a.ID, b.ID)
+	}
+	b.Start = b.Start.Add(time.Minute)
+	b.Finalize("")
+	if a.ID == b.ID {
+		t.Error("a different window must give a different id")
+	}
+	if a.Severity != SeverityCritical || a.Note != "ZeekAnom::Horizontal_Scan" || a.Timestamp != a.End {
+		t.Errorf("derived fields: %+v", a)
+	}
+	if len(a.Related) != 1 || a.Related[0] != a.Source {
+		t.Errorf("related = %v", a.Related)
+	}
+}
+
+func TestEveryRuleHasANote(t *testing.T) {
+	for _, r := range Rules() {
+		if ZeekNote(r) == "" {
+			t.Errorf("rule %s has no Zeek note", r)
+		}
+	}
+}
