@@ -16,16 +16,16 @@ var update = flag.Bool("update", false, "rewrite testdata/notice golden files")
 func example() *Notice {
 	start := time.Date(2016, 12, 15, 21, 30, 0, 0, time.UTC)
 	n := &Notice{
-		Start:       start,
-		End:         start.Add(5 * time.Minute),
-		RiskScore:   93.46,
-		Message:     "10.12.15.101 contacted 576 hosts on udp/6892 in 5m0s (baseline 2)",
-		Rule:        RuleScanHorizontal,
-		Source:      netip.MustParseAddr("10.12.15.101"),
-		DestPort:    6892,
-		Proto:       "udp",
-		Sub:         "576 distinct destinations, 576 without reply",
-		UIDs:        []string{"CkqbVq1bx2rVxMZlT6", "C2nTq93DGExu9hD1Oi"},
+		Start:     start,
+		End:       start.Add(5 * time.Minute),
+		RiskScore: 93.46,
+		Message:   "10.12.15.101 contacted 576 hosts on udp/6892 in 5m0s (baseline 2)",
+		Rule:      RuleScanHorizontal,
+		Source:    netip.MustParseAddr("10.12.15.101"),
+		DestPort:  6892,
+		Proto:     "udp",
+		Sub:       "576 distinct destinations, 576 without reply",
+		UIDs:      []string{"CkqbVq1bx2rVxMZlT6", "C2nTq93DGExu9hD1Oi"},
 		Explain: Explanation{
 			Detector: "scan",
 			Score:    8.1,
