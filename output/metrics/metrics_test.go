@@ -1,0 +1,84 @@
+package metrics
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+type tableStats struct {
+	Tracked int
+	Evicted int64
+}
+
+type detStats struct {
+	tableStats
+	EvictedHosts int64
+	Scored       int64
+}
+
+func TestFlatten(t *testing.T) {
+	got := Flatten(detStats{tableStats{3, 4}, 5, 6})
+	want := map[string]float64{"tracked": 3, "evicted": 4, "evicted_hosts": 5, "scored": 6}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	if snake("QueueDepth") != "queue_depth" || snake("HTTPErrors") != "http_errors" {
+		t.Errorf("snake: %q %q", snake("QueueDepth"), snake("HTTPErrors"))
+	}
+}
+
+func TestServe(t *testing.T) {
+	m := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, _, err := m.Serve(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz before any update: %d", code)
+	}
+	m.Set(Snapshot{
+		Updated:   time.Now(),
+		Logs:      []Log{{Log: "conn", Rows: 42, ParseErrors: 1, Newest: time.Now().Add(-3 * time.Second), BytesBehind: 100}},
+		Notices:   map[string]int64{"scan.horizontal": 2},
+		Detectors: map[string]map[string]float64{"scan": Flatten(detStats{tableStats{7, 1}, 0, 0})},
+		Outputs:   map[string]map[string]float64{"elasticsearch": {"queue_depth": 5, "spool_bytes": 1024, "errors": 2}},
+	})
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, "ok") {
+		t.Fatalf("healthz: %d %q", code, body)
+	}
+	_, body := get("/metrics")
+	for _, want := range []string{
+		`zeekanom_rows_read_total{log="conn"} 42`,
+		`zeekanom_parse_errors_total{log="conn"} 1`,
+		`zeekanom_bytes_behind{log="conn"} 100`,
+		`zeekanom_lag_seconds{log="conn"}`,
+		`zeekanom_notices_total{rule="scan.horizontal"} 2`,
+		`zeekanom_hosts_tracked{detector="scan"} 7`,
+		`zeekanom_hosts_evicted_total{detector="scan"} 1`,
+		`zeekanom_output_queue_depth{output="elasticsearch"} 5`,
+		`zeekanom_output_spool_bytes{output="elasticsearch"} 1024`,
+		`zeekanom_output_errors_total{output="elasticsearch"} 2`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
