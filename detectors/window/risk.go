@@ -1,6 +1,7 @@
 package window
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"sort"
@@ -205,4 +206,18 @@ func FmtDur(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// Bytes writes a byte count briefly (1.2 GB, 340 kB, 12 B).
+func Bytes(n uint64) string {
+	f := float64(n)
+	switch {
+	case f >= 1e9:
+		return fmt.Sprintf("%.1f GB", f/1e9)
+	case f >= 1e6:
+		return fmt.Sprintf("%.1f MB", f/1e6)
+	case f >= 1e3:
+		return fmt.Sprintf("%.0f kB", f/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -1,0 +1,311 @@
+// Package contextual flags hosts active at hours they are normally silent:
+// each internal host keeps an hour-of-week and hour-of-day activity
+// profile, and a global hour-of-day prior covers hosts with too little
+// history.
+package contextual
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.contextual] section.
+type Config struct {
+	Enabled  bool          `toml:"enabled"`
+	Lateness time.Duration `toml:"lateness"`
+	// MinDays of history (since the host, or for the prior, the data, was
+	// first seen) before anything fires.
+	MinDays int `toml:"min_days"`
+	// MaxProb: an hour is "normally silent" when the host's smoothed
+	// probability of being active then is below this.
+	MaxProb float64 `toml:"max_prob"`
+	// MinConns in the hour before an off-hours hour is worth a notice.
+	MinConns int `toml:"min_conns"`
+	// Location is the time zone of the hour profile (IANA name, default UTC).
+	Location string `toml:"location"`
+	// Internal networks (used when local_orig is not set).
+	Internal []string `toml:"internal"`
+	MaxHosts int      `toml:"max_hosts"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Lateness: 5 * time.Minute, MinDays: 7, MaxProb: 0.1, MinConns: 20,
+		Location: "UTC", Internal: window.DefaultInternal(), MaxHosts: 50000}
+}
+
+// Slot is one hour of one host.
+type Slot struct {
+	Used  bool
+	Win   int64
+	Conns uint32
+	Bytes uint64
+	Dsts  window.HLL
+	UIDs  window.UIDs
+}
+
+// Entry is one host's profile.
+type Entry struct {
+	Slots     [2]Slot
+	HOW       [168]uint16 // weeks active at each hour of week
+	HOD       [24]uint16  // days active at each hour of day
+	FirstHour int64       // first window (hour index) seen
+	LastDay   int64       // last day (window/24) the host was active
+}
+
+// Detector is the off-hours detector.
+type Detector struct {
+	cfg      Config
+	win      window.Windows
+	t        *window.Table[netip.Addr, Entry]
+	internal window.Networks
+	loc      *time.Location
+	// global prior: active host-hours per hour of day, and host-days seen
+	GHOD      [24]float64
+	GHostDays float64
+	GFirst    int64
+	pending   []*notice.Notice
+	bhod      [24]float64
+	bdays     float64
+}
+
+var _ detectors.Detector = (*Detector)(nil)
+var _ detectors.Stateful = (*Detector)(nil)
+
+// New builds the detector.
+func New(cfg Config) *Detector {
+	loc, err := time.LoadLocation(cfg.Location)
+	if err != nil || cfg.Location == "" {
+		loc = time.UTC
+	}
+	return &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
+		t: window.NewTable[netip.Addr, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal), loc: loc,
+		GFirst: math.MaxInt64}
+}
+
+func (d *Detector) Name() string             { return "contextual" }
+func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
+
+// Stats reports tracked hosts, evictions and late rows.
+func (d *Detector) Stats() window.Stats {
+	s := d.t.Stats()
+	s.Late = d.win.Late
+	return s
+}
+
+// Observe takes a conn row.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	c := ev.Conn
+	if c == nil || ev.Open || window.Special(c.Resp) || window.Special(c.Orig) {
+		return
+	}
+	switch c.LocalOrig {
+	case zeekreader.False:
+		return
+	case zeekreader.Unknown:
+		if !d.internal.Contains(c.Orig) {
+			return
+		}
+	}
+	w, ok := d.win.Accept(c.TS)
+	if !ok {
+		return
+	}
+	e, created := d.t.Get(c.Orig)
+	if created {
+		e.FirstHour, e.LastDay = w, -1
+	}
+	if w < e.FirstHour {
+		e.FirstHour = w
+	}
+	if w < d.GFirst {
+		d.GFirst = w
+	}
+	var s, free *Slot
+	for i := range e.Slots {
+		if e.Slots[i].Used && e.Slots[i].Win == w {
+			s = &e.Slots[i]
+			break
+		}
+		if !e.Slots[i].Used && free == nil {
+			free = &e.Slots[i]
+		}
+	}
+	if s == nil {
+		if free == nil {
+			o := &e.Slots[0]
+			if e.Slots[1].Win < o.Win {
+				o = &e.Slots[1]
+			}
+			if n := d.eval(c.Orig, e, o); n != nil {
+				d.pending = append(d.pending, n)
+			}
+			free = o
+		}
+		*free = Slot{Used: true, Win: w}
+		s = free
+	}
+	s.Conns++
+	s.Bytes += c.OrigBytes + c.RespBytes
+	s.Dsts.Add(window.HashAddr(c.Resp, 3))
+	s.UIDs.Add(c.UID)
+}
+
+// Advance closes due hours.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	c, ok := d.win.CloseUpTo(wm)
+	if ok || len(d.pending) > 0 {
+		d.close(c, ok, emit)
+	}
+}
+
+// Flush closes every hour.
+func (d *Detector) Flush(emit detectors.Emit) { d.close(math.MaxInt64-1, true, emit) }
+
+func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
+	for _, n := range d.pending {
+		emit(n)
+	}
+	clear(d.pending)
+	d.pending = d.pending[:0]
+	if !ok {
+		return
+	}
+	d.bhod, d.bdays = [24]float64{}, 0
+	d.t.Range(func(k netip.Addr, e *Entry) bool {
+		for {
+			var o *Slot
+			for i := range e.Slots {
+				s := &e.Slots[i]
+				if s.Used && s.Win <= upto && (o == nil || s.Win < o.Win) {
+					o = s
+				}
+			}
+			if o == nil {
+				break
+			}
+			if n := d.eval(k, e, o); n != nil {
+				emit(n)
+			}
+		}
+		return false
+	})
+	// the global prior learns after the batch (order independent)
+	for i := range d.GHOD {
+		d.GHOD[i] += d.bhod[i]
+	}
+	d.GHostDays += d.bdays
+	d.win.Closed = upto
+}
+
+func (d *Detector) hours(w int64) (how, hod int) {
+	t := d.win.Start(w).In(d.loc)
+	hod = t.Hour()
+	how = int(t.Weekday())*24 + hod
+	return
+}
+
+func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
+	defer func() { *s = Slot{} }()
+	how, hod := d.hours(s.Win)
+	days := float64(s.Win-e.FirstHour) / 24
+	gdays := 0.0
+	if d.GFirst != math.MaxInt64 {
+		gdays = float64(s.Win-d.GFirst) / 24
+	}
+	var p float64
+	basis := ""
+	ok := false
+	switch {
+	case days >= float64(d.cfg.MinDays):
+		// the host's own profile: hour of day, and hour of week once
+		// there are two weeks (weekends differ from weekdays)
+		p = (float64(e.HOD[hod]) + 0.5) / (math.Floor(days) + 1)
+		if weeks := math.Floor(days / 7); weeks >= 2 {
+			p = math.Max(p, (float64(e.HOW[how])+0.5)/(weeks+1))
+			basis = "hour of week"
+		} else {
+			basis = "hour of day"
+		}
+		ok = true
+	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
+		// a new host: the population's hour-of-day prior, stricter
+		p = (d.GHOD[hod] + 0.5) / (d.GHostDays + 1)
+		p *= 2
+		basis = "all hosts' hour of day (new host)"
+		ok = true
+	}
+	// learn (after scoring): one active hour
+	if e.HOW[how] < math.MaxUint16 {
+		e.HOW[how]++
+	}
+	if e.HOD[hod] < math.MaxUint16 {
+		e.HOD[hod]++
+	}
+	d.bhod[hod]++
+	if day := s.Win / 24; day != e.LastDay {
+		e.LastDay = day
+		d.bdays++ // host-days: each day a host was active at all
+	}
+	if !ok || p >= d.cfg.MaxProb || int(s.Conns) < d.cfg.MinConns {
+		return nil
+	}
+	ratio := math.Sqrt(float64(s.Conns) / float64(d.cfg.MinConns) * d.cfg.MaxProb / math.Max(p, 1e-3))
+	start, end := d.win.Start(s.Win), d.win.End(s.Win)
+	n := &notice.Notice{Rule: notice.RuleOffHours, Timestamp: end, Start: start, End: end, Source: host}
+	dsts := math.Round(s.Dsts.Count())
+	lt := start.In(d.loc)
+	n.Message = fmt.Sprintf("%s made %d connections to %.0f hosts %s %02d:00–%02d:00, an hour it is normally silent (active %.0f%% of the time, by %s)",
+		host, s.Conns, dsts, lt.Weekday().String()[:3], lt.Hour(), (lt.Hour()+1)%24, p*100, basis)
+	n.RiskScore = window.Risk(ratio)
+	f := map[string]notice.Feature{
+		"connections":    notice.F(float64(s.Conns), float64(d.cfg.MinConns), float64(s.Conns)/float64(d.cfg.MinConns)),
+		"hour_active_p":  notice.F(p, d.cfg.MaxProb, p/d.cfg.MaxProb),
+		"distinct_hosts": {Value: dsts},
+		"bytes":          {Value: float64(s.Bytes)},
+		"history_days":   {Value: math.Floor(days)},
+	}
+	n.UIDs = s.UIDs.Strings()
+	n.Explain = notice.Explanation{Detector: "contextual", Score: ratio, Features: f,
+		Top: []string{"hour_active_p", "connections"}, Window: 3600}
+	n.Finalize("")
+	return n
+}
+
+type snap struct {
+	Entries   []window.Entry[netip.Addr, Entry]
+	Ev        int64
+	Closed    int64
+	Late      int64
+	GHOD      [24]float64
+	GHostDays float64
+	GFirst    int64
+	Pending   []*notice.Notice
+}
+
+// Snapshot encodes the state (gob).
+func (d *Detector) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending})
+	return b.Bytes(), err
+}
+
+// Restore loads a Snapshot.
+func (d *Detector) Restore(b []byte) error {
+	var s snap
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	d.t.Import(s.Entries, s.Ev)
+	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
+	return nil
+}

@@ -1,0 +1,339 @@
+// Package dos flags fan-in against one destination:port: many distinct
+// sources (a distributed flood) or one loud source, weighed by the share
+// of half-open attempts.
+package dos
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.dos] section.
+type Config struct {
+	Enabled  bool          `toml:"enabled"`
+	Window   time.Duration `toml:"window"`
+	Lateness time.Duration `toml:"lateness"`
+	// MinSources distinct sources in a window (with MinHalfOpen) make a
+	// distributed flood.
+	MinSources float64 `toml:"min_sources"`
+	// MinHalfOpen is the half-open share required for the many-sources
+	// case (a popular server has many sources, but they complete).
+	MinHalfOpen float64 `toml:"min_half_open"`
+	// MinConnsOneSource connections from a single source in a window make
+	// a loud source.
+	MinConnsOneSource float64 `toml:"min_conns_one_source"`
+	// Surge: the many-sources case also fires without half-open attempts
+	// when connections exceed Surge times the key's baseline.
+	Surge    float64 `toml:"surge"`
+	MaxHosts int     `toml:"max_hosts"`
+	// Allow are destination CIDRs never reported.
+	Allow []string `toml:"allow"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: time.Minute, Lateness: 2 * time.Minute, MinSources: 200,
+		MinHalfOpen: 0.5, MinConnsOneSource: 3000, Surge: 20, MaxHosts: 50000}
+}
+
+// Key is destination, port and protocol.
+type Key struct {
+	Dst   netip.Addr
+	Port  uint16
+	Proto uint8
+}
+
+// Top is a Misra–Gries counter slot for the loudest source.
+type Top struct {
+	Src netip.Addr
+	N   uint32
+}
+
+// Slot is one window of one key.
+type Slot struct {
+	Used     bool
+	Win      int64
+	Srcs     window.HLL
+	Conns    uint32
+	HalfOpen uint32
+	Top      [3]Top
+	UIDs     window.UIDs
+}
+
+// Entry is a key's state: open windows and the connection-rate baseline.
+type Entry struct {
+	Slots    [4]Slot
+	Base     float64 // EWMA of connections per window
+	BaseN    uint32
+	LastSeen int64
+}
+
+// Detector is the DoS fan-in detector.
+type Detector struct {
+	cfg     Config
+	win     window.Windows
+	t       *window.Table[Key, Entry]
+	allow   window.Networks
+	pending []*notice.Notice
+}
+
+var _ detectors.Detector = (*Detector)(nil)
+var _ detectors.Stateful = (*Detector)(nil)
+
+// New builds the detector.
+func New(cfg Config) *Detector {
+	return &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
+		t: window.NewTable[Key, Entry](cfg.MaxHosts), allow: window.MustNetworks(cfg.Allow)}
+}
+
+func (d *Detector) Name() string             { return "dos" }
+func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
+
+// Stats reports tracked keys, evictions and late rows.
+func (d *Detector) Stats() window.Stats {
+	s := d.t.Stats()
+	s.Late = d.win.Late
+	return s
+}
+
+func protoNum(p []byte) uint8 {
+	switch string(p) {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp":
+		return 1
+	}
+	return 0
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	}
+	return "unknown"
+}
+
+// Observe takes a conn row.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	c := ev.Conn
+	if c == nil || ev.Open || window.Special(c.Resp) || d.allow.Contains(c.Resp) {
+		return
+	}
+	w, ok := d.win.Accept(c.TS)
+	if !ok {
+		return
+	}
+	k := Key{c.Resp, c.RespP, protoNum(c.Proto)}
+	e, _ := d.t.Get(k)
+	var s *Slot
+	var free *Slot
+	for i := range e.Slots {
+		if e.Slots[i].Used && e.Slots[i].Win == w {
+			s = &e.Slots[i]
+			break
+		}
+		if !e.Slots[i].Used && free == nil {
+			free = &e.Slots[i]
+		}
+	}
+	if s == nil {
+		if free == nil { // every slot holds an older window that is due: close the oldest now
+			o := &e.Slots[0]
+			for i := range e.Slots {
+				if e.Slots[i].Win < o.Win {
+					o = &e.Slots[i]
+				}
+			}
+			if n := d.eval(k, e, o); n != nil {
+				d.pending = append(d.pending, n)
+			}
+			free = o
+		}
+		*free = Slot{Used: true, Win: w}
+		s = free
+	}
+	s.Srcs.Add(window.HashAddr(c.Orig, 0xd05))
+	s.Conns++
+	ho := window.HalfOpen(c.ConnState) || (string(c.Proto) == "udp" && c.RespBytes == 0 && c.RespPkts == 0)
+	if ho {
+		s.HalfOpen++
+	}
+	if ho || s.UIDs.N < 2 {
+		s.UIDs.Add(c.UID)
+	}
+	// Misra–Gries top source
+	for i := range s.Top {
+		if s.Top[i].N > 0 && s.Top[i].Src == c.Orig {
+			s.Top[i].N++
+			return
+		}
+	}
+	for i := range s.Top {
+		if s.Top[i].N == 0 {
+			s.Top[i] = Top{c.Orig, 1}
+			return
+		}
+	}
+	for i := range s.Top {
+		s.Top[i].N--
+	}
+}
+
+// Advance closes due windows.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	c, ok := d.win.CloseUpTo(wm)
+	if ok || len(d.pending) > 0 {
+		d.close(c, ok, emit)
+	}
+}
+
+// Flush closes every window.
+func (d *Detector) Flush(emit detectors.Emit) { d.close(math.MaxInt64-1, true, emit) }
+
+func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
+	for _, n := range d.pending {
+		emit(n)
+	}
+	clear(d.pending)
+	d.pending = d.pending[:0]
+	if !ok {
+		return
+	}
+	d.t.Range(func(k Key, e *Entry) bool {
+		// oldest first so the baseline sees windows in order
+		for {
+			var o *Slot
+			for i := range e.Slots {
+				s := &e.Slots[i]
+				if s.Used && s.Win <= upto && (o == nil || s.Win < o.Win) {
+					o = s
+				}
+			}
+			if o == nil {
+				break
+			}
+			if n := d.eval(k, e, o); n != nil {
+				emit(n)
+			}
+		}
+		for i := range e.Slots {
+			if e.Slots[i].Used {
+				return false
+			}
+		}
+		// keep the baseline of busy keys; drop one-off keys
+		return e.BaseN < 5
+	})
+	d.win.Closed = upto
+}
+
+// eval scores a slot, updates the key's baseline and frees the slot.
+func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
+	defer func() {
+		// the baseline learns from windows that did not fire only
+		*s = Slot{}
+	}()
+	srcs := math.Round(s.Srcs.Count())
+	conns := float64(s.Conns)
+	ho := float64(s.HalfOpen) / math.Max(1, conns)
+	var top Top
+	for _, t := range s.Top {
+		if t.N > top.N {
+			top = t
+		}
+	}
+	base := e.Base
+	established := e.BaseN >= 10
+	r1 := srcs / d.cfg.MinSources
+	surge := established && conns >= d.cfg.Surge*math.Max(1, base)
+	if ho < d.cfg.MinHalfOpen && !surge {
+		r1 = 0
+	}
+	// Misra–Gries undercounts by at most conns/(slots+1)
+	r2 := float64(top.N) / d.cfg.MinConnsOneSource
+	if ho < d.cfg.MinHalfOpen && !surge {
+		r2 *= 0.5 // a loud but completing client (a proxy, a backup) counts half
+	}
+	ratio := math.Max(r1, r2)
+	fire := ratio >= 1
+	if !fire {
+		const a = 0.1
+		if e.BaseN == 0 {
+			e.Base = conns
+		} else {
+			e.Base = (1-a)*e.Base + a*conns
+		}
+		e.BaseN++
+	}
+	if !fire {
+		return nil
+	}
+	start, end := d.win.Start(s.Win), d.win.End(s.Win)
+	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Timestamp: end, Start: start, End: end,
+		Destination: k.Dst, DestPort: k.Port, Proto: protoName(k.Proto)}
+	if r2 > r1 {
+		n.Source = top.Src
+		n.Sub = "single_source"
+		n.Message = fmt.Sprintf("%s sent %d connections to %s/%s in %s (%.0f%% half-open, baseline %.0f per window)",
+			top.Src, top.N, netip.AddrPortFrom(k.Dst, k.Port), n.Proto, window.FmtDur(d.cfg.Window), ho*100, base)
+	} else {
+		n.Sub = "distributed"
+		n.Message = fmt.Sprintf("%s/%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
+			netip.AddrPortFrom(k.Dst, k.Port), n.Proto, conns, srcs, window.FmtDur(d.cfg.Window), ho*100, base)
+	}
+	n.RiskScore = window.Risk(ratio)
+	dev := (conns - base) / math.Max(1, base)
+	f := map[string]notice.Feature{
+		"distinct_sources": notice.F(srcs, d.cfg.MinSources, r1),
+		"connections":      notice.F(conns, base, dev),
+		"half_open_ratio":  notice.F(ho, d.cfg.MinHalfOpen, ho-d.cfg.MinHalfOpen),
+		"top_source_conns": notice.F(float64(top.N), d.cfg.MinConnsOneSource, r2),
+	}
+	n.UIDs = s.UIDs.Strings()
+	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: window.TopFeatures(f, 3),
+		Window: d.cfg.Window.Seconds()}
+	n.Finalize(n.Sub)
+	return n
+}
+
+type snap struct {
+	Entries []window.Entry[Key, Entry]
+	Ev      int64
+	Closed  int64
+	Late    int64
+	Pending []*notice.Notice
+}
+
+// Snapshot encodes the state (gob).
+func (d *Detector) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.pending})
+	return b.Bytes(), err
+}
+
+// Restore loads a Snapshot.
+func (d *Detector) Restore(b []byte) error {
+	var s snap
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	d.t.Import(s.Entries, s.Ev)
+	d.win.Closed, d.win.Late, d.pending = s.Closed, s.Late, s.Pending
+	return nil
+}

@@ -1,0 +1,336 @@
+// Package exfil flags hosts whose outbound bytes in an hour are far above
+// their own history (a robust z-score on log bytes), with a global prior
+// for hosts that have no history yet, and names the destination that got
+// most of the bytes.
+package exfil
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.exfil] section.
+type Config struct {
+	Enabled  bool          `toml:"enabled"`
+	Window   time.Duration `toml:"window"`
+	Lateness time.Duration `toml:"lateness"`
+	// Z is the robust z-score (on log10 bytes) that fires.
+	Z float64 `toml:"z"`
+	// MinBytes is the least outbound volume in a window worth a notice.
+	MinBytes uint64 `toml:"min_bytes"`
+	// MinHistory is how many active windows a host needs before its own
+	// baseline is used; before that the global prior is.
+	MinHistory int `toml:"min_history"`
+	// Internal networks (used when local_orig is not set in the logs).
+	Internal []string `toml:"internal"`
+	MaxHosts int      `toml:"max_hosts"`
+	// Allow are destination CIDRs never counted (backup targets, CDNs).
+	Allow []string `toml:"allow"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Window: time.Hour, Lateness: 5 * time.Minute, Z: 5, MinBytes: 20e6,
+		MinHistory: 6, Internal: window.DefaultInternal(), MaxHosts: 50000}
+}
+
+const histCap = 48
+
+// Dst is a top-destination counter slot.
+type Dst struct {
+	Addr  netip.Addr
+	Bytes uint64
+}
+
+// Slot is one window of one host.
+type Slot struct {
+	Used  bool
+	Win   int64
+	Bytes uint64
+	Conns uint32
+	Top   [4]Dst
+	UIDs  window.UIDs
+	Port  uint16
+}
+
+// Entry is one host.
+type Entry struct {
+	Slots [3]Slot
+	Hist  [histCap]float32 // log10 bytes of past active windows
+	NHist uint32
+}
+
+// Detector is the exfiltration detector.
+type Detector struct {
+	cfg      Config
+	win      window.Windows
+	t        *window.Table[netip.Addr, Entry]
+	internal window.Networks
+	allow    window.Networks
+	global   []float64 // prior: recent per-host window log bytes
+	gpos     int
+	batch    []float64
+	maxTS    time.Time
+	xs, ys   []float64
+	pending  []*notice.Notice
+}
+
+const globalCap = 512
+
+var _ detectors.Detector = (*Detector)(nil)
+var _ detectors.Stateful = (*Detector)(nil)
+
+// New builds the detector.
+func New(cfg Config) *Detector {
+	return &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
+		t: window.NewTable[netip.Addr, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
+		allow: window.MustNetworks(cfg.Allow)}
+}
+
+func (d *Detector) Name() string             { return "exfil" }
+func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
+
+// Stats reports tracked hosts, evictions and late rows.
+func (d *Detector) Stats() window.Stats {
+	s := d.t.Stats()
+	s.Late = d.win.Late
+	return s
+}
+
+func (d *Detector) local(a netip.Addr, t zeekreader.Tri) bool {
+	switch t {
+	case zeekreader.True:
+		return true
+	case zeekreader.False:
+		return false
+	}
+	return d.internal.Contains(a)
+}
+
+// Observe takes a conn row.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	c := ev.Conn
+	if c == nil || ev.Open || c.OrigBytes == 0 {
+		return
+	}
+	if !d.local(c.Orig, c.LocalOrig) || d.local(c.Resp, c.LocalResp) || window.Special(c.Resp) || d.allow.Contains(c.Resp) {
+		return
+	}
+	if c.TS.After(d.maxTS) {
+		d.maxTS = c.TS
+	}
+	// bytes count in the window where the connection ended (rows are
+	// written then), but never ahead of the newest start seen
+	end := c.TS.Add(c.Duration)
+	if end.After(d.maxTS) {
+		end = d.maxTS
+	}
+	w, ok := d.win.Accept(end)
+	if !ok {
+		return
+	}
+	e, _ := d.t.Get(c.Orig)
+	var s, free *Slot
+	for i := range e.Slots {
+		if e.Slots[i].Used && e.Slots[i].Win == w {
+			s = &e.Slots[i]
+			break
+		}
+		if !e.Slots[i].Used && free == nil {
+			free = &e.Slots[i]
+		}
+	}
+	if s == nil {
+		if free == nil {
+			o := &e.Slots[0]
+			for i := range e.Slots {
+				if e.Slots[i].Win < o.Win {
+					o = &e.Slots[i]
+				}
+			}
+			if n := d.eval(c.Orig, e, o); n != nil {
+				d.pending = append(d.pending, n)
+			}
+			free = o
+		}
+		*free = Slot{Used: true, Win: w}
+		s = free
+	}
+	s.Bytes += c.OrigBytes
+	s.Conns++
+	if c.OrigBytes >= 1e6 || s.UIDs.N < 2 {
+		s.UIDs.Add(c.UID)
+	}
+	// top destinations (space-saving)
+	mi := 0
+	for i := range s.Top {
+		if s.Top[i].Bytes > 0 && s.Top[i].Addr == c.Resp {
+			s.Top[i].Bytes += c.OrigBytes
+			if c.OrigBytes >= s.Top[i].Bytes/2 {
+				s.Port = c.RespP
+			}
+			return
+		}
+		if s.Top[i].Bytes < s.Top[mi].Bytes {
+			mi = i
+		}
+	}
+	s.Top[mi] = Dst{c.Resp, s.Top[mi].Bytes + c.OrigBytes}
+}
+
+// Advance closes due windows.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	c, ok := d.win.CloseUpTo(wm)
+	if ok || len(d.pending) > 0 {
+		d.close(c, ok, emit)
+	}
+}
+
+// Flush closes every window.
+func (d *Detector) Flush(emit detectors.Emit) { d.close(math.MaxInt64-1, true, emit) }
+
+func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
+	for _, n := range d.pending {
+		emit(n)
+	}
+	clear(d.pending)
+	d.pending = d.pending[:0]
+	if !ok {
+		return
+	}
+	d.batch = d.batch[:0]
+	d.t.Range(func(k netip.Addr, e *Entry) bool {
+		for {
+			var o *Slot
+			for i := range e.Slots {
+				s := &e.Slots[i]
+				if s.Used && s.Win <= upto && (o == nil || s.Win < o.Win) {
+					o = s
+				}
+			}
+			if o == nil {
+				break
+			}
+			if n := d.eval(k, e, o); n != nil {
+				emit(n)
+			}
+		}
+		return false
+	})
+	// the global prior learns after the batch, in a fixed order
+	slices.Sort(d.batch)
+	for _, x := range d.batch {
+		if len(d.global) < globalCap {
+			d.global = append(d.global, x)
+		} else {
+			d.global[d.gpos] = x
+			d.gpos = (d.gpos + 1) % globalCap
+		}
+	}
+	d.win.Closed = upto
+}
+
+func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
+	defer func() { *s = Slot{} }()
+	x := math.Log10(float64(s.Bytes) + 1)
+	// baseline: the host's own history, or the global prior
+	d.xs = d.xs[:0]
+	own := int(e.NHist) >= d.cfg.MinHistory
+	if own {
+		for _, v := range e.Hist[:min(int(e.NHist), histCap)] {
+			d.xs = append(d.xs, float64(v))
+		}
+	} else {
+		d.xs = append(d.xs, d.global...)
+	}
+	var z, med float64
+	have := len(d.xs) >= d.cfg.MinHistory
+	if have {
+		med = window.Median(d.xs)
+		mad := window.MAD(d.xs, med, d.ys)
+		z = window.RobustZ(x, med, mad, 0.15)
+		if !own {
+			z *= 0.8 // a population prior is less certain than the host's own history
+		}
+	}
+	// learn (after scoring)
+	e.Hist[e.NHist%histCap] = float32(x)
+	e.NHist++
+	d.batch = append(d.batch, x)
+	if !have || z < d.cfg.Z || s.Bytes < d.cfg.MinBytes {
+		return nil
+	}
+	var top Dst
+	for _, t := range s.Top {
+		if t.Bytes > top.Bytes {
+			top = t
+		}
+	}
+	share := float64(top.Bytes) / float64(s.Bytes)
+	start, end := d.win.Start(s.Win), d.win.End(s.Win)
+	baseBytes := math.Pow(10, med) - 1
+	n := &notice.Notice{Rule: notice.RuleExfiltration, Timestamp: end, Start: start, End: end, Source: host}
+	basis := "its own baseline"
+	if !own {
+		basis = "the global baseline for new hosts"
+	}
+	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% to %s (%s %s, z %.1f)",
+		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr, basis, window.Bytes(uint64(baseBytes)), z)
+	if share >= 0.5 {
+		n.Destination = top.Addr
+		n.DestPort = s.Port
+	}
+	ratio := z / d.cfg.Z
+	n.RiskScore = window.Risk(ratio)
+	f := map[string]notice.Feature{
+		"out_bytes_log10": notice.F(x, med, z),
+		"out_bytes":       notice.F(float64(s.Bytes), baseBytes, float64(s.Bytes)/math.Max(1, baseBytes)),
+		"top_dst_share":   {Value: share},
+		"connections":     {Value: float64(s.Conns)},
+		"history_windows": {Value: float64(e.NHist - 1)},
+	}
+	n.UIDs = s.UIDs.Strings()
+	n.Explain = notice.Explanation{Detector: "exfil", Score: z, Features: f, Top: []string{"out_bytes_log10", "top_dst_share"},
+		Window: d.cfg.Window.Seconds()}
+	n.Finalize("")
+	return n
+}
+
+type snap struct {
+	Entries []window.Entry[netip.Addr, Entry]
+	Ev      int64
+	Closed  int64
+	Late    int64
+	Global  []float64
+	GPos    int
+	MaxTS   time.Time
+	Pending []*notice.Notice
+}
+
+// Snapshot encodes the state (gob).
+func (d *Detector) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending})
+	return b.Bytes(), err
+}
+
+// Restore loads a Snapshot.
+func (d *Detector) Restore(b []byte) error {
+	var s snap
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	d.t.Import(s.Entries, s.Ev)
+	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
+	return nil
+}

@@ -1,0 +1,181 @@
+// Package longconn flags connections that last longer than a threshold,
+// including connections still open (open_conn.log rows, or a uid seen
+// again with a growing duration).
+package longconn
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Config is the [detectors.longconn] section.
+type Config struct {
+	Enabled bool `toml:"enabled"`
+	// Threshold is the duration above which a connection is reported.
+	Threshold time.Duration `toml:"threshold"`
+	// IgnorePorts are "proto/port" never reported.
+	IgnorePorts []string `toml:"ignore_ports"`
+	// Allow are destination CIDRs never reported.
+	Allow []string `toml:"allow"`
+	// MaxTracked bounds the set of uids already reported.
+	MaxTracked int `toml:"max_tracked"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Threshold: time.Hour, MaxTracked: 100000}
+}
+
+// Fired remembers a reported connection.
+type Fired struct {
+	Dur time.Duration
+}
+
+// Pending is a notice not yet released.
+type Pending struct {
+	N *notice.Notice
+}
+
+// Detector is the long-connection detector.
+type Detector struct {
+	cfg     Config
+	fired   *window.Table[uint64, Fired]
+	ignore  map[uint32]bool
+	allow   window.Networks
+	pending []*notice.Notice
+}
+
+var _ detectors.Detector = (*Detector)(nil)
+var _ detectors.Stateful = (*Detector)(nil)
+
+// New builds the detector.
+func New(cfg Config) *Detector {
+	d := &Detector{cfg: cfg, fired: window.NewTable[uint64, Fired](cfg.MaxTracked), ignore: map[uint32]bool{},
+		allow: window.MustNetworks(cfg.Allow)}
+	for _, s := range cfg.IgnorePorts {
+		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
+		n, err := strconv.Atoi(po)
+		if ok && err == nil {
+			d.ignore[uint32(protoNum([]byte(pr)))<<16|uint32(n)] = true
+		}
+	}
+	return d
+}
+
+func protoNum(p []byte) uint8 {
+	switch string(p) {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp":
+		return 1
+	}
+	return 0
+}
+
+func (d *Detector) Name() string             { return "longconn" }
+func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
+
+// Stats reports the tracked uid set.
+func (d *Detector) Stats() window.Stats { return d.fired.Stats() }
+
+func hashUID(b []byte, a, z netip.Addr) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return window.Mix64(h ^ window.HashAddr(a, 1) ^ window.HashAddr(z, 2))
+}
+
+// Observe takes a conn row.
+func (d *Detector) Observe(ev *zeekreader.Event) {
+	c := ev.Conn
+	if c == nil || !c.HasDuration || c.Duration < d.cfg.Threshold {
+		return
+	}
+	if window.Special(c.Resp) || d.allow.Contains(c.Resp) || d.ignore[uint32(protoNum(c.Proto))<<16|uint32(c.RespP)] {
+		return
+	}
+	f, created := d.fired.Get(hashUID(c.UID, c.Orig, c.Resp))
+	if !created {
+		if c.Duration > f.Dur {
+			f.Dur = c.Duration // seen growing: already reported
+		}
+		return
+	}
+	f.Dur = c.Duration
+	end := c.TS.Add(c.Duration)
+	n := &notice.Notice{Rule: notice.RuleLongConnection, Timestamp: end, Start: c.TS, End: end,
+		Source: c.Orig, Destination: c.Resp, DestPort: c.RespP, Proto: string(c.Proto)}
+	ratio := float64(c.Duration) / float64(d.cfg.Threshold)
+	state := "lasted"
+	if ev.Open {
+		state = "has been open for"
+	}
+	n.Message = fmt.Sprintf("%s → %s %s %s (threshold %s, %s sent, %s received)",
+		c.Orig, netip.AddrPortFrom(c.Resp, c.RespP), state, window.FmtDur(c.Duration.Round(time.Second)),
+		window.FmtDur(d.cfg.Threshold), window.Bytes(c.OrigBytes), window.Bytes(c.RespBytes))
+	n.RiskScore = window.Risk(ratio)
+	feats := map[string]notice.Feature{
+		"duration_s": notice.F(c.Duration.Seconds(), d.cfg.Threshold.Seconds(), ratio),
+		"orig_bytes": {Value: float64(c.OrigBytes)},
+		"resp_bytes": {Value: float64(c.RespBytes)},
+	}
+	if ev.Open {
+		feats["still_open"] = notice.Feature{Value: 1}
+		n.Sub = "open"
+	}
+	n.UIDs = []string{string(c.UID)}
+	n.Explain = notice.Explanation{Detector: "longconn", Score: c.Duration.Seconds(), Features: feats,
+		Top: []string{"duration_s"}, Window: c.Duration.Seconds()}
+	n.Finalize(string(c.UID))
+	d.pending = append(d.pending, n)
+}
+
+// Advance releases the notices found since the last call.
+func (d *Detector) Advance(wm time.Time, emit detectors.Emit) { d.Flush(emit) }
+
+// Flush releases pending notices.
+func (d *Detector) Flush(emit detectors.Emit) {
+	for _, n := range d.pending {
+		emit(n)
+	}
+	clear(d.pending)
+	d.pending = d.pending[:0]
+}
+
+type snap struct {
+	Fired   []window.Entry[uint64, Fired]
+	Ev      int64
+	Pending []*notice.Notice
+}
+
+// Snapshot encodes the reported-uid set and pending notices (gob).
+func (d *Detector) Snapshot() ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(&snap{d.fired.Export(), d.fired.Evicted(), d.pending})
+	return b.Bytes(), err
+}
+
+// Restore loads a Snapshot.
+func (d *Detector) Restore(b []byte) error {
+	var s snap
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	d.fired.Import(s.Fired, s.Ev)
+	d.pending = s.Pending
+	return nil
+}
