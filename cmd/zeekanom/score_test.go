@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+func parseNotices(t *testing.T, out string) []notice.Notice {
+	t.Helper()
+	var ns []notice.Notice
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var n notice.Notice
+		if err := json.Unmarshal(sc.Bytes(), &n); err != nil {
+			t.Fatalf("not a notice: %v: %s", err, sc.Text())
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
+
+// The README's first command: the Cerber sweep is found, explained, and the
+// run is deterministic.
+func TestScoreDemoEndToEnd(t *testing.T) {
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	code, out, errs := runCLI(t, "score", demo)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	ns := parseNotices(t, out)
+	found := false
+	for _, n := range ns {
+		switch n.Severity {
+		case 21, 47, 73, 99:
+		default:
+			t.Errorf("severity %d not one of 21/47/73/99", n.Severity)
+		}
+		if n.ID == "" || n.Message == "" || n.Note == "" || n.Explain.Detector == "" || len(n.Explain.Features) == 0 {
+			t.Errorf("incomplete notice: %+v", n)
+		}
+		if n.Timestamp.Year() != 2016 {
+			t.Errorf("@timestamp %v is not event time", n.Timestamp)
+		}
+		if n.Rule == notice.RuleScanHorizontal && n.Source.String() == "10.12.15.101" && n.DestPort == 6892 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no scan.horizontal notice for 10.12.15.101 udp/6892 in:\n%s", out)
+	}
+	_, again, _ := runCLI(t, "score", demo)
+	if again != out {
+		t.Error("two runs over the same input differ")
+	}
+	if !strings.Contains(errs, "scan.horizontal=") {
+		t.Errorf("summary missing: %q", errs)
+	}
+}
+
+func TestScoreToFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "notices.ndjson")
+	code, stdout, errs := runCLI(t, "score", "-q", "-o", out, filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parseNotices(t, string(b))) == 0 {
+		t.Error("no notices in the -o file")
+	}
+}
