@@ -69,6 +69,13 @@ global columns: table[string] of count;
 # The first piece of a row whose rest has not been read yet.
 global piece = "";
 
+# The size of the feed file when Zeek started, how far the reader has got
+# into that file, and whether it is still in it: the rows before that size
+# were there before Zeek started (see existing_max_age).
+global existing_bytes = 0;
+global read_bytes = 0;
+global in_first_file = T;
+
 # Ids of the entries raised recently.
 global raised_ids: set[string] &create_expire=replay_window;
 
@@ -279,8 +286,16 @@ function raise_entry(e: FeedEntry)
 event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
     line: string)
 	{
+	local at = read_bytes;
+	if ( in_first_file )
+		read_bytes += |line| + 1;
+
 	if ( line != "" && line[0] == "#" )
 		{
+		# A header after the start: the reader has moved to a new file.
+		if ( at > 0 && line == "#separator \\x09" )
+			in_first_file = F;
+
 		if ( piece != "" )
 			Reporter::warning("zeekanom feed: dropped the start of a row cut short by a new file");
 
@@ -340,7 +355,9 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 	if ( e$risk_score < min_risk_score )
 		return;
 
-	if ( max_age > 0secs && e$ts < current_time() - max_age )
+	if ( in_first_file
+	    && at < existing_bytes
+	    && ( existing_max_age == 0secs || e$ts < current_time() - existing_max_age ) )
 		return;
 
 	# An entry without an id cannot be told from a replay: raise it.
@@ -359,6 +376,10 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 @if ( ! Cluster::is_enabled() || Cluster::local_node_type() == Cluster::MANAGER )
 event zeek_init()
 	{
+	local size = file_size(feed_path);
+	if ( size > 0.0 )
+		existing_bytes = double_to_count(size);
+
 	Input::add_event([$source=feed_path, $name=stream_name,
 	    $reader=Input::READER_RAW, $mode=Input::STREAM, $fields=Line,
 	    $want_record=F, $ev=feed_line]);

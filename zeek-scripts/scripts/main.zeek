@@ -138,12 +138,14 @@ export {
 	## the same rule, source, destination, port and domain.
 	const suppress_for = 1hr &redef;
 
-	## Entries whose *ts* is older than this, measured against the wall
-	## clock when the entry is read, are not raised. It keeps a Zeek restart
-	## (which reads the current feed file from its start) from raising old
-	## notices again. Set it to 0secs when replaying old logs through the
-	## sidecar, whose notices all carry old timestamps.
-	const max_age = 1hr &redef;
+	## When Zeek starts, the raw reader reads the current feed file from
+	## its start. Of the rows that were already in it, only those whose
+	## *ts* is younger than this (by the wall clock) are raised: a restart
+	## does not raise the previous run's notices again, yet what the
+	## sidecar wrote while Zeek was down for less than this is not lost.
+	## 0secs raises none of them. Rows written after Zeek started are
+	## always raised, however old their *ts* (replays of old logs).
+	const existing_max_age = 10min &redef;
 
 	## How long the id of a raised entry is remembered so that the same
 	## entry read twice (the sidecar repeats the last rows of a rotated
