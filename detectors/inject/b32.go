@@ -1,0 +1,5 @@
+package inject
+
+import "encoding/base32"
+
+var b32 = base32.StdEncoding

@@ -1,0 +1,845 @@
+// Package inject plants labelled attacks into real benign Zeek logs (conn
+// and dns), writing them back in the input's own format (TSV with its
+// header, or JSON lines) with the Stratosphere label/detailedlabel columns
+// added to every row, so that `zeekanom eval` can measure the detectors on
+// known ground truth. See README.md.
+package inject
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// Kinds are the attack classes the injector knows, in planting order.
+var Kinds = []string{"scan", "dos", "beacon", "dnstunnel", "exfil", "offhours"}
+
+// Options tune Inject.
+type Options struct {
+	Kinds []string // default: all
+	Seed  uint64
+}
+
+// Planted describes one planted attack.
+type Planted struct {
+	Kind     string
+	Host     netip.Addr // the attacking (or, for dos, the victim) host
+	Peer     string     // target, C2 or domain
+	Start    time.Time
+	End      time.Time
+	ConnRows int
+	DNSRows  int
+}
+
+// Summary is what Inject did.
+type Summary struct {
+	Files   []string // written
+	Planted []Planted
+}
+
+// Label values written into the label columns.
+const (
+	BenignLabel    = "benign"
+	MaliciousLabel = "Malicious"
+)
+
+// DetailedLabel names the class of a planted row.
+func DetailedLabel(kind string) string { return "From_malicious-Injected-" + kind }
+
+type logFile struct {
+	path    string
+	kind    zeekreader.Kind
+	json    bool
+	gz      bool
+	header  []string // TSV: every header line before the first row
+	trailer []string // TSV: #close
+	fields  []string
+	rows    []row
+	tsIdx   int
+	isoTS   bool            // JSON with ISO-8601 ts strings
+	labeled bool            // already has label columns
+	keys    map[string]bool // JSON: every key the file uses
+}
+
+type row struct {
+	line string
+	ts   float64
+}
+
+// Inject reads the conn and dns logs among paths, plants the attacks and
+// writes the results into outDir under the input file names.
+func Inject(paths []string, outDir string, o Options) (*Summary, error) {
+	if len(o.Kinds) == 0 {
+		o.Kinds = Kinds
+	}
+	for _, k := range o.Kinds {
+		if !known(k) {
+			return nil, fmt.Errorf("unknown attack kind %q (known: %s)", k, strings.Join(Kinds, ","))
+		}
+	}
+	a, err := zeekreader.Walk(paths, zeekreader.KindConn, zeekreader.KindDNS)
+	if err != nil {
+		return nil, err
+	}
+	var conn, dns *logFile
+	var files []*logFile
+	for _, f := range a.Files() {
+		k := zeekreader.KindOf(zeekreader.PathFromName(filepath.Base(f)))
+		if k != zeekreader.KindConn && k != zeekreader.KindDNS {
+			continue
+		}
+		lf, err := readLog(f, k)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, lf)
+		if k == zeekreader.KindConn && (conn == nil || len(lf.rows) > len(conn.rows)) {
+			conn = lf
+		}
+		if k == zeekreader.KindDNS && (dns == nil || len(lf.rows) > len(dns.rows)) {
+			dns = lf
+		}
+	}
+	if conn == nil || len(conn.rows) == 0 {
+		return nil, errors.New("no conn.log rows to inject into")
+	}
+	g := newGen(o.Seed, conn, dns)
+	sum := &Summary{}
+	for _, k := range o.Kinds {
+		if k == "dnstunnel" && dns == nil {
+			return nil, errors.New("dnstunnel needs a dns.log among the inputs")
+		}
+		sum.Planted = append(sum.Planted, g.plant(k))
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for i, lf := range files {
+		name := filepath.Base(lf.path)
+		if used[name] {
+			name = fmt.Sprintf("%d_%s", i, name)
+		}
+		used[name] = true
+		out := filepath.Join(outDir, name)
+		var planted []genRow
+		if lf == conn {
+			planted = g.conn
+		} else if lf == dns {
+			planted = g.dns
+		}
+		if err := lf.write(out, planted, g); err != nil {
+			return nil, err
+		}
+		sum.Files = append(sum.Files, out)
+	}
+	return sum, nil
+}
+
+func known(k string) bool {
+	for _, x := range Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func openMaybeGz(path string) (io.ReadCloser, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	br := bufio.NewReader(f)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{zr, f}, true, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{br, f}, false, nil
+}
+
+func readLog(path string, k zeekreader.Kind) (*logFile, error) {
+	rc, gz, err := openMaybeGz(path)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	lf := &logFile{path: path, kind: k, gz: gz, tsIdx: -1}
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	first := true
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		if first {
+			lf.json = strings.HasPrefix(line, "{")
+			first = false
+		}
+		if lf.json {
+			var obj map[string]json.RawMessage
+			if json.Unmarshal([]byte(line), &obj) != nil {
+				continue
+			}
+			if lf.keys == nil {
+				lf.keys = map[string]bool{}
+			}
+			for k := range obj {
+				lf.keys[k] = true
+			}
+			ts, iso := parseJSONTime(obj["ts"])
+			lf.isoTS = lf.isoTS || iso
+			if strings.Contains(line, `"label":`) {
+				lf.labeled = true
+			}
+			lf.rows = append(lf.rows, row{line, ts})
+			continue
+		}
+		if strings.HasPrefix(strings.TrimLeft(line, "\t "), "#") {
+			l := strings.TrimLeft(line, "\t ")
+			if strings.HasPrefix(l, "#close") {
+				lf.trailer = append(lf.trailer, l)
+				continue
+			}
+			if len(lf.rows) > 0 {
+				continue // a second header block: keep the first
+			}
+			if strings.HasPrefix(l, "#fields\t") {
+				lf.fields = strings.Split(l, "\t")[1:]
+				for i, f := range lf.fields {
+					if f == "ts" {
+						lf.tsIdx = i
+					}
+					if f == "label" {
+						lf.labeled = true
+					}
+				}
+			}
+			lf.header = append(lf.header, l)
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		ts := 0.0
+		if lf.tsIdx >= 0 && lf.tsIdx < len(cols) {
+			ts, _ = strconv.ParseFloat(cols[lf.tsIdx], 64)
+		}
+		lf.rows = append(lf.rows, row{line, ts})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !lf.json && lf.fields == nil {
+		return nil, fmt.Errorf("%s: no #fields header", path)
+	}
+	return lf, nil
+}
+
+func parseJSONTime(raw json.RawMessage) (float64, bool) {
+	var f float64
+	if json.Unmarshal(raw, &f) == nil {
+		return f, false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return float64(t.UnixNano()) / 1e9, true
+		}
+	}
+	return 0, false
+}
+
+// genRow is a planted row: Zeek TSV values by field name ("-" unset).
+type genRow struct {
+	ts     float64
+	vals   map[string]string
+	kind   string
+	tmpl   int // index of the template row in the file
+	serial int
+}
+
+// types of the fields the generator sets, for JSON output.
+var fieldTypes = map[string]string{
+	"ts": "time", "id.orig_p": "port", "id.resp_p": "port", "duration": "interval",
+	"orig_bytes": "count", "resp_bytes": "count", "missed_bytes": "count", "orig_pkts": "count",
+	"orig_ip_bytes": "count", "resp_pkts": "count", "resp_ip_bytes": "count", "ip_proto": "count",
+	"local_orig": "bool", "local_resp": "bool", "tunnel_parents": "set",
+	"trans_id": "count", "rtt": "interval", "qclass": "count", "qtype": "count", "rcode": "count",
+	"AA": "bool", "TC": "bool", "RD": "bool", "RA": "bool", "Z": "count", "rejected": "bool",
+	"answers": "vector", "TTLs": "vector[interval]",
+}
+
+func (lf *logFile) write(path string, planted []genRow, g *gen) error {
+	sort.SliceStable(planted, func(i, j int) bool { return planted[i].ts < planted[j].ts })
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	if !lf.json {
+		for _, h := range lf.header {
+			if !lf.labeled && strings.HasPrefix(h, "#fields\t") {
+				h += "\tlabel\tdetailedlabel"
+			}
+			if !lf.labeled && strings.HasPrefix(h, "#types\t") {
+				h += "\tstring\tstring"
+			}
+			w.WriteString(h)
+			w.WriteByte('\n')
+		}
+	}
+	p := 0
+	emit := func(r genRow) {
+		w.WriteString(lf.render(r, g))
+		w.WriteByte('\n')
+	}
+	for _, r := range lf.rows {
+		for p < len(planted) && planted[p].ts < r.ts {
+			emit(planted[p])
+			p++
+		}
+		w.WriteString(lf.benign(r.line))
+		w.WriteByte('\n')
+	}
+	for ; p < len(planted); p++ {
+		emit(planted[p])
+	}
+	for _, t := range lf.trailer {
+		w.WriteString(t)
+		w.WriteByte('\n')
+	}
+	w.Flush()
+	out := buf.Bytes()
+	if lf.gz {
+		var zb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
+		zw.Write(out)
+		zw.Close()
+		out = zb.Bytes()
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// benign adds the benign label columns to a real row (already-labelled
+// inputs keep their labels).
+func (lf *logFile) benign(line string) string {
+	if lf.labeled {
+		return line
+	}
+	if lf.json {
+		i := strings.LastIndexByte(line, '}')
+		if i < 0 {
+			return line
+		}
+		sep := ","
+		if strings.TrimSpace(line[:i]) == "{" {
+			sep = ""
+		}
+		return line[:i] + sep + `"label":"` + BenignLabel + `","detailedlabel":"` + BenignLabel + `"` + line[i:]
+	}
+	return line + "\t" + BenignLabel + "\t" + BenignLabel
+}
+
+func (lf *logFile) render(r genRow, g *gen) string {
+	r.vals["label"] = MaliciousLabel
+	r.vals["detailedlabel"] = DetailedLabel(r.kind)
+	tmpl := lf.rows[r.tmpl].line
+	if !lf.json {
+		cols := strings.Split(tmpl, "\t")
+		fields := lf.fields
+		if !lf.labeled {
+			cols = append(cols, "", "")
+			fields = append(append([]string(nil), fields...), "label", "detailedlabel")
+		}
+		for i, f := range fields {
+			if v, ok := r.vals[f]; ok {
+				cols[i] = v
+			} else if clearField(f) {
+				cols[i] = "-"
+			}
+		}
+		return strings.Join(cols, "\t")
+	}
+	keys, vals := parseObject(tmpl)
+	seen := map[string]bool{}
+	var b strings.Builder
+	b.WriteByte('{')
+	n := 0
+	put := func(k, raw string) {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.WriteString(raw)
+		n++
+	}
+	for i, k := range keys {
+		seen[k] = true
+		if v, ok := r.vals[k]; ok {
+			if v != "-" {
+				put(k, jsonValue(k, v, lf.isoTS))
+			}
+			continue
+		}
+		if clearField(k) {
+			continue
+		}
+		put(k, vals[i])
+	}
+	// fields the template lacks (JSON omits unset keys), in a stable order
+	extra := make([]string, 0)
+	for k := range r.vals {
+		if !seen[k] && r.vals[k] != "-" && lf.keys[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Slice(extra, func(i, j int) bool { return order(extra[i]) < order(extra[j]) })
+	for _, k := range extra {
+		if k == "label" || k == "detailedlabel" {
+			continue
+		}
+		put(k, jsonValue(k, r.vals[k], lf.isoTS))
+	}
+	if !lf.labeled || !seen["label"] {
+		put("label", jsonValue("label", MaliciousLabel, false))
+		put("detailedlabel", jsonValue("detailedlabel", DetailedLabel(r.kind), false))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+var fieldOrder = []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service",
+	"trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode", "rcode_name", "AA", "TC", "RD", "RA", "Z",
+	"answers", "TTLs", "rejected", "duration", "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp",
+	"missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "ip_proto"}
+
+func order(k string) int {
+	for i, f := range fieldOrder {
+		if f == k {
+			return i
+		}
+	}
+	return len(fieldOrder)
+}
+
+// clearField: template values that would be wrong for a planted row.
+func clearField(f string) bool {
+	switch f {
+	case "community_id", "tunnel_parents", "orig_l2_addr", "resp_l2_addr", "vlan", "inner_vlan",
+		"orig_mac_oui", "resp_mac_oui", "app", "pcr", "corelight_shunted", "conn_uids", "id.orig_h_name.src",
+		"id.resp_h_name.src", "id.orig_h_name.vals", "id.resp_h_name.vals", "_write_ts", "_node_name":
+		return true
+	}
+	return false
+}
+
+func jsonValue(k, v string, isoTS bool) string {
+	switch fieldTypes[k] {
+	case "time":
+		if isoTS {
+			f, _ := strconv.ParseFloat(v, 64)
+			t := time.Unix(0, int64(math.Round(f*1e6))*1000).UTC()
+			return `"` + t.Format("2006-01-02T15:04:05.000000Z") + `"`
+		}
+		return v
+	case "port", "count", "interval":
+		return v
+	case "bool":
+		if v == "T" {
+			return "true"
+		}
+		return "false"
+	case "vector", "set", "vector[interval]":
+		if v == "(empty)" {
+			return "[]"
+		}
+		parts := strings.Split(v, ",")
+		if fieldTypes[k] == "vector[interval]" {
+			return "[" + strings.Join(parts, ",") + "]"
+		}
+		b, _ := json.Marshal(parts)
+		return string(b)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// parseObject splits a JSON object into its keys and raw values, in order.
+func parseObject(s string) ([]string, []string) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var keys, vals []string
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		k, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			break
+		}
+		keys = append(keys, k)
+		vals = append(vals, string(raw))
+	}
+	return keys, vals
+}
+
+// ---------------------------------------------------------------- generator
+
+type gen struct {
+	r         *rand.Rand
+	connF     *logFile
+	dnsF      *logFile
+	tmin      float64
+	tmax      float64
+	hosts     []netip.Addr // internal originators, busiest first
+	resolver  netip.Addr
+	used      map[netip.Addr]bool
+	conn, dns []genRow
+	serial    int
+	uids      map[string]bool
+	tmplByOrg map[netip.Addr]int
+}
+
+func newGen(seed uint64, conn, dns *logFile) *gen {
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), connF: conn, dnsF: dns, used: map[netip.Addr]bool{},
+		uids: map[string]bool{}, tmplByOrg: map[netip.Addr]int{}, tmin: math.Inf(1), tmax: math.Inf(-1)}
+	counts := map[netip.Addr]int{}
+	res := map[netip.Addr]int{}
+	for i, r := range conn.rows {
+		if r.ts > 0 {
+			g.tmin, g.tmax = math.Min(g.tmin, r.ts), math.Max(g.tmax, r.ts)
+		}
+		o, rp, port := conn.addrs(r.line)
+		if o.IsValid() && (o.IsPrivate() || o.IsLoopback()) && o.Is4() {
+			counts[o]++
+			if _, ok := g.tmplByOrg[o]; !ok {
+				g.tmplByOrg[o] = i
+			}
+		}
+		if port == "53" && rp.IsValid() {
+			res[rp]++
+		}
+	}
+	if dns != nil {
+		for _, r := range dns.rows {
+			_, rp, _ := dns.addrs(r.line)
+			if rp.IsValid() {
+				res[rp]++
+			}
+		}
+	}
+	for h := range counts {
+		g.hosts = append(g.hosts, h)
+	}
+	sort.Slice(g.hosts, func(i, j int) bool {
+		if counts[g.hosts[i]] != counts[g.hosts[j]] {
+			return counts[g.hosts[i]] > counts[g.hosts[j]]
+		}
+		return g.hosts[i].Less(g.hosts[j])
+	})
+	best := -1
+	for a, n := range res {
+		if n > best || (n == best && a.Less(g.resolver)) {
+			g.resolver, best = a, n
+		}
+	}
+	if !g.resolver.IsValid() {
+		g.resolver = netip.MustParseAddr("8.8.8.8")
+	}
+	if math.IsInf(g.tmin, 0) {
+		g.tmin, g.tmax = 1.6e9, 1.6e9+3600
+	}
+	return g
+}
+
+// addrs returns id.orig_h, id.resp_h and id.resp_p of a row.
+func (lf *logFile) addrs(line string) (netip.Addr, netip.Addr, string) {
+	if lf.json {
+		var v struct {
+			O string          `json:"id.orig_h"`
+			R string          `json:"id.resp_h"`
+			P json.RawMessage `json:"id.resp_p"`
+		}
+		json.Unmarshal([]byte(line), &v)
+		o, _ := netip.ParseAddr(v.O)
+		r, _ := netip.ParseAddr(v.R)
+		return o, r, string(v.P)
+	}
+	cols := strings.Split(line, "\t")
+	var o, r netip.Addr
+	p := ""
+	for i, f := range lf.fields {
+		if i >= len(cols) {
+			break
+		}
+		switch f {
+		case "id.orig_h":
+			o, _ = netip.ParseAddr(cols[i])
+		case "id.resp_h":
+			r, _ = netip.ParseAddr(cols[i])
+		case "id.resp_p":
+			p = cols[i]
+		}
+	}
+	return o, r, p
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// uid makes a Zeek-style uid: C and 17 base62 characters.
+func (g *gen) uid() string {
+	for {
+		b := make([]byte, 18)
+		b[0] = 'C'
+		for i := 1; i < 18; i++ {
+			b[i] = base62[g.r.IntN(62)]
+		}
+		if !g.uids[string(b)] {
+			g.uids[string(b)] = true
+			return string(b)
+		}
+	}
+}
+
+// host picks an internal host not used by another planted attack.
+func (g *gen) host() netip.Addr {
+	for _, h := range g.hosts {
+		if !g.used[h] {
+			g.used[h] = true
+			return h
+		}
+	}
+	// more attacks than hosts: invent one in the busiest host's /24
+	base := netip.MustParseAddr("10.0.0.1")
+	if len(g.hosts) > 0 {
+		base = g.hosts[0]
+	}
+	for {
+		b := base.As4()
+		b[3] = byte(2 + g.r.IntN(250))
+		h := netip.AddrFrom4(b)
+		if !g.used[h] {
+			g.used[h] = true
+			return h
+		}
+	}
+}
+
+func (g *gen) public() netip.Addr {
+	for {
+		a := netip.AddrFrom4([4]byte{byte(1 + g.r.IntN(222)), byte(g.r.IntN(256)), byte(g.r.IntN(256)), byte(1 + g.r.IntN(254))})
+		if !a.IsPrivate() && !a.IsLoopback() && a.IsGlobalUnicast() && a.As4()[0] != 127 && a.As4()[0] != 100 {
+			return a
+		}
+	}
+}
+
+func (g *gen) ephemeral() string { return strconv.Itoa(49152 + g.r.IntN(16383)) }
+
+func tf(ts float64) string { return strconv.FormatFloat(ts, 'f', 6, 64) }
+func ui(n int) string      { return strconv.Itoa(n) }
+
+func boolTV(b bool) string {
+	if b {
+		return "T"
+	}
+	return "F"
+}
+
+func local(a netip.Addr) string { return boolTV(a.IsPrivate() || a.IsLoopback()) }
+
+// start picks a start time that leaves room for dur inside the capture.
+func (g *gen) start(dur float64) float64 {
+	span := g.tmax - g.tmin - dur
+	if span <= 0 {
+		return g.tmin
+	}
+	return g.tmin + g.r.Float64()*span
+}
+
+func (g *gen) tmplFor(h netip.Addr, lf *logFile) int {
+	if lf == g.connF {
+		if i, ok := g.tmplByOrg[h]; ok {
+			return i
+		}
+	}
+	return g.r.IntN(len(lf.rows))
+}
+
+// connRow builds a conn row; history and state must agree (the callers
+// pass Zeek-consistent pairs).
+func (g *gen) connRow(kind string, ts float64, o netip.Addr, op string, r netip.Addr, rp int, proto, service string,
+	dur float64, ob, rb int, state, hist string, opk, rpk int, uid string) genRow {
+	hdr := 20
+	ipProto := "6"
+	if proto == "udp" {
+		hdr, ipProto = 8, "17"
+	}
+	v := map[string]string{
+		"ts": tf(ts), "uid": uid, "id.orig_h": o.String(), "id.orig_p": op, "id.resp_h": r.String(), "id.resp_p": ui(rp),
+		"proto": proto, "service": service, "conn_state": state, "missed_bytes": "0", "history": hist,
+		"orig_pkts": ui(opk), "orig_ip_bytes": ui(ob + opk*(20+hdr)), "resp_pkts": ui(rpk), "resp_ip_bytes": ui(rb + rpk*(20+hdr)),
+		"local_orig": local(o), "local_resp": local(r), "ip_proto": ipProto,
+	}
+	if dur < 0 {
+		v["duration"], v["orig_bytes"], v["resp_bytes"] = "-", "-", "-"
+	} else {
+		v["duration"], v["orig_bytes"], v["resp_bytes"] = tf(dur), ui(ob), ui(rb)
+	}
+	g.serial++
+	return genRow{ts: ts, vals: v, kind: kind, tmpl: g.tmplFor(o, g.connF), serial: g.serial}
+}
+
+func (g *gen) plant(kind string) Planted {
+	p := Planted{Kind: kind}
+	add := func(r genRow) {
+		g.conn = append(g.conn, r)
+		p.ConnRows++
+		t := time.Unix(0, int64(r.ts*1e9)).UTC()
+		if p.Start.IsZero() || t.Before(p.Start) {
+			p.Start = t
+		}
+		if t.After(p.End) {
+			p.End = t
+		}
+	}
+	switch kind {
+	case "scan":
+		h := g.host()
+		p.Host = h
+		b := h.As4()
+		b[2] = byte(g.r.IntN(256))
+		port := []int{22, 445, 3389, 23}[g.r.IntN(4)]
+		p.Peer = fmt.Sprintf("%d.%d.%d.0/24:%d", b[0], b[1], b[2], port)
+		t := g.start(90)
+		op := g.ephemeral()
+		for i := 1; i < 255; i++ {
+			b[3] = byte(i)
+			dst := netip.AddrFrom4(b)
+			t += 0.05 + g.r.Float64()*0.3
+			if g.r.IntN(5) == 0 { // host up, port closed
+				add(g.connRow(kind, t, h, op, dst, port, "tcp", "-", 0.0002+g.r.Float64()*0.002, 0, 0, "REJ", "Sr", 1, 1, g.uid()))
+			} else {
+				add(g.connRow(kind, t, h, op, dst, port, "tcp", "-", -1, 0, 0, "S0", "S", 1, 0, g.uid()))
+			}
+		}
+	case "dos":
+		victim := g.host()
+		p.Host, p.Peer = victim, victim.String()+":80"
+		t := g.start(40)
+		for i := 0; i < 400; i++ {
+			src := g.public()
+			t += g.r.Float64() * 0.1
+			r := g.connRow(kind, t, src, g.ephemeral(), victim, 80, "tcp", "-", -1, 0, 0, "S0", "S", 1, 0, g.uid())
+			add(r)
+		}
+	case "beacon":
+		h := g.host()
+		c2 := g.public()
+		p.Host, p.Peer = h, c2.String()+":443"
+		interval := 60.0
+		if span := g.tmax - g.tmin; span < 40*interval {
+			interval = math.Max(span/40, 2)
+		}
+		t := g.tmin + g.r.Float64()*interval // from the start to the end
+		for ; t < g.tmax; t += interval + (g.r.Float64()-0.5)*interval*0.05 {
+			ob, rb := 180+g.r.IntN(80), 90+g.r.IntN(60)
+			add(g.connRow(kind, t, h, g.ephemeral(), c2, 443, "tcp", "ssl", 0.15+g.r.Float64()*0.3, ob, rb, "SF", "ShADadFf", 6+g.r.IntN(3), 5+g.r.IntN(2), g.uid()))
+		}
+	case "dnstunnel":
+		h := g.host()
+		dom := []string{"cdn-sync.top", "updates-check.xyz", "telemetry-gw.net", "static-img.info"}[g.r.IntN(4)]
+		zone := "t." + dom
+		p.Host, p.Peer = h, dom
+		t := g.start(200)
+		for i := 0; i < 240; i++ {
+			t += 0.3 + g.r.Float64()*0.8
+			n := 24 + g.r.IntN(20)
+			raw := make([]byte, n)
+			for j := range raw {
+				raw[j] = byte(g.r.IntN(256))
+			}
+			label := strings.ToLower(strings.TrimRight(b32.EncodeToString(raw), "="))
+			name := label
+			if len(label) > 63 {
+				name = label[:63] + "." + label[63:]
+			}
+			q := name + "." + zone
+			ttl := tf(float64(30 + g.r.IntN(270)))
+			qt, qtn, ans := 16, "TXT", strings.ToLower(strings.TrimRight(b32.EncodeToString(raw[:n/2]), "="))
+			if g.r.IntN(3) == 0 {
+				qt, qtn, ans = 5, "CNAME", strings.ToLower(strings.TrimRight(b32.EncodeToString(raw[:8]), "="))+"."+zone
+			}
+			uid := g.uid()
+			op := g.ephemeral()
+			rtt := 0.01 + g.r.Float64()*0.08
+			tid := g.r.IntN(65536)
+			dv := map[string]string{
+				"ts": tf(t), "uid": uid, "id.orig_h": h.String(), "id.orig_p": op, "id.resp_h": g.resolver.String(), "id.resp_p": "53",
+				"proto": "udp", "trans_id": ui(tid), "rtt": tf(rtt), "query": q, "qclass": "1", "qclass_name": "C_INTERNET",
+				"qtype": ui(qt), "qtype_name": qtn, "rcode": "0", "rcode_name": "NOERROR", "AA": "F", "TC": "F", "RD": "T", "RA": "T",
+				"Z": "0", "answers": ans, "TTLs": ttl, "rejected": "F",
+			}
+			g.serial++
+			g.dns = append(g.dns, genRow{ts: t, vals: dv, kind: kind, tmpl: g.tmplFor(h, g.dnsF), serial: g.serial})
+			p.DNSRows++
+			qb := len(q) + 2 + 12 + 4
+			add(g.connRow(kind, t, h, op, g.resolver, 53, "udp", "dns", rtt, qb, qb+len(ans)+16, "SF", "Dd", 1, 1, uid))
+		}
+	case "exfil":
+		h := g.host()
+		dst := g.public()
+		p.Host, p.Peer = h, dst.String()+":443"
+		t := g.start(60)
+		for i := 0; i < 3; i++ {
+			ob := 60_000_000 + g.r.IntN(140_000_000)
+			rb := 200_000 + g.r.IntN(800_000)
+			dur := 300 + g.r.Float64()*900
+			add(g.connRow(kind, t, h, g.ephemeral(), dst, 443, "tcp", "ssl", dur, ob, rb, "SF", "ShADadFf", ob/1400+3, rb/1400+ob/2800, g.uid()))
+			t += 5 + g.r.Float64()*20
+		}
+	case "offhours":
+		h := g.host()
+		p.Host = h
+		day := time.Unix(int64(g.tmin), 0).UTC().Truncate(24 * time.Hour)
+		t := float64(day.Add(3*time.Hour).Unix()) + g.r.Float64()*600
+		p.Peer = "03:00 UTC"
+		for i := 0; i < 40; i++ {
+			dst := g.public()
+			t += 5 + g.r.Float64()*25
+			ob, rb := 500+g.r.IntN(3000), 2000+g.r.IntN(60000)
+			add(g.connRow(kind, t, h, g.ephemeral(), dst, 443, "tcp", "ssl", 0.5+g.r.Float64()*5, ob, rb, "SF", "ShADadFf", 8+g.r.IntN(10), 10+g.r.IntN(40), g.uid()))
+		}
+	}
+	return p
+}
