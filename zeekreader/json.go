@@ -1,6 +1,7 @@
 package zeekreader
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 )
@@ -16,20 +17,44 @@ func skipWS(b []byte, p int) int {
 
 // scanJSONString returns the index of the closing quote of a string whose
 // body starts at p, and whether it contains escapes; -1 if unterminated.
+// Quotes are found with a vectorised search; only a string with a backslash
+// before its quote is walked byte by byte.
 func scanJSONString(b []byte, p int) (int, bool) {
-	esc := false
+	q := bytes.IndexByte(b[p:], '"')
+	if q < 0 {
+		return -1, false
+	}
+	if bytes.IndexByte(b[p:p+q], '\\') < 0 {
+		return p + q, false
+	}
 	for p < len(b) {
 		switch b[p] {
 		case '"':
-			return p, esc
+			return p, true
 		case '\\':
-			esc = true
 			p += 2
 			continue
 		}
 		p++
 	}
-	return -1, esc
+	return -1, true
+}
+
+// validNumber checks the shape of a JSON number without converting it
+// (accessors convert on demand).
+func validNumber(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	if c := v[0]; c != '-' && (c < '0' || c > '9') {
+		return false
+	}
+	for _, c := range v[1:] {
+		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // scanJSONComposite returns the index just past the array or object that
@@ -178,7 +203,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 			case "true", "false":
 				fl = fJSONBool
 			default:
-				if _, ok := parseFloat(v); !ok {
+				if !validNumber(v) {
 					return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(v)))
 				}
 				fl = fJSONNumber
