@@ -174,9 +174,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if ho {
 		s.HalfOpen++
 	}
-	if ho || s.UIDs.N < 2 {
-		s.UIDs.Add(c.UID)
-	}
+	s.UIDs.Add(c.UID)
 	// Misra–Gries top source
 	for i := range s.Top {
 		if s.Top[i].N > 0 && s.Top[i].Src == c.Orig {

@@ -168,8 +168,8 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	s.Bytes += c.OrigBytes
 	s.Conns++
-	if c.OrigBytes >= 1e6 || s.UIDs.N < 2 {
-		s.UIDs.Add(c.UID)
+	if c.OrigBytes >= 1e5 {
+		s.UIDs.Add(c.UID) // the bulky connections are the evidence
 	}
 	// top destinations (space-saving)
 	mi := 0

@@ -177,10 +177,8 @@ func (s *Slot) add(h uint64, failed bool, uid []byte, dst netip.Addr) {
 	s.Conns++
 	if failed {
 		s.Failed++
-		s.UIDs.Add(uid) // failed attempts are the better evidence
-	} else if s.UIDs.N < window.UIDCap/2 {
-		s.UIDs.Add(uid)
 	}
+	s.UIDs.Add(uid)
 	s.Last = dst
 }
 

@@ -61,9 +61,11 @@ func TopFeatures(fs map[string]notice.Feature, n int) []string {
 }
 
 // UIDs keeps a fixed-size sample of evidence uids without allocating:
-// the first Cap uids seen (Zeek uids are at most 22 bytes).
+// the UIDCap uids with the smallest hash (a bottom-k sample), so the sample
+// does not depend on the order rows arrive in.
 type UIDs struct {
 	N int8
+	H [UIDCap]uint64
 	B [UIDCap][22]byte
 	L [UIDCap]uint8
 }
@@ -71,27 +73,66 @@ type UIDs struct {
 // UIDCap is how many uids a sample keeps.
 const UIDCap = 5
 
-// Add records uid if there is room.
-func (u *UIDs) Add(uid []byte) {
-	if int(u.N) >= UIDCap || len(uid) == 0 {
-		return
+func uidHash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
 	}
-	n := copy(u.B[u.N][:], uid)
-	u.L[u.N] = uint8(n)
-	u.N++
+	return Mix64(h)
 }
 
-// Merge adds o's uids while there is room.
+// Add offers uid to the sample.
+func (u *UIDs) Add(uid []byte) {
+	if len(uid) == 0 {
+		return
+	}
+	h := uidHash(uid)
+	i := int(u.N)
+	if i >= UIDCap {
+		// replace the largest hash if this one is smaller
+		i = 0
+		for j := 1; j < UIDCap; j++ {
+			if u.H[j] > u.H[i] {
+				i = j
+			}
+		}
+		if h >= u.H[i] {
+			return
+		}
+		for j := 0; j < UIDCap; j++ {
+			if u.H[j] == h && u.L[j] == uint8(min(len(uid), 22)) {
+				return // already in
+			}
+		}
+	} else {
+		for j := 0; j < i; j++ {
+			if u.H[j] == h {
+				return
+			}
+		}
+		u.N++
+	}
+	u.H[i] = h
+	u.L[i] = uint8(copy(u.B[i][:], uid))
+}
+
+// Merge adds o's uids.
 func (u *UIDs) Merge(o *UIDs) {
 	for i := 0; i < int(o.N); i++ {
 		u.Add(o.B[i][:o.L[i]])
 	}
 }
 
-// Strings returns the sample.
+// Strings returns the sample, ordered by hash.
 func (u *UIDs) Strings() []string {
+	idx := make([]int, u.N)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return u.H[idx[a]] < u.H[idx[b]] })
 	out := make([]string, 0, u.N)
-	for i := 0; i < int(u.N); i++ {
+	for _, i := range idx {
 		out = append(out, string(u.B[i][:u.L[i]]))
 	}
 	return out

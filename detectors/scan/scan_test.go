@@ -1,0 +1,223 @@
+package scan
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+var t0 = time.Date(2024, 3, 4, 10, 0, 0, 0, time.UTC)
+
+func sweep(src string, port uint16, proto, state string, n int, every time.Duration) []window.Conn {
+	var rows []window.Conn
+	for i := 0; i < n; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(time.Duration(i) * every), Src: src,
+			Dst: fmt.Sprintf("198.51.%d.%d", i/250, i%250+1), SPort: 40000, DPort: port, Proto: proto, State: state})
+	}
+	return rows
+}
+
+func portscan(src, dst string, n int, state string, every time.Duration) []window.Conn {
+	var rows []window.Conn
+	for i := 0; i < n; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(time.Duration(i) * every), Src: src, Dst: dst, SPort: 40000,
+			DPort: uint16(1 + i), State: state})
+	}
+	return rows
+}
+
+func browsing() []window.Conn {
+	var rows []window.Conn
+	for i := 0; i < 600; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(time.Duration(i) * time.Second), Src: "10.0.0.7",
+			Dst: fmt.Sprintf("93.184.%d.%d", i%3, i%20+1), SPort: uint16(50000 + i), DPort: 443, State: "SF",
+			OrigBytes: 900, RespBytes: 40000})
+	}
+	return rows
+}
+
+func rules(ns []*notice.Notice) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, n.Rule+" "+n.Source.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func TestScanTable(t *testing.T) {
+	cases := []struct {
+		name string
+		rows []window.Conn
+		want string
+	}{
+		{"udp sweep", sweep("10.1.1.1", 6892, "udp", "S0", 300, 100*time.Millisecond), "scan.horizontal 10.1.1.1"},
+		{"syn sweep rejected", sweep("10.1.1.1", 445, "tcp", "REJ", 60, time.Second), "scan.horizontal 10.1.1.1"},
+		{"few failures are not a scan", sweep("10.1.1.1", 445, "tcp", "S0", 20, time.Second), ""},
+		{"successful fan-out counts less", sweep("10.1.1.1", 443, "tcp", "SF", 100, time.Second), ""},
+		{"vertical", portscan("10.1.1.2", "203.0.113.5", 100, "REJ", 50*time.Millisecond), "scan.vertical 10.1.1.2"},
+		{"slow vertical over hours", portscan("10.1.1.3", "203.0.113.6", 60, "REJ", 2*time.Minute), "scan.slow 10.1.1.3"},
+		{"slow horizontal over hours", sweep("10.1.1.4", 22, "tcp", "S0", 80, 2*time.Minute), "scan.slow 10.1.1.4"},
+		{"browsing", browsing(), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := window.Run(New(DefaultConfig()), tc.rows)
+			if got := rules(ns); got != tc.want {
+				t.Fatalf("got %q want %q", got, tc.want)
+			}
+			for _, n := range ns {
+				if n.RiskScore < 50 || n.ID == "" || len(n.UIDs) == 0 || n.Explain.Detector != "scan" || n.Timestamp.IsZero() {
+					t.Errorf("incomplete notice %+v", n)
+				}
+				t.Log(n.Message)
+			}
+		})
+	}
+}
+
+func replay(t *testing.T, path string) []*notice.Notice {
+	t.Helper()
+	ns, err := window.Replay([]string{path}, New(DefaultConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func TestRealCerberSweep(t *testing.T) {
+	ns := replay(t, "../../testdata/detectors/cerber/conn.log.gz")
+	if len(ns) != 1 || ns[0].Rule != notice.RuleScanHorizontal || ns[0].Source.String() != "10.12.15.101" ||
+		ns[0].DestPort != 6892 || ns[0].Proto != "udp" || ns[0].RiskScore < 90 {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	if f := ns[0].Explain.Features["distinct_hosts"].Value; f < 540 || f > 610 {
+		t.Errorf("distinct %v, want ~576", f)
+	}
+	t.Log(ns[0].Message, ns[0].RiskScore)
+}
+
+func TestRealVerticalNmap(t *testing.T) {
+	ns := replay(t, "../../testdata/detectors/vertical/conn.log.gz")
+	if len(ns) != 1 || ns[0].Rule != notice.RuleScanVertical || ns[0].Source.String() != "192.168.1.9" ||
+		ns[0].Destination.String() != "45.33.32.156" {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	t.Log(ns[0].Message, ns[0].RiskScore)
+}
+
+func TestRealBenign(t *testing.T) {
+	for _, p := range []string{"evanswj", "simir", "zat"} {
+		ns := replay(t, "../../testdata/detectors/benign/"+p+"/conn.log.gz")
+		for _, n := range ns {
+			// zat: ZeroAccess P2P (udp/16464) fan-out is real and explained
+			if p == "zat" && n.DestPort == 16464 {
+				continue
+			}
+			t.Errorf("%s: unexpected %s", p, n.Message)
+		}
+	}
+}
+
+func TestDeterminismShuffleSnapshot(t *testing.T) {
+	var rows []window.Conn
+	rows = append(rows, sweep("10.1.1.1", 6892, "udp", "S0", 300, 300*time.Millisecond)...)
+	rows = append(rows, portscan("10.1.1.2", "203.0.113.5", 200, "REJ", 2*time.Second)...)
+	rows = append(rows, portscan("10.1.1.3", "203.0.113.6", 60, "REJ", 2*time.Minute)...)
+	rows = append(rows, browsing()...)
+	rows = window.Shuffle(rows, time.Second, 1)
+	a := window.Canon(window.Run(New(DefaultConfig()), rows))
+	b := window.Canon(window.Run(New(DefaultConfig()), rows))
+	if len(a) < 3 || !reflect.DeepEqual(a, b) {
+		t.Fatalf("not deterministic: %d vs %d", len(a), len(b))
+	}
+	for seed := int64(1); seed <= 3; seed++ {
+		sh := window.Canon(window.Run(New(DefaultConfig()), window.Shuffle(rows, 5*time.Minute, seed)))
+		if !reflect.DeepEqual(a, sh) {
+			t.Errorf("seed %d: shuffle within lateness changed notices\n%v\n%v", seed, a, sh)
+		}
+	}
+	for _, cut := range []int{100, len(rows) / 2, len(rows) - 10} {
+		s, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, window.Canon(s)) {
+			t.Errorf("snapshot at %d: differs", cut)
+		}
+	}
+}
+
+func TestLateRowsCounted(t *testing.T) {
+	d := New(DefaultConfig())
+	var out []*notice.Notice
+	eng := detectors.NewEngine(func(n *notice.Notice) { out = append(out, n) }, d)
+	eng.Observe(window.Conn{TS: t0, Src: "10.0.0.1", Dst: "10.0.0.2", DPort: 80}.Event())
+	eng.Observe(window.Conn{TS: t0.Add(time.Hour), Src: "10.0.0.1", Dst: "10.0.0.2", DPort: 80}.Event())
+	eng.Observe(window.Conn{TS: t0.Add(time.Minute), Src: "10.0.0.1", Dst: "10.0.0.3", DPort: 80}.Event())
+	if d.Stats().Late != 1 {
+		t.Fatalf("late %d", d.Stats().Late)
+	}
+}
+
+func TestBoundedMemory(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 10000
+	d := New(cfg)
+	n := 1000000
+	if testing.Short() || raceEnabled {
+		n = 200000
+	}
+	ev := window.Conn{TS: t0, Src: "10.0.0.1", Dst: "203.0.113.80", DPort: 80, State: "S0"}.Event()
+	emit := func(*notice.Notice) {}
+	for i := 0; i < n; i++ {
+		ev.Conn.Orig = netip.AddrFrom4([4]byte{byte(1 + i>>24), byte(i >> 16), byte(i >> 8), byte(i)})
+		ev.TS = t0.Add(time.Duration(i) * time.Millisecond)
+		ev.Conn.TS = ev.TS
+		d.Observe(ev)
+		if i%10000 == 0 {
+			d.Advance(ev.TS, emit)
+		}
+	}
+	s := d.Stats()
+	if d.h.Len() > 10000 || d.v.Len() > 10000 || s.Evicted < int64(2*(n-10000)-2*10000) {
+		t.Fatalf("stats %+v", s)
+	}
+	t.Logf("%+v", s)
+}
+
+func TestEntrySize(t *testing.T) {
+	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
+		t.Fatalf("entry is %d bytes", sz)
+	}
+}
+
+func TestObserveNoAlloc(t *testing.T) {
+	d := New(DefaultConfig())
+	evs := window.BenchEvents(20000)
+	for _, ev := range evs {
+		d.Observe(ev)
+	}
+	i := 0
+	a := testing.AllocsPerRun(5000, func() {
+		ev := evs[i%len(evs)]
+		i++
+		d.Observe(ev)
+	})
+	if a > 0.05 {
+		t.Fatalf("%.2f allocs per row", a)
+	}
+}
+
+var _ = zeekreader.KindConn
+
+func BenchmarkScan(b *testing.B) {
+	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
+}

@@ -1,0 +1,66 @@
+package window
+
+import (
+	"fmt"
+	"math/rand"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// BenchEvents builds n synthetic conn events of a busy network: 2,000
+// internal clients, 20,000 external servers, mostly tcp/443 and udp/53,
+// some failed attempts, about 2,000 rows per second of event time.
+func BenchEvents(n int) []*zeekreader.Event {
+	r := rand.New(rand.NewSource(1))
+	t := time.Date(2024, 5, 6, 8, 0, 0, 0, time.UTC)
+	states := []string{"SF", "SF", "SF", "SF", "S0", "REJ", "RSTO", "SH", "S1"}
+	ports := []uint16{443, 443, 443, 80, 53, 123, 22, 8443, 3389, 445}
+	out := make([]*zeekreader.Event, n)
+	for i := range out {
+		t = t.Add(time.Duration(r.ExpFloat64() * float64(500*time.Microsecond)))
+		src := netip.AddrFrom4([4]byte{10, 1, byte(r.Intn(8)), byte(r.Intn(250) + 1)})
+		dst := netip.AddrFrom4([4]byte{byte(20 + r.Intn(180)), byte(r.Intn(100)), byte(r.Intn(2)), byte(r.Intn(250) + 1)})
+		p := ports[r.Intn(len(ports))]
+		proto := "tcp"
+		if p == 53 || p == 123 {
+			proto = "udp"
+		}
+		c := &zeekreader.Conn{TS: t, UID: []byte(fmt.Sprintf("C%017x", i)), Orig: src, Resp: dst,
+			OrigP: uint16(1024 + r.Intn(60000)), RespP: p, Proto: []byte(proto), ConnState: []byte(states[r.Intn(len(states))]),
+			Duration: time.Duration(r.ExpFloat64() * float64(2*time.Second)), HasDuration: true,
+			OrigBytes: uint64(r.ExpFloat64() * 2000), RespBytes: uint64(r.ExpFloat64() * 20000), LocalOrig: zeekreader.True}
+		out[i] = &zeekreader.Event{Kind: zeekreader.KindConn, TS: t, Conn: c}
+	}
+	return out
+}
+
+// Bench drives det over pre-built events the way the Engine does
+// (Advance on 10 s steps) and reports rows/s.
+func Bench(b *testing.B, mk func() detectors.Detector) {
+	evs := BenchEvents(200000)
+	emit := func(*notice.Notice) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	rows := 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		det := mk()
+		b.StartTimer()
+		var last time.Time
+		for _, ev := range evs {
+			det.Observe(ev)
+			if ts := ev.TS.Truncate(10 * time.Second); ts != last {
+				last = ts
+				det.Advance(ev.TS, emit)
+			}
+		}
+		det.Flush(emit)
+		rows += len(evs)
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
