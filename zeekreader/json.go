@@ -139,15 +139,27 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		if p >= len(b) || b[p] != '"' {
 			return 0, r.rowErr("", fmt.Errorf("%w: expected a key at byte %d", ErrBadJSON, p))
 		}
-		kend, kesc := scanJSONString(b, p+1)
-		if kend < 0 {
+		// Keys are short: a plain loop beats a vectorised search here.
+		kend, kesc := p+1, false
+		for kend < len(b) && b[kend] != '"' {
+			if b[kend] == '\\' {
+				kesc = true
+				kend++
+			}
+			kend++
+		}
+		if kend >= len(b) {
 			return 0, r.rowErr("", fmt.Errorf("%w: unterminated key", ErrBadJSON))
 		}
-		r.keyBuf = r.keyBuf[:prefix]
-		if kesc {
-			r.keyBuf = appendJSONUnescaped(r.keyBuf, b[p+1:kend])
-		} else {
-			r.keyBuf = append(r.keyBuf, b[p+1:kend]...)
+		key := b[p+1 : kend]
+		if prefix > 0 || kesc {
+			r.keyBuf = r.keyBuf[:prefix]
+			if kesc {
+				r.keyBuf = appendJSONUnescaped(r.keyBuf, key)
+			} else {
+				r.keyBuf = append(r.keyBuf, key...)
+			}
+			key = r.keyBuf
 		}
 		p = skipWS(b, kend+1)
 		if p >= len(b) || b[p] != ':' {
@@ -163,7 +175,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		case c == '"':
 			end, esc := scanJSONString(b, p+1)
 			if end < 0 {
-				return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: unterminated string", ErrBadJSON))
+				return 0, r.rowErr(string(key), fmt.Errorf("%w: unterminated string", ErrBadJSON))
 			}
 			vs, ve, fl = p+1, end, fJSONString
 			if end == p+1 {
@@ -173,6 +185,9 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 			p = end + 1
 		case c == '{':
 			// Nested record: flatten into dotted keys.
+			if prefix == 0 && !kesc {
+				r.keyBuf = append(r.keyBuf[:0], key...)
+			}
 			r.keyBuf = append(r.keyBuf, '.')
 			np, err := r.jsonObject(b, p)
 			if err != nil {
@@ -184,7 +199,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		case c == '[':
 			end := scanJSONComposite(b, p)
 			if end < 0 {
-				return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: unterminated array", ErrBadJSON))
+				return 0, r.rowErr(string(key), fmt.Errorf("%w: unterminated array", ErrBadJSON))
 			}
 			vs, ve, fl = p, end, fJSONArray
 			if skipWS(b, p+1) < len(b) && b[skipWS(b, p+1)] == ']' {
@@ -204,14 +219,14 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 				fl = fJSONBool
 			default:
 				if !validNumber(v) {
-					return 0, r.rowErr(string(r.keyBuf), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(v)))
+					return 0, r.rowErr(string(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(v)))
 				}
 				fl = fJSONNumber
 			}
 			vs, ve = p, q
 			p = q
 		}
-		idx := r.keyIndex(r.keyBuf)
+		idx := r.keyIndex(key)
 		r.rec.spans[idx] = span{uint32(vs), uint32(ve)}
 		r.rec.flags[idx] = fl
 	}
