@@ -236,13 +236,6 @@ type Report struct {
 	ByClass map[string]*Scores `json:"by_class"`
 }
 
-func noticeHost(n *notice.Notice) netip.Addr {
-	if n.Source.IsValid() {
-		return n.Source
-	}
-	return n.Destination
-}
-
 func span(n *notice.Notice) (time.Time, time.Time) {
 	s, e := n.Start, n.End
 	if s.IsZero() {
@@ -341,7 +334,7 @@ func (e *Evaluator) Report() *Report {
 }
 
 func (e *Evaluator) windowsOf(n *notice.Notice) []hwKey {
-	h := noticeHost(n)
+	h := n.Source
 	if !h.IsValid() {
 		return nil
 	}
@@ -361,11 +354,42 @@ func (e *Evaluator) windowsOf(n *notice.Notice) []hwKey {
 func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTruth, flows []flow, keep func(string) bool) Scores {
 	s := Scores{Notices: len(ns)}
 	risk := map[hwKey]float64{}
+	bySrc := map[netip.Addr][]*notice.Notice{}
+	var noSrc []*notice.Notice
 	for _, n := range ns {
-		for _, k := range e.windowsOf(n) {
-			risk[k] = math.Max(risk[k], math.Max(n.RiskScore, 1e-6))
+		if n.Source.IsValid() {
+			bySrc[n.Source] = append(bySrc[n.Source], n)
+			for _, k := range e.windowsOf(n) {
+				risk[k] = math.Max(risk[k], math.Max(n.RiskScore, 1e-6))
+			}
+		} else {
+			noSrc = append(noSrc, n)
 		}
 	}
+	// Flows. A notice without a source (fan-in: the victim is the
+	// destination) also flags the host-windows of the originators of the
+	// flows it covers.
+	for i := range flows {
+		f := &flows[i]
+		p := false
+		for _, n := range bySrc[f.orig] {
+			if covers(n, f) {
+				p = true
+				break
+			}
+		}
+		for _, n := range noSrc {
+			if covers(n, f) {
+				p = true
+				k := hwKey{f.orig, f.ts.Truncate(e.Window).UnixNano()}
+				risk[k] = math.Max(risk[k], math.Max(n.RiskScore, 1e-6))
+			}
+		}
+		if keep(f.class) {
+			count(&s.Flow, p, f.mal)
+		}
+	}
+	s.Flow.finish()
 	var pts []point
 	for _, k := range keys {
 		t := hw[k]
@@ -378,36 +402,6 @@ func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTru
 	}
 	s.HostWindow.finish()
 	s.PRAUC = r4(AveragePrecision(pts))
-	bySrc := map[netip.Addr][]*notice.Notice{}
-	var noSrc []*notice.Notice
-	for _, n := range ns {
-		if n.Source.IsValid() {
-			bySrc[n.Source] = append(bySrc[n.Source], n)
-		} else {
-			noSrc = append(noSrc, n)
-		}
-	}
-	for i := range flows {
-		f := &flows[i]
-		if !keep(f.class) {
-			continue
-		}
-		p := false
-		for _, n := range bySrc[f.orig] {
-			if covers(n, f) {
-				p = true
-				break
-			}
-		}
-		for _, n := range noSrc {
-			if p {
-				break
-			}
-			p = covers(n, f)
-		}
-		count(&s.Flow, p, f.mal)
-	}
-	s.Flow.finish()
 	return s
 }
 

@@ -113,3 +113,17 @@ func TestAveragePrecision(t *testing.T) {
 	near(t, "perfect", AveragePrecision([]point{{0.9, true}, {0.5, false}}), 1)
 	near(t, "inverted", AveragePrecision([]point{{0.9, false}, {0.5, true}}), 0.5)
 }
+
+// A fan-in notice (no source, the victim as destination) flags the flows to
+// the victim and the host-windows of their originators.
+func TestFanInNotice(t *testing.T) {
+	e := New(5*time.Minute, nil)
+	feed(t, e, filepath.Join("..", "..", "testdata", "eval", "tiny", "conn.log.labeled"))
+	w0 := time.Unix(1700000100, 0)
+	e.Notice(&notice.Notice{Rule: "dos.fanin", Destination: netip.MustParseAddr("6.6.6.6"), Start: w0, End: w0.Add(time.Minute), RiskScore: 70})
+	r := e.Report()
+	hw, fl := r.Overall.HostWindow, r.Overall.Flow
+	if hw.TP != 1 || hw.FP != 0 || fl.TP != 2 || fl.FP != 0 {
+		t.Fatalf("hw %+v flow %+v", hw, fl)
+	}
+}
