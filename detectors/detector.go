@@ -93,11 +93,24 @@ func (e *Engine) Observe(ev *zeekreader.Event) {
 		*wm = ev.TS
 		if prev.IsZero() || ev.TS.Truncate(e.step) != prev.Truncate(e.step) {
 			for _, d := range ds {
-				d.Advance(*wm, e.emitFn)
+				d.Advance(e.detectorWatermark(d), e.emitFn)
 			}
 			e.release()
 		}
 	}
+}
+
+// detectorWatermark is the oldest of the watermarks of the logs d consumes
+// (among logs seen so far): a detector joining conn and dns must not close
+// a window on conn's time while dns, read from another file, lags behind.
+func (e *Engine) detectorWatermark(d Detector) time.Time {
+	var wm time.Time
+	for _, k := range d.Kinds() {
+		if w := e.wm[k]; !w.IsZero() && (wm.IsZero() || w.Before(wm)) {
+			wm = w
+		}
+	}
+	return wm
 }
 
 // Watermark is the newest ts seen in a log.

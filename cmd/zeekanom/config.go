@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/zeekanom/zeekanom/output/metrics"
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
 
 // Config is the one TOML file: a table per concern, a table per detector
@@ -19,6 +24,12 @@ type Config struct {
 	// Output holds each [output.<name>] section.
 	Output map[string]toml.Primitive `toml:"output"`
 
+	// Sections of `zeekanom run` (defaults in defaultConfig).
+	Input   InputConfig   `toml:"input"`
+	State   StateConfig   `toml:"state"`
+	Metrics MetricsConfig `toml:"metrics"`
+	Log     LogConfig     `toml:"log"`
+
 	md   *toml.MetaData
 	path string
 	text string
@@ -26,7 +37,7 @@ type Config struct {
 
 // loadConfig reads a config file; "" gives the embedded defaults.
 func loadConfig(path string) (*Config, error) {
-	c := &Config{}
+	c := defaultConfig()
 	if path == "" {
 		return c, nil
 	}
@@ -68,10 +79,10 @@ func (c *Config) lineOf(k toml.Key) int {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			name := strings.Trim(t, "[] ")
-			in = name == table
-			if in && len(k) > 0 && name == k.String() {
-				return i + 1
+			if name == k.String() {
+				return i + 1 // the key is a table of its own
 			}
+			in = name == table
 			continue
 		}
 		if in {
@@ -81,4 +92,125 @@ func (c *Config) lineOf(k toml.Key) int {
 		}
 	}
 	return 0
+}
+
+// --- sections of `zeekanom run` ------------------------------------------
+
+// InputConfig is [input]: what `zeekanom run` follows.
+type InputConfig struct {
+	// Logdir is Zeek's live log directory (zeekctl: logs/current; a
+	// standalone Zeek: its working directory).
+	Logdir string `toml:"logdir"`
+	// Logs are the log names followed (Logdir/<name>.log).
+	Logs []string `toml:"logs"`
+	// ArchiveDir holds zeekctl's YYYY-MM-DD/ directories of rotated .gz
+	// logs; "" is the parent of Logdir when Logdir is ".../current".
+	ArchiveDir string `toml:"archive_dir"`
+	// PollInterval is the polling fallback when no file event arrives.
+	PollInterval time.Duration `toml:"poll_interval"`
+}
+
+// StateConfig is [state]: checkpoints.
+type StateConfig struct {
+	Dir                string        `toml:"dir"`
+	CheckpointInterval time.Duration `toml:"checkpoint_interval"`
+}
+
+// MetricsConfig is [metrics]: the Prometheus endpoint ("" disables it).
+type MetricsConfig struct {
+	Listen string `toml:"listen"`
+}
+
+// LogConfig is [log]: diagnostics on standard error.
+type LogConfig struct {
+	Level string `toml:"level"` // debug, info, warn, error
+}
+
+func defaultConfig() *Config {
+	return &Config{
+		Input: InputConfig{
+			Logdir:       "/opt/zeek/logs/current",
+			Logs:         append([]string(nil), follow.DefaultLogs...),
+			PollInterval: time.Second,
+		},
+		State:   StateConfig{Dir: "/var/lib/zeekanom", CheckpointInterval: 10 * time.Second},
+		Metrics: MetricsConfig{Listen: metrics.DefaultListen},
+		Log:     LogConfig{Level: "info"},
+	}
+}
+
+// keyErr is a bad value, naming the key and its line.
+func (c *Config) keyErr(key string, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if c.md == nil {
+		return fmt.Errorf("%s: %s", key, msg)
+	}
+	line := c.lineOf(toml.Key(strings.Split(key, ".")))
+	if line == 0 {
+		line = c.tableLine(key)
+	}
+	return fmt.Errorf("%s:%d: %s: %s", c.path, line, key, msg)
+}
+
+// tableLine finds the line of the table header [name] (0 if none).
+func (c *Config) tableLine(name string) int {
+	for i, l := range strings.Split(c.text, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") && strings.Trim(t, "[] ") == name {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// validateRun checks the sections of `zeekanom run`.
+func (c *Config) validateRun() error {
+	if c.Input.Logdir == "" {
+		return c.keyErr("input.logdir", "empty")
+	}
+	if len(c.Input.Logs) == 0 {
+		return c.keyErr("input.logs", "no log to follow")
+	}
+	seen := map[string]bool{}
+	for _, l := range c.Input.Logs {
+		if l == "" || strings.ContainsAny(l, "/\\ .") {
+			return c.keyErr("input.logs", "%q is not a log name (conn, dns, ...)", l)
+		}
+		if seen[l] {
+			return c.keyErr("input.logs", "%q listed twice", l)
+		}
+		seen[l] = true
+	}
+	if c.Input.PollInterval < 10*time.Millisecond || c.Input.PollInterval > time.Hour {
+		return c.keyErr("input.poll_interval", "%s is outside 10ms..1h", c.Input.PollInterval)
+	}
+	if c.State.Dir == "" {
+		return c.keyErr("state.dir", "empty")
+	}
+	if c.State.CheckpointInterval < 10*time.Millisecond || c.State.CheckpointInterval > 24*time.Hour {
+		return c.keyErr("state.checkpoint_interval", "%s is outside 10ms..24h", c.State.CheckpointInterval)
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if i := strings.LastIndexByte(l, ':'); i < 0 {
+			return c.keyErr("metrics.listen", "%q is not host:port", l)
+		}
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return c.keyErr("log.level", "%v", err)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
 }
