@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/zeekanom/zeekanom/output/zeekfeed"
+)
+
+const configSynopsis = `check FILE | example
+
+  check FILE   validate a config file: every section and value, every
+               detector and output built (nothing opened); unknown keys and
+               bad values are reported with their line
+  example      print a commented default config (which 'check' accepts)`
+
+func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("config", configSynopsis, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() == 2 && fs.Arg(0) == "check":
+		cfg, err := loadConfig(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		if err := checkConfig(ctx, cfg, sinkFlags{}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(1))
+		return nil
+	case fs.NArg() == 1 && fs.Arg(0) == "example":
+		return writeExample(stdout)
+	}
+	fs.Usage()
+	return errUsage
+}
+
+const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the values shown
+# are the defaults. Unknown keys are errors. Check a file with
+# 'zeekanom config check /etc/zeekanom/zeekanom.toml'.
+# Flags of 'zeekanom run' override it (--logdir, --state-dir, -o, --es-url,
+# --metrics, --drain). SIGHUP reloads [log] level, [state]
+# checkpoint_interval and the outputs' min_risk; the rest needs a restart.
+
+[input]
+  ## Zeek's live log directory: zeekctl's logs/current, or a standalone
+  ## Zeek's working directory.
+  logdir = %q
+  ## Logs followed: <logdir>/<name>.log (TSV or JSON).
+  logs = %s
+  ## Where zeekctl archives rotated logs (YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz);
+  ## "" = the parent of logdir when logdir ends in "current", else logdir.
+  archive_dir = %q
+  ## Polling fallback when no file-system event arrives (10ms..1h).
+  poll_interval = %q
+
+[state]
+  ## Checkpoints (offsets + detector windows), written atomically.
+  dir = %q
+  ## How often a checkpoint is written (10ms..24h; reloadable).
+  checkpoint_interval = %q
+
+[metrics]
+  ## Prometheus /metrics and /healthz; "" disables.
+  listen = %q
+
+[log]
+  ## debug, info, warn or error (reloadable).
+  level = %q
+
+# --- outputs -------------------------------------------------------------
+# Without any output section (and without -o / --es-url), notices go to
+# standard output as JSON lines.
+
+# [output.ndjson]
+#   ## JSON lines file; "-" is standard output.
+#   path = "/var/lib/zeekanom/notices.ndjson"
+#   ## Notices with a lower risk score (0-100) are dropped (reloadable).
+#   min_risk = 0.0
+
+# [output.elasticsearch]
+#   ## See output/elasticsearch/README.md for its keys (url, index, spool...).
+
+`
+
+// writeExample prints the commented default config. Detector and zeekfeed
+// sections are generated from their DefaultConfig, commented out, so they
+// always agree with the code.
+func writeExample(w io.Writer) error {
+	d := defaultConfig()
+	logs := `["` + strings.Join(d.Input.Logs, `", "`) + `"]`
+	fmt.Fprintf(w, exampleHead, d.Input.Logdir, logs, d.Input.ArchiveDir, d.Input.PollInterval.String(),
+		d.State.Dir, d.State.CheckpointInterval.String(), d.Metrics.Listen, d.Log.Level)
+
+	fmt.Fprintln(w, "# [output.zeekfeed]: the feed the Zeek package in zeek-scripts/ reads.")
+	if err := commentedSection(w, "output.zeekfeed", zeekfeed.DefaultConfig()); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\n# --- detectors -----------------------------------------------------------")
+	fmt.Fprintln(w, "# One section per detector family (detectors/<name>/README.md); the keys")
+	fmt.Fprintln(w, "# shown are the defaults. enabled = false turns a detector off.")
+	for _, e := range allDetectors() {
+		var captured any
+		_, err := e.build(func(v any) error { captured = v; return nil })
+		if err != nil || captured == nil {
+			fmt.Fprintf(w, "\n# [detectors.%s]\n", e.name)
+			continue
+		}
+		fmt.Fprintln(w)
+		if err := commentedSection(w, "detectors."+e.name, captured); err != nil {
+			fmt.Fprintf(w, "# [detectors.%s]\n", e.name)
+		}
+	}
+	return nil
+}
+
+// commentedSection writes [name] with v's TOML encoding, commented out.
+func commentedSection(w io.Writer, name string, v any) error {
+	var b bytes.Buffer
+	enc := toml.NewEncoder(&b)
+	enc.Indent = "  "
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "# [%s]\n", name)
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "[") {
+			// a nested table of the section
+			l = strings.Replace(l, "[", "["+name+".", 1)
+		}
+		if l == "" {
+			fmt.Fprintln(w, "#")
+			continue
+		}
+		fmt.Fprintf(w, "#   %s\n", strings.TrimSpace(l))
+	}
+	return nil
+}

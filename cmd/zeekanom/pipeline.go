@@ -1,0 +1,255 @@
+package main
+
+// Output wiring shared by run and config check: [output.ndjson],
+// [output.zeekfeed], [output.elasticsearch] (via buildElasticsearch), each
+// behind a reloadable min_risk filter.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"reflect"
+	"sort"
+	"sync/atomic"
+
+	"github.com/zeekanom/zeekanom/output"
+	"github.com/zeekanom/zeekanom/output/metrics"
+	"github.com/zeekanom/zeekanom/output/ndjson"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/output/zeekfeed"
+)
+
+// ndjsonConfig is [output.ndjson].
+type ndjsonConfig struct {
+	// Path of the JSON-lines file; "-" is standard output.
+	Path string `toml:"path"`
+	// MinRisk drops notices with a lower event.risk_score (reloadable).
+	MinRisk float64 `toml:"min_risk"`
+}
+
+// outputNames are the [output.<name>] sections known here.
+var outputNames = []string{"elasticsearch", "ndjson", "zeekfeed"}
+
+// namedSink is one output with its reloadable threshold.
+type namedSink struct {
+	name string
+	sink output.Sink
+	min  atomic.Uint64 // float64 bits of min_risk
+	errs int64
+}
+
+func (s *namedSink) minRisk() float64     { return math.Float64frombits(s.min.Load()) }
+func (s *namedSink) setMinRisk(v float64) { s.min.Store(math.Float64bits(v)) }
+
+// sinkSet is every output of a run. It implements output.Sink; a failing
+// output does not stop the others (its errors are counted).
+type sinkSet struct {
+	sinks []*namedSink
+}
+
+func (ss *sinkSet) Write(ctx context.Context, n *notice.Notice) error {
+	var first error
+	for _, s := range ss.sinks {
+		if n.RiskScore < s.minRisk() {
+			continue
+		}
+		if err := s.sink.Write(ctx, n); err != nil {
+			s.errs++
+			if first == nil {
+				first = fmt.Errorf("output %s: %w", s.name, err)
+			}
+		}
+	}
+	return first
+}
+
+func (ss *sinkSet) Flush(ctx context.Context) error {
+	var errs []error
+	for _, s := range ss.sinks {
+		if err := s.sink.Flush(ctx); err != nil {
+			s.errs++
+			errs = append(errs, fmt.Errorf("output %s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (ss *sinkSet) Close() error {
+	var errs []error
+	for _, s := range ss.sinks {
+		if err := s.sink.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("output %s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stats flattens each output's Stats() (if it has one) for metrics.
+func (ss *sinkSet) stats() (map[string]map[string]float64, map[string]int64) {
+	st := map[string]map[string]float64{}
+	errs := map[string]int64{}
+	for _, s := range ss.sinks {
+		errs[s.name] = s.errs
+		if v, ok := callStats(s.sink); ok {
+			st[s.name] = metrics.Flatten(v)
+		}
+	}
+	return st, errs
+}
+
+// callStats calls a Stats() method of any result type (detectors and the
+// Elasticsearch sink each have their own).
+func callStats(v any) (any, bool) {
+	m := reflect.ValueOf(v).MethodByName("Stats")
+	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+		return nil, false
+	}
+	return m.Call(nil)[0].Interface(), true
+}
+
+// sinkFlags are the command-line overrides of the outputs.
+type sinkFlags struct {
+	out   string // -o FILE ("-": standard output)
+	esURL string
+}
+
+// outputThresholds decodes the reloadable min_risk of each section.
+type outputThresholds map[string]float64
+
+// decodeOutputs checks [output.*] names and decodes the sections handled
+// here. With build false nothing is opened (config check).
+func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer, build bool) (*sinkSet, error) {
+	known := map[string]bool{}
+	for _, n := range outputNames {
+		known[n] = true
+	}
+	names := make([]string, 0, len(cfg.Output))
+	for n := range cfg.Output {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !known[n] {
+			return nil, cfg.keyErr("output."+n, "no such output (known: %v)", outputNames)
+		}
+	}
+	ss := &sinkSet{}
+	fail := func(err error) (*sinkSet, error) {
+		ss.Close()
+		return nil, err
+	}
+	add := func(name string, s output.Sink, minRisk float64) {
+		ns := &namedSink{name: name, sink: s}
+		ns.setMinRisk(minRisk)
+		ss.sinks = append(ss.sinks, ns)
+	}
+
+	es, err := buildElasticsearch(ctx, cfg, fl.esURL)
+	if err != nil {
+		return fail(err)
+	}
+	if es != nil {
+		if !build {
+			es.Close()
+		} else {
+			add("elasticsearch", es, 0)
+		}
+	}
+
+	if prim, ok := cfg.Output["zeekfeed"]; ok {
+		zc := zeekfeed.DefaultConfig()
+		if err := cfg.md.PrimitiveDecode(prim, &zc); err != nil {
+			return fail(fmt.Errorf("[output.zeekfeed]: %w", err))
+		}
+		if err := zc.Validate(); err != nil {
+			return fail(cfg.keyErr(errKey(err, "output.zeekfeed"), "%v", err))
+		}
+		if build {
+			minRisk := zc.MinRisk
+			zc.MinRisk = 0 // filtered here, so that SIGHUP can change it
+			s, err := zeekfeed.New(zc)
+			if err != nil {
+				return fail(err)
+			}
+			add("zeekfeed", s, minRisk)
+		}
+	}
+
+	nc := ndjsonConfig{}
+	_, hasND := cfg.Output["ndjson"]
+	if hasND {
+		if err := cfg.md.PrimitiveDecode(cfg.Output["ndjson"], &nc); err != nil {
+			return fail(fmt.Errorf("[output.ndjson]: %w", err))
+		}
+		if nc.MinRisk < 0 || nc.MinRisk > 100 {
+			return fail(cfg.keyErr("output.ndjson.min_risk", "%g is outside 0..100", nc.MinRisk))
+		}
+		if nc.Path == "" {
+			return fail(cfg.keyErr("output.ndjson.path", "empty (use \"-\" for standard output)"))
+		}
+	}
+	if fl.out != "" {
+		nc.Path, hasND = fl.out, true
+	}
+	if _, hasZF := cfg.Output["zeekfeed"]; !hasND && es == nil && !hasZF {
+		nc.Path, hasND = "-", true // nothing configured: JSON lines on stdout
+	}
+	if hasND && build {
+		if nc.Path == "-" {
+			add("ndjson", ndjson.New(nopCloser{stdout}), nc.MinRisk)
+		} else {
+			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+			if err != nil {
+				return fail(err)
+			}
+			add("ndjson", ndjson.New(f), nc.MinRisk)
+		}
+	}
+	return ss, nil
+}
+
+// errKey takes "output.zeekfeed.max_bytes" from a Validate error message
+// ("output.zeekfeed.max_bytes: ..."), else returns def.
+func errKey(err error, def string) string {
+	s := err.Error()
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' || s[i] == ' ' {
+			if i > len(def) && s[:len(def)] == def {
+				return s[:i]
+			}
+			break
+		}
+	}
+	return def
+}
+
+// thresholds reads the reloadable min_risk of every output section.
+func thresholds(cfg *Config) (outputThresholds, error) {
+	out := outputThresholds{}
+	for name, prim := range cfg.Output {
+		var v struct {
+			MinRisk *float64 `toml:"min_risk"`
+		}
+		if err := cfg.md.PrimitiveDecode(prim, &v); err != nil {
+			return nil, fmt.Errorf("[output.%s]: %w", name, err)
+		}
+		if v.MinRisk != nil {
+			out[name] = *v.MinRisk
+		}
+	}
+	return out, nil
+}
+
+// applyThresholds sets the reloadable thresholds (outputs without a
+// min_risk key go back to 0).
+func (ss *sinkSet) applyThresholds(th outputThresholds) {
+	for _, s := range ss.sinks {
+		if s.name == "elasticsearch" {
+			continue // filtered by the sink itself
+		}
+		s.setMinRisk(th[s.name])
+	}
+}

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/output/metrics"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
+)
+
+const runSynopsis = `[-c FILE] [--logdir DIR] [--state-dir DIR] [-o FILE] [--es-url URL] [--metrics ADDR] [--drain]
+
+Follows Zeek's live logs (conn, dns, http, ssl by default) across rotation,
+feeds every enabled detector and writes notices. Offsets and detector
+windows are checkpointed in the state directory, so a restart resumes
+where the last checkpoint was, reading what was rotated away meanwhile.
+
+Flags override the config file. SIGTERM/SIGINT: stop reading, flush the
+outputs, write a checkpoint, exit 0. SIGHUP: re-read the config file and,
+if it checks, apply what is safe to change live: [log] level,
+[state] checkpoint_interval and the min_risk of [output.ndjson] and
+[output.zeekfeed]. Everything else (input, state dir, metrics address,
+detectors, output destinations) needs a restart.
+
+--drain reads every followed log (and what was rotated away) to its current
+end, closes all windows, writes outputs and a checkpoint, and exits 0.`
+
+type runFlags struct {
+	config   string
+	logdir   string
+	stateDir string
+	out      string
+	esURL    string
+	metrics  string
+	drain    bool
+	set      map[string]bool // flags given on the command line
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", runSynopsis, stderr)
+	var fl runFlags
+	fs.StringVar(&fl.config, "c", "", "config file (TOML); see 'zeekanom config example'")
+	fs.StringVar(&fl.logdir, "logdir", "", "Zeek's live log directory (overrides input.logdir)")
+	fs.StringVar(&fl.stateDir, "state-dir", "", "checkpoint directory (overrides state.dir)")
+	fs.StringVar(&fl.out, "o", "", "also write notices as JSON lines to FILE (\"-\": standard output)")
+	fs.StringVar(&fl.esURL, "es-url", "", "send notices to Elasticsearch at URL")
+	fs.StringVar(&fl.metrics, "metrics", "", "serve /metrics and /healthz on ADDR (overrides metrics.listen; \"off\" disables)")
+	fs.BoolVar(&fl.drain, "drain", false, "read everything to its end, flush, checkpoint and exit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	fl.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { fl.set[f.Name] = true })
+
+	cfg, err := loadRunConfig(ctx, fl)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	lv, _ := parseLevel(cfg.Log.Level)
+	level.Set(lv)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	dets, err := buildDetectors(cfg.md, cfg.Detectors)
+	if err != nil {
+		return err
+	}
+	sinks, err := buildSinks(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL}, stdout, true)
+	if err != nil {
+		return err
+	}
+	th, _ := thresholds(cfg)
+	sinks.applyThresholds(th)
+
+	r := &runner{cfg: cfg, fl: fl, log: logger, level: level, dets: dets, sinks: sinks,
+		interval: cfg.State.CheckpointInterval, wctx: ctx, met: metrics.New(), stderr: stderr}
+	return r.run(ctx)
+}
+
+// loadRunConfig loads the file, applies the flags and checks everything
+// (detectors and outputs are built without opening anything).
+func loadRunConfig(ctx context.Context, fl runFlags) (*Config, error) {
+	cfg, err := loadConfig(fl.config)
+	if err != nil {
+		return nil, err
+	}
+	if fl.logdir != "" {
+		cfg.Input.Logdir = fl.logdir
+	}
+	if fl.stateDir != "" {
+		cfg.State.Dir = fl.stateDir
+	}
+	if fl.set["metrics"] {
+		cfg.Metrics.Listen = fl.metrics
+		if fl.metrics == "off" {
+			cfg.Metrics.Listen = ""
+		}
+	}
+	if err := checkConfig(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL}); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// checkConfig validates every section: run's own, each detector (built)
+// and each output (decoded and validated, nothing opened), then rejects
+// unknown keys naming their line.
+func checkConfig(ctx context.Context, cfg *Config, sf sinkFlags) error {
+	if err := cfg.validateRun(); err != nil {
+		return err
+	}
+	if _, err := buildDetectors(cfg.md, cfg.Detectors); err != nil {
+		return err
+	}
+	ss, err := buildSinks(ctx, cfg, sf, io.Discard, false)
+	if err != nil {
+		return err
+	}
+	ss.Close()
+	if _, err := thresholds(cfg); err != nil {
+		return err
+	}
+	return cfg.checkUndecoded()
+}
+
+type runner struct {
+	cfg      *Config
+	fl       runFlags
+	log      *slog.Logger
+	level    *slog.LevelVar
+	dets     []detectors.Detector
+	eng      *detectors.Engine
+	sinks    *sinkSet
+	f        *follow.Follower
+	met      *metrics.Metrics
+	interval time.Duration
+	wctx     context.Context // context of sink writes (replaced at shutdown)
+	stderr   io.Writer
+
+	lastCkpt        time.Time
+	ckpts, ckptErrs int64
+	writeErrs       int64
+	rows            int64
+}
+
+// shutdownTimeout bounds the final flush and checkpoint after SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+func (r *runner) run(ctx context.Context) (err error) {
+	cfg := r.cfg
+	defer func() {
+		if cerr := r.sinks.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	st, err := follow.LoadState(cfg.State.Dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range r.dets {
+		s, ok := d.(detectors.Stateful)
+		if !ok {
+			continue
+		}
+		if b := st.Detectors[d.Name()]; b != nil {
+			if err := s.Restore(b); err != nil {
+				r.log.Warn("detector state not restored: starting with empty windows", "detector", d.Name(), "err", err)
+			}
+		}
+	}
+	if len(st.Files) > 0 {
+		r.log.Info("resuming from checkpoint", "saved_at", st.SavedAt, "logs", len(st.Files))
+	}
+	r.f, err = follow.New(follow.Options{
+		Dir: cfg.Input.Logdir, Logs: cfg.Input.Logs, ArchiveDir: cfg.Input.ArchiveDir,
+		PollInterval: cfg.Input.PollInterval, Drain: r.fl.drain,
+		Warn: func(format string, args ...any) { r.log.Warn(fmt.Sprintf(format, args...)) },
+	}, st.Files)
+	if err != nil {
+		return err
+	}
+	defer r.f.Close()
+	r.eng = detectors.NewEngine(r.emit, r.dets...)
+
+	mctx, stopMetrics := context.WithCancel(context.Background())
+	defer stopMetrics()
+	if cfg.Metrics.Listen != "" {
+		addr, _, err := r.met.Serve(mctx, cfg.Metrics.Listen)
+		if err != nil {
+			return err
+		}
+		r.log.Info("metrics", "addr", "http://"+addr+"/metrics")
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	names := make([]string, len(r.dets))
+	for i, d := range r.dets {
+		names[i] = d.Name()
+	}
+	r.log.Info("following", "logdir", cfg.Input.Logdir, "logs", strings.Join(cfg.Input.Logs, ","),
+		"state", cfg.State.Dir, "detectors", strings.Join(names, ","), "drain", r.fl.drain)
+	r.lastCkpt = time.Now()
+	r.publish()
+
+	tick := min(time.Second, r.interval)
+	var tk tickCtx
+	defer tk.stop()
+	for {
+		ev, err := r.f.Next(tk.get(ctx, tick))
+		switch {
+		case err == nil:
+			r.eng.Observe(ev)
+			r.rows++
+			continue
+		case errors.Is(err, io.EOF): // --drain: everything read
+			r.eng.Flush()
+			return r.finish("drained")
+		case ctx.Err() != nil: // SIGTERM, SIGINT
+			return r.finish("stopping")
+		case errors.Is(err, context.DeadlineExceeded):
+			select {
+			case <-hup:
+				r.reload(ctx)
+				tick = min(time.Second, r.interval)
+			default:
+			}
+			if time.Since(r.lastCkpt) >= r.interval {
+				r.checkpoint()
+			}
+			r.publish()
+		default:
+			r.log.Error("follower stopped", "err", err)
+			if ferr := r.finish("error"); ferr != nil {
+				return errors.Join(err, ferr)
+			}
+			return err
+		}
+	}
+}
+
+// emit is the engine's notice callback.
+func (r *runner) emit(n *notice.Notice) {
+	if err := r.sinks.Write(r.wctx, n); err != nil {
+		r.writeErrs++
+		if r.writeErrs <= 10 || r.writeErrs%1000 == 0 {
+			r.log.Warn("notice not written", "id", n.ID, "err", err, "failures", r.writeErrs)
+		}
+	}
+}
+
+// finish flushes the outputs and writes the last checkpoint, within
+// shutdownTimeout.
+func (r *runner) finish(why string) error {
+	fctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	r.wctx = fctx
+	ok := r.checkpoint()
+	r.publish()
+	r.log.Info(why, "rows", r.rows, "notices", sum(r.eng.Notices), "checkpoints", r.ckpts)
+	fmt.Fprintf(r.stderr, "zeekanom run: %d rows, %d notices%s\n", r.rows, sum(r.eng.Notices), ruleCounts(r.eng.Notices))
+	if !ok {
+		return errors.New("the last checkpoint was not written (see the log above): rows after the previous one will be read again")
+	}
+	return nil
+}
+
+func ruleCounts(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%d", k, m[k])
+	}
+	return b.String()
+}
+
+// checkpoint makes the outputs durable, then saves offsets and detector
+// snapshots together. If an output cannot flush, the checkpoint is not
+// advanced: its notices are re-emitted (same ids) after a restart.
+func (r *runner) checkpoint() bool {
+	r.lastCkpt = time.Now()
+	if err := r.sinks.Flush(r.wctx); err != nil {
+		r.ckptErrs++
+		r.log.Warn("outputs not flushed: checkpoint not advanced", "err", err)
+		return false
+	}
+	snaps := map[string][]byte{}
+	for _, d := range r.dets {
+		if s, ok := d.(detectors.Stateful); ok {
+			b, err := s.Snapshot()
+			if err != nil {
+				r.log.Warn("detector snapshot failed: its windows restart empty", "detector", d.Name(), "err", err)
+				continue
+			}
+			snaps[d.Name()] = b
+		}
+	}
+	err := follow.SaveState(r.cfg.State.Dir, &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Detectors: snaps})
+	if err != nil {
+		r.ckptErrs++
+		r.log.Error("checkpoint not written", "dir", r.cfg.State.Dir, "err", err)
+		return false
+	}
+	r.ckpts++
+	return true
+}
+
+// publish hands the counters to the metrics endpoint.
+func (r *runner) publish() {
+	s := metrics.Snapshot{Updated: time.Now(), Notices: map[string]int64{}, Detectors: map[string]map[string]float64{},
+		Checkpoints: r.ckpts, CheckpointErrors: r.ckptErrs, LastCheckpoint: r.lastCkpt}
+	for _, l := range r.f.Stats() {
+		s.Logs = append(s.Logs, metrics.Log{Log: l.Log, Rows: l.Rows, ParseErrors: l.ParseErrors, Newest: l.Newest,
+			BytesBehind: l.BytesBehind, Rotations: l.Rotations, Truncations: l.Truncations, Gaps: l.Gaps})
+	}
+	for k, v := range r.eng.Notices {
+		s.Notices[k] = v
+	}
+	for _, d := range r.dets {
+		if v, ok := callStats(d); ok {
+			s.Detectors[d.Name()] = metrics.Flatten(v)
+		}
+	}
+	s.Outputs, s.OutputErrors = r.sinks.stats()
+	r.met.Set(s)
+}
+
+// reload re-reads the config on SIGHUP and applies what is safe.
+func (r *runner) reload(ctx context.Context) {
+	cfg, err := loadRunConfig(ctx, r.fl)
+	if err != nil {
+		r.log.Error("SIGHUP: config not reloaded", "err", err)
+		return
+	}
+	lv, _ := parseLevel(cfg.Log.Level)
+	r.level.Set(lv)
+	r.interval = cfg.State.CheckpointInterval
+	th, _ := thresholds(cfg)
+	r.sinks.applyThresholds(th)
+	r.log.Info("SIGHUP: reloaded log.level, state.checkpoint_interval, output min_risk (other changes need a restart)",
+		"level", lv, "checkpoint_interval", r.interval)
+}
+
+// tickCtx is a context that expires every tick, so that the reading loop
+// wakes for checkpoints, metrics and SIGHUP even when no row arrives.
+type tickCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (t *tickCtx) get(parent context.Context, d time.Duration) context.Context {
+	if t.ctx == nil || t.ctx.Err() != nil {
+		t.stop()
+		t.ctx, t.cancel = context.WithTimeout(parent, d)
+	}
+	return t.ctx
+}
+
+func (t *tickCtx) stop() {
+	if t.cancel != nil {
+		t.cancel()
+	}
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
+)
+
+func TestConfigExampleChecks(t *testing.T) {
+	code, ex, stderr := runCLI(t, "config", "example")
+	if code != 0 {
+		t.Fatalf("example: %d %s", code, stderr)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "zeekanom.toml")
+	os.WriteFile(p, []byte(ex), 0o644)
+	if code, out, stderr := runCLI(t, "config", "check", p); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("check example: %d %s %s", code, out, stderr)
+	}
+	// Uncommented, every generated section is accepted too.
+	var b strings.Builder
+	for _, l := range strings.Split(ex, "\n") {
+		if strings.HasPrefix(l, "# [") && !strings.Contains(l, ":") {
+			l = strings.TrimPrefix(l, "# ")
+		} else if strings.HasPrefix(l, "#   ") && !strings.HasPrefix(l, "#   ##") {
+			l = "  " + strings.TrimPrefix(l, "#   ")
+		}
+		b.WriteString(l + "\n")
+	}
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	if code, out, stderr := runCLI(t, "config", "check", p); code != 0 {
+		t.Fatalf("check uncommented example: %d %s %s\n%s", code, out, stderr, b.String())
+	}
+}
+
+func TestConfigCheckErrors(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"[input]\nlogdir = \"/x\"\nbogus = 1\n", ":3: unknown key \"input.bogus\""},
+		{"[state]\n\ncheckpoint_interval = \"1ns\"\n", ":3: state.checkpoint_interval: 1ns is outside"},
+		{"[input]\npoll_interval = \"abc\"\n", "line 2"},
+		{"[input]\nlogs = [\"conn\", \"../etc\"]\n", ":2: input.logs"},
+		{"[log]\nlevel = \"loud\"\n", ":2: log.level"},
+		{"[output.kafka]\nurl = \"x\"\n", ":1: output.kafka: no such output"},
+		{"[output.ndjson]\npath = \"-\"\nmin_risk = 300.0\n", ":3: output.ndjson.min_risk"},
+		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes"},
+		{"[detectors.nosuch]\n", "no such detector"},
+	} {
+		p := filepath.Join(t.TempDir(), "c.toml")
+		os.WriteFile(p, []byte(tc.text), 0o644)
+		code, _, stderr := runCLI(t, "config", "check", p)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: code %d, stderr %q, want %q", tc.text, code, stderr, tc.want)
+		}
+	}
+}
+
+// zeekDir makes a Zeek log directory with the real conn rows of
+// testdata/follow.
+func zeekDir(t *testing.T) (logdir, conn string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "follow", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logdir = filepath.Join(t.TempDir(), "current")
+	os.MkdirAll(logdir, 0o755)
+	conn = filepath.Join(logdir, "conn.log")
+	if err := os.WriteFile(conn, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return logdir, conn
+}
+
+func checkpointAtEnd(t *testing.T, state, conn string) bool {
+	st, err := follow.LoadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(conn)
+	for _, p := range st.Files {
+		if p.Log == "conn" && p.Offset == fi.Size() {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunDrain(t *testing.T) {
+	logdir, conn := zeekDir(t)
+	state := t.TempDir()
+	out := filepath.Join(t.TempDir(), "notices.ndjson")
+	args := []string{"run", "--logdir", logdir, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"}
+	code, _, stderr := runCLI(t, args...)
+	if code != 0 || !strings.Contains(stderr, "zeekanom run: 120 rows") {
+		t.Fatalf("first drain: %d %s", code, stderr)
+	}
+	if !checkpointAtEnd(t, state, conn) {
+		t.Fatal("checkpoint not at the end of conn.log")
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	}
+	// Again: nothing new.
+	if code, _, stderr := runCLI(t, args...); code != 0 || !strings.Contains(stderr, "zeekanom run: 0 rows") {
+		t.Fatalf("second drain: %d %s", code, stderr)
+	}
+	// Five more rows: exactly those.
+	b, _ := os.ReadFile(conn)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	f, _ := os.OpenFile(conn, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(strings.Join(lines[len(lines)-5:], "\n") + "\n")
+	f.Close()
+	if code, _, stderr := runCLI(t, args...); code != 0 || !strings.Contains(stderr, "zeekanom run: 5 rows") {
+		t.Fatalf("third drain: %d %s", code, stderr)
+	}
+}
+
+// SIGTERM (the context cancelled): stop, flush, checkpoint, exit 0 quickly.
+func TestRunStopsOnCancel(t *testing.T) {
+	logdir, conn := zeekDir(t)
+	state := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+	os.WriteFile(cfg, []byte(`[input]
+logdir = "`+logdir+`"
+poll_interval = "20ms"
+[state]
+dir = "`+state+`"
+checkpoint_interval = "30ms"
+[metrics]
+listen = "127.0.0.1:0"
+[output.ndjson]
+path = "`+filepath.Join(state, "n.ndjson")+`"
+`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"run", "-c", cfg}, &bytes.Buffer{}, &stderr) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !checkpointAtEnd(t, state, conn) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no checkpoint at the end of conn.log: exit %d: %s", <-done, stderr.String())
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("run exited early: %d", c)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case c := <-done:
+		if c != 0 {
+			t.Fatalf("exit %d", c)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not stop within 15s of SIGTERM")
+	}
+}
