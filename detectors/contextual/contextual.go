@@ -231,7 +231,9 @@ func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
 		// there are two weeks (weekends differ from weekdays)
 		p = (float64(e.HOD[hod]) + 0.5) / (math.Floor(days) + 1)
 		if weeks := math.Floor(days / 7); weeks >= 2 {
-			p = math.Max(p, (float64(e.HOW[how])+0.5)/(weeks+1))
+			// hour of week, shrunk towards the hour-of-day rate (m = 2
+			// pseudo-weeks), so a few weeks of history do not overreact
+			p = (float64(e.HOW[how]) + 2*p) / (weeks + 2)
 			basis = "hour of week"
 		} else {
 			basis = "hour of day"

@@ -52,11 +52,14 @@ type Key struct {
 	Proto uint8
 }
 
-// Top is a Misra–Gries counter slot for the loudest source.
+// Top is the loudest source: its estimated count.
 type Top struct {
 	Src netip.Addr
 	N   uint32
 }
+
+// cmsW is the width of the one-row count sketch of sources per slot.
+const cmsW = 64
 
 // Slot is one window of one key.
 type Slot struct {
@@ -65,7 +68,9 @@ type Slot struct {
 	Srcs     window.HLL
 	Conns    uint32
 	HalfOpen uint32
-	Top      [3]Top
+	CMS      [cmsW]uint16 // connections per source bucket (saturating)
+	Best     uint8        // bucket with the most connections
+	BestSrc  netip.Addr   // the source that last raised it
 	UIDs     window.UIDs
 }
 
@@ -175,21 +180,14 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		s.HalfOpen++
 	}
 	s.UIDs.Add(c.UID)
-	// Misra–Gries top source
-	for i := range s.Top {
-		if s.Top[i].N > 0 && s.Top[i].Src == c.Orig {
-			s.Top[i].N++
-			return
-		}
+	// loudest source: a one-row count sketch; the bucket maximum minus
+	// the median bucket estimates the top source's excess over the crowd
+	h := window.HashAddr(c.Orig, 0x70b) % cmsW
+	if s.CMS[h] < math.MaxUint16 {
+		s.CMS[h]++
 	}
-	for i := range s.Top {
-		if s.Top[i].N == 0 {
-			s.Top[i] = Top{c.Orig, 1}
-			return
-		}
-	}
-	for i := range s.Top {
-		s.Top[i].N--
+	if s.CMS[h] >= s.CMS[s.Best] {
+		s.Best, s.BestSrc = uint8(h), c.Orig
 	}
 }
 
@@ -250,11 +248,13 @@ func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
 	srcs := math.Round(s.Srcs.Count())
 	conns := float64(s.Conns)
 	ho := float64(s.HalfOpen) / math.Max(1, conns)
-	var top Top
-	for _, t := range s.Top {
-		if t.N > top.N {
-			top = t
+	top := Top{Src: s.BestSrc}
+	if s.Conns > 0 {
+		var b [cmsW]float64
+		for i, v := range s.CMS {
+			b[i] = float64(v)
 		}
+		top.N = uint32(math.Max(0, float64(s.CMS[s.Best])-window.Median(b[:])))
 	}
 	base := e.Base
 	established := e.BaseN >= 10
@@ -263,7 +263,6 @@ func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
 	if ho < d.cfg.MinHalfOpen && !surge {
 		r1 = 0
 	}
-	// Misra–Gries undercounts by at most conns/(slots+1)
 	r2 := float64(top.N) / d.cfg.MinConnsOneSource
 	if ho < d.cfg.MinHalfOpen && !surge {
 		r2 *= 0.5 // a loud but completing client (a proxy, a backup) counts half

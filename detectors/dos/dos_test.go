@@ -1,0 +1,120 @@
+package dos
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+var t0 = time.Date(2024, 3, 4, 10, 0, 0, 0, time.UTC)
+
+func flood(nsrc, perSrc int, state string, span time.Duration) []window.Conn {
+	var rows []window.Conn
+	n := nsrc * perSrc
+	for i := 0; i < n; i++ {
+		s := i % nsrc
+		rows = append(rows, window.Conn{TS: t0.Add(span * time.Duration(i) / time.Duration(n)),
+			Src: fmt.Sprintf("100.%d.%d.%d", 64+s/65536, (s/256)%256, s%256+0), Dst: "203.0.113.80",
+			SPort: uint16(1024 + i%60000), DPort: 80, State: state})
+	}
+	return rows
+}
+
+// normal: a web server with a steady mix of completing clients.
+func normal(minutes int) []window.Conn {
+	var rows []window.Conn
+	for m := 0; m < minutes; m++ {
+		for i := 0; i < 300; i++ {
+			rows = append(rows, window.Conn{TS: t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*200*time.Millisecond),
+				Src: fmt.Sprintf("100.80.%d.%d", i%40, m%200+1), Dst: "203.0.113.80", SPort: uint16(2000 + i), DPort: 80,
+				State: "SF", OrigBytes: 500, RespBytes: 9000})
+		}
+	}
+	return rows
+}
+
+func TestDoSTable(t *testing.T) {
+	cases := []struct {
+		name string
+		rows []window.Conn
+		want string
+	}{
+		{"distributed syn flood", flood(2000, 3, "S0", 40*time.Second), "distributed"},
+		{"one loud source", flood(1, 5000, "S0", 40*time.Second), "single_source"},
+		{"busy web server", normal(10), ""},
+		{"many completing sources", flood(1500, 1, "SF", 40*time.Second), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := window.Run(New(DefaultConfig()), tc.rows)
+			got := ""
+			for _, n := range ns {
+				if n.Rule != notice.RuleDoSFanIn || n.Destination.String() != "203.0.113.80" || n.DestPort != 80 || n.RiskScore < 50 {
+					t.Errorf("bad notice %+v", n)
+				}
+				got = n.Sub
+				t.Log(n.Message, n.RiskScore)
+			}
+			if got != tc.want || len(ns) > 1 {
+				t.Fatalf("got %q (%d notices) want %q", got, len(ns), tc.want)
+			}
+		})
+	}
+}
+
+func TestDoSSurgeOverBaseline(t *testing.T) {
+	rows := normal(30)
+	// then 10x the usual connections from 5000 sources, completing (an L7 flood)
+	for i := 0; i < 6000; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(40*time.Minute + time.Duration(i)*8*time.Millisecond),
+			Src: fmt.Sprintf("100.90.%d.%d", i/250, i%250+1), Dst: "203.0.113.80", SPort: 3000, DPort: 80, State: "SF"})
+	}
+	ns := window.Run(New(DefaultConfig()), rows)
+	if len(ns) != 1 || ns[0].Sub != "distributed" {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	t.Log(ns[0].Message)
+}
+
+func TestDoSDeterminismSnapshot(t *testing.T) {
+	rows := append(normal(20), flood(2000, 3, "S0", 40*time.Second)...)
+	rows = window.Shuffle(rows, time.Millisecond, 1)
+	a := window.Canon(window.Run(New(DefaultConfig()), rows))
+	if len(a) == 0 || !reflect.DeepEqual(a, window.Canon(window.Run(New(DefaultConfig()), rows))) {
+		t.Fatal("not deterministic")
+	}
+	if sh := window.Canon(window.Run(New(DefaultConfig()), window.Shuffle(rows, 2*time.Minute, 3))); !reflect.DeepEqual(a, sh) {
+		t.Errorf("shuffle within lateness differs\n%v\n%v", a, sh)
+	}
+	s, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)/2)
+	if err != nil || !reflect.DeepEqual(a, window.Canon(s)) {
+		t.Fatalf("snapshot differs: %v", err)
+	}
+}
+
+func TestDoSBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 1000
+	d := New(cfg)
+	ev := window.Conn{TS: t0, Src: "10.0.0.1", Dst: "203.0.113.80", DPort: 80, State: "S0"}.Event()
+	for i := 0; i < 50000; i++ {
+		ev.Conn.RespP = uint16(i)
+		ev.Conn.Resp = ev.Conn.Resp.Next()
+		d.Observe(ev)
+	}
+	if s := d.Stats(); s.Tracked > 1000 || s.Evicted != 49000 {
+		t.Fatalf("%+v", s)
+	}
+	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
+		t.Fatalf("entry %d bytes", sz)
+	}
+}
+
+func BenchmarkDoS(b *testing.B) {
+	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
+}

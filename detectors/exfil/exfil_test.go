@@ -1,0 +1,97 @@
+package exfil
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+var t0 = time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
+
+// office: hosts 10.0.0.1..n send ~5 MB an hour to assorted sites.
+func office(n, hours int, seed int64) []window.Conn {
+	r := rand.New(rand.NewSource(seed))
+	var rows []window.Conn
+	for h := 0; h < hours; h++ {
+		for host := 1; host <= n; host++ {
+			for k := 0; k < 10; k++ {
+				rows = append(rows, window.Conn{TS: t0.Add(time.Duration(h)*time.Hour + time.Duration(r.Intn(3500))*time.Second),
+					Src: fmt.Sprintf("10.0.0.%d", host), Dst: fmt.Sprintf("93.184.%d.%d", r.Intn(4), r.Intn(200)+1),
+					SPort: uint16(40000 + k), DPort: 443, OrigBytes: uint64(400000 + r.Intn(200000)), RespBytes: 3e6,
+					Duration: time.Duration(r.Intn(30)) * time.Second})
+			}
+		}
+	}
+	return rows
+}
+
+func upload(src, dst string, at time.Time, total uint64, n int) []window.Conn {
+	var rows []window.Conn
+	for i := 0; i < n; i++ {
+		rows = append(rows, window.Conn{TS: at.Add(time.Duration(i) * 20 * time.Second), Src: src, Dst: dst, SPort: uint16(50000 + i),
+			DPort: 443, OrigBytes: total / uint64(n), RespBytes: 5000, Duration: 15 * time.Second})
+	}
+	return rows
+}
+
+func sorted(rows []window.Conn) []window.Conn { return window.Shuffle(rows, time.Nanosecond, 1) }
+
+func TestExfil(t *testing.T) {
+	base := office(5, 48, 1)
+	cases := []struct {
+		name  string
+		extra []window.Conn
+		want  string // source of the notice
+	}{
+		{"normal days", nil, ""},
+		{"2 GB to one host", upload("10.0.0.3", "203.0.113.50", t0.Add(40*time.Hour), 2e9, 60), "10.0.0.3"},
+		{"new host, 3 GB in its first hour", upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 60), "10.0.0.99"},
+		{"big but internal", upload("10.0.0.3", "10.9.9.9", t0.Add(40*time.Hour), 2e9, 60), ""},
+		{"inbound download", upload("203.0.113.50", "10.0.0.3", t0.Add(40*time.Hour), 2e9, 60), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := window.Run(New(DefaultConfig()), sorted(append(append([]window.Conn{}, base...), tc.extra...)))
+			got := ""
+			for _, n := range ns {
+				got += n.Source.String()
+				if n.Rule != notice.RuleExfiltration || n.RiskScore < 50 || len(n.UIDs) == 0 || !strings.Contains(n.Message, "sent") {
+					t.Errorf("%+v", n)
+				}
+				t.Log(n.Message, n.RiskScore)
+			}
+			if got != tc.want {
+				t.Fatalf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestExfilDeterminismSnapshot(t *testing.T) {
+	rows := sorted(append(office(4, 30, 2), upload("10.0.0.2", "203.0.113.50", t0.Add(25*time.Hour), 1e9, 40)...))
+	a := window.Canon(window.Run(New(DefaultConfig()), rows))
+	if len(a) != 1 || !reflect.DeepEqual(a, window.Canon(window.Run(New(DefaultConfig()), rows))) {
+		t.Fatalf("not deterministic: %v", a)
+	}
+	if sh := window.Canon(window.Run(New(DefaultConfig()), window.Shuffle(rows, 4*time.Minute, 5))); !reflect.DeepEqual(a, sh) {
+		t.Errorf("shuffle differs\n%v\n%v", a, sh)
+	}
+	s, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)*2/3)
+	if err != nil || !reflect.DeepEqual(a, window.Canon(s)) {
+		t.Fatalf("snapshot differs %v", err)
+	}
+	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
+		t.Fatalf("entry %d bytes", sz)
+	}
+}
+
+func BenchmarkExfil(b *testing.B) {
+	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
+}

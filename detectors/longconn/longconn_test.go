@@ -1,0 +1,63 @@
+package longconn
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+var t0 = time.Date(2024, 3, 4, 10, 0, 0, 0, time.UTC)
+
+func TestLongConn(t *testing.T) {
+	rows := []window.Conn{
+		{TS: t0, Src: "10.0.0.5", Dst: "203.0.113.9", DPort: 22, Duration: 3 * time.Hour, UID: "Clong1", OrigBytes: 5e6},
+		{TS: t0.Add(time.Minute), Src: "10.0.0.6", Dst: "203.0.113.9", DPort: 443, Duration: 10 * time.Minute, UID: "Cshort"},
+		// a connection seen growing in open_conn.log, then closed: one notice
+		{TS: t0.Add(2 * time.Minute), Src: "10.0.0.7", Dst: "198.51.100.4", DPort: 4444, Duration: 30 * time.Minute, UID: "Cgrow", Open: true},
+		{TS: t0.Add(2 * time.Minute), Src: "10.0.0.7", Dst: "198.51.100.4", DPort: 4444, Duration: 61 * time.Minute, UID: "Cgrow", Open: true},
+		{TS: t0.Add(2 * time.Minute), Src: "10.0.0.7", Dst: "198.51.100.4", DPort: 4444, Duration: 2 * time.Hour, UID: "Cgrow", Open: true},
+		{TS: t0.Add(2 * time.Minute), Src: "10.0.0.7", Dst: "198.51.100.4", DPort: 4444, Duration: 5 * time.Hour, UID: "Cgrow"},
+		// multicast is never a long connection
+		{TS: t0.Add(3 * time.Minute), Src: "10.0.0.8", Dst: "224.0.0.251", DPort: 5353, Proto: "udp", Duration: 9 * time.Hour},
+	}
+	ns := window.Run(New(DefaultConfig()), rows)
+	if len(ns) != 2 {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	for _, n := range ns {
+		if n.Rule != notice.RuleLongConnection || n.RiskScore < 50 || len(n.UIDs) != 1 {
+			t.Errorf("%+v", n)
+		}
+		t.Log(n.Message, n.RiskScore, n.Sub)
+	}
+	if ns[0].UIDs[0] != "Clong1" || ns[1].UIDs[0] != "Cgrow" || ns[1].Sub != "open" {
+		t.Errorf("wrong evidence %v %v", ns[0].UIDs, ns[1].UIDs)
+	}
+	cfg := DefaultConfig()
+	cfg.IgnorePorts = []string{"tcp/22"}
+	if ns := window.Run(New(cfg), rows); len(ns) != 1 {
+		t.Fatal("ignore_ports")
+	}
+	s, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, 3)
+	if err != nil || !reflect.DeepEqual(window.Canon(ns), window.Canon(s)) {
+		t.Fatalf("snapshot: %v", err)
+	}
+}
+
+func TestRealTrickbotLongConns(t *testing.T) {
+	ns, err := window.Replay([]string{"../../testdata/detectors/trickbot/conn.log.gz"}, New(DefaultConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		t.Log(n.Message)
+	}
+}
+
+func BenchmarkLongConn(b *testing.B) {
+	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
+}
