@@ -9,15 +9,23 @@
 // How that meets the reader: the Zeek script reads the feed with the raw
 // input reader in STREAM mode, which (since Zeek 5.1) sees that PATH names a
 // new file and reads it from its start. It switches without draining the old
-// file, so the rows written to the old file since its last poll would be
-// lost; the sink therefore starts every rotated-in file with the last rows
-// of the old one (up to a quarter of MaxBytes, at most 1 MiB), and the
-// script raises each notice id once. Truncating in place would not work:
-// both of Zeek's readers keep their offset past the new end of the file.
+// file, so rows written to the old file after its last poll would be lost.
+// The sink therefore starts every new file with the last rows it wrote to
+// the old one (up to a quarter of MaxBytes, at most 1 MiB), followed by the
+// rows it had not written yet (those never go to the old file), and the
+// script raises each notice id once. Nothing is lost as long as less than
+// that carry-over is written between two polls of the reader (about one a
+// second); the buffer is written at half the carry-over at the latest, so a
+// single write never exceeds it. Truncating in place instead would not
+// work: both of Zeek's readers keep their offset past the new end of the
+// file.
 //
 // Rows are written whole: Write buffers complete rows and the buffer goes to
 // the file in one write call, so a reader sees a row cut in two only where
 // the kernel splits a write at a page boundary; the script joins those.
+//
+// protocol_test.go checks all of this against models of the raw reader and
+// of feed.zeek.
 package zeekfeed
 
 import (
@@ -77,7 +85,7 @@ func (c Config) Validate() error {
 
 // Sizes of the buffer of rows not yet written and of the carried-over tail.
 const (
-	flushAt       = 64 << 10
+	maxFlushAt    = 64 << 10
 	maxCarryBytes = 1 << 20
 )
 
@@ -86,15 +94,25 @@ type Sink struct {
 	cfg  Config
 	now  func() time.Time
 	f    *os.File
-	size int64  // bytes in the current file, buffered ones included
-	rows int    // rows in the current file
-	buf  []byte // complete rows not yet written
+	size int64  // bytes in the current file plus buf
+	rows int    // rows in the current file plus buf
+	buf  []byte // rows not written yet (after a short write, the rest of a row begun in the file first)
+	row  []byte // scratch for the row being added
 
-	// carry holds the last rows written, oldest first, to repeat at the
-	// start of the next file.
+	// head is the start of a row a short write left in the file; buf
+	// begins with its rest.
+	head []byte
+
+	// carry holds the last rows written to the current file, oldest
+	// first, to repeat at the start of the next one.
 	carry      [][]byte
 	carryBytes int
 	carryMax   int
+
+	// flushAt is the size at which buf is written: at most half the carry,
+	// so that one write never puts more in the old file than a rotation
+	// repeats in the new one.
+	flushAt int
 
 	closed bool
 }
@@ -107,6 +125,7 @@ func New(cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{cfg: cfg, now: time.Now, carryMax: int(min(cfg.MaxBytes/4, maxCarryBytes))}
+	s.flushAt = min(maxFlushAt, s.carryMax/2)
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("zeekfeed: %w", err)
 	}
@@ -180,7 +199,9 @@ func mustSize(f *os.File) int64 {
 }
 
 // create starts a new file at Path: the header in one write (so a reader
-// never sees half of it), then the carried-over rows.
+// never sees half of it), then, buffered, the rows carried over from the old
+// file and the rows not written yet. The carried rows are remembered again
+// once they are written to the new file.
 func (s *Sink) create() error {
 	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if err != nil {
@@ -192,12 +213,19 @@ func (s *Sink) create() error {
 		os.Remove(s.cfg.Path) // so that the next try can create it again
 		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
 	}
-	s.f, s.size, s.rows = f, int64(len(hdr)), 0
+	var nb []byte
 	for _, row := range s.carry {
-		s.buf = append(s.buf, row...)
-		s.size += int64(len(row))
-		s.rows++
+		nb = append(nb, row...)
 	}
+	// A row whose start is in the old file but not its end (a short
+	// write) is written whole to the new file.
+	nb = append(nb, s.head...)
+	nb = append(nb, s.buf...)
+	s.buf, s.head = nb, s.head[:0]
+	s.carry, s.carryBytes = s.carry[:0], 0
+	s.f = f
+	s.size = int64(len(hdr) + len(s.buf))
+	s.rows = bytes.Count(s.buf, []byte{'\n'})
 	return nil
 }
 
@@ -225,15 +253,25 @@ func (s *Sink) shift() error {
 	return nil
 }
 
-// rename is os.Rename; tests make it fail.
-var rename = os.Rename
+// rename and fsync are os.Rename and File.Sync; tests replace them.
+var (
+	rename = os.Rename
+	fsync  = (*os.File).Sync
+)
 
-// rotate closes the current file and starts a new one. If the old file
-// cannot be moved away, writing goes on into it (over MaxBytes) and the
-// next write tries again.
+// rotate closes the current file and starts a new one. Rows not written
+// yet go to the new file, not the old: the reader may already have left the
+// old one. If the old file cannot be moved away, writing goes on into it
+// (over MaxBytes) and the next write tries again.
 func (s *Sink) rotate() error {
-	if err := s.sync(); err != nil {
-		return err
+	if len(s.head) > 0 {
+		// Finish the row a short write began in the old file.
+		if err := s.writeBytes(bytes.IndexByte(s.buf, '\n') + 1); err != nil {
+			return err
+		}
+	}
+	if err := fsync(s.f); err != nil {
+		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
 	}
 	if err := s.f.Close(); err != nil {
 		return fmt.Errorf("zeekfeed: %w", err)
@@ -270,29 +308,20 @@ func (s *Sink) Write(_ context.Context, n *notice.Notice) error {
 	if err := s.reopen(); err != nil {
 		return err
 	}
-	start := len(s.buf)
-	s.buf = appendRow(s.buf, n)
-	row := s.buf[start:]
-	if s.rows > 0 && s.size+int64(len(row)) > s.cfg.MaxBytes {
-		keep := append([]byte(nil), row...)
-		s.buf = s.buf[:start]
-		rerr := s.rotate()
-		start = len(s.buf)
-		s.buf = append(s.buf, keep...)
-		row = s.buf[start:]
-		if rerr != nil {
-			// The row is kept (it goes to whichever file is open
-			// next); the error reports the failed rotation.
-			s.size += int64(len(row))
-			s.rows++
-			s.remember(row)
-			return rerr
-		}
+	s.row = appendRow(s.row[:0], n)
+	var rerr error
+	if s.rows > 0 && s.size+int64(len(s.row)) > s.cfg.MaxBytes {
+		// On failure the row is still kept, for whichever file is open
+		// next; the error reports the failed rotation.
+		rerr = s.rotate()
 	}
-	s.size += int64(len(row))
+	s.buf = append(s.buf, s.row...)
+	s.size += int64(len(s.row))
 	s.rows++
-	s.remember(row)
-	if len(s.buf) >= flushAt {
+	if rerr != nil {
+		return rerr
+	}
+	if len(s.buf) >= s.flushAt {
 		return s.writeBuf()
 	}
 	return nil
@@ -318,14 +347,34 @@ func (s *Sink) remember(row []byte) {
 }
 
 // writeBuf writes the buffered rows in one call.
-func (s *Sink) writeBuf() error {
-	if len(s.buf) == 0 {
+func (s *Sink) writeBuf() error { return s.writeBytes(len(s.buf)) }
+
+// writeBytes writes the first k bytes of buf and remembers the rows it
+// completes.
+func (s *Sink) writeBytes(k int) error {
+	if k <= 0 {
 		return nil
 	}
 	if err := s.reopen(); err != nil {
 		return err
 	}
-	n, err := s.f.Write(s.buf)
+	n, err := s.f.Write(s.buf[:k])
+	written := s.buf[:n]
+	for len(written) > 0 {
+		i := bytes.IndexByte(written, '\n')
+		if i < 0 {
+			s.head = append(s.head, written...)
+			break
+		}
+		if len(s.head) > 0 {
+			s.head = append(s.head, written[:i+1]...)
+			s.remember(s.head)
+			s.head = s.head[:0]
+		} else {
+			s.remember(written[:i+1])
+		}
+		written = written[i+1:]
+	}
 	// After a short write, keep only what is left, so a retry goes on
 	// where the file stopped instead of repeating the start of a row.
 	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
@@ -339,7 +388,7 @@ func (s *Sink) sync() error {
 	if err := s.writeBuf(); err != nil {
 		return err
 	}
-	if err := s.f.Sync(); err != nil {
+	if err := fsync(s.f); err != nil {
 		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
 	}
 	return nil
