@@ -40,14 +40,9 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var labels []eval.LabelRange
 	if *labelsPath != "" {
-		f, err := os.Open(*labelsPath)
-		if err != nil {
+		var err error
+		if labels, err = readLabels(*labelsPath); err != nil {
 			return err
-		}
-		labels, err = eval.ParseLabels(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *labelsPath, err)
 		}
 	}
 	cfg, err := loadConfig(*cfgPath)

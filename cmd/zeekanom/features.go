@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors/eval"
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/model"
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -48,9 +49,16 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 
 // extractVectors returns every host-window vector of the input, in window
 // order (the extractor is advanced by the merged watermark, then flushed).
-func extractVectors(ctx context.Context, paths []string, window time.Duration) ([]features.Vector, int64, error) {
+func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string) ([]features.Vector, int64, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
+	if labelsFile != "" {
+		ls, err := readLabels(labelsFile)
+		if err != nil {
+			return nil, 0, err
+		}
+		fc.Labeler = eval.Labeler(ls)
+	}
 	ex := features.New(fc)
 	var out []features.Vector
 	var wm time.Time
@@ -76,6 +84,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	window := fs.Duration("window", 5*time.Minute, "window length")
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")
 	mpath := fs.String("m", "", "model file for --score")
+	labels := fs.String("labels", "", "labels file (host,start,end,class) marking host-windows malicious besides the label columns")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,7 +98,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window)
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labels)
 	if err != nil {
 		return err
 	}
@@ -111,6 +120,19 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %d bad rows skipped\n", len(vecs), skipped)
 	return nil
+}
+
+func readLabels(path string) ([]eval.LabelRange, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ls, err := eval.ParseLabels(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ls, nil
 }
 
 // writeVectorsCSV writes host, window_start, the features, label (1 =

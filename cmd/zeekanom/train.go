@@ -15,6 +15,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("train", "[flags] PATH... -o model.json", stderr)
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns")
+	labelsFile := fs.String("labels-file", "", "labels file (host,start,end,class): extra ground truth for --labels")
 	window := fs.Duration("window", 5*time.Minute, "window length (must match the detectors' window)")
 	trees := fs.Int("trees", 100, "isolation trees")
 	sample := fs.Int("sample", 256, "subsample size per tree")
@@ -25,7 +26,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return errors.New("-o MODEL is required")
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window)
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,21 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
+// Labeler returns a features.Config.Labeler for the ranges.
+func Labeler(ls []LabelRange) func(orig, resp netip.Addr, ts time.Time) (string, bool) {
+	if len(ls) == 0 {
+		return nil
+	}
+	return func(o, r netip.Addr, ts time.Time) (string, bool) {
+		for i := range ls {
+			if ls[i].match(o, ts) || ls[i].match(r, ts) {
+				return ls[i].Class, true
+			}
+		}
+		return "", false
+	}
+}
+
 func (l *LabelRange) match(a netip.Addr, ts time.Time) bool {
 	return l.Host.Contains(a) && (l.Start.IsZero() || !ts.Before(l.Start)) && (l.End.IsZero() || !ts.After(l.End))
 }

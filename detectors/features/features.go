@@ -101,6 +101,9 @@ type Config struct {
 	MaxDistinct int
 	// MinRows drops host-windows with fewer rows (0 keeps all).
 	MinRows int
+	// Labeler, when set, is extra ground truth (e.g. eval label files): it
+	// marks a row malicious of a class by its endpoints and time.
+	Labeler func(orig, resp netip.Addr, ts time.Time) (class string, malicious bool)
 }
 
 // DefaultConfig is a 5-minute window with 2 minutes of lateness.
@@ -227,6 +230,15 @@ func (a *hostAcc) label(label, detailed, uid []byte) {
 	}
 }
 
+func (x *Extractor) extra(a *hostAcc, o, r netip.Addr, ts time.Time) {
+	if x.cfg.Labeler == nil || a.mal {
+		return
+	}
+	if c, ok := x.cfg.Labeler(o, r, ts); ok {
+		a.mal, a.class = true, c
+	}
+}
+
 // ClassOf names an attack class from a detailedlabel ("" or "-" give
 // "malicious").
 func ClassOf(detailed string) string {
@@ -273,6 +285,7 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 			a.times = append(a.times, float64(c.TS.UnixNano())/1e9)
 		}
 		a.label(c.Label, c.DetailedLabel, c.UID)
+		x.extra(a, c.Orig, c.Resp, c.TS)
 	case zeekreader.KindDNS:
 		q := ev.DNS
 		a := x.acc(q.Orig, q.TS)
@@ -291,6 +304,7 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		a.ent += Entropy(sub)
 		a.qlen += float64(len(name))
 		a.label(q.Label, q.DetailedLabel, q.UID)
+		x.extra(a, q.Orig, q.Resp, q.TS)
 	case zeekreader.KindHTTP:
 		h := ev.HTTP
 		a := x.acc(h.Orig, h.TS)
@@ -302,6 +316,7 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 			setAdd(x, &a.hhosts, string(h.Host))
 		}
 		a.label(h.Label, h.DetailedLabel, h.UID)
+		x.extra(a, h.Orig, h.Resp, h.TS)
 	case zeekreader.KindSSL:
 		s := ev.SSL
 		a := x.acc(s.Orig, s.TS)
@@ -313,6 +328,7 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 			setAdd(x, &a.snis, string(s.ServerName))
 		}
 		a.label(s.Label, s.DetailedLabel, s.UID)
+		x.extra(a, s.Orig, s.Resp, s.TS)
 	}
 }
 

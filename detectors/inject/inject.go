@@ -767,12 +767,14 @@ func (g *gen) plant(kind string) Planted {
 		h := g.host()
 		c2 := g.public()
 		p.Host, p.Peer = h, c2.String()+":443"
-		interval := 60.0
-		if span := g.tmax - g.tmin; span < 40*interval {
-			interval = math.Max(span/40, 2)
+		// one C2 check-in a minute for up to two hours (faster in short captures)
+		interval, length := 60.0, math.Min(g.tmax-g.tmin, 7200)
+		if length < 40*interval {
+			interval = math.Max(length/40, 2)
 		}
-		t := g.tmin + g.r.Float64()*interval // from the start to the end
-		for ; t < g.tmax; t += interval + (g.r.Float64()-0.5)*interval*0.05 {
+		t := g.start(length)
+		end := t + length
+		for ; t < end; t += interval + (g.r.Float64()-0.5)*interval*0.05 {
 			ob, rb := 180+g.r.IntN(80), 90+g.r.IntN(60)
 			add(g.connRow(kind, t, h, g.ephemeral(), c2, 443, "tcp", "ssl", 0.15+g.r.Float64()*0.3, ob, rb, "SF", "ShADadFf", 6+g.r.IntN(3), 5+g.r.IntN(2), g.uid()))
 		}
