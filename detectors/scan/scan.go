@@ -35,7 +35,7 @@ type Config struct {
 	SuccessWeight float64 `toml:"success_weight"`
 	// Renotify is the minimum time between two notices on the same key.
 	Renotify time.Duration `toml:"renotify"`
-	// MaxHosts bounds each of the two tables (horizontal keys, vertical keys).
+	// MaxHosts bounds the keys tracked (all four tables together).
 	MaxHosts int `toml:"max_hosts"`
 	// IgnoreSources are CIDRs (or addresses) never reported (e.g. your
 	// own vulnerability scanners).
@@ -50,13 +50,32 @@ func DefaultConfig() Config {
 }
 
 type hKey struct {
-	Src   netip.Addr
+	Src   window.IP
 	Port  uint16
 	Proto uint8
 }
 
 type vKey struct {
-	Src, Dst netip.Addr
+	Src, Dst window.IP
+}
+
+// preN is how many distinct items (destinations, ports) a key collects in
+// its compact first stage before it is promoted to a full Entry: most keys
+// never see more than one or two, and stay small.
+const preN = 4
+
+// Pre is the compact first stage of a key within one slow window.
+type Pre struct {
+	Win    int64 // slow window
+	N      uint8
+	Done   bool // promoted
+	H      [preN]uint64
+	Fast   [preN]int64 // fast window of each item
+	Conns  [preN]uint16
+	Failed [preN]uint16
+	UL     [preN]uint8
+	UID    [preN][22]byte // first uid of each item
+	Last   window.IP
 }
 
 // Slot is one window's evidence for one key.
@@ -68,7 +87,7 @@ type Slot struct {
 	Failed uint32
 	Fast   bool // a fast notice fired inside this slow window
 	UIDs   window.UIDs
-	Last   netip.Addr // last destination seen (vertical: unused)
+	Last   window.IP // last destination seen (vertical: unused)
 }
 
 // Entry is the state of one key.
@@ -91,6 +110,8 @@ type Detector struct {
 	slow     window.Windows
 	h        *window.Table[hKey, Entry]
 	v        *window.Table[vKey, Entry]
+	hp       *window.Table[hKey, Pre]
+	vp       *window.Table[vKey, Pre]
 	base     [2]float64 // global EWMA of effective counts (horizontal, vertical)
 	pending  []*notice.Notice
 	batchSum [2]float64
@@ -105,8 +126,13 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, ignore: window.MustNetworks(cfg.IgnoreSources)}
 	d.fast = window.NewWindows(cfg.Window, cfg.Lateness)
 	d.slow = window.NewWindows(cfg.SlowWindow, cfg.Lateness)
-	d.h = window.NewTable[hKey, Entry](cfg.MaxHosts)
-	d.v = window.NewTable[vKey, Entry](cfg.MaxHosts)
+	// max_hosts is the total key budget: 1/8 to each full table, 3/8 to
+	// each compact first-stage table
+	full, pre := max(cfg.MaxHosts/8, 16), max(cfg.MaxHosts*3/8, 16)
+	d.h = window.NewTable[hKey, Entry](full)
+	d.v = window.NewTable[vKey, Entry](full)
+	d.hp = window.NewTable[hKey, Pre](pre)
+	d.vp = window.NewTable[vKey, Pre](pre)
 	d.base = [2]float64{1, 1}
 	return d
 }
@@ -116,7 +142,8 @@ func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekread
 
 // Stats reports the tables' counters (both tables summed) and late rows.
 func (d *Detector) Stats() window.Stats {
-	return window.Stats{Tracked: d.h.Len() + d.v.Len(), Evicted: d.h.Evicted() + d.v.Evicted(), Late: d.fast.Late}
+	return window.Stats{Tracked: d.h.Len() + d.v.Len() + d.hp.Len() + d.vp.Len(),
+		Evicted: d.h.Evicted() + d.v.Evicted() + d.hp.Evicted() + d.vp.Evicted(), Late: d.fast.Late}
 }
 
 func protoNum(p []byte) uint8 {
@@ -172,12 +199,10 @@ func oldest(slots []Slot) *Slot {
 	return o
 }
 
-func (s *Slot) add(h uint64, failed bool, uid []byte, dst netip.Addr) {
+func (s *Slot) add(h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	s.D.Add(h)
-	s.Conns++
-	if failed {
-		s.Failed++
-	}
+	s.Conns += conns
+	s.Failed += failed
 	s.UIDs.Add(uid)
 	s.Last = dst
 }
@@ -205,24 +230,78 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	slowOK := sw > d.slow.Closed
 	proto := protoNum(c.Proto)
 	failed := window.Failed(c.ConnState) && c.RespBytes == 0
+	src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
+	var nf uint32
+	if failed {
+		nf = 1
+	}
 	// horizontal: src, proto/port -> distinct destinations
-	e, _ := d.h.Get(hKey{c.Orig, c.RespP, proto})
-	hd := window.HashAddr(c.Resp, 0x9e37)
-	d.addTo(e, kindH, fw, sw, slowOK, hd, failed, c.UID, c.Resp)
+	hk := hKey{src, c.RespP, proto}
+	hh := window.HashIP(dst, 0x9e37)
+	if e := d.h.Find(hk); e != nil {
+		d.addTo(e, fw, sw, slowOK, hh, 1, nf, c.UID, dst)
+	} else if p := d.pre(d.hp.Get(hk)); d.stage(p, fw, sw, hh, nf, c.UID, dst) {
+		e, _ := d.h.Get(hk)
+		d.promote(e, p, sw, slowOK)
+		d.hp.Delete(hk)
+	}
 	// vertical: src, dst -> distinct proto/ports
-	ve, _ := d.v.Get(vKey{c.Orig, c.Resp})
-	vp := window.Mix64(uint64(proto)<<16 | uint64(c.RespP) | 0x5ca0000000)
-	d.addTo(ve, kindV, fw, sw, slowOK, vp, failed, c.UID, c.Resp)
+	vk := vKey{src, dst}
+	vh := window.Mix64(uint64(proto)<<16 | uint64(c.RespP) | 0x5ca0000000)
+	if e := d.v.Find(vk); e != nil {
+		d.addTo(e, fw, sw, slowOK, vh, 1, nf, c.UID, dst)
+	} else if p := d.pre(d.vp.Get(vk)); d.stage(p, fw, sw, vh, nf, c.UID, dst) {
+		e, _ := d.v.Get(vk)
+		d.promote(e, p, sw, slowOK)
+		d.vp.Delete(vk)
+	}
 }
 
-func (d *Detector) addTo(e *Entry, kind int, fw, sw int64, slowOK bool, h uint64, failed bool, uid []byte, dst netip.Addr) {
+func (d *Detector) pre(p *Pre, _ bool) *Pre { return p }
+
+// stage records an item in a compact first stage; it returns true when
+// the key has reached preN distinct items and must be promoted.
+func (d *Detector) stage(p *Pre, fw, sw int64, h uint64, failed uint32, uid []byte, dst window.IP) bool {
+	if p.Win != sw || p.N == 0 {
+		if p.N > 0 && sw < p.Win {
+			return false // a late row of the previous slow window: too little to matter
+		}
+		*p = Pre{Win: sw}
+	}
+	p.Last = dst
+	for i := 0; i < int(p.N); i++ {
+		if p.H[i] == h {
+			p.Conns[i]++
+			p.Failed[i] += uint16(failed)
+			return false
+		}
+	}
+	i := p.N
+	p.H[i], p.Fast[i], p.Conns[i], p.Failed[i] = h, fw, 1, uint16(failed)
+	p.UL[i] = uint8(copy(p.UID[i][:], uid))
+	p.N++
+	return p.N == preN
+}
+
+// promote replays a first stage into a fresh full entry.
+func (d *Detector) promote(e *Entry, p *Pre, sw int64, slowOK bool) {
+	for i := 0; i < int(p.N); i++ {
+		if p.Fast[i] <= d.fast.Closed {
+			continue
+		}
+		d.addTo(e, p.Fast[i], sw, slowOK, p.H[i], uint32(p.Conns[i]), uint32(p.Failed[i]), p.UID[i][:p.UL[i]], p.Last)
+	}
+	p.N = 0
+}
+
+func (d *Detector) addTo(e *Entry, fw, sw int64, slowOK bool, h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	s := slotFor(e.Fast[:], fw)
 	if s == nil { // all slots busy: close the oldest now (its window is past)
 		o := oldest(e.Fast[:])
 		*o = Slot{Used: true, Win: fw}
 		s = o
 	}
-	s.add(h, failed, uid, dst)
+	s.add(h, conns, failed, uid, dst)
 	if !slowOK {
 		return
 	}
@@ -232,7 +311,7 @@ func (d *Detector) addTo(e *Entry, kind int, fw, sw int64, slowOK bool, h uint64
 		*o = Slot{Used: true, Win: sw}
 		ss = o
 	}
-	ss.add(h, failed, uid, dst)
+	ss.add(h, conns, failed, uid, dst)
 }
 
 // effective weighs the distinct count by how many attempts failed.
@@ -267,11 +346,15 @@ func (d *Detector) close(fc int64, fok bool, sc int64, sok bool, emit detectors.
 	d.pending = d.pending[:0]
 	d.batchSum, d.batchN = [2]float64{}, [2]float64{}
 	d.h.Range(func(k hKey, e *Entry) bool {
-		return d.closeEntry(e, kindH, k.Src, netip.Addr{}, k.Port, k.Proto, fc, fok, sc, sok, emit)
+		return d.closeEntry(e, kindH, k.Src.Addr(), netip.Addr{}, k.Port, k.Proto, fc, fok, sc, sok, emit)
 	})
 	d.v.Range(func(k vKey, e *Entry) bool {
-		return d.closeEntry(e, kindV, k.Src, k.Dst, 0, 0, fc, fok, sc, sok, emit)
+		return d.closeEntry(e, kindV, k.Src.Addr(), k.Dst.Addr(), 0, 0, fc, fok, sc, sok, emit)
 	})
+	if sok {
+		d.hp.Range(func(_ hKey, p *Pre) bool { return p.Win <= sc })
+		d.vp.Range(func(_ vKey, p *Pre) bool { return p.Win <= sc })
+	}
 	for i := range d.base {
 		if d.batchN[i] > 0 {
 			d.base[i] = 0.9*d.base[i] + 0.1*(d.batchSum[i]/d.batchN[i])
@@ -362,7 +445,7 @@ func (d *Detector) build(kind int, slow bool, s *Slot, src, dst netip.Addr, port
 		n.Rule = notice.RuleScanHorizontal
 		n.DestPort, n.Proto = port, protoName(proto)
 		if dist <= 1 {
-			n.Destination = s.Last
+			n.Destination = s.Last.Addr()
 		}
 		feats["distinct_hosts"] = notice.F(dist, base, dev)
 		n.Message = fmt.Sprintf("%s contacted %.0f hosts on %s/%d in %s (baseline %.0f)", src, dist, n.Proto, port, fmtDur(win), base)
@@ -391,7 +474,10 @@ func (d *Detector) build(kind int, slow bool, s *Slot, src, dst netip.Addr, port
 type snap struct {
 	H          []window.Entry[hKey, Entry]
 	V          []window.Entry[vKey, Entry]
+	HP         []window.Entry[hKey, Pre]
+	VP         []window.Entry[vKey, Pre]
 	HEv, VEv   int64
+	HPEv, VPEv int64
 	Base       [2]float64
 	FastClosed int64
 	SlowClosed int64
@@ -403,6 +489,7 @@ type snap struct {
 func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
 	s := snap{H: d.h.Export(), V: d.v.Export(), HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base,
+		HP: d.hp.Export(), VP: d.vp.Export(), HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
 		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: d.pending}
 	err := gob.NewEncoder(&b).Encode(&s)
 	return b.Bytes(), err
@@ -416,6 +503,8 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.h.Import(s.H, s.HEv)
 	d.v.Import(s.V, s.VEv)
+	d.hp.Import(s.HP, s.HPEv)
+	d.vp.Import(s.VP, s.VPEv)
 	d.base = s.Base
 	d.fast.Closed, d.slow.Closed, d.fast.Late = s.FastClosed, s.SlowClosed, s.Late
 	d.pending = s.Pending

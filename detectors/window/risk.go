@@ -139,15 +139,7 @@ func (u *UIDs) Strings() []string {
 }
 
 // HashAddr hashes an address (with a seed to separate uses).
-func HashAddr(a netip.Addr, seed uint64) uint64 {
-	b := a.As16()
-	var hi, lo uint64
-	for i := 0; i < 8; i++ {
-		hi = hi<<8 | uint64(b[i])
-		lo = lo<<8 | uint64(b[i+8])
-	}
-	return Mix64(Mix64(hi^seed) ^ lo)
-}
+func HashAddr(a netip.Addr, seed uint64) uint64 { return HashIP(IPOf(a), seed) }
 
 // Failed reports whether a conn state is a connection attempt that got no
 // real answer (the states a scan leaves behind).

@@ -6,7 +6,8 @@ package window
 type Table[K comparable, V any] struct {
 	Max     int
 	idx     map[K]int32
-	ents    []tEnt[K, V]
+	pages   [][]tEnt[K, V] // fixed-size pages: growth never copies entries
+	n       int32          // entries handed out
 	head    int32 // most recently active
 	tail    int32 // least recently active
 	free    []int32
@@ -14,6 +15,11 @@ type Table[K comparable, V any] struct {
 	// OnEvict, when set, sees an entry before it is evicted.
 	OnEvict func(k K, v *V)
 }
+
+const pageBits = 8
+const pageSize = 1 << pageBits
+
+func (t *Table[K, V]) ent(i int32) *tEnt[K, V] { return &t.pages[i>>pageBits][i&(pageSize-1)] }
 
 type tEnt[K comparable, V any] struct {
 	key        K
@@ -47,14 +53,14 @@ func (t *Table[K, V]) Evicted() int64 { return t.evicted }
 func (t *Table[K, V]) Stats() Stats { return Stats{Tracked: len(t.idx), Evicted: t.evicted} }
 
 func (t *Table[K, V]) unlink(i int32) {
-	e := &t.ents[i]
+	e := t.ent(i)
 	if e.prev >= 0 {
-		t.ents[e.prev].next = e.next
+		t.ent(e.prev).next = e.next
 	} else {
 		t.head = e.next
 	}
 	if e.next >= 0 {
-		t.ents[e.next].prev = e.prev
+		t.ent(e.next).prev = e.prev
 	} else {
 		t.tail = e.prev
 	}
@@ -62,10 +68,10 @@ func (t *Table[K, V]) unlink(i int32) {
 }
 
 func (t *Table[K, V]) pushFront(i int32) {
-	e := &t.ents[i]
+	e := t.ent(i)
 	e.prev, e.next = -1, t.head
 	if t.head >= 0 {
-		t.ents[t.head].prev = i
+		t.ent(t.head).prev = i
 	}
 	t.head = i
 	if t.tail < 0 {
@@ -76,7 +82,7 @@ func (t *Table[K, V]) pushFront(i int32) {
 // Peek returns the value of k without touching its recency.
 func (t *Table[K, V]) Peek(k K) *V {
 	if i, ok := t.idx[k]; ok {
-		return &t.ents[i].val
+		return &t.ent(i).val
 	}
 	return nil
 }
@@ -90,19 +96,22 @@ func (t *Table[K, V]) Get(k K) (v *V, created bool) {
 			t.unlink(i)
 			t.pushFront(i)
 		}
-		return &t.ents[i].val, false
+		return &t.ent(i).val, false
 	}
 	var i int32
 	switch {
 	case len(t.free) > 0:
 		i = t.free[len(t.free)-1]
 		t.free = t.free[:len(t.free)-1]
-	case len(t.ents) < t.Max:
-		t.ents = append(t.ents, tEnt[K, V]{prev: -1, next: -1})
-		i = int32(len(t.ents) - 1)
+	case int(t.n) < t.Max:
+		i = t.n
+		if int(i>>pageBits) == len(t.pages) {
+			t.pages = append(t.pages, make([]tEnt[K, V], pageSize))
+		}
+		t.n++
 	default:
 		i = t.tail
-		old := &t.ents[i]
+		old := t.ent(i)
 		if t.OnEvict != nil {
 			t.OnEvict(old.key, &old.val)
 		}
@@ -110,7 +119,7 @@ func (t *Table[K, V]) Get(k K) (v *V, created bool) {
 		t.unlink(i)
 		t.evicted++
 	}
-	e := &t.ents[i]
+	e := t.ent(i)
 	var zero V
 	e.key, e.val, e.live = k, zero, true
 	t.idx[k] = i
@@ -126,7 +135,7 @@ func (t *Table[K, V]) Delete(k K) {
 	}
 	delete(t.idx, k)
 	t.unlink(i)
-	e := &t.ents[i]
+	e := t.ent(i)
 	var zk K
 	var zv V
 	e.key, e.val, e.live = zk, zv, false
@@ -138,7 +147,7 @@ func (t *Table[K, V]) Delete(k K) {
 // true.
 func (t *Table[K, V]) Range(f func(k K, v *V) (del bool)) {
 	for i := t.tail; i >= 0; {
-		e := &t.ents[i]
+		e := t.ent(i)
 		prev := e.prev
 		if f(e.key, &e.val) {
 			t.Delete(e.key)
@@ -156,8 +165,9 @@ type Entry[K comparable, V any] struct {
 // Export lists the entries, least recently active first (for snapshots).
 func (t *Table[K, V]) Export() []Entry[K, V] {
 	out := make([]Entry[K, V], 0, len(t.idx))
-	for i := t.tail; i >= 0; i = t.ents[i].prev {
-		out = append(out, Entry[K, V]{t.ents[i].key, t.ents[i].val})
+	for i := t.tail; i >= 0; i = t.ent(i).prev {
+		e := t.ent(i)
+		out = append(out, Entry[K, V]{e.key, e.val})
 	}
 	return out
 }
@@ -166,7 +176,7 @@ func (t *Table[K, V]) Export() []Entry[K, V] {
 // sets the eviction counter.
 func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 	t.idx = make(map[K]int32, len(es))
-	t.ents = t.ents[:0]
+	t.pages, t.n = nil, 0
 	t.free = t.free[:0]
 	t.head, t.tail = -1, -1
 	for _, e := range es {
@@ -174,4 +184,17 @@ func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 		*v = e.V
 	}
 	t.evicted = evicted
+}
+
+// Find returns the value of k and marks it active, or nil (no insert).
+func (t *Table[K, V]) Find(k K) *V {
+	i, ok := t.idx[k]
+	if !ok {
+		return nil
+	}
+	if t.head != i {
+		t.unlink(i)
+		t.pushFront(i)
+	}
+	return &t.ent(i).val
 }

@@ -1,0 +1,37 @@
+package window
+
+import "net/netip"
+
+// IP is an address as 16 bytes (IPv4 as IPv4-mapped IPv6): a pointer-free
+// key, so the big state tables hold no pointers and cost the garbage
+// collector nothing. Zones are dropped.
+type IP [16]byte
+
+// IPOf converts an address.
+func IPOf(a netip.Addr) IP {
+	if !a.IsValid() {
+		return IP{}
+	}
+	return IP(a.As16())
+}
+
+// Addr converts back (IPv4-mapped addresses become IPv4).
+func (ip IP) Addr() netip.Addr {
+	if ip == (IP{}) {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16(ip).Unmap()
+}
+
+// String is the address's text.
+func (ip IP) String() string { return ip.Addr().String() }
+
+// HashIP hashes an IP with a seed.
+func HashIP(ip IP, seed uint64) uint64 {
+	var hi, lo uint64
+	for i := 0; i < 8; i++ {
+		hi = hi<<8 | uint64(ip[i])
+		lo = lo<<8 | uint64(ip[i+8])
+	}
+	return Mix64(Mix64(hi^seed) ^ lo)
+}
