@@ -8,8 +8,8 @@ type Table[K comparable, V any] struct {
 	idx     map[K]int32
 	pages   [][]tEnt[K, V] // fixed-size pages: growth never copies entries
 	n       int32          // entries handed out
-	head    int32 // most recently active
-	tail    int32 // least recently active
+	head    int32          // most recently active
+	tail    int32          // least recently active
 	free    []int32
 	evicted int64
 	// OnEvict, when set, sees an entry before it is evicted.
