@@ -498,6 +498,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 func clipName(s string) string {
+	s = strings.Replace(s, "From_malicious-To_malicious-", "", 1)
+	s = strings.Replace(s, "From_malicious-", "", 1)
 	if len(s) > 34 {
 		return s[:31] + "..."
 	}

@@ -92,3 +92,19 @@ func TestTrainNeedsData(t *testing.T) {
 		t.Fatal("labels without malicious windows must fail")
 	}
 }
+
+// The committed fixtures: a current model loads; a version-0 file is a
+// clear error naming both versions.
+func TestFixtures(t *testing.T) {
+	m, err := Load(filepath.Join("..", "..", "testdata", "models", "test18-labels.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Supervised == nil || len(m.Forest.Trees) != 10 {
+		t.Fatalf("fixture: supervised %v, %d trees", m.Supervised != nil, len(m.Forest.Trees))
+	}
+	_, err = Load(filepath.Join("..", "..", "testdata", "models", "version0.json"))
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "file is version 0, this build reads version 1") {
+		t.Fatalf("got %v", err)
+	}
+}
