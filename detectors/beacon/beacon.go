@@ -46,7 +46,8 @@ type Config struct {
 	Allow []string `toml:"allow"`
 	// AllowDomains are domain suffixes never scored.
 	AllowDomains []string `toml:"allow_domains"`
-	// MaxHosts bounds the number of tracked keys.
+	// MaxHosts bounds the number of tracked keys (1/4 full entries, 3/4
+	// compact first stages).
 	MaxHosts int `toml:"max_hosts"`
 }
 
@@ -57,14 +58,14 @@ func DefaultConfig() Config {
 		MinInterval: 200 * time.Millisecond, MaxInterval: 4 * time.Hour, MergeGap: 100 * time.Millisecond,
 		IgnorePorts: []string{"udp/53", "tcp/53", "udp/123", "udp/137", "udp/138", "udp/67", "udp/68",
 			"udp/5353", "udp/5355", "udp/1900", "udp/3702"},
-		MaxHosts: 50000}
+		MaxHosts: 200000}
 }
 
 const (
 	tsCap    = 64
 	deltaCap = 96
 	sizeCap  = 48
-	pendCap  = 24
+	pendCap  = 16
 	hours    = 24
 )
 
@@ -76,10 +77,34 @@ const (
 
 // Key identifies a beacon candidate.
 type Key struct {
-	Src  netip.Addr
-	Dst  netip.Addr // pair: the destination; net: the /24 (/64) base
+	Src  window.IP
+	Dst  window.IP // pair: the destination; net: the /24 (/64) base
 	Kind uint8
 	H    uint64 // domain hash
+}
+
+// preRows is how many rows a key collects in its compact first stage
+// before it gets a full Entry: most keys never see that many in a window.
+const preRows = 8
+
+// PKey is a key within one window (first stages of adjacent windows
+// coexist while the older waits for lateness).
+type PKey struct {
+	Key
+	W int64
+}
+
+// Pre is the compact first stage of a key within one window.
+type Pre struct {
+	Win   int64
+	N     uint8
+	MS    [preRows]uint32
+	Size  [preRows]uint32
+	Port  uint16
+	Proto uint8
+	NDst  uint8
+	Dsts  [4]uint32
+	UIDs  window.UIDs
 }
 
 // Acc accumulates one window of one key.
@@ -119,14 +144,18 @@ type Entry struct {
 	Acc    Acc
 	Next   [pendCap]Pend
 	NNext  uint8
-	Domain string
+	DomLen uint8
+	Domain [64]byte // SNI / Host (truncated to 64 bytes for display)
 }
+
+func (e *Entry) domain() string { return string(e.Domain[:e.DomLen]) }
 
 // Detector is the beacon detector.
 type Detector struct {
 	cfg     Config
 	win     window.Windows
 	t       *window.Table[Key, Entry]
+	pre     *window.Table[PKey, Pre]
 	ignore  map[uint32]bool
 	allow   window.Networks
 	domains []string
@@ -165,7 +194,8 @@ func protoName(p uint8) string {
 // New builds the detector.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t: window.NewTable[Key, Entry](cfg.MaxHosts), ignore: map[uint32]bool{},
+		t:   window.NewTable[Key, Entry](max(cfg.MaxHosts/4, 16)),
+		pre: window.NewTable[PKey, Pre](max(cfg.MaxHosts*3/4, 16)), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow)}
 	for _, s := range cfg.IgnorePorts {
 		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
@@ -187,18 +217,17 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 
 // Stats reports tracked keys, evictions and late rows.
 func (d *Detector) Stats() window.Stats {
-	s := d.t.Stats()
-	s.Late = d.win.Late
-	return s
+	s, p := d.t.Stats(), d.pre.Stats()
+	return window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late}
 }
 
-func netOf(a netip.Addr) netip.Addr {
-	bits := 24
-	if !a.Unmap().Is4() {
-		bits = 64
+func netOf(a window.IP) window.IP {
+	if a[10] == 0xff && a[11] == 0xff && a[0]|a[1]|a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9] == 0 {
+		a[15] = 0 // IPv4 /24
+		return a
 	}
-	p, _ := a.Unmap().Prefix(bits)
-	return p.Addr()
+	clear(a[8:]) // IPv6 /64
+	return a
 }
 
 func hashBytes(b []byte) uint64 {
@@ -246,15 +275,16 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			return
 		}
 		size := uint32(min(c.OrigBytes, math.MaxUint32))
-		d.add(Key{Src: c.Orig, Dst: c.Resp, Kind: kPair}, w, c.TS, size, c.RespP, proto, c.UID, c.Resp, nil)
-		d.add(Key{Src: c.Orig, Dst: netOf(c.Resp), Kind: kNet}, w, c.TS, size, c.RespP, proto, c.UID, c.Resp, nil)
+		src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
+		d.add(Key{Src: src, Dst: dst, Kind: kPair}, w, c.TS, size, c.RespP, proto, c.UID, dst, nil)
+		d.add(Key{Src: src, Dst: netOf(dst), Kind: kNet}, w, c.TS, size, c.RespP, proto, c.UID, dst, nil)
 	case ev.SSL != nil:
 		s := ev.SSL
 		if len(s.ServerName) == 0 || d.allowedDomain(s.ServerName) || d.allow.Contains(s.Resp) {
 			return
 		}
 		if w, ok := d.win.Accept(s.TS); ok {
-			d.add(Key{Src: s.Orig, Kind: kDomain, H: hashBytes(s.ServerName)}, w, s.TS, 0, s.RespP, 6, s.UID, s.Resp, s.ServerName)
+			d.add(Key{Src: window.IPOf(s.Orig), Kind: kDomain, H: hashBytes(s.ServerName)}, w, s.TS, 0, s.RespP, 6, s.UID, window.IPOf(s.Resp), s.ServerName)
 		}
 	case ev.HTTP != nil:
 		h := ev.HTTP
@@ -262,15 +292,43 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			return
 		}
 		if w, ok := d.win.Accept(h.TS); ok {
-			d.add(Key{Src: h.Orig, Kind: kDomain, H: hashBytes(h.Host) ^ 1}, w, h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), h.RespP, 6, h.UID, h.Resp, h.Host)
+			d.add(Key{Src: window.IPOf(h.Orig), Kind: kDomain, H: hashBytes(h.Host) ^ 1}, w, h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), h.RespP, 6, h.UID, window.IPOf(h.Resp), h.Host)
 		}
 	}
 }
 
-func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst netip.Addr, domain []byte) {
-	e, created := d.t.Get(k)
-	if created && domain != nil {
-		e.Domain = strings.ToLower(string(domain))
+func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
+	e := d.t.Find(k)
+	if e == nil {
+		// compact first stage until the key has preRows rows in a window
+		pk := PKey{k, w}
+		p, _ := d.pre.Get(pk)
+		p.Win = w
+		p.MS[p.N] = uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
+		p.Size[p.N] = size
+		p.Port, p.Proto = port, proto
+		p.UIDs.Add(uid)
+		if k.Kind == kNet {
+			addDst(&p.NDst, &p.Dsts, dst)
+		}
+		p.N++
+		if p.N < preRows {
+			return
+		}
+		e, _ = d.t.Get(k)
+		if domain != nil {
+			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
+		}
+		a := &e.Acc
+		d.open(a, k, w)
+		for i := 0; i < int(p.N); i++ {
+			d.put(a, p.MS[i], p.Size[i])
+		}
+		a.Port, a.Proto = p.Port, p.Proto
+		a.UIDs.Merge(&p.UIDs)
+		a.NDst, a.Dsts = p.NDst, p.Dsts
+		d.pre.Delete(pk)
+		return
 	}
 	a := &e.Acc
 	if !a.Used {
@@ -295,23 +353,26 @@ func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, p
 	a.Port, a.Proto = port, proto
 	a.UIDs.Add(uid)
 	if k.Kind == kNet {
-		hh := uint32(window.HashAddr(dst, 7))
-		found := false
-		for i := 0; i < int(a.NDst); i++ {
-			if a.Dsts[i] == hh {
-				found = true
-			}
+		addDst(&a.NDst, &a.Dsts, dst)
+	}
+}
+
+func addDst(n *uint8, dsts *[4]uint32, dst window.IP) {
+	hh := uint32(window.HashIP(dst, 7))
+	for i := 0; i < int(*n); i++ {
+		if dsts[i] == hh {
+			return
 		}
-		if !found && int(a.NDst) < len(a.Dsts) {
-			a.Dsts[a.NDst] = hh
-			a.NDst++
-		}
+	}
+	if int(*n) < len(dsts) {
+		dsts[*n] = hh
+		*n++
 	}
 }
 
 func (d *Detector) open(a *Acc, k Key, w int64) {
 	*a = Acc{Used: true, Win: w, First: math.MaxUint32}
-	a.Rng = window.Mix64(window.HashAddr(k.Src, k.H) ^ window.HashAddr(k.Dst, uint64(k.Kind)) ^ uint64(w))
+	a.Rng = window.Mix64(window.HashIP(k.Src, k.H) ^ window.HashIP(k.Dst, uint64(k.Kind)) ^ uint64(w))
 	if a.Rng == 0 {
 		a.Rng = 1
 	}
@@ -394,6 +455,7 @@ func (d *Detector) Flush(emit detectors.Emit) {
 }
 
 func (d *Detector) close(upto int64, emit detectors.Emit) {
+	d.pre.Range(func(_ PKey, p *Pre) bool { return p.Win <= upto })
 	d.t.Range(func(k Key, e *Entry) bool {
 		a := &e.Acc
 		if !a.Used || a.Win > upto {
@@ -541,7 +603,7 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		return nil
 	}
 	start := d.win.Start(a.Win)
-	n := &notice.Notice{Rule: notice.RuleBeacon, Source: k.Src, Timestamp: d.win.End(a.Win),
+	n := &notice.Notice{Rule: notice.RuleBeacon, Source: k.Src.Addr(), Timestamp: d.win.End(a.Win),
 		Start: start.Add(time.Duration(a.First) * time.Millisecond),
 		End:   start.Add(time.Duration(a.Last) * time.Millisecond)}
 	ratio := window.RatioForScore(s.Score, d.cfg.Threshold)
@@ -550,24 +612,24 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	keyS := ""
 	switch k.Kind {
 	case kPair:
-		n.Destination, n.DestPort, n.Proto = k.Dst, a.Port, protoName(a.Proto)
-		target = fmt.Sprintf("%s", netip.AddrPortFrom(k.Dst, a.Port))
+		n.Destination, n.DestPort, n.Proto = k.Dst.Addr(), a.Port, protoName(a.Proto)
+		target = netip.AddrPortFrom(n.Destination, a.Port).String()
 	case kNet:
 		bits := 24
-		if !k.Dst.Is4() {
+		if !k.Dst.Addr().Is4() {
 			bits = 64
 		}
 		target = fmt.Sprintf("%d hosts in %s/%d", a.NDst, k.Dst, bits)
 		n.DestPort, n.Proto = a.Port, protoName(a.Proto)
 		keyS = "net:" + k.Dst.String()
 	case kDomain:
-		n.Domain = e.Domain
-		target = e.Domain
+		n.Domain = e.domain()
+		target = n.Domain
 		keyS = "domain"
 	}
 	jit := s.MADRatio * 100
 	n.Message = fmt.Sprintf("%s beaconed to %s %d times over %s (median interval %s, spread ±%.0f%%, score %.2f)",
-		k.Src, target, s.Conns, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score)
+		k.Src.Addr(), target, s.Conns, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score)
 	f := map[string]notice.Feature{
 		"interval_regularity": notice.F(s.TS, d.cfg.Threshold, s.TS-d.cfg.Threshold),
 		"interval_skew":       notice.F(s.Skew, 0, s.Skew),
@@ -594,6 +656,8 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 
 type snap struct {
 	Entries []window.Entry[Key, Entry]
+	Pre     []window.Entry[PKey, Pre]
+	PreEv   int64
 	Ev      int64
 	Closed  int64
 	Late    int64
@@ -603,7 +667,7 @@ type snap struct {
 // Snapshot encodes the state (gob).
 func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped})
+	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.pre.Export(), d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped})
 	return b.Bytes(), err
 }
 
@@ -614,6 +678,7 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.t.Import(s.Entries, s.Ev)
+	d.pre.Import(s.Pre, s.PreEv)
 	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
 	return nil
 }

@@ -146,3 +146,10 @@ func TestBeaconDeterminismAndSnapshot(t *testing.T) {
 		}
 	}
 }
+
+func TestEntrySize(t *testing.T) {
+	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
+		t.Fatalf("entry %d bytes", sz)
+	}
+	t.Logf("entry %d bytes, first stage %d", reflect.TypeOf(Entry{}).Size(), reflect.TypeOf(Pre{}).Size())
+}

@@ -245,8 +245,19 @@ func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
 		// the baseline learns from windows that did not fire only
 		*s = Slot{}
 	}()
-	srcs := math.Round(s.Srcs.Count())
 	conns := float64(s.Conns)
+	if conns < 0.8*d.cfg.MinSources && conns < d.cfg.MinConnsOneSource && (e.BaseN < 10 || conns < d.cfg.Surge*math.Max(1, e.Base)) {
+		// cannot fire: only learn the baseline
+		const a = 0.1
+		if e.BaseN == 0 {
+			e.Base = conns
+		} else {
+			e.Base = (1-a)*e.Base + a*conns
+		}
+		e.BaseN++
+		return nil
+	}
+	srcs := math.Round(s.Srcs.Count())
 	ho := float64(s.HalfOpen) / math.Max(1, conns)
 	top := Top{Src: s.BestSrc}
 	if s.Conns > 0 {

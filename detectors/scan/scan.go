@@ -315,8 +315,14 @@ func (d *Detector) addTo(e *Entry, fw, sw int64, slowOK bool, h uint64, conns, f
 }
 
 // effective weighs the distinct count by how many attempts failed.
-func (d *Detector) effective(s *Slot) (dist, eff, failFrac float64) {
-	dist = math.Round(s.D.Count())
+func (d *Detector) effective(s *Slot, thr float64) (dist, eff, failFrac float64) {
+	if float64(s.Conns)*1.2 < thr {
+		// the distinct count cannot reach thr: skip the estimate (the
+		// connection count bounds it; good enough for the baseline)
+		dist = float64(s.Conns)
+	} else {
+		dist = math.Round(s.D.Count())
+	}
 	if s.Conns > 0 {
 		failFrac = float64(s.Failed) / float64(s.Conns)
 	}
@@ -380,7 +386,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 		if !s.Used || !fok || s.Win > fc {
 			continue
 		}
-		dist, eff, ff := d.effective(s)
+		dist, eff, ff := d.effective(s, thr)
 		d.batchSum[kind] += eff
 		d.batchN[kind]++
 		end := d.fast.End(s.Win)
@@ -407,7 +413,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 			continue
 		}
 		if !s.Fast {
-			dist, _, ff := d.effective(s)
+			dist, _, ff := d.effective(s, d.cfg.Slow)
 			eff := dist * ff // only failed attempts count for slow scans
 			if eff >= d.cfg.Slow {
 				emit(d.build(kind, true, s, src, dst, port, proto, dist, eff, ff, d.cfg.Slow, d.slow.Start(s.Win), d.slow.End(s.Win), d.cfg.SlowWindow))

@@ -53,7 +53,7 @@ func (h *HLL) Count() float64 {
 	var sum float64
 	zeros := 0
 	for _, r := range h.R {
-		sum += math.Ldexp(1, -int(r))
+		sum += pow2neg[r]
 		if r == 0 {
 			zeros++
 		}
@@ -69,3 +69,10 @@ func (h *HLL) Count() float64 {
 	}
 	return est
 }
+
+var pow2neg = func() (t [66]float64) {
+	for i := range t {
+		t[i] = math.Ldexp(1, -i)
+	}
+	return
+}()

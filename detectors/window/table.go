@@ -1,20 +1,29 @@
 package window
 
 // Table is a bounded map from K to V that keeps at most Max entries: when
-// full, the least recently active entry is evicted (and counted). Values
-// live in one preallocated slice, so steady-state lookups do not allocate.
+// full, a least-recently-active entry is evicted (and counted), chosen by
+// the CLOCK approximation of LRU: every hit sets a reference mark, and the
+// eviction hand skips (and clears) marked entries. Values live in
+// fixed-size pages that never move, the marks in one dense byte array, so
+// steady-state lookups neither allocate nor touch other entries.
 type Table[K comparable, V any] struct {
 	Max     int
 	idx     map[K]int32
 	pages   [][]tEnt[K, V] // fixed-size pages: growth never copies entries
+	state   []uint8        // per entry: 0 free, 1 live, 2 live and referenced
 	n       int32          // entries handed out
-	head    int32          // most recently active
-	tail    int32          // least recently active
+	hand    int32
 	free    []int32
 	evicted int64
 	// OnEvict, when set, sees an entry before it is evicted.
 	OnEvict func(k K, v *V)
 }
+
+const (
+	stFree = iota
+	stLive
+	stRef
+)
 
 const pageBits = 8
 const pageSize = 1 << pageBits
@@ -22,10 +31,8 @@ const pageSize = 1 << pageBits
 func (t *Table[K, V]) ent(i int32) *tEnt[K, V] { return &t.pages[i>>pageBits][i&(pageSize-1)] }
 
 type tEnt[K comparable, V any] struct {
-	key        K
-	val        V
-	prev, next int32
-	live       bool
+	key K
+	val V
 }
 
 // Stats are a table's counters.
@@ -40,7 +47,7 @@ func NewTable[K comparable, V any](max int) *Table[K, V] {
 	if max <= 0 {
 		max = 100000
 	}
-	return &Table[K, V]{Max: max, idx: make(map[K]int32), head: -1, tail: -1}
+	return &Table[K, V]{Max: max, idx: make(map[K]int32)}
 }
 
 // Len is the number of entries.
@@ -52,34 +59,7 @@ func (t *Table[K, V]) Evicted() int64 { return t.evicted }
 // Stats reports tracked entries and evictions.
 func (t *Table[K, V]) Stats() Stats { return Stats{Tracked: len(t.idx), Evicted: t.evicted} }
 
-func (t *Table[K, V]) unlink(i int32) {
-	e := t.ent(i)
-	if e.prev >= 0 {
-		t.ent(e.prev).next = e.next
-	} else {
-		t.head = e.next
-	}
-	if e.next >= 0 {
-		t.ent(e.next).prev = e.prev
-	} else {
-		t.tail = e.prev
-	}
-	e.prev, e.next = -1, -1
-}
-
-func (t *Table[K, V]) pushFront(i int32) {
-	e := t.ent(i)
-	e.prev, e.next = -1, t.head
-	if t.head >= 0 {
-		t.ent(t.head).prev = i
-	}
-	t.head = i
-	if t.tail < 0 {
-		t.tail = i
-	}
-}
-
-// Peek returns the value of k without touching its recency.
+// Peek returns the value of k without marking it active.
 func (t *Table[K, V]) Peek(k K) *V {
 	if i, ok := t.idx[k]; ok {
 		return &t.ent(i).val
@@ -87,15 +67,22 @@ func (t *Table[K, V]) Peek(k K) *V {
 	return nil
 }
 
+// Find returns the value of k and marks it active, or nil (no insert).
+func (t *Table[K, V]) Find(k K) *V {
+	i, ok := t.idx[k]
+	if !ok {
+		return nil
+	}
+	t.state[i] = stRef
+	return &t.ent(i).val
+}
+
 // Get returns the value of k, creating a zero value when absent (evicting
-// the least recently active entry when full), and marks it active. created
+// a least recently active entry when full), and marks it active. created
 // reports a new entry.
 func (t *Table[K, V]) Get(k K) (v *V, created bool) {
 	if i, ok := t.idx[k]; ok {
-		if t.head != i {
-			t.unlink(i)
-			t.pushFront(i)
-		}
+		t.state[i] = stRef
 		return &t.ent(i).val, false
 	}
 	var i int32
@@ -107,24 +94,41 @@ func (t *Table[K, V]) Get(k K) (v *V, created bool) {
 		i = t.n
 		if int(i>>pageBits) == len(t.pages) {
 			t.pages = append(t.pages, make([]tEnt[K, V], pageSize))
+			t.state = append(t.state, make([]uint8, pageSize)...)
 		}
 		t.n++
 	default:
-		i = t.tail
+		i = t.victim()
 		old := t.ent(i)
 		if t.OnEvict != nil {
 			t.OnEvict(old.key, &old.val)
 		}
 		delete(t.idx, old.key)
-		t.unlink(i)
 		t.evicted++
 	}
 	e := t.ent(i)
 	var zero V
-	e.key, e.val, e.live = k, zero, true
+	e.key, e.val = k, zero
+	t.state[i] = stRef
 	t.idx[k] = i
-	t.pushFront(i)
 	return &e.val, true
+}
+
+// victim runs the clock hand to an unreferenced live entry.
+func (t *Table[K, V]) victim() int32 {
+	for {
+		i := t.hand
+		t.hand++
+		if t.hand >= t.n {
+			t.hand = 0
+		}
+		switch t.state[i] {
+		case stRef:
+			t.state[i] = stLive
+		case stLive:
+			return i
+		}
+	}
 }
 
 // Delete removes k.
@@ -134,25 +138,25 @@ func (t *Table[K, V]) Delete(k K) {
 		return
 	}
 	delete(t.idx, k)
-	t.unlink(i)
 	e := t.ent(i)
 	var zk K
 	var zv V
-	e.key, e.val, e.live = zk, zv, false
+	e.key, e.val = zk, zv
+	t.state[i] = stFree
 	t.free = append(t.free, i)
 }
 
-// Range calls f for every entry, least recently active first; f may not
-// add entries but may ask for the current one to be deleted by returning
-// true.
+// Range calls f for every entry in slot order; f may not add entries but
+// may ask for the current one to be deleted by returning true.
 func (t *Table[K, V]) Range(f func(k K, v *V) (del bool)) {
-	for i := t.tail; i >= 0; {
+	for i := int32(0); i < t.n; i++ {
+		if t.state[i] == stFree {
+			continue
+		}
 		e := t.ent(i)
-		prev := e.prev
 		if f(e.key, &e.val) {
 			t.Delete(e.key)
 		}
-		i = prev
 	}
 }
 
@@ -162,12 +166,14 @@ type Entry[K comparable, V any] struct {
 	V V
 }
 
-// Export lists the entries, least recently active first (for snapshots).
+// Export lists the entries in slot order (for snapshots).
 func (t *Table[K, V]) Export() []Entry[K, V] {
 	out := make([]Entry[K, V], 0, len(t.idx))
-	for i := t.tail; i >= 0; i = t.ent(i).prev {
-		e := t.ent(i)
-		out = append(out, Entry[K, V]{e.key, e.val})
+	for i := int32(0); i < t.n; i++ {
+		if t.state[i] != stFree {
+			e := t.ent(i)
+			out = append(out, Entry[K, V]{e.key, e.val})
+		}
 	}
 	return out
 }
@@ -176,25 +182,11 @@ func (t *Table[K, V]) Export() []Entry[K, V] {
 // sets the eviction counter.
 func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 	t.idx = make(map[K]int32, len(es))
-	t.pages, t.n = nil, 0
+	t.pages, t.state, t.n, t.hand = nil, nil, 0, 0
 	t.free = t.free[:0]
-	t.head, t.tail = -1, -1
 	for _, e := range es {
 		v, _ := t.Get(e.K)
 		*v = e.V
 	}
 	t.evicted = evicted
-}
-
-// Find returns the value of k and marks it active, or nil (no insert).
-func (t *Table[K, V]) Find(k K) *V {
-	i, ok := t.idx[k]
-	if !ok {
-		return nil
-	}
-	if t.head != i {
-		t.unlink(i)
-		t.pushFront(i)
-	}
-	return &t.ent(i).val
 }
