@@ -28,7 +28,8 @@ type Config struct {
 	// length is at least MinLength characters and mean Shannon entropy at
 	// least MinEntropy bits/char. The raw score is the smallest of the
 	// three ratios value/threshold, times (1 + share of TXT/NULL/CNAME
-	// queries); 1 calibrates to risk 50 and 2 to risk 90.
+	// queries): a ratio to the firing threshold, calibrated by
+	// features.Risk (1 → 50, 2 → 74, 4 → 89).
 	MinQueries int     `toml:"min_queries"`
 	MinUnique  int     `toml:"min_unique"`
 	MinLength  float64 `toml:"min_length"`
@@ -42,7 +43,7 @@ type Config struct {
 	// DGA: a client fires when, in one window, its NXDOMAIN answers name
 	// at least MinNXDomains distinct registered domains and at least
 	// MinNXRatio of its queries fail. Raw score: the smaller of the two
-	// ratios value/threshold; 1 gives risk 50, 3 gives 90.
+	// ratios value/threshold (1 → risk 50, 2 → 74).
 	MinNXDomains int     `toml:"min_nx_domains"`
 	MinNXRatio   float64 `toml:"min_nx_ratio"`
 
@@ -360,7 +361,7 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 	for _, reg := range doms {
 		a := w.domains[reg]
 		s, ml, me := d.tunnelScore(a)
-		risk := features.Risk(s, 1, 2)
+		risk := features.Risk(s)
 		if s == 0 || risk < d.cfg.MinRisk {
 			continue
 		}
@@ -399,7 +400,7 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 		}
 		ratio := float64(c.nx) / float64(c.queries)
 		s := math.Min(float64(nd)/float64(d.cfg.MinNXDomains), ratio/d.cfg.MinNXRatio)
-		risk := features.Risk(s, 1, 3)
+		risk := features.Risk(s)
 		if risk < d.cfg.MinRisk {
 			continue
 		}

@@ -72,14 +72,13 @@ func TestSplitEntropy(t *testing.T) {
 }
 
 func TestRisk(t *testing.T) {
-	if r := Risk(1, 1, 2); math.Abs(r-50) > 1e-9 {
-		t.Fatal(r)
+	for _, c := range []struct{ ratio, want float64 }{{1, 50}, {2, 73.9}, {4, 88.9}, {10, 96.9}, {0, 0}} {
+		if r := Risk(c.ratio); math.Abs(r-c.want) > 0.1 {
+			t.Errorf("Risk(%v) = %v, want %v", c.ratio, r, c.want)
+		}
 	}
-	if r := Risk(2, 1, 2); math.Abs(r-90) > 1e-9 {
-		t.Fatal(r)
-	}
-	if Risk(0, 1, 2) >= 50 || Risk(10, 1, 2) > 100 {
-		t.Fatal("range")
+	if BoundedRatio(0.7, 0.7) != 1 || math.Abs(BoundedRatio(0.85, 0.7)-2) > 1e-9 || !math.IsInf(BoundedRatio(1, 0.7), 1) {
+		t.Fatal("BoundedRatio")
 	}
 }
 

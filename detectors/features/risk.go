@@ -1,18 +1,25 @@
 package features
 
-import "math"
+import (
+	"math"
 
-// Risk calibrates a raw detector score x onto event.risk_score (0–100) with
-// one logistic curve through two anchors: x = mid gives 50 (the default
-// alert threshold of every model detector) and x = hi gives 90 (critical).
-// Every detector in this tree documents its anchors, so that one threshold
-// means the same thing across detectors: 50 is "the evidence is as strong
-// as the detector's documented alert point", 90 "far beyond it".
-func Risk(x, mid, hi float64) float64 {
-	if hi <= mid {
-		hi = mid + 1e-9
+	shared "github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// Risk calibrates a raw score onto event.risk_score (0–100) exactly as every
+// other detector does (window.Risk, detectors/README.md): the score is first
+// expressed as a ratio to the detector's own firing threshold (1 = at the
+// threshold), and risk = 100 / (1 + ratio^-1.5): 1 → 50, 2 → 74, 4 → 89,
+// 10 → 97. One risk threshold therefore means the same thing for the dns,
+// iforest and supervised detectors as for scan, beacon and the rest.
+func Risk(ratio float64) float64 { return shared.Risk(ratio) }
+
+// BoundedRatio expresses a score in [0, 1] (isolation score, probability)
+// as a ratio to threshold t: (1 − t)/(1 − score), so 1 at the threshold and
+// 2 when the distance to a perfect 1 halves (the convention beacon uses).
+func BoundedRatio(score, t float64) float64 {
+	if score >= 1 {
+		return math.Inf(1)
 	}
-	k := math.Log(9) / (hi - mid)
-	r := 100 / (1 + math.Exp(-k*(x-mid)))
-	return math.Max(0, math.Min(100, r))
+	return (1 - t) / (1 - score)
 }

@@ -28,8 +28,9 @@ type Config struct {
 	Trees    int    `toml:"trees"`
 	Sample   int    `toml:"sample"`
 	Seed     uint64 `toml:"seed"`
-	// Threshold is the isolation score that calibrates to risk 50;
-	// Threshold+0.15 gives risk 90.
+	// Threshold is the isolation score that calibrates to risk 50; the
+	// ratio (1 − Threshold)/(1 − score) goes through features.Risk, so
+	// 0.85 gives 74 and 0.925 gives 89 with the default 0.7.
 	Threshold float64 `toml:"threshold"`
 	MinRisk   float64 `toml:"min_risk"`
 	// MinRows skips host-windows with fewer rows (too little to judge).
@@ -149,7 +150,7 @@ func (d *Detector) score(v *features.Vector, emit detectors.Emit) {
 	}
 	d.stats.Scored++
 	s := d.tr.Forest.Score(features.Transform(v.Values, nil))
-	risk := features.Risk(s, d.cfg.Threshold, d.cfg.Threshold+0.15)
+	risk := features.Risk(features.BoundedRatio(s, d.cfg.Threshold))
 	if risk < d.cfg.MinRisk {
 		return
 	}

@@ -20,8 +20,8 @@ type Config struct {
 	Model    string        `toml:"model"`
 	Window   time.Duration `toml:"window"`
 	Lateness time.Duration `toml:"lateness"`
-	// Risk is calibrated from the probability: p = 0.5 gives 50, p = 0.9
-	// gives 90.
+	// Risk is calibrated from the probability as the ratio 0.5/(1 − p):
+	// p = 0.5 gives 50, 0.75 gives 74, 0.875 gives 89.
 	MinRisk  float64 `toml:"min_risk"`
 	MinRows  int     `toml:"min_rows"`
 	MaxHosts int     `toml:"max_hosts"`
@@ -68,7 +68,7 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 		}
 		d.Scored++
 		p := d.m.Prob(v.Values)
-		risk := features.Risk(p, 0.5, 0.9)
+		risk := features.Risk(features.BoundedRatio(p, 0.5))
 		if risk < d.cfg.MinRisk {
 			continue
 		}
