@@ -9,7 +9,6 @@ import (
 	"encoding/gob"
 	"fmt"
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -66,7 +65,7 @@ type Entry struct {
 type Detector struct {
 	cfg      Config
 	win      window.Windows
-	t        *window.Table[netip.Addr, Entry]
+	t        *window.Table[window.IP, Entry]
 	internal window.Networks
 	loc      *time.Location
 	// global prior: active host-hours per hour of day, and host-days seen
@@ -88,7 +87,7 @@ func New(cfg Config) *Detector {
 		loc = time.UTC
 	}
 	return &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
-		t: window.NewTable[netip.Addr, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal), loc: loc,
+		t: window.NewTable[window.IP, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal), loc: loc,
 		GFirst: math.MaxInt64}
 }
 
@@ -120,7 +119,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
-	e, created := d.t.Get(c.Orig)
+	e, created := d.t.Get(window.IPOf(c.Orig))
 	if created {
 		e.FirstHour, e.LastDay = w, -1
 	}
@@ -146,7 +145,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			if e.Slots[1].Win < o.Win {
 				o = &e.Slots[1]
 			}
-			if n := d.eval(c.Orig, e, o); n != nil {
+			if n := d.eval(window.IPOf(c.Orig), e, o); n != nil {
 				d.pending = append(d.pending, n)
 			}
 			free = o
@@ -181,7 +180,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		return
 	}
 	d.bhod, d.bdays = [24]float64{}, 0
-	d.t.Range(func(k netip.Addr, e *Entry) bool {
+	d.t.Range(func(k window.IP, e *Entry) bool {
 		for {
 			var o *Slot
 			for i := range e.Slots {
@@ -214,7 +213,8 @@ func (d *Detector) hours(w int64) (how, hod int) {
 	return
 }
 
-func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
+func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
+	host := hostIP.Addr()
 	defer func() { *s = Slot{} }()
 	how, hod := d.hours(s.Win)
 	days := float64(s.Win-e.FirstHour) / 24
@@ -284,7 +284,7 @@ func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
 }
 
 type snap struct {
-	Entries   []window.Entry[netip.Addr, Entry]
+	Entries   []window.Entry[window.IP, Entry]
 	Ev        int64
 	Closed    int64
 	Late      int64

@@ -47,14 +47,14 @@ func DefaultConfig() Config {
 
 // Key is destination, port and protocol.
 type Key struct {
-	Dst   netip.Addr
+	Dst   window.IP
 	Port  uint16
 	Proto uint8
 }
 
 // Top is the loudest source: its estimated count.
 type Top struct {
-	Src netip.Addr
+	Src window.IP
 	N   uint32
 }
 
@@ -70,7 +70,7 @@ type Slot struct {
 	HalfOpen uint32
 	CMS      [cmsW]uint16 // connections per source bucket (saturating)
 	Best     uint8        // bucket with the most connections
-	BestSrc  netip.Addr   // the source that last raised it
+	BestSrc  window.IP    // the source that last raised it
 	UIDs     window.UIDs
 }
 
@@ -144,7 +144,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
-	k := Key{c.Resp, c.RespP, protoNum(c.Proto)}
+	k := Key{window.IPOf(c.Resp), c.RespP, protoNum(c.Proto)}
 	e, _ := d.t.Get(k)
 	var s *Slot
 	var free *Slot
@@ -173,7 +173,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		*free = Slot{Used: true, Win: w}
 		s = free
 	}
-	s.Srcs.Add(window.HashAddr(c.Orig, 0xd05))
+	s.Srcs.Add(window.HashAddr(c.Orig, 0xd05)) // (same hash family as HashIP)
 	s.Conns++
 	ho := window.HalfOpen(c.ConnState) || (string(c.Proto) == "udp" && c.RespBytes == 0 && c.RespPkts == 0)
 	if ho {
@@ -182,12 +182,13 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	s.UIDs.Add(c.UID)
 	// loudest source: a one-row count sketch; the bucket maximum minus
 	// the median bucket estimates the top source's excess over the crowd
-	h := window.HashAddr(c.Orig, 0x70b) % cmsW
+	src := window.IPOf(c.Orig)
+	h := window.HashIP(src, 0x70b) % cmsW
 	if s.CMS[h] < math.MaxUint16 {
 		s.CMS[h]++
 	}
 	if s.CMS[h] >= s.CMS[s.Best] {
-		s.Best, s.BestSrc = uint8(h), c.Orig
+		s.Best, s.BestSrc = uint8(h), src
 	}
 }
 
@@ -294,16 +295,16 @@ func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
 	}
 	start, end := d.win.Start(s.Win), d.win.End(s.Win)
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Timestamp: end, Start: start, End: end,
-		Destination: k.Dst, DestPort: k.Port, Proto: protoName(k.Proto)}
+		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: protoName(k.Proto)}
 	if r2 > r1 {
-		n.Source = top.Src
+		n.Source = top.Src.Addr()
 		n.Sub = "single_source"
 		n.Message = fmt.Sprintf("%s sent %d connections to %s/%s in %s (%.0f%% half-open, baseline %.0f per window)",
-			top.Src, top.N, netip.AddrPortFrom(k.Dst, k.Port), n.Proto, window.FmtDur(d.cfg.Window), ho*100, base)
+			top.Src, top.N, netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, window.FmtDur(d.cfg.Window), ho*100, base)
 	} else {
 		n.Sub = "distributed"
 		n.Message = fmt.Sprintf("%s/%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
-			netip.AddrPortFrom(k.Dst, k.Port), n.Proto, conns, srcs, window.FmtDur(d.cfg.Window), ho*100, base)
+			netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, conns, srcs, window.FmtDur(d.cfg.Window), ho*100, base)
 	}
 	n.RiskScore = window.Risk(ratio)
 	dev := (conns - base) / math.Max(1, base)

@@ -48,7 +48,7 @@ const histCap = 48
 
 // Dst is a top-destination counter slot.
 type Dst struct {
-	Addr  netip.Addr
+	Addr  window.IP
 	Bytes uint64
 }
 
@@ -74,7 +74,7 @@ type Entry struct {
 type Detector struct {
 	cfg      Config
 	win      window.Windows
-	t        *window.Table[netip.Addr, Entry]
+	t        *window.Table[window.IP, Entry]
 	internal window.Networks
 	allow    window.Networks
 	global   []float64 // prior: recent per-host window log bytes
@@ -93,7 +93,7 @@ var _ detectors.Stateful = (*Detector)(nil)
 // New builds the detector.
 func New(cfg Config) *Detector {
 	return &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t: window.NewTable[netip.Addr, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
+		t: window.NewTable[window.IP, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
 		allow: window.MustNetworks(cfg.Allow)}
 }
 
@@ -139,7 +139,8 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
-	e, _ := d.t.Get(c.Orig)
+	e, _ := d.t.Get(window.IPOf(c.Orig))
+	resp := window.IPOf(c.Resp)
 	var s, free *Slot
 	for i := range e.Slots {
 		if e.Slots[i].Used && e.Slots[i].Win == w {
@@ -158,7 +159,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 					o = &e.Slots[i]
 				}
 			}
-			if n := d.eval(c.Orig, e, o); n != nil {
+			if n := d.eval(window.IPOf(c.Orig), e, o); n != nil {
 				d.pending = append(d.pending, n)
 			}
 			free = o
@@ -174,7 +175,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	// top destinations (space-saving)
 	mi := 0
 	for i := range s.Top {
-		if s.Top[i].Bytes > 0 && s.Top[i].Addr == c.Resp {
+		if s.Top[i].Bytes > 0 && s.Top[i].Addr == resp {
 			s.Top[i].Bytes += c.OrigBytes
 			if c.OrigBytes >= s.Top[i].Bytes/2 {
 				s.Port = c.RespP
@@ -185,7 +186,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			mi = i
 		}
 	}
-	s.Top[mi] = Dst{c.Resp, s.Top[mi].Bytes + c.OrigBytes}
+	s.Top[mi] = Dst{resp, s.Top[mi].Bytes + c.OrigBytes}
 }
 
 // Advance closes due windows.
@@ -209,7 +210,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		return
 	}
 	d.batch = d.batch[:0]
-	d.t.Range(func(k netip.Addr, e *Entry) bool {
+	d.t.Range(func(k window.IP, e *Entry) bool {
 		for {
 			var o *Slot
 			for i := range e.Slots {
@@ -240,7 +241,8 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	d.win.Closed = upto
 }
 
-func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
+func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
+	host := hostIP.Addr()
 	defer func() { *s = Slot{} }()
 	x := math.Log10(float64(s.Bytes) + 1)
 	// baseline: the host's own history, or the global prior
@@ -285,9 +287,9 @@ func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
 		basis = "the global baseline for new hosts"
 	}
 	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% to %s (%s %s, z %.1f)",
-		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr, basis, window.Bytes(uint64(baseBytes)), z)
+		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), z)
 	if share >= 0.5 {
-		n.Destination = top.Addr
+		n.Destination = top.Addr.Addr()
 		n.DestPort = s.Port
 	}
 	ratio := z / d.cfg.Z
@@ -307,7 +309,7 @@ func (d *Detector) eval(host netip.Addr, e *Entry, s *Slot) *notice.Notice {
 }
 
 type snap struct {
-	Entries []window.Entry[netip.Addr, Entry]
+	Entries []window.Entry[window.IP, Entry]
 	Ev      int64
 	Closed  int64
 	Late    int64
