@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +278,55 @@ func TestDataleakQuiet(t *testing.T) {
 	}
 	for _, n := range ns {
 		t.Errorf("fired: %s", n.Message)
+	}
+}
+
+// Snapshot mid-stream, restore into a fresh detector, go on: the same
+// notices as without the restart.
+func TestSnapshotRestore(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	qs := append(tunnel(t0, 600, "10.0.0.5", "evil-c2.com", 1), tunnel(t0.Add(time.Minute), 100, "10.0.0.6", "other-c2.net", 2)...)
+	sort.SliceStable(qs, func(i, j int) bool { return qs[i].ts.Before(qs[j].ts) })
+	want := run(New(DefaultConfig()), qs)
+	if len(want) < 2 {
+		t.Fatalf("want several notices, got %d", len(want))
+	}
+	a := New(DefaultConfig())
+	var got []*notice.Notice
+	emit := func(n *notice.Notice) { got = append(got, n) }
+	half := len(qs) / 2
+	feedQ := func(d *Detector, qs []q, off int) {
+		for i, x := range qs {
+			d.Observe(&zeekreader.Event{Kind: zeekreader.KindDNS, TS: x.ts, DNS: &zeekreader.DNS{
+				TS: x.ts, UID: []byte(fmt.Sprintf("C%017d", i+off)), Orig: netip.MustParseAddr(x.client),
+				Resp: netip.MustParseAddr("10.0.0.53"), RespP: 53, Query: []byte(x.name), QType: x.qtype, RCode: x.rcode, HasRCode: true}})
+			d.Advance(x.ts, emit)
+		}
+	}
+	feedQ(a, qs[:half], 0)
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(DefaultConfig())
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := b.Snapshot()
+	if string(again) != string(snap) {
+		t.Fatal("snapshot not stable across restore")
+	}
+	feedQ(b, qs[half:], half)
+	b.Flush(emit)
+	if len(got) != len(want) {
+		t.Fatalf("%d notices after restore, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].Message != want[i].Message {
+			t.Fatalf("notice %d differs:\n%s\n%s", i, got[i].Message, want[i].Message)
+		}
+	}
+	if err := b.Restore([]byte(`{"version":99}`)); err == nil {
+		t.Fatal("want version error")
 	}
 }
