@@ -92,6 +92,11 @@ type Slot struct {
 
 // Entry is the state of one key.
 type Entry struct {
+	// a compact header of the slots' windows, so finding the slot of a
+	// row reads one cache line
+	FW        [3]int64
+	SW        [2]int64
+	FU, SU    uint8 // used bits
 	Fast      [3]Slot
 	Slow      [2]Slot
 	LastFired int64 // unix seconds of the last notice window end
@@ -170,35 +175,6 @@ func protoName(p uint8) string {
 	return "unknown"
 }
 
-// slotFor finds or opens the slot of window w; ok is false when all slots
-// hold other open windows (then the oldest is closed first by the caller).
-func slotFor(slots []Slot, w int64) *Slot {
-	var free *Slot
-	for i := range slots {
-		s := &slots[i]
-		if s.Used && s.Win == w {
-			return s
-		}
-		if !s.Used && free == nil {
-			free = s
-		}
-	}
-	if free != nil {
-		*free = Slot{Used: true, Win: w}
-	}
-	return free
-}
-
-func oldest(slots []Slot) *Slot {
-	var o *Slot
-	for i := range slots {
-		if slots[i].Used && (o == nil || slots[i].Win < o.Win) {
-			o = &slots[i]
-		}
-	}
-	return o
-}
-
 func (s *Slot) add(h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	s.D.Add(h)
 	s.Conns += conns
@@ -248,12 +224,20 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	// vertical: src, dst -> distinct proto/ports
 	vk := vKey{src, dst}
 	vh := window.Mix64(uint64(proto)<<16 | uint64(c.RespP) | 0x5ca0000000)
-	if e := d.v.Find(vk); e != nil {
-		d.addTo(e, fw, sw, slowOK, vh, 1, nf, c.UID, dst)
-	} else if p := d.pre(d.vp.Get(vk)); d.stage(p, fw, sw, vh, nf, c.UID, dst) {
+	// most (src, dst) pairs never see a second port: look at the first
+	// stage first; a promoted pair keeps a Done marker there
+	p, _ := d.vp.Get(vk)
+	if p.Done && p.Win == sw {
+		if e := d.v.Find(vk); e != nil {
+			d.addTo(e, fw, sw, slowOK, vh, 1, nf, c.UID, dst)
+			return
+		}
+		*p = Pre{} // the full entry was evicted: start over
+	}
+	if d.stage(p, fw, sw, vh, nf, c.UID, dst) {
 		e, _ := d.v.Get(vk)
 		d.promote(e, p, sw, slowOK)
-		d.vp.Delete(vk)
+		p.Done = true
 	}
 }
 
@@ -262,8 +246,8 @@ func (d *Detector) pre(p *Pre, _ bool) *Pre { return p }
 // stage records an item in a compact first stage; it returns true when
 // the key has reached preN distinct items and must be promoted.
 func (d *Detector) stage(p *Pre, fw, sw int64, h uint64, failed uint32, uid []byte, dst window.IP) bool {
-	if p.Win != sw || p.N == 0 {
-		if p.N > 0 && sw < p.Win {
+	if p.Win != sw || (p.N == 0 && !p.Done) {
+		if (p.N > 0 || p.Done) && sw < p.Win {
 			return false // a late row of the previous slow window: too little to matter
 		}
 		*p = Pre{Win: sw}
@@ -295,23 +279,47 @@ func (d *Detector) promote(e *Entry, p *Pre, sw int64, slowOK bool) {
 }
 
 func (d *Detector) addTo(e *Entry, fw, sw int64, slowOK bool, h uint64, conns, failed uint32, uid []byte, dst window.IP) {
-	s := slotFor(e.Fast[:], fw)
-	if s == nil { // all slots busy: close the oldest now (its window is past)
-		o := oldest(e.Fast[:])
-		*o = Slot{Used: true, Win: fw}
-		s = o
+	i, fresh := pick(e.FW[:], &e.FU, fw)
+	s := &e.Fast[i]
+	if fresh { // (when every slot was busy this drops the oldest window: rare)
+		*s = Slot{Used: true, Win: fw}
 	}
 	s.add(h, conns, failed, uid, dst)
 	if !slowOK {
 		return
 	}
-	ss := slotFor(e.Slow[:], sw)
-	if ss == nil {
-		o := oldest(e.Slow[:])
-		*o = Slot{Used: true, Win: sw}
-		ss = o
+	i, fresh = pick(e.SW[:], &e.SU, sw)
+	ss := &e.Slow[i]
+	if fresh {
+		*ss = Slot{Used: true, Win: sw}
 	}
 	ss.add(h, conns, failed, uid, dst)
+}
+
+// pick finds the slot of window w in a header, or opens one (a free one,
+// else the oldest).
+func pick(wins []int64, used *uint8, w int64) (int, bool) {
+	free := -1
+	for i := range wins {
+		if *used&(1<<i) != 0 {
+			if wins[i] == w {
+				return i, false
+			}
+		} else if free < 0 {
+			free = i
+		}
+	}
+	if free < 0 {
+		free = 0
+		for i := range wins {
+			if wins[i] < wins[free] {
+				free = i
+			}
+		}
+	}
+	wins[free] = w
+	*used |= 1 << free
+	return free, true
 }
 
 // effective weighs the distinct count by how many attempts failed.
@@ -406,6 +414,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 			}
 		}
 		*s = Slot{}
+		e.FU &^= 1 << i
 	}
 	for i := range e.Slow {
 		s := &e.Slow[i]
@@ -420,6 +429,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 			}
 		}
 		*s = Slot{}
+		e.SU &^= 1 << i
 	}
 	for i := range e.Fast {
 		if e.Fast[i].Used {
