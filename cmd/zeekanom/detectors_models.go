@@ -30,6 +30,15 @@ func loadModel(path string) (*model.Model, error) {
 	return m, nil
 }
 
+// windowMatches rejects a model trained on windows of another length than
+// the detector's: its vectors would not be comparable.
+func windowMatches(m *model.Model, windowS float64) error {
+	if m.WindowS > 0 && windowS > 0 && m.WindowS != windowS {
+		return fmt.Errorf("model trained on %gs windows, the detector uses %gs (retrain with --window or set window)", m.WindowS, windowS)
+	}
+	return nil
+}
+
 // modelDetectors lists dns and the model-based detectors (isolation forest,
 // supervised).
 func modelDetectors() []detectorEntry {
@@ -61,6 +70,9 @@ func modelDetectors() []detectorEntry {
 				if err != nil {
 					return nil, fmt.Errorf("[detectors.iforest]: %w", err)
 				}
+				if err := windowMatches(m, cfg.Window.Seconds()); err != nil {
+					return nil, fmt.Errorf("[detectors.iforest]: %s: %w", cfg.Model, err)
+				}
 				tr = &iforest.Trained{Forest: m.Forest, Baseline: m.Baseline}
 			}
 			return iforest.New(cfg, tr), nil
@@ -82,6 +94,9 @@ func modelDetectors() []detectorEntry {
 			}
 			if m.Supervised == nil {
 				return nil, nil
+			}
+			if err := windowMatches(m, cfg.Window.Seconds()); err != nil {
+				return nil, fmt.Errorf("[detectors.supervised]: %s: %w", cfg.Model, err)
 			}
 			return supervised.New(cfg, m.Supervised, m.Baseline), nil
 		}},
