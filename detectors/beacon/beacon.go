@@ -98,6 +98,7 @@ type PKey struct {
 type Pre struct {
 	Win   int64
 	N     uint8
+	Done  bool // promoted to a full entry
 	MS    [preRows]uint32
 	Size  [preRows]uint32
 	Port  uint16
@@ -298,11 +299,18 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 }
 
 func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
-	e := d.t.Find(k)
+	// the first stage first: most keys never get a full entry; a promoted
+	// key keeps a Done marker there until its window closes
+	pk := PKey{k, w}
+	p, _ := d.pre.Get(pk)
+	var e *Entry
+	if p.Done {
+		e = d.t.Find(k)
+	}
 	if e == nil {
-		// compact first stage until the key has preRows rows in a window
-		pk := PKey{k, w}
-		p, _ := d.pre.Get(pk)
+		if p.Done {
+			*p = Pre{} // the full entry was evicted: start over
+		}
 		p.Win = w
 		p.MS[p.N] = uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
 		p.Size[p.N] = size
@@ -320,14 +328,33 @@ func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, p
 			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
 		}
 		a := &e.Acc
-		d.open(a, k, w)
-		for i := 0; i < int(p.N); i++ {
-			d.put(a, p.MS[i], p.Size[i])
+		switch {
+		case a.Used && a.Win < w:
+			// the entry still holds the previous window: queue these rows
+			for i := 0; i < int(p.N); i++ {
+				if int(e.NNext) >= pendCap {
+					d.Dropped++
+					continue
+				}
+				e.Next[e.NNext] = Pend{MS: d.win.Start(w).UnixMilli() + int64(p.MS[i]), Size: p.Size[i], Port: p.Port}
+				e.NNext++
+			}
+		case a.Used && a.Win > w:
+			d.win.Late += int64(p.N) // its window moved on: too late for it
+		default:
+			if !a.Used {
+				d.open(a, k, w)
+			}
+			for i := 0; i < int(p.N); i++ {
+				d.put(a, p.MS[i], p.Size[i])
+			}
+			a.Port, a.Proto = p.Port, p.Proto
+			a.UIDs.Merge(&p.UIDs)
+			for i := 0; i < int(p.NDst); i++ {
+				addHash(&a.NDst, &a.Dsts, p.Dsts[i])
+			}
 		}
-		a.Port, a.Proto = p.Port, p.Proto
-		a.UIDs.Merge(&p.UIDs)
-		a.NDst, a.Dsts = p.NDst, p.Dsts
-		d.pre.Delete(pk)
+		p.N, p.Done = 0, true
 		return
 	}
 	a := &e.Acc
@@ -358,7 +385,10 @@ func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, p
 }
 
 func addDst(n *uint8, dsts *[4]uint32, dst window.IP) {
-	hh := uint32(window.HashIP(dst, 7))
+	addHash(n, dsts, uint32(window.HashIP(dst, 7)))
+}
+
+func addHash(n *uint8, dsts *[4]uint32, hh uint32) {
 	for i := 0; i < int(*n); i++ {
 		if dsts[i] == hh {
 			return
