@@ -38,6 +38,9 @@ type Config struct {
 	// MinInterval / MaxInterval bound the median interval.
 	MinInterval time.Duration `toml:"min_interval"`
 	MaxInterval time.Duration `toml:"max_interval"`
+	// MinDomainInterval is the least median interval for SNI/Host keys:
+	// http.log rows are requests, and a page load makes bursts of them.
+	MinDomainInterval time.Duration `toml:"min_domain_interval"`
 	// MergeGap: connections starting closer than this are one burst.
 	MergeGap time.Duration `toml:"merge_gap"`
 	// IgnorePorts are "proto/port" never scored (NTP, DNS, ...).
@@ -56,6 +59,7 @@ func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 24 * time.Hour, Lateness: 5 * time.Minute,
 		Threshold: 0.8, MinConns: 20, MinSpan: 2 * time.Minute,
 		MinInterval: 200 * time.Millisecond, MaxInterval: 4 * time.Hour, MergeGap: 100 * time.Millisecond,
+		MinDomainInterval: 10 * time.Second,
 		IgnorePorts: []string{"udp/53", "tcp/53", "udp/123", "udp/137", "udp/138", "udp/67", "udp/68",
 			"udp/5353", "udp/5355", "udp/1900", "udp/3702"},
 		MaxHosts: 200000}
@@ -628,6 +632,9 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		return nil // the pair key already covers a single destination
 	}
 	s := d.parts(a, k.Kind != kDomain)
+	if k.Kind == kDomain && s.Median*float64(time.Second) < float64(d.cfg.MinDomainInterval) {
+		return nil
+	}
 	if s.Span < d.cfg.MinSpan || s.Median*float64(time.Second) < float64(d.cfg.MinInterval) ||
 		s.Median*float64(time.Second) > float64(d.cfg.MaxInterval) || s.Score < d.cfg.Threshold {
 		return nil

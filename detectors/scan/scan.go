@@ -464,7 +464,11 @@ func (d *Detector) build(kind int, slow bool, s *Slot, src, dst netip.Addr, port
 			n.Destination = s.Last.Addr()
 		}
 		feats["distinct_hosts"] = notice.F(dist, base, dev)
-		n.Message = fmt.Sprintf("%s contacted %.0f hosts on %s/%d in %s (baseline %.0f)", src, dist, n.Proto, port, fmtDur(win), base)
+		svc := fmt.Sprintf("%s/%d", n.Proto, port)
+		if proto == 1 {
+			svc, n.DestPort = "icmp echo", 0
+		}
+		n.Message = fmt.Sprintf("%s contacted %.0f hosts on %s in %s (baseline %.0f)", src, dist, svc, fmtDur(win), base)
 	case kindV:
 		n.Rule = notice.RuleScanVertical
 		n.Destination = dst
