@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
 	"net/netip"
 	"sort"
 	"time"
@@ -130,4 +133,24 @@ func Canon(ns []*notice.Notice) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Golden compares notices (as Canon lines) with a golden file; with
+// update set it rewrites the file instead.
+func Golden(ns []*notice.Notice, path string, update bool) error {
+	got := strings.Join(Canon(ns), "\n") + "\n"
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if string(want) != got {
+		return fmt.Errorf("%s differs (run the test with -update to accept):\ngot:\n%s", path, got)
+	}
+	return nil
 }
