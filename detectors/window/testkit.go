@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
-	"net/netip"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
