@@ -58,15 +58,20 @@ type Slot struct {
 	Win   int64
 	Bytes uint64
 	Conns uint32
-	Top   [4]Dst
-	UIDs  window.UIDs
-	Port  uint16
+	// bytes per destination bucket (a one-row count sketch: order
+	// independent), and the destination of the largest connection
+	Buckets [64]uint32 // kB
+	MaxConn uint64
+	MaxDst  window.IP
+	UIDs    window.UIDs
+	Port    uint16
 }
 
 // Entry is one host.
 type Entry struct {
 	Slots [3]Slot
 	Hist  [histCap]float32 // log10 bytes of past active windows
+	Top   [histCap]float32 // log10 bytes to the window's top destination
 	NHist uint32
 }
 
@@ -172,21 +177,11 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if c.OrigBytes >= 1e5 {
 		s.UIDs.Add(c.UID) // the bulky connections are the evidence
 	}
-	// top destinations (space-saving)
-	mi := 0
-	for i := range s.Top {
-		if s.Top[i].Bytes > 0 && s.Top[i].Addr == resp {
-			s.Top[i].Bytes += c.OrigBytes
-			if c.OrigBytes >= s.Top[i].Bytes/2 {
-				s.Port = c.RespP
-			}
-			return
-		}
-		if s.Top[i].Bytes < s.Top[mi].Bytes {
-			mi = i
-		}
+	b := &s.Buckets[window.HashIP(resp, 0xe7f)%64]
+	*b = uint32(min(uint64(*b)+(c.OrigBytes+512)/1024, math.MaxUint32))
+	if c.OrigBytes > s.MaxConn || (c.OrigBytes == s.MaxConn && bytes.Compare(resp[:], s.MaxDst[:]) < 0) {
+		s.MaxConn, s.MaxDst, s.Port = c.OrigBytes, resp, c.RespP
 	}
-	s.Top[mi] = Dst{resp, s.Top[mi].Bytes + c.OrigBytes}
 }
 
 // Advance closes due windows.
@@ -265,18 +260,32 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 			z *= 0.8 // a population prior is less certain than the host's own history
 		}
 	}
+	// the top destination: the largest bucket (an upper bound on one
+	// destination's bytes), named by the largest single connection
+	top := Dst{Addr: s.MaxDst}
+	for _, b := range s.Buckets {
+		top.Bytes = max(top.Bytes, uint64(b)*1024)
+	}
+	top.Bytes = min(top.Bytes, s.Bytes)
+	// one destination against the host's usual largest destination
+	xt := math.Log10(float64(top.Bytes) + 1)
+	var zt, medt float64
+	if own {
+		d.xs = d.xs[:0]
+		for _, v := range e.Top[:min(int(e.NHist), histCap)] {
+			d.xs = append(d.xs, float64(v))
+		}
+		medt = window.Median(d.xs)
+		zt = window.RobustZ(xt, medt, window.MAD(d.xs, medt, d.ys), 0.15)
+	}
 	// learn (after scoring)
 	e.Hist[e.NHist%histCap] = float32(x)
+	e.Top[e.NHist%histCap] = float32(xt)
 	e.NHist++
 	d.batch = append(d.batch, x)
-	if !have || z < d.cfg.Z || s.Bytes < d.cfg.MinBytes {
+	byDst := zt >= d.cfg.Z && zt > z && top.Bytes >= d.cfg.MinBytes
+	if !have || !(z >= d.cfg.Z && s.Bytes >= d.cfg.MinBytes) && !byDst {
 		return nil
-	}
-	var top Dst
-	for _, t := range s.Top {
-		if t.Bytes > top.Bytes {
-			top = t
-		}
 	}
 	share := float64(top.Bytes) / float64(s.Bytes)
 	start, end := d.win.Start(s.Win), d.win.End(s.Win)
@@ -288,21 +297,29 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 	}
 	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% to %s (%s %s, z %.1f)",
 		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), z)
-	if share >= 0.5 {
+	score := z
+	if byDst {
+		score = zt
+		n.Sub = "destination"
+		n.Message = fmt.Sprintf("%s sent %s to %s in %s, far above its usual largest destination (%s, z %.1f)",
+			host, window.Bytes(top.Bytes), top.Addr.Addr(), window.FmtDur(d.cfg.Window), window.Bytes(uint64(math.Pow(10, medt)-1)), zt)
+	}
+	if share >= 0.5 || byDst {
 		n.Destination = top.Addr.Addr()
 		n.DestPort = s.Port
 	}
-	ratio := z / d.cfg.Z
+	ratio := score / d.cfg.Z
 	n.RiskScore = window.Risk(ratio)
 	f := map[string]notice.Feature{
 		"out_bytes_log10": notice.F(x, med, z),
 		"out_bytes":       notice.F(float64(s.Bytes), baseBytes, float64(s.Bytes)/math.Max(1, baseBytes)),
 		"top_dst_share":   {Value: share},
+		"top_dst_log10":   notice.F(xt, medt, zt),
 		"connections":     {Value: float64(s.Conns)},
 		"history_windows": {Value: float64(e.NHist - 1)},
 	}
 	n.UIDs = s.UIDs.Strings()
-	n.Explain = notice.Explanation{Detector: "exfil", Score: z, Features: f, Top: []string{"out_bytes_log10", "top_dst_share"},
+	n.Explain = notice.Explanation{Detector: "exfil", Score: score, Features: f, Top: window.TopFeatures(f, 3),
 		Window: d.cfg.Window.Seconds()}
 	n.Finalize("")
 	return n

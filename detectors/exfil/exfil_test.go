@@ -74,6 +74,26 @@ func TestExfil(t *testing.T) {
 	}
 }
 
+// TestExfilOneDestination: a host whose hourly volume varies a lot (a
+// build server) sends one hour's usual volume to a single destination.
+func TestExfilOneDestination(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	var rows []window.Conn
+	for h := 0; h < 40; h++ {
+		total := 1e9 + r.Float64()*1e9
+		for k := 0; k < 60; k++ {
+			rows = append(rows, window.Conn{TS: t0.Add(time.Duration(h)*time.Hour + time.Duration(k)*time.Minute),
+				Src: "10.0.0.4", Dst: fmt.Sprintf("198.18.%d.%d", k%50, h%200+1), DPort: 443, OrigBytes: uint64(total / 60)})
+		}
+	}
+	rows = append(rows, upload("10.0.0.4", "203.0.113.77", t0.Add(41*time.Hour), 1.5e9, 60)...)
+	ns := window.Run(New(DefaultConfig()), sorted(rows))
+	if len(ns) != 1 || ns[0].Sub != "destination" || ns[0].Destination.String() != "203.0.113.77" {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	t.Log(ns[0].Message)
+}
+
 func TestExfilDeterminismSnapshot(t *testing.T) {
 	rows := sorted(append(office(4, 30, 2), upload("10.0.0.2", "203.0.113.50", t0.Add(25*time.Hour), 1e9, 40)...))
 	a := window.Canon(window.Run(New(DefaultConfig()), rows))
