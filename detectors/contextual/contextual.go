@@ -61,11 +61,21 @@ type Entry struct {
 	LastDay   int64       // last day (window/24) the host was active
 }
 
+// Prior is a subnet's (/24, /64) hour-of-day profile: active host-hours
+// per hour of day and host-days, with the current batch's updates pending
+// until every host of the batch has been scored (order independence).
+type Prior struct {
+	HOD, PHOD   [24]float32
+	Days, PDays float32
+	First       int64 // first hour seen
+}
+
 // Detector is the off-hours detector.
 type Detector struct {
 	cfg      Config
 	win      window.Windows
 	t        *window.Table[window.IP, Entry]
+	sub      *window.Table[window.IP, Prior]
 	internal window.Networks
 	loc      *time.Location
 	// global prior: active host-hours per hour of day, and host-days seen
@@ -87,7 +97,7 @@ func New(cfg Config) *Detector {
 		loc = time.UTC
 	}
 	return &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
-		t: window.NewTable[window.IP, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal), loc: loc,
+		t: window.NewTable[window.IP, Entry](cfg.MaxHosts), sub: window.NewTable[window.IP, Prior](max(cfg.MaxHosts/16, 64)), internal: window.MustNetworks(cfg.Internal), loc: loc,
 		GFirst: math.MaxInt64}
 }
 
@@ -202,8 +212,26 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	for i := range d.GHOD {
 		d.GHOD[i] += d.bhod[i]
 	}
+	d.sub.Range(func(_ window.IP, p *Prior) bool {
+		for i := range p.HOD {
+			p.HOD[i] += p.PHOD[i]
+		}
+		p.Days += p.PDays
+		p.PHOD, p.PDays = [24]float32{}, 0
+		return false
+	})
 	d.GHostDays += d.bdays
 	d.win.Closed = upto
+}
+
+// subnetOf is the /24 (IPv4) or /64 (IPv6) of a host.
+func subnetOf(a window.IP) window.IP {
+	if a[10] == 0xff && a[11] == 0xff && a[0]|a[1]|a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9] == 0 {
+		a[15] = 0
+		return a
+	}
+	clear(a[8:])
+	return a
 }
 
 func (d *Detector) hours(w int64) (how, hod int) {
@@ -222,6 +250,7 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 	if d.GFirst != math.MaxInt64 {
 		gdays = float64(s.Win-d.GFirst) / 24
 	}
+	sp := d.sub.Peek(subnetOf(hostIP))
 	var p float64
 	basis := ""
 	ok := false
@@ -239,6 +268,11 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 			basis = "hour of day"
 		}
 		ok = true
+	case sp != nil && float64(s.Win-sp.First)/24 >= float64(d.cfg.MinDays) && sp.Days > 0:
+		// a new host: its subnet's hour-of-day prior, stricter
+		p = 2 * (float64(sp.HOD[hod]) + 0.5) / (float64(sp.Days) + 1)
+		basis = "its subnet's hour of day (new host)"
+		ok = true
 	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
 		// a new host: the population's hour-of-day prior, stricter
 		p = (d.GHOD[hod] + 0.5) / (d.GHostDays + 1)
@@ -254,9 +288,16 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 		e.HOD[hod]++
 	}
 	d.bhod[hod]++
+	sp, created := d.sub.Get(subnetOf(hostIP))
+	if created {
+		sp.First = s.Win
+	}
+	sp.First = min(sp.First, s.Win)
+	sp.PHOD[hod]++
 	if day := s.Win / 24; day != e.LastDay {
 		e.LastDay = day
 		d.bdays++ // host-days: each day a host was active at all
+		sp.PDays++
 	}
 	if !ok || p >= d.cfg.MaxProb || int(s.Conns) < d.cfg.MinConns {
 		return nil
@@ -285,6 +326,8 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 
 type snap struct {
 	Entries   []window.Entry[window.IP, Entry]
+	Subnets   []window.Entry[window.IP, Prior]
+	SubEv     int64
 	Ev        int64
 	Closed    int64
 	Late      int64
@@ -297,7 +340,7 @@ type snap struct {
 // Snapshot encodes the state (gob).
 func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending})
 	return b.Bytes(), err
 }
 
@@ -308,6 +351,7 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.t.Import(s.Entries, s.Ev)
+	d.sub.Import(s.Subnets, s.SubEv)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
 	return nil
 }
