@@ -102,7 +102,6 @@ type PKey struct {
 type Pre struct {
 	Win   int64
 	N     uint8
-	Done  bool // promoted to a full entry
 	MS    [preRows]uint32
 	Size  [preRows]uint32
 	Port  uint16
@@ -303,18 +302,12 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 }
 
 func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
-	// the first stage first: most keys never get a full entry; a promoted
-	// key keeps a Done marker there until its window closes
-	pk := PKey{k, w}
-	p, _ := d.pre.Get(pk)
-	var e *Entry
-	if p.Done {
-		e = d.t.Find(k)
-	}
+	// a key without a full entry collects its first rows in a compact
+	// first stage (most keys never get a full entry)
+	e := d.t.Find(k)
 	if e == nil {
-		if p.Done {
-			*p = Pre{} // the full entry was evicted: start over
-		}
+		pk := PKey{k, w}
+		p, _ := d.pre.Get(pk)
 		p.Win = w
 		p.MS[p.N] = uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
 		p.Size[p.N] = size
@@ -358,7 +351,7 @@ func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, p
 				addHash(&a.NDst, &a.Dsts, p.Dsts[i])
 			}
 		}
-		p.N, p.Done = 0, true
+		d.pre.Delete(pk)
 		return
 	}
 	a := &e.Acc
