@@ -16,6 +16,10 @@ type Node struct {
 	Left    int32   `json:"l,omitempty"`
 	Right   int32   `json:"r,omitempty"`
 	Size    int     `json:"n,omitempty"` // leaf: training points that reached it
+	// Lo and Hi bound the split feature among the node's training rows: a
+	// point outside them is isolated by this node (range check).
+	Lo float64 `json:"lo,omitempty"`
+	Hi float64 `json:"hi,omitempty"`
 }
 
 // Tree is a flat isolation tree; node 0 is the root.
@@ -29,6 +33,8 @@ type Forest struct {
 	Sample int    `json:"sample"`
 	Dim    int    `json:"dim"`
 	Seed   uint64 `json:"seed"`
+	// Margin is the range-check margin (see Tree.PathLength).
+	Margin float64 `json:"margin"`
 	// Threshold calibration: scores of the training set at these quantiles.
 	Q50 float64 `json:"q50"`
 	Q99 float64 `json:"q99"`
@@ -40,6 +46,9 @@ type Params struct {
 	Trees  int    // default 100
 	Sample int    // subsample size ψ, default 256
 	Seed   uint64 // the forest is a pure function of data and seed
+	// Margin for the range check: 0 means the default 0.5, negative
+	// disables it (classic isolation forest, as scikit-learn).
+	Margin float64
 }
 
 // Fit trains a forest on X (rows of equal length, already transformed).
@@ -57,7 +66,10 @@ func Fit(X [][]float64, p Params) (*Forest, error) {
 	dim := len(X[0])
 	rng := rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15))
 	limit := int(math.Ceil(math.Log2(float64(psi))))
-	f := &Forest{Sample: psi, Dim: dim, Seed: p.Seed}
+	if p.Margin == 0 {
+		p.Margin = 0.5
+	}
+	f := &Forest{Sample: psi, Dim: dim, Seed: p.Seed, Margin: p.Margin}
 	idx := make([]int, len(X))
 	for i := range idx {
 		idx[i] = i
@@ -109,7 +121,7 @@ func build(tr *Tree, X [][]float64, rows []int, depth, limit, dim int, rng *rand
 		}
 		l := build(tr, X, left, depth+1, limit, dim, rng)
 		rr := build(tr, X, right, depth+1, limit, dim, rng)
-		tr.Nodes[id] = Node{Feature: q, Split: s, Left: l, Right: rr}
+		tr.Nodes[id] = Node{Feature: q, Split: s, Left: l, Right: rr, Lo: lo, Hi: hi}
 		return id
 	}
 	return id // all rows identical: a leaf
@@ -127,13 +139,19 @@ func c(n int) float64 {
 	return 2*(math.Log(fn-1)+0.5772156649) - 2*(fn-1)/fn
 }
 
-// PathLength is the depth at which x is isolated in t.
-func (t *Tree) PathLength(x []float64) float64 {
+// PathLength is the depth at which x is isolated in t. With margin ≥ 0, a
+// point outside a node's training range of its split feature, widened by
+// margin × range on each side, is isolated by that node (range check); a
+// negative margin gives the classic path length.
+func (t *Tree) PathLength(x []float64, margin float64) float64 {
 	i, d := int32(0), 0.0
 	for {
 		n := &t.Nodes[i]
 		if n.Feature < 0 {
 			return d + c(n.Size)
+		}
+		if m := margin * (n.Hi - n.Lo); margin >= 0 && n.Hi > n.Lo && (x[n.Feature] < n.Lo-m || x[n.Feature] > n.Hi+m) {
+			return d + 1
 		}
 		if x[n.Feature] < n.Split {
 			i = n.Left
@@ -152,7 +170,7 @@ func (f *Forest) Score(x []float64) float64 {
 	}
 	var sum float64
 	for i := range f.Trees {
-		sum += f.Trees[i].PathLength(x)
+		sum += f.Trees[i].PathLength(x, f.Margin)
 	}
 	e := sum / float64(len(f.Trees))
 	return math.Pow(2, -e/c(f.Sample))

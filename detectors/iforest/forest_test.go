@@ -1,6 +1,7 @@
 package iforest
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -126,4 +127,27 @@ func TestDetectorSelfTrained(t *testing.T) {
 		t.Fatal("not trained")
 	}
 	_ = features.Names
+}
+
+// Trained on inliers only, a point far outside the training range is
+// isolated at the root by the range check: classic isolation forests cap
+// such points near the score of the training extremes.
+func TestRangeCheck(t *testing.T) {
+	X := gauss(rand.New(rand.NewPCG(2, 2)), 500, 4, 0)
+	far := []float64{40, 40, 40, 40}
+	edge := []float64{2.5, 0, 0, 0}
+	rc, _ := Fit(X, Params{Seed: 3})
+	classic, _ := Fit(X, Params{Seed: 3, Margin: -1})
+	if rc.Score(far) < 0.85 {
+		t.Fatalf("range check: far point scores %.3f", rc.Score(far))
+	}
+	if classic.Score(far) > rc.Score(far)-0.1 {
+		t.Fatalf("classic %.3f vs range check %.3f", classic.Score(far), rc.Score(far))
+	}
+	if rc.Score(X[0]) != classic.Score(X[0]) && math.Abs(rc.Score(X[0])-classic.Score(X[0])) > 0.1 {
+		t.Fatalf("inlier moved too much: %.3f vs %.3f", rc.Score(X[0]), classic.Score(X[0]))
+	}
+	if rc.Score(edge) > rc.Score(far) {
+		t.Fatal("edge point above far point")
+	}
 }

@@ -22,7 +22,7 @@ import (
 // or features.Names change.
 const (
 	Magic   = "zeekanom-model"
-	Version = 1
+	Version = 2
 )
 
 // ErrVersion is returned (wrapped) for a model of another version.

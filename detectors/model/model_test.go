@@ -69,7 +69,7 @@ func TestVersionMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(p)
-	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "this build reads version 1") {
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "this build reads version 2") {
 		t.Fatalf("want version error, got %v", err)
 	}
 	m.Version = Version
@@ -93,7 +93,7 @@ func TestTrainNeedsData(t *testing.T) {
 	}
 }
 
-// The committed fixtures: a current model loads; a version-0 file is a
+// The committed fixtures: a current model loads; a version-1 file is a
 // clear error naming both versions.
 func TestFixtures(t *testing.T) {
 	m, err := Load(filepath.Join("..", "..", "testdata", "models", "test18-labels.json"))
@@ -103,8 +103,8 @@ func TestFixtures(t *testing.T) {
 	if m.Supervised == nil || len(m.Forest.Trees) != 10 {
 		t.Fatalf("fixture: supervised %v, %d trees", m.Supervised != nil, len(m.Forest.Trees))
 	}
-	_, err = Load(filepath.Join("..", "..", "testdata", "models", "version0.json"))
-	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "file is version 0, this build reads version 1") {
+	_, err = Load(filepath.Join("..", "..", "testdata", "models", "version1.json"))
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "file is version 1, this build reads version 2") {
 		t.Fatalf("got %v", err)
 	}
 }

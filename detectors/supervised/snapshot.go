@@ -1,0 +1,7 @@
+package supervised
+
+// Snapshot saves the open windows (the model comes from the model file).
+func (d *Detector) Snapshot() ([]byte, error) { return d.ex.Snapshot() }
+
+// Restore resumes the open windows.
+func (d *Detector) Restore(b []byte) error { return d.ex.Restore(b) }
