@@ -153,3 +153,38 @@ func TestEntrySize(t *testing.T) {
 	}
 	t.Logf("entry %d bytes, first stage %d", reflect.TypeOf(Entry{}).Size(), reflect.TypeOf(Pre{}).Size())
 }
+
+// TestSlowLogNotLate: ssl.log lags conn.log by 20 minutes (more than the
+// lateness); the Engine advances multi-log detectors on the slower log, so
+// no ssl row is late.
+func TestSlowLogNotLate(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Window = time.Hour
+	d := New(cfg)
+	var conns, ssls []window.Conn
+	for i := 0; i < 60*6; i++ {
+		ts := t0.Add(time.Duration(i) * time.Minute)
+		conns = append(conns, window.Conn{TS: ts, Src: "10.1.1.9", Dst: "93.184.216.34", DPort: 443, OrigBytes: uint64(i * 997 % 5000)})
+		ssls = append(ssls, window.Conn{TS: ts.Add(17 * time.Second), Src: "10.1.1.5", Dst: "203.0.113.9", DPort: 443, ServerName: "c2.example.net"})
+	}
+	// interleave: each ssl row arrives with the conn row 20 minutes newer
+	var rows []window.Conn
+	for i := range conns {
+		rows = append(rows, conns[i])
+		if i >= 20 {
+			rows = append(rows, ssls[i-20])
+		}
+	}
+	rows = append(rows, ssls[len(ssls)-20:]...)
+	ns := window.Run(d, rows)
+	if late := d.Stats().Late; late != 0 {
+		t.Fatalf("%d ssl rows late", late)
+	}
+	found := false
+	for _, n := range ns {
+		found = found || n.Domain == "c2.example.net"
+	}
+	if !found {
+		t.Fatalf("no domain beacon: %v", window.Canon(ns))
+	}
+}
