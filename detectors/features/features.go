@@ -117,6 +117,9 @@ type Stats struct {
 	EvictedHosts int64 // hosts not tracked because a window was full
 	CappedSets   int64 // distinct-set inserts dropped at the cap
 	LateRows     int64 // rows for windows already closed
+	// Reassigned counts conn rows whose start window had closed, folded
+	// into the window of their end (ts + duration) instead.
+	Reassigned int64
 }
 
 type hostAcc struct {
@@ -174,11 +177,20 @@ func (x *Extractor) Config() Config { return x.cfg }
 // Stats returns the counters.
 func (x *Extractor) Stats() Stats { return x.stats }
 
-func (x *Extractor) acc(h netip.Addr, ts time.Time) *hostAcc {
+func (x *Extractor) acc(h netip.Addr, ts time.Time) *hostAcc { return x.accEnd(h, ts, ts) }
+
+// accEnd finds the host's accumulator for a row starting at ts and ending
+// at end: the window of ts, or, when that one is already closed (a long
+// connection is logged when it ends), the window of end.
+func (x *Extractor) accEnd(h netip.Addr, ts, end time.Time) *hostAcc {
 	start := ts.Truncate(x.cfg.Window)
 	if !x.closed.IsZero() && !start.Add(x.cfg.Window).After(x.closed) {
-		x.stats.LateRows++
-		return nil
+		start = end.Truncate(x.cfg.Window)
+		if !start.Add(x.cfg.Window).After(x.closed) {
+			x.stats.LateRows++
+			return nil
+		}
+		x.stats.Reassigned++
 	}
 	k := start.UnixNano()
 	w := x.windows[k]
@@ -265,7 +277,7 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 	switch ev.Kind {
 	case zeekreader.KindConn:
 		c := ev.Conn
-		a := x.acc(c.Orig, c.TS)
+		a := x.accEnd(c.Orig, c.TS, c.TS.Add(c.Duration))
 		if a == nil {
 			return
 		}

@@ -49,7 +49,14 @@ func TestVector(t *testing.T) {
 	if x.Stats().LateRows != 1 {
 		t.Fatal("late row not counted")
 	}
-	if vs := x.Flush(); len(vs) != 1 || vs[0].Host.String() != "10.0.0.2" {
+	// a long connection logged at its end lands in the window of its end
+	long := connEv(t0.Add(time.Minute), "10.0.0.3", "1.1.1.1", 443, "SF", 5e8, 1e5, "")
+	long.Conn.Duration = 9 * time.Minute
+	x.Observe(long)
+	if x.Stats().Reassigned != 1 {
+		t.Fatalf("stats %+v", x.Stats())
+	}
+	if vs := x.Flush(); len(vs) != 2 || vs[0].Host.String() != "10.0.0.2" || vs[1].Host.String() != "10.0.0.3" || vs[1].Values[4] != 5e8 || !vs[1].Start.Equal(t0.Add(10*time.Minute)) {
 		t.Fatalf("flush: %+v", vs)
 	}
 }
