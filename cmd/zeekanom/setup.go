@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/elasticsearch"
+)
+
+const setupSynopsis = `elasticsearch|kibana [flags]
+
+  setup elasticsearch [--config FILE] [--es-url URL ...] [--index NAME]
+      install or update the zeekanom-notice index template (idempotent)
+  setup kibana [-o FILE]
+      write Kibana saved objects (data view, a saved search per rule, a
+      dashboard) as NDJSON for Kibana's Saved Objects import
+
+Secrets come from the config file ([output.elasticsearch] password,
+api_key, *_file) or from ZEEKANOM_ES_PASSWORD / ZEEKANOM_ES_API_KEY.`
+
+// urlList is a repeatable --es-url flag (also accepts comma-separated URLs).
+type urlList []string
+
+func (u *urlList) String() string { return strings.Join(*u, ",") }
+func (u *urlList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*u = append(*u, s)
+		}
+	}
+	return nil
+}
+
+func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "elasticsearch" && args[0] != "kibana") {
+		fs := newFlags("setup", setupSynopsis, stderr)
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		fs.Usage()
+		return errUsage
+	}
+	switch args[0] {
+	case "elasticsearch":
+		return setupElasticsearch(ctx, args[1:], stdout, stderr)
+	default:
+		return setupKibana(args[1:], stdout, stderr)
+	}
+}
+
+func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("setup elasticsearch", "[--config FILE] [--es-url URL ...] [--index NAME]", stderr)
+	var urls urlList
+	fs.Var(&urls, "es-url", "Elasticsearch URL (repeatable; default from the config, else http://127.0.0.1:9200)")
+	configPath := fs.String("config", "", "config file with an [output.elasticsearch] section")
+	index := fs.String("index", "", "data stream name (default "+elasticsearch.DefaultIndex+")")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var cfg elasticsearch.Config
+	if *configPath != "" {
+		c, err := loadConfig(*configPath)
+		if err != nil {
+			return err
+		}
+		if p, ok := c.Output["elasticsearch"]; ok && c.md != nil {
+			if err := c.md.PrimitiveDecode(p, &cfg); err != nil {
+				return fmt.Errorf("%s: [output.elasticsearch]: %w", *configPath, err)
+			}
+		}
+	}
+	if len(urls) > 0 {
+		cfg.URLs = urls
+	}
+	if *index != "" {
+		cfg.Index = *index
+	}
+	if cfg.Index == "" {
+		cfg.Index = elasticsearch.DefaultIndex
+	}
+	es, err := elasticsearch.NewClient(cfg, nil)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if err := elasticsearch.PutTemplate(ctx, es, cfg.Index); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "index template %s installed for %s (data stream %s)\n",
+		elasticsearch.TemplateName, elasticsearch.IndexPattern, cfg.Index)
+	return nil
+}
+
+func setupKibana(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("setup kibana", "[-o FILE]", stderr)
+	out := fs.String("o", "-", "write the NDJSON here ('-' is stdout)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if *out == "-" {
+		return elasticsearch.KibanaObjects(stdout)
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := elasticsearch.KibanaObjects(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s: import it in Kibana (Stack Management > Saved objects > Import)\n", *out)
+	return nil
+}

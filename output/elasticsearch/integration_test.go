@@ -1,0 +1,222 @@
+package elasticsearch
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+func newTestSink(t testing.TB, cfg Config) *Sink {
+	t.Helper()
+	s, err := New(context.Background(), cfg, WithLogf(t.Logf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestIntegrationIndexQueryIdempotent(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: index, FlushInterval: 200 * time.Millisecond})
+	ctx := context.Background()
+	if err := s.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Setup(ctx); err != nil { // idempotent
+		t.Fatalf("second Setup: %v", err)
+	}
+	ns := makeNotices(400, 1)
+	writeAll(t, s, ns)
+	if got := count(t, es, index, nil); got != len(ns) {
+		t.Fatalf("count = %d, want %d (stats %+v)", got, len(ns), s.Stats())
+	}
+	if st := s.Stats(); st.Indexed != int64(len(ns)) || st.Failed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// Mapping: the explicit types, also under a data stream backing index.
+	mp := call(t, es, "GET", "/"+index+"/_mapping/field/source.ip,related.ip,event.risk_score,event.severity,@timestamp,zeekanom.features.conn_count.value,rule.name", nil)
+	types := map[string]string{}
+	for bi, v := range mp {
+		if !strings.HasPrefix(bi, ".ds-"+index) {
+			t.Errorf("backing index %q: not a data stream", bi)
+		}
+		for field, fv := range v.(map[string]any)["mappings"].(map[string]any) {
+			leaf := field[strings.LastIndex(field, ".")+1:]
+			types[field] = fv.(map[string]any)["mapping"].(map[string]any)[leaf].(map[string]any)["type"].(string)
+		}
+	}
+	want := map[string]string{"source.ip": "ip", "related.ip": "ip", "event.risk_score": "float", "event.severity": "long",
+		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword"}
+	for f, ty := range want {
+		if types[f] != ty {
+			t.Errorf("%s mapped as %q, want %q", f, types[f], ty)
+		}
+	}
+
+	// What analysts ask.
+	var in10, beacon, high, firstHalf, beacon10 int
+	for _, n := range ns {
+		is10 := netip.MustParsePrefix("10.0.0.0/8").Contains(n.Source)
+		if is10 {
+			in10++
+		}
+		if n.Rule == notice.RuleBeacon {
+			beacon++
+			if is10 {
+				beacon10++
+			}
+		}
+		if n.RiskScore >= 70 {
+			high++
+		}
+		if n.Timestamp.Before(base.Add(12 * time.Hour)) {
+			firstHalf++
+		}
+	}
+	checks := []struct {
+		name  string
+		query any
+		want  int
+	}{
+		{"cidr", map[string]any{"term": map[string]any{"source.ip": "10.0.0.0/8"}}, in10},
+		{"rule terms", map[string]any{"terms": map[string]any{"rule.name": []string{notice.RuleBeacon}}}, beacon},
+		{"risk range", map[string]any{"range": map[string]any{"event.risk_score": map[string]any{"gte": 70}}}, high},
+		{"time range", map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": base.Format(time.RFC3339), "lt": base.Add(12 * time.Hour).Format(time.RFC3339)}}}, firstHalf},
+		{"query_string", map[string]any{"query_string": map[string]any{"query": `source.ip:"10.0.0.0/8" AND rule.name:beacon`}}, beacon10},
+		{"related.ip cidr", map[string]any{"term": map[string]any{"related.ip": "203.0.113.0/24"}}, len(ns)},
+	}
+	for _, c := range checks {
+		if got := count(t, es, index, c.query); got != c.want {
+			t.Errorf("%s: %d hits, want %d", c.name, got, c.want)
+		}
+	}
+
+	// Top source.ip per rule.name.
+	agg := call(t, es, "POST", "/"+index+"/_search", map[string]any{
+		"size": 0,
+		"aggs": map[string]any{"rules": map[string]any{
+			"terms": map[string]any{"field": "rule.name", "size": 20},
+			"aggs":  map[string]any{"top_src": map[string]any{"terms": map[string]any{"field": "source.ip", "size": 3}}},
+		}},
+	})
+	buckets := agg["aggregations"].(map[string]any)["rules"].(map[string]any)["buckets"].([]any)
+	if len(buckets) != 5 {
+		t.Fatalf("%d rule buckets, want 5", len(buckets))
+	}
+	for _, b := range buckets {
+		top := b.(map[string]any)["top_src"].(map[string]any)["buckets"].([]any)
+		if len(top) == 0 {
+			t.Errorf("rule %v: no top source.ip", b.(map[string]any)["key"])
+		}
+		if _, err := netip.ParseAddr(top[0].(map[string]any)["key"].(string)); err != nil {
+			t.Errorf("top source key %v is not an address", top[0])
+		}
+	}
+
+	// Idempotence: the same notices again change nothing.
+	writeAll(t, s, ns)
+	if got := count(t, es, index, nil); got != len(ns) {
+		t.Fatalf("after replay count = %d, want %d", got, len(ns))
+	}
+	if st := s.Stats(); st.Duplicates != int64(len(ns)) || st.Indexed != int64(len(ns)) {
+		t.Fatalf("after replay stats %+v, want %d duplicates", st, len(ns))
+	}
+}
+
+func TestIntegrationPartialFailure(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: index, FlushInterval: time.Hour})
+	ctx := context.Background()
+	if err := s.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns := makeNotices(60, 2)
+	// One notice contradicts the mapping: feature "x" makes
+	// zeekanom.features.x.value a double, feature "x.value" wants it to be
+	// an object. Same bulk request as the others.
+	bad := ns[30]
+	bad.Explain.Features = map[string]notice.Feature{"x": {Value: 1}, "x.value": {Value: 2}}
+	writeAll(t, s, ns)
+	st := s.Stats()
+	if st.Failed != 1 || st.Indexed != int64(len(ns)-1) {
+		t.Fatalf("stats %+v, want 1 failed and %d indexed", st, len(ns)-1)
+	}
+	if !strings.Contains(st.LastError, bad.ID) {
+		t.Errorf("LastError %q does not name the rejected document %s", st.LastError, bad.ID)
+	}
+	if got := count(t, es, index, nil); got != len(ns)-1 {
+		t.Fatalf("count = %d, want %d", got, len(ns)-1)
+	}
+}
+
+func TestIntegrationOutageSpoolReplay(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	p := newProxy(t, strings.TrimPrefix(url, "http://"))
+	spoolDir := t.TempDir()
+	cfg := Config{
+		URLs: []string{p.url()}, Index: index, SpoolDir: spoolDir,
+		FlushInterval: 100 * time.Millisecond, MaxRetries: 1, WriteTimeout: time.Second,
+	}
+	s := newTestSink(t, cfg)
+	ctx := context.Background()
+	if err := s.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns := makeNotices(600, 3)
+
+	// Up: the first 100 go straight in.
+	writeAll(t, s, ns[:100])
+	if got := count(t, es, index, nil); got != 100 {
+		t.Fatalf("count = %d, want 100", got)
+	}
+
+	// Outage: the next 200 end up in the spool, nothing is lost or blocks.
+	p.stop()
+	writeAll(t, s, ns[100:300])
+	if st := s.Stats(); st.Spooled < 200 || st.SpoolBytes == 0 {
+		t.Fatalf("during outage stats %+v, want >= 200 spooled", st)
+	}
+	if got := count(t, es, index, nil); got != 100 {
+		t.Fatalf("during outage count = %d, want 100", got)
+	}
+
+	// Back: the spool replays by itself, then writes go direct again.
+	p.start(t)
+	eventually(t, 90*time.Second, "spool to drain", func() bool { return !s.Pending() })
+	writeAll(t, s, ns[300:400])
+	if got := count(t, es, index, nil); got != 400 {
+		t.Fatalf("after replay count = %d, want 400 (stats %+v)", got, s.Stats())
+	}
+
+	// Restart while down: what is spooled survives Close and a new Sink on
+	// the same spool replays it.
+	p.stop()
+	writeAll(t, s, ns[400:600])
+	if err := s.Close(); err != nil {
+		t.Logf("close while down: %v", err)
+	}
+	p.start(t)
+	s2 := newTestSink(t, cfg)
+	eventually(t, 90*time.Second, "second sink to drain the spool", func() bool { return !s2.Pending() })
+	if got := count(t, es, index, nil); got != 600 {
+		t.Fatalf("after restart count = %d, want 600 (stats %+v)", got, s2.Stats())
+	}
+	// No duplicates: every event.id once.
+	res := call(t, es, "POST", "/"+index+"/_search", map[string]any{"size": 0, "aggs": map[string]any{"ids": map[string]any{"cardinality": map[string]any{"field": "event.id", "precision_threshold": 4000}}}})
+	if c := res["aggregations"].(map[string]any)["ids"].(map[string]any)["value"].(float64); c != 600 {
+		t.Fatalf("%v distinct ids, want 600", c)
+	}
+	t.Logf("stats first sink %+v; second sink %+v", s.Stats(), s2.Stats())
+}

@@ -1,0 +1,554 @@
+package elasticsearch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	elasticsearch "github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"github.com/zeekanom/zeekanom/output"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+var _ output.Sink = (*Sink)(nil)
+
+// Stats are the sink's counters since New, for the metrics layer.
+type Stats struct {
+	Indexed    int64 // documents created
+	Duplicates int64 // create answered 409: already indexed (replays, restarts)
+	Failed     int64 // rejected for good (mapping conflicts, bad documents)
+	Spooled    int64 // notices written to the disk spool
+	Replayed   int64 // spooled notices acknowledged by the cluster
+	Dropped    int64 // notices lost because the spool was full or disabled
+	SpoolBytes int64 // bytes now in the spool
+	Retries    int64 // HTTP retries (429, 5xx, network errors)
+	// LastError is the most recent per-item or transport error, for humans.
+	LastError string
+}
+
+// Sink writes notices to Elasticsearch. It implements output.Sink.
+type Sink struct {
+	cfg   Config
+	es    *elasticsearch.Client
+	bi    esutil.BulkIndexer
+	spool *spool // nil without SpoolDir
+	logf  func(format string, args ...any)
+
+	// down is set when the cluster could not be reached (or the spool holds
+	// notices that must go first); guarded by spool.mu when spool != nil.
+	down atomic.Bool
+
+	indexed, duplicates, failed, spooled, replayed, dropped, retries atomic.Int64
+	lastErr                                                          atomic.Value // string
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	closeMu sync.Once
+}
+
+// Option adjusts a Sink (tests and the CLI).
+type Option func(*Sink)
+
+// WithLogf routes the sink's log lines (default: log.Printf).
+func WithLogf(f func(string, ...any)) Option { return func(s *Sink) { s.logf = f } }
+
+// NewClient builds a go-elasticsearch client from the config: TLS, auth,
+// retries on 429/5xx/network errors with exponential backoff and jitter.
+// onRetry, if non-nil, is called once per retry.
+func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.ResolveSecrets(); err != nil {
+		return nil, err
+	}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("elasticsearch: ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("elasticsearch: ca_file %s: no certificates", cfg.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("elasticsearch: client certificate: %w", err)
+		}
+		tlsCfg.Certificates = []tls.Certificate{cert}
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		MaxIdleConnsPerHost:   cfg.Workers * 2,
+		ResponseHeaderTimeout: 60 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	return elasticsearch.NewClient(elasticsearch.Config{
+		Addresses:     cfg.URLs,
+		Username:      cfg.Username,
+		Password:      cfg.Password,
+		APIKey:        cfg.APIKey,
+		ServiceToken:  cfg.BearerToken,
+		Transport:     tr,
+		RetryOnStatus: []int{429, 500, 502, 503, 504},
+		MaxRetries:    cfg.MaxRetries,
+		RetryBackoff: func(attempt int) time.Duration {
+			if onRetry != nil {
+				onRetry()
+			}
+			return backoff(attempt, 50*time.Millisecond, 5*time.Second)
+		},
+	})
+}
+
+// backoff is exponential with full jitter: a random duration in
+// [d/2, d) where d = base*2^(attempt-1), capped at max.
+func backoff(attempt int, base, max time.Duration) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// New connects (lazily: no request is made) and starts the bulk workers and
+// the spool replayer. Call Setup once to install the index template.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
+	cfg = cfg.withDefaults()
+	s := &Sink{cfg: cfg, logf: log.Printf, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	es, err := NewClient(cfg, func() { s.retries.Add(1) })
+	if err != nil {
+		return nil, err
+	}
+	s.es = es
+	if cfg.SpoolDir != "" {
+		if s.spool, err = openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes); err != nil {
+			return nil, err
+		}
+		if s.spool.size() > 0 {
+			// Leftovers from a previous run go first.
+			s.down.Store(true)
+		}
+	}
+	s.bi, err = esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:        es,
+		NumWorkers:    cfg.Workers,
+		FlushBytes:    cfg.FlushBytes,
+		FlushInterval: cfg.FlushInterval,
+		FilterPath:    []string{"errors", "items.*.status", "items.*.error", "items.*._id", "items.*._index"},
+		OnError: func(_ context.Context, err error) {
+			s.setErr(err.Error())
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	go s.replayer()
+	s.kick()
+	return s, nil
+}
+
+// Client is the underlying go-elasticsearch client.
+func (s *Sink) Client() *elasticsearch.Client { return s.es }
+
+// Index is the data stream notices go to.
+func (s *Sink) Index() string { return s.cfg.Index }
+
+func (s *Sink) setErr(msg string) { s.lastErr.Store(msg) }
+
+func (s *Sink) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// record is the bulk NDJSON of one notice: the create action and the doc.
+func (s *Sink) record(n *notice.Notice) ([]byte, []byte, error) {
+	doc, err := json.Marshal(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta, _ := json.Marshal(map[string]any{"create": map[string]string{"_index": s.cfg.Index, "_id": n.ID}})
+	return meta, doc, nil
+}
+
+// Write stamps event.ingested and queues the notice for a bulk request, or
+// appends it to the spool while the cluster is unreachable (or the spool
+// still holds older notices). It waits at most WriteTimeout for room in the
+// bulk queue, then spools.
+func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
+	c := *n
+	c.Ingested = time.Now().UTC()
+	if c.ID == "" {
+		c.Finalize("")
+	}
+	meta, doc, err := s.record(&c)
+	if err != nil {
+		s.failed.Add(1)
+		return fmt.Errorf("elasticsearch: encoding notice: %w", err)
+	}
+	if s.spool != nil {
+		s.spool.mu.Lock()
+		if s.down.Load() {
+			err := s.spoolLocked(meta, doc)
+			s.spool.mu.Unlock()
+			return err
+		}
+		s.spool.mu.Unlock()
+	}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	err = s.bi.Add(actx, esutil.BulkIndexerItem{
+		Index:      s.cfg.Index,
+		Action:     "create",
+		DocumentID: c.ID,
+		Body:       bytes.NewReader(doc),
+		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
+			s.indexed.Add(1)
+		},
+		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+			s.onFailure(meta, doc, res, err)
+		},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The queue stayed full (cluster slow or gone): spool instead of blocking.
+		return s.toSpool(meta, doc, true)
+	}
+	return nil
+}
+
+func (s *Sink) onFailure(meta, doc []byte, res esutil.BulkIndexerResponseItem, err error) {
+	switch {
+	case err != nil:
+		// Transport failure or a whole-request error after retries.
+		s.setErr(err.Error())
+		_ = s.toSpool(meta, doc, true)
+	case res.Status == http.StatusConflict:
+		s.duplicates.Add(1)
+	case res.Status == http.StatusTooManyRequests || res.Status >= 500:
+		s.setErr(fmt.Sprintf("%d %s: %s", res.Status, res.Error.Type, res.Error.Reason))
+		_ = s.toSpool(meta, doc, false)
+	default:
+		s.failed.Add(1)
+		msg := fmt.Sprintf("document %s rejected: %d %s: %s", res.DocumentID, res.Status, res.Error.Type, res.Error.Reason)
+		if res.Error.Cause.Reason != "" {
+			msg += " (" + res.Error.Cause.Reason + ")"
+		}
+		s.setErr(msg)
+		s.logf("elasticsearch: %s", msg)
+	}
+}
+
+// toSpool appends a record to the spool; markDown sends later writes there
+// too until the replayer has drained it (so order is kept).
+func (s *Sink) toSpool(meta, doc []byte, markDown bool) error {
+	if s.spool == nil {
+		s.dropped.Add(1)
+		s.failed.Add(1)
+		return nil
+	}
+	s.spool.mu.Lock()
+	if markDown && !s.down.Load() {
+		s.down.Store(true)
+		s.logf("elasticsearch: cluster unreachable, spooling notices to %s", s.cfg.SpoolDir)
+	}
+	err := s.spoolLocked(meta, doc)
+	s.spool.mu.Unlock()
+	s.kick()
+	return err
+}
+
+func (s *Sink) spoolLocked(meta, doc []byte) error {
+	rec := make([]byte, 0, len(meta)+len(doc)+2)
+	rec = append(append(append(append(rec, meta...), '\n'), doc...), '\n')
+	err := s.spool.appendLocked(rec)
+	if errors.Is(err, errSpoolFull) {
+		d := s.dropped.Add(1)
+		if d&(d-1) == 0 { // 1, 2, 4, 8, ...: loud but bounded
+			s.logf("elasticsearch: SPOOL FULL (%d bytes in %s): %d notices dropped so far", s.cfg.SpoolMaxBytes, s.cfg.SpoolDir, d)
+		}
+		return nil
+	}
+	if err != nil {
+		s.dropped.Add(1)
+		s.setErr(err.Error())
+		return fmt.Errorf("elasticsearch: spool: %w", err)
+	}
+	s.spooled.Add(1)
+	return nil
+}
+
+// Flush sends everything queued and makes the spool durable (fsync).
+func (s *Sink) Flush(ctx context.Context) error {
+	err := s.bi.Flush(ctx)
+	if s.spool != nil {
+		s.spool.mu.Lock()
+		serr := s.spool.syncLocked()
+		s.spool.mu.Unlock()
+		if serr != nil {
+			return fmt.Errorf("elasticsearch: spool sync: %w", serr)
+		}
+		if s.spool.size() > 0 {
+			s.kick()
+			// Notices that could not be sent are durable in the spool:
+			// that is what Flush promises.
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("elasticsearch: flush: %w", err)
+	}
+	return nil
+}
+
+// Close flushes, stops the replayer and closes the spool. Notices still in
+// the spool stay on disk for the next run.
+func (s *Sink) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = s.Flush(ctx)
+		close(s.stop)
+		<-s.done
+		if cerr := s.bi.Close(ctx); err == nil && cerr != nil {
+			err = cerr
+		}
+		if s.spool != nil {
+			if cerr := s.spool.close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		}
+	})
+	return err
+}
+
+// Stats returns the counters.
+func (s *Sink) Stats() Stats {
+	st := Stats{
+		Indexed: s.indexed.Load(), Duplicates: s.duplicates.Load(), Failed: s.failed.Load(),
+		Spooled: s.spooled.Load(), Replayed: s.replayed.Load(), Dropped: s.dropped.Load(),
+		Retries: s.retries.Load(),
+	}
+	if s.spool != nil {
+		st.SpoolBytes = s.spool.size()
+	}
+	st.LastError, _ = s.lastErr.Load().(string)
+	return st
+}
+
+// Pending reports whether the spool holds notices not yet acknowledged.
+func (s *Sink) Pending() bool { return s.spool != nil && (s.spool.size() > 0 || s.down.Load()) }
+
+// replayer drains the spool whenever it holds data, with exponential backoff
+// and jitter while the cluster stays unreachable.
+func (s *Sink) replayer() {
+	defer close(s.done)
+	if s.spool == nil {
+		return
+	}
+	attempt := 0
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var wait <-chan time.Time
+		if attempt > 0 {
+			timer.Reset(backoff(attempt, 200*time.Millisecond, 30*time.Second))
+			wait = timer.C
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+			if attempt > 0 {
+				// A failure is already scheduling us; don't hammer.
+				select {
+				case <-s.stop:
+					return
+				case <-wait:
+				}
+			}
+		case <-wait:
+		}
+		if err := s.replay(); err != nil {
+			attempt++
+			s.setErr(err.Error())
+			continue
+		}
+		attempt = 0
+	}
+}
+
+// replay sends every spooled segment in order; nil when the spool is empty
+// and writes may go straight to the bulk indexer again.
+func (s *Sink) replay() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer cancel()
+	for {
+		segs, err := s.spool.segments()
+		if err != nil {
+			return err
+		}
+		if len(segs) == 0 {
+			s.spool.mu.Lock()
+			if s.spool.emptyLocked() || s.spool.active == nil {
+				if s.down.Load() {
+					s.logf("elasticsearch: spool drained, indexing directly again")
+				}
+				s.down.Store(false)
+				s.spool.mu.Unlock()
+				return nil
+			}
+			s.spool.mu.Unlock()
+			continue
+		}
+		for _, seg := range segs {
+			if err := s.replaySegment(ctx, seg); err != nil {
+				return err
+			}
+			if err := s.spool.remove(seg); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *Sink) replaySegment(ctx context.Context, name string) error {
+	f, err := os.Open(s.spool.path(name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var batch bytes.Buffer
+	n := 0
+	for {
+		meta, err1 := r.ReadBytes('\n')
+		doc, err2 := r.ReadBytes('\n')
+		if len(meta) > 0 && len(doc) > 0 && doc[len(doc)-1] == '\n' {
+			batch.Write(meta)
+			batch.Write(restamp(doc))
+			n++
+		}
+		eof := err1 != nil || err2 != nil
+		if batch.Len() >= s.cfg.FlushBytes || (eof && n > 0) {
+			if err := s.sendReplay(ctx, &batch, n); err != nil {
+				return err
+			}
+			batch.Reset()
+			n = 0
+		}
+		if eof {
+			if err1 != nil && err1 != io.EOF {
+				return err1
+			}
+			return nil
+		}
+	}
+}
+
+// restamp sets event.ingested to now on a spooled document: it is indexed now.
+func restamp(doc []byte) []byte {
+	key := []byte(`"ingested":"`)
+	i := bytes.Index(doc, key)
+	now := time.Now().UTC().Format(notice.TimeLayout)
+	if i < 0 {
+		return doc
+	}
+	j := i + len(key)
+	k := bytes.IndexByte(doc[j:], '"')
+	if k < 0 {
+		return doc
+	}
+	out := make([]byte, 0, len(doc)+8)
+	out = append(append(append(out, doc[:j]...), now...), doc[j+k:]...)
+	return out
+}
+
+type bulkResp struct {
+	Errors bool                                        `json:"errors"`
+	Items  []map[string]esutil.BulkIndexerResponseItem `json:"items"`
+}
+
+func (s *Sink) sendReplay(ctx context.Context, body *bytes.Buffer, n int) error {
+	res, err := esapi.BulkRequest{Body: bytes.NewReader(body.Bytes()), FilterPath: []string{"errors", "items.*.status", "items.*.error", "items.*._id"}}.Do(ctx, s.es)
+	if err != nil {
+		return fmt.Errorf("elasticsearch: replay: %w", err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
+		return fmt.Errorf("elasticsearch: replay: %s: %s", res.Status(), b)
+	}
+	var br bulkResp
+	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
+		return fmt.Errorf("elasticsearch: replay: decoding response: %w", err)
+	}
+	var retry error
+	for _, item := range br.Items {
+		for _, r := range item {
+			switch {
+			case r.Status >= 200 && r.Status < 300:
+				s.indexed.Add(1)
+				s.replayed.Add(1)
+			case r.Status == http.StatusConflict:
+				s.duplicates.Add(1)
+				s.replayed.Add(1)
+			case r.Status == http.StatusTooManyRequests || r.Status >= 500:
+				// Keep the segment; what was acknowledged comes back as 409.
+				retry = fmt.Errorf("elasticsearch: replay: %d %s: %s", r.Status, r.Error.Type, r.Error.Reason)
+			default:
+				s.failed.Add(1)
+				msg := fmt.Sprintf("spooled document %s rejected: %d %s: %s", r.DocumentID, r.Status, r.Error.Type, r.Error.Reason)
+				s.setErr(msg)
+				s.logf("elasticsearch: %s", msg)
+			}
+		}
+	}
+	if retry == nil && len(br.Items) != n {
+		retry = fmt.Errorf("elasticsearch: replay: %d results for %d documents", len(br.Items), n)
+	}
+	if retry != nil {
+		s.retries.Add(1)
+	}
+	return retry
+}

@@ -1,0 +1,142 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+// TemplatePriority is above the built-in "logs" template (priority 100), so
+// our explicit mappings win for logs-zeekanom.notice-*.
+const TemplatePriority = 200
+
+type m = map[string]any
+
+func kw() m     { return m{"type": "keyword", "ignore_above": 1024} }
+func date() m   { return m{"type": "date"} }
+func ipT() m    { return m{"type": "ip"} }
+func dbl() m    { return m{"type": "double"} }
+func obj(p m) m { return m{"properties": p} }
+
+// Mappings is the explicit mapping of the notice document
+// (output/notice: the ECS encoding).
+func Mappings() map[string]any {
+	return m{
+		"dynamic_templates": []any{
+			m{"zeekanom_feature_value": m{"path_match": "zeekanom.features.*.value", "mapping": dbl()}},
+			m{"zeekanom_feature_baseline": m{"path_match": "zeekanom.features.*.baseline", "mapping": dbl()}},
+			m{"zeekanom_feature_deviation": m{"path_match": "zeekanom.features.*.deviation", "mapping": dbl()}},
+		},
+		"properties": m{
+			"@timestamp": date(),
+			"message":    m{"type": "text"},
+			"event": obj(m{
+				"kind": kw(), "module": kw(), "dataset": kw(), "category": kw(), "type": kw(), "id": kw(),
+				"start": date(), "end": date(), "ingested": date(),
+				"risk_score": m{"type": "float"}, "severity": m{"type": "long"},
+			}),
+			"rule":        obj(m{"name": kw()}),
+			"source":      obj(m{"ip": ipT()}),
+			"destination": obj(m{"ip": ipT(), "port": m{"type": "long"}, "domain": kw()}),
+			"network":     obj(m{"transport": kw()}),
+			"related":     obj(m{"ip": ipT()}),
+			"zeek": obj(m{
+				"notice": obj(m{"note": kw(), "msg": kw(), "sub": kw()}),
+				"uids":   kw(),
+			}),
+			"zeekanom": obj(m{
+				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "label": kw(),
+				"features": m{"type": "object", "dynamic": true},
+			}),
+		},
+	}
+}
+
+// Template is the composable index template body for the given data stream.
+func Template(index string) map[string]any {
+	patterns := []string{IndexPattern}
+	if !matchesPattern(index) {
+		patterns = append(patterns, index)
+	}
+	return m{
+		"index_patterns": patterns,
+		"data_stream":    m{},
+		"priority":       TemplatePriority,
+		"template": m{
+			"settings": m{"index": m{"refresh_interval": "5s"}},
+			"mappings": Mappings(),
+		},
+		"_meta": m{"managed_by": "zeekanom", "description": "zeekanom notices (ECS alerts)"},
+	}
+}
+
+func matchesPattern(index string) bool {
+	return strings.HasPrefix(index, strings.TrimSuffix(IndexPattern, "*"))
+}
+
+// MappedFields lists every concrete field path the template maps, with its
+// type (dynamic template targets appear as zeekanom.features.*.value etc.).
+func MappedFields() map[string]string {
+	out := map[string]string{}
+	var walk func(prefix string, props map[string]any)
+	walk = func(prefix string, props map[string]any) {
+		for name, v := range props {
+			def := v.(map[string]any)
+			path := prefix + name
+			if sub, ok := def["properties"].(map[string]any); ok {
+				walk(path+".", sub)
+				continue
+			}
+			t, _ := def["type"].(string)
+			out[path] = t
+		}
+	}
+	mp := Mappings()
+	walk("", mp["properties"].(map[string]any))
+	for _, dt := range mp["dynamic_templates"].([]any) {
+		for _, v := range dt.(map[string]any) {
+			d := v.(map[string]any)
+			out[d["path_match"].(string)] = d["mapping"].(map[string]any)["type"].(string)
+		}
+	}
+	return out
+}
+
+// Setup installs or updates the index template (idempotent: PUT replaces it).
+func (s *Sink) Setup(ctx context.Context) error {
+	return PutTemplate(ctx, s.es, s.cfg.Index)
+}
+
+// PutTemplate installs the zeekanom-notice composable template through any
+// esapi.Transport (an *elasticsearch.Client).
+func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
+	body, err := json.Marshal(Template(index))
+	if err != nil {
+		return err
+	}
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: TemplateName, Body: bytes.NewReader(body)}.Do(ctx, tr)
+	if err != nil {
+		return fmt.Errorf("elasticsearch: put template: %w", err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("elasticsearch: put template %s: %s: %s", TemplateName, res.Status(), b)
+	}
+	return nil
+}
+
+func sortedKeys(mp map[string]string) []string {
+	out := make([]string, 0, len(mp))
+	for k := range mp {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
