@@ -98,3 +98,27 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// AllocsPerRow warms det with the benchmark events (two passes, so its
+// tables are full) and returns the average allocations of one Observe in
+// a third pass.
+func AllocsPerRow(det detectors.Detector) float64 {
+	evs := BenchEvents(50000)
+	span := evs[len(evs)-1].TS.Sub(evs[0].TS).Truncate(time.Second) + time.Minute
+	emit := func(*notice.Notice) {}
+	for pass := 0; pass < 2; pass++ {
+		for _, ev := range evs {
+			det.Observe(ev)
+		}
+		det.Advance(evs[len(evs)-1].TS, emit)
+		for _, ev := range evs {
+			ev.TS = ev.TS.Add(span)
+			ev.Conn.TS = ev.TS
+		}
+	}
+	i := 0
+	return testing.AllocsPerRun(len(evs)-1, func() {
+		det.Observe(evs[i])
+		i++
+	})
+}
