@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,9 +69,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fl.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { fl.set[f.Name] = true })
 
-	cfg, err := loadRunConfig(ctx, fl)
+	r, err := newRunner(ctx, fl, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	return r.run(ctx)
+}
+
+// newRunner loads and checks the config and builds detectors and outputs.
+func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (*runner, error) {
+	cfg, err := loadRunConfig(ctx, fl)
+	if err != nil {
+		return nil, err
 	}
 	level := new(slog.LevelVar)
 	lv, _ := parseLevel(cfg.Log.Level)
@@ -79,18 +89,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	dets, err := buildDetectors(cfg.md, cfg.Detectors)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sinks, err := buildSinks(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL}, stdout, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	th, _ := thresholds(cfg)
 	sinks.applyThresholds(th)
-
-	r := &runner{cfg: cfg, fl: fl, log: logger, level: level, dets: dets, sinks: sinks,
-		interval: cfg.State.CheckpointInterval, wctx: ctx, met: metrics.New(), stderr: stderr}
-	return r.run(ctx)
+	return &runner{cfg: cfg, fl: fl, log: logger, level: level, dets: dets, sinks: sinks,
+		interval: cfg.State.CheckpointInterval, wctx: ctx, met: metrics.New(), stderr: stderr}, nil
 }
 
 // loadRunConfig loads the file, applies the flags and checks everything
@@ -157,6 +165,10 @@ type runner struct {
 	ckpts, ckptErrs int64
 	writeErrs       int64
 	rows            int64
+
+	// abandon (tests): on cancellation, exit without flushing or writing
+	// a checkpoint, as kill -9 would.
+	abandon atomic.Bool
 }
 
 // shutdownTimeout bounds the final flush and checkpoint after SIGTERM.
@@ -197,6 +209,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	defer r.f.Close()
 	r.eng = detectors.NewEngine(r.emit, r.dets...)
+	// A first checkpoint now: a crash before the first periodic one still
+	// resumes from the files opened here, reading what rotates meanwhile.
+	r.checkpoint()
 
 	mctx, stopMetrics := context.WithCancel(context.Background())
 	defer stopMetrics()
@@ -234,6 +249,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 			r.eng.Flush()
 			return r.finish("drained")
 		case ctx.Err() != nil: // SIGTERM, SIGINT
+			if r.abandon.Load() {
+				return nil
+			}
 			return r.finish("stopping")
 		case errors.Is(err, context.DeadlineExceeded):
 			select {

@@ -10,7 +10,6 @@ package follow
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,6 +116,12 @@ func New(opts Options, from []Position) (*Follower, error) {
 		if p, ok := pos[l]; ok {
 			t.pos = p
 			t.resume = true
+		} else if s, err := openSource(t.path, false, true); err == nil {
+			// Open now, so that the first checkpoint (before any row is
+			// read) already names the file and offset 0.
+			if err := t.begin(s, 0); err != nil {
+				s.close()
+			}
 		}
 		f.tails = append(f.tails, t)
 	}
@@ -372,7 +377,7 @@ func (t *tail) begin(s *source, from int64) error {
 				return err
 			}
 			s.prefix, s.base = int64(len(hdr)), from
-			src = io.MultiReader(bytes.NewReader(hdr), s.file)
+			src = &prefixReader{head: hdr, rest: s.file}
 		}
 	}
 	s.rd = zeekreader.NewReader(readCloser{src, s.file}, s.path, zeekreader.Options{Live: s.live, Path: t.log})
@@ -381,6 +386,22 @@ func (t *tail) begin(s *source, from int64) error {
 	t.cur = s
 	t.pos = Position{Log: t.log, File: s.path, ID: s.id, Offset: from}
 	return nil
+}
+
+// prefixReader serves head, then rest. Unlike io.MultiReader it keeps
+// asking rest after an io.EOF: a live file grows.
+type prefixReader struct {
+	head []byte
+	rest io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.head) > 0 {
+		n := copy(b, p.head)
+		p.head = p.head[n:]
+		return n, nil
+	}
+	return p.rest.Read(b)
 }
 
 type readCloser struct {

@@ -245,3 +245,21 @@ func TestRestartWhileArchiving(t *testing.T) {
 	got = append(got, drainAll(t, f)...)
 	checkSame(t, got, w.Written())
 }
+
+// Resumed in the middle of the live file, the follower keeps following it
+// as it grows (the replayed header must not end the stream).
+func TestResumeLiveThenAppend(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	f := newFollower(t, w, false, nil)
+	got := collect(t, f, 6)
+	pos := f.Positions()
+	f.Close()
+	f = newFollower(t, w, false, pos)
+	defer f.Close()
+	got = append(got, collect(t, f, 4)...)
+	w.Append(3)
+	got = append(got, collect(t, f, 3)...)
+	checkSame(t, got, w.Written())
+}
