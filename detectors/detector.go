@@ -101,17 +101,29 @@ func (e *Engine) Observe(ev *zeekreader.Event) {
 }
 
 // detectorWatermark is the oldest of the watermarks of the logs d consumes
-// (among logs seen so far): a detector joining conn and dns must not close
-// a window on conn's time while dns, read from another file, lags behind.
+// (among logs seen so far): a detector joining conn and ssl must not close
+// a window on conn's time while ssl, read from another file, lags behind.
+// A log more than IdleLag behind the newest is idle (no TLS traffic for a
+// while) and is not waited for, or windows would never close.
 func (e *Engine) detectorWatermark(d Detector) time.Time {
-	var wm time.Time
+	var newest time.Time
 	for _, k := range d.Kinds() {
-		if w := e.wm[k]; !w.IsZero() && (wm.IsZero() || w.Before(wm)) {
+		if w := e.wm[k]; w.After(newest) {
+			newest = w
+		}
+	}
+	wm := newest
+	for _, k := range d.Kinds() {
+		if w := e.wm[k]; !w.IsZero() && w.Before(wm) && newest.Sub(w) <= IdleLag {
 			wm = w
 		}
 	}
 	return wm
 }
+
+// IdleLag is how far a log may lag the other logs of a detector before it
+// counts as idle.
+const IdleLag = 10 * time.Minute
 
 // Watermark is the newest ts seen in a log.
 func (e *Engine) Watermark(k zeekreader.Kind) time.Time { return e.wm[k] }

@@ -1,0 +1,62 @@
+package detectors
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+)
+
+// recorder notes the watermarks it is advanced to and emits one notice per
+// advance, in reverse rule order, so the engine's ordering shows.
+type recorder struct {
+	kinds []zeekreader.Kind
+	wms   []time.Time
+}
+
+func (r *recorder) Name() string                 { return "rec" }
+func (r *recorder) Kinds() []zeekreader.Kind     { return r.kinds }
+func (r *recorder) Observe(ev *zeekreader.Event) {}
+func (r *recorder) Flush(emit Emit)              {}
+func (r *recorder) Advance(wm time.Time, emit Emit) {
+	r.wms = append(r.wms, wm)
+	for _, rule := range []string{"z", "a"} {
+		n := &notice.Notice{Rule: rule, End: wm, Source: netip.MustParseAddr("10.0.0.1")}
+		n.Finalize("")
+		emit(n)
+	}
+}
+
+func ev(k zeekreader.Kind, sec int64) *zeekreader.Event {
+	return &zeekreader.Event{Kind: k, TS: time.Unix(sec, 0)}
+}
+
+func TestEngineStepsOrderAndWatermarks(t *testing.T) {
+	conn := &recorder{kinds: []zeekreader.Kind{zeekreader.KindConn}}
+	both := &recorder{kinds: []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindSSL}}
+	var got []string
+	e := NewEngine(func(n *notice.Notice) { got = append(got, n.Rule) }, conn, both)
+	e.Observe(ev(zeekreader.KindConn, 1000)) // first event: advance
+	e.Observe(ev(zeekreader.KindConn, 1005)) // same 10 s step: no advance
+	e.Observe(ev(zeekreader.KindSSL, 995))   // ssl lags conn
+	e.Observe(ev(zeekreader.KindConn, 1012)) // next step
+	if len(conn.wms) != 2 || conn.wms[1].Unix() != 1012 {
+		t.Errorf("conn detector advanced to %v", conn.wms)
+	}
+	// both: 1000 (conn only), 995 (ssl's first), 995 (oldest of conn 1012, ssl 995)
+	if n := len(both.wms); n != 3 || both.wms[2].Unix() != 995 {
+		t.Errorf("joined detector advanced to %v, want the oldest watermark 995 last", both.wms)
+	}
+	// An idle log (ssl silent for more than IdleLag) is not waited for.
+	e.Observe(ev(zeekreader.KindConn, 1000+int64(IdleLag/time.Second)+100))
+	if last := both.wms[len(both.wms)-1]; last.Unix() == 995 {
+		t.Errorf("idle ssl log still holds the watermark: %v", last)
+	}
+	// The first release (both detectors at 1000) is ordered by time, then
+	// rule, whatever order the detectors emitted in.
+	if len(got) < 4 || got[0] != "a" || got[1] != "a" || got[2] != "z" || got[3] != "z" {
+		t.Errorf("first release not in rule order: %v", got)
+	}
+}
