@@ -176,6 +176,9 @@ const shutdownTimeout = 10 * time.Second
 
 func (r *runner) run(ctx context.Context) (err error) {
 	cfg := r.cfg
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	defer func() {
 		if cerr := r.sinks.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -222,10 +225,6 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 		r.log.Info("metrics", "addr", "http://"+addr+"/metrics")
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
 	names := make([]string, len(r.dets))
 	for i, d := range r.dets {
 		names[i] = d.Name()

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,5 +166,103 @@ path = "`+filepath.Join(state, "n.ndjson")+`"
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not stop within 15s of SIGTERM")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the run goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until the deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+}
+
+func TestRunMetricsAndReload(t *testing.T) {
+	logdir, conn := zeekDir(t)
+	state := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+	write := func(level, interval string) {
+		os.WriteFile(cfg, []byte(`[input]
+logdir = "`+logdir+`"
+[state]
+dir = "`+state+`"
+checkpoint_interval = "`+interval+`"
+[metrics]
+listen = "127.0.0.1:0"
+[log]
+level = "`+level+`"
+[output.ndjson]
+path = "`+filepath.Join(state, "n.ndjson")+`"
+min_risk = 10.0
+`), 0o644)
+	}
+	write("info", "30ms")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"run", "-c", cfg}, &bytes.Buffer{}, &stderr) }()
+	addrRe := regexp.MustCompile(`addr=http://([0-9.:]+)/metrics`)
+	waitFor(t, "metrics address", func() bool { return addrRe.MatchString(stderr.String()) })
+	addr := addrRe.FindStringSubmatch(stderr.String())[1]
+	waitFor(t, "checkpoint at the end", func() bool { return checkpointAtEnd(t, state, conn) })
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor(t, "rows in /metrics", func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `zeekanom_rows_read_total{log="conn"} 120`)
+	})
+	_, body := get("/metrics")
+	for _, want := range []string{`zeekanom_bytes_behind{log="conn"} 0`, `zeekanom_lag_seconds{log="conn"}`,
+		`zeekanom_parse_errors_total{log="conn"} 0`, `zeekanom_checkpoints_total`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Errorf("healthz %d %s", code, body)
+	}
+	// SIGHUP: a bad file is refused, a good one applied.
+	os.WriteFile(cfg, []byte("[log]\nlevel = \"loud\"\n"), 0o644)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, "refused reload", func() bool { return strings.Contains(stderr.String(), "config not reloaded") })
+	write("debug", "1h")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, "reload", func() bool { return strings.Contains(stderr.String(), "SIGHUP: reloaded") })
+	if !strings.Contains(stderr.String(), "checkpoint_interval=1h0m0s") {
+		t.Errorf("reload did not apply: %s", stderr.String())
+	}
+	cancel()
+	if c := <-done; c != 0 {
+		t.Fatalf("exit %d: %s", c, stderr.String())
 	}
 }
