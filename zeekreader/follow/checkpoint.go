@@ -156,7 +156,8 @@ func readPrefix(path string, n int) ([]byte, error) {
 // matches reports whether prefix (a file's leading bytes) agrees with id's
 // fingerprint.
 func (id Identity) matches(prefix []byte) bool {
-	if len(prefix) < id.FPLen {
+	if id.FPLen == 0 || len(prefix) < id.FPLen {
+		// An empty prefix identifies nothing (it would match every file).
 		return false
 	}
 	return hashHex(prefix[:id.FPLen]) == id.FP

@@ -127,7 +127,7 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 		if c.gz || !c.identify(FingerprintBytes) {
 			continue
 		}
-		if sameInode(c.id, last) && last.matches(c.prefix) {
+		if sameInode(c.id, last) && (last.FPLen == 0 || last.matches(c.prefix)) {
 			at = i
 			break
 		}
