@@ -184,7 +184,7 @@ func PathFromName(name string) string {
 		base = base[:i]
 	}
 	for _, p := range knownPaths {
-		if base == p || strings.HasSuffix(base, "_"+p) || strings.HasPrefix(base, p+"_") {
+		if base == p || strings.HasSuffix(base, "_"+p) || strings.HasPrefix(base, p+"_") || strings.HasPrefix(base, p+"-") {
 			return p
 		}
 	}

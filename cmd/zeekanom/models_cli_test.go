@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The model commands end to end on small real data: inject attacks into a
+// benign slice, train on it, export features, evaluate with the model.
+func TestInjectTrainFeaturesEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every detector several times")
+	}
+	dir := t.TempDir()
+	benign := filepath.Join("..", "..", "testdata", "detectors", "benign", "evanswj")
+	injected := filepath.Join(dir, "injected")
+	if code, _, errs := runCLI(t, "inject", "--kinds", "scan,beacon", "--seed", "3", "-o", injected, benign); code != 0 {
+		t.Fatalf("inject: exit %d: %s", code, errs)
+	}
+	model := filepath.Join(dir, "model.json")
+	if code, _, errs := runCLI(t, "train", "-o", model, injected); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(model); err != nil || !strings.Contains(string(b), "zeekanom") {
+		t.Fatalf("model file: %v", err)
+	}
+	csv := filepath.Join(dir, "vectors.csv")
+	if code, _, errs := runCLI(t, "features", "-o", csv, injected); code != 0 {
+		t.Fatalf("features: exit %d: %s", code, errs)
+	}
+	if b, _ := os.ReadFile(csv); strings.Count(string(b), "\n") < 2 {
+		t.Errorf("features CSV too short:\n%s", b)
+	}
+	report := filepath.Join(dir, "eval.json")
+	code, out, errs := runCLI(t, "eval", "-m", model, "--json", report, injected)
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "F1") {
+		t.Errorf("eval table has no F1 column:\n%s", out)
+	}
+	var js map[string]any
+	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &js) != nil {
+		t.Errorf("eval JSON unreadable: %v", err)
+	}
+}
+
+func TestModelFromAnotherVersionIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "model.json")
+	os.WriteFile(bad, []byte(`{"magic":"zeekanom-model","version":999}`), 0o644)
+	code, _, errs := runCLI(t, "eval", "-m", bad, filepath.Join("..", "..", "testdata", "demo"))
+	if code == 0 || !strings.Contains(errs, "version") {
+		t.Errorf("exit %d, stderr %q: want a clear version error", code, errs)
+	}
+}
