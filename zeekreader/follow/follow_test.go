@@ -2,6 +2,7 @@ package follow
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -261,5 +262,28 @@ func TestResumeLiveThenAppend(t *testing.T) {
 	got = append(got, collect(t, f, 4)...)
 	w.Append(3)
 	got = append(got, collect(t, f, 3)...)
+	checkSame(t, got, w.Written())
+}
+
+// Zeek 4+ standalone: rotated files wait in log-queue/ for zeek-archiver.
+func TestRestartFindsLogQueue(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	f := newFollower(t, w, true, nil)
+	got := drainAll(t, f)
+	pos := f.Positions()
+	f.Close()
+	w.Append(4)
+	r1 := w.Rotate()
+	q := filepath.Join(w.dir, "log-queue")
+	os.MkdirAll(q, 0o755)
+	if err := os.Rename(r1, filepath.Join(q, "conn__2026-11-25-18-00-00__2026-11-25-18-01-00__.log")); err != nil {
+		t.Fatal(err)
+	}
+	w.Append(2)
+	f = newFollower(t, w, true, pos)
+	defer f.Close()
+	got = append(got, drainAll(t, f)...)
 	checkSame(t, got, w.Written())
 }

@@ -25,6 +25,10 @@ var (
 	renamedRe = regexp.MustCompile(`^[^.]+\.(\d{4}-\d{2}-\d{2})-(\d{2})-(\d{2})-(\d{2})\.(log|json)(\.gz)?$`)
 	archRe    = regexp.MustCompile(`^[^.]+\.(\d{2}):(\d{2}):(\d{2})-\d{2}:\d{2}:\d{2}\.(log|json)(\.gz)?$`)
 	dayRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	// Zeek 4+ without zeekctl moves rotated logs to log-queue/ as
+	// conn__2026-11-25-18-00-00__2026-11-25-19-00-00__.log, where
+	// zeek-archiver picks them up.
+	queueRe = regexp.MustCompile(`^[^_.]+__(\d{4}-\d{2}-\d{2})-(\d{2})-(\d{2})-(\d{2})__.*\.(log|json)(\.gz)?$`)
 )
 
 // rotatedCandidates lists the rotated files of log, oldest first: renamed
@@ -33,12 +37,16 @@ var (
 func rotatedCandidates(dir, archive, log, live string) []*rotated {
 	var out []*rotated
 	add := func(d, name, day string) {
-		if !strings.HasPrefix(name, log+".") || filepath.Join(d, name) == live {
+		if !strings.HasPrefix(name, log+".") && !strings.HasPrefix(name, log+"__") || filepath.Join(d, name) == live {
 			return
 		}
 		p := filepath.Join(d, name)
 		r := &rotated{path: p, gz: strings.HasSuffix(name, ".gz")}
-		if m := renamedRe.FindStringSubmatch(name); m != nil {
+		if m := queueRe.FindStringSubmatch(name); m != nil {
+			r.key = m[1] + " " + m[2] + ":" + m[3] + ":" + m[4]
+		} else if strings.HasPrefix(name, log+"__") {
+			return
+		} else if m := renamedRe.FindStringSubmatch(name); m != nil {
 			r.key = m[1] + " " + m[2] + ":" + m[3] + ":" + m[4]
 		} else if m := archRe.FindStringSubmatch(name); m != nil && day != "" {
 			r.key = day + " " + m[1] + ":" + m[2] + ":" + m[3]
@@ -65,6 +73,7 @@ func rotatedCandidates(dir, archive, log, live string) []*rotated {
 		}
 	}
 	list(dir, "")
+	list(filepath.Join(dir, "log-queue"), "")
 	if archive != "" {
 		ents, _ := os.ReadDir(archive)
 		var days []string
