@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strconv"
 )
@@ -52,7 +53,15 @@ func gen(r *rand.Rand, o Options, i int, ts float64) row {
 	}
 	h := r.IntN(max(o.Hosts, 1))
 	x.orig = fmt.Sprintf("10.%d.%d.%d", 1+h>>16&0xff, h>>8&0xff, h&0xff)
-	x.resp = fmt.Sprintf("%d.%d.%d.%d", 1+r.IntN(223), r.IntN(256), r.IntN(256), 1+r.IntN(254))
+	// Destinations follow a Zipf law over a pool of servers, as real
+	// traffic does (a few services get most connections); a tenth of the
+	// rows go to a fresh address anywhere.
+	if r.IntN(10) == 0 {
+		x.resp = fmt.Sprintf("%d.%d.%d.%d", 1+r.IntN(223), r.IntN(256), r.IntN(256), 1+r.IntN(254))
+	} else {
+		d := zipf(r, 20000)
+		x.resp = fmt.Sprintf("%d.%d.%d.%d", 23+d%180, (d*7)&0xff, (d>>8)&0xff, 1+d%254)
+	}
 	s := services[r.IntN(len(services))]
 	x.op, x.rp, x.proto, x.service = 1024+r.IntN(64000), s.port, s.proto, s.service
 	st := states[0]
@@ -71,6 +80,13 @@ func gen(r *rand.Rand, o Options, i int, ts float64) row {
 	x.oipb = x.ob + 40*x.opk
 	x.ripb = x.rb + 40*x.rpk
 	return x
+}
+
+// zipf draws from 0..n-1 with P(k) ∝ 1/(k+1), by inverting the harmonic
+// approximation (cheap, and exact enough for load generation).
+func zipf(r *rand.Rand, n int) int {
+	k := int(math.Exp(r.Float64()*math.Log(float64(n)+1))) - 1
+	return min(max(k, 0), n-1)
 }
 
 // Write writes o.Rows rows to w.
