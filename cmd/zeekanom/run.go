@@ -293,9 +293,11 @@ func (r *runner) finish(why string) error {
 	r.publish()
 	r.log.Info(why, "rows", r.rows, "notices", sum(r.eng.Notices), "checkpoints", r.ckpts)
 	fmt.Fprintf(r.stderr, "zeekanom run: %d rows, %d notices%s\n", r.rows, sum(r.eng.Notices), ruleCounts(r.eng.Notices))
-	if !ok {
+	if !ok && why != "stopping" {
 		return errors.New("the last checkpoint was not written (see the log above): rows after the previous one will be read again")
 	}
+	// On SIGTERM a failed last checkpoint is logged, not an exit status:
+	// nothing is lost, rows after the previous checkpoint are read again.
 	return nil
 }
 
