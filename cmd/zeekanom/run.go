@@ -214,7 +214,11 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.eng = detectors.NewEngine(r.emit, r.dets...)
 	// A first checkpoint now: a crash before the first periodic one still
 	// resumes from the files opened here, reading what rotates meanwhile.
-	r.checkpoint()
+	// It also proves the state directory writable before any work.
+	if err := r.save(); err != nil {
+		return fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)
+	}
+	r.ckpts++
 
 	mctx, stopMetrics := context.WithCancel(context.Background())
 	defer stopMetrics()
@@ -324,6 +328,17 @@ func (r *runner) checkpoint() bool {
 		r.log.Warn("outputs not flushed: checkpoint not advanced", "err", err)
 		return false
 	}
+	if err := r.save(); err != nil {
+		r.ckptErrs++
+		r.log.Error("checkpoint not written", "dir", r.cfg.State.Dir, "err", err)
+		return false
+	}
+	r.ckpts++
+	return true
+}
+
+// save writes offsets and detector snapshots together, atomically.
+func (r *runner) save() error {
 	snaps := map[string][]byte{}
 	for _, d := range r.dets {
 		if s, ok := d.(detectors.Stateful); ok {
@@ -335,14 +350,7 @@ func (r *runner) checkpoint() bool {
 			snaps[d.Name()] = b
 		}
 	}
-	err := follow.SaveState(r.cfg.State.Dir, &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Detectors: snaps})
-	if err != nil {
-		r.ckptErrs++
-		r.log.Error("checkpoint not written", "dir", r.cfg.State.Dir, "err", err)
-		return false
-	}
-	r.ckpts++
-	return true
+	return follow.SaveState(r.cfg.State.Dir, &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Detectors: snaps})
 }
 
 // publish hands the counters to the metrics endpoint.

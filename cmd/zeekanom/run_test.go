@@ -266,3 +266,13 @@ min_risk = 10.0
 		t.Fatalf("exit %d: %s", c, stderr.String())
 	}
 }
+
+func TestRunBadStateDirFails(t *testing.T) {
+	logdir, _ := zeekDir(t)
+	notDir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notDir, nil, 0o644)
+	code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", notDir, "--metrics", "off", "--drain", "-o", filepath.Join(t.TempDir(), "n"))
+	if code != 1 || !strings.Contains(stderr, "state directory") {
+		t.Fatalf("code %d: %s", code, stderr)
+	}
+}
