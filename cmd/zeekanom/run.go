@@ -186,7 +186,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}()
 	st, err := follow.LoadState(cfg.State.Dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)
 	}
 	for _, d := range r.dets {
 		s, ok := d.(detectors.Stateful)
