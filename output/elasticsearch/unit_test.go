@@ -1,0 +1,344 @@
+package elasticsearch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// mockES answers _bulk like Elasticsearch; status decides, per request
+// number (from 1) and item, what to answer.
+type mockES struct {
+	reqs   atomic.Int64
+	status func(req int) int            // whole-request status; 200 = answer per item
+	item   func(req int, id string) int // per-item status
+	mu     sync.Mutex
+	ids    map[string]int
+}
+
+func (m *mockES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	if !strings.HasSuffix(r.URL.Path, "/_bulk") {
+		w.Write([]byte(`{}`))
+		return
+	}
+	n := int(m.reqs.Add(1))
+	if st := m.status(n); st != 200 {
+		w.WriteHeader(st)
+		fmt.Fprintf(w, `{"error":{"type":"mock","reason":"status %d"},"status":%d}`, st, st)
+		return
+	}
+	var items []string
+	sc := bufio.NewScanner(r.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for line := 0; sc.Scan(); line++ {
+		if line%2 != 0 {
+			continue
+		}
+		var meta map[string]struct {
+			ID string `json:"_id"`
+		}
+		json.Unmarshal(sc.Bytes(), &meta)
+		id := meta["create"].ID
+		st := 201
+		if m.item != nil {
+			st = m.item(n, id)
+		}
+		m.mu.Lock()
+		if st == 201 {
+			if m.ids[id] > 0 {
+				st = 409
+			}
+			m.ids[id]++
+		}
+		m.mu.Unlock()
+		it := fmt.Sprintf(`{"create":{"_id":%q,"status":%d}}`, id, st)
+		if st >= 300 {
+			it = fmt.Sprintf(`{"create":{"_id":%q,"status":%d,"error":{"type":"mock_%d","reason":"mock"}}}`, id, st, st)
+		}
+		items = append(items, it)
+	}
+	fmt.Fprintf(w, `{"errors":true,"items":[%s]}`, strings.Join(items, ","))
+}
+
+func newMock(t *testing.T, m *mockES) string {
+	m.ids = map[string]int{}
+	if m.status == nil {
+		m.status = func(int) int { return 200 }
+	}
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func (m *mockES) stored() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.ids {
+		if c > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRetry429ThenSuccess(t *testing.T) {
+	m := &mockES{status: func(n int) int {
+		if n <= 2 {
+			return 429
+		}
+		return 200
+	}}
+	url := newMock(t, m)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 3, FlushInterval: time.Hour})
+	writeAll(t, s, makeNotices(10, 4))
+	st := s.Stats()
+	if st.Indexed != 10 || st.Retries < 2 || st.Failed != 0 {
+		t.Fatalf("stats %+v: want 10 indexed after >= 2 retries", st)
+	}
+}
+
+func TestPersistent503SpoolsThenReplays(t *testing.T) {
+	var healthy atomic.Bool
+	m := &mockES{status: func(int) int {
+		if healthy.Load() {
+			return 200
+		}
+		return 503
+	}}
+	url := newMock(t, m)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+	ns := makeNotices(50, 5)
+	writeAll(t, s, ns)
+	if st := s.Stats(); st.Spooled != 50 || st.Indexed != 0 || st.SpoolBytes == 0 {
+		t.Fatalf("stats %+v: want 50 spooled", st)
+	}
+	healthy.Store(true)
+	s.kick()
+	eventually(t, 60*time.Second, "replay", func() bool { return !s.Pending() })
+	if st := s.Stats(); st.Indexed != 50 || st.Replayed != 50 || m.stored() != 50 {
+		t.Fatalf("stats %+v, stored %d: want 50 replayed", st, m.stored())
+	}
+}
+
+func TestItem429IsRetriedNotFailed(t *testing.T) {
+	var first sync.Map
+	m := &mockES{item: func(_ int, id string) int {
+		if _, seen := first.LoadOrStore(id, true); !seen && strings.HasPrefix(id, "0") {
+			return 429
+		}
+		return 201
+	}}
+	url := newMock(t, m)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+	writeAll(t, s, makeNotices(100, 6))
+	eventually(t, 60*time.Second, "retried items", func() bool { return !s.Pending() })
+	if st := s.Stats(); st.Indexed != 100 || st.Failed != 0 || st.Spooled == 0 || m.stored() != 100 {
+		t.Fatalf("stats %+v stored %d: want 100 indexed, some after a 429", st, m.stored())
+	}
+}
+
+func TestSpoolFullDropsLoudly(t *testing.T) {
+	m := &mockES{status: func(int) int { return 503 }}
+	url := newMock(t, m)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	s, err := New(context.Background(), Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), SpoolMaxBytes: 20000, FlushInterval: time.Hour},
+		WithLogf(func(f string, a ...any) { mu.Lock(); fmt.Fprintf(&logs, f+"\n", a...); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	writeAll(t, s, makeNotices(100, 7))
+	st := s.Stats()
+	if st.Dropped == 0 || st.Spooled+st.Dropped != 100 || st.SpoolBytes > 20000 {
+		t.Fatalf("stats %+v: want drops and a bounded spool", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "SPOOL FULL") {
+		t.Fatalf("no loud log of drops: %s", logs.String())
+	}
+}
+
+func TestSpoolSegmentsSurviveReopen(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.mu.Lock()
+	for i := 0; i < 3; i++ {
+		if err := sp.appendLocked([]byte(fmt.Sprintf("{\"create\":{}}\n{\"n\":%d}\n", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.syncLocked(); err != nil {
+		t.Fatal(err)
+	}
+	sp.mu.Unlock()
+	if err := sp.close(); err != nil {
+		t.Fatal(err)
+	}
+	sp2, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := sp2.segments()
+	if len(segs) != 1 || sp2.size() == 0 {
+		t.Fatalf("segments %v size %d", segs, sp2.size())
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, segs[0]))
+	if strings.Count(string(b), "\n") != 6 {
+		t.Fatalf("segment content %q", b)
+	}
+}
+
+func TestRestampIngested(t *testing.T) {
+	doc := []byte(`{"event":{"id":"x","ingested":"2020-01-01T00:00:00.000000Z"},"message":"m"}`)
+	out := restamp(doc)
+	if bytes.Contains(out, []byte("2020-01-01")) || !json.Valid(out) {
+		t.Fatalf("restamp: %s", out)
+	}
+}
+
+func TestKibanaObjectsReferenceMappedFields(t *testing.T) {
+	var buf bytes.Buffer
+	if err := KibanaObjects(&buf); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]int{}
+	ids := map[string]bool{}
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var objs []map[string]any
+	for sc.Scan() {
+		var o map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		types[o["type"].(string)]++
+		ids[o["id"].(string)] = true
+		objs = append(objs, o)
+	}
+	if types["index-pattern"] != 1 || types["search"] != len(ruleNames()) || types["dashboard"] != 1 {
+		t.Fatalf("object types %v", types)
+	}
+	// Every reference resolves to an object in the file.
+	for _, o := range objs {
+		for _, r := range o["references"].([]any) {
+			if id := r.(map[string]any)["id"].(string); !ids[id] {
+				t.Errorf("%s references missing object %s", o["id"], id)
+			}
+		}
+	}
+	// Every field used exists in the template mapping.
+	mapped := MappedFields()
+	for _, f := range KibanaFields() {
+		if _, ok := mapped[f]; !ok {
+			t.Errorf("Kibana objects use %q, not in the template (have %v)", f, sortedKeys(mapped))
+		}
+	}
+	// And the fields inside the saved searches' columns and queries are the
+	// ones KibanaFields declares.
+	for _, o := range objs {
+		if o["type"] != "search" {
+			continue
+		}
+		a := o["attributes"].(map[string]any)
+		for _, c := range a["columns"].([]any) {
+			if _, ok := mapped[c.(string)]; !ok {
+				t.Errorf("column %v not mapped", c)
+			}
+		}
+		src := a["kibanaSavedObjectMeta"].(map[string]any)["searchSourceJSON"].(string)
+		var ss struct {
+			Query struct{ Query string } `json:"query"`
+		}
+		json.Unmarshal([]byte(src), &ss)
+		field := strings.TrimSpace(strings.SplitN(ss.Query.Query, ":", 2)[0])
+		if _, ok := mapped[field]; !ok {
+			t.Errorf("query field %q not mapped", field)
+		}
+	}
+}
+
+func TestTemplateTypes(t *testing.T) {
+	mf := MappedFields()
+	want := map[string]string{
+		"source.ip": "ip", "destination.ip": "ip", "related.ip": "ip", "@timestamp": "date",
+		"event.start": "date", "event.end": "date", "event.ingested": "date", "event.risk_score": "float",
+		"event.severity": "long", "destination.port": "long", "rule.name": "keyword", "event.id": "keyword",
+		"zeek.notice.note": "keyword", "zeek.uids": "keyword", "message": "text",
+		"zeekanom.features.*.value": "double", "zeekanom.features.*.baseline": "double", "zeekanom.features.*.deviation": "double",
+	}
+	for f, ty := range want {
+		if mf[f] != ty {
+			t.Errorf("%s: %q, want %q", f, mf[f], ty)
+		}
+	}
+	tpl := Template(DefaultIndex)
+	if tpl["priority"].(int) <= 100 {
+		t.Error("template priority must beat the built-in logs template (100)")
+	}
+	if got := Template("notices-custom")["index_patterns"].([]string); len(got) != 2 {
+		t.Errorf("custom index not covered by patterns: %v", got)
+	}
+}
+
+func TestConfigTOMLAndSecrets(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("c2VjcmV0\n"), 0o600)
+	var c struct {
+		Output struct {
+			ES Config `toml:"elasticsearch"`
+		} `toml:"output"`
+	}
+	_, err := toml.Decode(`
+[output.elasticsearch]
+urls = ["https://es1:9200", "https://es2:9200"]
+username = "zeekanom"
+api_key_file = "`+keyFile+`"
+spool_dir = "/var/lib/zeekanom/es-spool"
+spool_max_bytes = 1048576
+flush_interval = "3s"
+workers = 4
+`, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvPassword, "from-env")
+	cfg := c.Output.ES
+	if err := cfg.ResolveSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIKey != "c2VjcmV0" || cfg.Password != "from-env" || len(cfg.URLs) != 2 ||
+		cfg.FlushInterval != 3*time.Second || cfg.Workers != 4 || cfg.InsecureSkipVerify {
+		t.Fatalf("config %+v", cfg)
+	}
+	if d := (&Config{}).withDefaults(); d.Index != DefaultIndex || d.SpoolMaxBytes <= 0 {
+		t.Fatalf("defaults %+v", d)
+	}
+}
+
+func ruleNames() []string { return notice.Rules() }
