@@ -287,3 +287,25 @@ func TestRestartFindsLogQueue(t *testing.T) {
 	got = append(got, drainAll(t, f)...)
 	checkSame(t, got, w.Written())
 }
+
+// Without fsnotify (NFS, or the watcher unavailable) polling alone follows
+// rotations and growth.
+func TestPollingOnly(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(5)
+	f, err := New(Options{Dir: w.dir, Logs: []string{"conn", "dns"}, PollInterval: 5 * time.Millisecond, NoNotify: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.watcher != nil {
+		t.Fatal("watcher started with NoNotify")
+	}
+	got := collect(t, f, 5)
+	w.Append(2)
+	w.Archive(w.Rotate())
+	w.Append(3)
+	got = append(got, collect(t, f, 5)...)
+	checkSame(t, got, w.Written())
+}
