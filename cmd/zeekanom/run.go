@@ -359,7 +359,7 @@ func (r *runner) publish() {
 		Checkpoints: r.ckpts, CheckpointErrors: r.ckptErrs, LastCheckpoint: r.lastCkpt}
 	for _, l := range r.f.Stats() {
 		s.Logs = append(s.Logs, metrics.Log{Log: l.Log, Rows: l.Rows, ParseErrors: l.ParseErrors, Newest: l.Newest,
-			BytesBehind: l.BytesBehind, Rotations: l.Rotations, Truncations: l.Truncations, Gaps: l.Gaps})
+			BytesBehind: l.BytesBehind, Rotations: l.Rotations, Truncations: l.Truncations, Gaps: l.Gaps, Partial: l.Partial})
 	}
 	for k, v := range r.eng.Notices {
 		s.Notices[k] = v

@@ -36,6 +36,7 @@ type Log struct {
 	Rotations   int64
 	Truncations int64
 	Gaps        int64
+	Partial     int64 // rotated files that ended in half a line (dropped)
 }
 
 // Snapshot is everything exported, as of Updated.
@@ -99,6 +100,7 @@ var (
 	dRotations   = desc("rotations_total", "Log rotations followed, per log.", "log")
 	dTruncations = desc("truncations_total", "Truncated log files detected, per log.", "log")
 	dGaps        = desc("gaps_total", "Checkpointed or rotated files that could not be found again, per log.", "log")
+	dPartial     = desc("partial_lines_total", "Rotated files that ended in half a line, which was dropped, per log.", "log")
 	dNotices     = desc("notices_total", "Notices emitted, per rule.", "rule")
 	dTracked     = desc("hosts_tracked", "Hosts (or keys) a detector tracks now.", "detector")
 	dEvicted     = desc("hosts_evicted_total", "Hosts (or keys) a detector evicted for room.", "detector")
@@ -115,7 +117,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dRows, dParseErr, dLag, dBehind, dRotations, dTruncations, dGaps, dNotices,
+	for _, d := range []*prometheus.Desc{dRows, dParseErr, dLag, dBehind, dRotations, dTruncations, dGaps, dPartial, dNotices,
 		dTracked, dEvicted, dDetStat, dQueue, dSpool, dOutErr, dOutStat, dCkpt, dCkptErr, dCkptAge, dUp} {
 		ch <- d
 	}
@@ -141,6 +143,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		c(dRotations, float64(l.Rotations), l.Log)
 		c(dTruncations, float64(l.Truncations), l.Log)
 		c(dGaps, float64(l.Gaps), l.Log)
+		c(dPartial, float64(l.Partial), l.Log)
 	}
 	for _, r := range sortedKeys(s.Notices) {
 		c(dNotices, float64(s.Notices[r]), r)
