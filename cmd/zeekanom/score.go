@@ -11,7 +11,6 @@ import (
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/output"
-	"github.com/zeekanom/zeekanom/output/ndjson"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -56,7 +55,9 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sink, err := buildScoreSinks(ctx, cfg, f, stdout)
+	// The same outputs as `run`: [output.*] sections, --es-url, -o FILE,
+	// else JSON lines on standard output.
+	sink, err := buildSinks(ctx, cfg, sinkFlags{out: f.out, esURL: f.esURL}, stdout, true)
 	if err != nil {
 		return err
 	}
@@ -84,29 +85,6 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.summary(stderr)
 	}
 	return err
-}
-
-// buildScoreSinks picks the outputs: --es-url / [output.elasticsearch],
-// -o FILE, else standard output.
-func buildScoreSinks(ctx context.Context, cfg *Config, f scoreFlags, stdout io.Writer) (output.Sink, error) {
-	var sinks output.Multi
-	es, err := buildElasticsearch(ctx, cfg, f.esURL)
-	if err != nil {
-		return nil, err
-	}
-	if es != nil {
-		sinks = append(sinks, es)
-	}
-	if f.out != "" {
-		file, err := os.Create(f.out)
-		if err != nil {
-			return nil, err
-		}
-		sinks = append(sinks, ndjson.New(file))
-	} else if es == nil {
-		sinks = append(sinks, ndjson.New(nopCloser{stdout}))
-	}
-	return sinks, nil
 }
 
 type nopCloser struct{ io.Writer }
