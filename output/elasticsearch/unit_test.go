@@ -342,3 +342,42 @@ workers = 4
 }
 
 func ruleNames() []string { return notice.Rules() }
+
+func TestWriteDoesNotBlockOnHungCluster(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // hang until the test ends
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(503)
+	}))
+	defer srv.Close()
+	s, err := New(context.Background(), Config{URLs: []string{srv.URL}, Index: "logs-zeekanom.notice-t", Workers: 1,
+		FlushBytes: 1024, MaxRetries: 1, WriteTimeout: 100 * time.Millisecond, SpoolDir: t.TempDir(), FlushInterval: time.Hour},
+		WithLogf(t.Logf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	for _, n := range makeNotices(50, 8) {
+		if err := s.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("50 writes took %s against a hung cluster", d)
+	}
+	if st := s.Stats(); st.Spooled == 0 {
+		t.Fatalf("stats %+v: nothing spooled while the cluster hangs", st)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	s.Flush(fctx) // bounded by its context
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("Flush did not honour its context")
+	}
+	close(release)
+	s.Close()
+}
