@@ -54,6 +54,9 @@ type Config struct {
 	// notices are written to.
 	Index string `toml:"index"`
 
+	// MinRisk drops notices whose event.risk_score is lower (0 keeps all).
+	MinRisk float64 `toml:"min_risk"`
+
 	// SpoolDir holds notices while the cluster is unreachable; "" disables
 	// the spool (notices that cannot be indexed are then counted as failed).
 	SpoolDir      string `toml:"spool_dir"`

@@ -39,6 +39,7 @@ type Stats struct {
 	Dropped    int64 // notices lost because the spool was full or disabled
 	SpoolBytes int64 // bytes now in the spool
 	Retries    int64 // HTTP retries (429, 5xx, network errors)
+	Filtered   int64 // below min_risk, not sent
 	// LastError is the most recent per-item or transport error, for humans.
 	LastError string
 }
@@ -55,8 +56,8 @@ type Sink struct {
 	// notices that must go first); guarded by spool.mu when spool != nil.
 	down atomic.Bool
 
-	indexed, duplicates, failed, spooled, replayed, dropped, retries atomic.Int64
-	lastErr                                                          atomic.Value // string
+	indexed, duplicates, failed, spooled, replayed, dropped, retries, filtered atomic.Int64
+	lastErr                                                                    atomic.Value // string
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -206,6 +207,10 @@ func (s *Sink) record(n *notice.Notice) ([]byte, []byte, error) {
 // still holds older notices). It waits at most WriteTimeout for room in the
 // bulk queue, then spools.
 func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
+	if n.RiskScore < s.cfg.MinRisk {
+		s.filtered.Add(1)
+		return nil
+	}
 	c := *n
 	c.Ingested = time.Now().UTC()
 	if c.ID == "" {
@@ -360,7 +365,7 @@ func (s *Sink) Stats() Stats {
 	st := Stats{
 		Indexed: s.indexed.Load(), Duplicates: s.duplicates.Load(), Failed: s.failed.Load(),
 		Spooled: s.spooled.Load(), Replayed: s.replayed.Load(), Dropped: s.dropped.Load(),
-		Retries: s.retries.Load(),
+		Retries: s.retries.Load(), Filtered: s.filtered.Load(),
 	}
 	if s.spool != nil {
 		st.SpoolBytes = s.spool.size()

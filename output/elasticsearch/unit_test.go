@@ -381,3 +381,20 @@ func TestWriteDoesNotBlockOnHungCluster(t *testing.T) {
 	close(release)
 	s.Close()
 }
+
+func TestMinRiskFilters(t *testing.T) {
+	m := &mockES{}
+	url := newMock(t, m)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MinRisk: 50, FlushInterval: time.Hour})
+	ns := makeNotices(100, 10)
+	want := 0
+	for _, n := range ns {
+		if n.RiskScore >= 50 {
+			want++
+		}
+	}
+	writeAll(t, s, ns)
+	if st := s.Stats(); st.Indexed != int64(want) || st.Filtered != int64(len(ns)-want) || m.stored() != want {
+		t.Fatalf("stats %+v stored %d: want %d indexed", st, m.stored(), want)
+	}
+}
