@@ -1,7 +1,11 @@
 package elasticsearch
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -48,4 +52,48 @@ func benchWorkers() int {
 		return n
 	}
 	return 2
+}
+
+// BenchmarkBulkIndexClientOnly is the client's ceiling: the same Sink into
+// an in-process endpoint that acknowledges every item without indexing.
+func BenchmarkBulkIndexClientOnly(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n := bytes.Count(body, []byte{'\n'}) / 2
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		var out bytes.Buffer
+		out.WriteString(`{"errors":false,"items":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			out.WriteString(`{"create":{"status":201}}`)
+		}
+		out.WriteString(`]}`)
+		w.Write(out.Bytes())
+	}))
+	defer srv.Close()
+	s, err := New(context.Background(), Config{URLs: []string{srv.URL}, Index: "logs-zeekanom.notice-bench", Workers: benchWorkers(),
+		FlushBytes: 4 << 20, FlushInterval: time.Second}, WithLogf(b.Logf))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	ns := makeNotices(20000, 9)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.Write(ctx, ns[i%len(ns)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if st := s.Stats(); st.Indexed != int64(b.N) {
+		b.Fatalf("indexed %d of %d (%+v)", st.Indexed, b.N, st)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notices/s")
 }

@@ -398,3 +398,14 @@ func TestMinRiskFilters(t *testing.T) {
 		t.Fatalf("stats %+v stored %d: want %d indexed", st, m.stored(), want)
 	}
 }
+
+func TestMetaLineIsJSON(t *testing.T) {
+	s := &Sink{cfg: Config{Index: DefaultIndex}}
+	var got map[string]map[string]string
+	if err := json.Unmarshal(s.meta("0123abcd"), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["create"]["_index"] != DefaultIndex || got["create"]["_id"] != "0123abcd" {
+		t.Fatalf("meta %v", got)
+	}
+}
