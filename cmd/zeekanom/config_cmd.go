@@ -86,7 +86,18 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 #   min_risk = 0.0
 
 # [output.elasticsearch]
-#   ## See output/elasticsearch/README.md for its keys (url, index, spool...).
+#   ## Nodes; TLS verification is on for https. Secrets: password_file,
+#   ## api_key_file, bearer_token_file, or ZEEKANOM_ES_PASSWORD /
+#   ## ZEEKANOM_ES_API_KEY in the environment (never on the command line).
+#   urls = ["http://127.0.0.1:9200"]
+#   ## Data stream the notices go to (a logs-* one, so the Elastic Security
+#   ## app's External Alerts rule picks them up).
+#   index = "logs-zeekanom.notice-default"
+#   ## Notices wait here while the cluster is unreachable (default: the
+#   ## state directory's es-spool when [state] dir is set).
+#   # spool_dir = "/var/lib/zeekanom/es-spool"
+#   ## More keys (api_key, username, ca_file, cert_file, workers, ...):
+#   ## output/elasticsearch/README.md.
 
 `
 

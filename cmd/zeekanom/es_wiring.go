@@ -41,10 +41,11 @@ func esConfig(cfg *Config, url string) (elasticsearch.Config, bool, error) {
 // buildElasticsearch returns the Elasticsearch sink when --es-url or an
 // [output.elasticsearch] section asks for one, else nil. The index template
 // is installed (idempotently) first, so the notices' mappings are ours
-// and not dynamic ones.
-func buildElasticsearch(ctx context.Context, cfg *Config, url string) (output.Sink, error) {
+// and not dynamic ones. With connect false only the configuration is
+// checked.
+func buildElasticsearch(ctx context.Context, cfg *Config, url string, connect bool) (output.Sink, error) {
 	ec, want, err := esConfig(cfg, url)
-	if err != nil || !want {
+	if err != nil || !want || !connect {
 		return nil, err
 	}
 	s, err := elasticsearch.New(ctx, ec, elasticsearch.WithLogf(log.Printf))

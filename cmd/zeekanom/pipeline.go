@@ -147,16 +147,14 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		ss.sinks = append(ss.sinks, ns)
 	}
 
-	es, err := buildElasticsearch(ctx, cfg, fl.esURL)
+	// With build false (config check) the section is decoded and its
+	// secrets resolved, but nothing connects.
+	es, err := buildElasticsearch(ctx, cfg, fl.esURL, build)
 	if err != nil {
 		return fail(err)
 	}
 	if es != nil {
-		if !build {
-			es.Close()
-		} else {
-			add("elasticsearch", es, 0)
-		}
+		add("elasticsearch", es, 0)
 	}
 
 	if prim, ok := cfg.Output["zeekfeed"]; ok {
