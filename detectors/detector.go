@@ -122,8 +122,10 @@ func (e *Engine) detectorWatermark(d Detector) time.Time {
 }
 
 // IdleLag is how far a log may lag the other logs of a detector before it
-// counts as idle.
-const IdleLag = 10 * time.Minute
+// counts as idle. It has to exceed how far one log file can trail another
+// on a busy sensor (Zeek flushes logs independently; 20 minutes is tested),
+// and it bounds how long an idle log delays a joined detector's windows.
+const IdleLag = time.Hour
 
 // Watermark is the newest ts seen in a log.
 func (e *Engine) Watermark(k zeekreader.Kind) time.Time { return e.wm[k] }
