@@ -22,6 +22,16 @@ func parseUint(b []byte) (uint64, bool) {
 		return 0, false
 	}
 	var n uint64
+	if len(b) < 20 { // at most 19 digits: no overflow possible
+		for _, c := range b {
+			d := uint64(c - '0')
+			if d > 9 {
+				return 0, false
+			}
+			n = n*10 + d
+		}
+		return n, true
+	}
 	for _, c := range b {
 		d := uint64(c - '0')
 		if d > 9 {

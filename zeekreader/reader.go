@@ -443,12 +443,20 @@ func (r *Reader) parseTSV(line []byte) error {
 		return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
 	}
 	unset, empty := r.unset, r.empty
+	// Zeek's markers are "-" and "(empty)": compare by length first, and
+	// the one-byte unset marker by its byte.
+	oneByteUnset := len(unset) == 1
+	var ub byte
+	if oneByteUnset {
+		ub = unset[0]
+	}
+	types := s.types()
 	for k := 0; k < n; k++ {
 		sp := rec.spans[k]
 		v := line[sp.s:sp.e]
 		var fl uint16
 		switch {
-		case len(v) == len(unset) && bytes.Equal(v, unset):
+		case len(v) == len(unset) && (oneByteUnset && v[0] == ub || !oneByteUnset && bytes.Equal(v, unset)):
 			rec.flags[k] = fUnset
 			continue
 		case len(v) == len(empty) && bytes.Equal(v, empty):
@@ -456,9 +464,9 @@ func (r *Reader) parseTSV(line []byte) error {
 			continue
 		}
 		fl = rec.flags[k]
-		f := &s.Fields[k]
+		t := types[k]
 		var ok = true
-		switch f.Type {
+		switch t {
 		case TypeCount, TypePort:
 			rec.num[k], ok = parseUint(v)
 			fl |= fParsed
@@ -480,6 +488,7 @@ func (r *Reader) parseTSV(line []byte) error {
 			ok = len(v) == 1 && (v[0] == 'T' || v[0] == 'F')
 		}
 		if !ok {
+			f := &s.Fields[k]
 			return r.rowErr(f.Name, fmt.Errorf("%w for %s: %q", ErrBadValue, f.TypeName, clip(v)))
 		}
 		rec.flags[k] = fl

@@ -94,7 +94,8 @@ type Schema struct {
 	Fields []Field
 	Open   string // #open, verbatim
 
-	index map[string]int
+	index  map[string]int
+	tcache []Type // Fields[i].Type, dense for the row loop
 	// views caches typed-view field indices for this schema (see views.go).
 	views viewCache
 }
@@ -140,6 +141,17 @@ var fieldAliases = map[string][]string{
 	"id.orig_p": {"src_port", "srcport", "orig_p"},
 	"id.resp_h": {"dst", "dst_ip", "resp_h"},
 	"id.resp_p": {"dst_port", "dstport", "resp_p"},
+}
+
+// types is the dense column-type list the TSV row loop walks.
+func (s *Schema) types() []Type {
+	if len(s.tcache) != len(s.Fields) {
+		s.tcache = make([]Type, len(s.Fields))
+		for i, f := range s.Fields {
+			s.tcache[i] = f.Type
+		}
+	}
+	return s.tcache
 }
 
 // Names returns the field names in column order.
