@@ -171,30 +171,6 @@ type Detector struct {
 var _ detectors.Detector = (*Detector)(nil)
 var _ detectors.Stateful = (*Detector)(nil)
 
-func protoNum(p []byte) uint8 {
-	switch string(p) {
-	case "tcp":
-		return 6
-	case "udp":
-		return 17
-	case "icmp":
-		return 1
-	}
-	return 0
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	}
-	return ""
-}
-
 // New builds the detector.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
@@ -205,7 +181,7 @@ func New(cfg Config) *Detector {
 		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
 		n, err := strconv.Atoi(po)
 		if ok && err == nil {
-			d.ignore[uint32(protoNum([]byte(pr)))<<16|uint32(n)] = true
+			d.ignore[uint32(window.ProtoNum([]byte(pr)))<<16|uint32(n)] = true
 		}
 	}
 	for _, s := range cfg.AllowDomains {
@@ -270,7 +246,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		if window.Special(c.Resp) || window.Special(c.Orig) || d.allow.Contains(c.Resp) {
 			return
 		}
-		proto := protoNum(c.Proto)
+		proto := window.ProtoNum(c.Proto)
 		if d.ignore[uint32(proto)<<16|uint32(c.RespP)] {
 			return
 		}
@@ -642,7 +618,7 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	keyS := ""
 	switch k.Kind {
 	case kPair:
-		n.Destination, n.DestPort, n.Proto = k.Dst.Addr(), a.Port, protoName(a.Proto)
+		n.Destination, n.DestPort, n.Proto = k.Dst.Addr(), a.Port, window.ProtoName(a.Proto)
 		target = netip.AddrPortFrom(n.Destination, a.Port).String()
 	case kNet:
 		bits := 24
@@ -650,7 +626,7 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 			bits = 64
 		}
 		target = fmt.Sprintf("%d hosts in %s/%d", a.NDst, k.Dst, bits)
-		n.DestPort, n.Proto = a.Port, protoName(a.Proto)
+		n.DestPort, n.Proto = a.Port, window.ProtoName(a.Proto)
 		keyS = "net:" + k.Dst.String()
 	case kDomain:
 		n.Domain = e.domain()

@@ -110,30 +110,6 @@ func (d *Detector) Stats() window.Stats {
 	return s
 }
 
-func protoNum(p []byte) uint8 {
-	switch string(p) {
-	case "tcp":
-		return 6
-	case "udp":
-		return 17
-	case "icmp":
-		return 1
-	}
-	return 0
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	}
-	return "unknown"
-}
-
 // Observe takes a conn row.
 func (d *Detector) Observe(ev *zeekreader.Event) {
 	c := ev.Conn
@@ -144,7 +120,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
-	k := Key{window.IPOf(c.Resp), c.RespP, protoNum(c.Proto)}
+	k := Key{window.IPOf(c.Resp), c.RespP, window.ProtoNum(c.Proto)}
 	e, _ := d.t.Get(k)
 	var s *Slot
 	var free *Slot
@@ -295,7 +271,7 @@ func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
 	}
 	start, end := d.win.Start(s.Win), d.win.End(s.Win)
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Timestamp: end, Start: start, End: end,
-		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: protoName(k.Proto)}
+		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: window.ProtoName(k.Proto)}
 	if r2 > r1 {
 		n.Source = top.Src.Addr()
 		n.Sub = "single_source"

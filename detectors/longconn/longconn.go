@@ -66,22 +66,10 @@ func New(cfg Config) *Detector {
 		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
 		n, err := strconv.Atoi(po)
 		if ok && err == nil {
-			d.ignore[uint32(protoNum([]byte(pr)))<<16|uint32(n)] = true
+			d.ignore[uint32(window.ProtoNum([]byte(pr)))<<16|uint32(n)] = true
 		}
 	}
 	return d
-}
-
-func protoNum(p []byte) uint8 {
-	switch string(p) {
-	case "tcp":
-		return 6
-	case "udp":
-		return 17
-	case "icmp":
-		return 1
-	}
-	return 0
 }
 
 func (d *Detector) Name() string             { return "longconn" }
@@ -105,7 +93,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if c == nil || !c.HasDuration || c.Duration < d.cfg.Threshold {
 		return
 	}
-	if window.Special(c.Resp) || d.allow.Contains(c.Resp) || d.ignore[uint32(protoNum(c.Proto))<<16|uint32(c.RespP)] {
+	if window.Special(c.Resp) || d.allow.Contains(c.Resp) || d.ignore[uint32(window.ProtoNum(c.Proto))<<16|uint32(c.RespP)] {
 		return
 	}
 	f, created := d.fired.Get(hashUID(c.UID, c.Orig, c.Resp))

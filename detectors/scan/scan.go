@@ -151,30 +151,6 @@ func (d *Detector) Stats() window.Stats {
 		Evicted: d.h.Evicted() + d.v.Evicted() + d.hp.Evicted() + d.vp.Evicted(), Late: d.fast.Late}
 }
 
-func protoNum(p []byte) uint8 {
-	switch string(p) {
-	case "tcp":
-		return 6
-	case "udp":
-		return 17
-	case "icmp":
-		return 1
-	}
-	return 0
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	}
-	return "unknown"
-}
-
 func (s *Slot) add(h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	s.D.Add(h)
 	s.Conns += conns
@@ -204,7 +180,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	sw := d.slow.Index(c.TS)
 	slowOK := sw > d.slow.Closed
-	proto := protoNum(c.Proto)
+	proto := window.ProtoNum(c.Proto)
 	failed := window.Failed(c.ConnState) && c.RespBytes == 0
 	src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
 	var nf uint32
@@ -459,7 +435,7 @@ func (d *Detector) build(kind int, slow bool, s *Slot, src, dst netip.Addr, port
 	switch kind {
 	case kindH:
 		n.Rule = notice.RuleScanHorizontal
-		n.DestPort, n.Proto = port, protoName(proto)
+		n.DestPort, n.Proto = port, window.ProtoName(proto)
 		if dist <= 1 {
 			n.Destination = s.Last.Addr()
 		}

@@ -35,3 +35,31 @@ func HashIP(ip IP, seed uint64) uint64 {
 	}
 	return Mix64(Mix64(hi^seed) ^ lo)
 }
+
+// ProtoNum maps Zeek's transport names to IP protocol numbers, so state
+// keys carry one byte instead of a string.
+func ProtoNum(p []byte) uint8 {
+	switch string(p) {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp":
+		return 1
+	}
+	return 0
+}
+
+// ProtoName is the inverse, as ECS network.transport wants it ("" when
+// unknown, so the field is left out).
+func ProtoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	}
+	return ""
+}
