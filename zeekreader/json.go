@@ -139,33 +139,46 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		if p >= len(b) || b[p] != '"' {
 			return 0, r.rowErr("", fmt.Errorf("%w: expected a key at byte %d", ErrBadJSON, p))
 		}
-		// Keys are short: a plain loop beats a vectorised search here.
-		kend, kesc := p+1, false
-		for kend < len(b) && b[kend] != '"' {
-			if b[kend] == '\\' {
-				kesc = true
+		// Fast path: the key that followed the previous one last time,
+		// matched with its quotes and colon in one comparison.
+		idx, key, kesc := -1, []byte(nil), false
+		if prefix == 0 {
+			if c, q := r.predictKey(); c >= 0 && len(b)-p > len(q) && string(b[p:p+len(q)]) == q {
+				idx, key = c, b[p+1:p+len(q)-2]
+				r.keyPrev = c
+				p += len(q)
+			}
+		}
+		if idx < 0 {
+			// Keys are short: a plain loop beats a vectorised search here.
+			kend := p + 1
+			for kend < len(b) && b[kend] != '"' {
+				if b[kend] == '\\' {
+					kesc = true
+					kend++
+				}
 				kend++
 			}
-			kend++
-		}
-		if kend >= len(b) {
-			return 0, r.rowErr("", fmt.Errorf("%w: unterminated key", ErrBadJSON))
-		}
-		key := b[p+1 : kend]
-		if prefix > 0 || kesc {
-			r.keyBuf = r.keyBuf[:prefix]
-			if kesc {
-				r.keyBuf = appendJSONUnescaped(r.keyBuf, key)
-			} else {
-				r.keyBuf = append(r.keyBuf, key...)
+			if kend >= len(b) {
+				return 0, r.rowErr("", fmt.Errorf("%w: unterminated key", ErrBadJSON))
 			}
-			key = r.keyBuf
+			key = b[p+1 : kend]
+			if prefix > 0 || kesc {
+				r.keyBuf = r.keyBuf[:prefix]
+				if kesc {
+					r.keyBuf = appendJSONUnescaped(r.keyBuf, key)
+				} else {
+					r.keyBuf = append(r.keyBuf, key...)
+				}
+				key = r.keyBuf
+			}
+			p = skipWS(b, kend+1)
+			if p >= len(b) || b[p] != ':' {
+				return 0, r.rowErr("", fmt.Errorf("%w: expected ':' at byte %d", ErrBadJSON, p))
+			}
+			p++
 		}
-		p = skipWS(b, kend+1)
-		if p >= len(b) || b[p] != ':' {
-			return 0, r.rowErr("", fmt.Errorf("%w: expected ':' at byte %d", ErrBadJSON, p))
-		}
-		p = skipWS(b, p+1)
+		p = skipWS(b, p)
 		if p >= len(b) {
 			return 0, r.rowErr("", fmt.Errorf("%w: missing value", ErrBadJSON))
 		}
@@ -226,7 +239,9 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 			vs, ve = p, q
 			p = q
 		}
-		idx := r.keyIndex(key)
+		if idx < 0 {
+			idx = r.keyIndex(key)
+		}
 		r.rec.spans[idx] = span{uint32(vs), uint32(ve)}
 		r.rec.flags[idx] = fl
 	}
@@ -240,6 +255,20 @@ func (rec *Record) growKeep(n int) {
 		rec.num = append(rec.num, 0)
 		rec.addr = append(rec.addr, netip.Addr{})
 	}
+}
+
+// predictKey is the column most recently seen after the previous key, and
+// its key as written by Zeek's JSON writer ("name":), or -1.
+func (r *Reader) predictKey() (int, string) {
+	prev := r.keyPrev + 1
+	if prev >= len(r.succ) {
+		return -1, ""
+	}
+	c := r.succ[prev][0]
+	if c < 0 {
+		return -1, ""
+	}
+	return c, r.json.quotedKey(c)
 }
 
 // keyIndex maps a key to its column. Rows of one writer list their keys in

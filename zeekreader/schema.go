@@ -1,6 +1,7 @@
 package zeekreader
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -95,7 +96,8 @@ type Schema struct {
 	Open   string // #open, verbatim
 
 	index  map[string]int
-	tcache []Type // Fields[i].Type, dense for the row loop
+	tcache []Type   // Fields[i].Type, dense for the row loop
+	qkeys  []string // JSON: `"name":` per column, for the key fast path
 	// views caches typed-view field indices for this schema (see views.go).
 	views viewCache
 }
@@ -152,6 +154,14 @@ func (s *Schema) types() []Type {
 		}
 	}
 	return s.tcache
+}
+
+// quotedKey is column i's key as a JSON writer puts it before its value.
+func (s *Schema) quotedKey(i int) string {
+	for len(s.qkeys) < len(s.Fields) {
+		s.qkeys = append(s.qkeys, strconv.Quote(s.Fields[len(s.qkeys)].Name)+":")
+	}
+	return s.qkeys[i]
 }
 
 // Names returns the field names in column order.
