@@ -71,6 +71,11 @@ type Options struct {
 	// Live keeps a partial last line unread until its newline arrives, and
 	// returns io.EOF at the current end so the caller may wait and retry.
 	Live bool
+	// Lazy skips parsing typed values at Next: they are parsed when
+	// accessed, and a malformed number or address is not reported as a
+	// row error. For tools that pass text through (zeekanom cut), as
+	// zeek-cut does.
+	Lazy bool
 	// Path overrides the log path guessed from the name (conn, dns, ...).
 	Path string
 }
@@ -94,6 +99,7 @@ type Reader struct {
 	json     *Schema // the JSON schema of this stream (grows)
 	fallback string  // path guessed from the file name
 
+	lazy    bool // Options.Lazy
 	rec     Record
 	keyBuf  []byte
 	succ    [][2]int // JSON: columns seen after column i-1 (0: row start)
@@ -113,6 +119,7 @@ func NewReader(r io.Reader, name string, opts ...Options) *Reader {
 	}
 	rd := &Reader{
 		in:    newLineInput(r, o.MaxLine, o.Live),
+		lazy:  o.Lazy,
 		name:  name,
 		sep:   '\t',
 		empty: []byte("(empty)"),
@@ -465,6 +472,9 @@ func (r *Reader) parseTSV(line []byte) error {
 		}
 		fl = rec.flags[k]
 		t := types[k]
+		if r.lazy {
+			continue
+		}
 		var ok = true
 		switch t {
 		case TypeCount, TypePort:

@@ -3,6 +3,7 @@ package zeekreader_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -293,4 +294,27 @@ func TestLiveModeKeepsPartialLine(t *testing.T) {
 		t.Errorf("completed line value = %d, want 22", n)
 	}
 	pw.Close()
+}
+
+func TestLazyParsesOnAccess(t *testing.T) {
+	in := hdr + "#fields\tts\tn\ta\n#types\ttime\tcount\taddr\n1.5\t12x\t10.0.0.1\n2\t7\tnope\n"
+	r := zeekreader.NewReader(strings.NewReader(in), "x.log", zeekreader.Options{Lazy: true})
+	var got []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("lazy mode reported %v at Next", err)
+		}
+		n, nok := rec.Uint(1)
+		a, aok := rec.Addr(2)
+		ts, _ := rec.Time(0)
+		got = append(got, fmt.Sprintf("%d %v %v %v %v", ts.UnixMilli(), n, nok, a, aok))
+	}
+	want := []string{"1500 0 false 10.0.0.1 true", "2000 7 true invalid IP false"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

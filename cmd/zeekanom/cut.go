@@ -76,6 +76,10 @@ func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
+// cutReaderOptions: cut passes text through, so values are parsed only when
+// asked for (-d, -j), as zeek-cut does not validate them either.
+var cutReaderOptions = zeekreader.Options{Lazy: true}
+
 type cutter struct {
 	o       cutOpts
 	fields  []string
@@ -94,7 +98,7 @@ type cutter struct {
 func (c *cutter) cutPath(p string) error {
 	var files []string
 	if p == "-" {
-		return c.cutReader(zeekreader.NewReader(os.Stdin, "stdin"))
+		return c.cutReader(zeekreader.NewReader(os.Stdin, "stdin", cutReaderOptions))
 	}
 	if st, err := os.Stat(p); err == nil && st.IsDir() {
 		a, err := zeekreader.Walk([]string{p}, zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL, zeekreader.KindOther)
@@ -106,7 +110,7 @@ func (c *cutter) cutPath(p string) error {
 		files = []string{p}
 	}
 	for _, f := range files {
-		r, err := zeekreader.Open(f)
+		r, err := zeekreader.Open(f, cutReaderOptions)
 		if err != nil {
 			return err
 		}
