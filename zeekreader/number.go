@@ -2,6 +2,7 @@ package zeekreader
 
 import (
 	"math"
+	"net/netip"
 	"strconv"
 	"time"
 	"unsafe"
@@ -181,4 +182,40 @@ func parseISOTime(b []byte) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t.UTC(), true
+}
+
+// parseAddr parses a dotted IPv4 address by hand (most addresses in Zeek
+// logs) and everything else with netip, which also rejects what this loop
+// does not take (leading zeros, IPv6 forms).
+func parseAddr(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	octet, val, digits := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && val == 0 {
+				return slowAddr(b) // leading zero: let netip judge
+			}
+			val = val*10 + int(c-'0')
+			digits++
+			if val > 255 {
+				return slowAddr(b) // an IPv6 group, or invalid
+			}
+		case c == '.' && digits > 0 && octet < 3:
+			ip[octet] = byte(val)
+			octet, val, digits = octet+1, 0, 0
+		default:
+			return slowAddr(b)
+		}
+	}
+	if octet != 3 || digits == 0 {
+		return slowAddr(b)
+	}
+	ip[3] = byte(val)
+	return netip.AddrFrom4(ip), true
+}
+
+func slowAddr(b []byte) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(bstr(b))
+	return a, err == nil
 }

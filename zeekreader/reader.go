@@ -492,8 +492,8 @@ func (r *Reader) parseTSV(line []byte) error {
 			t, tok := parseEpoch(v)
 			rec.num[k], ok, fl = uint64(t.UnixNano()), tok, fl|fParsed
 		case TypeAddr:
-			a, err := netip.ParseAddr(bstr(v))
-			rec.addr[k], ok, fl = a, err == nil, fl|fParsed
+			rec.addr[k], ok = parseAddr(v)
+			fl |= fParsed
 		case TypeBool:
 			ok = len(v) == 1 && (v[0] == 'T' || v[0] == 'F')
 		}

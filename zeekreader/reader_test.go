@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -316,5 +317,23 @@ func TestLazyParsesOnAccess(t *testing.T) {
 	want := []string{"1500 0 false 10.0.0.1 true", "2000 7 true invalid IP false"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestParseAddrAgreesWithNetip(t *testing.T) {
+	for _, s := range []string{"10.0.0.1", "255.255.255.255", "0.0.0.0", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4",
+		"1..2.3", ".1.2.3", "1.2.3.", "::1", "fe80::1%eth0", "2001:db8::1", "", "1.2.3.4x", "::ffff:1.2.3.4", "1.2.3.04"} {
+		want, werr := netip.ParseAddr(s)
+		r := zeekreader.NewReader(strings.NewReader(hdr+"#fields\tts\ta\n#types\ttime\taddr\n1\t"+s+"\n"), "x.log")
+		rec, err := r.Next()
+		if (err != nil) != (werr != nil) {
+			t.Errorf("%q: reader error %v, netip error %v", s, err, werr)
+			continue
+		}
+		if err == nil {
+			if got, _ := rec.Addr(1); got != want {
+				t.Errorf("%q: got %v, netip %v", s, got, want)
+			}
+		}
 	}
 }

@@ -70,7 +70,8 @@ func (r *Record) IsString(i int) bool { return r.ok(i) && r.flags[i]&fJSONString
 func (r *Record) Text() []byte { return r.line }
 
 func (r *Record) ok(i int) bool {
-	return i >= 0 && i < len(r.flags) && i < len(r.schema.Fields) && r.flags[i]&fUnset == 0
+	// flags always has one entry per schema column (grow, growKeep).
+	return uint(i) < uint(len(r.flags)) && r.flags[i]&fUnset == 0
 }
 
 // IsUnset reports whether field i is unset ("-", absent or null), or is not
@@ -217,8 +218,7 @@ func (r *Record) Addr(i int) (netip.Addr, bool) {
 	if r.flags[i]&fParsed != 0 {
 		return r.addr[i], true
 	}
-	a, err := netip.ParseAddr(bstr(r.Raw(i)))
-	return a, err == nil
+	return parseAddr(r.Raw(i))
 }
 
 // Elems returns the unescaped elements of a set or vector field (TSV
