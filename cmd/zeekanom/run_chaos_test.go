@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -54,6 +55,7 @@ type rotatingWriter struct {
 	n       int
 	clock   time.Time
 	written []string
+	rows0   []string // the rows written, in order, as written
 }
 
 func newRotatingWriter(t *testing.T, dir string) *rotatingWriter {
@@ -61,6 +63,11 @@ func newRotatingWriter(t *testing.T, dir string) *rotatingWriter {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRotatingWriterOf(t, dir, b)
+}
+
+// newRotatingWriterOf writes the rows of the given log text.
+func newRotatingWriterOf(t *testing.T, dir string, b []byte) *rotatingWriter {
 	w := &rotatingWriter{t: t, dir: dir, clock: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		if strings.HasPrefix(l, "#") {
@@ -82,9 +89,15 @@ func (w *rotatingWriter) append(n int) {
 	for range n {
 		f := strings.Split(w.rows[w.n%len(w.rows)], "\t")
 		f[1] = fmt.Sprintf("C%09d", w.n)
+		// Each pass over the rows is an hour later, so time moves on.
+		if ts, err := strconv.ParseFloat(f[0], 64); err == nil {
+			f[0] = strconv.FormatFloat(ts+3600*float64(w.n/len(w.rows)), 'f', 6, 64)
+		}
 		w.written = append(w.written, f[1])
 		w.n++
-		b.WriteString(strings.Join(f, "\t") + "\n")
+		row := strings.Join(f, "\t")
+		w.rows0 = append(w.rows0, row)
+		b.WriteString(row + "\n")
 	}
 	f, err := os.OpenFile(w.live(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
