@@ -52,6 +52,11 @@ type Config struct {
 	// MaxHosts bounds the number of tracked keys (1/4 full entries, 3/4
 	// compact first stages).
 	MaxHosts int `toml:"max_hosts"`
+	// MaxSources: a destination (address or domain, and port) that this
+	// many sources or more beacon to in one window is a shared service
+	// (update server, status poller, NAC agent), not command and control;
+	// its notices are dropped and counted. 0 disables the check.
+	MaxSources int `toml:"max_sources"`
 }
 
 // DefaultConfig returns the defaults.
@@ -62,7 +67,7 @@ func DefaultConfig() Config {
 		MinDomainInterval: 10 * time.Second,
 		IgnorePorts: []string{"udp/53", "tcp/53", "udp/123", "udp/137", "udp/138", "udp/67", "udp/68",
 			"udp/5353", "udp/5355", "udp/1900", "udp/3702"},
-		MaxHosts: 200000}
+		MaxHosts: 200000, MaxSources: 5}
 }
 
 const (
@@ -164,6 +169,7 @@ type Detector struct {
 	allow   window.Networks
 	domains []string
 	Dropped int64 // rows lost when a pending buffer was full
+	Shared  int64 // notices dropped as shared services (MaxSources)
 	xs, ys  []float64
 	pending []*notice.Notice
 }
@@ -459,13 +465,14 @@ func (d *Detector) Flush(emit detectors.Emit) {
 
 func (d *Detector) close(upto int64, emit detectors.Emit) {
 	d.pre.Range(func(_ PKey, p *Pre) bool { return p.Win <= upto })
+	var found []*notice.Notice
 	d.t.Range(func(k Key, e *Entry) bool {
 		a := &e.Acc
 		if !a.Used || a.Win > upto {
 			return false
 		}
 		if n := d.score(k, e); n != nil {
-			emit(n)
+			found = append(found, n)
 		}
 		a.Used = false
 		if e.NNext == 0 {
@@ -485,6 +492,39 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 		e.NNext = 0
 		return false
 	})
+	for _, n := range d.dropShared(found) {
+		emit(n)
+	}
+}
+
+// dropShared removes the notices of destinations that MaxSources or more
+// sources beacon to: periodic traffic that many hosts share is a service.
+func (d *Detector) dropShared(ns []*notice.Notice) []*notice.Notice {
+	if d.cfg.MaxSources <= 0 || len(ns) < d.cfg.MaxSources {
+		return ns
+	}
+	type target struct {
+		dst    netip.Addr
+		domain string
+		port   uint16
+	}
+	sources := map[target]map[netip.Addr]bool{}
+	for _, n := range ns {
+		t := target{n.Destination, n.Domain, n.DestPort}
+		if sources[t] == nil {
+			sources[t] = map[netip.Addr]bool{}
+		}
+		sources[t][n.Source] = true
+	}
+	kept := ns[:0]
+	for _, n := range ns {
+		if len(sources[target{n.Destination, n.Domain, n.DestPort}]) >= d.cfg.MaxSources {
+			d.Shared++
+			continue
+		}
+		kept = append(kept, n)
+	}
+	return kept
 }
 
 // Score is a beacon verdict with its parts.

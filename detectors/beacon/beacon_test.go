@@ -188,3 +188,31 @@ func TestSlowLogNotLate(t *testing.T) {
 		t.Fatalf("no domain beacon: %v", window.Canon(ns))
 	}
 }
+
+// TestSharedServiceIsNotC2: the same 5-minute beacon from six hosts to one
+// server (an update service, a status poller) is dropped; from two hosts
+// (two infected machines) it is reported.
+func TestSharedServiceIsNotC2(t *testing.T) {
+	for _, c := range []struct {
+		hosts, want int
+	}{{2, 2}, {6, 0}} {
+		var sets [][]window.Conn
+		for h := 0; h < c.hosts; h++ {
+			src := "10.1.1." + string(rune('1'+h))
+			sets = append(sets, beaconRows(src, "198.51.100.7", 443, "tcp", 5*time.Minute, 0.1, 24*time.Hour, int64(h+1), false))
+		}
+		d := New(DefaultConfig())
+		got := 0
+		for _, n := range window.Run(d, merge(sets...)) {
+			if n.Destination.String() == "198.51.100.7" {
+				got++
+			}
+		}
+		if got != c.want {
+			t.Errorf("%d hosts beaconing to one server: %d notices, want %d", c.hosts, got, c.want)
+		}
+		if c.want == 0 && d.Shared == 0 {
+			t.Errorf("%d hosts: nothing counted as shared", c.hosts)
+		}
+	}
+}
