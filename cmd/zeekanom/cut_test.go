@@ -99,3 +99,12 @@ func TestCLIErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for name := range commands() {
+		code, out, errs := runCLI(t, name, "--help")
+		if code != 0 || !strings.Contains(out+errs, "usage: zeekanom "+name) {
+			t.Errorf("%s --help: exit %d, output %q", name, code, out+errs)
+		}
+	}
+}
