@@ -124,54 +124,51 @@ func slowFloat(b []byte) (float64, bool) {
 // parseEpoch parses epoch seconds with up to nanosecond precision exactly
 // (a float64 round trip would lose the microseconds Zeek writes).
 func parseEpoch(b []byte) (time.Time, bool) {
-	dot := -1
-	for i, c := range b {
-		if c == '.' {
-			dot = i
-			break
-		}
-	}
-	intPart, fracPart := b, []byte(nil)
-	if dot >= 0 {
-		intPart, fracPart = b[:dot], b[dot+1:]
-	}
-	sec, ok := parseInt(intPart)
-	if ok && len(intPart) > 0 && intPart[0] != '-' {
-		for _, c := range fracPart {
-			if c-'0' > 9 {
-				ok = false // 2.344943763e+09: exponent form, as some writers give times
-				break
-			}
-		}
-	}
-	if !ok || len(intPart) == 0 || intPart[0] == '-' {
-		f, ok := slowFloat(b)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
-			return time.Time{}, false
-		}
-		s, fr := math.Modf(f)
-		return time.Unix(int64(s), int64(fr*1e9)).UTC(), true
-	}
-	var nsec int64
-	for i := 0; i < 9; i++ {
-		nsec *= 10
-		if i < len(fracPart) {
-			d := fracPart[i] - '0'
-			if d > 9 {
-				return time.Time{}, false
-			}
-			nsec += int64(d)
-		}
-	}
-	for _, c := range fracPart[min(9, len(fracPart)):] {
-		if c-'0' > 9 {
-			return time.Time{}, false
-		}
-	}
-	if sec > 1e12 {
+	ns, ok := epochNanos(b)
+	if !ok {
 		return time.Time{}, false
 	}
-	return time.Unix(sec, nsec).UTC(), true
+	return time.Unix(0, ns).UTC(), true
+}
+
+// maxEpochSec keeps Unix nanoseconds within int64 (year 2255).
+const maxEpochSec = 9e9
+
+// epochNanos is parseEpoch as Unix nanoseconds, in one pass over the
+// digits Zeek writes ("1379288667.706265"); other forms ("2.3e+09",
+// negative times) go through strconv.
+func epochNanos(b []byte) (int64, bool) {
+	var sec, nsec int64
+	i := 0
+	for ; i < len(b) && b[i] != '.'; i++ {
+		d := int64(b[i] - '0')
+		if d > 9 || d < 0 || sec > maxEpochSec {
+			return slowEpoch(b)
+		}
+		sec = sec*10 + d
+	}
+	if i == 0 || sec > maxEpochSec {
+		return slowEpoch(b)
+	}
+	scale := int64(1e8)
+	for i++; i < len(b); i++ {
+		d := int64(b[i] - '0')
+		if d > 9 || d < 0 {
+			return slowEpoch(b)
+		}
+		nsec += d * scale // digits past the ninth add zero
+		scale /= 10
+	}
+	return sec*1e9 + nsec, true
+}
+
+func slowEpoch(b []byte) (int64, bool) {
+	f, ok := slowFloat(b)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > maxEpochSec {
+		return 0, false
+	}
+	s, fr := math.Modf(f)
+	return int64(s)*1e9 + int64(fr*1e9), true
 }
 
 // parseISOTime parses the RFC 3339 / ISO-8601 timestamps Zeek writes with

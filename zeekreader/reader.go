@@ -489,8 +489,9 @@ func (r *Reader) parseTSV(line []byte) error {
 			x, ok = parseFloat(v)
 			rec.num[k], fl = math.Float64bits(x), fl|fParsed
 		case TypeTime:
-			t, tok := parseEpoch(v)
-			rec.num[k], ok, fl = uint64(t.UnixNano()), tok, fl|fParsed
+			var ns int64
+			ns, ok = epochNanos(v)
+			rec.num[k], fl = uint64(ns), fl|fParsed
 		case TypeAddr:
 			rec.addr[k], ok = parseAddr(v)
 			fl |= fParsed
