@@ -3,12 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -327,9 +327,40 @@ func (c *cutter) appendJSONValue(b []byte, rec *zeekreader.Record, i int) []byte
 
 func appendJSONString(b []byte, s string) []byte { return appendJSONBytes(b, []byte(s)) }
 
+// appendJSONBytes appends s as a JSON string without allocating: quotes,
+// backslashes and control characters escaped, invalid UTF-8 as U+FFFD.
 func appendJSONBytes(b, s []byte) []byte {
-	q, _ := json.Marshal(string(s)) // invalid UTF-8 becomes U+FFFD, control characters are escaped
-	return append(b, q...)
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 // AppendZeekEscaped escapes a value the way Zeek's ASCII writer does:

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -105,6 +106,25 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		code, out, errs := runCLI(t, name, "--help")
 		if code != 0 || !strings.Contains(out+errs, "usage: zeekanom "+name) {
 			t.Errorf("%s --help: exit %d, output %q", name, code, out+errs)
+		}
+	}
+}
+
+func TestAppendJSONBytesAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"uote\\slash", "tab\tnl\ncr\r", "\x00\x01\x1f\x7f", "é€😀", "bad\xff\xfeutf8", "<html>&"} {
+		var want string
+		if b, err := json.Marshal(s); err == nil {
+			want = string(b)
+		}
+		got := string(appendJSONBytes(nil, []byte(s)))
+		var back, orig string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Errorf("%q: %s is not JSON: %v", s, got, err)
+			continue
+		}
+		json.Unmarshal([]byte(want), &orig)
+		if back != orig {
+			t.Errorf("%q: decodes to %q, encoding/json gives %q", s, back, orig)
 		}
 	}
 }
