@@ -41,7 +41,7 @@ type Config struct {
 // DefaultConfig is enabled with a 5-minute window.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 2 * time.Minute, TrainWindows: 256,
-		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 50, MinRows: 3, MaxHosts: 200000}
+		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 70, MinRows: 3, MaxHosts: 200000}
 }
 
 // Trained is what a model file provides.
