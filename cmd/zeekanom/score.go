@@ -137,7 +137,6 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	res := &scoreResult{}
 	start := time.Now()
 	prog := newProgress(stderr, progress, arch)
-	var shown int64
 	for i := 0; ; i++ {
 		ev, err := src.Next()
 		if err == io.EOF {
@@ -163,7 +162,7 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 			if sinkErr != nil {
 				return res, sinkErr
 			}
-			shown = prog.update(src.Stats(), shown)
+			prog.update(src.Stats())
 		}
 	}
 	eng.Flush()
@@ -209,19 +208,19 @@ func newProgress(w io.Writer, on bool, arch *zeekreader.Archive) *progress {
 	return p
 }
 
-func (p *progress) update(s zeekreader.Stats, _ int64) int64 {
+func (p *progress) update(s zeekreader.Stats) {
 	if !p.on || time.Since(p.last) < time.Second {
-		return 0
+		return
 	}
 	p.last = time.Now()
 	el := time.Since(p.start).Seconds()
 	rate := float64(s.Rows) / max(el, 1e-9)
 	eta := "?"
 	if s.Bytes > 0 && p.total > s.Bytes {
-		eta = (time.Duration(el*float64(p.total-s.Bytes)/float64(s.Bytes)) * time.Second / time.Second).Round(time.Second).String()
+		left := el * float64(p.total-s.Bytes) / float64(s.Bytes) // seconds
+		eta = time.Duration(left * float64(time.Second)).Round(time.Second).String()
 	}
 	fmt.Fprintf(p.w, "\r%d rows, %.0f rows/s, %.1f MB, ETA %s   ", s.Rows, rate, float64(s.Bytes)/1e6, eta)
-	return 0
 }
 
 func (p *progress) done() {
