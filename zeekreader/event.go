@@ -2,7 +2,6 @@ package zeekreader
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"time"
 )
@@ -157,10 +156,10 @@ func (e *EventReader) Next() (*Event, error) {
 // Close closes the underlying reader.
 func (e *EventReader) Close() error { return e.r.Close() }
 
-// errorf builds a FileError for file.
+// fileErr wraps a file's stream-ending error as a FileError (io.EOF and nil pass through).
 func fileErr(file string, err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
-	return &FileError{File: file, Err: fmt.Errorf("%w", err)}
+	return &FileError{File: file, Err: err}
 }

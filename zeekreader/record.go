@@ -34,7 +34,6 @@ type Record struct {
 	num    []uint64
 	addr   []netip.Addr
 	arena  []byte // unescaped strings of this row
-	elems  []span
 
 	file       string
 	lineNo     int64
