@@ -3,6 +3,7 @@ package zeekreader
 import (
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -96,6 +97,10 @@ type EventReader struct {
 	// Only decodes these kinds; others are skipped unless All is set.
 	want [KindSSL + 1]bool
 	All  bool
+
+	path string // the log path kind and open were worked out for
+	kind Kind
+	open bool
 }
 
 // NewEventReader decodes the given kinds (all four when none are given).
@@ -120,12 +125,15 @@ func (e *EventReader) Next() (*Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		k := KindOf(rec.Path())
+		if p := rec.Path(); p != e.path { // worked out once per log path
+			e.path, e.kind, e.open = p, KindOf(p), strings.HasPrefix(p, "open_")
+		}
+		k := e.kind
 		if !e.want[k] && !e.All {
 			continue
 		}
 		ev := &e.ev
-		*ev = Event{Kind: k, Record: rec, Open: len(rec.Path()) > 5 && rec.Path()[:5] == "open_"}
+		*ev = Event{Kind: k, Record: rec, Open: e.open}
 		switch k {
 		case KindConn:
 			err = DecodeConn(rec, &e.conn)
