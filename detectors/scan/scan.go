@@ -100,6 +100,21 @@ type Entry struct {
 	Fast      [3]Slot
 	Slow      [2]Slot
 	LastFired int64 // unix seconds of the last notice window end
+	// Prev keeps the last closed slow window's counts, so that a slow scan
+	// split by a window boundary is judged on both windows together.
+	Prev Prev
+}
+
+// Prev is a closed slow window, kept compact (no uid sample) until the
+// next slow window closes.
+type Prev struct {
+	Win    int64
+	D      window.HLL
+	Conns  uint32
+	Failed uint32
+	// Done: a notice (fast or slow) covered this window, so the next
+	// window is judged alone and one scan gives one notice.
+	Done bool
 }
 
 const (
@@ -392,20 +407,20 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 		*s = Slot{}
 		e.FU &^= 1 << i
 	}
-	for i := range e.Slow {
-		s := &e.Slow[i]
-		if !s.Used || !sok || s.Win > sc {
-			continue
+	if sok {
+		// oldest first: the previous window is carried into the next
+		order := [2]int{0, 1}
+		if e.Slow[1].Used && (!e.Slow[0].Used || e.Slow[1].Win < e.Slow[0].Win) {
+			order = [2]int{1, 0}
 		}
-		if !s.Fast {
-			dist, _, ff := d.effective(s, d.cfg.Slow)
-			eff := dist * ff // only failed attempts count for slow scans
-			if eff >= d.cfg.Slow {
-				emit(d.build(kind, true, s, src, dst, port, proto, dist, eff, ff, d.cfg.Slow, d.slow.Start(s.Win), d.slow.End(s.Win), d.cfg.SlowWindow))
+		for _, i := range order {
+			if s := &e.Slow[i]; s.Used && s.Win <= sc {
+				d.closeSlow(e, i, kind, src, dst, port, proto, emit)
 			}
 		}
-		*s = Slot{}
-		e.SU &^= 1 << i
+		if e.Prev.Win < sc {
+			e.Prev = Prev{} // too old to join the next window
+		}
 	}
 	for i := range e.Fast {
 		if e.Fast[i].Used {
@@ -417,7 +432,39 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 			return false
 		}
 	}
-	return true
+	return e.Prev.Conns == 0 || e.Prev.Done
+}
+
+// closeSlow judges a slow window that is due: alone, or, when the window
+// before it stayed quiet (no notice), joined with it, so a slow scan
+// anywhere within slow_window is caught whatever its alignment: the
+// windows hop by slow_window over two windows' span.
+func (d *Detector) closeSlow(e *Entry, i, kind int, src, dst netip.Addr, port uint16, proto uint8, emit detectors.Emit) {
+	thr := d.cfg.Slow
+	s := e.Slow[i]
+	prev := e.Prev
+	e.Prev = Prev{Win: s.Win, D: s.D, Conns: s.Conns, Failed: s.Failed, Done: s.Fast}
+	e.Slow[i] = Slot{}
+	e.SU &^= 1 << i
+	if s.Fast {
+		return // a fast notice covered this window
+	}
+	dist, _, ff := d.effective(&s, thr)
+	eff := dist * ff // only failed attempts count for slow scans
+	start, end := d.slow.Start(s.Win), d.slow.End(s.Win)
+	if eff < thr && prev.Win == s.Win-1 && prev.Conns > 0 && !prev.Done {
+		u := s
+		u.D.Merge(&prev.D)
+		u.Conns += prev.Conns
+		u.Failed += prev.Failed
+		if udist, _, uff := d.effective(&u, thr); udist*uff >= thr {
+			s, dist, ff, eff, start = u, udist, uff, udist*uff, d.slow.Start(prev.Win)
+		}
+	}
+	if eff >= thr {
+		emit(d.build(kind, true, &s, src, dst, port, proto, dist, eff, ff, thr, start, end, end.Sub(start)))
+		e.Prev.Done = true
+	}
 }
 
 func fmtDur(d time.Duration) string { return window.FmtDur(d) }

@@ -44,6 +44,14 @@ func browsing() []window.Conn {
 	return rows
 }
 
+// shift moves rows by d.
+func shift(rows []window.Conn, d time.Duration) []window.Conn {
+	for i := range rows {
+		rows[i].TS = rows[i].TS.Add(d)
+	}
+	return rows
+}
+
 func rules(ns []*notice.Notice) string {
 	var s []string
 	for _, n := range ns {
@@ -65,6 +73,13 @@ func TestScanTable(t *testing.T) {
 		{"vertical", portscan("10.1.1.2", "203.0.113.5", 100, "REJ", 50*time.Millisecond), "scan.vertical 10.1.1.2"},
 		{"slow vertical over hours", portscan("10.1.1.3", "203.0.113.6", 60, "REJ", 2*time.Minute), "scan.slow 10.1.1.3"},
 		{"slow horizontal over hours", sweep("10.1.1.4", 22, "tcp", "S0", 80, 2*time.Minute), "scan.slow 10.1.1.4"},
+		// 11:00–12:58: 30 hosts in each 6-hour window (06–12, 12–18)
+		{"slow scan split by a window boundary", shift(sweep("10.1.1.5", 22, "tcp", "S0", 60, 2*time.Minute), time.Hour), "scan.slow 10.1.1.5"},
+		// 10:00–13:58: 60 hosts before noon (a notice) and 60 after: the
+		// second window is judged alone and fires again on its own count
+		{"long slow scan, one notice per window", sweep("10.1.1.6", 22, "tcp", "S0", 120, 2*time.Minute), "scan.slow 10.1.1.6,scan.slow 10.1.1.6"},
+		// 40 before noon (a notice), 20 after: no second notice
+		{"slow scan tail is not notified again", sweep("10.1.1.7", 22, "tcp", "S0", 60, 3*time.Minute), "scan.slow 10.1.1.7"},
 		{"browsing", browsing(), ""},
 	}
 	for _, tc := range cases {
