@@ -103,6 +103,11 @@ type PKey struct {
 	W int64
 }
 
+func (k Key) hash() uint64 {
+	return window.KeyHash(k.Src, window.KeyHash(k.Dst, uint64(k.Kind))^k.H)
+}
+func (k PKey) hash() uint64 { return k.Key.hash() ^ window.Mix64(uint64(k.W)) }
+
 // Pre is the compact first stage of a key within one window.
 type Pre struct {
 	Win   int64
@@ -180,8 +185,8 @@ var _ detectors.Stateful = (*Detector)(nil)
 // New builds the detector.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t:   window.NewTable[Key, Entry](max(cfg.MaxHosts/4, 16)),
-		pre: window.NewTable[PKey, Pre](max(cfg.MaxHosts*3/4, 16)), ignore: map[uint32]bool{},
+		t:   window.NewTableHash[Key, Entry](max(cfg.MaxHosts/4, 16), Key.hash),
+		pre: window.NewTableHash[PKey, Pre](max(cfg.MaxHosts*3/4, 16), PKey.hash), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow)}
 	for _, s := range cfg.IgnorePorts {
 		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")

@@ -97,7 +97,7 @@ func New(cfg Config) *Detector {
 		loc = time.UTC
 	}
 	return &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
-		t: window.NewTable[window.IP, Entry](cfg.MaxHosts), sub: window.NewTable[window.IP, Prior](max(cfg.MaxHosts/16, 64)), internal: window.MustNetworks(cfg.Internal), loc: loc,
+		t: window.NewIPTable[Entry](cfg.MaxHosts), sub: window.NewIPTable[Prior](max(cfg.MaxHosts/16, 64)), internal: window.MustNetworks(cfg.Internal), loc: loc,
 		GFirst: math.MaxInt64}
 }
 

@@ -52,6 +52,8 @@ type Key struct {
 	Proto uint8
 }
 
+func (k Key) hash() uint64 { return window.KeyHash(k.Dst, uint64(k.Port)<<8|uint64(k.Proto)) }
+
 // Top is the loudest source: its estimated count.
 type Top struct {
 	Src window.IP
@@ -97,7 +99,7 @@ var _ detectors.Stateful = (*Detector)(nil)
 // New builds the detector.
 func New(cfg Config) *Detector {
 	return &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t: window.NewTable[Key, Entry](cfg.MaxHosts), allow: window.MustNetworks(cfg.Allow)}
+		t: window.NewTableHash[Key, Entry](cfg.MaxHosts, Key.hash), allow: window.MustNetworks(cfg.Allow)}
 }
 
 func (d *Detector) Name() string             { return "dos" }

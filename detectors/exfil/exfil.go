@@ -98,7 +98,7 @@ var _ detectors.Stateful = (*Detector)(nil)
 // New builds the detector.
 func New(cfg Config) *Detector {
 	return &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t: window.NewTable[window.IP, Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
+		t: window.NewIPTable[Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
 		allow: window.MustNetworks(cfg.Allow)}
 }
 

@@ -60,7 +60,7 @@ var _ detectors.Stateful = (*Detector)(nil)
 
 // New builds the detector.
 func New(cfg Config) *Detector {
-	d := &Detector{cfg: cfg, fired: window.NewTable[uint64, Fired](cfg.MaxTracked), ignore: map[uint32]bool{},
+	d := &Detector{cfg: cfg, fired: window.NewTableHash[uint64, Fired](cfg.MaxTracked, window.Mix64), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow)}
 	for _, s := range cfg.IgnorePorts {
 		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")

@@ -59,6 +59,9 @@ type vKey struct {
 	Src, Dst window.IP
 }
 
+func (k hKey) hash() uint64 { return window.KeyHash(k.Src, uint64(k.Port)<<8|uint64(k.Proto)) }
+func (k vKey) hash() uint64 { return window.KeyHash(k.Src, window.KeyHash(k.Dst, 0)) }
+
 // preN is how many distinct items (destinations, ports) a key collects in
 // its compact first stage before it is promoted to a full Entry: most keys
 // never see more than one or two, and stay small.
@@ -149,10 +152,10 @@ func New(cfg Config) *Detector {
 	// max_hosts is the total key budget: 1/8 to each full table, 3/8 to
 	// each compact first-stage table
 	full, pre := max(cfg.MaxHosts/8, 16), max(cfg.MaxHosts*3/8, 16)
-	d.h = window.NewTable[hKey, Entry](full)
-	d.v = window.NewTable[vKey, Entry](full)
-	d.hp = window.NewTable[hKey, Pre](pre)
-	d.vp = window.NewTable[vKey, Pre](pre)
+	d.h = window.NewTableHash[hKey, Entry](full, hKey.hash)
+	d.v = window.NewTableHash[vKey, Entry](full, vKey.hash)
+	d.hp = window.NewTableHash[hKey, Pre](pre, hKey.hash)
+	d.vp = window.NewTableHash[vKey, Pre](pre, vKey.hash)
 	d.base = [2]float64{1, 1}
 	return d
 }

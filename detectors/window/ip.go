@@ -1,6 +1,9 @@
 package window
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // IP is an address as 16 bytes (IPv4 as IPv4-mapped IPv6): a pointer-free
 // key, so the big state tables hold no pointers and cost the garbage
@@ -34,6 +37,18 @@ func HashIP(ip IP, seed uint64) uint64 {
 		lo = lo<<8 | uint64(ip[i+8])
 	}
 	return Mix64(Mix64(hi^seed) ^ lo)
+}
+
+// KeyHash hashes an IP and extra key bits for a Table index (fast; not
+// for HyperLogLogs, whose counts must not change with it).
+func KeyHash(ip IP, extra uint64) uint64 {
+	lo, hi := binary.LittleEndian.Uint64(ip[:8]), binary.LittleEndian.Uint64(ip[8:])
+	return Mix64(lo ^ Mix64(hi^extra))
+}
+
+// NewIPTable is a Table keyed by IP.
+func NewIPTable[V any](max int) *Table[IP, V] {
+	return NewTableHash[IP, V](max, func(k IP) uint64 { return KeyHash(k, 0) })
 }
 
 // ProtoNum maps Zeek's transport names to IP protocol numbers, so state

@@ -1,14 +1,20 @@
 package window
 
+import "hash/maphash"
+
 // Table is a bounded map from K to V that keeps at most Max entries: when
 // full, a least-recently-active entry is evicted (and counted), chosen by
 // the CLOCK approximation of LRU: every hit sets a reference mark, and the
 // eviction hand skips (and clears) marked entries. Values live in
 // fixed-size pages that never move, the marks in one dense byte array, so
-// steady-state lookups neither allocate nor touch other entries.
+// steady-state lookups neither allocate nor touch other entries. Keys are
+// found through a compact open-addressing index of 8-byte slots (see
+// index), a fraction of the size of a Go map holding the keys, so that a
+// lookup misses the cache once in the index and once in the entry.
 type Table[K comparable, V any] struct {
 	Max     int
-	idx     map[K]int32
+	idx     index
+	hash    func(K) uint64
 	pages   [][]tEnt[K, V] // fixed-size pages: growth never copies entries
 	state   []uint8        // per entry: 0 free, 1 live, 2 live and referenced
 	n       int32          // entries handed out
@@ -44,24 +50,53 @@ type Stats struct {
 
 // NewTable returns a table of at most max entries (max <= 0 means 100000).
 func NewTable[K comparable, V any](max int) *Table[K, V] {
+	seed := maphash.MakeSeed()
+	return NewTableHash[K, V](max, func(k K) uint64 { return maphash.Comparable(seed, k) })
+}
+
+// NewTableHash is NewTable with the key's hash function (faster than the
+// generic one for keys that have a cheap hash of their own). The hash
+// decides only where the index keeps a key, never an order: iteration and
+// eviction follow the entries' slots.
+func NewTableHash[K comparable, V any](max int, hash func(K) uint64) *Table[K, V] {
 	if max <= 0 {
 		max = 100000
 	}
-	return &Table[K, V]{Max: max, idx: make(map[K]int32)}
+	return &Table[K, V]{Max: max, hash: hash}
+}
+
+// find returns k's entry number and index slot, or -1 and the empty
+// slot where k would go.
+func (t *Table[K, V]) find(k K) (int32, uint32, uint32) {
+	h := uint32(t.hash(k))
+	if t.idx.slots == nil {
+		return -1, h, 0
+	}
+	for i := h & t.idx.mask; ; i = (i + 1) & t.idx.mask {
+		s := t.idx.slots[i]
+		if s == 0 {
+			return -1, h, i
+		}
+		if uint32(s>>32) == h {
+			if e := int32(uint32(s)) - 1; t.ent(e).key == k {
+				return e, h, i
+			}
+		}
+	}
 }
 
 // Len is the number of entries.
-func (t *Table[K, V]) Len() int { return len(t.idx) }
+func (t *Table[K, V]) Len() int { return t.idx.n }
 
 // Evicted is how many entries were evicted for room.
 func (t *Table[K, V]) Evicted() int64 { return t.evicted }
 
 // Stats reports tracked entries and evictions.
-func (t *Table[K, V]) Stats() Stats { return Stats{Tracked: len(t.idx), Evicted: t.evicted} }
+func (t *Table[K, V]) Stats() Stats { return Stats{Tracked: t.idx.n, Evicted: t.evicted} }
 
 // Peek returns the value of k without marking it active.
 func (t *Table[K, V]) Peek(k K) *V {
-	if i, ok := t.idx[k]; ok {
+	if i, _, _ := t.find(k); i >= 0 {
 		return &t.ent(i).val
 	}
 	return nil
@@ -69,8 +104,8 @@ func (t *Table[K, V]) Peek(k K) *V {
 
 // Find returns the value of k and marks it active, or nil (no insert).
 func (t *Table[K, V]) Find(k K) *V {
-	i, ok := t.idx[k]
-	if !ok {
+	i, _, _ := t.find(k)
+	if i < 0 {
 		return nil
 	}
 	t.state[i] = stRef
@@ -81,11 +116,11 @@ func (t *Table[K, V]) Find(k K) *V {
 // a least recently active entry when full), and marks it active. created
 // reports a new entry.
 func (t *Table[K, V]) Get(k K) (v *V, created bool) {
-	if i, ok := t.idx[k]; ok {
+	i, h, slot := t.find(k)
+	if i >= 0 {
 		t.state[i] = stRef
 		return &t.ent(i).val, false
 	}
-	var i int32
 	switch {
 	case len(t.free) > 0:
 		i = t.free[len(t.free)-1]
@@ -103,14 +138,17 @@ func (t *Table[K, V]) Get(k K) (v *V, created bool) {
 		if t.OnEvict != nil {
 			t.OnEvict(old.key, &old.val)
 		}
-		delete(t.idx, old.key)
+		t.unindex(old.key)
 		t.evicted++
+		slot = t.idx.empty(h) // the removal may have moved keys
 	}
 	e := t.ent(i)
 	var zero V
 	e.key, e.val = k, zero
 	t.state[i] = stRef
-	t.idx[k] = i
+	if t.idx.put(slot, h, i) {
+		t.reindex()
+	}
 	return &e.val, true
 }
 
@@ -133,11 +171,10 @@ func (t *Table[K, V]) victim() int32 {
 
 // Delete removes k.
 func (t *Table[K, V]) Delete(k K) {
-	i, ok := t.idx[k]
-	if !ok {
+	i := t.unindex(k)
+	if i < 0 {
 		return
 	}
-	delete(t.idx, k)
 	e := t.ent(i)
 	var zk K
 	var zv V
@@ -168,7 +205,7 @@ type Entry[K comparable, V any] struct {
 
 // Export lists the entries in slot order (for snapshots).
 func (t *Table[K, V]) Export() []Entry[K, V] {
-	out := make([]Entry[K, V], 0, len(t.idx))
+	out := make([]Entry[K, V], 0, t.idx.n)
 	for i := int32(0); i < t.n; i++ {
 		if t.state[i] != stFree {
 			e := t.ent(i)
@@ -181,7 +218,7 @@ func (t *Table[K, V]) Export() []Entry[K, V] {
 // Import replaces the content with entries (as Export returned them) and
 // sets the eviction counter.
 func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
-	t.idx = make(map[K]int32, len(es))
+	t.idx = index{}
 	t.pages, t.state, t.n, t.hand = nil, nil, 0, 0
 	t.free = t.free[:0]
 	for _, e := range es {
@@ -189,4 +226,83 @@ func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 		*v = e.V
 	}
 	t.evicted = evicted
+}
+
+// unindex removes k from the index and returns its entry number (-1 when
+// absent).
+func (t *Table[K, V]) unindex(k K) int32 {
+	i, _, slot := t.find(k)
+	if i < 0 {
+		return -1
+	}
+	t.idx.remove(slot)
+	return i
+}
+
+// reindex doubles the index and puts every live entry back.
+func (t *Table[K, V]) reindex() {
+	t.idx.grow()
+	for i := int32(0); i < t.n; i++ {
+		if t.state[i] != stFree {
+			h := uint32(t.hash(t.ent(i).key))
+			t.idx.put(t.idx.empty(h), h, i)
+		}
+	}
+}
+
+// index maps a key's 32-bit hash to an entry number by linear probing over
+// 8-byte slots (hash << 32 | entry+1; 0 is empty), kept at most half full.
+// Deletion shifts the following run back, so there are no tombstones and
+// lookups never slow down with churn.
+type index struct {
+	slots []uint64
+	mask  uint32
+	n     int
+}
+
+// empty returns the first empty slot on h's probe path (the table holds
+// no key equal to the one being placed).
+func (x *index) empty(h uint32) uint32 {
+	if x.slots == nil {
+		return 0
+	}
+	i := h & x.mask
+	for x.slots[i] != 0 {
+		i = (i + 1) & x.mask
+	}
+	return i
+}
+
+// put fills slot (from find or empty); it returns true when the index has
+// to grow (the caller reindexes everything).
+func (x *index) put(slot, h uint32, e int32) bool {
+	if x.slots == nil {
+		x.grow()
+		slot = h & x.mask
+	}
+	x.slots[slot] = uint64(h)<<32 | uint64(uint32(e)+1)
+	x.n++
+	return x.n*2 > len(x.slots)
+}
+
+func (x *index) grow() {
+	size := max(64, 2*len(x.slots))
+	x.slots, x.mask = make([]uint64, size), uint32(size-1)
+	x.n = 0
+}
+
+// remove empties slot and shifts back the entries after it that would no
+// longer be found (backward-shift deletion).
+func (x *index) remove(slot uint32) {
+	x.n--
+	i := slot
+	for j := (i + 1) & x.mask; x.slots[j] != 0; j = (j + 1) & x.mask {
+		home := uint32(x.slots[j]>>32) & x.mask
+		// move j to i when its home is not in (i, j] (cyclically)
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = 0
 }
