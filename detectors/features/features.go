@@ -47,6 +47,10 @@ var Names = []string{
 	"out_in_ratio",        // 18 log((out+1)/(in+1))
 }
 
+// Dim is the vector length as a constant (fixed-size per-host state);
+// a test checks it against Names.
+const Dim = 19
+
 // N is the vector length.
 var N = len(Names)
 
@@ -488,30 +492,62 @@ func (x *Extractor) close(due func(*window) bool) []Vector {
 
 // Robust is a per-feature median and MAD (scaled by 1.4826 so it estimates
 // the standard deviation), in Transform space, plus raw medians for
-// display.
+// display. Each feature's statistics are over the rows where it is
+// Defined (Count of them): a window without conn rows says nothing about
+// the typical conn_count, and one without dns rows nothing about the
+// typical nxdomain_ratio.
 type Robust struct {
 	Median    []float64 `json:"median"`
 	MAD       []float64 `json:"mad"`
 	RawMedian []float64 `json:"raw_median"`
 	N         int       `json:"n"`
+	// Count is, per feature, the rows it was defined in (nil in baselines
+	// written before it existed: every feature counts as defined).
+	Count []int `json:"count,omitempty"`
+	// Scope says whose baseline this is: ScopeHost or ScopePopulation.
+	// Not stored; whoever builds or loads the baseline sets it.
+	Scope string `json:"-"`
+}
+
+// Baseline scopes, as shown in explanations.
+const (
+	ScopeHost       = "host"       // the host's own earlier windows
+	ScopePopulation = "population" // every host's windows of the baseline period
+)
+
+// Defined reports whether feature i of raw vector v was observed rather
+// than a placeholder: the conn features (0–8, 18) need a conn row, the
+// per-query dns averages (10, 12, 13) a dns row; counts always are.
+func Defined(v []float64, i int) bool {
+	switch {
+	case i <= 8 || i == 18:
+		return v[0] > 0
+	case i == 10 || i == 12 || i == 13:
+		return v[9] > 0
+	}
+	return true
 }
 
 // ComputeRobust computes Robust from raw vectors.
 func ComputeRobust(raw [][]float64) Robust {
-	r := Robust{Median: make([]float64, N), MAD: make([]float64, N), RawMedian: make([]float64, N), N: len(raw)}
-	if len(raw) == 0 {
-		return r
-	}
-	col := make([]float64, len(raw))
+	r := Robust{Median: make([]float64, N), MAD: make([]float64, N), RawMedian: make([]float64, N),
+		Count: make([]int, N), N: len(raw)}
+	col := make([]float64, 0, len(raw))
 	for j := 0; j < N; j++ {
-		for i, v := range raw {
-			col[i] = v[j]
+		col = col[:0]
+		for _, v := range raw {
+			if Defined(v, j) {
+				col = append(col, v[j])
+			}
+		}
+		r.Count[j] = len(col)
+		if len(col) == 0 {
+			continue
 		}
 		r.RawMedian[j] = median(col)
-		for i, v := range raw {
-			col[i] = Transform(v[j:j+1], nil)[0]
-			if Ratio(j) {
-				col[i] = v[j]
+		for i, x := range col {
+			if !Ratio(j) {
+				col[i] = math.Log1p(math.Max(x, 0))
 			}
 		}
 		m := median(col)
@@ -550,13 +586,17 @@ func minScale(i int) float64 {
 	return 0.25
 }
 
-// Z returns the robust z-score of each feature of raw vector v against r.
+// Z returns the robust z-score of each feature of raw vector v against r;
+// 0 where the feature is not Defined in v or r has no row defining it.
 func (r Robust) Z(v []float64) []float64 {
 	t := Transform(v, nil)
 	z := make([]float64, len(t))
 	for i := range t {
 		if i >= len(r.Median) {
 			break
+		}
+		if !Defined(v, i) || (r.Count != nil && r.Count[i] == 0) {
+			continue
 		}
 		s := math.Max(r.MAD[i], minScale(i))
 		z[i] = (t[i] - r.Median[i]) / s

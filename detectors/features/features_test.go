@@ -119,3 +119,41 @@ func BenchmarkExtract(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// Each feature's baseline is over the windows that define it: conn
+// features over windows with conn rows, per-query dns averages over
+// windows with dns rows, counts over all.
+func TestRobustDefined(t *testing.T) {
+	connOnly := make([]float64, N)
+	connOnly[0], connOnly[4], connOnly[8] = 10, 5000, 1
+	httpOnly := make([]float64, N)
+	httpOnly[8], httpOnly[14] = 1, 6
+	dns := make([]float64, N)
+	dns[8], dns[9], dns[12] = 1, 4, 3.5
+	r := ComputeRobust([][]float64{connOnly, httpOnly, httpOnly, dns})
+	cases := []struct {
+		feature     int
+		count       int
+		rawMedian   float64
+		description string
+	}{
+		{0, 1, 10, "conn_count over the conn window only"},
+		{4, 1, 5000, "bytes_out likewise"},
+		{12, 1, 3.5, "label_entropy over the dns window only"},
+		{9, 4, 0, "dns_queries is a count: every window"},
+		{14, 4, 3, "http_requests likewise"},
+	}
+	for _, c := range cases {
+		if r.Count[c.feature] != c.count || r.RawMedian[c.feature] != c.rawMedian {
+			t.Errorf("%s: count %d median %g", c.description, r.Count[c.feature], r.RawMedian[c.feature])
+		}
+	}
+	// an undefined feature has no z; one no baseline row defines neither
+	z := ComputeRobust([][]float64{httpOnly}).Z(connOnly)
+	if z[0] != 0 || z[14] >= 0 {
+		t.Errorf("z %v", z)
+	}
+	if z := r.Z(httpOnly); z[0] != 0 || z[4] != 0 {
+		t.Errorf("http-only window has conn z-scores: %v", z)
+	}
+}

@@ -3,12 +3,14 @@ package iforest
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -46,7 +48,9 @@ func DefaultConfig() Config {
 
 // Trained is what a model file provides.
 type Trained struct {
-	Forest   *Forest
+	Forest *Forest
+	// Baseline is the host's baseline from the model when it has one
+	// (Scope features.ScopeHost), else the population's.
 	Baseline func(host string) features.Robust
 }
 
@@ -57,7 +61,10 @@ type Detector struct {
 	tr      *Trained
 	buf     []features.Vector
 	fromRun bool
-	stats   Stats
+	// hist holds each host's latest unflagged scored windows: the host's
+	// own baseline in explanations once it has MinHostWindows of them.
+	hist  *window.Table[netip.Addr, History]
+	stats Stats
 }
 
 // Stats counts the detector's work.
@@ -66,6 +73,10 @@ type Stats struct {
 	Scored  int64
 	Alerts  int64
 	Trained int // windows the forest was trained on in this run (0: from the model)
+	// HistoryHosts is the number of hosts with a history, HistoryEvicted
+	// the histories dropped for room (max_hosts).
+	HistoryHosts   int
+	HistoryEvicted int64
 }
 
 // New builds the detector; tr may be nil (train on the run's first windows).
@@ -82,7 +93,7 @@ func New(cfg Config, tr *Trained) *Detector {
 	}
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
-	return &Detector{cfg: cfg, ex: features.New(fc), tr: tr}
+	return &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewTable[netip.Addr, History](max(cfg.MaxHosts, 16))}
 }
 
 func (d *Detector) Name() string { return "iforest" }
@@ -91,7 +102,12 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 }
 
 // Stats returns the counters.
-func (d *Detector) Stats() Stats { s := d.stats; s.Stats = d.ex.Stats(); return s }
+func (d *Detector) Stats() Stats {
+	s := d.stats
+	s.Stats = d.ex.Stats()
+	s.HistoryHosts, s.HistoryEvicted = d.hist.Len(), d.hist.Evicted()
+	return s
+}
 
 func (d *Detector) Observe(ev *zeekreader.Event) { d.ex.Observe(ev) }
 
@@ -121,26 +137,33 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 }
 
 // train fits the forest on the buffered windows of this run, then scores
-// them (batch fallback without a model file).
+// them (batch fallback without a model file). The population baseline is
+// taken over the windows that are scored (at least MinRows rows), not
+// every buffered one.
 func (d *Detector) train(emit detectors.Emit) {
 	X := make([][]float64, len(d.buf))
-	raw := make([][]float64, len(d.buf))
+	var pop [][]float64
 	for i, v := range d.buf {
 		X[i] = features.Transform(v.Values, nil)
-		raw[i] = v.Values
+		if v.Rows >= d.cfg.MinRows {
+			pop = append(pop, v.Values)
+		}
 	}
-	f, err := Fit(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
+	f, scores, err := fit(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
 	if err != nil {
 		return
 	}
-	g := features.ComputeRobust(raw)
+	g := features.ComputeRobust(pop)
+	g.Scope = features.ScopePopulation
 	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return g }}
 	d.fromRun = true
 	d.stats.Trained = len(d.buf)
 	buf := d.buf
 	d.buf = nil
 	for i := range buf {
-		d.score(&buf[i], emit)
+		if buf[i].Rows >= d.cfg.MinRows {
+			d.judge(&buf[i], scores[i], emit) // Fit scored the training set already
+		}
 	}
 }
 
@@ -148,18 +171,41 @@ func (d *Detector) score(v *features.Vector, emit detectors.Emit) {
 	if v.Rows < d.cfg.MinRows {
 		return
 	}
+	d.judge(v, d.tr.Forest.Score(features.Transform(v.Values, nil)), emit)
+}
+
+// judge turns a window's isolation score s into a notice, or, below
+// min_risk, into history for the host's own baseline.
+func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	d.stats.Scored++
-	s := d.tr.Forest.Score(features.Transform(v.Values, nil))
 	risk := features.Risk(features.BoundedRatio(s, d.cfg.Threshold))
 	if risk < d.cfg.MinRisk {
+		h, _ := d.hist.Get(v.Host)
+		h.add(v.Values)
 		return
 	}
 	d.stats.Alerts++
+	base := d.baseline(v.Host)
 	n := &notice.Notice{Start: v.Start, End: v.End, RiskScore: risk, Rule: notice.RuleOutlier, Source: v.Host, UIDs: v.UIDs}
-	n.Explain = Explain(d.Name(), s, v, d.tr.Baseline(v.Host.String()), d.cfg.Window)
-	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain))
+	n.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
+	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain, base.Scope))
 	n.Finalize("")
 	emit(n)
+}
+
+// baseline picks what a host's window is explained against: the host's
+// baseline from the model file, else its own history in this run when it
+// has MinHostWindows unflagged windows, else the population's.
+func (d *Detector) baseline(host netip.Addr) features.Robust {
+	b := d.tr.Baseline(host.String())
+	if b.Scope == features.ScopeHost {
+		return b
+	}
+	if h := d.hist.Peek(host); h != nil && h.N >= MinHostWindows {
+		return h.robust()
+	}
+	b.Scope = features.ScopePopulation
+	return b
 }
 
 // Explain ranks features by robust z against the baseline and keeps the
@@ -186,12 +232,16 @@ func Explain(det string, score float64, v *features.Vector, base features.Robust
 	return ex
 }
 
-// Describe renders the top features for a message.
-func Describe(ex notice.Explanation) string {
+// Describe renders the top features for a message, naming the baseline's
+// scope ("vs host baseline", "vs population baseline").
+func Describe(ex notice.Explanation, scope string) string {
+	if scope != "" {
+		scope += " "
+	}
 	var parts []string
 	for _, name := range ex.Top[:min(3, len(ex.Top))] {
 		f := ex.Features[name]
-		parts = append(parts, fmt.Sprintf("%s %g vs baseline %g (z %+.1f)", name, f.Value, *f.Baseline, *f.Deviation))
+		parts = append(parts, fmt.Sprintf("%s %g vs %sbaseline %g (z %+.1f)", name, f.Value, scope, *f.Baseline, *f.Deviation))
 	}
 	return strings.Join(parts, ", ")
 }

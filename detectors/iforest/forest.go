@@ -53,8 +53,15 @@ type Params struct {
 
 // Fit trains a forest on X (rows of equal length, already transformed).
 func Fit(X [][]float64, p Params) (*Forest, error) {
+	f, _, err := fit(X, p)
+	return f, err
+}
+
+// fit is Fit that also returns the training set's scores (f.Score of each
+// row), which it computes anyway for the quantiles.
+func fit(X [][]float64, p Params) (*Forest, []float64, error) {
 	if len(X) < 2 {
-		return nil, errors.New("iforest: need at least 2 training vectors")
+		return nil, nil, errors.New("iforest: need at least 2 training vectors")
 	}
 	if p.Trees <= 0 {
 		p.Trees = 100
@@ -90,7 +97,7 @@ func Fit(X [][]float64, p Params) (*Forest, error) {
 		scores[i] = f.Score(x)
 	}
 	f.Q50, f.Q99, f.Max = quantile(scores, 0.5), quantile(scores, 0.99), quantile(scores, 1)
-	return f, nil
+	return f, scores, nil
 }
 
 func build(tr *Tree, X [][]float64, rows []int, depth, limit, dim int, rng *rand.Rand) int32 {
@@ -127,8 +134,24 @@ func build(tr *Tree, X [][]float64, rows []int, depth, limit, dim int, rng *rand
 	return id // all rows identical: a leaf
 }
 
+// cTable holds c(n) for the leaf sizes a default forest has (n ≤ ψ = 256),
+// so scoring does not take a logarithm at every leaf.
+var cTable = func() (t [257]float64) {
+	for n := range t {
+		t[n] = cSlow(n)
+	}
+	return t
+}()
+
 // c is the average path length of an unsuccessful BST search over n points.
 func c(n int) float64 {
+	if n >= 0 && n < len(cTable) {
+		return cTable[n]
+	}
+	return cSlow(n)
+}
+
+func cSlow(n int) float64 {
 	if n <= 1 {
 		return 0
 	}

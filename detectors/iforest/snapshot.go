@@ -3,9 +3,16 @@ package iforest
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/window"
 )
+
+// snapshotVersion 2 added the host histories; version 1 snapshots still
+// restore (with no history: hosts are explained against the population
+// until they have MinHostWindows windows again).
+const snapshotVersion = 2
 
 type snapshot struct {
 	Version   int               `json:"version"`
@@ -16,16 +23,20 @@ type snapshot struct {
 	Forest *Forest          `json:"forest,omitempty"`
 	Global *features.Robust `json:"global,omitempty"`
 	Stats  Stats            `json:"stats"`
+	// History is each host's latest unflagged windows, in table slot order.
+	History        []window.Entry[netip.Addr, History] `json:"history,omitempty"`
+	HistoryEvicted int64                               `json:"history_evicted,omitempty"`
 }
 
-// Snapshot saves the open windows, the training buffer and a forest trained
-// on the run.
+// Snapshot saves the open windows, the training buffer, the host histories
+// and a forest trained on the run.
 func (d *Detector) Snapshot() ([]byte, error) {
 	ex, err := d.ex.Snapshot()
 	if err != nil {
 		return nil, err
 	}
-	s := snapshot{Version: 1, Extractor: ex, Buffer: d.buf, Stats: d.stats}
+	s := snapshot{Version: snapshotVersion, Extractor: ex, Buffer: d.buf, Stats: d.stats,
+		History: d.hist.Export(), HistoryEvicted: d.hist.Evicted()}
 	if d.fromRun && d.tr != nil {
 		g := d.tr.Baseline("")
 		s.Forest, s.Global = d.tr.Forest, &g
@@ -33,21 +44,33 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	return json.Marshal(&s)
 }
 
-// Restore resumes from a snapshot.
+// Restore resumes from a snapshot of version 1 or 2; on error the detector
+// is unchanged.
 func (d *Detector) Restore(b []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("iforest snapshot: %w", err)
 	}
-	if s.Version != 1 {
-		return fmt.Errorf("iforest snapshot: version %d, this build reads 1", s.Version)
+	if s.Version != 1 && s.Version != snapshotVersion {
+		return fmt.Errorf("iforest snapshot: version %d, this build reads 1 and %d", s.Version, snapshotVersion)
+	}
+	for _, e := range s.History {
+		if !e.V.valid() || !e.K.IsValid() {
+			return fmt.Errorf("iforest snapshot: bad history entry for %v", e.K)
+		}
+	}
+	if s.Global != nil && (len(s.Global.Median) != features.N || len(s.Global.MAD) != features.N ||
+		len(s.Global.RawMedian) != features.N || (s.Global.Count != nil && len(s.Global.Count) != features.N)) {
+		return fmt.Errorf("iforest snapshot: baseline has %d features, this build has %d", len(s.Global.Median), features.N)
 	}
 	if err := d.ex.Restore(s.Extractor); err != nil {
 		return err
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
+	d.hist.Import(s.History, s.HistoryEvicted)
 	if s.Forest != nil && s.Global != nil {
 		g := *s.Global
+		g.Scope = features.ScopePopulation
 		d.tr = &Trained{Forest: s.Forest, Baseline: func(string) features.Robust { return g }}
 		d.fromRun = true
 	}

@@ -70,7 +70,7 @@ func TestSnapshotRestore(t *testing.T) {
 			t.Fatalf("cut %d: %d notices, want %d", cut, len(got), len(want))
 		}
 		for i := range got {
-			if got[i].ID != want[i].ID || got[i].RiskScore != want[i].RiskScore {
+			if got[i].ID != want[i].ID || got[i].RiskScore != want[i].RiskScore || got[i].Message != want[i].Message {
 				t.Fatalf("cut %d: notice %d differs: %s / %s", cut, i, got[i].Message, want[i].Message)
 			}
 		}

@@ -22,7 +22,7 @@ import (
 // or features.Names change.
 const (
 	Magic   = "zeekanom-model"
-	Version = 2
+	Version = 3
 )
 
 // ErrVersion is returned (wrapped) for a model of another version.
@@ -37,10 +37,15 @@ type Model struct {
 	Features []string  `json:"features"`
 	// Windows is the number of host-windows trained on.
 	Windows int `json:"windows"`
-	// Global is the robust baseline over every training window.
+	// BaselineMinRows is the least number of rows of a training window
+	// that counts for the baselines: the detectors score only such windows
+	// (their min_rows), so the baselines describe the same population.
+	BaselineMinRows int `json:"baseline_min_rows"`
+	// Global is the robust baseline over the training windows with at
+	// least BaselineMinRows rows.
 	Global features.Robust `json:"global"`
 	// Hosts are per-host baselines, for hosts with at least MinHostWindows
-	// training windows.
+	// such training windows.
 	Hosts map[string]features.Robust `json:"hosts,omitempty"`
 	// HourOfWeek is the median conn_count per hour of week (0 = Monday
 	// 00:00 UTC), -1 where no training window fell; informational.
@@ -59,6 +64,9 @@ type Options struct {
 	Labels     bool
 	Supervised supervised.Params
 	Window     time.Duration
+	// MinRows is the least number of rows of a window in the baselines;
+	// 0 means the iforest detector's default min_rows.
+	MinRows int
 }
 
 // Train builds a model from host-window vectors.
@@ -66,21 +74,26 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 	if len(vecs) < 2 {
 		return nil, fmt.Errorf("model: %d host-windows, need at least 2 to train", len(vecs))
 	}
+	if o.MinRows <= 0 {
+		o.MinRows = iforest.DefaultConfig().MinRows
+	}
 	m := &Model{Magic: Magic, Version: Version, Created: time.Now().UTC().Truncate(time.Second),
-		WindowS: o.Window.Seconds(), Features: slices.Clone(features.Names), Windows: len(vecs)}
+		WindowS: o.Window.Seconds(), Features: slices.Clone(features.Names), Windows: len(vecs), BaselineMinRows: o.MinRows}
 	raw := make([][]float64, len(vecs))
 	byHost := map[string][][]float64{}
 	hours := make([][]float64, 168)
 	for i, v := range vecs {
 		raw[i] = v.Values
-		k := v.Host.String()
-		byHost[k] = append(byHost[k], v.Values)
+		if v.Rows >= o.MinRows {
+			k := v.Host.String()
+			byHost[k] = append(byHost[k], v.Values)
+		}
 		h := hourOfWeek(v.Start)
 		hours[h] = append(hours[h], v.Values[0])
 	}
 	// Baselines and forest learn from benign windows only when labels are
 	// given (otherwise from everything: the baseline period is assumed clean).
-	train := raw
+	train, pop := raw, [][]float64(nil)
 	if o.Labels {
 		train = nil
 		for i, v := range vecs {
@@ -92,13 +105,23 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 			train = raw
 		}
 	}
-	m.Global = features.ComputeRobust(train)
+	// The global baseline describes the windows the detectors score.
+	for i, v := range vecs {
+		if v.Rows >= o.MinRows && (len(train) == len(raw) || !v.Malicious) {
+			pop = append(pop, raw[i])
+		}
+	}
+	if len(pop) == 0 {
+		pop = train
+	}
+	m.Global = features.ComputeRobust(pop)
 	m.Hosts = map[string]features.Robust{}
 	for h, xs := range byHost {
 		if len(xs) >= MinHostWindows {
 			m.Hosts[h] = features.ComputeRobust(xs)
 		}
 	}
+	m.setScopes()
 	m.HourOfWeek = make([]float64, 168)
 	for i, xs := range hours {
 		m.HourOfWeek[i] = -1
@@ -136,7 +159,16 @@ func hourOfWeek(t time.Time) int {
 	return wd*24 + t.Hour()
 }
 
-// Baseline returns the host's baseline when it has one, else the global.
+func (m *Model) setScopes() {
+	m.Global.Scope = features.ScopePopulation
+	for h, r := range m.Hosts {
+		r.Scope = features.ScopeHost
+		m.Hosts[h] = r
+	}
+}
+
+// Baseline returns the host's baseline when it has one, else the global
+// (their Scope says which).
 func (m *Model) Baseline(host string) features.Robust {
 	if r, ok := m.Hosts[host]; ok {
 		return r
@@ -191,5 +223,6 @@ func Parse(b []byte) (*Model, error) {
 	if m.Forest == nil || m.Forest.Dim != len(features.Names) {
 		return nil, errors.New("model has no usable isolation forest")
 	}
+	m.setScopes()
 	return &m, nil
 }

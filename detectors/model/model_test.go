@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -26,7 +27,7 @@ func vecs(n int, mal int) []features.Vector {
 		if m {
 			v[0], v[1], v[3] = 500, 400, 1
 		}
-		out = append(out, features.Vector{Host: netip.AddrFrom4([4]byte{10, 0, 0, byte(i % 20)}), Start: t0.Add(time.Duration(i/20) * 5 * time.Minute), Values: v, Malicious: m})
+		out = append(out, features.Vector{Host: netip.AddrFrom4([4]byte{10, 0, 0, byte(i % 20)}), Start: t0.Add(time.Duration(i/20) * 5 * time.Minute), Values: v, Malicious: m, Rows: 5})
 	}
 	return out
 }
@@ -55,6 +56,35 @@ func TestRoundTrip(t *testing.T) {
 	if len(l.Hosts) != 20 || l.Baseline("10.0.0.1").N != 20 || l.Baseline("1.2.3.4").N != 390 {
 		t.Fatalf("baselines: %d hosts", len(l.Hosts))
 	}
+	if l.Baseline("10.0.0.1").Scope != features.ScopeHost || l.Baseline("1.2.3.4").Scope != features.ScopePopulation || l.BaselineMinRows != 3 {
+		t.Fatalf("scopes %q %q, min rows %d", l.Baseline("10.0.0.1").Scope, l.Baseline("1.2.3.4").Scope, l.BaselineMinRows)
+	}
+}
+
+// The baselines describe the windows the detectors score: windows with
+// fewer than min_rows rows stay out of them (they made the global median
+// host-window an empty one), the forest still sees them.
+func TestBaselinesSkipSmallWindows(t *testing.T) {
+	vs := vecs(400, 0)
+	for i := range vs {
+		if i%3 != 0 {
+			vs[i].Rows = 1
+			vs[i].Values = make([]float64, features.N)
+			vs[i].Values[8] = 1
+		}
+	}
+	m, err := Train(vs, Options{Window: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Global.N != 134 || m.Global.RawMedian[0] < 10 || m.Global.RawMedian[4] < 1000 || m.Windows != 400 {
+		t.Fatalf("global baseline over %d windows, conn_count %g, bytes_out %g", m.Global.N, m.Global.RawMedian[0], m.Global.RawMedian[4])
+	}
+	for h, r := range m.Hosts {
+		if r.N < MinHostWindows || r.RawMedian[0] < 10 {
+			t.Fatalf("host %s baseline %+v", h, r)
+		}
+	}
 }
 
 func TestVersionMismatch(t *testing.T) {
@@ -69,7 +99,7 @@ func TestVersionMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(p)
-	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "this build reads version 2") {
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprintf("this build reads version %d", Version)) {
 		t.Fatalf("want version error, got %v", err)
 	}
 	m.Version = Version
@@ -93,8 +123,8 @@ func TestTrainNeedsData(t *testing.T) {
 	}
 }
 
-// The committed fixtures: a current model loads; a version-1 file is a
-// clear error naming both versions.
+// The committed fixtures: a current model loads; version-1 and version-2
+// files are a clear error naming both versions.
 func TestFixtures(t *testing.T) {
 	m, err := Load(filepath.Join("..", "..", "testdata", "models", "test18-labels.json"))
 	if err != nil {
@@ -103,8 +133,10 @@ func TestFixtures(t *testing.T) {
 	if m.Supervised == nil || len(m.Forest.Trees) != 10 {
 		t.Fatalf("fixture: supervised %v, %d trees", m.Supervised != nil, len(m.Forest.Trees))
 	}
-	_, err = Load(filepath.Join("..", "..", "testdata", "models", "version1.json"))
-	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "file is version 1, this build reads version 2") {
-		t.Fatalf("got %v", err)
+	for _, old := range []int{1, 2} {
+		_, err = Load(filepath.Join("..", "..", "testdata", "models", fmt.Sprintf("version%d.json", old)))
+		if want := fmt.Sprintf("file is version %d, this build reads version %d", old, Version); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("got %v, want %q", err, want)
+		}
 	}
 }

@@ -1,0 +1,281 @@
+package iforest
+
+import (
+	"encoding/json"
+	"math"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// On real slices, the explanation's baselines are what an analyst expects
+// of a typical host-window: at least one connection, some bytes each way,
+// a non-zero duration (before, windows with too few rows to be scored and
+// windows without conn rows made the median host-window an empty one, and
+// every notice read "conn_count 160 vs baseline 0").
+func TestExplanationBaselineRealSlices(t *testing.T) {
+	cases := []struct {
+		path    string
+		minRisk float64 // low enough that the slice gives notices
+		minRows int
+		// the population medians of the typical features must be > 0
+		positive []string
+		// a host whose notices must use its own history, if any
+		hostScope string
+	}{
+		// the quiet hour before 20:00 is mostly failed retries: the typical
+		// window receives nothing, so bytes_in's baseline is a real 0;
+		// 10.0.0.111 retries 2 or 3 times a window, so min_rows 2 gives it
+		// 12 windows of history before it turns busy at 20:00
+		{"../../testdata/iforest/proxy_rolling", 50, 2, []string{"conn_count", "distinct_dst_ips", "bytes_out", "mean_duration"}, "10.0.0.111"},
+		{"../../testdata/detectors/benign/zat/conn.log.gz", 55, 3, []string{"conn_count", "distinct_dst_ips", "bytes_out", "bytes_in", "mean_duration"}, ""},
+		{"../../testdata/detectors/trickbot/conn.log.gz", 55, 3, []string{"conn_count", "distinct_dst_ips", "bytes_out", "bytes_in", "mean_duration"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(strings.TrimPrefix(c.path, "../../testdata/"), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MinRisk, cfg.MinRows = c.minRisk, c.minRows
+			d := New(cfg, nil)
+			ns, err := window.Replay([]string{c.path}, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.tr == nil {
+				t.Fatal("never trained")
+			}
+			pop := d.tr.Baseline("")
+			for _, name := range c.positive {
+				i := index(name)
+				if pop.RawMedian[i] <= 0 {
+					t.Errorf("population baseline %s = %g", name, pop.RawMedian[i])
+				}
+			}
+			if pop.RawMedian[index("conn_count")] < 1 {
+				t.Errorf("population conn_count %g", pop.RawMedian[index("conn_count")])
+			}
+			outliers, host := 0, 0
+			for _, n := range ns {
+				if n.Rule != notice.RuleOutlier {
+					continue
+				}
+				outliers++
+				t.Log(n.Message)
+				scope := features.ScopePopulation
+				if strings.Contains(n.Message, "vs host baseline") {
+					scope = features.ScopeHost
+					host++
+				} else if !strings.Contains(n.Message, "vs population baseline") {
+					t.Errorf("message names no baseline scope: %s", n.Message)
+				}
+				if n.Source.String() == c.hostScope && scope != features.ScopeHost {
+					t.Errorf("%s has history but was explained against the %s: %s", c.hostScope, scope, n.Message)
+				}
+				for name, f := range n.Explain.Features {
+					if f.Baseline == nil || f.Deviation == nil || math.IsNaN(*f.Deviation) {
+						t.Errorf("%s: incomplete feature %s", n.Message, name)
+						continue
+					}
+					if name == "conn_count" && *f.Baseline < 1 {
+						t.Errorf("conn_count baseline %g: %s", *f.Baseline, n.Message)
+					}
+				}
+			}
+			if outliers == 0 {
+				t.Fatal("no outlier notices to check")
+			}
+			if c.hostScope != "" && host == 0 {
+				t.Errorf("no notice explained against a host baseline")
+			}
+		})
+	}
+}
+
+func index(name string) int {
+	for i, n := range features.Names {
+		if n == name {
+			return i
+		}
+	}
+	panic(name)
+}
+
+// vec is a host-window with conn_count c and bytes_out b (other features
+// fixed), rows rows.
+func vec(host string, w int, c, b float64, rows int) features.Vector {
+	v := make([]float64, features.N)
+	v[0], v[1], v[2], v[4], v[5], v[6], v[8] = c, 2, 1, b, 3*b, 1, 1
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(w) * 5 * time.Minute)
+	return features.Vector{Host: netip.MustParseAddr(host), Start: t0, End: t0.Add(5 * time.Minute), Values: v, Rows: rows}
+}
+
+// A host with MinHostWindows unflagged windows of its own is explained
+// against them; a host without, against the population; a model's host
+// baseline wins over the run's history; flagged windows and windows too
+// small to score never enter a history.
+func TestBaselineScope(t *testing.T) {
+	// a forest where conn_count above ~20 is far out
+	var X [][]float64
+	for i := 0; i < 200; i++ {
+		X = append(X, features.Transform(vec("10.0.0.9", 0, float64(5+i%5), 1000+float64(i%7)*10, 5).Values, nil))
+	}
+	f, err := Fit(X, Params{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop := features.ComputeRobust([][]float64{vec("10.0.0.9", 0, 2, 500, 5).Values})
+	pop.Scope = features.ScopePopulation
+	modelHost := features.ComputeRobust([][]float64{vec("10.0.0.3", 0, 40, 9000, 5).Values})
+	modelHost.Scope = features.ScopeHost
+	base := func(h string) features.Robust {
+		if h == "10.0.0.3" {
+			return modelHost
+		}
+		return pop
+	}
+	cases := []struct {
+		name      string
+		host      string
+		history   int // unflagged windows before the outlier
+		small     int // windows with too few rows before it
+		scope     string
+		connCount float64 // the conn_count baseline in the explanation
+	}{
+		{"own history", "10.0.0.1", MinHostWindows, 0, features.ScopeHost, 7},
+		{"short history", "10.0.0.2", MinHostWindows - 1, 0, features.ScopePopulation, 2},
+		{"small windows do not count", "10.0.0.4", MinHostWindows - 1, 5, features.ScopePopulation, 2},
+		{"model host baseline", "10.0.0.3", MinHostWindows, 0, features.ScopeHost, 40},
+		{"no history", "10.0.0.5", 0, 0, features.ScopePopulation, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			d := New(cfg, &Trained{Forest: f, Baseline: base})
+			var ns []*notice.Notice
+			emit := func(n *notice.Notice) { ns = append(ns, n) }
+			w := 0
+			for ; w < c.history; w++ {
+				v := vec(c.host, w, 7, 1030, 5)
+				d.score(&v, emit)
+			}
+			for i := 0; i < c.small; i++ {
+				v := vec(c.host, w, 7, 1030, 2)
+				d.score(&v, emit)
+				w++
+			}
+			if len(ns) != 0 {
+				t.Fatalf("history windows flagged: %s", ns[0].Message)
+			}
+			for i := 0; i < 2; i++ { // flagged twice: the first must not become history
+				v := vec(c.host, w, 400, 5e6, 50)
+				d.score(&v, emit)
+				w++
+			}
+			if len(ns) != 2 {
+				t.Fatalf("%d notices, want 2", len(ns))
+			}
+			for _, n := range ns {
+				if !strings.Contains(n.Message, "vs "+c.scope+" baseline") {
+					t.Errorf("want %s baseline: %s", c.scope, n.Message)
+				}
+				cc := n.Explain.Features["conn_count"]
+				if cc.Baseline == nil || *cc.Baseline != c.connCount {
+					t.Errorf("conn_count baseline %v, want %g: %s", cc.Baseline, c.connCount, n.Message)
+				}
+			}
+			if got := d.baseline(netip.MustParseAddr(c.host)).Scope; got != c.scope {
+				t.Errorf("scope %s", got)
+			}
+		})
+	}
+}
+
+// Windows that are never scored (fewer than min_rows rows) and features a
+// window does not have (conn features without conn rows) stay out of the
+// population baseline of a forest trained on the run.
+func TestPopulationIsScoredWindows(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrainWindows = 40
+	d := New(cfg, nil)
+	for w := 0; w < 40; w++ {
+		switch {
+		case w%4 == 0:
+			d.buf = append(d.buf, vec("10.0.0.1", w, 1, 10, 1)) // too small to score
+		case w%4 == 1:
+			v := vec("10.0.0.2", w, 0, 0, 6) // http only: no conn rows
+			for i := range v.Values {
+				v.Values[i] = 0
+			}
+			v.Values[8], v.Values[14] = 1, 6
+			d.buf = append(d.buf, v)
+		default:
+			d.buf = append(d.buf, vec("10.0.0.3", w, float64(10+w%3), 2000, 12))
+		}
+	}
+	d.train(func(*notice.Notice) {})
+	pop := d.tr.Baseline("")
+	if pop.Scope != features.ScopePopulation || pop.RawMedian[0] != 11 || pop.RawMedian[4] != 2000 || pop.Count[0] != 20 || pop.Count[14] != 30 || pop.N != 30 {
+		t.Fatalf("population %+v", pop)
+	}
+}
+
+// The per-host history stays within the project's 2 KiB per tracked host.
+func TestHistorySize(t *testing.T) {
+	if len(features.Names) != features.Dim {
+		t.Fatalf("features.Dim %d, %d names", features.Dim, len(features.Names))
+	}
+	type entry struct { // what window.Table stores per host
+		k netip.Addr
+		v History
+	}
+	if sz := reflect.TypeOf(entry{}).Size(); sz > 2048 {
+		t.Fatalf("history entry %d bytes", sz)
+	}
+}
+
+// Snapshots carry the histories; a version-1 snapshot (before them) still
+// restores; an unknown version fails and leaves the detector as it was.
+func TestSnapshotHistory(t *testing.T) {
+	X := [][]float64{features.Transform(vec("10.0.0.9", 0, 5, 1000, 5).Values, nil), features.Transform(vec("10.0.0.9", 0, 9, 1500, 5).Values, nil)}
+	f, _ := Fit(X, Params{Seed: 1})
+	pop := features.ComputeRobust(nil)
+	tr := &Trained{Forest: f, Baseline: func(string) features.Robust { return pop }}
+	cfg := DefaultConfig()
+	cfg.MinRisk = 101 // nothing flagged: every window is history
+	a := New(cfg, tr)
+	for w := 0; w < 10; w++ {
+		v := vec("10.0.0.1", w, float64(w), 100, 5)
+		a.score(&v, func(*notice.Notice) {})
+	}
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(cfg, tr)
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	h := netip.MustParseAddr("10.0.0.1")
+	if !reflect.DeepEqual(a.baseline(h), b.baseline(h)) || b.baseline(h).Scope != features.ScopeHost || b.Stats().HistoryHosts != 1 {
+		t.Fatalf("history not restored: %+v", b.baseline(h))
+	}
+	var old map[string]any
+	json.Unmarshal(snap, &old)
+	old["version"] = 1
+	delete(old, "history")
+	v1, _ := json.Marshal(old)
+	c := New(cfg, tr)
+	if err := c.Restore(v1); err != nil || c.Stats().HistoryHosts != 0 {
+		t.Fatalf("version 1: %v", err)
+	}
+	old["version"] = 99
+	v99, _ := json.Marshal(old)
+	if err := b.Restore(v99); err == nil || !strings.Contains(err.Error(), "version 99") || b.Stats().HistoryHosts != 1 {
+		t.Fatalf("version 99: %v", err)
+	}
+}
