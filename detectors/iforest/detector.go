@@ -188,6 +188,7 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	base := d.baseline(v.Host)
 	n := &notice.Notice{Start: v.Start, End: v.End, RiskScore: risk, Rule: notice.RuleOutlier, Source: v.Host, UIDs: v.UIDs}
 	n.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
+	n.Explain.BaselineScope = base.Scope
 	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain, base.Scope))
 	n.Finalize("")
 	emit(n)

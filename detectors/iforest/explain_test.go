@@ -73,6 +73,9 @@ func TestExplanationBaselineRealSlices(t *testing.T) {
 				} else if !strings.Contains(n.Message, "vs population baseline") {
 					t.Errorf("message names no baseline scope: %s", n.Message)
 				}
+				if n.Explain.BaselineScope != scope {
+					t.Errorf("zeekanom.baseline_scope %q, message says %s", n.Explain.BaselineScope, scope)
+				}
 				if n.Source.String() == c.hostScope && scope != features.ScopeHost {
 					t.Errorf("%s has history but was explained against the %s: %s", c.hostScope, scope, n.Message)
 				}

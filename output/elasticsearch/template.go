@@ -51,7 +51,7 @@ func Mappings() map[string]any {
 				"uids":   kw(),
 			}),
 			"zeekanom": obj(m{
-				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "label": kw(),
+				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "label": kw(), "baseline_scope": kw(),
 				"features": m{"type": "object", "dynamic": true},
 			}),
 		},

@@ -110,6 +110,10 @@ type Explanation struct {
 	Top []string `json:"top,omitempty"`
 	// Window is the detector's window length in seconds.
 	Window float64 `json:"window_s,omitempty"`
+	// BaselineScope says whose baseline the features' baselines are:
+	// "host" (the host's own history) or "population" (all scored hosts);
+	// empty when the detector's baselines are thresholds or its own state.
+	BaselineScope string `json:"baseline_scope,omitempty"`
 	// Label is set only by the evaluator and the injector (ground truth).
 	Label string `json:"label,omitempty"`
 }
