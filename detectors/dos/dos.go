@@ -33,8 +33,15 @@ type Config struct {
 	MinConnsOneSource float64 `toml:"min_conns_one_source"`
 	// Surge: the many-sources case also fires without half-open attempts
 	// when connections exceed Surge times the key's baseline.
-	Surge    float64 `toml:"surge"`
-	MaxHosts int     `toml:"max_hosts"`
+	Surge float64 `toml:"surge"`
+	// A one-way flow (no reply packet) of at least FlowPackets packets, at
+	// FlowRate packets/s or more over at least FlowMinDuration, is a flood
+	// by itself: Zeek logs a UDP or ICMP flood from one source port as one
+	// connection, which the per-window counts above see once. 0 disables.
+	FlowPackets     float64       `toml:"flow_packets"`
+	FlowRate        float64       `toml:"flow_rate"`
+	FlowMinDuration time.Duration `toml:"flow_min_duration"`
+	MaxHosts        int           `toml:"max_hosts"`
 	// Allow are destination CIDRs never reported.
 	Allow []string `toml:"allow"`
 }
@@ -42,7 +49,8 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: time.Minute, Lateness: 2 * time.Minute, MinSources: 200,
-		MinHalfOpen: 0.5, MinConnsOneSource: 3000, Surge: 20, MaxHosts: 50000}
+		MinHalfOpen: 0.5, MinConnsOneSource: 3000, Surge: 20, FlowPackets: 10000, FlowRate: 50,
+		FlowMinDuration: time.Minute, MaxHosts: 50000}
 }
 
 // Key is destination, port and protocol.
@@ -117,6 +125,11 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	c := ev.Conn
 	if c == nil || ev.Open || window.Special(c.Resp) || d.allow.Contains(c.Resp) {
 		return
+	}
+	if n := d.oneWay(c); n != nil {
+		// judged on the row alone, so it does not wait for (nor is
+		// refused as late by) the window its start falls in
+		d.pending = append(d.pending, n)
 	}
 	w, ok := d.win.Accept(c.TS)
 	if !ok {
@@ -295,6 +308,40 @@ func (d *Detector) eval(k Key, e *Entry, s *Slot) *notice.Notice {
 	n.UIDs = s.UIDs.Strings()
 	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: window.TopFeatures(f, 3),
 		Window: d.cfg.Window.Seconds()}
+	n.Finalize(n.Sub)
+	return n
+}
+
+// oneWay flags a flow that is a flood by itself: many packets, a high
+// packet rate and no reply.
+func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
+	if d.cfg.FlowPackets <= 0 || c.RespPkts > 0 || c.RespBytes > 0 || float64(c.OrigPkts) < d.cfg.FlowPackets ||
+		c.Duration < max(d.cfg.FlowMinDuration, time.Second) {
+		return nil
+	}
+	pkts := float64(c.OrigPkts)
+	rate := pkts / c.Duration.Seconds()
+	if rate < d.cfg.FlowRate {
+		return nil
+	}
+	ratio := math.Min(pkts/d.cfg.FlowPackets, rate/d.cfg.FlowRate)
+	end := c.TS.Add(c.Duration)
+	proto := window.ProtoName(window.ProtoNum(c.Proto))
+	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Sub: "one_way_flow", Timestamp: end, Start: c.TS, End: end,
+		Source: c.Orig, Destination: c.Resp, DestPort: c.RespP, Proto: proto, UIDs: []string{string(c.UID)}}
+	n.Message = fmt.Sprintf("%s sent %d packets (%s) to %s/%s in %s (%.0f packets/s) without a reply",
+		c.Orig, c.OrigPkts, window.Bytes(max(c.OrigIPBytes, c.OrigBytes)), netip.AddrPortFrom(c.Resp, c.RespP), proto,
+		window.FmtDur(c.Duration.Round(time.Second)), rate)
+	n.RiskScore = window.Risk(ratio)
+	f := map[string]notice.Feature{
+		"flow_packets":       notice.F(pkts, d.cfg.FlowPackets, pkts/d.cfg.FlowPackets),
+		"packets_per_s":      notice.F(math.Round(rate*10)/10, d.cfg.FlowRate, rate/d.cfg.FlowRate),
+		"flow_duration_s":    {Value: c.Duration.Seconds()},
+		"reply_packets":      {Value: 0},
+		"flow_orig_ip_bytes": {Value: float64(c.OrigIPBytes)},
+	}
+	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: []string{"packets_per_s", "flow_packets"},
+		Window: c.Duration.Seconds()}
 	n.Finalize(n.Sub)
 	return n
 }

@@ -118,3 +118,69 @@ func TestDoSBounded(t *testing.T) {
 func BenchmarkDoS(b *testing.B) {
 	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+func TestDoSOneWayFlow(t *testing.T) {
+	row := func(pkts, reply uint64, dur time.Duration) []window.Conn {
+		return []window.Conn{{TS: t0, Src: "10.0.0.5", Dst: "203.0.113.9", SPort: 1025, DPort: 161, Proto: "udp",
+			State: "S0", Duration: dur, OrigBytes: pkts * 1400, OrigPkts: pkts, RespPkts: reply}}
+	}
+	cases := []struct {
+		name string
+		rows []window.Conn
+		want bool
+	}{
+		// Zeek logs a UDP flood from one source port as one connection
+		{"udp flood, one flow, 100 packets/s for 19 min", row(115000, 0, 19*time.Minute), true},
+		{"answered", row(115000, 10, 19*time.Minute), false},
+		{"slow one-way stream (1 packet/s for a day)", row(86400, 0, 24*time.Hour), false},
+		{"short burst under the packet floor", row(9000, 0, 90*time.Second), false},
+		{"too short to judge a rate", row(20000, 0, 30*time.Second), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := window.Run(New(DefaultConfig()), tc.rows)
+			if got := len(ns) > 0; got != tc.want {
+				t.Fatalf("notices %d, want %v", len(ns), tc.want)
+			}
+			for _, n := range ns {
+				t.Log(n.Message)
+				if n.Sub != "one_way_flow" || n.Source.String() != "10.0.0.5" || n.DestPort != 161 || n.Proto != "udp" ||
+					!n.Start.Equal(t0) || !n.End.Equal(t0.Add(19*time.Minute)) || n.RiskScore < 50 || len(n.UIDs) != 1 {
+					t.Errorf("bad notice %+v", n)
+				}
+			}
+		})
+	}
+}
+
+// TestRealOneWayFlood: the CTU IRC bot's UDP flood is a single Zeek
+// connection; the benign and TrickBot slices have no such flow.
+func TestRealOneWayFlood(t *testing.T) {
+	cases := []struct {
+		path string
+		want int
+	}{
+		{"../../testdata/detectors/ctu-irc/conn.log.gz", 1},
+		{"../../testdata/detectors/benign/zat/conn.log.gz", 0},
+		{"../../testdata/detectors/benign/evanswj/conn.log.gz", 0},
+		{"../../testdata/detectors/benign/simir/conn.log.gz", 0},
+		{"../../testdata/detectors/trickbot/conn.log.gz", 0},
+		{"../../testdata/detectors/nashua/NASHUA_conn.log.gz", 0},
+	}
+	for _, c := range cases {
+		ns, err := window.Replay([]string{c.path}, New(DefaultConfig()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) != c.want {
+			t.Fatalf("%s: %d notices, want %d: %v", c.path, len(ns), c.want, window.Canon(ns))
+		}
+		for _, n := range ns {
+			t.Log(n.Message)
+			if n.Sub != "one_way_flow" || n.Source.String() != "147.32.84.165" || n.Destination.String() != "147.32.96.69" ||
+				n.DestPort != 161 || n.RiskScore < 60 {
+				t.Errorf("%+v", n)
+			}
+		}
+	}
+}

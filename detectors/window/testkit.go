@@ -31,6 +31,8 @@ type Conn struct {
 	OrigBytes  uint64
 	RespBytes  uint64
 	Duration   time.Duration
+	OrigPkts   uint64
+	RespPkts   uint64
 	UID        string
 	LocalOrig  zeekreader.Tri
 	Open       bool
@@ -56,7 +58,7 @@ func (c Conn) Event() *zeekreader.Event {
 	v := &zeekreader.Conn{TS: c.TS, UID: []byte(c.UID), Orig: netip.MustParseAddr(c.Src), Resp: netip.MustParseAddr(c.Dst),
 		OrigP: c.SPort, RespP: c.DPort, Proto: []byte(c.Proto), ConnState: []byte(c.State),
 		OrigBytes: c.OrigBytes, RespBytes: c.RespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
-		LocalOrig: c.LocalOrig}
+		OrigPkts: c.OrigPkts, RespPkts: c.RespPkts, LocalOrig: c.LocalOrig}
 	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: c.TS, Conn: v, Open: c.Open}
 }
 
