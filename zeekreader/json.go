@@ -40,6 +40,23 @@ func scanJSONString(b []byte, p int) (int, bool) {
 	return -1, true
 }
 
+// numByte marks the bytes validNumber accepts after the first.
+var numByte = func() (t [256]bool) {
+	for _, c := range []byte("0123456789.eE+-") {
+		t[c] = true
+	}
+	return
+}()
+
+// literalEnd is the end of a JSON literal (number, true, false, null)
+// starting at p: the next comma, closing brace or whitespace.
+func literalEnd(b []byte, p int) int {
+	for p < len(b) && b[p] != ',' && b[p] != '}' && !isWS(b[p]) {
+		p++
+	}
+	return p
+}
+
 // validNumber checks the shape of a JSON number without converting it
 // (accessors convert on demand).
 func validNumber(v []byte) bool {
@@ -107,8 +124,15 @@ func (r *Reader) parseJSON(line []byte) error {
 	if p = skipWS(line, p); p != len(line) {
 		return r.rowErr("", fmt.Errorf("%w: trailing data at byte %d", ErrBadJSON, p))
 	}
-	if s.Path == "" || s.Path == PathFromName(r.name) {
-		if i, ok := s.index["_path"]; ok && rec.flags[i]&fJSONString != 0 {
+	if s.Path == "" || s.Path == r.namePath {
+		// The _path column, looked up again only when the schema grew.
+		if r.pathCol < 0 && r.pathColN != len(s.Fields) {
+			r.pathColN = len(s.Fields)
+			if i, ok := s.index["_path"]; ok {
+				r.pathCol = i
+			}
+		}
+		if i := r.pathCol; i >= 0 && rec.flags[i]&fJSONString != 0 {
 			s.Path = string(rec.Raw(i))
 		}
 	}
@@ -121,6 +145,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		return 0, r.rowErr("", fmt.Errorf("%w: expected '{' at byte %d", ErrBadJSON, p))
 	}
 	prefix := len(r.keyBuf)
+	ext := b[:cap(b)]
 	p++
 	for first := true; ; first = false {
 		p = skipWS(b, p)
@@ -143,10 +168,10 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		// matched with its quotes and colon in one comparison.
 		idx, key, kesc := -1, []byte(nil), false
 		if prefix == 0 {
-			if c, q := r.predictKey(); c >= 0 && len(b)-p > len(q) && string(b[p:p+len(q)]) == q {
-				idx, key = c, b[p+1:p+len(q)-2]
+			if c, q := r.predictKey(); c >= 0 && len(b)-p > len(q.s) && q.at(b, ext, p) {
+				idx, key = c, b[p+1:p+len(q.s)-2]
 				r.keyPrev = c
-				p += len(q)
+				p += len(q.s)
 			}
 		}
 		if idx < 0 {
@@ -219,11 +244,20 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 				fl |= fEmpty
 			}
 			p = end
-		default:
-			q := p
-			for q < len(b) && b[q] != ',' && b[q] != '}' && !isWS(b[q]) {
+		case c == '-' || c >= '0' && c <= '9':
+			// A number: its bytes by table, then what ends it (the same
+			// span the generic literal scan below would take).
+			q := p + 1
+			for q < len(b) && numByte[b[q]] {
 				q++
 			}
+			if q < len(b) && b[q] != ',' && b[q] != '}' && !isWS(b[q]) {
+				return 0, r.rowErr(string(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(b[p:literalEnd(b, q)])))
+			}
+			vs, ve, fl = p, q, fJSONNumber
+			p = q
+		default:
+			q := literalEnd(b, p)
 			v := b[p:q]
 			switch bstr(v) {
 			case "null":
@@ -259,14 +293,14 @@ func (rec *Record) growKeep(n int) {
 
 // predictKey is the column most recently seen after the previous key, and
 // its key as written by Zeek's JSON writer ("name":), or -1.
-func (r *Reader) predictKey() (int, string) {
+func (r *Reader) predictKey() (int, *quotedKey) {
 	prev := r.keyPrev + 1
 	if prev >= len(r.succ) {
-		return -1, ""
+		return -1, nil
 	}
 	c := r.succ[prev][0]
 	if c < 0 {
-		return -1, ""
+		return -1, nil
 	}
 	return c, r.json.quotedKey(c)
 }

@@ -98,6 +98,9 @@ type Reader struct {
 	tsv      *Schema // schema of the current TSV block
 	json     *Schema // the JSON schema of this stream (grows)
 	fallback string  // path guessed from the file name
+	namePath string  // PathFromName(name)
+	pathCol  int     // JSON: column of _path, or -1
+	pathColN int     // len(json.Fields) when pathCol was looked up
 
 	lazy    bool // Options.Lazy
 	rec     Record
@@ -126,10 +129,12 @@ func NewReader(r io.Reader, name string, opts ...Options) *Reader {
 		unset: []byte("-"),
 	}
 	rd.setSep = ','
+	rd.namePath = PathFromName(name)
 	rd.fallback = o.Path
 	if rd.fallback == "" {
-		rd.fallback = PathFromName(name)
+		rd.fallback = rd.namePath
 	}
+	rd.pathCol = -1
 	rd.rec.file = name
 	if c, ok := r.(io.Closer); ok {
 		rd.closer = c

@@ -1,6 +1,7 @@
 package zeekreader
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 )
@@ -96,8 +97,8 @@ type Schema struct {
 	Open   string // #open, verbatim
 
 	index  map[string]int
-	tcache []Type   // Fields[i].Type, dense for the row loop
-	qkeys  []string // JSON: `"name":` per column, for the key fast path
+	tcache []Type      // Fields[i].Type, dense for the row loop
+	qkeys  []quotedKey // JSON: `"name":` per column, for the key fast path
 	// views caches typed-view field indices for this schema (see views.go).
 	views viewCache
 }
@@ -156,12 +157,50 @@ func (s *Schema) types() []Type {
 	return s.tcache
 }
 
-// quotedKey is column i's key as a JSON writer puts it before its value.
-func (s *Schema) quotedKey(i int) string {
-	for len(s.qkeys) < len(s.Fields) {
-		s.qkeys = append(s.qkeys, strconv.Quote(s.Fields[len(s.qkeys)].Name)+":")
+// quotedKey is a column's key as a JSON writer puts it before its value
+// (`"name":`), with its first and last eight bytes as words, so that the key
+// fast path compares a key of up to 16 bytes with two loads.
+type quotedKey struct {
+	s      string
+	w0, m0 uint64 // first eight bytes (fewer, masked by m0, when shorter)
+	w1     uint64 // last eight bytes, when longer than eight
+}
+
+func newQuotedKey(name string) quotedKey {
+	k := quotedKey{s: strconv.Quote(name) + ":"}
+	var b [8]byte
+	n := copy(b[:], k.s)
+	k.w0 = binary.LittleEndian.Uint64(b[:])
+	k.m0 = ^uint64(0)
+	if n < 8 {
+		k.m0 = 1<<(8*n) - 1
 	}
-	return s.qkeys[i]
+	if len(k.s) > 8 {
+		k.w1 = binary.LittleEndian.Uint64([]byte(k.s[len(k.s)-8:]))
+	}
+	return k
+}
+
+// at reports whether b[p:] starts with the key; b has more than len(k.s)
+// bytes from p. ext is b extended to its capacity: words may be read from
+// it past the end of b, their excess bytes masked out.
+func (k *quotedKey) at(b, ext []byte, p int) bool {
+	n := len(k.s)
+	if n > 16 || p+8 > len(ext) {
+		return string(b[p:p+n]) == k.s
+	}
+	if binary.LittleEndian.Uint64(ext[p:])&k.m0 != k.w0 {
+		return false
+	}
+	return n <= 8 || binary.LittleEndian.Uint64(b[p+n-8:]) == k.w1
+}
+
+// quotedKey is column i's key as a JSON writer puts it before its value.
+func (s *Schema) quotedKey(i int) *quotedKey {
+	for len(s.qkeys) < len(s.Fields) {
+		s.qkeys = append(s.qkeys, newQuotedKey(s.Fields[len(s.qkeys)].Name))
+	}
+	return &s.qkeys[i]
 }
 
 // Names returns the field names in column order.
