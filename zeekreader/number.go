@@ -1,7 +1,9 @@
 package zeekreader
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"time"
@@ -182,37 +184,145 @@ func parseISOTime(b []byte) (time.Time, bool) {
 }
 
 // parseAddr parses a dotted IPv4 address by hand (most addresses in Zeek
-// logs) and everything else with netip, which also rejects what this loop
-// does not take (leading zeros, IPv6 forms).
+// logs) and everything else with netip, which also rejects what this code
+// does not take (leading zeros, IPv6 forms). Each octet is read as one to
+// three digits without a loop, so the only branches are on the shape.
 func parseAddr(b []byte) (netip.Addr, bool) {
 	var ip [4]byte
-	octet, val, digits := 0, 0, 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return slowAddr(b) // leading zero: let netip judge
+	i := 0
+	for k := 0; k < 4; k++ {
+		if k > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return slowAddr(b)
 			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
-				return slowAddr(b) // an IPv6 group, or invalid
-			}
-		case c == '.' && digits > 0 && octet < 3:
-			ip[octet] = byte(val)
-			octet, val, digits = octet+1, 0, 0
-		default:
+			i++
+		}
+		if i >= len(b) {
 			return slowAddr(b)
 		}
+		v := uint(b[i] - '0')
+		if v > 9 {
+			return slowAddr(b)
+		}
+		i++
+		if i < len(b) {
+			if d := uint(b[i] - '0'); d <= 9 {
+				if v == 0 {
+					return slowAddr(b) // leading zero: let netip judge
+				}
+				v = v*10 + d
+				i++
+				if i < len(b) {
+					if d := uint(b[i] - '0'); d <= 9 {
+						v = v*10 + d
+						i++
+						if v > 255 {
+							return slowAddr(b) // an IPv6 group, or invalid
+						}
+					}
+				}
+			}
+		}
+		ip[k] = byte(v)
 	}
-	if octet != 3 || digits == 0 {
+	if i != len(b) {
 		return slowAddr(b)
 	}
-	ip[3] = byte(val)
 	return netip.AddrFrom4(ip), true
 }
 
 func slowAddr(b []byte) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(bstr(b))
 	return a, err == nil
+}
+
+// Digits eight at a time (SWAR): a little-endian word holding up to eight
+// ASCII digits is checked and converted with a few multiplications, without
+// a branch per digit.
+const (
+	swarZeros = 0x3030303030303030 // "00000000"
+	swarHiNib = 0xf0f0f0f0f0f0f0f0
+	swarSixes = 0x0606060606060606
+)
+
+// swarDigits converts the first n (1..8) bytes of the little-endian word x,
+// which must all be ASCII digits, to their value.
+func swarDigits(x uint64, n int) (uint64, bool) {
+	sh := uint(8-n) * 8
+	// Right-align the n digits (the first digit lands in byte 8-n, the
+	// bytes after the number are shifted out) and pad with '0's in front.
+	x = x<<sh | swarZeros&(1<<sh-1)
+	if x&swarHiNib != swarZeros || (x+swarSixes)&swarHiNib != swarZeros {
+		return 0, false
+	}
+	x -= swarZeros
+	x = x*10 + x>>8 // pairs of digits in bytes 0, 2, 4, 6
+	x = ((x&0x000000ff000000ff)*(100+1000000<<32) + (x>>16&0x000000ff000000ff)*(1+10000<<32)) >> 32
+	return x, true
+}
+
+// parseUintAt is parseUint(buf[s:e]), converting eight digits at a time when
+// buf has eight bytes to read at s (and at e-8 for a longer number). buf
+// may extend past the value: the bytes after e are ignored.
+func parseUintAt(buf []byte, s, e int) (uint64, bool) {
+	n := e - s
+	if n < 1 || n > 16 || s+8 > len(buf) {
+		return parseUint(buf[s:e])
+	}
+	if n <= 8 {
+		return swarDigits(binary.LittleEndian.Uint64(buf[s:]), n)
+	}
+	hi, ok1 := swarDigits(binary.LittleEndian.Uint64(buf[s:]), n-8)
+	lo, ok2 := swarDigits(binary.LittleEndian.Uint64(buf[e-8:]), 8)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return hi*1e8 + lo, true
+}
+
+var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
+
+// epochNanosAt is epochNanos(buf[s:e]), eight digits at a time for the
+// form Zeek writes today: ten digits of seconds, a dot, up to nine of
+// fraction. buf may extend past the value (see parseUintAt).
+func epochNanosAt(buf []byte, s, e int) (int64, bool) {
+	f := e - s - 11 // fraction digits
+	if f < 1 || f > 8 || s+19 > len(buf) || buf[s+10] != '.' {
+		return epochNanos(buf[s:e])
+	}
+	hi, ok1 := swarDigits(binary.LittleEndian.Uint64(buf[s:]), 8)
+	d8, d9 := uint64(buf[s+8]-'0'), uint64(buf[s+9]-'0')
+	frac, ok2 := swarDigits(binary.LittleEndian.Uint64(buf[s+11:]), f)
+	sec := hi*100 + d8*10 + d9
+	if !ok1 || !ok2 || d8 > 9 || d9 > 9 || sec > maxEpochSec {
+		return epochNanos(buf[s:e])
+	}
+	return int64(sec)*1e9 + int64(frac*pow10u[9-f]), true
+}
+
+// parseFloatAt is parseFloat(buf[s:e]), eight digits at a time for a plain
+// decimal of up to eight integer and eight fraction digits (what Zeek
+// writes for intervals and doubles). buf may extend past the value.
+func parseFloatAt(buf []byte, s, e int) (float64, bool) {
+	n := e - s
+	if n < 3 || n > 16 || s+16 > len(buf) {
+		return parseFloat(buf[s:e])
+	}
+	x := binary.LittleEndian.Uint64(buf[s:])
+	y := x ^ (swarLo * '.')
+	m := ^(((y & swarLow7) + swarLow7) | y) & swarHi
+	if n < 8 {
+		m &= 1<<(8*n) - 1
+	}
+	d := bits.TrailingZeros64(m) >> 3 // the dot, 8 if none in the first word
+	f := n - d - 1
+	if d == 0 || d == 8 || f < 1 || f > 8 || d+f > 15 {
+		return parseFloat(buf[s:e])
+	}
+	ip, ok1 := swarDigits(x, d)
+	fp, ok2 := swarDigits(binary.LittleEndian.Uint64(buf[s+d+1:]), f)
+	if !ok1 || !ok2 {
+		return parseFloat(buf[s:e])
+	}
+	return float64(ip*pow10u[f]+fp) / pow10[f], true
 }

@@ -27,3 +27,53 @@ func TestEpochNanos(t *testing.T) {
 		}
 	}
 }
+
+func TestParseUintAt(t *testing.T) {
+	in := []string{"", "0", "7", "12", "49808", "12345678", "123456789", "1764064800",
+		"9999999999999999", "99999999999999999", "18446744073709551615", "18446744073709551616",
+		"-1", "+1", "1a", "a1", "1 ", "12345678x", "x2345678", "123456789012345/", "1234567:9",
+		"00000000", "000000001", " ", "/", ":", "\x00", "\xb0", "1\xb0",
+	}
+	for _, s := range in {
+		want, wok := parseUint([]byte(s))
+		for _, pad := range []string{"", "\t", "\t123456789", "99999999999999999"} {
+			for _, pre := range []string{"", "1", "abcdefgh"} {
+				buf := []byte(pre + s + pad)
+				got, ok := parseUintAt(buf, len(pre), len(pre)+len(s))
+				if ok != wok || got != want {
+					t.Errorf("parseUintAt(%q+%q+%q) = %d, %v; parseUint %d, %v", pre, s, pad, got, ok, want, wok)
+				}
+			}
+		}
+	}
+}
+
+// TestParseAtAgrees: the eight-at-a-time parsers give what the byte loops
+// give, for values of every shape and whatever follows them in the buffer.
+func TestParseAtAgrees(t *testing.T) {
+	in := []string{"", "1", "1.", ".5", "0.5", "0.883528", "1.272379", "12.5", "123456.78901234",
+		"12345678.12345678", "123456789.1234567", "00000000.00000001", "1.0000000000", "-1.5", "+1.5",
+		"1e5", "1.5e3", "1..5", "1.5.", "12345678.", "1.2345678x", "1x.5", "NaN", "inf", "0.000000",
+		"1764064800.001143", "1764064800.1", "1764064800.12345678", "1764064800.123456789",
+		"1764064800.1234567891", "1764064800", "1764064800.", "9999999999.999999", "9000000000.5",
+		"9000000001.5", "0000000001.5", "176406480x.001143", "1764064800.00114x", "1764064800,001143",
+		"1764064800.0011 3", "2.344943763e+09", "1379288667.706265", "17640648000.5", "-764064800.001143",
+		"1/.5", "1:.5", "1.:5", "1./5", "\xb0.5",
+	}
+	for _, s := range in {
+		wf, wfok := parseFloat([]byte(s))
+		wn, wnok := epochNanos([]byte(s))
+		for _, pad := range []string{"", "\t", "\t123456789.123456789", "........"} {
+			for _, pre := range []string{"", "1", "abcdefgh"} {
+				buf := []byte(pre + s + pad)
+				a, b := len(pre), len(pre)+len(s)
+				if f, ok := parseFloatAt(buf, a, b); ok != wfok || f != wf && !(f != f && wf != wf) {
+					t.Errorf("parseFloatAt(%q) = %v, %v; parseFloat %v, %v", buf, f, ok, wf, wfok)
+				}
+				if ns, ok := epochNanosAt(buf, a, b); ok != wnok || ns != wn {
+					t.Errorf("epochNanosAt(%q) = %v, %v; epochNanos %v, %v", buf, ns, ok, wn, wnok)
+				}
+			}
+		}
+	}
+}

@@ -403,57 +403,9 @@ func (r *Reader) parseTSV(line []byte) error {
 	rec.setSep = r.setSep
 	n := len(s.Fields)
 	rec.grow(n)
-	// Field boundaries, eight bytes at a time (SWAR: the separator bytes of
-	// a word become set high bits, exactly, without the borrow false
-	// positives of the simpler has-zero trick). A row with too many fields
-	// does not index past the schema.
-	sepMask := swarLo * uint64(r.sep)
-	i, start := 0, 0
-	p := 0
-	for ; p+8 <= len(line); p += 8 {
-		x := binary.LittleEndian.Uint64(line[p:]) ^ sepMask
-		m := ^(((x & swarLow7) + swarLow7) | x) & swarHi
-		for m != 0 {
-			q := p + bits.TrailingZeros64(m)>>3
-			if i < n {
-				rec.spans[i] = span{uint32(start), uint32(q)}
-			}
-			i++
-			start = q + 1
-			m &= m - 1
-		}
-	}
-	for ; p < len(line); p++ {
-		if line[p] == r.sep {
-			if i < n {
-				rec.spans[i] = span{uint32(start), uint32(p)}
-			}
-			i++
-			start = p + 1
-		}
-	}
-	if i < n {
-		rec.spans[i] = span{uint32(start), uint32(len(line))}
-	}
 	// Only fields holding a backslash need unescaping later; most rows
 	// have none, which one vectorised search tells.
 	escaped := bytes.IndexByte(line, '\\') >= 0
-	for k := 0; k < n && k <= i; k++ {
-		rec.flags[k] = 0
-		if escaped {
-			sp := rec.spans[k]
-			if bytes.IndexByte(line[sp.s:sp.e], '\\') >= 0 {
-				rec.flags[k] = fEscaped
-			}
-		}
-	}
-	i++
-	if i == n+1 && start == len(line) {
-		i = n // a trailing separator (an empty extra column), as RITA's agent logs have
-	}
-	if i != n {
-		return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
-	}
 	unset, empty := r.unset, r.empty
 	// Zeek's markers are "-" and "(empty)": compare by length first, and
 	// the one-byte unset marker by its byte.
@@ -462,54 +414,114 @@ func (r *Reader) parseTSV(line []byte) error {
 	if oneByteUnset {
 		ub = unset[0]
 	}
-	types := s.types()
+	types := s.types()[:n]
+	spans, flags, num, addr := rec.spans[:n], rec.flags[:n], rec.num[:n], rec.addr[:n]
+	lazy := r.lazy
+	// One pass over the line: each field's end is found eight bytes at a
+	// time (SWAR: the separator bytes of a word become set high bits,
+	// exactly, without the borrow false positives of the simpler has-zero
+	// trick), and the field is typed at once, while it is in cache. The
+	// words may run past the line into the rest of the read buffer; a
+	// separator found there counts as the line's end.
+	sep := r.sep
+	sepMask := swarLo * uint64(sep)
+	ext := line[:cap(line)]
+	end := len(line)
+	start := 0
 	for k := 0; k < n; k++ {
-		sp := rec.spans[k]
-		v := line[sp.s:sp.e]
-		var fl uint16
+		if start > end {
+			return r.fieldCountErr(line, n) // too few fields
+		}
+		q := start
+		for {
+			if q+8 > len(ext) {
+				for q < end && line[q] != sep {
+					q++
+				}
+				break
+			}
+			x := binary.LittleEndian.Uint64(ext[q:]) ^ sepMask
+			if m := ^(((x & swarLow7) + swarLow7) | x) & swarHi; m != 0 {
+				q += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			if q += 8; q >= end {
+				break
+			}
+		}
+		q = min(q, end)
+		spans[k] = span{uint32(start), uint32(q)}
+		v, fs := line[start:q], start
+		start = q + 1
 		switch {
 		case len(v) == len(unset) && (oneByteUnset && v[0] == ub || !oneByteUnset && bytes.Equal(v, unset)):
-			rec.flags[k] = fUnset
+			flags[k] = fUnset
 			continue
 		case len(v) == len(empty) && bytes.Equal(v, empty):
-			rec.flags[k] = fEmpty
+			flags[k] = fEmpty
 			continue
 		}
-		fl = rec.flags[k]
-		t := types[k]
-		if r.lazy {
+		var fl uint16
+		if escaped && bytes.IndexByte(v, '\\') >= 0 {
+			fl = fEscaped
+		}
+		if lazy {
+			flags[k] = fl
 			continue
 		}
 		var ok = true
-		switch t {
+		switch types[k] {
 		case TypeCount, TypePort:
-			rec.num[k], ok = parseUint(v)
+			num[k], ok = parseUintAt(ext, fs, q)
 			fl |= fParsed
 		case TypeInt:
 			var x int64
 			x, ok = parseInt(v)
-			rec.num[k], fl = uint64(x), fl|fParsed
+			num[k], fl = uint64(x), fl|fParsed
 		case TypeDouble, TypeInterval:
 			var x float64
-			x, ok = parseFloat(v)
-			rec.num[k], fl = math.Float64bits(x), fl|fParsed
+			x, ok = parseFloatAt(ext, fs, q)
+			num[k], fl = math.Float64bits(x), fl|fParsed
 		case TypeTime:
 			var ns int64
-			ns, ok = epochNanos(v)
-			rec.num[k], fl = uint64(ns), fl|fParsed
+			ns, ok = epochNanosAt(ext, fs, q)
+			num[k], fl = uint64(ns), fl|fParsed
 		case TypeAddr:
-			rec.addr[k], ok = parseAddr(v)
+			addr[k], ok = parseAddr(v)
 			fl |= fParsed
 		case TypeBool:
 			ok = len(v) == 1 && (v[0] == 'T' || v[0] == 'F')
 		}
+		flags[k] = fl
 		if !ok {
+			// The field count is checked first, as a row with a column
+			// too many or too few is misaligned, not badly valued.
+			if err := r.fieldCountErr(line, n); err != nil {
+				return err
+			}
 			f := &s.Fields[k]
 			return r.rowErr(f.Name, fmt.Errorf("%w for %s: %q", ErrBadValue, f.TypeName, clip(v)))
 		}
-		rec.flags[k] = fl
+	}
+	// Past the last field only a trailing separator (an empty extra
+	// column, as RITA's agent logs have) may remain.
+	if start < end {
+		return r.fieldCountErr(line, n) // too many fields
 	}
 	return nil
+}
+
+// fieldCountErr returns the row error for a line that does not have n
+// fields, or nil if it has.
+func (r *Reader) fieldCountErr(line []byte, n int) error {
+	i := bytes.Count(line, []byte{r.sep}) + 1
+	if i == n+1 && line[len(line)-1] == r.sep {
+		i = n // a trailing separator
+	}
+	if i == n {
+		return nil
+	}
+	return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
 }
 
 const (
