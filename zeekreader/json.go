@@ -209,6 +209,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		}
 		var vs, ve int
 		var fl uint16
+		var num uint64
 		switch c := b[p]; {
 		case c == '"':
 			end, esc := scanJSONString(b, p+1)
@@ -219,7 +220,9 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 			if end == p+1 {
 				fl |= fEmpty
 			}
-			_ = esc
+			if esc {
+				fl |= fEscaped
+			}
 			p = end + 1
 		case c == '{':
 			// Nested record: flatten into dotted keys.
@@ -255,6 +258,11 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 				return 0, r.rowErr(string(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(b[p:literalEnd(b, q)])))
 			}
 			vs, ve, fl = p, q, fJSONNumber
+			// A count is converted here, eight digits at a time, while
+			// its bytes are in cache (Uint then reads it).
+			if u, ok := parseUintAt(ext, p, q); ok {
+				num, fl = u, fJSONNumber|fUint
+			}
 			p = q
 		default:
 			q := literalEnd(b, p)
@@ -278,6 +286,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 		}
 		r.rec.spans[idx] = span{uint32(vs), uint32(ve)}
 		r.rec.flags[idx] = fl
+		r.rec.num[idx] = num
 	}
 }
 

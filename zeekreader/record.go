@@ -19,7 +19,8 @@ const (
 	fJSONBool
 	fJSONArray
 	fJSONObject
-	fEscaped // TSV field holds a backslash: unescape on access
+	fEscaped // the field (TSV, or JSON string) holds a backslash: unescape on access
+	fUint    // JSON: num holds the value of an all-digit number (for Uint)
 )
 
 type span struct{ s, e uint32 }
@@ -95,11 +96,7 @@ func (r *Record) Bytes(i int) []byte {
 		return nil
 	}
 	raw := r.Raw(i)
-	if r.flags[i]&fJSONString != 0 {
-		if bytes.IndexByte(raw, '\\') < 0 {
-			return raw
-		}
-	} else if r.flags[i]&fEscaped == 0 {
+	if r.flags[i]&fEscaped == 0 {
 		return raw
 	}
 	start := len(r.arena)
@@ -119,7 +116,7 @@ func (r *Record) Uint(i int) (uint64, bool) {
 	if !r.ok(i) {
 		return 0, false
 	}
-	if r.flags[i]&fParsed != 0 {
+	if r.flags[i]&(fParsed|fUint) != 0 {
 		return r.num[i], true
 	}
 	raw := r.Raw(i)
@@ -166,7 +163,8 @@ func (r *Record) Float(i int) (float64, bool) {
 			return float64(t.UnixNano()) / 1e9, true
 		}
 	}
-	return parseFloat(r.Raw(i))
+	sp := r.spans[i]
+	return parseFloatAt(r.line[:cap(r.line)], int(sp.s), int(sp.e))
 }
 
 // Time returns a time field: epoch seconds (TSV, JSON number) or an
@@ -178,11 +176,15 @@ func (r *Record) Time(i int) (time.Time, bool) {
 	if r.flags[i]&fParsed != 0 && r.schema.Fields[i].Type == TypeTime {
 		return time.Unix(0, int64(r.num[i])).UTC(), true
 	}
-	raw := r.Raw(i)
 	if r.flags[i]&fJSONString != 0 {
-		return parseISOTime(raw)
+		return parseISOTime(r.Raw(i))
 	}
-	return parseEpoch(raw)
+	sp := r.spans[i]
+	ns, ok := epochNanosAt(r.line[:cap(r.line)], int(sp.s), int(sp.e))
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns).UTC(), true
 }
 
 // Duration returns an interval field.

@@ -2,6 +2,7 @@ package zeekreader
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 )
@@ -272,22 +273,91 @@ func (d *decoder) done() error {
 
 // DecodeConn fills c from a conn.log record. A bad or missing ts or
 // address is a *RowError (the row is useless without them).
+//
+// Values the reader already typed at Next (TSV columns of known type) are
+// taken straight from the record, and strings that need no unescaping
+// straight from the line; anything else goes through the general decoder,
+// which gives the same result for those. (Written out here: as methods,
+// the fast forms cost too much to be inlined.)
 func DecodeConn(r *Record, c *Conn) error {
 	x := r.schema.connView()
 	d := decoder{r: r}
-	c.TS = d.time(x.ts, true)
-	c.UID = r.Bytes(x.uid)
-	c.Orig, c.Resp = d.addr(x.oh, true), d.addr(x.rh, true)
-	c.OrigP, c.RespP = d.port(x.op), d.port(x.rp)
+	fl, num, line := r.flags, r.num, r.line
+	parsed := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&(fUnset|fParsed) == fParsed }
+	plain := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&(fUnset|fEmpty|fEscaped) == 0 }
+	// a count already converted (TSV count, JSON all-digit number)
+	count := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&fUnset == 0 && fl[i]&(fParsed|fUint) != 0 }
+	tri := func(i int) Tri {
+		if uint(i) < uint(len(fl)) && fl[i]&fUnset == 0 && r.spans[i].e-r.spans[i].s == 1 {
+			switch line[r.spans[i].s] {
+			case 'T':
+				return True
+			case 'F':
+				return False
+			}
+		}
+		return d.tri(i)
+	}
+	if parsed(x.ts) && r.schema.Fields[x.ts].Type == TypeTime {
+		c.TS = time.Unix(0, int64(num[x.ts])).UTC()
+	} else {
+		c.TS = d.time(x.ts, true)
+	}
+	if plain(x.uid) {
+		c.UID = line[r.spans[x.uid].s:r.spans[x.uid].e]
+	} else {
+		c.UID = r.Bytes(x.uid)
+	}
+	if parsed(x.oh) && parsed(x.rh) {
+		c.Orig, c.Resp = r.addr[x.oh], r.addr[x.rh]
+	} else {
+		c.Orig, c.Resp = d.addr(x.oh, true), d.addr(x.rh, true)
+	}
+	if count(x.op) && count(x.rp) && num[x.op] <= 65535 && num[x.rp] <= 65535 {
+		c.OrigP, c.RespP = uint16(num[x.op]), uint16(num[x.rp])
+	} else {
+		c.OrigP, c.RespP = d.port(x.op), d.port(x.rp)
+	}
 	c.Proto, c.Service = r.Bytes(x.proto), r.Bytes(x.service)
-	c.Duration, c.HasDuration = d.dur(x.duration)
-	c.OrigBytes, c.RespBytes = d.uint(x.ob), d.uint(x.rb)
-	c.ConnState = r.Bytes(x.state)
-	c.LocalOrig, c.LocalResp = d.tri(x.lo), d.tri(x.lr)
-	c.MissedBytes = d.uint(x.missed)
-	c.History = r.Bytes(x.history)
-	c.OrigPkts, c.OrigIPBytes = d.uint(x.op2), d.uint(x.oipb)
-	c.RespPkts, c.RespIPBytes = d.uint(x.rp2), d.uint(x.ripb)
+	if t := TypeUnknown; parsed(x.duration) {
+		t = r.schema.Fields[x.duration].Type
+		if f := math.Float64frombits(num[x.duration]); (t == TypeInterval || t == TypeDouble) && math.Abs(f) <= 1e9 {
+			c.Duration, c.HasDuration = time.Duration(f*1e9), true
+		} else {
+			c.Duration, c.HasDuration = d.dur(x.duration)
+		}
+	} else {
+		c.Duration, c.HasDuration = d.dur(x.duration)
+	}
+	if count(x.ob) && count(x.rb) {
+		c.OrigBytes, c.RespBytes = num[x.ob], num[x.rb]
+	} else {
+		c.OrigBytes, c.RespBytes = d.uint(x.ob), d.uint(x.rb)
+	}
+	if plain(x.state) {
+		c.ConnState = line[r.spans[x.state].s:r.spans[x.state].e]
+	} else {
+		c.ConnState = r.Bytes(x.state)
+	}
+	c.LocalOrig, c.LocalResp = tri(x.lo), tri(x.lr)
+	// (in the decoder's order: the first bad field is the one reported)
+	if count(x.missed) {
+		c.MissedBytes = num[x.missed]
+	} else {
+		c.MissedBytes = d.uint(x.missed)
+	}
+	if plain(x.history) {
+		c.History = line[r.spans[x.history].s:r.spans[x.history].e]
+	} else {
+		c.History = r.Bytes(x.history)
+	}
+	if count(x.op2) && count(x.oipb) && count(x.rp2) && count(x.ripb) {
+		c.OrigPkts, c.OrigIPBytes = num[x.op2], num[x.oipb]
+		c.RespPkts, c.RespIPBytes = num[x.rp2], num[x.ripb]
+	} else {
+		c.OrigPkts, c.OrigIPBytes = d.uint(x.op2), d.uint(x.oipb)
+		c.RespPkts, c.RespIPBytes = d.uint(x.rp2), d.uint(x.ripb)
+	}
 	c.CommunityID = r.Bytes(x.cid)
 	c.Label, c.DetailedLabel = r.Bytes(x.label), r.Bytes(x.dlabel)
 	return d.done()
