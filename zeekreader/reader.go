@@ -417,42 +417,55 @@ func (r *Reader) parseTSV(line []byte) error {
 	types := s.types()[:n]
 	spans, flags, num, addr := rec.spans[:n], rec.flags[:n], rec.num[:n], rec.addr[:n]
 	lazy := r.lazy
-	// One pass over the line: each field's end is found eight bytes at a
-	// time (SWAR: the separator bytes of a word become set high bits,
-	// exactly, without the borrow false positives of the simpler has-zero
-	// trick), and the field is typed at once, while it is in cache. The
-	// words may run past the line into the rest of the read buffer; a
-	// separator found there counts as the line's end.
+	// Field boundaries first, eight bytes at a time (SWAR: the separator
+	// bytes of a word become set high bits, exactly, without the borrow
+	// false positives of the simpler has-zero trick). A row with too many
+	// fields does not index past the schema. (Searching each field's end
+	// from its start, fused with the typing below, measured slower: each
+	// search waits for the previous one.)
 	sep := r.sep
 	sepMask := swarLo * uint64(sep)
+	i, start := 0, 0
+	p := 0
+	for ; p+8 <= len(line); p += 8 {
+		x := binary.LittleEndian.Uint64(line[p:]) ^ sepMask
+		m := ^(((x & swarLow7) + swarLow7) | x) & swarHi
+		for m != 0 {
+			q := p + bits.TrailingZeros64(m)>>3
+			if i < n {
+				spans[i] = span{uint32(start), uint32(q)}
+			}
+			i++
+			start = q + 1
+			m &= m - 1
+		}
+	}
+	for ; p < len(line); p++ {
+		if line[p] == sep {
+			if i < n {
+				spans[i] = span{uint32(start), uint32(p)}
+			}
+			i++
+			start = p + 1
+		}
+	}
+	if i < n {
+		spans[i] = span{uint32(start), uint32(len(line))}
+	}
+	i++
+	if i == n+1 && start == len(line) {
+		i = n // a trailing separator (an empty extra column), as RITA's agent logs have
+	}
+	if i != n {
+		return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
+	}
+	// Typed values are converted from the read buffer, which extends
+	// past the line: the eight-digit parsers may load words from there.
 	ext := line[:cap(line)]
-	end := len(line)
-	start := 0
 	for k := 0; k < n; k++ {
-		if start > end {
-			return r.fieldCountErr(line, n) // too few fields
-		}
-		q := start
-		for {
-			if q+8 > len(ext) {
-				for q < end && line[q] != sep {
-					q++
-				}
-				break
-			}
-			x := binary.LittleEndian.Uint64(ext[q:]) ^ sepMask
-			if m := ^(((x & swarLow7) + swarLow7) | x) & swarHi; m != 0 {
-				q += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			if q += 8; q >= end {
-				break
-			}
-		}
-		q = min(q, end)
-		spans[k] = span{uint32(start), uint32(q)}
-		v, fs := line[start:q], start
-		start = q + 1
+		sp := spans[k]
+		fs, q := int(sp.s), int(sp.e)
+		v := line[fs:q]
 		switch {
 		case len(v) == len(unset) && (oneByteUnset && v[0] == ub || !oneByteUnset && bytes.Equal(v, unset)):
 			flags[k] = fUnset
@@ -494,34 +507,11 @@ func (r *Reader) parseTSV(line []byte) error {
 		}
 		flags[k] = fl
 		if !ok {
-			// The field count is checked first, as a row with a column
-			// too many or too few is misaligned, not badly valued.
-			if err := r.fieldCountErr(line, n); err != nil {
-				return err
-			}
 			f := &s.Fields[k]
 			return r.rowErr(f.Name, fmt.Errorf("%w for %s: %q", ErrBadValue, f.TypeName, clip(v)))
 		}
 	}
-	// Past the last field only a trailing separator (an empty extra
-	// column, as RITA's agent logs have) may remain.
-	if start < end {
-		return r.fieldCountErr(line, n) // too many fields
-	}
 	return nil
-}
-
-// fieldCountErr returns the row error for a line that does not have n
-// fields, or nil if it has.
-func (r *Reader) fieldCountErr(line []byte, n int) error {
-	i := bytes.Count(line, []byte{r.sep}) + 1
-	if i == n+1 && line[len(line)-1] == r.sep {
-		i = n // a trailing separator
-	}
-	if i == n {
-		return nil
-	}
-	return r.rowErr("", fmt.Errorf("%w: %d, header declares %d", ErrFieldCount, i, n))
 }
 
 const (

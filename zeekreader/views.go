@@ -284,7 +284,12 @@ func DecodeConn(r *Record, c *Conn) error {
 	d := decoder{r: r}
 	fl, num, line := r.flags, r.num, r.line
 	parsed := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&(fUnset|fParsed) == fParsed }
-	plain := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&(fUnset|fEmpty|fEscaped) == 0 }
+	str := func(i int) []byte { // r.Bytes(i)
+		if uint(i) < uint(len(fl)) && fl[i]&(fUnset|fEmpty|fEscaped) == 0 {
+			return line[r.spans[i].s:r.spans[i].e]
+		}
+		return r.Bytes(i)
+	}
 	// a count already converted (TSV count, JSON all-digit number)
 	count := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&fUnset == 0 && fl[i]&(fParsed|fUint) != 0 }
 	tri := func(i int) Tri {
@@ -303,11 +308,7 @@ func DecodeConn(r *Record, c *Conn) error {
 	} else {
 		c.TS = d.time(x.ts, true)
 	}
-	if plain(x.uid) {
-		c.UID = line[r.spans[x.uid].s:r.spans[x.uid].e]
-	} else {
-		c.UID = r.Bytes(x.uid)
-	}
+	c.UID = str(x.uid)
 	if parsed(x.oh) && parsed(x.rh) {
 		c.Orig, c.Resp = r.addr[x.oh], r.addr[x.rh]
 	} else {
@@ -318,7 +319,7 @@ func DecodeConn(r *Record, c *Conn) error {
 	} else {
 		c.OrigP, c.RespP = d.port(x.op), d.port(x.rp)
 	}
-	c.Proto, c.Service = r.Bytes(x.proto), r.Bytes(x.service)
+	c.Proto, c.Service = str(x.proto), str(x.service)
 	if t := TypeUnknown; parsed(x.duration) {
 		t = r.schema.Fields[x.duration].Type
 		if f := math.Float64frombits(num[x.duration]); (t == TypeInterval || t == TypeDouble) && math.Abs(f) <= 1e9 {
@@ -334,11 +335,7 @@ func DecodeConn(r *Record, c *Conn) error {
 	} else {
 		c.OrigBytes, c.RespBytes = d.uint(x.ob), d.uint(x.rb)
 	}
-	if plain(x.state) {
-		c.ConnState = line[r.spans[x.state].s:r.spans[x.state].e]
-	} else {
-		c.ConnState = r.Bytes(x.state)
-	}
+	c.ConnState = str(x.state)
 	c.LocalOrig, c.LocalResp = tri(x.lo), tri(x.lr)
 	// (in the decoder's order: the first bad field is the one reported)
 	if count(x.missed) {
@@ -346,11 +343,7 @@ func DecodeConn(r *Record, c *Conn) error {
 	} else {
 		c.MissedBytes = d.uint(x.missed)
 	}
-	if plain(x.history) {
-		c.History = line[r.spans[x.history].s:r.spans[x.history].e]
-	} else {
-		c.History = r.Bytes(x.history)
-	}
+	c.History = str(x.history)
 	if count(x.op2) && count(x.oipb) && count(x.rp2) && count(x.ripb) {
 		c.OrigPkts, c.OrigIPBytes = num[x.op2], num[x.oipb]
 		c.RespPkts, c.RespIPBytes = num[x.rp2], num[x.ripb]
@@ -358,8 +351,8 @@ func DecodeConn(r *Record, c *Conn) error {
 		c.OrigPkts, c.OrigIPBytes = d.uint(x.op2), d.uint(x.oipb)
 		c.RespPkts, c.RespIPBytes = d.uint(x.rp2), d.uint(x.ripb)
 	}
-	c.CommunityID = r.Bytes(x.cid)
-	c.Label, c.DetailedLabel = r.Bytes(x.label), r.Bytes(x.dlabel)
+	c.CommunityID = str(x.cid)
+	c.Label, c.DetailedLabel = str(x.label), str(x.dlabel)
 	return d.done()
 }
 
