@@ -63,7 +63,7 @@ type Detector struct {
 	fromRun bool
 	// hist holds each host's latest unflagged scored windows: the host's
 	// own baseline in explanations once it has MinHostWindows of them.
-	hist  *window.Table[netip.Addr, History]
+	hist  *window.Table[window.IP, History]
 	stats Stats
 }
 
@@ -93,7 +93,7 @@ func New(cfg Config, tr *Trained) *Detector {
 	}
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
-	return &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewTable[netip.Addr, History](max(cfg.MaxHosts, 16))}
+	return &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[History](max(cfg.MaxHosts, 16))}
 }
 
 func (d *Detector) Name() string { return "iforest" }
@@ -180,7 +180,7 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	d.stats.Scored++
 	risk := features.Risk(features.BoundedRatio(s, d.cfg.Threshold))
 	if risk < d.cfg.MinRisk {
-		h, _ := d.hist.Get(v.Host)
+		h, _ := d.hist.Get(window.IPOf(v.Host))
 		h.add(v.Values)
 		return
 	}
@@ -202,7 +202,7 @@ func (d *Detector) baseline(host netip.Addr) features.Robust {
 	if b.Scope == features.ScopeHost {
 		return b
 	}
-	if h := d.hist.Peek(host); h != nil && h.N >= MinHostWindows {
+	if h := d.hist.Peek(window.IPOf(host)); h != nil && h.N >= MinHostWindows {
 		return h.robust()
 	}
 	b.Scope = features.ScopePopulation

@@ -28,6 +28,25 @@ type snapshot struct {
 	HistoryEvicted int64                               `json:"history_evicted,omitempty"`
 }
 
+// The table keys hosts by the pointer-free window.IP; the snapshot keeps
+// them as addresses, readable in the JSON.
+func exportHistory(t *window.Table[window.IP, History]) []window.Entry[netip.Addr, History] {
+	es := t.Export()
+	out := make([]window.Entry[netip.Addr, History], len(es))
+	for i, e := range es {
+		out[i] = window.Entry[netip.Addr, History]{K: e.K.Addr(), V: e.V}
+	}
+	return out
+}
+
+func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.Addr, History], evicted int64) {
+	in := make([]window.Entry[window.IP, History], len(es))
+	for i, e := range es {
+		in[i] = window.Entry[window.IP, History]{K: window.IPOf(e.K), V: e.V}
+	}
+	t.Import(in, evicted)
+}
+
 // Snapshot saves the open windows, the training buffer, the host histories
 // and a forest trained on the run.
 func (d *Detector) Snapshot() ([]byte, error) {
@@ -36,7 +55,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		return nil, err
 	}
 	s := snapshot{Version: snapshotVersion, Extractor: ex, Buffer: d.buf, Stats: d.stats,
-		History: d.hist.Export(), HistoryEvicted: d.hist.Evicted()}
+		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted()}
 	if d.fromRun && d.tr != nil {
 		g := d.tr.Baseline("")
 		s.Forest, s.Global = d.tr.Forest, &g
@@ -67,7 +86,7 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
-	d.hist.Import(s.History, s.HistoryEvicted)
+	importHistory(d.hist, s.History, s.HistoryEvicted)
 	if s.Forest != nil && s.Global != nil {
 		g := *s.Global
 		g.Scope = features.ScopePopulation
