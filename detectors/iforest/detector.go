@@ -189,7 +189,7 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	n := &notice.Notice{Start: v.Start, End: v.End, RiskScore: risk, Rule: notice.RuleOutlier, Source: v.Host, UIDs: v.UIDs}
 	n.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
 	n.Explain.BaselineScope = base.Scope
-	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain, base.Scope))
+	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain))
 	n.Finalize("")
 	emit(n)
 }
@@ -234,8 +234,10 @@ func Explain(det string, score float64, v *features.Vector, base features.Robust
 }
 
 // Describe renders the top features for a message, naming the baseline's
-// scope ("vs host baseline", "vs population baseline").
-func Describe(ex notice.Explanation, scope string) string {
+// scope from ex.BaselineScope ("vs host baseline", "vs population
+// baseline").
+func Describe(ex notice.Explanation) string {
+	scope := ex.BaselineScope
 	if scope != "" {
 		scope += " "
 	}
