@@ -486,7 +486,7 @@ func (r *Reader) parseTSV(line []byte) error {
 		switch types[k] {
 		case TypeCount, TypePort:
 			num[k], ok = parseUintAt(ext, fs, q)
-			fl |= fParsed
+			fl |= fParsed | fUint
 		case TypeInt:
 			var x int64
 			x, ok = parseInt(v)

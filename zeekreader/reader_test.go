@@ -337,3 +337,36 @@ func TestParseAddrAgreesWithNetip(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessorsAcrossTypes asks a column for another numeric type than it
+// was declared with: the answer comes from the value, never from the bits
+// the typed parse stored (a double's float bits are not a count).
+func TestAccessorsAcrossTypes(t *testing.T) {
+	in := hdr + "#fields\td\tdi\tiv\tn\ti\tneg\tts\n#types\tdouble\tdouble\tinterval\tcount\tint\tint\ttime\n" +
+		"1.5\t12.0\t3.0\t7\t9\t-4\t1379288667.0\n"
+	rec, err := zeekreader.NewReader(strings.NewReader(in), "x.log").Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rec.Schema()
+	uints := []struct {
+		f    string
+		want uint64
+		ok   bool
+	}{{"d", 0, false}, {"di", 12, true}, {"iv", 3, true}, {"n", 7, true}, {"i", 9, true}, {"neg", 0, false}, {"ts", 1379288667, true}}
+	for _, c := range uints {
+		if got, ok := rec.Uint(s.Index(c.f)); got != c.want || ok != c.ok {
+			t.Errorf("Uint(%s) = %d, %v; want %d, %v", c.f, got, ok, c.want, c.ok)
+		}
+	}
+	ints := []struct {
+		f    string
+		want int64
+		ok   bool
+	}{{"d", 0, false}, {"di", 12, true}, {"n", 7, true}, {"i", 9, true}, {"neg", -4, true}, {"ts", 1379288667, true}}
+	for _, c := range ints {
+		if got, ok := rec.Int(s.Index(c.f)); got != c.want || ok != c.ok {
+			t.Errorf("Int(%s) = %d, %v; want %d, %v", c.f, got, ok, c.want, c.ok)
+		}
+	}
+}

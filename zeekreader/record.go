@@ -20,7 +20,7 @@ const (
 	fJSONArray
 	fJSONObject
 	fEscaped // the field (TSV, or JSON string) holds a backslash: unescape on access
-	fUint    // JSON: num holds the value of an all-digit number (for Uint)
+	fUint    // num holds an unsigned value: a typed TSV count or port, or a JSON all-digit number
 )
 
 type span struct{ s, e uint32 }
@@ -116,9 +116,17 @@ func (r *Record) Uint(i int) (uint64, bool) {
 	if !r.ok(i) {
 		return 0, false
 	}
-	if r.flags[i]&(fParsed|fUint) != 0 {
+	fl := r.flags[i]
+	if fl&fUint != 0 {
 		return r.num[i], true
 	}
+	if fl&fParsed != 0 && r.schema.Fields[i].Type == TypeInt {
+		if int64(r.num[i]) < 0 {
+			return 0, false
+		}
+		return r.num[i], true
+	}
+	// other typed columns hold float bits or nanoseconds: go by the text
 	raw := r.Raw(i)
 	if u, ok := parseUint(raw); ok {
 		return u, true
@@ -136,10 +144,25 @@ func (r *Record) Int(i int) (int64, bool) {
 	if !r.ok(i) {
 		return 0, false
 	}
-	if r.flags[i]&fParsed != 0 {
+	fl := r.flags[i]
+	if fl&fParsed != 0 && r.schema.Fields[i].Type == TypeInt {
 		return int64(r.num[i]), true
 	}
-	return parseInt(r.Raw(i))
+	if fl&fUint != 0 {
+		if r.num[i] > math.MaxInt64 {
+			return 0, false
+		}
+		return int64(r.num[i]), true
+	}
+	raw := r.Raw(i)
+	if n, ok := parseInt(raw); ok {
+		return n, true
+	}
+	f, ok := parseFloat(raw) // 12.0, as for Uint
+	if ok && f >= math.MinInt64 && f < math.MaxInt64 && f == math.Trunc(f) {
+		return int64(f), true
+	}
+	return 0, false
 }
 
 // Float returns a double, interval (seconds) or time (epoch seconds) field.
@@ -216,7 +239,7 @@ func (r *Record) Addr(i int) (netip.Addr, bool) {
 	if !r.ok(i) {
 		return netip.Addr{}, false
 	}
-	if r.flags[i]&fParsed != 0 {
+	if r.flags[i]&fParsed != 0 && r.schema.Fields[i].Type == TypeAddr {
 		return r.addr[i], true
 	}
 	return parseAddr(r.Raw(i))

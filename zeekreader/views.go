@@ -291,7 +291,7 @@ func DecodeConn(r *Record, c *Conn) error {
 		return r.Bytes(i)
 	}
 	// a count already converted (TSV count, JSON all-digit number)
-	count := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&fUnset == 0 && fl[i]&(fParsed|fUint) != 0 }
+	count := func(i int) bool { return uint(i) < uint(len(fl)) && fl[i]&(fUnset|fUint) == fUint }
 	tri := func(i int) Tri {
 		if uint(i) < uint(len(fl)) && fl[i]&fUnset == 0 && r.spans[i].e-r.spans[i].s == 1 {
 			switch line[r.spans[i].s] {
@@ -309,7 +309,7 @@ func DecodeConn(r *Record, c *Conn) error {
 		c.TS = d.time(x.ts, true)
 	}
 	c.UID = str(x.uid)
-	if parsed(x.oh) && parsed(x.rh) {
+	if parsed(x.oh) && parsed(x.rh) && r.schema.Fields[x.oh].Type == TypeAddr && r.schema.Fields[x.rh].Type == TypeAddr {
 		c.Orig, c.Resp = r.addr[x.oh], r.addr[x.rh]
 	} else {
 		c.Orig, c.Resp = d.addr(x.oh, true), d.addr(x.rh, true)
