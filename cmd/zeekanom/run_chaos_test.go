@@ -148,6 +148,7 @@ func TestRunChaosKill(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "zeekanom.toml")
 	os.WriteFile(cfgPath, []byte("[input]\npoll_interval = \"10ms\"\nlogs = [\"conn\"]\n[state]\ncheckpoint_interval = \"15ms\"\n"), 0o644)
 	w := newRotatingWriter(t, logdir)
+	var logs syncBuffer // the runs' logs, shown when rows go missing
 	rng := rand.New(rand.NewPCG(9, 9))
 	fl := runFlags{config: cfgPath, logdir: logdir, stateDir: state, out: filepath.Join(root, "n.ndjson"),
 		metrics: "off", set: map[string]bool{"metrics": true}}
@@ -155,7 +156,8 @@ func TestRunChaosKill(t *testing.T) {
 	start := func(drain bool) (*runner, *countingDetector, context.CancelFunc, chan error) {
 		fl := fl
 		fl.drain = drain
-		r, err := newRunner(context.Background(), fl, io.Discard, io.Discard)
+		fmt.Fprintf(&logs, "--- start (drain %v), %d rows written so far\n", drain, len(w.written))
+		r, err := newRunner(context.Background(), fl, io.Discard, &logs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,10 +221,15 @@ func TestRunChaosKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := 0
+	var missing []string
 	for _, u := range w.written {
 		if c.Seen[u] != 1 {
 			bad++
+			missing = append(missing, fmt.Sprintf("%s×%d", u, c.Seen[u]))
 		}
+	}
+	if bad > 0 {
+		t.Logf("rows not seen exactly once: %v\nlogs:\n%s", missing, logs.String())
 	}
 	if c.Dups != 0 || bad != 0 || len(c.Seen) != len(w.written) {
 		t.Fatalf("%d rows written, %d distinct handed to the detector, %d duplicates, %d not exactly once",
@@ -241,3 +248,4 @@ func lsR(root string) []string {
 	})
 	return out
 }
+

@@ -230,10 +230,19 @@ func (f *Follower) Positions() []Position {
 	out := make([]Position, 0, len(f.tails))
 	for _, t := range f.tails {
 		t.refreshID()
-		if t.pos.ID.FPLen == 0 && t.pos.Offset == 0 {
-			continue // nothing read yet, nothing to resume
+		p := t.pos
+		if p.ID.FPLen == 0 && p.Offset == 0 {
+			// Nothing of this file read, and nothing identifies it yet (it
+			// was opened empty; a .gz copy would have a new inode): resume
+			// after the file before it, which a restart finds renamed or
+			// compressed, with everything rotated after it. Without one,
+			// nothing to resume: a restart reads the live file.
+			p = t.done
 		}
-		out = append(out, t.pos)
+		if p.File == "" {
+			continue
+		}
+		out = append(out, p)
 	}
 	return out
 }
@@ -270,6 +279,7 @@ type tail struct {
 	path string
 
 	pos      Position // checkpoint: file being read and offset past the last row
+	done     Position // pos when the last file was finished
 	resume   bool     // pos comes from a checkpoint and has not been applied
 	resumeAt int64    // offset in the first queued file (the checkpointed one)
 	queue    []queued // finished files to read before the live path
@@ -601,6 +611,7 @@ func (t *tail) rowBytes() int64 { return t.cur.fileOff(t.cur.rd.Stats().Bytes) }
 // after it.
 func (t *tail) finish() {
 	t.refreshID()
+	t.done = t.pos
 	t.cur.close()
 	t.cur = nil
 	t.catch = true

@@ -309,3 +309,47 @@ func TestPollingOnly(t *testing.T) {
 	got = append(got, collect(t, f, 5)...)
 	checkSame(t, got, w.Written())
 }
+
+// A checkpoint taken while the live file is still empty (the writer has
+// created it, not yet written its header) must name that file: if it held
+// nothing, a restart after the file filled and rotated away would take the
+// run for a first start and read only the new live file.
+func TestCheckpointOfEmptyLiveFile(t *testing.T) {
+	for _, archived := range []bool{false, true} {
+		t.Run(map[bool]string{false: "renamed", true: "archived"}[archived], func(t *testing.T) {
+			w := newZeekWriter(t, t.TempDir(), false)
+			defer w.Close()
+			w.Append(5)
+			f := newFollower(t, w, false, nil)
+			got := collect(t, f, 5)
+			renamed := w.Rotate()
+			// the new live file exists, empty, when the follower reaches it
+			if err := os.WriteFile(w.path(), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			assertNothing(t, f)
+			pos := f.Positions()
+			f.Close()
+			if len(pos) != 1 || pos[0].File != w.path() {
+				t.Fatalf("positions %+v: the empty live file is not named", pos)
+			}
+			// while down: the file fills and rotates away
+			w.Append(6)
+			if archived {
+				w.Archive(w.Rotate())
+				w.Archive(renamed)
+			} else {
+				w.Rotate()
+			}
+			w.Append(2)
+			f = newFollower(t, w, false, pos)
+			defer f.Close()
+			got = append(got, collect(t, f, 8)...)
+			assertNothing(t, f)
+			checkSame(t, got, w.Written())
+			if g := f.Stats()[0].Gaps; g != 0 {
+				t.Errorf("%d gaps reported", g)
+			}
+		})
+	}
+}
