@@ -248,4 +248,3 @@ func lsR(root string) []string {
 	})
 	return out
 }
-
