@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -50,8 +51,11 @@ func TestRunSIGKILLEqualsBatch(t *testing.T) {
 	w.append(50) // the first start reads the live file from its start
 	rng := rand.New(rand.NewPCG(11, 3))
 	kills := 0
+	var logs strings.Builder // the runs' warnings, shown on failure
 	for i := 0; i < 20; i++ {
 		cmd := exec.Command(bin, args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -67,15 +71,23 @@ func TestRunSIGKILLEqualsBatch(t *testing.T) {
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, "resuming") {
+				logs.WriteString(l + "\n")
+			}
+		}
+		fmt.Fprintf(&logs, "--- killed run %d at %d rows written\n", i, len(w.written))
 		kills++
 		if rng.IntN(3) == 0 { // and write while it is down
 			w.append(1 + rng.IntN(100))
 			w.rotate(true)
 		}
 	}
-	if out, err := exec.Command(bin, append(args, "--drain")...).CombinedOutput(); err != nil {
+	out, err := exec.Command(bin, append(args, "--drain")...).CombinedOutput()
+	if err != nil {
 		t.Fatalf("final drain: %v\n%s", err, out)
 	}
+	fmt.Fprintf(&logs, "--- drain at %d rows written:\n%s", len(w.written), out)
 
 	// The same rows, in the order written, scored in batch.
 	batchLog := filepath.Join(t.TempDir(), "conn.log")
@@ -100,7 +112,9 @@ func TestRunSIGKILLEqualsBatch(t *testing.T) {
 		t.Fatal("batch gave no notices: the comparison would prove nothing")
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("after %d SIGKILLs: live notices %d distinct, batch %d", kills, len(got), len(want))
+		lb, _ := os.ReadFile(notices)
+		t.Errorf("after %d SIGKILLs: live notices %d distinct, batch %d\nonly batch: %v\nonly live: %v\n%s", kills, len(got), len(want),
+			onlyIn(batch, string(lb)), onlyIn(string(lb), batch), logs.String())
 	}
 	t.Logf("%d rows, %d SIGKILLs, %d notices equal to batch", len(w.written), kills, len(want))
 }
@@ -125,5 +139,25 @@ func noticeIDs(t *testing.T, r interface{ Read([]byte) (int, error) }) []string 
 		out = append(out, id)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// onlyIn lists the notices of a (NDJSON) whose ids b lacks, briefly.
+func onlyIn(a, b string) []string {
+	ids := map[string]bool{}
+	for _, l := range strings.Split(b, "\n") {
+		var n notice.Notice
+		if json.Unmarshal([]byte(l), &n) == nil {
+			ids[n.ID] = true
+		}
+	}
+	var out []string
+	for _, l := range strings.Split(a, "\n") {
+		var n notice.Notice
+		if json.Unmarshal([]byte(l), &n) == nil && !ids[n.ID] {
+			ids[n.ID] = true
+			out = append(out, fmt.Sprintf("%s %s>%s %s-%s %s", n.Rule, n.Source, n.Destination, n.Start.Format("01-02T15:04:05"), n.End.Format("01-02T15:04:05"), n.Message))
+		}
+	}
 	return out
 }

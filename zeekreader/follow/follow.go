@@ -231,12 +231,14 @@ func (f *Follower) Positions() []Position {
 	for _, t := range f.tails {
 		t.refreshID()
 		p := t.pos
-		if p.ID.FPLen == 0 && p.Offset == 0 {
-			// Nothing of this file read, and nothing identifies it yet (it
-			// was opened empty; a .gz copy would have a new inode): resume
-			// after the file before it, which a restart finds renamed or
-			// compressed, with everything rotated after it. Without one,
-			// nothing to resume: a restart reads the live file.
+		if p.Offset == 0 && (t.done.File != "" || p.ID.FPLen == 0) {
+			// Nothing of this file read yet: resume after the file before
+			// it, whose identity is complete, rather than from this one,
+			// which may not be identifiable yet (opened empty, or a .gz
+			// still being written, read short); a restart finds that file
+			// renamed or compressed and queues everything rotated after
+			// it. Without one, nothing to resume: a restart reads the live
+			// file.
 			p = t.done
 		}
 		if p.File == "" {
@@ -278,12 +280,13 @@ type tail struct {
 	log  string
 	path string
 
-	pos      Position // checkpoint: file being read and offset past the last row
-	done     Position // pos when the last file was finished
-	resume   bool     // pos comes from a checkpoint and has not been applied
-	resumeAt int64    // offset in the first queued file (the checkpointed one)
-	queue    []queued // finished files to read before the live path
-	catch    bool     // look for files rotated after pos before the live path
+	pos      Position  // checkpoint: file being read and offset past the last row
+	done     Position  // pos when the last file was finished (or the checkpoint resumed from)
+	resume   bool      // pos comes from a checkpoint and has not been applied
+	resumeAt int64     // offset in the first queued file (the checkpointed one)
+	queue    []queued  // finished files to read before the live path
+	catch    bool      // look for files rotated after pos before the live path
+	dirMod   time.Time // the log directory's mtime at the last look without a live file
 
 	cur     *source // file being read
 	pending *source // the live file, opened before the catch-up was listed
@@ -466,9 +469,23 @@ func (t *tail) reconcile(last Position, restart bool) {
 	}
 	var liveID Identity
 	if live != nil {
+		// identified again now, from the open descriptor: it may have
+		// grown (and been renamed, and compressed) since it was opened
 		liveID = live.id
+		head := make([]byte, FingerprintBytes)
+		if n, _ := live.file.ReadAt(head, 0); n > liveID.FPLen {
+			if fi, err := live.file.Stat(); err == nil {
+				liveID = identityOf(fi, head[:n])
+			}
+		}
 	}
 	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID)
+	for try := 0; !found && try < 2; try++ {
+		// An archiver may have moved the file between our listing of the
+		// log directory and of the archive (plain removed, .gz not listed
+		// yet): look once more before calling it lost.
+		q, found = catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID)
+	}
 	if restart && !found {
 		t.stats.Gaps++
 		t.warn("checkpointed file %s (offset %d) not found in %s or %s: rows after the checkpoint may be lost",
@@ -485,6 +502,7 @@ func (t *tail) reconcile(last Position, restart bool) {
 func (t *tail) next() (*zeekreader.Event, error) {
 	if t.resume {
 		t.resume = false
+		t.done = t.pos // consumed up to here: what Positions falls back to
 		t.reconcile(t.pos, true)
 	}
 	for {
@@ -521,12 +539,21 @@ func (t *tail) next() (*zeekreader.Event, error) {
 				}
 				continue
 			}
-			if t.catch {
+			if t.catch || t.pos.File != "" {
+				// After a finished file, the live path is opened only
+				// through a catch-up: while we waited for it, a whole file
+				// may have been written and rotated away. While nothing
+				// changed (no live file, the directory as it was), there
+				// is nothing to look for.
+				if !t.catch && !t.changed() {
+					return nil, errIdle
+				}
 				t.catch = false
 				t.reconcile(t.pos, false)
 				if t.cur != nil || len(t.queue) > 0 || t.pending != nil {
 					continue
 				}
+				return nil, errIdle
 			}
 			s, err := openSource(t.path, false, true)
 			if err != nil {
@@ -602,6 +629,20 @@ func (t *tail) next() (*zeekreader.Event, error) {
 		}
 		t.finish()
 	}
+}
+
+// changed reports whether the live path exists or the log directory was
+// modified (a file renamed, created or removed) since the last call.
+func (t *tail) changed() bool {
+	if _, err := os.Stat(t.path); err == nil {
+		return true
+	}
+	fi, err := os.Stat(t.f.opts.Dir)
+	if err != nil || fi.ModTime().Equal(t.dirMod) {
+		return false
+	}
+	t.dirMod = fi.ModTime()
+	return true
 }
 
 // rowBytes is how far the reader has consumed the current file.

@@ -18,6 +18,18 @@ func newFollower(t testing.TB, w *zeekWriter, drain bool, from []Position) *Foll
 	return f
 }
 
+// following starts a writer with n rows and a follower that has read them
+// (both closed at the end of the test).
+func following(t *testing.T, n int) (*zeekWriter, *Follower, []string) {
+	t.Helper()
+	w := newZeekWriter(t, t.TempDir(), false)
+	t.Cleanup(w.Close)
+	w.Append(n)
+	f := newFollower(t, w, false, nil)
+	t.Cleanup(func() { f.Close() })
+	return w, f, collect(t, f, n)
+}
+
 func checkSame(t testing.TB, got, want []string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
@@ -351,5 +363,48 @@ func TestCheckpointOfEmptyLiveFile(t *testing.T) {
 				t.Errorf("%d gaps reported", g)
 			}
 		})
+	}
+}
+
+// While the live path is missing after a rotation, a whole file can be
+// written and rotated away before the follower looks again: it must be
+// found by a catch-up, not skipped by opening whatever the live path holds.
+func TestFileComesAndGoesWhileLiveMissing(t *testing.T) {
+	w, f, got := following(t, 5)
+	w.Rotate()
+	assertNothing(t, f) // finished the rotated file; no live file yet
+	w.Append(3)
+	w.Archive(w.Rotate()) // a whole file, gone into the archive
+	w.Append(2)
+	got = append(got, collect(t, f, 5)...)
+	assertNothing(t, f)
+	checkSame(t, got, w.Written())
+}
+
+// A .gz copy still being written (too short to compare) beside its plain
+// renamed file is that file's copy, not a new file to read after it.
+func TestGzipCopyBeingWritten(t *testing.T) {
+	w, f, got := following(t, 5)
+	renamed := w.Rotate()
+	// the archiver has created the .gz and not written it yet
+	day := filepath.Join(w.archive, "2026-11-25")
+	os.MkdirAll(day, 0o755)
+	if err := os.WriteFile(filepath.Join(day, "conn.18:00:00-18:01:00.log.gz"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assertNothing(t, f)
+	if filepath.Base(renamed) != "conn.2026-11-25-18-00-00.log" {
+		t.Fatalf("renamed %s: the test's archive name is out of step", renamed)
+	}
+	// a file comes and goes before the next look: found only if the
+	// follower still knows where it stands (the plain file, not the .gz)
+	w.Append(3)
+	w.Rotate()
+	w.Append(2)
+	got = append(got, collect(t, f, 5)...)
+	assertNothing(t, f)
+	checkSame(t, got, w.Written())
+	if st := f.Stats()[0]; st.Gaps != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -153,20 +153,23 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 		return nil, false
 	}
 	var chosen [][]byte
+	var keys []string
 	for i := at; i < len(cands); i++ {
 		c := cands[i]
 		if !c.identify(FingerprintBytes) {
 			continue
 		}
-		if i > at && sameInode(c.id, liveID) {
-			continue // the live file itself (hard link): read it live
+		if i > at && (sameInode(c.id, liveID) || liveID.FPLen >= minLiveMatch && liveID.matches(c.prefix)) {
+			continue // the live file itself (renamed, or its .gz copy): read it live
 		}
 		// The same file renamed and compressed appears twice (the .gz
 		// perhaps still being written, so with a shorter prefix): keep the
 		// plain one, which sorts first, and the .gz as its fallback.
+		// A .gz with the rotation time of a plain file is its copy even
+		// when it is too short yet to compare.
 		dup := -1
 		for k, p := range chosen {
-			if len(p) > 0 && len(c.prefix) > 0 && (bytes.HasPrefix(p, c.prefix) || bytes.HasPrefix(c.prefix, p)) {
+			if c.gz && keys[k] == c.key || len(p) > 0 && len(c.prefix) > 0 && (bytes.HasPrefix(p, c.prefix) || bytes.HasPrefix(c.prefix, p)) {
 				dup = k
 				break
 			}
@@ -175,11 +178,16 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 			queue[dup].alts = append(queue[dup].alts, queued{path: c.path, gz: c.gz})
 			continue
 		}
-		chosen = append(chosen, c.prefix)
+		chosen, keys = append(chosen, c.prefix), append(keys, c.key)
 		queue = append(queue, queued{path: c.path, gz: c.gz, resume: i == at})
 	}
 	return queue, true
 }
+
+// minLiveMatch is the least prefix by which a rotated copy is recognised
+// as the open live file: past a Zeek header's #open line, or a JSON log's
+// first row (ts and uid).
+const minLiveMatch = 256
 
 // queued is a finished file to read before the live one.
 type queued struct {
