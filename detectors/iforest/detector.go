@@ -63,7 +63,10 @@ type Detector struct {
 	fromRun bool
 	// hist holds each host's latest unflagged scored windows: the host's
 	// own baseline in explanations once it has MinHostWindows of them.
-	hist  *window.Table[window.IP, History]
+	hist *window.Table[window.IP, History]
+	// pop is the population baseline of a forest trained on the run: a
+	// sample of the latest scored windows of every host.
+	pop   Population
 	stats Stats
 }
 
@@ -137,29 +140,29 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 }
 
 // train fits the forest on the buffered windows of this run, then scores
-// them (batch fallback without a model file). The population baseline is
-// taken over the windows that are scored (at least MinRows rows), not
-// every buffered one.
+// them (batch fallback without a model file). The population sample starts
+// as the baseline period's windows that are scored (at least MinRows rows),
+// and the buffered windows are explained against all of them; from then on
+// it follows the scored windows (Population).
 func (d *Detector) train(emit detectors.Emit) {
 	X := make([][]float64, len(d.buf))
-	var pop [][]float64
 	for i, v := range d.buf {
 		X[i] = features.Transform(v.Values, nil)
-		if v.Rows >= d.cfg.MinRows {
-			pop = append(pop, v.Values)
-		}
 	}
 	f, scores, err := fit(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
 	if err != nil {
 		return
 	}
-	g := features.ComputeRobust(pop)
-	g.Scope = features.ScopePopulation
-	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return g }}
+	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return d.pop.robust() }}
 	d.fromRun = true
 	d.stats.Trained = len(d.buf)
 	buf := d.buf
 	d.buf = nil
+	for i := range buf {
+		if buf[i].Rows >= d.cfg.MinRows {
+			d.pop.add(window.IPOf(buf[i].Host), buf[i].Start, buf[i].Values)
+		}
+	}
 	for i := range buf {
 		if buf[i].Rows >= d.cfg.MinRows {
 			d.judge(&buf[i], scores[i], emit) // Fit scored the training set already
@@ -172,6 +175,13 @@ func (d *Detector) score(v *features.Vector, emit detectors.Emit) {
 		return
 	}
 	d.judge(v, d.tr.Forest.Score(features.Transform(v.Values, nil)), emit)
+	if d.fromRun {
+		// after judging: a window is not explained against itself. Flagged
+		// windows count too (unlike in a host's history): the median of
+		// many hosts hardly moves for a few outliers, and a small run
+		// whose scored windows are mostly flagged would have none left.
+		d.pop.add(window.IPOf(v.Host), v.Start, v.Values)
+	}
 }
 
 // judge turns a window's isolation score s into a notice, or, below
@@ -196,7 +206,8 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 
 // baseline picks what a host's window is explained against: the host's
 // baseline from the model file, else its own history in this run when it
-// has MinHostWindows unflagged windows, else the population's.
+// has MinHostWindows unflagged windows, else the population's (the model's
+// global baseline, or the sample of recent windows when trained on the run).
 func (d *Detector) baseline(host netip.Addr) features.Robust {
 	b := d.tr.Baseline(host.String())
 	if b.Scope == features.ScopeHost {

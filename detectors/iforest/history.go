@@ -38,15 +38,5 @@ func (h *History) valid() bool { return h.N <= HistoryLen && h.Next < HistoryLen
 
 // robust is the host's baseline over the windows held.
 func (h *History) robust() features.Robust {
-	raw := make([][]float64, h.N)
-	flat := make([]float64, int(h.N)*features.Dim)
-	for w := range raw {
-		raw[w] = flat[w*features.Dim : (w+1)*features.Dim]
-		for i, x := range h.Vals[w] {
-			raw[w][i] = float64(x)
-		}
-	}
-	r := features.ComputeRobust(raw)
-	r.Scope = features.ScopeHost
-	return r
+	return robustOf(h.Vals[:h.N], features.ScopeHost)
 }

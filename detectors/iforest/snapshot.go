@@ -9,18 +9,23 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
-// snapshotVersion 2 added the host histories; version 1 snapshots still
-// restore (with no history: hosts are explained against the population
-// until they have MinHostWindows windows again).
-const snapshotVersion = 2
+// snapshotVersion 2 added the host histories, 3 the population sample in
+// place of a fixed population baseline. Older snapshots still restore:
+// version 1 with no history (hosts are explained against the population
+// until they have MinHostWindows windows again), versions 1 and 2 with an
+// empty sample (their fixed baseline stays in use until the sample has
+// minPopulation windows).
+const snapshotVersion = 3
 
 type snapshot struct {
 	Version   int               `json:"version"`
 	Extractor json.RawMessage   `json:"extractor"`
 	Buffer    []features.Vector `json:"buffer,omitempty"`
-	// Forest and Global are saved only when the forest was trained on the
-	// run (a model file's forest is loaded again from the file).
-	Forest *Forest          `json:"forest,omitempty"`
+	// Forest and Population are saved only when the forest was trained on
+	// the run (a model file's forest is loaded again from the file).
+	Forest     *Forest     `json:"forest,omitempty"`
+	Population *Population `json:"population,omitempty"`
+	// Global is the fixed population baseline of versions 1 and 2.
 	Global *features.Robust `json:"global,omitempty"`
 	Stats  Stats            `json:"stats"`
 	// History is each host's latest unflagged windows, in table slot order.
@@ -48,7 +53,7 @@ func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.
 }
 
 // Snapshot saves the open windows, the training buffer, the host histories
-// and a forest trained on the run.
+// and a forest trained on the run with its population sample.
 func (d *Detector) Snapshot() ([]byte, error) {
 	ex, err := d.ex.Snapshot()
 	if err != nil {
@@ -57,21 +62,26 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	s := snapshot{Version: snapshotVersion, Extractor: ex, Buffer: d.buf, Stats: d.stats,
 		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted()}
 	if d.fromRun && d.tr != nil {
-		g := d.tr.Baseline("")
-		s.Forest, s.Global = d.tr.Forest, &g
+		s.Forest, s.Population = d.tr.Forest, &d.pop
+		if d.pop.legacy != nil && len(d.pop.Vals) < minPopulation {
+			s.Global = d.pop.legacy // still in use: keep it until the sample replaces it
+		}
 	}
 	return json.Marshal(&s)
 }
 
-// Restore resumes from a snapshot of version 1 or 2; on error the detector
-// is unchanged.
+// Restore resumes from a snapshot of version 1, 2 or 3; on error the
+// detector is unchanged.
 func (d *Detector) Restore(b []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("iforest snapshot: %w", err)
 	}
-	if s.Version != 1 && s.Version != snapshotVersion {
-		return fmt.Errorf("iforest snapshot: version %d, this build reads 1 and %d", s.Version, snapshotVersion)
+	if s.Version < 1 || s.Version > snapshotVersion {
+		return fmt.Errorf("iforest snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	}
+	if s.Population != nil && len(s.Population.Vals) > PopulationLen {
+		return fmt.Errorf("iforest snapshot: population sample of %d windows, this build holds %d", len(s.Population.Vals), PopulationLen)
 	}
 	for _, e := range s.History {
 		if !e.V.valid() || !e.K.IsValid() {
@@ -87,10 +97,17 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
 	importHistory(d.hist, s.History, s.HistoryEvicted)
-	if s.Forest != nil && s.Global != nil {
-		g := *s.Global
-		g.Scope = features.ScopePopulation
-		d.tr = &Trained{Forest: s.Forest, Baseline: func(string) features.Robust { return g }}
+	if s.Forest != nil && (s.Global != nil || s.Population != nil) {
+		d.pop = Population{}
+		if s.Population != nil {
+			d.pop.Vals = s.Population.Vals
+		}
+		if s.Global != nil {
+			g := *s.Global
+			g.Scope = features.ScopePopulation
+			d.pop.legacy = &g
+		}
+		d.tr = &Trained{Forest: s.Forest, Baseline: func(string) features.Robust { return d.pop.robust() }}
 		d.fromRun = true
 	}
 	return nil
