@@ -79,37 +79,38 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 	}
 	m := &Model{Magic: Magic, Version: Version, Created: time.Now().UTC().Truncate(time.Second),
 		WindowS: o.Window.Seconds(), Features: slices.Clone(features.Names), Windows: len(vecs), BaselineMinRows: o.MinRows}
+	// With labels, the baselines and the forest learn from the benign
+	// windows only (otherwise from everything: the baseline period is
+	// assumed clean), unless fewer than 2 are benign.
+	learn := func(v *features.Vector) bool { return !o.Labels || !v.Malicious }
+	benign := 0
+	for i := range vecs {
+		if learn(&vecs[i]) {
+			benign++
+		}
+	}
+	if benign < 2 {
+		learn = func(*features.Vector) bool { return true }
+	}
 	raw := make([][]float64, len(vecs))
+	var train, pop [][]float64
 	byHost := map[string][][]float64{}
 	hours := make([][]float64, 168)
-	for i, v := range vecs {
+	for i := range vecs {
+		v := &vecs[i]
 		raw[i] = v.Values
+		if !learn(v) {
+			continue
+		}
+		train = append(train, v.Values)
+		// the baselines describe the windows the detectors score
 		if v.Rows >= o.MinRows {
+			pop = append(pop, v.Values)
 			k := v.Host.String()
 			byHost[k] = append(byHost[k], v.Values)
 		}
 		h := hourOfWeek(v.Start)
 		hours[h] = append(hours[h], v.Values[0])
-	}
-	// Baselines and forest learn from benign windows only when labels are
-	// given (otherwise from everything: the baseline period is assumed clean).
-	train, pop := raw, [][]float64(nil)
-	if o.Labels {
-		train = nil
-		for i, v := range vecs {
-			if !v.Malicious {
-				train = append(train, raw[i])
-			}
-		}
-		if len(train) < 2 {
-			train = raw
-		}
-	}
-	// The global baseline describes the windows the detectors score.
-	for i, v := range vecs {
-		if v.Rows >= o.MinRows && (len(train) == len(raw) || !v.Malicious) {
-			pop = append(pop, raw[i])
-		}
 	}
 	if len(pop) == 0 {
 		pop = train

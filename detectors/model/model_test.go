@@ -53,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 	if l.Supervised.Prob(x) < 0.9 {
 		t.Fatalf("malicious window p=%.3f", l.Supervised.Prob(x))
 	}
-	if len(l.Hosts) != 20 || l.Baseline("10.0.0.1").N != 20 || l.Baseline("1.2.3.4").N != 390 {
+	if len(l.Hosts) != 20 || l.Baseline("10.0.0.1").N != 19 || l.Baseline("10.0.0.11").N != 20 || l.Baseline("1.2.3.4").N != 390 {
 		t.Fatalf("baselines: %d hosts", len(l.Hosts))
 	}
 	if l.Baseline("10.0.0.1").Scope != features.ScopeHost || l.Baseline("1.2.3.4").Scope != features.ScopePopulation || l.BaselineMinRows != 3 {
@@ -84,6 +84,52 @@ func TestBaselinesSkipSmallWindows(t *testing.T) {
 		if r.N < MinHostWindows || r.RawMedian[0] < 10 {
 			t.Fatalf("host %s baseline %+v", h, r)
 		}
+	}
+}
+
+// With labels, the windows labelled malicious stay out of every baseline:
+// a host's own (a host whose benign windows are too few gets none) as the
+// global one and the hour-of-week profile. Without labels every window
+// counts (the baseline period is assumed clean).
+func TestLabelsKeepMaliciousOutOfBaselines(t *testing.T) {
+	vs := vecs(400, 0)
+	t0 := vs[0].Start
+	add := func(host string, w int, mal bool) {
+		v := make([]float64, features.N)
+		v[0], v[1], v[4] = 10, 3, 1000
+		if mal {
+			v[0], v[1], v[3], v[4] = 900, 700, 1, 9e6
+		}
+		vs = append(vs, features.Vector{Host: netip.MustParseAddr(host), Start: t0.Add(time.Duration(w) * 5 * time.Minute), Values: v, Malicious: mal, Rows: 5})
+	}
+	for w := 0; w < 16; w++ {
+		add("10.9.0.1", w, w%3 == 0) // 6 malicious, 10 benign
+		add("10.9.0.2", w, w >= 6)   // 6 benign, 10 malicious
+	}
+	m, err := Train(vs, Options{Labels: true, Window: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Baseline("10.9.0.1")
+	if h.Scope != features.ScopeHost || h.N != 10 || h.RawMedian[0] != 10 || h.MAD[0] != 0 || h.RawMedian[3] != 0 {
+		t.Fatalf("host baseline over %d windows, conn_count %g (MAD %g), failed_ratio %g: malicious windows counted",
+			h.N, h.RawMedian[0], h.MAD[0], h.RawMedian[3])
+	}
+	if _, ok := m.Hosts["10.9.0.2"]; ok {
+		t.Fatalf("10.9.0.2 has %d benign windows, fewer than %d, but a host baseline", 6, MinHostWindows)
+	}
+	if m.Global.N != 416 {
+		t.Fatalf("global baseline over %d windows, want the 416 benign", m.Global.N)
+	}
+	if hw := m.HourOfWeek[hourOfWeek(t0)]; hw > 14 {
+		t.Fatalf("hour-of-week conn_count %g includes malicious windows", hw)
+	}
+	u, err := Train(vs, Options{Window: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Baseline("10.9.0.1").N != 16 || u.Baseline("10.9.0.2").N != 16 || u.Global.N != 432 {
+		t.Fatalf("without labels: host baselines over %d and %d windows, global %d", u.Baseline("10.9.0.1").N, u.Baseline("10.9.0.2").N, u.Global.N)
 	}
 }
 
