@@ -42,7 +42,9 @@ type Detector struct {
 	Alerts int64
 }
 
-// New builds the detector; base gives the baseline used in explanations.
+// New builds the detector; base gives the baseline used in explanations
+// (the model's host baseline or its global one, as their Scope says); nil
+// explains with values only.
 func New(cfg Config, m *Model, base func(string) features.Robust) *Detector {
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
@@ -80,22 +82,24 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 			idx[i] = i
 		}
 		sort.SliceStable(idx, func(a, b int) bool { return contrib[idx[a]] > contrib[idx[b]] })
+		ex := notice.Explanation{Detector: d.Name(), Score: math.Round(p*1000) / 1000, Features: map[string]notice.Feature{}, Window: d.cfg.Window.Seconds()}
 		var base features.Robust
+		var z []float64
 		if d.base != nil {
 			base = d.base(v.Host.String())
+			z = base.Z(v.Values)
+			ex.BaselineScope = base.Scope // whose baseline the features' baselines are
 		}
-		z := base.Z(v.Values)
-		ex := notice.Explanation{Detector: d.Name(), Score: math.Round(p*1000) / 1000, Features: map[string]notice.Feature{}, Window: d.cfg.Window.Seconds()}
 		var parts []string
 		for _, j := range idx[:3] {
 			if contrib[j] <= 0 {
 				break
 			}
-			b := 0.0
+			f := notice.Feature{Value: v.Values[j]}
 			if j < len(base.RawMedian) {
-				b = base.RawMedian[j]
+				f = notice.F(v.Values[j], base.RawMedian[j], math.Round(z[j]*1000)/1000)
 			}
-			ex.Features[features.Names[j]] = notice.F(v.Values[j], b, math.Round(z[j]*1000)/1000)
+			ex.Features[features.Names[j]] = f
 			ex.Top = append(ex.Top, features.Names[j])
 			parts = append(parts, fmt.Sprintf("%s %g", features.Names[j], math.Round(v.Values[j]*100)/100))
 		}

@@ -63,3 +63,54 @@ func TestDetector(t *testing.T) {
 		t.Fatalf("notices: %+v", ns)
 	}
 }
+
+// A notice says whose baseline its features are explained against: the
+// model's host baseline ("host") or its global one ("population"), as
+// iforest's notices do; without baselines, values only and no scope.
+func TestBaselineScope(t *testing.T) {
+	X, y := data(300)
+	m, _ := Fit(X, y, Params{})
+	host := features.ComputeRobust(X[1:20])
+	host.Scope = features.ScopeHost
+	pop := features.ComputeRobust(X)
+	pop.Scope = features.ScopePopulation
+	base := func(h string) features.Robust {
+		if h == "10.0.0.1" {
+			return host
+		}
+		return pop
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(base func(string) features.Robust) map[string]*notice.Notice {
+		d := New(DefaultConfig(), m, base)
+		for _, src := range []string{"10.0.0.1", "10.0.0.2"} {
+			for i := 0; i < 250; i++ {
+				ts := t0.Add(time.Duration(i) * time.Second)
+				d.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: []byte("C1"),
+					Orig: netip.MustParseAddr(src), Resp: netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), RespP: 445, ConnState: []byte("S0")}})
+			}
+		}
+		ns := map[string]*notice.Notice{}
+		d.Flush(func(n *notice.Notice) { ns[n.Source.String()] = n })
+		if len(ns) != 2 {
+			t.Fatalf("%d notices, want 2", len(ns))
+		}
+		return ns
+	}
+	ns := run(base)
+	for src, want := range map[string]features.Robust{"10.0.0.1": host, "10.0.0.2": pop} {
+		n := ns[src]
+		if n.Explain.BaselineScope != want.Scope {
+			t.Errorf("%s: zeekanom.baseline_scope %q, want %q", src, n.Explain.BaselineScope, want.Scope)
+		}
+		f := n.Explain.Features["conn_count"]
+		if f.Baseline == nil || *f.Baseline != want.RawMedian[0] {
+			t.Errorf("%s: conn_count baseline %v, want the %s's %g", src, f.Baseline, want.Scope, want.RawMedian[0])
+		}
+	}
+	for src, n := range run(nil) {
+		if n.Explain.BaselineScope != "" || n.Explain.Features["conn_count"].Baseline != nil {
+			t.Errorf("%s without baselines: scope %q, conn_count %+v", src, n.Explain.BaselineScope, n.Explain.Features["conn_count"])
+		}
+	}
+}
