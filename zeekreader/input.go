@@ -79,7 +79,7 @@ func (l *lineInput) startGzip() {
 		rest = bytes.NewReader(nil)
 	}
 	l.r, l.w, l.err = 0, 0, nil
-	l.gz = newReadahead(io.MultiReader(bytes.NewReader(head), rest))
+	l.gz = newReadahead(io.MultiReader(bytes.NewReader(head), rest), readaheadChunk)
 	l.src = l.gz
 }
 
@@ -148,9 +148,14 @@ func (l *lineInput) close() {
 }
 
 // readahead decompresses gzip in its own goroutine so that decompression
-// and parsing use two cores.
+// and parsing use two cores. Blocks go round between the two: Read hands a
+// block back to free once it has copied all of it out (the line buffer holds
+// copies, never the block itself), and run takes from free before it
+// allocates, so a stream of any length uses at most readaheadBlocks blocks.
 type readahead struct {
+	size int // block size
 	ch   chan chunk
+	free chan []byte
 	done chan struct{}
 	cur  chunk
 	pos  int
@@ -162,10 +167,20 @@ type chunk struct {
 	err error
 }
 
-const readaheadChunk = 256 << 10
+const (
+	readaheadChunk = 256 << 10
+	readaheadQueue = 4
+	// queued, one being filled, one being read
+	readaheadBlocks = readaheadQueue + 2
+)
 
-func newReadahead(compressed io.Reader) *readahead {
-	ra := &readahead{ch: make(chan chunk, 4), done: make(chan struct{})}
+func newReadahead(compressed io.Reader, size int) *readahead {
+	ra := &readahead{
+		size: size,
+		ch:   make(chan chunk, readaheadQueue),
+		free: make(chan []byte, readaheadBlocks),
+		done: make(chan struct{}),
+	}
 	go ra.run(compressed)
 	return ra
 }
@@ -180,7 +195,12 @@ func (ra *readahead) run(compressed io.Reader) {
 	defer zr.Close()
 	var total int64
 	for {
-		b := make([]byte, readaheadChunk)
+		var b []byte
+		select {
+		case b = <-ra.free:
+		default:
+			b = make([]byte, ra.size)
+		}
 		n := 0
 		for n < len(b) && err == nil {
 			var m int
@@ -214,6 +234,14 @@ func (ra *readahead) Read(p []byte) (int, error) {
 		}
 		if ra.fin != nil {
 			return 0, ra.fin
+		}
+		if ra.cur.b != nil {
+			// Fully copied out: run may fill it again.
+			select {
+			case ra.free <- ra.cur.b[:cap(ra.cur.b)]:
+			default:
+			}
+			ra.cur.b = nil
 		}
 		c, ok := <-ra.ch
 		if !ok {
