@@ -196,11 +196,7 @@ func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
 func (d *Detector) Flush(emit detectors.Emit) { d.close(math.MaxInt64-1, true, emit) }
 
 func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
-	for _, n := range d.pending {
-		emit(n)
-	}
-	clear(d.pending)
-	d.pending = d.pending[:0]
+	d.pending = window.EmitAll(d.pending, emit)
 	if !ok {
 		return
 	}
