@@ -1,6 +1,9 @@
 package window
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"reflect"
+)
 
 // Table is a bounded map from K to V that keeps at most Max entries: when
 // full, a least-recently-active entry is evicted (and counted), chosen by
@@ -21,6 +24,8 @@ type Table[K comparable, V any] struct {
 	hand    int32
 	free    []int32
 	evicted int64
+	// pointers: K or V holds pointers, which a freed entry must drop
+	pointers bool
 	// OnEvict, when set, sees an entry before it is evicted.
 	OnEvict func(k K, v *V)
 }
@@ -62,7 +67,8 @@ func NewTableHash[K comparable, V any](max int, hash func(K) uint64) *Table[K, V
 	if max <= 0 {
 		max = 100000
 	}
-	return &Table[K, V]{Max: max, hash: hash}
+	return &Table[K, V]{Max: max, hash: hash,
+		pointers: hasPointers(reflect.TypeFor[K]()) || hasPointers(reflect.TypeFor[V]())}
 }
 
 // find returns k's entry number and index slot, or -1 and the empty
@@ -175,10 +181,14 @@ func (t *Table[K, V]) Delete(k K) {
 	if i < 0 {
 		return
 	}
-	e := t.ent(i)
-	var zk K
-	var zv V
-	e.key, e.val = zk, zv
+	if t.pointers {
+		// drop what the entry references; entries without pointers are
+		// zeroed when reused (Get), not twice
+		e := t.ent(i)
+		var zk K
+		var zv V
+		e.key, e.val = zk, zv
+	}
 	t.state[i] = stFree
 	t.free = append(t.free, i)
 }
@@ -305,4 +315,25 @@ func (x *index) remove(slot uint32) {
 		}
 	}
 	x.slots[i] = 0
+}
+
+// hasPointers reports whether values of t hold pointers (which the garbage
+// collector follows).
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	}
+	return true // pointer, string, slice, map, interface, func, chan
 }

@@ -2,6 +2,8 @@ package window
 
 import (
 	"math/rand/v2"
+	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -94,5 +96,53 @@ func TestTableImportExport(t *testing.T) {
 		if (i%3 == 0) != (v == nil) || v != nil && *v != i {
 			t.Fatalf("key %d: %v", i, v)
 		}
+	}
+}
+
+func TestHasPointers(t *testing.T) {
+	type flat struct {
+		A [4]uint64
+		B IP
+		C UIDs
+	}
+	type withPtr struct {
+		A [2]int
+		S []byte
+	}
+	for _, c := range []struct {
+		t    reflect.Type
+		want bool
+	}{
+		{reflect.TypeFor[IP](), false},
+		{reflect.TypeFor[flat](), false},
+		{reflect.TypeFor[[0]*int](), false},
+		{reflect.TypeFor[withPtr](), true},
+		{reflect.TypeFor[netip.Addr](), true},
+		{reflect.TypeFor[string](), true},
+		{reflect.TypeFor[[3]map[int]int](), true},
+	} {
+		if got := hasPointers(c.t); got != c.want {
+			t.Errorf("hasPointers(%v) = %v, want %v", c.t, got, c.want)
+		}
+	}
+}
+
+// A deleted entry of a pointer-free table is not cleared at once; the
+// next key that takes its place must still start from the zero value.
+func TestDeletedEntryReusedZero(t *testing.T) {
+	tb := NewIPTable[[8]uint64](4)
+	a, b := IPOf(netip.MustParseAddr("10.0.0.1")), IPOf(netip.MustParseAddr("10.0.0.2"))
+	v, _ := tb.Get(a)
+	v[3] = 7
+	tb.Delete(a)
+	if tb.pointers {
+		t.Fatal("[8]uint64 counted as holding pointers")
+	}
+	w, created := tb.Get(b)
+	if !created || *w != ([8]uint64{}) {
+		t.Fatalf("reused entry: created %v, value %v", created, *w)
+	}
+	if tb.Peek(a) != nil {
+		t.Fatal("deleted key still found")
 	}
 }
