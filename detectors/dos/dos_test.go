@@ -110,8 +110,12 @@ func TestDoSBounded(t *testing.T) {
 	if s := d.Stats(); s.Tracked > 1000 || s.Evicted != 49000 {
 		t.Fatalf("%+v", s)
 	}
-	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
-		t.Fatalf("entry %d bytes", sz)
+	// a key's most state: its header and a slot per open window
+	if sz := reflect.TypeOf(state{}).Size() + nSlots*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+		t.Fatalf("state per key up to %d bytes", sz)
+	}
+	if n := d.slots.Len(); n > d.t.Len()*nSlots {
+		t.Fatalf("%d slots for %d keys", n, d.t.Len())
 	}
 }
 

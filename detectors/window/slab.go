@@ -1,0 +1,43 @@
+package window
+
+// Slab holds values of T in fixed-size pages that never move, handed out
+// by number and taken back for reuse. It is for a table entry that owns a
+// varying number of large parts (the windows a key has open): inline, the
+// entry would reserve room for the most parts any key can have, and every
+// new key would clear it all.
+type Slab[T any] struct {
+	pages [][]T
+	n     int32 // values handed out at least once
+	free  []int32
+}
+
+// New returns a zeroed value and its number (≥ 1, so 0 can mean none).
+func (s *Slab[T]) New() (int32, *T) {
+	var id int32
+	if k := len(s.free); k > 0 {
+		id = s.free[k-1]
+		s.free = s.free[:k-1]
+	} else {
+		if int(s.n>>pageBits) == len(s.pages) {
+			s.pages = append(s.pages, make([]T, pageSize))
+		}
+		s.n++
+		id = s.n
+	}
+	v := s.At(id)
+	var zero T
+	*v = zero
+	return id, v
+}
+
+// At returns value id (from New, not freed since).
+func (s *Slab[T]) At(id int32) *T {
+	i := id - 1
+	return &s.pages[i>>pageBits][i&(pageSize-1)]
+}
+
+// Free takes value id back.
+func (s *Slab[T]) Free(id int32) { s.free = append(s.free, id) }
+
+// Len is the number of values in use.
+func (s *Slab[T]) Len() int { return int(s.n) - len(s.free) }
