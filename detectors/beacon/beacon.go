@@ -654,9 +654,12 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		return nil
 	}
 	start := d.win.Start(a.Win)
+	// First and Last are truncated to the millisecond: the end is rounded
+	// up so that the last connection (Zeek's ts has microseconds) lies
+	// within [start, end] like every other row of the evidence
 	n := &notice.Notice{Rule: notice.RuleBeacon, Source: k.Src.Addr(), Timestamp: d.win.End(a.Win),
 		Start: start.Add(time.Duration(a.First) * time.Millisecond),
-		End:   start.Add(time.Duration(a.Last) * time.Millisecond)}
+		End:   start.Add(time.Duration(a.Last+1) * time.Millisecond)}
 	ratio := window.RatioForScore(s.Score, d.cfg.Threshold)
 	n.RiskScore = window.Risk(ratio)
 	target := ""

@@ -216,3 +216,57 @@ func TestSharedServiceIsNotC2(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeSpansItsEvidence: a notice's [start, end] holds every
+// connection it scored, the first and the last included, also when the
+// timestamps have microseconds (Zeek's) and when the rows are those of the
+// next window, held while the previous one waited for lateness. The window
+// keeps milliseconds; an end truncated to them left the last connection
+// after event.end.
+func TestNoticeSpansItsEvidence(t *testing.T) {
+	subMS := func(rows []window.Conn, us time.Duration) []window.Conn {
+		for i := range rows {
+			rows[i].TS = rows[i].TS.Truncate(time.Millisecond).Add(us)
+		}
+		return rows
+	}
+	sni := func(rows []window.Conn) []window.Conn {
+		for i := range rows {
+			rows[i].ServerName = "c2.example.net"
+		}
+		return rows
+	}
+	for _, tc := range []struct {
+		name string
+		rows []window.Conn
+	}{
+		{"pair, 877 µs into the millisecond", subMS(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.02, 2*time.Hour, 31, false), 877*time.Microsecond)},
+		{"pair, 1 µs into the millisecond", subMS(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.02, 2*time.Hour, 32, false), time.Microsecond)},
+		{"pair, on the millisecond", subMS(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.02, 2*time.Hour, 33, false), 0)},
+		{"pair, two days (the second held while the first waits)", subMS(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.05, 48*time.Hour, 34, false), 999*time.Microsecond)},
+		{"domain", sni(subMS(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.02, 2*time.Hour, 35, false), 640*time.Microsecond))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			ns := window.Run(New(cfg), merge(tc.rows, noise(99)))
+			if len(ns) == 0 {
+				t.Fatal("no notice")
+			}
+			for _, n := range ns {
+				if n.Source.String() != "10.1.1.5" {
+					continue
+				}
+				win := n.Timestamp.Add(-cfg.Window)
+				for _, r := range tc.rows {
+					if r.TS.Before(win) || !r.TS.Before(n.Timestamp) {
+						continue // another window's row
+					}
+					if r.TS.Before(n.Start) || r.TS.After(n.End) {
+						t.Errorf("%s: row at %s outside the notice's %s .. %s", n.Message,
+							r.TS.Format(time.RFC3339Nano), n.Start.Format(time.RFC3339Nano), n.End.Format(time.RFC3339Nano))
+					}
+				}
+			}
+		})
+	}
+}
