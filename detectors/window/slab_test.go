@@ -23,7 +23,7 @@ func TestSlab(t *testing.T) {
 	if id != 7 || *v != ([4]uint64{}) {
 		t.Fatalf("reused %d, value %v (want 7, zero)", id, *v)
 	}
-	if s.At(1)[0] != 1 || s.At(3*pageSize)[0] != 3*pageSize {
+	if s.At(1)[0] != 1 || s.At(3 * pageSize)[0] != 3*pageSize {
 		t.Fatal("values moved")
 	}
 	if id, _ := s.New(); id != 300 || s.At(300) != p {
