@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ type Detector struct {
 	// sample of the latest scored windows of every host.
 	pop   Population
 	stats Stats
+	// scratch of scoreAll
+	batchX            [][]float64
+	batchFlat, batchS []float64
 }
 
 // Stats counts the detector's work.
@@ -134,9 +138,35 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 		}
 		return
 	}
-	for i := range vs {
-		d.score(&vs[i], emit)
+	// the windows that closed together are scored in batches (ScoreBatch),
+	// then judged in order
+	for len(vs) > 0 {
+		n := min(len(vs), scoreBlock)
+		d.scoreAll(vs[:n], emit)
+		vs = vs[n:]
 	}
+}
+
+func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
+	X, flat := d.batchX[:0], d.batchFlat[:0]
+	for i := range vs {
+		if vs[i].Rows >= d.cfg.MinRows {
+			n := len(flat)
+			flat = append(flat, vs[i].Values...)
+			x := flat[n:]
+			X = append(X, features.Transform(x, x))
+		}
+	}
+	scores := slices.Grow(d.batchS[:0], len(X))[:len(X)]
+	d.tr.Forest.ScoreBatch(X, scores)
+	j := 0
+	for i := range vs {
+		if vs[i].Rows >= d.cfg.MinRows {
+			d.scored(&vs[i], scores[j], emit)
+			j++
+		}
+	}
+	d.batchX, d.batchFlat, d.batchS = X[:0], flat[:0], scores[:0]
 }
 
 // train fits the forest on the buffered windows of this run, then scores
@@ -170,11 +200,9 @@ func (d *Detector) train(emit detectors.Emit) {
 	}
 }
 
-func (d *Detector) score(v *features.Vector, emit detectors.Emit) {
-	if v.Rows < d.cfg.MinRows {
-		return
-	}
-	d.judge(v, d.tr.Forest.Score(features.Transform(v.Values, nil)), emit)
+// scored judges a window scored s by the forest.
+func (d *Detector) scored(v *features.Vector, s float64, emit detectors.Emit) {
+	d.judge(v, s, emit)
 	if d.fromRun {
 		// after judging: a window is not explained against itself. Flagged
 		// windows count too (unlike in a host's history): the median of

@@ -164,11 +164,11 @@ func TestBaselineScope(t *testing.T) {
 			w := 0
 			for ; w < c.history; w++ {
 				v := vec(c.host, w, 7, 1030, 5)
-				d.score(&v, emit)
+				d.handle([]features.Vector{v}, emit)
 			}
 			for i := 0; i < c.small; i++ {
 				v := vec(c.host, w, 7, 1030, 2)
-				d.score(&v, emit)
+				d.handle([]features.Vector{v}, emit)
 				w++
 			}
 			if len(ns) != 0 {
@@ -176,7 +176,7 @@ func TestBaselineScope(t *testing.T) {
 			}
 			for i := 0; i < 2; i++ { // flagged twice: the first must not become history
 				v := vec(c.host, w, 400, 5e6, 50)
-				d.score(&v, emit)
+				d.handle([]features.Vector{v}, emit)
 				w++
 			}
 			if len(ns) != 2 {
@@ -253,7 +253,7 @@ func TestSnapshotHistory(t *testing.T) {
 	a := New(cfg, tr)
 	for w := 0; w < 10; w++ {
 		v := vec("10.0.0.1", w, float64(w), 100, 5)
-		a.score(&v, func(*notice.Notice) {})
+		a.handle([]features.Vector{v}, func(*notice.Notice) {})
 	}
 	snap, err := a.Snapshot()
 	if err != nil {

@@ -151,3 +151,23 @@ func TestRangeCheck(t *testing.T) {
 		t.Fatal("edge point above far point")
 	}
 }
+
+// ScoreBatch gives exactly Score's values (same sums in the same order).
+func TestScoreBatchEqualsScore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	X := make([][]float64, 2*scoreBlock+300) // three blocks
+	for i := range X {
+		X[i] = []float64{rng.NormFloat64(), rng.ExpFloat64(), float64(rng.IntN(5)), rng.Float64() * 100}
+	}
+	f, _, err := fit(X[:500], Params{Trees: 50, Sample: 128, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, len(X))
+	f.ScoreBatch(X, got)
+	for i, x := range X {
+		if want := f.Score(x); got[i] != want {
+			t.Fatalf("point %d: batch %v, Score %v", i, got[i], want)
+		}
+	}
+}
