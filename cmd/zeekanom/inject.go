@@ -6,28 +6,42 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/inject"
 )
 
-const injectSynopsis = `[--kinds scan,dos,beacon,dnstunnel,exfil,offhours] [--seed N] -o DIR PATH...
+const injectSynopsis = `[--kinds scan,dos,beacon,dnstunnel,exfil,offhours] [--seed N] [--history-days N] -o DIR PATH...
 
 Plants labelled attacks into real benign conn and dns logs and writes them
 to DIR in the input's own format, with Stratosphere label/detailedlabel
 columns on every row (benign rows "benign", planted rows "Malicious" and
 From_malicious-Injected-<kind>). The output is a pure function of the
-input and the seed. Evaluate with 'zeekanom eval DIR'.`
+input and the seed. Evaluate with 'zeekanom eval DIR'.
+
+--history-days N writes N days of benign history before the capture: its
+own rows replayed once a day (every few days for a capture longer than a
+day), each copy shifted by up to 15 minutes, with fresh uids and about 10%
+of its flows left out, so that detectors that learn a host's days
+(contextual, exfil) judge the planted day against the same network. The
+attacks stay in the real capture; off-hours activity goes to the quietest
+hour of its last day (03:00 UTC when the capture is silent from 02:00 to
+05:00).`
 
 func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inject", injectSynopsis, stderr)
 	kinds := fs.String("kinds", strings.Join(inject.Kinds, ","), "attack kinds to plant, comma-separated")
 	seed := fs.Uint64("seed", 1, "random seed")
+	history := fs.Int("history-days", 0, "days of replayed benign history before the capture")
 	out := fs.String("o", "", "output directory (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return errors.New("-o DIR is required")
+	}
+	if *history < 0 {
+		return fmt.Errorf("--history-days %d: must be 0 or more", *history)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -39,13 +53,17 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			ks = append(ks, k)
 		}
 	}
-	sum, err := inject.Inject(fs.Args(), *out, inject.Options{Kinds: ks, Seed: *seed})
+	sum, err := inject.Inject(fs.Args(), *out, inject.Options{Kinds: ks, Seed: *seed, HistoryDays: *history})
 	if err != nil {
 		return err
 	}
 	for _, p := range sum.Planted {
 		fmt.Fprintf(stdout, "%-9s host %-15s peer %-22s %s .. %s  conn %d dns %d\n", p.Kind, p.Host, p.Peer,
 			p.Start.Format("2006-01-02T15:04:05Z"), p.End.Format("2006-01-02T15:04:05Z"), p.ConnRows, p.DNSRows)
+	}
+	if h := sum.History; h.Copies > 0 {
+		fmt.Fprintf(stdout, "history   %d days: %d copies every %d day(s), %d rows (%d left out), last replayed row %s\n",
+			h.Days, h.Copies, h.StepDays, h.Rows, h.Dropped, time.Unix(int64(h.Until), 0).UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	for _, f := range sum.Files {
 		fmt.Fprintf(stdout, "wrote %s\n", f)

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ var Kinds = []string{"scan", "dos", "beacon", "dnstunnel", "exfil", "offhours"}
 type Options struct {
 	Kinds []string // default: all
 	Seed  uint64
+	// HistoryDays of benign history before the planted day: the
+	// capture's own rows replayed, shifted back by whole days (see
+	// history.go and README.md). 0: none.
+	HistoryDays int
 }
 
 // Planted describes one planted attack.
@@ -50,6 +55,7 @@ type Planted struct {
 type Summary struct {
 	Files   []string // written
 	Planted []Planted
+	History History // zero without Options.HistoryDays
 }
 
 // Label values written into the label columns.
@@ -69,6 +75,7 @@ type logFile struct {
 	header  []string // TSV: every header line before the first row
 	trailer []string // TSV: #close
 	fields  []string
+	types   []string // TSV: #types
 	rows    []row
 	tsIdx   int
 	isoTS   bool            // JSON with ISO-8601 ts strings
@@ -118,13 +125,21 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	if conn == nil || len(conn.rows) == 0 {
 		return nil, errors.New("no conn.log rows to inject into")
 	}
+	if o.HistoryDays < 0 {
+		return nil, fmt.Errorf("history days %d: must be 0 or more", o.HistoryDays)
+	}
 	g := newGen(o.Seed, conn, dns)
+	g.history = o.HistoryDays > 0
 	sum := &Summary{}
 	for _, k := range o.Kinds {
 		if k == "dnstunnel" && dns == nil {
 			return nil, errors.New("dnstunnel needs a dns.log among the inputs")
 		}
 		sum.Planted = append(sum.Planted, g.plant(k))
+	}
+	var rp *replay
+	if o.HistoryDays > 0 {
+		rp = newReplay(o.Seed, o.HistoryDays, files, g.uids)
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
@@ -143,10 +158,13 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 		} else if lf == dns {
 			planted = g.dns
 		}
-		if err := lf.write(out, planted, g); err != nil {
+		if err := lf.write(out, planted, g, rp); err != nil {
 			return nil, err
 		}
 		sum.Files = append(sum.Files, out)
+	}
+	if rp != nil {
+		sum.History = *rp.stats
 	}
 	return sum, nil
 }
@@ -231,6 +249,9 @@ func readLog(path string, k zeekreader.Kind) (*logFile, error) {
 			if len(lf.rows) > 0 {
 				continue // a second header block: keep the first
 			}
+			if strings.HasPrefix(l, "#types\t") {
+				lf.types = strings.Split(l, "\t")[1:]
+			}
 			if strings.HasPrefix(l, "#fields\t") {
 				lf.fields = strings.Split(l, "\t")[1:]
 				for i, f := range lf.fields {
@@ -295,7 +316,7 @@ var fieldTypes = map[string]string{
 	"answers": "vector", "TTLs": "vector[interval]",
 }
 
-func (lf *logFile) write(path string, planted []genRow, g *gen) error {
+func (lf *logFile) write(path string, planted []genRow, g *gen, rp *replay) error {
 	sort.SliceStable(planted, func(i, j int) bool { return planted[i].ts < planted[j].ts })
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
@@ -316,13 +337,24 @@ func (lf *logFile) write(path string, planted []genRow, g *gen) error {
 		w.WriteString(lf.render(r, g))
 		w.WriteByte('\n')
 	}
-	for _, r := range lf.rows {
-		for p < len(planted) && planted[p].ts < r.ts {
+	benign := func(line string, ts float64) {
+		for p < len(planted) && planted[p].ts < ts {
 			emit(planted[p])
 			p++
 		}
-		w.WriteString(lf.benign(r.line))
+		w.WriteString(lf.benign(line))
 		w.WriteByte('\n')
+	}
+	// the replayed days first, oldest first, then the real capture
+	for k := 0; rp != nil && k < rp.copies; k++ {
+		for i := range lf.rows {
+			if line, ts, ok := lf.replayed(rp, rp.copies-k, i); ok {
+				benign(line, ts)
+			}
+		}
+	}
+	for _, r := range lf.rows {
+		benign(r.line, r.ts)
 	}
 	for ; p < len(planted); p++ {
 		emit(planted[p])
@@ -385,19 +417,8 @@ func (lf *logFile) render(r genRow, g *gen) string {
 	}
 	keys, vals := parseObject(tmpl)
 	seen := map[string]bool{}
-	var b strings.Builder
-	b.WriteByte('{')
-	n := 0
-	put := func(k, raw string) {
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		b.Write(kb)
-		b.WriteByte(':')
-		b.WriteString(raw)
-		n++
-	}
+	var obj objectWriter
+	put := obj.put
 	for i, k := range keys {
 		seen[k] = true
 		if v, ok := r.vals[k]; ok {
@@ -429,8 +450,33 @@ func (lf *logFile) render(r genRow, g *gen) string {
 		put("label", jsonValue("label", MaliciousLabel, false))
 		put("detailedlabel", jsonValue("detailedlabel", DetailedLabel(r.kind), false))
 	}
-	b.WriteByte('}')
-	return b.String()
+	return obj.String()
+}
+
+// objectWriter writes a JSON object key by key: keys quoted, values raw.
+type objectWriter struct {
+	b strings.Builder
+	n int
+}
+
+func (o *objectWriter) put(k, raw string) {
+	if o.n == 0 {
+		o.b.WriteByte('{')
+	} else {
+		o.b.WriteByte(',')
+	}
+	kb, _ := json.Marshal(k)
+	o.b.Write(kb)
+	o.b.WriteByte(':')
+	o.b.WriteString(raw)
+	o.n++
+}
+
+func (o *objectWriter) String() string {
+	if o.n == 0 {
+		return "{}"
+	}
+	return o.b.String() + "}"
 }
 
 var fieldOrder = []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service",
@@ -528,6 +574,7 @@ type gen struct {
 	serial    int
 	uids      map[string]bool
 	tmplByOrg map[netip.Addr]int
+	history   bool // replayed days precede the capture: off-hours goes to its last day's quietest hour
 }
 
 func newGen(seed uint64, conn, dns *logFile) *gen {
@@ -834,8 +881,13 @@ func (g *gen) plant(kind string) Planted {
 		h := g.host()
 		p.Host = h
 		day := time.Unix(int64(g.tmin), 0).UTC().Truncate(24 * time.Hour)
-		t := float64(day.Add(3*time.Hour).Unix()) + g.r.Float64()*600
-		p.Peer = "03:00 UTC"
+		hour := 3
+		if g.history {
+			day = time.Unix(int64(g.tmax), 0).UTC().Truncate(24 * time.Hour)
+			hour = g.quietHour()
+		}
+		t := float64(day.Add(time.Duration(hour)*time.Hour).Unix()) + g.r.Float64()*600
+		p.Peer = fmt.Sprintf("%02d:00 UTC", hour)
 		for i := 0; i < 40; i++ {
 			dst := g.public()
 			t += 5 + g.r.Float64()*25
@@ -844,4 +896,36 @@ func (g *gen) plant(kind string) Planted {
 		}
 	}
 	return p
+}
+
+// quietHour is the UTC hour of day for the off-hours plant: 03:00 when the
+// capture has no conn row from 02:00 to 04:59 on any day, else the hour
+// nearest to 03:00 that is silent along with both neighbours (replayed
+// days are shifted by up to ±15 minutes), else the nearest silent hour,
+// else the hour with the fewest rows.
+func (g *gen) quietHour() int {
+	var n [24]int
+	for _, r := range g.connF.rows {
+		if r.ts > 0 {
+			n[time.Unix(int64(r.ts), 0).UTC().Hour()]++
+		}
+	}
+	near := func(ok func(h int) bool) int {
+		for d := 0; d <= 12; d++ {
+			for _, h := range []int{(3 + d) % 24, (3 - d + 24) % 24} {
+				if ok(h) {
+					return h
+				}
+			}
+		}
+		return -1
+	}
+	if h := near(func(h int) bool { return n[(h+23)%24] == 0 && n[h] == 0 && n[(h+1)%24] == 0 }); h >= 0 {
+		return h
+	}
+	if h := near(func(h int) bool { return n[h] == 0 }); h >= 0 {
+		return h
+	}
+	least := slices.Min(n[:])
+	return near(func(h int) bool { return n[h] == least })
 }

@@ -37,21 +37,8 @@ type readBack struct {
 
 // reread reads a file with zeekreader: every row must decode.
 func reread(t *testing.T, path string) readBack {
-	r, err := zeekreader.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	er := zeekreader.NewEventReader(r)
 	rb := readBack{malicious: map[string]int{}, uids: map[string]bool{}}
-	for {
-		ev, err := er.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+	events(t, path, func(ev *zeekreader.Event) {
 		rb.rows++
 		var label, dl, uid []byte
 		switch ev.Kind {
@@ -73,8 +60,30 @@ func reread(t *testing.T, path string) readBack {
 			t.Fatalf("row without label: %q", label)
 		}
 		rb.names = ev.Record.Schema().Names()
-	}
+	})
 	return rb
+}
+
+// events calls fn with every row of a file, read with zeekreader: every
+// row must decode.
+func events(t *testing.T, path string, fn func(*zeekreader.Event)) {
+	t.Helper()
+	r, err := zeekreader.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	er := zeekreader.NewEventReader(r)
+	for {
+		ev, err := er.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		fn(ev)
+	}
 }
 
 func schemaOf(t *testing.T, path string) []string {
