@@ -126,36 +126,21 @@ type Stats struct {
 	Reassigned int64
 }
 
-type hostAcc struct {
-	rows               int
-	conns, failed, udp float64
-	out, in, dur       float64
-	ips                map[netip.Addr]struct{}
-	ports              map[uint16]struct{}
-	times              []float64
-	dns, nx, ent, qlen float64
-	domains            map[string]struct{}
-	http               float64
-	hhosts             map[string]struct{}
-	ssl                float64
-	snis               map[string]struct{}
-	mal                bool
-	class              string
-	uids               []string
-}
-
-type window struct {
-	start time.Time
-	hosts map[netip.Addr]*hostAcc
-}
-
 // Extractor accumulates rows into host-windows.
 type Extractor struct {
-	cfg     Config
-	windows map[int64]*window
-	closed  time.Time // every window ending at or before this is closed
-	stats   Stats
+	cfg    Config
+	open   []*winState // open windows, in no order
+	cur    *winState   // the window of the last row
+	spare  []*winState // closed windows, emptied for reuse
+	closed time.Time   // every window ending at or before this is closed
+	stats  Stats
+	order  []int32   // close's scratch: accumulators in host order
+	times  []float64 // vector's scratch
 }
+
+// maxSpare closed windows are kept for reuse (a window lives
+// window + lateness, so two or three are open at a time).
+const maxSpare = 2
 
 // New returns an extractor.
 func New(cfg Config) *Extractor {
@@ -172,7 +157,7 @@ func New(cfg Config) *Extractor {
 	if cfg.MaxDistinct <= 0 {
 		cfg.MaxDistinct = d.MaxDistinct
 	}
-	return &Extractor{cfg: cfg, windows: map[int64]*window{}}
+	return &Extractor{cfg: cfg}
 }
 
 // Config returns the effective configuration.
@@ -181,52 +166,71 @@ func (x *Extractor) Config() Config { return x.cfg }
 // Stats returns the counters.
 func (x *Extractor) Stats() Stats { return x.stats }
 
-func (x *Extractor) acc(h netip.Addr, ts time.Time) *hostAcc { return x.accEnd(h, ts, ts) }
+// acc finds the host's accumulator for a row at ts, and the window
+// holding it.
+func (x *Extractor) acc(h netip.Addr, ts time.Time) (*winState, *hostAcc) { return x.accEnd(h, ts, 0) }
 
-// accEnd finds the host's accumulator for a row starting at ts and ending
-// at end: the window of ts, or, when that one is already closed (a long
-// connection is logged when it ends), the window of end.
-func (x *Extractor) accEnd(h netip.Addr, ts, end time.Time) *hostAcc {
+// accEnd finds the host's accumulator for a row starting at ts and lasting
+// dur: in the window of ts, or, when that one is already closed (a long
+// connection is logged when it ends), the window of its end.
+func (x *Extractor) accEnd(h netip.Addr, ts time.Time, dur time.Duration) (*winState, *hostAcc) {
+	w := x.cur
+	if w == nil || ts.Before(w.start) || !ts.Before(w.end) || !x.isOpen(w) {
+		w = x.windowOf(ts, dur)
+		if w == nil {
+			return nil, nil
+		}
+		x.cur = w
+	}
+	a := w.find(keyOf(h), x.cfg.MaxHosts)
+	if a == nil {
+		x.stats.EvictedHosts++
+		return nil, nil
+	}
+	a.rows++
+	return w, a
+}
+
+// isOpen reports whether w ends after the closed mark.
+func (x *Extractor) isOpen(w *winState) bool { return x.closed.IsZero() || w.end.After(x.closed) }
+
+// windowOf finds or opens the window of a row at ts lasting dur (nil when
+// late).
+func (x *Extractor) windowOf(ts time.Time, dur time.Duration) *winState {
 	start := ts.Truncate(x.cfg.Window)
 	if !x.closed.IsZero() && !start.Add(x.cfg.Window).After(x.closed) {
-		start = end.Truncate(x.cfg.Window)
+		start = ts.Add(dur).Truncate(x.cfg.Window)
 		if !start.Add(x.cfg.Window).After(x.closed) {
 			x.stats.LateRows++
 			return nil
 		}
 		x.stats.Reassigned++
 	}
-	k := start.UnixNano()
-	w := x.windows[k]
-	if w == nil {
-		w = &window{start: start, hosts: map[netip.Addr]*hostAcc{}}
-		x.windows[k] = w
-	}
-	a := w.hosts[h]
-	if a == nil {
-		if len(w.hosts) >= x.cfg.MaxHosts {
-			x.stats.EvictedHosts++
-			return nil
+	for _, w := range x.open {
+		if w.start.Equal(start) {
+			return w
 		}
-		a = &hostAcc{}
-		w.hosts[h] = a
 	}
-	a.rows++
-	return a
+	return x.openWindow(start)
 }
 
-func setAdd[K comparable](x *Extractor, m *map[K]struct{}, k K) {
-	if *m == nil {
-		*m = map[K]struct{}{}
+func (x *Extractor) openWindow(start time.Time) *winState {
+	var w *winState
+	if n := len(x.spare); n > 0 {
+		w, x.spare = x.spare[n-1], x.spare[:n-1]
+	} else {
+		w = newWinState(x.cfg.MaxDistinct)
 	}
-	if _, ok := (*m)[k]; ok {
-		return
-	}
-	if len(*m) >= x.cfg.MaxDistinct {
+	w.reset(start, start.Add(x.cfg.Window))
+	x.open = append(x.open, w)
+	return w
+}
+
+// setAdd adds hash h to a distinct set, counting a drop at the cap.
+func (x *Extractor) setAdd(w *winState, s *hset, h uint64) {
+	if !w.add(s, h, x.cfg.MaxDistinct) {
 		x.stats.CappedSets++
-		return
 	}
-	(*m)[k] = struct{}{}
 }
 
 // IsMalicious applies the Stratosphere convention to a label column.
@@ -234,24 +238,28 @@ func IsMalicious(label []byte) bool {
 	return len(label) >= 9 && (bytes.HasPrefix(label, []byte("Malicious")) || bytes.HasPrefix(label, []byte("malicious")))
 }
 
-func (a *hostAcc) label(label, detailed, uid []byte) {
+// maxUIDs is how many uids a vector keeps as evidence.
+const maxUIDs = 20
+
+func (w *winState) label(a *hostAcc, label, detailed, uid []byte) {
 	if IsMalicious(label) {
 		if !a.mal {
-			a.class = ClassOf(string(detailed))
+			w.setClass(a, ClassOf(string(detailed)))
 		}
 		a.mal = true
 	}
-	if len(uid) > 0 && len(a.uids) < 20 {
-		a.uids = append(a.uids, string(uid))
+	if len(uid) > 0 && a.nUIDs < maxUIDs {
+		w.addUID(a, uid)
 	}
 }
 
-func (x *Extractor) extra(a *hostAcc, o, r netip.Addr, ts time.Time) {
+func (x *Extractor) extra(w *winState, a *hostAcc, o, r netip.Addr, ts time.Time) {
 	if x.cfg.Labeler == nil || a.mal {
 		return
 	}
 	if c, ok := x.cfg.Labeler(o, r, ts); ok {
-		a.mal, a.class = true, c
+		a.mal = true
+		w.setClass(a, c)
 	}
 }
 
@@ -281,7 +289,7 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 	switch ev.Kind {
 	case zeekreader.KindConn:
 		c := ev.Conn
-		a := x.accEnd(c.Orig, c.TS, c.TS.Add(c.Duration))
+		w, a := x.accEnd(c.Orig, c.TS, c.Duration)
 		if a == nil {
 			return
 		}
@@ -295,16 +303,18 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		a.out += float64(c.OrigBytes)
 		a.in += float64(c.RespBytes)
 		a.dur += c.Duration.Seconds()
-		setAdd(x, &a.ips, c.Resp)
-		setAdd(x, &a.ports, c.RespP)
-		if len(a.times) < x.cfg.MaxDistinct {
-			a.times = append(a.times, float64(c.TS.UnixNano())/1e9)
+		x.setAdd(w, &a.ips, hashAddr(c.Resp))
+		if !w.addPort(a, c.RespP, x.cfg.MaxDistinct) {
+			x.stats.CappedSets++
 		}
-		a.label(c.Label, c.DetailedLabel, c.UID)
-		x.extra(a, c.Orig, c.Resp, c.TS)
+		if int(a.nTimes) < x.cfg.MaxDistinct {
+			w.addTime(a, float64(c.TS.UnixNano())/1e9)
+		}
+		w.label(a, c.Label, c.DetailedLabel, c.UID)
+		x.extra(w, a, c.Orig, c.Resp, c.TS)
 	case zeekreader.KindDNS:
 		q := ev.DNS
-		a := x.acc(q.Orig, q.TS)
+		w, a := x.acc(q.Orig, q.TS)
 		if a == nil {
 			return
 		}
@@ -315,36 +325,36 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		name := strings.ToLower(strings.TrimSuffix(string(q.Query), "."))
 		reg, sub := SplitDomain(name)
 		if reg != "" {
-			setAdd(x, &a.domains, reg)
+			x.setAdd(w, &a.domains, hashString(reg))
 		}
 		a.ent += Entropy(sub)
 		a.qlen += float64(len(name))
-		a.label(q.Label, q.DetailedLabel, q.UID)
-		x.extra(a, q.Orig, q.Resp, q.TS)
+		w.label(a, q.Label, q.DetailedLabel, q.UID)
+		x.extra(w, a, q.Orig, q.Resp, q.TS)
 	case zeekreader.KindHTTP:
 		h := ev.HTTP
-		a := x.acc(h.Orig, h.TS)
+		w, a := x.acc(h.Orig, h.TS)
 		if a == nil {
 			return
 		}
 		a.http++
 		if len(h.Host) > 0 {
-			setAdd(x, &a.hhosts, string(h.Host))
+			x.setAdd(w, &a.hhosts, hashString(h.Host))
 		}
-		a.label(h.Label, h.DetailedLabel, h.UID)
-		x.extra(a, h.Orig, h.Resp, h.TS)
+		w.label(a, h.Label, h.DetailedLabel, h.UID)
+		x.extra(w, a, h.Orig, h.Resp, h.TS)
 	case zeekreader.KindSSL:
 		s := ev.SSL
-		a := x.acc(s.Orig, s.TS)
+		w, a := x.acc(s.Orig, s.TS)
 		if a == nil {
 			return
 		}
 		a.ssl++
 		if len(s.ServerName) > 0 {
-			setAdd(x, &a.snis, string(s.ServerName))
+			x.setAdd(w, &a.snis, hashString(s.ServerName))
 		}
-		a.label(s.Label, s.DetailedLabel, s.UID)
-		x.extra(a, s.Orig, s.Resp, s.TS)
+		w.label(a, s.Label, s.DetailedLabel, s.UID)
+		x.extra(w, a, s.Orig, s.Resp, s.TS)
 	}
 }
 
@@ -392,31 +402,33 @@ func Entropy(s string) float64 {
 	return h
 }
 
-func (a *hostAcc) vector(h netip.Addr, start time.Time, w time.Duration) Vector {
+func (x *Extractor) vector(w *winState, a *hostAcc) Vector {
 	v := make([]float64, N)
 	v[0] = a.conns
-	v[1] = float64(len(a.ips))
-	v[2] = float64(len(a.ports))
+	v[1] = float64(a.ips.n)
+	v[2] = float64(a.distinctPorts())
 	if a.conns > 0 {
 		v[3] = a.failed / a.conns
 		v[6] = a.dur / a.conns
 		v[7] = a.udp / a.conns
 	}
 	v[4], v[5] = a.out, a.in
-	v[8] = cv(a.times)
+	x.times = w.appendTimes(x.times[:0], a)
+	v[8] = cv(x.times)
 	v[9] = a.dns
 	if a.dns > 0 {
 		v[10] = a.nx / a.dns
 		v[12] = a.ent / a.dns
 		v[13] = a.qlen / a.dns
 	}
-	v[11] = float64(len(a.domains))
+	v[11] = float64(a.domains.n)
 	v[14] = a.http
-	v[15] = float64(len(a.hhosts))
+	v[15] = float64(a.hhosts.n)
 	v[16] = a.ssl
-	v[17] = float64(len(a.snis))
+	v[17] = float64(a.snis.n)
 	v[18] = math.Log((a.out + 1) / (a.in + 1))
-	return Vector{Host: h, Start: start, End: start.Add(w), Values: v, Malicious: a.mal, Class: a.class, Rows: a.rows, UIDs: a.uids}
+	return Vector{Host: a.key().addr(), Start: w.start, End: w.end, Values: v, Malicious: a.mal, Class: w.className(a),
+		Rows: a.rows, UIDs: w.uidList(a)}
 }
 
 // cv is the coefficient of variation of the gaps between sorted times; 1
@@ -450,41 +462,48 @@ func (x *Extractor) Advance(wm time.Time) []Vector {
 		// only move closed to a window boundary
 		x.closed = cut.Truncate(x.cfg.Window)
 	}
-	return x.close(func(w *window) bool { return !w.start.Add(x.cfg.Window).After(cut) })
+	return x.close(func(w *winState) bool { return !w.end.After(cut) })
 }
 
 // Flush closes every window.
 func (x *Extractor) Flush() []Vector {
-	return x.close(func(*window) bool { return true })
+	return x.close(func(*winState) bool { return true })
 }
 
-func (x *Extractor) close(due func(*window) bool) []Vector {
-	var keys []int64
-	for k, w := range x.windows {
+func (x *Extractor) close(due func(*winState) bool) []Vector {
+	var ws []*winState
+	keep := x.open[:0]
+	for _, w := range x.open {
 		if due(w) {
-			keys = append(keys, k)
+			ws = append(ws, w)
+		} else {
+			keep = append(keep, w)
 		}
 	}
-	if len(keys) == 0 {
+	clear(x.open[len(keep):])
+	x.open = keep
+	if len(ws) == 0 {
 		return nil
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	x.cur = nil
+	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
 	var out []Vector
-	for _, k := range keys {
-		w := x.windows[k]
-		delete(x.windows, k)
-		hosts := make([]netip.Addr, 0, len(w.hosts))
-		for h := range w.hosts {
-			hosts = append(hosts, h)
+	for _, w := range ws {
+		x.order = x.order[:0]
+		for i := range w.accs {
+			x.order = append(x.order, int32(i))
 		}
-		sort.Slice(hosts, func(i, j int) bool { return hosts[i].Less(hosts[j]) })
-		for _, h := range hosts {
-			a := w.hosts[h]
+		sort.Slice(x.order, func(i, j int) bool { return w.accs[x.order[i]].key().less(w.accs[x.order[j]].key()) })
+		for _, i := range x.order {
+			a := &w.accs[i]
 			if a.rows < x.cfg.MinRows {
 				continue
 			}
-			out = append(out, a.vector(h, w.start, x.cfg.Window))
+			out = append(out, x.vector(w, a))
 			x.stats.Windows++
+		}
+		if len(x.spare) < maxSpare {
+			x.spare = append(x.spare, w)
 		}
 	}
 	return out

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -155,5 +157,73 @@ func TestRobustDefined(t *testing.T) {
 	}
 	if z := r.Z(httpOnly); z[0] != 0 || z[4] != 0 {
 		t.Errorf("http-only window has conn z-scores: %v", z)
+	}
+}
+
+// In steady state (a window's storage reused from a closed one) conn,
+// http and ssl rows allocate nothing: hosts, distinct sets, times and
+// uids all live in the window's reused arenas. (A dns row still
+// allocates its lower-cased name.)
+func TestObserveAllocs(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	x := New(DefaultConfig())
+	uid := []byte("CabcdefghijklmnopQ")
+	var evs []*zeekreader.Event
+	for i := 0; i < 3000; i++ {
+		h := netip.AddrFrom4([4]byte{10, 0, byte(i % 3), byte(i % 97)})
+		r := netip.AddrFrom4([4]byte{93, byte(i % 11), byte(i % 13), byte(i % 251)})
+		switch i % 5 {
+		case 3:
+			evs = append(evs, &zeekreader.Event{Kind: zeekreader.KindHTTP, HTTP: &zeekreader.HTTP{Orig: h, UID: uid,
+				Host: []byte(fmt.Sprintf("h%d.example.com", i%17))}})
+		case 4:
+			evs = append(evs, &zeekreader.Event{Kind: zeekreader.KindSSL, SSL: &zeekreader.SSL{Orig: h, UID: uid,
+				ServerName: []byte(fmt.Sprintf("s%d.example.org", i%23))}})
+		default:
+			evs = append(evs, &zeekreader.Event{Kind: zeekreader.KindConn, Conn: &zeekreader.Conn{Orig: h, Resp: r,
+				RespP: uint16(i % 300), UID: uid, Proto: []byte("tcp"), ConnState: []byte("SF"), OrigBytes: 10, RespBytes: 20}})
+		}
+	}
+	win := 0
+	feed := func() {
+		start := t0.Add(time.Duration(win) * 5 * time.Minute)
+		for i, ev := range evs {
+			ts := start.Add(time.Duration(i) * 50 * time.Millisecond)
+			switch {
+			case ev.Conn != nil:
+				ev.Conn.TS = ts
+			case ev.HTTP != nil:
+				ev.HTTP.TS = ts
+			default:
+				ev.SSL.TS = ts
+			}
+			x.Observe(ev)
+		}
+	}
+	for ; win < 4; win++ {
+		feed()
+		x.Advance(t0.Add(time.Duration(win)*5*time.Minute + 8*time.Minute))
+	}
+	// each window's rows, measured apart from closing the previous one
+	// (its vectors allocate)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // as testing.AllocsPerRun: no other goroutine's allocations
+	var m0, m1 runtime.MemStats
+	for ; win < 8; win++ {
+		runtime.ReadMemStats(&m0)
+		feed()
+		runtime.ReadMemStats(&m1)
+		if a := m1.Mallocs - m0.Mallocs; a != 0 {
+			t.Fatalf("window %d: %d allocations for %d rows", win, a, len(evs))
+		}
+		if vs := x.Advance(t0.Add(time.Duration(win)*5*time.Minute + 8*time.Minute)); len(vs) != 291 {
+			t.Fatalf("window %d: %d vectors", win, len(vs))
+		}
+	}
+}
+
+// An accumulator is four cache lines (a conn row touches the first two).
+func TestAccLayout(t *testing.T) {
+	if s, off := unsafe.Sizeof(hostAcc{}), unsafe.Offsetof(hostAcc{}.uTail); s != 256 || off >= 128 {
+		t.Fatalf("hostAcc: %d bytes, uTail at %d", s, off)
 	}
 }

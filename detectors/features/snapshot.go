@@ -3,37 +3,52 @@ package features
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 )
 
-const snapshotVersion = 1
+// snapshotVersion 2 keeps the distinct sets of addresses and names as
+// their 64-bit hashes (what the extractor holds since it stopped keeping
+// the elements); version 1, with the elements, still restores (they are
+// hashed as rows would be).
+const snapshotVersion = 2
 
 type snapHost struct {
-	Host    netip.Addr   `json:"host"`
-	Rows    int          `json:"rows"`
-	Conns   float64      `json:"conns"`
-	Failed  float64      `json:"failed"`
-	UDP     float64      `json:"udp"`
-	Out     float64      `json:"out"`
-	In      float64      `json:"in"`
-	Dur     float64      `json:"dur"`
+	Host   netip.Addr `json:"host"`
+	Rows   int        `json:"rows"`
+	Conns  float64    `json:"conns"`
+	Failed float64    `json:"failed"`
+	UDP    float64    `json:"udp"`
+	Out    float64    `json:"out"`
+	In     float64    `json:"in"`
+	Dur    float64    `json:"dur"`
+	// IPHashes and the other ...Hashes fields are the sets (version 2),
+	// sorted; ports are kept as they are (exact, and a host's first few
+	// are held inline, not hashed).
+	IPHashes     []uint64  `json:"ip_hashes,omitempty"`
+	Ports        []uint16  `json:"ports,omitempty"`
+	Times        []float64 `json:"times,omitempty"`
+	DNS          float64   `json:"dns"`
+	NX           float64   `json:"nx"`
+	Ent          float64   `json:"ent"`
+	QLen         float64   `json:"qlen"`
+	DomainHashes []uint64  `json:"domain_hashes,omitempty"`
+	HTTP         float64   `json:"http"`
+	HHostHashes  []uint64  `json:"http_host_hashes,omitempty"`
+	SSL          float64   `json:"ssl"`
+	SNIHashes    []uint64  `json:"sni_hashes,omitempty"`
+	Mal          bool      `json:"mal,omitempty"`
+	Class        string    `json:"class,omitempty"`
+	UIDs         []string  `json:"uids,omitempty"`
+
+	// The other sets' elements, version 1 only.
 	IPs     []netip.Addr `json:"ips,omitempty"`
-	Ports   []uint16     `json:"ports,omitempty"`
-	Times   []float64    `json:"times,omitempty"`
-	DNS     float64      `json:"dns"`
-	NX      float64      `json:"nx"`
-	Ent     float64      `json:"ent"`
-	QLen    float64      `json:"qlen"`
 	Domains []string     `json:"domains,omitempty"`
-	HTTP    float64      `json:"http"`
 	HHosts  []string     `json:"http_hosts,omitempty"`
-	SSL     float64      `json:"ssl"`
 	SNIs    []string     `json:"snis,omitempty"`
-	Mal     bool         `json:"mal,omitempty"`
-	Class   string       `json:"class,omitempty"`
-	UIDs    []string     `json:"uids,omitempty"`
 }
 
 type snapWindow struct {
@@ -48,79 +63,103 @@ type snapshot struct {
 	Windows []snapWindow `json:"windows"`
 }
 
-func sortedKeys[K comparable](m map[K]struct{}, less func(a, b K) bool) []K {
-	out := make([]K, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// hashes lists a set's hashes, sorted.
+func (w *winState) hashes(s hset) []uint64 {
+	var out []uint64
+	for _, h := range w.setSlots(s) {
+		if h != 0 {
+			out = append(out, h)
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return less(out[i], out[j]) })
+	slices.Sort(out)
 	return out
 }
-
-func toSet[K comparable](list []K) map[K]struct{} {
-	if len(list) == 0 {
-		return nil
-	}
-	m := make(map[K]struct{}, len(list))
-	for _, k := range list {
-		m[k] = struct{}{}
-	}
-	return m
-}
-
-func strLess(a, b string) bool      { return a < b }
-func addrLess(a, b netip.Addr) bool { return a.Less(b) }
-func portLess(a, b uint16) bool     { return a < b }
 
 // Snapshot encodes the open windows deterministically (JSON).
 func (x *Extractor) Snapshot() ([]byte, error) {
 	s := snapshot{Version: snapshotVersion, Closed: x.closed, Stats: x.stats}
-	ks := make([]int64, 0, len(x.windows))
-	for k := range x.windows {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
-	for _, k := range ks {
-		w := x.windows[k]
+	ws := slices.Clone(x.open)
+	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
+	for _, w := range ws {
 		sw := snapWindow{Start: w.start}
-		hosts := make([]netip.Addr, 0, len(w.hosts))
-		for h := range w.hosts {
-			hosts = append(hosts, h)
+		order := make([]int, len(w.accs))
+		for i := range order {
+			order[i] = i
 		}
-		sort.Slice(hosts, func(i, j int) bool { return hosts[i].Less(hosts[j]) })
-		for _, h := range hosts {
-			a := w.hosts[h]
-			sw.Hosts = append(sw.Hosts, snapHost{Host: h, Rows: a.rows, Conns: a.conns, Failed: a.failed, UDP: a.udp,
-				Out: a.out, In: a.in, Dur: a.dur, IPs: sortedKeys(a.ips, addrLess), Ports: sortedKeys(a.ports, portLess),
-				Times: a.times, DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen, Domains: sortedKeys(a.domains, strLess),
-				HTTP: a.http, HHosts: sortedKeys(a.hhosts, strLess), SSL: a.ssl, SNIs: sortedKeys(a.snis, strLess),
-				Mal: a.mal, Class: a.class, UIDs: a.uids})
+		sort.Slice(order, func(i, j int) bool { return w.accs[order[i]].key().less(w.accs[order[j]].key()) })
+		for _, i := range order {
+			a := &w.accs[i]
+			sw.Hosts = append(sw.Hosts, snapHost{Host: a.key().addr(), Rows: a.rows, Conns: a.conns, Failed: a.failed,
+				UDP: a.udp, Out: a.out, In: a.in, Dur: a.dur, IPHashes: w.hashes(a.ips), Ports: w.portList(a),
+				Times: w.appendTimes(nil, a), DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen,
+				DomainHashes: w.hashes(a.domains), HTTP: a.http, HHostHashes: w.hashes(a.hhosts), SSL: a.ssl,
+				SNIHashes: w.hashes(a.snis), Mal: a.mal, Class: w.className(a), UIDs: w.uidList(a)})
 		}
 		s.Windows = append(s.Windows, sw)
 	}
 	return json.Marshal(&s)
 }
 
-// Restore replaces the extractor's windows with a snapshot's.
+// hashAll maps a version-1 element list to hashes.
+func hashAll[K any](list []K, hash func(K) uint64) []uint64 {
+	out := make([]uint64, len(list))
+	for i, k := range list {
+		out[i] = hash(k)
+	}
+	return out
+}
+
+// Restore replaces the extractor's windows with a snapshot's (version 1 or
+// 2); on error the extractor is unchanged.
 func (x *Extractor) Restore(b []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("features snapshot: %w", err)
 	}
-	if s.Version != snapshotVersion {
-		return fmt.Errorf("features snapshot: version %d, this build reads %d", s.Version, snapshotVersion)
+	if s.Version < 1 || s.Version > snapshotVersion {
+		return fmt.Errorf("features snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	}
+	if s.Version == 1 {
+		for i := range s.Windows {
+			for j := range s.Windows[i].Hosts {
+				h := &s.Windows[i].Hosts[j]
+				h.IPHashes = hashAll(h.IPs, hashAddr)
+				h.DomainHashes, h.HHostHashes = hashAll(h.Domains, hashString[string]), hashAll(h.HHosts, hashString[string])
+				h.SNIHashes = hashAll(h.SNIs, hashString[string])
+			}
+		}
 	}
 	x.closed, x.stats = s.Closed, s.Stats
-	x.windows = map[int64]*window{}
+	x.open, x.cur = x.open[:0], nil
 	for _, sw := range s.Windows {
-		w := &window{start: sw.Start, hosts: map[netip.Addr]*hostAcc{}}
+		w := x.openWindow(sw.Start)
 		for _, h := range sw.Hosts {
-			w.hosts[h.Host] = &hostAcc{rows: h.Rows, conns: h.Conns, failed: h.Failed, udp: h.UDP, out: h.Out, in: h.In,
-				dur: h.Dur, ips: toSet(h.IPs), ports: toSet(h.Ports), times: h.Times, dns: h.DNS, nx: h.NX, ent: h.Ent,
-				qlen: h.QLen, domains: toSet(h.Domains), http: h.HTTP, hhosts: toSet(h.HHosts), ssl: h.SSL,
-				snis: toSet(h.SNIs), mal: h.Mal, class: h.Class, uids: h.UIDs}
+			a := w.find(keyOf(h.Host), math.MaxInt)
+			a.rows, a.conns, a.failed, a.udp, a.out, a.in, a.dur = h.Rows, h.Conns, h.Failed, h.UDP, h.Out, h.In, h.Dur
+			a.dns, a.nx, a.ent, a.qlen, a.http, a.ssl, a.mal = h.DNS, h.NX, h.Ent, h.QLen, h.HTTP, h.SSL, h.Mal
+			for _, set := range []struct {
+				s  *hset
+				hs []uint64
+			}{{&a.ips, h.IPHashes}, {&a.domains, h.DomainHashes}, {&a.hhosts, h.HHostHashes}, {&a.snis, h.SNIHashes}} {
+				for _, v := range set.hs {
+					if v != 0 {
+						w.add(set.s, v, x.cfg.MaxDistinct) // more only if the cap was lowered since
+					}
+				}
+			}
+			for _, p := range h.Ports {
+				w.addPort(a, p, x.cfg.MaxDistinct)
+			}
+			for _, t := range h.Times {
+				w.addTime(a, t)
+			}
+			for _, u := range h.UIDs[:min(len(h.UIDs), maxUIDs)] {
+				w.addUID(a, []byte(u))
+			}
+			if h.Class != "" {
+				w.setClass(a, h.Class)
+			}
 		}
-		x.windows[sw.Start.UnixNano()] = w
 	}
 	return nil
 }

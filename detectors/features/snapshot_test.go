@@ -129,3 +129,76 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Error("version 99 restored")
 	}
 }
+
+// Snapshots (version 2) keep the sets' hashes, so the hashes must not
+// change: these are the values version 2 was written with. Keys
+// netip.Addr tells apart stay apart.
+func TestHashesStable(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want uint64
+	}{
+		{"10.1.2.3", hashAddr(netip.MustParseAddr("10.1.2.3")), 201388005783861595},
+		{"10.1.2.3 as a key", keyOf(netip.MustParseAddr("10.1.2.3")).hash(), 201388005783861595},
+		{"port 443", hashPort(443), 10535479020567031620},
+		{"example.com", hashString("example.com"), 13930247685507406497},
+		{"example.com bytes", hashString([]byte("example.com")), 13930247685507406497},
+		{"2001:db8::1", hashAddr(netip.MustParseAddr("2001:db8::1")), 5519345828414429086},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: hash %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	seen := map[uint64]netip.Addr{}
+	addrs := []netip.Addr{netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("::ffff:10.1.2.3"),
+		netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("::"), netip.MustParseAddr("0.0.0.0"), {},
+		netip.MustParseAddr("10.1.2.4"), netip.MustParseAddr("255.0.0.1"), netip.MustParseAddr("fe80::1")}
+	for _, a := range addrs {
+		for _, b := range addrs {
+			if keyOf(a).less(keyOf(b)) != a.Less(b) {
+				t.Errorf("%s < %s: %v", a, b, a.Less(b))
+			}
+		}
+		if k := keyOf(a); k.addr() != a {
+			t.Errorf("%s round-trips to %s", a, k.addr())
+		}
+		h := hashAddr(a)
+		if o, dup := seen[h]; dup || h == 0 {
+			t.Errorf("%s and %s share hash %d", a, o, h)
+		}
+		seen[h] = a
+	}
+}
+
+func TestUnhashPort(t *testing.T) {
+	for p := 0; p < 1<<16; p++ {
+		if q := unhashPort(hashPort(uint16(p))); q != uint16(p) {
+			t.Fatalf("port %d comes back as %d", p, q)
+		}
+	}
+}
+
+// Ports move from the accumulator to a set past inlinePorts, and the cap
+// applies to both.
+func TestPorts(t *testing.T) {
+	for _, limit := range []int{3, inlinePorts, 20} {
+		w := newWinState(limit)
+		w.reset(time.Time{}, time.Time{})
+		a := w.find(keyOf(netip.MustParseAddr("10.0.0.1")), 10)
+		dropped := 0
+		for i := 0; i < 50; i++ {
+			if !w.addPort(a, uint16(i%30*1000), limit) {
+				dropped++
+			}
+		}
+		// 30 distinct ports, then the first 20 again: a repeat is
+		// dropped when the port was
+		want := min(limit, 30)
+		if a.distinctPorts() != want || dropped != 30-want+max(0, 20-want) {
+			t.Errorf("max %d: %d ports, %d dropped", limit, a.distinctPorts(), dropped)
+		}
+		if got := w.portList(a); len(got) != want || got[0] != 0 {
+			t.Errorf("max %d: ports %v", limit, got)
+		}
+	}
+}

@@ -1,0 +1,489 @@
+package features
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// The per-window state is laid out for the per-row path: a window keeps
+// its host accumulators in one slice found through an open-addressing
+// index, and every variable-length part of an accumulator (the distinct
+// sets, the conn start times, the uids) in the window's own arenas. A
+// closed window is emptied and kept for the next one, so in steady state
+// a row allocates nothing, and an accumulator holds no pointers.
+
+// hostKey is an address as a pointer-free key that keeps what netip.Addr
+// equality and order distinguish (IPv4 from IPv4-mapped IPv6, the invalid
+// address; zones, which Zeek addresses do not carry, are dropped).
+type hostKey struct {
+	hi, lo uint64 // the 16 bytes of As16, big-endian
+	kind   uint8  // 0 invalid, 1 IPv4, 2 IPv6
+}
+
+func keyOf(a netip.Addr) hostKey {
+	if a.Is4() {
+		b := a.As4()
+		return hostKey{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), kind: 1}
+	}
+	if !a.IsValid() {
+		return hostKey{}
+	}
+	b := a.As16()
+	k := hostKey{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), kind: 2}
+	if a.Is4() {
+		k.kind = 1
+	}
+	return k
+}
+
+func (k hostKey) addr() netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], k.hi)
+	binary.BigEndian.PutUint64(b[8:], k.lo)
+	switch k.kind {
+	case 1:
+		return netip.AddrFrom16(b).Unmap()
+	case 2:
+		return netip.AddrFrom16(b)
+	}
+	return netip.Addr{}
+}
+
+// less is netip.Addr.Less: invalid, then IPv4, then IPv6, each by bytes.
+func (k hostKey) less(o hostKey) bool {
+	if k.kind != o.kind {
+		return k.kind < o.kind
+	}
+	if k.hi != o.hi {
+		return k.hi < o.hi
+	}
+	return k.lo < o.lo
+}
+
+// hash is a non-zero 64-bit hash of the key, one-to-one for IPv4 (and
+// the invalid address): the mixer is a bijection, so distinct IPv4
+// addresses never share a hash and their distinct counts are exact.
+// IPv6 addresses fold 128 bits into 64: two share a hash with
+// probability 2^-64 per pair.
+func (k hostKey) hash() uint64 {
+	if k.kind != 2 {
+		return window.Mix64(k.lo&0xffffffff | uint64(k.kind+1)<<32)
+	}
+	h := window.Mix64(window.Mix64(k.hi^0x9e3779b97f4a7c15) ^ k.lo)
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// hashAddr is keyOf(a).hash(), without the detour for IPv4.
+func hashAddr(a netip.Addr) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return window.Mix64(uint64(binary.BigEndian.Uint32(b[:])) | 2<<32)
+	}
+	return keyOf(a).hash()
+}
+
+// hashPort is one-to-one (ports are exact); unhashPort inverts it.
+func hashPort(p uint16) uint64 { return window.Mix64(uint64(p) | 1<<16) }
+
+// unhashPort inverts hashPort (window.Mix64 step by step: the
+// multipliers' inverses modulo 2^64, the xor-shifts undone).
+func unhashPort(h uint64) uint16 {
+	h = unshift(h, 31)
+	h *= 0x319642b2d24d8ec3 // inverse of 0x94d049bb133111eb
+	h = unshift(h, 27)
+	h *= 0x96de1b173f119089 // inverse of 0xbf58476d1ce4e5b9
+	h = unshift(h, 30)
+	return uint16(h)
+}
+
+// unshift inverts x ^= x >> s.
+func unshift(x uint64, s uint) uint64 {
+	y := x
+	for i := s; i < 64; i += s {
+		y = x ^ y>>s
+	}
+	return y
+}
+
+// hashString is a fixed (process-independent, so that snapshots can keep
+// the hashes) 64-bit hash of a name: each 8-byte word is folded in
+// through the bijective mixer, the length seeds it. Two distinct names
+// share a hash with probability about 2^-64.
+func hashString[S string | []byte](s S) uint64 {
+	h := window.Mix64(uint64(len(s)) ^ 0x243f6a8885a308d3)
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = window.Mix64(h ^ w)
+		s = s[8:]
+	}
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	h = window.Mix64(h ^ w ^ 0xb7e151628aed2a6b)
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// hset is an exact set of non-zero 64-bit hashes: open addressing with
+// linear probing over a power-of-two run of the window's arena, at most
+// three quarters full; it moves to a run twice as long when it fills (the old run
+// stays unused until the window is emptied).
+type hset struct {
+	pos  uint32 // start in the window's set pages
+	size uint32 // slots; 0 before the first insert
+	n    uint32
+}
+
+const minSet = 8
+
+// timeBlock is one link of a host's chain of conn start times.
+type timeBlock struct {
+	t    [15]float64
+	next int32 // index+1 of the next block, 0 at the end
+}
+
+// hostAcc is one host's accumulator in one window; its variable-length
+// parts live in the window (pointer-free). 256 bytes, the fields a conn
+// row updates in the first two cache lines.
+type hostAcc struct {
+	hi, lo             uint64 // the host (hostKey, flattened to share its padding)
+	kind               uint8
+	mal                bool
+	nPorts             uint8 // ports held inline (until the set is used)
+	nUIDs              uint8
+	nTimes             int32
+	rows               int
+	conns, failed, udp float64
+	out, in, dur       float64
+	ips, ports         hset
+	portsInl           [inlinePorts]uint16
+	tTail              int32 // index+1 into winState.times
+	uTail              int32 // offset+1 into winState.uids
+	tHead, uHead       int32
+	class              int32 // index+1 into winState.classes
+	dns, nx, ent, qlen float64
+	http, ssl          float64
+	domains            hset
+	hhosts             hset
+	snis               hset
+	_                  [24]byte
+}
+
+// inlinePorts distinct ports are kept in the accumulator itself (most
+// host-windows use a few); past them the ports move to a set.
+const inlinePorts = 8
+
+func (a *hostAcc) key() hostKey { return hostKey{hi: a.hi, lo: a.lo, kind: a.kind} }
+
+// paged is an arena of fixed-size pages that never move: a run handed
+// out stays where it is while later ones are added, so the arena grows
+// without copying, and emptying it keeps the pages for the next window.
+type paged[T any] struct {
+	pages [][]T
+	shift uint // page length is 1 << shift
+	n     int  // pages in use
+	used  int  // elements used in the last page in use
+}
+
+// alloc hands out k (at most the page length) contiguous zeroed elements
+// and returns their position.
+func (p *paged[T]) alloc(k int) uint32 {
+	if p.n == 0 || p.used+k > 1<<p.shift {
+		if p.n == len(p.pages) {
+			p.pages = append(p.pages, make([]T, 1<<p.shift))
+		}
+		p.n++
+		p.used = 0
+	}
+	s := p.pages[p.n-1][p.used : p.used+k]
+	clear(s)
+	pos := uint32(p.n-1)<<p.shift | uint32(p.used)
+	p.used += k
+	return pos
+}
+
+// at is the run of k elements at pos.
+func (p *paged[T]) at(pos uint32, k int) []T {
+	off := int(pos & (1<<p.shift - 1))
+	return p.pages[pos>>p.shift][off : off+k]
+}
+
+func (p *paged[T]) reset() { p.n, p.used = 0, 0 }
+
+// winState is one open window's state.
+type winState struct {
+	start, end time.Time
+	accs       []hostAcc
+	index      []uint64 // uint32(hash)<<32 | acc+1; 0 empty; at most half full
+	sets       paged[uint64]
+	times      paged[timeBlock]
+	uids       paged[byte] // per uid: next (4 bytes, position+1), length (2), bytes
+	classes    []string
+}
+
+// maxUIDLen bounds a uid's length (Zeek's are about 18 bytes).
+const maxUIDLen = 4096
+
+func newWinState(maxDistinct int) *winState {
+	w := &winState{}
+	w.sets.shift = 13
+	for 1<<w.sets.shift < setSize(maxDistinct) {
+		w.sets.shift++
+	}
+	w.times.shift = 9
+	w.uids.shift = 16
+	return w
+}
+
+// setSize is the size a set of n hashes needs (at most 3/4 full).
+func setSize(n int) int {
+	s := minSet
+	for 4*n > 3*s {
+		s *= 2
+	}
+	return s
+}
+
+// reset empties w for reuse, keeping its storage.
+func (w *winState) reset(start, end time.Time) {
+	w.start, w.end = start, end
+	w.accs = w.accs[:0]
+	clear(w.index)
+	w.sets.reset()
+	w.times.reset()
+	w.uids.reset()
+	clear(w.classes)
+	w.classes = w.classes[:0]
+}
+
+// find returns the accumulator of k, creating it unless the window holds
+// max hosts already (then nil).
+func (w *winState) find(k hostKey, max int) *hostAcc {
+	if w.index == nil {
+		w.index = make([]uint64, 64)
+	}
+	h := uint32(k.hash())
+	mask := uint32(len(w.index) - 1)
+	i := h & mask
+	for {
+		s := w.index[i]
+		if s == 0 {
+			break
+		}
+		if uint32(s>>32) == h {
+			if a := &w.accs[uint32(s)-1]; a.lo == k.lo && a.hi == k.hi && a.kind == k.kind {
+				return a
+			}
+		}
+		i = (i + 1) & mask
+	}
+	if len(w.accs) >= max {
+		return nil
+	}
+	w.accs = append(w.accs, hostAcc{hi: k.hi, lo: k.lo, kind: k.kind})
+	w.index[i] = uint64(h)<<32 | uint64(len(w.accs))
+	if 2*len(w.accs) > len(w.index) {
+		w.regrow()
+	}
+	return &w.accs[len(w.accs)-1]
+}
+
+// regrow doubles the index.
+func (w *winState) regrow() {
+	w.index = make([]uint64, 2*len(w.index))
+	mask := uint32(len(w.index) - 1)
+	for j := range w.accs {
+		h := uint32(w.accs[j].key().hash())
+		i := h & mask
+		for w.index[i] != 0 {
+			i = (i + 1) & mask
+		}
+		w.index[i] = uint64(h)<<32 | uint64(j+1)
+	}
+}
+
+// add inserts hash h (non-zero) into s; it reports false when h is new
+// but s already holds max hashes (h is dropped).
+func (w *winState) add(s *hset, h uint64, max int) bool {
+	if s.size == 0 {
+		s.pos, s.size = w.sets.alloc(minSet), minSet
+	}
+	slots := w.setSlots(*s)
+	mask := uint64(s.size - 1)
+	i := h & mask
+	for {
+		v := slots[i]
+		if v == h {
+			return true
+		}
+		if v == 0 {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	if int(s.n) >= max {
+		return false
+	}
+	slots[i] = h
+	s.n++
+	if 4*s.n > 3*s.size {
+		w.growSet(s)
+	}
+	return true
+}
+
+func (w *winState) growSet(s *hset) {
+	old := w.setSlots(*s)
+	size := 2 * s.size
+	pos := w.sets.alloc(int(size))
+	slots := w.sets.at(pos, int(size))
+	mask := uint64(size - 1)
+	for _, h := range old {
+		if h == 0 {
+			continue
+		}
+		i := h & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = h
+	}
+	s.pos, s.size = pos, size
+}
+
+// setSlots is the run of s (empty slots are 0).
+func (w *winState) setSlots(s hset) []uint64 { return w.sets.at(s.pos, int(s.size)) }
+
+// addPort adds a responder port to a's distinct ports: inline while they
+// fit, else in the hashed set (exact either way: hashPort is one-to-one).
+// It reports false when p is new but a holds max ports already.
+func (w *winState) addPort(a *hostAcc, p uint16, max int) bool {
+	if a.ports.n == 0 {
+		for _, q := range a.portsInl[:a.nPorts] {
+			if q == p {
+				return true
+			}
+		}
+		if int(a.nPorts) >= max {
+			return false
+		}
+		if a.nPorts < inlinePorts {
+			a.portsInl[a.nPorts] = p
+			a.nPorts++
+			return true
+		}
+		for _, q := range a.portsInl {
+			w.add(&a.ports, hashPort(q), max)
+		}
+	}
+	return w.add(&a.ports, hashPort(p), max)
+}
+
+// distinctPorts is how many ports a holds.
+func (a *hostAcc) distinctPorts() int {
+	if a.ports.n > 0 {
+		return int(a.ports.n)
+	}
+	return int(a.nPorts)
+}
+
+// portList is a's ports, sorted.
+func (w *winState) portList(a *hostAcc) []uint16 {
+	var out []uint16
+	if a.ports.n == 0 {
+		out = append(out, a.portsInl[:a.nPorts]...)
+	} else {
+		for _, h := range w.setSlots(a.ports) {
+			if h != 0 {
+				out = append(out, unhashPort(h))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// addTime appends a conn start time to a's chain.
+func (w *winState) addTime(a *hostAcc, t float64) {
+	j := int(a.nTimes % int32(len(timeBlock{}.t)))
+	if j == 0 {
+		n := int32(w.times.alloc(1)) + 1
+		if a.tTail == 0 {
+			a.tHead = n
+		} else {
+			w.timeBlock(a.tTail).next = n
+		}
+		a.tTail = n
+	}
+	w.timeBlock(a.tTail).t[j] = t
+	a.nTimes++
+}
+
+func (w *winState) timeBlock(ref int32) *timeBlock { return &w.times.at(uint32(ref-1), 1)[0] }
+
+// appendTimes appends a's times, in arrival order, to dst.
+func (w *winState) appendTimes(dst []float64, a *hostAcc) []float64 {
+	left := int(a.nTimes)
+	for b := a.tHead; b != 0 && left > 0; {
+		tb := w.timeBlock(b)
+		n := min(left, len(tb.t))
+		dst = append(dst, tb.t[:n]...)
+		left -= n
+		b = tb.next
+	}
+	return dst
+}
+
+// addUID appends a uid (at most maxUIDLen bytes of it) to a's list.
+func (w *winState) addUID(a *hostAcc, uid []byte) {
+	uid = uid[:min(len(uid), maxUIDLen)]
+	pos := int32(w.uids.alloc(6+len(uid))) + 1
+	r := w.uids.at(uint32(pos-1), 6+len(uid))
+	binary.LittleEndian.PutUint16(r[4:], uint16(len(uid)))
+	copy(r[6:], uid)
+	if a.uTail == 0 {
+		a.uHead = pos
+	} else {
+		binary.LittleEndian.PutUint32(w.uids.at(uint32(a.uTail-1), 4), uint32(pos))
+	}
+	a.uTail = pos
+	a.nUIDs++
+}
+
+// uidList is a's uids (nil when none).
+func (w *winState) uidList(a *hostAcc) []string {
+	if a.nUIDs == 0 {
+		return nil
+	}
+	out := make([]string, 0, a.nUIDs)
+	for p := a.uHead; p != 0; {
+		r := w.uids.at(uint32(p-1), 6)
+		n := int(binary.LittleEndian.Uint16(r[4:]))
+		out = append(out, string(w.uids.at(uint32(p-1)+6, n)))
+		p = int32(binary.LittleEndian.Uint32(r))
+	}
+	return out
+}
+
+func (w *winState) className(a *hostAcc) string {
+	if a.class == 0 {
+		return ""
+	}
+	return w.classes[a.class-1]
+}
+
+func (w *winState) setClass(a *hostAcc, c string) {
+	w.classes = append(w.classes, c)
+	a.class = int32(len(w.classes))
+}
