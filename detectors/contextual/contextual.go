@@ -42,6 +42,10 @@ func DefaultConfig() Config {
 		Location: "UTC", Internal: window.DefaultInternal(), MaxHosts: 50000}
 }
 
+// adjacentWeight discounts the activity rate of the neighbouring hours
+// when judging an hour (see eval).
+const adjacentWeight = 0.5
+
 // Slot is one hour of one host.
 type Slot struct {
 	Used  bool
@@ -247,34 +251,45 @@ func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
 		gdays = float64(s.Win-d.GFirst) / 24
 	}
 	sp := d.sub.Peek(subnetOf(hostIP))
-	var p float64
+	var rate func(dh int) float64 // p at the hour dh (-1, 0, +1) from this one
 	basis := ""
-	ok := false
 	switch {
 	case days >= float64(d.cfg.MinDays):
 		// the host's own profile: hour of day, and hour of week once
 		// there are two weeks (weekends differ from weekdays)
-		p = (float64(e.HOD[hod]) + 0.5) / (math.Floor(days) + 1)
-		if weeks := math.Floor(days / 7); weeks >= 2 {
-			// hour of week, shrunk towards the hour-of-day rate (m = 2
-			// pseudo-weeks), so a few weeks of history do not overreact
-			p = (float64(e.HOW[how]) + 2*p) / (weeks + 2)
-			basis = "hour of week"
-		} else {
-			basis = "hour of day"
+		nd, weeks := math.Floor(days)+1, math.Floor(days/7)
+		rate = func(dh int) float64 {
+			p := (float64(e.HOD[(hod+24+dh)%24]) + 0.5) / nd
+			if weeks >= 2 {
+				// hour of week, shrunk towards the hour-of-day rate (m = 2
+				// pseudo-weeks), so a few weeks of history do not overreact
+				p = (float64(e.HOW[(how+168+dh)%168]) + 2*p) / (weeks + 2)
+			}
+			return p
 		}
-		ok = true
+		basis = "hour of day"
+		if weeks >= 2 {
+			basis = "hour of week"
+		}
 	case sp != nil && float64(s.Win-sp.First)/24 >= float64(d.cfg.MinDays) && sp.Days > 0:
 		// a new host: its subnet's hour-of-day prior, stricter
-		p = 2 * (float64(sp.HOD[hod]) + 0.5) / (float64(sp.Days) + 1)
+		rate = func(dh int) float64 { return 2 * (float64(sp.HOD[(hod+24+dh)%24]) + 0.5) / (float64(sp.Days) + 1) }
 		basis = "its subnet's hour of day (new host)"
-		ok = true
 	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
 		// a new host: the population's hour-of-day prior, stricter
-		p = (d.GHOD[hod] + 0.5) / (d.GHostDays + 1)
-		p *= 2
+		rate = func(dh int) float64 { return 2 * (d.GHOD[(hod+24+dh)%24] + 0.5) / (d.GHostDays + 1) }
 		basis = "all hosts' hour of day (new host)"
-		ok = true
+	}
+	ok := rate != nil
+	var p float64
+	if ok {
+		// Hours are bins of a clock, not of the host's habits: a job at
+		// 23:55 with a few minutes of jitter lands at 00:00 some days. So
+		// an hour next to a habitual one is not a silent hour: p is at
+		// least half the rate of either neighbour (circular over the day
+		// and the week). Only the neighbours count, so an hour two or more
+		// from any activity keeps its own, low p.
+		p = max(rate(0), adjacentWeight*max(rate(-1), rate(1)))
 	}
 	// learn (after scoring): one active hour
 	if e.HOW[how] < math.MaxUint16 {

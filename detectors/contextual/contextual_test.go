@@ -101,3 +101,66 @@ func TestOffHoursDeterminismSnapshot(t *testing.T) {
 func BenchmarkContextual(b *testing.B) {
 	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+// daily: a host active every day for days days, from each hour of hours
+// at minute min, n connections 20 s apart.
+func daily(host string, days int, min int, n int, hours ...int) []window.Conn {
+	var rows []window.Conn
+	for d := 0; d < days; d++ {
+		for _, h := range hours {
+			rows = append(rows, spread(host, monday.AddDate(0, 0, d).Add(time.Duration(h)*time.Hour+time.Duration(min)*time.Minute), n, 20*time.Second)...)
+		}
+	}
+	return rows
+}
+
+// spread: n connections of host from at, every step.
+func spread(host string, at time.Time, n int, step time.Duration) []window.Conn {
+	var rows []window.Conn
+	for i := 0; i < n; i++ {
+		rows = append(rows, window.Conn{TS: at.Add(time.Duration(i) * step), Src: host,
+			Dst: fmt.Sprintf("93.184.216.%d", i%40+1), DPort: 443, OrigBytes: 1000})
+	}
+	return rows
+}
+
+// TestOffHoursAdjacentHours: hours are judged with their neighbours, so
+// activity that drifts across an hour boundary from a habitual hour is not
+// off-hours, while an hour two or more from any activity still is.
+func TestOffHoursAdjacentHours(t *testing.T) {
+	const h = "10.0.0.5"
+	day10 := monday.AddDate(0, 0, 10)
+	office := func(days int) []window.Conn { // every day 09:00-17:00
+		return daily(h, days, 0, 30, 9, 10, 11, 12, 13, 14, 15, 16)
+	}
+	cases := []struct {
+		name string
+		rows []window.Conn
+		want string
+	}{
+		// zat's replayed job: 23:44 for ten days, then 23:58-00:02 (137
+		// connections at 00:00 were p 0.045 by hour of day)
+		{"nightly job jittered across midnight", append(daily(h, 10, 44, 40, 23), spread(h, day10.Add(23*time.Hour+58*time.Minute), 150, 1600*time.Millisecond)...), ""},
+		// the same across the week's end, judged by hour of week:
+		// Saturday 23:58 to Sunday 00:02 of week 3
+		{"nightly job jittered across Saturday midnight", append(daily(h, 19, 44, 40, 23), spread(h, monday.AddDate(0, 0, 19).Add(23*time.Hour+58*time.Minute), 150, 1600*time.Millisecond)...), ""},
+		{"09-17 host at 03:00", append(office(10), spread(h, day10.Add(3*time.Hour), 40, 20*time.Second)...), h},
+		{"09-17 host at 08:00, next to its first hour", append(office(10), spread(h, day10.Add(8*time.Hour), 40, 20*time.Second)...), ""},
+		{"09-17 host at 07:00, two hours before", append(office(10), spread(h, day10.Add(7*time.Hour), 40, 20*time.Second)...), h},
+		{"22-23 host at 00:00", append(daily(h, 10, 0, 30, 22, 23), spread(h, day10.Add(24*time.Hour+10*time.Minute), 40, 20*time.Second)...), ""},
+		{"23:00 host at 03:00", append(daily(h, 10, 0, 30, 23), spread(h, day10.Add(3*time.Hour), 40, 20*time.Second)...), h},
+		{"23:00 host at 01:00", append(daily(h, 10, 0, 30, 23), spread(h, day10.Add(25*time.Hour), 40, 20*time.Second)...), h},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			for _, n := range run(tc.rows) {
+				got += n.Source.String()
+				t.Log(n.Message, n.RiskScore)
+			}
+			if got != tc.want {
+				t.Fatalf("got %q want %q", got, tc.want)
+			}
+		})
+	}
+}
