@@ -415,5 +415,6 @@ func (d *Detector) Restore(b []byte) error {
 			}
 		}
 	}
+	d.win.Closed, d.win.Late, d.pending = s.Closed, s.Late, s.Pending
 	return nil
 }
