@@ -179,24 +179,30 @@ func (d *Detector) train(emit detectors.Emit) {
 	for i, v := range d.buf {
 		X[i] = features.Transform(v.Values, nil)
 	}
-	f, scores, err := fit(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
+	f, err := grow(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
 	if err != nil {
 		return
 	}
+	// only the windows judged are scored (a busy sensor's first windows are
+	// mostly hosts with a row or two); the quantiles are theirs
+	var judged []features.Vector
+	var JX [][]float64
+	for i := range d.buf {
+		if d.buf[i].Rows >= d.cfg.MinRows {
+			judged = append(judged, d.buf[i])
+			JX = append(JX, X[i])
+		}
+	}
+	scores := f.calibrate(JX)
 	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return d.pop.robust() }}
 	d.fromRun = true
 	d.stats.Trained = len(d.buf)
-	buf := d.buf
 	d.buf = nil
-	for i := range buf {
-		if buf[i].Rows >= d.cfg.MinRows {
-			d.pop.add(window.IPOf(buf[i].Host), buf[i].Start, buf[i].Values)
-		}
+	for i := range judged {
+		d.pop.add(window.IPOf(judged[i].Host), judged[i].Start, judged[i].Values)
 	}
-	for i := range buf {
-		if buf[i].Rows >= d.cfg.MinRows {
-			d.judge(&buf[i], scores[i], emit) // Fit scored the training set already
-		}
+	for i := range judged {
+		d.judge(&judged[i], scores[i], emit)
 	}
 }
 

@@ -51,17 +51,30 @@ type Params struct {
 	Margin float64
 }
 
-// Fit trains a forest on X (rows of equal length, already transformed).
+// Fit trains a forest on X (rows of equal length, already transformed); its
+// quantiles are those of X's scores.
 func Fit(X [][]float64, p Params) (*Forest, error) {
-	f, _, err := fit(X, p)
-	return f, err
+	f, err := grow(X, p)
+	if err != nil {
+		return nil, err
+	}
+	f.calibrate(X)
+	return f, nil
 }
 
-// fit is Fit that also returns the training set's scores (f.Score of each
-// row), which it computes anyway for the quantiles.
-func fit(X [][]float64, p Params) (*Forest, []float64, error) {
+// calibrate sets the score quantiles (informational: Q50, Q99, Max) from
+// the scores of X and returns them.
+func (f *Forest) calibrate(X [][]float64) []float64 {
+	scores := make([]float64, len(X))
+	f.ScoreBatch(X, scores)
+	f.Q50, f.Q99, f.Max = quantile(scores, 0.5), quantile(scores, 0.99), quantile(scores, 1)
+	return scores
+}
+
+// grow builds the trees of a forest on X, without its quantiles.
+func grow(X [][]float64, p Params) (*Forest, error) {
 	if len(X) < 2 {
-		return nil, nil, errors.New("iforest: need at least 2 training vectors")
+		return nil, errors.New("iforest: need at least 2 training vectors")
 	}
 	if p.Trees <= 0 {
 		p.Trees = 100
@@ -92,10 +105,7 @@ func fit(X [][]float64, p Params) (*Forest, []float64, error) {
 		build(&tr, X, sample, 0, limit, dim, rng)
 		f.Trees = append(f.Trees, tr)
 	}
-	scores := make([]float64, len(X))
-	f.ScoreBatch(X, scores)
-	f.Q50, f.Q99, f.Max = quantile(scores, 0.5), quantile(scores, 0.99), quantile(scores, 1)
-	return f, scores, nil
+	return f, nil
 }
 
 func build(tr *Tree, X [][]float64, rows []int, depth, limit, dim int, rng *rand.Rand) int32 {

@@ -159,7 +159,7 @@ func TestScoreBatchEqualsScore(t *testing.T) {
 	for i := range X {
 		X[i] = []float64{rng.NormFloat64(), rng.ExpFloat64(), float64(rng.IntN(5)), rng.Float64() * 100}
 	}
-	f, _, err := fit(X[:500], Params{Trees: 50, Sample: 128, Seed: 9})
+	f, err := grow(X[:500], Params{Trees: 50, Sample: 128, Seed: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
