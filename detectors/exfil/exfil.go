@@ -67,19 +67,35 @@ type Slot struct {
 	Port    uint16
 }
 
-// Entry is one host.
+// nSlots is how many windows a host can have open at once.
+const nSlots = 3
+
+// Entry is one host as snapshots carry it.
 type Entry struct {
-	Slots [3]Slot
+	Slots [nSlots]Slot
 	Hist  [histCap]float32 // log10 bytes of past active windows
 	Top   [histCap]float32 // log10 bytes to the window's top destination
 	NHist uint32
+}
+
+// state is one host's live state: per open window its number and the Slot
+// (about 480 bytes) it holds in the detector's slab (0: none), then the
+// history. A row reads the first cache line to find its slot, and a new
+// host takes one slot, not three.
+type state struct {
+	Win   [nSlots]int64
+	Slot  [nSlots]int32
+	NHist uint32
+	Hist  [histCap]float32
+	Top   [histCap]float32
 }
 
 // Detector is the exfiltration detector.
 type Detector struct {
 	cfg      Config
 	win      window.Windows
-	t        *window.Table[window.IP, Entry]
+	t        *window.Table[window.IP, state]
+	slots    window.Slab[Slot]
 	internal window.Networks
 	allow    window.Networks
 	global   []float64 // prior: recent per-host window log bytes
@@ -97,9 +113,18 @@ var _ detectors.Stateful = (*Detector)(nil)
 
 // New builds the detector.
 func New(cfg Config) *Detector {
-	return &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t: window.NewIPTable[Entry](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
+	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
+		t: window.NewIPTable[state](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
 		allow: window.MustNetworks(cfg.Allow)}
+	d.t.OnEvict = func(_ window.IP, e *state) {
+		for i, id := range e.Slot {
+			if id != 0 {
+				d.slots.Free(id)
+				e.Slot[i] = 0
+			}
+		}
+	}
+	return d
 }
 
 func (d *Detector) Name() string             { return "exfil" }
@@ -146,31 +171,32 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	e, _ := d.t.Get(window.IPOf(c.Orig))
 	resp := window.IPOf(c.Resp)
-	var s, free *Slot
-	for i := range e.Slots {
-		if e.Slots[i].Used && e.Slots[i].Win == w {
-			s = &e.Slots[i]
+	var s *Slot
+	free := -1
+	for i, id := range e.Slot {
+		if id != 0 && e.Win[i] == w {
+			s = d.slots.At(id)
 			break
 		}
-		if !e.Slots[i].Used && free == nil {
-			free = &e.Slots[i]
+		if id == 0 && free < 0 {
+			free = i
 		}
 	}
 	if s == nil {
-		if free == nil {
-			o := &e.Slots[0]
-			for i := range e.Slots {
-				if e.Slots[i].Win < o.Win {
-					o = &e.Slots[i]
+		if free < 0 { // every slot holds an older window that is due: close the oldest now
+			free = 0
+			for i := range e.Win {
+				if e.Win[i] < e.Win[free] {
+					free = i
 				}
 			}
-			if n := d.eval(window.IPOf(c.Orig), e, o); n != nil {
+			if n := d.eval(window.IPOf(c.Orig), e, free); n != nil {
 				d.pending = append(d.pending, n)
 			}
-			free = o
 		}
-		*free = Slot{Used: true, Win: w}
-		s = free
+		e.Slot[free], s = d.slots.New()
+		e.Win[free] = w
+		s.Used, s.Win = true, w
 	}
 	s.Bytes += c.OrigBytes
 	s.Conns++
@@ -201,16 +227,15 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		return
 	}
 	d.batch = d.batch[:0]
-	d.t.Range(func(k window.IP, e *Entry) bool {
+	d.t.Range(func(k window.IP, e *state) bool {
 		for {
-			var o *Slot
-			for i := range e.Slots {
-				s := &e.Slots[i]
-				if s.Used && s.Win <= upto && (o == nil || s.Win < o.Win) {
-					o = s
+			o := -1
+			for i, id := range e.Slot {
+				if id != 0 && e.Win[i] <= upto && (o < 0 || e.Win[i] < e.Win[o]) {
+					o = i
 				}
 			}
-			if o == nil {
+			if o < 0 {
 				break
 			}
 			if n := d.eval(k, e, o); n != nil {
@@ -232,9 +257,14 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	d.win.Closed = upto
 }
 
-func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
+// eval judges slot i of host e, learns from it and frees it.
+func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
-	defer func() { *s = Slot{} }()
+	s := d.slots.At(e.Slot[i])
+	defer func() {
+		d.slots.Free(e.Slot[i])
+		e.Slot[i] = 0
+	}()
 	x := math.Log10(float64(s.Bytes) + 1)
 	// baseline: the host's own history, or the global prior
 	d.xs = d.xs[:0]
@@ -332,10 +362,21 @@ type snap struct {
 	Pending []*notice.Notice
 }
 
-// Snapshot encodes the state (gob).
+// Snapshot encodes the state (gob), hosts as Entry values.
 func (d *Detector) Snapshot() ([]byte, error) {
+	live := d.t.Export()
+	es := make([]window.Entry[window.IP, Entry], len(live))
+	for j, le := range live {
+		e := Entry{Hist: le.V.Hist, Top: le.V.Top, NHist: le.V.NHist}
+		for i, id := range le.V.Slot {
+			if id != 0 {
+				e.Slots[i] = *d.slots.At(id)
+			}
+		}
+		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
+	}
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.t.Evicted(), d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending})
 	return b.Bytes(), err
 }
 
@@ -345,7 +386,19 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.t.Import(s.Entries, s.Ev)
+	d.t.Import(nil, s.Ev)
+	d.slots = window.Slab[Slot]{}
+	for _, se := range s.Entries {
+		e, _ := d.t.Get(se.K)
+		e.Hist, e.Top, e.NHist = se.V.Hist, se.V.Top, se.V.NHist
+		for i := range se.V.Slots {
+			if sl := se.V.Slots[i]; sl.Used {
+				var p *Slot
+				e.Slot[i], p = d.slots.New()
+				*p, e.Win[i] = sl, sl.Win
+			}
+		}
+	}
 	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
 	return nil
 }

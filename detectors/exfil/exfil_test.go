@@ -1,6 +1,8 @@
 package exfil
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -107,11 +109,43 @@ func TestExfilDeterminismSnapshot(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(a, window.Canon(s)) {
 		t.Fatalf("snapshot differs %v", err)
 	}
-	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
-		t.Fatalf("entry %d bytes", sz)
+	// a host's most state: its header and a slot per open window
+	if sz := reflect.TypeOf(state{}).Size() + nSlots*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+		t.Fatalf("state per host up to %d bytes", sz)
 	}
 }
 
 func BenchmarkExfil(b *testing.B) {
 	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
+}
+
+// A restored detector holds the state it was given: its own snapshot
+// decodes to the same value (every field of snap survives Restore).
+func TestExfilRestoreRoundTrip(t *testing.T) {
+	rows := sorted(append(office(4, 30, 2), upload("10.0.0.2", "203.0.113.50", t0.Add(25*time.Hour), 1e9, 40)...))
+	a := New(DefaultConfig())
+	emit := func(*notice.Notice) {}
+	for _, r := range rows[:len(rows)*2/3] {
+		a.Observe(r.Event())
+		a.Advance(r.TS, emit)
+	}
+	sa, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(DefaultConfig())
+	if err := b.Restore(sa); err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := b.Snapshot()
+	var x, y snap
+	if gob.NewDecoder(bytes.NewReader(sa)).Decode(&x) != nil || gob.NewDecoder(bytes.NewReader(sb)).Decode(&y) != nil {
+		t.Fatal("decode")
+	}
+	if x.Closed == 0 || len(x.Entries) == 0 || x.MaxTS.IsZero() {
+		t.Fatalf("test state too thin: closed %d, %d hosts", x.Closed, len(x.Entries))
+	}
+	if !reflect.DeepEqual(x, y) {
+		t.Fatalf("restored state differs:\n%+v\n%+v", x.Closed, y.Closed)
+	}
 }
