@@ -126,18 +126,8 @@ var _ detectors.Stateful = (*Detector)(nil)
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
 		t: window.NewTableHash[Key, state](cfg.MaxHosts, Key.hash), allow: window.MustNetworks(cfg.Allow)}
-	d.t.OnEvict = func(_ Key, e *state) { d.release(e) }
+	d.t.OnEvict = func(_ Key, e *state) { d.slots.FreeAll(e.Slot[:]) }
 	return d
-}
-
-// release frees an evicted key's slots.
-func (d *Detector) release(e *state) {
-	for i, id := range e.Slot {
-		if id != 0 {
-			d.slots.Free(id)
-			e.Slot[i] = 0
-		}
-	}
 }
 
 func (d *Detector) Name() string             { return "dos" }
@@ -167,31 +157,14 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	k := Key{window.IPOf(c.Resp), c.RespP, window.ProtoNum(c.Proto)}
 	e, _ := d.t.Get(k)
-	var s *Slot
-	free := -1
-	for i, id := range e.Slot {
-		if id != 0 && e.Win[i] == w {
-			s = d.slots.At(id)
-			break
+	// a new window: when every slot holds an older one that is due, the
+	// oldest is closed now
+	s, created := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
+		if n := d.eval(k, e, i); n != nil {
+			d.pending = append(d.pending, n)
 		}
-		if id == 0 && free < 0 {
-			free = i
-		}
-	}
-	if s == nil {
-		if free < 0 { // every slot holds an older window that is due: close the oldest now
-			free = 0
-			for i := range e.Win {
-				if e.Win[i] < e.Win[free] {
-					free = i
-				}
-			}
-			if n := d.eval(k, e, free); n != nil {
-				d.pending = append(d.pending, n)
-			}
-		}
-		e.Slot[free], s = d.slots.New()
-		e.Win[free] = w
+	})
+	if created {
 		s.Used, s.Win = true, w
 	}
 	s.Srcs.Add(window.HashAddr(c.Orig, 0xd05)) // (same hash family as HashIP)
@@ -232,12 +205,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	d.t.Range(func(k Key, e *state) bool {
 		// oldest first so the baseline sees windows in order
 		for {
-			o := -1
-			for i, id := range e.Slot {
-				if id != 0 && e.Win[i] <= upto && (o < 0 || e.Win[i] < e.Win[o]) {
-					o = i
-				}
-			}
+			o := window.Oldest(e.Win[:], e.Slot[:], upto)
 			if o < 0 {
 				break
 			}

@@ -116,14 +116,7 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
 		t: window.NewIPTable[state](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
 		allow: window.MustNetworks(cfg.Allow)}
-	d.t.OnEvict = func(_ window.IP, e *state) {
-		for i, id := range e.Slot {
-			if id != 0 {
-				d.slots.Free(id)
-				e.Slot[i] = 0
-			}
-		}
-	}
+	d.t.OnEvict = func(_ window.IP, e *state) { d.slots.FreeAll(e.Slot[:]) }
 	return d
 }
 
@@ -171,31 +164,14 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	e, _ := d.t.Get(window.IPOf(c.Orig))
 	resp := window.IPOf(c.Resp)
-	var s *Slot
-	free := -1
-	for i, id := range e.Slot {
-		if id != 0 && e.Win[i] == w {
-			s = d.slots.At(id)
-			break
+	// a new window: when every slot holds an older one that is due, the
+	// oldest is closed now
+	s, created := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
+		if n := d.eval(window.IPOf(c.Orig), e, i); n != nil {
+			d.pending = append(d.pending, n)
 		}
-		if id == 0 && free < 0 {
-			free = i
-		}
-	}
-	if s == nil {
-		if free < 0 { // every slot holds an older window that is due: close the oldest now
-			free = 0
-			for i := range e.Win {
-				if e.Win[i] < e.Win[free] {
-					free = i
-				}
-			}
-			if n := d.eval(window.IPOf(c.Orig), e, free); n != nil {
-				d.pending = append(d.pending, n)
-			}
-		}
-		e.Slot[free], s = d.slots.New()
-		e.Win[free] = w
+	})
+	if created {
 		s.Used, s.Win = true, w
 	}
 	s.Bytes += c.OrigBytes
@@ -229,12 +205,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	d.batch = d.batch[:0]
 	d.t.Range(func(k window.IP, e *state) bool {
 		for {
-			o := -1
-			for i, id := range e.Slot {
-				if id != 0 && e.Win[i] <= upto && (o < 0 || e.Win[i] < e.Win[o]) {
-					o = i
-				}
-			}
+			o := window.Oldest(e.Win[:], e.Slot[:], upto)
 			if o < 0 {
 				break
 			}

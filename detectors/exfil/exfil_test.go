@@ -123,29 +123,20 @@ func BenchmarkExfil(b *testing.B) {
 // decodes to the same value (every field of snap survives Restore).
 func TestExfilRestoreRoundTrip(t *testing.T) {
 	rows := sorted(append(office(4, 30, 2), upload("10.0.0.2", "203.0.113.50", t0.Add(25*time.Hour), 1e9, 40)...))
-	a := New(DefaultConfig())
-	emit := func(*notice.Notice) {}
-	for _, r := range rows[:len(rows)*2/3] {
-		a.Observe(r.Event())
-		a.Advance(r.TS, emit)
-	}
-	sa, err := a.Snapshot()
+	a, b, err := window.RestoreRoundTrip(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)*2/3, decodeSnap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := New(DefaultConfig())
-	if err := b.Restore(sa); err != nil {
-		t.Fatal(err)
-	}
-	sb, _ := b.Snapshot()
-	var x, y snap
-	if gob.NewDecoder(bytes.NewReader(sa)).Decode(&x) != nil || gob.NewDecoder(bytes.NewReader(sb)).Decode(&y) != nil {
-		t.Fatal("decode")
-	}
-	if x.Closed == 0 || len(x.Entries) == 0 || x.MaxTS.IsZero() {
+	if x := a.(snap); x.Closed == 0 || len(x.Entries) == 0 || x.MaxTS.IsZero() {
 		t.Fatalf("test state too thin: closed %d, %d hosts", x.Closed, len(x.Entries))
 	}
-	if !reflect.DeepEqual(x, y) {
-		t.Fatalf("restored state differs:\n%+v\n%+v", x.Closed, y.Closed)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("restored state differs")
 	}
+}
+
+func decodeSnap(b []byte) (any, error) {
+	var s snap
+	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s)
+	return s, err
 }

@@ -39,5 +39,15 @@ func (s *Slab[T]) At(id int32) *T {
 // Free takes value id back.
 func (s *Slab[T]) Free(id int32) { s.free = append(s.free, id) }
 
+// FreeAll takes back every value of ids (0: none) and zeroes ids.
+func (s *Slab[T]) FreeAll(ids []int32) {
+	for i, id := range ids {
+		if id != 0 {
+			s.Free(id)
+			ids[i] = 0
+		}
+	}
+}
+
 // Len is the number of values in use.
 func (s *Slab[T]) Len() int { return int(s.n) - len(s.free) }

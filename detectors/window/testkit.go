@@ -103,6 +103,33 @@ func RunSnapshot(det, fresh detectors.Detector, rows []Conn, cut int) ([]*notice
 	return out, nil
 }
 
+// RestoreRoundTrip feeds rows[:cut] to det, snapshots it, restores the
+// snapshot into fresh and snapshots fresh. It returns both snapshots
+// decoded by decode, which must be equal: a field Restore forgets (or
+// Snapshot cannot carry) shows up as a difference.
+func RestoreRoundTrip(det, fresh detectors.Detector, rows []Conn, cut int, decode func([]byte) (any, error)) (before, after any, err error) {
+	eng := detectors.NewEngine(func(*notice.Notice) {}, det)
+	for _, r := range rows[:cut] {
+		eng.Observe(r.Event())
+	}
+	b, err := det.(detectors.Stateful).Snapshot()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := fresh.(detectors.Stateful).Restore(b); err != nil {
+		return nil, nil, err
+	}
+	b2, err := fresh.(detectors.Stateful).Snapshot()
+	if err != nil {
+		return nil, nil, err
+	}
+	if before, err = decode(b); err != nil {
+		return nil, nil, err
+	}
+	after, err = decode(b2)
+	return before, after, err
+}
+
 // Shuffle reorders rows randomly but keeps every row within lateness of
 // its sorted position in time (a bounded out-of-order stream).
 func Shuffle(rows []Conn, lateness time.Duration, seed int64) []Conn {
