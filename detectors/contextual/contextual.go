@@ -56,13 +56,29 @@ type Slot struct {
 	UIDs  window.UIDs
 }
 
-// Entry is one host's profile.
+// nSlots is how many hours a host can have open at once.
+const nSlots = 2
+
+// Entry is one host's profile as snapshots carry it.
 type Entry struct {
-	Slots     [2]Slot
+	Slots     [nSlots]Slot
 	HOW       [168]uint16 // weeks active at each hour of week
 	HOD       [24]uint16  // days active at each hour of day
 	FirstHour int64       // first window (hour index) seen
 	LastDay   int64       // last day (window/24) the host was active
+}
+
+// state is one host's live profile: per open hour its number and the Slot
+// (about 440 bytes) it holds in the detector's slab (0: none), then the
+// profile. A row reads the first cache line to find its slot, and a new
+// host takes one slot, not two.
+type state struct {
+	Win       [nSlots]int64
+	Slot      [nSlots]int32
+	FirstHour int64
+	LastDay   int64
+	HOW       [168]uint16
+	HOD       [24]uint16
 }
 
 // Prior is a subnet's (/24, /64) hour-of-day profile: active host-hours
@@ -78,7 +94,8 @@ type Prior struct {
 type Detector struct {
 	cfg      Config
 	win      window.Windows
-	t        *window.Table[window.IP, Entry]
+	t        *window.Table[window.IP, state]
+	slots    window.Slab[Slot]
 	sub      *window.Table[window.IP, Prior]
 	internal window.Networks
 	loc      *time.Location
@@ -100,9 +117,11 @@ func New(cfg Config) *Detector {
 	if err != nil || cfg.Location == "" {
 		loc = time.UTC
 	}
-	return &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
-		t: window.NewIPTable[Entry](cfg.MaxHosts), sub: window.NewIPTable[Prior](max(cfg.MaxHosts/16, 64)), internal: window.MustNetworks(cfg.Internal), loc: loc,
+	d := &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
+		t: window.NewIPTable[state](cfg.MaxHosts), sub: window.NewIPTable[Prior](max(cfg.MaxHosts/16, 64)), internal: window.MustNetworks(cfg.Internal), loc: loc,
 		GFirst: math.MaxInt64}
+	d.t.OnEvict = func(_ window.IP, e *state) { d.slots.FreeAll(e.Slot[:]) }
+	return d
 }
 
 func (d *Detector) Name() string             { return "contextual" }
@@ -143,29 +162,15 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if w < d.GFirst {
 		d.GFirst = w
 	}
-	var s, free *Slot
-	for i := range e.Slots {
-		if e.Slots[i].Used && e.Slots[i].Win == w {
-			s = &e.Slots[i]
-			break
+	// a new window: when every slot holds an older one that is due, the
+	// oldest is closed now
+	s, created := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
+		if n := d.eval(window.IPOf(c.Orig), e, i); n != nil {
+			d.pending = append(d.pending, n)
 		}
-		if !e.Slots[i].Used && free == nil {
-			free = &e.Slots[i]
-		}
-	}
-	if s == nil {
-		if free == nil {
-			o := &e.Slots[0]
-			if e.Slots[1].Win < o.Win {
-				o = &e.Slots[1]
-			}
-			if n := d.eval(window.IPOf(c.Orig), e, o); n != nil {
-				d.pending = append(d.pending, n)
-			}
-			free = o
-		}
-		*free = Slot{Used: true, Win: w}
-		s = free
+	})
+	if created {
+		s.Used, s.Win = true, w
 	}
 	s.Conns++
 	s.Bytes += c.OrigBytes + c.RespBytes
@@ -190,16 +195,10 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		return
 	}
 	d.bhod, d.bdays = [24]float64{}, 0
-	d.t.Range(func(k window.IP, e *Entry) bool {
+	d.t.Range(func(k window.IP, e *state) bool {
 		for {
-			var o *Slot
-			for i := range e.Slots {
-				s := &e.Slots[i]
-				if s.Used && s.Win <= upto && (o == nil || s.Win < o.Win) {
-					o = s
-				}
-			}
-			if o == nil {
+			o := window.Oldest(e.Win[:], e.Slot[:], upto)
+			if o < 0 {
 				break
 			}
 			if n := d.eval(k, e, o); n != nil {
@@ -241,9 +240,14 @@ func (d *Detector) hours(w int64) (how, hod int) {
 	return
 }
 
-func (d *Detector) eval(hostIP window.IP, e *Entry, s *Slot) *notice.Notice {
+// eval judges the hour in slot i of host e, learns from it and frees it.
+func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
-	defer func() { *s = Slot{} }()
+	s := d.slots.At(e.Slot[i])
+	defer func() {
+		d.slots.Free(e.Slot[i])
+		e.Slot[i] = 0
+	}()
 	how, hod := d.hours(s.Win)
 	days := float64(s.Win-e.FirstHour) / 24
 	gdays := 0.0
@@ -348,10 +352,22 @@ type snap struct {
 	Pending   []*notice.Notice
 }
 
-// Snapshot encodes the state (gob).
+// Snapshot encodes the state (gob), hosts as Entry values.
 func (d *Detector) Snapshot() ([]byte, error) {
+	live := d.t.Export()
+	es := make([]window.Entry[window.IP, Entry], len(live))
+	for j, le := range live {
+		v := &le.V
+		e := Entry{HOW: v.HOW, HOD: v.HOD, FirstHour: v.FirstHour, LastDay: v.LastDay}
+		for i, id := range v.Slot {
+			if id != 0 {
+				e.Slots[i] = *d.slots.At(id)
+			}
+		}
+		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
+	}
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending})
 	return b.Bytes(), err
 }
 
@@ -361,7 +377,19 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.t.Import(s.Entries, s.Ev)
+	d.t.Import(nil, s.Ev)
+	d.slots = window.Slab[Slot]{}
+	for _, se := range s.Entries {
+		e, _ := d.t.Get(se.K)
+		e.HOW, e.HOD, e.FirstHour, e.LastDay = se.V.HOW, se.V.HOD, se.V.FirstHour, se.V.LastDay
+		for i := range se.V.Slots {
+			if sl := se.V.Slots[i]; sl.Used {
+				var p *Slot
+				e.Slot[i], p = d.slots.New()
+				*p, e.Win[i] = sl, sl.Win
+			}
+		}
+	}
 	d.sub.Import(s.Subnets, s.SubEv)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
 	return nil

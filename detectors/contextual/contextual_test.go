@@ -1,6 +1,8 @@
 package contextual
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"reflect"
 	"testing"
@@ -93,8 +95,18 @@ func TestOffHoursDeterminismSnapshot(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(a, window.Canon(s)) {
 		t.Fatalf("snapshot differs %v", err)
 	}
-	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
-		t.Fatalf("entry %d bytes", sz)
+	// a host's most state: its profile and a slot per open hour
+	if sz := reflect.TypeOf(state{}).Size() + nSlots*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+		t.Fatalf("state per host up to %d bytes", sz)
+	}
+	// a restored detector holds the state it was given
+	x, y, err := window.RestoreRoundTrip(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)/2, func(b []byte) (any, error) {
+		var s snap
+		err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s)
+		return s, err
+	})
+	if err != nil || x.(snap).Closed == 0 || len(x.(snap).Entries) == 0 || !reflect.DeepEqual(x, y) {
+		t.Fatalf("restored state differs (or too thin): %v", err)
 	}
 }
 
