@@ -89,7 +89,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // next returns the next line without its '\n' (and without a trailing '\r'),
 // and the stream offsets of its start and of the byte after its newline.
-// At the end of input it returns io.EOF; an over-long line gives
+// At the end of input it returns io.EOF; after a read error, the error
+// (what it read of an unfinished line is dropped); an over-long line gives
 // errLineTooLong once, after which reading goes on at the next line.
 func (l *lineInput) next() (line []byte, start, end int64, err error) {
 	scanned := 0 // bytes after l.r already known to hold no '\n'
@@ -119,7 +120,9 @@ func (l *lineInput) next() (line []byte, start, end int64, err error) {
 			scanned = 0
 		}
 		if l.err != nil {
-			if l.r < l.w && !l.live {
+			// A last line without its newline is whole only at a clean end:
+			// after a read error (a truncated gzip) it is cut off.
+			if l.r < l.w && !l.live && l.err == io.EOF {
 				line = l.buf[l.r:l.w]
 				start = l.off
 				l.off += int64(l.w - l.r)

@@ -127,3 +127,31 @@ func FuzzReadahead(f *testing.F) {
 		}
 	})
 }
+
+// TestTruncatedGzipNoPartialLine: a gzip stream cut off mid-line gives its
+// complete lines and then the error, never the cut-off rest of a line as
+// one more line (a row whose last field is cut short would parse as a
+// plausible wrong value: an address or a count missing its last digits).
+func TestTruncatedGzipNoPartialLine(t *testing.T) {
+	plain := numberedLines(20000)
+	want := bytes.Split(plain, []byte("\n"))
+	z := gzipped(plain)
+	for _, cut := range []int{len(z) / 3, len(z) / 2, len(z)/2 + 1, len(z) - 9} {
+		l := newLineInput(bytes.NewReader(z[:cut]), DefaultMaxLine, false)
+		var err error
+		for i := 0; ; i++ {
+			var line []byte
+			line, _, _, err = l.next()
+			if err != nil {
+				break
+			}
+			if !bytes.Equal(line, want[i]) {
+				t.Fatalf("cut %d: line %d = %q, want %q", cut, i, line, want[i])
+			}
+		}
+		l.close()
+		if err == io.EOF || !strings.Contains(err.Error(), "truncated or corrupt gzip") {
+			t.Fatalf("cut %d: ended with %v", cut, err)
+		}
+	}
+}
