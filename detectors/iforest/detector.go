@@ -171,9 +171,10 @@ func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
 
 // train fits the forest on the buffered windows of this run, then scores
 // them (batch fallback without a model file). The population sample starts
-// as the baseline period's windows that are scored (at least MinRows rows),
-// and the buffered windows are explained against all of them; from then on
-// it follows the scored windows (Population).
+// as the baseline period's windows that are scored (at least MinRows
+// rows; a hash-replacement sample of them when there are more than
+// PopulationLen), and the buffered windows are explained against it; from
+// then on it follows the scored windows (Population).
 func (d *Detector) train(emit detectors.Emit) {
 	X := make([][]float64, len(d.buf))
 	for i, v := range d.buf {

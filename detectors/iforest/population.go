@@ -9,7 +9,10 @@ import (
 
 // PopulationLen is how many scored host-windows the population
 // baseline of a forest trained on the run is taken over (the default
-// train_windows: the first baseline is the whole baseline period).
+// train_windows). The first baseline is the whole baseline period only
+// when it has at most this many scored windows: training waits for whole
+// closed windows, so on a busy network the buffer holds thousands, and
+// the first sample is then filled by hash replacement (add) from them.
 const PopulationLen = 256
 
 // minPopulation is the least number of windows in the sample before it
