@@ -11,13 +11,17 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/inject"
 )
 
-const injectSynopsis = `[--kinds scan,dos,beacon,dnstunnel,exfil,offhours] [--seed N] [--history-days N] -o DIR PATH...
+const injectSynopsis = `[--kinds scan,dos,beacon,dnstunnel,exfil,offhours[,dga]] [--seed N] [--history-days N] -o DIR PATH...
 
 Plants labelled attacks into real benign conn and dns logs and writes them
 to DIR in the input's own format, with Stratosphere label/detailedlabel
 columns on every row (benign rows "benign", planted rows "Malicious" and
 From_malicious-Injected-<kind>). The output is a pure function of the
 input and the seed. Evaluate with 'zeekanom eval DIR'.
+
+dga (an NXDOMAIN burst of generated domains, one or two resolved and
+contacted) is planted only when named: --kinds ...,offhours,dga adds it
+after the default kinds and leaves their rows as they are.
 
 --history-days N writes N days of benign history before the capture: its
 own rows replayed once a day (every few days for a capture longer than a
@@ -30,7 +34,7 @@ hour of its last day (03:00 UTC when the capture is silent from 02:00 to
 
 func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inject", injectSynopsis, stderr)
-	kinds := fs.String("kinds", strings.Join(inject.Kinds, ","), "attack kinds to plant, comma-separated")
+	kinds := fs.String("kinds", strings.Join(inject.Kinds, ","), "attack kinds to plant, comma-separated (also: "+strings.Join(inject.OptInKinds, ",")+")")
 	seed := fs.Uint64("seed", 1, "random seed")
 	history := fs.Int("history-days", 0, "days of replayed benign history before the capture")
 	out := fs.String("o", "", "output directory (required)")

@@ -23,8 +23,19 @@ func TestInjectHistoryEval(t *testing.T) {
 	if !strings.Contains(out, "history   14 days: 14 copies every 1 day(s)") {
 		t.Errorf("inject output has no history line:\n%s", out)
 	}
-	report := filepath.Join(dir, "eval.json")
-	if code, _, errs := runCLI(t, "eval", "--json", report, injected); code != 0 {
+	recall := classRecall(t, injected)
+	for _, k := range []string{"exfil", "offhours"} {
+		if got := recall["From_malicious-Injected-"+k]; got == 0 {
+			t.Errorf("%s: host-window recall 0 with 14 days of history", k)
+		}
+	}
+}
+
+// classRecall runs eval on dir: the host-window recall of every class.
+func classRecall(t *testing.T, dir string) map[string]float64 {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "eval.json")
+	if code, _, errs := runCLI(t, "eval", "--json", report, dir); code != 0 {
 		t.Fatalf("eval: exit %d: %s", code, errs)
 	}
 	b, err := os.ReadFile(report)
@@ -39,11 +50,11 @@ func TestInjectHistoryEval(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"exfil", "offhours"} {
-		if got := r.ByClass["From_malicious-Injected-"+k].HostWindow.Recall; got == 0 {
-			t.Errorf("%s: host-window recall 0 with 14 days of history", k)
-		}
+	recall := map[string]float64{}
+	for c, v := range r.ByClass {
+		recall[c] = v.HostWindow.Recall
 	}
+	return recall
 }
 
 func TestInjectNegativeHistory(t *testing.T) {
@@ -51,4 +62,49 @@ func TestInjectNegativeHistory(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "--history-days") {
 		t.Errorf("exit %d, stderr %q: want a clear error", code, errs)
 	}
+}
+
+// dga is planted only when named; named after the default kinds it leaves
+// their rows as they are, and eval scores it as its own class (dns.dga
+// finds it).
+func TestInjectDGA(t *testing.T) {
+	dir := t.TempDir()
+	benign := filepath.Join("..", "..", "testdata", "iforest", "proxy_rolling") // conn and dns (gzip)
+	def, with := filepath.Join(dir, "default"), filepath.Join(dir, "dga")
+	if code, _, errs := runCLI(t, "inject", "-o", def, benign); code != 0 {
+		t.Fatalf("inject: exit %d: %s", code, errs)
+	}
+	code, out, errs := runCLI(t, "inject", "--kinds", "scan,dos,beacon,dnstunnel,exfil,offhours,dga", "-o", with, benign)
+	if code != 0 {
+		t.Fatalf("inject: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "\ndga ") {
+		t.Errorf("no dga line in:\n%s", out)
+	}
+	for _, f := range []string{"conn.log.gz", "dns.log.gz"} {
+		a, b := gunzipFile(t, filepath.Join(def, f)), gunzipFile(t, filepath.Join(with, f))
+		var kept []string
+		for _, l := range strings.SplitAfter(string(b), "\n") {
+			if !strings.Contains(l, "Injected-dga") {
+				kept = append(kept, l)
+			}
+		}
+		if strings.Join(kept, "") != string(a) || len(a) == len(b) {
+			t.Errorf("%s: default kinds changed by dga, or no dga rows", f)
+		}
+	}
+	if r, ok := classRecall(t, with)["From_malicious-Injected-dga"]; !ok || r == 0 {
+		t.Errorf("dga class missing or missed (dns.dga should fire on the burst): recall %v", r)
+	}
+}
+
+func gunzipFile(t *testing.T, path string) []byte {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "out")
+	gunzipTo(t, path, dst)
+	b, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

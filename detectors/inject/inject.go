@@ -27,12 +27,16 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-// Kinds are the attack classes the injector knows, in planting order.
+// Kinds are the attack classes planted by default, in planting order.
 var Kinds = []string{"scan", "dos", "beacon", "dnstunnel", "exfil", "offhours"}
+
+// OptInKinds are planted only when named: adding one to Kinds would change
+// the default output, and with it every evaluation set built from it.
+var OptInKinds = []string{"dga"}
 
 // Options tune Inject.
 type Options struct {
-	Kinds []string // default: all
+	Kinds []string // default: Kinds
 	Seed  uint64
 	// HistoryDays of benign history before the planted day: the
 	// capture's own rows replayed, shifted back by whole days (see
@@ -96,7 +100,7 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	}
 	for _, k := range o.Kinds {
 		if !known(k) {
-			return nil, fmt.Errorf("unknown attack kind %q (known: %s)", k, strings.Join(Kinds, ","))
+			return nil, fmt.Errorf("unknown attack kind %q (known: %s)", k, strings.Join(append(slices.Clip(Kinds), OptInKinds...), ","))
 		}
 	}
 	a, err := zeekreader.Walk(paths, zeekreader.KindConn, zeekreader.KindDNS)
@@ -132,8 +136,8 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	g.history = o.HistoryDays > 0
 	sum := &Summary{}
 	for _, k := range o.Kinds {
-		if k == "dnstunnel" && dns == nil {
-			return nil, errors.New("dnstunnel needs a dns.log among the inputs")
+		if (k == "dnstunnel" || k == "dga") && dns == nil {
+			return nil, fmt.Errorf("%s needs a dns.log among the inputs", k)
 		}
 		sum.Planted = append(sum.Planted, g.plant(k))
 	}
@@ -169,14 +173,7 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	return sum, nil
 }
 
-func known(k string) bool {
-	for _, x := range Kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
+func known(k string) bool { return slices.Contains(Kinds, k) || slices.Contains(OptInKinds, k) }
 
 func openMaybeGz(path string) (io.ReadCloser, bool, error) {
 	f, err := os.Open(path)
@@ -303,6 +300,10 @@ type genRow struct {
 	kind   string
 	tmpl   int // index of the template row in the file
 	serial int
+	// exact: full-precision intervals, written to JSON as Zeek writes
+	// doubles (shortest round trip, "300.0"); nil: six decimals, as the
+	// kinds before dga write them (kept so their output stays the same)
+	exact map[string]float64
 }
 
 // types of the fields the generator sets, for JSON output.
@@ -423,7 +424,7 @@ func (lf *logFile) render(r genRow, g *gen) string {
 		seen[k] = true
 		if v, ok := r.vals[k]; ok {
 			if v != "-" {
-				put(k, jsonValue(k, v, lf.isoTS))
+				put(k, r.jsonValue(k, v, lf.isoTS))
 			}
 			continue
 		}
@@ -444,7 +445,7 @@ func (lf *logFile) render(r genRow, g *gen) string {
 		if k == "label" || k == "detailedlabel" {
 			continue
 		}
-		put(k, jsonValue(k, r.vals[k], lf.isoTS))
+		put(k, r.jsonValue(k, r.vals[k], lf.isoTS))
 	}
 	if !lf.labeled || !seen["label"] {
 		put("label", jsonValue("label", MaliciousLabel, false))
@@ -575,11 +576,12 @@ type gen struct {
 	uids      map[string]bool
 	tmplByOrg map[netip.Addr]int
 	history   bool // replayed days precede the capture: off-hours goes to its last day's quietest hour
+	shapes    map[*logFile]*rowShapes
 }
 
 func newGen(seed uint64, conn, dns *logFile) *gen {
 	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), connF: conn, dnsF: dns, used: map[netip.Addr]bool{},
-		uids: map[string]bool{}, tmplByOrg: map[netip.Addr]int{}, tmin: math.Inf(1), tmax: math.Inf(-1)}
+		uids: map[string]bool{}, tmplByOrg: map[netip.Addr]int{}, shapes: map[*logFile]*rowShapes{}, tmin: math.Inf(1), tmax: math.Inf(-1)}
 	counts := map[netip.Addr]int{}
 	res := map[netip.Addr]int{}
 	for i, r := range conn.rows {
@@ -767,6 +769,42 @@ func (g *gen) connRow(kind string, ts float64, o netip.Addr, op string, r netip.
 	return genRow{ts: ts, vals: v, kind: kind, tmpl: g.tmplFor(o, g.connF), serial: g.serial}
 }
 
+// dnsQuery is one planted query to the capture's main resolver.
+type dnsQuery struct {
+	t             float64
+	host          netip.Addr
+	port, uid     string
+	transID       int
+	rtt           float64 // reply time: the dns row's rtt (when answered) and its conn row's duration
+	query         string
+	qtype         int
+	qtypeName     string
+	rcode         int    // 0 NOERROR or 3 NXDOMAIN
+	answers, ttls string // TSV vectors; unused for NXDOMAIN
+	respBytes     int    // the reply's udp payload
+}
+
+// query plants q's dns row and returns its udp/53 conn row (same uid) for
+// the caller to add. An NXDOMAIN reply carries no answer records, and Zeek
+// sets rtt, AA and RA only from answer records: they stay unset / F, as in
+// every NXDOMAIN row of the shared captures.
+func (g *gen) query(kind string, q dnsQuery) genRow {
+	rtt, aa, ra, answers, ttls, rname := tf(q.rtt), "F", "T", q.answers, q.ttls, "NOERROR"
+	if q.rcode == 3 {
+		rtt, ra, answers, ttls, rname = "-", "F", "-", "-", "NXDOMAIN"
+	}
+	dv := map[string]string{
+		"ts": tf(q.t), "uid": q.uid, "id.orig_h": q.host.String(), "id.orig_p": q.port, "id.resp_h": g.resolver.String(), "id.resp_p": "53",
+		"proto": "udp", "trans_id": ui(q.transID), "rtt": rtt, "query": q.query, "qclass": "1", "qclass_name": "C_INTERNET",
+		"qtype": ui(q.qtype), "qtype_name": q.qtypeName, "rcode": ui(q.rcode), "rcode_name": rname, "AA": aa, "TC": "F", "RD": "T", "RA": ra,
+		"Z": "0", "answers": answers, "TTLs": ttls, "rejected": "F",
+	}
+	g.serial++
+	g.dns = append(g.dns, genRow{ts: q.t, vals: dv, kind: kind, tmpl: g.tmplFor(q.host, g.dnsF), serial: g.serial})
+	qb := len(q.query) + 2 + 12 + 4
+	return g.connRow(kind, q.t, q.host, q.port, g.resolver, 53, "udp", "dns", q.rtt, qb, q.respBytes, "SF", "Dd", 1, 1, q.uid)
+}
+
 func (g *gen) plant(kind string) Planted {
 	p := Planted{Kind: kind}
 	add := func(r genRow) {
@@ -853,17 +891,10 @@ func (g *gen) plant(kind string) Planted {
 			op := g.ephemeral()
 			rtt := 0.01 + g.r.Float64()*0.08
 			tid := g.r.IntN(65536)
-			dv := map[string]string{
-				"ts": tf(t), "uid": uid, "id.orig_h": h.String(), "id.orig_p": op, "id.resp_h": g.resolver.String(), "id.resp_p": "53",
-				"proto": "udp", "trans_id": ui(tid), "rtt": tf(rtt), "query": q, "qclass": "1", "qclass_name": "C_INTERNET",
-				"qtype": ui(qt), "qtype_name": qtn, "rcode": "0", "rcode_name": "NOERROR", "AA": "F", "TC": "F", "RD": "T", "RA": "T",
-				"Z": "0", "answers": ans, "TTLs": ttl, "rejected": "F",
-			}
-			g.serial++
-			g.dns = append(g.dns, genRow{ts: t, vals: dv, kind: kind, tmpl: g.tmplFor(h, g.dnsF), serial: g.serial})
-			p.DNSRows++
 			qb := len(q) + 2 + 12 + 4
-			add(g.connRow(kind, t, h, op, g.resolver, 53, "udp", "dns", rtt, qb, qb+len(ans)+16, "SF", "Dd", 1, 1, uid))
+			add(g.query(kind, dnsQuery{t: t, host: h, port: op, uid: uid, transID: tid, rtt: rtt, query: q, qtype: qt, qtypeName: qtn,
+				answers: ans, ttls: ttl, respBytes: qb + len(ans) + 16}))
+			p.DNSRows++
 		}
 	case "exfil":
 		h := g.host()
@@ -877,6 +908,8 @@ func (g *gen) plant(kind string) Planted {
 			add(g.connRow(kind, t, h, g.ephemeral(), dst, 443, "tcp", "ssl", dur, ob, rb, "SF", "ShADadFf", ob/1400+3, rb/1400+ob/2800, g.uid()))
 			t += 5 + g.r.Float64()*20
 		}
+	case "dga":
+		g.plantDGA(&p, add)
 	case "offhours":
 		h := g.host()
 		p.Host = h
