@@ -8,6 +8,7 @@ package beacon
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"fmt"
 	"math"
@@ -103,10 +104,34 @@ type PKey struct {
 	W int64
 }
 
-func (k Key) hash() uint64 {
-	return window.KeyHash(k.Src, window.KeyHash(k.Dst, uint64(k.Kind))^k.H)
+// srcHash is the part of a key's hash that depends on its source only:
+// a conn row's pair and net keys share it.
+func srcHash(src window.IP) uint64 { return window.KeyHash(src, 0) }
+
+// hash is k's table hash given srcHash(k.Src).
+func (k Key) hash(hs uint64) uint64 {
+	lo, hi := binary.LittleEndian.Uint64(k.Dst[:8]), binary.LittleEndian.Uint64(k.Dst[8:])
+	return window.Mix64(hs ^ lo ^ window.Mix64(hi^k.H^uint64(k.Kind)<<56))
 }
-func (k PKey) hash() uint64 { return k.Key.hash() ^ window.Mix64(uint64(k.W)) }
+
+// hkey and pkey are the keys of the live tables: Key and PKey with their
+// hash, computed once per row for both tables (and not again when an
+// entry is evicted). The hash decides only where a table's index keeps a
+// key, never an order.
+type hkey struct {
+	Key
+	h uint64
+}
+
+type pkey struct {
+	PKey
+	h uint64
+}
+
+func newHKey(k Key) hkey { return hkey{k, k.hash(srcHash(k.Src))} }
+
+// pkeyOf is k's first-stage key in window w; wh is Mix64(w).
+func pkeyOf(k hkey, w int64, wh uint64) pkey { return pkey{PKey{k.Key, w}, k.h ^ wh} }
 
 // Pre is the compact first stage of a key within one window.
 type Pre struct {
@@ -168,8 +193,8 @@ func (e *Entry) domain() string { return string(e.Domain[:e.DomLen]) }
 type Detector struct {
 	cfg     Config
 	win     window.Windows
-	t       *window.Table[Key, Entry]
-	pre     *window.Table[PKey, Pre]
+	t       *window.Table[hkey, Entry]
+	pre     *window.Table[pkey, Pre]
 	ignore  map[uint32]bool
 	allow   window.Networks
 	domains []string
@@ -185,8 +210,8 @@ var _ detectors.Stateful = (*Detector)(nil)
 // New builds the detector.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t:   window.NewTableHash[Key, Entry](max(cfg.MaxHosts/4, 16), Key.hash),
-		pre: window.NewTableHash[PKey, Pre](max(cfg.MaxHosts*3/4, 16), PKey.hash), ignore: map[uint32]bool{},
+		t:   window.NewTableHash[hkey, Entry](max(cfg.MaxHosts/4, 16), func(k hkey) uint64 { return k.h }),
+		pre: window.NewTableHash[pkey, Pre](max(cfg.MaxHosts*3/4, 16), func(k pkey) uint64 { return k.h }), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow)}
 	for _, s := range cfg.IgnorePorts {
 		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
@@ -267,15 +292,17 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		}
 		size := uint32(min(c.OrigBytes, math.MaxUint32))
 		src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
-		d.add(Key{Src: src, Dst: dst, Kind: kPair}, w, c.TS, size, c.RespP, proto, c.UID, dst, nil)
-		d.add(Key{Src: src, Dst: netOf(dst), Kind: kNet}, w, c.TS, size, c.RespP, proto, c.UID, dst, nil)
+		hs, wh := srcHash(src), window.Mix64(uint64(w))
+		pair, net := Key{Src: src, Dst: dst, Kind: kPair}, Key{Src: src, Dst: netOf(dst), Kind: kNet}
+		d.add(hkey{pair, pair.hash(hs)}, w, wh, c.TS, size, c.RespP, proto, c.UID, dst, nil)
+		d.add(hkey{net, net.hash(hs)}, w, wh, c.TS, size, c.RespP, proto, c.UID, dst, nil)
 	case ev.SSL != nil:
 		s := ev.SSL
 		if len(s.ServerName) == 0 || d.allowedDomain(s.ServerName) || d.allow.Contains(s.Resp) {
 			return
 		}
 		if w, ok := d.win.Accept(s.TS); ok {
-			d.add(Key{Src: window.IPOf(s.Orig), Kind: kDomain, H: hashBytes(s.ServerName)}, w, s.TS, 0, s.RespP, 6, s.UID, window.IPOf(s.Resp), s.ServerName)
+			d.add(newHKey(Key{Src: window.IPOf(s.Orig), Kind: kDomain, H: hashBytes(s.ServerName)}), w, window.Mix64(uint64(w)), s.TS, 0, s.RespP, 6, s.UID, window.IPOf(s.Resp), s.ServerName)
 		}
 	case ev.HTTP != nil:
 		h := ev.HTTP
@@ -283,17 +310,18 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			return
 		}
 		if w, ok := d.win.Accept(h.TS); ok {
-			d.add(Key{Src: window.IPOf(h.Orig), Kind: kDomain, H: hashBytes(h.Host) ^ 1}, w, h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), h.RespP, 6, h.UID, window.IPOf(h.Resp), h.Host)
+			d.add(newHKey(Key{Src: window.IPOf(h.Orig), Kind: kDomain, H: hashBytes(h.Host) ^ 1}), w, window.Mix64(uint64(w)), h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), h.RespP, 6, h.UID, window.IPOf(h.Resp), h.Host)
 		}
 	}
 }
 
-func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
+func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
 	// a key without a full entry collects its first rows in a compact
 	// first stage (most keys never get a full entry)
-	e := d.t.Find(k)
+	k := hk.Key
+	e := d.t.Find(hk)
 	if e == nil {
-		pk := PKey{k, w}
+		pk := pkeyOf(hk, w, wh)
 		p, _ := d.pre.Get(pk)
 		p.Win = w
 		p.MS[p.N] = uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
@@ -307,7 +335,7 @@ func (d *Detector) add(k Key, w int64, ts time.Time, size uint32, port uint16, p
 		if p.N < preRows {
 			return
 		}
-		e, _ = d.t.Get(k)
+		e, _ = d.t.Get(hk)
 		if domain != nil {
 			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
 		}
@@ -469,9 +497,10 @@ func (d *Detector) Flush(emit detectors.Emit) {
 }
 
 func (d *Detector) close(upto int64, emit detectors.Emit) {
-	d.pre.Range(func(_ PKey, p *Pre) bool { return p.Win <= upto })
+	d.pre.Range(func(_ pkey, p *Pre) bool { return p.Win <= upto })
 	var found []*notice.Notice
-	d.t.Range(func(k Key, e *Entry) bool {
+	d.t.Range(func(hk hkey, e *Entry) bool {
+		k := hk.Key
 		a := &e.Acc
 		if !a.Used || a.Win > upto {
 			return false
@@ -721,7 +750,16 @@ type snap struct {
 // Snapshot encodes the state (gob).
 func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.t.Export(), d.pre.Export(), d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped})
+	live, livePre := d.t.Export(), d.pre.Export()
+	es := make([]window.Entry[Key, Entry], len(live))
+	for i, e := range live {
+		es[i] = window.Entry[Key, Entry]{K: e.K.Key, V: e.V}
+	}
+	pre := make([]window.Entry[PKey, Pre], len(livePre))
+	for i, e := range livePre {
+		pre[i] = window.Entry[PKey, Pre]{K: e.K.PKey, V: e.V}
+	}
+	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped})
 	return b.Bytes(), err
 }
 
@@ -731,8 +769,16 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.t.Import(s.Entries, s.Ev)
-	d.pre.Import(s.Pre, s.PreEv)
+	es := make([]window.Entry[hkey, Entry], len(s.Entries))
+	for i, e := range s.Entries {
+		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: e.V}
+	}
+	d.t.Import(es, s.Ev)
+	pre := make([]window.Entry[pkey, Pre], len(s.Pre))
+	for i, e := range s.Pre {
+		pre[i] = window.Entry[pkey, Pre]{K: pkeyOf(newHKey(e.K.Key), e.K.W, window.Mix64(uint64(e.K.W))), V: e.V}
+	}
+	d.pre.Import(pre, s.PreEv)
 	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
 	return nil
 }
