@@ -1,6 +1,8 @@
 package beacon
 
 import (
+	"bytes"
+	"fmt"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -151,7 +153,65 @@ func TestEntrySize(t *testing.T) {
 	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
 		t.Fatalf("entry %d bytes", sz)
 	}
-	t.Logf("entry %d bytes, first stage %d", reflect.TypeOf(Entry{}).Size(), reflect.TypeOf(Pre{}).Size())
+	// a new key clears and writes its first stage: key and value fill two
+	// cache lines
+	live := reflect.TypeOf(pkey{}).Size() + reflect.TypeOf(first{}).Size()
+	if live != 128 {
+		t.Errorf("live first stage with its key %d bytes, want 128", live)
+	}
+	t.Logf("entry %d bytes, first stage %d live (%d with its rows, as snapshots carry it)",
+		reflect.TypeOf(Entry{}).Size(), live, reflect.TypeOf(Pre{}).Size())
+}
+
+// TestFirstStageSnapshot cuts a run while keys are in their first stage
+// (one row inline, several rows in the slab), with uids longer than a
+// sample keeps (their hash is of all their bytes), short and missing: the
+// restored run gives the notices, uid samples included, of the
+// uninterrupted one, and a restored detector snapshots the same bytes.
+func TestFirstStageSnapshot(t *testing.T) {
+	var rows []window.Conn
+	for i, r := range beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.05, 3*time.Hour, 4, false) {
+		switch i % 3 {
+		case 0:
+			r.UID = fmt.Sprintf("Cthesame22byteprefix__%d", i) // truncated alike, hashed apart
+		case 1:
+			r.UID = fmt.Sprintf("C%d", i)
+		}
+		rows = append(rows, r)
+		// a second destination in the /24 and a neighbour seen once
+		if i == 0 || i == 4 {
+			r.Dst, r.UID = "203.0.113.10", fmt.Sprintf("Canotherhostinthe24net_%d", i)
+			rows = append(rows, r)
+		}
+	}
+	want := window.Canon(window.Run(New(DefaultConfig()), rows))
+	if len(want) == 0 {
+		t.Fatal("no notice")
+	}
+	for _, cut := range []int{1, 2, 3, 5, 8, 9, 11} {
+		got, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := window.Canon(got); !reflect.DeepEqual(g, want) {
+			t.Errorf("cut at %d:\n%v\nwant\n%v", cut, g, want)
+		}
+		d := New(DefaultConfig())
+		for _, r := range rows[:cut] {
+			d.Observe(r.Event())
+		}
+		b, err := d.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2 := New(DefaultConfig())
+		if err := d2.Restore(b); err != nil {
+			t.Fatal(err)
+		}
+		if b2, err := d2.Snapshot(); err != nil || !bytes.Equal(b, b2) {
+			t.Errorf("cut at %d: a restored detector snapshots other bytes (%v)", cut, err)
+		}
+	}
 }
 
 // TestSlowLogNotLate: ssl.log lags conn.log by 20 minutes (more than the
