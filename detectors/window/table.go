@@ -26,6 +26,7 @@ type Table[K comparable, V any] struct {
 	evicted int64
 	// pointers: K or V holds pointers, which a freed entry must drop
 	pointers bool
+	dels     []int32 // scratch of Range
 	// OnEvict, when set, sees an entry before it is evicted.
 	OnEvict func(k K, v *V)
 }
@@ -181,6 +182,11 @@ func (t *Table[K, V]) Delete(k K) {
 	if i < 0 {
 		return
 	}
+	t.free1(i)
+}
+
+// free1 frees entry i (already out of the index).
+func (t *Table[K, V]) free1(i int32) {
 	if t.pointers {
 		// drop what the entry references; entries without pointers are
 		// zeroed when reused (Get), not twice
@@ -194,15 +200,42 @@ func (t *Table[K, V]) Delete(k K) {
 }
 
 // Range calls f for every entry in slot order; f may not add entries but
-// may ask for the current one to be deleted by returning true.
+// may ask for the current one to be deleted by returning true. Deleted
+// entries go when the pass ends (f still finds them): when they are many,
+// as when a window's first stages all close, the index is rebuilt from
+// the entries that stay instead of being unpicked key by key.
 func (t *Table[K, V]) Range(f func(k K, v *V) (del bool)) {
+	dels := t.dels[:0]
 	for i := int32(0); i < t.n; i++ {
 		if t.state[i] == stFree {
 			continue
 		}
 		e := t.ent(i)
 		if f(e.key, &e.val) {
-			t.Delete(e.key)
+			dels = append(dels, i)
+		}
+	}
+	if len(dels) > t.idx.n/4 {
+		for _, i := range dels {
+			t.free1(i)
+		}
+		t.rebuild()
+	} else {
+		for _, i := range dels {
+			t.Delete(t.ent(i).key)
+		}
+	}
+	t.dels = dels[:0]
+}
+
+// rebuild puts every live entry into an emptied index of the same size.
+func (t *Table[K, V]) rebuild() {
+	clear(t.idx.slots)
+	t.idx.n = 0
+	for i := int32(0); i < t.n; i++ {
+		if t.state[i] != stFree {
+			h := uint32(t.hash(t.ent(i).key))
+			t.idx.put(t.idx.empty(h), h, i)
 		}
 	}
 }
