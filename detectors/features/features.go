@@ -487,7 +487,11 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 	}
 	x.cur = nil
 	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
-	var out []Vector
+	n := 0
+	for _, w := range ws {
+		n += len(w.accs)
+	}
+	out := make([]Vector, 0, n) // at most one per host-window
 	for _, w := range ws {
 		x.order = x.order[:0]
 		for i := range w.accs {
