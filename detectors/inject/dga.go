@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -98,14 +99,22 @@ func (g *gen) dgaLabel() string {
 	return b.String()
 }
 
-// jsonValue is v as the row's JSON value: with exact, intervals as Zeek's
-// JSON writer prints doubles.
+// jsonValue is v as the row's JSON value: with exact, times and intervals
+// as Zeek's JSON writer prints doubles.
 func (r genRow) jsonValue(k, v string, isoTS bool) string {
 	if r.exact == nil {
 		return jsonValue(k, v, isoTS)
 	}
-	if f, ok := r.exact[k]; ok {
-		return zeekDouble(f)
+	if d, ok := r.exact[k]; ok {
+		// Zeek's intervals are differences of two timestamps held to the
+		// microsecond, so a whole number of ulps of ts (2^-22 s in 2020),
+		// not any double
+		ts, _ := strconv.ParseFloat(r.vals["ts"], 64)
+		return zeekDouble(math.Round((ts+d)*1e6)/1e6 - ts)
+	}
+	if fieldTypes[k] == "time" && !isoTS {
+		f, _ := strconv.ParseFloat(v, 64)
+		return zeekDouble(f) // 1591425409.37723, not ...377230
 	}
 	if fieldTypes[k] == "vector[interval]" {
 		parts := strings.Split(v, ",")

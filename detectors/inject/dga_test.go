@@ -3,10 +3,12 @@ package inject
 import (
 	"bufio"
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -227,5 +229,69 @@ func forLines(t *testing.T, path string, fn func(string)) {
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// zeekNumbers checks the time and interval numbers of a JSON row as Zeek
+// writes them: ts the shortest decimal of a microsecond timestamp (no
+// trailing zeros), and an interval the float64 difference of two such
+// timestamps, so a whole number of ulps of ts. (Zeek's writer prints some
+// intervals one digit off the shortest form, 0.030649185180664063 for
+// ...062: not checked.)
+func zeekNumbers(line string) string {
+	keys, vals := parseObject(line)
+	ts := 0.0
+	for i, k := range keys {
+		if k == "ts" {
+			f, err := strconv.ParseFloat(vals[i], 64)
+			if err != nil || vals[i] != zeekDouble(f) {
+				return "ts " + vals[i]
+			}
+			ts = f
+		}
+	}
+	ulp := math.Nextafter(ts, math.Inf(1)) - ts
+	for i, k := range keys {
+		if k != "duration" && k != "rtt" {
+			continue
+		}
+		f, err := strconv.ParseFloat(vals[i], 64)
+		if err != nil || f/ulp != math.Trunc(f/ulp) {
+			return k + " " + vals[i]
+		}
+	}
+	return ""
+}
+
+// Planted dga JSON rows carry their ts and intervals as Zeek's own rows do
+// (the predicate holds for every real row of the inputs).
+func TestDGAJSONNumbers(t *testing.T) {
+	root := dataDir(t)
+	for _, dir := range []string{"evanswj-zeeklogs-json", "zat-data/json"} {
+		t.Run(dir, func(t *testing.T) {
+			in := []string{filepath.Join(root, dir, "conn.log"), filepath.Join(root, dir, "dns.log")}
+			for _, p := range in {
+				forLines(t, p, func(line string) {
+					if bad := zeekNumbers(line); bad != "" {
+						t.Fatalf("real row fails the predicate (%s): %s", bad, line)
+					}
+				})
+			}
+			out := t.TempDir()
+			if _, err := Inject(in, out, Options{Seed: 5, Kinds: []string{"dga"}}); err != nil {
+				t.Fatal(err)
+			}
+			dl := DetailedLabel("dga")
+			for _, f := range []string{"conn.log", "dns.log"} {
+				forLines(t, filepath.Join(out, f), func(line string) {
+					if !strings.Contains(line, dl) {
+						return
+					}
+					if bad := zeekNumbers(line); bad != "" {
+						t.Fatalf("%s: %s not as Zeek writes it: %s", f, bad, line)
+					}
+				})
+			}
+		})
 	}
 }
