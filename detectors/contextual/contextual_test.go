@@ -176,3 +176,11 @@ func TestOffHoursAdjacentHours(t *testing.T) {
 		})
 	}
 }
+
+// Keys evicted with open windows, a restore, Flush twice: slab ids freed once.
+func TestEvictionFreesSlab(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	fresh := New(cfg)
+	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+}

@@ -188,3 +188,11 @@ func TestRealOneWayFlood(t *testing.T) {
 		}
 	}
 }
+
+// Keys evicted with open windows, a restore, Flush twice: slab ids freed once.
+func TestEvictionFreesSlab(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	fresh := New(cfg)
+	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+}

@@ -140,3 +140,11 @@ func decodeSnap(b []byte) (any, error) {
 	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s)
 	return s, err
 }
+
+// Keys evicted with open windows, a restore, Flush twice: slab ids freed once.
+func TestEvictionFreesSlab(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	fresh := New(cfg)
+	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+}
