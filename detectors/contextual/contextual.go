@@ -69,7 +69,7 @@ type Entry struct {
 }
 
 // state is one host's live profile: per open hour its number and the Slot
-// (about 440 bytes) it holds in the detector's slab (0: none), then the
+// (328 bytes) it holds in the detector's slab (0: none), then the
 // profile. A row reads the first cache line to find its slot, and a new
 // host takes one slot, not two.
 type state struct {

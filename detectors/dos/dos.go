@@ -101,7 +101,7 @@ type Entry struct {
 // number and the Slot (472 bytes) it holds in the detector's slab (0:
 // none). A key takes slots only for windows it sees rows in, so the many
 // keys seen once cost one slot, not four, and closing windows reads these
-// 72-byte headers instead of every slot.
+// 64-byte headers instead of every slot.
 type state struct {
 	Win   [nSlots]int64
 	Slot  [nSlots]int32
