@@ -256,6 +256,15 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	}
 	sp := d.sub.Peek(subnetOf(hostIP))
 	var rate func(dh int) float64 // p at the hour dh (-1, 0, +1) from this one
+	// a neighbour's count leaves out one active hour: it may be this very
+	// activity's own start (02:58 of a night that runs on past 03:00),
+	// and one active hour is no habit
+	count := func(c float64, dh int) float64 {
+		if dh != 0 {
+			return max(c-1, 0)
+		}
+		return c
+	}
 	basis := ""
 	switch {
 	case days >= float64(d.cfg.MinDays):
@@ -263,11 +272,11 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		// there are two weeks (weekends differ from weekdays)
 		nd, weeks := math.Floor(days)+1, math.Floor(days/7)
 		rate = func(dh int) float64 {
-			p := (float64(e.HOD[(hod+24+dh)%24]) + 0.5) / nd
+			p := (count(float64(e.HOD[(hod+24+dh)%24]), dh) + 0.5) / nd
 			if weeks >= 2 {
 				// hour of week, shrunk towards the hour-of-day rate (m = 2
 				// pseudo-weeks), so a few weeks of history do not overreact
-				p = (float64(e.HOW[(how+168+dh)%168]) + 2*p) / (weeks + 2)
+				p = (count(float64(e.HOW[(how+168+dh)%168]), dh) + 2*p) / (weeks + 2)
 			}
 			return p
 		}
@@ -277,11 +286,13 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		}
 	case sp != nil && float64(s.Win-sp.First)/24 >= float64(d.cfg.MinDays) && sp.Days > 0:
 		// a new host: its subnet's hour-of-day prior, stricter
-		rate = func(dh int) float64 { return 2 * (float64(sp.HOD[(hod+24+dh)%24]) + 0.5) / (float64(sp.Days) + 1) }
+		rate = func(dh int) float64 {
+			return 2 * (count(float64(sp.HOD[(hod+24+dh)%24]), dh) + 0.5) / (float64(sp.Days) + 1)
+		}
 		basis = "its subnet's hour of day (new host)"
 	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
 		// a new host: the population's hour-of-day prior, stricter
-		rate = func(dh int) float64 { return 2 * (d.GHOD[(hod+24+dh)%24] + 0.5) / (d.GHostDays + 1) }
+		rate = func(dh int) float64 { return 2 * (count(d.GHOD[(hod+24+dh)%24], dh) + 0.5) / (d.GHostDays + 1) }
 		basis = "all hosts' hour of day (new host)"
 	}
 	ok := rate != nil

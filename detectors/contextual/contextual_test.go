@@ -138,12 +138,18 @@ func spread(host string, at time.Time, n int, step time.Duration) []window.Conn 
 
 // TestOffHoursAdjacentHours: hours are judged with their neighbours, so
 // activity that drifts across an hour boundary from a habitual hour is not
-// off-hours, while an hour two or more from any activity still is.
+// off-hours, while an hour two or more from any activity still is, and so
+// is a first night that starts just before the hour.
 func TestOffHoursAdjacentHours(t *testing.T) {
 	const h = "10.0.0.5"
 	day10 := monday.AddDate(0, 0, 10)
 	office := func(days int) []window.Conn { // every day 09:00-17:00
 		return daily(h, days, 0, 30, 9, 10, 11, 12, 13, 14, 15, 16)
+	}
+	office3 := []string{h, "10.0.0.6", "10.0.0.7"}
+	night := func(host string, day int) []window.Conn { // 5 connections from 02:58, 200 from 03:00
+		at := monday.AddDate(0, 0, day).Add(3 * time.Hour)
+		return append(spread(host, at.Add(-2*time.Minute), 5, 20*time.Second), burst(host, at, 200)...)
 	}
 	cases := []struct {
 		name string
@@ -162,6 +168,12 @@ func TestOffHoursAdjacentHours(t *testing.T) {
 		{"22-23 host at 00:00", append(daily(h, 10, 0, 30, 22, 23), spread(h, day10.Add(24*time.Hour+10*time.Minute), 40, 20*time.Second)...), ""},
 		{"23:00 host at 03:00", append(daily(h, 10, 0, 30, 23), spread(h, day10.Add(3*time.Hour), 40, 20*time.Second)...), h},
 		{"23:00 host at 01:00", append(daily(h, 10, 0, 30, 23), spread(h, day10.Add(25*time.Hour), 40, 20*time.Second)...), h},
+		// a first night that starts at 02:58: its own few connections make
+		// 02:00 an active hour of the day before 03:00 is judged, and one
+		// active hour is no habit, by hour of week, of day or the subnet's
+		{"first night from 02:58, hour of week", append(workdays(office3, 21), night(h, 23)...), h},
+		{"first night from 02:58, hour of day", append(workdays(office3, 10), night(h, 10)...), h},
+		{"first night from 02:58, new host, subnet prior", append(workdays(office3[:1], 14), night("10.0.0.50", 16)...), "10.0.0.50"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
