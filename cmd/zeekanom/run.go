@@ -212,6 +212,11 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	defer r.f.Close()
 	r.eng = detectors.NewEngine(r.emit, r.dets...)
+	if len(st.Engine) > 0 {
+		if err := r.eng.Restore(st.Engine); err != nil {
+			r.log.Warn("engine watermarks not restored: the first row advances the detectors", "err", err)
+		}
+	}
 	// A first checkpoint now: a crash before the first periodic one still
 	// resumes from the files opened here, reading what rotates meanwhile.
 	// It also proves the state directory writable before any work.
@@ -350,7 +355,11 @@ func (r *runner) save() error {
 			snaps[d.Name()] = b
 		}
 	}
-	return follow.SaveState(r.cfg.State.Dir, &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Detectors: snaps})
+	eng, err := r.eng.Snapshot()
+	if err != nil {
+		return err
+	}
+	return follow.SaveState(r.cfg.State.Dir, &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Detectors: snaps, Engine: eng})
 }
 
 // publish hands the counters to the metrics endpoint.

@@ -76,10 +76,8 @@ func Run(det detectors.Detector, rows []Conn) []*notice.Notice {
 
 // RunSnapshot feeds rows[:cut] to det, snapshots it, restores the
 // snapshot into fresh (a new detector of the same config) and feeds it the
-// rest in a new Engine. Its watermarks start empty, as the follower's do
-// after a restart (snapshots carry no Engine state): it advances on the
-// first row after the cut, which may close a window sooner than the
-// uninterrupted run's next 10 s step would.
+// rest in a new Engine that restores the first one's watermarks, as
+// `zeekanom run` does from its checkpoint.
 func RunSnapshot(det, fresh detectors.Detector, rows []Conn, cut int) ([]*notice.Notice, error) {
 	var out []*notice.Notice
 	emit := func(n *notice.Notice) { out = append(out, n) }
@@ -98,7 +96,14 @@ func RunSnapshot(det, fresh detectors.Detector, rows []Conn, cut int) ([]*notice
 	if err := fresh.(detectors.Stateful).Restore(b); err != nil {
 		return nil, err
 	}
+	wm, err := eng.Snapshot()
+	if err != nil {
+		return nil, err
+	}
 	eng2 := detectors.NewEngine(emit, fresh)
+	if err := eng2.Restore(wm); err != nil {
+		return nil, err
+	}
 	for _, r := range rows[cut:] {
 		eng2.Observe(r.Event())
 	}

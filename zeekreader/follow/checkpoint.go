@@ -47,6 +47,9 @@ type State struct {
 	SavedAt   time.Time         `json:"saved_at"`
 	Files     []Position        `json:"files"`
 	Detectors map[string][]byte `json:"detectors,omitempty"`
+	// Engine is the detector engine's own state (its watermarks), opaque
+	// here like the detectors' snapshots.
+	Engine json.RawMessage `json:"engine,omitempty"`
 }
 
 // StateFile is the checkpoint's name inside the state directory.
