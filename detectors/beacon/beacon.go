@@ -857,6 +857,8 @@ type snap struct {
 	Closed  int64
 	Late    int64
 	Dropped int64
+	// where Entries and Pre sit in their tables (eviction order)
+	Layout, PreLayout window.Layout
 }
 
 // Snapshot encodes the state (gob).
@@ -871,7 +873,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	for i, e := range livePre {
 		pre[i] = window.Entry[PKey, Pre]{K: e.K.PKey, V: d.preForm(e.K.PKey, &e.V)}
 	}
-	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped})
+	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout()})
 	return b.Bytes(), err
 }
 
@@ -885,13 +887,13 @@ func (d *Detector) Restore(b []byte) error {
 	for i, e := range s.Entries {
 		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: e.V}
 	}
-	d.t.Import(es, s.Ev)
+	d.t.ImportLayout(es, s.Ev, s.Layout)
 	d.more = window.Slab[Pre]{}
 	pre := make([]window.Entry[pkey, first], len(s.Pre))
 	for i, e := range s.Pre {
 		pre[i] = window.Entry[pkey, first]{K: pkeyOf(newHKey(e.K.Key), e.K.W, window.Mix64(uint64(e.K.W))), V: d.firstOf(&e.V)}
 	}
-	d.pre.Import(pre, s.PreEv)
+	d.pre.ImportLayout(pre, s.PreEv, s.PreLayout)
 	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 )
@@ -337,4 +338,12 @@ func TestEvictionFreesSlab(t *testing.T) {
 	cfg.MaxHosts = 64
 	fresh := New(cfg)
 	window.CheckEvicting(t, New(cfg), fresh, fresh.more.Len)
+}
+
+// Stopped and restored halfway while keys are being evicted, a run ends
+// as the one that never stopped: same state, same notices.
+func TestRestoreExactUnderEviction(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }

@@ -361,6 +361,8 @@ type snap struct {
 	GHostDays float64
 	GFirst    int64
 	Pending   []*notice.Notice
+	Layout    window.Layout // where Entries sit in the table (eviction order)
+	SubLayout window.Layout
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
@@ -378,7 +380,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending, d.t.Layout(), d.sub.Layout()})
 	return b.Bytes(), err
 }
 
@@ -388,10 +390,11 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.t.Import(nil, s.Ev)
 	d.slots = window.Slab[Slot]{}
-	for _, se := range s.Entries {
-		e, _ := d.t.Get(se.K)
+	live := make([]window.Entry[window.IP, state], len(s.Entries))
+	for j, se := range s.Entries {
+		live[j].K = se.K
+		e := &live[j].V
 		e.HOW, e.HOD, e.FirstHour, e.LastDay = se.V.HOW, se.V.HOD, se.V.FirstHour, se.V.LastDay
 		for i := range se.V.Slots {
 			if sl := se.V.Slots[i]; sl.Used {
@@ -401,7 +404,8 @@ func (d *Detector) Restore(b []byte) error {
 			}
 		}
 	}
-	d.sub.Import(s.Subnets, s.SubEv)
+	d.t.ImportLayout(live, s.Ev, s.Layout)
+	d.sub.ImportLayout(s.Subnets, s.SubEv, s.SubLayout)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
 	return nil
 }

@@ -1,8 +1,6 @@
 package contextual
 
 import (
-	"bytes"
-	"encoding/gob"
 	"fmt"
 	"reflect"
 	"testing"
@@ -100,11 +98,7 @@ func TestOffHoursDeterminismSnapshot(t *testing.T) {
 		t.Fatalf("state per host up to %d bytes", sz)
 	}
 	// a restored detector holds the state it was given
-	x, y, err := window.RestoreRoundTrip(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)/2, func(b []byte) (any, error) {
-		var s snap
-		err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s)
-		return s, err
-	})
+	x, y, err := window.RestoreRoundTrip(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)/2, window.DecodeGob[snap])
 	if err != nil || x.(snap).Closed == 0 || len(x.(snap).Entries) == 0 || !reflect.DeepEqual(x, y) {
 		t.Fatalf("restored state differs (or too thin): %v", err)
 	}
@@ -195,4 +189,12 @@ func TestEvictionFreesSlab(t *testing.T) {
 	cfg.MaxHosts = 64
 	fresh := New(cfg)
 	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+}
+
+// Stopped and restored halfway while keys are being evicted, a run ends
+// as the one that never stopped: same state, same notices.
+func TestRestoreExactUnderEviction(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }

@@ -344,6 +344,7 @@ type snap struct {
 	Closed  int64
 	Late    int64
 	Pending []*notice.Notice
+	Layout  window.Layout // where Entries sit in the table (eviction order)
 }
 
 // Snapshot encodes the state (gob), keys as Entry values.
@@ -360,7 +361,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		es[j] = window.Entry[Key, Entry]{K: le.K, V: e}
 	}
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.pending, d.t.Layout()})
 	return b.Bytes(), err
 }
 
@@ -370,10 +371,11 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.t.Import(nil, s.Ev)
 	d.slots = window.Slab[Slot]{}
-	for _, se := range s.Entries {
-		e, _ := d.t.Get(se.K)
+	live := make([]window.Entry[Key, state], len(s.Entries))
+	for j, se := range s.Entries {
+		live[j].K = se.K
+		e := &live[j].V
 		e.Base, e.BaseN = se.V.Base, se.V.BaseN
 		for i := range se.V.Slots {
 			if sl := se.V.Slots[i]; sl.Used {
@@ -383,6 +385,7 @@ func (d *Detector) Restore(b []byte) error {
 			}
 		}
 	}
+	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.win.Late, d.pending = s.Closed, s.Late, s.Pending
 	return nil
 }

@@ -196,3 +196,11 @@ func TestEvictionFreesSlab(t *testing.T) {
 	fresh := New(cfg)
 	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
 }
+
+// Stopped and restored halfway while keys are being evicted, a run ends
+// as the one that never stopped: same state, same notices.
+func TestRestoreExactUnderEviction(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}

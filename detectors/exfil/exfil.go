@@ -331,6 +331,7 @@ type snap struct {
 	GPos    int
 	MaxTS   time.Time
 	Pending []*notice.Notice
+	Layout  window.Layout // where Entries sit in the table (eviction order)
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
@@ -347,7 +348,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending, d.t.Layout()})
 	return b.Bytes(), err
 }
 
@@ -357,10 +358,11 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.t.Import(nil, s.Ev)
 	d.slots = window.Slab[Slot]{}
-	for _, se := range s.Entries {
-		e, _ := d.t.Get(se.K)
+	live := make([]window.Entry[window.IP, state], len(s.Entries))
+	for j, se := range s.Entries {
+		live[j].K = se.K
+		e := &live[j].V
 		e.Hist, e.Top, e.NHist = se.V.Hist, se.V.Top, se.V.NHist
 		for i := range se.V.Slots {
 			if sl := se.V.Slots[i]; sl.Used {
@@ -370,6 +372,7 @@ func (d *Detector) Restore(b []byte) error {
 			}
 		}
 	}
+	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
 	return nil
 }

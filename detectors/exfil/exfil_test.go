@@ -1,8 +1,6 @@
 package exfil
 
 import (
-	"bytes"
-	"encoding/gob"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -123,7 +121,7 @@ func BenchmarkExfil(b *testing.B) {
 // decodes to the same value (every field of snap survives Restore).
 func TestExfilRestoreRoundTrip(t *testing.T) {
 	rows := sorted(append(office(4, 30, 2), upload("10.0.0.2", "203.0.113.50", t0.Add(25*time.Hour), 1e9, 40)...))
-	a, b, err := window.RestoreRoundTrip(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)*2/3, decodeSnap)
+	a, b, err := window.RestoreRoundTrip(New(DefaultConfig()), New(DefaultConfig()), rows, len(rows)*2/3, window.DecodeGob[snap])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,16 +133,18 @@ func TestExfilRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-func decodeSnap(b []byte) (any, error) {
-	var s snap
-	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s)
-	return s, err
-}
-
 // Keys evicted with open windows, a restore, Flush twice: slab ids freed once.
 func TestEvictionFreesSlab(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 64
 	fresh := New(cfg)
 	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+}
+
+// Stopped and restored halfway while keys are being evicted, a run ends
+// as the one that never stopped: same state, same notices.
+func TestRestoreExactUnderEviction(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }

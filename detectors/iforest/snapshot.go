@@ -31,6 +31,7 @@ type snapshot struct {
 	// History is each host's latest unflagged windows, in table slot order.
 	History        []window.Entry[netip.Addr, History] `json:"history,omitempty"`
 	HistoryEvicted int64                               `json:"history_evicted,omitempty"`
+	HistoryLayout  *window.Layout                      `json:"history_layout,omitempty"`
 }
 
 // The table keys hosts by the pointer-free window.IP; the snapshot keeps
@@ -44,12 +45,15 @@ func exportHistory(t *window.Table[window.IP, History]) []window.Entry[netip.Add
 	return out
 }
 
-func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.Addr, History], evicted int64) {
+func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.Addr, History], evicted int64, l *window.Layout) {
 	in := make([]window.Entry[window.IP, History], len(es))
 	for i, e := range es {
 		in[i] = window.Entry[window.IP, History]{K: window.IPOf(e.K), V: e.V}
 	}
-	t.Import(in, evicted)
+	if l == nil {
+		l = &window.Layout{} // an older snapshot: Import
+	}
+	t.ImportLayout(in, evicted, *l)
 }
 
 // Snapshot saves the open windows, the training buffer, the host histories
@@ -60,7 +64,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		return nil, err
 	}
 	s := snapshot{Version: snapshotVersion, Extractor: ex, Buffer: d.buf, Stats: d.stats,
-		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted()}
+		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
 	if d.fromRun && d.tr != nil {
 		s.Forest, s.Population = d.tr.Forest, &d.pop
 		if d.pop.legacy != nil && len(d.pop.Vals) < minPopulation {
@@ -96,7 +100,7 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
-	importHistory(d.hist, s.History, s.HistoryEvicted)
+	importHistory(d.hist, s.History, s.HistoryEvicted, s.HistoryLayout)
 	if s.Forest != nil && (s.Global != nil || s.Population != nil) {
 		d.pop = Population{}
 		if s.Population != nil {
@@ -112,3 +116,5 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }

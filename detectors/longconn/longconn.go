@@ -148,12 +148,13 @@ type snap struct {
 	Fired   []window.Entry[uint64, Fired]
 	Ev      int64
 	Pending []*notice.Notice
+	Layout  window.Layout // where Fired's entries sit (eviction order)
 }
 
 // Snapshot encodes the reported-uid set and pending notices (gob).
 func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.fired.Export(), d.fired.Evicted(), d.pending})
+	err := gob.NewEncoder(&b).Encode(&snap{d.fired.Export(), d.fired.Evicted(), d.pending, d.fired.Layout()})
 	return b.Bytes(), err
 }
 
@@ -163,7 +164,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.fired.Import(s.Fired, s.Ev)
+	d.fired.ImportLayout(s.Fired, s.Ev, s.Layout)
 	d.pending = s.Pending
 	return nil
 }

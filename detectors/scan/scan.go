@@ -529,6 +529,8 @@ type snap struct {
 	SlowClosed int64
 	Late       int64
 	Pending    []*notice.Notice
+	// where each table's entries sit (eviction order)
+	HL, VL, HPL, VPL window.Layout
 }
 
 // Snapshot encodes the windows (gob).
@@ -536,7 +538,8 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
 	s := snap{H: d.h.Export(), V: d.v.Export(), HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base,
 		HP: d.hp.Export(), VP: d.vp.Export(), HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
-		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: d.pending}
+		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: d.pending,
+		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout()}
 	err := gob.NewEncoder(&b).Encode(&s)
 	return b.Bytes(), err
 }
@@ -547,10 +550,10 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	d.h.Import(s.H, s.HEv)
-	d.v.Import(s.V, s.VEv)
-	d.hp.Import(s.HP, s.HPEv)
-	d.vp.Import(s.VP, s.VPEv)
+	d.h.ImportLayout(s.H, s.HEv, s.HL)
+	d.v.ImportLayout(s.V, s.VEv, s.VL)
+	d.hp.ImportLayout(s.HP, s.HPEv, s.HPL)
+	d.vp.ImportLayout(s.VP, s.VPEv, s.VPL)
 	d.base = s.Base
 	d.fast.Closed, d.slow.Closed, d.fast.Late = s.FastClosed, s.SlowClosed, s.Late
 	d.pending = s.Pending

@@ -236,3 +236,11 @@ var _ = zeekreader.KindConn
 func BenchmarkScan(b *testing.B) {
 	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+// Stopped and restored halfway while keys are being evicted, a run ends
+// as the one that never stopped: same state, same notices.
+func TestRestoreExactUnderEviction(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}

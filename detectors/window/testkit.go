@@ -1,12 +1,15 @@
 package window
 
 import (
+	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"math/rand"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -222,4 +225,80 @@ func CheckEvicting(t testing.TB, det, fresh detectors.Detector, inUse func() int
 	if st.Evicted == 0 || second != 0 || inUse() != 0 {
 		t.Fatalf("%+v, %d notices from a second Flush, %d slab values in use", st, second, inUse())
 	}
+}
+
+// CheckRestoreExact runs the benchmark events through mk() twice: once
+// without a stop, and once stopped halfway (the detector's and the
+// Engine's snapshots restored into a new detector and Engine, as `zeekanom
+// run` does). With a max_hosts small enough to evict, the two must end in
+// the same state (decoded by decode) and with the same notices: a restored
+// table evicts what the saved one would have (Layout).
+func CheckRestoreExact(t testing.TB, mk func() detectors.Detector, decode func([]byte) (any, error)) {
+	t.Helper()
+	evs := BenchEvents(40000)
+	var na, nb []*notice.Notice
+	a := mk()
+	ea := detectors.NewEngine(func(n *notice.Notice) { na = append(na, n) }, a)
+	for _, ev := range evs {
+		ea.Observe(ev)
+	}
+	b := mk()
+	eb := detectors.NewEngine(func(n *notice.Notice) { nb = append(nb, n) }, b)
+	for _, ev := range evs[:len(evs)/2] {
+		eb.Observe(ev)
+	}
+	ds, err := b.(detectors.Stateful).Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := eb.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mk()
+	ec := detectors.NewEngine(func(n *notice.Notice) { nb = append(nb, n) }, c)
+	if err := c.(detectors.Stateful).Restore(ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := ec.Restore(ws); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs[len(evs)/2:] {
+		ec.Observe(ev)
+	}
+	sa, err := a.(detectors.Stateful).Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := c.(detectors.Stateful).Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	va, err := decode(sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, err := decode(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := a.(interface{ Stats() Stats }).Stats(); st.Evicted == 0 {
+		t.Fatalf("nothing evicted (%+v): max_hosts too large for the test", st)
+	}
+	if !reflect.DeepEqual(va, vc) {
+		t.Fatal("the restored run ends in another state than the run that never stopped")
+	}
+	ea.Flush()
+	ec.Flush()
+	if ca, cb := Canon(na), Canon(nb); !reflect.DeepEqual(ca, cb) {
+		t.Fatalf("notices differ:\n%v\n%v", ca, cb)
+	}
+}
+
+// DecodeGob decodes a gob snapshot into a T (a decode for CheckRestoreExact
+// and RestoreRoundTrip).
+func DecodeGob[T any](b []byte) (any, error) {
+	var v T
+	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v)
+	return v, err
 }
