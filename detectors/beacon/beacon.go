@@ -297,7 +297,6 @@ type Detector struct {
 	Dropped int64 // rows lost when a pending buffer was full
 	Shared  int64 // notices dropped as shared services (MaxSources)
 	xs, ys  []float64
-	pending []*notice.Notice
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -440,36 +439,19 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		if p.N < preRows {
 			return
 		}
-		e, _ = d.t.Get(hk)
+		e, _ = d.t.Get(hk) // a new entry: Find found none
 		if domain != nil {
 			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
 		}
 		a := &e.Acc
-		switch {
-		case a.Used && a.Win < w:
-			// the entry still holds the previous window: queue these rows
-			for i := 0; i < int(p.N); i++ {
-				if int(e.NNext) >= pendCap {
-					d.Dropped++
-					continue
-				}
-				e.Next[e.NNext] = Pend{MS: d.win.Start(w).UnixMilli() + int64(r.MS[i]), Size: r.Size[i], Port: p.Port}
-				e.NNext++
-			}
-		case a.Used && a.Win > w:
-			d.win.Late += int64(p.N) // its window moved on: too late for it
-		default:
-			if !a.Used {
-				d.open(a, k, w)
-			}
-			for i := 0; i < int(p.N); i++ {
-				d.put(a, r.MS[i], r.Size[i])
-			}
-			a.Port, a.Proto = p.Port, p.Proto
-			a.UIDs.Merge(&r.UIDs)
-			for i := 0; i < int(r.NDst); i++ {
-				addHash(&a.NDst, &a.Dsts, r.Dsts[i])
-			}
+		d.open(a, k, w)
+		for i := 0; i < int(p.N); i++ {
+			d.put(a, r.MS[i], r.Size[i])
+		}
+		a.Port, a.Proto = p.Port, p.Proto
+		a.UIDs.Merge(&r.UIDs)
+		for i := 0; i < int(r.NDst); i++ {
+			addHash(&a.NDst, &a.Dsts, r.Dsts[i])
 		}
 		d.freeRows(p)
 		d.pre.Delete(pk)
