@@ -5,10 +5,12 @@ package dos
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/gob"
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -84,17 +86,22 @@ type Slot struct {
 	UIDs     window.UIDs
 }
 
-// nSlots is how many windows a key can have open at once (the window and
-// the ones its lateness keeps open).
-const nSlots = 4
+// nSlots is how many windows a key can have open at once: the window and
+// the ones its lateness keeps open (a 1 min window, 2 min lateness: three;
+// the row that opens a fourth arrives with the watermark that closes the
+// oldest, which is then judged at once).
+const nSlots = 3
 
-// Entry is a key's state as snapshots carry it: open windows and the
-// connection-rate baseline.
+// Entry is a key's state as snapshots carry it: open windows, the previous
+// window kept to be judged with the next (Prev.Used), and the
+// connection-rate baseline. Slots has room for the four windows older
+// versions kept open.
 type Entry struct {
-	Slots    [nSlots]Slot
+	Slots    [4]Slot
 	Base     float64 // EWMA of connections per window
 	BaseN    uint32
 	LastSeen int64 // unused, kept for older snapshots
+	Prev     Slot
 }
 
 // state is a key's live state: the baseline and, per open window, its
@@ -107,6 +114,10 @@ type state struct {
 	Slot  [nSlots]int32
 	Base  float64 // EWMA of connections per window
 	BaseN uint32
+	// Prev is the slab id (0: none) of the last closed window when it did
+	// not fire but was busy enough to fire together with the next one.
+	Prev    int32
+	PrevWin int64
 }
 
 // Detector is the DoS fan-in detector.
@@ -126,7 +137,10 @@ var _ detectors.Stateful = (*Detector)(nil)
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
 		t: window.NewTableHash[Key, state](cfg.MaxHosts, Key.hash), allow: window.MustNetworks(cfg.Allow)}
-	d.t.OnEvict = func(_ Key, e *state) { d.slots.FreeAll(e.Slot[:]) }
+	d.t.OnEvict = func(_ Key, e *state) {
+		d.slots.FreeAll(e.Slot[:])
+		d.slots.FreeAll([]int32{e.Prev})
+	}
 	return d
 }
 
@@ -213,7 +227,12 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 				emit(n)
 			}
 		}
-		if e.Slot != [nSlots]int32{} {
+		if e.Prev != 0 && e.PrevWin+1 <= upto {
+			// the window after it closed without rows: nothing to join
+			d.slots.Free(e.Prev)
+			e.Prev = 0
+		}
+		if e.Slot != [nSlots]int32{} || e.Prev != 0 {
 			return false
 		}
 		// keep the baseline of busy keys; drop one-off keys
@@ -222,24 +241,76 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	d.win.Closed = upto
 }
 
-// eval scores slot i, updates the key's baseline and frees the slot.
+// eval judges the due window in slot i: alone, or, when it does not fire
+// alone and the key kept the window just before it, the two together, so
+// that a flood cut in two by a window boundary is judged whole (one notice
+// spanning both). A window that did not fire teaches the key's baseline
+// and, when busy enough to fire with the next, is kept as the previous
+// window; the slot is freed.
 func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
 	s := d.slots.At(e.Slot[i])
-	defer func() {
-		d.slots.Free(e.Slot[i])
-		e.Slot[i] = 0
-	}()
-	conns := float64(s.Conns)
-	if conns < 0.8*d.cfg.MinSources && conns < d.cfg.MinConnsOneSource && (e.BaseN < 10 || conns < d.cfg.Surge*math.Max(1, e.Base)) {
-		// cannot fire: only learn the baseline
+	n := d.judge(k, e, s, 1)
+	if n == nil && e.Prev != 0 && e.PrevWin == s.Win-1 {
+		u := *d.slots.At(e.Prev)
+		u.merge(s)
+		n = d.judge(k, e, &u, 2)
+	}
+	if n == nil {
 		const a = 0.1
-		if e.BaseN == 0 {
+		if conns := float64(s.Conns); e.BaseN == 0 {
 			e.Base = conns
 		} else {
 			e.Base = (1-a)*e.Base + a*conns
 		}
 		e.BaseN++
-		return nil
+	}
+	if e.Prev != 0 {
+		d.slots.Free(e.Prev)
+		e.Prev = 0
+	}
+	if n == nil && float64(s.Conns) >= d.keepMin() {
+		e.Prev, e.PrevWin = e.Slot[i], s.Win
+	} else {
+		d.slots.Free(e.Slot[i])
+	}
+	e.Slot[i] = 0
+	return n
+}
+
+// keepMin is the connections a window needs to be kept for the next: a
+// tenth of the smaller trigger (below it, two windows together stay far
+// from either).
+func (d *Detector) keepMin() float64 {
+	return max(1, 0.1*min(d.cfg.MinSources, d.cfg.MinConnsOneSource))
+}
+
+// merge adds window s to u (u the earlier one).
+func (u *Slot) merge(s *Slot) {
+	u.Srcs.Merge(&s.Srcs)
+	u.Conns += s.Conns
+	u.HalfOpen += s.HalfOpen
+	for j := range u.CMS {
+		u.CMS[j] = uint16(min(uint32(u.CMS[j])+uint32(s.CMS[j]), math.MaxUint16))
+	}
+	best := u.Best
+	for j := range u.CMS {
+		if u.CMS[j] > u.CMS[best] {
+			best = uint8(j)
+		}
+	}
+	if best == s.Best || best != u.Best {
+		u.BestSrc = s.BestSrc
+	}
+	u.Best = best
+	u.UIDs.Merge(&s.UIDs)
+}
+
+// judge scores window s of key k (span windows long, from s.Win) against
+// the key's baseline (per window); nil when it does not fire.
+func (d *Detector) judge(k Key, e *state, s *Slot, span float64) *notice.Notice {
+	conns := float64(s.Conns)
+	if conns < 0.8*d.cfg.MinSources && conns < d.cfg.MinConnsOneSource && (e.BaseN < 10 || conns < d.cfg.Surge*math.Max(1, e.Base)*span) {
+		return nil // cannot fire
 	}
 	srcs := math.Round(s.Srcs.Count())
 	ho := float64(s.HalfOpen) / math.Max(1, conns)
@@ -254,7 +325,7 @@ func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
 	base := e.Base
 	established := e.BaseN >= 10
 	r1 := srcs / d.cfg.MinSources
-	surge := established && conns >= d.cfg.Surge*math.Max(1, base)
+	surge := established && conns >= d.cfg.Surge*math.Max(1, base)*span
 	if ho < d.cfg.MinHalfOpen && !surge {
 		r1 = 0
 	}
@@ -263,43 +334,35 @@ func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
 		r2 *= 0.5 // a loud but completing client (a proxy, a backup) counts half
 	}
 	ratio := math.Max(r1, r2)
-	fire := ratio >= 1
-	if !fire {
-		const a = 0.1
-		if e.BaseN == 0 {
-			e.Base = conns
-		} else {
-			e.Base = (1-a)*e.Base + a*conns
-		}
-		e.BaseN++
-	}
-	if !fire {
+	if ratio < 1 {
 		return nil
 	}
-	start, end := d.win.Start(s.Win), d.win.End(s.Win)
+	win := time.Duration(span) * d.cfg.Window
+	start := d.win.Start(s.Win)
+	end := start.Add(win)
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Timestamp: end, Start: start, End: end,
 		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: window.ProtoName(k.Proto)}
 	if r2 > r1 {
 		n.Source = top.Src.Addr()
 		n.Sub = "single_source"
 		n.Message = fmt.Sprintf("%s sent %d connections to %s/%s in %s (%.0f%% half-open, baseline %.0f per window)",
-			top.Src, top.N, netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, window.FmtDur(d.cfg.Window), ho*100, base)
+			top.Src, top.N, netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, window.FmtDur(win), ho*100, base)
 	} else {
 		n.Sub = "distributed"
 		n.Message = fmt.Sprintf("%s/%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
-			netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, conns, srcs, window.FmtDur(d.cfg.Window), ho*100, base)
+			netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, conns, srcs, window.FmtDur(win), ho*100, base)
 	}
 	n.RiskScore = window.Risk(ratio)
-	dev := (conns - base) / math.Max(1, base)
+	dev := (conns - base*span) / math.Max(1, base*span)
 	f := map[string]notice.Feature{
 		"distinct_sources": notice.F(srcs, d.cfg.MinSources, r1),
-		"connections":      notice.F(conns, base, dev),
+		"connections":      notice.F(conns, base*span, dev),
 		"half_open_ratio":  notice.F(ho, d.cfg.MinHalfOpen, ho-d.cfg.MinHalfOpen),
 		"top_source_conns": notice.F(float64(top.N), d.cfg.MinConnsOneSource, r2),
 	}
 	n.UIDs = s.UIDs.Strings()
 	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: window.TopFeatures(f, 3),
-		Window: d.cfg.Window.Seconds()}
+		Window: win.Seconds()}
 	n.Finalize(n.Sub)
 	return n
 }
@@ -358,6 +421,9 @@ func (d *Detector) Snapshot() ([]byte, error) {
 				e.Slots[i] = *d.slots.At(id)
 			}
 		}
+		if id := le.V.Prev; id != 0 {
+			e.Prev = *d.slots.At(id)
+		}
 		es[j] = window.Entry[Key, Entry]{K: le.K, V: e}
 	}
 	var b bytes.Buffer
@@ -372,20 +438,52 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.slots = window.Slab[Slot]{}
+	d.win.Late = 0
 	live := make([]window.Entry[Key, state], len(s.Entries))
 	for j, se := range s.Entries {
 		live[j].K = se.K
 		e := &live[j].V
 		e.Base, e.BaseN = se.V.Base, se.V.BaseN
+		used := make([]int, 0, len(se.V.Slots))
 		for i := range se.V.Slots {
-			if sl := se.V.Slots[i]; sl.Used {
-				var p *Slot
-				e.Slot[i], p = d.slots.New()
-				*p, e.Win[i] = sl, sl.Win
+			if se.V.Slots[i].Used {
+				used = append(used, i)
 			}
+		}
+		if len(used) > nSlots {
+			// a snapshot of an older version holding a fourth window:
+			// the oldest (due at its next advance) is dropped, its rows
+			// counted as late
+			slices.SortStableFunc(used, func(a, b int) int { return cmp.Compare(se.V.Slots[a].Win, se.V.Slots[b].Win) })
+			for _, i := range used[:len(used)-nSlots] {
+				d.win.Late += int64(se.V.Slots[i].Conns)
+			}
+			used = used[len(used)-nSlots:]
+		}
+		var moved []int
+		for _, i := range used {
+			if i >= nSlots {
+				moved = append(moved, i)
+				continue
+			}
+			var p *Slot
+			e.Slot[i], p = d.slots.New()
+			*p, e.Win[i] = se.V.Slots[i], se.V.Slots[i].Win
+		}
+		for _, i := range moved {
+			j, _ := window.SlotOf(e.Win[:], e.Slot[:], -1) // a free slot
+			var p *Slot
+			e.Slot[j], p = d.slots.New()
+			*p, e.Win[j] = se.V.Slots[i], se.V.Slots[i].Win
+		}
+		if se.V.Prev.Used {
+			var p *Slot
+			e.Prev, p = d.slots.New()
+			*p, e.PrevWin = se.V.Prev, se.V.Prev.Win
 		}
 	}
 	d.t.ImportLayout(live, s.Ev, s.Layout)
-	d.win.Closed, d.win.Late, d.pending = s.Closed, s.Late, s.Pending
+	d.win.Closed, d.pending = s.Closed, s.Pending
+	d.win.Late += s.Late
 	return nil
 }

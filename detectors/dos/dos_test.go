@@ -1,7 +1,10 @@
 package dos
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"testing"
 	"time"
@@ -111,10 +114,11 @@ func TestDoSBounded(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 	// a key's most state: its header and a slot per open window
-	if sz := reflect.TypeOf(state{}).Size() + nSlots*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+	// (open windows and the previous one)
+	if sz := reflect.TypeOf(state{}).Size() + (nSlots+1)*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
 		t.Fatalf("state per key up to %d bytes", sz)
 	}
-	if n := d.slots.Len(); n > d.t.Len()*nSlots {
+	if n := d.slots.Len(); n > d.t.Len()*(nSlots+1) {
 		t.Fatalf("%d slots for %d keys", n, d.t.Len())
 	}
 }
@@ -203,4 +207,74 @@ func TestRestoreExactUnderEviction(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 64
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}
+
+// A flood cut in two by a window boundary is judged whole: each half
+// below the threshold, together above it, one notice spanning both
+// windows. A window that fired alone is not joined again.
+func TestDoSAcrossWindowBoundary(t *testing.T) {
+	at := func(rows []window.Conn, start time.Time) []window.Conn {
+		for i := range rows {
+			rows[i].TS = start.Add(rows[i].TS.Sub(t0))
+		}
+		return rows
+	}
+	split := func(a, b int) []window.Conn { // a sources before 10:01, b after, within 20 s
+		rows := at(flood(a+b, 1, "S0", 20*time.Second), t0.Add(time.Minute-10*time.Second))
+		return rows[:a+b]
+	}
+	for _, c := range []struct {
+		name       string
+		rows       []window.Conn
+		notices    int
+		start, end time.Duration // of the first notice, from t0
+	}{
+		{"150 + 150 sources", split(150, 150), 1, 0, 2 * time.Minute},
+		{"90 + 90 sources (180 < 200)", split(90, 90), 0, 0, 0},
+		{"250 in one window, 50 in the next", at(flood(300, 1, "S0", 14400*time.Millisecond), t0.Add(48*time.Second)), 1, 0, time.Minute},
+		{"300 + 300: each window alone", at(flood(600, 1, "S0", 120*time.Second), t0), 2, 0, time.Minute},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ns := window.Run(New(DefaultConfig()), c.rows)
+			if len(ns) != c.notices {
+				t.Fatalf("%d notices, want %d: %v", len(ns), c.notices, window.Canon(ns))
+			}
+			if c.notices == 0 {
+				return
+			}
+			n := ns[0]
+			if !n.Start.Equal(t0.Add(c.start)) || !n.End.Equal(t0.Add(c.end)) || n.Sub != "distributed" {
+				t.Fatalf("notice %s, %v – %v (want %v – %v)", n.Sub, n.Start, n.End, t0.Add(c.start), t0.Add(c.end))
+			}
+		})
+	}
+}
+
+// A snapshot of an older version with four open windows restores the
+// three newest; the oldest's rows count as late.
+func TestRestoreFourOpenWindows(t *testing.T) {
+	var e Entry
+	for i := range e.Slots {
+		e.Slots[i] = Slot{Used: true, Win: int64(100 + (i+1)%4), Conns: uint32(10 * (i + 1))}
+	}
+	k := Key{Dst: window.IPOf(netip.MustParseAddr("203.0.113.80")), Port: 80, Proto: 6}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&snap{Entries: []window.Entry[Key, Entry]{{K: k, V: e}}, Late: 5}); err != nil {
+		t.Fatal(err)
+	}
+	d := New(DefaultConfig())
+	if err := d.Restore(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	st := d.t.Peek(k)
+	wins := map[int64]bool{}
+	for i, id := range st.Slot {
+		if id != 0 {
+			wins[st.Win[i]] = true
+		}
+	}
+	// window 100 (slot 3, 40 connections) is the oldest
+	if d.win.Late != 5+40 || len(wins) != 3 || wins[100] || d.slots.Len() != 3 {
+		t.Fatalf("late %d, windows %v, %d slots", d.win.Late, wins, d.slots.Len())
+	}
 }
