@@ -183,18 +183,13 @@ func TestOffHoursAdjacentHours(t *testing.T) {
 	}
 }
 
-// Keys evicted with open windows, a restore, Flush twice: slab ids freed once.
-func TestEvictionFreesSlab(t *testing.T) {
+// Keys evicted with open windows: a restore halfway and Flush twice free
+// every slab id once, and a run stopped and restored halfway ends as the
+// one that never stopped (same state, same notices).
+func TestUnderEviction(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 64
 	fresh := New(cfg)
 	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
-}
-
-// Stopped and restored halfway while keys are being evicted, a run ends
-// as the one that never stopped: same state, same notices.
-func TestRestoreExactUnderEviction(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.MaxHosts = 64
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
