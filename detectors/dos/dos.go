@@ -139,7 +139,7 @@ func New(cfg Config) *Detector {
 		t: window.NewTableHash[Key, state](cfg.MaxHosts, Key.hash), allow: window.MustNetworks(cfg.Allow)}
 	d.t.OnEvict = func(_ Key, e *state) {
 		d.slots.FreeAll(e.Slot[:])
-		d.slots.FreeAll([]int32{e.Prev})
+		d.dropPrev(e)
 	}
 	return d
 }
@@ -227,10 +227,8 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 				emit(n)
 			}
 		}
-		if e.Prev != 0 && e.PrevWin+1 <= upto {
-			// the window after it closed without rows: nothing to join
-			d.slots.Free(e.Prev)
-			e.Prev = 0
+		if e.PrevWin+1 <= upto {
+			d.dropPrev(e) // the window after it closed without rows: nothing to join
 		}
 		if e.Slot != [nSlots]int32{} || e.Prev != 0 {
 			return false
@@ -264,10 +262,7 @@ func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
 		}
 		e.BaseN++
 	}
-	if e.Prev != 0 {
-		d.slots.Free(e.Prev)
-		e.Prev = 0
-	}
+	d.dropPrev(e)
 	if n == nil && float64(s.Conns) >= d.keepMin() {
 		e.Prev, e.PrevWin = e.Slot[i], s.Win
 	} else {
@@ -275,6 +270,14 @@ func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
 	}
 	e.Slot[i] = 0
 	return n
+}
+
+// dropPrev frees the key's previous window, if it keeps one.
+func (d *Detector) dropPrev(e *state) {
+	if e.Prev != 0 {
+		d.slots.Free(e.Prev)
+		e.Prev = 0
+	}
 }
 
 // keepMin is the connections a window needs to be kept for the next: a

@@ -59,12 +59,7 @@ func (t *Table[K, V]) ImportLayout(es []Entry[K, V], evicted int64, l Layout) {
 	for t.idx.slots == nil || len(es)*2 > len(t.idx.slots) {
 		t.idx.grow()
 	}
-	for i := int32(0); i < t.n; i++ {
-		if t.state[i] != stFree {
-			h := uint32(t.hash(t.ent(i).key))
-			t.idx.put(t.idx.empty(h), h, i)
-		}
-	}
+	t.rebuild()
 	t.evicted = evicted
 }
 
