@@ -14,7 +14,8 @@ import (
 )
 
 // BenchmarkEndToEnd is the batch path on one core: read, decode, every
-// default detector, notices encoded. hosts sets the distinct originators.
+// default detector (fed runs of batchRows rows, as score does), notices
+// encoded. hosts sets the distinct originators.
 func benchEndToEnd(b *testing.B, hosts int) {
 	var buf bytes.Buffer
 	zeekgen.Write(&buf, zeekgen.Options{Rows: 300000, Hosts: hosts, Seed: 5})
@@ -35,6 +36,7 @@ func benchEndToEnd(b *testing.B, hosts int) {
 			enc.Write(bs)
 		}, dets...)
 		ev := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(data), "conn.log"))
+		batch := zeekreader.NewBatch(batchRows)
 		for {
 			e, err := ev.Next()
 			if err == io.EOF {
@@ -43,9 +45,14 @@ func benchEndToEnd(b *testing.B, hosts int) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			eng.Observe(e)
+			batch.Add(e)
+			if batch.Full() {
+				eng.ObserveBatch(batch.Events)
+				batch.Reset()
+			}
 			rows++
 		}
+		eng.ObserveBatch(batch.Events)
 		eng.Flush()
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
@@ -66,7 +73,8 @@ func cpuNanos() int64 {
 // sub-benchmark runs one default detector alone over the same 300,000
 // conn rows (3,000 hosts), decoded beforehand so the figure is the
 // detector's own (Observe, Advance, notices), and "all" runs them
-// together (more than the sum: their tables compete for the caches).
+// together (more than the sum: their tables compete for the caches). Rows
+// go in runs of batchRows, as in score.
 func BenchmarkDetectorCost(b *testing.B) {
 	var buf bytes.Buffer
 	zeekgen.Write(&buf, zeekgen.Options{Rows: 300000, Hosts: 3000, Seed: 5})
@@ -88,8 +96,8 @@ func BenchmarkDetectorCost(b *testing.B) {
 					dets = slices.DeleteFunc(dets, func(d detectors.Detector) bool { return d.Name() != name })
 				}
 				eng := detectors.NewEngine(func(n *notice.Notice) { n.MarshalJSON() }, dets...)
-				for _, e := range evs {
-					eng.Observe(e)
+				for j := 0; j < len(evs); j += batchRows {
+					eng.ObserveBatch(evs[j:min(j+batchRows, len(evs))])
 				}
 				eng.Flush()
 			}

@@ -122,6 +122,11 @@ func sum(m map[string]int64) int64 {
 	return s
 }
 
+// batchRows is how many rows the batch path hands the detectors at once:
+// enough for each detector's code and hot data to be reused across a run,
+// few enough to stay in the caches (64 to 1,024 measured alike).
+const batchRows = 256
+
 // scoreArchive runs the batch path: merged archive → engine → sink.
 func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detectors.Detector, sink output.Sink,
 	minRisk float64, stderr io.Writer, progress bool) (*scoreResult, error) {
@@ -137,6 +142,8 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	res := &scoreResult{}
 	start := time.Now()
 	prog := newProgress(stderr, progress, arch)
+	// rows go to the detectors a run at a time (see Engine.ObserveBatch)
+	batch := zeekreader.NewBatch(batchRows)
 	for i := 0; ; i++ {
 		ev, err := src.Next()
 		if err == io.EOF {
@@ -154,7 +161,11 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 			}
 			return res, err
 		}
-		eng.Observe(ev)
+		batch.Add(ev)
+		if batch.Full() {
+			eng.ObserveBatch(batch.Events)
+			batch.Reset()
+		}
 		if i&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
 				return res, err
@@ -165,6 +176,7 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 			prog.update(src.Stats())
 		}
 	}
+	eng.ObserveBatch(batch.Events)
 	eng.Flush()
 	prog.done()
 	res.stats = src.Stats()
