@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"slices"
 	"syscall"
 	"testing"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
@@ -123,5 +125,71 @@ func decodeAll(b *testing.B, data []byte) []*zeekreader.Event {
 			*p = bytes.Clone(*p)
 		}
 		evs = append(evs, &zeekreader.Event{Kind: e.Kind, TS: e.TS, Conn: &c, Open: e.Open})
+	}
+}
+
+// BenchmarkFloor is a floor for designs built on per-key tables, not a
+// detector. Over the same decoded rows as BenchmarkDetectorCost, each row
+// looks up one key in each of several key spaces and bumps a 64-byte
+// entry; entries are dropped every 5 minutes of event time, and the
+// tables are built once, as in a long-running process. "4" is the key
+// spaces the default detectors use between them (host; source and
+// destination; source and service; destination and service), which a
+// design sharing one record per key across detectors would still look up;
+// "2" keeps host and destination and service only. Add the reading
+// (BenchmarkTSVConn in zeekreader) for an end-to-end floor.
+func BenchmarkFloor(b *testing.B) {
+	type svc struct {
+		IP    window.IP
+		Port  uint16
+		Proto uint8
+	}
+	svcHash := func(k svc) uint64 { return window.KeyHash(k.IP, uint64(k.Port)<<8|uint64(k.Proto)) }
+	for _, hosts := range []int{3000, 160000} {
+		var buf bytes.Buffer
+		zeekgen.Write(&buf, zeekgen.Options{Rows: 300000, Hosts: hosts, Seed: 5})
+		evs := decodeAll(b, buf.Bytes())
+		for _, spaces := range []int{4, 2} {
+			b.Run(fmt.Sprintf("%d/%d", hosts, spaces), func(b *testing.B) {
+				host := window.NewIPTable[[8]uint64](1 << 20)
+				pair := window.NewTableHash[[2]window.IP, [8]uint64](1<<20, func(k [2]window.IP) uint64 {
+					return window.KeyHash(k[0], window.KeyHash(k[1], 0))
+				})
+				src := window.NewTableHash[svc, [8]uint64](1<<20, svcHash)
+				dst := window.NewTableHash[svc, [8]uint64](1<<20, svcHash)
+				bump := func(v *[8]uint64, c *zeekreader.Conn) {
+					v[0]++
+					v[1] += c.OrigBytes
+					v[2] += c.RespBytes
+				}
+				cpu0 := cpuNanos()
+				for i := 0; i < b.N; i++ {
+					var win int64
+					for _, e := range evs {
+						c := e.Conn
+						if w := c.TS.Unix() / 300; w != win {
+							win = w
+							host.Range(func(window.IP, *[8]uint64) bool { return true })
+							pair.Range(func([2]window.IP, *[8]uint64) bool { return true })
+							src.Range(func(svc, *[8]uint64) bool { return true })
+							dst.Range(func(svc, *[8]uint64) bool { return true })
+						}
+						s, d := window.IPOf(c.Orig), window.IPOf(c.Resp)
+						proto := window.ProtoNum(c.Proto)
+						v, _ := host.Get(s)
+						bump(v, c)
+						v, _ = dst.Get(svc{d, c.RespP, proto})
+						bump(v, c)
+						if spaces == 4 {
+							v, _ = pair.Get([2]window.IP{s, d})
+							bump(v, c)
+							v, _ = src.Get(svc{s, c.RespP, proto})
+							bump(v, c)
+						}
+					}
+				}
+				b.ReportMetric(float64(cpuNanos()-cpu0)/float64(b.N*len(evs)), "cpu-ns/row")
+			})
+		}
 	}
 }
