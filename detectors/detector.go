@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zeekanom/zeekanom/output/notice"
@@ -52,9 +54,15 @@ const DefaultStep = 10 * time.Second
 // (which differs between batch and live) does not change when a detector
 // consuming one log closes its windows.
 type Engine struct {
-	dets    []Detector
-	byKind  [zeekreader.KindSSL + 1][]Detector
-	wants   [][zeekreader.KindSSL + 1]bool // per detector, the logs it takes
+	dets   []Detector
+	byKind [zeekreader.KindSSL + 1][]Detector
+	wants  [][zeekreader.KindSSL + 1]bool // per detector, the logs it takes
+	// workers > 1 lets ObserveBatch run detectors on that many goroutines;
+	// each detector's notices of an advance go to its own slice of
+	// pending, gathered in detector order afterwards
+	workers int
+	pending [][]*notice.Notice
+	emitTo  []Emit
 	wm      [zeekreader.KindSSL + 1]time.Time
 	stepDur time.Duration
 	out     Emit
@@ -77,6 +85,21 @@ func NewEngine(out Emit, dets ...Detector) *Engine {
 	}
 	e.emitFn = func(n *notice.Notice) { e.batch = append(e.batch, n) }
 	return e
+}
+
+// SetWorkers lets ObserveBatch run the detectors on up to n goroutines
+// (n <= 1: one after another on the caller's). The notices and their
+// order do not change: detectors share no state, each advance waits for
+// every detector, and their notices are gathered in detector order.
+func (e *Engine) SetWorkers(n int) {
+	e.workers = min(n, len(e.dets))
+	if e.workers > 1 && e.emitTo == nil {
+		e.pending = make([][]*notice.Notice, len(e.dets))
+		e.emitTo = make([]Emit, len(e.dets))
+		for i := range e.dets {
+			e.emitTo[i] = func(n *notice.Notice) { e.pending[i] = append(e.pending[i], n) }
+		}
+	}
 }
 
 // Detectors returns the detectors the engine drives.
@@ -112,18 +135,72 @@ func (e *Engine) ObserveBatch(evs []*zeekreader.Event) {
 				break
 			}
 		}
-		for i, d := range e.dets {
-			want := e.wants[i]
-			for _, ev := range evs[:n] {
-				if int(ev.Kind) < len(want) && want[ev.Kind] && !ev.TS.IsZero() {
-					d.Observe(ev)
-				}
+		if e.workers > 1 {
+			e.runParallel(evs[:n], adv)
+		} else {
+			for i, d := range e.dets {
+				e.observeRun(i, d, evs[:n])
+			}
+			if adv {
+				e.advance(evs[n-1].Kind)
 			}
 		}
-		if adv {
-			e.advance(evs[n-1].Kind)
-		}
 		evs = evs[n:]
+	}
+}
+
+// observeRun feeds a run of rows to detector i (d).
+func (e *Engine) observeRun(i int, d Detector, run []*zeekreader.Event) {
+	want := e.wants[i]
+	for _, ev := range run {
+		if int(ev.Kind) < len(want) && want[ev.Kind] && !ev.TS.IsZero() {
+			d.Observe(ev)
+		}
+	}
+}
+
+// runParallel is a run of ObserveBatch on e.workers goroutines (the
+// caller's among them): each takes the next detector, feeds it the run
+// and, when the run ends with an advance of a log it takes, advances it.
+func (e *Engine) runParallel(run []*zeekreader.Event, adv bool) {
+	var wms []time.Time // per detector; zero: no advance
+	if adv {
+		wms = make([]time.Time, len(e.dets))
+		k := run[len(run)-1].Kind
+		for i, d := range e.dets {
+			if e.wants[i][k] {
+				wms[i] = e.detectorWatermark(d)
+			}
+		}
+	}
+	var next atomic.Int32
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(e.dets) {
+				return
+			}
+			d := e.dets[i]
+			e.observeRun(i, d, run)
+			if wms != nil && !wms[i].IsZero() {
+				d.Advance(wms[i], e.emitTo[i])
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range e.workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	if adv {
+		// in the order advance would have emitted them
+		for i := range e.dets {
+			e.batch = append(e.batch, e.pending[i]...)
+			clear(e.pending[i])
+			e.pending[i] = e.pending[i][:0]
+		}
+		e.release()
 	}
 }
 

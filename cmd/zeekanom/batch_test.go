@@ -15,14 +15,40 @@ import (
 // Feeding rows a run at a time (Engine.ObserveBatch, the batch path) gives
 // every default detector's notices, below any min_risk too, in the same
 // order as feeding them one by one (Engine.Observe, the live path), for
-// any run length.
+// any run length, with the detectors on one goroutine or several.
 func TestObserveBatchSameNotices(t *testing.T) {
-	for _, set := range []string{"trickbot", "nashua", "cerber", "ctu-irc", "vertical", "benign"} {
-		arch, err := zeekreader.Walk([]string{filepath.Join("..", "..", "testdata", "detectors", set)})
+	// real sets, and real conn and dns logs with every kind of attack
+	// planted (so that every detector has something to say)
+	var sets []string
+	for _, s := range []string{"trickbot", "nashua", "cerber", "ctu-irc", "vertical", "benign"} {
+		sets = append(sets, filepath.Join("..", "..", "testdata", "detectors", s))
+	}
+	injected := t.TempDir()
+	if code, _, errs := runCLI(t, "inject", "--kinds", "scan,dos,beacon,dnstunnel,exfil,offhours,dga", "--history-days", "14",
+		"-o", injected, filepath.Join("..", "..", "testdata", "iforest", "proxy_rolling")); code != 0 {
+		t.Fatalf("inject: exit %d: %s", code, errs)
+	}
+	// and the same with a model trained on it with its labels: the
+	// isolation forest and the supervised detector share the loaded model
+	model := filepath.Join(t.TempDir(), "model.json")
+	if code, _, errs := runCLI(t, "train", "--labels", "-o", model, injected); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	sets = append(sets, injected, injected+"+model")
+	for _, path := range sets {
+		set := filepath.Base(path)
+		if p, ok := strings.CutSuffix(path, "+model"); ok {
+			path, set = p, "injected-model"
+			modelOverride = model
+			t.Cleanup(func() { modelOverride = "" })
+		} else if path == injected {
+			set = "injected"
+		}
+		arch, err := zeekreader.Walk([]string{path})
 		if err != nil {
 			t.Fatal(err)
 		}
-		feed := func(size int) []string {
+		feed := func(size, workers int) []string {
 			dets, err := buildDetectors(nil, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -32,6 +58,7 @@ func TestObserveBatchSameNotices(t *testing.T) {
 				b, _ := n.MarshalJSON()
 				out = append(out, string(b))
 			}, dets...)
+			eng.SetWorkers(workers)
 			src := arch.Open(false)
 			defer src.Close()
 			batch := zeekreader.NewBatch(max(size, 1))
@@ -57,16 +84,19 @@ func TestObserveBatchSameNotices(t *testing.T) {
 			eng.Flush()
 			return out
 		}
-		want := feed(0)
+		want := feed(0, 1)
 		if len(want) == 0 {
 			t.Fatalf("%s: no notices: the comparison would prove nothing", set)
 		}
 		for _, size := range []int{1, 7, batchRows, 5000} {
-			t.Run(fmt.Sprintf("%s/%d", set, size), func(t *testing.T) {
-				if got := feed(size); strings.Join(got, "\n") != strings.Join(want, "\n") {
-					t.Errorf("%d notices in runs of %d, %d one by one, or in another order", len(got), size, len(want))
-				}
-			})
+			for _, workers := range []int{1, 3} {
+				t.Run(fmt.Sprintf("%s/%d/%d", set, size, workers), func(t *testing.T) {
+					if got := feed(size, workers); strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Errorf("%d notices in runs of %d on %d goroutines, %d one by one, or in another order",
+							len(got), size, workers, len(want))
+					}
+				})
+			}
 		}
 	}
 }

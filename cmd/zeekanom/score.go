@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL] [--min-risk N] PATH...
+const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL] [--min-risk N] [--workers N] PATH...
 
 Re-scores archived Zeek logs (files, or directories in the zeekctl layout
 YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, or flat) with every enabled
@@ -29,6 +30,7 @@ type scoreFlags struct {
 	minRisk  float64
 	progress bool
 	quiet    bool
+	workers  int
 }
 
 func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,8 +42,13 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on standard error")
+	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0),
+		"run the detectors on up to N cores (the notices do not change; 1 leaves the other cores to Zeek on a sensor)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if f.workers < 1 {
+		return fmt.Errorf("--workers %d: must be 1 or more", f.workers)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -77,7 +84,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, n := range arch.Notes {
 		fmt.Fprintf(stderr, "note: %s\n", n)
 	}
-	res, err := scoreArchive(ctx, arch, dets, sink, f.minRisk, stderr, f.progress)
+	res, err := scoreArchive(ctx, arch, dets, sink, &f, stderr)
 	if cerr := sink.Close(); err == nil {
 		err = cerr
 	}
@@ -129,19 +136,20 @@ const batchRows = 256
 
 // scoreArchive runs the batch path: merged archive → engine → sink.
 func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detectors.Detector, sink output.Sink,
-	minRisk float64, stderr io.Writer, progress bool) (*scoreResult, error) {
+	f *scoreFlags, stderr io.Writer) (*scoreResult, error) {
 	var sinkErr error
 	eng := detectors.NewEngine(func(n *notice.Notice) {
-		if n.RiskScore < minRisk || sinkErr != nil {
+		if n.RiskScore < f.minRisk || sinkErr != nil {
 			return
 		}
 		sinkErr = sink.Write(ctx, n)
 	}, dets...)
+	eng.SetWorkers(f.workers)
 	src := arch.Open(false)
 	defer src.Close()
 	res := &scoreResult{}
 	start := time.Now()
-	prog := newProgress(stderr, progress, arch)
+	prog := newProgress(stderr, f.progress, arch)
 	// rows go to the detectors a run at a time (see Engine.ObserveBatch)
 	batch := zeekreader.NewBatch(batchRows)
 	for i := 0; ; i++ {

@@ -78,3 +78,17 @@ func TestScoreToFile(t *testing.T) {
 		t.Error("no notices in the -o file")
 	}
 }
+
+// score --workers changes how many cores the detectors use, not the
+// notices (the engine-level test covers every notice; this the flag).
+func TestScoreWorkers(t *testing.T) {
+	in := filepath.Join("..", "..", "testdata", "detectors", "trickbot")
+	_, one, _ := runCLI(t, "score", "-q", "--workers", "1", in)
+	_, three, _ := runCLI(t, "score", "-q", "--workers", "3", in)
+	if one == "" || one != three {
+		t.Errorf("--workers 1 and 3 differ (or no notices):\n%s\n---\n%s", one, three)
+	}
+	if code, _, errs := runCLI(t, "score", "--workers", "0", in); code == 0 || !strings.Contains(errs, "--workers 0") {
+		t.Errorf("--workers 0: exit %d, %q", code, errs)
+	}
+}
