@@ -134,7 +134,7 @@ type Extractor struct {
 	spare  []*winState // closed windows, emptied for reuse
 	closed time.Time   // every window ending at or before this is closed
 	stats  Stats
-	order  []int32   // close's scratch: accumulators in host order
+	order  []hostRef // close's scratch: accumulators in host order
 	times  []float64 // vector's scratch
 }
 
@@ -493,17 +493,9 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 	}
 	out := make([]Vector, 0, n) // at most one per host-window
 	for _, w := range ws {
-		x.order = x.order[:0]
-		for i := range w.accs {
-			x.order = append(x.order, int32(i))
-		}
-		sort.Slice(x.order, func(i, j int) bool { return w.accs[x.order[i]].key().less(w.accs[x.order[j]].key()) })
-		for _, i := range x.order {
-			a := &w.accs[i]
-			if a.rows < x.cfg.MinRows {
-				continue
-			}
-			out = append(out, x.vector(w, a))
+		x.order = w.hostOrder(x.order[:0], x.cfg.MinRows)
+		for _, r := range x.order {
+			out = append(out, x.vector(w, &w.accs[r.i]))
 			x.stats.Windows++
 		}
 		if len(x.spare) < maxSpare {

@@ -3,6 +3,7 @@ package features
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -60,6 +61,30 @@ func TestVector(t *testing.T) {
 	}
 	if vs := x.Flush(); len(vs) != 2 || vs[0].Host.String() != "10.0.0.2" || vs[1].Host.String() != "10.0.0.3" || vs[1].Values[4] != 5e8 || !vs[1].Start.Equal(t0.Add(10*time.Minute)) {
 		t.Fatalf("flush: %+v", vs)
+	}
+}
+
+// A window's vectors come in address order (IPv4 before IPv6, as
+// netip.Addr.Less).
+func TestCloseOrder(t *testing.T) {
+	x := New(DefaultConfig())
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 3000; i++ {
+		h := fmt.Sprintf("10.%d.%d.%d", r.IntN(2), r.IntN(40), r.IntN(256))
+		if r.IntN(3) == 0 {
+			h = fmt.Sprintf("2001:db8::%x:%x", r.IntN(2), r.IntN(800))
+		}
+		x.Observe(connEv(t0.Add(time.Duration(r.IntN(240e3))*time.Millisecond), h, "1.1.1.1", 80, "SF", 1, 1, ""))
+	}
+	vs := x.Flush()
+	if len(vs) < 1000 {
+		t.Fatalf("%d vectors", len(vs))
+	}
+	for i, v := range vs {
+		if i > 0 && !vs[i-1].Host.Less(v.Host) {
+			t.Fatalf("vector %d: %s after %s", i, v.Host, vs[i-1].Host)
+		}
 	}
 }
 

@@ -82,13 +82,8 @@ func (x *Extractor) Snapshot() ([]byte, error) {
 	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
 	for _, w := range ws {
 		sw := snapWindow{Start: w.start}
-		order := make([]int, len(w.accs))
-		for i := range order {
-			order[i] = i
-		}
-		sort.Slice(order, func(i, j int) bool { return w.accs[order[i]].key().less(w.accs[order[j]].key()) })
-		for _, i := range order {
-			a := &w.accs[i]
+		for _, r := range w.hostOrder(nil, 0) {
+			a := &w.accs[r.i]
 			sw.Hosts = append(sw.Hosts, snapHost{Host: a.key().addr(), Rows: a.rows, Conns: a.conns, Failed: a.failed,
 				UDP: a.udp, Out: a.out, In: a.in, Dur: a.dur, IPHashes: w.hashes(a.ips), Ports: w.portList(a),
 				Times: w.appendTimes(nil, a), DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen,
