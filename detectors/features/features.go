@@ -413,8 +413,7 @@ func (x *Extractor) vector(w *winState, a *hostAcc) Vector {
 		v[7] = a.udp / a.conns
 	}
 	v[4], v[5] = a.out, a.in
-	x.times = w.appendTimes(x.times[:0], a)
-	v[8] = cv(x.times)
+	v[8] = x.interarrivalCV(w, a)
 	v[9] = a.dns
 	if a.dns > 0 {
 		v[10] = a.nx / a.dns
@@ -431,10 +430,24 @@ func (x *Extractor) vector(w *winState, a *hostAcc) Vector {
 		Rows: a.rows, UIDs: w.uidList(a)}
 }
 
+// interarrivalCV is cv of a's conn start times. The times are gathered
+// only when cv uses them: most host-windows of a large network have a row
+// or two, and reading their chains was a cache miss each.
+func (x *Extractor) interarrivalCV(w *winState, a *hostAcc) float64 {
+	if a.nTimes < minCVTimes {
+		return cv(nil)
+	}
+	x.times = w.appendTimes(x.times[:0], a)
+	return cv(x.times)
+}
+
+// minCVTimes is the least number of times cv measures.
+const minCVTimes = 3
+
 // cv is the coefficient of variation of the gaps between sorted times; 1
-// (Poisson-like) when there are fewer than 3 times.
+// (Poisson-like) when there are fewer than minCVTimes times.
 func cv(ts []float64) float64 {
-	if len(ts) < 3 {
+	if len(ts) < minCVTimes {
 		return 1
 	}
 	sort.Float64s(ts)

@@ -65,7 +65,8 @@ func TestVector(t *testing.T) {
 }
 
 // A window's vectors come in address order (IPv4 before IPv6, as
-// netip.Addr.Less).
+// netip.Addr.Less), and a host with fewer than minCVTimes conns has
+// interarrival_cv 1 without its times being read.
 func TestCloseOrder(t *testing.T) {
 	x := New(DefaultConfig())
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -81,10 +82,20 @@ func TestCloseOrder(t *testing.T) {
 	if len(vs) < 1000 {
 		t.Fatalf("%d vectors", len(vs))
 	}
+	few := 0
 	for i, v := range vs {
 		if i > 0 && !vs[i-1].Host.Less(v.Host) {
 			t.Fatalf("vector %d: %s after %s", i, v.Host, vs[i-1].Host)
 		}
+		if v.Values[0] < minCVTimes {
+			few++
+			if v.Values[8] != 1 {
+				t.Fatalf("%s: %v conns, interarrival_cv %v", v.Host, v.Values[0], v.Values[8])
+			}
+		}
+	}
+	if few == 0 || few == len(vs) {
+		t.Fatalf("%d of %d vectors with few conns", few, len(vs))
 	}
 }
 
