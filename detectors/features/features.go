@@ -117,7 +117,7 @@ func DefaultConfig() Config {
 
 // Stats counts what the bounds dropped.
 type Stats struct {
-	Windows      int64 // host-windows emitted
+	Windows      int64 // host-windows emitted (or left out by SkipBelow)
 	EvictedHosts int64 // hosts not tracked because a window was full
 	CappedSets   int64 // distinct-set inserts dropped at the cap
 	LateRows     int64 // rows for windows already closed
@@ -136,6 +136,9 @@ type Extractor struct {
 	stats  Stats
 	order  []hostRef // close's scratch: accumulators in host order
 	times  []float64 // vector's scratch
+	// countOnly is SkipBelow's bound: host-windows with fewer rows are
+	// counted in Stats.Windows but not built.
+	countOnly int
 }
 
 // maxSpare closed windows are kept for reuse (a window lives
@@ -165,6 +168,14 @@ func (x *Extractor) Config() Config { return x.cfg }
 
 // Stats returns the counters.
 func (x *Extractor) Stats() Stats { return x.stats }
+
+// SkipBelow makes Advance and Flush leave out the host-windows with fewer
+// than rows rows, for a caller that no longer reads them (the isolation
+// forest once trained judges only windows of min_rows): on a large
+// network they are most windows, and building each costs a few cache
+// misses and allocations. They are still counted in Stats.Windows, as if
+// returned. 0 returns every window again.
+func (x *Extractor) SkipBelow(rows int) { x.countOnly = rows }
 
 // acc finds the host's accumulator for a row at ts, and the window
 // holding it.
@@ -506,11 +517,12 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 	}
 	out := make([]Vector, 0, n) // at most one per host-window
 	for _, w := range ws {
-		x.order = w.hostOrder(x.order[:0], x.cfg.MinRows)
+		build := max(x.cfg.MinRows, x.countOnly)
+		x.order = w.hostOrder(x.order[:0], build)
 		for _, r := range x.order {
 			out = append(out, x.vector(w, &w.accs[r.i]))
-			x.stats.Windows++
 		}
+		x.stats.Windows += int64(len(x.order) + w.hostsWithRows(x.cfg.MinRows, build))
 		if len(x.spare) < maxSpare {
 			x.spare = append(x.spare, w)
 		}

@@ -151,3 +151,42 @@ func sortByTS(evs []*zeekreader.Event) {
 		}
 	}
 }
+
+// SkipBelow leaves out the host-windows with fewer rows and still counts
+// them: an extractor that skips returns the vectors of one that does not,
+// less the small ones, with the same stats; SkipBelow(0) returns all again.
+func TestSkipBelow(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	cfg := DefaultConfig()
+	cfg.MinRows = 2 // the skip starts above the extractor's own bound
+	all, skip := New(cfg), New(cfg)
+	hosts := append(addrs("10.1.0.%d", 12), addrs("fd00::%x", 8)...)
+	skipped := 0
+	for k := 0; k < 6; k++ {
+		start := t0.Add(time.Duration(k) * 5 * time.Minute)
+		for _, ev := range windowRows(start, hosts, false, int64(k)) {
+			all.Observe(ev)
+			skip.Observe(ev)
+		}
+		rows := 4 * (k % 2) // off, on, off...
+		skip.SkipBelow(rows)
+		want := all.Advance(start.Add(5*time.Minute + cfg.Lateness))
+		got := skip.Advance(start.Add(5*time.Minute + cfg.Lateness))
+		kept := want[:0:0]
+		for _, v := range want {
+			if v.Rows >= rows {
+				kept = append(kept, v)
+			}
+		}
+		skipped += len(want) - len(kept)
+		if len(kept) == 0 || !reflect.DeepEqual(got, kept) {
+			t.Fatalf("window %d, skip below %d: %d vectors, want %d of %d", k, rows, len(got), len(kept), len(want))
+		}
+		if skip.Stats() != all.Stats() {
+			t.Fatalf("window %d: stats %+v, want %+v", k, skip.Stats(), all.Stats())
+		}
+	}
+	if skipped == 0 {
+		t.Fatal("nothing skipped")
+	}
+}

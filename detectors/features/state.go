@@ -190,6 +190,21 @@ const inlinePorts = 8
 
 func (a *hostAcc) key() hostKey { return hostKey{hi: a.hi, lo: a.lo, kind: a.kind} }
 
+// hostsWithRows is how many accumulators have at least lo rows and fewer
+// than hi.
+func (w *winState) hostsWithRows(lo, hi int) int {
+	if lo >= hi {
+		return 0
+	}
+	n := 0
+	for i := range w.accs {
+		if r := w.accs[i].rows; r >= lo && r < hi {
+			n++
+		}
+	}
+	return n
+}
+
 // hostRef is an accumulator's key beside its index in winState.accs.
 type hostRef struct {
 	k hostKey

@@ -119,15 +119,32 @@ func (d *Detector) Stats() Stats {
 func (d *Detector) Observe(ev *zeekreader.Event) { d.ex.Observe(ev) }
 
 func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
+	d.skipUnjudged()
 	d.handle(d.ex.Advance(wm), emit)
 }
 
 func (d *Detector) Flush(emit detectors.Emit) {
-	d.handle(d.ex.Flush(), emit)
+	d.skipUnjudged()
+	d.handleLast(d.ex.Flush(), emit)
+}
+
+// handleLast handles the last windows of the run, then trains on what is
+// buffered when train_windows was never reached.
+func (d *Detector) handleLast(vs []features.Vector, emit detectors.Emit) {
+	d.handle(vs, emit)
 	if d.tr == nil && len(d.buf) >= d.cfg.MinTrain {
 		d.train(emit)
 	}
 	d.buf = nil
+}
+
+// skipUnjudged has the extractor leave out the windows below min_rows once
+// there is a forest: they are never judged, only trained on (and a
+// forest may come from a model file, the run, or a snapshot).
+func (d *Detector) skipUnjudged() {
+	if d.tr != nil {
+		d.ex.SkipBelow(d.cfg.MinRows)
+	}
 }
 
 func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
