@@ -190,3 +190,30 @@ func TestSkipBelow(t *testing.T) {
 		t.Fatal("nothing skipped")
 	}
 }
+
+// A window opened while a busier one is still open is sized for its hosts
+// (reserve) and gives the vectors a fresh extractor gives for its rows.
+func TestReservedWindowMatchesFresh(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	cfg := DefaultConfig()
+	x := New(cfg)
+	for _, ev := range windowRows(t0, append(addrs("10.3.%d.1", 250), addrs("fd00::2:%x", 200)...), true, 1) {
+		x.Observe(ev)
+	}
+	second := windowRows(t0.Add(5*time.Minute), append(addrs("10.4.0.%d", 30), addrs("10.3.%d.1", 20)...), true, 2)
+	for _, ev := range second {
+		x.Observe(ev)
+	}
+	if len(x.open) != 2 || cap(x.open[1].accs) < len(x.open[0].accs) || len(x.open[0].accs) < 300 {
+		t.Fatalf("second window not reserved: %d windows", len(x.open))
+	}
+	fresh := New(cfg)
+	for _, ev := range second {
+		fresh.Observe(ev)
+	}
+	got, want := x.Flush(), fresh.Flush()
+	got = got[len(got)-len(want):]
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d vectors, fresh %d", len(got), len(want))
+	}
+}

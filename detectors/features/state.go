@@ -285,6 +285,20 @@ func newWinState(maxDistinct int) *winState {
 	return w
 }
 
+// reserve sizes an empty w for n hosts: the accumulators and an index
+// that need not grow before.
+func (w *winState) reserve(n int) {
+	if n == 0 {
+		return
+	}
+	w.accs = make([]hostAcc, 0, n)
+	size := 64
+	for 2*n > size {
+		size *= 2
+	}
+	w.index = make([]uint64, size)
+}
+
 // setSize is the size a set of n hashes needs (at most 3/4 full).
 func setSize(n int) int {
 	s := minSet
