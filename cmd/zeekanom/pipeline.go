@@ -114,6 +114,10 @@ func callStats(v any) (any, bool) {
 type sinkFlags struct {
 	out   string // -o FILE ("-": standard output)
 	esURL string
+	// truncate: -o FILE starts the file afresh (score: scoring the same
+	// logs again must not append a second copy). Otherwise it is appended
+	// to, as the live sidecar must across restarts.
+	truncate bool
 }
 
 // outputThresholds decodes the reloadable min_risk of each section.
@@ -199,7 +203,11 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		if nc.Path == "-" {
 			add("ndjson", ndjson.New(nopCloser{stdout}), nc.MinRisk)
 		} else {
-			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+			mode := os.O_APPEND
+			if fl.truncate && fl.out != "" {
+				mode = os.O_TRUNC
+			}
+			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|mode, 0o640)
 			if err != nil {
 				return fail(err)
 			}

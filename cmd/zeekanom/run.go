@@ -55,7 +55,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&fl.config, "c", "", "config file (TOML); see 'zeekanom config example'")
 	fs.StringVar(&fl.logdir, "logdir", "", "Zeek's live log directory (overrides input.logdir)")
 	fs.StringVar(&fl.stateDir, "state-dir", "", "checkpoint directory (overrides state.dir)")
-	fs.StringVar(&fl.out, "o", "", "also write notices as JSON lines to FILE (\"-\": standard output)")
+	fs.StringVar(&fl.out, "o", "", "also write notices as JSON lines to FILE (appended to; \"-\": standard output)")
 	fs.StringVar(&fl.esURL, "es-url", "", "send notices to Elasticsearch at URL")
 	fs.StringVar(&fl.metrics, "metrics", "", "serve /metrics and /healthz on ADDR (overrides metrics.listen; \"off\" disables)")
 	fs.BoolVar(&fl.drain, "drain", false, "read everything to its end, flush, checkpoint and exit")

@@ -37,7 +37,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("score", scoreSynopsis, stderr)
 	var f scoreFlags
 	fs.StringVar(&f.config, "c", "", "config file (TOML)")
-	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE instead of standard output")
+	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced) instead of standard output")
 	fs.StringVar(&f.esURL, "es-url", "", "send notices to Elasticsearch at URL (comma-separated for several nodes)")
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
@@ -64,7 +64,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The same outputs as `run`: [output.*] sections, --es-url, -o FILE,
 	// else JSON lines on standard output.
-	sink, err := buildSinks(ctx, cfg, sinkFlags{out: f.out, esURL: f.esURL}, stdout, true)
+	sink, err := buildSinks(ctx, cfg, sinkFlags{out: f.out, esURL: f.esURL, truncate: true}, stdout, true)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,13 @@ func TestScoreToFile(t *testing.T) {
 	if len(parseNotices(t, string(b))) == 0 {
 		t.Error("no notices in the -o file")
 	}
+	// scoring again replaces the file (the live sidecar's -o appends)
+	if code, _, errs := runCLI(t, "score", "-q", "-o", out, filepath.Join("..", "..", "testdata", "demo", "conn.log")); code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, errs)
+	}
+	if again, _ := os.ReadFile(out); string(again) != string(b) {
+		t.Errorf("a second score -o run left %d bytes, the first %d", len(again), len(b))
+	}
 }
 
 // score --workers changes how many cores the detectors use, not the
