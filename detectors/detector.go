@@ -204,9 +204,10 @@ func (e *Engine) runParallel(run []*zeekreader.Event, adv bool) {
 	}
 }
 
-// count counts an event the detectors take (a known log kind with a ts).
+// count counts an event of a log the detectors take (conn, dns, http or
+// ssl, with a ts).
 func (e *Engine) count(ev *zeekreader.Event) bool {
-	if ev.Kind > zeekreader.KindSSL || ev.TS.IsZero() {
+	if ev.Kind == zeekreader.KindOther || ev.Kind > zeekreader.KindSSL || ev.TS.IsZero() {
 		return false
 	}
 	e.Events++

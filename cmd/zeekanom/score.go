@@ -103,6 +103,7 @@ type scoreResult struct {
 	stats   zeekreader.Stats
 	errs    int64
 	notices map[string]int64
+	scored  int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
 	elapsed time.Duration
 }
 
@@ -119,6 +120,12 @@ func (r *scoreResult) summary(w io.Writer) {
 		fmt.Fprintf(w, " %s=%d", k, r.notices[k])
 	}
 	fmt.Fprintln(w)
+	// a JSON log under a name that is not Zeek's (its kind comes from the
+	// name) is read but reaches no detector: say so rather than report a
+	// clean run
+	if other := r.stats.Rows - r.scored; other > 0 {
+		fmt.Fprintf(w, "zeekanom score: %d rows not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", other)
+	}
 }
 
 func sum(m map[string]int64) int64 {
@@ -189,6 +196,7 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	prog.done()
 	res.stats = src.Stats()
 	res.notices = eng.Notices
+	res.scored = eng.Events
 	res.elapsed = time.Since(start)
 	if sinkErr != nil {
 		return res, sinkErr

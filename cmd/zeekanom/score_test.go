@@ -99,3 +99,25 @@ func TestScoreWorkers(t *testing.T) {
 		t.Errorf("--workers 0: exit %d, %q", code, errs)
 	}
 }
+
+// A JSON conn log under a name that is not Zeek's is read, but no detector
+// takes its rows (a JSON log's kind comes from its name): the summary says
+// so instead of reporting a clean run.
+func TestScoreSaysRowsNotScored(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "zeekreader", "conn-underscore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := filepath.Join(t.TempDir(), "flows.json")
+	if err := os.WriteFile(flows, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, errs := runCLI(t, "score", flows)
+	if !strings.Contains(errs, "20 rows not scored") {
+		t.Errorf("no rows-not-scored line in %q", errs)
+	}
+	_, _, errs = runCLI(t, "score", filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if strings.Contains(errs, "not scored") {
+		t.Errorf("a conn.log's rows reported not scored: %q", errs)
+	}
+}
