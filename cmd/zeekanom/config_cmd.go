@@ -80,7 +80,8 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 # standard output as JSON lines.
 
 # [output.ndjson]
-#   ## JSON lines file; "-" is standard output.
+#   ## JSON lines file, appended to (run and score alike; score -o FILE
+#   ## replaces its file); "-" is standard output.
 #   path = "/var/lib/zeekanom/notices.ndjson"
 #   ## Notices with a lower risk score (0-100) are dropped (reloadable).
 #   min_risk = 0.0

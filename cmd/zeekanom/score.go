@@ -37,7 +37,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("score", scoreSynopsis, stderr)
 	var f scoreFlags
 	fs.StringVar(&f.config, "c", "", "config file (TOML)")
-	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced) instead of standard output")
+	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced; an [output.ndjson] path is appended to) instead of standard output")
 	fs.StringVar(&f.esURL, "es-url", "", "send notices to Elasticsearch at URL (comma-separated for several nodes)")
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
@@ -63,26 +63,29 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	// The same outputs as `run`: [output.*] sections, --es-url, -o FILE,
-	// else JSON lines on standard output.
-	sink, err := buildSinks(ctx, cfg, sinkFlags{out: f.out, esURL: f.esURL, truncate: true}, stdout, true)
-	if err != nil {
+	// else JSON lines on standard output. They are checked first and
+	// opened only once the input is found: -o FILE is replaced, and a
+	// mistyped path must not cost the previous results.
+	sf := sinkFlags{out: f.out, esURL: f.esURL, truncate: true}
+	if _, err := buildSinks(ctx, cfg, sf, stdout, false); err != nil {
 		return err
 	}
 	if err := cfg.checkUndecoded(); err != nil {
-		sink.Close()
 		return err
 	}
 	arch, err := zeekreader.Walk(fs.Args())
 	if err != nil {
-		sink.Close()
 		return err
 	}
 	if len(arch.Chains) == 0 {
-		sink.Close()
 		return fmt.Errorf("no conn, dns, http or ssl logs under %v", fs.Args())
 	}
 	for _, n := range arch.Notes {
 		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	sink, err := buildSinks(ctx, cfg, sf, stdout, true)
+	if err != nil {
+		return err
 	}
 	res, err := scoreArchive(ctx, arch, dets, sink, &f, stderr)
 	if cerr := sink.Close(); err == nil {

@@ -84,6 +84,16 @@ func TestScoreToFile(t *testing.T) {
 	if again, _ := os.ReadFile(out); string(again) != string(b) {
 		t.Errorf("a second score -o run left %d bytes, the first %d", len(again), len(b))
 	}
+	// a run that fails before reading (no such input, no logs) leaves the
+	// previous results alone
+	for _, in := range []string{filepath.Join(t.TempDir(), "nonexistent"), t.TempDir()} {
+		if code, _, _ := runCLI(t, "score", "-q", "-o", out, in); code == 0 {
+			t.Errorf("score %s: exit 0", in)
+		}
+		if kept, _ := os.ReadFile(out); string(kept) != string(b) {
+			t.Errorf("score -o over a failed run on %s left %d bytes, had %d", in, len(kept), len(b))
+		}
+	}
 }
 
 // score --workers changes how many cores the detectors use, not the
