@@ -135,7 +135,7 @@ func (e *Engine) ObserveBatch(evs []*zeekreader.Event) {
 				break
 			}
 		}
-		if e.workers > 1 {
+		if e.workers > 1 && n >= minParallelRun {
 			e.runParallel(evs[:n], adv)
 		} else {
 			for i, d := range e.dets {
@@ -148,6 +148,11 @@ func (e *Engine) ObserveBatch(evs []*zeekreader.Event) {
 		evs = evs[n:]
 	}
 }
+
+// minParallelRun is the shortest run worth starting goroutines for (a
+// run ends at each 10 s step of event time, so sparse logs give runs of a
+// row or two); shorter runs go one detector after another.
+const minParallelRun = 32
 
 // observeRun feeds a run of rows to detector i (d).
 func (e *Engine) observeRun(i int, d Detector, run []*zeekreader.Event) {
@@ -285,7 +290,9 @@ func (e *Engine) Restore(b []byte) error {
 		return fmt.Errorf("engine watermarks: %w", err)
 	}
 	for k := range e.wm {
-		e.wm[k] = m[zeekreader.Kind(k).String()]
+		if zeekreader.Kind(k) != zeekreader.KindOther { // (older snapshots have one: no detector reads it)
+			e.wm[k] = m[zeekreader.Kind(k).String()]
+		}
 	}
 	return nil
 }

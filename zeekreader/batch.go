@@ -54,7 +54,7 @@ func (b *Batch) Add(ev *Event) {
 		for _, p := range [...]*[]byte{&x.UID, &x.Proto, &x.Query, &x.QTypeName, &x.RCodeName, &x.Label, &x.DetailedLabel} {
 			*p = b.keep(*p)
 		}
-		if x.Answers != nil {
+		if len(x.Answers) > 0 { // (nil and empty stay as they are)
 			start := len(b.lists)
 			for _, a := range x.Answers {
 				b.lists = append(b.lists, b.keep(a))
@@ -95,8 +95,8 @@ func grow[T any](s []T, n int) []T {
 // keep copies p into the batch's bytes. When they have to grow, the
 // slices handed out before keep the old array, which stays valid.
 func (b *Batch) keep(p []byte) []byte {
-	if p == nil {
-		return nil
+	if len(p) == 0 {
+		return p[:0:0] // nil stays nil, empty stays empty
 	}
 	start := len(b.bytes)
 	b.bytes = append(b.bytes, p...)

@@ -91,3 +91,18 @@ func forEach(t *testing.T, file string, f func(*zeekreader.Event)) {
 		f(ev)
 	}
 }
+
+// nil and empty byte fields and answer lists keep their difference, from
+// the first event of a fresh batch on.
+func TestBatchNilAndEmpty(t *testing.T) {
+	b := zeekreader.NewBatch(2)
+	b.Add(&zeekreader.Event{Kind: zeekreader.KindDNS, DNS: &zeekreader.DNS{Query: []byte{}, Answers: [][]byte{}}})
+	b.Add(&zeekreader.Event{Kind: zeekreader.KindDNS, DNS: &zeekreader.DNS{Answers: [][]byte{{}, nil}}})
+	d0, d1 := b.Events[0].DNS, b.Events[1].DNS
+	if d0.Query == nil || d0.Answers == nil || d0.UID != nil {
+		t.Errorf("first event: Query %#v Answers %#v UID %#v", d0.Query, d0.Answers, d0.UID)
+	}
+	if len(d1.Answers) != 2 || d1.Answers[0] == nil || d1.Answers[1] != nil || d1.Query != nil {
+		t.Errorf("second event: Answers %#v Query %#v", d1.Answers, d1.Query)
+	}
+}

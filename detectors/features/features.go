@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -523,18 +524,16 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 	}
 	x.cur = nil
 	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
-	n := 0
-	for _, w := range ws {
-		n += len(w.accs)
-	}
-	out := make([]Vector, 0, n) // at most one per host-window
+	var out []Vector
 	for _, w := range ws {
 		build := max(x.cfg.MinRows, x.countOnly)
-		x.order = w.hostOrder(x.order[:0], build)
+		var below int
+		x.order, below = w.hostOrder(x.order[:0], build, x.cfg.MinRows)
+		out = slices.Grow(out, len(x.order)) // (not one per host: most may be left out)
 		for _, r := range x.order {
 			out = append(out, x.vector(w, &w.accs[r.i]))
 		}
-		x.stats.Windows += int64(len(x.order) + w.hostsWithRows(x.cfg.MinRows, build))
+		x.stats.Windows += int64(len(x.order) + below)
 		if len(x.spare) < maxSpare {
 			x.spare = append(x.spare, w)
 		}

@@ -82,7 +82,8 @@ func (x *Extractor) Snapshot() ([]byte, error) {
 	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
 	for _, w := range ws {
 		sw := snapWindow{Start: w.start}
-		for _, r := range w.hostOrder(nil, 0) {
+		order, _ := w.hostOrder(nil, 0, 0)
+		for _, r := range order {
 			a := &w.accs[r.i]
 			sw.Hosts = append(sw.Hosts, snapHost{Host: a.key().addr(), Rows: a.rows, Conns: a.conns, Failed: a.failed,
 				UDP: a.udp, Out: a.out, In: a.in, Dur: a.dur, IPHashes: w.hashes(a.ips), Ports: w.portList(a),

@@ -190,39 +190,26 @@ const inlinePorts = 8
 
 func (a *hostAcc) key() hostKey { return hostKey{hi: a.hi, lo: a.lo, kind: a.kind} }
 
-// hostsWithRows is how many accumulators have at least lo rows and fewer
-// than hi.
-func (w *winState) hostsWithRows(lo, hi int) int {
-	if lo >= hi {
-		return 0
-	}
-	n := 0
-	for i := range w.accs {
-		if r := w.accs[i].rows; r >= lo && r < hi {
-			n++
-		}
-	}
-	return n
-}
-
 // hostRef is an accumulator's key beside its index in winState.accs.
 type hostRef struct {
 	k hostKey
 	i int32
 }
 
-// hostOrder appends the accumulators with at least minRows rows to dst in
-// host order. The keys are copied out before sorting: a window of 100,000
-// hosts spreads its 256-byte accumulators over 25 MB, and a sort that
-// compared them in place missed the cache twice per comparison.
-func (w *winState) hostOrder(dst []hostRef, minRows int) []hostRef {
+// hostOrder appends the accumulators with at least build rows to dst in
+// key order; below is how many others have at least lo rows, counted in
+// the same pass (a window of 100,000 hosts spreads its accumulators over
+// 25 MB).
+func (w *winState) hostOrder(dst []hostRef, build, lo int) (_ []hostRef, below int) {
 	for i := range w.accs {
-		if a := &w.accs[i]; a.rows >= minRows {
+		if a := &w.accs[i]; a.rows >= build {
 			dst = append(dst, hostRef{a.key(), int32(i)})
+		} else if a.rows >= lo {
+			below++
 		}
 	}
 	slices.SortFunc(dst, func(a, b hostRef) int { return a.k.compare(b.k) })
-	return dst
+	return dst, below
 }
 
 // paged is an arena of fixed-size pages that never move: a run handed
