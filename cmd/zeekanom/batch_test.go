@@ -36,11 +36,9 @@ func TestObserveBatchSameNotices(t *testing.T) {
 	}
 	sets = append(sets, injected, injected+"+model")
 	for _, path := range sets {
-		set := filepath.Base(path)
+		set, modelFile := filepath.Base(path), ""
 		if p, ok := strings.CutSuffix(path, "+model"); ok {
-			path, set = p, "injected-model"
-			modelOverride = model
-			t.Cleanup(func() { modelOverride = "" })
+			path, set, modelFile = p, "injected-model", model
 		} else if path == injected {
 			set = "injected"
 		}
@@ -49,7 +47,7 @@ func TestObserveBatchSameNotices(t *testing.T) {
 			t.Fatal(err)
 		}
 		feed := func(size, workers int) []string {
-			dets, err := buildDetectors(nil, nil)
+			dets, err := buildDetectors(nil, nil, modelFile)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,6 +85,9 @@ func TestObserveBatchSameNotices(t *testing.T) {
 		want := feed(0, 1)
 		if len(want) == 0 {
 			t.Fatalf("%s: no notices: the comparison would prove nothing", set)
+		}
+		if modelFile != "" && !strings.Contains(strings.Join(want, ""), `"supervised.classifier"`) {
+			t.Fatalf("%s: no supervised notice: the model was not used", set)
 		}
 		for _, size := range []int{1, 7, batchRows, 5000} {
 			for _, workers := range []int{1, 3} {

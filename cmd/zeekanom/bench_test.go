@@ -27,7 +27,7 @@ func benchEndToEnd(b *testing.B, hosts int) {
 	cpu0 := cpuNanos()
 	rows, notices := 0, 0
 	for i := 0; i < b.N; i++ {
-		dets, err := buildDetectors(nil, nil)
+		dets, err := buildDetectors(nil, nil, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func benchDetectorCost(b *testing.B, hosts int) {
 	var buf bytes.Buffer
 	zeekgen.Write(&buf, zeekgen.Options{Rows: 300000, Hosts: hosts, Seed: 5})
 	evs := decodeAll(b, buf.Bytes())
-	all, err := buildDetectors(nil, nil)
+	all, err := buildDetectors(nil, nil, "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func benchDetectorCost(b *testing.B, hosts int) {
 		b.Run(name, func(b *testing.B) {
 			cpu0 := cpuNanos()
 			for i := 0; i < b.N; i++ {
-				dets, _ := buildDetectors(nil, nil)
+				dets, _ := buildDetectors(nil, nil, "")
 				if name != "all" {
 					dets = slices.DeleteFunc(dets, func(d detectors.Detector) bool { return d.Name() != name })
 				}

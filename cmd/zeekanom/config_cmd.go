@@ -118,7 +118,7 @@ func writeExample(w io.Writer) error {
 	fmt.Fprintln(w, "\n# --- detectors -----------------------------------------------------------")
 	fmt.Fprintln(w, "# One section per detector family (detectors/<name>/README.md); the keys")
 	fmt.Fprintln(w, "# shown are the defaults. enabled = false turns a detector off.")
-	for _, e := range allDetectors() {
+	for _, e := range allDetectors(newModelFiles("")) {
 		var captured any
 		_, err := e.build(func(v any) error { captured = v; return nil })
 		if err != nil || captured == nil {

@@ -20,18 +20,21 @@ type detectorEntry struct {
 
 // allDetectors is the plain list of detector families, in output order.
 // Each family's package documents its section (detectors/<name>/README.md).
-func allDetectors() []detectorEntry {
+// The model detectors load their files through mf.
+func allDetectors(mf *modelFiles) []detectorEntry {
 	var list []detectorEntry
 	list = append(list, collectiveDetectors()...)
-	list = append(list, modelDetectors()...)
+	list = append(list, modelDetectors(mf)...)
 	return list
 }
 
-// buildDetectors builds every enabled detector from the config.
-func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive) ([]detectors.Detector, error) {
+// buildDetectors builds every enabled detector from the config; model,
+// when set (a command's -m flag), replaces the model file of the
+// isolation forest and the supervised detector.
+func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model string) ([]detectors.Detector, error) {
 	known := map[string]bool{}
 	var out []detectors.Detector
-	for _, e := range allDetectors() {
+	for _, e := range allDetectors(newModelFiles(model)) {
 		known[e.name] = true
 		prim, ok := sections[e.name]
 		decode := func(v any) error {

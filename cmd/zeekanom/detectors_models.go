@@ -10,23 +10,37 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/supervised"
 )
 
-// modelOverride, when set (by a command's -m flag), replaces the `model`
-// key of [detectors.iforest] and [detectors.supervised]. Commands set it
-// before calling buildDetectors.
-var modelOverride string
+// modelFiles loads the model files of one build of the detectors, so that
+// the isolation forest and the supervised detector share one load of a
+// file.
+type modelFiles struct {
+	// override (a command's -m flag) replaces the `model` key of
+	// [detectors.iforest] and [detectors.supervised]
+	override string
+	loaded   map[string]*model.Model
+}
 
-// loadedModels caches model files by path for one process.
-var loadedModels = map[string]*model.Model{}
+func newModelFiles(override string) *modelFiles {
+	return &modelFiles{override: override, loaded: map[string]*model.Model{}}
+}
 
-func loadModel(path string) (*model.Model, error) {
-	if m, ok := loadedModels[path]; ok {
+// path is the model file a section names, unless overridden.
+func (mf *modelFiles) path(configured string) string {
+	if mf.override != "" {
+		return mf.override
+	}
+	return configured
+}
+
+func (mf *modelFiles) load(path string) (*model.Model, error) {
+	if m, ok := mf.loaded[path]; ok {
 		return m, nil
 	}
 	m, err := model.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	loadedModels[path] = m
+	mf.loaded[path] = m
 	return m, nil
 }
 
@@ -41,7 +55,7 @@ func windowMatches(m *model.Model, windowS float64) error {
 
 // modelDetectors lists dns and the model-based detectors (isolation forest,
 // supervised).
-func modelDetectors() []detectorEntry {
+func modelDetectors(mf *modelFiles) []detectorEntry {
 	return []detectorEntry{
 		{name: "dns", build: func(decode func(any) error) (detectors.Detector, error) {
 			cfg := dns.DefaultConfig()
@@ -61,12 +75,10 @@ func modelDetectors() []detectorEntry {
 			if !cfg.Enabled {
 				return nil, nil
 			}
-			if modelOverride != "" {
-				cfg.Model = modelOverride
-			}
+			cfg.Model = mf.path(cfg.Model)
 			var tr *iforest.Trained
 			if cfg.Model != "" {
-				m, err := loadModel(cfg.Model)
+				m, err := mf.load(cfg.Model)
 				if err != nil {
 					return nil, fmt.Errorf("[detectors.iforest]: %w", err)
 				}
@@ -82,13 +94,11 @@ func modelDetectors() []detectorEntry {
 			if err := decode(&cfg); err != nil {
 				return nil, err
 			}
-			if modelOverride != "" {
-				cfg.Model = modelOverride
-			}
+			cfg.Model = mf.path(cfg.Model)
 			if !cfg.Enabled || cfg.Model == "" {
 				return nil, nil // needs a model with a supervised part
 			}
-			m, err := loadModel(cfg.Model)
+			m, err := mf.load(cfg.Model)
 			if err != nil {
 				return nil, fmt.Errorf("[detectors.supervised]: %w", err)
 			}

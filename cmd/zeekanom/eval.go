@@ -49,9 +49,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	modelOverride = *mpath
-	defer func() { modelOverride = "" }()
-	dets, err := buildDetectors(cfg.md, cfg.Detectors)
+	dets, err := buildDetectors(cfg.md, cfg.Detectors, *mpath)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func BenchmarkLiveLag(b *testing.B) {
 	fmt.Fprint(w, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"+
 		"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\n"+
 		"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\n")
-	dets, err := buildDetectors(nil, nil)
+	dets, err := buildDetectors(nil, nil, "")
 	if err != nil {
 		b.Fatal(err)
 	}

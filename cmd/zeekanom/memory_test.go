@@ -47,7 +47,7 @@ max_hosts = 5000
 	if err != nil {
 		t.Fatal(err)
 	}
-	dets, err := buildDetectors(cfg.md, cfg.Detectors)
+	dets, err := buildDetectors(cfg.md, cfg.Detectors, "")
 	if err != nil {
 		t.Fatal(err)
 	}

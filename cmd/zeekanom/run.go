@@ -87,7 +87,7 @@ func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (*run
 	level.Set(lv)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	dets, err := buildDetectors(cfg.md, cfg.Detectors)
+	dets, err := buildDetectors(cfg.md, cfg.Detectors, "")
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func checkConfig(ctx context.Context, cfg *Config, sf sinkFlags) error {
 	if err := cfg.validateRun(); err != nil {
 		return err
 	}
-	if _, err := buildDetectors(cfg.md, cfg.Detectors); err != nil {
+	if _, err := buildDetectors(cfg.md, cfg.Detectors, ""); err != nil {
 		return err
 	}
 	ss, err := buildSinks(ctx, cfg, sf, io.Discard, false)
