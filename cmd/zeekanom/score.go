@@ -159,44 +159,34 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	defer src.Close()
 	res := &scoreResult{}
 	start := time.Now()
-	prog := newProgress(stderr, f.progress, arch)
-	// rows go to the detectors a run at a time (see Engine.ObserveBatch)
-	batch := zeekreader.NewBatch(batchRows)
-	for i := 0; ; i++ {
-		ev, err := src.Next()
-		if err == io.EOF {
-			break
-		}
+	rd := &batchReader{src: src, res: res, stderr: stderr, prog: newProgress(stderr, f.progress, arch)}
+	// Rows go to the detectors a run at a time (see Engine.ObserveBatch).
+	// With several workers, reading runs a batch ahead on a goroutine of
+	// its own; with one, everything stays on this goroutine.
+	next := rd.inline()
+	if f.workers > 1 {
+		var stop func()
+		next, stop = rd.ahead()
+		defer stop() // before the caller reads res
+	}
+	for {
+		b, done, err := next()
 		if err != nil {
-			if zeekreader.Skippable(err) {
-				res.errs++
-				if res.errs <= 20 {
-					fmt.Fprintf(stderr, "skipped: %v\n", err)
-				} else if res.errs == 21 {
-					fmt.Fprintln(stderr, "skipped: (further errors counted, not shown)")
-				}
-				continue
-			}
 			return res, err
 		}
-		batch.Add(ev)
-		if batch.Full() {
-			eng.ObserveBatch(batch.Events)
-			batch.Reset()
+		eng.ObserveBatch(b.Events)
+		if done {
+			break
 		}
-		if i&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			if sinkErr != nil {
-				return res, sinkErr
-			}
-			prog.update(src.Stats())
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if sinkErr != nil {
+			return res, sinkErr
 		}
 	}
-	eng.ObserveBatch(batch.Events)
 	eng.Flush()
-	prog.done()
+	rd.prog.done()
 	res.stats = src.Stats()
 	res.notices = eng.Notices
 	res.scored = eng.Events
@@ -208,6 +198,113 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 		return res, errors.Join(errors.New("flushing notices"), err)
 	}
 	return res, nil
+}
+
+// batchReader fills batches of rows from the merged archive, counting and
+// reporting the rows it skips.
+type batchReader struct {
+	src    *zeekreader.Merged
+	res    *scoreResult
+	stderr io.Writer
+	prog   *progress
+	rows   int
+}
+
+// fill empties b and reads rows into it until it is full or the input
+// ends (done). Skippable row errors are counted and skipped; any other
+// error ends the read.
+func (r *batchReader) fill(b *zeekreader.Batch) (done bool, err error) {
+	b.Reset()
+	for !b.Full() {
+		ev, err := r.src.Next()
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			if !zeekreader.Skippable(err) {
+				return false, err
+			}
+			r.res.errs++
+			if r.res.errs <= 20 {
+				fmt.Fprintf(r.stderr, "skipped: %v\n", err)
+			} else if r.res.errs == 21 {
+				fmt.Fprintln(r.stderr, "skipped: (further errors counted, not shown)")
+			}
+			continue
+		}
+		b.Add(ev)
+		if r.rows++; r.rows&0xffff == 0 {
+			r.prog.update(r.src.Stats())
+		}
+	}
+	return false, nil
+}
+
+// batchNext returns the next batch of rows (valid until the next call),
+// whether the input ended with it, or a read error.
+type batchNext func() (b *zeekreader.Batch, done bool, err error)
+
+// inline reads each batch on the caller's goroutine.
+func (r *batchReader) inline() batchNext {
+	b := zeekreader.NewBatch(batchRows)
+	return func() (*zeekreader.Batch, bool, error) {
+		done, err := r.fill(b)
+		return b, done, err
+	}
+}
+
+// ahead reads on a goroutine of its own, filling one batch while the
+// caller works on the other. stop ends the reading early and waits for
+// it; after stop, the reader's counters are the caller's to read.
+func (r *batchReader) ahead() (next batchNext, stop func()) {
+	type filled struct {
+		b    *zeekreader.Batch
+		done bool
+		err  error
+	}
+	full := make(chan filled)
+	free := make(chan *zeekreader.Batch, 2)
+	quit := make(chan struct{})
+	free <- zeekreader.NewBatch(batchRows)
+	free <- zeekreader.NewBatch(batchRows)
+	go func() {
+		defer close(full)
+		for {
+			var b *zeekreader.Batch
+			select {
+			case b = <-free:
+			case <-quit:
+				return
+			}
+			done, err := r.fill(b)
+			select {
+			case full <- filled{b, done, err}:
+			case <-quit:
+				return
+			}
+			if done || err != nil {
+				return
+			}
+		}
+	}()
+	var held *zeekreader.Batch
+	next = func() (*zeekreader.Batch, bool, error) {
+		if held != nil {
+			free <- held // (two batches, room for both: never blocks)
+		}
+		f, ok := <-full
+		if !ok {
+			return zeekreader.NewBatch(1), true, nil // (not reached: the last batch says done)
+		}
+		held = f.b
+		return f.b, f.done, f.err
+	}
+	stop = func() {
+		close(quit)
+		for range full {
+		}
+	}
+	return next, stop
 }
 
 func isTerminal(f *os.File) bool {

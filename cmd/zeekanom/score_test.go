@@ -2,13 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
 )
 
 func parseNotices(t *testing.T, out string) []notice.Notice {
@@ -129,5 +134,56 @@ func TestScoreSaysRowsNotScored(t *testing.T) {
 	_, _, errs = runCLI(t, "score", filepath.Join("..", "..", "testdata", "demo", "conn.log"))
 	if strings.Contains(errs, "not scored") {
 		t.Errorf("a conn.log's rows reported not scored: %q", errs)
+	}
+}
+
+// Reading a batch ahead on its own goroutine hands out the same rows in
+// the same batches as reading inline, and stopping it early returns (the
+// reader goroutine is waited for).
+func TestBatchReaderAhead(t *testing.T) {
+	var buf bytes.Buffer
+	zeekgen.Write(&buf, zeekgen.Options{Rows: 5000, Hosts: 50, Seed: 3})
+	buf.WriteString("not\ta\trow\n") // a skipped row, counted by both
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "conn.log"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(ahead bool, upto int) (uids []string, errs int64) {
+		arch, err := zeekreader.Walk([]string{dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := arch.Open(false)
+		defer src.Close()
+		res := &scoreResult{}
+		rd := &batchReader{src: src, res: res, stderr: io.Discard, prog: &progress{}}
+		next := rd.inline()
+		if ahead {
+			var stop func()
+			next, stop = rd.ahead()
+			defer func() { stop(); errs = res.errs }()
+		}
+		for n := 0; n < upto; n++ {
+			b, done, err := next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			uids = append(uids, fmt.Sprint(len(b.Events)))
+			for _, ev := range b.Events {
+				uids = append(uids, string(ev.Conn.UID))
+			}
+			if done {
+				break
+			}
+		}
+		return uids, res.errs
+	}
+	want, wantErrs := read(false, 1<<30)
+	got, gotErrs := read(true, 1<<30)
+	if strings.Join(got, " ") != strings.Join(want, " ") || gotErrs != wantErrs || wantErrs != 1 {
+		t.Errorf("ahead: %d items, %d skipped; inline: %d items, %d skipped", len(got), gotErrs, len(want), wantErrs)
+	}
+	if part, _ := read(true, 2); strings.Join(part, " ") != strings.Join(want[:len(part)], " ") || len(part) != 2*(batchRows+1) {
+		t.Errorf("stopped after two batches: %d items", len(part))
 	}
 }
