@@ -15,7 +15,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] PATH...
+const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] [--workers N] PATH...
 
 Runs every configured detector (as 'score' builds them) over labelled logs
 and reports precision, recall and F1 at host-window and flow level, per
@@ -31,7 +31,12 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	jsonOut := fs.String("json", "", "also write the report as JSON to FILE (- for stdout)")
 	window := fs.Duration("window", 5*time.Minute, "host-window length for the host-window metrics")
 	minRisk := fs.Float64("min-risk", 0, "ignore notices with event.risk_score below N")
+	var workers int
+	workersVar(fs, &workers)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkWorkers(workers); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -65,13 +70,22 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			ev.Notice(n)
 		}
 	}, dets...)
+	eng.SetWorkers(workers)
+	// the evaluator takes each row; the detectors take runs of rows, as in
+	// score (the evaluator only collects notices until Report)
+	batch := zeekreader.NewBatch(batchRows)
 	skipped, err := eachEvent(ctx, fs.Args(), func(e *zeekreader.Event) {
 		ev.Observe(e)
-		eng.Observe(e)
+		batch.Add(e)
+		if batch.Full() {
+			eng.ObserveBatch(batch.Events)
+			batch.Reset()
+		}
 	})
 	if err != nil {
 		return err
 	}
+	eng.ObserveBatch(batch.Events)
 	eng.Flush()
 	rep := ev.Report()
 	if skipped > 0 {

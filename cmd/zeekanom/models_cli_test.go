@@ -46,6 +46,12 @@ func TestInjectTrainFeaturesEval(t *testing.T) {
 	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &js) != nil {
 		t.Errorf("eval JSON unreadable: %v", err)
 	}
+	// the detectors' cores do not change the report
+	for _, w := range []string{"1", "3"} {
+		if code, again, errs := runCLI(t, "eval", "-m", model, "--workers", w, injected); code != 0 || again != out {
+			t.Errorf("eval --workers %s: exit %d, %s; report differs: %v", w, code, errs, again != out)
+		}
+	}
 }
 
 func TestModelFromAnotherVersionIsAClearError(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,13 +43,12 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on standard error")
-	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0),
-		"run the detectors on up to N cores (the notices do not change; 1 leaves the other cores to Zeek on a sensor)")
+	workersVar(fs, &f.workers)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if f.workers < 1 {
-		return fmt.Errorf("--workers %d: must be 1 or more", f.workers)
+	if err := checkWorkers(f.workers); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -95,6 +95,19 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.summary(stderr)
 	}
 	return err
+}
+
+// workersVar defines --workers of the batch commands (score, eval).
+func workersVar(fs *flag.FlagSet, p *int) {
+	fs.IntVar(p, "workers", runtime.GOMAXPROCS(0),
+		"run the detectors on up to N cores (the notices do not change; 1 leaves the other cores to Zeek on a sensor)")
+}
+
+func checkWorkers(n int) error {
+	if n < 1 {
+		return fmt.Errorf("--workers %d: must be 1 or more", n)
+	}
+	return nil
 }
 
 type nopCloser struct{ io.Writer }
