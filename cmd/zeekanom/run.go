@@ -18,6 +18,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/output/metrics"
 	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
 
@@ -246,12 +247,18 @@ func (r *runner) run(ctx context.Context) (err error) {
 	tick := min(time.Second, r.interval)
 	var tk tickCtx
 	defer tk.stop()
+	// Rows go to the detectors in runs (Engine.ObserveBatch): what the logs
+	// have ready now, up to a batch. The batch is observed before anything
+	// else, so a checkpoint never covers a row the detectors have not seen,
+	// and nothing waits in it: a row arriving alone is observed at once.
+	batch := zeekreader.NewBatch(batchRows)
 	for {
-		ev, err := r.f.Next(tk.get(ctx, tick))
+		err := readRun(tk.get(ctx, tick), r.f, batch)
+		r.eng.ObserveBatch(batch.Events)
+		r.rows += int64(len(batch.Events))
+		batch.Reset()
 		switch {
 		case err == nil:
-			r.eng.Observe(ev)
-			r.rows++
 			continue
 		case errors.Is(err, io.EOF): // --drain: everything read
 			r.eng.Flush()
@@ -280,6 +287,20 @@ func (r *runner) run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+}
+
+// readRun fills batch with the rows the follower has ready, waiting (until
+// ctx is done) only for the first; it stops at a full batch.
+func readRun(ctx context.Context, f *follow.Follower, batch *zeekreader.Batch) error {
+	ev, err := f.Next(ctx)
+	for err == nil && ev != nil {
+		batch.Add(ev)
+		if batch.Full() {
+			return nil
+		}
+		ev, err = f.Ready()
+	}
+	return err
 }
 
 // emit is the engine's notice callback.

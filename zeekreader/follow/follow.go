@@ -187,25 +187,8 @@ func (f *Follower) Next(ctx context.Context) (*zeekreader.Event, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		idle := 0
-		for idle < len(f.tails) {
-			if f.burst >= burstRows {
-				// This log had its turn: the next one goes first.
-				f.burst = 0
-				f.cur = (f.cur + 1) % len(f.tails)
-			}
-			t := f.tails[f.cur]
-			ev, err := t.next()
-			if err == nil {
-				f.burst++
-				return ev, nil
-			}
-			if err != errIdle {
-				return nil, fmt.Errorf("%s: %w", t.log, err)
-			}
-			f.burst = 0
-			f.cur = (f.cur + 1) % len(f.tails)
-			idle++
+		if ev, err := f.Ready(); ev != nil || err != nil {
+			return ev, err
 		}
 		if f.opts.Drain {
 			return nil, io.EOF
@@ -224,8 +207,35 @@ func (f *Follower) Next(ctx context.Context) (*zeekreader.Event, error) {
 	}
 }
 
+// Ready returns the next row of any followed log if one can be read now,
+// or nil when every log is idle (Next would wait). Row errors are counted,
+// not returned. The event is valid until the next call of Ready or Next.
+func (f *Follower) Ready() (*zeekreader.Event, error) {
+	idle := 0
+	for idle < len(f.tails) {
+		if f.burst >= burstRows {
+			// This log had its turn: the next one goes first.
+			f.burst = 0
+			f.cur = (f.cur + 1) % len(f.tails)
+		}
+		t := f.tails[f.cur]
+		ev, err := t.next()
+		if err == nil {
+			f.burst++
+			return ev, nil
+		}
+		if err != errIdle {
+			return nil, fmt.Errorf("%s: %w", t.log, err)
+		}
+		f.burst = 0
+		f.cur = (f.cur + 1) % len(f.tails)
+		idle++
+	}
+	return nil, nil
+}
+
 // Positions returns the checkpoint of every log: the file being read and
-// the offset just past the last row returned by Next.
+// the offset just past the last row returned by Next or Ready.
 func (f *Follower) Positions() []Position {
 	out := make([]Position, 0, len(f.tails))
 	for _, t := range f.tails {
