@@ -408,3 +408,34 @@ func TestGzipCopyBeingWritten(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// Ready hands out what can be read now, in Next's order, and nil when
+// every log is idle, without waiting; rows appended later are ready once
+// written (and Positions count the rows Ready handed out).
+func TestReady(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	ready := func() (got []string) {
+		for {
+			ev, err := f.Ready()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev == nil {
+				return got
+			}
+			got = append(got, uidOf(ev))
+		}
+	}
+	got := collect(t, f, 1)
+	got = append(got, ready()...)
+	w.Append(5)
+	got = append(got, ready()...)
+	checkSame(t, got, w.Written())
+	if pos := f.Positions(); len(pos) != 1 || pos[0].Offset != fileSize(t, filepath.Join(w.dir, "conn.log")) {
+		t.Errorf("positions %+v after every row was handed out", pos)
+	}
+}
