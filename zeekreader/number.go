@@ -174,10 +174,13 @@ func slowEpoch(b []byte) (int64, bool) {
 }
 
 // parseISOTime parses the RFC 3339 / ISO-8601 timestamps Zeek writes with
-// LogAscii::json_timestamps=JSON::TS_ISO8601 ("2018-03-24T17:15:20.865716Z").
+// LogAscii::json_timestamps=JSON::TS_ISO8601 ("2018-03-24T17:15:20.865716Z"),
+// within the range of epoch times (maxEpochSec either side of 1970): a ts
+// in year 9999 would put the end of a detector's window past what RFC 3339,
+// and so a notice, can write.
 func parseISOTime(b []byte) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, bstr(b))
-	if err != nil {
+	if err != nil || t.Unix() > maxEpochSec || t.Unix() < -maxEpochSec {
 		return time.Time{}, false
 	}
 	return t.UTC(), true

@@ -28,6 +28,30 @@ func TestEpochNanos(t *testing.T) {
 	}
 }
 
+// ISO times keep to the range of epoch times (a ts in year 9999 gave a
+// detector window ending in year 10000, which no notice can write).
+func TestParseISOTimeRange(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{"2018-03-24T17:15:20.865716Z", true},
+		{"2018-03-24T19:15:20.865716+02:00", true},
+		{"1970-01-01T00:00:00Z", true},
+		{"1700-01-01T00:00:00Z", true},
+		{"2255-01-01T00:00:00Z", true},
+		{"2300-01-01T00:00:00Z", false},
+		{"9999-12-31T23:59:59.999999Z", false},
+		{"0000-01-01T00:00:00Z", false},
+		{"0001-01-01T00:00:00.000000001Z", false},
+		{"2018-03-24", false},
+	} {
+		if _, ok := parseISOTime([]byte(c.in)); ok != c.ok {
+			t.Errorf("parseISOTime(%q): ok %v, want %v", c.in, ok, c.ok)
+		}
+	}
+}
+
 func TestParseUintAt(t *testing.T) {
 	in := []string{"", "0", "7", "12", "49808", "12345678", "123456789", "1764064800",
 		"9999999999999999", "99999999999999999", "18446744073709551615", "18446744073709551616",
