@@ -402,8 +402,14 @@ func (w *winState) growSet(s *hset) {
 	s.pos, s.size = pos, size
 }
 
-// setSlots is the run of s (empty slots are 0).
-func (w *winState) setSlots(s hset) []uint64 { return w.sets.at(s.pos, int(s.size)) }
+// setSlots is the run of s (empty slots are 0); none before the first
+// insert (the window may have no set pages yet).
+func (w *winState) setSlots(s hset) []uint64 {
+	if s.size == 0 {
+		return nil
+	}
+	return w.sets.at(s.pos, int(s.size))
+}
 
 // addPort adds a responder port to a's distinct ports: inline while they
 // fit, else in the hashed set (exact either way: hashPort is one-to-one).
