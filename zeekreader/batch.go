@@ -41,19 +41,12 @@ func (b *Batch) Add(ev *Event) {
 	switch {
 	case ev.Conn != nil:
 		b.conns = grow(b.conns, cap(b.Events))
-		x := &b.conns[len(b.conns)-1]
-		*x = *ev.Conn
-		for _, p := range [...]*[]byte{&x.UID, &x.Proto, &x.Service, &x.ConnState, &x.History, &x.CommunityID, &x.Label, &x.DetailedLabel} {
-			*p = b.keep(*p)
-		}
-		c.Conn = x
+		c.Conn = &b.conns[len(b.conns)-1]
+		*c.Conn = *ev.Conn
 	case ev.DNS != nil:
 		b.dns = grow(b.dns, cap(b.Events))
 		x := &b.dns[len(b.dns)-1]
 		*x = *ev.DNS
-		for _, p := range [...]*[]byte{&x.UID, &x.Proto, &x.Query, &x.QTypeName, &x.RCodeName, &x.Label, &x.DetailedLabel} {
-			*p = b.keep(*p)
-		}
 		if len(x.Answers) > 0 { // (nil and empty stay as they are)
 			start := len(b.lists)
 			for _, a := range x.Answers {
@@ -64,22 +57,40 @@ func (b *Batch) Add(ev *Event) {
 		c.DNS = x
 	case ev.HTTP != nil:
 		b.http = grow(b.http, cap(b.Events))
-		x := &b.http[len(b.http)-1]
-		*x = *ev.HTTP
-		for _, p := range [...]*[]byte{&x.UID, &x.Method, &x.Host, &x.URI, &x.Referrer, &x.UserAgent, &x.Label, &x.DetailedLabel} {
-			*p = b.keep(*p)
-		}
-		c.HTTP = x
+		c.HTTP = &b.http[len(b.http)-1]
+		*c.HTTP = *ev.HTTP
 	case ev.SSL != nil:
 		b.ssl = grow(b.ssl, cap(b.Events))
-		x := &b.ssl[len(b.ssl)-1]
-		*x = *ev.SSL
-		for _, p := range [...]*[]byte{&x.UID, &x.Version, &x.ServerName, &x.JA3, &x.JA3S, &x.Label, &x.DetailedLabel} {
+		c.SSL = &b.ssl[len(b.ssl)-1]
+		*c.SSL = *ev.SSL
+	}
+	for _, p := range c.ByteFields() {
+		if p != nil {
 			*p = b.keep(*p)
 		}
-		c.SSL = x
 	}
 	b.Events = append(b.Events, c)
+}
+
+// ByteFields points at every byte field of the event's decoded view (DNS
+// answers apart), nil after the last: what a copy that outlives the reader
+// must copy. An array, so that it costs no allocation per row.
+func (ev *Event) ByteFields() [8]*[]byte {
+	switch {
+	case ev.Conn != nil:
+		x := ev.Conn
+		return [8]*[]byte{&x.UID, &x.Proto, &x.Service, &x.ConnState, &x.History, &x.CommunityID, &x.Label, &x.DetailedLabel}
+	case ev.DNS != nil:
+		x := ev.DNS
+		return [8]*[]byte{&x.UID, &x.Proto, &x.Query, &x.QTypeName, &x.RCodeName, &x.Label, &x.DetailedLabel}
+	case ev.HTTP != nil:
+		x := ev.HTTP
+		return [8]*[]byte{&x.UID, &x.Method, &x.Host, &x.URI, &x.Referrer, &x.UserAgent, &x.Label, &x.DetailedLabel}
+	case ev.SSL != nil:
+		x := ev.SSL
+		return [8]*[]byte{&x.UID, &x.Version, &x.ServerName, &x.JA3, &x.JA3S, &x.Label, &x.DetailedLabel}
+	}
+	return [8]*[]byte{}
 }
 
 // grow extends s by one element without moving the earlier ones (the

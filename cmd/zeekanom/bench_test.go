@@ -128,10 +128,13 @@ func decodeAll(b *testing.B, data []byte) []*zeekreader.Event {
 			b.Fatal(err)
 		}
 		c := *e.Conn
-		for _, p := range []*[]byte{&c.UID, &c.Proto, &c.Service, &c.ConnState, &c.History, &c.CommunityID, &c.Label, &c.DetailedLabel} {
-			*p = bytes.Clone(*p)
+		own := &zeekreader.Event{Kind: e.Kind, TS: e.TS, Conn: &c, Open: e.Open}
+		for _, p := range own.ByteFields() {
+			if p != nil {
+				*p = bytes.Clone(*p)
+			}
 		}
-		evs = append(evs, &zeekreader.Event{Kind: e.Kind, TS: e.TS, Conn: &c, Open: e.Open})
+		evs = append(evs, own)
 	}
 }
 

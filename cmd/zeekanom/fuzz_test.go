@@ -262,7 +262,10 @@ func checkFuzzFeed(t *testing.T, ns []*notice.Notice) {
 
 // scribble overwrites an event's bytes, as the reader's next row would.
 func scribble(ev *zeekreader.Event) {
-	for _, b := range fuzzFields(ev) {
+	for _, b := range ev.ByteFields() {
+		if b == nil {
+			break
+		}
 		for i := range *b {
 			(*b)[i] = 0xAA
 		}
@@ -276,25 +279,7 @@ func scribble(ev *zeekreader.Event) {
 	}
 }
 
-// fuzzFields lists an event's byte-slice fields.
-func fuzzFields(ev *zeekreader.Event) []*[]byte {
-	switch {
-	case ev.Conn != nil:
-		c := ev.Conn
-		return []*[]byte{&c.UID, &c.Proto, &c.Service, &c.ConnState, &c.History, &c.CommunityID, &c.Label, &c.DetailedLabel}
-	case ev.DNS != nil:
-		q := ev.DNS
-		return []*[]byte{&q.UID, &q.Proto, &q.Query, &q.QTypeName, &q.RCodeName, &q.Label, &q.DetailedLabel}
-	case ev.HTTP != nil:
-		h := ev.HTTP
-		return []*[]byte{&h.UID, &h.Method, &h.Host, &h.URI, &h.Referrer, &h.UserAgent, &h.Label, &h.DetailedLabel}
-	case ev.SSL != nil:
-		s := ev.SSL
-		return []*[]byte{&s.UID, &s.Version, &s.ServerName, &s.JA3, &s.JA3S, &s.Label, &s.DetailedLabel}
-	}
-	return nil
-}
-
+// cloneFuzzEvent is a deep copy that keeps nil and empty apart.
 func cloneFuzzEvent(ev *zeekreader.Event) *zeekreader.Event {
 	cp := &zeekreader.Event{Kind: ev.Kind, TS: ev.TS, Open: ev.Open}
 	switch {
@@ -315,8 +300,10 @@ func cloneFuzzEvent(ev *zeekreader.Event) *zeekreader.Event {
 		s := *ev.SSL
 		cp.SSL = &s
 	}
-	for _, b := range fuzzFields(cp) {
-		*b = bytes.Clone(*b)
+	for _, b := range cp.ByteFields() {
+		if b != nil {
+			*b = bytes.Clone(*b)
+		}
 	}
 	return cp
 }
@@ -813,8 +800,10 @@ func fuzzSeeds(f *testing.F) [][]byte {
 // fuzzEventSize is what an event takes of the budget of maxFuzzString.
 func fuzzEventSize(ev *zeekreader.Event) int {
 	n := 0
-	for _, b := range fuzzFields(ev) {
-		n += len(*b)
+	for _, b := range ev.ByteFields() {
+		if b != nil {
+			n += len(*b)
+		}
 	}
 	if ev.DNS != nil {
 		for _, a := range ev.DNS.Answers {
