@@ -99,13 +99,17 @@ func (g *gen) dgaLabel() string {
 	return b.String()
 }
 
-// jsonValue is v as the row's JSON value: with exact, times and intervals
-// as Zeek's JSON writer prints doubles.
+// jsonValue is v as the row's JSON value, times and intervals as Zeek's
+// JSON writer prints doubles. An interval is exact's full-precision value
+// when it has one (dga), else v's six decimals: either is rounded to
+// Zeek's microsecond below.
 func (r genRow) jsonValue(k, v string, isoTS bool) string {
-	if r.exact == nil {
-		return jsonValue(k, v, isoTS)
+	d, ok := r.exact[k]
+	if !ok && fieldTypes[k] == "interval" {
+		d, _ = strconv.ParseFloat(v, 64)
+		ok = true
 	}
-	if d, ok := r.exact[k]; ok {
+	if ok {
 		// Zeek's intervals are differences of two timestamps held to the
 		// microsecond, so a whole number of ulps of ts (2^-22 s in 2020),
 		// not any double
@@ -116,7 +120,7 @@ func (r genRow) jsonValue(k, v string, isoTS bool) string {
 		f, _ := strconv.ParseFloat(v, 64)
 		return zeekDouble(f) // 1591425409.37723, not ...377230
 	}
-	if fieldTypes[k] == "vector[interval]" {
+	if fieldTypes[k] == "vector[interval]" && v != "(empty)" {
 		parts := strings.Split(v, ",")
 		for i, p := range parts {
 			f, _ := strconv.ParseFloat(p, 64)

@@ -139,22 +139,7 @@ func TestDGA(t *testing.T) {
 					if !strings.Contains(line, dl) {
 						return
 					}
-					keys, _ := parseObject(line)
-					last := -1
-					for _, k := range keys {
-						if k == "label" || k == "detailedlabel" {
-							continue
-						}
-						if !lf.keys[k] {
-							t.Fatalf("%s: key %q not in the input: %s", f, k, line)
-						}
-						if o := order(k); o < len(fieldOrder) {
-							if o < last {
-								t.Fatalf("%s: key %q out of Zeek's order: %s", f, k, line)
-							}
-							last = o
-						}
-					}
+					checkKeys(t, f, line, lf)
 					if strings.Contains(line, `"rtt"`) && !regexp.MustCompile(`"rtt":0\.\d{7,}`).MatchString(line) ||
 						strings.Contains(line, `"TTLs"`) && !regexp.MustCompile(`"TTLs":\[\d+\.0\]`).MatchString(line) {
 						t.Fatalf("%s: intervals not as Zeek writes them: %s", f, line)
@@ -261,37 +246,4 @@ func zeekNumbers(line string) string {
 		}
 	}
 	return ""
-}
-
-// Planted dga JSON rows carry their ts and intervals as Zeek's own rows do
-// (the predicate holds for every real row of the inputs).
-func TestDGAJSONNumbers(t *testing.T) {
-	root := dataDir(t)
-	for _, dir := range []string{"evanswj-zeeklogs-json", "zat-data/json"} {
-		t.Run(dir, func(t *testing.T) {
-			in := []string{filepath.Join(root, dir, "conn.log"), filepath.Join(root, dir, "dns.log")}
-			for _, p := range in {
-				forLines(t, p, func(line string) {
-					if bad := zeekNumbers(line); bad != "" {
-						t.Fatalf("real row fails the predicate (%s): %s", bad, line)
-					}
-				})
-			}
-			out := t.TempDir()
-			if _, err := Inject(in, out, Options{Seed: 5, Kinds: []string{"dga"}}); err != nil {
-				t.Fatal(err)
-			}
-			dl := DetailedLabel("dga")
-			for _, f := range []string{"conn.log", "dns.log"} {
-				forLines(t, filepath.Join(out, f), func(line string) {
-					if !strings.Contains(line, dl) {
-						return
-					}
-					if bad := zeekNumbers(line); bad != "" {
-						t.Fatalf("%s: %s not as Zeek writes it: %s", f, bad, line)
-					}
-				})
-			}
-		})
-	}
 }

@@ -129,17 +129,8 @@ func (rp *replay) uid(k int, orig string) string {
 	for attempt := 0; ; attempt++ {
 		h := rp.hash(k, "uid:"+orig, attempt)
 		r := rand.New(rand.NewPCG(h, h^0x5eed))
-		// as long as the original (Zeek's uids drop leading zero digits)
-		n := 18
-		if len(orig) >= 10 && len(orig) <= 18 && orig[0] == 'C' {
-			n = len(orig)
-		}
-		b := make([]byte, n)
-		b[0] = 'C'
-		for i := 1; i < n; i++ {
-			b[i] = base62[r.IntN(62)]
-		}
-		if u := string(b); !rp.used[u] {
+		u := zeekUID(r)
+		if !rp.used[u] {
 			rp.used[u] = true
 			rp.uids[rk] = u
 			return u

@@ -418,34 +418,43 @@ func (lf *logFile) render(r genRow, g *gen) string {
 	}
 	keys, vals := parseObject(tmpl)
 	seen := map[string]bool{}
-	var obj objectWriter
-	put := obj.put
+	type kv struct{ k, v string }
+	var row []kv
 	for i, k := range keys {
 		seen[k] = true
 		if v, ok := r.vals[k]; ok {
 			if v != "-" {
-				put(k, r.jsonValue(k, v, lf.isoTS))
+				row = append(row, kv{k, r.jsonValue(k, v, lf.isoTS)})
 			}
 			continue
 		}
 		if clearField(k) {
 			continue
 		}
-		put(k, vals[i])
+		row = append(row, kv{k, vals[i]})
 	}
-	// fields the template lacks (JSON omits unset keys), in a stable order
+	// fields the template lacks (JSON omits unset keys), each after the
+	// last key that Zeek writes before it
 	extra := make([]string, 0)
 	for k := range r.vals {
-		if !seen[k] && r.vals[k] != "-" && lf.keys[k] {
+		if !seen[k] && r.vals[k] != "-" && lf.keys[k] && k != "label" && k != "detailedlabel" {
 			extra = append(extra, k)
 		}
 	}
 	sort.Slice(extra, func(i, j int) bool { return order(extra[i]) < order(extra[j]) })
 	for _, k := range extra {
-		if k == "label" || k == "detailedlabel" {
-			continue
+		at, o := 0, order(k)
+		for i, p := range row {
+			if po := order(p.k); po < len(fieldOrder) && po < o {
+				at = i + 1
+			}
 		}
-		put(k, r.jsonValue(k, r.vals[k], lf.isoTS))
+		row = slices.Insert(row, at, kv{k, r.jsonValue(k, r.vals[k], lf.isoTS)})
+	}
+	var obj objectWriter
+	put := obj.put
+	for _, p := range row {
+		put(p.k, p.v)
 	}
 	if !lf.labeled || !seen["label"] {
 		put("label", jsonValue("label", MaliciousLabel, false))
@@ -564,6 +573,7 @@ func parseObject(s string) ([]string, []string) {
 
 type gen struct {
 	r         *rand.Rand
+	ur        *rand.Rand // uids only
 	connF     *logFile
 	dnsF      *logFile
 	tmin      float64
@@ -580,7 +590,7 @@ type gen struct {
 }
 
 func newGen(seed uint64, conn, dns *logFile) *gen {
-	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), connF: conn, dnsF: dns, used: map[netip.Addr]bool{},
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), ur: rand.New(rand.NewPCG(seed^0x5eed, seed)), connF: conn, dnsF: dns, used: map[netip.Addr]bool{},
 		uids: map[string]bool{}, tmplByOrg: map[netip.Addr]int{}, shapes: map[*logFile]*rowShapes{}, tmin: math.Inf(1), tmax: math.Inf(-1)}
 	counts := map[netip.Addr]int{}
 	res := map[netip.Addr]int{}
@@ -663,19 +673,42 @@ func (lf *logFile) addrs(line string) (netip.Addr, netip.Addr, string) {
 	return o, r, p
 }
 
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// zeekDigits are the digits of Zeek's base 62 (util::uitoa_n).
+const zeekDigits = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-// uid makes a Zeek-style uid: C and 17 base62 characters.
-func (g *gen) uid() string {
+// zeekUID makes a uid as Zeek does (UID::Base62 with the default uid_bits
+// of 96): "C", then a random 32-bit word and a random 64-bit word, each in
+// base 62 least significant digit first without padding, so 18 characters
+// about three times in four and 17 about once in five, as in every shared
+// capture.
+func zeekUID(r *rand.Rand) string {
+	b := make([]byte, 1, 18)
+	b[0] = 'C'
+	b = appendBase62(b, r.Uint64()>>32)
+	return string(appendBase62(b, r.Uint64()))
+}
+
+func appendBase62(b []byte, v uint64) []byte {
 	for {
-		b := make([]byte, 18)
-		b[0] = 'C'
-		for i := 1; i < 18; i++ {
-			b[i] = base62[g.r.IntN(62)]
+		b = append(b, zeekDigits[v%62])
+		if v /= 62; v == 0 {
+			return b
 		}
-		if !g.uids[string(b)] {
-			g.uids[string(b)] = true
-			return string(b)
+	}
+}
+
+// uid is a fresh Zeek uid, unique in the output, drawn from a stream of
+// its own. The main stream still advances as it did when uids were 17
+// uniform base-62 draws from it, so a seed plants the same attacks (times,
+// hosts, sizes) as before and the evaluation tables stay comparable.
+func (g *gen) uid() string {
+	for i := 0; i < 17; i++ {
+		g.r.IntN(62)
+	}
+	for {
+		if u := zeekUID(g.ur); !g.uids[u] {
+			g.uids[u] = true
+			return u
 		}
 	}
 }

@@ -49,7 +49,7 @@ func reread(t *testing.T, path string) readBack {
 		}
 		if string(label) == MaliciousLabel {
 			rb.malicious[string(dl)]++
-			if len(uid) != 18 || uid[0] != 'C' {
+			if !uidShape(string(uid)) {
 				t.Fatalf("uid %q not Zeek-like", uid)
 			}
 			if ev.Kind == zeekreader.KindConn && rb.uids[string(uid)] {
