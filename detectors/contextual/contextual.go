@@ -173,7 +173,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		s.Used, s.Win = true, w
 	}
 	s.Conns++
-	s.Bytes += c.OrigBytes + c.RespBytes
+	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
 	s.Dsts.Add(window.HashAddr(c.Resp, 3))
 	s.UIDs.Add(c.UID)
 }

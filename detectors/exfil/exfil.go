@@ -174,13 +174,13 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if created {
 		s.Used, s.Win = true, w
 	}
-	s.Bytes += c.OrigBytes
+	s.Bytes = window.AddBytes(s.Bytes, c.OrigBytes)
 	s.Conns++
 	if c.OrigBytes >= 1e5 {
 		s.UIDs.Add(c.UID) // the bulky connections are the evidence
 	}
 	b := &s.Buckets[window.HashIP(resp, 0xe7f)%64]
-	*b = uint32(min(uint64(*b)+(c.OrigBytes+512)/1024, math.MaxUint32))
+	*b = uint32(min(uint64(*b)+c.OrigBytes/1024+c.OrigBytes%1024/512, math.MaxUint32)) // kB, rounded
 	if c.OrigBytes > s.MaxConn || (c.OrigBytes == s.MaxConn && bytes.Compare(resp[:], s.MaxDst[:]) < 0) {
 		s.MaxConn, s.MaxDst, s.Port = c.OrigBytes, resp, c.RespP
 	}

@@ -143,3 +143,19 @@ func TestUnderEviction(t *testing.T) {
 	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
+
+// TestExfilHugeCountsSaturate: sizes that add up past 2^64 (only a forged
+// or corrupt log has them) count as the largest volume; summed with
+// wrap-around, two rows of 2^63 bytes made 0 and no notice.
+func TestExfilHugeCountsSaturate(t *testing.T) {
+	rows := office(5, 30, 3)
+	for i := 0; i < 2; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(25*time.Hour + time.Duration(i)*time.Minute), Src: "10.0.0.2", Dst: "203.0.113.9",
+			SPort: uint16(50000 + i), DPort: 443, OrigBytes: 1 << 63, Duration: time.Second})
+	}
+	ns := window.Run(New(DefaultConfig()), sorted(rows))
+	if len(ns) != 1 || ns[0].Source.String() != "10.0.0.2" || ns[0].RiskScore < 90 {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	t.Log(ns[0].Message)
+}

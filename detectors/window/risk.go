@@ -3,6 +3,7 @@ package window
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 	"sort"
 	"strings"
@@ -253,4 +254,15 @@ func Bytes(n uint64) string {
 		return fmt.Sprintf("%.0f kB", f/1e3)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// AddBytes adds byte counts, stopping at the largest count instead of
+// wrapping around: a log can claim any size (a forged row, a Zeek
+// miscount), and a sum that wraps makes the largest transfers look small.
+func AddBytes(a, b uint64) uint64 {
+	s, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return math.MaxUint64
+	}
+	return s
 }
