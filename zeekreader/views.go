@@ -68,7 +68,9 @@ type DNS struct {
 	HasRCode   bool
 	RCodeName  []byte
 	Rejected   Tri
-	// Answers are the answer strings (nil when unset).
+	// Answers are the answer strings: none when the field is unset or
+	// empty (a non-nil empty slice once an earlier row had answers: its
+	// storage is reused from row to row).
 	Answers       [][]byte
 	Label         []byte
 	DetailedLabel []byte
