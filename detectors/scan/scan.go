@@ -88,7 +88,13 @@ type Slot struct {
 	D      window.HLL
 	Conns  uint32
 	Failed uint32
-	Fast   bool // a fast notice fired inside this slow window
+	// Fast: in a slow slot, a fast notice fired inside this slow window;
+	// in a closed fast slot, the window was over the threshold (a notice
+	// covered it), so the next window is judged alone.
+	Fast bool
+	// Closed: a fast window already judged, kept until the next one
+	// closes so that a scan split by the boundary is judged on both.
+	Closed bool
 	UIDs   window.UIDs
 	Last   window.IP // last destination seen (vertical: unused)
 }
@@ -383,32 +389,20 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 	if kind == kindV {
 		thr = d.cfg.Vertical
 	}
-	for i := range e.Fast {
-		s := &e.Fast[i]
-		if !s.Used || !fok || s.Win > fc {
-			continue
-		}
-		dist, eff, ff := d.effective(s, thr)
-		d.batchSum[kind] += eff
-		d.batchN[kind]++
-		end := d.fast.End(s.Win)
-		if eff >= thr && end.Unix()-e.LastFired >= int64(d.cfg.Renotify/time.Second) {
-			e.LastFired = end.Unix()
-			for j := range e.Slow {
-				if e.Slow[j].Used && e.Slow[j].Win == d.slow.Index(d.fast.Start(s.Win)) {
-					e.Slow[j].Fast = true
-				}
-			}
-			emit(d.build(kind, false, s, src, dst, port, proto, dist, eff, ff, thr, d.fast.Start(s.Win), end, d.cfg.Window))
-		} else if eff >= thr {
-			for j := range e.Slow {
-				if e.Slow[j].Used && e.Slow[j].Win == d.slow.Index(d.fast.Start(s.Win)) {
-					e.Slow[j].Fast = true
-				}
+	if fok {
+		// oldest first: a window judged now is the previous one of the next
+		for _, i := range fastOrder(e) {
+			if s := &e.Fast[i]; s.Used && !s.Closed && s.Win <= fc {
+				d.closeFast(e, i, kind, src, dst, port, proto, thr, emit)
 			}
 		}
-		*s = Slot{}
-		e.FU &^= 1 << i
+		// a judged window older than fc has no next window left to join
+		for i := range e.Fast {
+			if s := &e.Fast[i]; s.Used && s.Closed && (s.Win < fc || s.Fast) {
+				*s = Slot{}
+				e.FU &^= 1 << i
+			}
+		}
 	}
 	if sok {
 		// oldest first: the previous window is carried into the next
@@ -427,7 +421,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 	}
 	for i := range e.Fast {
 		if e.Fast[i].Used {
-			return false
+			return false // open, or judged quiet and waiting for the next window
 		}
 	}
 	for i := range e.Slow {
@@ -436,6 +430,68 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 		}
 	}
 	return e.Prev.Conns == 0 || e.Prev.Done
+}
+
+// fastOrder lists the fast slots by window, oldest first.
+func fastOrder(e *Entry) [3]int {
+	o := [3]int{0, 1, 2}
+	for i := 1; i < 3; i++ {
+		for j := i; j > 0 && e.Fast[o[j]].Win < e.Fast[o[j-1]].Win; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+	return o
+}
+
+// closeFast judges a fast window that is due: alone, or, when it stays
+// under the threshold and the window before it was judged quiet, joined
+// with that one on its failed attempts only, so a scan split by a window
+// boundary (half in each) is still seen: the windows hop by one window
+// over two windows' span, as slow windows do. A window over the threshold (notified or suppressed by
+// renotify) is never joined again, so one scan gives one notice. The slot
+// is kept, marked closed, until the next window closes.
+func (d *Detector) closeFast(e *Entry, i, kind int, src, dst netip.Addr, port uint16, proto uint8, thr float64, emit detectors.Emit) {
+	s := &e.Fast[i]
+	dist, eff, ff := d.effective(s, thr)
+	d.batchSum[kind] += eff
+	d.batchN[kind]++
+	start, end := d.fast.Start(s.Win), d.fast.End(s.Win)
+	judged := s
+	var u Slot
+	if eff < thr {
+		for j := range e.Fast {
+			p := &e.Fast[j]
+			if !p.Used || !p.Closed || p.Fast || p.Win != s.Win-1 {
+				continue
+			}
+			u = *s
+			u.D.Merge(&p.D)
+			u.Conns += p.Conns
+			u.Failed += p.Failed
+			u.UIDs.Merge(&p.UIDs)
+			// only failed attempts count here, as in slow windows: two
+			// windows of successful fan-out (a proxy) are twice one
+			// window's rate, and must reach the threshold in one
+			if udist, _, uff := d.effective(&u, thr); udist*uff >= thr {
+				judged, dist, eff, ff, start = &u, udist, udist*uff, uff, d.fast.Start(p.Win)
+			}
+		}
+	}
+	s.Closed = true
+	if eff < thr {
+		return
+	}
+	s.Fast = true
+	for j := range e.Slow {
+		// the slow windows this notice covers
+		if w := e.Slow[j].Win; e.Slow[j].Used && (w == d.slow.Index(start) || w == d.slow.Index(d.fast.Start(s.Win))) {
+			e.Slow[j].Fast = true
+		}
+	}
+	if end.Unix()-e.LastFired >= int64(d.cfg.Renotify/time.Second) {
+		e.LastFired = end.Unix()
+		emit(d.build(kind, false, judged, src, dst, port, proto, dist, eff, ff, thr, start, end, end.Sub(start)))
+	}
 }
 
 // closeSlow judges a slow window that is due: alone, or, when the window

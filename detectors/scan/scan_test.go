@@ -81,6 +81,13 @@ func TestScanTable(t *testing.T) {
 		// 40 before noon (a notice), 20 after: no second notice
 		{"slow scan tail is not notified again", sweep("10.1.1.7", 22, "tcp", "S0", 60, 3*time.Minute), "scan.slow 10.1.1.7"},
 		{"browsing", browsing(), ""},
+		// 10:03:12–10:06:42: 18 hosts before 10:05 and 18 after, under 30
+		// in either window (and under the slow threshold of 40): judged on
+		// both windows' failed attempts
+		{"fast scan split by a window boundary", shift(sweep("10.1.1.8", 445, "tcp", "S0", 36, 6*time.Second), 192*time.Second), "scan.horizontal 10.1.1.8"},
+		// 100 answered hosts in each of two windows (25 effective each): a
+		// busy proxy's rate, not joined (only failed attempts join)
+		{"successful fan-out over two windows", sweep("10.1.1.9", 443, "tcp", "SF", 200, 3*time.Second), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
