@@ -62,6 +62,12 @@ type vKey struct {
 func (k hKey) hash() uint64 { return window.KeyHash(k.Src, uint64(k.Port)<<8|uint64(k.Proto)) }
 func (k vKey) hash() uint64 { return window.KeyHash(k.Src, window.KeyHash(k.Dst, 0)) }
 
+// failedHold is how many passes of a full table's eviction hand a key
+// outlives after a failed attempt (window.Table.GetHold): slow scans probe
+// minutes apart, while a busy sensor's one-off successful keys churn
+// through the tables in seconds.
+const failedHold = 32
+
 // preN is how many distinct items (destinations, ports) a key collects in
 // its compact first stage before it is promoted to a full Entry: most keys
 // never see more than one or two, and stay small.
@@ -208,16 +214,17 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	failed := window.Failed(c.ConnState) && c.RespBytes == 0
 	src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
 	var nf uint32
+	var hold uint8 // a key with failed attempts outlives one-off keys in full tables
 	if failed {
-		nf = 1
+		nf, hold = 1, failedHold
 	}
 	// horizontal: src, proto/port -> distinct destinations
 	hk := hKey{src, c.RespP, proto}
 	hh := window.HashIP(dst, 0x9e37)
-	if e := d.h.Find(hk); e != nil {
+	if e := d.h.FindHold(hk, hold); e != nil {
 		d.addTo(e, fw, sw, slowOK, hh, 1, nf, c.UID, dst)
-	} else if p := d.pre(d.hp.Get(hk)); d.stage(p, fw, sw, hh, nf, c.UID, dst) {
-		e, _ := d.h.Get(hk)
+	} else if p := d.pre(d.hp.GetHold(hk, hold)); d.stage(p, fw, sw, hh, nf, c.UID, dst) {
+		e, _ := d.h.GetHold(hk, hold)
 		d.promote(e, p, sw, slowOK)
 		d.hp.Delete(hk)
 	}
@@ -226,16 +233,16 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	vh := window.Mix64(uint64(proto)<<16 | uint64(c.RespP) | 0x5ca0000000)
 	// most (src, dst) pairs never see a second port: look at the first
 	// stage first; a promoted pair keeps a Done marker there
-	p, _ := d.vp.Get(vk)
+	p, _ := d.vp.GetHold(vk, hold)
 	if p.Done && p.Win == sw {
-		if e := d.v.Find(vk); e != nil {
+		if e := d.v.FindHold(vk, hold); e != nil {
 			d.addTo(e, fw, sw, slowOK, vh, 1, nf, c.UID, dst)
 			return
 		}
 		*p = Pre{} // the full entry was evicted: start over
 	}
 	if d.stage(p, fw, sw, vh, nf, c.UID, dst) {
-		e, _ := d.v.Get(vk)
+		e, _ := d.v.GetHold(vk, hold)
 		d.promote(e, p, sw, slowOK)
 		p.Done = true
 	}

@@ -10,14 +10,22 @@ type Layout struct {
 	Hand int32   // the clock hand
 	Free []int32 // free entry numbers, in the order they will be reused
 	Cold []int32 // live entries without a reference mark
+	// Held entries and how many passes of the hand each is held for
+	// (older snapshots have none: their entries come back referenced)
+	Held  []int32
+	Holds []uint8
 }
 
 // Layout returns the table's layout (for snapshots, with Export).
 func (t *Table[K, V]) Layout() Layout {
 	l := Layout{N: t.n, Hand: t.hand, Free: append([]int32(nil), t.free...)}
 	for i := int32(0); i < t.n; i++ {
-		if t.state[i] == stLive {
+		switch st := t.state[i]; {
+		case st == stLive:
 			l.Cold = append(l.Cold, i)
+		case st > stRef:
+			l.Held = append(l.Held, i)
+			l.Holds = append(l.Holds, st-stRef)
 		}
 	}
 	return l
@@ -55,6 +63,9 @@ func (t *Table[K, V]) ImportLayout(es []Entry[K, V], evicted int64, l Layout) {
 	for _, i := range l.Cold {
 		t.state[i] = stLive
 	}
+	for k, i := range l.Held {
+		t.state[i] = stRef + min(l.Holds[k], MaxHold)
+	}
 	t.free = append(t.free, l.Free...)
 	for t.idx.slots == nil || len(es)*2 > len(t.idx.slots) {
 		t.idx.grow()
@@ -76,6 +87,14 @@ func (l Layout) fits(live, max int) bool {
 		seen[i] = true
 	}
 	for _, i := range l.Cold {
+		if i < 0 || i >= l.N || seen[i] {
+			return false
+		}
+	}
+	if len(l.Holds) != len(l.Held) {
+		return false
+	}
+	for _, i := range l.Held {
 		if i < 0 || i >= l.N || seen[i] {
 			return false
 		}

@@ -6,7 +6,8 @@ import (
 )
 
 // A table restored with its layout behaves as the saved one from then on:
-// the same evictions, in the same order, under the same random workload.
+// the same evictions, in the same order, under the same random workload
+// (held entries included).
 func TestImportLayoutSameEvictions(t *testing.T) {
 	const max = 200
 	mk := func(evicted *[]uint32) *Table[uint32, uint32] {
@@ -18,11 +19,16 @@ func TestImportLayoutSameEvictions(t *testing.T) {
 		for op := 0; op < n; op++ {
 			k := uint32(r.IntN(600))
 			switch r.IntN(8) {
-			case 0, 1, 2, 3:
+			case 0, 1, 2:
 				v, _ := tb.Get(k)
 				*v = uint32(op)
-			case 4, 5:
+			case 3:
+				v, _ := tb.GetHold(k, uint8(r.IntN(5)))
+				*v = uint32(op)
+			case 4:
 				tb.Find(k)
+			case 5:
+				tb.FindHold(k, uint8(r.IntN(5)))
 			case 6:
 				tb.Delete(k)
 			default:

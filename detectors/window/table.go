@@ -19,7 +19,7 @@ type Table[K comparable, V any] struct {
 	idx     index
 	hash    func(K) uint64
 	pages   [][]tEnt[K, V] // fixed-size pages: growth never copies entries
-	state   []uint8        // per entry: 0 free, 1 live, 2 live and referenced
+	state   []uint8        // per entry: 0 free, 1 live, 2 live and referenced, 2+n referenced and held for n more passes of the hand
 	n       int32          // entries handed out
 	hand    int32
 	free    []int32
@@ -110,22 +110,43 @@ func (t *Table[K, V]) Peek(k K) *V {
 }
 
 // Find returns the value of k and marks it active, or nil (no insert).
-func (t *Table[K, V]) Find(k K) *V {
+func (t *Table[K, V]) Find(k K) *V { return t.FindHold(k, 0) }
+
+// FindHold is Find that also holds the entry for passes more passes of
+// the eviction hand (see GetHold).
+func (t *Table[K, V]) FindHold(k K, passes uint8) *V {
 	i, _, _ := t.find(k)
 	if i < 0 {
 		return nil
 	}
-	t.state[i] = stRef
+	t.touch(i, passes)
 	return &t.ent(i).val
+}
+
+// MaxHold is the most passes an entry can be held for.
+const MaxHold = 250
+
+// touch marks entry i referenced, held for at least passes more passes
+// of the hand; a hold already longer stays.
+func (t *Table[K, V]) touch(i int32, passes uint8) {
+	t.state[i] = max(t.state[i], stRef+min(passes, MaxHold))
 }
 
 // Get returns the value of k, creating a zero value when absent (evicting
 // a least recently active entry when full), and marks it active. created
 // reports a new entry.
-func (t *Table[K, V]) Get(k K) (v *V, created bool) {
+func (t *Table[K, V]) Get(k K) (v *V, created bool) { return t.GetHold(k, 0) }
+
+// GetHold is Get that also holds the entry: the eviction hand passes it
+// passes more times before it can be evicted (each pass takes one away),
+// so an entry worth keeping (a key with failed connections, for the scan
+// detector) outlives the many one-off keys churning through a full table.
+// Holds cost the hand at most one step per pass granted, so eviction stays
+// cheap on average whatever the holds.
+func (t *Table[K, V]) GetHold(k K, passes uint8) (v *V, created bool) {
 	i, h, slot := t.find(k)
 	if i >= 0 {
-		t.state[i] = stRef
+		t.touch(i, passes)
 		return &t.ent(i).val, false
 	}
 	switch {
@@ -152,7 +173,7 @@ func (t *Table[K, V]) Get(k K) (v *V, created bool) {
 	e := t.ent(i)
 	var zero V
 	e.key, e.val = k, zero
-	t.state[i] = stRef
+	t.state[i] = stRef + min(passes, MaxHold)
 	if t.idx.put(slot, h, i) {
 		t.reindex()
 	}
@@ -167,11 +188,11 @@ func (t *Table[K, V]) victim() int32 {
 		if t.hand >= t.n {
 			t.hand = 0
 		}
-		switch t.state[i] {
-		case stRef:
-			t.state[i] = stLive
-		case stLive:
+		switch st := t.state[i]; {
+		case st == stLive:
 			return i
+		case st >= stRef:
+			t.state[i]-- // a reference, or one pass of a hold
 		}
 	}
 }

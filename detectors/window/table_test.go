@@ -148,3 +148,48 @@ func TestDeletedEntryReusedZero(t *testing.T) {
 		t.Fatal("deleted key still found")
 	}
 }
+
+// A held entry outlives the one-off keys churning through a full table for
+// as many passes of the hand as it is held; touched with Get or Find
+// meanwhile it keeps its hold, and once the passes are spent it goes like
+// any other. One-off keys come in referenced, so a pass of the hand evicts
+// between half the table and all of it.
+func TestHoldOutlivesChurn(t *testing.T) {
+	const size = 100
+	for _, c := range []struct {
+		hold     uint8
+		touch    bool // Find the key halfway
+		survives int  // one-off inserts it must outlive
+		gone     int  // inserts by which it must be gone (0: not checked)
+	}{
+		{0, false, 0, 2 * size},
+		{3, false, 2 * size / 2, 5 * size},
+		{3, true, 2 * size / 2, 0},
+		{MaxHold, false, (MaxHold - 1) * size / 2, 0},
+	} {
+		tb := NewTableHash[uint32, uint32](size, func(k uint32) uint64 { return Mix64(uint64(k)) })
+		gone := -1
+		tb.OnEvict = func(k uint32, _ *uint32) {
+			if k == 0 && gone < 0 {
+				gone = int(tb.Evicted())
+			}
+		}
+		for k := uint32(1); k < size; k++ {
+			tb.Get(k)
+		}
+		tb.GetHold(0, c.hold)
+		limit := max(c.survives, c.gone)
+		for k := uint32(size); gone < 0 && int(k) < size+limit; k++ {
+			if c.touch && int(k) == size+limit/2 {
+				tb.Find(0)
+			}
+			tb.Get(k)
+		}
+		if gone >= 0 && gone <= c.survives {
+			t.Errorf("hold %d: evicted after %d one-off inserts, want more than %d", c.hold, gone, c.survives)
+		}
+		if c.gone > 0 && (gone < 0 || gone > c.gone) {
+			t.Errorf("hold %d: still there after %d one-off inserts (evicted at %d)", c.hold, c.gone, gone)
+		}
+	}
+}
