@@ -74,6 +74,11 @@ type Follower struct {
 	watcher *fsnotify.Watcher
 	wg      sync.WaitGroup
 	done    chan struct{}
+
+	// the log directory the watcher watches (see rewatch)
+	watched            bool
+	watchDev, watchIno uint64
+	watchWarned        bool
 }
 
 // burstRows is how many rows one log yields before the next gets a turn.
@@ -85,8 +90,17 @@ func New(opts Options, from []Position) (*Follower, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("follow: no log directory")
 	}
+	if opts.Warn == nil {
+		opts.Warn = func(string, ...any) {}
+	}
 	if st, err := os.Stat(opts.Dir); err != nil {
-		return nil, fmt.Errorf("follow: %w", err)
+		// Live, a directory that Zeek has not created yet (a sidecar
+		// started before zeekctl deploy, or while zeekctl's
+		// post-terminate replaces it) is waited for like a missing log.
+		if opts.Drain || !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("follow: %w", err)
+		}
+		opts.Warn("log directory %s does not exist (yet): waiting for it", opts.Dir)
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("follow: %s is not a directory", opts.Dir)
 	}
@@ -101,9 +115,6 @@ func New(opts Options, from []Position) (*Follower, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
-	}
-	if opts.Warn == nil {
-		opts.Warn = func(string, ...any) {}
 	}
 	f := &Follower{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	pos := map[string]Position{}
@@ -127,19 +138,43 @@ func New(opts Options, from []Position) (*Follower, error) {
 	}
 	if !opts.NoNotify && !opts.Drain {
 		if w, err := fsnotify.NewWatcher(); err == nil {
-			if err := w.Add(opts.Dir); err == nil {
-				f.watcher = w
-				f.wg.Add(1)
-				go f.watch()
-			} else {
-				w.Close()
-				opts.Warn("fsnotify on %s: %v; polling every %s", opts.Dir, err, opts.PollInterval)
-			}
+			f.watcher = w
+			f.wg.Add(1)
+			go f.watch()
+			f.rewatch()
 		} else {
 			opts.Warn("fsnotify: %v; polling every %s", err, opts.PollInterval)
 		}
 	}
 	return f, nil
+}
+
+// rewatch adds the fsnotify watch of the log directory when it is not
+// watched yet (it did not exist, or adding failed) or was replaced by a
+// new directory (zeekctl's post-terminate moves a stopped node's directory
+// away and creates a new one; a watch follows the old inode). It reports
+// whether it added one. Until then, polling finds what changes.
+func (f *Follower) rewatch() bool {
+	if f.watcher == nil {
+		return false
+	}
+	fi, err := os.Stat(f.opts.Dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	dev, ino := devIno(fi)
+	if f.watched && dev == f.watchDev && ino == f.watchIno {
+		return false
+	}
+	if err := f.watcher.Add(f.opts.Dir); err != nil {
+		if !f.watchWarned {
+			f.watchWarned = true
+			f.opts.Warn("fsnotify on %s: %v; polling every %s", f.opts.Dir, err, f.opts.PollInterval)
+		}
+		return false
+	}
+	f.watched, f.watchDev, f.watchIno = true, dev, ino
+	return true
 }
 
 func (f *Follower) watch() {
@@ -192,6 +227,9 @@ func (f *Follower) Next(ctx context.Context) (*zeekreader.Event, error) {
 		}
 		if f.opts.Drain {
 			return nil, io.EOF
+		}
+		if f.rewatch() {
+			continue // look again: what changed before the watch sent no event
 		}
 		if timer == nil {
 			timer = time.NewTimer(f.opts.PollInterval)

@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -438,4 +439,66 @@ func TestReady(t *testing.T) {
 	if pos := f.Positions(); len(pos) != 1 || pos[0].Offset != fileSize(t, filepath.Join(w.dir, "conn.log")) {
 		t.Errorf("positions %+v after every row was handed out", pos)
 	}
+}
+
+// A sidecar may start before Zeek has created its log directory, and
+// zeekctl's post-terminate replaces the directory when Zeek stops (moved
+// away, a new one created). Live, the follower waits for the directory and
+// watches whichever one is there: with polling out of the way (an hour),
+// only the watch of the new directory can deliver its rows.
+func TestLogDirAppearsAndIsReplaced(t *testing.T) {
+	root := t.TempDir()
+	w := newZeekWriter(t, root, false)
+	defer w.Close()
+	if err := os.Remove(w.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{Dir: w.dir, Drain: true}, nil); err == nil {
+		t.Fatal("--drain on a missing log directory: no error")
+	}
+	f := newFollower(t, w, false, nil)
+	defer f.Close()
+	waitWatched := func() {
+		t.Helper()
+		f.opts.PollInterval = 5 * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		fi, err := os.Stat(w.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, ino := devIno(fi)
+		for !f.watched || f.watchDev != dev || f.watchIno != ino {
+			short, c := context.WithTimeout(ctx, 20*time.Millisecond)
+			ev, _ := f.Next(short)
+			c()
+			if ev != nil || ctx.Err() != nil {
+				t.Fatalf("waiting for the watch of %s: row %v, %v", w.dir, ev, ctx.Err())
+			}
+		}
+		f.opts.PollInterval = time.Hour
+	}
+
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitWatched()
+	w.Append(3)
+	got := collect(t, f, 3)
+
+	// zeekctl stop: the directory moves away with its log, a new one comes.
+	w.Append(2)
+	got = append(got, collect(t, f, 2)...)
+	if err := os.Rename(w.dir, filepath.Join(root, "post-terminate")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w.f, w.clock = nil, w.clock.Add(time.Hour)
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitWatched()
+	w.Append(4)
+	got = append(got, collect(t, f, 4)...)
+	checkSame(t, got, w.Written())
 }
