@@ -28,7 +28,8 @@ type lineInput struct {
 	live     bool // keep a partial last line until its newline arrives
 	detected bool
 	gz       *readahead
-	skipping bool // inside an over-long line being discarded
+	skipping bool  // inside an over-long line being discarded
+	skipFrom int64 // stream offset where that line starts
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -114,6 +115,9 @@ func (l *lineInput) next() (line []byte, start, end int64, err error) {
 		if l.skipping || scanned > l.maxLine {
 			// Discard what we have of an over-long line and keep looking
 			// for its end.
+			if !l.skipping {
+				l.skipFrom = l.off
+			}
 			l.skipping = true
 			l.off += int64(scanned)
 			l.r = l.w
@@ -142,6 +146,15 @@ func (l *lineInput) next() (line []byte, start, end int64, err error) {
 		}
 		l.fill()
 	}
+}
+
+// done is the stream offset just past the last whole line: an over-long
+// line still being discarded (live, its end not written yet) is not done.
+func (l *lineInput) done() int64 {
+	if l.skipping {
+		return l.skipFrom
+	}
+	return l.off
 }
 
 func (l *lineInput) close() {

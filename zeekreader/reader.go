@@ -171,8 +171,9 @@ func (r *Reader) Stats() Stats {
 	return s
 }
 
-// Offset is the stream offset just past the last line consumed.
-func (r *Reader) Offset() int64 { return r.in.off }
+// Offset is the stream offset just past the last line consumed (a line
+// longer than MaxLine counts once its end is read).
+func (r *Reader) Offset() int64 { return r.in.done() }
 
 // Schema is the schema of the most recent header block or JSON stream.
 func (r *Reader) Schema() *Schema {

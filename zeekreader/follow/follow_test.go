@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
 func newFollower(t testing.TB, w *zeekWriter, drain bool, from []Position) *Follower {
@@ -132,6 +135,35 @@ func TestPartialLine(t *testing.T) {
 	}
 	if st := f.Stats()[0]; st.ParseErrors != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A row longer than the reader's MaxLine is skipped. While its end is not
+// written yet, the checkpoint must stay before it, not in its middle: a
+// restart from the middle read the rest of the row as a row of its own.
+func TestOverlongPartialLineCheckpoint(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(2)
+	f := newFollower(t, w, false, nil)
+	got := collect(t, f, 2)
+	before := fileSize(t, w.path())
+	long := "1379288667.706265\tClong\t" + strings.Repeat("x", zeekreader.DefaultMaxLine+4096)
+	w.write(long[:len(long)-10])
+	assertNothing(t, f)
+	pos := f.Positions()
+	if pos[0].Offset != before {
+		t.Fatalf("checkpoint at %d, inside the unfinished over-long row (it starts at %d)", pos[0].Offset, before)
+	}
+	f.Close()
+	w.write(long[len(long)-10:] + "\n")
+	w.Append(1)
+	f = newFollower(t, w, false, pos)
+	defer f.Close()
+	got = append(got, collect(t, f, 1)...)
+	checkSame(t, got, w.Written())
+	if st := f.Stats()[0]; st.ParseErrors != 1 || st.Rows != 1 {
+		t.Fatalf("after the restart: %+v; want the over-long row skipped once and one row", st)
 	}
 }
 
