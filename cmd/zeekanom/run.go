@@ -37,7 +37,10 @@ if it checks, apply what is safe to change live: [log] level,
 detectors, output destinations) needs a restart.
 
 --drain reads every followed log (and what was rotated away) to its current
-end, closes all windows, writes outputs and a checkpoint, and exits 0.`
+end, writes a checkpoint, closes all windows, writes outputs, and exits 0.
+The checkpoint keeps the windows open: the next run (live or --drain) goes
+on with them, so a window cut by a drain is judged on all its rows and its
+notice comes again, same event.id, with the whole window's evidence.`
 
 type runFlags struct {
 	config   string
@@ -261,7 +264,6 @@ func (r *runner) run(ctx context.Context) (err error) {
 		case err == nil:
 			continue
 		case errors.Is(err, io.EOF): // --drain: everything read
-			r.eng.Flush()
 			return r.finish("drained")
 		case ctx.Err() != nil: // SIGTERM, SIGINT
 			if r.abandon.Load() {
@@ -320,6 +322,16 @@ func (r *runner) finish(why string) error {
 	defer cancel()
 	r.wctx = fctx
 	ok := r.checkpoint()
+	if why == "drained" {
+		// End of input: close every window, after the checkpoint, which
+		// keeps them open, so that a later run goes on with them (a window
+		// split by a drain is judged whole there, not dropped as late).
+		r.eng.Flush()
+		if err := r.sinks.Flush(fctx); err != nil {
+			ok = false
+			r.log.Error("outputs not flushed: the notices of the windows closed at the end may be lost", "err", err)
+		}
+	}
 	r.publish()
 	r.log.Info(why, "rows", r.rows, "notices", sum(r.eng.Notices), "checkpoints", r.ckpts)
 	fmt.Fprintf(r.stderr, "zeekanom run: %d rows, %d notices%s\n", r.rows, sum(r.eng.Notices), ruleCounts(r.eng.Notices))
