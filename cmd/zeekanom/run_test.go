@@ -276,6 +276,18 @@ func TestRunBadStateDirFails(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "state directory") {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
+	// A damaged checkpoint (empty, garbage, cut short) stops the start
+	// with one line naming it and what to do, never a panic or a silent
+	// fresh start.
+	for _, bad := range []string{"", "garbage", `{"version":1,"files":[{"log":"conn"`, "[]"} {
+		state := t.TempDir()
+		os.WriteFile(filepath.Join(state, follow.StateFile), []byte(bad), 0o600)
+		code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "--metrics", "off", "--drain", "-o", filepath.Join(t.TempDir(), "n"))
+		if code != 1 || !strings.Contains(stderr, filepath.Join(state, follow.StateFile)+" is not a checkpoint") ||
+			!strings.Contains(stderr, "move it away") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("checkpoint %q: code %d: %s", bad, code, stderr)
+		}
+	}
 }
 
 // --drain closes every window at the end of what is written, but the

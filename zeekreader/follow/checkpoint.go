@@ -66,7 +66,10 @@ func LoadState(dir string) (*State, error) {
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
+		// Never a silent fresh start: that would drop the windows and
+		// whatever rotated away since the checkpoint.
+		return nil, fmt.Errorf("%s is not a checkpoint (%w): move it away to start afresh from the live files",
+			filepath.Join(dir, StateFile), err)
 	}
 	return &s, nil
 }
