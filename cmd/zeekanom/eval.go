@@ -33,7 +33,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	minRisk := fs.Float64("min-risk", 0, "ignore notices with event.risk_score below N")
 	var workers int
 	workersVar(fs, &workers)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	if err := checkWorkers(workers); err != nil {

@@ -85,7 +85,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")
 	mpath := fs.String("m", "", "model file for --score")
 	labels := fs.String("labels", "", "labels file (host,start,end,class) marking host-windows malicious besides the label columns")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	var m *model.Model

@@ -38,7 +38,7 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := fs.Uint64("seed", 1, "random seed")
 	history := fs.Int("history-days", 0, "days of replayed benign history before the capture")
 	out := fs.String("o", "", "output directory (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {

@@ -116,3 +116,28 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// parseFlagsAnywhere is parseFlags for commands whose arguments are all
+// PATHs: flags may also follow them, as in the documented
+// 'zeekanom train PATH... -o model.json'. After "--" every argument is a
+// PATH. fs.Args() returns the PATHs in order.
+func parseFlagsAnywhere(fs *flag.FlagSet, args []string) error {
+	var paths []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			paths = append(paths, rest...)
+			break
+		}
+		paths = append(paths, rest[0])
+		args = rest[1:]
+	}
+	// "--" so that no PATH is taken for a flag
+	return fs.Parse(append([]string{"--"}, paths...))
+}

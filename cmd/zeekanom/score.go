@@ -44,7 +44,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on standard error")
 	workersVar(fs, &f.workers)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	if err := checkWorkers(f.workers); err != nil {

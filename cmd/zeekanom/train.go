@@ -20,7 +20,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trees := fs.Int("trees", 100, "isolation trees")
 	sample := fs.Int("sample", 256, "subsample size per tree")
 	seed := fs.Uint64("seed", 1, "random seed (the model is a pure function of input and seed)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
