@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/scan"
+	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
 // detectorEntry builds one detector from its [detectors.<name>] section.
@@ -44,7 +47,7 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 			if err := md.PrimitiveDecode(prim, v); err != nil {
 				return fmt.Errorf("[detectors.%s]: %w", e.name, err)
 			}
-			return nil
+			return validate(e.name, v)
 		}
 		d, err := e.build(decode)
 		if err != nil {
@@ -60,4 +63,32 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 		}
 	}
 	return out, nil
+}
+
+// validate checks a decoded section with its Config's Validate (scan's in
+// validateScan), naming the key as detectors.<name>.<key>.
+func validate(name string, v any) error {
+	var err error
+	switch c := v.(type) {
+	case interface{ Validate() error }:
+		err = c.Validate()
+	case *scan.Config:
+		err = validateScan(*c)
+	}
+	var ce *window.ConfigError
+	if errors.As(err, &ce) {
+		return &window.ConfigError{Key: "detectors." + name + "." + ce.Key, Msg: ce.Msg}
+	}
+	return err
+}
+
+// buildDetectors is buildDetectors on the file's sections, a bad value
+// reported with its line.
+func (c *Config) buildDetectors(model string) ([]detectors.Detector, error) {
+	dets, err := buildDetectors(c.md, c.Detectors, model)
+	var ce *window.ConfigError
+	if errors.As(err, &ce) {
+		return nil, c.keyErr(ce.Key, "%s", ce.Msg)
+	}
+	return dets, err
 }

@@ -54,7 +54,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	dets, err := buildDetectors(cfg.md, cfg.Detectors, *mpath)
+	dets, err := cfg.buildDetectors(*mpath)
 	if err != nil {
 		return err
 	}

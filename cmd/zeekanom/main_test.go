@@ -63,3 +63,14 @@ func TestParseFlagsAnywhere(t *testing.T) {
 		t.Errorf("unknown flag after a PATH: %v, want errUsage", err)
 	}
 }
+
+// A bad detector value stops score before it reads anything (beacon's
+// window of 0 panicked with an integer divide by zero).
+func TestScoreRejectsBadDetectorValue(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[detectors.beacon]\nwindow = \"0s\"\n"), 0o644)
+	code, out, errs := runCLI(t, "score", "-c", p, filepath.Join("..", "..", "testdata", "demo"))
+	if code != 1 || out != "" || errs != "zeekanom score: "+p+":2: detectors.beacon.window: 0s must be above 0\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}

@@ -91,7 +91,7 @@ func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (*run
 	level.Set(lv)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	dets, err := buildDetectors(cfg.md, cfg.Detectors, "")
+	dets, err := cfg.buildDetectors("")
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func checkConfig(ctx context.Context, cfg *Config, sf sinkFlags) error {
 	if err := cfg.validateRun(); err != nil {
 		return err
 	}
-	if _, err := buildDetectors(cfg.md, cfg.Detectors, ""); err != nil {
+	if _, err := cfg.buildDetectors(""); err != nil {
 		return err
 	}
 	ss, err := buildSinks(ctx, cfg, sf, io.Discard, false)

@@ -56,6 +56,21 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[output.ndjson]\npath = \"-\"\nmin_risk = 300.0\n", ":3: output.ndjson.min_risk"},
 		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes"},
 		{"[detectors.nosuch]\n", "no such detector"},
+		// detector values were not checked: beacon's window of 0 panicked
+		// in score, a scan threshold of 0 stopped the output at a notice
+		// scored +Inf, bad CIDRs and time zones were silently dropped
+		{"[detectors.beacon]\nwindow = \"0s\"\n", ":2: detectors.beacon.window: 0s must be above 0"},
+		{"[detectors.scan]\n\nhorizontal_threshold = 0.0\n", ":3: detectors.scan.horizontal_threshold: 0 must be a number above 0"},
+		{"[detectors.scan]\nenabled = false\nwindow = \"-5m\"\n", ":3: detectors.scan.window: -5m0s must be above 0"},
+		{"[detectors.scan]\nignore_sources = [\"10.1.2.0/24\", \"10.1.2.300\"]\n", ":2: detectors.scan.ignore_sources: \"10.1.2.300\" is not a CIDR"},
+		{"[detectors.dos]\nmin_half_open = 1.5\n", ":2: detectors.dos.min_half_open: 1.5 is outside 0..1"},
+		{"[detectors.beacon]\nignore_ports = [\"udp/53\", \"dns/53\"]\n", ":2: detectors.beacon.ignore_ports: \"dns/53\" is not"},
+		{"[detectors.longconn]\nignore_ports = [\"tcp/70000\"]\n", ":2: detectors.longconn.ignore_ports: \"tcp/70000\""},
+		{"[detectors.exfil]\ninternal = [\"10.0.0.0/33\"]\n", ":2: detectors.exfil.internal: \"10.0.0.0/33\" is not a CIDR"},
+		{"[detectors.contextual]\nlocation = \"Mars/Base\"\n", ":2: detectors.contextual.location: \"Mars/Base\" is not a time zone"},
+		{"[detectors.dns]\nmin_queries = -1\n", ":2: detectors.dns.min_queries: -1 is below 1"},
+		{"[detectors.iforest]\nthreshold = nan\n", ":2: detectors.iforest.threshold: NaN must be a number above 0"},
+		{"[detectors.supervised]\nmin_risk = 101.0\n", ":2: detectors.supervised.min_risk: 101 is outside 0..100"},
 	} {
 		p := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(p, []byte(tc.text), 0o644)

@@ -58,7 +58,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	dets, err := buildDetectors(cfg.md, cfg.Detectors, "")
+	dets, err := cfg.buildDetectors("")
 	if err != nil {
 		return err
 	}

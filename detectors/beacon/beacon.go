@@ -14,7 +14,6 @@ import (
 	"math"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +68,27 @@ func DefaultConfig() Config {
 		IgnorePorts: []string{"udp/53", "tcp/53", "udp/123", "udp/137", "udp/138", "udp/67", "udp/68",
 			"udp/5353", "udp/5355", "udp/1900", "udp/3702"},
 		MaxHosts: 200000, MaxSources: 5}
+}
+
+// Validate reports the first bad value of [detectors.beacon] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.Positive("threshold", cfg.Threshold)
+	c.Within("threshold", cfg.Threshold, 0, 1)
+	c.AtLeast("min_conns", cfg.MinConns, 1)
+	c.Duration("min_span", cfg.MinSpan, false)
+	c.Duration("min_interval", cfg.MinInterval, false)
+	c.Duration("max_interval", cfg.MaxInterval, true)
+	c.Duration("min_domain_interval", cfg.MinDomainInterval, false)
+	c.Duration("merge_gap", cfg.MergeGap, false)
+	c.Ports("ignore_ports", cfg.IgnorePorts)
+	c.Networks("allow", cfg.Allow)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	c.AtLeast("max_sources", cfg.MaxSources, 0)
+	return c.Err()
 }
 
 const (
@@ -310,10 +330,8 @@ func New(cfg Config) *Detector {
 		allow: window.MustNetworks(cfg.Allow)}
 	d.pre.OnEvict = func(_ pkey, p *first) { d.freeRows(p) }
 	for _, s := range cfg.IgnorePorts {
-		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
-		n, err := strconv.Atoi(po)
-		if ok && err == nil {
-			d.ignore[uint32(window.ProtoNum([]byte(pr)))<<16|uint32(n)] = true
+		if k, err := window.PortKey(s); err == nil {
+			d.ignore[k] = true
 		}
 	}
 	for _, s := range cfg.AllowDomains {

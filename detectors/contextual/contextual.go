@@ -42,6 +42,23 @@ func DefaultConfig() Config {
 		Location: "UTC", Internal: window.DefaultInternal(), MaxHosts: 50000}
 }
 
+// Validate reports the first bad value of [detectors.contextual] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("lateness", cfg.Lateness, false)
+	c.AtLeast("min_days", cfg.MinDays, 1)
+	c.Positive("max_prob", cfg.MaxProb)
+	c.Within("max_prob", cfg.MaxProb, 0, 1)
+	c.AtLeast("min_conns", cfg.MinConns, 0)
+	if _, err := time.LoadLocation(cfg.Location); err != nil || cfg.Location == "" {
+		c.Fail("location", "%q is not a time zone (UTC, Local, Europe/Berlin, ...)", cfg.Location)
+	}
+	c.Networks("internal", cfg.Internal)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	return c.Err()
+}
+
 // adjacentWeight discounts the activity rate of the neighbouring hours
 // when judging an hour (see eval).
 const adjacentWeight = 0.5

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
+	dw "github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -73,6 +74,26 @@ func DefaultConfig() Config {
 		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
 		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50,
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
+}
+
+// Validate reports the first bad value of [detectors.dns] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c dw.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.AtLeast("min_queries", cfg.MinQueries, 1)
+	c.AtLeast("min_unique", cfg.MinUnique, 1)
+	c.Positive("min_length", cfg.MinLength)
+	c.Positive("min_entropy", cfg.MinEntropy)
+	c.AtLeast("min_nx_domains", cfg.MinNXDomains, 1)
+	c.Positive("min_nx_ratio", cfg.MinNXRatio)
+	c.Within("min_nx_ratio", cfg.MinNXRatio, 0, 1)
+	c.Within("min_risk", cfg.MinRisk, 0, 100)
+	c.AtLeast("max_domains", cfg.MaxDomains, 1)
+	c.AtLeast("max_clients", cfg.MaxClients, 1)
+	c.AtLeast("max_subdomains", cfg.MaxSubs, 1)
+	return c.Err()
 }
 
 // Stats counts work and what the bounds dropped.

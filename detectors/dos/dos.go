@@ -55,6 +55,24 @@ func DefaultConfig() Config {
 		FlowMinDuration: time.Minute, MaxHosts: 50000}
 }
 
+// Validate reports the first bad value of [detectors.dos] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.Positive("min_sources", cfg.MinSources)
+	c.Within("min_half_open", cfg.MinHalfOpen, 0, 1)
+	c.Positive("min_conns_one_source", cfg.MinConnsOneSource)
+	c.Positive("surge", cfg.Surge)
+	c.Positive("flow_packets", cfg.FlowPackets)
+	c.Positive("flow_rate", cfg.FlowRate)
+	c.Duration("flow_min_duration", cfg.FlowMinDuration, false)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	c.Networks("allow", cfg.Allow)
+	return c.Err()
+}
+
 // Key is destination, port and protocol.
 type Key struct {
 	Dst   window.IP

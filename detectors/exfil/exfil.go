@@ -44,6 +44,20 @@ func DefaultConfig() Config {
 		MinHistory: 6, Internal: window.DefaultInternal(), MaxHosts: 50000}
 }
 
+// Validate reports the first bad value of [detectors.exfil] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.Positive("z", cfg.Z)
+	c.AtLeast("min_history", cfg.MinHistory, 1)
+	c.Networks("internal", cfg.Internal)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	c.Networks("allow", cfg.Allow)
+	return c.Err()
+}
+
 const histCap = 48
 
 // Dst is a top-destination counter slot.

@@ -47,6 +47,24 @@ func DefaultConfig() Config {
 		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 70, MinRows: 3, MaxHosts: 200000}
 }
 
+// Validate reports the first bad value of [detectors.iforest] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.AtLeast("train_windows", cfg.TrainWindows, 1)
+	c.AtLeast("min_train", cfg.MinTrain, 1)
+	c.AtLeast("trees", cfg.Trees, 1)
+	c.AtLeast("sample", cfg.Sample, 2)
+	c.Positive("threshold", cfg.Threshold)
+	c.Within("threshold", cfg.Threshold, 0, 1)
+	c.Within("min_risk", cfg.MinRisk, 0, 100)
+	c.AtLeast("min_rows", cfg.MinRows, 0)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	return c.Err()
+}
+
 // Trained is what a model file provides.
 type Trained struct {
 	Forest *Forest

@@ -8,8 +8,6 @@ import (
 	"encoding/gob"
 	"fmt"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -34,6 +32,17 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Threshold: time.Hour, MaxTracked: 100000}
+}
+
+// Validate reports the first bad value of [detectors.longconn] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("threshold", cfg.Threshold, true)
+	c.Ports("ignore_ports", cfg.IgnorePorts)
+	c.Networks("allow", cfg.Allow)
+	c.AtLeast("max_tracked", cfg.MaxTracked, 1)
+	return c.Err()
 }
 
 // Fired remembers a reported connection.
@@ -63,10 +72,8 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, fired: window.NewTableHash[uint64, Fired](cfg.MaxTracked, window.Mix64), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow)}
 	for _, s := range cfg.IgnorePorts {
-		pr, po, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "/")
-		n, err := strconv.Atoi(po)
-		if ok && err == nil {
-			d.ignore[uint32(window.ProtoNum([]byte(pr)))<<16|uint32(n)] = true
+		if k, err := window.PortKey(s); err == nil {
+			d.ignore[k] = true
 		}
 	}
 	return d

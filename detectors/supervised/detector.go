@@ -9,6 +9,7 @@ import (
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -30,6 +31,18 @@ type Config struct {
 // DefaultConfig is enabled (it still needs a model with a supervised part).
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 2 * time.Minute, MinRisk: 50, MinRows: 1, MaxHosts: 200000}
+}
+
+// Validate reports the first bad value of [detectors.supervised] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.Within("min_risk", cfg.MinRisk, 0, 100)
+	c.AtLeast("min_rows", cfg.MinRows, 0)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	return c.Err()
 }
 
 // Detector scores host-windows with the logistic regression.
