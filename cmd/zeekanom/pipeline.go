@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"sync/atomic"
 
 	"github.com/zeekanom/zeekanom/output"
@@ -167,7 +168,8 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 			return fail(fmt.Errorf("[output.zeekfeed]: %w", err))
 		}
 		if err := zc.Validate(); err != nil {
-			return fail(cfg.keyErr(errKey(err, "output.zeekfeed"), "%v", err))
+			k := errKey(err, "output.zeekfeed")
+			return fail(cfg.keyErr(k, "%s", strings.TrimPrefix(err.Error(), k+": ")))
 		}
 		if build {
 			minRisk := zc.MinRisk

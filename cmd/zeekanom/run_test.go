@@ -54,7 +54,8 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[log]\nlevel = \"loud\"\n", ":2: log.level"},
 		{"[output.kafka]\nurl = \"x\"\n", ":1: output.kafka: no such output"},
 		{"[output.ndjson]\npath = \"-\"\nmin_risk = 300.0\n", ":3: output.ndjson.min_risk"},
-		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes"},
+		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes: 10 is below 4096"},
+		{"[output.zeekfeed]\nkeep = -1\n", ":2: output.zeekfeed.keep: -1 is negative"}, // the key was named twice
 		{"[detectors.nosuch]\n", "no such detector"},
 		// detector values were not checked: beacon's window of 0 panicked
 		// in score, a scan threshold of 0 stopped the output at a notice
