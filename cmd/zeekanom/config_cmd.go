@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -134,11 +135,13 @@ func writeExample(w io.Writer) error {
 }
 
 // commentedSection writes [name] with v's TOML encoding, commented out.
+// A list that is empty by default is shown as [] (the encoder leaves nil
+// lists out, and the example is to show every key).
 func commentedSection(w io.Writer, name string, v any) error {
 	var b bytes.Buffer
 	enc := toml.NewEncoder(&b)
 	enc.Indent = "  "
-	if err := enc.Encode(v); err != nil {
+	if err := enc.Encode(withEmptyLists(v)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "# [%s]\n", name)
@@ -154,4 +157,21 @@ func commentedSection(w io.Writer, name string, v any) error {
 		fmt.Fprintf(w, "#   %s\n", strings.TrimSpace(l))
 	}
 	return nil
+}
+
+// withEmptyLists returns a copy of the struct v (or *v) whose nil slice
+// fields are empty slices.
+func withEmptyLists(v any) any {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	if rv.Kind() != reflect.Struct {
+		return v
+	}
+	cp := reflect.New(rv.Type()).Elem()
+	cp.Set(rv)
+	for i := 0; i < cp.NumField(); i++ {
+		if f := cp.Field(i); f.Kind() == reflect.Slice && f.IsNil() && f.CanSet() {
+			f.Set(reflect.MakeSlice(f.Type(), 0, 0))
+		}
+	}
+	return cp.Interface()
 }

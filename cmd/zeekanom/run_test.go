@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -376,5 +377,36 @@ func TestRunDrainInPartsEqualsOnce(t *testing.T) {
 		if len(got) != len(want) {
 			t.Errorf("%d drains: %d notice ids, one run %d", parts, len(got), len(want))
 		}
+	}
+}
+
+// The README: 'zeekanom config example' prints every key with its default.
+// Lists empty by default (scan's ignore_sources, every allow, ...) were
+// left out, and dns's allow showed nothing of its built-in list.
+func TestConfigExampleHasEveryKey(t *testing.T) {
+	var ex strings.Builder
+	if err := writeExample(&ex); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range allDetectors(newModelFiles("")) {
+		var captured any
+		e.build(func(v any) error { captured = v; return nil })
+		section := "# [detectors." + e.name + "]\n"
+		i := strings.Index(ex.String(), section)
+		if i < 0 {
+			t.Errorf("no %q", section)
+			continue
+		}
+		body, _, _ := strings.Cut(ex.String()[i+len(section):], "\n\n")
+		rt := reflect.TypeOf(captured).Elem()
+		for f := range rt.Fields() {
+			tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if tag != "" && tag != "-" && !strings.Contains(body, "#   "+tag+" = ") {
+				t.Errorf("[detectors.%s] %s is not in the example:\n%s", e.name, tag, body)
+			}
+		}
+	}
+	if !strings.Contains(ex.String(), `#   allow = ["akamaiedge.net", `) {
+		t.Error("[detectors.dns] allow does not show the built-in list")
 	}
 }

@@ -72,6 +72,7 @@ var DefaultAllow = []string{
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 30 * time.Second,
 		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
+		Allow:        append([]string(nil), DefaultAllow...),
 		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50,
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
 }
