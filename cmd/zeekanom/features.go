@@ -91,7 +91,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var m *model.Model
 	if *score {
 		if *mpath == "" {
-			return errors.New("--score needs -m MODEL")
+			return usagef("--score needs -m MODEL")
 		}
 		var err error
 		if m, err = model.Load(*mpath); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,10 +41,10 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *out == "" {
-		return errors.New("-o DIR is required")
+		return usagef("-o DIR is required")
 	}
 	if *history < 0 {
-		return fmt.Errorf("--history-days %d: must be 0 or more", *history)
+		return usagef("--history-days %d: must be 0 or more", *history)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

@@ -54,6 +54,14 @@ func usage(w io.Writer) {
 // errUsage marks an error whose message is already printed (flag parsing).
 var errUsage = errors.New("usage")
 
+// usageError is a command-line mistake found after parsing (a missing -o,
+// a flag value out of range): one sentence and exit 2, as a flag error.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func usagef(format string, args ...any) error { return usageError(fmt.Sprintf(format, args...)) }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -80,6 +88,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		return 2
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "zeekanom %s: %s\n", args[0], ue)
 		return 2
 	}
 	fmt.Fprintf(stderr, "zeekanom %s: %s\n", args[0], oneSentence(err))

@@ -105,7 +105,7 @@ func workersVar(fs *flag.FlagSet, p *int) {
 
 func checkWorkers(n int) error {
 	if n < 1 {
-		return fmt.Errorf("--workers %d: must be 1 or more", n)
+		return usagef("--workers %d: must be 1 or more", n)
 	}
 	return nil
 }

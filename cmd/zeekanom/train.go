@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -24,7 +23,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *out == "" {
-		return errors.New("-o MODEL is required")
+		return usagef("-o MODEL is required")
 	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile)
 	if err != nil {
