@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -47,6 +50,9 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 			if err := md.PrimitiveDecode(prim, v); err != nil {
 				return fmt.Errorf("[detectors.%s]: %w", e.name, err)
 			}
+			if err := durationsWritten(md, e.name, v); err != nil {
+				return err
+			}
 			return validate(e.name, v)
 		}
 		d, err := e.build(decode)
@@ -80,6 +86,20 @@ func validate(name string, v any) error {
 		return &window.ConfigError{Key: "detectors." + name + "." + ce.Key, Msg: ce.Msg}
 	}
 	return err
+}
+
+// durationsWritten rejects a duration key written as a bare number: TOML
+// decodes window = 5 as 5 nanoseconds.
+func durationsWritten(md *toml.MetaData, name string, v any) error {
+	rt := reflect.TypeOf(v).Elem()
+	for f := range rt.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if f.Type == reflect.TypeFor[time.Duration]() && md.Type("detectors", name, tag) == "Integer" {
+			return &window.ConfigError{Key: "detectors." + name + "." + tag,
+				Msg: "a bare number is nanoseconds: write a duration such as \"5m\""}
+		}
+	}
+	return nil
 }
 
 // buildDetectors is buildDetectors on the file's sections, a bad value

@@ -62,6 +62,8 @@ func TestConfigCheckErrors(t *testing.T) {
 		// in score, a scan threshold of 0 stopped the output at a notice
 		// scored +Inf, bad CIDRs and time zones were silently dropped
 		{"[detectors.beacon]\nwindow = \"0s\"\n", ":2: detectors.beacon.window: 0s must be above 0"},
+		{"[detectors.scan]\nwindow = 5\n", ":2: detectors.scan.window: a bare number is nanoseconds"},
+		{"[detectors.longconn]\nthreshold = 3600\n", ":2: detectors.longconn.threshold: a bare number is nanoseconds"},
 		{"[detectors.scan]\n\nhorizontal_threshold = 0.0\n", ":3: detectors.scan.horizontal_threshold: 0 must be a number above 0"},
 		{"[detectors.scan]\nenabled = false\nwindow = \"-5m\"\n", ":3: detectors.scan.window: -5m0s must be above 0"},
 		{"[detectors.scan]\nignore_sources = [\"10.1.2.0/24\", \"10.1.2.300\"]\n", ":2: detectors.scan.ignore_sources: \"10.1.2.300\" is not a CIDR"},
