@@ -10,7 +10,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/zeekanom/zeekanom/detectors"
-	"github.com/zeekanom/zeekanom/detectors/scan"
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
@@ -71,15 +70,13 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 	return out, nil
 }
 
-// validate checks a decoded section with its Config's Validate (scan's in
-// validateScan), naming the key as detectors.<name>.<key>.
+// validate checks a decoded section with its Config's Validate, naming the
+// key as detectors.<name>.<key>.
 func validate(name string, v any) error {
 	var err error
 	switch c := v.(type) {
 	case interface{ Validate() error }:
 		err = c.Validate()
-	case *scan.Config:
-		err = validateScan(*c)
 	}
 	var ce *window.ConfigError
 	if errors.As(err, &ce) {

@@ -8,7 +8,6 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"github.com/zeekanom/zeekanom/detectors/longconn"
 	"github.com/zeekanom/zeekanom/detectors/scan"
-	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
 // collectiveDetectors lists scan, dos, beacon, exfiltration, long
@@ -77,22 +76,4 @@ func collectiveDetectors() []detectorEntry {
 			return contextual.New(cfg), nil
 		}},
 	}
-}
-
-// validateScan is [detectors.scan]'s Validate. It belongs in package scan,
-// beside the other detectors' (it moves there once the work in progress on
-// scan has landed).
-func validateScan(cfg scan.Config) error {
-	var c window.Check
-	c.Duration("window", cfg.Window, true)
-	c.Duration("lateness", cfg.Lateness, false)
-	c.Duration("slow_window", cfg.SlowWindow, true)
-	c.Positive("horizontal_threshold", cfg.Horizontal)
-	c.Positive("vertical_threshold", cfg.Vertical)
-	c.Positive("slow_threshold", cfg.Slow)
-	c.Within("success_weight", cfg.SuccessWeight, 0, 1)
-	c.Duration("renotify", cfg.Renotify, false)
-	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
-	c.Networks("ignore_sources", cfg.IgnoreSources)
-	return c.Err()
 }

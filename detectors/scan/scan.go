@@ -49,6 +49,23 @@ func DefaultConfig() Config {
 		SuccessWeight: 0.25, Renotify: time.Hour, MaxHosts: 100000}
 }
 
+// Validate reports the first bad value of [detectors.scan] as a
+// *window.ConfigError naming its key.
+func (cfg Config) Validate() error {
+	var c window.Check
+	c.Duration("window", cfg.Window, true)
+	c.Duration("lateness", cfg.Lateness, false)
+	c.Duration("slow_window", cfg.SlowWindow, true)
+	c.Positive("horizontal_threshold", cfg.Horizontal)
+	c.Positive("vertical_threshold", cfg.Vertical)
+	c.Positive("slow_threshold", cfg.Slow)
+	c.Within("success_weight", cfg.SuccessWeight, 0, 1)
+	c.Duration("renotify", cfg.Renotify, false)
+	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	c.Networks("ignore_sources", cfg.IgnoreSources)
+	return c.Err()
+}
+
 type hKey struct {
 	Src   window.IP
 	Port  uint16
