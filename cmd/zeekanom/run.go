@@ -40,7 +40,12 @@ detectors, output destinations) needs a restart.
 end, writes a checkpoint, closes all windows, writes outputs, and exits 0.
 The checkpoint keeps the windows open: the next run (live or --drain) goes
 on with them, so a window cut by a drain is judged on all its rows and its
-notice comes again, same event.id, with the whole window's evidence.`
+notice comes again, same event.id, with the whole window's evidence.
+
+One run (live or --drain) per state directory: it is locked (flock on
+<state-dir>/lock) for the process lifetime and released by the kernel
+however the process ends. A second run on it exits 1 at start, naming the
+directory and the holder's pid.`
 
 type runFlags struct {
 	config   string
@@ -80,12 +85,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return r.run(ctx)
 }
 
-// newRunner loads and checks the config and builds detectors and outputs.
-func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (*runner, error) {
+// newRunner loads and checks the config, takes the state directory's lock
+// (before any output is opened: a second run on the same directory must
+// not write a notice) and builds detectors and outputs. The lock is held
+// until run returns.
+func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (_ *runner, err error) {
 	cfg, err := loadRunConfig(ctx, fl)
 	if err != nil {
 		return nil, err
 	}
+	lock, err := follow.LockState(cfg.State.Dir)
+	if err != nil {
+		if le := (*follow.LockedError)(nil); errors.As(err, &le) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	level := new(slog.LevelVar)
 	lv, _ := parseLevel(cfg.Log.Level)
 	level.Set(lv)
@@ -101,7 +121,7 @@ func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (*run
 	}
 	th, _ := thresholds(cfg)
 	sinks.applyThresholds(th)
-	return &runner{cfg: cfg, fl: fl, log: logger, level: level, dets: dets, sinks: sinks,
+	return &runner{cfg: cfg, fl: fl, log: logger, level: level, dets: dets, sinks: sinks, lock: lock,
 		interval: cfg.State.CheckpointInterval, wctx: ctx, met: metrics.New(), stderr: stderr}, nil
 }
 
@@ -159,6 +179,7 @@ type runner struct {
 	dets     []detectors.Detector
 	eng      *detectors.Engine
 	sinks    *sinkSet
+	lock     *follow.StateLock
 	f        *follow.Follower
 	met      *metrics.Metrics
 	interval time.Duration
@@ -179,6 +200,7 @@ type runner struct {
 const shutdownTimeout = 10 * time.Second
 
 func (r *runner) run(ctx context.Context) (err error) {
+	defer r.lock.Close() // last: after the outputs' close and the last checkpoint
 	cfg := r.cfg
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -27,10 +27,7 @@ func TestRunSIGKILLEqualsBatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos test with the real binary")
 	}
-	bin := filepath.Join(t.TempDir(), "zeekanom")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	root := t.TempDir()
 	logdir := filepath.Join(root, "current")
 	os.MkdirAll(logdir, 0o755)

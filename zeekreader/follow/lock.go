@@ -1,0 +1,76 @@
+package follow
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// LockFile is the lock file's name inside the state directory.
+const LockFile = "lock"
+
+// StateLock is the exclusive lock of a state directory: one process at a
+// time writes its checkpoints (two would overwrite each other's and write
+// every notice twice). It is a flock(2) on LockFile, held while the file
+// is open: the kernel releases it when the process ends, however it ends
+// (SIGKILL, crash), so a lock is never stale. The file stays in place.
+type StateLock struct {
+	dir string
+	f   *os.File
+}
+
+// LockedError is LockState's error when another process holds the lock.
+type LockedError struct {
+	Dir string
+	PID int // the holder's, as it wrote it in LockFile (0: unknown)
+}
+
+func (e *LockedError) Error() string {
+	who := "another process"
+	if e.PID > 0 {
+		who += " (pid " + strconv.Itoa(e.PID) + ")"
+	}
+	return fmt.Sprintf("state directory %s is in use by %s: one zeekanom run per state directory", e.Dir, who)
+}
+
+// LockState creates dir if needed and takes its lock without waiting: a
+// *LockedError if another process holds it. The caller keeps the lock for
+// its lifetime (Close releases it).
+func LockState(dir string) (*StateLock, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			b, _ := os.ReadFile(f.Name())
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			return nil, &LockedError{Dir: dir, PID: pid}
+		}
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	// Our pid, for the error of whoever tries next (best effort: the lock
+	// is the flock, not the content).
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &StateLock{dir: dir, f: f}, nil
+}
+
+// Close releases the lock.
+func (l *StateLock) Close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
