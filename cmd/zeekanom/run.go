@@ -210,6 +210,11 @@ func (r *runner) run(ctx context.Context) (err error) {
 			err = cerr
 		}
 	}()
+	if gone, err := r.lock.RemoveStaleTemps(); err != nil {
+		r.log.Warn("stale checkpoint temp files not removed", "dir", cfg.State.Dir, "err", err)
+	} else if len(gone) > 0 {
+		r.log.Info("removed checkpoint temp files left by a save cut short", "dir", cfg.State.Dir, "files", strings.Join(gone, ","))
+	}
 	st, err := follow.LoadState(cfg.State.Dir)
 	if err != nil {
 		return fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)

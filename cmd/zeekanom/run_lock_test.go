@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
 
 // buildBinary builds zeekanom for tests that run it as a process.
@@ -93,5 +95,31 @@ func TestRunStateDirLocked(t *testing.T) {
 	}
 	if code := exitWithin(t, drain, 15*time.Second, "a drain after SIGKILL of the holder"); code != 0 {
 		t.Fatalf("drain after SIGKILL of the lock holder: exit %d: %s", code, stderr.String())
+	}
+}
+
+// A save cut short by SIGKILL leaves checkpoint.json.tmp<digits> (a
+// checkpoint's size); nothing removed it. A run removes them at start,
+// under the lock, and says so; other files stay.
+func TestRunRemovesStaleCheckpointTemps(t *testing.T) {
+	logdir, _ := zeekDir(t)
+	state := t.TempDir()
+	stale := filepath.Join(state, follow.StateFile+".tmp3141592653")
+	other := filepath.Join(state, "notes.txt")
+	os.WriteFile(stale, []byte(`{"version":1,"files":[{"log":"co`), 0o600)
+	os.WriteFile(other, []byte("x"), 0o600)
+	code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "--metrics", "off", "--drain",
+		"-o", filepath.Join(t.TempDir(), "n.ndjson"))
+	if code != 0 {
+		t.Fatalf("drain: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("%s still there after a run (%v)", stale, err)
+	}
+	if !strings.Contains(stderr, "removed checkpoint temp files") || !strings.Contains(stderr, filepath.Base(stale)) {
+		t.Errorf("the removal is not logged: %s", stderr)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file removed: %v", err)
 	}
 }

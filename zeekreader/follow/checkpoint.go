@@ -55,6 +55,10 @@ type State struct {
 // StateFile is the checkpoint's name inside the state directory.
 const StateFile = "checkpoint.json"
 
+// stateTempPattern names SaveState's temp files (os.CreateTemp puts digits
+// for the "*"; see StateLock.RemoveStaleTemps).
+const stateTempPattern = StateFile + ".tmp*"
+
 // LoadState reads the checkpoint of dir; a missing one gives an empty State.
 func LoadState(dir string) (*State, error) {
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
@@ -86,7 +90,7 @@ func SaveState(dir string, s *State) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, StateFile+".tmp*")
+	tmp, err := os.CreateTemp(dir, stateTempPattern)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,45 @@ func LockState(dir string) (*StateLock, error) {
 	return &StateLock{dir: dir, f: f}, nil
 }
 
+// RemoveStaleTemps removes SaveState's temp files (StateFile + ".tmp" and
+// the digits os.CreateTemp adds) from the locked directory and returns
+// their names. Only the lock holder saves, so under the lock every one is
+// left over from a save cut short (SIGKILL, crash, full disk): a
+// checkpoint's size each, which nothing else removes.
+func (l *StateLock) RemoveStaleTemps() ([]string, error) {
+	ents, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !isStateTemp(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(l.dir, e.Name())); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, errors.Join(errs...)
+}
+
+// isStateTemp reports whether name is one of SaveState's temp files.
+func isStateTemp(name string) bool {
+	digits, ok := strings.CutPrefix(name, strings.TrimSuffix(stateTempPattern, "*"))
+	if !ok || digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Close releases the lock.
 func (l *StateLock) Close() error {
 	if l == nil || l.f == nil {

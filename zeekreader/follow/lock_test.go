@@ -28,3 +28,46 @@ func TestLockState(t *testing.T) {
 	}
 	l2.Close()
 }
+
+// A SIGKILL during SaveState leaves its temp file (a checkpoint's size,
+// MBs with detector windows); nothing removed it. Under the lock, every
+// one is stale; other files stay.
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	var stale []string
+	for range 2 {
+		f, err := os.CreateTemp(dir, stateTempPattern) // as SaveState names them
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(`{"version":1,"files":[`) // cut short
+		f.Close()
+		stale = append(stale, filepath.Base(f.Name()))
+	}
+	keep := []string{StateFile + ".tmp", StateFile + ".tmpx1", StateFile + ".bak", "notes.tmp123"}
+	for _, n := range keep {
+		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600)
+	}
+	if err := SaveState(dir, &State{}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LockState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	gone, err := l.RemoveStaleTemps()
+	if err != nil || len(gone) != len(stale) {
+		t.Fatalf("removed %v (%v), want %v", gone, err, stale)
+	}
+	for _, n := range stale {
+		if _, err := os.Stat(filepath.Join(dir, n)); !os.IsNotExist(err) {
+			t.Errorf("%s still there (%v)", n, err)
+		}
+	}
+	for _, n := range append(keep, StateFile, LockFile) {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s removed: %v", n, err)
+		}
+	}
+}
