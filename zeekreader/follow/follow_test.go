@@ -534,3 +534,52 @@ func TestLogDirAppearsAndIsReplaced(t *testing.T) {
 	got = append(got, collect(t, f, 4)...)
 	checkSame(t, got, w.Written())
 }
+
+// zeekctl with several loggers names archived files with the logger's node
+// name (make-archive-name appends "-$ZEEK_ARG_LOG_SUFFIX":
+// conn.18:00:00-18:01:00-logger-1.log.gz) and writes that name to
+// .log_suffix in the logger's directory. Such names did not match and were
+// ordered by mtime, which an archiver or a copy does not keep in rotation
+// order; and another logger's files were read as this one's.
+func TestRestartArchiveWithLoggerSuffix(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.logger = "logger-1"
+	os.WriteFile(filepath.Join(w.dir, ".log_suffix"), []byte("logger-1\n"), 0o644)
+	w.Append(10)
+	f := newFollower(t, w, true, nil)
+	got := collect(t, f, 4)
+	pos := f.Positions()
+	f.Close()
+	w.Append(3)
+	a1 := w.Archive(w.Rotate())
+	w.Append(5)
+	a2 := w.Archive(w.Rotate())
+	w.Append(2)
+	// mtimes against rotation order
+	now := time.Now()
+	os.Chtimes(a2, now.Add(-2*time.Hour), now.Add(-2*time.Hour))
+	os.Chtimes(a1, now.Add(-time.Hour), now.Add(-time.Hour))
+	// Another logger's file of the same hour, which this one must not read.
+	other := filepath.Join(filepath.Dir(a1), "conn.18:00:30-18:01:30-logger-2.log.gz")
+	writeGz(t, other, []byte(strings.Replace(w.headerBlock(), "#open", "#open\t2026-11-25-18-00-30\n#x", 1)+
+		strings.Replace(strings.Join(w.rows[0], "\t"), w.rows[0][1], "Cotherlogger", 1)+"\n"))
+
+	names := func(cs []*rotated) (out []string) {
+		for _, c := range cs {
+			out = append(out, filepath.Base(c.path))
+		}
+		return out
+	}
+	cands := names(rotatedCandidates(w.dir, w.archive, "conn", w.path()))
+	if want := []string{filepath.Base(a1), filepath.Base(a2)}; !slices.Equal(cands, want) {
+		t.Fatalf("candidates %v, want %v", cands, want)
+	}
+	f = newFollower(t, w, true, pos)
+	defer f.Close()
+	got = append(got, drainAll(t, f)...)
+	checkSame(t, got, w.Written())
+	if g := f.Stats()[0].Gaps; g != 0 {
+		t.Fatalf("gaps %d", g)
+	}
+}

@@ -23,8 +23,11 @@ type rotated struct {
 
 var (
 	renamedRe = regexp.MustCompile(`^[^.]+\.(\d{4}-\d{2}-\d{2})-(\d{2})-(\d{2})-(\d{2})\.(log|json)(\.gz)?$`)
-	archRe    = regexp.MustCompile(`^[^.]+\.(\d{2}):(\d{2}):(\d{2})-\d{2}:\d{2}:\d{2}\.(log|json)(\.gz)?$`)
-	dayRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	// zeekctl's make-archive-name: DAY/conn.OPEN-CLOSE.log, gzipped; with
+	// several loggers, "-" and the logger's node name before the extension
+	// (conn.14:00:00-15:00:00-logger-1.log.gz).
+	archRe = regexp.MustCompile(`^[^.]+\.(\d{2}):(\d{2}):(\d{2})-\d{2}:\d{2}:\d{2}(?:-(.+?))?\.(log|json)(\.gz)?$`)
+	dayRe  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	// Zeek 4+ without zeekctl moves rotated logs to log-queue/ as
 	// conn__2026-11-25-18-00-00__2026-11-25-19-00-00__.log, where
 	// zeek-archiver picks them up.
@@ -34,8 +37,14 @@ var (
 // rotatedCandidates lists the rotated files of log, oldest first: renamed
 // files in dir and compressed files in the date directories of archive
 // (at most the last maxDays days of them).
+//
+// With several loggers, zeekctl archives each logger's files with its node
+// name as a suffix and writes that name to .log_suffix in the logger's
+// directory: when dir has one, archived files of other loggers are left
+// out (files without a suffix stay: from before there were several).
 func rotatedCandidates(dir, archive, log, live string) []*rotated {
 	var out []*rotated
+	suffix := logSuffix(dir)
 	add := func(d, name, day string) {
 		if !strings.HasPrefix(name, log+".") && !strings.HasPrefix(name, log+"__") || filepath.Join(d, name) == live {
 			return
@@ -49,6 +58,9 @@ func rotatedCandidates(dir, archive, log, live string) []*rotated {
 		} else if m := renamedRe.FindStringSubmatch(name); m != nil {
 			r.key = m[1] + " " + m[2] + ":" + m[3] + ":" + m[4]
 		} else if m := archRe.FindStringSubmatch(name); m != nil && day != "" {
+			if m[4] != "" && suffix != "" && m[4] != suffix {
+				return // another logger's file
+			}
 			r.key = day + " " + m[1] + ":" + m[2] + ":" + m[3]
 		} else if !strings.HasSuffix(name, ".log") && !strings.HasSuffix(name, ".gz") && !strings.HasSuffix(name, ".json") {
 			return
@@ -97,6 +109,16 @@ func rotatedCandidates(dir, archive, log, live string) []*rotated {
 		return !out[i].gz && out[j].gz // plain before its .gz copy
 	})
 	return out
+}
+
+// logSuffix is the logger's node name that zeekctl writes to .log_suffix
+// in the logger's directory when there are several loggers ("" if none).
+func logSuffix(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, ".log_suffix"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // maxDays bounds the archive search after a restart or a rotation.

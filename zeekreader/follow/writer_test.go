@@ -27,6 +27,7 @@ type zeekWriter struct {
 	dir     string // logs/current
 	archive string // logs
 	log     string
+	logger  string // zeekctl's archive-name suffix with several loggers ("logger-1"), if set
 	json    bool
 	header  []string
 	rows    [][]string
@@ -173,25 +174,35 @@ func (w *zeekWriter) Archive(renamed string) string {
 	if err := os.MkdirAll(day, 0o755); err != nil {
 		w.t.Fatal(err)
 	}
-	dst := filepath.Join(day, fmt.Sprintf("%s.%s-%s.log.gz", w.log, ts.Format("15:04:05"), ts.Add(time.Minute).Format("15:04:05")))
+	suffix := ""
+	if w.logger != "" {
+		suffix = "-" + w.logger
+	}
+	dst := filepath.Join(day, fmt.Sprintf("%s.%s-%s%s.log.gz", w.log, ts.Format("15:04:05"), ts.Add(time.Minute).Format("15:04:05"), suffix))
 	b, err := os.ReadFile(renamed)
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	writeGz(w.t, dst, b)
+	if err := os.Remove(renamed); err != nil {
+		w.t.Fatal(err)
+	}
+	return dst
+}
+
+// writeGz writes b gzipped to dst, atomically as an archiver does.
+func writeGz(t testing.TB, dst string, b []byte) {
+	t.Helper()
 	var z bytes.Buffer
 	zw := gzip.NewWriter(&z)
 	zw.Write(b)
 	zw.Close()
 	if err := os.WriteFile(dst+".tmp", z.Bytes(), 0o644); err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if err := os.Rename(dst+".tmp", dst); err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := os.Remove(renamed); err != nil {
-		w.t.Fatal(err)
-	}
-	return dst
 }
 
 func (w *zeekWriter) Written() []string {
