@@ -235,7 +235,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	r.f, err = follow.New(follow.Options{
 		Dir: cfg.Input.Logdir, Logs: cfg.Input.Logs, ArchiveDir: cfg.Input.ArchiveDir,
-		PollInterval: cfg.Input.PollInterval, Drain: r.fl.drain,
+		PollInterval: cfg.Input.PollInterval, Drain: r.fl.drain, Since: st.SavedAt,
 		Warn: func(format string, args ...any) { r.log.Warn(fmt.Sprintf(format, args...)) },
 	}, st.Files)
 	if err != nil {

@@ -412,3 +412,45 @@ func TestConfigExampleHasEveryKey(t *testing.T) {
 		t.Error("[detectors.dns] allow does not show the built-in list")
 	}
 }
+
+// A log with no file at the last checkpoint whose file then appeared and
+// was rotated while zeekanom was stopped: the restart read only the new
+// live file; the rotated rows were skipped, no gap counted or warned.
+func TestRunReadsRotatedFilesOfALogFirstSeenAfterTheCheckpoint(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "follow", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var header, rows []string
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if strings.HasPrefix(l, "#") {
+			if !strings.HasPrefix(l, "#close") {
+				header = append(header, l)
+			}
+		} else if l != "" {
+			rows = append(rows, l)
+		}
+	}
+	logdir := filepath.Join(t.TempDir(), "current")
+	os.MkdirAll(logdir, 0o755)
+	state := t.TempDir()
+	drain := func() string {
+		t.Helper()
+		code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "--metrics", "off", "--drain",
+			"-o", filepath.Join(t.TempDir(), "n.ndjson"))
+		if code != 0 {
+			t.Fatalf("drain: %d %s", code, stderr)
+		}
+		return stderr
+	}
+	drain() // no conn.log yet: a checkpoint without it
+	live := filepath.Join(logdir, "conn.log")
+	os.WriteFile(live, []byte(strings.Join(header, "")+strings.Join(rows[:70], "")), 0o644)
+	if err := os.Rename(live, filepath.Join(logdir, "conn.2026-11-25-18-00-00.log")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(live, []byte(strings.Join(header, "")+strings.Join(rows[70:], "")), 0o644)
+	if stderr := drain(); !strings.Contains(stderr, "zeekanom run: 120 rows") {
+		t.Fatalf("want the 70 rotated rows and the 50 live ones: %s", stderr)
+	}
+}

@@ -46,6 +46,14 @@ type Options struct {
 	Drain bool
 	// NoNotify disables fsnotify (polling only).
 	NoNotify bool
+	// Since is when the checkpoint that New's positions come from was
+	// saved (State.SavedAt); zero without a checkpoint. A log without a
+	// position in it (its file appeared after the checkpoint, or was
+	// empty then) starts with its rotated files last modified after Since
+	// (less sinceSlack), then its live file, as a log with a position
+	// reads what rotated since; without a checkpoint every log starts at
+	// its live file.
+	Since time.Time
 	// Warn receives non-fatal problems (a checkpointed file that can no
 	// longer be found, a truncated file). May be nil.
 	Warn func(format string, args ...any)
@@ -80,6 +88,14 @@ type Follower struct {
 	watchDev, watchIno uint64
 	watchWarned        bool
 }
+
+// sinceSlack widens Options.Since: a file may have been written just
+// before the checkpoint without the follower having opened it yet (up to
+// a poll interval), and file times can be coarse or from another clock
+// (NFS). A log without a position had no row handed out before that
+// checkpoint (a position, once there, stays in every later one), so the
+// slack does not repeat rows.
+const sinceSlack = time.Minute
 
 // burstRows is how many rows one log yields before the next gets a turn.
 const burstRows = 512
@@ -127,6 +143,8 @@ func New(opts Options, from []Position) (*Follower, error) {
 		if p, ok := pos[l]; ok {
 			t.pos = p
 			t.resume = true
+		} else if !opts.Since.IsZero() {
+			t.startSince(opts.Since.Add(-sinceSlack))
 		} else if s, err := openSource(t.path, false, true); err == nil {
 			// Open now, so that the first checkpoint (before any row is
 			// read) already names the file and offset 0.
@@ -515,18 +533,7 @@ func (t *tail) reconcile(last Position, restart bool) {
 		}
 		return
 	}
-	var liveID Identity
-	if live != nil {
-		// identified again now, from the open descriptor: it may have
-		// grown (and been renamed, and compressed) since it was opened
-		liveID = live.id
-		head := make([]byte, FingerprintBytes)
-		if n, _ := live.file.ReadAt(head, 0); n > liveID.FPLen {
-			if fi, err := live.file.Stat(); err == nil {
-				liveID = identityOf(fi, head[:n])
-			}
-		}
-	}
+	liveID := liveIdentity(live)
 	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID)
 	for try := 0; !found && try < 2; try++ {
 		// An archiver may have moved the file between our listing of the
@@ -546,6 +553,71 @@ func (t *tail) reconcile(last Position, restart bool) {
 	t.pending = live
 }
 
+// liveIdentity is the identity of the live file opened before a listing
+// (zero if none), identified again now from the open descriptor: it may
+// have grown (and been renamed, and compressed) since it was opened.
+func liveIdentity(live *source) Identity {
+	if live == nil {
+		return Identity{}
+	}
+	id := live.id
+	head := make([]byte, FingerprintBytes)
+	if n, _ := live.file.ReadAt(head, 0); n > id.FPLen {
+		if fi, err := live.file.Stat(); err == nil {
+			id = identityOf(fi, head[:n])
+		}
+	}
+	return id
+}
+
+// startSince starts a log that has no checkpointed file although there is
+// a checkpoint (its file appeared after it, or it was empty then): the
+// files rotated since are read before the live file, as for a log with a
+// position. The first file is opened now, so that the first checkpoint
+// already names it and a restart finds it and what rotated after it.
+func (t *tail) startSince(since time.Time) {
+	live, err := openSource(t.path, false, true)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.warn("%v", err)
+	}
+	t.queue = rotatedSince(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, since, liveIdentity(live))
+	t.pending = live
+	if len(t.queue) > 0 {
+		t.openQueued()
+	} else if live != nil {
+		t.pending = nil
+		if err := t.begin(live, 0); err != nil {
+			live.close()
+		}
+	}
+}
+
+// openQueued opens the first queued file (or its copies), at the
+// checkpoint's offset if it is the checkpointed one; if none opens, it is
+// a gap.
+func (t *tail) openQueued() {
+	q := t.queue[0]
+	t.queue = t.queue[1:]
+	from := int64(0)
+	if q.resume {
+		from = t.resumeAt
+	}
+	var err error
+	for _, c := range append([]queued{q}, q.alts...) {
+		var s *source
+		if s, err = openSource(c.path, c.gz, false); err == nil {
+			if err = t.begin(s, from); err == nil {
+				break
+			}
+			s.close()
+		}
+	}
+	if err != nil {
+		t.stats.Gaps++
+		t.warn("rotated file %s: %v", q.path, err)
+	}
+}
+
 // next returns the tail's next row, or errIdle.
 func (t *tail) next() (*zeekreader.Event, error) {
 	if t.resume {
@@ -556,26 +628,7 @@ func (t *tail) next() (*zeekreader.Event, error) {
 	for {
 		if t.cur == nil {
 			if len(t.queue) > 0 {
-				q := t.queue[0]
-				t.queue = t.queue[1:]
-				from := int64(0)
-				if q.resume {
-					from = t.resumeAt
-				}
-				var err error
-				for _, c := range append([]queued{q}, q.alts...) {
-					var s *source
-					if s, err = openSource(c.path, c.gz, false); err == nil {
-						if err = t.begin(s, from); err == nil {
-							break
-						}
-						s.close()
-					}
-				}
-				if err != nil {
-					t.stats.Gaps++
-					t.warn("rotated file %s: %v", q.path, err)
-				}
+				t.openQueued()
 				continue
 			}
 			if t.pending != nil {

@@ -583,3 +583,63 @@ func TestRestartArchiveWithLoggerSuffix(t *testing.T) {
 		t.Fatalf("gaps %d", g)
 	}
 }
+
+// A log with no file at the last checkpoint, whose file then appeared and
+// was rotated while the follower was stopped: the restart read only the
+// new live file, and the rotated rows were skipped without a gap or a
+// warning. With Options.Since (the checkpoint's time) the files rotated
+// since are read first; older ones (before the checkpoint, less the
+// slack) are not. Crashing before reading them loses nothing either: the
+// first checkpoint names the first of them.
+func TestRestartLogWithoutPosition(t *testing.T) {
+	root := t.TempDir()
+	w := newZeekWriter(t, root, false)
+	defer w.Close()
+	// A file rotated long before the checkpoint: not this run's business.
+	w.Append(4)
+	old := w.Archive(w.Rotate())
+	past := time.Now().Add(-3 * time.Hour)
+	os.Chtimes(old, past, past)
+	before := len(w.Written())
+
+	f := newFollower(t, w, true, nil)
+	if got := drainAll(t, f); len(got) != 0 {
+		t.Fatalf("no live file, yet %d rows", len(got))
+	}
+	pos := f.Positions()
+	f.Close()
+	if len(pos) != 0 {
+		t.Fatalf("positions %+v for a log without a file", pos)
+	}
+	saved := time.Now()
+
+	// Stopped: the file appears, is rotated (renamed, then gzipped) twice.
+	w.Append(5)
+	w.Archive(w.Rotate())
+	w.Append(6)
+	w.Rotate()
+	w.Append(3)
+	want := w.Written()[before:]
+
+	start := func(from []Position, since time.Time) *Follower {
+		f, err := New(Options{Dir: w.dir, Logs: []string{"conn"}, Drain: true, Since: since,
+			Warn: func(format string, args ...any) { t.Logf("warn: "+format, args...) }}, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	// Started, checkpointed at once, killed before reading a row.
+	f = start(nil, saved)
+	pos = f.Positions()
+	f.Close()
+	if len(pos) != 1 || pos[0].Offset != 0 || !strings.HasSuffix(pos[0].File, ".log.gz") {
+		t.Fatalf("first checkpoint %+v: want the first file rotated since, at 0", pos)
+	}
+	f = start(pos, time.Now())
+	defer f.Close()
+	checkSame(t, drainAll(t, f), want)
+	if s := f.Stats()[0]; s.Gaps != 0 {
+		t.Fatalf("gaps %d", s.Gaps)
+	}
+}

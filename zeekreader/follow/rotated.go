@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // rotated is a file that a rotation moved away from the live path: renamed
@@ -174,6 +175,25 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 	if at < 0 {
 		return nil, false
 	}
+	return queueFrom(cands, at, liveID, true), true
+}
+
+// rotatedSince returns the queue of the rotated files of log from the
+// first one (in rotation order) last modified at or after since, for a
+// log that has no checkpointed file to start from.
+func rotatedSince(dir, archive, log, live string, since time.Time, liveID Identity) []queued {
+	cands := rotatedCandidates(dir, archive, log, live)
+	for i, c := range cands {
+		if fi, err := os.Stat(c.path); err == nil && !fi.ModTime().Before(since) {
+			return queueFrom(cands, i, liveID, false)
+		}
+	}
+	return nil
+}
+
+// queueFrom makes the queue of cands[at:]; with resume, cands[at] is the
+// checkpointed file (resumed at its offset), else a file to read whole.
+func queueFrom(cands []*rotated, at int, liveID Identity, resume bool) (queue []queued) {
 	var chosen [][]byte
 	var keys []string
 	for i := at; i < len(cands); i++ {
@@ -181,7 +201,7 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 		if !c.identify(FingerprintBytes) {
 			continue
 		}
-		if i > at && (sameInode(c.id, liveID) || liveID.FPLen >= minLiveMatch && liveID.matches(c.prefix)) {
+		if (i > at || !resume) && (sameInode(c.id, liveID) || liveID.FPLen >= minLiveMatch && liveID.matches(c.prefix)) {
 			continue // the live file itself (renamed, or its .gz copy): read it live
 		}
 		// The same file renamed and compressed appears twice (the .gz
@@ -201,9 +221,9 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 			continue
 		}
 		chosen, keys = append(chosen, c.prefix), append(keys, c.key)
-		queue = append(queue, queued{path: c.path, gz: c.gz, resume: i == at})
+		queue = append(queue, queued{path: c.path, gz: c.gz, resume: resume && i == at})
 	}
-	return queue, true
+	return queue
 }
 
 // minLiveMatch is the least prefix by which a rotated copy is recognised
