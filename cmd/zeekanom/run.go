@@ -27,7 +27,12 @@ const runSynopsis = `[-c FILE] [--logdir DIR] [--state-dir DIR] [-o FILE] [--es-
 Follows Zeek's live logs (conn, dns, http, ssl by default) across rotation,
 feeds every enabled detector and writes notices. Offsets and detector
 windows are checkpointed in the state directory, so a restart resumes
-where the last checkpoint was, reading what was rotated away meanwhile.
+where the last checkpoint was, reading what was rotated away meanwhile:
+renamed files in the log directory and its log-queue/, and .gz files in
+the last 3 date directories (YYYY-MM-DD/) of the archive. A checkpointed
+file older than those (a stop reaching back past the day before
+yesterday) is not found: what rotated since is skipped, counted as a gap
+and warned about.
 
 Flags override the config file. SIGTERM/SIGINT: stop reading, flush the
 outputs, write a checkpoint, exit 0. SIGHUP: re-read the config file and,

@@ -2,6 +2,7 @@ package follow
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +33,19 @@ func following(t *testing.T, n int) (*zeekWriter, *Follower, []string) {
 	f := newFollower(t, w, false, nil)
 	t.Cleanup(func() { f.Close() })
 	return w, f, collect(t, f, n)
+}
+
+// drainedOnce starts a writer with n rows (closed at the end of the test)
+// and returns what a drain of it read and its positions after.
+func drainedOnce(t *testing.T, n int) (*zeekWriter, []string, []Position) {
+	t.Helper()
+	w := newZeekWriter(t, t.TempDir(), false)
+	t.Cleanup(w.Close)
+	w.Append(n)
+	f := newFollower(t, w, true, nil)
+	defer f.Close()
+	got := drainAll(t, f)
+	return w, got, f.Positions()
 }
 
 func checkSame(t testing.TB, got, want []string) {
@@ -258,13 +272,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 // Half gzipped: the renamed file and its partial .gz both exist; then the
 // archiver finishes between the queueing and the reading.
 func TestRestartWhileArchiving(t *testing.T) {
-	w := newZeekWriter(t, t.TempDir(), false)
-	defer w.Close()
-	w.Append(10)
-	f := newFollower(t, w, true, nil)
-	got := drainAll(t, f)
-	pos := f.Positions()
-	f.Close()
+	w, got, pos := drainedOnce(t, 10)
 	w.Append(3)
 	r1 := w.Rotate()
 	w.Append(2)
@@ -277,7 +285,7 @@ func TestRestartWhileArchiving(t *testing.T) {
 	os.WriteFile(dst, full[:len(full)/2], 0o644)
 	os.WriteFile(r1, keep, 0o644)
 
-	f = newFollower(t, w, true, pos)
+	f := newFollower(t, w, true, pos)
 	defer f.Close()
 	// Queue the catch-up, then let the archiver finish before reading.
 	tl := f.tails[0]
@@ -312,13 +320,7 @@ func TestResumeLiveThenAppend(t *testing.T) {
 
 // Zeek 4+ standalone: rotated files wait in log-queue/ for zeek-archiver.
 func TestRestartFindsLogQueue(t *testing.T) {
-	w := newZeekWriter(t, t.TempDir(), false)
-	defer w.Close()
-	w.Append(10)
-	f := newFollower(t, w, true, nil)
-	got := drainAll(t, f)
-	pos := f.Positions()
-	f.Close()
+	w, got, pos := drainedOnce(t, 10)
 	w.Append(4)
 	r1 := w.Rotate()
 	q := filepath.Join(w.dir, "log-queue")
@@ -327,7 +329,7 @@ func TestRestartFindsLogQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Append(2)
-	f = newFollower(t, w, true, pos)
+	f := newFollower(t, w, true, pos)
 	defer f.Close()
 	got = append(got, drainAll(t, f)...)
 	checkSame(t, got, w.Written())
@@ -641,5 +643,39 @@ func TestRestartLogWithoutPosition(t *testing.T) {
 	checkSame(t, drainAll(t, f), want)
 	if s := f.Stats()[0]; s.Gaps != 0 {
 		t.Fatalf("gaps %d", s.Gaps)
+	}
+}
+
+// The archive search covers the last maxDays date directories only, as
+// the README and 'zeekanom run --help' say: a checkpointed file in an
+// older one is a gap, warned about, and the live file is read from its
+// start.
+func TestArchiveSearchIsBoundedAsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("(`maxDays`, %d): only the last %d date", maxDays, maxDays); !strings.Contains(string(readme), want) {
+		t.Errorf("README does not state the archive bound: want %q", want)
+	}
+	w, got, pos := drainedOnce(t, 10)
+	w.Append(3)
+	w.Archive(w.Rotate()) // into 2026-11-25/
+	for d := 1; d <= maxDays; d++ {
+		os.MkdirAll(filepath.Join(w.archive, fmt.Sprintf("2026-11-%02d", 25+d)), 0o755)
+	}
+	w.Append(2)
+	var warned []string
+	f, err := New(Options{Dir: w.dir, Logs: []string{"conn"}, Drain: true,
+		Warn: func(format string, args ...any) { warned = append(warned, fmt.Sprintf(format, args...)) }}, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got = append(got, drainAll(t, f)...)
+	all := w.Written()
+	checkSame(t, got, append(all[:10:10], all[13:]...))
+	if g := f.Stats()[0].Gaps; g != 1 || len(warned) != 1 || !strings.Contains(warned[0], "not found") {
+		t.Fatalf("gaps %d, warnings %q: want one gap, warned", g, warned)
 	}
 }
