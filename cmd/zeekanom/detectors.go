@@ -49,7 +49,7 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 			if err := md.PrimitiveDecode(prim, v); err != nil {
 				return fmt.Errorf("[detectors.%s]: %w", e.name, err)
 			}
-			if err := durationsWritten(md, e.name, v); err != nil {
+			if err := durationsWritten(md, []string{"detectors", e.name}, v); err != nil {
 				return err
 			}
 			return validate(e.name, v)
@@ -85,14 +85,15 @@ func validate(name string, v any) error {
 	return err
 }
 
-// durationsWritten rejects a duration key written as a bare number: TOML
-// decodes window = 5 as 5 nanoseconds.
-func durationsWritten(md *toml.MetaData, name string, v any) error {
+// durationsWritten rejects a duration key of the section at path
+// ("detectors", "scan") written as a bare number: TOML decodes window = 5
+// as 5 nanoseconds.
+func durationsWritten(md *toml.MetaData, path []string, v any) error {
 	rt := reflect.TypeOf(v).Elem()
 	for f := range rt.Fields() {
 		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if f.Type == reflect.TypeFor[time.Duration]() && md.Type("detectors", name, tag) == "Integer" {
-			return &window.ConfigError{Key: "detectors." + name + "." + tag,
+		if f.Type == reflect.TypeFor[time.Duration]() && md.Type(append(path[:len(path):len(path)], tag)...) == "Integer" {
+			return &window.ConfigError{Key: strings.Join(path, ".") + "." + tag,
 				Msg: "a bare number is nanoseconds: write a duration such as \"5m\""}
 		}
 	}

@@ -2,24 +2,43 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"path/filepath"
 	"strings"
 
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output"
 	"github.com/zeekanom/zeekanom/output/elasticsearch"
 )
 
+// esSection decodes and checks [output.elasticsearch]; has reports
+// whether the file has the section. A bad value is reported with its line.
+func esSection(cfg *Config) (ec elasticsearch.Config, has bool, err error) {
+	prim, has := cfg.Output["elasticsearch"]
+	if !has || cfg.md == nil {
+		return ec, has, nil
+	}
+	if err := cfg.md.PrimitiveDecode(prim, &ec); err != nil {
+		return ec, has, fmt.Errorf("[output.elasticsearch]: %w", err)
+	}
+	var ce *window.ConfigError
+	if err := durationsWritten(cfg.md, []string{"output", "elasticsearch"}, &ec); errors.As(err, &ce) {
+		return ec, has, cfg.keyErr(ce.Key, "%s", ce.Msg)
+	}
+	if err := ec.Validate(); err != nil {
+		return ec, has, cfg.outputErr("elasticsearch", err)
+	}
+	return ec, has, nil
+}
+
 // esConfig decodes [output.elasticsearch] (if present) and applies
 // --es-url. It reports whether Elasticsearch is wanted at all.
 func esConfig(cfg *Config, url string) (elasticsearch.Config, bool, error) {
-	var ec elasticsearch.Config
-	prim, has := cfg.Output["elasticsearch"]
-	if has && cfg.md != nil {
-		if err := cfg.md.PrimitiveDecode(prim, &ec); err != nil {
-			return ec, false, fmt.Errorf("[output.elasticsearch]: %w", err)
-		}
+	ec, has, err := esSection(cfg)
+	if err != nil {
+		return ec, false, err
 	}
 	if url != "" {
 		ec.URLs = strings.Split(url, ",")

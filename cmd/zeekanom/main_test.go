@@ -74,3 +74,27 @@ func TestScoreRejectsBadDetectorValue(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// A bad [output.elasticsearch] value stops score and setup before they
+// connect (workers = -1 was taken as the default), naming the key and its
+// line; a bad --index is a command-line mistake.
+func TestBadElasticsearchValueStopsScoreAndSetup(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[output.elasticsearch]\nurls = [\"http://127.0.0.1:1\"]\nworkers = -1\n"), 0o644)
+	want := p + ":3: output.elasticsearch.workers: -1 is negative\n"
+	for _, tc := range []struct {
+		args []string
+		code int
+		errs string
+	}{
+		{[]string{"score", "-c", p, filepath.Join("..", "..", "testdata", "demo")}, 1, "zeekanom score: " + want},
+		{[]string{"setup", "elasticsearch", "--config", p}, 1, "zeekanom setup: " + want},
+		{[]string{"setup", "elasticsearch", "--index", "Notices"}, 2,
+			"zeekanom setup: --index: \"Notices\" has upper-case letters (Elasticsearch takes lower case only)\n"},
+	} {
+		code, out, errs := runCLI(t, tc.args...)
+		if code != tc.code || out != "" || errs != tc.errs {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q", tc.args, code, out, errs, tc.code, tc.errs)
+		}
+	}
+}

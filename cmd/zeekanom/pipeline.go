@@ -168,8 +168,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 			return fail(fmt.Errorf("[output.zeekfeed]: %w", err))
 		}
 		if err := zc.Validate(); err != nil {
-			k := errKey(err, "output.zeekfeed")
-			return fail(cfg.keyErr(k, "%s", strings.TrimPrefix(err.Error(), k+": ")))
+			return fail(cfg.outputErr("zeekfeed", err))
 		}
 		if build {
 			minRisk := zc.MinRisk
@@ -217,6 +216,13 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		}
 	}
 	return ss, nil
+}
+
+// outputErr is an [output.<name>] Validate error ("output.<name>.<key>:
+// message") with the key's line.
+func (c *Config) outputErr(name string, err error) error {
+	k := errKey(err, "output."+name)
+	return c.keyErr(k, "%s", strings.TrimPrefix(err.Error(), k+": "))
 }
 
 // errKey takes "output.zeekfeed.max_bytes" from a Validate error message

@@ -57,6 +57,19 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[output.ndjson]\npath = \"-\"\nmin_risk = 300.0\n", ":3: output.ndjson.min_risk"},
 		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes: 10 is below 4096"},
 		{"[output.zeekfeed]\nkeep = -1\n", ":2: output.zeekfeed.keep: -1 is negative"}, // the key was named twice
+		// [output.elasticsearch] values were not checked: -1 and [] became
+		// the defaults, flush_interval = 2 was 2ns (a busy loop), a bad URL
+		// or index failed only at the first request
+		{"[output.elasticsearch]\nworkers = -1\n", ":2: output.elasticsearch.workers: -1 is negative"},
+		{"[output.elasticsearch]\nurls = []\n", ":2: output.elasticsearch.urls: empty list"},
+		{"[output.elasticsearch]\nurls = [\"http://es1:9200\", \"es2:9200\"]\n", ":2: output.elasticsearch.urls: \"es2:9200\" is not an http:// or https:// URL"},
+		{"[output.elasticsearch]\n\nflush_interval = 2\n", ":3: output.elasticsearch.flush_interval: a bare number is nanoseconds"},
+		{"[output.elasticsearch]\nflush_interval = \"1ms\"\n", ":2: output.elasticsearch.flush_interval: 1ms is below 10ms"},
+		{"[output.elasticsearch]\nindex = \"Notices\"\n", ":2: output.elasticsearch.index: \"Notices\" has upper-case letters"},
+		{"[output.elasticsearch]\nmin_risk = 150.0\n", ":2: output.elasticsearch.min_risk: 150 is outside 0..100"},
+		{"[output.elasticsearch]\nspool_max_bytes = -1\n", ":2: output.elasticsearch.spool_max_bytes: -1 is negative"},
+		{"[output.elasticsearch]\nwrite_timeout = \"-1s\"\n", ":2: output.elasticsearch.write_timeout: -1s is negative"},
+		{"[output.elasticsearch]\ncert_file = \"c.pem\"\n", ":2: output.elasticsearch.cert_file: set without key_file"},
 		{"[detectors.nosuch]\n", "no such detector"},
 		// detector values were not checked: beacon's window of 0 panicked
 		// in score, a scan threshold of 0 stopped the output at a notice

@@ -72,16 +72,17 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 		if err != nil {
 			return err
 		}
-		if p, ok := c.Output["elasticsearch"]; ok && c.md != nil {
-			if err := c.md.PrimitiveDecode(p, &cfg); err != nil {
-				return fmt.Errorf("%s: [output.elasticsearch]: %w", *configPath, err)
-			}
+		if cfg, _, err = esSection(c); err != nil {
+			return err
 		}
 	}
 	if len(urls) > 0 {
 		cfg.URLs = urls
 	}
 	if *index != "" {
+		if err := elasticsearch.CheckIndex(*index); err != nil {
+			return usagef("--index: %v", err)
+		}
 		cfg.Index = *index
 	}
 	if cfg.Index == "" {

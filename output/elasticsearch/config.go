@@ -7,6 +7,7 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -69,6 +70,98 @@ type Config struct {
 	// WriteTimeout bounds how long Write waits for room in the bulk queue
 	// before it spools the notice instead.
 	WriteTimeout time.Duration `toml:"write_timeout"`
+}
+
+// MinFlushInterval is the shortest flush_interval accepted: below it the
+// bulk indexer would flush nearly empty requests in a busy loop.
+const MinFlushInterval = 10 * time.Millisecond
+
+// Validate reports the first bad setting as "output.elasticsearch.<key>:
+// message". A number or duration left at 0 takes its default (see
+// withDefaults); a negative one is an error rather than silently the
+// default.
+func (c Config) Validate() error {
+	const p = "output.elasticsearch."
+	if c.URLs != nil && len(c.URLs) == 0 {
+		// urls = [] in the file (an absent key is nil: the default node)
+		return errors.New(p + "urls: empty list (leave the key out for http://127.0.0.1:9200)")
+	}
+	for _, u := range c.URLs {
+		if err := CheckURL(u); err != nil {
+			return fmt.Errorf(p+"urls: %w", err)
+		}
+	}
+	if c.Index != "" {
+		if err := CheckIndex(c.Index); err != nil {
+			return fmt.Errorf(p+"index: %w", err)
+		}
+	}
+	if !(c.MinRisk >= 0 && c.MinRisk <= 100) {
+		return fmt.Errorf(p+"min_risk: %g is outside 0..100", c.MinRisk)
+	}
+	for _, n := range []struct {
+		key string
+		v   int64
+	}{
+		{"spool_max_bytes", c.SpoolMaxBytes},
+		{"flush_bytes", int64(c.FlushBytes)},
+		{"workers", int64(c.Workers)},
+		{"max_retries", int64(c.MaxRetries)},
+	} {
+		if n.v < 0 {
+			return fmt.Errorf(p+"%s: %d is negative", n.key, n.v)
+		}
+	}
+	if c.FlushInterval < 0 || (c.FlushInterval > 0 && c.FlushInterval < MinFlushInterval) {
+		return fmt.Errorf(p+"flush_interval: %s is below %s", c.FlushInterval, MinFlushInterval)
+	}
+	if c.WriteTimeout < 0 {
+		return fmt.Errorf(p+"write_timeout: %s is negative", c.WriteTimeout)
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		if c.CertFile == "" {
+			return errors.New(p + "key_file: set without cert_file (a client certificate needs both)")
+		}
+		return errors.New(p + "cert_file: set without key_file (a client certificate needs both)")
+	}
+	return nil
+}
+
+// CheckURL accepts an http or https URL naming a host: what the client
+// can send requests to.
+func CheckURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", s)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%q names no host", s)
+	}
+	return nil
+}
+
+// CheckIndex accepts a name Elasticsearch takes for a data stream:
+// lowercase, at most 255 bytes, none of \ / * ? " < > | , # : or a
+// space, not starting with - _ + or .ds-, not "." or "..".
+func CheckIndex(s string) error {
+	switch {
+	case s == "":
+		return errors.New("empty")
+	case s == "." || s == "..":
+		return fmt.Errorf("%q is not a data stream name", s)
+	case len(s) > 255:
+		return fmt.Errorf("%d bytes is longer than 255", len(s))
+	case s != strings.ToLower(s):
+		return fmt.Errorf("%q has upper-case letters (Elasticsearch takes lower case only)", s)
+	case strings.ContainsAny(s, `\/*?"<>|,#: `):
+		return fmt.Errorf("%q has a character Elasticsearch rejects (\\ / * ? \" < > | , # : or a space)", s)
+	case strings.HasPrefix(s, "-") || strings.HasPrefix(s, "_") || strings.HasPrefix(s, "+") || strings.HasPrefix(s, ".ds-"):
+		return fmt.Errorf("%q starts with - _ + or .ds- (Elasticsearch rejects it)", s)
+	}
+	return nil
 }
 
 func (c *Config) withDefaults() Config {

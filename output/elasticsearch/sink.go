@@ -76,6 +76,9 @@ func WithLogf(f func(string, ...any)) Option { return func(s *Sink) { s.logf = f
 // retries on 429/5xx/network errors with exponential backoff and jitter.
 // onRetry, if non-nil, is called once per retry.
 func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	if err := cfg.ResolveSecrets(); err != nil {
 		return nil, err
@@ -141,6 +144,9 @@ func backoff(attempt int, base, max time.Duration) time.Duration {
 // New connects (lazily: no request is made) and starts the bulk workers and
 // the spool replayer. Call Setup once to install the index template.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
+	if err := cfg.Validate(); err != nil { // before the defaults replace a negative value
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	s := &Sink{cfg: cfg, logf: log.Printf, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
