@@ -187,7 +187,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		if err := cfg.md.PrimitiveDecode(cfg.Output["ndjson"], &nc); err != nil {
 			return fail(fmt.Errorf("[output.ndjson]: %w", err))
 		}
-		if nc.MinRisk < 0 || nc.MinRisk > 100 {
+		if !(nc.MinRisk >= 0 && nc.MinRisk <= 100) { // NaN too
 			return fail(cfg.keyErr("output.ndjson.min_risk", "%g is outside 0..100", nc.MinRisk))
 		}
 		if nc.Path == "" {

@@ -57,6 +57,9 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[output.ndjson]\npath = \"-\"\nmin_risk = 300.0\n", ":3: output.ndjson.min_risk"},
 		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes: 10 is below 4096"},
 		{"[output.zeekfeed]\nkeep = -1\n", ":2: output.zeekfeed.keep: -1 is negative"}, // the key was named twice
+		// nan compared false both ways and was taken as min_risk
+		{"[output.ndjson]\npath = \"-\"\nmin_risk = nan\n", ":3: output.ndjson.min_risk: NaN is outside 0..100"},
+		{"[output.zeekfeed]\nmin_risk = nan\n", ":2: output.zeekfeed.min_risk: NaN is outside 0..100"},
 		// [output.elasticsearch] values were not checked: -1 and [] became
 		// the defaults, flush_interval = 2 was 2ns (a busy loop), a bad URL
 		// or index failed only at the first request

@@ -77,7 +77,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("output.zeekfeed.max_bytes: %d is below %d", c.MaxBytes, MinMaxBytes)
 	case c.Keep < 0:
 		return fmt.Errorf("output.zeekfeed.keep: %d is negative", c.Keep)
-	case c.MinRisk < 0 || c.MinRisk > 100:
+	case !(c.MinRisk >= 0 && c.MinRisk <= 100): // NaN too
 		return fmt.Errorf("output.zeekfeed.min_risk: %g is outside 0..100", c.MinRisk)
 	}
 	return nil

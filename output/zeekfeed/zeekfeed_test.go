@@ -452,6 +452,12 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: error %v does not name the key", key, err)
 		}
 	}
+	// min_risk = nan compared false both ways and was taken (as 0)
+	c := DefaultConfig()
+	c.MinRisk = math.NaN()
+	if err := c.Validate(); err == nil || err.Error() != "output.zeekfeed.min_risk: NaN is outside 0..100" {
+		t.Errorf("min_risk NaN: %v", err)
+	}
 }
 
 func TestRotation(t *testing.T) {
