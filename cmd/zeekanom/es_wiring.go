@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"path/filepath"
@@ -12,6 +13,28 @@ import (
 	"github.com/zeekanom/zeekanom/output"
 	"github.com/zeekanom/zeekanom/output/elasticsearch"
 )
+
+// urlList is the --es-url flag of score, run and setup elasticsearch:
+// repeated, comma-separated, or both. Each URL is checked as the config's
+// urls are, so a mistyped one is a command-line error.
+type urlList []string
+
+func (u *urlList) String() string { return strings.Join(*u, ",") }
+func (u *urlList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if err := elasticsearch.CheckURL(s); err != nil {
+			return err
+		}
+		*u = append(*u, s)
+	}
+	return nil
+}
+
+// esURLVar defines --es-url; more says what it replaces.
+func esURLVar(fs *flag.FlagSet, u *urlList, more string) {
+	fs.Var(u, "es-url", "Elasticsearch node `URL`; repeat the flag or separate URLs with commas for several nodes ("+more+")")
+}
 
 // esSection decodes and checks [output.elasticsearch]; has reports
 // whether the file has the section. A bad value is reported with its line.
@@ -35,15 +58,15 @@ func esSection(cfg *Config) (ec elasticsearch.Config, has bool, err error) {
 
 // esConfig decodes [output.elasticsearch] (if present) and applies
 // --es-url. It reports whether Elasticsearch is wanted at all.
-func esConfig(cfg *Config, url string) (elasticsearch.Config, bool, error) {
+func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 	ec, has, err := esSection(cfg)
 	if err != nil {
 		return ec, false, err
 	}
-	if url != "" {
-		ec.URLs = strings.Split(url, ",")
+	if len(urls) > 0 {
+		ec.URLs = urls
 	}
-	if !has && url == "" {
+	if !has && len(urls) == 0 {
 		return ec, false, nil
 	}
 	if ec.SpoolDir == "" && cfg.State.Dir != "" && cfg.md != nil && cfg.md.IsDefined("state", "dir") {
@@ -62,8 +85,8 @@ func esConfig(cfg *Config, url string) (elasticsearch.Config, bool, error) {
 // is installed (idempotently) first, so the notices' mappings are ours
 // and not dynamic ones. With connect false only the configuration is
 // checked.
-func buildElasticsearch(ctx context.Context, cfg *Config, url string, connect bool) (output.Sink, error) {
-	ec, want, err := esConfig(cfg, url)
+func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect bool) (output.Sink, error) {
+	ec, want, err := esConfig(cfg, urls)
 	if err != nil || !want || !connect {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -88,7 +89,8 @@ func TestBadElasticsearchValueStopsScoreAndSetup(t *testing.T) {
 		errs string
 	}{
 		{[]string{"score", "-c", p, filepath.Join("..", "..", "testdata", "demo")}, 1, "zeekanom score: " + want},
-		{[]string{"setup", "elasticsearch", "--config", p}, 1, "zeekanom setup: " + want},
+		{[]string{"setup", "elasticsearch", "-c", p}, 1, "zeekanom setup: " + want},
+		{[]string{"setup", "elasticsearch", "--config", p}, 1, "zeekanom setup: " + want}, // the old spelling
 		{[]string{"setup", "elasticsearch", "--index", "Notices"}, 2,
 			"zeekanom setup: --index: \"Notices\" has upper-case letters (Elasticsearch takes lower case only)\n"},
 	} {
@@ -96,5 +98,49 @@ func TestBadElasticsearchValueStopsScoreAndSetup(t *testing.T) {
 		if code != tc.code || out != "" || errs != tc.errs {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q", tc.args, code, out, errs, tc.code, tc.errs)
 		}
+	}
+}
+
+// --es-url takes the same forms in score, run and setup elasticsearch:
+// repeated, comma-separated, or both (score and run took one
+// comma-separated value, setup a repeated flag); each URL is checked.
+func TestESURLFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+		err  string
+	}{
+		{[]string{"--es-url", "http://a:9200"}, []string{"http://a:9200"}, ""},
+		{[]string{"--es-url", "http://a:9200,https://b:9200"}, []string{"http://a:9200", "https://b:9200"}, ""},
+		{[]string{"--es-url", "http://a:9200", "--es-url", " http://b:9200 , http://c:9200"},
+			[]string{"http://a:9200", "http://b:9200", "http://c:9200"}, ""},
+		{[]string{"--es-url", ""}, nil, `"" is not an http:// or https:// URL`},
+		{[]string{"--es-url", "http://a:9200,,http://b:9200"}, nil, `"" is not an http:// or https:// URL`},
+		{[]string{"--es-url", "es1:9200"}, nil, `"es1:9200" is not an http:// or https:// URL`},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		var errs strings.Builder
+		fs.SetOutput(&errs)
+		var u urlList
+		esURLVar(fs, &u, "")
+		err := fs.Parse(tc.args)
+		if tc.err == "" && (err != nil || !reflect.DeepEqual([]string(u), tc.want)) {
+			t.Errorf("%q: %v, %v; want %q", tc.args, u, err, tc.want)
+		}
+		if tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%q: error %v, want %q", tc.args, err, tc.err)
+		}
+	}
+	// each command: a bad URL is a command-line mistake (exit 2), found
+	// before anything is read or connected
+	for _, cmd := range [][]string{{"score"}, {"run", "--drain"}, {"setup", "elasticsearch"}} {
+		args := append(append([]string{}, cmd...), "--es-url", "http://127.0.0.1:9200", "--es-url", "ftp://x")
+		code, out, errs := runCLI(t, args...)
+		if code != 2 || out != "" || !strings.Contains(errs, `invalid value "ftp://x" for flag -es-url: "ftp://x" is not an http:// or https:// URL`) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, "setup", "elasticsearch", "--timeout", "0s"); code != 2 || errs != "zeekanom setup: --timeout 0s: must be above 0\n" {
+		t.Errorf("--timeout 0s: exit %d, stderr %q", code, errs)
 	}
 }

@@ -114,7 +114,7 @@ func callStats(v any) (any, bool) {
 // sinkFlags are the command-line overrides of the outputs.
 type sinkFlags struct {
 	out   string // -o FILE ("-": standard output)
-	esURL string
+	esURL urlList
 	// truncate: -o FILE starts the file afresh (score: scoring the same
 	// logs again must not append a second copy). Otherwise it is appended
 	// to, as the live sidecar must across restarts.

@@ -22,7 +22,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
 
-const runSynopsis = `[-c FILE] [--logdir DIR] [--state-dir DIR] [-o FILE] [--es-url URL] [--metrics ADDR] [--drain]
+const runSynopsis = `[-c FILE] [--logdir DIR] [--state-dir DIR] [-o FILE] [--es-url URL]... [--metrics ADDR] [--drain]
 
 Follows Zeek's live logs (conn, dns, http, ssl by default) across rotation,
 feeds every enabled detector and writes notices. Offsets and detector
@@ -57,7 +57,7 @@ type runFlags struct {
 	logdir   string
 	stateDir string
 	out      string
-	esURL    string
+	esURL    urlList
 	metrics  string
 	drain    bool
 	set      map[string]bool // flags given on the command line
@@ -70,7 +70,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&fl.logdir, "logdir", "", "Zeek's live log directory (overrides input.logdir)")
 	fs.StringVar(&fl.stateDir, "state-dir", "", "checkpoint directory (overrides state.dir)")
 	fs.StringVar(&fl.out, "o", "", "also write notices as JSON lines to FILE (appended to; \"-\": standard output)")
-	fs.StringVar(&fl.esURL, "es-url", "", "send notices to Elasticsearch at URL")
+	esURLVar(fs, &fl.esURL, "replaces [output.elasticsearch] urls, else sends notices to Elasticsearch")
 	fs.StringVar(&fl.metrics, "metrics", "", "serve /metrics and /healthz on ADDR (overrides metrics.listen; \"off\" disables)")
 	fs.BoolVar(&fl.drain, "drain", false, "read everything to its end, flush, checkpoint and exit")
 	if err := parseFlags(fs, args); err != nil {

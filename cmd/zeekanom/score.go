@@ -17,7 +17,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL] [--min-risk N] [--workers N] PATH...
+const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL]... [--min-risk N] [--workers N] PATH...
 
 Re-scores archived Zeek logs (files, or directories in the zeekctl layout
 YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, or flat) with every enabled
@@ -27,7 +27,7 @@ standard output as JSON lines.`
 type scoreFlags struct {
 	config   string
 	out      string
-	esURL    string
+	esURL    urlList
 	minRisk  float64
 	progress bool
 	quiet    bool
@@ -39,7 +39,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f scoreFlags
 	fs.StringVar(&f.config, "c", "", "config file (TOML)")
 	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced; an [output.ndjson] path is appended to) instead of standard output")
-	fs.StringVar(&f.esURL, "es-url", "", "send notices to Elasticsearch at URL (comma-separated for several nodes)")
+	esURLVar(fs, &f.esURL, "replaces [output.elasticsearch] urls, else sends notices to Elasticsearch")
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on standard error")

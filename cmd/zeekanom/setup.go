@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/output/elasticsearch"
@@ -13,7 +12,7 @@ import (
 
 const setupSynopsis = `elasticsearch|kibana [flags]
 
-  setup elasticsearch [--config FILE] [--es-url URL ...] [--index NAME]
+  setup elasticsearch ` + setupESSynopsis + `
       install or update the zeekanom-notice index template (idempotent)
   setup kibana [-o FILE]
       write Kibana saved objects (data view, a saved search per rule, a
@@ -22,18 +21,7 @@ const setupSynopsis = `elasticsearch|kibana [flags]
 Secrets come from the config file ([output.elasticsearch] password,
 api_key, *_file) or from ZEEKANOM_ES_PASSWORD / ZEEKANOM_ES_API_KEY.`
 
-// urlList is a repeatable --es-url flag (also accepts comma-separated URLs).
-type urlList []string
-
-func (u *urlList) String() string { return strings.Join(*u, ",") }
-func (u *urlList) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*u = append(*u, s)
-		}
-	}
-	return nil
-}
+const setupESSynopsis = "[-c FILE] [--es-url URL]... [--index NAME] [--timeout D]"
 
 func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "elasticsearch" && args[0] != "kibana") {
@@ -53,10 +41,11 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup elasticsearch", "[--config FILE] [--es-url URL ...] [--index NAME]", stderr)
+	fs := newFlags("setup elasticsearch", setupESSynopsis, stderr)
 	var urls urlList
-	fs.Var(&urls, "es-url", "Elasticsearch URL (repeatable; default from the config, else http://127.0.0.1:9200)")
-	configPath := fs.String("config", "", "config file with an [output.elasticsearch] section")
+	esURLVar(fs, &urls, "default: the config's urls, else http://127.0.0.1:9200")
+	configPath := fs.String("c", "", "config file (TOML) with an [output.elasticsearch] section")
+	fs.StringVar(configPath, "config", "", "the same as -c")
 	index := fs.String("index", "", "data stream name (default "+elasticsearch.DefaultIndex+")")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,6 +54,9 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if *timeout <= 0 {
+		return usagef("--timeout %s: must be above 0", *timeout)
 	}
 	var cfg elasticsearch.Config
 	if *configPath != "" {
