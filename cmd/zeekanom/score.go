@@ -41,11 +41,14 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced; an [output.ndjson] path is appended to) instead of standard output")
 	esURLVar(fs, &f.esURL, "replaces [output.elasticsearch] urls, else sends notices to Elasticsearch")
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
-	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error")
-	fs.BoolVar(&f.quiet, "q", false, "no summary on standard error")
+	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error (default: when it is a terminal, and not with -q)")
+	fs.BoolVar(&f.quiet, "q", false, "quiet: only errors on standard error; no notes, progress or summary, and skipped rows as one line (their count and the first)")
 	workersVar(fs, &f.workers)
 	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
+	}
+	if f.quiet && !flagGiven(fs, "progress") {
+		f.progress = false
 	}
 	if err := checkWorkers(f.workers); err != nil {
 		return err
@@ -81,6 +84,9 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("no conn, dns, http or ssl logs under %v", fs.Args())
 	}
 	for _, n := range arch.Notes {
+		if f.quiet {
+			break
+		}
 		fmt.Fprintf(stderr, "note: %s\n", n)
 	}
 	sink, err := buildSinks(ctx, cfg, sf, stdout, true)
@@ -91,10 +97,20 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cerr := sink.Close(); err == nil {
 		err = cerr
 	}
-	if !f.quiet {
+	switch {
+	case !f.quiet:
 		res.summary(stderr)
+	case res.errs > 0:
+		fmt.Fprintf(stderr, "zeekanom score: %d malformed rows skipped (the first: %v)\n", res.errs, res.firstSkip)
 	}
 	return err
+}
+
+// flagGiven reports whether the command line set the flag.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // workersVar defines --workers of the batch commands (score, eval).
@@ -116,11 +132,12 @@ func (nopCloser) Close() error { return nil }
 
 // scoreResult is what a batch run saw.
 type scoreResult struct {
-	stats   zeekreader.Stats
-	errs    int64
-	notices map[string]int64
-	scored  int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
-	elapsed time.Duration
+	stats     zeekreader.Stats
+	errs      int64 // rows skipped
+	firstSkip error // the first of them
+	notices   map[string]int64
+	scored    int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
+	elapsed   time.Duration
 }
 
 func (r *scoreResult) summary(w io.Writer) {
@@ -172,7 +189,7 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	defer src.Close()
 	res := &scoreResult{}
 	start := time.Now()
-	rd := &batchReader{src: src, res: res, stderr: stderr, prog: newProgress(stderr, f.progress, arch)}
+	rd := &batchReader{src: src, res: res, stderr: stderr, quiet: f.quiet, prog: newProgress(stderr, f.progress, arch)}
 	// Rows go to the detectors a run at a time (see Engine.ObserveBatch).
 	// With several workers, reading runs a batch ahead on a goroutine of
 	// its own; with one, everything stays on this goroutine.
@@ -219,13 +236,14 @@ type batchReader struct {
 	src    *zeekreader.Merged
 	res    *scoreResult
 	stderr io.Writer
+	quiet  bool
 	prog   *progress
 	rows   int
 }
 
 // fill empties b and reads rows into it until it is full or the input
-// ends (done). Skippable row errors are counted and skipped; any other
-// error ends the read.
+// ends (done). Skippable row errors are counted and skipped (the first 20
+// printed, unless quiet); any other error ends the read.
 func (r *batchReader) fill(b *zeekreader.Batch) (done bool, err error) {
 	b.Reset()
 	for !b.Full() {
@@ -238,9 +256,14 @@ func (r *batchReader) fill(b *zeekreader.Batch) (done bool, err error) {
 				return false, err
 			}
 			r.res.errs++
-			if r.res.errs <= 20 {
+			if r.res.errs == 1 {
+				r.res.firstSkip = err
+			}
+			switch {
+			case r.quiet:
+			case r.res.errs <= 20:
 				fmt.Fprintf(r.stderr, "skipped: %v\n", err)
-			} else if r.res.errs == 21 {
+			case r.res.errs == 21:
 				fmt.Fprintln(r.stderr, "skipped: (further errors counted, not shown)")
 			}
 			continue

@@ -187,3 +187,46 @@ func TestBatchReaderAhead(t *testing.T) {
 		t.Errorf("stopped after two batches: %d items", len(part))
 	}
 }
+
+// score -q: its help says only errors go to standard error. It printed
+// the note: and skipped: lines anyway and left out only the summary; now
+// skipped rows are one line (count and first), notes and the summary are
+// not printed, the notices are the same, and errors still are printed.
+func TestScoreQuiet(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conn := filepath.Join(dir, "conn.log")
+	text := strings.Replace(string(b), "#close", "not\ta\trow\nx\n#close", 1)
+	os.WriteFile(conn, []byte(text), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a log\n"), 0o644)
+
+	code, loud, errs := runCLI(t, "score", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"note: " + filepath.Join(dir, "notes.txt"), "skipped: " + conn + ":", "zeekanom score: 1156 rows"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("without -q: no %q in %q", want, errs)
+		}
+	}
+
+	code, quiet, errs := runCLI(t, "score", "-q", dir)
+	if code != 0 || quiet != loud || len(parseNotices(t, quiet)) == 0 {
+		t.Fatalf("-q: exit %d, %d notices, stdout differs: %v", code, len(parseNotices(t, quiet)), quiet != loud)
+	}
+	wantPrefix := "zeekanom score: 2 malformed rows skipped (the first: " + conn + ":"
+	wantSuffix := ": wrong number of fields: 3, header declares 22)\n"
+	if !strings.HasPrefix(errs, wantPrefix) || !strings.HasSuffix(errs, wantSuffix) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("-q: stderr %q, want one line %q...%q", errs, wantPrefix, wantSuffix)
+	}
+
+	if code, _, errs := runCLI(t, "score", "-q", filepath.Join("..", "..", "testdata", "demo")); code != 0 || errs != "" {
+		t.Errorf("-q on a clean input: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "score", "-q", filepath.Join(dir, "missing")); code != 1 || !strings.Contains(errs, "no such file or directory") {
+		t.Errorf("-q: an error must still be printed: exit %d, stderr %q", code, errs)
+	}
+}
