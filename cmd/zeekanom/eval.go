@@ -15,7 +15,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] [--workers N] PATH...
+const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] [--window D] [--min-risk N] [--workers N] PATH...
 
 Runs every configured detector (as 'score' builds them) over labelled logs
 and reports precision, recall and F1 at host-window and flow level, per

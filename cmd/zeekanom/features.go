@@ -79,7 +79,7 @@ func extractVectors(ctx context.Context, paths []string, window time.Duration, l
 }
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("features", "[flags] PATH...", stderr)
+	fs := newFlags("features", "[--window D] [--labels FILE] [--score -m MODEL] PATH... [-o FILE]", stderr)
 	out := fs.String("o", "-", "output CSV file (- for stdout)")
 	window := fs.Duration("window", 5*time.Minute, "window length")
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")

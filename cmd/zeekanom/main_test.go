@@ -6,12 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// The README and 'train --help' write 'train PATH... -o model.json' and
-// 'features PATH... -o vectors.csv': flags after the PATHs must work (they
+// The README and 'train --help' write 'train ... PATH... -o model.json' and
+// 'features ... PATH... [-o FILE]': flags after the PATHs must work (they
 // were taken for PATHs: "-o MODEL is required", "stat -o").
 func TestDocumentedPathsThenFlags(t *testing.T) {
 	demo := filepath.Join("..", "..", "testdata", "demo")
@@ -142,5 +143,50 @@ func TestESURLFlag(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "setup", "elasticsearch", "--timeout", "0s"); code != 2 || errs != "zeekanom setup: --timeout 0s: must be above 0\n" {
 		t.Errorf("--timeout 0s: exit %d, stderr %q", code, errs)
+	}
+}
+
+// Every command's synopsis (the first line of its --help) lists each of
+// its flags, and README.md shows it as is. The README's synopses of score
+// and eval left out --min-risk, -c, -m and more; train and features said
+// only "[flags]".
+func TestREADMESynopses(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.ReplaceAll(string(b), `\|`, "|") // a | in a table's code span is written \|
+	var cmds [][]string
+	for name := range commands() {
+		if name != "setup" { // its subcommands have the flags
+			cmds = append(cmds, []string{name})
+		}
+	}
+	cmds = append(cmds, []string{"setup", "elasticsearch"}, []string{"setup", "kibana"})
+	flagLine := regexp.MustCompile(`(?m)^  -([A-Za-z][\w-]*)(.*)\n(\s+the same as -)?`)
+	for _, cmd := range cmds {
+		_, out, errs := runCLI(t, append(cmd, "--help")...)
+		help := out + errs
+		first, _, _ := strings.Cut(help, "\n")
+		synopsis, ok := strings.CutPrefix(first, "usage: ")
+		if !ok {
+			t.Errorf("%v --help: no usage line in %q", cmd, help)
+			continue
+		}
+		if !strings.Contains(readme, "`"+synopsis+"`") {
+			t.Errorf("README.md lacks `%s`", synopsis)
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(help, -1) {
+			if m[3] != "" {
+				continue // an alias, such as setup's --config for -c
+			}
+			dashes := "--"
+			if len(m[1]) == 1 {
+				dashes = "-"
+			}
+			if !regexp.MustCompile(`[\s\[|]` + dashes + regexp.QuoteMeta(m[1]) + `([\s\]|]|$)`).MatchString(synopsis) {
+				t.Errorf("%v: the synopsis %q does not list %s%s", cmd, synopsis, dashes, m[1])
+			}
+		}
 	}
 }

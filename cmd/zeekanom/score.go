@@ -17,7 +17,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL]... [--min-risk N] [--workers N] PATH...
+const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL]... [--min-risk N] [--workers N] [--progress] [-q] PATH...
 
 Re-scores archived Zeek logs (files, or directories in the zeekctl layout
 YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, or flat) with every enabled

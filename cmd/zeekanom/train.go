@@ -11,7 +11,7 @@ import (
 )
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("train", "[flags] PATH... -o model.json", stderr)
+	fs := newFlags("train", "[--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json", stderr)
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns, and keep the windows labelled malicious out of the baselines and the forest")
 	labelsFile := fs.String("labels-file", "", "labels file (host,start,end,class): extra ground truth for --labels")
