@@ -2,8 +2,6 @@ package scan
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"sort"
@@ -255,26 +253,6 @@ func TestRestoreExactUnderEviction(t *testing.T) {
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
 
-// churn is a busy sensor's background, rate rows/s for dur: internal
-// hosts to Zipf-distributed servers on common ports, one row in twenty
-// unanswered (S0).
-func churn(r *rand.Rand, hosts int, rate float64, dur time.Duration) []window.Conn {
-	var rows []window.Conn
-	ports := []uint16{443, 80, 53, 123, 22, 445, 8080}
-	for t := 0.0; t < dur.Seconds(); t += r.ExpFloat64() / rate {
-		h := r.IntN(hosts)
-		d := min(int(math.Exp(r.Float64()*math.Log(20001)))-1, 19999)
-		st := "SF"
-		if r.IntN(20) == 0 {
-			st = "S0"
-		}
-		rows = append(rows, window.Conn{TS: t0.Add(time.Duration(t * 1e9)), Src: fmt.Sprintf("10.%d.%d.%d", 1+h>>16&0xff, h>>8&0xff, h&0xff),
-			Dst: fmt.Sprintf("%d.%d.%d.%d", 23+d%180, (d*7)&0xff, (d>>8)&0xff, 1+d%254), SPort: uint16(1024 + r.IntN(60000)),
-			DPort: ports[r.IntN(len(ports))], State: st, OrigBytes: 500, RespBytes: 5000})
-	}
-	return rows
-}
-
 // Slow scans (a probe every 2 minutes for 2 hours) on a sensor whose
 // one-off keys fill the tables many times over between two probes: the
 // scanning keys, held for their failed attempts, outlive the churn. Here
@@ -282,7 +260,7 @@ func churn(r *rand.Rand, hosts int, rate float64, dur time.Duration) []window.Co
 // same happens at 500 rows/s, where every slow scan was lost before keys
 // were held (and up to 5,000 rows/s, measured, are caught now).
 func TestSlowScanUnderChurn(t *testing.T) {
-	rows := churn(rand.New(rand.NewPCG(1, 2)), 3000, 10, 3*time.Hour)
+	rows := window.Churn(t0, 1, 3000, 10, 3*time.Hour)
 	rows = append(rows, shift(portscan("10.200.0.3", "203.0.113.6", 60, "REJ", 2*time.Minute), 30*time.Minute)...)
 	rows = append(rows, shift(sweep("10.200.0.4", 22, "tcp", "S0", 80, 2*time.Minute), 30*time.Minute)...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].TS.Before(rows[j].TS) })

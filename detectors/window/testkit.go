@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand"
 	"net/netip"
 	"os"
@@ -301,4 +302,28 @@ func DecodeGob[T any](b []byte) (any, error) {
 	var v T
 	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v)
 	return v, err
+}
+
+// Churn is a busy sensor's background from start, rate rows/s for dur:
+// hosts internal hosts to servers drawn from a Zipf law over 20,000 (as
+// zeekgen draws them), common ports, exponential sizes, one row in twenty
+// unanswered (S0). Most of its keys are one-off, and at a few rows per
+// second they fill small tables many times over within minutes.
+func Churn(start time.Time, seed int64, hosts int, rate float64, dur time.Duration) []Conn {
+	r := rand.New(rand.NewSource(seed))
+	var rows []Conn
+	ports := []uint16{443, 80, 53, 123, 22, 445, 8080}
+	for t := 0.0; t < dur.Seconds(); t += r.ExpFloat64() / rate {
+		h := r.Intn(hosts)
+		d := min(int(math.Exp(r.Float64()*math.Log(20001)))-1, 19999)
+		c := Conn{TS: start.Add(time.Duration(t * 1e9)), Src: fmt.Sprintf("10.%d.%d.%d", 1+h>>16&0xff, h>>8&0xff, h&0xff),
+			Dst: fmt.Sprintf("%d.%d.%d.%d", 23+d%180, (d*7)&0xff, (d>>8)&0xff, 1+d%254), SPort: uint16(1024 + r.Intn(60000)),
+			DPort: ports[r.Intn(len(ports))], State: "SF", OrigBytes: uint64(r.ExpFloat64() * 800),
+			RespBytes: uint64(r.ExpFloat64() * 20000), Duration: time.Duration(r.ExpFloat64() * 2e9)}
+		if r.Intn(20) == 0 {
+			c.State, c.OrigBytes, c.RespBytes, c.Duration = "S0", 0, 0, 0
+		}
+		rows = append(rows, c)
+	}
+	return rows
 }
