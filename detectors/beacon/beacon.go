@@ -254,6 +254,63 @@ func (d *Detector) firstOf(r *Pre) first {
 	return p
 }
 
+// Sighting is a key's first row in a window before it has a first stage:
+// most keys are seen once in a window, and on a busy sensor they are so
+// many that a table of first stages, full, evicts a key before its second
+// row (a beacon's, minutes later). Sightings sit in a fixed array of
+// two-slot buckets (no index, no eviction hand, 48 bytes each); a new key
+// takes a free or stale slot of its bucket, else the one seen earlier,
+// and its second row, when its sighting is still there, gives it a first
+// stage holding both rows.
+type Sighting struct {
+	FP   uint64 // the first-stage key's hash, odd (0: free)
+	W    uint32 // window (its low bits)
+	MS   uint32
+	Size uint32
+	Dst  uint32 // net keys: addDst's hash
+	L    uint8
+	UID  [22]byte // the row's uid (L 0 for one longer than that: not kept)
+}
+
+// sightingsFor is the number of sighting slots for max_hosts keys: two
+// per key, a power of two (512 Ki, 24 MiB, for the default 200,000).
+func sightingsFor(maxHosts int) int {
+	n := 16
+	for n < 2*maxHosts {
+		n *= 2
+	}
+	return n
+}
+
+// bucket is the first slot of a sighting's bucket.
+func (d *Detector) bucket(fp uint64) int { return int(fp>>1) & (len(d.sights)/2 - 1) * 2 }
+
+// sight finds pk's sighting in window w, or records this row as its
+// sighting and returns nil.
+func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, uid []byte) *Sighting {
+	fp, ww := pk.h|1, uint32(w)
+	b := d.bucket(fp)
+	a, c := &d.sights[b], &d.sights[b+1]
+	switch {
+	case a.FP == fp && a.W == ww:
+		return a
+	case c.FP == fp && c.W == ww:
+		return c
+	}
+	// a free slot or another window's, else the one seen earlier
+	v := a
+	switch {
+	case a.FP == 0 || a.W != ww:
+	case c.FP == 0 || c.W != ww || c.MS < a.MS:
+		v = c
+	}
+	*v = Sighting{FP: fp, W: ww, MS: ms, Size: size, Dst: dst}
+	if len(uid) <= len(v.UID) {
+		v.L = uint8(copy(v.UID[:], uid))
+	}
+	return nil
+}
+
 func (d *Detector) freeRows(p *first) {
 	if p.More != 0 {
 		d.more.Free(p.More)
@@ -311,6 +368,7 @@ type Detector struct {
 	t       *window.Table[hkey, Entry]
 	pre     *window.Table[pkey, first]
 	more    window.Slab[Pre] // first stages' rows from the second on
+	sights  []Sighting       // keys' first rows (see Sighting)
 	ignore  map[uint32]bool
 	allow   window.Networks
 	domains []string
@@ -327,7 +385,7 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
 		t:   window.NewTableHash[hkey, Entry](max(cfg.MaxHosts/4, 16), func(k hkey) uint64 { return k.h }),
 		pre: window.NewTableHash[pkey, first](max(cfg.MaxHosts*3/4, 16), func(k pkey) uint64 { return k.h }), ignore: map[uint32]bool{},
-		allow: window.MustNetworks(cfg.Allow)}
+		allow: window.MustNetworks(cfg.Allow), sights: make([]Sighting, sightingsFor(cfg.MaxHosts))}
 	d.pre.OnEvict = func(_ pkey, p *first) { d.freeRows(p) }
 	for _, s := range cfg.IgnorePorts {
 		if k, err := window.PortKey(s); err == nil {
@@ -429,24 +487,38 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 }
 
+// recurHold is how many passes of its table's eviction hand a key seen
+// more than once in a window outlives (window.Table.GetHold): a beacon
+// calls minutes apart, while a busy sensor's one-off keys fill the first
+// stage within a minute or two.
+const recurHold = 32
+
 func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
 	// a key without a full entry collects its first rows in a compact
 	// first stage (most keys never get a full entry)
 	k := hk.Key
-	e := d.t.Find(hk)
+	e := d.t.FindHold(hk, recurHold)
 	if e == nil {
 		pk := pkeyOf(hk, w, wh)
-		p, created := d.pre.Get(pk)
 		ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
-		p.Port, p.Proto = port, proto
-		if created { // (preRows > 1: the first row never completes the stage)
-			p.N, p.MS, p.Size = 1, ms, size
+		p := d.pre.FindHold(pk, recurHold)
+		if p == nil {
+			// a key's first row is a sighting; its second gives it a first
+			// stage, held against the one-off keys churning through
+			var dh uint32
 			if k.Kind == kNet {
-				p.Dst = dstHash(dst)
+				dh = dstHash(dst)
 			}
-			p.setUID(uid)
-			return
+			sg := d.sight(pk, w, ms, size, dh, uid)
+			if sg == nil {
+				return
+			}
+			p, _ = d.pre.GetHold(pk, recurHold)
+			p.N, p.MS, p.Size, p.Dst = 1, sg.MS, sg.Size, sg.Dst
+			p.setUID(sg.UID[:sg.L])
+			*sg = Sighting{}
 		}
+		p.Port, p.Proto = port, proto
 		r := d.rows(p, k.Kind)
 		r.MS[p.N], r.Size[p.N] = ms, size
 		r.UIDs.Add(uid)
@@ -457,7 +529,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		if p.N < preRows {
 			return
 		}
-		e, _ = d.t.Get(hk) // a new entry: Find found none
+		e, _ = d.t.GetHold(hk, recurHold) // a new entry: Find found none
 		if domain != nil {
 			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
 		}
@@ -859,6 +931,15 @@ type snap struct {
 	Dropped int64
 	// where Entries and Pre sit in their tables (eviction order)
 	Layout, PreLayout window.Layout
+	// Sights are the sightings of open windows, by slot (older snapshots
+	// have none: those keys start again at their next row)
+	Sights []SightAt
+}
+
+// SightAt is a sighting and its slot, in snapshots.
+type SightAt struct {
+	I int32
+	S Sighting
 }
 
 // Snapshot encodes the state (gob).
@@ -873,7 +954,14 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	for i, e := range livePre {
 		pre[i] = window.Entry[PKey, Pre]{K: e.K.PKey, V: d.preForm(e.K.PKey, &e.V)}
 	}
-	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout()})
+	var sights []SightAt
+	for i := range d.sights {
+		// (a window after the last closed, W's low bits compared mod 2^32)
+		if sg := &d.sights[i]; sg.FP != 0 && int32(sg.W-uint32(d.win.Closed)) > 0 {
+			sights = append(sights, SightAt{int32(i), *sg})
+		}
+	}
+	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), sights})
 	return b.Bytes(), err
 }
 
@@ -895,5 +983,18 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.pre.ImportLayout(pre, s.PreEv, s.PreLayout)
 	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
+	clear(d.sights)
+	for _, x := range s.Sights {
+		// its slot, or (another max_hosts) a free one of its bucket
+		b := d.bucket(x.S.FP)
+		switch {
+		case x.I == int32(b) || x.I == int32(b+1):
+			d.sights[x.I] = x.S
+		case d.sights[b].FP == 0:
+			d.sights[b] = x.S
+		case d.sights[b+1].FP == 0:
+			d.sights[b+1] = x.S
+		}
+	}
 	return nil
 }

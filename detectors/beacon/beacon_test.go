@@ -347,3 +347,24 @@ func TestRestoreExactUnderEviction(t *testing.T) {
 	cfg.MaxHosts = 64
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
+
+// A 5-minute beacon with 30 % jitter on a sensor whose one-off keys fill
+// the first stage many times over between two check-ins: its first row
+// waits as a sighting, and from its second on its key is held, so it is
+// found. Here max_hosts is 2,000 and the churn 6 rows/s; with the default
+// 200,000 the same happens at 500 rows/s over a day (measured), where the
+// beacon was lost before sightings and holds.
+func TestBeaconUnderChurn(t *testing.T) {
+	rows := merge(window.Churn(t0, 1, 3000, 6, 12*time.Hour),
+		beaconRows("10.200.0.9", "198.51.100.77", 443, "tcp", 5*time.Minute, 0.3, 12*time.Hour, 1, false))
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 2000
+	d := New(cfg)
+	found := false
+	for _, n := range window.Run(d, rows) {
+		found = found || n.Source.String() == "10.200.0.9" && n.Destination.String() == "198.51.100.77"
+	}
+	if !found {
+		t.Fatal("the beacon was not found")
+	}
+}
