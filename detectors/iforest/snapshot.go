@@ -88,7 +88,9 @@ func (d *Detector) Restore(b []byte) error {
 		return fmt.Errorf("iforest snapshot: population sample of %d windows, this build holds %d", len(s.Population.Vals), PopulationLen)
 	}
 	for _, e := range s.History {
-		if !e.V.valid() || !e.K.IsValid() {
+		// (no address is the key of IPv6's unspecified :: too, a real
+		// originator: window.IP writes both as 16 zero bytes)
+		if !e.V.valid() {
 			return fmt.Errorf("iforest snapshot: bad history entry for %v", e.K)
 		}
 	}
