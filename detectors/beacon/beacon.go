@@ -273,7 +273,7 @@ type Sighting struct {
 }
 
 // sightingsFor is the number of sighting slots for max_hosts keys: two
-// per key, a power of two (512 Ki, 24 MiB, for the default 200,000).
+// per key, a power of two (512 Ki, at most 24 MiB, for the default 200,000).
 func sightingsFor(maxHosts int) int {
 	n := 16
 	for n < 2*maxHosts {
@@ -282,15 +282,40 @@ func sightingsFor(maxHosts int) int {
 	return n
 }
 
+// sightings holds n slots in pages allocated when first written, so a
+// detector built for a small input (a test, a short capture) does not
+// clear megabytes it never uses; a busy sensor soon touches every page.
+type sightings struct {
+	n     int
+	pages [][]Sighting
+}
+
+// sightPage is the slots of a page (512, 24 KiB; a bucket never spans
+// two).
+const sightPage = 512
+
+func newSightings(n int) sightings {
+	return sightings{n: n, pages: make([][]Sighting, (n+sightPage-1)/sightPage)}
+}
+
 // bucket is the first slot of a sighting's bucket.
-func (d *Detector) bucket(fp uint64) int { return int(fp>>1) & (len(d.sights)/2 - 1) * 2 }
+func (s *sightings) bucket(fp uint64) int { return int(fp>>1) & (s.n/2 - 1) * 2 }
+
+// at returns slots i and i+1 (i even), allocating their page.
+func (s *sightings) at(i int) (a, b *Sighting) {
+	p := s.pages[i/sightPage]
+	if p == nil {
+		p = make([]Sighting, sightPage)
+		s.pages[i/sightPage] = p
+	}
+	return &p[i%sightPage], &p[i%sightPage+1]
+}
 
 // sight finds pk's sighting in window w, or records this row as its
 // sighting and returns nil.
 func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, uid []byte) *Sighting {
 	fp, ww := pk.h|1, uint32(w)
-	b := d.bucket(fp)
-	a, c := &d.sights[b], &d.sights[b+1]
+	a, c := d.sights.at(d.sights.bucket(fp))
 	switch {
 	case a.FP == fp && a.W == ww:
 		return a
@@ -368,7 +393,7 @@ type Detector struct {
 	t       *window.Table[hkey, Entry]
 	pre     *window.Table[pkey, first]
 	more    window.Slab[Pre] // first stages' rows from the second on
-	sights  []Sighting       // keys' first rows (see Sighting)
+	sights  sightings        // keys' first rows (see Sighting)
 	ignore  map[uint32]bool
 	allow   window.Networks
 	domains []string
@@ -385,7 +410,7 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
 		t:   window.NewTableHash[hkey, Entry](max(cfg.MaxHosts/4, 16), func(k hkey) uint64 { return k.h }),
 		pre: window.NewTableHash[pkey, first](max(cfg.MaxHosts*3/4, 16), func(k pkey) uint64 { return k.h }), ignore: map[uint32]bool{},
-		allow: window.MustNetworks(cfg.Allow), sights: make([]Sighting, sightingsFor(cfg.MaxHosts))}
+		allow: window.MustNetworks(cfg.Allow), sights: newSightings(sightingsFor(cfg.MaxHosts))}
 	d.pre.OnEvict = func(_ pkey, p *first) { d.freeRows(p) }
 	for _, s := range cfg.IgnorePorts {
 		if k, err := window.PortKey(s); err == nil {
@@ -955,10 +980,12 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		pre[i] = window.Entry[PKey, Pre]{K: e.K.PKey, V: d.preForm(e.K.PKey, &e.V)}
 	}
 	var sights []SightAt
-	for i := range d.sights {
-		// (a window after the last closed, W's low bits compared mod 2^32)
-		if sg := &d.sights[i]; sg.FP != 0 && int32(sg.W-uint32(d.win.Closed)) > 0 {
-			sights = append(sights, SightAt{int32(i), *sg})
+	for pi, p := range d.sights.pages {
+		for i := range p {
+			// (a window after the last closed, W's low bits compared mod 2^32)
+			if sg := &p[i]; sg.FP != 0 && int32(sg.W-uint32(d.win.Closed)) > 0 {
+				sights = append(sights, SightAt{int32(pi*sightPage + i), *sg})
+			}
 		}
 	}
 	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), sights})
@@ -983,17 +1010,20 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.pre.ImportLayout(pre, s.PreEv, s.PreLayout)
 	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
-	clear(d.sights)
+	d.sights = newSightings(d.sights.n)
 	for _, x := range s.Sights {
 		// its slot, or (another max_hosts) a free one of its bucket
-		b := d.bucket(x.S.FP)
+		b := d.sights.bucket(x.S.FP)
+		a, c := d.sights.at(b)
 		switch {
-		case x.I == int32(b) || x.I == int32(b+1):
-			d.sights[x.I] = x.S
-		case d.sights[b].FP == 0:
-			d.sights[b] = x.S
-		case d.sights[b+1].FP == 0:
-			d.sights[b+1] = x.S
+		case x.I == int32(b):
+			*a = x.S
+		case x.I == int32(b+1):
+			*c = x.S
+		case a.FP == 0:
+			*a = x.S
+		case c.FP == 0:
+			*c = x.S
 		}
 	}
 	return nil
