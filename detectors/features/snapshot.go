@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // snapshotVersion 2 keeps the distinct sets of addresses and names as
@@ -43,6 +44,9 @@ type snapHost struct {
 	Mal          bool      `json:"mal,omitempty"`
 	Class        string    `json:"class,omitempty"`
 	UIDs         []string  `json:"uids,omitempty"`
+	// UIDBytes replaces UIDs when a uid is not valid UTF-8: a JSON string
+	// would read back with U+FFFD in it, longer, and cut at maxUIDLen
+	UIDBytes [][]byte `json:"uid_bytes,omitempty"`
 
 	// The other sets' elements, version 1 only.
 	IPs     []netip.Addr `json:"ips,omitempty"`
@@ -90,10 +94,21 @@ func (x *Extractor) Snapshot() ([]byte, error) {
 				Times: w.appendTimes(nil, a), DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen,
 				DomainHashes: w.hashes(a.domains), HTTP: a.http, HHostHashes: w.hashes(a.hhosts), SSL: a.ssl,
 				SNIHashes: w.hashes(a.snis), Mal: a.mal, Class: w.className(a), UIDs: w.uidList(a)})
+			if h := &sw.Hosts[len(sw.Hosts)-1]; !allValid(h.UIDs) {
+				for _, u := range h.UIDs {
+					h.UIDBytes = append(h.UIDBytes, []byte(u))
+				}
+				h.UIDs = nil
+			}
 		}
 		s.Windows = append(s.Windows, sw)
 	}
 	return json.Marshal(&s)
+}
+
+// allValid reports whether every string is valid UTF-8.
+func allValid(ss []string) bool {
+	return !slices.ContainsFunc(ss, func(s string) bool { return !utf8.ValidString(s) })
 }
 
 // hashAll maps a version-1 element list to hashes.
@@ -151,6 +166,9 @@ func (x *Extractor) Restore(b []byte) error {
 			}
 			for _, u := range h.UIDs[:min(len(h.UIDs), maxUIDs)] {
 				w.addUID(a, []byte(u))
+			}
+			for _, u := range h.UIDBytes[:min(len(h.UIDBytes), maxUIDs)] {
+				w.addUID(a, u)
 			}
 			if h.Class != "" {
 				w.setClass(a, h.Class)

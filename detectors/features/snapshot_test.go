@@ -1,6 +1,7 @@
 package features
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -154,6 +155,32 @@ func TestSnapshotWindowWithoutSets(t *testing.T) {
 		}
 		if got, want := y.Flush(), x.Flush(); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: restored %+v, want %+v", ev.Kind, got, want)
+		}
+	}
+}
+
+// A uid that is not valid UTF-8 comes back from a snapshot byte for byte:
+// as a JSON string it read back with U+FFFD for each bad byte (three
+// bytes each), and a long one was cut shorter at maxUIDLen, so a restarted
+// run explained its notices with other uids (found by FuzzDetectors).
+func TestSnapshotKeepsUIDBytes(t *testing.T) {
+	ts := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	h := netip.MustParseAddr("10.0.0.1")
+	for _, uid := range [][]byte{[]byte("CabcdefghijklmnopQ"), []byte("C\xff\xfe"), bytes.Repeat([]byte("\xff00000"), maxUIDLen/6+1)} {
+		x := New(DefaultConfig())
+		x.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, Orig: h, UID: uid,
+			Resp: netip.MustParseAddr("10.0.0.2"), Proto: []byte("tcp"), ConnState: []byte("SF")}})
+		b, err := x.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := New(DefaultConfig())
+		if err := y.Restore(b); err != nil {
+			t.Fatal(err)
+		}
+		got, want := y.Flush(), x.Flush()
+		if len(got) != 1 || !reflect.DeepEqual(got, want) {
+			t.Errorf("uid of %d bytes: restored %q, want %q", len(uid), got[0].UIDs, want[0].UIDs)
 		}
 	}
 }
