@@ -65,7 +65,9 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 [state]
   ## Checkpoints (offsets + detector windows), written atomically.
   dir = %q
-  ## How often a checkpoint is written (10ms..24h; reloadable).
+  ## How often a checkpoint is written (10ms..24h; reloadable); when one
+  ## takes longer than a tenth of this (large detector state), the next
+  ## ones are spaced to ten times its duration.
   checkpoint_interval = %q
 
 [metrics]

@@ -481,3 +481,19 @@ func TestRunHelpStatesArchiveBound(t *testing.T) {
 		}
 	}
 }
+
+// Checkpoints take at most a tenth of the time: one that took long spaces
+// the next ones (a busy sensor's detector state is hundreds of MB).
+func TestCheckpointSpacing(t *testing.T) {
+	for _, c := range []struct{ interval, last, want time.Duration }{
+		{10 * time.Second, 0, 10 * time.Second},
+		{10 * time.Second, 200 * time.Millisecond, 10 * time.Second},
+		{10 * time.Second, time.Second, 10 * time.Second},
+		{10 * time.Second, 3 * time.Second, 30 * time.Second},
+		{time.Minute, 3 * time.Second, time.Minute},
+	} {
+		if got := checkpointSpacing(c.interval, c.last); got != c.want {
+			t.Errorf("interval %v, last took %v: next after %v, want %v", c.interval, c.last, got, c.want)
+		}
+	}
+}
