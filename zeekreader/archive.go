@@ -190,11 +190,10 @@ func (c *chainSource) live() Stats {
 // connection end), so the result is the deterministic interleaving that
 // batch and live both see; detectors tolerate the remaining lateness.
 type Merged struct {
-	srcs  []*chainSource
-	h     mergeHeap
-	init  bool
-	last  int // source of the event returned last: advance it on the next call
-	stats []Stats
+	srcs []*chainSource
+	h    mergeHeap
+	init bool
+	last int // source of the event returned last: advance it on the next call
 }
 
 type mergeItem struct {

@@ -123,20 +123,11 @@ func slowFloat(b []byte) (float64, bool) {
 	return f, err == nil
 }
 
-// parseEpoch parses epoch seconds with up to nanosecond precision exactly
-// (a float64 round trip would lose the microseconds Zeek writes).
-func parseEpoch(b []byte) (time.Time, bool) {
-	ns, ok := epochNanos(b)
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(0, ns).UTC(), true
-}
-
 // maxEpochSec keeps Unix nanoseconds within int64 (year 2255).
 const maxEpochSec = 9e9
 
-// epochNanos is parseEpoch as Unix nanoseconds, in one pass over the
+// epochNanos parses epoch seconds exactly (a float64 round trip would
+// lose the microseconds Zeek writes) as Unix nanoseconds, in one pass over the
 // digits Zeek writes ("1379288667.706265"); other forms ("2.3e+09",
 // negative times) go through strconv.
 func epochNanos(b []byte) (int64, bool) {
