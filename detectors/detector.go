@@ -46,6 +46,28 @@ type Stateful interface {
 	Restore([]byte) error
 }
 
+// Capturer is a Stateful detector whose snapshot comes in two steps, so
+// that a live sidecar does not hold rows up while a large state is
+// encoded: Capture copies the state (on the detector's goroutine, between
+// two Observe or Advance calls, much faster than encoding it) and returns
+// the encoding of that copy, which may run on another goroutine while the
+// detector goes on. Its bytes are what Snapshot would have returned at the
+// moment of Capture.
+type Capturer interface {
+	Stateful
+	Capture() (encode func() ([]byte, error))
+}
+
+// Capture is c.Capture for a Capturer; for another Stateful detector it
+// takes the Snapshot at once.
+func Capture(s Stateful) (encode func() ([]byte, error)) {
+	if c, ok := s.(Capturer); ok {
+		return c.Capture()
+	}
+	b, err := s.Snapshot()
+	return func() ([]byte, error) { return b, err }
+}
+
 // DefaultStep is how often, in event time, the Engine advances detectors.
 const DefaultStep = 10 * time.Second
 

@@ -193,6 +193,7 @@ type runner struct {
 
 	lastCkpt        time.Time
 	ckptCost        time.Duration // how long the last checkpoint took
+	inflight        chan ckptDone // the checkpoint being written (nil: none)
 	ckpts, ckptErrs int64
 	writeErrs       int64
 	rows            int64
@@ -207,6 +208,7 @@ const shutdownTimeout = 10 * time.Second
 
 func (r *runner) run(ctx context.Context) (err error) {
 	defer r.lock.Close() // last: after the outputs' close and the last checkpoint
+	defer r.settle(true) // a checkpoint still being written lands before the lock goes
 	cfg := r.cfg
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -310,8 +312,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 				tick = min(time.Second, r.interval)
 			default:
 			}
-			if time.Since(r.lastCkpt) >= checkpointSpacing(r.interval, r.ckptCost) {
-				r.checkpoint()
+			r.settle(false)
+			if r.inflight == nil && time.Since(r.lastCkpt) >= checkpointSpacing(r.interval, r.ckptCost) {
+				r.checkpoint(false)
 			}
 			r.publish()
 		default:
@@ -354,7 +357,7 @@ func (r *runner) finish(why string) error {
 	fctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	r.wctx = fctx
-	ok := r.checkpoint()
+	ok := r.checkpoint(true)
 	if why == "drained" {
 		// End of input: close every window, after the checkpoint, which
 		// keeps them open, so that a later run goes on with them (a window
@@ -391,23 +394,63 @@ func ruleCounts(m map[string]int64) string {
 
 // checkpoint makes the outputs durable, then saves offsets and detector
 // snapshots together. If an output cannot flush, the checkpoint is not
-// advanced: its notices are re-emitted (same ids) after a restart.
-func (r *runner) checkpoint() bool {
+// advanced: its notices are re-emitted (same ids) after a restart. The
+// state is captured at once (a copy, see detectors.Capturer) and encoded
+// and written on another goroutine, so that rows keep flowing while a
+// large state is saved; wait waits for the write and reports whether it
+// landed (without wait, whether it started).
+func (r *runner) checkpoint(wait bool) bool {
+	r.settle(true) // checkpoints land in order
 	r.lastCkpt = time.Now()
-	defer func() {
-		if r.ckptCost = time.Since(r.lastCkpt); r.ckptCost > r.interval/ckptDuty {
-			r.log.Info("checkpoint took long: the next ones are spaced", "took", r.ckptCost,
-				"every", checkpointSpacing(r.interval, r.ckptCost))
-		}
-	}()
 	if err := r.sinks.Flush(r.wctx); err != nil {
 		r.ckptErrs++
 		r.log.Warn("outputs not flushed: checkpoint not advanced", "err", err)
 		return false
 	}
-	if err := r.save(); err != nil {
+	write, start := r.capture(), r.lastCkpt
+	done := make(chan ckptDone, 1)
+	go func() {
+		err := write()
+		done <- ckptDone{err, time.Since(start)}
+	}()
+	r.inflight = done
+	if wait {
+		return r.settle(true)
+	}
+	return true
+}
+
+// ckptDone is how a checkpoint's write ended.
+type ckptDone struct {
+	err  error
+	took time.Duration // from its start, the outputs' flush included
+}
+
+// settle takes the result of the checkpoint being written, if any: block
+// waits for it, otherwise it is taken only if done. It reports false if
+// that checkpoint failed.
+func (r *runner) settle(block bool) bool {
+	if r.inflight == nil {
+		return true
+	}
+	var d ckptDone
+	if block {
+		d = <-r.inflight
+	} else {
+		select {
+		case d = <-r.inflight:
+		default:
+			return true
+		}
+	}
+	r.inflight = nil
+	if r.ckptCost = d.took; r.ckptCost > r.interval/ckptDuty {
+		r.log.Info("checkpoint took long: the next ones are spaced", "took", r.ckptCost,
+			"every", checkpointSpacing(r.interval, r.ckptCost))
+	}
+	if d.err != nil {
 		r.ckptErrs++
-		r.log.Error("checkpoint not written", "dir", r.cfg.State.Dir, "err", err)
+		r.log.Error("checkpoint not written", "dir", r.cfg.State.Dir, "err", d.err)
 		return false
 	}
 	r.ckpts++
@@ -416,8 +459,9 @@ func (r *runner) checkpoint() bool {
 
 // ckptDuty: checkpoints take at most 1/ckptDuty of the time. A busy
 // sensor's detector state is large (after an hour of 500 rows/s with
-// 3,000 hosts, 209 MB of snapshots, about 3 s to encode on the project's
-// VM), and every checkpoint holds up the rows behind it.
+// 3,000 hosts, 211 MB of snapshots, 3-4.5 s to encode and write on the
+// project's VM); rows flow while it is written, but the encoding takes a
+// core's time.
 const ckptDuty = 10
 
 // checkpointSpacing is the time from one checkpoint's start to the next:
@@ -428,23 +472,41 @@ func checkpointSpacing(interval, last time.Duration) time.Duration {
 }
 
 // save writes offsets and detector snapshots together, atomically.
-func (r *runner) save() error {
-	snaps := map[string][]byte{}
+func (r *runner) save() error { return r.capture()() }
+
+// capture takes what a checkpoint holds, now: the detectors' state (copied
+// where a detector can, see detectors.Capturer), the engine's watermarks
+// and the follower's offsets. The returned function encodes and writes it;
+// it may run on another goroutine.
+func (r *runner) capture() func() error {
+	type enc struct {
+		name   string
+		encode func() ([]byte, error)
+	}
+	var encs []enc
 	for _, d := range r.dets {
 		if s, ok := d.(detectors.Stateful); ok {
-			b, err := s.Snapshot()
-			if err != nil {
-				r.log.Warn("detector snapshot failed: its windows restart empty", "detector", d.Name(), "err", err)
-				continue
-			}
-			snaps[d.Name()] = b
+			encs = append(encs, enc{d.Name(), detectors.Capture(s)})
 		}
 	}
-	eng, err := r.eng.Snapshot()
-	if err != nil {
-		return err
+	eng, engErr := r.eng.Snapshot()
+	st := &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Engine: eng}
+	dir, log := r.cfg.State.Dir, r.log
+	return func() error {
+		if engErr != nil {
+			return engErr
+		}
+		st.Detectors = map[string][]byte{}
+		for _, e := range encs {
+			b, err := e.encode()
+			if err != nil {
+				log.Warn("detector snapshot failed: its windows restart empty", "detector", e.name, "err", err)
+				continue
+			}
+			st.Detectors[e.name] = b
+		}
+		return follow.SaveState(dir, st)
 	}
-	return follow.SaveState(r.cfg.State.Dir, &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Detectors: snaps, Engine: eng})
 }
 
 // publish hands the counters to the metrics endpoint.

@@ -166,18 +166,7 @@ func TestRunDrain(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	logdir, conn := zeekDir(t)
 	state := t.TempDir()
-	cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
-	os.WriteFile(cfg, []byte(`[input]
-logdir = "`+logdir+`"
-poll_interval = "20ms"
-[state]
-dir = "`+state+`"
-checkpoint_interval = "30ms"
-[metrics]
-listen = "127.0.0.1:0"
-[output.ndjson]
-path = "`+filepath.Join(state, "n.ndjson")+`"
-`), 0o644)
+	cfg := fastConfig(t, logdir, state, "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
@@ -203,6 +192,27 @@ path = "`+filepath.Join(state, "n.ndjson")+`"
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not stop within 15s of SIGTERM")
 	}
+}
+
+// fastConfig writes a config that polls every 20 ms, checkpoints every
+// 30 ms and writes notices to n.ndjson in state; metrics listen on listen.
+func fastConfig(t *testing.T, logdir, state, listen string) string {
+	cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+	err := os.WriteFile(cfg, []byte(`[input]
+logdir = "`+logdir+`"
+poll_interval = "20ms"
+[state]
+dir = "`+state+`"
+checkpoint_interval = "30ms"
+[metrics]
+listen = "`+listen+`"
+[output.ndjson]
+path = "`+filepath.Join(state, "n.ndjson")+`"
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // syncBuffer is a bytes.Buffer safe for the run goroutine and the test.

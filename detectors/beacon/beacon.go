@@ -968,8 +968,10 @@ type SightAt struct {
 }
 
 // Snapshot encodes the state (gob).
-func (d *Detector) Snapshot() ([]byte, error) {
-	var b bytes.Buffer
+func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+
+// Capture copies the state; the returned function encodes the copy.
+func (d *Detector) Capture() func() ([]byte, error) {
 	live, livePre := d.t.Export(), d.pre.Export()
 	es := make([]window.Entry[Key, Entry], len(live))
 	for i, e := range live {
@@ -988,8 +990,12 @@ func (d *Detector) Snapshot() ([]byte, error) {
 			}
 		}
 	}
-	err := gob.NewEncoder(&b).Encode(&snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), sights})
-	return b.Bytes(), err
+	s := &snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), sights}
+	return func() ([]byte, error) {
+		var b bytes.Buffer
+		err := gob.NewEncoder(&b).Encode(s)
+		return b.Bytes(), err
+	}
 }
 
 // Restore loads a Snapshot.

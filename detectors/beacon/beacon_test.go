@@ -368,3 +368,11 @@ func TestBeaconUnderChurn(t *testing.T) {
 		t.Fatal("the beacon was not found")
 	}
 }
+
+// A checkpoint's Capture copies: encoded after more rows, it is the state
+// of its moment (run encodes it while rows flow).
+func TestCaptureCopies(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckCapture(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}

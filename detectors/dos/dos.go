@@ -432,7 +432,10 @@ type snap struct {
 }
 
 // Snapshot encodes the state (gob), keys as Entry values.
-func (d *Detector) Snapshot() ([]byte, error) {
+func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+
+// Capture copies the state; the returned function encodes the copy.
+func (d *Detector) Capture() func() ([]byte, error) {
 	live := d.t.Export()
 	es := make([]window.Entry[Key, Entry], len(live))
 	for j, le := range live {
@@ -447,9 +450,12 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		}
 		es[j] = window.Entry[Key, Entry]{K: le.K, V: e}
 	}
-	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.pending, d.t.Layout()})
-	return b.Bytes(), err
+	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout()}
+	return func() ([]byte, error) {
+		var b bytes.Buffer
+		err := gob.NewEncoder(&b).Encode(s)
+		return b.Bytes(), err
+	}
 }
 
 // Restore loads a Snapshot.

@@ -12,6 +12,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
 var t0 = time.Date(2024, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -271,5 +272,40 @@ func TestRestoreFourOpenWindows(t *testing.T) {
 	// window 100 (slot 3, 40 connections) is the oldest
 	if d.win.Late != 5+40 || len(wins) != 3 || wins[100] || d.slots.Len() != 3 {
 		t.Fatalf("late %d, windows %v, %d slots", d.win.Late, wins, d.slots.Len())
+	}
+}
+
+// A checkpoint's Capture copies: encoded after more rows, it is the state
+// of its moment (run encodes it while rows flow).
+func TestCaptureCopies(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckCapture(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}
+
+// The notices a capture holds (one-way flows judged at their row, waiting
+// for the next advance) are its own: the live list is emptied and reused.
+func TestCapturePending(t *testing.T) {
+	flow := func(src string, ts time.Time) *zeekreader.Event {
+		return window.Conn{TS: ts, Src: src, Dst: "203.0.113.9", SPort: 1025, DPort: 161, Proto: "udp", State: "S0",
+			Duration: 19 * time.Minute, OrigBytes: 115000 * 1400, OrigPkts: 115000}.Event()
+	}
+	d := New(DefaultConfig())
+	d.Observe(flow("10.0.0.5", t0))
+	want, err := d.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := d.Capture()
+	d.Advance(t0.Add(time.Hour), func(*notice.Notice) {})
+	d.Observe(flow("10.0.0.6", t0.Add(time.Hour)))
+	got, err := encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := window.DecodeGob[snap](want)
+	g, _ := window.DecodeGob[snap](got)
+	if len(w.(snap).Pending) != 1 || !reflect.DeepEqual(w, g) {
+		t.Fatalf("capture holds %v, want %v", g.(snap).Pending, w.(snap).Pending)
 	}
 }

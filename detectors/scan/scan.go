@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -614,14 +615,19 @@ type snap struct {
 }
 
 // Snapshot encodes the windows (gob).
-func (d *Detector) Snapshot() ([]byte, error) {
-	var b bytes.Buffer
-	s := snap{H: d.h.Export(), V: d.v.Export(), HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base,
+func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+
+// Capture copies the windows; the returned function encodes the copy.
+func (d *Detector) Capture() func() ([]byte, error) {
+	s := &snap{H: d.h.Export(), V: d.v.Export(), HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base,
 		HP: d.hp.Export(), VP: d.vp.Export(), HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
-		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: d.pending,
+		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: slices.Clone(d.pending),
 		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout()}
-	err := gob.NewEncoder(&b).Encode(&s)
-	return b.Bytes(), err
+	return func() ([]byte, error) {
+		var b bytes.Buffer
+		err := gob.NewEncoder(&b).Encode(s)
+		return b.Bytes(), err
+	}
 }
 
 // Restore loads a Snapshot.

@@ -296,6 +296,51 @@ func CheckRestoreExact(t testing.TB, mk func() detectors.Detector, decode func([
 	}
 }
 
+// CheckCapture takes a Snapshot and a Capture at 20 points of the
+// benchmark events through mk(); each Capture's encoding, run after the
+// detector has taken all the events, must decode (by decode) to what its
+// Snapshot did: Capture copies, it does not alias the live state.
+func CheckCapture(t testing.TB, mk func() detectors.Detector, decode func([]byte) (any, error)) {
+	t.Helper()
+	evs := BenchEvents(40000)
+	d := mk()
+	c, ok := d.(detectors.Capturer)
+	if !ok {
+		t.Fatalf("%s is not a Capturer", d.Name())
+	}
+	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
+	var wants [][]byte
+	var encodes []func() ([]byte, error)
+	for i, ev := range evs {
+		if i%(len(evs)/20) == 0 {
+			b, err := c.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wants, encodes = append(wants, b), append(encodes, c.Capture())
+		}
+		eng.Observe(ev)
+	}
+	eng.Flush()
+	for i := range wants {
+		got, err := encodes[i]()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vw, err := decode(wants[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		vg, err := decode(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(vw, vg) {
+			t.Fatalf("capture %d of %d: encoded after more rows, it differs from the Snapshot at its moment", i+1, len(wants))
+		}
+	}
+}
+
 // DecodeGob decodes a gob snapshot into a T (a decode for CheckRestoreExact
 // and RestoreRoundTrip).
 func DecodeGob[T any](b []byte) (any, error) {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/zeekreader"
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
+)
+
+// gateDet counts conn rows; its snapshot is that count, and the encoding
+// of a capture at holdAt rows or more waits for a token on release (or its
+// close).
+type gateDet struct {
+	rows, held atomic.Int64 // held: captures waiting or waited at the gate
+	holdAt     int64
+	release    chan struct{}
+}
+
+func (g *gateDet) Name() string                      { return "gate" }
+func (g *gateDet) Kinds() []zeekreader.Kind          { return []zeekreader.Kind{zeekreader.KindConn} }
+func (g *gateDet) Observe(*zeekreader.Event)         { g.rows.Add(1) }
+func (g *gateDet) Advance(time.Time, detectors.Emit) {}
+func (g *gateDet) Flush(detectors.Emit)              {}
+func (g *gateDet) Restore([]byte) error              { return nil }
+func (g *gateDet) Snapshot() ([]byte, error)         { return g.Capture()() }
+func (g *gateDet) count(st *follow.State) (int64, bool) {
+	n, err := strconv.ParseInt(string(st.Detectors["gate"]), 10, 64)
+	return n, err == nil
+}
+
+func (g *gateDet) Capture() func() ([]byte, error) {
+	n := g.rows.Load()
+	hold := n >= g.holdAt
+	if hold {
+		g.held.Add(1)
+	}
+	return func() ([]byte, error) {
+		if hold {
+			<-g.release
+		}
+		return []byte(strconv.FormatInt(n, 10)), nil
+	}
+}
+
+// A checkpoint's state is copied at once and written on another goroutine:
+// rows keep reaching the detectors while it is encoded (a busy sensor's
+// state takes seconds), and what lands is the state and the offsets of
+// the same moment.
+func TestRunCheckpointWrittenWhileRowsFlow(t *testing.T) {
+	logdir, conn := zeekDir(t)
+	size0 := fileSize(t, conn)
+	state := t.TempDir()
+	cfg := fastConfig(t, logdir, state, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	r, err := newRunner(ctx, runFlags{config: cfg}, &bytes.Buffer{}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateDet{holdAt: 120, release: make(chan struct{})}
+	r.dets = append(r.dets, g)
+	done := make(chan error, 1)
+	go func() { done <- r.run(ctx) }()
+
+	// A checkpoint after all 120 rows is being encoded, held at the gate.
+	waitFor(t, "a checkpoint capture after the 120 rows", func() bool { return g.held.Load() == 1 })
+	// Rows written now reach the detectors meanwhile.
+	b, _ := os.ReadFile(conn)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	f, _ := os.OpenFile(conn, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(strings.Join(lines[len(lines)-30:], "\n") + "\n")
+	f.Close()
+	waitFor(t, "the 30 new rows observed while the checkpoint is held", func() bool { return g.rows.Load() == 150 })
+
+	// Released, it lands with the count and the offsets of its capture.
+	g.release <- struct{}{}
+	waitFor(t, "the held checkpoint written", func() bool {
+		st, err := follow.LoadState(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, ok := g.count(st)
+		return ok && n == 120 && offset(st, "conn") == size0
+	})
+
+	cancel()
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st, err := follow.LoadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := g.count(st); n != 150 || offset(st, "conn") != fileSize(t, conn) {
+		t.Fatalf("last checkpoint: %d rows at offset %d, want 150 at %d", n, offset(st, "conn"), fileSize(t, conn))
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func offset(st *follow.State, log string) int64 {
+	for _, p := range st.Files {
+		if p.Log == log {
+			return p.Offset
+		}
+	}
+	return -1
+}
