@@ -114,10 +114,14 @@ type Detector struct {
 	allow    window.Networks
 	global   []float64 // prior: recent per-host window log bytes
 	gpos     int
-	batch    []float64
-	maxTS    time.Time
-	xs, ys   []float64
-	pending  []*notice.Notice
+	// the global prior's median and MAD while gok: computed once each
+	// time the prior learns (after a batch), not for every new host
+	gmed, gmad float64
+	gok        bool
+	batch      []float64
+	maxTS      time.Time
+	xs, ys     []float64
+	pending    []*notice.Notice
 }
 
 const globalCap = 512
@@ -230,6 +234,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		return false
 	})
 	// the global prior learns after the batch, in a fixed order
+	d.gok = d.gok && len(d.batch) == 0
 	slices.Sort(d.batch)
 	for _, x := range d.batch {
 		if len(d.global) < globalCap {
@@ -240,6 +245,17 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		}
 	}
 	d.win.Closed = upto
+}
+
+// globalStats is the median and MAD of the global prior.
+func (d *Detector) globalStats() (med, mad float64) {
+	if !d.gok {
+		d.xs = append(d.xs[:0], d.global...)
+		d.gmed = window.Median(d.xs)
+		d.gmad = window.MAD(d.xs, d.gmed, d.ys)
+		d.gok = true
+	}
+	return d.gmed, d.gmad
 }
 
 // eval judges slot i of host e, learns from it and frees it.
@@ -258,18 +274,17 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		for _, v := range e.Hist[:min(int(e.NHist), histCap)] {
 			d.xs = append(d.xs, float64(v))
 		}
-	} else {
-		d.xs = append(d.xs, d.global...)
 	}
 	var z, med float64
-	have := len(d.xs) >= d.cfg.MinHistory
-	if have {
+	have := own || len(d.global) >= d.cfg.MinHistory
+	switch {
+	case own:
 		med = window.Median(d.xs)
-		mad := window.MAD(d.xs, med, d.ys)
-		z = window.RobustZ(x, med, mad, 0.15)
-		if !own {
-			z *= 0.8 // a population prior is less certain than the host's own history
-		}
+		z = window.RobustZ(x, med, window.MAD(d.xs, med, d.ys), 0.15)
+	case have:
+		var mad float64
+		med, mad = d.globalStats()
+		z = 0.8 * window.RobustZ(x, med, mad, 0.15) // a population prior is less certain than the host's own history
 	}
 	// the top destination: the largest bucket (an upper bound on one
 	// destination's bytes), named by the largest single connection
@@ -388,5 +403,6 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
+	d.gok = false
 	return nil
 }
