@@ -106,12 +106,13 @@ func benchDetectorCost(b *testing.B, hosts int) {
 
 // BenchmarkSteadyState is BenchmarkDetectorCost for a long-running
 // sidecar: the detectors are built once and the same rows are replayed,
-// each pass shifted past the last, warmUp passes before timing (about 9
-// hours of event time: exfil's per-host history and the priors are full,
-// windows close with a past), then one pass an op. BenchmarkDetectorCost,
-// with new detectors every 300,000 rows, never gets there (it found
-// exfil's global prior re-sorted for every new host: 10 µs a row with
-// 160,000 hosts once the prior was full). Run it with -benchtime Nx.
+// each pass 1 h after the last ended (windows do not line up from pass to
+// pass), 8 warm-up passes before timing (about 17 hours of event time:
+// exfil's per-host history and the priors are full, windows close with a
+// past), then one pass an op. BenchmarkDetectorCost, with new detectors
+// every 300,000 rows, never gets there: this one found exfil's global
+// prior re-sorted for every new host (3.9 µs a row with 160,000 hosts).
+// Run it with -benchtime Nx.
 func BenchmarkSteadyState(b *testing.B) {
 	for _, hosts := range []int{3000, 160000} {
 		var buf bytes.Buffer

@@ -39,7 +39,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Lateness: 5 * time.Minute, MinDays: 7, MaxProb: 0.1, MinConns: 20,
-		Location: "UTC", Internal: window.DefaultInternal(), MaxHosts: 50000}
+		Location: "UTC", Internal: window.DefaultInternal(), MaxHosts: 200000}
 }
 
 // Validate reports the first bad value of [detectors.contextual] as a

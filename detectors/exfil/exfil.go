@@ -41,7 +41,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: time.Hour, Lateness: 5 * time.Minute, Z: 5, MinBytes: 20e6,
-		MinHistory: 6, Internal: window.DefaultInternal(), MaxHosts: 50000}
+		MinHistory: 6, Internal: window.DefaultInternal(), MaxHosts: 200000}
 }
 
 // Validate reports the first bad value of [detectors.exfil] as a
