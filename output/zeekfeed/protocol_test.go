@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,16 @@ type scriptModel struct {
 	msgs    map[string]string // id -> msg as the script decoded it
 	dropped int               // pieces dropped at a new file's header
 	bad     []string          // rows the script would warn about
+
+	// What feed.zeek does with the rows already in the feed when Zeek
+	// starts: existing is the file's size then (0: none), read how far
+	// the reader has got into that first file, maxAge existing_max_age
+	// and now current_time().
+	existing, read int
+	leftFirst      bool
+	skipped        map[string]bool // skipped_ids
+	maxAge         time.Duration
+	now            time.Time
 }
 
 var (
@@ -120,7 +131,14 @@ func (m *scriptModel) unescape(s string) string {
 }
 
 func (m *scriptModel) line(l string) {
+	at := m.read
+	if !m.leftFirst {
+		m.read += len(l) + 1
+	}
 	if l != "" && l[0] == '#' {
+		if at > 0 && l == "#separator \\x09" {
+			m.leftFirst = true
+		}
 		if m.piece != "" {
 			m.dropped++
 		}
@@ -154,7 +172,20 @@ func (m *scriptModel) line(l string) {
 		return
 	}
 	id := m.unescape(row[m.columns["id"]])
-	if m.raised[id] > 0 {
+	if !m.leftFirst && at < m.existing {
+		ts, err := strconv.ParseFloat(row[m.columns["ts"]], 64)
+		if err != nil {
+			m.bad = append(m.bad, "bad ts: "+text)
+			return
+		}
+		if m.maxAge == 0 || ts < float64(m.now.Add(-m.maxAge).UnixMicro())/1e6 {
+			if id != "" && at+maxCarryBytes >= m.existing {
+				m.skipped[id] = true
+			}
+			return
+		}
+	}
+	if m.raised[id] > 0 || m.skipped[id] {
 		return
 	}
 	m.raised[id]++
@@ -216,7 +247,7 @@ func simulate(t *testing.T, seed uint64, carry bool) simResult {
 
 	reader := &rawReader{path: cfg.Path}
 	defer reader.close()
-	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}}
+	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{}}
 
 	// The reader may start before the sink: the raw reader waits for the
 	// file to appear.
@@ -302,4 +333,83 @@ func simulate(t *testing.T, seed uint64, carry bool) simResult {
 		}
 	}
 	return res
+}
+
+// When Zeek restarts, feed.zeek does not raise the rows already in the feed
+// that are older than existing_max_age: the previous run raised them. The
+// sidecar's next rotation repeats the end of that file at the start of the
+// new one, where they must not be raised either; the rows written after Zeek
+// started are raised once, however old their ts.
+func TestProtocolRestartThenRotation(t *testing.T) {
+	ctx := context.Background()
+	fsync = func(*os.File) error { return nil }
+	defer func() { fsync = (*os.File).Sync }()
+	cfg := testConfig(t)
+	cfg.MaxBytes = 16384
+	s := newSink(t, cfg)
+	n := 0
+	write := func() {
+		if err := s.Write(ctx, sampleNotice(n, "restart")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	// The previous Zeek run raised these; the feed is nearly full.
+	for s.size < cfg.MaxBytes-1500 {
+		write()
+	}
+	old := n
+	st, err := os.Stat(cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zeek starts a day after the last of them was detected.
+	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{},
+		existing: int(st.Size()), maxAge: 10 * time.Minute,
+		now: sampleNotice(old, "").Timestamp.Add(24 * time.Hour)}
+	reader := &rawReader{path: cfg.Path}
+	defer reader.close()
+	reader.poll(t, 0, model.line)
+	if len(model.raised) != 0 {
+		t.Fatalf("Zeek raised %d of the day-old rows already in the feed at its start", len(model.raised))
+	}
+	// New notices, each read, until the feed has rotated.
+	for reader.switches < 2 {
+		if n > old+200 {
+			t.Fatal("the feed did not rotate")
+		}
+		write()
+		reader.poll(t, 0, model.line)
+	}
+	if len(model.bad) > 0 {
+		t.Errorf("the script would warn about %d rows, first: %q", len(model.bad), model.bad[0])
+	}
+	for i := 0; i < n; i++ {
+		got := model.raised[sampleNotice(i, "restart").ID]
+		switch {
+		case i < old && got > 0:
+			t.Errorf("notice %d, in the feed before Zeek started and a day old, was raised after the rotation", i)
+		case i >= old && got != 1:
+			t.Errorf("notice %d, written after Zeek started, was raised %d times, want 1", i, got)
+		}
+	}
+}
+
+// feed.zeek remembers the ids of the old rows it skipped in the last
+// max_carry bytes of the feed at its start: as much as a rotation repeats.
+func TestFeedZeekMaxCarry(t *testing.T) {
+	b, err := os.ReadFile("../../zeek-scripts/scripts/feed.zeek")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^const max_carry = ([0-9]+);`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("feed.zeek declares no const max_carry")
+	}
+	if got, _ := strconv.Atoi(string(m[1])); got != maxCarryBytes {
+		t.Errorf("feed.zeek max_carry = %d, want maxCarryBytes %d", got, maxCarryBytes)
+	}
 }

@@ -62,6 +62,10 @@ const whole_time_pat = /[0-9]+\.[0-9]{6}/;
 # The longest piece of a row kept while waiting for its rest.
 const max_piece = 1048576;
 
+# The most the sidecar repeats of a file's end at the start of the next file
+# (zeekfeed's maxCarryBytes).
+const max_carry = 1048576;
+
 # Where each column is in the current file, by name, from its #fields
 # header. The header is read again at the start of every new file.
 global columns: table[string] of count;
@@ -78,6 +82,11 @@ global in_first_file = T;
 
 # Ids of the entries raised recently.
 global raised_ids: set[string] &create_expire=replay_window;
+
+# Ids of the rows in the last max_carry bytes of the feed at startup that
+# were not raised for their age: the sidecar's next rotation repeats them in
+# the new file, where they must not be raised either.
+global skipped_ids: set[string];
 
 global transports: table[string] of transport_proto = {
 	["tcp"] = tcp,
@@ -358,10 +367,15 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 	if ( in_first_file
 	    && at < existing_bytes
 	    && ( existing_max_age == 0secs || e$ts < current_time() - existing_max_age ) )
+		{
+		if ( e$id != "" && at + max_carry >= existing_bytes )
+			add skipped_ids[e$id];
+
 		return;
+		}
 
 	# An entry without an id cannot be told from a replay: raise it.
-	if ( e$id != "" && e$id in raised_ids )
+	if ( e$id != "" && ( e$id in raised_ids || e$id in skipped_ids ) )
 		return;
 
 	if ( ! hook raise_policy(e) )
