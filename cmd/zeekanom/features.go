@@ -129,6 +129,9 @@ func readLabels(path string) ([]eval.LabelRange, error) {
 	}
 	defer f.Close()
 	ls, err := eval.ParseLabels(f)
+	if le := (*eval.LineError)(nil); errors.As(err, &le) {
+		return nil, fmt.Errorf("%s:%d: %w", path, le.Line, le.Err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

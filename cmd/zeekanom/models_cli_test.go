@@ -63,3 +63,20 @@ func TestModelFromAnotherVersionIsAClearError(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want a clear version error", code, errs)
 	}
 }
+
+// A bad labels line stops eval, train and features with file:line, the line
+// counted in the file (comments and blank lines included).
+func TestBadLabelsLineNamesFileAndLine(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.labels")
+	os.WriteFile(bad, []byte("# c2 hosts\n\nhost,start,end,class\n10.0.0.1,,,bot\n10.0.0.2,2023-11-14 22:00,,bot\n"), 0o644)
+	tiny := filepath.Join("..", "..", "testdata", "eval", "tiny")
+	for _, args := range [][]string{
+		{"eval", "--labels", bad, tiny},
+		{"features", "--labels", bad, tiny},
+		{"train", "--labels", "--labels-file", bad, "-o", filepath.Join(t.TempDir(), "m.json"), tiny},
+	} {
+		if code, _, errs := runCLI(t, args...); code != 1 || !strings.Contains(errs, bad+":5: ") {
+			t.Errorf("%s: exit %d, stderr %q: want exit 1 and %s:5", args[0], code, errs, bad)
+		}
+	}
+}

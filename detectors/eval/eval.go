@@ -8,6 +8,7 @@ package eval
 import (
 	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -30,38 +31,61 @@ type LabelRange struct {
 	Class      string
 }
 
+// LineError is a bad line of a labels file; Line counts every line of the
+// file from 1, comments and blank lines too.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
 // ParseLabels reads "host,start,end,class" lines (CSV; a header line and
 // lines starting with # are skipped). host is an address or CIDR prefix;
-// start and end are RFC 3339 times, epoch seconds, or empty for open.
+// start and end are RFC 3339 times, epoch seconds, or empty for open. A bad
+// line is a *LineError.
 func ParseLabels(r io.Reader) ([]LabelRange, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3) // a byte-order mark (spreadsheet exports)
+	}
+	cr := csv.NewReader(br)
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	var out []LabelRange
-	for line := 1; ; line++ {
+	for n := 1; ; n++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, &LineError{pe.Line, pe.Err}
+			}
 			return nil, err
 		}
-		if len(rec) == 0 || (line == 1 && strings.EqualFold(rec[0], "host")) {
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 0 || (n == 1 && strings.EqualFold(rec[0], "host")) {
 			continue
 		}
 		if len(rec) != 4 {
-			return nil, fmt.Errorf("labels line %d: want host,start,end,class, got %d fields", line, len(rec))
+			return nil, &LineError{line, fmt.Errorf("want host,start,end,class, got %d fields", len(rec))}
 		}
 		var lr LabelRange
 		if lr.Host, err = parseHost(rec[0]); err != nil {
-			return nil, fmt.Errorf("labels line %d: %w", line, err)
+			return nil, &LineError{line, err}
 		}
 		if lr.Start, err = parseTime(rec[1]); err != nil {
-			return nil, fmt.Errorf("labels line %d: %w", line, err)
+			return nil, &LineError{line, err}
 		}
 		if lr.End, err = parseTime(rec[2]); err != nil {
-			return nil, fmt.Errorf("labels line %d: %w", line, err)
+			return nil, &LineError{line, err}
+		}
+		if !lr.Start.IsZero() && !lr.End.IsZero() && lr.End.Before(lr.Start) {
+			return nil, &LineError{line, fmt.Errorf("end %s is before start %s", rec[2], rec[1])}
 		}
 		lr.Class = strings.TrimSpace(rec[3])
 		if lr.Class == "" {
@@ -89,9 +113,17 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		// NaN, ±Inf and times past 2262 have no UnixNano
+		if !(math.Abs(f) < math.MaxInt64/1e9) {
+			return time.Time{}, fmt.Errorf("epoch time %q out of range", s)
+		}
 		return time.Unix(0, int64(f*1e9)).UTC(), nil
 	}
-	return time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 with a zone (2023-11-14T22:00:00Z) or epoch seconds", s)
+	}
+	return t, nil
 }
 
 // Labeler returns a features.Config.Labeler for the ranges.

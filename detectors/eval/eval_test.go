@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"io"
 	"math"
 	"net/netip"
@@ -125,5 +126,35 @@ func TestFanInNotice(t *testing.T) {
 	hw, fl := r.Overall.HostWindow, r.Overall.Flow
 	if hw.TP != 1 || hw.FP != 0 || fl.TP != 2 || fl.FP != 0 {
 		t.Fatalf("hw %+v flow %+v", hw, fl)
+	}
+}
+
+// A bad labels line is reported by its line in the file (comments and
+// blank lines counted), and values that are no time or an empty range are
+// errors rather than silently matching everything or nothing.
+func TestLabelsErrorsNameTheFileLine(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"# comment\n\nhost,start,end,class\n10.0.0.1,,,bot\n\n# more\n10.0.0.x,,,bad\n", "line 7: "},
+		{"host,start,end,class\n\n10.0.0.1,,,\"bot\n", "line 3: "},
+		{"10.0.0.1,NaN,,bot\n", "line 1: "},
+		{"10.0.0.1,,inf,bot\n", "line 1: "},
+		{"10.0.0.1,1e30,,bot\n", "line 1: "},
+		{"# c\n10.0.0.1,1700000200,1700000100,bot\n", "line 2: "},
+		{"\n\n10.0.0.1,x\n", "line 3: "},
+	} {
+		_, err := ParseLabels(strings.NewReader(c.in))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to start with %q", c.in, err, c.want)
+		}
+		var le *LineError
+		if err != nil && !errors.As(err, &le) {
+			t.Errorf("%q: %v is not a *LineError", c.in, err)
+		}
+	}
+	// a byte-order mark before the header (spreadsheet exports) is no host
+	ls, err := ParseLabels(strings.NewReader("\ufeffhost,start,end,class\r\n2001:db8::/32,2023-11-14T23:13:20+01:00,,v6\r\n"))
+	if err != nil || len(ls) != 1 || !ls[0].match(netip.MustParseAddr("2001:db8::5"), time.Unix(1700000000, 0)) ||
+		ls[0].match(netip.MustParseAddr("2001:db8::5"), time.Unix(1699999999, 0)) {
+		t.Fatalf("%+v %v", ls, err)
 	}
 }
