@@ -39,6 +39,9 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkWorkers(workers); err != nil {
 		return err
 	}
+	if err := checkWindow(*window); err != nil {
+		return err
+	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return errUsage

@@ -88,6 +88,9 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
+	if err := checkWindow(*window); err != nil {
+		return err
+	}
 	var m *model.Model
 	if *score {
 		if *mpath == "" {
@@ -119,6 +122,14 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %d bad rows skipped\n", len(vecs), skipped)
+	return nil
+}
+
+// checkWindow rejects a --window that is not above 0 (a usage error).
+func checkWindow(d time.Duration) error {
+	if d <= 0 {
+		return usagef("--window %s: must be above 0", d)
+	}
 	return nil
 }
 

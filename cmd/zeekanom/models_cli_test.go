@@ -80,3 +80,25 @@ func TestBadLabelsLineNamesFileAndLine(t *testing.T) {
 		}
 	}
 }
+
+// --window must be above 0: eval and features used to take 0 or a negative
+// length silently as 5m, and train wrote it into the model (window_s -300,
+// which then passed the window check of every detector).
+func TestWindowFlagMustBePositive(t *testing.T) {
+	tiny := filepath.Join("..", "..", "testdata", "eval", "tiny")
+	model := filepath.Join(t.TempDir(), "m.json")
+	for _, w := range []string{"0", "-5m"} {
+		for _, args := range [][]string{
+			{"eval", "--window", w, tiny},
+			{"features", "--window", w, tiny},
+			{"train", "--window", w, "-o", model, tiny},
+		} {
+			if code, _, errs := runCLI(t, args...); code != 2 || !strings.Contains(errs, "--window") {
+				t.Errorf("%s --window %s: exit %d, stderr %q: want exit 2 naming --window", args[0], w, code, errs)
+			}
+		}
+	}
+	if _, err := os.Stat(model); err == nil {
+		t.Error("train wrote a model with a bad --window")
+	}
+}

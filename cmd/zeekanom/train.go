@@ -25,6 +25,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return usagef("-o MODEL is required")
 	}
+	if err := checkWindow(*window); err != nil {
+		return err
+	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile)
 	if err != nil {
 		return err
