@@ -206,6 +206,9 @@ func Parse(b []byte) (*Model, error) {
 		Version int    `json:"version"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
+		if _, ok := err.(*json.SyntaxError); ok {
+			return nil, fmt.Errorf("not a zeekanom model file, or a truncated or damaged one (%w)", err)
+		}
 		return nil, fmt.Errorf("not a zeekanom model file: %w", err)
 	}
 	if head.Magic != Magic {
@@ -224,6 +227,61 @@ func Parse(b []byte) (*Model, error) {
 	if m.Forest == nil || m.Forest.Dim != len(features.Names) {
 		return nil, errors.New("model has no usable isolation forest")
 	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("damaged model file: %w", err)
+	}
 	m.setScopes()
 	return &m, nil
+}
+
+// check rejects what the detectors would index out of range or divide by:
+// a file of the right version whose parts do not fit its feature list.
+func (m *Model) check() error {
+	dim := len(features.Names)
+	if m.WindowS < 0 {
+		return fmt.Errorf("window_s %g is negative", m.WindowS)
+	}
+	robust := func(what string, r *features.Robust) error {
+		if len(r.Median) != dim || len(r.MAD) != dim || len(r.RawMedian) != dim || (r.Count != nil && len(r.Count) != dim) {
+			return fmt.Errorf("%s: median, mad, raw_median and count need %d values each", what, dim)
+		}
+		return nil
+	}
+	if err := robust("global", &m.Global); err != nil {
+		return err
+	}
+	for h, r := range m.Hosts {
+		if err := robust("hosts."+h, &r); err != nil {
+			return err
+		}
+	}
+	f := m.Forest
+	if len(f.Trees) == 0 || f.Sample < 2 {
+		return fmt.Errorf("forest: %d trees of sample %d, need 1 or more of 2 or more", len(f.Trees), f.Sample)
+	}
+	for t := range f.Trees {
+		ns := f.Trees[t].Nodes
+		if len(ns) == 0 {
+			return fmt.Errorf("forest tree %d has no nodes", t)
+		}
+		for i, n := range ns {
+			// children follow their parent (no cycles)
+			leaf := n.Feature < 0 && n.Size >= 0
+			split := n.Feature >= 0 && n.Feature < dim && int(n.Left) > i && int(n.Left) < len(ns) && int(n.Right) > i && int(n.Right) < len(ns)
+			if !leaf && !split {
+				return fmt.Errorf("forest tree %d node %d: feature %d, links %d/%d, size %d out of range", t, i, n.Feature, n.Left, n.Right, n.Size)
+			}
+		}
+	}
+	if s := m.Supervised; s != nil {
+		if len(s.Weights) != dim || len(s.Mu) != dim || len(s.Sd) != dim {
+			return fmt.Errorf("supervised: weights, mu and sd need %d values each", dim)
+		}
+		for j, sd := range s.Sd {
+			if !(sd > 0) {
+				return fmt.Errorf("supervised: sd[%d] = %g, must be above 0", j, sd)
+			}
+		}
+	}
+	return nil
 }

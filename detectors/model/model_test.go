@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -185,4 +186,74 @@ func TestFixtures(t *testing.T) {
 			t.Fatalf("got %v, want %q", err, want)
 		}
 	}
+}
+
+// A file with the right magic, version and features but arrays of the
+// wrong length, tree links out of range or a missing part is an error at
+// load, not an index panic when the detectors first score a window; a
+// truncated file says so.
+func TestParseRejectsInconsistentModel(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", "test18-labels.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(good); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(m map[string]any){
+		"supervised weights": func(m map[string]any) { sub(m, "supervised")["weights"] = []float64{1, 2, 3} },
+		"supervised mu":      func(m map[string]any) { sub(m, "supervised")["mu"] = nil },
+		"supervised sd 0":    func(m map[string]any) { sub(m, "supervised")["sd"].([]any)[2] = 0 },
+		"global median":      func(m map[string]any) { sub(m, "global")["median"] = []float64{1} },
+		"global mad":         func(m map[string]any) { sub(m, "global")["mad"] = nil },
+		"global count":       func(m map[string]any) { sub(m, "global")["count"] = []int{1, 2} },
+		"host raw_median": func(m map[string]any) {
+			h := map[string]any{}
+			for k, v := range sub(m, "global") {
+				h[k] = v
+			}
+			h["raw_median"] = []float64{}
+			m["hosts"] = map[string]any{"10.0.0.1": h}
+		},
+		"no trees":      func(m map[string]any) { sub(m, "forest")["trees"] = []any{} },
+		"no nodes":      func(m map[string]any) { node(m, 0, -1)["nodes"] = []any{} },
+		"feature 50":    func(m map[string]any) { node(m, 0, 0)["f"] = 50 },
+		"link 99999":    func(m map[string]any) { node(m, 0, 0)["l"] = 99999 },
+		"link to root":  func(m map[string]any) { node(m, 0, 0)["r"] = 0 },
+		"sample 1":      func(m map[string]any) { sub(m, "forest")["sample"] = 1 },
+		"window_s -300": func(m map[string]any) { m["window_s"] = -300 },
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		mutate(m)
+		b, _ := json.Marshal(m)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			if _, err := Parse(b); err == nil {
+				t.Errorf("%s: loaded", name)
+			}
+		}()
+	}
+	for _, n := range []int{0, 10, len(good) / 2, len(good) - 3} {
+		if _, err := Parse(good[:n]); err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("first %d bytes: %v, want a truncated-file error", n, err)
+		}
+	}
+}
+
+func sub(m map[string]any, k string) map[string]any { return m[k].(map[string]any) }
+
+// node returns node i of tree t of the forest, or the tree when i < 0.
+func node(m map[string]any, t, i int) map[string]any {
+	tr := sub(m, "forest")["trees"].([]any)[t].(map[string]any)
+	if i < 0 {
+		return tr
+	}
+	return tr["nodes"].([]any)[i].(map[string]any)
 }
