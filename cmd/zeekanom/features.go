@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/eval"
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/model"
+	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
@@ -47,8 +49,11 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 	}
 }
 
-// extractVectors returns every host-window vector of the input, in window
-// order (the extractor is advanced by the merged watermark, then flushed).
+// extractVectors returns every host-window vector of the input, in the
+// order the windows close: the extractor is driven by a detectors.Engine,
+// fed as score and eval feed the detectors, so that it closes its windows
+// on the same watermarks (per log, the oldest of conn/dns/http/ssl) and
+// the vectors are those the iforest and supervised detectors score.
 func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string) ([]features.Vector, int64, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
@@ -59,24 +64,39 @@ func extractVectors(ctx context.Context, paths []string, window time.Duration, l
 		}
 		fc.Labeler = eval.Labeler(ls)
 	}
-	ex := features.New(fc)
-	var out []features.Vector
-	var wm time.Time
+	tap := &vectorTap{ex: features.New(fc)}
+	eng := detectors.NewEngine(func(*notice.Notice) {}, tap)
+	batch := zeekreader.NewBatch(batchRows)
 	skipped, err := eachEvent(ctx, paths, func(ev *zeekreader.Event) {
-		ex.Observe(ev)
-		if ev.TS.After(wm) {
-			if ev.TS.Truncate(10*time.Second) != wm.Truncate(10*time.Second) {
-				out = append(out, ex.Advance(ev.TS)...)
-			}
-			wm = ev.TS
+		batch.Add(ev)
+		if batch.Full() {
+			eng.ObserveBatch(batch.Events)
+			batch.Reset()
 		}
 	})
 	if err != nil {
 		return nil, skipped, err
 	}
-	out = append(out, ex.Flush()...)
-	return out, skipped, nil
+	eng.ObserveBatch(batch.Events)
+	eng.Flush()
+	return tap.out, skipped, nil
 }
+
+// vectorTap is a detector that keeps the vectors of the windows it closes.
+type vectorTap struct {
+	ex  *features.Extractor
+	out []features.Vector
+}
+
+func (t *vectorTap) Name() string { return "features" }
+func (t *vectorTap) Kinds() []zeekreader.Kind {
+	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL}
+}
+func (t *vectorTap) Observe(ev *zeekreader.Event) { t.ex.Observe(ev) }
+func (t *vectorTap) Advance(wm time.Time, _ detectors.Emit) {
+	t.out = append(t.out, t.ex.Advance(wm)...)
+}
+func (t *vectorTap) Flush(detectors.Emit) { t.out = append(t.out, t.ex.Flush()...) }
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", "[--window D] [--labels FILE] [--score -m MODEL] PATH... [-o FILE]", stderr)
