@@ -335,6 +335,16 @@ func simulate(t *testing.T, seed uint64, carry bool) simResult {
 	return res
 }
 
+// restartConfig is the feed of the restart tests, without fsync (durability
+// is not what they check).
+func restartConfig(t *testing.T) Config {
+	fsync = func(*os.File) error { return nil }
+	t.Cleanup(func() { fsync = (*os.File).Sync })
+	cfg := testConfig(t)
+	cfg.MaxBytes = 16384
+	return cfg
+}
+
 // When Zeek restarts, feed.zeek does not raise the rows already in the feed
 // that are older than existing_max_age: the previous run raised them. The
 // sidecar's next rotation repeats the end of that file at the start of the
@@ -342,10 +352,7 @@ func simulate(t *testing.T, seed uint64, carry bool) simResult {
 // started are raised once, however old their ts.
 func TestProtocolRestartThenRotation(t *testing.T) {
 	ctx := context.Background()
-	fsync = func(*os.File) error { return nil }
-	defer func() { fsync = (*os.File).Sync }()
-	cfg := testConfig(t)
-	cfg.MaxBytes = 16384
+	cfg := restartConfig(t)
 	s := newSink(t, cfg)
 	n := 0
 	write := func() {
@@ -394,6 +401,62 @@ func TestProtocolRestartThenRotation(t *testing.T) {
 			t.Errorf("notice %d, in the feed before Zeek started and a day old, was raised after the rotation", i)
 		case i >= old && got != 1:
 			t.Errorf("notice %d, written after Zeek started, was raised %d times, want 1", i, got)
+		}
+	}
+}
+
+// When the sidecar restarts it appends to the feed, and its first writes
+// may rotate it at once: the new file must repeat the rows at the end of the
+// old one that the reader had not read yet, those the previous run wrote
+// after the reader's last poll as well as those the new run wrote there.
+func TestProtocolSidecarRestartThenRotation(t *testing.T) {
+	ctx := context.Background()
+	cfg := restartConfig(t)
+	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{}}
+	reader := &rawReader{path: cfg.Path}
+	defer reader.close()
+	n := 0
+	write := func(s *Sink) {
+		if err := s.Write(ctx, sampleNotice(n, "restart")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	// The previous run, read as it writes until the feed is nearly full;
+	// then a few rows the reader has not polled yet, and it stops.
+	s := newSink(t, cfg)
+	for s.size < cfg.MaxBytes-2000 {
+		write(s)
+		reader.poll(t, 0, model.line)
+	}
+	for range 3 {
+		write(s)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The new run rotates the feed before the reader polls again.
+	s = newSink(t, cfg)
+	defer s.Close()
+	for reader.switches < 2 {
+		if _, err := os.Stat(cfg.Path + ".1"); err == nil {
+			reader.poll(t, 0, model.line)
+			break
+		}
+		write(s)
+	}
+	if reader.switches != 2 {
+		t.Fatal("the feed did not rotate")
+	}
+	if len(model.bad) > 0 {
+		t.Errorf("the script would warn about %d rows, first: %q", len(model.bad), model.bad[0])
+	}
+	for i := 0; i < n; i++ {
+		if got := model.raised[sampleNotice(i, "restart").ID]; got != 1 {
+			t.Errorf("notice %d was raised %d times, want 1", i, got)
 		}
 	}
 }

@@ -119,7 +119,8 @@ type Sink struct {
 
 // New opens the feed at cfg.Path, creating its folder if needed. An
 // existing feed with the same columns is appended to (a restart of the
-// sidecar); any other file there is rotated away first.
+// sidecar), its last rows being carried over as if this sink had written
+// them; any other file there is rotated away first.
 func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -149,6 +150,14 @@ func (s *Sink) open() error {
 			return fmt.Errorf("zeekfeed: %w", err)
 		}
 		s.f, s.size, s.rows = f, st.Size(), 1 // rows > 0: rotation may happen at once
+		// The reader may not have read the file's last rows yet (the
+		// previous run wrote them just before it stopped), and the
+		// first writes may rotate the file at once: carry them too.
+		if err := s.carryTail(st.Size()); err != nil {
+			f.Close()
+			s.f = nil
+			return err
+		}
 		return nil
 	}
 	if err := s.shift(); err != nil {
@@ -188,6 +197,36 @@ func (s *Sink) appendable() bool {
 		return false
 	}
 	return last[0] == '\n'
+}
+
+// carryTail fills the carry-over with the whole rows in the last carryMax
+// bytes of the file at Path, whose size is size: what it would hold had
+// this sink written them.
+func (s *Sink) carryTail(size int64) error {
+	s.carry, s.carryBytes = s.carry[:0], 0
+	// One byte more than carryMax, to tell whether the first row in it
+	// starts there.
+	from := max(0, size-int64(s.carryMax)-1)
+	f, err := os.Open(s.cfg.Path)
+	if err != nil {
+		return fmt.Errorf("zeekfeed: %w", err)
+	}
+	defer f.Close()
+	tail := make([]byte, size-from)
+	if _, err := f.ReadAt(tail, from); err != nil {
+		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
+	}
+	if from > 0 {
+		tail = tail[bytes.IndexByte(tail, '\n')+1:] // a row cut by the limit
+	}
+	for len(tail) > 0 {
+		i := bytes.IndexByte(tail, '\n')
+		if tail[0] != '#' { // only header lines start with #
+			s.remember(tail[:i+1])
+		}
+		tail = tail[i+1:]
+	}
+	return nil
 }
 
 func mustSize(f *os.File) int64 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -571,6 +572,41 @@ func TestRestartAppends(t *testing.T) {
 	compare(t, readFeed(t, bytes.NewReader(b)), wrote)
 	if _, err := os.Stat(cfg.Path + ".1"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("restart rotated the feed (err %v)", err)
+	}
+}
+
+// After a restart the carry-over holds what it would had the new sink
+// written the rows at the end of the file itself: the whole rows that fit,
+// and no header lines.
+func TestRestartCarriesTail(t *testing.T) {
+	long := strings.Repeat("A", 5000) // a row longer than the carry-over
+	for name, msgs := range map[string][]string{
+		"few rows":       {"a", "b", "c"},
+		"rotated":        slices.Repeat([]string{"rotated"}, 100),
+		"long row last":  {"a", "b", long},
+		"long row first": {long, "a", "b"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := testConfig(t)
+			cfg.MaxBytes = 16384
+			s := newSink(t, cfg)
+			for i, m := range msgs {
+				if err := s.Write(ctx, sampleNotice(i, m)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := bytes.Join(s.carry, nil)
+			s = newSink(t, cfg)
+			defer s.Close()
+			if got := bytes.Join(s.carry, nil); !bytes.Equal(got, want) || s.carryBytes != len(want) {
+				t.Errorf("after a restart the carry-over is %d bytes (%d counted):\n%q\nwant %d bytes:\n%q",
+					len(got), s.carryBytes, got, len(want), want)
+			}
+		})
 	}
 }
 
