@@ -183,3 +183,41 @@ func TestFeaturesSeeTheDetectorsWindows(t *testing.T) {
 		t.Errorf("%d windows scored by the detector, %d exported", n, len(score))
 	}
 }
+
+// smallConnLogs writes a JSON conn.log without label columns: four hosts,
+// one connection each per 5-minute window for five hours. It returns the
+// folder.
+func smallConnLogs(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "logs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range 60 {
+		for h := 1; h <= 4; h++ {
+			fmt.Fprintf(&b, `{"ts":%d.0,"uid":"C%d_%d","id.orig_h":"10.0.0.%d","id.orig_p":5000,"id.resp_h":"10.0.1.9","id.resp_p":443,"proto":"tcp","duration":1.0,"orig_bytes":%d,"resp_bytes":200,"conn_state":"SF"}`+"\n",
+				1700000100+i*300+h, i, h, h, 100*h)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conn.log"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// --labels-file is ground truth to train with: without --labels it was
+// read and then ignored, and the model had no supervised part.
+func TestTrainLabelsFileImpliesLabels(t *testing.T) {
+	logs := smallConnLogs(t)
+	labels := filepath.Join(t.TempDir(), "bot.labels")
+	os.WriteFile(labels, []byte("host,start,end,class\n10.0.0.1,,,bot\n"), 0o644)
+	m := filepath.Join(t.TempDir(), "m.json")
+	code, out, errs := runCLI(t, "train", "--trees", "10", "--labels-file", labels, "-o", m, logs)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "supervised: yes (60 malicious") {
+		t.Errorf("train --labels-file without --labels: %q; want a supervised model from the labels file", out)
+	}
+}

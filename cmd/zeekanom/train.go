@@ -14,7 +14,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("train", "[--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json", stderr)
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns, and keep the windows labelled malicious out of the baselines and the forest")
-	labelsFile := fs.String("labels-file", "", "labels file (host,start,end,class): extra ground truth for --labels")
+	labelsFile := fs.String("labels-file", "", "labels file (host,start,end,class): extra ground truth; implies --labels")
 	window := fs.Duration("window", 5*time.Minute, "window length (must match the detectors' window)")
 	trees := fs.Int("trees", 100, "isolation trees")
 	sample := fs.Int("sample", 256, "subsample size per tree")
@@ -27,6 +27,11 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := checkWindow(*window); err != nil {
 		return err
+	}
+	// A labels file is ground truth to train with; without --labels it
+	// used to be read and then ignored.
+	if *labelsFile != "" {
+		*labels = true
 	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile)
 	if err != nil {
