@@ -45,13 +45,17 @@ func (mf *modelFiles) load(path string) (*model.Model, error) {
 }
 
 // windowMatches rejects a model trained on windows of another length than
-// the detector's: its vectors would not be comparable.
-func windowMatches(m *model.Model, windowS float64) error {
+// the detector's: its vectors would not be comparable. fix says how to
+// make them match.
+func windowMatches(m *model.Model, windowS float64, fix string) error {
 	if m.WindowS > 0 && windowS > 0 && m.WindowS != windowS {
-		return fmt.Errorf("model trained on %gs windows, the detector uses %gs (retrain with --window or set window)", m.WindowS, windowS)
+		return fmt.Errorf("model trained on %gs windows, the detector uses %gs (%s)", m.WindowS, windowS, fix)
 	}
 	return nil
 }
+
+// fixWindowSetting is windowMatches' fix for a detector's window setting.
+const fixWindowSetting = "retrain with --window or set window"
 
 // modelDetectors lists dns and the model-based detectors (isolation forest,
 // supervised).
@@ -82,7 +86,7 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 				if err != nil {
 					return nil, fmt.Errorf("[detectors.iforest]: %w", err)
 				}
-				if err := windowMatches(m, cfg.Window.Seconds()); err != nil {
+				if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
 					return nil, fmt.Errorf("[detectors.iforest]: %s: %w", cfg.Model, err)
 				}
 				tr = &iforest.Trained{Forest: m.Forest, Baseline: m.Baseline}
@@ -105,7 +109,7 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 			if m.Supervised == nil {
 				return nil, nil
 			}
-			if err := windowMatches(m, cfg.Window.Seconds()); err != nil {
+			if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
 				return nil, fmt.Errorf("[detectors.supervised]: %s: %w", cfg.Model, err)
 			}
 			return supervised.New(cfg, m.Supervised, m.Baseline), nil

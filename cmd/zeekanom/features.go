@@ -103,13 +103,17 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := fs.String("o", "-", "output CSV file (- for stdout)")
 	window := fs.Duration("window", 5*time.Minute, "window length")
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")
-	mpath := fs.String("m", "", "model file for --score")
+	mpath := fs.String("m", "", "model file for --score (implies --score)")
 	labels := fs.String("labels", "", "labels file (host,start,end,class) marking host-windows malicious besides the label columns")
 	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	if err := checkWindow(*window); err != nil {
 		return err
+	}
+	// A model is only for scoring: -m alone used to be ignored.
+	if *mpath != "" {
+		*score = true
 	}
 	var m *model.Model
 	if *score {
@@ -119,6 +123,11 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		var err error
 		if m, err = model.Load(*mpath); err != nil {
 			return err
+		}
+		// as eval and score check the iforest detector's window
+		fix := fmt.Sprintf("retrain with --window or pass --window %s", time.Duration(m.WindowS*float64(time.Second)))
+		if err := windowMatches(m, window.Seconds(), fix); err != nil {
+			return fmt.Errorf("%s: %w", *mpath, err)
 		}
 	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labels)

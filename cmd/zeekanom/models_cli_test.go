@@ -221,3 +221,24 @@ func TestTrainLabelsFileImpliesLabels(t *testing.T) {
 		t.Errorf("train --labels-file without --labels: %q; want a supervised model from the labels file", out)
 	}
 }
+
+// features -m MODEL scores with the model (-m alone used to be ignored),
+// and, as eval and score, refuses a model trained on other windows than
+// --window (it used to score them).
+func TestFeaturesModel(t *testing.T) {
+	logs := smallConnLogs(t)
+	dir := t.TempDir()
+	for _, w := range []string{"5m", "10m"} {
+		if code, _, errs := runCLI(t, "train", "--trees", "10", "--window", w, "-o", filepath.Join(dir, w+".json"), logs); code != 0 {
+			t.Fatalf("train --window %s: exit %d: %s", w, code, errs)
+		}
+	}
+	code, out, errs := runCLI(t, "features", "-m", filepath.Join(dir, "5m.json"), logs)
+	if header, _, _ := strings.Cut(out, "\n"); code != 0 || !strings.HasSuffix(header, ",iforest_score") {
+		t.Errorf("features -m: exit %d, %s, header %q: want an iforest_score column", code, errs, header)
+	}
+	code, _, errs = runCLI(t, "features", "--score", "-m", filepath.Join(dir, "10m.json"), logs)
+	if code != 1 || !strings.Contains(errs, "model trained on 600s windows, the detector uses 300s") || !strings.Contains(errs, "--window 10m0s") {
+		t.Errorf("features --score with a 10m model and --window 5m: exit %d, stderr %q: want exit 1 and the window mismatch", code, errs)
+	}
+}
