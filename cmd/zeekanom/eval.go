@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -94,6 +95,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if skipped > 0 {
 		fmt.Fprintf(stderr, "zeekanom eval: %d bad rows skipped\n", skipped)
 	}
+	warnNoTruth(stderr, rep, fs.Args())
 	names := ""
 	for i, d := range dets {
 		if i > 0 {
@@ -121,4 +123,17 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	return nil
+}
+
+// warnNoTruth says when the report's scores mean nothing: without rows, or
+// without a row labelled malicious (no label column, or a capture without
+// attacks), every scope shows zeros, which used to pass for a result.
+func warnNoTruth(stderr io.Writer, rep *eval.Report, paths []string) {
+	in := strings.Join(paths, " ")
+	switch {
+	case rep.Flows == 0:
+		fmt.Fprintf(stderr, "zeekanom eval: warning: no conn/dns/http/ssl rows in %s: precision and recall are undefined\n", in)
+	case rep.MaliciousFlows == 0 && rep.MaliciousHostWindows == 0:
+		fmt.Fprintf(stderr, "zeekanom eval: warning: no row of %s is labelled malicious (label column or --labels): recall is undefined and every notice counts as a false positive\n", in)
+	}
 }

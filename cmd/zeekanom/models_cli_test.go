@@ -242,3 +242,23 @@ func TestFeaturesModel(t *testing.T) {
 		t.Errorf("features --score with a 10m model and --window 5m: exit %d, stderr %q: want exit 1 and the window mismatch", code, errs)
 	}
 }
+
+// eval on input without rows, or without a row labelled malicious, warns
+// that its all-zero scores mean nothing (it used to print them silently),
+// and still exits 0; labelled input gets no warning.
+func TestEvalWarnsWithoutGroundTruth(t *testing.T) {
+	empty := t.TempDir()
+	os.WriteFile(filepath.Join(empty, "conn.log"), []byte("#separator \\x09\n#path\tconn\n#fields\tts\tuid\n#types\ttime\tstring\n"), 0o644)
+	unlabelled := smallConnLogs(t)
+	tiny := filepath.Join("..", "..", "testdata", "eval", "tiny")
+	for _, c := range []struct{ path, want string }{
+		{empty, "no conn/dns/http/ssl rows in " + empty + ": precision and recall are undefined"},
+		{unlabelled, "no row of " + unlabelled + " is labelled malicious"},
+		{tiny, ""},
+	} {
+		code, _, errs := runCLI(t, "eval", c.path)
+		if code != 0 || strings.Contains(errs, "warning") != (c.want != "") || !strings.Contains(errs, c.want) {
+			t.Errorf("eval %s: exit %d, stderr %q: want exit 0 and a warning %q", c.path, code, errs, c.want)
+		}
+	}
+}
