@@ -141,6 +141,19 @@ func New(cfg Config) *Detector {
 	return d
 }
 
+// held is how many passes of the eviction hand a host's profile is held
+// for when the host is seen: 36 a day of history, the most (MaxHold) from
+// a week on. A flood of new (spoofed) internal sources then churns
+// through the unheld entries and cannot flush established profiles,
+// which would leave every host to the priors, which the flood skews too.
+func held(e *state) uint8 {
+	if e.LastDay < 0 {
+		return 0
+	}
+	days := max(e.LastDay-e.FirstHour/24, 0)
+	return uint8(min(36*days, window.MaxHold))
+}
+
 func (d *Detector) Name() string             { return "contextual" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
 
@@ -169,7 +182,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
-	e, created := d.t.Get(window.IPOf(c.Orig))
+	e, created := d.t.GetHoldFor(window.IPOf(c.Orig), held)
 	if created {
 		e.FirstHour, e.LastDay = w, -1
 	}

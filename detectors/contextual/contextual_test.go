@@ -3,6 +3,7 @@ package contextual
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,4 +193,45 @@ func TestUnderEviction(t *testing.T) {
 	fresh := New(cfg)
 	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}
+
+// A flood of spoofed internal sources, 20 times max_hosts, in the hour
+// before an established host's first night activity: the host keeps its
+// profile (held while the flood churns through the other entries), so
+// 03:00 is judged against its own silent nights, not as a new host's by
+// the priors (which fire here too, but a flood can skew them).
+func TestProfilesSurviveSpoofedFlood(t *testing.T) {
+	base := workdays([]string{"10.0.0.5", "10.0.0.6", "10.0.0.7"}, 21)
+	wed := monday.AddDate(0, 0, 23)
+	var flood []window.Conn
+	for i := 0; i < 20000; i++ {
+		flood = append(flood, window.Conn{TS: wed.Add(2*time.Hour + time.Duration(i)*150*time.Millisecond),
+			Src: fmt.Sprintf("10.%d.%d.%d", 100+i/62500, i/250%250, 1+i%250), Dst: "203.0.113.1", DPort: 445, State: "S0"})
+	}
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 1000
+	for _, tc := range []struct {
+		name  string
+		flood bool
+	}{{"no flood", false}, {"after a flood of 20x max_hosts", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := append(append([]window.Conn{}, base...), burst("10.0.0.5", wed.Add(3*time.Hour), 200)...)
+			if tc.flood {
+				rows = append(rows, flood...)
+			}
+			d := New(cfg)
+			ns := window.Run(d, window.Shuffle(rows, time.Nanosecond, 1))
+			got := ""
+			for _, n := range ns {
+				got += n.Source.String() + " "
+				t.Log(n.Message)
+				if strings.Contains(n.Message, "new host") {
+					t.Errorf("judged as a new host (its profile was evicted): %s", n.Message)
+				}
+			}
+			if got != "10.0.0.5 " {
+				t.Fatalf("notices for %q, want 10.0.0.5 (evicted %d)", got, d.Stats().Evicted)
+			}
+		})
+	}
 }

@@ -104,6 +104,13 @@ type state struct {
 	Top   [histCap]float32
 }
 
+// held is how many passes of the eviction hand a host's history is held
+// for when the host is seen: 10 a window of history, the most (MaxHold)
+// from 25 on. A flood of new (spoofed) internal sources then churns
+// through the unheld entries and cannot flush established histories
+// (a host without one is judged by the global prior).
+func held(e *state) uint8 { return uint8(min(10*e.NHist, window.MaxHold)) }
+
 // Detector is the exfiltration detector.
 type Detector struct {
 	cfg      Config
@@ -180,7 +187,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
-	e, _ := d.t.Get(window.IPOf(c.Orig))
+	e, _ := d.t.GetHoldFor(window.IPOf(c.Orig), held)
 	resp := window.IPOf(c.Resp)
 	// a new window: when every slot holds an older one that is due, the
 	// oldest is closed now

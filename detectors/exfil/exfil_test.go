@@ -159,3 +159,25 @@ func TestExfilHugeCountsSaturate(t *testing.T) {
 	}
 	t.Log(ns[0].Message)
 }
+
+// A UDP flood from spoofed internal sources, 20 times max_hosts, the hour
+// before an upload: the uploader keeps its history (held while the flood
+// churns through the other entries) and is judged against it, not by the
+// global prior for new hosts.
+func TestHistorySurvivesSpoofedFlood(t *testing.T) {
+	rows := append(office(5, 48, 1), upload("10.0.0.3", "203.0.113.50", t0.Add(40*time.Hour), 2e9, 60)...)
+	for i := 0; i < 20000; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(39*time.Hour + time.Duration(i)*150*time.Millisecond),
+			Src: fmt.Sprintf("10.%d.%d.%d", 100+i/62500, i/250%250, 1+i%250), Dst: "203.0.113.1", DPort: 53, Proto: "udp", State: "S0", OrigBytes: 512})
+	}
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 1000
+	d := New(cfg)
+	ns := window.Run(d, sorted(rows))
+	if len(ns) != 1 || ns[0].Source.String() != "10.0.0.3" {
+		t.Fatalf("%d notices, want one for 10.0.0.3 (evicted %d)", len(ns), d.Stats().Evicted)
+	}
+	if strings.Contains(ns[0].Message, "new hosts") || d.Stats().Evicted < 10000 {
+		t.Fatalf("judged as a new host after %d evictions: %s", d.Stats().Evicted, ns[0].Message)
+	}
+}

@@ -149,6 +149,26 @@ func (t *Table[K, V]) GetHold(k K, passes uint8) (v *V, created bool) {
 		t.touch(i, passes)
 		return &t.ent(i).val, false
 	}
+	return t.insert(k, h, slot, passes), true
+}
+
+// GetHoldFor is Get that holds an entry found for the passes its value
+// has earned, held(v) (see GetHold): for tables whose entries become
+// worth keeping by what they accumulate (a host's profile), which is
+// known only once the entry is found. A new entry is not held.
+func (t *Table[K, V]) GetHoldFor(k K, held func(*V) uint8) (v *V, created bool) {
+	i, h, slot := t.find(k)
+	if i >= 0 {
+		v = &t.ent(i).val
+		t.touch(i, held(v))
+		return v, false
+	}
+	return t.insert(k, h, slot, 0), true
+}
+
+// insert adds k (absent; h and slot from find), evicting when full.
+func (t *Table[K, V]) insert(k K, h, slot uint32, passes uint8) *V {
+	var i int32
 	switch {
 	case len(t.free) > 0:
 		i = t.free[len(t.free)-1]
@@ -177,7 +197,7 @@ func (t *Table[K, V]) GetHold(k K, passes uint8) (v *V, created bool) {
 	if t.idx.put(slot, h, i) {
 		t.reindex()
 	}
-	return &e.val, true
+	return &e.val
 }
 
 // victim runs the clock hand to an unreferenced live entry.

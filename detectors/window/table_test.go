@@ -193,3 +193,34 @@ func TestHoldOutlivesChurn(t *testing.T) {
 		}
 	}
 }
+
+// GetHoldFor holds an entry found for what its value has earned, and a
+// new entry not at all: a key seen often enough outlives a churn of
+// one-off keys that evicts a key seen once.
+func TestGetHoldFor(t *testing.T) {
+	const size = 100
+	tb := NewTableHash[uint32, uint32](size, func(k uint32) uint64 { return Mix64(uint64(k)) })
+	earned := func(v *uint32) uint8 { return uint8(min(*v*50, MaxHold)) }
+	seen := func(k uint32) {
+		v, created := tb.GetHoldFor(k, earned)
+		if i, _, _ := tb.find(k); created && tb.state[i] != stRef {
+			t.Fatalf("new key %d held", k)
+		}
+		*v++
+	}
+	for k := uint32(0); k < size; k++ {
+		seen(k)
+	}
+	for range 5 {
+		seen(0) // earns 50 passes a sighting, up to MaxHold
+	}
+	for k := uint32(size); k < 100*size; k++ {
+		seen(k)
+	}
+	if tb.Peek(0) == nil {
+		t.Fatal("key 0, seen 6 times, evicted by one-off keys")
+	}
+	if tb.Peek(1) != nil {
+		t.Fatal("key 1, seen once, outlived 100 tables of one-off keys")
+	}
+}
