@@ -39,12 +39,18 @@ type Config struct {
 	// MinRows skips host-windows with fewer rows (too little to judge).
 	MinRows  int `toml:"min_rows"`
 	MaxHosts int `toml:"max_hosts"`
+	// Retrain: a forest trained on the run (no model file) is trained
+	// again every Retrain of event time (sooner while the run is young:
+	// retraining.due) on a sample of the windows judged and not flagged
+	// so far (0: never), so that a sidecar started at night does not
+	// judge every working day against its first minutes.
+	Retrain time.Duration `toml:"retrain"`
 }
 
 // DefaultConfig is enabled with a 5-minute window.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 2 * time.Minute, TrainWindows: 256,
-		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 70, MinRows: 3, MaxHosts: 200000}
+		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 70, MinRows: 3, MaxHosts: 200000, Retrain: 24 * time.Hour}
 }
 
 // Validate reports the first bad value of [detectors.iforest] as a
@@ -62,6 +68,7 @@ func (cfg Config) Validate() error {
 	c.Within("min_risk", cfg.MinRisk, 0, 100)
 	c.AtLeast("min_rows", cfg.MinRows, 0)
 	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	c.Duration("retrain", cfg.Retrain, false)
 	return c.Err()
 }
 
@@ -86,6 +93,7 @@ type Detector struct {
 	// pop is the population baseline of a forest trained on the run: a
 	// sample of the latest scored windows of every host.
 	pop   Population
+	re    retraining
 	stats Stats
 	// scratch of scoreAll
 	batchX            [][]float64
@@ -98,6 +106,8 @@ type Stats struct {
 	Scored  int64
 	Alerts  int64
 	Trained int // windows the forest was trained on in this run (0: from the model)
+	// Retrains counts the trainings after the first (Config.Retrain).
+	Retrains int
 	// HistoryHosts is the number of hosts with a history, HistoryEvicted
 	// the histories dropped for room (max_hosts).
 	HistoryHosts   int
@@ -175,11 +185,38 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 	}
 	// the windows that closed together are scored in batches (ScoreBatch),
 	// then judged in order
+	if len(vs) == 0 {
+		return
+	}
+	end := vs[len(vs)-1].End
 	for len(vs) > 0 {
 		n := min(len(vs), scoreBlock)
 		d.scoreAll(vs[:n], emit)
 		vs = vs[n:]
 	}
+	if d.fromRun && d.cfg.Retrain > 0 && d.re.due(end, d.cfg.Retrain) {
+		d.retrain(end)
+	}
+}
+
+// retrain grows a new forest on the sample of the windows judged and not
+// flagged so far, with the first training's small windows in their share
+// (see retraining), and takes it from the next window on; it waits while
+// fewer windows than the first training's were judged since the last.
+func (d *Detector) retrain(now time.Time) {
+	X := d.re.trainingSet(max(d.cfg.MinTrain, d.cfg.TrainWindows))
+	if X == nil {
+		return // fewer windows than the first training had: wait for more
+	}
+	f, err := grow(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
+	if err != nil {
+		return
+	}
+	f.calibrate(X[:len(d.re.Sample)])
+	d.tr.Forest = f
+	d.stats.Trained += len(X)
+	d.stats.Retrains++
+	d.re.restart(now)
 }
 
 func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
@@ -232,6 +269,7 @@ func (d *Detector) train(emit detectors.Emit) {
 	scores := f.calibrate(JX)
 	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return d.pop.robust() }}
 	d.fromRun = true
+	d.re.start(d.buf, X, d.cfg.MinRows)
 	d.stats.Trained = len(d.buf)
 	d.buf = nil
 	for i := range judged {
@@ -262,6 +300,9 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	if risk < d.cfg.MinRisk {
 		h, _ := d.hist.Get(window.IPOf(v.Host))
 		h.add(v.Values)
+		if d.fromRun && d.cfg.Retrain > 0 {
+			d.re.offer(v.Values)
+		}
 		return
 	}
 	d.stats.Alerts++

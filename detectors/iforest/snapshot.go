@@ -14,8 +14,9 @@ import (
 // version 1 with no history (hosts are explained against the population
 // until they have MinHostWindows windows again), versions 1 and 2 with an
 // empty sample (their fixed baseline stays in use until the sample has
-// minPopulation windows).
-const snapshotVersion = 3
+// minPopulation windows). 4 added the retraining sample (older snapshots
+// retrain one period after the restore, on the judged windows only).
+const snapshotVersion = 4
 
 type snapshot struct {
 	Version   int               `json:"version"`
@@ -25,6 +26,8 @@ type snapshot struct {
 	// the run (a model file's forest is loaded again from the file).
 	Forest     *Forest     `json:"forest,omitempty"`
 	Population *Population `json:"population,omitempty"`
+	// Retrain is what the forest is trained on again (Config.Retrain).
+	Retrain *retraining `json:"retrain,omitempty"`
 	// Global is the fixed population baseline of versions 1 and 2.
 	Global *features.Robust `json:"global,omitempty"`
 	Stats  Stats            `json:"stats"`
@@ -66,7 +69,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	s := snapshot{Version: snapshotVersion, Extractor: ex, Buffer: d.buf, Stats: d.stats,
 		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
 	if d.fromRun && d.tr != nil {
-		s.Forest, s.Population = d.tr.Forest, &d.pop
+		s.Forest, s.Population, s.Retrain = d.tr.Forest, &d.pop, &d.re
 		if d.pop.legacy != nil && len(d.pop.Vals) < minPopulation {
 			s.Global = d.pop.legacy // still in use: keep it until the sample replaces it
 		}
@@ -74,7 +77,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 	return json.Marshal(&s)
 }
 
-// Restore resumes from a snapshot of version 1, 2 or 3; on error the
+// Restore resumes from a snapshot of version 1 to 4; on error the
 // detector is unchanged.
 func (d *Detector) Restore(b []byte) error {
 	var s snapshot
@@ -115,6 +118,10 @@ func (d *Detector) Restore(b []byte) error {
 		}
 		d.tr = &Trained{Forest: s.Forest, Baseline: func(string) features.Robust { return d.pop.robust() }}
 		d.fromRun = true
+		d.re = retraining{}
+		if s.Retrain != nil {
+			d.re = *s.Retrain
+		}
 	}
 	return nil
 }

@@ -1,0 +1,114 @@
+package iforest
+
+import (
+	"math"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// RetrainSample is how many judged windows a retraining samples from its
+// period (uniformly: a reservoir).
+const RetrainSample = 4096
+
+// retraining is what a forest trained on the run keeps to be trained
+// again (Config.Retrain). Once there is a forest, the extractor no longer
+// builds the windows below min_rows (most of a busy network's windows),
+// so the sample holds judged windows only; a forest of judged windows
+// only scores them lower (measured: detectors/iforest/README.md), so the
+// first training's small windows are kept and trained with again, in the
+// share they had there.
+type retraining struct {
+	// Small is the first training's windows below min_rows, in model
+	// space (at most RetrainSample); Share is the judged windows' share
+	// of that training.
+	Small [][]float64 `json:"small,omitempty"`
+	Share float64     `json:"share,omitempty"`
+	// Sample is a uniform sample of the windows judged and not flagged
+	// since the first training (raw values), Seen how many were offered
+	// and Fresh how many since the last training. The sample spans the
+	// whole run, not the last period, so that a forest retrained after a
+	// gap in the logs still knows the hours before it.
+	Sample [][features.Dim]float32 `json:"sample,omitempty"`
+	Seen   int64                   `json:"seen,omitempty"`
+	Fresh  int64                   `json:"fresh,omitempty"`
+	// First and Last are the end of the newest window at the first and
+	// at the last training.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+}
+
+// due reports whether a forest trained at Last is due for retraining at
+// now: every period, and sooner while the run is young, after as long as
+// the run had at its last training (at least an hour): 1, 2, 4, 8, 16 h
+// after the first training, then every period (a forest trained on a
+// sidecar's first minutes is replaced within hours, not a day).
+func (r *retraining) due(now time.Time, period time.Duration) bool {
+	return now.Sub(r.Last) >= min(period, max(time.Hour, r.Last.Sub(r.First)))
+}
+
+// start records the first training: its windows (vs, X in model space)
+// and the time it ends.
+func (r *retraining) start(vs []features.Vector, X [][]float64, minRows int) {
+	judged := 0
+	r.Small = nil
+	for i := range vs {
+		if vs[i].Rows >= minRows {
+			judged++
+		} else if len(r.Small) < RetrainSample {
+			r.Small = append(r.Small, X[i])
+		}
+		if vs[i].End.After(r.Last) {
+			r.Last = vs[i].End
+		}
+	}
+	r.Share = float64(judged) / float64(max(len(vs), 1))
+	r.First = r.Last
+}
+
+// offer adds a judged window to the sample (Algorithm R, with a
+// generator that is a function of the count, so a restored run samples
+// as one that never stopped).
+func (r *retraining) offer(v []float64) {
+	r.Seen++
+	r.Fresh++
+	i := int64(len(r.Sample))
+	if i >= RetrainSample {
+		i = int64(window.Mix64(uint64(r.Seen)^0x5bd1e995) % uint64(r.Seen))
+		if i >= RetrainSample {
+			return
+		}
+	} else {
+		r.Sample = append(r.Sample, [features.Dim]float32{})
+	}
+	for k := range r.Sample[i] {
+		r.Sample[i][k] = float32(v[k])
+	}
+}
+
+// trainingSet is the sample in model space followed by the first
+// training's small windows in their share; nil when fewer than fresh
+// windows were offered since the last training.
+func (r *retraining) trainingSet(fresh int) [][]float64 {
+	if r.Fresh < int64(max(fresh, 2)) {
+		return nil
+	}
+	X := make([][]float64, 0, len(r.Sample)+len(r.Small))
+	flat := make([]float64, len(r.Sample)*features.Dim)
+	for i := range r.Sample {
+		x := flat[i*features.Dim : (i+1)*features.Dim]
+		for k, v := range r.Sample[i] {
+			x[k] = float64(v)
+		}
+		X = append(X, features.Transform(x, x))
+	}
+	if r.Share > 0 && r.Share < 1 {
+		n := int(math.Round(float64(len(r.Sample)) * (1 - r.Share) / r.Share))
+		X = append(X, r.Small[:min(n, len(r.Small))]...)
+	}
+	return X
+}
+
+// restart begins the next period.
+func (r *retraining) restart(now time.Time) { r.Fresh, r.Last = 0, now }

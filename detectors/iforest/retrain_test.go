@@ -1,0 +1,72 @@
+package iforest
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// diurnal is hosts' traffic for days from startHour: about 60
+// connections an hour a host from 08:00 to 18:00, 6 at night, to a few
+// favourite servers and the wider Internet.
+func diurnal(hosts, days int, startHour int, seed int64) []window.Conn {
+	r := rand.New(rand.NewSource(seed))
+	start := time.Date(2026, 3, 2, startHour, 0, 0, 0, time.UTC)
+	var rows []window.Conn
+	ports := []uint16{443, 443, 443, 80, 53, 123}
+	for h := 0; h < days*24; h++ {
+		hod := (startHour + h) % 24
+		lam := 6.0
+		if hod >= 8 && hod < 18 {
+			lam = 60
+		}
+		for host := 0; host < hosts; host++ {
+			n := int(r.ExpFloat64() * lam)
+			for k := 0; k < n; k++ {
+				d := int(window.Mix64(uint64(host*31+r.Intn(8))) % 5000)
+				if r.Intn(4) == 0 {
+					d = r.Intn(20000)
+				}
+				rows = append(rows, window.Conn{TS: start.Add(time.Duration(h)*time.Hour + time.Duration(r.Int63n(int64(time.Hour)))),
+					Src: fmt.Sprintf("10.1.%d.%d", host/250, 1+host%250), Dst: fmt.Sprintf("%d.%d.%d.%d", 23+d%180, (d*7)&0xff, (d>>8)&0xff, 1+d%254),
+					SPort: uint16(1024 + r.Intn(60000)), DPort: ports[r.Intn(len(ports))], State: "SF", OrigBytes: uint64(r.ExpFloat64() * 800),
+					RespBytes: uint64(r.ExpFloat64() * 20000), Duration: time.Duration(r.ExpFloat64() * 2e9)})
+			}
+		}
+	}
+	return window.Shuffle(rows, time.Nanosecond, 1)
+}
+
+// A sidecar started at 02:00 without a model trains its first forest on
+// night windows. Without retraining it flags working-day windows every
+// day, for as long as it runs; retrained 1, 2, 4, 8 and 16 hours in, then
+// daily, on a sample of the windows it has judged, it stops within hours.
+func TestRetrainFollowsTheDay(t *testing.T) {
+	rows := diurnal(200, 4, 2, 1)
+	day2 := time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC)
+	var firstDay [2]int
+	for i, retrain := range []time.Duration{0, 24 * time.Hour} {
+		cfg := DefaultConfig()
+		cfg.Retrain = retrain
+		d := New(cfg, nil)
+		ns := window.Run(d, rows)
+		later := 0
+		for _, n := range ns {
+			if n.Start.Before(day2) {
+				firstDay[i]++
+			} else {
+				later++
+			}
+		}
+		t.Logf("retrain %v: %d notices on the first day, %d later; %d retrains", retrain, firstDay[i], later, d.Stats().Retrains)
+		if retrain == 0 && later == 0 || retrain > 0 && (later > 0 || d.Stats().Retrains < 5) {
+			t.Errorf("retrain %v: %d notices after the first day, %d retrains", retrain, later, d.Stats().Retrains)
+		}
+	}
+	if firstDay[1]*2 > firstDay[0] {
+		t.Errorf("first day: %d notices retrained, %d not", firstDay[1], firstDay[0])
+	}
+}
