@@ -194,6 +194,7 @@ type runner struct {
 	lastCkpt        time.Time
 	ckptCost        time.Duration // how long the last checkpoint took
 	inflight        chan ckptDone // the checkpoint being written (nil: none)
+	unflushed       bool          // notices written to the outputs since their last flush
 	ckpts, ckptErrs int64
 	writeErrs       int64
 	rows            int64
@@ -315,6 +316,8 @@ func (r *runner) run(ctx context.Context) (err error) {
 			r.settle(false)
 			if r.inflight == nil && time.Since(r.lastCkpt) >= checkpointSpacing(r.interval, r.ckptCost) {
 				r.checkpoint(false)
+			} else if r.unflushed {
+				r.flushOutputs()
 			}
 			r.publish()
 		default:
@@ -343,6 +346,7 @@ func readRun(ctx context.Context, f *follow.Follower, batch *zeekreader.Batch) e
 
 // emit is the engine's notice callback.
 func (r *runner) emit(n *notice.Notice) {
+	r.unflushed = true
 	if err := r.sinks.Write(r.wctx, n); err != nil {
 		r.writeErrs++
 		if r.writeErrs <= 10 || r.writeErrs%1000 == 0 {
@@ -402,8 +406,10 @@ func ruleCounts(m map[string]int64) string {
 func (r *runner) checkpoint(wait bool) bool {
 	r.settle(true) // checkpoints land in order
 	r.lastCkpt = time.Now()
+	r.unflushed = false
 	if err := r.sinks.Flush(r.wctx); err != nil {
 		r.ckptErrs++
+		r.unflushed = true
 		r.log.Warn("outputs not flushed: checkpoint not advanced", "err", err)
 		return false
 	}
@@ -418,6 +424,22 @@ func (r *runner) checkpoint(wait bool) bool {
 		return r.settle(true)
 	}
 	return true
+}
+
+// flushOutputs hands the notices written since the last flush on (the
+// Zeek feed and NDJSON file buffer up to 64 KiB otherwise): at most a tick
+// (1 s) after their window closed, not at the next checkpoint, which a
+// busy sensor spaces to tens of seconds. A failure is logged and retried
+// at the next tick; checkpoints flush too and do not advance past it.
+func (r *runner) flushOutputs() {
+	r.unflushed = false
+	if err := r.sinks.Flush(r.wctx); err != nil {
+		r.writeErrs++
+		if r.writeErrs <= 10 || r.writeErrs%1000 == 0 {
+			r.log.Warn("outputs not flushed", "err", err, "failures", r.writeErrs)
+		}
+		r.unflushed = true
+	}
 }
 
 // ckptDone is how a checkpoint's write ended.

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
@@ -122,4 +125,48 @@ func offset(st *follow.State, log string) int64 {
 		}
 	}
 	return -1
+}
+
+// oneNotice emits one notice at its first Advance.
+type oneNotice struct{ done bool }
+
+func (o *oneNotice) Name() string              { return "one" }
+func (o *oneNotice) Kinds() []zeekreader.Kind  { return []zeekreader.Kind{zeekreader.KindConn} }
+func (o *oneNotice) Observe(*zeekreader.Event) {}
+func (o *oneNotice) Flush(detectors.Emit)      {}
+func (o *oneNotice) Advance(wm time.Time, emit detectors.Emit) {
+	if !o.done {
+		o.done = true
+		n := &notice.Notice{Rule: notice.RuleLongConnection, Start: wm, End: wm, RiskScore: 90, Source: netip.MustParseAddr("10.0.0.9"),
+			Message: "one notice"}
+		n.Finalize("")
+		emit(n)
+	}
+}
+
+// A notice reaches the outputs within a tick of being emitted, not at the
+// next checkpoint (an hour here; tens of seconds on a busy sensor).
+func TestRunFlushesNoticesBetweenCheckpoints(t *testing.T) {
+	logdir, _ := zeekDir(t)
+	state := t.TempDir()
+	cfg := fastConfig(t, logdir, state, "")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(b, []byte(`checkpoint_interval = "30ms"`), []byte(`checkpoint_interval = "1h"`), 1), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := newRunner(ctx, runFlags{config: cfg}, &bytes.Buffer{}, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.dets = append(r.dets, &oneNotice{})
+	done := make(chan error, 1)
+	go func() { done <- r.run(ctx) }()
+	waitFor(t, "the notice in the NDJSON output", func() bool {
+		b, _ := os.ReadFile(filepath.Join(state, "n.ndjson"))
+		return bytes.Contains(b, []byte("one notice"))
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
