@@ -370,3 +370,20 @@ func TestAccessorsAcrossTypes(t *testing.T) {
 		}
 	}
 }
+
+// The Stratosphere label columns are read under each spelling their
+// captures use (detailedlabel; IoT-23's detailed-label).
+func TestDetailedLabelSpellings(t *testing.T) {
+	for _, name := range []string{"detailedlabel", "detailed-label", "detailed_label"} {
+		log := "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tlabel\t" + name + "\n" +
+			"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tstring\n" +
+			"1700000000.000000\tCx1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp\tMalicious\tC&C-HeartBeat\n"
+		ev, err := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(log), "conn.log")).Next()
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		if string(ev.Conn.Label) != "Malicious" || string(ev.Conn.DetailedLabel) != "C&C-HeartBeat" {
+			t.Errorf("%s: label %q detailed %q", name, ev.Conn.Label, ev.Conn.DetailedLabel)
+		}
+	}
+}

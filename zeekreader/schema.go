@@ -144,6 +144,8 @@ var fieldAliases = map[string][]string{
 	"id.orig_p": {"src_port", "srcport", "orig_p"},
 	"id.resp_h": {"dst", "dst_ip", "resp_h"},
 	"id.resp_p": {"dst_port", "dstport", "resp_p"},
+	// IoT-23 and later Stratosphere captures spell it with a hyphen
+	"detailedlabel": {"detailed-label", "detailed_label"},
 }
 
 // types is the dense column-type list the TSV row loop walks.

@@ -95,15 +95,22 @@ func ParseLabels(r io.Reader) ([]LabelRange, error) {
 	}
 }
 
+// parseHost reads an address or a CIDR; IPv4-mapped IPv6 (::ffff:a.b.c.d,
+// ::ffff:a.b.c.0/120) is read as the IPv4 it maps, as Zeek logs it.
 func parseHost(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
+		p, err := netip.ParsePrefix(s)
+		if err == nil && p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p, err
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 

@@ -110,6 +110,24 @@ func TestLabelsFile(t *testing.T) {
 	}
 }
 
+// IPv4-mapped IPv6 in a labels file names the IPv4 host Zeek logs.
+func TestLabelsMappedIPv4(t *testing.T) {
+	ls, err := ParseLabels(strings.NewReader("::ffff:10.0.0.3,,,bot\n::ffff:10.9.0.0/112,,,sweep\n2001:db8::1,,,v6\n"))
+	if err != nil || len(ls) != 3 {
+		t.Fatal(ls, err)
+	}
+	at := time.Unix(1700000100, 0)
+	for _, c := range []struct {
+		l    int
+		addr string
+		want bool
+	}{{0, "10.0.0.3", true}, {0, "10.0.0.4", false}, {1, "10.9.1.1", true}, {1, "10.8.1.1", false}, {2, "2001:db8::1", true}} {
+		if got := ls[c.l].match(netip.MustParseAddr(c.addr), at); got != c.want {
+			t.Errorf("label %d on %s: %v, want %v", c.l, c.addr, got, c.want)
+		}
+	}
+}
+
 func TestAveragePrecision(t *testing.T) {
 	near(t, "perfect", AveragePrecision([]point{{0.9, true}, {0.5, false}}), 1)
 	near(t, "inverted", AveragePrecision([]point{{0.9, false}, {0.5, true}}), 0.5)
