@@ -141,6 +141,11 @@ func New(cfg Config) *Detector {
 	return d
 }
 
+// heldPrior is held for subnet priors: 36 passes a day of host history
+// (host-days), up to MaxHold, so that a flood over many subnets does not
+// flush the priors new hosts are judged by.
+func heldPrior(p *Prior) uint8 { return uint8(min(36*p.Days, window.MaxHold)) }
+
 // held is how many passes of the eviction hand a host's profile is held
 // for when the host is seen: 36 a day of history, the most (MaxHold) from
 // a week on. A flood of new (spoofed) internal sources then churns
@@ -344,7 +349,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		e.HOD[hod]++
 	}
 	d.bhod[hod]++
-	sp, created := d.sub.Get(subnetOf(hostIP))
+	sp, created := d.sub.GetHoldFor(subnetOf(hostIP), heldPrior)
 	if created {
 		sp.First = s.Win
 	}

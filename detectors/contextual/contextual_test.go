@@ -195,18 +195,20 @@ func TestUnderEviction(t *testing.T) {
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
 
-// A flood of spoofed internal sources, 20 times max_hosts, in the hour
-// before an established host's first night activity: the host keeps its
-// profile (held while the flood churns through the other entries), so
-// 03:00 is judged against its own silent nights, not as a new host's by
-// the priors (which fire here too, but a flood can skew them).
+// A flood of spoofed internal sources, 20 times max_hosts and spread over
+// hundreds of /24s, in the hour before two hosts' first night activity:
+// the established host keeps its profile and a new host's subnet keeps its
+// prior (both held while the flood churns through the other entries), so
+// 03:00 is judged against the host's own silent nights and against its
+// subnet's, not by the population prior, which the flood, active at 02:00,
+// turns into an excuse for 03:00 (without the holds 10.0.0.50 is missed).
 func TestProfilesSurviveSpoofedFlood(t *testing.T) {
 	base := workdays([]string{"10.0.0.5", "10.0.0.6", "10.0.0.7"}, 21)
 	wed := monday.AddDate(0, 0, 23)
 	var flood []window.Conn
 	for i := 0; i < 20000; i++ {
 		flood = append(flood, window.Conn{TS: wed.Add(2*time.Hour + time.Duration(i)*150*time.Millisecond),
-			Src: fmt.Sprintf("10.%d.%d.%d", 100+i/62500, i/250%250, 1+i%250), Dst: "203.0.113.1", DPort: 445, State: "S0"})
+			Src: fmt.Sprintf("10.%d.%d.%d", 100+i%100, i/100%250, 1+i/25000), Dst: "203.0.113.1", DPort: 445, State: "S0"})
 	}
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 1000
@@ -216,6 +218,7 @@ func TestProfilesSurviveSpoofedFlood(t *testing.T) {
 	}{{"no flood", false}, {"after a flood of 20x max_hosts", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows := append(append([]window.Conn{}, base...), burst("10.0.0.5", wed.Add(3*time.Hour), 200)...)
+			rows = append(rows, burst("10.0.0.50", wed.Add(3*time.Hour), 200)...) // a new host
 			if tc.flood {
 				rows = append(rows, flood...)
 			}
@@ -225,12 +228,15 @@ func TestProfilesSurviveSpoofedFlood(t *testing.T) {
 			for _, n := range ns {
 				got += n.Source.String() + " "
 				t.Log(n.Message)
-				if strings.Contains(n.Message, "new host") {
+				if n.Source.String() == "10.0.0.5" && strings.Contains(n.Message, "new host") {
 					t.Errorf("judged as a new host (its profile was evicted): %s", n.Message)
 				}
+				if n.Source.String() == "10.0.0.50" && !strings.Contains(n.Message, "by its subnet's") {
+					t.Errorf("a new host not judged by its subnet's prior (evicted): %s", n.Message)
+				}
 			}
-			if got != "10.0.0.5 " {
-				t.Fatalf("notices for %q, want 10.0.0.5 (evicted %d)", got, d.Stats().Evicted)
+			if got != "10.0.0.5 10.0.0.50 " && got != "10.0.0.50 10.0.0.5 " {
+				t.Fatalf("notices for %q, want 10.0.0.5 and 10.0.0.50 (evicted %d)", got, d.Stats().Evicted)
 			}
 		})
 	}
