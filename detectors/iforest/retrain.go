@@ -41,9 +41,10 @@ type retraining struct {
 
 // due reports whether a forest trained at Last is due for retraining at
 // now: every period, and sooner while the run is young, after as long as
-// the run had at its last training (at least an hour): 1, 2, 4, 8, 16 h
-// after the first training, then every period (a forest trained on a
-// sidecar's first minutes is replaced within hours, not a day).
+// the run had at its last training (at least an hour): with a period of
+// 24 h, 1, 2, 4, 8, 16 and 32 h after the first training, then every
+// period (a forest trained on a sidecar's first minutes is replaced
+// within hours, not a day).
 func (r *retraining) due(now time.Time, period time.Duration) bool {
 	return now.Sub(r.Last) >= min(period, max(time.Hour, r.Last.Sub(r.First)))
 }

@@ -42,8 +42,8 @@ func diurnal(hosts, days int, startHour int, seed int64) []window.Conn {
 
 // A sidecar started at 02:00 without a model trains its first forest on
 // night windows. Without retraining it flags working-day windows every
-// day, for as long as it runs; retrained 1, 2, 4, 8 and 16 hours in, then
-// daily, on a sample of the windows it has judged, it stops within hours.
+// day, for as long as it runs; retrained 1, 2, 4, 8, 16 and 32 hours in,
+// then daily, on a sample of the windows it has judged, it stops within hours.
 func TestRetrainFollowsTheDay(t *testing.T) {
 	rows := diurnal(200, 4, 2, 1)
 	day2 := time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC)

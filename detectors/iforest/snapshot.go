@@ -15,7 +15,8 @@ import (
 // until they have MinHostWindows windows again), versions 1 and 2 with an
 // empty sample (their fixed baseline stays in use until the sample has
 // minPopulation windows). 4 added the retraining sample (older snapshots
-// retrain one period after the restore, on the judged windows only).
+// retrain once train_windows windows were judged after the restore, on
+// those only, then every period).
 const snapshotVersion = 4
 
 type snapshot struct {
