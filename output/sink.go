@@ -17,6 +17,14 @@ type Sink interface {
 	Close() error
 }
 
+// SelfFlushing is a Sink that hands what it buffers on by itself, at an
+// interval of its own (Elasticsearch's flush_interval), so that a caller
+// flushing for latency rather than durability can leave it alone.
+type SelfFlushing interface {
+	Sink
+	FlushesItself() bool
+}
+
 // Multi fans notices out to several sinks; the first error of each call wins
 // but every sink still sees every call.
 type Multi []Sink

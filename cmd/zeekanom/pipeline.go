@@ -67,9 +67,19 @@ func (ss *sinkSet) Write(ctx context.Context, n *notice.Notice) error {
 	return first
 }
 
-func (ss *sinkSet) Flush(ctx context.Context) error {
+func (ss *sinkSet) Flush(ctx context.Context) error { return ss.flush(ctx, false) }
+
+// FlushBuffered flushes the sinks that do not flush by themselves
+// (output.SelfFlushing): the file outputs, for latency between
+// checkpoints.
+func (ss *sinkSet) FlushBuffered(ctx context.Context) error { return ss.flush(ctx, true) }
+
+func (ss *sinkSet) flush(ctx context.Context, buffered bool) error {
 	var errs []error
 	for _, s := range ss.sinks {
+		if sf, ok := s.sink.(output.SelfFlushing); buffered && ok && sf.FlushesItself() {
+			continue
+		}
 		if err := s.sink.Flush(ctx); err != nil {
 			s.errs++
 			errs = append(errs, fmt.Errorf("output %s: %w", s.name, err))

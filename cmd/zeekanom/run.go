@@ -429,11 +429,12 @@ func (r *runner) checkpoint(wait bool) bool {
 // flushOutputs hands the notices written since the last flush on (the
 // Zeek feed and NDJSON file buffer up to 64 KiB otherwise): at most a tick
 // (1 s) after their window closed, not at the next checkpoint, which a
-// busy sensor spaces to tens of seconds. A failure is logged and retried
-// at the next tick; checkpoints flush too and do not advance past it.
+// busy sensor spaces to tens of seconds. Elasticsearch sends on its own
+// flush_interval and is left to it. A failure is logged and retried at the
+// next tick; checkpoints flush too and do not advance past it.
 func (r *runner) flushOutputs() {
 	r.unflushed = false
-	if err := r.sinks.Flush(r.wctx); err != nil {
+	if err := r.sinks.FlushBuffered(r.wctx); err != nil {
 		r.writeErrs++
 		if r.writeErrs <= 10 || r.writeErrs%1000 == 0 {
 			r.log.Warn("outputs not flushed", "err", err, "failures", r.writeErrs)

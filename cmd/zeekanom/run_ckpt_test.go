@@ -170,3 +170,30 @@ func TestRunFlushesNoticesBetweenCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// countSink counts flushes; self says it flushes by itself.
+type countSink struct {
+	flushes int
+	self    bool
+}
+
+func (c *countSink) Write(context.Context, *notice.Notice) error { return nil }
+func (c *countSink) Flush(context.Context) error                 { c.flushes++; return nil }
+func (c *countSink) Close() error                                { return nil }
+func (c *countSink) FlushesItself() bool                         { return c.self }
+
+// Between checkpoints only the outputs that do not flush by themselves
+// are flushed (Elasticsearch sends on its own flush_interval; a flush
+// would wait for a bulk round trip); checkpoints flush them all.
+func TestFlushBufferedLeavesSelfFlushingSinks(t *testing.T) {
+	file, es := &countSink{}, &countSink{self: true}
+	ss := &sinkSet{sinks: []*namedSink{{name: "zeekfeed", sink: file}, {name: "elasticsearch", sink: es}}}
+	ss.FlushBuffered(context.Background())
+	if file.flushes != 1 || es.flushes != 0 {
+		t.Fatalf("between checkpoints: file %d, es %d flushes", file.flushes, es.flushes)
+	}
+	ss.Flush(context.Background())
+	if file.flushes != 2 || es.flushes != 1 {
+		t.Fatalf("at a checkpoint: file %d, es %d flushes", file.flushes, es.flushes)
+	}
+}

@@ -28,7 +28,7 @@ import (
 	"github.com/zeekanom/zeekanom/output/notice"
 )
 
-var _ output.Sink = (*Sink)(nil)
+var _ output.SelfFlushing = (*Sink)(nil)
 
 // Stats are the sink's counters since New, for the metrics layer.
 type Stats struct {
@@ -334,6 +334,10 @@ func (s *Sink) spoolLocked(meta, doc []byte) error {
 }
 
 // Flush sends everything queued and makes the spool durable (fsync).
+// FlushesItself: the bulk indexer sends what it holds every
+// flush_interval (output.SelfFlushing).
+func (s *Sink) FlushesItself() bool { return true }
+
 func (s *Sink) Flush(ctx context.Context) error {
 	err := s.bi.Flush(ctx)
 	if s.spool != nil {
