@@ -241,3 +241,11 @@ func TestProfilesSurviveSpoofedFlood(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint's Capture copies: encoded after more rows, it is the state
+// of its moment (run encodes it while rows flow).
+func TestCaptureCopies(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckCapture(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}

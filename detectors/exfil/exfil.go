@@ -371,7 +371,11 @@ type snap struct {
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
-func (d *Detector) Snapshot() ([]byte, error) {
+func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+
+// Capture copies the state; the returned function encodes the copy
+// (detectors.Capturer).
+func (d *Detector) Capture() func() ([]byte, error) {
 	live := d.t.Export()
 	es := make([]window.Entry[window.IP, Entry], len(live))
 	for j, le := range live {
@@ -383,9 +387,12 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		}
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
-	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending, d.t.Layout()})
-	return b.Bytes(), err
+	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout()}
+	return func() ([]byte, error) {
+		var b bytes.Buffer
+		err := gob.NewEncoder(&b).Encode(s)
+		return b.Bytes(), err
+	}
 }
 
 // Restore loads a Snapshot.

@@ -181,3 +181,40 @@ func TestHistorySurvivesSpoofedFlood(t *testing.T) {
 		t.Fatalf("judged as a new host after %d evictions: %s", d.Stats().Evicted, ns[0].Message)
 	}
 }
+
+// A checkpoint's Capture copies: encoded after more rows, it is the state
+// of its moment (run encodes it while rows flow).
+func TestCaptureCopies(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 64
+	window.CheckCapture(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
+}
+
+// The global prior is a ring, overwritten in place once full: a capture
+// holds its own copy.
+func TestCaptureGlobalPrior(t *testing.T) {
+	rows := sorted(office(20, 48, 3))
+	d := New(DefaultConfig())
+	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
+	half := len(rows) * 3 / 4
+	for _, r := range rows[:half] {
+		eng.Observe(r.Event())
+	}
+	want, err := d.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := d.Capture()
+	for _, r := range rows[half:] {
+		eng.Observe(r.Event())
+	}
+	got, err := encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := window.DecodeGob[snap](want)
+	g, _ := window.DecodeGob[snap](got)
+	if len(w.(snap).Global) != globalCap || !reflect.DeepEqual(w, g) {
+		t.Fatalf("prior of %d windows; capture differs from the snapshot at its moment", len(w.(snap).Global))
+	}
+}
