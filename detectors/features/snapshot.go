@@ -79,6 +79,16 @@ func (w *winState) hashes(s hset) []uint64 {
 	return out
 }
 
+// Capture copies the open windows; the returned function encodes the
+// copy as Snapshot does (for a checkpoint encoded while rows flow).
+func (x *Extractor) Capture() func() ([]byte, error) {
+	c := &Extractor{closed: x.closed, stats: x.stats}
+	for _, w := range x.open {
+		c.open = append(c.open, w.clone())
+	}
+	return c.Snapshot
+}
+
 // Snapshot encodes the open windows deterministically (JSON).
 func (x *Extractor) Snapshot() ([]byte, error) {
 	s := snapshot{Version: snapshotVersion, Closed: x.closed, Stats: x.stats}

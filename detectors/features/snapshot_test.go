@@ -257,3 +257,35 @@ func TestPorts(t *testing.T) {
 		}
 	}
 }
+
+// A Capture copies the open windows: encoded after more rows (windows
+// closed, their storage reused, sets grown), it is the snapshot of its
+// moment, taken at every 25th row.
+func TestCaptureCopies(t *testing.T) {
+	evs := mixedRows()
+	cfg := DefaultConfig()
+	cfg.MaxDistinct = 12
+	x := New(cfg)
+	var wants [][]byte
+	var encodes []func() ([]byte, error)
+	for i := range evs {
+		if i%25 == 0 {
+			b, err := x.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wants, encodes = append(wants, b), append(encodes, x.Capture())
+		}
+		runRows(x, evs[i:i+1])
+	}
+	x.Flush()
+	for i := range wants {
+		got, err := encodes[i]()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, wants[i]) {
+			t.Fatalf("capture %d of %d differs from the snapshot at its moment", i+1, len(wants))
+		}
+	}
+}

@@ -222,6 +222,16 @@ type paged[T any] struct {
 	used  int  // elements used in the last page in use
 }
 
+// clone is a deep copy of the pages in use.
+func (p *paged[T]) clone() paged[T] {
+	c := *p
+	c.pages = make([][]T, len(p.pages))
+	for i := range p.pages[:p.n] {
+		c.pages[i] = slices.Clone(p.pages[i])
+	}
+	return c
+}
+
 // alloc hands out k (at most the page length) contiguous zeroed elements
 // and returns their position.
 func (p *paged[T]) alloc(k int) uint32 {
@@ -256,6 +266,14 @@ type winState struct {
 	times      paged[timeBlock]
 	uids       paged[byte] // per uid: next (4 bytes, position+1), length (2), bytes
 	classes    []string
+}
+
+// clone is a deep copy of w, for a snapshot encoded while w goes on.
+func (w *winState) clone() *winState {
+	c := *w
+	c.accs, c.index, c.classes = slices.Clone(w.accs), slices.Clone(w.index), slices.Clone(w.classes)
+	c.sets, c.times, c.uids = w.sets.clone(), w.times.clone(), w.uids.clone()
+	return &c
 }
 
 // maxUIDLen bounds a uid's length (Zeek's are about 18 bytes).

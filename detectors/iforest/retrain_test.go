@@ -1,12 +1,16 @@
 package iforest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
 )
 
 // diurnal is hosts' traffic for days from startHour: about 60
@@ -68,5 +72,42 @@ func TestRetrainFollowsTheDay(t *testing.T) {
 	}
 	if firstDay[1]*2 > firstDay[0] {
 		t.Errorf("first day: %d notices retrained, %d not", firstDay[1], firstDay[0])
+	}
+}
+
+// The population and retraining samples are overwritten in place once
+// full: a capture holds its own copies.
+func TestCaptureSamples(t *testing.T) {
+	rows := diurnal(100, 2, 10, 2)
+	d := New(DefaultConfig(), nil)
+	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
+	half := len(rows) / 2
+	for _, r := range rows[:half] {
+		eng.Observe(r.Event())
+	}
+	want, err := d.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := d.Capture()
+	for _, r := range rows[half:] {
+		eng.Observe(r.Event())
+	}
+	got, err := encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w, g snapshot
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatal(err)
+	}
+	if w.Population == nil || len(w.Population.Vals) != PopulationLen || w.Retrain == nil || len(w.Retrain.Sample) == 0 {
+		t.Fatalf("samples not filled at the capture: the test proves nothing")
+	}
+	if !reflect.DeepEqual(w, g) {
+		t.Fatal("the capture encoded after more rows differs from the snapshot at its moment")
 	}
 }

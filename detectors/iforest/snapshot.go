@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
@@ -62,20 +63,31 @@ func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.
 
 // Snapshot saves the open windows, the training buffer, the host histories
 // and a forest trained on the run with its population sample.
-func (d *Detector) Snapshot() ([]byte, error) {
-	ex, err := d.ex.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	s := snapshot{Version: snapshotVersion, Extractor: ex, Buffer: d.buf, Stats: d.stats,
+func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+
+// Capture copies what Snapshot saves (open windows, host histories,
+// samples); the returned function encodes the copy (detectors.Capturer). A forest is never
+// changed once grown (retraining replaces it), so it is shared.
+func (d *Detector) Capture() func() ([]byte, error) {
+	exEnc := d.ex.Capture()
+	s := &snapshot{Version: snapshotVersion, Buffer: slices.Clone(d.buf), Stats: d.stats,
 		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
 	if d.fromRun && d.tr != nil {
-		s.Forest, s.Population, s.Retrain = d.tr.Forest, &d.pop, &d.re
+		re := d.re
+		re.Sample = slices.Clone(re.Sample)
+		s.Forest, s.Population, s.Retrain = d.tr.Forest, &Population{Vals: slices.Clone(d.pop.Vals)}, &re
 		if d.pop.legacy != nil && len(d.pop.Vals) < minPopulation {
 			s.Global = d.pop.legacy // still in use: keep it until the sample replaces it
 		}
 	}
-	return json.Marshal(&s)
+	return func() ([]byte, error) {
+		ex, err := exEnc()
+		if err != nil {
+			return nil, err
+		}
+		s.Extractor = ex
+		return json.Marshal(s)
+	}
 }
 
 // Restore resumes from a snapshot of version 1 to 4; on error the

@@ -1,12 +1,15 @@
 package iforest
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"net/netip"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -75,4 +78,14 @@ func TestSnapshotRestore(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A checkpoint's Capture copies: encoded after more rows, it is the state
+// of its moment (run encodes it while rows flow).
+func TestCaptureCopies(t *testing.T) {
+	window.CheckCapture(t, func() detectors.Detector { return New(DefaultConfig(), nil) }, func(b []byte) (any, error) {
+		var s snapshot
+		err := json.Unmarshal(b, &s)
+		return s, err
+	})
 }
