@@ -194,24 +194,7 @@ func TestCaptureCopies(t *testing.T) {
 // holds its own copy.
 func TestCaptureGlobalPrior(t *testing.T) {
 	rows := sorted(office(20, 48, 3))
-	d := New(DefaultConfig())
-	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
-	half := len(rows) * 3 / 4
-	for _, r := range rows[:half] {
-		eng.Observe(r.Event())
-	}
-	want, err := d.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	encode := d.Capture()
-	for _, r := range rows[half:] {
-		eng.Observe(r.Event())
-	}
-	got, err := encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, got := window.CaptureAt(t, New(DefaultConfig()), rows, len(rows)*3/4)
 	w, _ := window.DecodeGob[snap](want)
 	g, _ := window.DecodeGob[snap](got)
 	if len(w.(snap).Global) != globalCap || !reflect.DeepEqual(w, g) {

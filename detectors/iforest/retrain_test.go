@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/window"
-	"github.com/zeekanom/zeekanom/output/notice"
 )
 
 // diurnal is hosts' traffic for days from startHour: about 60
@@ -79,24 +77,7 @@ func TestRetrainFollowsTheDay(t *testing.T) {
 // full: a capture holds its own copies.
 func TestCaptureSamples(t *testing.T) {
 	rows := diurnal(100, 2, 10, 2)
-	d := New(DefaultConfig(), nil)
-	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
-	half := len(rows) / 2
-	for _, r := range rows[:half] {
-		eng.Observe(r.Event())
-	}
-	want, err := d.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	encode := d.Capture()
-	for _, r := range rows[half:] {
-		eng.Observe(r.Event())
-	}
-	got, err := encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, got := window.CaptureAt(t, New(DefaultConfig(), nil), rows, len(rows)/2)
 	var w, g snapshot
 	if err := json.Unmarshal(want, &w); err != nil {
 		t.Fatal(err)

@@ -341,6 +341,30 @@ func CheckCapture(t testing.TB, mk func() detectors.Detector, decode func([]byte
 	}
 }
 
+// CaptureAt feeds rows[:cut] to det (a Capturer) in an Engine, takes a
+// Snapshot and a Capture there, feeds the rest and then runs the
+// Capture's encoding: want and got must decode alike.
+func CaptureAt(t testing.TB, det detectors.Detector, rows []Conn, cut int) (want, got []byte) {
+	t.Helper()
+	c := det.(detectors.Capturer)
+	eng := detectors.NewEngine(func(*notice.Notice) {}, det)
+	for _, r := range rows[:cut] {
+		eng.Observe(r.Event())
+	}
+	want, err := c.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := c.Capture()
+	for _, r := range rows[cut:] {
+		eng.Observe(r.Event())
+	}
+	if got, err = encode(); err != nil {
+		t.Fatal(err)
+	}
+	return want, got
+}
+
 // DecodeGob decodes a gob snapshot into a T (a decode for CheckRestoreExact
 // and RestoreRoundTrip).
 func DecodeGob[T any](b []byte) (any, error) {
