@@ -105,7 +105,7 @@ type Stats struct {
 	features.Stats
 	Scored  int64
 	Alerts  int64
-	Trained int // windows the forest was trained on in this run (0: from the model)
+	Trained int // windows the current forest was trained on (0: from the model)
 	// Retrains counts the trainings after the first (Config.Retrain).
 	Retrains int
 	// HistoryHosts is the number of hosts with a history, HistoryEvicted
@@ -204,7 +204,7 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 // (see retraining), and takes it from the next window on; it waits while
 // fewer windows than the first training's were judged since the last.
 func (d *Detector) retrain(now time.Time) {
-	X := d.re.trainingSet(max(d.cfg.MinTrain, d.cfg.TrainWindows))
+	X, judged := d.re.trainingSet(max(d.cfg.MinTrain, d.cfg.TrainWindows))
 	if X == nil {
 		return // fewer windows than the first training had: wait for more
 	}
@@ -212,9 +212,9 @@ func (d *Detector) retrain(now time.Time) {
 	if err != nil {
 		return
 	}
-	f.calibrate(X[:len(d.re.Sample)])
+	f.calibrate(X[:judged])
 	d.tr.Forest = f
-	d.stats.Trained += len(X)
+	d.stats.Trained = len(X)
 	d.stats.Retrains++
 	d.re.restart(now)
 }
@@ -269,7 +269,9 @@ func (d *Detector) train(emit detectors.Emit) {
 	scores := f.calibrate(JX)
 	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return d.pop.robust() }}
 	d.fromRun = true
-	d.re.start(d.buf, X, d.cfg.MinRows)
+	if d.cfg.Retrain > 0 {
+		d.re.start(d.buf, X, d.cfg.MinRows)
+	}
 	d.stats.Trained = len(d.buf)
 	d.buf = nil
 	for i := range judged {

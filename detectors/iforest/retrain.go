@@ -50,21 +50,24 @@ func (r *retraining) due(now time.Time, period time.Duration) bool {
 }
 
 // start records the first training: its windows (vs, X in model space)
-// and the time it ends.
+// and the time it ends. Its small windows are kept evenly spread when
+// there are more than RetrainSample.
 func (r *retraining) start(vs []features.Vector, X [][]float64, minRows int) {
-	judged := 0
-	r.Small = nil
+	var small []int
 	for i := range vs {
-		if vs[i].Rows >= minRows {
-			judged++
-		} else if len(r.Small) < RetrainSample {
-			r.Small = append(r.Small, X[i])
+		if vs[i].Rows < minRows {
+			small = append(small, i)
 		}
 		if vs[i].End.After(r.Last) {
 			r.Last = vs[i].End
 		}
 	}
-	r.Share = float64(judged) / float64(max(len(vs), 1))
+	n := min(len(small), RetrainSample)
+	r.Small = make([][]float64, n)
+	for k := range n {
+		r.Small[k] = X[small[k*len(small)/n]]
+	}
+	r.Share = float64(len(vs)-len(small)) / float64(max(len(vs), 1))
 	r.First = r.Last
 }
 
@@ -88,14 +91,20 @@ func (r *retraining) offer(v []float64) {
 	}
 }
 
-// trainingSet is the sample in model space followed by the first
-// training's small windows in their share; nil when fewer than fresh
-// windows were offered since the last training.
-func (r *retraining) trainingSet(fresh int) [][]float64 {
-	if r.Fresh < int64(max(fresh, 2)) {
-		return nil
+// trainingSet is the sample (in model space) followed by the first
+// training's small windows in the share they had there, repeated when
+// there are too few (small windows, a row or two, are much alike). It
+// returns nil when fewer than fresh windows were offered since the last
+// training; judged is how many lead X.
+func (r *retraining) trainingSet(fresh int) (X [][]float64, judged int) {
+	if r.Fresh < int64(max(fresh, 2)) || len(r.Sample) < 2 {
+		return nil, 0
 	}
-	X := make([][]float64, 0, len(r.Sample)+len(r.Small))
+	ns := 0
+	if r.Share > 0 && r.Share < 1 && len(r.Small) > 0 {
+		ns = int(math.Round(float64(len(r.Sample)) * (1 - r.Share) / r.Share))
+	}
+	X = make([][]float64, 0, len(r.Sample)+ns)
 	flat := make([]float64, len(r.Sample)*features.Dim)
 	for i := range r.Sample {
 		x := flat[i*features.Dim : (i+1)*features.Dim]
@@ -104,11 +113,10 @@ func (r *retraining) trainingSet(fresh int) [][]float64 {
 		}
 		X = append(X, features.Transform(x, x))
 	}
-	if r.Share > 0 && r.Share < 1 {
-		n := int(math.Round(float64(len(r.Sample)) * (1 - r.Share) / r.Share))
-		X = append(X, r.Small[:min(n, len(r.Small))]...)
+	for i := range ns {
+		X = append(X, r.Small[i%len(r.Small)])
 	}
-	return X
+	return X, len(r.Sample)
 }
 
 // restart begins the next period.
