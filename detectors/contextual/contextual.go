@@ -72,6 +72,9 @@ type Slot struct {
 	Bytes uint64
 	Dsts  window.HLL
 	UIDs  window.UIDs
+	// Est: a connection of the hour was established (window.Established);
+	// only such hours teach the subnet and population priors
+	Est bool
 }
 
 // nSlots is how many hours a host can have open at once.
@@ -209,6 +212,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		s.Used, s.Win = true, w
 	}
 	s.Conns++
+	s.Est = s.Est || window.Established(c.ConnState)
 	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
 	s.Dsts.Add(window.HashAddr(c.Resp, 3))
 	s.UIDs.Add(c.UID)
@@ -349,17 +353,22 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	if e.HOD[hod] < math.MaxUint16 {
 		e.HOD[hod]++
 	}
-	d.bhod[hod]++
-	sp, created := d.sub.GetHoldFor(subnetOf(hostIP), heldPrior)
-	if created {
-		sp.First = s.Win
-	}
-	sp.First = min(sp.First, s.Win)
-	sp.PHOD[hod]++
-	if day := s.Win / 24; day != e.LastDay {
-		e.LastDay = day
-		d.bdays++ // host-days: each day a host was active at all
-		sp.PDays++
+	if s.Est {
+		// the priors learn from hours with an established connection: a
+		// flood of spoofed sources (S0) at 02:00 would make 03:00 an
+		// hour next to activity for every new host
+		d.bhod[hod]++
+		sp, created := d.sub.GetHoldFor(subnetOf(hostIP), heldPrior)
+		if created {
+			sp.First = s.Win
+		}
+		sp.First = min(sp.First, s.Win)
+		sp.PHOD[hod]++
+		if day := s.Win / 24; day != e.LastDay {
+			e.LastDay = day
+			d.bdays++ // host-days: each day a host was active at all
+			sp.PDays++
+		}
 	}
 	if !ok || p >= d.cfg.MaxProb || int(s.Conns) < d.cfg.MinConns {
 		return nil

@@ -79,6 +79,9 @@ type Slot struct {
 	MaxDst  window.IP
 	UIDs    window.UIDs
 	Port    uint16
+	// Est: a connection of the window was established
+	// (window.Established); only such windows teach the global prior
+	Est bool
 }
 
 // nSlots is how many windows a host can have open at once.
@@ -201,6 +204,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	s.Bytes = window.AddBytes(s.Bytes, c.OrigBytes)
 	s.Conns++
+	s.Est = s.Est || window.Established(c.ConnState)
 	if c.OrigBytes >= 1e5 {
 		s.UIDs.Add(c.UID) // the bulky connections are the evidence
 	}
@@ -315,7 +319,11 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	e.Hist[e.NHist%histCap] = float32(x)
 	e.Top[e.NHist%histCap] = float32(xt)
 	e.NHist++
-	d.batch = append(d.batch, x)
+	if s.Est {
+		// a flood of spoofed sources (unanswered) would pull the prior
+		// for new hosts down to its packets
+		d.batch = append(d.batch, x)
+	}
 	byDst := zt >= d.cfg.Z && zt > z && top.Bytes >= d.cfg.MinBytes
 	if !have || !(z >= d.cfg.Z && s.Bytes >= d.cfg.MinBytes) && !byDst {
 		return nil

@@ -2,6 +2,7 @@ package exfil
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -179,6 +180,11 @@ func TestHistorySurvivesSpoofedFlood(t *testing.T) {
 	}
 	if strings.Contains(ns[0].Message, "new hosts") || d.Stats().Evicted < 10000 {
 		t.Fatalf("judged as a new host after %d evictions: %s", d.Stats().Evicted, ns[0].Message)
+	}
+	// the flood's windows (unanswered) did not teach the global prior
+	// for new hosts, which stays the office's (about 5 MB an hour)
+	if med := math.Pow(10, window.Median(append([]float64(nil), d.global...))); med < 1e6 {
+		t.Fatalf("the global prior for new hosts is %.0f bytes: the flood taught it", med)
 	}
 }
 

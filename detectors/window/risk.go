@@ -152,6 +152,19 @@ func Failed(state []byte) bool {
 	return false
 }
 
+// Established reports a connection whose originator completed a
+// handshake (or a UDP/ICMP exchange with a reply): SF, S1, S2, S3, RSTO,
+// RSTR; no state (logs without conn_state) counts too. A spoofed source
+// never does, so what only such connections show (a flood's one-off
+// sources) should not teach a population baseline.
+func Established(state []byte) bool {
+	switch string(state) {
+	case "", "-", "SF", "S1", "S2", "S3", "RSTO", "RSTR":
+		return true
+	}
+	return false
+}
+
 // HalfOpen reports states of attempts that never completed a handshake.
 func HalfOpen(state []byte) bool {
 	switch string(state) {
