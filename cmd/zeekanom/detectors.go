@@ -25,36 +25,23 @@ type detectorEntry struct {
 
 // allDetectors is the plain list of detector families, in output order.
 // Each family's package documents its section (detectors/<name>/README.md).
-// The model detectors load their files through mf.
+// The model detectors and contextual load their files through mf.
 func allDetectors(mf *modelFiles) []detectorEntry {
 	var list []detectorEntry
-	list = append(list, collectiveDetectors()...)
+	list = append(list, collectiveDetectors(mf)...)
 	list = append(list, modelDetectors(mf)...)
 	return list
 }
 
 // buildDetectors builds every enabled detector from the config; model,
 // when set (a command's -m flag), replaces the model file of the
-// isolation forest and the supervised detector.
+// isolation forest, the supervised and the contextual detector.
 func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model string) ([]detectors.Detector, error) {
 	known := map[string]bool{}
 	var out []detectors.Detector
 	for _, e := range allDetectors(newModelFiles(model)) {
 		known[e.name] = true
-		prim, ok := sections[e.name]
-		decode := func(v any) error {
-			if !ok || md == nil {
-				return nil
-			}
-			if err := md.PrimitiveDecode(prim, v); err != nil {
-				return fmt.Errorf("[detectors.%s]: %w", e.name, err)
-			}
-			if err := durationsWritten(md, []string{"detectors", e.name}, v); err != nil {
-				return err
-			}
-			return validate(e.name, v)
-		}
-		d, err := e.build(decode)
+		d, err := e.build(sectionDecoder(md, sections, e.name))
 		if err != nil {
 			return nil, err
 		}
@@ -68,6 +55,24 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 		}
 	}
 	return out, nil
+}
+
+// sectionDecoder decodes [detectors.<name>] into a Config (left at its
+// defaults when the section is absent) and validates it.
+func sectionDecoder(md *toml.MetaData, sections map[string]toml.Primitive, name string) func(any) error {
+	prim, ok := sections[name]
+	return func(v any) error {
+		if !ok || md == nil {
+			return nil
+		}
+		if err := md.PrimitiveDecode(prim, v); err != nil {
+			return fmt.Errorf("[detectors.%s]: %w", name, err)
+		}
+		if err := durationsWritten(md, []string{"detectors", name}, v); err != nil {
+			return err
+		}
+		return validate(name, v)
+	}
 }
 
 // validate checks a decoded section with its Config's Validate, naming the

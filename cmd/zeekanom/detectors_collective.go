@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/beacon"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
@@ -11,9 +13,10 @@ import (
 )
 
 // collectiveDetectors lists scan, dos, beacon, exfiltration, long
-// connections and the contextual detector. Each section is documented in
+// connections and the contextual detector (which starts from a model
+// file's hour profiles when it names one, through mf). Each section is documented in
 // detectors/<name>/README.md.
-func collectiveDetectors() []detectorEntry {
+func collectiveDetectors(mf *modelFiles) []detectorEntry {
 	return []detectorEntry{
 		{name: "scan", build: func(decode func(any) error) (detectors.Detector, error) {
 			cfg := scan.DefaultConfig()
@@ -73,7 +76,19 @@ func collectiveDetectors() []detectorEntry {
 			if !cfg.Enabled {
 				return nil, nil
 			}
-			return contextual.New(cfg), nil
+			d := contextual.New(cfg)
+			if cfg.Model = mf.path(cfg.Model); cfg.Model != "" {
+				m, err := mf.load(cfg.Model)
+				if err != nil {
+					return nil, fmt.Errorf("[detectors.contextual]: %w", err)
+				}
+				if m.Contextual != nil { // (a version-3 model has none)
+					if err := d.LoadProfiles(m.Contextual); err != nil {
+						return nil, fmt.Errorf("[detectors.contextual]: %s: %w", cfg.Model, err)
+					}
+				}
+			}
+			return d, nil
 		}},
 	}
 }

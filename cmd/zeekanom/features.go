@@ -54,7 +54,10 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 // fed as score and eval feed the detectors, so that it closes its windows
 // on the same watermarks (per log, the oldest of conn/dns/http/ssl) and
 // the vectors are those the iforest and supervised detectors score.
-func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string) ([]features.Vector, int64, error) {
+// extractVectors builds the host-window vectors of the logs at paths, as
+// the detectors see them; also are detectors fed the same rows alongside
+// (train's contextual detector).
+func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, int64, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
 	if labelsFile != "" {
@@ -65,7 +68,7 @@ func extractVectors(ctx context.Context, paths []string, window time.Duration, l
 		fc.Labeler = eval.Labeler(ls)
 	}
 	tap := &vectorTap{ex: features.New(fc)}
-	eng := detectors.NewEngine(func(*notice.Notice) {}, tap)
+	eng := detectors.NewEngine(func(*notice.Notice) {}, append([]detectors.Detector{tap}, also...)...)
 	batch := zeekreader.NewBatch(batchRows)
 	skipped, err := eachEvent(ctx, paths, func(ev *zeekreader.Event) {
 		batch.Add(ev)

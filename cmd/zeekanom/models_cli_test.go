@@ -262,3 +262,40 @@ func TestEvalWarnsWithoutGroundTruth(t *testing.T) {
 		}
 	}
 }
+
+// train learns the contextual detector's hour profiles with -c's
+// [detectors.contextual] and writes them into the model; a detector that
+// loads the model (-m) starts from them, and one counting hours in
+// another time zone refuses them.
+func TestTrainContextualProfiles(t *testing.T) {
+	dir := t.TempDir()
+	benign := filepath.Join("..", "..", "testdata", "detectors", "benign", "evanswj")
+	berlin := filepath.Join(dir, "berlin.toml")
+	os.WriteFile(berlin, []byte("[detectors.contextual]\nlocation = \"Europe/Berlin\"\n"), 0o644)
+	model := filepath.Join(dir, "model.json")
+	code, out, errs := runCLI(t, "train", "-c", berlin, "-o", model, benign)
+	if code != 0 || !strings.Contains(out, "hour profiles:") {
+		t.Fatalf("train: exit %d: %s %s", code, out, errs)
+	}
+	b, _ := os.ReadFile(model)
+	var m struct {
+		Version    int
+		Contextual struct {
+			Location string
+			Hosts    map[string]any
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Version != 4 || m.Contextual.Location != "Europe/Berlin" || len(m.Contextual.Hosts) == 0 {
+		t.Fatalf("model: %v, version %d, profiles in %q of %d hosts", err, m.Version, m.Contextual.Location, len(m.Contextual.Hosts))
+	}
+	withModel := filepath.Join(dir, "with-model.toml")
+	os.WriteFile(withModel, []byte("[detectors.contextual]\nlocation = \"Europe/Berlin\"\nmodel = "+strconv.Quote(model)+"\n"), 0o644)
+	if code, _, errs := runCLI(t, "score", "-q", "-c", withModel, "-o", filepath.Join(dir, "n.ndjson"), benign); code != 0 {
+		t.Fatalf("score with the model: exit %d: %s", code, errs)
+	}
+	utc := filepath.Join(dir, "utc.toml")
+	os.WriteFile(utc, []byte("[detectors.contextual]\nmodel = "+strconv.Quote(model)+"\n"), 0o644)
+	if code, _, errs := runCLI(t, "score", "-q", "-c", utc, benign); code == 0 || !strings.Contains(errs, "Europe/Berlin") {
+		t.Fatalf("score in UTC with Berlin profiles: exit %d: %s", code, errs)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/zeekanom/zeekanom/detectors/contextual"
 	"io"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("train", "[--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json", stderr)
+	fs := newFlags("train", "[-c CONFIG] [--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json", stderr)
+	config := fs.String("c", "", "config file: the contextual detector's hour profiles are learnt with its [detectors.contextual] (location, internal, ...)")
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns, and keep the windows labelled malicious out of the baselines and the forest")
 	labelsFile := fs.String("labels-file", "", "labels file (host,start,end,class): extra ground truth; implies --labels")
@@ -33,7 +35,16 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *labelsFile != "" {
 		*labels = true
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile)
+	cfg, err := loadConfig(*config)
+	if err != nil {
+		return err
+	}
+	ccfg := contextual.DefaultConfig()
+	if err := sectionDecoder(cfg.md, cfg.Detectors, "contextual")(&ccfg); err != nil {
+		return err
+	}
+	hours := contextual.New(ccfg)
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, hours)
 	if err != nil {
 		return err
 	}
@@ -42,6 +53,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	m.Contextual = hours.Profiles()
 	if err := m.Save(*out); err != nil {
 		return err
 	}
@@ -55,7 +67,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if m.Supervised != nil {
 		sup = fmt.Sprintf("yes (%d malicious, %d benign windows)", m.Supervised.Positives, m.Supervised.Negatives)
 	}
-	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s; %d bad rows skipped\n",
-		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, skipped)
+	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts; %d bad rows skipped\n",
+		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), skipped)
 	return nil
 }

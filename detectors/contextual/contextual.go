@@ -35,6 +35,9 @@ type Config struct {
 	// Internal networks (used when local_orig is not set).
 	Internal []string `toml:"internal"`
 	MaxHosts int      `toml:"max_hosts"`
+	// Model is a model file from `zeekanom train` whose hour profiles
+	// (Profiles) the detector starts from ("" none).
+	Model string `toml:"model"`
 }
 
 // DefaultConfig returns the defaults.
@@ -127,6 +130,13 @@ type Detector struct {
 	pending   []*notice.Notice
 	bhod      [24]float64
 	bdays     float64
+	// profiles from a model (LoadProfiles): the hour their archive ended,
+	// and the hours from there to the first row of this run (set then),
+	// which do not count as observed days for what the archive learnt
+	trainedEnd int64
+	gap        int64
+	gapSet     bool
+	lastWin    int64 // the newest hour seen (Profiles)
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -191,6 +201,10 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if !ok {
 		return
 	}
+	if d.trainedEnd != 0 && !d.gapSet {
+		d.gap, d.gapSet = max(w-d.trainedEnd, 0), true
+	}
+	d.lastWin = max(d.lastWin, w)
 	e, created := d.t.GetHoldFor(window.IPOf(c.Orig), held)
 	if created {
 		e.FirstHour, e.LastDay = w, -1
@@ -273,6 +287,15 @@ func subnetOf(a window.IP) window.IP {
 	return a
 }
 
+// observedDays is the days from hour first to hour w, less the gap
+// between a model's archive and this run when first is in the archive.
+func (d *Detector) observedDays(first, w int64) float64 {
+	if d.trainedEnd != 0 && first < d.trainedEnd && w >= d.trainedEnd {
+		w -= d.gap
+	}
+	return float64(w-first) / 24
+}
+
 func (d *Detector) hours(w int64) (how, hod int) {
 	t := d.win.Start(w).In(d.loc)
 	hod = t.Hour()
@@ -289,10 +312,10 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		e.Slot[i] = 0
 	}()
 	how, hod := d.hours(s.Win)
-	days := float64(s.Win-e.FirstHour) / 24
+	days := d.observedDays(e.FirstHour, s.Win)
 	gdays := 0.0
 	if d.GFirst != math.MaxInt64 {
-		gdays = float64(s.Win-d.GFirst) / 24
+		gdays = d.observedDays(d.GFirst, s.Win)
 	}
 	sp := d.sub.Peek(subnetOf(hostIP))
 	var rate func(dh int) float64 // p at the hour dh (-1, 0, +1) from this one
@@ -324,7 +347,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		if weeks >= 2 {
 			basis = "hour of week"
 		}
-	case sp != nil && float64(s.Win-sp.First)/24 >= float64(d.cfg.MinDays) && sp.Days > 0:
+	case sp != nil && d.observedDays(sp.First, s.Win) >= float64(d.cfg.MinDays) && sp.Days > 0:
 		// a new host: its subnet's hour-of-day prior, stricter
 		rate = func(dh int) float64 {
 			return 2 * (count(float64(sp.HOD[(hod+24+dh)%24]), dh) + 0.5) / (float64(sp.Days) + 1)
@@ -408,6 +431,9 @@ type snap struct {
 	Pending   []*notice.Notice
 	Layout    window.Layout // where Entries sit in the table (eviction order)
 	SubLayout window.Layout
+	// a model's profiles: see Detector.trainedEnd
+	TrainedEnd, Gap int64
+	GapSet          bool
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
@@ -428,7 +454,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
-	s := &snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout()}
+	s := &snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet}
 	return func() ([]byte, error) {
 		var b bytes.Buffer
 		err := gob.NewEncoder(&b).Encode(s)
@@ -459,5 +485,6 @@ func (d *Detector) Restore(b []byte) error {
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.sub.ImportLayout(s.Subnets, s.SubEv, s.SubLayout)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
+	d.trainedEnd, d.gap, d.gapSet = s.TrainedEnd, s.Gap, s.GapSet
 	return nil
 }

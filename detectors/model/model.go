@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zeekanom/zeekanom/detectors/contextual"
 	"os"
 	"slices"
 	"sort"
@@ -22,7 +23,11 @@ import (
 // or features.Names change.
 const (
 	Magic   = "zeekanom-model"
-	Version = 3
+	Version = 4
+	// OldestVersion is the oldest version this build still reads: 4 added
+	// the contextual detector's profiles (optional), so version-3 files
+	// load without them.
+	OldestVersion = 3
 )
 
 // ErrVersion is returned (wrapped) for a model of another version.
@@ -52,6 +57,9 @@ type Model struct {
 	HourOfWeek []float64         `json:"hour_of_week,omitempty"`
 	Forest     *iforest.Forest   `json:"forest"`
 	Supervised *supervised.Model `json:"supervised,omitempty"`
+	// Contextual is the contextual detector's hour profiles at the end of
+	// the archive (version 4; `train` run with its [detectors.contextual]).
+	Contextual *contextual.Profiles `json:"contextual,omitempty"`
 }
 
 // MinHostWindows is the least number of windows for a per-host baseline.
@@ -214,8 +222,8 @@ func Parse(b []byte) (*Model, error) {
 	if head.Magic != Magic {
 		return nil, fmt.Errorf("not a zeekanom model file (magic %q, want %q)", head.Magic, Magic)
 	}
-	if head.Version != Version {
-		return nil, fmt.Errorf("%w: file is version %d, this build reads version %d; retrain with 'zeekanom train'", ErrVersion, head.Version, Version)
+	if head.Version < OldestVersion || head.Version > Version {
+		return nil, fmt.Errorf("%w: file is version %d, this build reads versions %d to %d; retrain with 'zeekanom train'", ErrVersion, head.Version, OldestVersion, Version)
 	}
 	var m Model
 	if err := json.Unmarshal(b, &m); err != nil {

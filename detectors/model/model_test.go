@@ -146,7 +146,7 @@ func TestVersionMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(p)
-	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprintf("this build reads version %d", Version)) {
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprintf("this build reads versions %d to %d", OldestVersion, Version)) {
 		t.Fatalf("want version error, got %v", err)
 	}
 	m.Version = Version
@@ -170,8 +170,9 @@ func TestTrainNeedsData(t *testing.T) {
 	}
 }
 
-// The committed fixtures: a current model loads; version-1 and version-2
-// files are a clear error naming both versions.
+// The committed fixtures: a version-3 model (before the contextual
+// profiles) still loads; version-1 and version-2 files are a clear error
+// naming the versions.
 func TestFixtures(t *testing.T) {
 	m, err := Load(filepath.Join("..", "..", "testdata", "models", "test18-labels.json"))
 	if err != nil {
@@ -180,9 +181,12 @@ func TestFixtures(t *testing.T) {
 	if m.Supervised == nil || len(m.Forest.Trees) != 10 {
 		t.Fatalf("fixture: supervised %v, %d trees", m.Supervised != nil, len(m.Forest.Trees))
 	}
+	if m.Version != 3 || m.Contextual != nil {
+		t.Fatalf("the version-3 fixture reads as version %d with profiles %v", m.Version, m.Contextual != nil)
+	}
 	for _, old := range []int{1, 2} {
 		_, err = Load(filepath.Join("..", "..", "testdata", "models", fmt.Sprintf("version%d.json", old)))
-		if want := fmt.Sprintf("file is version %d, this build reads version %d", old, Version); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), want) {
+		if want := fmt.Sprintf("file is version %d, this build reads versions %d to %d", old, OldestVersion, Version); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), want) {
 			t.Fatalf("got %v, want %q", err, want)
 		}
 	}

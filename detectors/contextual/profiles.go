@@ -1,0 +1,92 @@
+package contextual
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// Profiles is what `zeekanom train` learns for this detector from archived
+// logs and a model file carries: each internal host's hour profile, the
+// subnet priors and the population prior, at the end of the archive. A
+// detector that starts from them (LoadProfiles) judges hosts against their
+// archived habits from its first hour, not after min_days of its own, and
+// goes on learning from there.
+type Profiles struct {
+	// Location is the time zone the hours of week and day were counted in;
+	// EndHour is the hour (since 1970) after the archive's last row.
+	Location string                     `json:"location"`
+	EndHour  int64                      `json:"end_hour"`
+	Hosts    map[netip.Addr]HostProfile `json:"hosts"`
+	Subnets  map[netip.Addr]SubnetPrior `json:"subnets,omitempty"`
+	Global   PopulationPrior            `json:"global"`
+}
+
+// HostProfile is one host's hour profile (see state).
+type HostProfile struct {
+	HOW       [168]uint16 `json:"how"`        // weeks active at each hour of week
+	HOD       [24]uint16  `json:"hod"`        // days active at each hour of day
+	FirstHour int64       `json:"first_hour"` // first hour seen (hours since 1970)
+	LastDay   int64       `json:"last_day"`   // last day active (-1: none with an established connection)
+}
+
+// SubnetPrior is a /24 or /64's active host-hours per hour of day and its
+// host-days (see Prior), keyed by the subnet's first address.
+type SubnetPrior struct {
+	HOD   [24]float32 `json:"hod"`
+	Days  float32     `json:"days"`
+	First int64       `json:"first_hour"`
+}
+
+// PopulationPrior is every host's active host-hours per hour of day and
+// host-days.
+type PopulationPrior struct {
+	HOD       [24]float64 `json:"hod"`
+	HostDays  float64     `json:"host_days"`
+	FirstHour int64       `json:"first_hour"`
+}
+
+// Profiles returns the detector's profiles (after Flush: the hours still
+// open are not in them).
+func (d *Detector) Profiles() *Profiles {
+	p := &Profiles{Location: d.cfg.Location, EndHour: d.lastWin + 1, Hosts: map[netip.Addr]HostProfile{}, Subnets: map[netip.Addr]SubnetPrior{},
+		Global: PopulationPrior{HOD: d.GHOD, HostDays: d.GHostDays, FirstHour: d.GFirst}}
+	for _, e := range d.t.Export() {
+		p.Hosts[e.K.Addr()] = HostProfile{HOW: e.V.HOW, HOD: e.V.HOD, FirstHour: e.V.FirstHour, LastDay: e.V.LastDay}
+	}
+	for _, e := range d.sub.Export() {
+		p.Subnets[e.K.Addr()] = SubnetPrior{HOD: e.V.HOD, Days: e.V.Days, First: e.V.First}
+	}
+	return p
+}
+
+// LoadProfiles starts the detector (new, before any row) from p. Hosts go
+// in address order, so that with more than max_hosts the same ones stay.
+// The hours from the archive's end to this run's first row are not days
+// the profiles observed: they do not count in their rates (observedDays).
+func (d *Detector) LoadProfiles(p *Profiles) error {
+	if p.Location != d.cfg.Location {
+		return fmt.Errorf("profiles counted in time zone %q, the detector uses %q: train with the same [detectors.contextual] location", p.Location, d.cfg.Location)
+	}
+	for _, a := range sortedAddrs(p.Hosts) {
+		h := p.Hosts[a]
+		e, _ := d.t.Get(window.IPOf(a))
+		e.HOW, e.HOD, e.FirstHour, e.LastDay = h.HOW, h.HOD, h.FirstHour, h.LastDay
+	}
+	for _, a := range sortedAddrs(p.Subnets) {
+		sp := p.Subnets[a]
+		e, _ := d.sub.Get(window.IPOf(a))
+		e.HOD, e.Days, e.First = sp.HOD, sp.Days, sp.First
+	}
+	d.GHOD, d.GHostDays, d.GFirst = p.Global.HOD, p.Global.HostDays, p.Global.FirstHour
+	d.trainedEnd = p.EndHour
+	return nil
+}
+
+// sortedAddrs is m's keys in address order.
+func sortedAddrs[V any](m map[netip.Addr]V) []netip.Addr {
+	return slices.SortedFunc(maps.Keys(m), netip.Addr.Compare)
+}
