@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/zeekanom/zeekanom/detectors/model"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/beacon"
@@ -66,7 +67,14 @@ func collectiveDetectors(mf *modelFiles) []detectorEntry {
 			if !cfg.Enabled {
 				return nil, nil
 			}
-			return exfil.New(cfg), nil
+			d := exfil.New(cfg)
+			err := fromModel(mf, "exfil", cfg.Model, func(m *model.Model) error {
+				if m.Exfil == nil {
+					return nil // a version-3 model has none
+				}
+				return d.LoadProfiles(m.Exfil)
+			})
+			return d, err
 		}},
 		{name: "contextual", build: func(decode func(any) error) (detectors.Detector, error) {
 			cfg := contextual.DefaultConfig()
@@ -77,18 +85,31 @@ func collectiveDetectors(mf *modelFiles) []detectorEntry {
 				return nil, nil
 			}
 			d := contextual.New(cfg)
-			if cfg.Model = mf.path(cfg.Model); cfg.Model != "" {
-				m, err := mf.load(cfg.Model)
-				if err != nil {
-					return nil, fmt.Errorf("[detectors.contextual]: %w", err)
+			err := fromModel(mf, "contextual", cfg.Model, func(m *model.Model) error {
+				if m.Contextual == nil {
+					return nil // a version-3 model has none
 				}
-				if m.Contextual != nil { // (a version-3 model has none)
-					if err := d.LoadProfiles(m.Contextual); err != nil {
-						return nil, fmt.Errorf("[detectors.contextual]: %s: %w", cfg.Model, err)
-					}
-				}
-			}
-			return d, nil
+				return d.LoadProfiles(m.Contextual)
+			})
+			return d, err
 		}},
 	}
+}
+
+// fromModel hands the model file a section names (or the -m override) to
+// load, which starts a new detector from what the model learnt; nothing
+// when there is none.
+func fromModel(mf *modelFiles, name, configured string, load func(*model.Model) error) error {
+	path := mf.path(configured)
+	if path == "" {
+		return nil
+	}
+	m, err := mf.load(path)
+	if err != nil {
+		return fmt.Errorf("[detectors.%s]: %w", name, err)
+	}
+	if err := load(m); err != nil {
+		return fmt.Errorf("[detectors.%s]: %s: %w", name, path, err)
+	}
+	return nil
 }

@@ -264,7 +264,8 @@ func TestEvalWarnsWithoutGroundTruth(t *testing.T) {
 }
 
 // train learns the contextual detector's hour profiles with -c's
-// [detectors.contextual] and writes them into the model; a detector that
+// [detectors.contextual] (and exfil's histories) and writes them into the
+// model; a detector that
 // loads the model (-m) starts from them, and one counting hours in
 // another time zone refuses them.
 func TestTrainContextualProfiles(t *testing.T) {
@@ -274,7 +275,7 @@ func TestTrainContextualProfiles(t *testing.T) {
 	os.WriteFile(berlin, []byte("[detectors.contextual]\nlocation = \"Europe/Berlin\"\n"), 0o644)
 	model := filepath.Join(dir, "model.json")
 	code, out, errs := runCLI(t, "train", "-c", berlin, "-o", model, benign)
-	if code != 0 || !strings.Contains(out, "hour profiles:") {
+	if code != 0 || !strings.Contains(out, "hour profiles:") || !strings.Contains(out, "volume histories:") {
 		t.Fatalf("train: exit %d: %s %s", code, out, errs)
 	}
 	b, _ := os.ReadFile(model)
@@ -284,8 +285,11 @@ func TestTrainContextualProfiles(t *testing.T) {
 			Location string
 			Hosts    map[string]any
 		}
+		Exfil struct {
+			WindowS float64 `json:"window_s"`
+		}
 	}
-	if err := json.Unmarshal(b, &m); err != nil || m.Version != 4 || m.Contextual.Location != "Europe/Berlin" || len(m.Contextual.Hosts) == 0 {
+	if err := json.Unmarshal(b, &m); err != nil || m.Version != 4 || m.Contextual.Location != "Europe/Berlin" || len(m.Contextual.Hosts) == 0 || m.Exfil.WindowS != 3600 {
 		t.Fatalf("model: %v, version %d, profiles in %q of %d hosts", err, m.Version, m.Contextual.Location, len(m.Contextual.Hosts))
 	}
 	withModel := filepath.Join(dir, "with-model.toml")

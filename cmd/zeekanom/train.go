@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
+	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"io"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "[-c CONFIG] [--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json", stderr)
-	config := fs.String("c", "", "config file: the contextual detector's hour profiles are learnt with its [detectors.contextual] (location, internal, ...)")
+	config := fs.String("c", "", "config file: the contextual detector's hour profiles and exfil's host histories are learnt with their sections ([detectors.contextual] location, internal, ...)")
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns, and keep the windows labelled malicious out of the baselines and the forest")
 	labelsFile := fs.String("labels-file", "", "labels file (host,start,end,class): extra ground truth; implies --labels")
@@ -44,7 +45,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	hours := contextual.New(ccfg)
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, hours)
+	ecfg := exfil.DefaultConfig()
+	if err := sectionDecoder(cfg.md, cfg.Detectors, "exfil")(&ecfg); err != nil {
+		return err
+	}
+	volumes := exfil.New(ecfg)
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, hours, volumes)
 	if err != nil {
 		return err
 	}
@@ -53,7 +59,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	m.Contextual = hours.Profiles()
+	m.Contextual, m.Exfil = hours.Profiles(), volumes.Profiles()
 	if err := m.Save(*out); err != nil {
 		return err
 	}
@@ -67,7 +73,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if m.Supervised != nil {
 		sup = fmt.Sprintf("yes (%d malicious, %d benign windows)", m.Supervised.Positives, m.Supervised.Negatives)
 	}
-	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts; %d bad rows skipped\n",
-		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), skipped)
+	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts, volume histories: %d hosts; %d bad rows skipped\n",
+		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), len(m.Exfil.Hosts), skipped)
 	return nil
 }

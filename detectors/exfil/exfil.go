@@ -36,6 +36,9 @@ type Config struct {
 	MaxHosts int      `toml:"max_hosts"`
 	// Allow are destination CIDRs never counted (backup targets, CDNs).
 	Allow []string `toml:"allow"`
+	// Model is a model file from `zeekanom train` whose host histories
+	// (Profiles) the detector starts from ("" none).
+	Model string `toml:"model"`
 }
 
 // DefaultConfig returns the defaults.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
+	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"os"
 	"slices"
 	"sort"
@@ -25,8 +26,8 @@ const (
 	Magic   = "zeekanom-model"
 	Version = 4
 	// OldestVersion is the oldest version this build still reads: 4 added
-	// the contextual detector's profiles (optional), so version-3 files
-	// load without them.
+	// the contextual and exfil detectors' profiles (optional), so
+	// version-3 files load without them.
 	OldestVersion = 3
 )
 
@@ -60,6 +61,9 @@ type Model struct {
 	// Contextual is the contextual detector's hour profiles at the end of
 	// the archive (version 4; `train` run with its [detectors.contextual]).
 	Contextual *contextual.Profiles `json:"contextual,omitempty"`
+	// Exfil is the exfil detector's host histories and global prior at the
+	// end of the archive (version 4, as Contextual).
+	Exfil *exfil.Profiles `json:"exfil,omitempty"`
 }
 
 // MinHostWindows is the least number of windows for a per-host baseline.

@@ -1,0 +1,56 @@
+package exfil
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// Histories learnt from an archive (two days of office uploads) and loaded
+// into a new detector, through their JSON: a week later, a host's first
+// window of 2 GB out is judged against its own past. Without them nothing
+// fires (no history, no prior). Another window length is refused.
+func TestProfilesFromAnArchive(t *testing.T) {
+	train := New(DefaultConfig())
+	window.Run(train, sorted(office(5, 48, 1)))
+	b, err := json.Marshal(train.Profiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Profiles
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Hosts) != 5 || p.Hosts[netip.MustParseAddr("10.0.0.3")].N < 40 || len(p.Global) == 0 {
+		t.Fatalf("profiles of %d hosts, %d prior values", len(p.Hosts), len(p.Global))
+	}
+	live := upload("10.0.0.3", "203.0.113.50", t0.Add(9*24*time.Hour), 2e9, 60)
+	for _, load := range []bool{false, true} {
+		d := New(DefaultConfig())
+		if load {
+			if err := d.LoadProfiles(&p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ns := window.Run(d, live)
+		if load != (len(ns) == 1) {
+			t.Fatalf("profiles loaded %v: %d notices", load, len(ns))
+		}
+		if load && (ns[0].Source.String() != "10.0.0.3" || strings.Contains(ns[0].Message, "new hosts")) {
+			t.Fatalf("%s", ns[0].Message)
+		}
+	}
+	bad := Profiles{WindowS: 3600, Hosts: map[netip.Addr]History{netip.MustParseAddr("10.0.0.9"): {Out: []float32{1}, N: 1}}}
+	if err := New(DefaultConfig()).LoadProfiles(&bad); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("a history without its top destinations: %v", err)
+	}
+	cfg := DefaultConfig()
+	cfg.Window = 10 * time.Minute
+	if err := New(cfg).LoadProfiles(&p); err == nil || !strings.Contains(err.Error(), "3600s") {
+		t.Fatalf("profiles of another window: %v", err)
+	}
+}
