@@ -32,23 +32,12 @@ func TestProfilesFromAnArchive(t *testing.T) {
 	}
 	later := monday.AddDate(0, 0, 51) // a Wednesday, a month after the archive
 	live := burst("10.0.0.5", later.Add(3*time.Hour), 200)
-	for _, load := range []bool{false, true} {
-		d := New(DefaultConfig())
-		if load {
-			if err := d.LoadProfiles(&p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ns := window.Run(d, live)
-		if load != (len(ns) == 1) {
-			t.Fatalf("profiles loaded %v: %d notices", load, len(ns))
-		}
-		if load && (ns[0].Source.String() != "10.0.0.5" || !strings.Contains(ns[0].Message, "by hour of week")) {
-			t.Fatalf("%s", ns[0].Message)
-		}
-		if load && d.gap < 24*27 {
-			t.Fatalf("gap %d hours", d.gap)
-		}
+	plain, ns, d := window.Started(t, func() *Detector { return New(DefaultConfig()) }, func(d *Detector) error { return d.LoadProfiles(&p) }, live)
+	if len(plain) != 0 || len(ns) != 1 || ns[0].Source.String() != "10.0.0.5" || !strings.Contains(ns[0].Message, "by hour of week") {
+		t.Fatalf("%d notices without the profiles, %d with: %v", len(plain), len(ns), window.Canon(ns))
+	}
+	if d.gap < 24*27 {
+		t.Fatalf("gap %d hours", d.gap)
 	}
 	cfg := DefaultConfig()
 	cfg.Location = "Europe/Berlin"

@@ -29,20 +29,9 @@ func TestProfilesFromAnArchive(t *testing.T) {
 		t.Fatalf("profiles of %d hosts, %d prior values", len(p.Hosts), len(p.Global))
 	}
 	live := upload("10.0.0.3", "203.0.113.50", t0.Add(9*24*time.Hour), 2e9, 60)
-	for _, load := range []bool{false, true} {
-		d := New(DefaultConfig())
-		if load {
-			if err := d.LoadProfiles(&p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ns := window.Run(d, live)
-		if load != (len(ns) == 1) {
-			t.Fatalf("profiles loaded %v: %d notices", load, len(ns))
-		}
-		if load && (ns[0].Source.String() != "10.0.0.3" || strings.Contains(ns[0].Message, "new hosts")) {
-			t.Fatalf("%s", ns[0].Message)
-		}
+	plain, ns, _ := window.Started(t, func() *Detector { return New(DefaultConfig()) }, func(d *Detector) error { return d.LoadProfiles(&p) }, live)
+	if len(plain) != 0 || len(ns) != 1 || ns[0].Source.String() != "10.0.0.3" || strings.Contains(ns[0].Message, "new hosts") {
+		t.Fatalf("%d notices without the profiles, %d with: %v", len(plain), len(ns), window.Canon(ns))
 	}
 	bad := Profiles{WindowS: 3600, Hosts: map[netip.Addr]History{netip.MustParseAddr("10.0.0.9"): {Out: []float32{1}, N: 1}}}
 	if err := New(DefaultConfig()).LoadProfiles(&bad); err == nil || !strings.Contains(err.Error(), "damaged") {

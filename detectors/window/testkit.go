@@ -365,6 +365,19 @@ func CaptureAt(t testing.TB, det detectors.Detector, rows []Conn, cut int) (want
 	return want, got
 }
 
+// Started runs rows through two new detectors from mk: one as it is and
+// one started with start first (a model's profiles); it returns the
+// notices of each, and the started detector.
+func Started[D detectors.Detector](t testing.TB, mk func() D, start func(D) error, rows []Conn) (plain, started []*notice.Notice, d D) {
+	t.Helper()
+	plain = Run(mk(), rows)
+	d = mk()
+	if err := start(d); err != nil {
+		t.Fatal(err)
+	}
+	return plain, Run(d, rows), d
+}
+
 // DecodeGob decodes a gob snapshot into a T (a decode for CheckRestoreExact
 // and RestoreRoundTrip).
 func DecodeGob[T any](b []byte) (any, error) {
