@@ -183,12 +183,12 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 		}
 		return
 	}
-	// the windows that closed together are scored in batches (ScoreBatch),
-	// then judged in order
 	if len(vs) == 0 {
 		return
 	}
 	end := vs[len(vs)-1].End
+	// the windows that closed together are scored in batches (ScoreBatch),
+	// then judged in order
 	for len(vs) > 0 {
 		n := min(len(vs), scoreBlock)
 		d.scoreAll(vs[:n], emit)
