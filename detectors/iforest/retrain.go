@@ -119,5 +119,18 @@ func (r *retraining) trainingSet(fresh int) (X [][]float64, judged int) {
 	return X, len(r.Sample)
 }
 
+// valid reports whether a restored retraining fits this build: small
+// windows of features.Dim values (grow indexes every row by the first's
+// length), and a share in 0..1 whose repeated small windows
+// (trainingSet) can be counted.
+func (r *retraining) valid() bool {
+	for _, x := range r.Small {
+		if len(x) != features.Dim {
+			return false
+		}
+	}
+	return r.Share >= 0 && r.Share <= 1 && (r.Share == 0 || RetrainSample*(1-r.Share)/r.Share <= math.MaxInt32)
+}
+
 // restart begins the next period.
 func (r *retraining) restart(now time.Time) { r.Fresh, r.Last = 0, now }

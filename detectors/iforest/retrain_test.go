@@ -92,3 +92,38 @@ func TestCaptureSamples(t *testing.T) {
 		t.Fatal("the capture encoded after more rows differs from the snapshot at its moment")
 	}
 }
+
+// A damaged snapshot's retraining part (a small window of another length,
+// a share outside 0..1) is refused at Restore, and the detector is left
+// as it was: restored, it panicked at the next retraining, hours later,
+// and again after every restart from the same checkpoint.
+func TestRestoreRefusesDamagedRetraining(t *testing.T) {
+	rows := diurnal(50, 2, 2, 3)
+	cut := len(rows) / 4
+	d := New(DefaultConfig(), nil)
+	window.Run(d, rows[:cut])
+	b, err := d.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, damage := range []func(re map[string]any){
+		func(re map[string]any) { re["small"].([]any)[0] = []float64{1, 2} },
+		func(re map[string]any) { re["share"] = 1e-300 },
+		func(re map[string]any) { re["share"] = 2.5 },
+	} {
+		var s map[string]any
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		re, _ := s["retrain"].(map[string]any)
+		if re == nil || len(re["small"].([]any)) == 0 {
+			t.Fatal("no retraining sample with small windows: the test proves nothing")
+		}
+		damage(re)
+		bad, _ := json.Marshal(s)
+		f := New(DefaultConfig(), nil)
+		if err := f.Restore(bad); err == nil || f.tr != nil {
+			t.Fatalf("damaged retraining restored (err %v): %v", err, re["share"])
+		}
+	}
+}

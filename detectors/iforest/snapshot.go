@@ -110,6 +110,9 @@ func (d *Detector) Restore(b []byte) error {
 			return fmt.Errorf("iforest snapshot: bad history entry for %v", e.K)
 		}
 	}
+	if s.Retrain != nil && !s.Retrain.valid() {
+		return fmt.Errorf("iforest snapshot: damaged retraining sample (share %g, %d small windows)", s.Retrain.Share, len(s.Retrain.Small))
+	}
 	if s.Global != nil && (len(s.Global.Median) != features.N || len(s.Global.MAD) != features.N ||
 		len(s.Global.RawMedian) != features.N || (s.Global.Count != nil && len(s.Global.Count) != features.N)) {
 		return fmt.Errorf("iforest snapshot: baseline has %d features, this build has %d", len(s.Global.Median), features.N)
