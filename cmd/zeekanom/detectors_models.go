@@ -15,7 +15,8 @@ import (
 // file.
 type modelFiles struct {
 	// override (a command's -m flag) replaces the `model` key of
-	// [detectors.iforest] and [detectors.supervised]
+	// [detectors.iforest], [detectors.supervised], [detectors.contextual]
+	// and [detectors.exfil]
 	override string
 	loaded   map[string]*model.Model
 }

@@ -89,7 +89,7 @@ type Entry struct {
 	HOW       [168]uint16 // weeks active at each hour of week
 	HOD       [24]uint16  // days active at each hour of day
 	FirstHour int64       // first window (hour index) seen
-	LastDay   int64       // last day (window/24) the host was active
+	LastDay   int64       // last day (window/24) with an established connection (-1: none)
 }
 
 // state is one host's live profile: per open hour its number and the Slot
