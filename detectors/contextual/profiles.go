@@ -3,6 +3,7 @@ package contextual
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net/netip"
 	"slices"
 
@@ -71,6 +72,9 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 	if p.Location != d.cfg.Location {
 		return fmt.Errorf("profiles counted in time zone %q, the detector uses %q: train with the same [detectors.contextual] location", p.Location, d.cfg.Location)
 	}
+	if err := p.check(); err != nil {
+		return fmt.Errorf("damaged contextual profiles: %w", err)
+	}
 	for _, a := range sortedAddrs(p.Hosts) {
 		h := p.Hosts[a]
 		e, _ := d.t.Get(window.IPOf(a))
@@ -83,6 +87,30 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 	}
 	d.GHOD, d.GHostDays, d.GFirst = p.Global.HOD, p.Global.HostDays, p.Global.FirstHour
 	d.trainedEnd = p.EndHour
+	return nil
+}
+
+// check rejects what Profiles never writes and the detector would judge
+// by nonsense (a hand-edited file): hours after the archive's end, a last
+// active day outside the host's hours, negative counts of days or hours.
+func (p *Profiles) check() error {
+	if p.EndHour <= 0 {
+		return fmt.Errorf("end_hour %d", p.EndHour)
+	}
+	for a, h := range p.Hosts {
+		if h.FirstHour >= p.EndHour || h.LastDay != -1 && (h.LastDay < h.FirstHour/24 || h.LastDay > p.EndHour/24) {
+			return fmt.Errorf("host %s: first_hour %d, last_day %d, end_hour %d", a, h.FirstHour, h.LastDay, p.EndHour)
+		}
+	}
+	for a, sp := range p.Subnets {
+		if sp.First >= p.EndHour || !(sp.Days >= 0) || slices.ContainsFunc(sp.HOD[:], func(v float32) bool { return !(v >= 0) }) {
+			return fmt.Errorf("subnet %s: first_hour %d, %g days, end_hour %d", a, sp.First, sp.Days, p.EndHour)
+		}
+	}
+	g := p.Global
+	if g.FirstHour != math.MaxInt64 && g.FirstHour >= p.EndHour || !(g.HostDays >= 0) || slices.ContainsFunc(g.HOD[:], func(v float64) bool { return !(v >= 0) }) {
+		return fmt.Errorf("global: first_hour %d, %g host-days, end_hour %d", g.FirstHour, g.HostDays, p.EndHour)
+	}
 	return nil
 }
 

@@ -2,6 +2,8 @@ package contextual
 
 import (
 	"encoding/json"
+	"maps"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -43,5 +45,43 @@ func TestProfilesFromAnArchive(t *testing.T) {
 	cfg.Location = "Europe/Berlin"
 	if err := New(cfg).LoadProfiles(&p); err == nil || !strings.Contains(err.Error(), "UTC") {
 		t.Fatalf("profiles of another time zone: %v", err)
+	}
+}
+
+// A hand-edited model's profiles that Profiles never writes are refused
+// (loaded, negative host-days made every new host's hours rare, a flood of
+// notices); an archive's own profiles load.
+func TestDamagedProfiles(t *testing.T) {
+	train := New(DefaultConfig())
+	window.Run(train, window.Shuffle(workdays([]string{"10.0.0.5"}, 9), time.Nanosecond, 1))
+	good := train.Profiles()
+	if err := New(DefaultConfig()).LoadProfiles(good); err != nil {
+		t.Fatalf("an archive's profiles: %v", err)
+	}
+	host := good.Hosts[netip.MustParseAddr("10.0.0.5")]
+	for name, damage := range map[string]func(p *Profiles){
+		"no end_hour": func(p *Profiles) { p.EndHour = 0 },
+		"first hour after end": func(p *Profiles) {
+			h := host
+			h.FirstHour = p.EndHour + 5
+			p.Hosts[netip.MustParseAddr("10.0.0.6")] = h
+		},
+		"last day before first": func(p *Profiles) {
+			h := host
+			h.LastDay = h.FirstHour/24 - 1
+			p.Hosts[netip.MustParseAddr("10.0.0.6")] = h
+		},
+		"negative subnet days": func(p *Profiles) {
+			p.Subnets[netip.MustParseAddr("10.0.1.0")] = SubnetPrior{Days: -1, First: host.FirstHour}
+		},
+		"negative host-days":   func(p *Profiles) { p.Global.HostDays = -3 },
+		"negative global hour": func(p *Profiles) { p.Global.HOD[3] = -1 },
+	} {
+		p := *good
+		p.Hosts, p.Subnets = maps.Clone(good.Hosts), maps.Clone(good.Subnets)
+		damage(&p)
+		if err := New(DefaultConfig()).LoadProfiles(&p); err == nil || !strings.Contains(err.Error(), "damaged") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
