@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/eval"
+	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
 // The model commands end to end on small real data: inject attacks into a
@@ -301,5 +305,26 @@ func TestTrainContextualProfiles(t *testing.T) {
 	os.WriteFile(utc, []byte("[detectors.contextual]\nmodel = "+strconv.Quote(model)+"\n"), 0o644)
 	if code, _, errs := runCLI(t, "score", "-q", "-c", utc, benign); code == 0 || !strings.Contains(errs, "Europe/Berlin") {
 		t.Fatalf("score in UTC with Berlin profiles: exit %d: %s", code, errs)
+	}
+}
+
+// With --labels the profiles learn from the rows not labelled malicious,
+// by the label column or the labels file.
+func TestBenignOnly(t *testing.T) {
+	g := &gateDet{holdAt: 1 << 62}
+	ls, err := eval.ParseLabels(strings.NewReader("10.0.0.9,,,bot\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := benignOnly{g, eval.Labeler(ls)}
+	row := func(src, label string) *zeekreader.Event {
+		c := &zeekreader.Conn{Orig: netip.MustParseAddr(src), Resp: netip.MustParseAddr("203.0.113.1"), Label: []byte(label)}
+		return &zeekreader.Event{Kind: zeekreader.KindConn, Conn: c}
+	}
+	for _, ev := range []*zeekreader.Event{row("10.0.0.1", "Benign"), row("10.0.0.1", "Malicious   C&C"), row("10.0.0.9", "-"), row("10.0.0.2", "")} {
+		d.Observe(ev)
+	}
+	if n := g.rows.Load(); n != 2 {
+		t.Fatalf("%d rows reached the detector, want the 2 benign ones", n)
 	}
 }

@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
+	"github.com/zeekanom/zeekanom/detectors/eval"
 	"github.com/zeekanom/zeekanom/detectors/exfil"
+	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/zeekreader"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/iforest"
@@ -50,7 +55,19 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	volumes := exfil.New(ecfg)
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, hours, volumes)
+	profiles := []detectors.Detector{hours, volumes}
+	if *labels {
+		var labeler func(orig, resp netip.Addr, ts time.Time) (string, bool)
+		if *labelsFile != "" {
+			ls, err := readLabels(*labelsFile)
+			if err != nil {
+				return err
+			}
+			labeler = eval.Labeler(ls)
+		}
+		profiles = []detectors.Detector{benignOnly{hours, labeler}, benignOnly{volumes, labeler}}
+	}
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, profiles...)
 	if err != nil {
 		return err
 	}
@@ -76,4 +93,27 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts, volume histories: %d hosts; %d bad rows skipped\n",
 		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), len(m.Exfil.Hosts), skipped)
 	return nil
+}
+
+// benignOnly feeds its detector the conn rows not labelled malicious (the
+// label column, or the labels file's labeler): with --labels the
+// contextual and exfil profiles learn hosts' normal, as the baselines and
+// the forest do, so an archived exfiltration is not a host's usual volume.
+type benignOnly struct {
+	detectors.Detector
+	labeler func(orig, resp netip.Addr, ts time.Time) (string, bool)
+}
+
+func (o benignOnly) Observe(ev *zeekreader.Event) {
+	if c := ev.Conn; c != nil {
+		if features.IsMalicious(c.Label) {
+			return
+		}
+		if o.labeler != nil {
+			if _, mal := o.labeler(c.Orig, c.Resp, ev.TS); mal {
+				return
+			}
+		}
+	}
+	o.Detector.Observe(ev)
 }
