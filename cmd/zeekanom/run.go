@@ -520,8 +520,9 @@ func (r *runner) capture() func() error {
 			return engErr
 		}
 		st.Detectors = map[string][]byte{}
-		for _, e := range encs {
+		for i, e := range encs {
 			b, err := e.encode()
+			encs[i].encode = nil // its copy is garbage now: not all of them at once
 			if err != nil {
 				log.Warn("detector snapshot failed: its windows restart empty", "detector", e.name, "err", err)
 				continue
