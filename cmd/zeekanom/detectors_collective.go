@@ -47,7 +47,14 @@ func collectiveDetectors(mf *modelFiles) []detectorEntry {
 			if !cfg.Enabled {
 				return nil, nil
 			}
-			return beacon.New(cfg), nil
+			d := beacon.New(cfg)
+			err := fromModel(mf, "beacon", cfg.Model, func(m *model.Model) error {
+				if m.Beacon != nil { // (a version-3 model has none)
+					d.LoadBaseline(m.Beacon)
+				}
+				return nil
+			})
+			return d, err
 		}},
 		{name: "longconn", build: func(decode func(any) error) (detectors.Detector, error) {
 			cfg := longconn.DefaultConfig()

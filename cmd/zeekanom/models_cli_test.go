@@ -279,7 +279,7 @@ func TestTrainContextualProfiles(t *testing.T) {
 	os.WriteFile(berlin, []byte("[detectors.contextual]\nlocation = \"Europe/Berlin\"\n"), 0o644)
 	model := filepath.Join(dir, "model.json")
 	code, out, errs := runCLI(t, "train", "-c", berlin, "-o", model, benign)
-	if code != 0 || !strings.Contains(out, "hour profiles:") || !strings.Contains(out, "volume histories:") {
+	if code != 0 || !strings.Contains(out, "hour profiles:") || !strings.Contains(out, "volume histories:") || !strings.Contains(out, "normal periodic pairs:") {
 		t.Fatalf("train: exit %d: %s %s", code, out, errs)
 	}
 	b, _ := os.ReadFile(model)

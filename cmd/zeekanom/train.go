@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/beacon"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
 	"github.com/zeekanom/zeekanom/detectors/eval"
 	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 	"io"
 	"net/netip"
@@ -55,7 +57,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	volumes := exfil.New(ecfg)
-	profiles := []detectors.Detector{hours, volumes}
+	bcfg := beacon.DefaultConfig()
+	if err := sectionDecoder(cfg.md, cfg.Detectors, "beacon")(&bcfg); err != nil {
+		return err
+	}
+	periodic := &noticeTap{Detector: beacon.New(bcfg)}
+	profiles := []detectors.Detector{hours, volumes, periodic}
 	if *labels {
 		var labeler func(orig, resp netip.Addr, ts time.Time) (string, bool)
 		if *labelsFile != "" {
@@ -65,7 +72,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			labeler = eval.Labeler(ls)
 		}
-		profiles = []detectors.Detector{benignOnly{hours, labeler}, benignOnly{volumes, labeler}}
+		profiles = []detectors.Detector{benignOnly{hours, labeler}, benignOnly{volumes, labeler}, benignOnly{periodic, labeler}}
 	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, profiles...)
 	if err != nil {
@@ -76,7 +83,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	m.Contextual, m.Exfil = hours.Profiles(), volumes.Profiles()
+	m.Contextual, m.Exfil, m.Beacon = hours.Profiles(), volumes.Profiles(), beacon.BaselineOf(periodic.notices)
 	if err := m.Save(*out); err != nil {
 		return err
 	}
@@ -90,8 +97,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if m.Supervised != nil {
 		sup = fmt.Sprintf("yes (%d malicious, %d benign windows)", m.Supervised.Positives, m.Supervised.Negatives)
 	}
-	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts, volume histories: %d hosts; %d bad rows skipped\n",
-		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), len(m.Exfil.Hosts), skipped)
+	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts, volume histories: %d hosts, normal periodic pairs: %d; %d bad rows skipped\n",
+		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), len(m.Exfil.Hosts), len(m.Beacon.Pairs), skipped)
 	return nil
 }
 
@@ -117,3 +124,14 @@ func (o benignOnly) Observe(ev *zeekreader.Event) {
 	}
 	o.Detector.Observe(ev)
 }
+
+// noticeTap keeps the notices of its detector (train's beacon baseline).
+type noticeTap struct {
+	detectors.Detector
+	notices []*notice.Notice
+}
+
+func (t *noticeTap) keep(n *notice.Notice) { t.notices = append(t.notices, n) }
+
+func (t *noticeTap) Advance(wm time.Time, _ detectors.Emit) { t.Detector.Advance(wm, t.keep) }
+func (t *noticeTap) Flush(detectors.Emit)                   { t.Detector.Flush(t.keep) }

@@ -57,6 +57,9 @@ type Config struct {
 	// (update server, status poller, NAC agent), not command and control;
 	// its notices are dropped and counted. 0 disables the check.
 	MaxSources int `toml:"max_sources"`
+	// Model is a model file from `zeekanom train` whose baseline of normal
+	// periodic traffic (Baseline) the detector starts from ("" none).
+	Model string `toml:"model"`
 }
 
 // DefaultConfig returns the defaults.
@@ -399,6 +402,8 @@ type Detector struct {
 	domains []string
 	Dropped int64 // rows lost when a pending buffer was full
 	Shared  int64 // notices dropped as shared services (MaxSources)
+	Known   int64 // notices dropped as normal by a model's baseline
+	known   map[Known]bool
 	xs, ys  []float64
 }
 
@@ -735,7 +740,7 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 		e.NNext = 0
 		return false
 	})
-	for _, n := range d.dropShared(found) {
+	for _, n := range d.dropKnown(d.dropShared(found)) {
 		emit(n)
 	}
 }

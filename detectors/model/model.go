@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zeekanom/zeekanom/detectors/beacon"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
 	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"os"
@@ -64,6 +65,9 @@ type Model struct {
 	// Exfil is the exfil detector's host histories and global prior at the
 	// end of the archive (version 4, as Contextual).
 	Exfil *exfil.Profiles `json:"exfil,omitempty"`
+	// Beacon is the periodic traffic the archive shows as normal (version
+	// 4, as Contextual).
+	Beacon *beacon.Baseline `json:"beacon,omitempty"`
 }
 
 // MinHostWindows is the least number of windows for a per-host baseline.

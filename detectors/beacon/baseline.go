@@ -1,0 +1,90 @@
+package beacon
+
+import (
+	"net/netip"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// Baseline is the periodic traffic an archive shows as normal, as a model
+// file carries it: `zeekanom train` runs this detector over the archive,
+// and each target it would have flagged (a destination address or domain,
+// and port) becomes normal for the source that beaconed to it, and for
+// every source when two or more did (a service: an update server, a
+// monitoring poll). A detector with a baseline (LoadBaseline) drops their
+// notices and counts them (Known), so that keep-alives the sensor's own
+// history shows are not flagged every day.
+type Baseline struct {
+	Pairs    []Known  `json:"pairs"`
+	Services []Target `json:"services,omitempty"`
+}
+
+// Target is a beacon notice's destination: address (or none, for a
+// domain key), domain and port.
+type Target struct {
+	Dst    netip.Addr `json:"dst,omitzero"`
+	Domain string     `json:"domain,omitempty"`
+	Port   uint16     `json:"port"`
+}
+
+// Known is a source's normal periodic target.
+type Known struct {
+	Src netip.Addr `json:"src"`
+	Target
+}
+
+func targetOf(n *notice.Notice) Target { return Target{n.Destination, n.Domain, n.DestPort} }
+
+// BaselineOf is the baseline of an archive's beacon notices (in their
+// order).
+func BaselineOf(ns []*notice.Notice) *Baseline {
+	b := &Baseline{}
+	pairs := map[Known]bool{}
+	var targets []Target
+	sources := map[Target]int{}
+	for _, n := range ns {
+		k := Known{n.Source, targetOf(n)}
+		if pairs[k] {
+			continue
+		}
+		pairs[k] = true
+		b.Pairs = append(b.Pairs, k)
+		if sources[k.Target]++; sources[k.Target] == 1 {
+			targets = append(targets, k.Target)
+		}
+	}
+	for _, t := range targets {
+		if sources[t] >= 2 {
+			b.Services = append(b.Services, t)
+		}
+	}
+	return b
+}
+
+// LoadBaseline makes b's targets normal (see Baseline).
+func (d *Detector) LoadBaseline(b *Baseline) {
+	d.known = map[Known]bool{}
+	for _, k := range b.Pairs {
+		d.known[k] = true
+	}
+	for _, t := range b.Services {
+		d.known[Known{Target: t}] = true
+	}
+}
+
+// dropKnown removes the notices of targets the baseline shows as normal.
+func (d *Detector) dropKnown(ns []*notice.Notice) []*notice.Notice {
+	if len(d.known) == 0 {
+		return ns
+	}
+	kept := ns[:0]
+	for _, n := range ns {
+		t := targetOf(n)
+		if d.known[Known{n.Source, t}] || d.known[Known{Target: t}] {
+			d.Known++
+			continue
+		}
+		kept = append(kept, n)
+	}
+	return kept
+}

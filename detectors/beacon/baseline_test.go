@@ -1,0 +1,65 @@
+package beacon
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// later shifts rows by d.
+func later(rows []window.Conn, d time.Duration) []window.Conn {
+	out := make([]window.Conn, len(rows))
+	for i, r := range rows {
+		r.TS = r.TS.Add(d)
+		out[i] = r
+	}
+	return out
+}
+
+// A baseline learnt from an archive's beacons (through its JSON) makes a
+// source's archived keep-alive normal on later days, and a target two
+// sources polled normal for every source; a new target, or a source's new
+// periodic traffic to a target only another source had, is still
+// flagged.
+func TestBaselineDropsKnownPeriodicTraffic(t *testing.T) {
+	day := 24 * time.Hour
+	poll := func(src string) []window.Conn {
+		return beaconRows(src, "198.51.100.7", 8443, "tcp", 5*time.Minute, 0.1, day, 1, false)
+	}
+	agent := beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 10*time.Minute, 0.1, day, 2, false)
+	archive := New(DefaultConfig())
+	ns := window.Run(archive, merge(agent, poll("10.1.1.6"), poll("10.1.1.7")))
+	if len(ns) != 3 {
+		t.Fatalf("archive: %d notices, want 3", len(ns))
+	}
+	b, err := json.Marshal(BaselineOf(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base Baseline
+	if err := json.Unmarshal(b, &base); err != nil {
+		t.Fatal(err)
+	}
+	if len(base.Pairs) != 3 || len(base.Services) != 1 {
+		t.Fatalf("baseline: %+v", base)
+	}
+	for _, c := range []struct {
+		name string
+		rows []window.Conn
+		want int
+	}{
+		{"the agent again", agent, 0},
+		{"a third host polls the service", poll("10.1.1.8"), 0},
+		{"the agent's host to a new target (C2)", beaconRows("10.1.1.5", "192.0.2.66", 443, "tcp", 5*time.Minute, 0.3, day, 3, false), 1},
+		{"another host to the agent's target", beaconRows("10.1.1.9", "203.0.113.9", 443, "tcp", 10*time.Minute, 0.1, day, 4, false), 1},
+	} {
+		d := New(DefaultConfig())
+		d.LoadBaseline(&base)
+		got := window.Run(d, merge(later(c.rows, 7*day)))
+		if len(got) != c.want || int(d.Known) != 1-c.want {
+			t.Errorf("%s: %d notices (%d known), want %d", c.name, len(got), d.Known, c.want)
+		}
+	}
+}
