@@ -25,7 +25,7 @@ type detectorEntry struct {
 
 // allDetectors is the plain list of detector families, in output order.
 // Each family's package documents its section (detectors/<name>/README.md).
-// The model detectors, contextual and exfil load their files through mf.
+// The model detectors, contextual, exfil and beacon load their files through mf.
 func allDetectors(mf *modelFiles) []detectorEntry {
 	var list []detectorEntry
 	list = append(list, collectiveDetectors(mf)...)
@@ -35,7 +35,7 @@ func allDetectors(mf *modelFiles) []detectorEntry {
 
 // buildDetectors builds every enabled detector from the config; model,
 // when set (a command's -m flag), replaces the model file of the
-// isolation forest, the supervised, contextual and exfil detectors.
+// isolation forest, the supervised, contextual, exfil and beacon detectors.
 func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model string) ([]detectors.Detector, error) {
 	known := map[string]bool{}
 	var out []detectors.Detector

@@ -15,8 +15,8 @@ import (
 // file.
 type modelFiles struct {
 	// override (a command's -m flag) replaces the `model` key of
-	// [detectors.iforest], [detectors.supervised], [detectors.contextual]
-	// and [detectors.exfil]
+	// [detectors.iforest], [detectors.supervised], [detectors.contextual],
+	// [detectors.exfil] and [detectors.beacon]
 	override string
 	loaded   map[string]*model.Model
 }

@@ -27,7 +27,7 @@ host,start,end,class ranges (see detectors/eval/README.md).`
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, stderr)
 	cfgPath := fs.String("c", "", "config file (TOML)")
-	mpath := fs.String("m", "", "model file for the iforest, supervised, contextual and exfil detectors (overrides the config)")
+	mpath := fs.String("m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
 	labelsPath := fs.String("labels", "", "labels file: host,start,end,class lines")
 	jsonOut := fs.String("json", "", "also write the report as JSON to FILE (- for stdout)")
 	window := fs.Duration("window", 5*time.Minute, "host-window length for the host-window metrics")
