@@ -327,4 +327,22 @@ func TestBenignOnly(t *testing.T) {
 	if n := g.rows.Load(); n != 2 {
 		t.Fatalf("%d rows reached the detector, want the 2 benign ones", n)
 	}
+	// beacon also takes ssl and http rows (its domain keys): the features
+	// extractor labels those too, by their label column and the labels file
+	bot, srv := netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("203.0.113.1")
+	host := netip.MustParseAddr("10.0.0.1")
+	for _, ev := range []*zeekreader.Event{
+		{Kind: zeekreader.KindSSL, SSL: &zeekreader.SSL{Orig: bot, Resp: srv}},
+		{Kind: zeekreader.KindSSL, SSL: &zeekreader.SSL{Orig: host, Resp: srv, Label: []byte("Malicious")}},
+		{Kind: zeekreader.KindHTTP, HTTP: &zeekreader.HTTP{Orig: bot, Resp: srv}},
+		{Kind: zeekreader.KindHTTP, HTTP: &zeekreader.HTTP{Orig: host, Resp: srv, Label: []byte("Malicious")}},
+		{Kind: zeekreader.KindDNS, DNS: &zeekreader.DNS{Orig: bot, Resp: srv}},
+		{Kind: zeekreader.KindSSL, SSL: &zeekreader.SSL{Orig: host, Resp: srv, Label: []byte("Benign")}},
+		{Kind: zeekreader.KindHTTP, HTTP: &zeekreader.HTTP{Orig: host, Resp: srv}},
+	} {
+		d.Observe(ev)
+	}
+	if n := g.rows.Load(); n != 4 {
+		t.Fatalf("%d rows reached the detector, want the 4 benign ones (a malicious ssl, http or dns row went through)", n)
+	}
 }

@@ -102,24 +102,36 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// benignOnly feeds its detector the conn rows not labelled malicious (the
-// label column, or the labels file's labeler): with --labels the
-// contextual and exfil profiles learn hosts' normal, as the baselines and
-// the forest do, so an archived exfiltration is not a host's usual volume.
+// benignOnly feeds its detector the rows not labelled malicious (the
+// label column, or the labels file's labeler), of every kind the features
+// extractor labels (beacon takes ssl and http rows too): with --labels the
+// contextual, exfil and beacon profiles learn hosts' normal, as the
+// baselines and the forest do, so an archived exfiltration is not a host's
+// usual volume nor a bot's C2 domain normal periodic traffic.
 type benignOnly struct {
 	detectors.Detector
 	labeler func(orig, resp netip.Addr, ts time.Time) (string, bool)
 }
 
 func (o benignOnly) Observe(ev *zeekreader.Event) {
-	if c := ev.Conn; c != nil {
-		if features.IsMalicious(c.Label) {
+	var label []byte
+	var orig, resp netip.Addr
+	switch {
+	case ev.Conn != nil:
+		label, orig, resp = ev.Conn.Label, ev.Conn.Orig, ev.Conn.Resp
+	case ev.DNS != nil:
+		label, orig, resp = ev.DNS.Label, ev.DNS.Orig, ev.DNS.Resp
+	case ev.HTTP != nil:
+		label, orig, resp = ev.HTTP.Label, ev.HTTP.Orig, ev.HTTP.Resp
+	case ev.SSL != nil:
+		label, orig, resp = ev.SSL.Label, ev.SSL.Orig, ev.SSL.Resp
+	}
+	if features.IsMalicious(label) {
+		return
+	}
+	if o.labeler != nil {
+		if _, mal := o.labeler(orig, resp, ev.TS); mal {
 			return
-		}
-		if o.labeler != nil {
-			if _, mal := o.labeler(c.Orig, c.Resp, ev.TS); mal {
-				return
-			}
 		}
 	}
 	o.Detector.Observe(ev)
