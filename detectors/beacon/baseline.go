@@ -35,6 +35,12 @@ type Known struct {
 
 func targetOf(n *notice.Notice) Target { return Target{n.Destination, n.Domain, n.DestPort} }
 
+// keyed reports whether t names a destination: a net-keyed notice (a
+// source rotating over one /24) carries only its port, which would make
+// every rotation on that port normal, so those are neither learnt nor
+// dropped.
+func (t Target) keyed() bool { return t.Dst.IsValid() || t.Domain != "" }
+
 // BaselineOf is the baseline of an archive's beacon notices (in their
 // order).
 func BaselineOf(ns []*notice.Notice) *Baseline {
@@ -44,7 +50,7 @@ func BaselineOf(ns []*notice.Notice) *Baseline {
 	sources := map[Target]int{}
 	for _, n := range ns {
 		k := Known{n.Source, targetOf(n)}
-		if pairs[k] {
+		if !k.keyed() || pairs[k] {
 			continue
 		}
 		pairs[k] = true
@@ -80,7 +86,7 @@ func (d *Detector) dropKnown(ns []*notice.Notice) []*notice.Notice {
 	kept := ns[:0]
 	for _, n := range ns {
 		t := targetOf(n)
-		if d.known[Known{n.Source, t}] || d.known[Known{Target: t}] {
+		if t.keyed() && (d.known[Known{n.Source, t}] || d.known[Known{Target: t}]) {
 			d.Known++
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
 )
 
 // later shifts rows by d.
@@ -60,6 +61,42 @@ func TestBaselineDropsKnownPeriodicTraffic(t *testing.T) {
 		got := window.Run(d, merge(later(c.rows, 7*day)))
 		if len(got) != c.want || int(d.Known) != 1-c.want {
 			t.Errorf("%s: %d notices (%d known), want %d", c.name, len(got), d.Known, c.want)
+		}
+	}
+}
+
+// A net-keyed notice (a source rotating over one /24) names no
+// destination address nor domain, only the port: learnt, it made every
+// later rotation of that source (or, from two sources, of any source) on
+// that port normal, whatever its /24.
+func TestBaselineKeepsNetBeacons(t *testing.T) {
+	day := 24 * time.Hour
+	rotate := func(src, net string, seed int64) []window.Conn {
+		rows := beaconRows(src, "", 443, "tcp", 5*time.Minute, 0.2, day, seed, false)
+		for i := range rows {
+			rows[i].Dst = net + []string{"1", "2", "3"}[i%3]
+		}
+		return rows
+	}
+	ns := window.Run(New(DefaultConfig()), merge(rotate("10.1.1.5", "198.51.100.", 11), rotate("10.1.1.6", "198.51.100.", 12)))
+	nets := func(ns []*notice.Notice) (k int) {
+		for _, n := range ns {
+			if !n.Destination.IsValid() && n.Domain == "" {
+				k++
+			}
+		}
+		return k
+	}
+	if nets(ns) != 2 {
+		t.Fatalf("archive: %d net notices, want 2: %v", nets(ns), window.Canon(ns))
+	}
+	base := BaselineOf(ns)
+	for _, src := range []string{"10.1.1.5", "10.1.1.9"} {
+		d := New(DefaultConfig())
+		d.LoadBaseline(base)
+		got := window.Run(d, merge(later(rotate(src, "192.0.2.", 13), 7*day)))
+		if nets(got) != 1 || d.Known != 0 {
+			t.Errorf("%s rotating over another /24: %d net notices (%d known), want it flagged", src, nets(got), d.Known)
 		}
 	}
 }
