@@ -49,10 +49,10 @@ func collectiveDetectors(mf *modelFiles) []detectorEntry {
 			}
 			d := beacon.New(cfg)
 			err := fromModel(mf, "beacon", cfg.Model, func(m *model.Model) error {
-				if m.Beacon != nil { // (a version-3 model has none)
-					d.LoadBaseline(m.Beacon)
+				if m.Beacon == nil { // (a version-3 model has none)
+					return nil
 				}
-				return nil
+				return d.LoadBaseline(m.Beacon)
 			})
 			return d, err
 		}},

@@ -1,7 +1,10 @@
 package beacon
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/zeekanom/zeekanom/output/notice"
 )
@@ -67,8 +70,25 @@ func BaselineOf(ns []*notice.Notice) *Baseline {
 	return b
 }
 
-// LoadBaseline makes b's targets normal (see Baseline).
-func (d *Detector) LoadBaseline(b *Baseline) {
+// LoadBaseline makes b's targets normal (see Baseline). It refuses keys
+// that no notice carries (a hand-edited model): a pair without a source
+// would be a service, normal for every source, and a mapped or zoned
+// address, an upper-case or over-long domain, or a target with neither
+// address nor domain would never match.
+func (d *Detector) LoadBaseline(b *Baseline) error {
+	for i, k := range b.Pairs {
+		if !canonical(k.Src) {
+			return fmt.Errorf("damaged beacon baseline: pair %d: source %q is not a plain address", i, k.Src)
+		}
+		if err := k.check(); err != nil {
+			return fmt.Errorf("damaged beacon baseline: pair %d: %w", i, err)
+		}
+	}
+	for i, t := range b.Services {
+		if err := t.check(); err != nil {
+			return fmt.Errorf("damaged beacon baseline: service %d: %w", i, err)
+		}
+	}
 	d.known = map[Known]bool{}
 	for _, k := range b.Pairs {
 		d.known[k] = true
@@ -76,6 +96,26 @@ func (d *Detector) LoadBaseline(b *Baseline) {
 	for _, t := range b.Services {
 		d.known[Known{Target: t}] = true
 	}
+	return nil
+}
+
+// maxDomain is the longest domain a notice carries (Entry.Domain).
+const maxDomain = len(Entry{}.Domain)
+
+// canonical reports whether a is an address as notices carry it.
+func canonical(a netip.Addr) bool { return a.IsValid() && !a.Is4In6() && a.Zone() == "" }
+
+// check reports what makes t a key no notice carries.
+func (t Target) check() error {
+	switch {
+	case !t.keyed():
+		return errors.New("neither destination nor domain")
+	case t.Dst.IsValid() && !canonical(t.Dst):
+		return fmt.Errorf("destination %q is not a plain address", t.Dst)
+	case t.Domain != strings.ToLower(t.Domain) || len(t.Domain) > maxDomain:
+		return fmt.Errorf("domain %q is not lower case of at most %d bytes", t.Domain, maxDomain)
+	}
+	return nil
 }
 
 // dropKnown removes the notices of targets the baseline shows as normal.

@@ -57,7 +57,9 @@ func TestBaselineDropsKnownPeriodicTraffic(t *testing.T) {
 		{"another host to the agent's target", beaconRows("10.1.1.9", "203.0.113.9", 443, "tcp", 10*time.Minute, 0.1, day, 4, false), 1},
 	} {
 		d := New(DefaultConfig())
-		d.LoadBaseline(&base)
+		if err := d.LoadBaseline(&base); err != nil {
+			t.Fatal(err)
+		}
 		got := window.Run(d, merge(later(c.rows, 7*day)))
 		if len(got) != c.want || int(d.Known) != 1-c.want {
 			t.Errorf("%s: %d notices (%d known), want %d", c.name, len(got), d.Known, c.want)
@@ -93,10 +95,45 @@ func TestBaselineKeepsNetBeacons(t *testing.T) {
 	base := BaselineOf(ns)
 	for _, src := range []string{"10.1.1.5", "10.1.1.9"} {
 		d := New(DefaultConfig())
-		d.LoadBaseline(base)
+		if err := d.LoadBaseline(base); err != nil {
+			t.Fatal(err)
+		}
 		got := window.Run(d, merge(later(rotate(src, "192.0.2.", 13), 7*day)))
 		if nets(got) != 1 || d.Known != 0 {
 			t.Errorf("%s rotating over another /24: %d net notices (%d known), want it flagged", src, nets(got), d.Known)
 		}
+	}
+}
+
+// A hand-edited baseline that notices never carry is refused: a pair
+// without a source was a service (normal for every source), and a mapped,
+// zoned or upper-case key or a key without destination or domain never
+// matched, silently.
+func TestLoadBaselineRefusesDamaged(t *testing.T) {
+	for _, js := range []string{
+		`{"pairs":[{"dst":"203.0.113.9","port":443}]}`,
+		`{"pairs":[{"src":"","dst":"203.0.113.9","port":443}]}`,
+		`{"pairs":[{"src":"::ffff:10.1.1.5","dst":"203.0.113.9","port":443}]}`,
+		`{"pairs":[{"src":"10.1.1.5","dst":"::ffff:203.0.113.9","port":443}]}`,
+		`{"pairs":[{"src":"fe80::1%eth0","dst":"203.0.113.9","port":443}]}`,
+		`{"pairs":[{"src":"10.1.1.5","port":443}]}`,
+		`{"pairs":[{"src":"10.1.1.5","domain":"C2.Example.net"}]}`,
+		`{"pairs":[],"services":[{"port":443}]}`,
+	} {
+		var b Baseline
+		if err := json.Unmarshal([]byte(js), &b); err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		if err := New(DefaultConfig()).LoadBaseline(&b); err == nil {
+			t.Errorf("%s: loaded", js)
+		}
+	}
+	good := `{"pairs":[{"src":"10.1.1.5","dst":"203.0.113.9","port":443},{"src":"fd00::5","domain":"c2.example.net"}],"services":[{"dst":"2001:db8::7","port":8443}]}`
+	var b Baseline
+	if err := json.Unmarshal([]byte(good), &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := New(DefaultConfig()).LoadBaseline(&b); err != nil {
+		t.Errorf("%s: %v", good, err)
 	}
 }
