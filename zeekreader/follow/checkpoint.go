@@ -144,6 +144,10 @@ func writeState(w *bufio.Writer, s *State) error {
 			}
 			key, _ := json.Marshal(name)
 			w.Write(key)
+			if s.Detectors[name] == nil {
+				w.WriteString(`:null`) // as Marshal: LoadState gives nil, which run does not restore
+				continue
+			}
 			w.WriteString(`:"`)
 			enc := base64.NewEncoder(base64.StdEncoding, w)
 			enc.Write(s.Detectors[name])
