@@ -61,7 +61,7 @@ func TestBaselineDropsKnownPeriodicTraffic(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := window.Run(d, merge(later(c.rows, 7*day)))
-		if len(got) != c.want || int(d.Known) != 1-c.want {
+		if len(got) != c.want || int(d.Known) != 1-c.want || d.Stats().Suppressed != d.Known+d.Shared {
 			t.Errorf("%s: %d notices (%d known), want %d", c.name, len(got), d.Known, c.want)
 		}
 	}

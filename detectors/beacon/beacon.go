@@ -436,7 +436,7 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 // Stats reports tracked keys, evictions and late rows.
 func (d *Detector) Stats() window.Stats {
 	s, p := d.t.Stats(), d.pre.Stats()
-	return window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late}
+	return window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late, Suppressed: d.Shared + d.Known}
 }
 
 func netOf(a window.IP) window.IP {

@@ -52,6 +52,9 @@ type Stats struct {
 	Tracked int   `json:"tracked"`
 	Evicted int64 `json:"evicted"`
 	Late    int64 `json:"late,omitempty"`
+	// Suppressed counts notices a detector dropped on purpose (beacon:
+	// shared services and a model's known periodic traffic).
+	Suppressed int64 `json:"suppressed,omitempty"`
 }
 
 // NewTable returns a table of at most max entries (max <= 0 means 100000).
