@@ -713,6 +713,7 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 		return true
 	})
 	var found []*notice.Notice
+	var nets []window.IP // per notice: the /24 or /64 of a net key, else zero
 	d.t.Range(func(hk hkey, e *Entry) bool {
 		k := hk.Key
 		a := &e.Acc
@@ -721,6 +722,11 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 		}
 		if n := d.score(k, e); n != nil {
 			found = append(found, n)
+			var net window.IP
+			if k.Kind == kNet {
+				net = k.Dst
+			}
+			nets = append(nets, net)
 		}
 		a.Used = false
 		if e.NNext == 0 {
@@ -740,14 +746,17 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 		e.NNext = 0
 		return false
 	})
-	for _, n := range d.dropKnown(d.dropShared(found)) {
+	for _, n := range d.dropKnown(d.dropShared(found, nets)) {
 		emit(n)
 	}
 }
 
 // dropShared removes the notices of destinations that MaxSources or more
 // sources beacon to: periodic traffic that many hosts share is a service.
-func (d *Detector) dropShared(ns []*notice.Notice) []*notice.Notice {
+// A net-keyed notice (nets[i], its /24 or /64) names no destination, only
+// a port: its net is its destination here, so that hosts rotating over
+// different networks on one port are not taken for one service.
+func (d *Detector) dropShared(ns []*notice.Notice, nets []window.IP) []*notice.Notice {
 	if d.cfg.MaxSources <= 0 || len(ns) < d.cfg.MaxSources {
 		return ns
 	}
@@ -755,18 +764,20 @@ func (d *Detector) dropShared(ns []*notice.Notice) []*notice.Notice {
 		dst    netip.Addr
 		domain string
 		port   uint16
+		net    window.IP
 	}
+	targetOf := func(i int) target { return target{ns[i].Destination, ns[i].Domain, ns[i].DestPort, nets[i]} }
 	sources := map[target]map[netip.Addr]bool{}
-	for _, n := range ns {
-		t := target{n.Destination, n.Domain, n.DestPort}
+	for i, n := range ns {
+		t := targetOf(i)
 		if sources[t] == nil {
 			sources[t] = map[netip.Addr]bool{}
 		}
 		sources[t][n.Source] = true
 	}
 	kept := ns[:0]
-	for _, n := range ns {
-		if len(sources[target{n.Destination, n.Domain, n.DestPort}]) >= d.cfg.MaxSources {
+	for i, n := range ns {
+		if len(sources[targetOf(i)]) >= d.cfg.MaxSources {
 			d.Shared++
 			continue
 		}

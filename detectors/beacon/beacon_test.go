@@ -376,3 +376,38 @@ func TestCaptureCopies(t *testing.T) {
 	cfg.MaxHosts = 64
 	window.CheckCapture(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
+
+// Five hosts each beaconing over a /24 of their own on one port (C2
+// rotating its addresses) are five beacons, not a shared service: a
+// net-keyed notice names no address, only its port, and its network is
+// its destination for max_sources. Five hosts over the same /24 are a
+// service.
+func TestRotatingSourcesAreNotOneService(t *testing.T) {
+	rotate := func(src string, net int) []window.Conn {
+		rows := beaconRows(src, "198.51.100.1", 443, "tcp", 5*time.Minute, 0.1, 24*time.Hour, int64(net), false)
+		for j := range rows {
+			rows[j].Dst = fmt.Sprintf("198.51.%d.%d", net, 1+j%40)
+		}
+		return rows
+	}
+	for _, c := range []struct {
+		name      string
+		sameNet   bool
+		want      int
+		wantShare int64
+	}{{"a /24 each", false, 5, 0}, {"one /24", true, 0, 5}} {
+		var sets [][]window.Conn
+		for i := 0; i < 5; i++ {
+			net := 10 + i
+			if c.sameNet {
+				net = 10
+			}
+			sets = append(sets, rotate(fmt.Sprintf("10.1.2.%d", i+1), net))
+		}
+		d := New(DefaultConfig())
+		ns := window.Run(d, merge(sets...))
+		if len(ns) != c.want || d.Shared != c.wantShare {
+			t.Errorf("%s: %d notices, %d shared, want %d and %d", c.name, len(ns), d.Shared, c.want, c.wantShare)
+		}
+	}
+}
