@@ -35,14 +35,7 @@ func TestBaselineDropsKnownPeriodicTraffic(t *testing.T) {
 	if len(ns) != 3 {
 		t.Fatalf("archive: %d notices, want 3", len(ns))
 	}
-	b, err := json.Marshal(BaselineOf(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var base Baseline
-	if err := json.Unmarshal(b, &base); err != nil {
-		t.Fatal(err)
-	}
+	base := window.ThroughJSON[Baseline](t, BaselineOf(ns))
 	if len(base.Pairs) != 3 || len(base.Services) != 1 {
 		t.Fatalf("baseline: %+v", base)
 	}

@@ -1007,11 +1007,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 	}
 	s := &snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), sights}
-	return func() ([]byte, error) {
-		var b bytes.Buffer
-		err := gob.NewEncoder(&b).Encode(s)
-		return b.Bytes(), err
-	}
+	return window.GobLater(s)
 }
 
 // Restore loads a Snapshot.

@@ -455,11 +455,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
 	s := &snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet}
-	return func() ([]byte, error) {
-		var b bytes.Buffer
-		err := gob.NewEncoder(&b).Encode(s)
-		return b.Bytes(), err
-	}
+	return window.GobLater(s)
 }
 
 // Restore loads a Snapshot.

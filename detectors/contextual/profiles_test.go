@@ -1,7 +1,6 @@
 package contextual
 
 import (
-	"encoding/json"
 	"maps"
 	"net/netip"
 	"strings"
@@ -21,14 +20,7 @@ func TestProfilesFromAnArchive(t *testing.T) {
 	hosts := []string{"10.0.0.5", "10.0.0.6", "10.0.0.7"}
 	train := New(DefaultConfig())
 	window.Run(train, window.Shuffle(workdays(hosts, 21), time.Nanosecond, 1))
-	b, err := json.Marshal(train.Profiles())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Profiles
-	if err := json.Unmarshal(b, &p); err != nil {
-		t.Fatal(err)
-	}
+	p := window.ThroughJSON[Profiles](t, train.Profiles())
 	if len(p.Hosts) != 3 || p.Global.HostDays != 45 {
 		t.Fatalf("profiles of %d hosts, %v host-days", len(p.Hosts), p.Global.HostDays)
 	}

@@ -399,11 +399,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
 	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout()}
-	return func() ([]byte, error) {
-		var b bytes.Buffer
-		err := gob.NewEncoder(&b).Encode(s)
-		return b.Bytes(), err
-	}
+	return window.GobLater(s)
 }
 
 // Restore loads a Snapshot.

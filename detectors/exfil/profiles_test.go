@@ -1,7 +1,6 @@
 package exfil
 
 import (
-	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -17,14 +16,7 @@ import (
 func TestProfilesFromAnArchive(t *testing.T) {
 	train := New(DefaultConfig())
 	window.Run(train, sorted(office(5, 48, 1)))
-	b, err := json.Marshal(train.Profiles())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Profiles
-	if err := json.Unmarshal(b, &p); err != nil {
-		t.Fatal(err)
-	}
+	p := window.ThroughJSON[Profiles](t, train.Profiles())
 	if len(p.Hosts) != 5 || p.Hosts[netip.MustParseAddr("10.0.0.3")].N < 40 || len(p.Global) == 0 {
 		t.Fatalf("profiles of %d hosts, %d prior values", len(p.Hosts), len(p.Global))
 	}

@@ -623,11 +623,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		HP: d.hp.Export(), VP: d.vp.Export(), HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
 		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: slices.Clone(d.pending),
 		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout()}
-	return func() ([]byte, error) {
-		var b bytes.Buffer
-		err := gob.NewEncoder(&b).Encode(s)
-		return b.Bytes(), err
-	}
+	return window.GobLater(s)
 }
 
 // Restore loads a Snapshot.

@@ -378,6 +378,21 @@ func Started[D detectors.Detector](t testing.TB, mk func() D, start func(D) erro
 	return plain, Run(d, rows), d
 }
 
+// ThroughJSON is v written as JSON and read back into a T (what a model
+// file does to what it carries).
+func ThroughJSON[T any](t testing.TB, v any) T {
+	t.Helper()
+	var out T
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // DecodeGob decodes a gob snapshot into a T (a decode for CheckRestoreExact
 // and RestoreRoundTrip).
 func DecodeGob[T any](b []byte) (any, error) {
