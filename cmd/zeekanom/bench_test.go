@@ -231,36 +231,153 @@ func BenchmarkFloor(b *testing.B) {
 					v[1] += c.OrigBytes
 					v[2] += c.RespBytes
 				}
-				cpu0 := cpuNanos()
-				for i := 0; i < b.N; i++ {
-					var win int64
-					for _, e := range evs {
-						c := e.Conn
-						if w := c.TS.Unix() / 300; w != win {
-							win = w
-							host.Range(func(window.IP, *[8]uint64) bool { return true })
-							pair.Range(func([2]window.IP, *[8]uint64) bool { return true })
-							src.Range(func(svc, *[8]uint64) bool { return true })
-							dst.Range(func(svc, *[8]uint64) bool { return true })
-						}
-						s, d := window.IPOf(c.Orig), window.IPOf(c.Resp)
-						proto := window.ProtoNum(c.Proto)
-						v, _ := host.Get(s)
+				floorRows(b, evs, func() {
+					host.Range(func(window.IP, *[8]uint64) bool { return true })
+					pair.Range(func([2]window.IP, *[8]uint64) bool { return true })
+					src.Range(func(svc, *[8]uint64) bool { return true })
+					dst.Range(func(svc, *[8]uint64) bool { return true })
+				}, func(c *zeekreader.Conn) {
+					s, d := window.IPOf(c.Orig), window.IPOf(c.Resp)
+					proto := window.ProtoNum(c.Proto)
+					v, _ := host.Get(s)
+					bump(v, c)
+					v, _ = dst.Get(svc{d, c.RespP, proto})
+					bump(v, c)
+					if spaces >= 3 {
+						v, _ = pair.Get([2]window.IP{s, d})
 						bump(v, c)
-						v, _ = dst.Get(svc{d, c.RespP, proto})
-						bump(v, c)
-						if spaces >= 3 {
-							v, _ = pair.Get([2]window.IP{s, d})
-							bump(v, c)
-						}
-						if spaces >= 4 {
-							v, _ = src.Get(svc{s, c.RespP, proto})
-							bump(v, c)
-						}
 					}
-				}
-				b.ReportMetric(float64(cpuNanos()-cpu0)/float64(b.N*len(evs)), "cpu-ns/row")
+					if spaces >= 4 {
+						v, _ = src.Get(svc{s, c.RespP, proto})
+						bump(v, c)
+					}
+				})
 			})
 		}
 	}
+}
+
+// BenchmarkFloorSorted is BenchmarkFloor for a design without per-key
+// tables: a window's rows are kept as compact records (their keys' 64-bit
+// hashes and the counters), and when the window closes each key space is
+// radix-sorted by key and summed run by run. Its cost does not depend on
+// how many distinct keys there are, only on rows; its memory is the rows
+// of the open windows (48 bytes each here), not the keys. "/merge65536"
+// bounds that memory instead: every 65,536 rows are sorted and summed, and
+// each run (one key's rows in the chunk) is added to that key space's
+// table, one lookup per run instead of per row, the tables dropped when
+// the window closes.
+func BenchmarkFloorSorted(b *testing.B) {
+	type rec struct {
+		k  [4]uint64 // host; destination and service; source and destination; source and service
+		ob uint64
+		rb uint64
+	}
+	type kv struct {
+		k uint64
+		i uint32
+	}
+	for _, hosts := range []int{3000, 160000} {
+		var buf bytes.Buffer
+		zeekgen.Write(&buf, zeekgen.Options{Rows: 300000, Hosts: hosts, Seed: 5})
+		evs := decodeAll(b, buf.Bytes())
+		for _, c := range []struct{ spaces, chunk int }{{4, 0}, {3, 0}, {2, 0}, {4, 1 << 16}} {
+			spaces, chunk := c.spaces, c.chunk
+			name := fmt.Sprintf("%d/%d", hosts, spaces)
+			if chunk > 0 {
+				name += fmt.Sprintf("/merge%d", chunk)
+			}
+			b.Run(name, func(b *testing.B) {
+				tabs := make([]*window.Table[uint64, [8]uint64], spaces)
+				for s := range tabs {
+					tabs[s] = window.NewTableHash[uint64, [8]uint64](1<<20, func(k uint64) uint64 { return k })
+				}
+				var recs []rec
+				var ks, tmp []kv
+				var counts [1 << 16]uint32
+				var sink uint64
+				radix := func() {
+					for shift := 0; shift < 64; shift += 16 {
+						clear(counts[:])
+						for _, e := range ks {
+							counts[uint16(e.k>>shift)]++
+						}
+						var sum uint32
+						for i, c := range counts {
+							counts[i] = sum
+							sum += c
+						}
+						tmp = slices.Grow(tmp[:0], len(ks))[:len(ks)]
+						for _, e := range ks {
+							d := uint16(e.k >> shift)
+							tmp[counts[d]] = e
+							counts[d]++
+						}
+						ks, tmp = tmp, ks
+					}
+				}
+				sortSum := func() {
+					for s := 0; s < spaces; s++ {
+						ks = ks[:0]
+						for i := range recs {
+							ks = append(ks, kv{recs[i].k[s], uint32(i)})
+						}
+						radix()
+						var n, ob, rb uint64
+						for j, e := range ks {
+							r := &recs[e.i]
+							n, ob, rb = n+1, ob+r.ob, rb+r.rb
+							if j+1 == len(ks) || ks[j+1].k != e.k {
+								if chunk > 0 {
+									v, _ := tabs[s].Get(e.k)
+									v[0], v[1], v[2] = v[0]+n, v[1]+ob, v[2]+rb
+								} else {
+									sink += n ^ ob ^ rb
+								}
+								n, ob, rb = 0, 0, 0
+							}
+						}
+					}
+					recs = recs[:0]
+				}
+				closeWin := func() {
+					sortSum()
+					for _, t := range tabs {
+						t.Range(func(uint64, *[8]uint64) bool { return true })
+					}
+				}
+				floorRows(b, evs, closeWin, func(c *zeekreader.Conn) {
+					if chunk > 0 && len(recs) == chunk {
+						sortSum()
+					}
+					s, d := window.IPOf(c.Orig), window.IPOf(c.Resp)
+					svc := uint64(c.RespP)<<8 | uint64(window.ProtoNum(c.Proto))
+					recs = append(recs, rec{
+						k:  [4]uint64{window.KeyHash(s, 0), window.KeyHash(d, svc), window.KeyHash(s, window.KeyHash(d, 0)), window.KeyHash(s, svc)},
+						ob: c.OrigBytes, rb: c.RespBytes,
+					})
+				})
+				_ = sink
+			})
+		}
+	}
+}
+
+// floorRows runs the floor benchmarks' loop: b.N passes over evs, row
+// for each row, closed whenever a row starts another 5-minute window and
+// at the end of a pass; it reports cpu-ns/row.
+func floorRows(b *testing.B, evs []*zeekreader.Event, closed func(), row func(*zeekreader.Conn)) {
+	cpu0 := cpuNanos()
+	for i := 0; i < b.N; i++ {
+		var win int64
+		for _, e := range evs {
+			if w := e.Conn.TS.Unix() / 300; w != win {
+				win = w
+				closed()
+			}
+			row(e.Conn)
+		}
+		closed()
+	}
+	b.ReportMetric(float64(cpuNanos()-cpu0)/float64(b.N*len(evs)), "cpu-ns/row")
 }
