@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -222,5 +223,84 @@ func TestGetHoldFor(t *testing.T) {
 	}
 	if tb.Peek(1) != nil {
 		t.Fatal("key 1, seen once, outlived 100 tables of one-off keys")
+	}
+}
+
+// clockVictim takes the turns of a table of held entries in one step: the
+// victim and every state after it are those of the hand turning entry by
+// entry (the reference here), for random holds, free entries and hands,
+// and it turns at most three times.
+func TestClockVictimSkipsHeldTurns(t *testing.T) {
+	turnByTurn := func(state []uint8, hand int32) (int32, int32) {
+		n := int32(len(state))
+		for {
+			i := hand
+			hand = (hand + 1) % n
+			switch st := state[i]; {
+			case st == stLive:
+				return hand, i
+			case st >= stRef:
+				state[i]--
+			}
+		}
+	}
+	rng := uint64(1)
+	next := func(n uint64) uint64 { rng = Mix64(rng + 0x9e3779b97f4a7c15); return rng % n }
+	for trial := range 2000 {
+		n := 1 + int(next(300))
+		state := make([]uint8, n)
+		for k := range state {
+			switch next(10) {
+			case 0:
+				state[k] = stFree
+			case 1:
+				state[k] = stLive
+			default:
+				state[k] = stRef + uint8(next(MaxHold+1))
+			}
+		}
+		if trial%2 == 0 { // most often: every entry held, none free
+			for k := range state {
+				state[k] = stRef + uint8(next(MaxHold+1))
+			}
+		}
+		live := false
+		for _, st := range state {
+			live = live || st != stFree
+		}
+		if !live {
+			continue
+		}
+		hand := int32(next(uint64(n)))
+		want := slices.Clone(state)
+		wantHand, wantVictim := turnByTurn(want, hand)
+		got := slices.Clone(state)
+		gotHand, gotVictim := clockVictim(got, hand)
+		if gotVictim != wantVictim || gotHand != wantHand || !slices.Equal(got, want) {
+			t.Fatalf("trial %d (n %d, hand %d): victim %d hand %d, want %d and %d; states differ: %v",
+				trial, n, hand, gotVictim, gotHand, wantVictim, wantHand, !slices.Equal(got, want))
+		}
+	}
+	// a full table held for MaxHold passes: the hand's steps are counted
+	// by the references taken
+	state := make([]uint8, 1000)
+	for k := range state {
+		state[k] = stRef + MaxHold
+	}
+	before := 0
+	for _, st := range state {
+		before += int(st)
+	}
+	_, v := clockVictim(state, 0)
+	after := 0
+	for _, st := range state {
+		after += int(st)
+	}
+	if v != 0 || state[0] != stLive {
+		t.Errorf("victim %d (state %d), want 0, live", v, state[0])
+	}
+	// every entry goes from referenced and held to live
+	if taken := before - after; taken != len(state)*(MaxHold+1) {
+		t.Errorf("took %d references and holds, want %d", taken, len(state)*(MaxHold+1))
 	}
 }
