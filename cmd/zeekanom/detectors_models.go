@@ -90,7 +90,7 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 				if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
 					return nil, fmt.Errorf("[detectors.iforest]: %s: %w", cfg.Model, err)
 				}
-				tr = &iforest.Trained{Forest: m.Forest, Baseline: m.Baseline}
+				tr = &iforest.Trained{Forest: m.Forest, Baseline: m.Baseline, Seed: m.ForestSeed, ID: m.ID}
 			}
 			return iforest.New(cfg, tr), nil
 		}},

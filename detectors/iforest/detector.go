@@ -39,11 +39,13 @@ type Config struct {
 	// MinRows skips host-windows with fewer rows (too little to judge).
 	MinRows  int `toml:"min_rows"`
 	MaxHosts int `toml:"max_hosts"`
-	// Retrain: a forest trained on the run (no model file) is trained
-	// again every Retrain of event time (sooner while the run is young:
-	// retraining.due) on a sample of the windows judged and not flagged
-	// so far (0: never), so that a sidecar started at night does not
-	// judge every working day against its first minutes.
+	// Retrain: a forest trained on the run is trained again every Retrain
+	// of event time (sooner while the run is young: retraining.due) on a
+	// sample of the windows judged and not flagged so far (0: never), so
+	// that a sidecar started at night does not judge every working day
+	// against its first minutes. A model file's forest is trained again
+	// every Retrain too, on its Seed's sample joined by the run's windows,
+	// when the model has one (model version 5 on).
 	Retrain time.Duration `toml:"retrain"`
 }
 
@@ -78,6 +80,12 @@ type Trained struct {
 	// Baseline is the host's baseline from the model when it has one
 	// (Scope features.ScopeHost), else the population's.
 	Baseline func(host string) features.Robust
+	// Seed, when set, has the forest trained again online (Config.Retrain)
+	// from the model's windows and the run's.
+	Seed *Seed
+	// ID names the model (a snapshot of a run that retrained its forest
+	// restores that forest only with the same model).
+	ID string
 }
 
 // Detector scores host-window vectors with an isolation forest.
@@ -87,6 +95,9 @@ type Detector struct {
 	tr      *Trained
 	buf     []features.Vector
 	fromRun bool
+	// online: the forest is trained again as the run goes on (trained on
+	// the run, or a model's with a Seed, and Config.Retrain set)
+	online bool
 	// hist holds each host's latest unflagged scored windows: the host's
 	// own baseline in explanations once it has MinHostWindows of them.
 	hist *window.Table[window.IP, History]
@@ -128,7 +139,12 @@ func New(cfg Config, tr *Trained) *Detector {
 	}
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
-	return &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[History](max(cfg.MaxHosts, 16))}
+	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[History](max(cfg.MaxHosts, 16))}
+	if tr != nil && tr.Seed != nil && cfg.Retrain > 0 {
+		t := *tr // the forest is replaced at each retraining, not the caller's
+		det.tr, det.re, det.online = &t, tr.Seed.retraining(), true
+	}
+	return det
 }
 
 func (d *Detector) Name() string { return "iforest" }
@@ -194,7 +210,16 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 		d.scoreAll(vs[:n], emit)
 		vs = vs[n:]
 	}
-	if d.fromRun && d.cfg.Retrain > 0 && d.re.due(end, d.cfg.Retrain) {
+	if !d.online {
+		return
+	}
+	if d.re.Last.IsZero() {
+		// a model's forest: trained again a period after the first
+		// windows judged (the archive's were a long baseline, not the
+		// run's first minutes)
+		d.re.First, d.re.Last = end.Add(-d.cfg.Retrain), end
+	}
+	if d.re.due(end, d.cfg.Retrain) {
 		d.retrain(end)
 	}
 }
@@ -271,6 +296,7 @@ func (d *Detector) train(emit detectors.Emit) {
 	d.fromRun = true
 	if d.cfg.Retrain > 0 {
 		d.re.start(d.buf, X, d.cfg.MinRows)
+		d.online = true
 	}
 	d.stats.Trained = len(d.buf)
 	d.buf = nil
@@ -302,7 +328,7 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	if risk < d.cfg.MinRisk {
 		h, _ := d.hist.Get(window.IPOf(v.Host))
 		h.add(v.Values)
-		if d.fromRun && d.cfg.Retrain > 0 {
+		if d.online {
 			d.re.offer(v.Values)
 		}
 		return

@@ -2,6 +2,7 @@ package iforest
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
@@ -134,3 +135,47 @@ func (r *retraining) valid() bool {
 
 // restart begins the next period.
 func (r *retraining) restart(now time.Time) { r.Fresh, r.Last = 0, now }
+
+// Seed is what a model file keeps so that its forest is trained again
+// online (Config.Retrain) as a forest trained on the run is: the training
+// windows below min_rows (in model space, at most RetrainSample, evenly
+// spread) and the judged windows' share of the training, a uniform sample
+// of the judged windows (raw values) and how many there were. The run's
+// judged windows then join the sample as if the archive had been the
+// run's beginning.
+type Seed struct {
+	Small  [][]float64             `json:"small,omitempty"`
+	Share  float64                 `json:"share"`
+	Sample [][features.Dim]float32 `json:"sample"`
+	Seen   int64                   `json:"seen"`
+}
+
+// NewSeed is the seed of a forest trained on vs (all of them, as the
+// forest was).
+func NewSeed(vs []features.Vector, minRows int) *Seed {
+	var r retraining
+	X := make([][]float64, len(vs))
+	for i := range vs {
+		X[i] = features.Transform(vs[i].Values, nil)
+	}
+	r.start(vs, X, minRows)
+	for i := range vs {
+		if vs[i].Rows >= minRows {
+			r.offer(vs[i].Values)
+		}
+	}
+	return &Seed{Small: r.Small, Share: r.Share, Sample: r.Sample, Seen: r.Seen}
+}
+
+// Valid reports whether a seed read from a file fits this build (see
+// retraining.valid) and its sample could have been drawn.
+func (s *Seed) Valid() bool {
+	r := retraining{Small: s.Small, Share: s.Share}
+	return r.valid() && len(s.Sample) <= RetrainSample && int64(len(s.Sample)) <= s.Seen
+}
+
+// retraining starts a model's retraining from its seed (a copy: the
+// sample is overwritten in place).
+func (s *Seed) retraining() retraining {
+	return retraining{Small: s.Small, Share: s.Share, Sample: slices.Clone(s.Sample), Seen: s.Seen}
+}

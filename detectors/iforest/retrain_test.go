@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
@@ -125,5 +126,119 @@ func TestRestoreRefusesDamagedRetraining(t *testing.T) {
 		if err := f.Restore(bad); err == nil || f.tr != nil {
 			t.Fatalf("damaged retraining restored (err %v): %v", err, re["share"])
 		}
+	}
+}
+
+// A model trained on an archive of nights only: without retraining its
+// forest flags working-day windows every day; retrained online (a model
+// with a seed, model version 5 on), a day after the first windows judged
+// and daily after, on the archive's sample joined by the run's windows,
+// it stops after the first day. Before, a model's forest was never
+// retrained.
+func TestModelForestFollowsTheDay(t *testing.T) {
+	night := nightModel(t)
+	rows := diurnal(200, 4, 2, 1)
+	day2 := time.Date(2026, 3, 3, 2, 0, 0, 0, time.UTC)
+	var firstDay, later [2]int
+	for i, retrain := range []time.Duration{0, 24 * time.Hour} {
+		cfg := DefaultConfig()
+		cfg.Retrain = retrain
+		d := New(cfg, night())
+		for _, n := range window.Run(d, rows) {
+			if n.Start.Before(day2) {
+				firstDay[i]++
+			} else {
+				later[i]++
+			}
+		}
+		t.Logf("retrain %v: %d notices on the first day, %d later; %d retrains", retrain, firstDay[i], later[i], d.Stats().Retrains)
+		if retrain > 0 && d.Stats().Retrains < 3 {
+			t.Errorf("retrain %v: %d retrains in 4 days", retrain, d.Stats().Retrains)
+		}
+	}
+	if later[0] == 0 || firstDay[0] == 0 {
+		t.Fatalf("the night model flags no working day (%d, %d notices): the test proves nothing", firstDay[0], later[0])
+	}
+	if firstDay[1] != firstDay[0] || later[1]*10 > later[0] {
+		t.Errorf("retrained: %d notices the first day and %d later, against %d and %d", firstDay[1], later[1], firstDay[0], later[0])
+	}
+}
+
+// nightModel is what `zeekanom train` makes of an archive of one night
+// (00:00–07:00) of diurnal's hosts (model.Train, which this package cannot
+// import): a forest of every window, the population baseline and the
+// seed; each call returns a new Trained of the same model, as each build
+// of the detectors loads one.
+func nightModel(t *testing.T) func() *Trained {
+	var archive []window.Conn
+	for _, r := range diurnal(200, 1, 0, 7) {
+		if r.TS.Hour() < 7 {
+			archive = append(archive, r)
+		}
+	}
+	x := features.New(features.DefaultConfig())
+	for _, r := range archive {
+		x.Observe(r.Event())
+	}
+	vs := x.Flush()
+	X := make([][]float64, len(vs))
+	var judged [][]float64
+	for i := range vs {
+		X[i] = features.Transform(vs[i].Values, nil)
+		if vs[i].Rows >= DefaultConfig().MinRows {
+			judged = append(judged, vs[i].Values)
+		}
+	}
+	f, err := Fit(X, Params{Trees: 100, Sample: 256, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	global := features.ComputeRobust(judged)
+	global.Scope = features.ScopePopulation
+	seed := NewSeed(vs, DefaultConfig().MinRows)
+	if len(seed.Sample) == 0 || len(seed.Small) == 0 {
+		t.Fatal("the night model's seed has no sample")
+	}
+	return func() *Trained {
+		return &Trained{Forest: f, Baseline: func(string) features.Robust { return global }, Seed: seed, ID: "night"}
+	}
+}
+
+// A model's forest retrained online is in the snapshot with its
+// retraining sample: a run restored after the first retraining gives the
+// notices of one that never stopped. Restored with another model file,
+// the detector keeps that model's forest and seed.
+func TestModelForestRetrainedSurvivesRestart(t *testing.T) {
+	night := nightModel(t)
+	rows := diurnal(100, 3, 2, 4)
+	cut := len(rows) * 2 / 3 // after the first retraining, a day in
+	whole := New(DefaultConfig(), night())
+	want := window.Canon(window.Run(whole, rows))
+	first := New(DefaultConfig(), night())
+	got, err := window.RunSnapshot(first, New(DefaultConfig(), night()), rows, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Stats().Retrains < 2 || first.Stats().Retrains < 1 {
+		t.Fatalf("retrained %d times in the whole run, %d before the cut: the test proves nothing", whole.Stats().Retrains, first.Stats().Retrains)
+	}
+	if !reflect.DeepEqual(window.Canon(got), want) {
+		t.Errorf("restored: %d notices, want %d as without a restart", len(got), len(want))
+	}
+	b, err := first.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := night()
+	other.ID = "another model"
+	d := New(DefaultConfig(), other)
+	if err := d.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	if d.tr.Forest != other.Forest || d.re.Seen != other.Seed.Seen || len(d.re.Sample) != len(other.Seed.Sample) {
+		t.Error("restored with another model: the snapshot's forest or sample replaced the model's")
+	}
+	if first.tr.Forest == other.Forest {
+		t.Error("retrained, the forest is still the model's")
 	}
 }

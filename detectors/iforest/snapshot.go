@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
@@ -17,8 +18,9 @@ import (
 // empty sample (their fixed baseline stays in use until the sample has
 // minPopulation windows). 4 added the retraining sample (older snapshots
 // retrain once train_windows windows were judged after the restore, on
-// those only, then every period).
-const snapshotVersion = 4
+// those only, then every period). 5 added a model's forest retrained
+// online and its retraining sample (Model names the model).
+const snapshotVersion = 5
 
 type snapshot struct {
 	Version   int               `json:"version"`
@@ -30,6 +32,9 @@ type snapshot struct {
 	Population *Population `json:"population,omitempty"`
 	// Retrain is what the forest is trained on again (Config.Retrain).
 	Retrain *retraining `json:"retrain,omitempty"`
+	// Model is the ID of the model file whose forest was retrained online
+	// (Retrain, and Forest once retrained): restored only with that model.
+	Model string `json:"model,omitempty"`
 	// Global is the fixed population baseline of versions 1 and 2.
 	Global *features.Robust `json:"global,omitempty"`
 	Stats  Stats            `json:"stats"`
@@ -79,6 +84,13 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		if d.pop.legacy != nil && len(d.pop.Vals) < minPopulation {
 			s.Global = d.pop.legacy // still in use: keep it until the sample replaces it
 		}
+	} else if d.online {
+		re := d.re
+		re.Sample = slices.Clone(re.Sample)
+		s.Retrain, s.Model = &re, d.tr.ID
+		if d.stats.Retrains > 0 {
+			s.Forest = d.tr.Forest
+		}
 	}
 	return func() ([]byte, error) {
 		ex, err := exEnc()
@@ -90,7 +102,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 	}
 }
 
-// Restore resumes from a snapshot of version 1 to 4; on error the
+// Restore resumes from a snapshot of version 1 to 5; on error the
 // detector is unchanged.
 func (d *Detector) Restore(b []byte) error {
 	var s snapshot
@@ -122,7 +134,18 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
 	importHistory(d.hist, s.History, s.HistoryEvicted, s.HistoryLayout)
-	if s.Forest != nil && (s.Global != nil || s.Population != nil) {
+	if s.Model != "" {
+		// a model's forest retrained online: only with that model (a new
+		// model file starts from its own forest and seed)
+		if d.online && !d.fromRun && d.tr.ID == s.Model {
+			if s.Retrain != nil {
+				d.re = *s.Retrain
+			}
+			if s.Forest != nil {
+				d.tr.Forest = s.Forest
+			}
+		}
+	} else if s.Forest != nil && (s.Global != nil || s.Population != nil) {
 		d.pop = Population{}
 		if s.Population != nil {
 			d.pop.Vals = s.Population.Vals
@@ -133,8 +156,10 @@ func (d *Detector) Restore(b []byte) error {
 			d.pop.legacy = &g
 		}
 		d.tr = &Trained{Forest: s.Forest, Baseline: func(string) features.Robust { return d.pop.robust() }}
-		d.fromRun = true
-		d.re = retraining{}
+		d.fromRun, d.online = true, d.cfg.Retrain > 0
+		// without a sample (version 3): retrained once train_windows
+		// windows are judged, on those
+		d.re = retraining{First: time.Unix(0, 0), Last: time.Unix(0, 0)}
 		if s.Retrain != nil {
 			d.re = *s.Retrain
 		}

@@ -5,6 +5,8 @@
 package model
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,10 +27,11 @@ import (
 // or features.Names change.
 const (
 	Magic   = "zeekanom-model"
-	Version = 4
+	Version = 5
 	// OldestVersion is the oldest version this build still reads: 4 added
-	// the contextual and exfil detectors' profiles (optional), so
-	// version-3 files load without them.
+	// the contextual and exfil detectors' profiles and beacon's baseline,
+	// 5 the forest's retraining seed (all optional), so version-3 and -4
+	// files load without them (their forest is not retrained online).
 	OldestVersion = 3
 )
 
@@ -56,8 +59,11 @@ type Model struct {
 	Hosts map[string]features.Robust `json:"hosts,omitempty"`
 	// HourOfWeek is the median conn_count per hour of week (0 = Monday
 	// 00:00 UTC), -1 where no training window fell; informational.
-	HourOfWeek []float64         `json:"hour_of_week,omitempty"`
-	Forest     *iforest.Forest   `json:"forest"`
+	HourOfWeek []float64       `json:"hour_of_week,omitempty"`
+	Forest     *iforest.Forest `json:"forest"`
+	// ForestSeed is what the iforest detector retrains the forest online
+	// with (version 5): a sample of the windows it was trained on.
+	ForestSeed *iforest.Seed     `json:"forest_seed,omitempty"`
 	Supervised *supervised.Model `json:"supervised,omitempty"`
 	// Contextual is the contextual detector's hour profiles at the end of
 	// the archive (version 4; `train` run with its [detectors.contextual]).
@@ -68,6 +74,9 @@ type Model struct {
 	// Beacon is the periodic traffic the archive shows as normal (version
 	// 4, as Contextual).
 	Beacon *beacon.Baseline `json:"beacon,omitempty"`
+	// ID names this model's content (a hash of the file Parse read; "" for
+	// a model not read from one).
+	ID string `json:"-"`
 }
 
 // MinHostWindows is the least number of windows for a per-host baseline.
@@ -110,6 +119,7 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 	}
 	raw := make([][]float64, len(vecs))
 	var train, pop [][]float64
+	var learnt []features.Vector
 	byHost := map[string][][]float64{}
 	hours := make([][]float64, 168)
 	for i := range vecs {
@@ -119,6 +129,7 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 			continue
 		}
 		train = append(train, v.Values)
+		learnt = append(learnt, *v)
 		// the baselines describe the windows the detectors score
 		if v.Rows >= o.MinRows {
 			pop = append(pop, v.Values)
@@ -156,6 +167,7 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 		return nil, err
 	}
 	m.Forest = f
+	m.ForestSeed = iforest.NewSeed(learnt, o.MinRows)
 	if o.Labels {
 		y := make([]bool, len(vecs))
 		for i, v := range vecs {
@@ -247,6 +259,8 @@ func Parse(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("damaged model file: %w", err)
 	}
 	m.setScopes()
+	sum := sha256.Sum256(b)
+	m.ID = hex.EncodeToString(sum[:12])
 	return &m, nil
 }
 
@@ -288,6 +302,9 @@ func (m *Model) check() error {
 				return fmt.Errorf("forest tree %d node %d: feature %d, links %d/%d, size %d out of range", t, i, n.Feature, n.Left, n.Right, n.Size)
 			}
 		}
+	}
+	if s := m.ForestSeed; s != nil && !s.Valid() {
+		return fmt.Errorf("forest_seed: %d small windows, share %g, %d sampled of %d", len(s.Small), s.Share, len(s.Sample), s.Seen)
 	}
 	if s := m.Supervised; s != nil {
 		if len(s.Weights) != dim || len(s.Mu) != dim || len(s.Sd) != dim {

@@ -57,6 +57,16 @@ func TestRoundTrip(t *testing.T) {
 	if len(l.Hosts) != 20 || l.Baseline("10.0.0.1").N != 19 || l.Baseline("10.0.0.11").N != 20 || l.Baseline("1.2.3.4").N != 390 {
 		t.Fatalf("baselines: %d hosts", len(l.Hosts))
 	}
+	// the forest's windows: the benign ones, all judged (5 rows)
+	if s := l.ForestSeed; s == nil || len(s.Sample) != 390 || s.Seen != 390 || s.Share != 1 || len(s.Small) != 0 {
+		t.Fatalf("forest seed: %v", s != nil)
+	}
+	if m2, _ := Train(vecs(300, 10), Options{Labels: true, Window: 5 * time.Minute}); m2.Save(p) != nil {
+		t.Fatal("save")
+	}
+	if l2, err := Load(p); err != nil || l2.ID == "" || l2.ID == l.ID {
+		t.Fatalf("IDs %q and %q of two models (%v)", l.ID, l2.ID, err)
+	}
 	if l.Baseline("10.0.0.1").Scope != features.ScopeHost || l.Baseline("1.2.3.4").Scope != features.ScopePopulation || l.BaselineMinRows != 3 {
 		t.Fatalf("scopes %q %q, min rows %d", l.Baseline("10.0.0.1").Scope, l.Baseline("1.2.3.4").Scope, l.BaselineMinRows)
 	}
@@ -226,6 +236,11 @@ func TestParseRejectsInconsistentModel(t *testing.T) {
 		"link to root":  func(m map[string]any) { node(m, 0, 0)["r"] = 0 },
 		"sample 1":      func(m map[string]any) { sub(m, "forest")["sample"] = 1 },
 		"window_s -300": func(m map[string]any) { m["window_s"] = -300 },
+		"seed small":    func(m map[string]any) { m["forest_seed"] = map[string]any{"small": [][]float64{{1, 2}}, "share": 0.5} },
+		"seed share":    func(m map[string]any) { m["forest_seed"] = map[string]any{"share": 2.5} },
+		"seed sample": func(m map[string]any) {
+			m["forest_seed"] = map[string]any{"share": 0.5, "sample": [][features.Dim]float32{{}, {}}, "seen": 1}
+		},
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(good, &m); err != nil {
