@@ -92,6 +92,13 @@ func (r *retraining) offer(v []float64) {
 	}
 }
 
+// maxSmallRepeat bounds the small windows of a training set (about 40 MB
+// of them): a share under 1/65 (judged windows rarer than that in the
+// first training) trains with fewer small windows than its share, and a
+// damaged share of 1e-6 in a model file or snapshot cannot ask for
+// billions.
+const maxSmallRepeat = 64 * RetrainSample
+
 // trainingSet is the sample (in model space) followed by the first
 // training's small windows in the share they had there, repeated when
 // there are too few (small windows, a row or two, are much alike). It
@@ -103,7 +110,7 @@ func (r *retraining) trainingSet(fresh int) (X [][]float64, judged int) {
 	}
 	ns := 0
 	if r.Share > 0 && r.Share < 1 && len(r.Small) > 0 {
-		ns = int(math.Round(float64(len(r.Sample)) * (1 - r.Share) / r.Share))
+		ns = int(min(math.Round(float64(len(r.Sample))*(1-r.Share)/r.Share), maxSmallRepeat))
 	}
 	X = make([][]float64, 0, len(r.Sample)+ns)
 	flat := make([]float64, len(r.Sample)*features.Dim)
