@@ -45,7 +45,11 @@ func FuzzDetectors(f *testing.F) {
 			return
 		}
 		model := ""
-		if data[0]&1 == 1 {
+		switch {
+		case data[0]&1 == 1 && data[0]&0x80 != 0:
+			// version 5: contextual, exfil and beacon profiles, a forest seed
+			model = filepath.Join("..", "..", "testdata", "models", "test18-labels-v5.json")
+		case data[0]&1 == 1:
 			model = filepath.Join("..", "..", "testdata", "models", "test18-labels.json")
 		}
 		run := int(data[0]>>1)%64 + 1
@@ -784,7 +788,8 @@ func fuzzSeeds(f *testing.F) [][]byte {
 			n++
 		}
 		fh.Close()
-		seeds = append(seeds, c.out, append([]byte{1}, c.out[1:]...))
+		// without a model, with the version-3 and the version-5 fixture
+		seeds = append(seeds, c.out, append([]byte{1}, c.out[1:]...), append([]byte{0x81}, c.out[1:]...))
 	}
 	// a vertical scan with the ts jumping back and forth by years
 	seeds = append(seeds, []byte{0, 8, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 0, 1, 80, 0, 12, 0, 0, 0, 0,

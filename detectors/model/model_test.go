@@ -181,7 +181,7 @@ func TestTrainNeedsData(t *testing.T) {
 }
 
 // The committed fixtures: a version-3 model (before the contextual
-// profiles) still loads; version-1 and version-2 files are a clear error
+// profiles) still loads, a version-5 one has every part; version-1 and version-2 files are a clear error
 // naming the versions.
 func TestFixtures(t *testing.T) {
 	m, err := Load(filepath.Join("..", "..", "testdata", "models", "test18-labels.json"))
@@ -193,6 +193,10 @@ func TestFixtures(t *testing.T) {
 	}
 	if m.Version != 3 || m.Contextual != nil {
 		t.Fatalf("the version-3 fixture reads as version %d with profiles %v", m.Version, m.Contextual != nil)
+	}
+	m, err = Load(filepath.Join("..", "..", "testdata", "models", "test18-labels-v5.json"))
+	if err != nil || m.Version != 5 || m.ForestSeed == nil || m.Contextual == nil || m.Exfil == nil || m.Beacon == nil || m.ID == "" {
+		t.Fatalf("the version-5 fixture: %v", err)
 	}
 	for _, old := range []int{1, 2} {
 		_, err = Load(filepath.Join("..", "..", "testdata", "models", fmt.Sprintf("version%d.json", old)))
