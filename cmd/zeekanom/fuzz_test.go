@@ -711,7 +711,10 @@ func decodeFuzzEvents(data []byte) ([]*zeekreader.Event, int) {
 		rep := int(c.byte1()) * 4
 		step := time.Duration(c.uint16()) * time.Millisecond
 		port, addr := int(c.byte1()%4), int(c.byte1()%4)
-		for i := 1; i <= rep && len(evs) < maxFuzzEvents; i++ {
+		// the budget holds for repeats too: a 600 KB event repeated a
+		// thousand times was 611 MB of strings, several GB with the
+		// copies, and the fuzzing process died (exit status 2)
+		for i := 1; i <= rep && len(evs) < maxFuzzEvents && c.size < maxFuzzString; i++ {
 			r := cloneFuzzEvent(ev)
 			setFuzzRepeat(r, ev.TS.Add(time.Duration(i)*step), port*i, addr*i, i)
 			c.size += fuzzEventSize(ev)
