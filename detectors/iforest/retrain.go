@@ -129,15 +129,18 @@ func (r *retraining) trainingSet(fresh int) (X [][]float64, judged int) {
 
 // valid reports whether a restored retraining fits this build: small
 // windows of features.Dim values (grow indexes every row by the first's
-// length), and a share in 0..1 whose repeated small windows
-// (trainingSet) can be counted.
+// length), a share in 0..1 whose repeated small windows (trainingSet)
+// can be counted, and a sample that could have been drawn (at most
+// RetrainSample of the windows seen: offer divides by the count once the
+// sample is full).
 func (r *retraining) valid() bool {
 	for _, x := range r.Small {
 		if len(x) != features.Dim {
 			return false
 		}
 	}
-	return r.Share >= 0 && r.Share <= 1 && (r.Share == 0 || RetrainSample*(1-r.Share)/r.Share <= math.MaxInt32)
+	return r.Share >= 0 && r.Share <= 1 && (r.Share == 0 || RetrainSample*(1-r.Share)/r.Share <= math.MaxInt32) &&
+		len(r.Sample) <= RetrainSample && int64(len(r.Sample)) <= r.Seen
 }
 
 // restart begins the next period.

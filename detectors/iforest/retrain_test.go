@@ -95,36 +95,62 @@ func TestCaptureSamples(t *testing.T) {
 }
 
 // A damaged snapshot's retraining part (a small window of another length,
-// a share outside 0..1) is refused at Restore, and the detector is left
-// as it was: restored, it panicked at the next retraining, hours later,
-// and again after every restart from the same checkpoint.
+// a share outside 0..1, a sample larger than RetrainSample or than the
+// windows seen) is refused at Restore, and the detector is left as it
+// was: restored, it panicked at the next retraining, hours later, or (a
+// full sample of -1 windows seen) at the next window offered, dividing by
+// zero, and again after every restart from the same checkpoint. Both
+// kinds of snapshot with a retraining part: a forest trained on the run,
+// and a model's forest retrained online.
 func TestRestoreRefusesDamagedRetraining(t *testing.T) {
-	rows := diurnal(50, 2, 2, 3)
-	cut := len(rows) / 4
-	d := New(DefaultConfig(), nil)
-	window.Run(d, rows[:cut])
-	b, err := d.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, damage := range []func(re map[string]any){
-		func(re map[string]any) { re["small"].([]any)[0] = []float64{1, 2} },
-		func(re map[string]any) { re["share"] = 1e-300 },
-		func(re map[string]any) { re["share"] = 2.5 },
+	night := nightModel(t)
+	for _, kind := range []struct {
+		name string
+		tr   func() *Trained
+		rows []window.Conn
+	}{
+		{"run", func() *Trained { return nil }, diurnal(50, 2, 2, 3)},
+		{"model", night, diurnal(100, 3, 2, 4)},
 	} {
-		var s map[string]any
-		if err := json.Unmarshal(b, &s); err != nil {
+		cut := len(kind.rows) / 4
+		if kind.tr() != nil {
+			cut = len(kind.rows) / 2 // after a retraining
+		}
+		d := New(DefaultConfig(), kind.tr())
+		window.Run(d, kind.rows[:cut])
+		b, err := d.Snapshot()
+		if err != nil {
 			t.Fatal(err)
 		}
-		re, _ := s["retrain"].(map[string]any)
-		if re == nil || len(re["small"].([]any)) == 0 {
-			t.Fatal("no retraining sample with small windows: the test proves nothing")
-		}
-		damage(re)
-		bad, _ := json.Marshal(s)
-		f := New(DefaultConfig(), nil)
-		if err := f.Restore(bad); err == nil || f.tr != nil {
-			t.Fatalf("damaged retraining restored (err %v): %v", err, re["share"])
+		for i, damage := range []func(re map[string]any){
+			func(re map[string]any) { re["small"].([]any)[0] = []float64{1, 2} },
+			func(re map[string]any) { re["share"] = 1e-300 },
+			func(re map[string]any) { re["share"] = 2.5 },
+			func(re map[string]any) { re["seen"] = -1 },
+			func(re map[string]any) { re["seen"] = len(re["sample"].([]any)) - 1 },
+			func(re map[string]any) {
+				re["sample"] = append(re["sample"].([]any), make([]any, RetrainSample)...)
+				re["seen"] = 1 << 40
+			},
+		} {
+			var s map[string]any
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			re, _ := s["retrain"].(map[string]any)
+			if re == nil || len(re["small"].([]any)) == 0 || len(re["sample"].([]any)) == 0 {
+				t.Fatalf("%s: no retraining sample with small windows: the test proves nothing", kind.name)
+			}
+			damage(re)
+			bad, _ := json.Marshal(s)
+			f := New(DefaultConfig(), kind.tr())
+			want, forest := f.tr, (*Forest)(nil)
+			if want != nil {
+				forest = want.Forest
+			}
+			if err := f.Restore(bad); err == nil || f.tr != want || (want != nil && f.tr.Forest != forest) {
+				t.Errorf("%s: damaged retraining %d restored (err %v)", kind.name, i, err)
+			}
 		}
 	}
 }

@@ -123,7 +123,7 @@ func (d *Detector) Restore(b []byte) error {
 		}
 	}
 	if s.Retrain != nil && !s.Retrain.valid() {
-		return fmt.Errorf("iforest snapshot: damaged retraining sample (share %g, %d small windows)", s.Retrain.Share, len(s.Retrain.Small))
+		return fmt.Errorf("iforest snapshot: damaged retraining sample (share %g, %d small windows, %d sampled of %d)", s.Retrain.Share, len(s.Retrain.Small), len(s.Retrain.Sample), s.Retrain.Seen)
 	}
 	if s.Global != nil && (len(s.Global.Median) != features.N || len(s.Global.MAD) != features.N ||
 		len(s.Global.RawMedian) != features.N || (s.Global.Count != nil && len(s.Global.Count) != features.N)) {
