@@ -193,6 +193,25 @@ func (t *Tree) PathLength(x []float64, margin float64) float64 {
 	}
 }
 
+// valid reports whether a forest read back (a snapshot) can score
+// vectors of dim values: every tree has nodes, and every split node a
+// feature below dim and both children after it in its tree (in range,
+// and no cycle: PathLength always reaches a leaf), as Fit grows them.
+func (f *Forest) valid(dim int) bool {
+	for t := range f.Trees {
+		ns := f.Trees[t].Nodes
+		if len(ns) == 0 {
+			return false
+		}
+		for i, n := range ns {
+			if n.Feature >= 0 && (n.Feature >= dim || int(n.Left) <= i || int(n.Left) >= len(ns) || int(n.Right) <= i || int(n.Right) >= len(ns)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Score is the anomaly score s(x) = 2^(-E[h(x)]/c(ψ)) in (0, 1]: near 1 is
 // anomalous, around 0.5 or below is normal.
 func (f *Forest) Score(x []float64) float64 {

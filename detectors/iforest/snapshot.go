@@ -125,6 +125,9 @@ func (d *Detector) Restore(b []byte) error {
 	if s.Retrain != nil && !s.Retrain.valid() {
 		return fmt.Errorf("iforest snapshot: damaged retraining sample (share %g, %d small windows, %d sampled of %d)", s.Retrain.Share, len(s.Retrain.Small), len(s.Retrain.Sample), s.Retrain.Seen)
 	}
+	if s.Forest != nil && !s.Forest.valid(features.Dim) {
+		return fmt.Errorf("iforest snapshot: damaged forest (%d trees: a node's feature or links out of range)", len(s.Forest.Trees))
+	}
 	if s.Global != nil && (len(s.Global.Median) != features.N || len(s.Global.MAD) != features.N ||
 		len(s.Global.RawMedian) != features.N || (s.Global.Count != nil && len(s.Global.Count) != features.N)) {
 		return fmt.Errorf("iforest snapshot: baseline has %d features, this build has %d", len(s.Global.Median), features.N)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -88,4 +89,65 @@ func TestCaptureCopies(t *testing.T) {
 		err := json.Unmarshal(b, &s)
 		return s, err
 	})
+}
+
+// A snapshot's forest (trained on the run, or a model's retrained online)
+// whose trees would index out of range or never reach a leaf is refused
+// at Restore, and the detector keeps its forest: restored, the first
+// window scored panicked (a link or feature out of range, a tree without
+// nodes) or PathLength looped forever (a node linking back to itself).
+func TestRestoreRefusesDamagedForest(t *testing.T) {
+	night := nightModel(t)
+	for _, kind := range []struct {
+		name string
+		tr   func() *Trained
+		rows []window.Conn
+		cut  int // of 4
+	}{
+		{"run", func() *Trained { return nil }, diurnal(50, 2, 2, 3), 1},
+		{"model", night, diurnal(100, 3, 2, 4), 2}, // after a retraining
+	} {
+		d := New(DefaultConfig(), kind.tr())
+		window.Run(d, kind.rows[:len(kind.rows)*kind.cut/4])
+		b, err := d.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, damage := range map[string]func(split, tree map[string]any){
+			"link to itself":       func(split, _ map[string]any) { split["r"] = split["l"].(float64) - 1 },
+			"link out of range":    func(split, tree map[string]any) { split["l"] = len(tree["nodes"].([]any)) },
+			"feature out of range": func(split, _ map[string]any) { split["f"] = features.Dim },
+			"tree without nodes":   func(_, tree map[string]any) { tree["nodes"] = []any{} },
+		} {
+			var s map[string]any
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			f, _ := s["forest"].(map[string]any)
+			if f == nil {
+				t.Fatalf("%s: no forest in the snapshot: the test proves nothing", kind.name)
+			}
+			tree := f["trees"].([]any)[0].(map[string]any)
+			var split map[string]any
+			for _, n := range tree["nodes"].([]any) {
+				if n := n.(map[string]any); n["f"].(float64) >= 0 {
+					split = n
+					break
+				}
+			}
+			if split == nil {
+				t.Fatalf("%s: no split node: the test proves nothing", kind.name)
+			}
+			damage(split, tree)
+			bad, _ := json.Marshal(s)
+			r := New(DefaultConfig(), kind.tr())
+			var forest *Forest
+			if r.tr != nil {
+				forest = r.tr.Forest
+			}
+			if err := r.Restore(bad); err == nil || (r.tr == nil) != (forest == nil) || r.tr != nil && r.tr.Forest != forest {
+				t.Errorf("%s: forest with a %s restored (err %v)", kind.name, name, err)
+			}
+		}
+	}
 }
