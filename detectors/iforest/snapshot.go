@@ -26,8 +26,9 @@ type snapshot struct {
 	Version   int               `json:"version"`
 	Extractor json.RawMessage   `json:"extractor"`
 	Buffer    []features.Vector `json:"buffer,omitempty"`
-	// Forest and Population are saved only when the forest was trained on
-	// the run (a model file's forest is loaded again from the file).
+	// Forest and Population are saved when the forest was trained on the
+	// run; Forest alone when a model file's forest was retrained online
+	// (Model), else a model file's forest is loaded again from the file.
 	Forest     *Forest     `json:"forest,omitempty"`
 	Population *Population `json:"population,omitempty"`
 	// Retrain is what the forest is trained on again (Config.Retrain).
@@ -67,7 +68,8 @@ func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.
 }
 
 // Snapshot saves the open windows, the training buffer, the host histories
-// and a forest trained on the run with its population sample.
+// and a forest trained on the run with its population sample, or a model's
+// retraining sample and, once retrained, its forest.
 func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
 
 // Capture copies what Snapshot saves (open windows, host histories,
