@@ -5,6 +5,7 @@ package iforest
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -39,6 +40,34 @@ type Forest struct {
 	Q50 float64 `json:"q50"`
 	Q99 float64 `json:"q99"`
 	Max float64 `json:"max"`
+}
+
+// Check rejects a forest read from a file (a model, a checkpoint) that
+// scoring would loop on or index out of range with: no trees, a sample
+// below 2, another number of features than dim, a node linking back (a
+// cycle) or past its tree, a split on a feature out of range.
+func (f *Forest) Check(dim int) error {
+	if f.Dim != dim {
+		return fmt.Errorf("forest of %d features, this build has %d", f.Dim, dim)
+	}
+	if len(f.Trees) == 0 || f.Sample < 2 {
+		return fmt.Errorf("forest: %d trees of sample %d, need 1 or more of 2 or more", len(f.Trees), f.Sample)
+	}
+	for t := range f.Trees {
+		ns := f.Trees[t].Nodes
+		if len(ns) == 0 {
+			return fmt.Errorf("forest tree %d has no nodes", t)
+		}
+		for i, n := range ns {
+			// children follow their parent (no cycles)
+			leaf := n.Feature < 0 && n.Size >= 0
+			split := n.Feature >= 0 && n.Feature < dim && int(n.Left) > i && int(n.Left) < len(ns) && int(n.Right) > i && int(n.Right) < len(ns)
+			if !leaf && !split {
+				return fmt.Errorf("forest tree %d node %d: feature %d, links %d/%d, size %d out of range", t, i, n.Feature, n.Left, n.Right, n.Size)
+			}
+		}
+	}
+	return nil
 }
 
 // Params tunes Fit.
@@ -191,25 +220,6 @@ func (t *Tree) PathLength(x []float64, margin float64) float64 {
 		}
 		d++
 	}
-}
-
-// valid reports whether a forest read back (a snapshot) can score
-// vectors of dim values: every tree has nodes, and every split node a
-// feature below dim and both children after it in its tree (in range,
-// and no cycle: PathLength always reaches a leaf), as Fit grows them.
-func (f *Forest) valid(dim int) bool {
-	for t := range f.Trees {
-		ns := f.Trees[t].Nodes
-		if len(ns) == 0 {
-			return false
-		}
-		for i, n := range ns {
-			if n.Feature >= 0 && (n.Feature >= dim || int(n.Left) <= i || int(n.Left) >= len(ns) || int(n.Right) <= i || int(n.Right) >= len(ns)) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Score is the anomaly score s(x) = 2^(-E[h(x)]/c(ψ)) in (0, 1]: near 1 is

@@ -124,11 +124,15 @@ func (d *Detector) Restore(b []byte) error {
 			return fmt.Errorf("iforest snapshot: bad history entry for %v", e.K)
 		}
 	}
+	if s.Forest != nil {
+		// a forest that loops or indexes out of range would hang or crash
+		// the run at its first window after the restart
+		if err := s.Forest.Check(features.Dim); err != nil {
+			return fmt.Errorf("iforest snapshot: %w", err)
+		}
+	}
 	if s.Retrain != nil && !s.Retrain.valid() {
 		return fmt.Errorf("iforest snapshot: damaged retraining sample (share %g, %d small windows, %d sampled of %d)", s.Retrain.Share, len(s.Retrain.Small), len(s.Retrain.Sample), s.Retrain.Seen)
-	}
-	if s.Forest != nil && !s.Forest.valid(features.Dim) {
-		return fmt.Errorf("iforest snapshot: damaged forest (%d trees: a node's feature or links out of range)", len(s.Forest.Trees))
 	}
 	if s.Global != nil && (len(s.Global.Median) != features.N || len(s.Global.MAD) != features.N ||
 		len(s.Global.RawMedian) != features.N || (s.Global.Count != nil && len(s.Global.Count) != features.N)) {

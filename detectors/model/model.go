@@ -285,23 +285,8 @@ func (m *Model) check() error {
 			return err
 		}
 	}
-	f := m.Forest
-	if len(f.Trees) == 0 || f.Sample < 2 {
-		return fmt.Errorf("forest: %d trees of sample %d, need 1 or more of 2 or more", len(f.Trees), f.Sample)
-	}
-	for t := range f.Trees {
-		ns := f.Trees[t].Nodes
-		if len(ns) == 0 {
-			return fmt.Errorf("forest tree %d has no nodes", t)
-		}
-		for i, n := range ns {
-			// children follow their parent (no cycles)
-			leaf := n.Feature < 0 && n.Size >= 0
-			split := n.Feature >= 0 && n.Feature < dim && int(n.Left) > i && int(n.Left) < len(ns) && int(n.Right) > i && int(n.Right) < len(ns)
-			if !leaf && !split {
-				return fmt.Errorf("forest tree %d node %d: feature %d, links %d/%d, size %d out of range", t, i, n.Feature, n.Left, n.Right, n.Size)
-			}
-		}
+	if err := m.Forest.Check(dim); err != nil {
+		return err
 	}
 	if s := m.ForestSeed; s != nil && !s.Valid() {
 		return fmt.Errorf("forest_seed: %d small windows, share %g, %d sampled of %d", len(s.Small), s.Share, len(s.Sample), s.Seen)
