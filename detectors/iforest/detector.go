@@ -109,6 +109,12 @@ type Detector struct {
 	// scratch of scoreAll
 	batchX            [][]float64
 	batchFlat, batchS []float64
+	// least is the isolation score of min_risk: only windows scoring at
+	// least that are flagged (ScoreBatchAbove); rest are the bounds of
+	// restFor's forest
+	least   float64
+	rest    []float64
+	restFor *Forest
 }
 
 // Stats counts the detector's work.
@@ -139,7 +145,8 @@ func New(cfg Config, tr *Trained) *Detector {
 	}
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
-	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[History](max(cfg.MaxHosts, 16))}
+	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[History](max(cfg.MaxHosts, 16)),
+		least: leastFlagged(cfg)}
 	if tr != nil && tr.Seed != nil && cfg.Retrain > 0 {
 		t := *tr // the forest is replaced at each retraining, not the caller's
 		det.tr, det.re, det.online = &t, tr.Seed.retraining(), true
@@ -255,7 +262,10 @@ func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
 		}
 	}
 	scores := slices.Grow(d.batchS[:0], len(X))[:len(X)]
-	d.tr.Forest.ScoreBatch(X, scores)
+	if d.restFor != d.tr.Forest {
+		d.rest, d.restFor = d.tr.Forest.MinPaths(), d.tr.Forest
+	}
+	d.tr.Forest.ScoreBatchAbove(X, scores, d.least, d.rest)
 	j := 0
 	for i := range vs {
 		if vs[i].Rows >= d.cfg.MinRows {
@@ -306,6 +316,29 @@ func (d *Detector) train(emit detectors.Emit) {
 	for i := range judged {
 		d.judge(&judged[i], scores[i], emit)
 	}
+}
+
+// leastFlagged is a little below the least isolation score that judge
+// flags (risk at least min_risk; risk grows with the score), found by
+// bisection on judge's own formula, so that a window ScoreBatchAbove
+// leaves early is one judge would not have flagged.
+func leastFlagged(cfg Config) float64 {
+	flags := func(s float64) bool {
+		return features.Risk(features.BoundedRatio(s, cfg.Threshold)) >= cfg.MinRisk
+	}
+	if flags(0) {
+		return 0
+	}
+	lo, hi := 0.0, 1.0 // flags(lo) false, flags(hi) true (risk 100 at 1)
+	for range 60 {
+		mid := (lo + hi) / 2
+		if flags(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return max(lo-1e-6, 0)
 }
 
 // scored judges a window scored s by the forest.

@@ -266,6 +266,90 @@ func (f *Forest) ScoreBatch(X [][]float64, out []float64) {
 	}
 }
 
+// ScoreBatchAbove is ScoreBatch for a caller that needs a point's score
+// only when it is at least least (the detector: only windows it flags):
+// every 8 trees, a point whose path lengths so far rule that out, even if
+// each remaining tree isolated it as early as that tree can (rest, from
+// MinPaths), is left there, its out an upper bound of its score, below
+// least. The other points' scores are ScoreBatch's, bit for bit. Most
+// windows are plainly normal and leave after a quarter of the trees.
+func (f *Forest) ScoreBatchAbove(X [][]float64, out []float64, least float64, rest []float64) {
+	if least <= 0 || len(f.Trees) == 0 || len(rest) != len(f.Trees)+1 {
+		f.ScoreBatch(X, out)
+		return
+	}
+	out = out[:len(X)]
+	cs, T := c(f.Sample), float64(len(f.Trees))
+	// a mean path length above cut/T scores below least (2^(-h/cs) falls
+	// as h grows); the margin keeps rounding from deciding
+	cut := -cs*math.Log2(least)*T*(1+1e-9) + 1e-9
+	var sums [scoreBlock]float64
+	var idx [scoreBlock]int32
+	for len(X) > 0 {
+		n := min(len(X), scoreBlock)
+		clear(sums[:n])
+		active := idx[:n]
+		for i := range active {
+			active[i] = int32(i)
+		}
+		for t := range f.Trees {
+			tr := &f.Trees[t]
+			for _, i := range active {
+				sums[i] += tr.PathLength(X[i], f.Margin)
+			}
+			if (t+1)%8 != 0 || t+1 == len(f.Trees) {
+				continue
+			}
+			k := 0
+			for _, i := range active {
+				if h := sums[i] + rest[t+1]; h > cut {
+					out[i] = math.Pow(2, -(h/T)/cs)
+					continue
+				}
+				active[k] = i
+				k++
+			}
+			active = active[:k]
+		}
+		for _, i := range active {
+			out[i] = math.Pow(2, -(sums[i]/T)/cs)
+		}
+		X, out = X[n:], out[n:]
+	}
+}
+
+// MinPaths is, for each tree t, the least total path length trees t and
+// after can give any point (a leaf's depth and c of its size, or a split's
+// depth + 1 when the range check can isolate there), and 0 after the
+// last: ScoreBatchAbove's bounds.
+func (f *Forest) MinPaths() []float64 {
+	rest := make([]float64, len(f.Trees)+1)
+	for t := len(f.Trees) - 1; t >= 0; t-- {
+		rest[t] = rest[t+1] + f.Trees[t].minPath(f.Margin)
+	}
+	return rest
+}
+
+// minPath is the least path length of any point in t.
+func (t *Tree) minPath(margin float64) float64 {
+	least := math.Inf(1)
+	var walk func(i int32, d float64)
+	walk = func(i int32, d float64) {
+		n := &t.Nodes[i]
+		if n.Feature < 0 {
+			least = min(least, d+c(n.Size))
+			return
+		}
+		if margin >= 0 && n.Hi > n.Lo {
+			least = min(least, d+1)
+		}
+		walk(n.Left, d+1)
+		walk(n.Right, d+1)
+	}
+	walk(0, 0)
+	return least
+}
+
 // scoreBlock points of ~20 features (about 160 KB) and a tree fit in a
 // core's L2 cache.
 const scoreBlock = 1024

@@ -171,3 +171,52 @@ func TestScoreBatchEqualsScore(t *testing.T) {
 		}
 	}
 }
+
+// ScoreBatchAbove scores a point exactly (bit for bit ScoreBatch's) when
+// its score is at least least, and below least otherwise, for forests
+// with and without the range check, thresholds across the range, and
+// points inside and far outside the training data.
+func TestScoreBatchAboveDecidesAsScoreBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	train := make([][]float64, 600)
+	for i := range train {
+		train[i] = make([]float64, 6)
+		for k := range train[i] {
+			train[i][k] = r.NormFloat64()
+		}
+	}
+	pts := make([][]float64, 3000)
+	for i := range pts {
+		pts[i] = make([]float64, 6)
+		for k := range pts[i] {
+			pts[i][k] = r.NormFloat64() * (1 + 4*float64(i%7/6)) // one in seven far out
+		}
+	}
+	for _, margin := range []float64{0.5, -1} {
+		f, err := Fit(train, Params{Trees: 100, Sample: 256, Seed: 3, Margin: margin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float64, len(pts))
+		f.ScoreBatch(pts, want)
+		rest := f.MinPaths()
+		for _, least := range []float64{0.3, 0.5, 0.6, 0.7, 0.83, 0.95} {
+			got := make([]float64, len(pts))
+			f.ScoreBatchAbove(pts, got, least, rest)
+			above := 0
+			for i := range pts {
+				if want[i] >= least {
+					above++
+					if got[i] != want[i] {
+						t.Fatalf("margin %g, least %g: point %d scores %v, want %v", margin, least, i, got[i], want[i])
+					}
+				} else if got[i] >= least {
+					t.Fatalf("margin %g, least %g: point %d (score %v) given %v", margin, least, i, want[i], got[i])
+				}
+			}
+			if (least == 0.83 && margin >= 0 || least == 0.6 && margin < 0) && (above == 0 || above == len(pts)) {
+				t.Fatalf("margin %g: %d of %d points above %g: the test proves nothing", margin, above, len(pts), least)
+			}
+		}
+	}
+}
