@@ -115,6 +115,9 @@ type Detector struct {
 	least   float64
 	rest    []float64
 	restFor *Forest
+	// modelForest is a model's forest as loaded (online: a snapshot saves
+	// the forest only once retraining replaced it)
+	modelForest *Forest
 }
 
 // Stats counts the detector's work.
@@ -149,7 +152,7 @@ func New(cfg Config, tr *Trained) *Detector {
 		least: leastFlagged(cfg)}
 	if tr != nil && tr.Seed != nil && cfg.Retrain > 0 {
 		t := *tr // the forest is replaced at each retraining, not the caller's
-		det.tr, det.re, det.online = &t, tr.Seed.retraining(), true
+		det.tr, det.re, det.online, det.modelForest = &t, tr.Seed.retraining(), true, tr.Forest
 	}
 	return det
 }
@@ -220,10 +223,12 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 	if !d.online {
 		return
 	}
-	if d.re.Last.IsZero() {
+	if d.re.Last.IsZero() && !d.fromRun {
 		// a model's forest: trained again a period after the first
 		// windows judged (the archive's were a long baseline, not the
-		// run's first minutes)
+		// run's first minutes). A forest trained on the run without a
+		// sample (an older snapshot, or one taken with retrain = 0) is
+		// due at once: retrained when enough windows were judged.
 		d.re.First, d.re.Last = end.Add(-d.cfg.Retrain), end
 	}
 	if d.re.due(end, d.cfg.Retrain) {

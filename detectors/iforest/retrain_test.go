@@ -268,3 +268,78 @@ func TestModelForestRetrainedSurvivesRestart(t *testing.T) {
 		t.Error("retrained, the forest is still the model's")
 	}
 }
+
+// Restores across a change of configuration: a forest trained on the run
+// gives way to a model file configured since (the model is what the user
+// asked for); restored under another model, the snapshot keeps no forest
+// (the new model's is loaded again) and the counts start afresh; and a run
+// checkpointed with retrain = 0 and restarted with 24h retrains once
+// train_windows windows are judged, as an older snapshot without a
+// sample does, not a whole period later.
+func TestRestoreAcrossConfigChanges(t *testing.T) {
+	night := nightModel(t)
+	rows := diurnal(60, 2, 2, 5)
+	cut := len(rows) / 4
+
+	run := New(DefaultConfig(), nil)
+	window.Run(run, rows[:cut])
+	b, err := run.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withModel := New(DefaultConfig(), night())
+	if err := withModel.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	if withModel.fromRun || withModel.tr.Forest != withModel.modelForest {
+		t.Error("a run-trained checkpoint replaced the configured model's forest")
+	}
+
+	m := New(DefaultConfig(), night())
+	window.Run(m, diurnal(100, 3, 2, 4)) // retrains a day in
+	if m.Stats().Retrains == 0 {
+		t.Fatal("the model's forest was not retrained: the test proves nothing")
+	}
+	b, err = m.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := night()
+	other.ID = "another model"
+	o := New(DefaultConfig(), other)
+	if err := o.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	ob, err := o.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s snapshot
+	if err := json.Unmarshal(ob, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Forest != nil || s.Stats.Retrains != 0 || s.Stats.Trained != 0 {
+		t.Errorf("restored under another model: forest saved %v, %d retrains, %d trained", s.Forest != nil, s.Stats.Retrains, s.Stats.Trained)
+	}
+
+	off := DefaultConfig()
+	off.Retrain = 0
+	never := New(off, nil)
+	window.Run(never, rows[:cut])
+	b, err = never.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := New(DefaultConfig(), nil)
+	if err := on.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	later := rows[cut:]
+	for len(later) > 0 && later[0].TS.Before(rows[cut].TS.Add(12*time.Hour)) {
+		later = later[1:]
+	}
+	window.Run(on, rows[cut:len(rows)-len(later)]) // half a day
+	if on.Stats().Retrains == 0 {
+		t.Error("restarted with retrain = 24h, not retrained within half a day")
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
@@ -90,7 +89,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		re := d.re
 		re.Sample = slices.Clone(re.Sample)
 		s.Retrain, s.Model = &re, d.tr.ID
-		if d.stats.Retrains > 0 {
+		if d.tr.Forest != d.modelForest {
 			s.Forest = d.tr.Forest
 		}
 	}
@@ -153,8 +152,13 @@ func (d *Detector) Restore(b []byte) error {
 			if s.Forest != nil {
 				d.tr.Forest = s.Forest
 			}
+		} else {
+			// the counts describe the other model's forest
+			d.stats.Trained, d.stats.Retrains = 0, 0
 		}
-	} else if s.Forest != nil && (s.Global != nil || s.Population != nil) {
+	} else if d.tr == nil && s.Forest != nil && (s.Global != nil || s.Population != nil) {
+		// a forest trained on the run; not when a model file is now
+		// configured: the model is what the user asked for
 		d.pop = Population{}
 		if s.Population != nil {
 			d.pop.Vals = s.Population.Vals
@@ -166,9 +170,9 @@ func (d *Detector) Restore(b []byte) error {
 		}
 		d.tr = &Trained{Forest: s.Forest, Baseline: func(string) features.Robust { return d.pop.robust() }}
 		d.fromRun, d.online = true, d.cfg.Retrain > 0
-		// without a sample (version 3): retrained once train_windows
-		// windows are judged, on those
-		d.re = retraining{First: time.Unix(0, 0), Last: time.Unix(0, 0)}
+		// without a sample (version 3, or retrain = 0): retrained once
+		// train_windows windows are judged, on those
+		d.re = retraining{}
 		if s.Retrain != nil {
 			d.re = *s.Retrain
 		}
