@@ -136,7 +136,11 @@ type Detector struct {
 	trainedEnd int64
 	gap        int64
 	gapSet     bool
-	lastWin    int64 // the newest hour seen (Profiles)
+	// trainedFirst is the archive's first hour: hours from there to
+	// trainedEnd were counted by the archive, and are judged but not
+	// learnt again (a run over logs the archive covered)
+	trainedFirst int64
+	lastWin      int64 // the newest hour seen (Profiles)
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -369,29 +373,12 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		// from any activity keeps its own, low p.
 		p = max(rate(0), adjacentWeight*max(rate(-1), rate(1)))
 	}
-	// learn (after scoring): one active hour
-	if e.HOW[how] < math.MaxUint16 {
-		e.HOW[how]++
-	}
-	if e.HOD[hod] < math.MaxUint16 {
-		e.HOD[hod]++
-	}
-	if s.Est {
-		// the priors learn from hours with an established connection: a
-		// flood of spoofed sources (S0) at 02:00 would make 03:00 an
-		// hour next to activity for every new host
-		d.bhod[hod]++
-		sp, created := d.sub.GetHoldFor(subnetOf(hostIP), heldPrior)
-		if created {
-			sp.First = s.Win
-		}
-		sp.First = min(sp.First, s.Win)
-		sp.PHOD[hod]++
-		if day := s.Win / 24; day != e.LastDay {
-			e.LastDay = day
-			d.bdays++ // host-days: each day a host was active at all
-			sp.PDays++
-		}
+	// learn (after scoring): one active hour, unless the model's archive
+	// counted it already (`eval -m` on the training capture, or a run
+	// started on logs the archive covered, would count it twice: a
+	// one-off night would look like two)
+	if d.trainedEnd == 0 || s.Win < d.trainedFirst || s.Win >= d.trainedEnd {
+		d.learn(hostIP, e, s, how, hod)
 	}
 	if !ok || p >= d.cfg.MaxProb || int(s.Conns) < d.cfg.MinConns {
 		return nil
@@ -418,6 +405,34 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	return n
 }
 
+// learn counts the hour in s as one active hour of host e (and, with an
+// established connection, of its subnet's and the population's priors).
+func (d *Detector) learn(hostIP window.IP, e *state, s *Slot, how, hod int) {
+	if e.HOW[how] < math.MaxUint16 {
+		e.HOW[how]++
+	}
+	if e.HOD[hod] < math.MaxUint16 {
+		e.HOD[hod]++
+	}
+	if s.Est {
+		// the priors learn from hours with an established connection: a
+		// flood of spoofed sources (S0) at 02:00 would make 03:00 an
+		// hour next to activity for every new host
+		d.bhod[hod]++
+		sp, created := d.sub.GetHoldFor(subnetOf(hostIP), heldPrior)
+		if created {
+			sp.First = s.Win
+		}
+		sp.First = min(sp.First, s.Win)
+		sp.PHOD[hod]++
+		if day := s.Win / 24; day != e.LastDay {
+			e.LastDay = day
+			d.bdays++ // host-days: each day a host was active at all
+			sp.PDays++
+		}
+	}
+}
+
 type snap struct {
 	Entries   []window.Entry[window.IP, Entry]
 	Subnets   []window.Entry[window.IP, Prior]
@@ -434,6 +449,7 @@ type snap struct {
 	// a model's profiles: see Detector.trainedEnd
 	TrainedEnd, Gap int64
 	GapSet          bool
+	TrainedFirst    int64
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
@@ -454,7 +470,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
-	s := &snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet}
+	s := &snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet, d.trainedFirst}
 	return window.GobLater(s)
 }
 
@@ -481,6 +497,6 @@ func (d *Detector) Restore(b []byte) error {
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.sub.ImportLayout(s.Subnets, s.SubEv, s.SubLayout)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
-	d.trainedEnd, d.gap, d.gapSet = s.TrainedEnd, s.Gap, s.GapSet
+	d.trainedEnd, d.gap, d.gapSet, d.trainedFirst = s.TrainedEnd, s.Gap, s.GapSet, s.TrainedFirst
 	return nil
 }

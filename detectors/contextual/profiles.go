@@ -86,7 +86,7 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 		e.HOD, e.Days, e.First = sp.HOD, sp.Days, sp.First
 	}
 	d.GHOD, d.GHostDays, d.GFirst = p.Global.HOD, p.Global.HostDays, p.Global.FirstHour
-	d.trainedEnd = p.EndHour
+	d.trainedEnd, d.trainedFirst = p.EndHour, p.Global.FirstHour
 	return nil
 }
 

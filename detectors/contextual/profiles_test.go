@@ -77,3 +77,41 @@ func TestDamagedProfiles(t *testing.T) {
 		}
 	}
 }
+
+// A run over the logs its model's archive covered (eval -m on the
+// training capture, a sidecar started on files the archive also held)
+// judges those hours but does not count them again: the profiles after it
+// are the archive's. Counted twice, a host's one night at 03:00 became
+// two, half-way to a habit. Hours after the archive are learnt as before.
+func TestArchivedHoursNotLearntTwice(t *testing.T) {
+	hosts := []string{"10.0.0.5", "10.0.0.6"}
+	rows := window.Shuffle(append(workdays(hosts, 14), burst("10.0.0.5", monday.AddDate(0, 0, 9).Add(3*time.Hour), 50)...), time.Nanosecond, 1)
+	train := New(DefaultConfig())
+	window.Run(train, rows)
+	p := window.ThroughJSON[Profiles](t, train.Profiles())
+	again := New(DefaultConfig())
+	if err := again.LoadProfiles(&p); err != nil {
+		t.Fatal(err)
+	}
+	window.Run(again, rows)
+	got := again.Profiles()
+	for _, h := range hosts {
+		a := netip.MustParseAddr(h)
+		if got.Hosts[a].HOD != p.Hosts[a].HOD || got.Hosts[a].HOW != p.Hosts[a].HOW {
+			t.Errorf("%s: hours counted again: 03:00 on %d days, the archive %d", h, got.Hosts[a].HOD[3], p.Hosts[a].HOD[3])
+		}
+	}
+	if got.Global.HOD != p.Global.HOD || got.Global.HostDays != p.Global.HostDays {
+		t.Errorf("population prior counted again: %v host-days, the archive %v", got.Global.HostDays, p.Global.HostDays)
+	}
+	if p.Hosts[netip.MustParseAddr("10.0.0.5")].HOD[3] != 1 {
+		t.Fatalf("the archive has the night %d times: the test proves nothing", p.Hosts[netip.MustParseAddr("10.0.0.5")].HOD[3])
+	}
+	// a week after the archive: learnt
+	next := New(DefaultConfig())
+	next.LoadProfiles(&p)
+	window.Run(next, window.Shuffle(burst("10.0.0.5", monday.AddDate(0, 0, 21).Add(3*time.Hour), 50), time.Nanosecond, 1))
+	if n := next.Profiles().Hosts[netip.MustParseAddr("10.0.0.5")].HOD[3]; n != 2 {
+		t.Errorf("a night after the archive: 03:00 on %d days, want 2", n)
+	}
+}

@@ -135,6 +135,11 @@ type Detector struct {
 	maxTS      time.Time
 	xs, ys     []float64
 	pending    []*notice.Notice
+	// the windows judged, first and last (Profiles), and a model's
+	// archive's (LoadProfiles): windows from trainedFirst to before
+	// trainedEnd were learnt there, and are judged but not learnt again
+	firstWin, lastWin        int64
+	trainedFirst, trainedEnd int64
 }
 
 const globalCap = 512
@@ -318,15 +323,23 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		medt = window.Median(d.xs)
 		zt = window.RobustZ(xt, medt, window.MAD(d.xs, medt, d.ys), 0.15)
 	}
-	// learn (after scoring)
-	e.Hist[e.NHist%histCap] = float32(x)
-	e.Top[e.NHist%histCap] = float32(xt)
-	e.NHist++
-	if s.Est {
-		// a flood of spoofed sources (unanswered) would pull the prior
-		// for new hosts down to its packets
-		d.batch = append(d.batch, x)
+	// learn (after scoring), unless the model's archive learnt this
+	// window already (eval -m on the training capture, a run started on
+	// logs the archive covered: its volume would count twice)
+	if d.trainedEnd == 0 || s.Win < d.trainedFirst || s.Win >= d.trainedEnd {
+		e.Hist[e.NHist%histCap] = float32(x)
+		e.Top[e.NHist%histCap] = float32(xt)
+		e.NHist++
+		if s.Est {
+			// a flood of spoofed sources (unanswered) would pull the prior
+			// for new hosts down to its packets
+			d.batch = append(d.batch, x)
+		}
 	}
+	if d.lastWin == 0 || s.Win < d.firstWin {
+		d.firstWin = s.Win
+	}
+	d.lastWin = max(d.lastWin, s.Win)
 	byDst := zt >= d.cfg.Z && zt > z && top.Bytes >= d.cfg.MinBytes
 	if !have || !(z >= d.cfg.Z && s.Bytes >= d.cfg.MinBytes) && !byDst {
 		return nil
@@ -379,6 +392,9 @@ type snap struct {
 	MaxTS   time.Time
 	Pending []*notice.Notice
 	Layout  window.Layout // where Entries sit in the table (eviction order)
+	// the windows judged, and a model's archive's (see Detector)
+	FirstWin, LastWin        int64
+	TrainedFirst, TrainedEnd int64
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
@@ -398,7 +414,8 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
-	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout()}
+	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
+		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd}
 	return window.GobLater(s)
 }
 
@@ -424,6 +441,7 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
+	d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd = s.FirstWin, s.LastWin, s.TrainedFirst, s.TrainedEnd
 	d.gok = false
 	return nil
 }

@@ -21,6 +21,11 @@ type Profiles struct {
 	Hosts   map[netip.Addr]History `json:"hosts"`
 	Global  []float64              `json:"global"`
 	GPos    int                    `json:"global_pos"`
+	// First and End are the archive's first window and the one after its
+	// last (window numbers: start / window_s; model version 5): a run
+	// over the same logs does not learn those windows again. 0: unknown.
+	First int64 `json:"first_window,omitempty"`
+	End   int64 `json:"end_window,omitempty"`
 }
 
 // History is a host's latest windows (log10 of bytes out, and of its top
@@ -34,6 +39,9 @@ type History struct {
 // Profiles returns the detector's host histories and prior (after Flush).
 func (d *Detector) Profiles() *Profiles {
 	p := &Profiles{WindowS: d.cfg.Window.Seconds(), Hosts: map[netip.Addr]History{}, Global: slices.Clone(d.global), GPos: d.gpos}
+	if d.lastWin != 0 {
+		p.First, p.End = d.firstWin, d.lastWin+1
+	}
 	for _, e := range d.t.Export() {
 		if e.V.NHist == 0 {
 			continue
@@ -64,5 +72,8 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 		e.NHist = h.N
 	}
 	d.global, d.gpos, d.gok = slices.Clone(p.Global), p.GPos, false
+	if p.End > p.First {
+		d.trainedFirst, d.trainedEnd = p.First, p.End
+	}
 	return nil
 }

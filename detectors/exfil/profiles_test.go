@@ -2,6 +2,7 @@ package exfil
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,5 +34,45 @@ func TestProfilesFromAnArchive(t *testing.T) {
 	cfg.Window = 10 * time.Minute
 	if err := New(cfg).LoadProfiles(&p); err == nil || !strings.Contains(err.Error(), "3600s") {
 		t.Fatalf("profiles of another window: %v", err)
+	}
+}
+
+// A run over the logs its model's archive covered judges those windows but
+// does not learn them again (each volume counted twice, an archived
+// transfer would look twice as usual); windows after the archive are
+// learnt as before.
+func TestArchivedWindowsNotLearntTwice(t *testing.T) {
+	rows := sorted(office(5, 30, 2))
+	train := New(DefaultConfig())
+	window.Run(train, rows)
+	p := window.ThroughJSON[Profiles](t, train.Profiles())
+	if p.End <= p.First {
+		t.Fatalf("profiles without the archive's windows (%d..%d)", p.First, p.End)
+	}
+	again := New(DefaultConfig())
+	if err := again.LoadProfiles(&p); err != nil {
+		t.Fatal(err)
+	}
+	window.Run(again, rows)
+	got := again.Profiles()
+	for a, h := range p.Hosts {
+		if got.Hosts[a].N != h.N {
+			t.Errorf("%s: %d windows of history after the same logs again, the archive %d", a, got.Hosts[a].N, h.N)
+		}
+	}
+	if !slices.Equal(got.Global, p.Global) {
+		t.Error("the global prior learnt the archive's windows again")
+	}
+	next := New(DefaultConfig())
+	next.LoadProfiles(&p)
+	later := make([]window.Conn, len(rows))
+	for i, r := range rows {
+		r.TS = r.TS.Add(40 * time.Hour)
+		later[i] = r
+	}
+	window.Run(next, later)
+	a := netip.MustParseAddr("10.0.0.3")
+	if n := next.Profiles().Hosts[a].N; n <= p.Hosts[a].N {
+		t.Errorf("windows after the archive not learnt: %d, the archive %d", n, p.Hosts[a].N)
 	}
 }
