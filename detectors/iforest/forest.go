@@ -330,23 +330,38 @@ func (f *Forest) MinPaths() []float64 {
 	return rest
 }
 
-// minPath is the least path length of any point in t.
+// minPath is the least path length of any point in t. A tree read from a
+// file may share a node among several parents (Check refuses only links
+// back or out of range), so the nodes are visited once each, in order
+// (children follow their parents), at the least depth any path reaches
+// them: walking every path would take 2^k steps for k splits that share
+// their children, and a path reaching a node deeper is never shorter.
 func (t *Tree) minPath(margin float64) float64 {
+	depth := make([]float64, len(t.Nodes))
+	for i := range depth {
+		depth[i] = math.Inf(1)
+	}
+	depth[0] = 0
 	least := math.Inf(1)
-	var walk func(i int32, d float64)
-	walk = func(i int32, d float64) {
-		n := &t.Nodes[i]
+	for i := range t.Nodes {
+		n, d := &t.Nodes[i], depth[i]
+		if math.IsInf(d, 1) {
+			continue // not reached from the root
+		}
 		if n.Feature < 0 {
 			least = min(least, d+c(n.Size))
-			return
+			continue
 		}
 		if margin >= 0 && n.Hi > n.Lo {
 			least = min(least, d+1)
 		}
-		walk(n.Left, d+1)
-		walk(n.Right, d+1)
+		for _, k := range [2]int32{n.Left, n.Right} {
+			if int(k) <= i || int(k) >= len(t.Nodes) {
+				return 0 // not a tree Check accepts: no bound
+			}
+			depth[k] = min(depth[k], d+1)
+		}
 	}
-	walk(0, 0)
 	return least
 }
 

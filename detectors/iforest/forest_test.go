@@ -220,3 +220,38 @@ func TestScoreBatchAboveDecidesAsScoreBatch(t *testing.T) {
 		}
 	}
 }
+
+// A forest read from a file may reuse a node as the child of several
+// splits (Check refuses links back and out of range, not sharing, and
+// PathLength walks one path): MinPaths must not walk every path through
+// such a tree, 2^63 of them for 64 splits that both lead to the next, and
+// its bounds are still the least path lengths.
+func TestMinPathsOfSharedNodes(t *testing.T) {
+	const n = 64
+	nodes := make([]Node, n)
+	for i := range n - 1 {
+		nodes[i] = Node{Feature: 0, Left: int32(i + 1), Right: int32(i + 1), Lo: -1, Hi: 1}
+	}
+	nodes[n-1] = Node{Feature: -1, Size: 1}
+	for _, c := range []struct {
+		margin, want float64
+	}{{0.5, 1}, {-1, n - 1}} {
+		f := &Forest{Trees: []Tree{{Nodes: nodes}, {Nodes: nodes}}, Sample: 256, Dim: 1, Margin: c.margin}
+		if err := f.Check(1); err != nil {
+			t.Fatalf("refused (%v): the test proves nothing", err)
+		}
+		done := make(chan []float64, 1)
+		go func() { done <- f.MinPaths() }()
+		select {
+		case rest := <-done:
+			if rest[0] != 2*c.want || rest[1] != c.want || rest[2] != 0 {
+				t.Errorf("margin %g: bounds %v, want %v", c.margin, rest, []float64{2 * c.want, c.want, 0})
+			}
+			if p := f.Trees[0].PathLength([]float64{0}, c.margin); p < rest[1] {
+				t.Errorf("margin %g: a path of %g under the bound %g", c.margin, p, rest[1])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("margin %g: MinPaths still walking after 10 s", c.margin)
+		}
+	}
+}
