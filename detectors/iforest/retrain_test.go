@@ -294,6 +294,12 @@ func TestRestoreAcrossConfigChanges(t *testing.T) {
 	if withModel.fromRun || withModel.tr.Forest != withModel.modelForest {
 		t.Error("a run-trained checkpoint replaced the configured model's forest")
 	}
+	if run.Stats().Trained == 0 {
+		t.Fatal("the run trained no forest: the test proves nothing")
+	}
+	if st := withModel.Stats(); st.Trained != 0 || st.Retrains != 0 {
+		t.Errorf("the model's forest restored with the run's counts: %d trained, %d retrains", st.Trained, st.Retrains)
+	}
 
 	m := New(DefaultConfig(), night())
 	window.Run(m, diurnal(100, 3, 2, 4)) // retrains a day in

@@ -156,9 +156,13 @@ func (d *Detector) Restore(b []byte) error {
 			// the counts describe the other model's forest
 			d.stats.Trained, d.stats.Retrains = 0, 0
 		}
-	} else if d.tr == nil && s.Forest != nil && (s.Global != nil || s.Population != nil) {
-		// a forest trained on the run; not when a model file is now
-		// configured: the model is what the user asked for
+	} else if d.tr != nil && !d.fromRun {
+		// a model file configured: its forest is used, not a forest the
+		// checkpoint's run trained, whose counts these were
+		d.stats.Trained, d.stats.Retrains = 0, 0
+	} else if s.Forest != nil && (s.Global != nil || s.Population != nil) {
+		// a forest trained on the run (not when a model file is now
+		// configured, above: the model is what the user asked for)
 		d.pop = Population{}
 		if s.Population != nil {
 			d.pop.Vals = s.Population.Vals
