@@ -6,14 +6,17 @@ import (
 	"testing"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/iforest"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
 )
 
-// restoreFuzzRows is a few minutes of zeekgen conn rows from 40 hosts,
+// restoreFuzzRows is 100 minutes of zeekgen conn rows from 40 hosts,
 // enough for every default detector to have open windows, tables and
-// (iforest) a forest trained on the run.
+// (iforest) a forest trained on the run halfway through. zeekgen writes
+// a row every 2 ms or so (3,000 rows in 6 s, not one window closed), so
+// the rows are spread a thousand times wider.
 func restoreFuzzRows(tb testing.TB) []*zeekreader.Event {
 	var buf bytes.Buffer
 	zeekgen.Write(&buf, zeekgen.Options{Rows: 3000, Hosts: 40, Seed: 3})
@@ -27,7 +30,15 @@ func restoreFuzzRows(tb testing.TB) []*zeekreader.Event {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		evs = append(evs, cloneFuzzEvent(e))
+		e = cloneFuzzEvent(e)
+		if len(evs) > 0 {
+			first := evs[0].TS
+			e.TS = first.Add(e.TS.Sub(first) * 1000)
+			if e.Conn != nil {
+				e.Conn.TS = e.TS
+			}
+		}
+		evs = append(evs, e)
 	}
 }
 
@@ -87,4 +98,28 @@ func FuzzRestore(f *testing.F) {
 		eng.ObserveBatch(evs[half:])
 		eng.Flush()
 	})
+}
+
+// FuzzRestore's seeds are snapshots of detectors with state to damage:
+// halfway through restoreFuzzRows, windows have closed and the iforest
+// has a forest trained on the run, with its population and retraining
+// samples and host histories (the parts Restore checks).
+func TestRestoreFuzzSeedsHaveState(t *testing.T) {
+	evs := restoreFuzzRows(t)
+	dets, err := buildDetectors(nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
+	eng.ObserveBatch(evs[:len(evs)/2])
+	for _, d := range dets {
+		if f, ok := d.(*iforest.Detector); ok {
+			if st := f.Stats(); st.Trained == 0 || st.Scored == 0 || st.HistoryHosts == 0 {
+				t.Errorf("halfway through %v of rows, iforest has trained on %d windows, judged %d, %d host histories",
+					evs[len(evs)-1].TS.Sub(evs[0].TS), st.Trained, st.Scored, st.HistoryHosts)
+			}
+			return
+		}
+	}
+	t.Fatal("no iforest among the default detectors")
 }
