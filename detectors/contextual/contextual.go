@@ -497,6 +497,11 @@ func (d *Detector) Restore(b []byte) error {
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.sub.ImportLayout(s.Subnets, s.SubEv, s.SubLayout)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending
-	d.trainedEnd, d.gap, d.gapSet, d.trainedFirst = s.TrainedEnd, s.Gap, s.GapSet, s.TrainedFirst
+	d.trainedEnd, d.gap, d.gapSet = s.TrainedEnd, s.Gap, s.GapSet
+	if s.TrainedFirst != 0 {
+		// (a snapshot from before it was kept has none: the model's,
+		// from LoadProfiles, stands)
+		d.trainedFirst = s.TrainedFirst
+	}
 	return nil
 }

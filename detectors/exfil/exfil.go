@@ -139,6 +139,7 @@ type Detector struct {
 	// archive's (LoadProfiles): windows from trainedFirst to before
 	// trainedEnd were learnt there, and are judged but not learnt again
 	firstWin, lastWin        int64
+	winSet                   bool
 	trainedFirst, trainedEnd int64
 }
 
@@ -336,10 +337,13 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 			d.batch = append(d.batch, x)
 		}
 	}
-	if d.lastWin == 0 || s.Win < d.firstWin {
+	if !d.winSet || s.Win < d.firstWin {
 		d.firstWin = s.Win
 	}
-	d.lastWin = max(d.lastWin, s.Win)
+	if !d.winSet || s.Win > d.lastWin {
+		d.lastWin = s.Win
+	}
+	d.winSet = true
 	byDst := zt >= d.cfg.Z && zt > z && top.Bytes >= d.cfg.MinBytes
 	if !have || !(z >= d.cfg.Z && s.Bytes >= d.cfg.MinBytes) && !byDst {
 		return nil
@@ -395,6 +399,7 @@ type snap struct {
 	// the windows judged, and a model's archive's (see Detector)
 	FirstWin, LastWin        int64
 	TrainedFirst, TrainedEnd int64
+	WinSet                   bool
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
@@ -415,7 +420,7 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
 	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
-		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd}
+		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet}
 	return window.GobLater(s)
 }
 
@@ -441,7 +446,12 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
-	d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd = s.FirstWin, s.LastWin, s.TrainedFirst, s.TrainedEnd
+	d.firstWin, d.lastWin, d.winSet = s.FirstWin, s.LastWin, s.WinSet
+	if s.TrainedEnd != 0 {
+		// (a snapshot from before they were kept has none: the model's,
+		// from LoadProfiles, stand)
+		d.trainedFirst, d.trainedEnd = s.TrainedFirst, s.TrainedEnd
+	}
 	d.gok = false
 	return nil
 }

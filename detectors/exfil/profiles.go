@@ -39,7 +39,7 @@ type History struct {
 // Profiles returns the detector's host histories and prior (after Flush).
 func (d *Detector) Profiles() *Profiles {
 	p := &Profiles{WindowS: d.cfg.Window.Seconds(), Hosts: map[netip.Addr]History{}, Global: slices.Clone(d.global), GPos: d.gpos}
-	if d.lastWin != 0 {
+	if d.winSet {
 		p.First, p.End = d.firstWin, d.lastWin+1
 	}
 	for _, e := range d.t.Export() {
@@ -72,7 +72,7 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 		e.NHist = h.N
 	}
 	d.global, d.gpos, d.gok = slices.Clone(p.Global), p.GPos, false
-	if p.End > p.First {
+	if p.End > p.First && p.End != 0 {
 		d.trainedFirst, d.trainedEnd = p.First, p.End
 	}
 	return nil

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
 )
 
 // diurnal is hosts' traffic for days from startHour: about 60
@@ -347,5 +349,33 @@ func TestRestoreAcrossConfigChanges(t *testing.T) {
 	window.Run(on, rows[cut:len(rows)-len(later)]) // half a day
 	if on.Stats().Retrains == 0 {
 		t.Error("restarted with retrain = 24h, not retrained within half a day")
+	}
+}
+
+// A run checkpointed while it still buffered its first windows to train
+// on, restored with a model file configured since, drops the buffer: the
+// model's forest is used, and the buffer was saved again at every
+// checkpoint, never used.
+func TestRestoreUnderModelDropsTrainingBuffer(t *testing.T) {
+	night := nightModel(t)
+	rows := diurnal(3, 1, 2, 6)
+	d := New(DefaultConfig(), nil)
+	eng := detectors.NewEngine(func(*notice.Notice) {}, d) // no Flush: it would train
+	for _, r := range rows[:len(rows)/3] {
+		eng.Observe(r.Event())
+	}
+	if len(d.buf) == 0 || d.tr != nil {
+		t.Fatalf("%d windows buffered, forest %v: the test proves nothing", len(d.buf), d.tr != nil)
+	}
+	b, err := d.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(DefaultConfig(), night())
+	if err := m.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.buf) != 0 {
+		t.Errorf("%d buffered windows kept under a model", len(m.buf))
 	}
 }

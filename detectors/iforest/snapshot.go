@@ -141,6 +141,12 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
+	if d.tr != nil {
+		// a model file configured since: the windows the run buffered to
+		// train on would never be used, only saved again at every
+		// checkpoint
+		d.buf = nil
+	}
 	importHistory(d.hist, s.History, s.HistoryEvicted, s.HistoryLayout)
 	if s.Model != "" {
 		// a model's forest retrained online: only with that model (a new
@@ -153,7 +159,9 @@ func (d *Detector) Restore(b []byte) error {
 				d.tr.Forest = s.Forest
 			}
 		} else {
-			// the counts describe the other model's forest
+			// another model file (its own forest and seed), or retraining
+			// now off (the model's forest as trained, not the run's last
+			// retraining of it): the counts describe a forest not in use
 			d.stats.Trained, d.stats.Retrains = 0, 0
 		}
 	} else if d.tr != nil && !d.fromRun {
