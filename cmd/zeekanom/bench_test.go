@@ -173,7 +173,7 @@ func defaultDetectors(name string) []detectors.Detector {
 }
 
 // decodeAll reads conn rows into events that own their bytes.
-func decodeAll(b *testing.B, data []byte) []*zeekreader.Event {
+func decodeAll(b testing.TB, data []byte) []*zeekreader.Event {
 	src := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(data), "conn.log"))
 	var evs []*zeekreader.Event
 	for {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"testing"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -20,26 +19,12 @@ import (
 func restoreFuzzRows(tb testing.TB) []*zeekreader.Event {
 	var buf bytes.Buffer
 	zeekgen.Write(&buf, zeekgen.Options{Rows: 3000, Hosts: 40, Seed: 3})
-	src := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(buf.Bytes()), "conn.log"))
-	var evs []*zeekreader.Event
-	for {
-		e, err := src.Next()
-		if err == io.EOF {
-			return evs
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		e = cloneFuzzEvent(e)
-		if len(evs) > 0 {
-			first := evs[0].TS
-			e.TS = first.Add(e.TS.Sub(first) * 1000)
-			if e.Conn != nil {
-				e.Conn.TS = e.TS
-			}
-		}
-		evs = append(evs, e)
+	evs := decodeAll(tb, buf.Bytes())
+	for _, e := range evs[1:] {
+		e.TS = evs[0].TS.Add(e.TS.Sub(evs[0].TS) * 1000)
+		e.Conn.TS = e.TS
 	}
+	return evs
 }
 
 // FuzzRestore: a checkpoint is a file on disk, and a damaged one (a bad
