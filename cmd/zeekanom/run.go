@@ -224,9 +224,17 @@ func (r *runner) run(ctx context.Context) (err error) {
 	} else if len(gone) > 0 {
 		r.log.Info("removed checkpoint temp files left by a save cut short", "dir", cfg.State.Dir, "files", strings.Join(gone, ","))
 	}
+	started := time.Now()
 	st, err := follow.LoadState(cfg.State.Dir)
 	if err != nil {
 		return fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)
+	}
+	since := st.SavedAt
+	if since.IsZero() {
+		// a first start: what was the live file when it started is read
+		// whole even if Zeek rotates it away while the follower opens
+		// (it starts from the files rotated since, then the live file)
+		since = started
 	}
 	for _, d := range r.dets {
 		s, ok := d.(detectors.Stateful)
@@ -244,7 +252,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	r.f, err = follow.New(follow.Options{
 		Dir: cfg.Input.Logdir, Logs: cfg.Input.Logs, ArchiveDir: cfg.Input.ArchiveDir,
-		PollInterval: cfg.Input.PollInterval, Drain: r.fl.drain, Since: st.SavedAt,
+		PollInterval: cfg.Input.PollInterval, Drain: r.fl.drain, Since: since,
 		Warn: func(format string, args ...any) { r.log.Warn(fmt.Sprintf(format, args...)) },
 	}, st.Files)
 	if err != nil {

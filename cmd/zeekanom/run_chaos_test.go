@@ -79,6 +79,18 @@ func newRotatingWriterOf(t *testing.T, dir string, b []byte) *rotatingWriter {
 	return w
 }
 
+// cerberWriter is a rotatingWriter of the Cerber capture's rows (a UDP
+// sweep: scan and beacon notices) into dir.
+func cerberWriter(t *testing.T, dir string) *rotatingWriter {
+	plain := filepath.Join(t.TempDir(), "cerber.log")
+	gunzipTo(t, filepath.Join("..", "..", "testdata", "detectors", "cerber", "conn.log.gz"), plain)
+	src, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newRotatingWriterOf(t, dir, src)
+}
+
 func (w *rotatingWriter) live() string { return filepath.Join(w.dir, "conn.log") }
 
 func (w *rotatingWriter) append(n int) {

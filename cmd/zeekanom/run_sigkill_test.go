@@ -38,14 +38,8 @@ func TestRunSIGKILLEqualsBatch(t *testing.T) {
 
 	// Rows of the Cerber capture (a UDP sweep: scan notices), repeated
 	// with fresh uids.
-	plain := filepath.Join(t.TempDir(), "cerber.log")
-	gunzipTo(t, filepath.Join("..", "..", "testdata", "detectors", "cerber", "conn.log.gz"), plain)
-	src, err := os.ReadFile(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newRotatingWriterOf(t, logdir, src)
-	w.append(50) // the first start reads the live file from its start
+	w := cerberWriter(t, logdir)
+	w.append(50) // the first start reads it, even when the writer rotates it at once
 	rng := rand.New(rand.NewPCG(11, 3))
 	kills := 0
 	var logs strings.Builder // the runs' warnings, shown on failure

@@ -51,8 +51,8 @@ type Options struct {
 	// position in it (its file appeared after the checkpoint, or was
 	// empty then) starts with its rotated files last modified after Since
 	// (less sinceSlack), then its live file, as a log with a position
-	// reads what rotated since; without a checkpoint every log starts at
-	// its live file.
+	// reads what rotated since; zero: every log starts at its live file
+	// (`zeekanom run` passes its start time on a first start).
 	Since time.Time
 	// Warn receives non-fatal problems (a checkpointed file that can no
 	// longer be found, a truncated file). May be nil.
