@@ -215,17 +215,15 @@ func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(mergeItem)) }
 func (h *mergeHeap) Pop() any     { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
 func (m *Merged) advance(i int) error {
-	for {
-		ev, err := m.srcs[i].Next()
-		if err == nil {
-			heap.Push(&m.h, mergeItem{ev, i})
-			return nil
-		}
-		if err == io.EOF {
-			return nil
-		}
-		return err // skippable: reported once, the source stays
+	ev, err := m.srcs[i].Next()
+	switch {
+	case err == nil:
+		heap.Push(&m.h, mergeItem{ev, i})
+		return nil
+	case err == io.EOF:
+		return nil
 	}
+	return err // skippable: reported once, the source stays
 }
 
 // Open opens every chain of the archive as one merged source. With all set,
