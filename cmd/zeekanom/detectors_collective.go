@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+
 	"github.com/zeekanom/zeekanom/detectors/model"
 
 	"github.com/zeekanom/zeekanom/detectors"

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
 	// the time zones of [detectors.contextual] location, for sensors
 	// without /usr/share/zoneinfo (minimal images): about 450 kB
 	_ "time/tzdata"

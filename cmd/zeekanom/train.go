@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/beacon"
 	"github.com/zeekanom/zeekanom/detectors/contextual"
@@ -11,9 +15,6 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
-	"io"
-	"net/netip"
-	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/iforest"
 	"github.com/zeekanom/zeekanom/detectors/model"

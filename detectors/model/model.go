@@ -10,13 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zeekanom/zeekanom/detectors/beacon"
-	"github.com/zeekanom/zeekanom/detectors/contextual"
-	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"os"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/beacon"
+	"github.com/zeekanom/zeekanom/detectors/contextual"
+	"github.com/zeekanom/zeekanom/detectors/exfil"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/iforest"
