@@ -49,14 +49,13 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 	}
 }
 
-// extractVectors returns every host-window vector of the input, in the
-// order the windows close: the extractor is driven by a detectors.Engine,
-// fed as score and eval feed the detectors, so that it closes its windows
-// on the same watermarks (per log, the oldest of conn/dns/http/ssl) and
-// the vectors are those the iforest and supervised detectors score.
-// extractVectors builds the host-window vectors of the logs at paths, as
-// the detectors see them; also are detectors fed the same rows alongside
-// (train's contextual detector).
+// extractVectors returns every host-window vector of the logs at paths, in
+// the order the windows close: the extractor is driven by a
+// detectors.Engine, fed as score and eval feed the detectors, so that it
+// closes its windows on the same watermarks (per log, the oldest of
+// conn/dns/http/ssl) and the vectors are those the iforest and supervised
+// detectors score. The detectors in also take the same rows alongside
+// (train's contextual, exfil and beacon detectors).
 func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, int64, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window

@@ -333,11 +333,11 @@ func (s *Sink) spoolLocked(meta, doc []byte) error {
 	return nil
 }
 
-// Flush sends everything queued and makes the spool durable (fsync).
 // FlushesItself: the bulk indexer sends what it holds every
 // flush_interval (output.SelfFlushing).
 func (s *Sink) FlushesItself() bool { return true }
 
+// Flush sends everything queued and makes the spool durable (fsync).
 func (s *Sink) Flush(ctx context.Context) error {
 	err := s.bi.Flush(ctx)
 	if s.spool != nil {
