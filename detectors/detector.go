@@ -4,8 +4,10 @@
 package detectors
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -51,21 +53,36 @@ type Stateful interface {
 // encoded: Capture copies the state (on the detector's goroutine, between
 // two Observe or Advance calls, much faster than encoding it) and returns
 // the encoding of that copy, which may run on another goroutine while the
-// detector goes on. Its bytes are what Snapshot would have returned at the
-// moment of Capture.
+// detector goes on. It writes to w what Snapshot would have returned at
+// the moment of Capture, in pieces (a checkpoint streams it to its file
+// instead of holding a busy sensor's hundreds of MB, and their encoder's
+// buffers, in memory), and it may be called once.
 type Capturer interface {
 	Stateful
-	Capture() (encode func() ([]byte, error))
+	Capture() (encode func(w io.Writer) error)
 }
 
 // Capture is c.Capture for a Capturer; for another Stateful detector it
 // takes the Snapshot at once.
-func Capture(s Stateful) (encode func() ([]byte, error)) {
+func Capture(s Stateful) (encode func(w io.Writer) error) {
 	if c, ok := s.(Capturer); ok {
 		return c.Capture()
 	}
 	b, err := s.Snapshot()
-	return func() ([]byte, error) { return b, err }
+	return func(w io.Writer) error {
+		if err != nil {
+			return err
+		}
+		_, err := w.Write(b)
+		return err
+	}
+}
+
+// Encoded runs a Capture's encoding into memory: the bytes Snapshot gives.
+func Encoded(encode func(w io.Writer) error) ([]byte, error) {
+	var b bytes.Buffer
+	err := encode(&b)
+	return b.Bytes(), err
 }
 
 // DefaultStep is how often, in event time, the Engine advances detectors.

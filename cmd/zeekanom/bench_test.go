@@ -38,24 +38,7 @@ func benchEndToEnd(b *testing.B, hosts int) {
 			bs, _ := n.MarshalJSON()
 			enc.Write(bs)
 		}, dets...)
-		ev := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(data), "conn.log"))
-		batch := zeekreader.NewBatch(batchRows)
-		for {
-			e, err := ev.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			batch.Add(e)
-			if batch.Full() {
-				eng.ObserveBatch(batch.Events)
-				batch.Reset()
-			}
-			rows++
-		}
-		eng.ObserveBatch(batch.Events)
+		rows += feed(b, eng, data)
 		eng.Flush()
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")

@@ -510,34 +510,27 @@ func (r *runner) save() error { return r.capture()() }
 // and the follower's offsets. The returned function encodes and writes it;
 // it may run on another goroutine.
 func (r *runner) capture() func() error {
-	type enc struct {
-		name   string
-		encode func() ([]byte, error)
-	}
-	var encs []enc
-	for _, d := range r.dets {
+	return captureState(r.dets, r.eng, r.f.Positions(), r.cfg.State.Dir, r.log)
+}
+
+// captureState is capture for any detectors, engine and offsets (the
+// checkpoint benchmark calls it too).
+func captureState(dets []detectors.Detector, eng *detectors.Engine, files []follow.Position, dir string, log *slog.Logger) func() error {
+	var encs []follow.Encoding
+	for _, d := range dets {
 		if s, ok := d.(detectors.Stateful); ok {
-			encs = append(encs, enc{d.Name(), detectors.Capture(s)})
+			encs = append(encs, follow.Encoding{Name: d.Name(), Encode: detectors.Capture(s)})
 		}
 	}
-	eng, engErr := r.eng.Snapshot()
-	st := &follow.State{SavedAt: time.Now().UTC(), Files: r.f.Positions(), Engine: eng}
-	dir, log := r.cfg.State.Dir, r.log
+	engState, engErr := eng.Snapshot()
+	st := &follow.State{SavedAt: time.Now().UTC(), Files: files, Engine: engState}
 	return func() error {
 		if engErr != nil {
 			return engErr
 		}
-		st.Detectors = map[string][]byte{}
-		for i, e := range encs {
-			b, err := e.encode()
-			encs[i].encode = nil // its copy is garbage now: not all of them at once
-			if err != nil {
-				log.Warn("detector snapshot failed: its windows restart empty", "detector", e.name, "err", err)
-				continue
-			}
-			st.Detectors[e.name] = b
-		}
-		return follow.SaveState(dir, st)
+		return follow.SaveEncoding(dir, st, encs, func(name string, err error) {
+			log.Warn("detector snapshot failed: its windows restart empty", "detector", name, "err", err)
+		})
 	}
 }
 

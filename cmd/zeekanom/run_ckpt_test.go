@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -33,23 +34,24 @@ func (g *gateDet) Observe(*zeekreader.Event)         { g.rows.Add(1) }
 func (g *gateDet) Advance(time.Time, detectors.Emit) {}
 func (g *gateDet) Flush(detectors.Emit)              {}
 func (g *gateDet) Restore([]byte) error              { return nil }
-func (g *gateDet) Snapshot() ([]byte, error)         { return g.Capture()() }
+func (g *gateDet) Snapshot() ([]byte, error)         { return detectors.Encoded(g.Capture()) }
 func (g *gateDet) count(st *follow.State) (int64, bool) {
 	n, err := strconv.ParseInt(string(st.Detectors["gate"]), 10, 64)
 	return n, err == nil
 }
 
-func (g *gateDet) Capture() func() ([]byte, error) {
+func (g *gateDet) Capture() func(io.Writer) error {
 	n := g.rows.Load()
 	hold := n >= g.holdAt
 	if hold {
 		g.held.Add(1)
 	}
-	return func() ([]byte, error) {
+	return func(w io.Writer) error {
 		if hold {
 			<-g.release
 		}
-		return []byte(strconv.FormatInt(n, 10)), nil
+		_, err := io.WriteString(w, strconv.FormatInt(n, 10))
+		return err
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"slices"
@@ -975,6 +976,25 @@ type snap struct {
 	// Sights are the sightings of open windows, by slot (older snapshots
 	// have none: those keys start again at their next row)
 	Sights []SightAt
+	// Chunks is how many gob messages of entries follow this one, per
+	// table (window.GobChunksLater); none in older snapshots, which
+	// hold their entries here
+	Chunks []int
+}
+
+// ReadChunks reads the entries that follow a chunked snapshot's head
+// (window.GobChunksLater).
+func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
+	if s.Entries, err = window.ReadChunks(dec, s.Chunks, 0, s.Entries); err != nil {
+		return err
+	}
+	if s.Pre, err = window.ReadChunks(dec, s.Chunks, 1, s.Pre); err != nil {
+		return err
+	}
+	if s.Sights, err = window.ReadChunks(dec, s.Chunks, 2, s.Sights); err != nil {
+		return err
+	}
+	return nil
 }
 
 // SightAt is a sighting and its slot, in snapshots.
@@ -984,10 +1004,12 @@ type SightAt struct {
 }
 
 // Snapshot encodes the state (gob).
-func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+func (d *Detector) Snapshot() ([]byte, error) { return detectors.Encoded(d.Capture()) }
+
+var _ detectors.Capturer = (*Detector)(nil)
 
 // Capture copies the state; the returned function encodes the copy.
-func (d *Detector) Capture() func() ([]byte, error) {
+func (d *Detector) Capture() func(io.Writer) error {
 	live, livePre := d.t.Export(), d.pre.Export()
 	es := make([]window.Entry[Key, Entry], len(live))
 	for i, e := range live {
@@ -1006,14 +1028,15 @@ func (d *Detector) Capture() func() ([]byte, error) {
 			}
 		}
 	}
-	s := &snap{es, pre, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), sights}
-	return window.GobLater(s)
+	s := &snap{nil, nil, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), nil,
+		[]int{window.Chunks(len(es)), window.Chunks(len(pre)), window.Chunks(len(sights))}}
+	return window.GobChunksLater(s, window.Chunked(es), window.Chunked(pre), window.Chunked(sights))
 }
 
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
 	es := make([]window.Entry[hkey, Entry], len(s.Entries))

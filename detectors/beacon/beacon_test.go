@@ -411,3 +411,9 @@ func TestRotatingSourcesAreNotOneService(t *testing.T) {
 		}
 	}
 }
+
+// A checkpoint written before snapshots were chunked restores as a chunked
+// one does; a chunked one cut short does not restore.
+func TestRestoreUnchunked(t *testing.T) {
+	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
+}

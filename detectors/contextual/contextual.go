@@ -5,9 +5,9 @@
 package contextual
 
 import (
-	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"time"
@@ -450,14 +450,32 @@ type snap struct {
 	TrainedEnd, Gap int64
 	GapSet          bool
 	TrainedFirst    int64
+	// Chunks is how many gob messages of entries follow this one, per
+	// table (window.GobChunksLater); none in older snapshots, which
+	// hold their entries here
+	Chunks []int
+}
+
+// ReadChunks reads the entries that follow a chunked snapshot's head
+// (window.GobChunksLater).
+func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
+	if s.Entries, err = window.ReadChunks(dec, s.Chunks, 0, s.Entries); err != nil {
+		return err
+	}
+	if s.Subnets, err = window.ReadChunks(dec, s.Chunks, 1, s.Subnets); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
-func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+func (d *Detector) Snapshot() ([]byte, error) { return detectors.Encoded(d.Capture()) }
+
+var _ detectors.Capturer = (*Detector)(nil)
 
 // Capture copies the state; the returned function encodes the copy
 // (detectors.Capturer).
-func (d *Detector) Capture() func() ([]byte, error) {
+func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
 	es := make([]window.Entry[window.IP, Entry], len(live))
 	for j, le := range live {
@@ -470,14 +488,16 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
-	s := &snap{es, d.sub.Export(), d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet, d.trainedFirst}
-	return window.GobLater(s)
+	subs := d.sub.Export()
+	s := &snap{nil, nil, d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet, d.trainedFirst,
+		[]int{window.Chunks(len(es)), window.Chunks(len(subs))}}
+	return window.GobChunksLater(s, window.Chunked(es), window.Chunked(subs))
 }
 
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
 	d.slots = window.Slab[Slot]{}

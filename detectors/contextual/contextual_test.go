@@ -255,3 +255,9 @@ func TestCaptureCopies(t *testing.T) {
 	cfg.MaxHosts = 64
 	window.CheckCapture(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
+
+// A checkpoint written before snapshots were chunked restores as a chunked
+// one does; a chunked one cut short does not restore.
+func TestRestoreUnchunked(t *testing.T) {
+	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
+}

@@ -4,10 +4,10 @@
 package dos
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"slices"
@@ -429,13 +429,26 @@ type snap struct {
 	Late    int64
 	Pending []*notice.Notice
 	Layout  window.Layout // where Entries sit in the table (eviction order)
+	// Chunks is how many gob messages of entries follow this one, per
+	// table (window.GobChunksLater); none in older snapshots, which
+	// hold their entries here
+	Chunks []int
+}
+
+// ReadChunks reads the entries that follow a chunked snapshot's head
+// (window.GobChunksLater).
+func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
+	s.Entries, err = window.ReadChunks(dec, s.Chunks, 0, s.Entries)
+	return err
 }
 
 // Snapshot encodes the state (gob), keys as Entry values.
-func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+func (d *Detector) Snapshot() ([]byte, error) { return detectors.Encoded(d.Capture()) }
+
+var _ detectors.Capturer = (*Detector)(nil)
 
 // Capture copies the state; the returned function encodes the copy.
-func (d *Detector) Capture() func() ([]byte, error) {
+func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
 	es := make([]window.Entry[Key, Entry], len(live))
 	for j, le := range live {
@@ -450,14 +463,14 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 		es[j] = window.Entry[Key, Entry]{K: le.K, V: e}
 	}
-	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout()}
-	return window.GobLater(s)
+	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(es))}}
+	return window.GobChunksLater(s, window.Chunked(es))
 }
 
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
 	d.slots = window.Slab[Slot]{}

@@ -299,7 +299,7 @@ func TestCapturePending(t *testing.T) {
 	encode := d.Capture()
 	d.Advance(t0.Add(time.Hour), func(*notice.Notice) {})
 	d.Observe(flow("10.0.0.6", t0.Add(time.Hour)))
-	got, err := encode()
+	got, err := detectors.Encoded(encode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,4 +308,10 @@ func TestCapturePending(t *testing.T) {
 	if len(w.(snap).Pending) != 1 || !reflect.DeepEqual(w, g) {
 		t.Fatalf("capture holds %v, want %v", g.(snap).Pending, w.(snap).Pending)
 	}
+}
+
+// A checkpoint written before snapshots were chunked restores as a chunked
+// one does; a chunked one cut short does not restore.
+func TestRestoreUnchunked(t *testing.T) {
+	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
 }

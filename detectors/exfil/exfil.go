@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"slices"
@@ -400,14 +401,27 @@ type snap struct {
 	FirstWin, LastWin        int64
 	TrainedFirst, TrainedEnd int64
 	WinSet                   bool
+	// Chunks is how many gob messages of entries follow this one, per
+	// table (window.GobChunksLater); none in older snapshots, which
+	// hold their entries here
+	Chunks []int
+}
+
+// ReadChunks reads the entries that follow a chunked snapshot's head
+// (window.GobChunksLater).
+func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
+	s.Entries, err = window.ReadChunks(dec, s.Chunks, 0, s.Entries)
+	return err
 }
 
 // Snapshot encodes the state (gob), hosts as Entry values.
-func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+func (d *Detector) Snapshot() ([]byte, error) { return detectors.Encoded(d.Capture()) }
+
+var _ detectors.Capturer = (*Detector)(nil)
 
 // Capture copies the state; the returned function encodes the copy
 // (detectors.Capturer).
-func (d *Detector) Capture() func() ([]byte, error) {
+func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
 	es := make([]window.Entry[window.IP, Entry], len(live))
 	for j, le := range live {
@@ -419,15 +433,15 @@ func (d *Detector) Capture() func() ([]byte, error) {
 		}
 		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
 	}
-	s := &snap{es, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
-		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet}
-	return window.GobLater(s)
+	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
+		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(es))}}
+	return window.GobChunksLater(s, window.Chunked(es))
 }
 
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
 	d.slots = window.Slab[Slot]{}

@@ -207,3 +207,9 @@ func TestCaptureGlobalPrior(t *testing.T) {
 		t.Fatalf("prior of %d windows; capture differs from the snapshot at its moment", len(w.(snap).Global))
 	}
 }
+
+// A checkpoint written before snapshots were chunked restores as a chunked
+// one does; a chunked one cut short does not restore.
+func TestRestoreUnchunked(t *testing.T) {
+	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
+}

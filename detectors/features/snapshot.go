@@ -1,14 +1,18 @@
 package features
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
 // snapshotVersion 2 keeps the distinct sets of addresses and names as
@@ -79,41 +83,84 @@ func (w *winState) hashes(s hset) []uint64 {
 	return out
 }
 
-// Capture copies the open windows; the returned function encodes the
-// copy as Snapshot does (for a checkpoint encoded while rows flow).
-func (x *Extractor) Capture() func() ([]byte, error) {
+// Capture copies the open windows; the returned function writes the
+// copy's encoding, as Snapshot's, to w (for a checkpoint encoded while rows
+// flow).
+func (x *Extractor) Capture() func(w io.Writer) error {
 	c := &Extractor{closed: x.closed, stats: x.stats}
 	for _, w := range x.open {
 		c.open = append(c.open, w.clone())
 	}
-	return c.Snapshot
+	return c.encode
 }
 
 // Snapshot encodes the open windows deterministically (JSON).
 func (x *Extractor) Snapshot() ([]byte, error) {
-	s := snapshot{Version: snapshotVersion, Closed: x.closed, Stats: x.stats}
+	var b bytes.Buffer
+	err := x.encode(&b)
+	return b.Bytes(), err
+}
+
+// encode writes the snapshot json.Marshal would make of the open windows
+// (TestSnapshotStreamed), a host at a time: a busy sensor's windows hold
+// 160,000 hosts, and one Marshal of them all took several times their
+// size in memory.
+func (x *Extractor) encode(w io.Writer) error {
+	head, err := json.Marshal(struct {
+		Version int       `json:"version"`
+		Closed  time.Time `json:"closed"`
+		Stats   Stats     `json:"stats"`
+	}{snapshotVersion, x.closed, x.stats})
+	if err != nil {
+		return err
+	}
 	ws := slices.Clone(x.open)
 	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
-	for _, w := range ws {
-		sw := snapWindow{Start: w.start}
-		order, _ := w.hostOrder(nil, 0, 0)
-		for _, r := range order {
-			a := &w.accs[r.i]
-			sw.Hosts = append(sw.Hosts, snapHost{Host: a.key().addr(), Rows: a.rows, Conns: a.conns, Failed: a.failed,
-				UDP: a.udp, Out: a.out, In: a.in, Dur: a.dur, IPHashes: w.hashes(a.ips), Ports: w.portList(a),
-				Times: w.appendTimes(nil, a), DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen,
-				DomainHashes: w.hashes(a.domains), HTTP: a.http, HHostHashes: w.hashes(a.hhosts), SSL: a.ssl,
-				SNIHashes: w.hashes(a.snis), Mal: a.mal, Class: w.className(a), UIDs: w.uidList(a)})
-			if h := &sw.Hosts[len(sw.Hosts)-1]; !allValid(h.UIDs) {
+	j := window.NewJSONStream(w)
+	j.Raw(head[:len(head)-1], `,"windows":`)
+	if len(ws) == 0 {
+		j.Raw(nil, "null")
+	}
+	for i, win := range ws {
+		j.Sep(i, "[")
+		start, err := json.Marshal(win.start)
+		if err != nil {
+			return err
+		}
+		j.Raw(nil, `{"start":`)
+		j.Raw(start, `,"hosts":`)
+		order, _ := win.hostOrder(nil, 0, 0)
+		if len(order) == 0 {
+			j.Raw(nil, "null")
+		}
+		for k, r := range order {
+			a := &win.accs[r.i]
+			h := snapHost{Host: a.key().addr(), Rows: a.rows, Conns: a.conns, Failed: a.failed,
+				UDP: a.udp, Out: a.out, In: a.in, Dur: a.dur, IPHashes: win.hashes(a.ips), Ports: win.portList(a),
+				Times: win.appendTimes(nil, a), DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen,
+				DomainHashes: win.hashes(a.domains), HTTP: a.http, HHostHashes: win.hashes(a.hhosts), SSL: a.ssl,
+				SNIHashes: win.hashes(a.snis), Mal: a.mal, Class: win.className(a), UIDs: win.uidList(a)}
+			if !allValid(h.UIDs) {
 				for _, u := range h.UIDs {
 					h.UIDBytes = append(h.UIDBytes, []byte(u))
 				}
 				h.UIDs = nil
 			}
+			j.Sep(k, "[")
+			if err := j.Value(&h); err != nil {
+				return err
+			}
 		}
-		s.Windows = append(s.Windows, sw)
+		if len(order) > 0 {
+			j.Raw(nil, "]")
+		}
+		j.Raw(nil, "}")
 	}
-	return json.Marshal(&s)
+	if len(ws) > 0 {
+		j.Raw(nil, "]")
+	}
+	j.Raw(nil, "}")
+	return j.Flush()
 }
 
 // allValid reports whether every string is valid UTF-8.

@@ -2,8 +2,10 @@ package features
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"reflect"
@@ -267,7 +269,7 @@ func TestCaptureCopies(t *testing.T) {
 	cfg.MaxDistinct = 12
 	x := New(cfg)
 	var wants [][]byte
-	var encodes []func() ([]byte, error)
+	var encodes []func(io.Writer) error
 	for i := range evs {
 		if i%25 == 0 {
 			b, err := x.Snapshot()
@@ -280,12 +282,48 @@ func TestCaptureCopies(t *testing.T) {
 	}
 	x.Flush()
 	for i := range wants {
-		got, err := encodes[i]()
-		if err != nil {
+		var got bytes.Buffer
+		if err := encodes[i](&got); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, wants[i]) {
+		if !bytes.Equal(got.Bytes(), wants[i]) {
 			t.Fatalf("capture %d of %d differs from the snapshot at its moment", i+1, len(wants))
 		}
+	}
+}
+
+// The snapshot is written a host at a time, as json.Marshal would write
+// the whole: what it holds, marshalled again, is the same bytes (with no
+// window, one, and several with hosts whose uids are not UTF-8).
+func TestSnapshotStreamed(t *testing.T) {
+	evs := mixedRows()
+	for i, ev := range evs {
+		if c := ev.Conn; c != nil && i%9 == 0 {
+			c.UID = append([]byte{0xff}, c.UID...)
+		}
+	}
+	x := New(DefaultConfig())
+	for i := range evs {
+		if i == 0 || i == 1 || i%40 == 0 || i == len(evs)-1 {
+			b, err := x.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s snapshot
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatalf("row %d: %v\n%s", i, err, b)
+			}
+			want, err := json.Marshal(&s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == len(evs)-1 && (len(s.Windows) < 2 || !bytes.Contains(b, []byte(`"uid_bytes"`))) {
+				t.Fatalf("the last snapshot has %d windows, want several, and uids not UTF-8:\n%s", len(s.Windows), b)
+			}
+			if !bytes.Equal(b, want) {
+				t.Fatalf("row %d: streamed\n%s\nmarshalled\n%s", i, b, want)
+			}
+		}
+		runRows(x, evs[i:i+1])
 	}
 }

@@ -3,9 +3,11 @@ package iforest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"slices"
 
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
@@ -23,7 +25,7 @@ const snapshotVersion = 5
 
 type snapshot struct {
 	Version   int               `json:"version"`
-	Extractor json.RawMessage   `json:"extractor"`
+	Extractor json.RawMessage   `json:"extractor,omitempty"` // (written last: see encode)
 	Buffer    []features.Vector `json:"buffer,omitempty"`
 	// Forest and Population are saved when the forest was trained on the
 	// run; Forest alone when a model file's forest was retrained online
@@ -69,12 +71,14 @@ func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.
 // Snapshot saves the open windows, the training buffer, the host histories
 // and a forest trained on the run with its population sample, or a model's
 // retraining sample and, once retrained, its forest.
-func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+func (d *Detector) Snapshot() ([]byte, error) { return detectors.Encoded(d.Capture()) }
+
+var _ detectors.Capturer = (*Detector)(nil)
 
 // Capture copies what Snapshot saves (open windows, host histories,
 // samples); the returned function encodes the copy (detectors.Capturer). A forest is never
 // changed once grown (retraining replaces it), so it is shared.
-func (d *Detector) Capture() func() ([]byte, error) {
+func (d *Detector) Capture() func(io.Writer) error {
 	exEnc := d.ex.Capture()
 	s := &snapshot{Version: snapshotVersion, Buffer: slices.Clone(d.buf), Stats: d.stats,
 		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
@@ -93,14 +97,39 @@ func (d *Detector) Capture() func() ([]byte, error) {
 			s.Forest = d.tr.Forest
 		}
 	}
-	return func() ([]byte, error) {
-		ex, err := exEnc()
-		if err != nil {
-			return nil, err
-		}
-		s.Extractor = ex
-		return json.Marshal(s)
+	return func(w io.Writer) error { return s.encode(w, exEnc) }
+}
+
+// encode writes s with the extractor's snapshot (ex) and the host
+// histories a piece at a time (window.JSONStream): the object json.Marshal
+// would make of it, but for the order of its fields.
+func (s *snapshot) encode(w io.Writer, ex func(io.Writer) error) error {
+	hist := s.History
+	s.History, s.Extractor = nil, nil
+	head, err := json.Marshal(s)
+	if err != nil {
+		return err
 	}
+	j := window.NewJSONStream(w)
+	j.Raw(head[:len(head)-1], "")
+	for i := range hist {
+		j.Sep(i, `,"history":[`)
+		if err := j.Value(&hist[i]); err != nil {
+			return err
+		}
+	}
+	if len(hist) > 0 {
+		j.Raw(nil, "]")
+	}
+	j.Raw(nil, `,"extractor":`)
+	if err := j.Flush(); err != nil {
+		return err
+	}
+	if err := ex(w); err != nil {
+		return err
+	}
+	j.Raw(nil, "}")
+	return j.Flush()
 }
 
 // Restore resumes from a snapshot of version 1 to 5; on error the

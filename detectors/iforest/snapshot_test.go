@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -148,6 +149,48 @@ func TestRestoreRefusesDamagedForest(t *testing.T) {
 			if err := r.Restore(bad); err == nil || (r.tr == nil) != (forest == nil) || r.tr != nil && r.tr.Forest != forest {
 				t.Errorf("%s: forest with a %s restored (err %v)", kind.name, name, err)
 			}
+		}
+	}
+}
+
+// The snapshot is written a piece at a time (host histories, the
+// extractor's windows): decoded and marshalled again whole, it is the
+// same JSON value.
+func TestSnapshotStreamed(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrainWindows, cfg.MinTrain = 60, 10
+	evs := synthEvents()
+	d := New(cfg, nil)
+	for i, ev := range evs {
+		d.Observe(ev)
+		d.Advance(ev.TS, func(*notice.Notice) {})
+		if i != 0 && i != len(evs)-1 {
+			continue
+		}
+		b, err := d.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s snapshot
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		if i > 0 && (len(s.History) == 0 || len(s.Extractor) < 100 || s.Forest == nil) {
+			t.Fatalf("row %d: %d histories, %d bytes of extractor, forest %v: the test needs them", i, len(s.History), len(s.Extractor), s.Forest != nil)
+		}
+		whole, err := json.Marshal(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, w any
+		if err := json.Unmarshal(b, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(whole, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, w) {
+			t.Fatalf("row %d: the streamed snapshot differs from its value marshalled whole", i)
 		}
 	}
 }

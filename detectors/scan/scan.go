@@ -4,9 +4,9 @@
 package scan
 
 import (
-	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"slices"
@@ -612,24 +612,49 @@ type snap struct {
 	Pending    []*notice.Notice
 	// where each table's entries sit (eviction order)
 	HL, VL, HPL, VPL window.Layout
+	// Chunks is how many gob messages of entries follow this one, per
+	// table (window.GobChunksLater); none in older snapshots, which
+	// hold their entries here
+	Chunks []int
+}
+
+// ReadChunks reads the entries that follow a chunked snapshot's head
+// (window.GobChunksLater).
+func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
+	if s.H, err = window.ReadChunks(dec, s.Chunks, 0, s.H); err != nil {
+		return err
+	}
+	if s.V, err = window.ReadChunks(dec, s.Chunks, 1, s.V); err != nil {
+		return err
+	}
+	if s.HP, err = window.ReadChunks(dec, s.Chunks, 2, s.HP); err != nil {
+		return err
+	}
+	if s.VP, err = window.ReadChunks(dec, s.Chunks, 3, s.VP); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Snapshot encodes the windows (gob).
-func (d *Detector) Snapshot() ([]byte, error) { return d.Capture()() }
+func (d *Detector) Snapshot() ([]byte, error) { return detectors.Encoded(d.Capture()) }
+
+var _ detectors.Capturer = (*Detector)(nil)
 
 // Capture copies the windows; the returned function encodes the copy.
-func (d *Detector) Capture() func() ([]byte, error) {
-	s := &snap{H: d.h.Export(), V: d.v.Export(), HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base,
-		HP: d.hp.Export(), VP: d.vp.Export(), HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
+func (d *Detector) Capture() func(io.Writer) error {
+	h, v, hp, vp := d.h.Export(), d.v.Export(), d.hp.Export(), d.vp.Export()
+	s := &snap{HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base, HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
 		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: slices.Clone(d.pending),
-		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout()}
-	return window.GobLater(s)
+		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout(),
+		Chunks: []int{window.Chunks(len(h)), window.Chunks(len(v)), window.Chunks(len(hp)), window.Chunks(len(vp))}}
+	return window.GobChunksLater(s, window.Chunked(h), window.Chunked(v), window.Chunked(hp), window.Chunked(vp))
 }
 
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
 	d.h.ImportLayout(s.H, s.HEv, s.HL)

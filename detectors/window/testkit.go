@@ -5,12 +5,14 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -310,7 +312,7 @@ func CheckCapture(t testing.TB, mk func() detectors.Detector, decode func([]byte
 	}
 	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
 	var wants [][]byte
-	var encodes []func() ([]byte, error)
+	var encodes []func(io.Writer) error
 	for i, ev := range evs {
 		if i%(len(evs)/20) == 0 {
 			b, err := c.Snapshot()
@@ -323,7 +325,7 @@ func CheckCapture(t testing.TB, mk func() detectors.Detector, decode func([]byte
 	}
 	eng.Flush()
 	for i := range wants {
-		got, err := encodes[i]()
+		got, err := detectors.Encoded(encodes[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +361,7 @@ func CaptureAt(t testing.TB, det detectors.Detector, rows []Conn, cut int) (want
 	for _, r := range rows[cut:] {
 		eng.Observe(r.Event())
 	}
-	if got, err = encode(); err != nil {
+	if got, err = detectors.Encoded(encode); err != nil {
 		t.Fatal(err)
 	}
 	return want, got
@@ -393,11 +395,11 @@ func ThroughJSON[T any](t testing.TB, v any) T {
 	return out
 }
 
-// DecodeGob decodes a gob snapshot into a T (a decode for CheckRestoreExact
-// and RestoreRoundTrip).
+// DecodeGob decodes a gob snapshot into a T, chunks included (a decode
+// for CheckRestoreExact and RestoreRoundTrip).
 func DecodeGob[T any](b []byte) (any, error) {
 	var v T
-	err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v)
+	err := DecodeGobInto(b, &v)
 	return v, err
 }
 
@@ -423,4 +425,57 @@ func Churn(start time.Time, seed int64, hosts int, rate float64, dur time.Durati
 		rows = append(rows, c)
 	}
 	return rows
+}
+
+// CheckRestoreUnchunked feeds half the benchmark events to mk() and
+// checks its gob snapshot (T, whose Chunks field counts the messages of
+// each table, see GobChunksLater): written as before chunking, every
+// entry in the head's one message, it restores to the same state as the
+// chunked one; cut short anywhere in its chunks, it does not restore.
+func CheckRestoreUnchunked[T any](t testing.TB, mk func() detectors.Detector) {
+	t.Helper()
+	evs := BenchEvents(40000)
+	a := mk()
+	ea := detectors.NewEngine(func(*notice.Notice) {}, a)
+	for _, ev := range evs[:len(evs)/2] {
+		ea.Observe(ev)
+	}
+	chunked, err := a.(detectors.Stateful).Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := DecodeGobInto(chunked, &v); err != nil {
+		t.Fatal(err)
+	}
+	want := v
+	chunks := reflect.ValueOf(&v).Elem().FieldByName("Chunks")
+	if slices.Max(chunks.Interface().([]int)) < 2 {
+		t.Fatalf("chunks %v: the events make no table of several chunks", chunks.Interface())
+	}
+	chunks.Set(reflect.Zero(chunks.Type()))
+	var old bytes.Buffer
+	if err := gob.NewEncoder(&old).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	b := mk()
+	if err := b.(detectors.Stateful).Restore(old.Bytes()); err != nil {
+		t.Fatalf("unchunked snapshot: %v", err)
+	}
+	again, err := b.(detectors.Stateful).Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got T
+	if err := DecodeGobInto(again, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("an unchunked snapshot restores to another state than the chunked one")
+	}
+	for _, cut := range []int{len(chunked) - 1, len(chunked) * 2 / 3, len(chunked) / 3} {
+		if err := mk().(detectors.Stateful).Restore(chunked[:cut]); err == nil {
+			t.Fatalf("a snapshot cut at byte %d of %d restores", cut, len(chunked))
+		}
+	}
 }

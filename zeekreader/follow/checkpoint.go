@@ -9,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,6 +54,18 @@ type State struct {
 	// Engine is the detector engine's own state (its watermarks), opaque
 	// here like the detectors' snapshots.
 	Engine json.RawMessage `json:"engine,omitempty"`
+	// Failed names the detectors whose snapshot's encoding failed while
+	// SaveEncoding wrote it: what it wrote of it is cut short, and
+	// LoadState drops it (the detector starts empty).
+	Failed []string `json:"failed,omitempty"`
+}
+
+// Encoding is one detector's snapshot, encoded as SaveEncoding writes the
+// checkpoint (see detectors.Capturer); a nil Encode writes no snapshot
+// (null, as a nil entry of State.Detectors).
+type Encoding struct {
+	Name   string
+	Encode func(w io.Writer) error
 }
 
 // StateFile is the checkpoint's name inside the state directory.
@@ -79,6 +91,9 @@ func LoadState(dir string) (*State, error) {
 		return nil, fmt.Errorf("%s is not a checkpoint (%w): move it away to start afresh from the live files",
 			filepath.Join(dir, StateFile), err)
 	}
+	for _, name := range s.Failed {
+		delete(s.Detectors, name)
+	}
 	return &s, nil
 }
 
@@ -86,6 +101,31 @@ func LoadState(dir string) (*State, error) {
 // checkpoint, fsync of the directory. A crash leaves either the old or the
 // new checkpoint, never a torn one.
 func SaveState(dir string, s *State) error {
+	return SaveEncoding(dir, s, encodingsOf(s.Detectors), nil)
+}
+
+// encodingsOf writes snapshots already encoded.
+func encodingsOf(snaps map[string][]byte) []Encoding {
+	var encs []Encoding
+	for name, b := range snaps {
+		e := Encoding{Name: name}
+		if b != nil {
+			e.Encode = func(w io.Writer) error { _, err := w.Write(b); return err }
+		}
+		encs = append(encs, e)
+	}
+	return encs
+}
+
+// SaveEncoding is SaveState with the detectors' snapshots (in place of
+// s.Detectors) encoded into the file as it is written, one after another,
+// so that a busy sensor's hundreds of MB of them are never all in memory.
+// Each encoding is dropped from encs (sorted by name) once written, so
+// that the copy of the state it holds is garbage from then on.
+// An encoding that fails (not the file's write) is reported to failed
+// (if not nil) and named in the file's Failed list: LoadState drops what
+// it wrote of it, and the rest of the checkpoint stands.
+func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string, err error)) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
@@ -96,7 +136,7 @@ func SaveState(dir string, s *State) error {
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := writeState(w, s); err != nil {
+	if err := writeState(w, s, encs, failed); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -122,11 +162,12 @@ func SaveState(dir string, s *State) error {
 	return d.Sync()
 }
 
-// writeState writes s as json.Marshal would, streaming the detectors'
-// snapshots through a base64 encoder: a busy sensor's are hundreds of MB,
-// and marshalling them whole took about five times their size in memory
-// (2.4 GB above a 500 MB state) at every checkpoint.
-func writeState(w *bufio.Writer, s *State) error {
+// writeState writes s as json.Marshal would, with encs for its Detectors,
+// streaming the detectors' snapshots through a base64 encoder: a busy
+// sensor's are hundreds of MB, and marshalling them whole took about five
+// times their size in memory (2.4 GB above a 500 MB state) at every
+// checkpoint.
+func writeState(w *bufio.Writer, s *State, encs []Encoding, failed func(name string, err error)) error {
 	head, err := json.Marshal(struct {
 		Version int        `json:"version"`
 		SavedAt time.Time  `json:"saved_at"`
@@ -136,22 +177,35 @@ func writeState(w *bufio.Writer, s *State) error {
 		return err
 	}
 	w.Write(head[:len(head)-1]) // without its closing brace
-	if len(s.Detectors) > 0 {
+	fails := slices.Clone(s.Failed)
+	if len(encs) > 0 {
 		w.WriteString(`,"detectors":{`)
-		for i, name := range slices.Sorted(maps.Keys(s.Detectors)) {
+		slices.SortFunc(encs, func(a, b Encoding) int { return strings.Compare(a.Name, b.Name) })
+		for i, e := range encs {
+			encs[i].Encode = nil // what it encodes (a copy of the state) is garbage once written
 			if i > 0 {
 				w.WriteByte(',')
 			}
-			key, _ := json.Marshal(name)
+			key, _ := json.Marshal(e.Name)
 			w.Write(key)
-			if s.Detectors[name] == nil {
+			if e.Encode == nil {
 				w.WriteString(`:null`) // as Marshal: LoadState gives nil, which run does not restore
 				continue
 			}
 			w.WriteString(`:"`)
-			enc := base64.NewEncoder(base64.StdEncoding, w)
-			enc.Write(s.Detectors[name])
+			file := &stickyWriter{w: w}
+			enc := base64.NewEncoder(base64.StdEncoding, file)
+			err := e.Encode(enc)
 			enc.Close()
+			if file.err != nil {
+				return file.err
+			}
+			if err != nil {
+				fails = append(fails, e.Name)
+				if failed != nil {
+					failed(e.Name, err)
+				}
+			}
 			w.WriteByte('"')
 		}
 		w.WriteByte('}')
@@ -164,7 +218,28 @@ func writeState(w *bufio.Writer, s *State) error {
 		w.WriteString(`,"engine":`)
 		w.Write(engine)
 	}
+	if len(fails) > 0 {
+		list, _ := json.Marshal(fails)
+		w.WriteString(`,"failed":`)
+		w.Write(list)
+	}
 	return w.WriteByte('}')
+}
+
+// stickyWriter keeps the first error of w: an encoding that fails is
+// the detector's failure unless the file's write failed under it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 // devIno returns a file's device and inode (0, 0 where unsupported).

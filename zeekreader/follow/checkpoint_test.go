@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,7 +33,7 @@ func TestWriteStateIsMarshal(t *testing.T) {
 		Files: []Position{{Log: "conn", File: "/logs/<conn>&.log", ID: Identity{Dev: 1, Ino: 2, FPLen: 3, FP: "ab"}, Offset: 42}},
 		Detectors: map[string][]byte{"scan": []byte("snap\x00\xff"), "beacon": bytes.Repeat([]byte{7}, 50),
 			"a<b>&c\u2028": {}, "nil": nil},
-		Engine: json.RawMessage(" {\"wm\": [1, 2],\n \"h\":\"<&>\"} ")}
+		Engine: json.RawMessage(" {\"wm\": [1, 2],\n \"h\":\"<&>\"} "), Failed: []string{"gone"}}
 	v := reflect.ValueOf(*full)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {
@@ -45,7 +47,7 @@ func TestWriteStateIsMarshal(t *testing.T) {
 		}
 		var got bytes.Buffer
 		w := bufio.NewWriter(&got)
-		if err := writeState(w, s); err != nil {
+		if err := writeState(w, s, encodingsOf(s.Detectors), nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Flush(); err != nil {
@@ -58,12 +60,79 @@ func TestWriteStateIsMarshal(t *testing.T) {
 	// a full disk anywhere in the stream is an error at the latest at Flush
 	for n := 0; n < 200; n += 7 {
 		w := bufio.NewWriterSize(&failAfter{n}, 16)
-		err := writeState(w, full)
+		err := writeState(w, full, encodingsOf(full.Detectors), nil)
 		if err == nil {
 			err = w.Flush()
 		}
 		if err == nil {
 			t.Fatalf("failure after %d bytes not reported", n)
+		}
+	}
+}
+
+// SaveEncoding streams each snapshot into the file; one whose encoding
+// fails after writing part of it is named in Failed and dropped by
+// LoadState, the others and the offsets stand. A failing file fails the
+// save.
+func TestSaveEncodingFailure(t *testing.T) {
+	dir := t.TempDir()
+	good := bytes.Repeat([]byte("gob\x00\xff"), 100000) // more than the write buffer
+	encs := func() []Encoding {
+		return []Encoding{
+			{"beacon", func(w io.Writer) error { _, err := w.Write(good); return err }},
+			{"dos", func(w io.Writer) error {
+				w.Write(good[:1000])
+				return errors.New("gob: type not registered")
+			}},
+			{"scan", func(w io.Writer) error {
+				for i := 0; i < len(good); i += 4096 { // in pieces, as chunked gob messages
+					if _, err := w.Write(good[i:min(i+4096, len(good))]); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+			{"idle", nil},
+		}
+	}
+	var failed []string
+	st := &State{Files: []Position{{Log: "conn", Offset: 7}}}
+	if err := SaveEncoding(dir, st, encs(), func(name string, err error) { failed = append(failed, name+": "+err.Error()) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"dos: gob: type not registered"}; !reflect.DeepEqual(failed, want) {
+		t.Fatalf("failed %q, want %q", failed, want)
+	}
+	got, err := LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Detectors["beacon"], good) || !bytes.Equal(got.Detectors["scan"], good) {
+		t.Fatal("snapshots around the failed one changed")
+	}
+	if _, ok := got.Detectors["dos"]; ok {
+		t.Fatal("the failed snapshot was loaded")
+	}
+	if v, ok := got.Detectors["idle"]; !ok || v != nil {
+		t.Fatalf("idle: %v %v, want null", v, ok)
+	}
+	if len(got.Files) != 1 || got.Files[0].Offset != 7 || !reflect.DeepEqual(got.Failed, []string{"dos"}) {
+		t.Fatalf("files %+v failed %q", got.Files, got.Failed)
+	}
+
+	// a full disk under an encoding is the save's error, not the detector's
+	for n := 0; n < 3000; n += 211 {
+		w := bufio.NewWriterSize(&failAfter{n}, 16)
+		failed = nil
+		err := writeState(w, st, encs(), func(name string, err error) { failed = append(failed, name) })
+		if err == nil {
+			err = w.Flush()
+		}
+		if err == nil || !strings.Contains(err.Error(), "no space left") {
+			t.Fatalf("failure after %d bytes: %v", n, err)
+		}
+		if len(failed) > 0 { // (the file fails inside beacon, the first)
+			t.Fatalf("failure after %d bytes blamed on %q", n, failed)
 		}
 	}
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
+	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
+)
+
+// BenchmarkCheckpoint160k is what a checkpoint of a busy sensor's state
+// costs in memory: every default detector after 2M zeekgen rows from
+// 160,000 hosts, then the checkpoint as run takes it (copies, encoding,
+// the file written). peak-MB is how far the process's resident memory
+// rose above the state it saves (VmHWM, reset before the checkpoint,
+// less VmRSS after a GC, rss-MB); file-MB the checkpoint's size. Run it with
+// -benchtime 1x: building the state takes most of a minute.
+func BenchmarkCheckpoint160k(b *testing.B) {
+	var buf bytes.Buffer
+	zeekgen.Write(&buf, zeekgen.Options{Rows: 2000000, Hosts: 160000, Seed: 5})
+	dets, err := buildDetectors(nil, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
+	feed(b, eng, buf.Bytes())
+	buf = bytes.Buffer{}
+	dir := b.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var peak, size, state float64
+	b.ResetTimer()
+	for range b.N {
+		runtime.GC()
+		debug.FreeOSMemory()
+		rss := procStatus(b, "VmRSS")
+		state = float64(rss) / 1e6
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+			b.Skip("cannot reset the peak resident size:", err)
+		}
+		if err := captureState(dets, eng, nil, dir, log)(); err != nil {
+			b.Fatal(err)
+		}
+		peak = max(peak, float64(procStatus(b, "VmHWM")-rss)/1e6)
+		fi, err := os.Stat(filepath.Join(dir, "checkpoint.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = float64(fi.Size()) / 1e6
+	}
+	b.ReportMetric(peak, "peak-MB")
+	b.ReportMetric(size, "file-MB")
+	b.ReportMetric(state, "rss-MB")
+}
+
+// feed hands an engine the conn rows of data in runs of batchRows, as
+// score does, and flushes nothing (the windows stay open); it returns the
+// number of rows.
+func feed(b testing.TB, eng *detectors.Engine, data []byte) (rows int) {
+	ev := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(data), "conn.log"))
+	batch := zeekreader.NewBatch(batchRows)
+	for {
+		e, err := ev.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch.Add(e)
+		if batch.Full() {
+			eng.ObserveBatch(batch.Events)
+			batch.Reset()
+		}
+		rows++
+	}
+	eng.ObserveBatch(batch.Events)
+	return rows
+}
+
+// procStatus is a /proc/self/status field in bytes (the kB figures).
+func procStatus(b testing.TB, field string) int64 {
+	s, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status:", err)
+	}
+	for _, l := range strings.Split(string(s), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
