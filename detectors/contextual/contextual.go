@@ -477,21 +477,23 @@ var _ detectors.Capturer = (*Detector)(nil)
 // (detectors.Capturer).
 func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
-	es := make([]window.Entry[window.IP, Entry], len(live))
-	for j, le := range live {
-		v := &le.V
-		e := Entry{HOW: v.HOW, HOD: v.HOD, FirstHour: v.FirstHour, LastDay: v.LastDay}
-		for i, id := range v.Slot {
-			if id != 0 {
-				e.Slots[i] = *d.slots.At(id)
-			}
-		}
-		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
+	var slots []Slot // the open hours, copied once (entries made as encoded)
+	for j := range live {
+		slots = d.slots.CopyOut(live[j].V.Slot[:], slots)
 	}
 	subs := d.sub.Export()
 	s := &snap{nil, nil, d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet, d.trainedFirst,
-		[]int{window.Chunks(len(es)), window.Chunks(len(subs))}}
-	return window.GobChunksLater(s, window.Chunked(es), window.Chunked(subs))
+		[]int{window.Chunks(len(live)), window.Chunks(len(subs))}}
+	entries := window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
+		v := &live[j].V
+		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, v.HOW, v.HOD, v.FirstHour, v.LastDay
+		for i, id := range v.Slot {
+			if id != 0 {
+				e.V.Slots[i] = slots[id-1]
+			}
+		}
+	})
+	return window.GobChunksLater(s, entries, window.Chunked(subs))
 }
 
 // Restore loads a Snapshot.

@@ -450,21 +450,26 @@ var _ detectors.Capturer = (*Detector)(nil)
 // Capture copies the state; the returned function encodes the copy.
 func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
-	es := make([]window.Entry[Key, Entry], len(live))
-	for j, le := range live {
-		e := Entry{Base: le.V.Base, BaseN: le.V.BaseN}
-		for i, id := range le.V.Slot {
+	var slots []Slot // the open windows, copied once (entries made as encoded)
+	for j := range live {
+		v := &live[j].V
+		slots = d.slots.CopyOut(v.Slot[:], slots)
+		prev := []int32{v.Prev}
+		slots, v.Prev = d.slots.CopyOut(prev, slots), prev[0]
+	}
+	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(live))}}
+	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[Key, Entry]) {
+		v := &live[j].V
+		e.K, e.V.Base, e.V.BaseN = live[j].K, v.Base, v.BaseN
+		for i, id := range v.Slot {
 			if id != 0 {
-				e.Slots[i] = *d.slots.At(id)
+				e.V.Slots[i] = slots[id-1]
 			}
 		}
-		if id := le.V.Prev; id != 0 {
-			e.Prev = *d.slots.At(id)
+		if v.Prev != 0 {
+			e.V.Prev = slots[v.Prev-1]
 		}
-		es[j] = window.Entry[Key, Entry]{K: le.K, V: e}
-	}
-	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(es))}}
-	return window.GobChunksLater(s, window.Chunked(es))
+	}))
 }
 
 // Restore loads a Snapshot.

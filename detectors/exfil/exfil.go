@@ -423,19 +423,21 @@ var _ detectors.Capturer = (*Detector)(nil)
 // (detectors.Capturer).
 func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
-	es := make([]window.Entry[window.IP, Entry], len(live))
-	for j, le := range live {
-		e := Entry{Hist: le.V.Hist, Top: le.V.Top, NHist: le.V.NHist}
-		for i, id := range le.V.Slot {
-			if id != 0 {
-				e.Slots[i] = *d.slots.At(id)
-			}
-		}
-		es[j] = window.Entry[window.IP, Entry]{K: le.K, V: e}
+	var slots []Slot // the open windows, copied once (entries made as encoded)
+	for j := range live {
+		slots = d.slots.CopyOut(live[j].V.Slot[:], slots)
 	}
 	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
-		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(es))}}
-	return window.GobChunksLater(s, window.Chunked(es))
+		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(live))}}
+	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
+		le := &live[j]
+		e.K, e.V.Hist, e.V.Top, e.V.NHist = le.K, le.V.Hist, le.V.Top, le.V.NHist
+		for i, id := range le.V.Slot {
+			if id != 0 {
+				e.V.Slots[i] = slots[id-1]
+			}
+		}
+	}))
 }
 
 // Restore loads a Snapshot.

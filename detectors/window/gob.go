@@ -59,6 +59,26 @@ func Chunked[E any](entries []E) Part {
 	}
 }
 
+// ChunkedFunc is the Part of n entries made one at a time by at (into a
+// zeroed entry) as they are encoded: a snapshot's entries, larger than
+// the live state they come from, are never all in memory.
+func ChunkedFunc[E any](n int, at func(i int, e *E)) Part {
+	return func(enc *gob.Encoder) error {
+		buf := make([]E, min(n, ChunkEntries))
+		for i := 0; i < n; i += ChunkEntries {
+			part := buf[:min(ChunkEntries, n-i)]
+			clear(part)
+			for k := range part {
+				at(i+k, &part[k])
+			}
+			if err := enc.Encode(part); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // ReadChunks decodes the messages of part i of a chunked snapshot (chunks
 // is its head's count per part; an older snapshot has none, its entries
 // in the head) and appends them to into. A snapshot cut short (a

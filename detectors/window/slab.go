@@ -51,3 +51,17 @@ func (s *Slab[T]) FreeAll(ids []int32) {
 
 // Len is the number of values in use.
 func (s *Slab[T]) Len() int { return int(s.n) - len(s.free) }
+
+// CopyOut appends to vals the values ids name (0: none) and rewrites each
+// id as its position in vals plus one: a Capture's copy of the parts its
+// table's entries hold here, only those in use (a snapshot's entries
+// reserve room for every part, most of it empty).
+func (s *Slab[T]) CopyOut(ids []int32, vals []T) []T {
+	for i, id := range ids {
+		if id != 0 {
+			vals = append(vals, *s.At(id))
+			ids[i] = int32(len(vals))
+		}
+	}
+	return vals
+}
