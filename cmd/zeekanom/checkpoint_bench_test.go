@@ -15,6 +15,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
 	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
 )
 
@@ -104,4 +105,60 @@ func procStatus(b testing.TB, field string) int64 {
 	}
 	b.Fatalf("no %s in /proc/self/status", field)
 	return 0
+}
+
+// BenchmarkRestore160k is the start of a sidecar from the checkpoint of
+// BenchmarkCheckpoint160k: the file loaded and every detector restored,
+// as run does.
+// peak-MB is how far resident memory rose above what it was before;
+// state-MB what stays once restored (after a GC).
+func BenchmarkRestore160k(b *testing.B) {
+	var buf bytes.Buffer
+	zeekgen.Write(&buf, zeekgen.Options{Rows: 2000000, Hosts: 160000, Seed: 5})
+	dir := b.TempDir()
+	{
+		dets, err := buildDetectors(nil, nil, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
+		feed(b, eng, buf.Bytes())
+		if err := captureState(dets, eng, nil, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buf = bytes.Buffer{}
+	var peak, state float64
+	var keep []detectors.Detector
+	b.ResetTimer()
+	for range b.N {
+		keep = nil
+		runtime.GC()
+		debug.FreeOSMemory()
+		rss := procStatus(b, "VmRSS")
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+			b.Skip("cannot reset the peak resident size:", err)
+		}
+		st, err := follow.LoadState(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dets, err := buildDetectors(nil, nil, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var warned bytes.Buffer
+		restoreState(dets, st, slog.New(slog.NewTextHandler(&warned, nil)))
+		if warned.Len() > 0 {
+			b.Fatal(warned.String())
+		}
+		st, keep = nil, dets
+		peak = max(peak, float64(procStatus(b, "VmHWM")-rss)/1e6)
+		runtime.GC()
+		debug.FreeOSMemory()
+		state = float64(procStatus(b, "VmRSS")-rss) / 1e6
+	}
+	runtime.KeepAlive(keep)
+	b.ReportMetric(peak, "peak-MB")
+	b.ReportMetric(state, "state-MB")
 }

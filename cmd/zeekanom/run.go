@@ -236,17 +236,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		// (it starts from the files rotated since, then the live file)
 		since = started
 	}
-	for _, d := range r.dets {
-		s, ok := d.(detectors.Stateful)
-		if !ok {
-			continue
-		}
-		if b := st.Detectors[d.Name()]; b != nil {
-			if err := s.Restore(b); err != nil {
-				r.log.Warn("detector state not restored: starting with empty windows", "detector", d.Name(), "err", err)
-			}
-		}
-	}
+	restoreState(r.dets, st, r.log)
 	if len(st.Files) > 0 {
 		r.log.Info("resuming from checkpoint", "saved_at", st.SavedAt, "logs", len(st.Files))
 	}
@@ -531,6 +521,23 @@ func captureState(dets []detectors.Detector, eng *detectors.Engine, files []foll
 		return follow.SaveEncoding(dir, st, encs, func(name string, err error) {
 			log.Warn("detector snapshot failed: its windows restart empty", "detector", name, "err", err)
 		})
+	}
+}
+
+// restoreState restores each detector from its snapshot in st, and drops
+// the snapshot once restored (a busy sensor's are hundreds of MB).
+func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger) {
+	for _, d := range dets {
+		s, ok := d.(detectors.Stateful)
+		if !ok {
+			continue
+		}
+		if b := st.Detectors[d.Name()]; b != nil {
+			if err := s.Restore(b); err != nil {
+				log.Warn("detector state not restored: starting with empty windows", "detector", d.Name(), "err", err)
+			}
+		}
+		delete(st.Detectors, d.Name())
 	}
 }
 

@@ -499,23 +499,34 @@ func (d *Detector) Capture() func(io.Writer) error {
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := window.DecodeGobInto(b, &s); err != nil {
+	dec, err := window.GobHead(b, &s)
+	if err != nil {
 		return err
 	}
-	d.slots = window.Slab[Slot]{}
-	live := make([]window.Entry[window.IP, state], len(s.Entries))
-	for j, se := range s.Entries {
-		live[j].K = se.K
-		e := &live[j].V
-		e.HOW, e.HOD, e.FirstHour, e.LastDay = se.V.HOW, se.V.HOD, se.V.FirstHour, se.V.LastDay
-		for i := range se.V.Slots {
-			if sl := se.V.Slots[i]; sl.Used {
-				var p *Slot
-				e.Slot[i], p = d.slots.New()
-				*p, e.Win[i] = sl, sl.Win
+	var slots window.Slab[Slot]
+	var live []window.Entry[window.IP, state]
+	add := func(es []window.Entry[window.IP, Entry]) {
+		for _, se := range es {
+			live = append(live, window.Entry[window.IP, state]{K: se.K})
+			e := &live[len(live)-1].V
+			e.HOW, e.HOD, e.FirstHour, e.LastDay = se.V.HOW, se.V.HOD, se.V.FirstHour, se.V.LastDay
+			for i := range se.V.Slots {
+				if sl := &se.V.Slots[i]; sl.Used {
+					var p *Slot
+					e.Slot[i], p = slots.New()
+					*p, e.Win[i] = *sl, sl.Win
+				}
 			}
 		}
 	}
+	add(s.Entries) // (an older snapshot's, in its head)
+	if err := window.EachChunk(dec, s.Chunks, 0, add); err != nil {
+		return err
+	}
+	if s.Subnets, err = window.ReadChunks(dec, s.Chunks, 1, s.Subnets); err != nil {
+		return err
+	}
+	d.slots = slots
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.sub.ImportLayout(s.Subnets, s.SubEv, s.SubLayout)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending

@@ -475,56 +475,65 @@ func (d *Detector) Capture() func(io.Writer) error {
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := window.DecodeGobInto(b, &s); err != nil {
+	dec, err := window.GobHead(b, &s)
+	if err != nil {
 		return err
 	}
-	d.slots = window.Slab[Slot]{}
-	d.win.Late = 0
-	live := make([]window.Entry[Key, state], len(s.Entries))
-	for j, se := range s.Entries {
-		live[j].K = se.K
-		e := &live[j].V
-		e.Base, e.BaseN = se.V.Base, se.V.BaseN
-		used := make([]int, 0, len(se.V.Slots))
-		for i := range se.V.Slots {
-			if se.V.Slots[i].Used {
-				used = append(used, i)
+	var slots window.Slab[Slot]
+	var live []window.Entry[Key, state]
+	var late int64
+	add := func(es []window.Entry[Key, Entry]) {
+		for k := range es {
+			se := &es[k]
+			live = append(live, window.Entry[Key, state]{K: se.K})
+			e := &live[len(live)-1].V
+			e.Base, e.BaseN = se.V.Base, se.V.BaseN
+			used := make([]int, 0, len(se.V.Slots))
+			for i := range se.V.Slots {
+				if se.V.Slots[i].Used {
+					used = append(used, i)
+				}
 			}
-		}
-		if len(used) > nSlots {
-			// a snapshot of an older version holding a fourth window:
-			// the oldest (due at its next advance) is dropped, its rows
-			// counted as late
-			slices.SortStableFunc(used, func(a, b int) int { return cmp.Compare(se.V.Slots[a].Win, se.V.Slots[b].Win) })
-			for _, i := range used[:len(used)-nSlots] {
-				d.win.Late += int64(se.V.Slots[i].Conns)
+			if len(used) > nSlots {
+				// a snapshot of an older version holding a fourth window:
+				// the oldest (due at its next advance) is dropped, its rows
+				// counted as late
+				slices.SortStableFunc(used, func(a, b int) int { return cmp.Compare(se.V.Slots[a].Win, se.V.Slots[b].Win) })
+				for _, i := range used[:len(used)-nSlots] {
+					late += int64(se.V.Slots[i].Conns)
+				}
+				used = used[len(used)-nSlots:]
 			}
-			used = used[len(used)-nSlots:]
-		}
-		var moved []int
-		for _, i := range used {
-			if i >= nSlots {
-				moved = append(moved, i)
-				continue
+			var moved []int
+			for _, i := range used {
+				if i >= nSlots {
+					moved = append(moved, i)
+					continue
+				}
+				var p *Slot
+				e.Slot[i], p = slots.New()
+				*p, e.Win[i] = se.V.Slots[i], se.V.Slots[i].Win
 			}
-			var p *Slot
-			e.Slot[i], p = d.slots.New()
-			*p, e.Win[i] = se.V.Slots[i], se.V.Slots[i].Win
-		}
-		for _, i := range moved {
-			j, _ := window.SlotOf(e.Win[:], e.Slot[:], -1) // a free slot
-			var p *Slot
-			e.Slot[j], p = d.slots.New()
-			*p, e.Win[j] = se.V.Slots[i], se.V.Slots[i].Win
-		}
-		if se.V.Prev.Used {
-			var p *Slot
-			e.Prev, p = d.slots.New()
-			*p, e.PrevWin = se.V.Prev, se.V.Prev.Win
+			for _, i := range moved {
+				j, _ := window.SlotOf(e.Win[:], e.Slot[:], -1) // a free slot
+				var p *Slot
+				e.Slot[j], p = slots.New()
+				*p, e.Win[j] = se.V.Slots[i], se.V.Slots[i].Win
+			}
+			if se.V.Prev.Used {
+				var p *Slot
+				e.Prev, p = slots.New()
+				*p, e.PrevWin = se.V.Prev, se.V.Prev.Win
+			}
 		}
 	}
+	add(s.Entries) // (an older snapshot's, in its head)
+	if err := window.EachChunk(dec, s.Chunks, 0, add); err != nil {
+		return err
+	}
+	d.slots = slots
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.pending = s.Closed, s.Pending
-	d.win.Late += s.Late
+	d.win.Late = late + s.Late
 	return nil
 }

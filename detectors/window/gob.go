@@ -85,24 +85,44 @@ func ChunkedFunc[E any](n int, at func(i int, e *E)) Part {
 // checkpoint written while its encoding failed) is an error, never part
 // of the state.
 func ReadChunks[E any](dec *gob.Decoder, chunks []int, i int, into []E) ([]E, error) {
+	err := EachChunk(dec, chunks, i, func(part []E) { into = append(into, part...) })
+	return into, err
+}
+
+// EachChunk is ReadChunks handing each message's entries to f, in storage
+// reused for the next: a Restore makes its live state from them without
+// holding the snapshot's entries (which reserve room for every window)
+// all at once.
+func EachChunk[E any](dec *gob.Decoder, chunks []int, i int, f func([]E)) error {
 	if i >= len(chunks) {
-		return into, nil
+		return nil
 	}
 	n := chunks[i]
 	if n < 0 {
-		return nil, fmt.Errorf("snapshot: %d chunks", n)
+		return fmt.Errorf("snapshot: %d chunks", n)
 	}
+	var part []E
 	for c := range n {
-		var part []E
+		// (gob leaves the fields a message omits, its zero values, as
+		// they were: the reused storage is cleared first)
+		clear(part[:cap(part)])
+		part = part[:0]
 		if err := dec.Decode(&part); err != nil {
-			return nil, fmt.Errorf("snapshot: part %d, chunk %d of %d: %w", i+1, c+1, n, err)
+			return fmt.Errorf("snapshot: part %d, chunk %d of %d: %w", i+1, c+1, n, err)
 		}
 		if len(part) == 0 { // never written
-			return nil, fmt.Errorf("snapshot: part %d, chunk %d of %d is empty", i+1, c+1, n)
+			return fmt.Errorf("snapshot: part %d, chunk %d of %d is empty", i+1, c+1, n)
 		}
-		into = append(into, part...)
+		f(part)
 	}
-	return into, nil
+	return nil
+}
+
+// GobHead decodes the head of a gob snapshot into v and returns the
+// decoder, positioned at its chunks (EachChunk).
+func GobHead(b []byte, v any) (*gob.Decoder, error) {
+	dec := gob.NewDecoder(bytes.NewReader(b))
+	return dec, dec.Decode(v)
 }
 
 // ChunkReader is a snapshot head that reads its chunked entries after it

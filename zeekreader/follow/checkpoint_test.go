@@ -136,3 +136,41 @@ func TestSaveEncodingFailure(t *testing.T) {
 		}
 	}
 }
+
+// readState decodes a checkpoint a snapshot at a time into what
+// json.Unmarshal gives, and refuses what it refuses.
+func TestReadStateIsUnmarshal(t *testing.T) {
+	for _, in := range readStateSeeds() {
+		checkReadState(t, in)
+	}
+}
+
+func readStateSeeds() []string {
+	return []string{
+		`{"version":1,"saved_at":"2026-11-30T17:00:00Z","files":[{"log":"conn","file":"x","id":{"dev":1,"ino":2,"fp_len":3,"fp":"ab"},"offset":42}],"detectors":{"a":"c25hcA==","b":null},"engine":{"conn":"2026-11-30T17:00:00Z"},"failed":["b"]}`,
+		`{}`, `{"detectors":null}`, `{"detectors":{}}`, `{"Detectors":{"a":"AA=="},"VERSION":2}`,
+		`{"detectors":{"a":"AA=="},"detectors":{"b":"AQ=="}}`, `{"detectors":{"a":"AA=="},"detectors":null}`,
+		`{"version":"x"}`, `{"detectors":{"a":"not base64!"}}`, `{"detectors":{"a":1}}`, `{"detectors":[]}`,
+		`{"files":[]} {}`, `{"files":[]}  `, `[]`, `null`, ``, `{"detectors":{"a":"AA=="`, `{"engine":{"x":1},"x":[1,{"y":2}]}`,
+		`{"detectors":{"a":"AA==","a":"AQ=="}}`, `{"failed":["a"],"detectors":{"a":"AA=="}}`,
+	}
+}
+
+func checkReadState(t *testing.T, in string) {
+	var want State
+	wantErr := json.Unmarshal([]byte(in), &want)
+	got, err := readState(strings.NewReader(in))
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%q: error %v, Unmarshal's %v", in, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(*got, want) {
+		t.Fatalf("%q:\n%+v\nUnmarshal:\n%+v", in, *got, want)
+	}
+}
+
+func FuzzReadState(f *testing.F) {
+	for _, s := range readStateSeeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) { checkReadState(t, in) })
+}
