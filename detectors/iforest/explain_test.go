@@ -1,6 +1,7 @@
 package iforest
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/netip"
@@ -233,8 +234,58 @@ func TestHistorySize(t *testing.T) {
 		t.Fatalf("features.Dim %d, %d names", features.Dim, len(features.Names))
 	}
 	// what the table stores per host (window.Table keeps the key beside the value)
-	if sz := reflect.TypeOf(window.Entry[window.IP, History]{}).Size(); sz > 2048 {
+	// (a third of a 2 KiB share: exfil and contextual key by host too)
+	if sz := reflect.TypeOf(window.Entry[window.IP, History]{}).Size(); sz > 640 {
 		t.Fatalf("history entry %d bytes", sz)
+	}
+}
+
+// bfloat16 keeps a history's values within 1/256 of them over float32's
+// normal range, rounds to the nearest (ties to even), and keeps 0,
+// infinities and NaN.
+func TestBF16(t *testing.T) {
+	for _, f := range []float32{1, 3, 137, 257, 1e-6, 0.3333, 65537, 1.5e9, 7.3e12, 3e38, 1.2e-38} {
+		for _, x := range []float32{f, -f} {
+			got := toBF16(x).float32()
+			if rel := math.Abs(float64(got-x) / float64(x)); rel > 1.0/256 {
+				t.Errorf("%g -> %g: relative error %g", x, got, rel)
+			}
+		}
+	}
+	for _, c := range []struct{ in, want float32 }{{0, 0}, {256, 256}, {257, 256}, {259, 260}, {258, 258},
+		{float32(math.Inf(1)), float32(math.Inf(1))}, {3.4e38, float32(math.Inf(1))}} {
+		if got := toBF16(c.in).float32(); got != c.want {
+			t.Errorf("%g -> %g, want %g", c.in, got, c.want)
+		}
+	}
+	if got := toBF16(float32(math.NaN())).float32(); !math.IsNaN(float64(got)) {
+		t.Errorf("NaN -> %g", got)
+	}
+}
+
+// Snapshots keep a history's values as JSON numbers, as when they were
+// float32: a snapshot of then restores (rounded to bfloat16), and one of
+// now writes the same numbers back.
+func TestHistoryJSON(t *testing.T) {
+	old := `{"v":[[1,2.5,1234567.9,0.001]],"n":1,"i":1}`
+	var h History
+	if err := json.Unmarshal([]byte(old), &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.N != 1 || h.Next != 1 || h.Vals[0][0].float32() != 1 || h.Vals[0][1].float32() != 2.5 ||
+		math.Abs(float64(h.Vals[0][2].float32())/1234567.9-1) > 1.0/256 || h.Vals[1][0] != 0 {
+		t.Fatalf("%+v", h)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again History
+	if err := json.Unmarshal(b, &again); err != nil || again != h {
+		t.Fatalf("%s: %+v %v", b, again, err)
+	}
+	if !bytes.HasPrefix(b, []byte(`{"v":[[1,2.5,1236992,`)) {
+		t.Fatalf("%s", b[:40])
 	}
 }
 
