@@ -107,8 +107,39 @@ type state struct {
 	Win   [nSlots]int64
 	Slot  [nSlots]int32
 	NHist uint32
-	Hist  [histCap]float32
-	Top   [histCap]float32
+	Hist  [histCap]log10
+	Top   [histCap]log10
+}
+
+// log10 is a log10 of bytes + 1 in fixed point, 1/3000 apart (0.08% of
+// bytes; up to 21.8, 2^64 bytes being 19.3): half a float32, in the
+// history that is most of a host's state. Snapshots and model files
+// keep float32.
+type log10 uint16
+
+const log10Scale = 3000
+
+func toLog10(x float64) log10 {
+	if !(x > 0) { // (and NaN, from a damaged snapshot or model)
+		return 0
+	}
+	return log10(math.Round(min(x, float64(math.MaxUint16)/log10Scale) * log10Scale))
+}
+
+func (v log10) float() float64 { return float64(v) / log10Scale }
+
+// toLog10s and floats convert a history to and from its float32 form.
+func toLog10s(dst *[histCap]log10, src []float32) {
+	for i, x := range src[:min(len(src), histCap)] {
+		dst[i] = toLog10(float64(x))
+	}
+}
+
+func floats(src *[histCap]log10) (dst [histCap]float32) {
+	for i, v := range src {
+		dst[i] = float32(v.float())
+	}
+	return dst
 }
 
 // held is how many passes of the eviction hand a host's history is held
@@ -293,7 +324,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	own := int(e.NHist) >= d.cfg.MinHistory
 	if own {
 		for _, v := range e.Hist[:min(int(e.NHist), histCap)] {
-			d.xs = append(d.xs, float64(v))
+			d.xs = append(d.xs, v.float())
 		}
 	}
 	var z, med float64
@@ -320,7 +351,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	if own {
 		d.xs = d.xs[:0]
 		for _, v := range e.Top[:min(int(e.NHist), histCap)] {
-			d.xs = append(d.xs, float64(v))
+			d.xs = append(d.xs, v.float())
 		}
 		medt = window.Median(d.xs)
 		zt = window.RobustZ(xt, medt, window.MAD(d.xs, medt, d.ys), 0.15)
@@ -329,8 +360,8 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	// window already (eval -m on the training capture, a run started on
 	// logs the archive covered: its volume would count twice)
 	if d.trainedEnd == 0 || s.Win < d.trainedFirst || s.Win >= d.trainedEnd {
-		e.Hist[e.NHist%histCap] = float32(x)
-		e.Top[e.NHist%histCap] = float32(xt)
+		e.Hist[e.NHist%histCap] = toLog10(x)
+		e.Top[e.NHist%histCap] = toLog10(xt)
 		e.NHist++
 		if s.Est {
 			// a flood of spoofed sources (unanswered) would pull the prior
@@ -431,7 +462,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(live))}}
 	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
 		le := &live[j]
-		e.K, e.V.Hist, e.V.Top, e.V.NHist = le.K, le.V.Hist, le.V.Top, le.V.NHist
+		e.K, e.V.Hist, e.V.Top, e.V.NHist = le.K, floats(&le.V.Hist), floats(&le.V.Top), le.V.NHist
 		for i, id := range le.V.Slot {
 			if id != 0 {
 				e.V.Slots[i] = slots[id-1]
@@ -453,7 +484,9 @@ func (d *Detector) Restore(b []byte) error {
 		for _, se := range es {
 			live = append(live, window.Entry[window.IP, state]{K: se.K})
 			e := &live[len(live)-1].V
-			e.Hist, e.Top, e.NHist = se.V.Hist, se.V.Top, se.V.NHist
+			toLog10s(&e.Hist, se.V.Hist[:])
+			toLog10s(&e.Top, se.V.Top[:])
+			e.NHist = se.V.NHist
 			for i := range se.V.Slots {
 				if sl := &se.V.Slots[i]; sl.Used {
 					var p *Slot

@@ -114,6 +114,26 @@ func TestExfilDeterminismSnapshot(t *testing.T) {
 	}
 }
 
+// A host's history of log10 bytes is kept in 16-bit fixed point: within
+// 1/6000 of the value over every uint64 byte count, 0 for what is not a
+// positive number (a damaged snapshot or model), never wrapped around.
+func TestLog10(t *testing.T) {
+	for _, b := range []float64{0, 1, 999, 1e6, 3.3e9, 1e15, math.MaxUint64} {
+		x := math.Log10(b + 1)
+		if got := toLog10(x).float(); math.Abs(got-x) > 1.0/6000 {
+			t.Errorf("%g bytes: log10 %g kept as %g", b, x, got)
+		}
+	}
+	for _, x := range []float64{-1, math.NaN(), math.Inf(-1)} {
+		if v := toLog10(x); v != 0 {
+			t.Errorf("%g kept as %d", x, v)
+		}
+	}
+	if v := toLog10(1e6); v != math.MaxUint16 {
+		t.Errorf("1e6 kept as %d, want the most", v)
+	}
+}
+
 func BenchmarkExfil(b *testing.B) {
 	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
 }

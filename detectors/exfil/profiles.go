@@ -47,7 +47,8 @@ func (d *Detector) Profiles() *Profiles {
 			continue
 		}
 		n := min(int(e.V.NHist), histCap)
-		p.Hosts[e.K.Addr()] = History{Out: slices.Clone(e.V.Hist[:n]), Top: slices.Clone(e.V.Top[:n]), N: e.V.NHist}
+		out, top := floats(&e.V.Hist), floats(&e.V.Top)
+		p.Hosts[e.K.Addr()] = History{Out: slices.Clone(out[:n]), Top: slices.Clone(top[:n]), N: e.V.NHist}
 	}
 	return p
 }
@@ -67,8 +68,8 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 			return fmt.Errorf("damaged exfil profiles: history of %s", a)
 		}
 		e, _ := d.t.Get(window.IPOf(a))
-		copy(e.Hist[:], h.Out)
-		copy(e.Top[:], h.Top)
+		toLog10s(&e.Hist, h.Out)
+		toLog10s(&e.Top, h.Top)
 		e.NHist = h.N
 	}
 	d.global, d.gpos, d.gok = slices.Clone(p.Global), p.GPos, false
