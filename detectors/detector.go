@@ -63,12 +63,16 @@ type Capturer interface {
 }
 
 // Capture is c.Capture for a Capturer; for another Stateful detector it
-// takes the Snapshot at once.
+// takes the Snapshot at once, and is nil for a nil snapshot (nothing to
+// restore).
 func Capture(s Stateful) (encode func(w io.Writer) error) {
 	if c, ok := s.(Capturer); ok {
 		return c.Capture()
 	}
 	b, err := s.Snapshot()
+	if b == nil && err == nil {
+		return nil
+	}
 	return func(w io.Writer) error {
 		if err != nil {
 			return err

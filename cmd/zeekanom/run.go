@@ -527,6 +527,9 @@ func captureState(dets []detectors.Detector, eng *detectors.Engine, files []foll
 // restoreState restores each detector from its snapshot in st, and drops
 // the snapshot once restored (a busy sensor's are hundreds of MB).
 func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger) {
+	for _, name := range st.Dropped {
+		log.Warn("detector state not saved by the last checkpoint (its encoding failed): starting with empty windows", "detector", name)
+	}
 	for _, d := range dets {
 		s, ok := d.(detectors.Stateful)
 		if !ok {

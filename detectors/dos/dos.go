@@ -455,7 +455,8 @@ func (d *Detector) Capture() func(io.Writer) error {
 		v := &live[j].V
 		slots = d.slots.CopyOut(v.Slot[:], slots)
 		prev := []int32{v.Prev}
-		slots, v.Prev = d.slots.CopyOut(prev, slots), prev[0]
+		slots = d.slots.CopyOut(prev, slots)
+		v.Prev = prev[0]
 	}
 	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(live))}}
 	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[Key, Entry]) {

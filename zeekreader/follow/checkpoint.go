@@ -57,8 +57,12 @@ type State struct {
 	Engine json.RawMessage `json:"engine,omitempty"`
 	// Failed names the detectors whose snapshot's encoding failed while
 	// SaveEncoding wrote it: what it wrote of it is cut short, and
-	// LoadState drops it (the detector starts empty).
+	// LoadState drops it (the detector starts empty) and moves the name
+	// to Dropped.
 	Failed []string `json:"failed,omitempty"`
+	// Dropped names the snapshots LoadState dropped (Failed in the file),
+	// for the caller to say so; it is not saved.
+	Dropped []string `json:"-"`
 }
 
 // Encoding is one detector's snapshot, encoded as SaveEncoding writes the
@@ -96,6 +100,9 @@ func LoadState(dir string) (*State, error) {
 	for _, name := range s.Failed {
 		delete(s.Detectors, name)
 	}
+	// (a State loaded and saved again must not drop the snapshots it
+	// then holds under those names)
+	s.Dropped, s.Failed = s.Failed, nil
 	return s, nil
 }
 

@@ -27,13 +27,15 @@ func (f *failAfter) Write(p []byte) (int, error) {
 
 // writeState writes json.Marshal's bytes, so LoadState and older
 // checkpoints are unaffected. The full state sets every field of State: a
-// field added to State and not to writeState would be dropped silently.
+// field added to State and not to writeState would be dropped silently
+// (Dropped is not saved, by Marshal or writeState).
 func TestWriteStateIsMarshal(t *testing.T) {
 	full := &State{Version: 1, SavedAt: time.Date(2026, 11, 30, 17, 0, 0, 123456789, time.UTC),
 		Files: []Position{{Log: "conn", File: "/logs/<conn>&.log", ID: Identity{Dev: 1, Ino: 2, FPLen: 3, FP: "ab"}, Offset: 42}},
 		Detectors: map[string][]byte{"scan": []byte("snap\x00\xff"), "beacon": bytes.Repeat([]byte{7}, 50),
 			"a<b>&c\u2028": {}, "nil": nil},
-		Engine: json.RawMessage(" {\"wm\": [1, 2],\n \"h\":\"<&>\"} "), Failed: []string{"gone"}}
+		Engine: json.RawMessage(" {\"wm\": [1, 2],\n \"h\":\"<&>\"} "), Failed: []string{"gone"},
+		Dropped: []string{"not saved"}}
 	v := reflect.ValueOf(*full)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {
@@ -116,8 +118,17 @@ func TestSaveEncodingFailure(t *testing.T) {
 	if v, ok := got.Detectors["idle"]; !ok || v != nil {
 		t.Fatalf("idle: %v %v, want null", v, ok)
 	}
-	if len(got.Files) != 1 || got.Files[0].Offset != 7 || !reflect.DeepEqual(got.Failed, []string{"dos"}) {
-		t.Fatalf("files %+v failed %q", got.Files, got.Failed)
+	if len(got.Files) != 1 || got.Files[0].Offset != 7 || !reflect.DeepEqual(got.Dropped, []string{"dos"}) || got.Failed != nil {
+		t.Fatalf("files %+v dropped %q failed %q", got.Files, got.Dropped, got.Failed)
+	}
+	// loaded and saved again with a good snapshot under that name (the
+	// failure was the last save's), it is kept
+	got.Detectors["dos"] = good
+	if err := SaveState(dir, got); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := LoadState(dir); err != nil || !bytes.Equal(again.Detectors["dos"], good) || again.Dropped != nil {
+		t.Fatalf("saved again: %v, dropped %q", err, again.Dropped)
 	}
 
 	// a full disk under an encoding is the save's error, not the detector's
