@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"runtime/debug"
 	"testing"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -77,7 +78,7 @@ func checkRestore(t *testing.T, rest []*zeekreader.Event, data []byte) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			t.Fatalf("%s: %v", d.Name(), r)
+			t.Fatalf("%s: %v\n%s", d.Name(), r, debug.Stack())
 		}
 	}()
 	if st.Restore(data[1:]) != nil {

@@ -70,7 +70,10 @@ func (h *HLL) Count() float64 {
 	return est
 }
 
-var pow2neg = func() (t [66]float64) {
+// pow2neg is 2^-r for every register value: Add writes at most 58, but a
+// damaged snapshot restores any byte (FuzzRestore: a 121 crashed the
+// first window closed after a restart).
+var pow2neg = func() (t [256]float64) {
 	for i := range t {
 		t[i] = math.Ldexp(1, -i)
 	}
