@@ -101,8 +101,28 @@ type state struct {
 	Slot      [nSlots]int32
 	FirstHour int64
 	LastDay   int64
-	HOW       [168]uint16
-	HOD       [24]uint16
+	// HOW counts weeks in a byte, saturating at 255 (about 5 years;
+	// as uint16 it was most of the profile); snapshots and model files
+	// keep uint16. An hour active every week then still has a rate of
+	// 0.5 after ten years, far above what fires.
+	HOW [168]uint8
+	HOD [24]uint16
+}
+
+// wideHOW and narrowHOW convert a profile's weeks-active counts to and
+// from their uint16 form in snapshots and model files.
+func wideHOW(h *[168]uint8) (w [168]uint16) {
+	for i, c := range h {
+		w[i] = uint16(c)
+	}
+	return w
+}
+
+func narrowHOW(w *[168]uint16) (h [168]uint8) {
+	for i, c := range w {
+		h[i] = uint8(min(c, math.MaxUint8))
+	}
+	return h
 }
 
 // Prior is a subnet's (/24, /64) hour-of-day profile: active host-hours
@@ -408,7 +428,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 // learn counts the hour in s as one active hour of host e (and, with an
 // established connection, of its subnet's and the population's priors).
 func (d *Detector) learn(hostIP window.IP, e *state, s *Slot, how, hod int) {
-	if e.HOW[how] < math.MaxUint16 {
+	if e.HOW[how] < math.MaxUint8 {
 		e.HOW[how]++
 	}
 	if e.HOD[hod] < math.MaxUint16 {
@@ -486,7 +506,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		[]int{window.Chunks(len(live)), window.Chunks(len(subs))}}
 	entries := window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
 		v := &live[j].V
-		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, v.HOW, v.HOD, v.FirstHour, v.LastDay
+		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.HOD, v.FirstHour, v.LastDay
 		for i, id := range v.Slot {
 			if id != 0 {
 				e.V.Slots[i] = slots[id-1]
@@ -509,7 +529,7 @@ func (d *Detector) Restore(b []byte) error {
 		for _, se := range es {
 			live = append(live, window.Entry[window.IP, state]{K: se.K})
 			e := &live[len(live)-1].V
-			e.HOW, e.HOD, e.FirstHour, e.LastDay = se.V.HOW, se.V.HOD, se.V.FirstHour, se.V.LastDay
+			e.HOW, e.HOD, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), se.V.HOD, se.V.FirstHour, se.V.LastDay
 			for i := range se.V.Slots {
 				if sl := &se.V.Slots[i]; sl.Used {
 					var p *Slot

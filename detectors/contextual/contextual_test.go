@@ -261,3 +261,25 @@ func TestCaptureCopies(t *testing.T) {
 func TestRestoreUnchunked(t *testing.T) {
 	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+// A host's weeks active at an hour of week count in a byte: they stop at
+// 255, and a snapshot's or model's larger uint16 count comes in as 255.
+func TestWeeksSaturate(t *testing.T) {
+	var w [168]uint16
+	w[0], w[1], w[2] = 3, 255, 4000
+	h := narrowHOW(&w)
+	if h[0] != 3 || h[1] != 255 || h[2] != 255 || h[3] != 0 {
+		t.Fatalf("%v", h[:4])
+	}
+	if back := wideHOW(&h); back[0] != 3 || back[2] != 255 {
+		t.Fatalf("%v", back[:4])
+	}
+	d := New(DefaultConfig())
+	var e state
+	for range 300 {
+		d.learn(window.IP{}, &e, &Slot{}, 5, 5)
+	}
+	if e.HOW[5] != 255 || e.HOD[5] != 300 {
+		t.Fatalf("after 300 weeks: HOW %d, HOD %d", e.HOW[5], e.HOD[5])
+	}
+}

@@ -56,7 +56,7 @@ func (d *Detector) Profiles() *Profiles {
 	p := &Profiles{Location: d.cfg.Location, EndHour: d.lastWin + 1, Hosts: map[netip.Addr]HostProfile{}, Subnets: map[netip.Addr]SubnetPrior{},
 		Global: PopulationPrior{HOD: d.GHOD, HostDays: d.GHostDays, FirstHour: d.GFirst}}
 	for _, e := range d.t.Export() {
-		p.Hosts[e.K.Addr()] = HostProfile{HOW: e.V.HOW, HOD: e.V.HOD, FirstHour: e.V.FirstHour, LastDay: e.V.LastDay}
+		p.Hosts[e.K.Addr()] = HostProfile{HOW: wideHOW(&e.V.HOW), HOD: e.V.HOD, FirstHour: e.V.FirstHour, LastDay: e.V.LastDay}
 	}
 	for _, e := range d.sub.Export() {
 		p.Subnets[e.K.Addr()] = SubnetPrior{HOD: e.V.HOD, Days: e.V.Days, First: e.V.First}
@@ -78,7 +78,7 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 	for _, a := range sortedAddrs(p.Hosts) {
 		h := p.Hosts[a]
 		e, _ := d.t.Get(window.IPOf(a))
-		e.HOW, e.HOD, e.FirstHour, e.LastDay = h.HOW, h.HOD, h.FirstHour, h.LastDay
+		e.HOW, e.HOD, e.FirstHour, e.LastDay = narrowHOW(&h.HOW), h.HOD, h.FirstHour, h.LastDay
 	}
 	for _, a := range sortedAddrs(p.Subnets) {
 		sp := p.Subnets[a]
