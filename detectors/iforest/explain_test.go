@@ -253,7 +253,7 @@ func TestBF16(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ in, want float32 }{{0, 0}, {256, 256}, {257, 256}, {259, 260}, {258, 258},
-		{float32(math.Inf(1)), float32(math.Inf(1))}, {3.4e38, float32(math.Inf(1))}} {
+		{float32(math.Inf(1)), float32(math.Inf(1))}, {3.4e38, 3.3895314e38}, {-math.MaxFloat32, -3.3895314e38}} {
 		if got := toBF16(c.in).float32(); got != c.want {
 			t.Errorf("%g -> %g, want %g", c.in, got, c.want)
 		}
@@ -335,5 +335,42 @@ func TestSnapshotHistory(t *testing.T) {
 	v99, _ := json.Marshal(old)
 	if err := b.Restore(v99); err == nil || !strings.Contains(err.Error(), "version 99") || b.Stats().HistoryHosts != 2 {
 		t.Fatalf("version 99: %v", err)
+	}
+}
+
+// A snapshot whose history holds a finite float32 at the top of its range
+// (a damaged checkpoint) restores, and the detector can still checkpoint:
+// rounded to bfloat16's infinity, which JSON cannot hold, it made every
+// later checkpoint of iforest fail (found by a review).
+func TestHistoryTopOfRangeSnapshots(t *testing.T) {
+	X := [][]float64{features.Transform(vec("10.0.0.9", 0, 5, 1000, 5).Values, nil), features.Transform(vec("10.0.0.9", 0, 9, 1500, 5).Values, nil)}
+	f, _ := Fit(X, Params{Seed: 1})
+	pop := features.ComputeRobust(nil)
+	tr := &Trained{Forest: f, Baseline: func(string) features.Robust { return pop }}
+	cfg := DefaultConfig()
+	cfg.MinRisk = 101
+	a := New(cfg, tr)
+	for w := 0; w < 3; w++ {
+		a.handle([]features.Vector{vec("10.0.0.1", w, float64(w), 100, 5)}, func(*notice.Notice) {})
+	}
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(snap, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["history"].([]any)[0].(map[string]any)["V"].(map[string]any)["v"].([]any)[0].([]any)[4] = 3.4e38
+	damaged, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(cfg, tr)
+	if err := b.Restore(damaged); err != nil {
+		t.Fatalf("not restored: %v", err)
+	}
+	if _, err := b.Snapshot(); err != nil {
+		t.Fatalf("restored, then cannot snapshot: %v", err)
 	}
 }

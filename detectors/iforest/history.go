@@ -16,9 +16,9 @@ const HistoryLen = 16
 const MinHostWindows = 8
 
 // History is one host's latest scored, unflagged windows, raw values as
-// bfloat16 (float32's range with 8 significant bits, a relative error of
-// at most 1/256: a baseline's median and MAD for display and ranking need
-// no more), in a ring: 16 × 19 × 2 bytes, about 0.6 KiB a host (with
+// bfloat16 (float32's range up to 3.39e38, with 8 significant bits, a
+// relative error of at most 1/256: a baseline's median and MAD for
+// display and ranking need no more), in a ring: 16 × 19 × 2 bytes, about 0.6 KiB a host (with
 // float32, 1.2 KiB was a third of all detectors' state per host at
 // 160,000 hosts). Snapshots hold the values as JSON numbers, as they did
 // when they were float32.
@@ -90,13 +90,21 @@ func (h *History) robust() features.Robust {
 // bf16 is a bfloat16: a float32's upper 16 bits.
 type bf16 uint16
 
-// toBF16 rounds f to the nearest bfloat16 (ties to even); NaN stays NaN.
+// toBF16 rounds f to the nearest bfloat16 (ties to even); NaN stays NaN,
+// and a finite f stays finite: the float32s above the largest bfloat16
+// (3.3895e38) would round to infinity, which a JSON snapshot cannot hold
+// (a damaged checkpoint restored one, and no checkpoint could be written
+// after it).
 func toBF16(f float32) bf16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 { // NaN: keep it quiet, not rounded to Inf
 		return bf16(b>>16 | 0x40)
 	}
-	return bf16((b + 0x7fff + (b>>16)&1) >> 16)
+	r := bf16((b + 0x7fff + (b>>16)&1) >> 16)
+	if r&0x7fff == 0x7f80 && b&0x7fffffff != 0x7f800000 {
+		r-- // the largest finite bfloat16, of f's sign
+	}
+	return r
 }
 
 func (v bf16) float32() float32 { return math.Float32frombits(uint32(v) << 16) }
