@@ -89,7 +89,7 @@ func (u *UIDs) Add(uid []byte) {
 		return
 	}
 	h := uidHash(uid)
-	i := int(u.N)
+	i := u.n()
 	if i >= UIDCap {
 		// replace the largest hash if this one is smaller
 		i = 0
@@ -112,29 +112,36 @@ func (u *UIDs) Add(uid []byte) {
 				return
 			}
 		}
-		u.N++
+		u.N = int8(i + 1)
 	}
 	u.H[i] = h
 	u.L[i] = uint8(copy(u.B[i][:], uid))
 }
 
+// n is how many uids the sample holds, and uid i: within bounds
+// whatever a damaged snapshot restored (FuzzRestore: a negative N
+// crashed the first row of its key after a restart).
+func (u *UIDs) n() int { return min(max(int(u.N), 0), UIDCap) }
+
+func (u *UIDs) uid(i int) []byte { return u.B[i][:min(u.L[i], 22)] }
+
 // Merge adds o's uids.
 func (u *UIDs) Merge(o *UIDs) {
-	for i := 0; i < int(o.N); i++ {
-		u.Add(o.B[i][:o.L[i]])
+	for i := range o.n() {
+		u.Add(o.uid(i))
 	}
 }
 
 // Strings returns the sample, ordered by hash.
 func (u *UIDs) Strings() []string {
-	idx := make([]int, u.N)
+	idx := make([]int, u.n())
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool { return u.H[idx[a]] < u.H[idx[b]] })
-	out := make([]string, 0, u.N)
+	out := make([]string, 0, len(idx))
 	for _, i := range idx {
-		out = append(out, string(u.B[i][:u.L[i]]))
+		out = append(out, string(u.uid(i)))
 	}
 	return out
 }
