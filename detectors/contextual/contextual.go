@@ -250,7 +250,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		s.Used, s.Win = true, w
 	}
 	s.Conns++
-	s.Est = s.Est || window.Established(c.ConnState)
+	s.Est = s.Est || window.Established(c.ConnState, c.History)
 	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
 	s.Dsts.Add(window.HashAddr(c.Resp, 3))
 	s.UIDs.Add(c.UID)

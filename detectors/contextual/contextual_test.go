@@ -204,28 +204,33 @@ func TestUnderEviction(t *testing.T) {
 // would turn into an excuse for 03:00 (without the holds 10.0.0.50 is
 // missed). The flood's hours (all S0) do not teach the priors either, so
 // a new host in a new subnet is judged by the population's silent nights
-// (10.7.7.7; missed when they did).
+// (10.7.7.7; missed when they did). Nor do they when the target answers
+// (S1, history Sh: Zeek calls the connection established on the SYN-ACK;
+// 10.7.7.7 was missed then).
 func TestProfilesSurviveSpoofedFlood(t *testing.T) {
 	base := workdays([]string{"10.0.0.5", "10.0.0.6", "10.0.0.7"}, 21)
 	wed := monday.AddDate(0, 0, 23)
-	var flood []window.Conn
-	for i := 0; i < 20000; i++ {
-		flood = append(flood, window.Conn{TS: wed.Add(2*time.Hour + time.Duration(i)*150*time.Millisecond),
-			Src: fmt.Sprintf("10.%d.%d.%d", 100+i%100, i/100%250, 1+i/25000), Dst: "203.0.113.1", DPort: 445, State: "S0"})
+	flood := func(state, history string) []window.Conn {
+		var rows []window.Conn
+		for i := 0; i < 20000; i++ {
+			rows = append(rows, window.Conn{TS: wed.Add(2*time.Hour + time.Duration(i)*150*time.Millisecond),
+				Src: fmt.Sprintf("10.%d.%d.%d", 100+i%100, i/100%250, 1+i/25000), Dst: "203.0.113.1", DPort: 445,
+				State: state, History: history})
+		}
+		return rows
 	}
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 1000
 	for _, tc := range []struct {
 		name  string
-		flood bool
-	}{{"no flood", false}, {"after a flood of 20x max_hosts", true}} {
+		flood []window.Conn
+	}{{"no flood", nil}, {"after a flood of 20x max_hosts", flood("S0", "S")},
+		{"after an answered flood", flood("S1", "Sh")}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows := append(append([]window.Conn{}, base...), burst("10.0.0.5", wed.Add(3*time.Hour), 200)...)
 			rows = append(rows, burst("10.0.0.50", wed.Add(3*time.Hour), 200)...) // a new host
 			rows = append(rows, burst("10.7.7.7", wed.Add(3*time.Hour), 200)...)  // in a new subnet
-			if tc.flood {
-				rows = append(rows, flood...)
-			}
+			rows = append(rows, tc.flood...)
 			d := New(cfg)
 			ns := window.Run(d, window.Shuffle(rows, time.Nanosecond, 1))
 			got := ""

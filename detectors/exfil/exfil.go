@@ -245,7 +245,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	s.Bytes = window.AddBytes(s.Bytes, c.OrigBytes)
 	s.Conns++
-	s.Est = s.Est || window.Established(c.ConnState)
+	s.Est = s.Est || window.Established(c.ConnState, c.History)
 	if c.OrigBytes >= 1e5 {
 		s.UIDs.Add(c.UID) // the bulky connections are the evidence
 	}

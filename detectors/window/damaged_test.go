@@ -34,3 +34,18 @@ func TestUIDsDamaged(t *testing.T) {
 		m.Merge(&u)
 	}
 }
+
+// An established connection is the originator's doing: a SYN-ACK or a
+// RST from the target of a spoofed SYN (S1 Sh, RSTR ShR) is not.
+func TestEstablished(t *testing.T) {
+	for _, c := range []struct {
+		state, history string
+		want           bool
+	}{{"SF", "ShADadFf", true}, {"SF", "Dd", true}, {"SF", "", true}, {"S1", "-", true}, {"", "", true},
+		{"S1", "ShA", true}, {"RSTO", "ShADR", true}, {"S1", "Sh", false}, {"RSTR", "Shr", false},
+		{"S0", "S", false}, {"REJ", "Sr", false}, {"SH", "SF", false}, {"OTH", "", false}} {
+		if got := Established([]byte(c.state), []byte(c.history)); got != c.want {
+			t.Errorf("%s %q: %v", c.state, c.history, got)
+		}
+	}
+}

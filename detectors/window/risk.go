@@ -1,6 +1,7 @@
 package window
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/bits"
@@ -161,15 +162,22 @@ func Failed(state []byte) bool {
 
 // Established reports a connection whose originator completed a
 // handshake (or a UDP/ICMP exchange with a reply): SF, S1, S2, S3, RSTO,
-// RSTR; no state (logs without conn_state) counts too. A spoofed source
-// never does, so what only such connections show (a flood's one-off
-// sources) should not teach a population baseline.
-func Established(state []byte) bool {
+// RSTR, and, when Zeek's history is logged, an originator that acked or
+// sent data (A or D: the responder's SYN-ACK alone makes S1, its RST
+// RSTR); no state (logs without conn_state) counts too. A spoofed source
+// never does, even when the target answers it, so what only such
+// connections show (a flood's one-off sources) should not teach a
+// population baseline.
+func Established(state, history []byte) bool {
 	switch string(state) {
 	case "", "-", "SF", "S1", "S2", "S3", "RSTO", "RSTR":
-		return true
+	default:
+		return false
 	}
-	return false
+	if len(history) == 0 || string(history) == "-" {
+		return true // not logged
+	}
+	return bytes.ContainsAny(history, "AD")
 }
 
 // HalfOpen reports states of attempts that never completed a handshake.

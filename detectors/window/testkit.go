@@ -35,6 +35,7 @@ type Conn struct {
 	DPort      uint16
 	Proto      string
 	State      string
+	History    string // Zeek's history, "" for none
 	OrigBytes  uint64
 	RespBytes  uint64
 	Duration   time.Duration
@@ -63,7 +64,7 @@ func (c Conn) Event() *zeekreader.Event {
 		return &zeekreader.Event{Kind: zeekreader.KindSSL, TS: c.TS, SSL: s}
 	}
 	v := &zeekreader.Conn{TS: c.TS, UID: []byte(c.UID), Orig: netip.MustParseAddr(c.Src), Resp: netip.MustParseAddr(c.Dst),
-		OrigP: c.SPort, RespP: c.DPort, Proto: []byte(c.Proto), ConnState: []byte(c.State),
+		OrigP: c.SPort, RespP: c.DPort, Proto: []byte(c.Proto), ConnState: []byte(c.State), History: []byte(c.History),
 		OrigBytes: c.OrigBytes, RespBytes: c.RespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
 		OrigPkts: c.OrigPkts, RespPkts: c.RespPkts, LocalOrig: c.LocalOrig}
 	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: c.TS, Conn: v, Open: c.Open}
