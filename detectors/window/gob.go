@@ -7,13 +7,6 @@ import (
 	"io"
 )
 
-// GobLater returns the gob encoding of v, to run later (a Capture's
-// encoding, on the checkpoint goroutine): v must be a copy that nothing
-// changes meanwhile.
-func GobLater(v any) func(w io.Writer) error {
-	return func(w io.Writer) error { return gob.NewEncoder(w).Encode(v) }
-}
-
 // ChunkEntries is how many table entries one gob message of a chunked
 // snapshot holds. gob builds a whole message in memory before writing it,
 // through buffers that double as they grow: one message for a busy
@@ -25,10 +18,12 @@ const ChunkEntries = 1024
 // Chunks is how many messages n entries take (ChunkEntries each).
 func Chunks(n int) int { return (n + ChunkEntries - 1) / ChunkEntries }
 
-// GobChunksLater is GobLater for a snapshot whose tables follow it in
-// messages of ChunkEntries entries: head, without the tables' entries,
-// must say how many messages each part takes (Chunks of its length, in
-// the order of parts), for ReadChunks.
+// GobChunksLater returns the gob encoding of a snapshot, to run later (a
+// Capture's encoding, on the checkpoint goroutine; what it encodes must
+// be a copy that nothing changes meanwhile): head, then the tables'
+// entries in messages of ChunkEntries. head, without the entries, must
+// say how many messages each part takes (Chunks of its length, in the
+// order of parts), for ReadChunks.
 func GobChunksLater(head any, parts ...Part) func(w io.Writer) error {
 	return func(w io.Writer) error {
 		enc := gob.NewEncoder(w)
@@ -134,8 +129,8 @@ type ChunkReader interface {
 // DecodeGobInto decodes a gob snapshot into v, with the chunks that
 // follow its head when v is a ChunkReader.
 func DecodeGobInto(b []byte, v any) error {
-	dec := gob.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
+	dec, err := GobHead(b, v)
+	if err != nil {
 		return err
 	}
 	if c, ok := v.(ChunkReader); ok {
