@@ -164,3 +164,65 @@ func BenchmarkRestore160k(b *testing.B) {
 	b.ReportMetric(state, "state-MB")
 	b.ReportMetric(state*1e6/160000, "state-B/host")
 }
+
+// BenchmarkState160k is each default detector's state after 2M zeekgen
+// rows from 160,000 hosts (about 67 minutes: every host active in the
+// hour, its hour windows open), in bytes per host of live heap after a
+// GC: live-B/host is the detector that read the rows (with the room its
+// slabs and tables kept from busier moments, such as the hour boundary
+// when each host holds two hours' windows), restored-B/host a detector
+// restored from its snapshot (only what is in use). The sub-benchmark
+// "all" is their sum. Run it with -benchtime 1x.
+func BenchmarkState160k(b *testing.B) {
+	var buf bytes.Buffer
+	zeekgen.Write(&buf, zeekgen.Options{Rows: 2000000, Hosts: 160000, Seed: 5})
+	heap := func() int64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	const hosts = 160000
+	var liveAll, restoredAll float64
+	names := detectorNames(b)[1:]
+	for _, name := range names {
+		var live, restored float64
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				h0 := heap()
+				dets := defaultDetectors(name)
+				eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
+				feed(b, eng, buf.Bytes())
+				live = float64(heap()-h0) / hosts
+				var snap bytes.Buffer
+				if s, ok := dets[0].(detectors.Stateful); ok {
+					if err := detectors.Capture(s)(&snap); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.KeepAlive(dets)
+				runtime.KeepAlive(eng)
+				dets, eng = nil, nil
+				h1 := heap() - int64(snap.Cap())
+				fresh := defaultDetectors(name)
+				if s, ok := fresh[0].(detectors.Stateful); ok {
+					if err := s.Restore(snap.Bytes()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				snap = bytes.Buffer{}
+				restored = float64(heap()-h1) / hosts
+				runtime.KeepAlive(fresh)
+			}
+			b.ReportMetric(live, "live-B/host")
+			b.ReportMetric(restored, "restored-B/host")
+		})
+		liveAll += live
+		restoredAll += restored
+	}
+	b.Run("all", func(b *testing.B) {
+		b.ReportMetric(liveAll, "live-B/host")
+		b.ReportMetric(restoredAll, "restored-B/host")
+	})
+}
