@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -524,8 +525,9 @@ func captureState(dets []detectors.Detector, eng *detectors.Engine, files []foll
 	}
 }
 
-// restoreState restores each detector from its snapshot in st, and drops
-// the snapshot once restored (a busy sensor's are hundreds of MB).
+// restoreState restores each detector from its snapshot in st (read from
+// its file then), and drops the snapshot once restored (a busy sensor's
+// are hundreds of MB).
 func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger) {
 	for _, name := range st.Dropped {
 		log.Warn("detector state not saved by the last checkpoint (its encoding failed): starting with empty windows", "detector", name)
@@ -535,12 +537,17 @@ func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger)
 		if !ok {
 			continue
 		}
-		if b := st.Detectors[d.Name()]; b != nil {
-			if err := s.Restore(b); err != nil {
-				log.Warn("detector state not restored: starting with empty windows", "detector", d.Name(), "err", err)
-			}
+		b, err := st.Snapshot(d.Name())
+		if err == nil && b != nil {
+			err = s.Restore(b)
 		}
-		delete(st.Detectors, d.Name())
+		if err != nil {
+			log.Warn("detector state not restored: starting with empty windows", "detector", d.Name(), "err", err)
+		}
+		st.Forget(d.Name())
+		if len(b) > 16<<20 {
+			runtime.GC()
+		}
 	}
 }
 

@@ -246,7 +246,11 @@ func chaosKill(t *testing.T, paced bool) {
 		t.Fatal(err)
 	}
 	var c countingDetector
-	if err := json.Unmarshal(st.Detectors["count"], &c); err != nil {
+	snap, err := st.Snapshot("count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(snap, &c); err != nil {
 		t.Fatal(err)
 	}
 	bad := 0

@@ -38,7 +38,11 @@ func (g *gateDet) Flush(detectors.Emit)              {}
 func (g *gateDet) Restore([]byte) error              { return nil }
 func (g *gateDet) Snapshot() ([]byte, error)         { return detectors.Encoded(g.Capture()) }
 func (g *gateDet) count(st *follow.State) (int64, bool) {
-	n, err := strconv.ParseInt(string(st.Detectors["gate"]), 10, 64)
+	b, err := st.Snapshot("gate")
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
 	return n, err == nil
 }
 

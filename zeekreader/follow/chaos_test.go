@@ -99,7 +99,11 @@ func TestChaosKillRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := &counter{Seen: map[string]int{}}
-		if b := st.Detectors["count"]; b != nil {
+		b, err := st.Snapshot("count")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b != nil {
 			if err := json.Unmarshal(b, c); err != nil {
 				t.Fatal(err)
 			}

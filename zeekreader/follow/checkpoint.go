@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,27 +46,97 @@ type Position struct {
 // State is what the state directory holds: the positions of every followed
 // log and the detector snapshots taken at the same moment, so that windows
 // and offsets always agree.
+//
+// The checkpoint file (StateFile) holds the positions and names each
+// detector's snapshot, kept in a file of its own beside it (Snapshots;
+// version 2). Version 1 checkpoints held the snapshots inline, in base64
+// (Detectors); LoadState still reads them.
 type State struct {
-	Version   int               `json:"version"`
-	SavedAt   time.Time         `json:"saved_at"`
-	Files     []Position        `json:"files"`
+	Version int        `json:"version"`
+	SavedAt time.Time  `json:"saved_at"`
+	Files   []Position `json:"files"`
+	// Detectors are snapshots held in memory: what SaveState writes (each
+	// to its own file), and what LoadState reads from a version 1
+	// checkpoint. Read them with Snapshot, which also reads Snapshots.
 	Detectors map[string][]byte `json:"detectors,omitempty"`
+	// Snapshots are the snapshots' files (a nil entry: the detector had
+	// none to save).
+	Snapshots map[string]*SnapshotFile `json:"snapshots,omitempty"`
 	// Engine is the detector engine's own state (its watermarks), opaque
 	// here like the detectors' snapshots.
 	Engine json.RawMessage `json:"engine,omitempty"`
 	// Failed names the detectors whose snapshot's encoding failed while
-	// SaveEncoding wrote it: what it wrote of it is cut short, and
-	// LoadState drops it (the detector starts empty) and moves the name
-	// to Dropped.
+	// SaveEncoding wrote it: LoadState drops it (the detector starts
+	// empty) and moves the name to Dropped.
 	Failed []string `json:"failed,omitempty"`
 	// Dropped names the snapshots LoadState dropped (Failed in the file),
 	// for the caller to say so; it is not saved.
 	Dropped []string `json:"-"`
+	// dir is where LoadState found the checkpoint (Snapshots are there).
+	dir string
+}
+
+// SnapshotFile is one detector's snapshot in the state directory: its file
+// (named by the detector and the start of its digest) with the size and
+// SHA-256 that Snapshot checks before handing it out, so that a file cut
+// short, damaged or left from another checkpoint is never restored.
+type SnapshotFile struct {
+	File   string `json:"file"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Snapshot returns the detector's snapshot: held in s, or read from its
+// file and checked. nil and no error: none (or a null one).
+func (s *State) Snapshot(name string) ([]byte, error) {
+	if b, ok := s.Detectors[name]; ok {
+		return b, nil
+	}
+	sf := s.Snapshots[name]
+	if sf == nil {
+		return nil, nil
+	}
+	return readSnapshotFile(s.dir, sf)
+}
+
+// Forget drops the detector's snapshot from s (not its file): run drops
+// each once restored, a busy sensor's being hundreds of MB.
+func (s *State) Forget(name string) {
+	delete(s.Detectors, name)
+	delete(s.Snapshots, name)
+}
+
+// readSnapshotFile reads sf from dir and checks its size and digest.
+func readSnapshotFile(dir string, sf *SnapshotFile) ([]byte, error) {
+	if sf.File == "" || filepath.Base(sf.File) != sf.File || !strings.HasPrefix(sf.File, snapshotPrefix) {
+		return nil, fmt.Errorf("snapshot file %q: not a snapshot's name", sf.File)
+	}
+	path := filepath.Join(dir, sf.File)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() != sf.Size {
+		return nil, fmt.Errorf("%s: %d bytes, the checkpoint says %d", path, fi.Size(), sf.Size)
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if hashHex(b) != sf.SHA256 {
+		return nil, fmt.Errorf("%s: damaged (its SHA-256 is not the checkpoint's)", path)
+	}
+	return b, nil
 }
 
 // Encoding is one detector's snapshot, encoded as SaveEncoding writes the
 // checkpoint (see detectors.Capturer); a nil Encode writes no snapshot
-// (null, as a nil entry of State.Detectors).
+// (a nil entry of State.Snapshots).
 type Encoding struct {
 	Name   string
 	Encode func(w io.Writer) error
@@ -77,14 +146,26 @@ type Encoding struct {
 const StateFile = "checkpoint.json"
 
 // stateTempPattern names SaveState's temp files (os.CreateTemp puts digits
-// for the "*"; see StateLock.RemoveStaleTemps).
-const stateTempPattern = StateFile + ".tmp*"
+// for the "*"; see StateLock.RemoveStaleTemps), snapshotTempPattern those
+// of the snapshots' files.
+const (
+	stateTempPattern    = StateFile + ".tmp*"
+	snapshotTempPattern = snapshotPrefix + "tmp*"
+)
+
+// snapshotPrefix and snapshotSuffix frame a snapshot file's name:
+// snapshot.<detector>.<16 hex digits of its SHA-256>.bin.
+const (
+	snapshotPrefix = "snapshot."
+	snapshotSuffix = ".bin"
+)
 
 // LoadState reads the checkpoint of dir; a missing one gives an empty State.
+// The snapshots' files are read by Snapshot, one at a time.
 func LoadState(dir string) (*State, error) {
 	f, err := os.Open(filepath.Join(dir, StateFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return &State{Version: 1}, nil
+		return &State{Version: 1, dir: dir}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -97,8 +178,9 @@ func LoadState(dir string) (*State, error) {
 		return nil, fmt.Errorf("%s is not a checkpoint (%w): move it away to start afresh from the live files",
 			filepath.Join(dir, StateFile), err)
 	}
+	s.dir = dir
 	for _, name := range s.Failed {
-		delete(s.Detectors, name)
+		s.Forget(name)
 	}
 	// (a State loaded and saved again must not drop the snapshots it
 	// then holds under those names)
@@ -107,9 +189,9 @@ func LoadState(dir string) (*State, error) {
 }
 
 // readState decodes what json.Unmarshal would from r, the detectors'
-// snapshots one at a time: reading the file whole, then decoding it,
-// held a busy sensor's 654 MB checkpoint and its 490 MB of snapshots at
-// once (BenchmarkRestore160k in cmd/zeekanom).
+// inline snapshots (version 1) one at a time: reading the file whole, then
+// decoding it, held a busy sensor's 654 MB checkpoint and its 490 MB of
+// snapshots at once (BenchmarkRestore160k in cmd/zeekanom).
 func readState(r io.Reader) (*State, error) {
 	dec := json.NewDecoder(r)
 	t, err := dec.Token()
@@ -195,11 +277,29 @@ func readSnapshots(dec *json.Decoder, snaps map[string][]byte) (map[string][]byt
 	return snaps, err
 }
 
-// SaveState writes s atomically: a temp file, fsync, rename over the old
-// checkpoint, fsync of the directory. A crash leaves either the old or the
-// new checkpoint, never a torn one.
+// SaveState writes s atomically: each snapshot (s.Detectors, and those
+// of s.Snapshots it does not replace) to its own file, then the
+// checkpoint (see SaveEncoding).
 func SaveState(dir string, s *State) error {
-	return SaveEncoding(dir, s, encodingsOf(s.Detectors), nil)
+	encs := encodingsOf(s.Detectors)
+	for name, sf := range s.Snapshots {
+		if _, ok := s.Detectors[name]; ok {
+			continue
+		}
+		e := Encoding{Name: name}
+		if sf != nil {
+			from := s.dir
+			e.Encode = func(w io.Writer) error { // (one at a time, as it is written)
+				b, err := readSnapshotFile(from, sf)
+				if err == nil {
+					_, err = w.Write(b)
+				}
+				return err
+			}
+		}
+		encs = append(encs, e)
+	}
+	return SaveEncoding(dir, s, encs, nil)
 }
 
 // encodingsOf writes snapshots already encoded.
@@ -216,25 +316,172 @@ func encodingsOf(snaps map[string][]byte) []Encoding {
 }
 
 // SaveEncoding is SaveState with the detectors' snapshots (in place of
-// s.Detectors) encoded into the file as it is written, one after another,
-// so that a busy sensor's hundreds of MB of them are never all in memory.
-// Each encoding is dropped from encs (sorted by name) once written, so
-// that the copy of the state it holds is garbage from then on.
+// s.Detectors and s.Snapshots) encoded as they are written, each into a
+// file of its own, one after another, so that a busy sensor's hundreds of
+// MB of them are never all in memory. Each encoding is dropped from encs
+// (sorted by name) once written, so that the copy of the state it holds is
+// garbage from then on.
+//
+// The snapshots' files are written (temp file, fsync, rename, then an
+// fsync of the directory) before the checkpoint that names them, and the
+// files no checkpoint names any more are removed after it: a crash at any
+// point leaves the old or the new checkpoint with all its files.
+//
 // An encoding that fails (not the file's write) is reported to failed
-// (if not nil) and named in the file's Failed list: LoadState drops what
-// it wrote of it, and the rest of the checkpoint stands.
+// (if not nil) and named in the checkpoint's Failed list: LoadState drops
+// it, and the rest of the checkpoint stands.
 func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string, err error)) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	s.Version = 1
-	tmp, err := os.CreateTemp(dir, stateTempPattern)
+	out := State{Version: 2, SavedAt: s.SavedAt, Files: s.Files, Engine: s.Engine, Failed: slices.Clone(s.Failed)}
+	slices.SortFunc(encs, func(a, b Encoding) int { return strings.Compare(a.Name, b.Name) })
+	for i, e := range encs {
+		encs[i].Encode = nil // what it encodes (a copy of the state) is garbage once written
+		if out.Snapshots == nil {
+			out.Snapshots = map[string]*SnapshotFile{}
+		}
+		if e.Encode == nil {
+			out.Snapshots[e.Name] = nil
+			continue
+		}
+		sf, err := writeSnapshotFile(dir, e, failed)
+		if err != nil {
+			return err
+		}
+		if sf == nil {
+			out.Failed = append(out.Failed, e.Name)
+			delete(out.Snapshots, e.Name)
+			continue
+		}
+		out.Snapshots[e.Name] = sf
+	}
+	if len(out.Snapshots) > 0 {
+		if err := syncDir(dir); err != nil { // the files' names, before the checkpoint's
+			return err
+		}
+	}
+	b, err := json.Marshal(&out)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(dir, StateFile, stateTempPattern, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}); err != nil {
+		return err
+	}
+	s.Version = out.Version
+	removeUnnamedSnapshots(dir, out.Snapshots)
+	return nil
+}
+
+// writeSnapshotFile writes e's encoding to its file in dir. A failed
+// encoding is reported to failed and gives no file (nil, nil); a failed
+// write is the error.
+func writeSnapshotFile(dir string, e Encoding, failed func(name string, err error)) (*SnapshotFile, error) {
+	tmp, err := os.CreateTemp(dir, snapshotTempPattern)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	h := sha256.New()
+	cw := &countWriter{}
+	encErr, err := encodeInto(io.MultiWriter(tmp, h, cw), e.Encode)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if encErr != nil {
+		if failed != nil {
+			failed(e.Name, encErr)
+		}
+		return nil, nil
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	sf := &SnapshotFile{File: snapshotPrefix + fileSafe(e.Name) + "." + sum[:16] + snapshotSuffix, Size: cw.n, SHA256: sum}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, sf.File)); err != nil {
+		return nil, err
+	}
+	return sf, nil
+}
+
+// encodeInto runs encode into w through a buffer. encErr is the
+// encoding's own failure, err the writer's, which is the one that counts
+// when both fail (an encoder fails when its writer does).
+func encodeInto(w io.Writer, encode func(io.Writer) error) (encErr, err error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	file := &stickyWriter{w: bw}
+	encErr = encode(file)
+	if file.err == nil {
+		file.err = bw.Flush()
+	}
+	return encErr, file.err
+}
+
+// fileSafe is name with what a file name should not hold replaced by "_".
+func fileSafe(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// removeUnnamedSnapshots removes the snapshot files of dir that snaps
+// does not name (the last checkpoint's, a save cut short's), best effort:
+// what stays is removed by the next save.
+func removeUnnamedSnapshots(dir string, snaps map[string]*SnapshotFile) {
+	keep := map[string]bool{}
+	for _, sf := range snaps {
+		if sf != nil {
+			keep[sf.File] = true
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if name := e.Name(); e.Type().IsRegular() && isSnapshotFile(name) && !keep[name] {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+}
+
+// isSnapshotFile reports whether name is a snapshot file's (not a temp's).
+func isSnapshotFile(name string) bool {
+	mid, ok := strings.CutPrefix(name, snapshotPrefix)
+	if !ok {
+		return false
+	}
+	mid, ok = strings.CutSuffix(mid, snapshotSuffix)
+	dot := strings.LastIndexByte(mid, '.')
+	if !ok || dot < 0 || len(mid)-dot-1 != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(mid[dot+1:])
+	return err == nil
+}
+
+// writeFileAtomic writes name in dir: a temp file, fsync, rename over the
+// old one, fsync of the directory. A crash leaves either the old or the
+// new file, never a torn one.
+func writeFileAtomic(dir, name, tempPattern string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(dir, tempPattern)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := writeState(w, s, encs, failed); err != nil {
+	w := bufio.NewWriterSize(tmp, 1<<16)
+	if err := write(w); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -249,9 +496,13 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, StateFile)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -260,68 +511,12 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 	return d.Sync()
 }
 
-// writeState writes s as json.Marshal would, with encs for its Detectors,
-// streaming the detectors' snapshots through a base64 encoder: a busy
-// sensor's are hundreds of MB, and marshalling them whole took about five
-// times their size in memory (2.4 GB above a 500 MB state) at every
-// checkpoint.
-func writeState(w *bufio.Writer, s *State, encs []Encoding, failed func(name string, err error)) error {
-	head, err := json.Marshal(struct {
-		Version int        `json:"version"`
-		SavedAt time.Time  `json:"saved_at"`
-		Files   []Position `json:"files"`
-	}{s.Version, s.SavedAt, s.Files})
-	if err != nil {
-		return err
-	}
-	w.Write(head[:len(head)-1]) // without its closing brace
-	fails := slices.Clone(s.Failed)
-	if len(encs) > 0 {
-		w.WriteString(`,"detectors":{`)
-		slices.SortFunc(encs, func(a, b Encoding) int { return strings.Compare(a.Name, b.Name) })
-		for i, e := range encs {
-			encs[i].Encode = nil // what it encodes (a copy of the state) is garbage once written
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			key, _ := json.Marshal(e.Name)
-			w.Write(key)
-			if e.Encode == nil {
-				w.WriteString(`:null`) // as Marshal: LoadState gives nil, which run does not restore
-				continue
-			}
-			w.WriteString(`:"`)
-			file := &stickyWriter{w: w}
-			enc := base64.NewEncoder(base64.StdEncoding, file)
-			err := e.Encode(enc)
-			enc.Close()
-			if file.err != nil {
-				return file.err
-			}
-			if err != nil {
-				fails = append(fails, e.Name)
-				if failed != nil {
-					failed(e.Name, err)
-				}
-			}
-			w.WriteByte('"')
-		}
-		w.WriteByte('}')
-	}
-	if len(s.Engine) > 0 {
-		engine, err := json.Marshal(s.Engine) // (validated and compacted, as Marshal does)
-		if err != nil {
-			return err
-		}
-		w.WriteString(`,"engine":`)
-		w.Write(engine)
-	}
-	if len(fails) > 0 {
-		list, _ := json.Marshal(fails)
-		w.WriteString(`,"failed":`)
-		w.Write(list)
-	}
-	return w.WriteByte('}')
+// countWriter counts the bytes written through it.
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }
 
 // stickyWriter keeps the first error of w: an encoding that fails is

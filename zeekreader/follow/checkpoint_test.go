@@ -1,15 +1,16 @@
 package follow
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // failAfter accepts n bytes, then fails like a full disk.
@@ -25,60 +26,13 @@ func (f *failAfter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeState writes json.Marshal's bytes, so LoadState and older
-// checkpoints are unaffected. The full state sets every field of State: a
-// field added to State and not to writeState would be dropped silently
-// (Dropped is not saved, by Marshal or writeState).
-func TestWriteStateIsMarshal(t *testing.T) {
-	full := &State{Version: 1, SavedAt: time.Date(2026, 11, 30, 17, 0, 0, 123456789, time.UTC),
-		Files: []Position{{Log: "conn", File: "/logs/<conn>&.log", ID: Identity{Dev: 1, Ino: 2, FPLen: 3, FP: "ab"}, Offset: 42}},
-		Detectors: map[string][]byte{"scan": []byte("snap\x00\xff"), "beacon": bytes.Repeat([]byte{7}, 50),
-			"a<b>&c\u2028": {}, "nil": nil},
-		Engine: json.RawMessage(" {\"wm\": [1, 2],\n \"h\":\"<&>\"} "), Failed: []string{"gone"},
-		Dropped: []string{"not saved"}}
-	v := reflect.ValueOf(*full)
-	for i := range v.NumField() {
-		if v.Field(i).IsZero() {
-			t.Fatalf("State.%s is not set here: set it, and write it in writeState", v.Type().Field(i).Name)
-		}
-	}
-	for _, s := range []*State{full, {}, {Version: 1, Files: []Position{}, Detectors: map[string][]byte{}, Engine: json.RawMessage{}}} {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got bytes.Buffer
-		w := bufio.NewWriter(&got)
-		if err := writeState(w, s, encodingsOf(s.Detectors), nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Bytes(), want) {
-			t.Errorf("writeState:\n%s\njson.Marshal:\n%s", got.Bytes(), want)
-		}
-	}
-	// a full disk anywhere in the stream is an error at the latest at Flush
-	for n := 0; n < 200; n += 7 {
-		w := bufio.NewWriterSize(&failAfter{n}, 16)
-		err := writeState(w, full, encodingsOf(full.Detectors), nil)
-		if err == nil {
-			err = w.Flush()
-		}
-		if err == nil {
-			t.Fatalf("failure after %d bytes not reported", n)
-		}
-	}
-}
-
-// SaveEncoding streams each snapshot into the file; one whose encoding
+// SaveEncoding writes each snapshot to its own file; one whose encoding
 // fails after writing part of it is named in Failed and dropped by
 // LoadState, the others and the offsets stand. A failing file fails the
 // save.
 func TestSaveEncodingFailure(t *testing.T) {
 	dir := t.TempDir()
-	good := bytes.Repeat([]byte("gob\x00\xff"), 100000) // more than the write buffer
+	good := bytes.Repeat([]byte("gob\x00\xff"), 300000) // more than the write buffer
 	encs := func() []Encoding {
 		return []Encoding{
 			{"beacon", func(w io.Writer) error { _, err := w.Write(good); return err }},
@@ -109,44 +63,139 @@ func TestSaveEncodingFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got.Detectors["beacon"], good) || !bytes.Equal(got.Detectors["scan"], good) {
-		t.Fatal("snapshots around the failed one changed")
+	for _, name := range []string{"beacon", "scan"} {
+		if b, err := got.Snapshot(name); err != nil || !bytes.Equal(b, good) {
+			t.Fatalf("%s: %v, snapshots around the failed one changed", name, err)
+		}
 	}
-	if _, ok := got.Detectors["dos"]; ok {
+	if b, err := got.Snapshot("dos"); b != nil || err != nil {
 		t.Fatal("the failed snapshot was loaded")
 	}
-	if v, ok := got.Detectors["idle"]; !ok || v != nil {
+	if v, ok := got.Snapshots["idle"]; !ok || v != nil {
 		t.Fatalf("idle: %v %v, want null", v, ok)
 	}
 	if len(got.Files) != 1 || got.Files[0].Offset != 7 || !reflect.DeepEqual(got.Dropped, []string{"dos"}) || got.Failed != nil {
 		t.Fatalf("files %+v dropped %q failed %q", got.Files, got.Dropped, got.Failed)
 	}
-	// loaded and saved again with a good snapshot under that name (the
-	// failure was the last save's), it is kept
-	got.Detectors["dos"] = good
-	if err := SaveState(dir, got); err != nil {
-		t.Fatal(err)
+	// only the named files and the checkpoint are left (beacon's and
+	// scan's have the same bytes, under their own names)
+	if want := []string{StateFile, got.Snapshots["beacon"].File, got.Snapshots["scan"].File}; !reflect.DeepEqual(dirNames(t, dir), sorted(want)) {
+		t.Fatalf("files %q, want %q", dirNames(t, dir), sorted(want))
 	}
-	if again, err := LoadState(dir); err != nil || !bytes.Equal(again.Detectors["dos"], good) || again.Dropped != nil {
-		t.Fatalf("saved again: %v, dropped %q", err, again.Dropped)
+	// loaded and saved again with a good snapshot under that name (the
+	// failure was the last save's), it is kept, and so are the others,
+	// there and in another directory
+	got.Detectors = map[string][]byte{"dos": good}
+	for _, to := range []string{dir, t.TempDir()} {
+		if err := SaveState(to, got); err != nil {
+			t.Fatal(err)
+		}
+		again, err := LoadState(to)
+		if err != nil || again.Dropped != nil {
+			t.Fatalf("saved again: %v, dropped %q", err, again.Dropped)
+		}
+		for _, name := range []string{"beacon", "dos", "scan"} {
+			if b, err := again.Snapshot(name); err != nil || !bytes.Equal(b, good) {
+				t.Fatalf("saved again to %s: %s: %v", to, name, err)
+			}
+		}
+		if len(dirNames(t, to)) != 4 {
+			t.Fatalf("%s holds %q", to, dirNames(t, to))
+		}
 	}
 
 	// a full disk under an encoding is the save's error, not the detector's
-	for n := 0; n < 3000; n += 211 {
-		w := bufio.NewWriterSize(&failAfter{n}, 16)
-		failed = nil
-		err := writeState(w, st, encs(), func(name string, err error) { failed = append(failed, name) })
-		if err == nil {
-			err = w.Flush()
-		}
-		if err == nil || !strings.Contains(err.Error(), "no space left") {
-			t.Fatalf("failure after %d bytes: %v", n, err)
-		}
-		if len(failed) > 0 { // (the file fails inside beacon, the first)
-			t.Fatalf("failure after %d bytes blamed on %q", n, failed)
+	for n := 0; n < 3<<20; n += 211 << 10 {
+		for _, e := range encs() {
+			if e.Encode == nil {
+				continue
+			}
+			encErr, err := encodeInto(&failAfter{n}, e.Encode)
+			if err == nil && encErr == nil && n < len(good) {
+				t.Fatalf("%s: failure after %d bytes not reported", e.Name, n)
+			}
+			if err != nil && !strings.Contains(err.Error(), "no space left") {
+				t.Fatalf("%s: failure after %d bytes: %v", e.Name, n, err)
+			}
 		}
 	}
+	// and a directory that cannot take the file fails the save
+	if err := SaveEncoding(filepath.Join(dir, StateFile), &State{}, encs(), nil); err == nil {
+		t.Fatal("a save into a file, not a directory, did not fail")
+	}
 }
+
+// A snapshot file that is missing, cut short, damaged or named outside
+// the state directory is an error of that snapshot only; an older
+// checkpoint with its snapshots inline (version 1) still loads.
+func TestSnapshotFiles(t *testing.T) {
+	dir := t.TempDir()
+	snaps := map[string][]byte{"a": []byte("first"), "b": []byte("second"), "c": []byte("third"), "d": []byte("fourth")}
+	if err := SaveState(dir, &State{Detectors: snaps}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 2 || st.Detectors != nil || len(st.Snapshots) != 4 {
+		t.Fatalf("loaded %+v", st)
+	}
+	os.Remove(filepath.Join(dir, st.Snapshots["a"].File))
+	os.Truncate(filepath.Join(dir, st.Snapshots["b"].File), 3)
+	os.WriteFile(filepath.Join(dir, st.Snapshots["c"].File), []byte("THIRD"), 0o600)
+	st.Snapshots["d"].File = "../" + st.Snapshots["d"].File
+	for name, want := range map[string]string{"a": "no such file", "b": "3 bytes, the checkpoint says 6", "c": "damaged", "d": "not a snapshot's name"} {
+		if b, err := st.Snapshot(name); b != nil || err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %q, %v; want an error with %q", name, b, err, want)
+		}
+	}
+	// version 1: inline
+	old, _ := json.Marshal(&State{Version: 1, Files: []Position{{Log: "conn", Offset: 9}}, Detectors: snaps})
+	if err := os.WriteFile(filepath.Join(dir, StateFile), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err = LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range snaps {
+		if b, err := st.Snapshot(name); err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("version 1, %s: %q %v", name, b, err)
+		}
+	}
+	// saved again, it is version 2 and the files not named are gone
+	// (those of the first save, and one left by a save cut short)
+	os.WriteFile(filepath.Join(dir, "snapshot.x.0123456789abcdef.bin"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "snapshot.notours"), nil, 0o600)
+	if err := SaveState(dir, st); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = LoadState(dir); err != nil || st.Version != 2 || len(st.Snapshots) != 4 {
+		t.Fatalf("%v %+v", err, st)
+	}
+	want := []string{StateFile, "snapshot.notours"}
+	for _, sf := range st.Snapshots {
+		want = append(want, sf.File)
+	}
+	if got := dirNames(t, dir); !reflect.DeepEqual(got, sorted(want)) {
+		t.Fatalf("files %q, want %q", got, sorted(want))
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
 
 // readState decodes a checkpoint a snapshot at a time into what
 // json.Unmarshal gives, and refuses what it refuses.

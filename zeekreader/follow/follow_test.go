@@ -245,7 +245,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(st.Detectors["x"]) != "y" || len(st.Files) != 1 {
+			if b, err := st.Snapshot("x"); err != nil || string(b) != "y" || len(st.Files) != 1 {
 				t.Fatalf("state %+v", st)
 			}
 			// Down: rows appended, rotated (and gzipped), another file.

@@ -65,8 +65,8 @@ func LockState(dir string) (*StateLock, error) {
 	return &StateLock{dir: dir, f: f}, nil
 }
 
-// RemoveStaleTemps removes SaveState's temp files (StateFile + ".tmp" and
-// the digits os.CreateTemp adds) from the locked directory and returns
+// RemoveStaleTemps removes SaveState's temp files (StateFile + ".tmp",
+// or "snapshot.tmp", and the digits os.CreateTemp adds) from the locked directory and returns
 // their names. Only the lock holder saves, so under the lock every one is
 // left over from a save cut short (SIGKILL, crash, full disk): a
 // checkpoint's size each, which nothing else removes.
@@ -90,18 +90,16 @@ func (l *StateLock) RemoveStaleTemps() ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// isStateTemp reports whether name is one of SaveState's temp files.
+// isStateTemp reports whether name is one of SaveState's temp files (the
+// checkpoint's or a snapshot file's).
 func isStateTemp(name string) bool {
-	digits, ok := strings.CutPrefix(name, strings.TrimSuffix(stateTempPattern, "*"))
-	if !ok || digits == "" {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
+	for _, pattern := range []string{stateTempPattern, snapshotTempPattern} {
+		digits, ok := strings.CutPrefix(name, strings.TrimSuffix(pattern, "*"))
+		if ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // Close releases the lock.

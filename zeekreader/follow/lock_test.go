@@ -29,14 +29,14 @@ func TestLockState(t *testing.T) {
 	l2.Close()
 }
 
-// A SIGKILL during SaveState leaves its temp file (a checkpoint's size,
-// MBs with detector windows); nothing removed it. Under the lock, every
+// A SIGKILL during SaveState leaves its temp file (the checkpoint's, or a
+// snapshot file's, MBs with detector windows); nothing removed it. Under the lock, every
 // one is stale; other files stay.
 func TestRemoveStaleTemps(t *testing.T) {
 	dir := t.TempDir()
 	var stale []string
-	for range 2 {
-		f, err := os.CreateTemp(dir, stateTempPattern) // as SaveState names them
+	for _, pattern := range []string{stateTempPattern, stateTempPattern, snapshotTempPattern} {
+		f, err := os.CreateTemp(dir, pattern) // as SaveState names them
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestRemoveStaleTemps(t *testing.T) {
 		f.Close()
 		stale = append(stale, filepath.Base(f.Name()))
 	}
-	keep := []string{StateFile + ".tmp", StateFile + ".tmpx1", StateFile + ".bak", "notes.tmp123"}
+	keep := []string{StateFile + ".tmp", StateFile + ".tmpx1", StateFile + ".bak", "notes.tmp123", "snapshot.tmp", "snapshot.tmp12a"}
 	for _, n := range keep {
 		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600)
 	}
