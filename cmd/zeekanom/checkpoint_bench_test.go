@@ -161,7 +161,9 @@ func BenchmarkRestore160k(b *testing.B) {
 			b.Fatal(err)
 		}
 		var warned bytes.Buffer
-		restoreState(dets, st, slog.New(slog.NewTextHandler(&warned, nil)))
+		if err := restoreState(dets, st, slog.New(slog.NewTextHandler(&warned, nil))); err != nil {
+			b.Fatal(err)
+		}
 		if warned.Len() > 0 {
 			b.Fatal(warned.String())
 		}

@@ -237,7 +237,14 @@ func (r *runner) run(ctx context.Context) (err error) {
 		// (it starts from the files rotated since, then the live file)
 		since = started
 	}
-	restoreState(r.dets, st, r.log)
+	if gone, err := r.lock.RemoveUnnamedSnapshots(st); err != nil {
+		r.log.Warn("snapshot files that no checkpoint names not removed", "dir", cfg.State.Dir, "err", err)
+	} else if len(gone) > 0 {
+		r.log.Info("removed snapshot files that no checkpoint names (left by a save cut short or failed)", "dir", cfg.State.Dir, "files", strings.Join(gone, ","))
+	}
+	if err := restoreState(r.dets, st, r.log); err != nil {
+		return fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)
+	}
 	if len(st.Files) > 0 {
 		r.log.Info("resuming from checkpoint", "saved_at", st.SavedAt, "logs", len(st.Files))
 	}
@@ -527,8 +534,11 @@ func captureState(dets []detectors.Detector, eng *detectors.Engine, files []foll
 
 // restoreState restores each detector from its snapshot in st (read from
 // its file then), and drops the snapshot once restored (a busy sensor's
-// are hundreds of MB).
-func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger) {
+// are hundreds of MB). A snapshot that does not restore, or whose file is
+// missing or damaged, is warned about and its detector starts empty; a
+// file that cannot be read (permissions, I/O) is the error: starting
+// without it would lose its windows for good.
+func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger) error {
 	for _, name := range st.Dropped {
 		log.Warn("detector state not saved by the last checkpoint (its encoding failed): starting with empty windows", "detector", name)
 	}
@@ -538,6 +548,9 @@ func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger)
 			continue
 		}
 		b, err := st.Snapshot(d.Name())
+		if err != nil && !errors.Is(err, follow.ErrSnapshotDamaged) {
+			return fmt.Errorf("%s snapshot: %w (fix it and start again, or move the state directory away to start afresh)", d.Name(), err)
+		}
 		if err == nil && b != nil {
 			err = s.Restore(b)
 		}
@@ -549,6 +562,7 @@ func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger)
 			runtime.GC()
 		}
 	}
+	return nil
 }
 
 // publish hands the counters to the metrics endpoint.

@@ -209,11 +209,17 @@ func TestFlushBufferedLeavesSelfFlushingSinks(t *testing.T) {
 // quietDet is a Stateful detector, not a Capturer, whose Snapshot is
 // given: nil (nothing to save) or an error.
 type quietDet struct {
+	name     string // "quiet" if empty
 	snap     func() ([]byte, error)
 	restored [][]byte
 }
 
-func (*quietDet) Name() string                      { return "quiet" }
+func (d *quietDet) Name() string {
+	if d.name == "" {
+		return "quiet"
+	}
+	return d.name
+}
 func (*quietDet) Kinds() []zeekreader.Kind          { return []zeekreader.Kind{zeekreader.KindConn} }
 func (*quietDet) Observe(*zeekreader.Event)         {}
 func (*quietDet) Advance(time.Time, detectors.Emit) {}
@@ -231,8 +237,19 @@ func (d *quietDet) Restore(b []byte) error {
 // at its start, returning the log of the restore.
 func checkpointed(t *testing.T, d *quietDet) string {
 	t.Helper()
-	dir := t.TempDir()
 	dets := []detectors.Detector{d}
+	_, st := saveAndLoad(t, dets)
+	var logs bytes.Buffer
+	if err := restoreState(dets, st, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	return logs.String()
+}
+
+// saveAndLoad checkpoints dets as run does and loads the checkpoint back.
+func saveAndLoad(t *testing.T, dets []detectors.Detector) (string, *follow.State) {
+	t.Helper()
+	dir := t.TempDir()
 	eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
 	if err := captureState(dets, eng, nil, dir, slog.New(slog.DiscardHandler))(); err != nil {
 		t.Fatal(err)
@@ -241,9 +258,27 @@ func checkpointed(t *testing.T, d *quietDet) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, st
+}
+
+// A snapshot file damaged after the checkpoint is warned about and its
+// detector starts empty; the others restore.
+func TestCheckpointDamagedSnapshotFile(t *testing.T) {
+	a := &quietDet{name: "a", snap: func() ([]byte, error) { return []byte("state a"), nil }}
+	b := &quietDet{name: "b", snap: func() ([]byte, error) { return []byte("state b"), nil }}
+	dets := []detectors.Detector{a, b}
+	dir, st := saveAndLoad(t, dets)
+	if err := os.WriteFile(filepath.Join(dir, st.Snapshots["a"].File), []byte("STATE A"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
-	restoreState(dets, st, slog.New(slog.NewTextHandler(&logs, nil)))
-	return logs.String()
+	if err := restoreState(dets, st, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.restored) > 0 || len(b.restored) != 1 || string(b.restored[0]) != "state b" || !strings.Contains(logs.String(), "detector=a") ||
+		!strings.Contains(logs.String(), "SHA-256") {
+		t.Fatalf("a restored %q, b %q; log %s", a.restored, b.restored, logs.String())
+	}
 }
 
 // A nil snapshot (nothing to save) is written as null and not restored;

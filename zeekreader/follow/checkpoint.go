@@ -106,30 +106,47 @@ func (s *State) Forget(name string) {
 	delete(s.Snapshots, name)
 }
 
+// ErrSnapshotDamaged is the error of a snapshot file that is missing, not
+// a regular file, cut short or damaged: that snapshot is lost (its
+// detector starts empty). Other errors reading it (permissions, I/O) are
+// not: the file may read after they are fixed.
+var ErrSnapshotDamaged = errors.New("snapshot file missing or damaged")
+
 // readSnapshotFile reads sf from dir and checks its size and digest.
 func readSnapshotFile(dir string, sf *SnapshotFile) ([]byte, error) {
+	damaged := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrSnapshotDamaged}, a...)...)
+	}
 	if sf.File == "" || filepath.Base(sf.File) != sf.File || !strings.HasPrefix(sf.File, snapshotPrefix) {
-		return nil, fmt.Errorf("snapshot file %q: not a snapshot's name", sf.File)
+		return nil, damaged("%q is not a snapshot file's name", sf.File)
 	}
 	path := filepath.Join(dir, sf.File)
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, damaged("%s: no such file", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() { // (a FIFO would block the open)
+		return nil, damaged("%s: not a regular file", path)
+	}
+	if fi.Size() != sf.Size {
+		return nil, damaged("%s: %d bytes, the checkpoint says %d", path, fi.Size(), sf.Size)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() != sf.Size {
-		return nil, fmt.Errorf("%s: %d bytes, the checkpoint says %d", path, fi.Size(), sf.Size)
-	}
 	b := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
+	if _, err := io.ReadFull(f, b); errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return nil, damaged("%s: cut short while read", path)
+	} else if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if hashHex(b) != sf.SHA256 {
-		return nil, fmt.Errorf("%s: damaged (its SHA-256 is not the checkpoint's)", path)
+		return nil, damaged("%s: its SHA-256 is not the checkpoint's", path)
 	}
 	return b, nil
 }
@@ -141,6 +158,10 @@ type Encoding struct {
 	Name   string
 	Encode func(w io.Writer) error
 }
+
+// Version is the checkpoint format SaveState writes (2: the snapshots in
+// files of their own; 1: inline), and the newest LoadState reads.
+const Version = 2
 
 // StateFile is the checkpoint's name inside the state directory.
 const StateFile = "checkpoint.json"
@@ -177,6 +198,10 @@ func LoadState(dir string) (*State, error) {
 		// whatever rotated away since the checkpoint.
 		return nil, fmt.Errorf("%s is not a checkpoint (%w): move it away to start afresh from the live files",
 			filepath.Join(dir, StateFile), err)
+	}
+	if s.Version > Version {
+		return nil, fmt.Errorf("%s is a version %d checkpoint, from a newer zeekanom (this one reads up to %d): run that one, or move the file away to start afresh",
+			filepath.Join(dir, StateFile), s.Version, Version)
 	}
 	s.dir = dir
 	for _, name := range s.Failed {
@@ -330,11 +355,19 @@ func encodingsOf(snaps map[string][]byte) []Encoding {
 // An encoding that fails (not the file's write) is reported to failed
 // (if not nil) and named in the checkpoint's Failed list: LoadState drops
 // it, and the rest of the checkpoint stands.
-func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string, err error)) error {
+func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string, err error)) (err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	out := State{Version: 2, SavedAt: s.SavedAt, Files: s.Files, Engine: s.Engine, Failed: slices.Clone(s.Failed)}
+	var created []string // files this save put in place that were not there: removed if it fails
+	defer func() {
+		if err != nil {
+			for _, name := range created {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}()
+	out := State{Version: Version, SavedAt: s.SavedAt, Files: s.Files, Engine: s.Engine, Failed: slices.Clone(s.Failed)}
 	slices.SortFunc(encs, func(a, b Encoding) int { return strings.Compare(a.Name, b.Name) })
 	for i, e := range encs {
 		encs[i].Encode = nil // what it encodes (a copy of the state) is garbage once written
@@ -345,7 +378,10 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 			out.Snapshots[e.Name] = nil
 			continue
 		}
-		sf, err := writeSnapshotFile(dir, e, failed)
+		sf, isNew, err := writeSnapshotFile(dir, e, failed)
+		if isNew {
+			created = append(created, sf.File)
+		}
 		if err != nil {
 			return err
 		}
@@ -368,7 +404,7 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 	if err := writeFileAtomic(dir, StateFile, stateTempPattern, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
-	}); err != nil {
+	}, func() { created = nil }); err != nil { // renamed: the checkpoint may name them now
 		return err
 	}
 	s.Version = out.Version
@@ -379,10 +415,10 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 // writeSnapshotFile writes e's encoding to its file in dir. A failed
 // encoding is reported to failed and gives no file (nil, nil); a failed
 // write is the error.
-func writeSnapshotFile(dir string, e Encoding, failed func(name string, err error)) (*SnapshotFile, error) {
+func writeSnapshotFile(dir string, e Encoding, failed func(name string, err error)) (*SnapshotFile, bool, error) {
 	tmp, err := os.CreateTemp(dir, snapshotTempPattern)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := sha256.New()
@@ -395,20 +431,21 @@ func writeSnapshotFile(dir string, e Encoding, failed func(name string, err erro
 		err = cerr
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if encErr != nil {
 		if failed != nil {
 			failed(e.Name, encErr)
 		}
-		return nil, nil
+		return nil, false, nil
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	sf := &SnapshotFile{File: snapshotPrefix + fileSafe(e.Name) + "." + sum[:16] + snapshotSuffix, Size: cw.n, SHA256: sum}
+	_, statErr := os.Lstat(filepath.Join(dir, sf.File))
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, sf.File)); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return sf, nil
+	return sf, errors.Is(statErr, os.ErrNotExist), nil
 }
 
 // encodeInto runs encode into w through a buffer. encErr is the
@@ -436,9 +473,10 @@ func fileSafe(name string) string {
 }
 
 // removeUnnamedSnapshots removes the snapshot files of dir that snaps
-// does not name (the last checkpoint's, a save cut short's), best effort:
-// what stays is removed by the next save.
-func removeUnnamedSnapshots(dir string, snaps map[string]*SnapshotFile) {
+// does not name (the last checkpoint's, a save cut short's) and returns
+// their names. After a save it is best effort: what stays is removed by
+// the next save, or at the next start (StateLock.RemoveUnnamedSnapshots).
+func removeUnnamedSnapshots(dir string, snaps map[string]*SnapshotFile) ([]string, error) {
 	keep := map[string]bool{}
 	for _, sf := range snaps {
 		if sf != nil {
@@ -447,13 +485,20 @@ func removeUnnamedSnapshots(dir string, snaps map[string]*SnapshotFile) {
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return
+		return nil, err
 	}
+	var removed []string
+	var errs []error
 	for _, e := range ents {
 		if name := e.Name(); e.Type().IsRegular() && isSnapshotFile(name) && !keep[name] {
-			os.Remove(filepath.Join(dir, name))
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, name)
 		}
 	}
+	return removed, errors.Join(errs...)
 }
 
 // isSnapshotFile reports whether name is a snapshot file's (not a temp's).
@@ -474,7 +519,7 @@ func isSnapshotFile(name string) bool {
 // writeFileAtomic writes name in dir: a temp file, fsync, rename over the
 // old one, fsync of the directory. A crash leaves either the old or the
 // new file, never a torn one.
-func writeFileAtomic(dir, name, tempPattern string, write func(io.Writer) error) error {
+func writeFileAtomic(dir, name, tempPattern string, write func(io.Writer) error, renamed func()) error {
 	tmp, err := os.CreateTemp(dir, tempPattern)
 	if err != nil {
 		return err
@@ -499,6 +544,7 @@ func writeFileAtomic(dir, name, tempPattern string, write func(io.Writer) error)
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
+	renamed()
 	return syncDir(dir)
 }
 

@@ -90,6 +90,16 @@ func (l *StateLock) RemoveStaleTemps() ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
+// RemoveUnnamedSnapshots removes the snapshot files of the locked
+// directory that st, its checkpoint as LoadState read it, does not name,
+// and returns their names: a save cut short (SIGKILL) or failed after
+// some of its files were in place leaves files no checkpoint names, which
+// only a later save would remove. Call it before restoring st (Forget
+// drops names).
+func (l *StateLock) RemoveUnnamedSnapshots(st *State) ([]string, error) {
+	return removeUnnamedSnapshots(l.dir, st.Snapshots)
+}
+
 // isStateTemp reports whether name is one of SaveState's temp files (the
 // checkpoint's or a snapshot file's).
 func isStateTemp(name string) bool {
