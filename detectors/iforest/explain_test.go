@@ -263,9 +263,10 @@ func TestBF16(t *testing.T) {
 	}
 }
 
-// Snapshots keep a history's values as JSON numbers, as when they were
-// float32: a snapshot of then restores (rounded to bfloat16), and one of
-// now writes the same numbers back.
+// Snapshots keep a history's windows as base64 of their bfloat16 bits; an
+// older snapshot's numbers (float32, before version 6) still restore,
+// rounded; a damaged one (bits for more or fewer windows than it holds)
+// does not.
 func TestHistoryJSON(t *testing.T) {
 	old := `{"v":[[1,2.5,1234567.9,0.001]],"n":1,"i":1}`
 	var h History
@@ -276,16 +277,28 @@ func TestHistoryJSON(t *testing.T) {
 		math.Abs(float64(h.Vals[0][2].float32())/1234567.9-1) > 1.0/256 || h.Vals[1][0] != 0 {
 		t.Fatalf("%+v", h)
 	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
+	full := h
+	for range HistoryLen + 3 {
+		full.add([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19})
 	}
-	var again History
-	if err := json.Unmarshal(b, &again); err != nil || again != h {
-		t.Fatalf("%s: %+v %v", b, again, err)
+	for _, h := range []History{h, full, {}} {
+		b, err := json.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again History
+		if err := json.Unmarshal(b, &again); err != nil || again != h {
+			t.Fatalf("%s: %+v %v", b, again, err)
+		}
+		if h.N == 1 && !bytes.HasPrefix(b, []byte(`{"b":"gD8gQ`)) {
+			t.Fatalf("%s", b)
+		}
 	}
-	if !bytes.HasPrefix(b, []byte(`{"v":[[1,2.5,1236992,`)) {
-		t.Fatalf("%s", b[:40])
+	for _, bad := range []string{`{"b":"gD8=","n":1,"i":1}`, `{"b":"","n":2,"i":2}`, `{"n":1,"i":1}`} {
+		var h History
+		if err := json.Unmarshal([]byte(bad), &h); err == nil {
+			t.Errorf("%s restored: %+v", bad, h)
+		}
 	}
 }
 
@@ -361,7 +374,9 @@ func TestHistoryTopOfRangeSnapshots(t *testing.T) {
 	if err := json.Unmarshal(snap, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["history"].([]any)[0].(map[string]any)["V"].(map[string]any)["v"].([]any)[0].([]any)[4] = 3.4e38
+	h := m["history"].([]any)[0].(map[string]any)["V"].(map[string]any)
+	delete(h, "b") // (the numbers of a snapshot before version 6)
+	h["v"] = []any{[]any{0, 0, 0, 0, 3.4e38}}
 	damaged, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,10 @@ import (
 // minPopulation windows). 4 added the retraining sample (older snapshots
 // retrain once train_windows windows were judged after the restore, on
 // those only, then every period). 5 added a model's forest retrained
-// online and its retraining sample (Model names the model).
-const snapshotVersion = 5
+// online and its retraining sample (Model names the model). 6 writes the
+// histories' values as base64 of their bits instead of numbers (History);
+// an older zeekanom refuses it by its version, and starts empty.
+const snapshotVersion = 6
 
 type snapshot struct {
 	Version   int               `json:"version"`
@@ -132,7 +134,7 @@ func (s *snapshot) encode(w io.Writer, ex func(io.Writer) error) error {
 	return j.Flush()
 }
 
-// Restore resumes from a snapshot of version 1 to 5; on error the
+// Restore resumes from a snapshot of version 1 to 6; on error the
 // detector is unchanged.
 func (d *Detector) Restore(b []byte) error {
 	var s snapshot
