@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/output/elasticsearch"
@@ -90,7 +91,7 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "index template %s installed for %s (data stream %s)\n",
-		elasticsearch.TemplateName, elasticsearch.IndexPattern, cfg.Index)
+		elasticsearch.TemplateNameFor(cfg.Index), strings.Join(elasticsearch.Template(cfg.Index)["index_patterns"].([]string), ","), cfg.Index)
 	return nil
 }
 

@@ -2,7 +2,9 @@ package elasticsearch
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +221,62 @@ func TestIntegrationOutageSpoolReplay(t *testing.T) {
 		t.Fatalf("%v distinct ids, want 600", c)
 	}
 	t.Logf("stats first sink %+v; second sink %+v", s.Stats(), s2.Stats())
+}
+
+// A data stream outside logs-zeekanom.notice-* has a template of its own.
+// All such names used to be added to the patterns of the one template
+// zeekanom-notice, so two sensors with two of them (zeekanom-site-a,
+// zeekanom-site-b) each replaced the other's pattern at every start: the
+// first one's notices then went into a plain index with dynamic mappings
+// (source.ip a text field: no CIDR queries). It is one priority above
+// the shared template, which Elasticsearch would otherwise refuse while a
+// shared template of an older zeekanom still lists the name (found by a
+// review).
+func TestIntegrationCustomIndexNamesHaveTemplatesOfTheirOwn(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	ctx := context.Background()
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	a, b := "zeekanom-site-a-"+suffix, "zeekanom-site-b-"+suffix
+	t.Cleanup(func() {
+		if err := PutTemplate(ctx, es, DefaultIndex); err != nil { // as other tests expect it
+			t.Error(err)
+		}
+	})
+	// the shared template as an older zeekanom left it for a
+	legacy := Template(DefaultIndex)
+	legacy["index_patterns"] = append([]string{IndexPattern, a}, legacyPatterns(ctx, es)...)
+	call(t, es, "PUT", "/_index_template/"+TemplateName, legacy)
+
+	sa := newTestSink(t, Config{URLs: []string{url}, Index: a, FlushInterval: 100 * time.Millisecond})
+	sb := newTestSink(t, Config{URLs: []string{url}, Index: b, FlushInterval: 100 * time.Millisecond})
+	if err := sa.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Setup(ctx); err != nil { // the second sensor starts
+		t.Fatal(err)
+	}
+	writeAll(t, sa, makeNotices(10, 15))
+	writeAll(t, sb, makeNotices(10, 16))
+	// a sensor with the default name starts: the shared template keeps
+	// the older one's patterns (Elasticsearch refuses to leave a data
+	// stream without a template)
+	if err := PutTemplate(ctx, es, DefaultIndex); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(legacyPatterns(ctx, es), a) {
+		t.Error("the shared template dropped an older zeekanom's pattern")
+	}
+	for _, ix := range []string{a, b} {
+		mp := call(t, es, "GET", "/"+ix+"/_mapping/field/source.ip", nil)
+		if len(mp) == 0 {
+			t.Fatalf("%s: no mapping", ix)
+		}
+		for backing, v := range mp {
+			f := v.(map[string]any)["mappings"].(map[string]any)["source.ip"].(map[string]any)["mapping"].(map[string]any)["ip"].(map[string]any)
+			if !strings.HasPrefix(backing, ".ds-") || f["type"] != "ip" {
+				t.Errorf("%s's notices in %s (a data stream's backing index: %v), source.ip mapped %v", ix, backing, strings.HasPrefix(backing, ".ds-"), f["type"])
+			}
+		}
+	}
 }

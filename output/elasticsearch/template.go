@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,7 +14,9 @@ import (
 )
 
 // TemplatePriority is above the built-in "logs" template (priority 100), so
-// our explicit mappings win for logs-zeekanom.notice-*.
+// our explicit mappings win for logs-zeekanom.notice-*. A data stream
+// outside that pattern gets a template of its own one higher (see
+// TemplateNameFor).
 const TemplatePriority = 200
 
 type m = map[string]any
@@ -58,16 +61,25 @@ func Mappings() map[string]any {
 	}
 }
 
-// Template is the composable index template body for the given data stream.
+// Template is the composable index template body for the given data
+// stream: IndexPattern's, or, for a name outside it, one matching that
+// name alone.
 func Template(index string) map[string]any {
-	patterns := []string{IndexPattern}
+	patterns, priority := []string{IndexPattern}, TemplatePriority
 	if !matchesPattern(index) {
-		patterns = append(patterns, index)
+		// its own pattern and name: two sensors with other names no
+		// longer overwrite each other's pattern in one shared template
+		// (the first sensor's data stream then lost its mappings at its
+		// next rollover, source.ip mapped as text). One higher than the
+		// shared template, which before 2026-11-30 also listed custom
+		// names: Elasticsearch refuses two templates of one priority
+		// whose patterns overlap.
+		patterns, priority = []string{index}, TemplatePriority+1
 	}
 	return m{
 		"index_patterns": patterns,
 		"data_stream":    m{},
-		"priority":       TemplatePriority,
+		"priority":       priority,
 		"template": m{
 			"settings": m{"index": m{"refresh_interval": "5s"}},
 			"mappings": Mappings(),
@@ -78,6 +90,15 @@ func Template(index string) map[string]any {
 
 func matchesPattern(index string) bool {
 	return strings.HasPrefix(index, strings.TrimSuffix(IndexPattern, "*"))
+}
+
+// TemplateNameFor is the name of the template of the data stream index:
+// TemplateName for IndexPattern's, TemplateName-INDEX for another.
+func TemplateNameFor(index string) string {
+	if matchesPattern(index) {
+		return TemplateName
+	}
+	return TemplateName + "-" + index
 }
 
 // MappedFields lists every concrete field path the template maps, with its
@@ -113,23 +134,67 @@ func (s *Sink) Setup(ctx context.Context) error {
 	return PutTemplate(ctx, s.es, s.cfg.Index)
 }
 
-// PutTemplate installs the zeekanom-notice composable template through any
-// esapi.Transport (an *elasticsearch.Client).
+// PutTemplate installs the composable template of the data stream index
+// (TemplateNameFor) through any esapi.Transport (an *elasticsearch.Client).
 func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 	body, err := json.Marshal(Template(index))
 	if err != nil {
 		return err
 	}
-	res, err := esapi.IndicesPutIndexTemplateRequest{Name: TemplateName, Body: bytes.NewReader(body)}.Do(ctx, tr)
+	name := TemplateNameFor(index)
+	if name == TemplateName {
+		// An older zeekanom (before 2026-11-30) listed other data streams
+		// in this template: keep them, or Elasticsearch refuses the PUT
+		// while such a data stream exists and no template of its own
+		// matches it yet (its sensor not upgraded).
+		tpl := Template(index)
+		tpl["index_patterns"] = append(tpl["index_patterns"].([]string), legacyPatterns(ctx, tr)...)
+		if body, err = json.Marshal(tpl); err != nil {
+			return err
+		}
+	}
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, tr)
 	if err != nil {
 		return fmt.Errorf("elasticsearch: put template: %w", err)
 	}
 	defer res.Body.Close()
 	if res.IsError() {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-		return fmt.Errorf("elasticsearch: put template %s: %s: %s", TemplateName, res.Status(), b)
+		return fmt.Errorf("elasticsearch: put template %s: %s: %s", name, res.Status(), b)
 	}
 	return nil
+}
+
+// legacyPatterns are the patterns of the installed shared template other
+// than IndexPattern (none when it cannot be read: the PUT then says why).
+func legacyPatterns(ctx context.Context, tr esapi.Transport) []string {
+	res, err := esapi.IndicesGetIndexTemplateRequest{Name: TemplateName}.Do(ctx, tr)
+	if err != nil {
+		return nil
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return nil
+	}
+	var got struct {
+		IndexTemplates []struct {
+			IndexTemplate struct {
+				IndexPatterns []string `json:"index_patterns"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got) != nil {
+		return nil
+	}
+	var out []string
+	for _, t := range got.IndexTemplates {
+		for _, p := range t.IndexTemplate.IndexPatterns {
+			if p != IndexPattern && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 func sortedKeys(mp map[string]string) []string {

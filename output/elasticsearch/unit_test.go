@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -300,8 +301,12 @@ func TestTemplateTypes(t *testing.T) {
 	if tpl["priority"].(int) <= 100 {
 		t.Error("template priority must beat the built-in logs template (100)")
 	}
-	if got := Template("notices-custom")["index_patterns"].([]string); len(got) != 2 {
-		t.Errorf("custom index not covered by patterns: %v", got)
+	if got := Template("notices-custom"); !reflect.DeepEqual(got["index_patterns"], []string{"notices-custom"}) ||
+		got["priority"].(int) != TemplatePriority+1 || TemplateNameFor("notices-custom") != TemplateName+"-notices-custom" {
+		t.Errorf("a custom index's template: %v %v %s", got["index_patterns"], got["priority"], TemplateNameFor("notices-custom"))
+	}
+	if TemplateName != TemplateName || TemplateNameFor("logs-zeekanom.notice-site1") != TemplateName {
+		t.Error("a data stream of the shared pattern has the shared template")
 	}
 }
 

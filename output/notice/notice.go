@@ -184,7 +184,8 @@ func containsAddr(list []netip.Addr, a netip.Addr) bool {
 
 // ID is the deterministic event.id: the same rule on the same entities for
 // the same window start always gives the same id, so replays, restarts and
-// re-scoring never duplicate a document downstream.
+// re-scoring never duplicate a document downstream (Elasticsearch: within
+// a data stream's write index).
 func ID(rule string, src, dst netip.Addr, port uint16, domain string, start time.Time, key string) string {
 	h := sha256.New()
 	var b []byte
