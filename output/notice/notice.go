@@ -217,8 +217,8 @@ type jsonEvent struct {
 	Category  []string `json:"category"`
 	Type      []string `json:"type"`
 	ID        string   `json:"id"`
-	Start     string   `json:"start"`
-	End       string   `json:"end"`
+	Start     string   `json:"start,omitempty"` // (Elasticsearch refuses an empty date)
+	End       string   `json:"end,omitempty"`
 	RiskScore float64  `json:"risk_score"`
 	Severity  int      `json:"severity"`
 	Ingested  string   `json:"ingested,omitempty"`

@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"net/netip"
@@ -99,5 +100,25 @@ func TestEveryRuleHasANote(t *testing.T) {
 		if ZeekNote(r) == "" {
 			t.Errorf("rule %s has no Zeek note", r)
 		}
+	}
+}
+
+// A time a notice does not have is left out, not written as "": an
+// Elasticsearch date field refuses the empty string, and the document
+// would be rejected (no detector leaves one unset today; found by a
+// review of the Elasticsearch contract).
+func TestZeroTimesLeftOut(t *testing.T) {
+	n := &Notice{Rule: RuleOutlier, Timestamp: time.Date(2026, 11, 30, 1, 2, 3, 0, time.UTC)}
+	n.Finalize("")
+	b, err := n.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`"start"`)) || bytes.Contains(b, []byte(`"end"`)) {
+		t.Fatalf("%s", b)
+	}
+	var back Notice
+	if err := back.UnmarshalJSON(b); err != nil || !back.Start.IsZero() || !back.End.IsZero() {
+		t.Fatalf("%v %+v", err, back)
 	}
 }
