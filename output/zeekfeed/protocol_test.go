@@ -97,7 +97,8 @@ func (r *rawReader) close() {
 
 // scriptModel follows ZeekAnom::feed_line: header lines set the columns,
 // a row that is not whole is kept as a piece and joined with the next line,
-// whole rows are checked and raised once per id.
+// whole rows are checked and raised once per id while the id is in
+// raised_ids.
 type scriptModel struct {
 	columns map[string]int
 	piece   string
@@ -105,6 +106,13 @@ type scriptModel struct {
 	msgs    map[string]string // id -> msg as the script decoded it
 	dropped int               // pieces dropped at a new file's header
 	bad     []string          // rows the script would warn about
+
+	// replayWindow is replay_window, after which raised_ids (with
+	// &create_expire) forgets an id, at the earliest: raised at raisedAt,
+	// an id is in raised_ids until now passes raisedAt+replayWindow.
+	// 0: never forgotten.
+	replayWindow time.Duration
+	raisedAt     map[string]time.Time
 
 	// What feed.zeek does with the rows already in the feed when Zeek
 	// starts: existing is the file's size then (0: none), read how far
@@ -115,6 +123,16 @@ type scriptModel struct {
 	skipped        map[string]bool // skipped_ids
 	maxAge         time.Duration
 	now            time.Time
+}
+
+func newScriptModel() *scriptModel {
+	return &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{},
+		raisedAt: map[string]time.Time{}}
+}
+
+// inRaisedIDs reports whether id is in raised_ids.
+func (m *scriptModel) inRaisedIDs(id string) bool {
+	return m.raised[id] > 0 && (m.replayWindow == 0 || m.now.Sub(m.raisedAt[id]) < m.replayWindow)
 }
 
 var (
@@ -185,10 +203,11 @@ func (m *scriptModel) line(l string) {
 			return
 		}
 	}
-	if m.raised[id] > 0 || m.skipped[id] {
+	if m.inRaisedIDs(id) || m.skipped[id] {
 		return
 	}
 	m.raised[id]++
+	m.raisedAt[id] = m.now
 	msg := row[m.columns["msg"]]
 	if msg == "(empty)" {
 		msg = ""
@@ -247,7 +266,7 @@ func simulate(t *testing.T, seed uint64, carry bool) simResult {
 
 	reader := &rawReader{path: cfg.Path}
 	defer reader.close()
-	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{}}
+	model := newScriptModel()
 
 	// The reader may start before the sink: the raw reader waits for the
 	// file to appear.
@@ -374,9 +393,9 @@ func TestProtocolRestartThenRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Zeek starts a day after the last of them was detected.
-	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{},
-		existing: int(st.Size()), maxAge: 10 * time.Minute,
-		now: sampleNotice(old, "").Timestamp.Add(24 * time.Hour)}
+	model := newScriptModel()
+	model.existing, model.maxAge = int(st.Size()), 10*time.Minute
+	model.now = sampleNotice(old, "").Timestamp.Add(24 * time.Hour)
 	reader := &rawReader{path: cfg.Path}
 	defer reader.close()
 	reader.poll(t, 0, model.line)
@@ -412,7 +431,7 @@ func TestProtocolRestartThenRotation(t *testing.T) {
 func TestProtocolSidecarRestartThenRotation(t *testing.T) {
 	ctx := context.Background()
 	cfg := restartConfig(t)
-	model := &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{}}
+	model := newScriptModel()
 	reader := &rawReader{path: cfg.Path}
 	defer reader.close()
 	n := 0
@@ -474,5 +493,158 @@ func TestFeedZeekMaxCarry(t *testing.T) {
 	}
 	if got, _ := strconv.Atoi(string(m[1])); got != maxCarryBytes {
 		t.Errorf("feed.zeek max_carry = %d, want maxCarryBytes %d", got, maxCarryBytes)
+	}
+}
+
+// zeekInterval reads the default of an interval option of main.zeek, such as
+// `const replay_window = 1hr &redef;`.
+func zeekInterval(t *testing.T, name string) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(mainZeek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*const ` + name + ` = ([0-9.]+) ?(usec|msec|sec|min|hr|day)s? &redef;`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("main.zeek declares no interval option %s", name)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := map[string]time.Duration{"usec": time.Microsecond, "msec": time.Millisecond, "sec": time.Second,
+		"min": time.Minute, "hr": time.Hour, "day": 24 * time.Hour}[string(m[2])]
+	return time.Duration(v * float64(unit))
+}
+
+// A rotation repeats only rows first written less than carryFor ago, so a
+// repeat always finds its id still in raised_ids: carryFor must stay well
+// inside replay_window's default. And it covers existing_max_age's
+// default, so that a rotation while Zeek is down still repeats every row
+// the script raises at its start (see carryFor).
+func TestCarryForWithinReplayWindow(t *testing.T) {
+	if rw := zeekInterval(t, "replay_window"); carryFor > rw/2 {
+		t.Errorf("carryFor %v is not well inside main.zeek's replay_window %v", carryFor, rw)
+	}
+	if age := zeekInterval(t, "existing_max_age"); age > carryFor {
+		t.Errorf("main.zeek's existing_max_age %v is longer than carryFor %v", age, carryFor)
+	}
+}
+
+// newSinkAt is newSink on a clock the test moves.
+func newSinkAt(t *testing.T, cfg Config, clock *time.Time) *Sink {
+	t.Helper()
+	s, err := newAt(cfg, func() time.Time { return *clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// feedRun writes notices one at a time on a simulated clock, each flushed
+// and read at once, to a script that forgets raised ids after
+// replay_window as raised_ids does; it reports the notices not raised
+// exactly once.
+type feedRun struct {
+	t      *testing.T
+	clock  time.Time
+	model  *scriptModel
+	reader *rawReader
+	n      int // notices written
+}
+
+func newFeedRun(t *testing.T, cfg Config) *feedRun {
+	r := &feedRun{t: t, clock: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
+		model: newScriptModel(), reader: &rawReader{path: cfg.Path}}
+	r.model.replayWindow = zeekInterval(t, "replay_window")
+	t.Cleanup(r.reader.close)
+	return r
+}
+
+// write moves the clock by step, writes and flushes a notice and polls.
+func (r *feedRun) write(s *Sink, step time.Duration) {
+	ctx := context.Background()
+	r.clock = r.clock.Add(step)
+	r.model.now = r.clock
+	if err := s.Write(ctx, sampleNotice(r.n, "feed run")); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		r.t.Fatal(err)
+	}
+	r.n++
+	r.reader.poll(r.t, 0, r.model.line)
+}
+
+func (r *feedRun) check() {
+	if len(r.model.bad) > 0 {
+		r.t.Errorf("the script would warn about %d rows, first: %q", len(r.model.bad), r.model.bad[0])
+	}
+	for i := range r.n {
+		if got := r.model.raised[sampleNotice(i, "feed run").ID]; got != 1 {
+			r.t.Errorf("notice %d was raised %d times, want 1", i, got)
+		}
+	}
+}
+
+// A feed that fills slowly: the last rows of a file, which the next file
+// repeats, were written and raised long before the rotation, longer than
+// replay_window when the carry-over's bytes take more than that to write.
+// Such repeats are not raised again (the notice framework's suppress_for has
+// expired by then too: they would land in notice.log and mail again); busy
+// feeds, whose repeats are recent, raise each notice once as well.
+func TestProtocolSlowFeedRaisesOnce(t *testing.T) {
+	fsync = func(*os.File) error { return nil }
+	defer func() { fsync = (*os.File).Sync }()
+	for _, every := range []time.Duration{3 * time.Second, time.Minute, carryFor - time.Second, carryFor, 30 * time.Minute} {
+		t.Run(fmt.Sprint("every ", every), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.MaxBytes = 16384 // carry-over 4096 bytes, about a dozen rows
+			r := newFeedRun(t, cfg)
+			s := newSinkAt(t, cfg, &r.clock)
+			defer s.Close()
+			for r.reader.switches < 4 {
+				if r.n > 1000 {
+					t.Fatal("the feed did not rotate")
+				}
+				r.write(s, every)
+			}
+			r.check()
+		})
+	}
+}
+
+// A sidecar stopped for longer than carryFor (an upgrade, a maintenance
+// window) appends to its feed when it starts again; its first rotation must
+// not repeat the rows the previous run wrote, which Zeek raised before the
+// stop, and which it would raise again more than replay_window later.
+func TestProtocolSidecarRestartAfterLongStop(t *testing.T) {
+	for _, stop := range []time.Duration{carryFor, 2 * time.Hour} {
+		t.Run(fmt.Sprint("stop ", stop), func(t *testing.T) {
+			cfg := restartConfig(t)
+			r := newFeedRun(t, cfg)
+			// A busy feed, a notice a second, until the file is nearly full.
+			s := newSinkAt(t, cfg, &r.clock)
+			for s.size < cfg.MaxBytes-600 {
+				r.write(s, time.Second)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// The file's modification time is when the run last wrote it.
+			if err := os.Chtimes(cfg.Path, r.clock, r.clock); err != nil {
+				t.Fatal(err)
+			}
+			r.clock = r.clock.Add(stop)
+			s = newSinkAt(t, cfg, &r.clock)
+			defer s.Close()
+			for r.reader.switches < 2 {
+				if r.n > 1000 {
+					t.Fatal("the feed did not rotate")
+				}
+				r.write(s, time.Second)
+			}
+			r.check()
+		})
 	}
 }

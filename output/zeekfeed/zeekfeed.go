@@ -11,14 +11,17 @@
 // new file and reads it from its start. It switches without draining the old
 // file, so rows written to the old file after its last poll would be lost.
 // The sink therefore starts every new file with the last rows it wrote to
-// the old one (up to a quarter of MaxBytes, at most 1 MiB), followed by the
-// rows it had not written yet (those never go to the old file), and the
-// script raises each notice id once. Nothing is lost as long as less than
-// that carry-over is written between two polls of the reader (about one a
-// second); the buffer is written at half the carry-over at the latest, so a
-// single write never exceeds it. Truncating in place instead would not
-// work: both of Zeek's readers keep their offset past the new end of the
-// file.
+// the old one (up to a quarter of MaxBytes, at most 1 MiB, and of those only
+// the rows first written less than carryFor, ten minutes, before), followed
+// by the rows it had not written yet (those never go to the old file). The
+// script remembers a raised id for replay_window (an hour by default), so a
+// repeated row, raised at most carryFor earlier, is not raised again.
+// Nothing is lost as long as what the sink writes to the old file after the
+// reader's last poll of it (about a second's worth of rows) fits in that
+// carry-over and the reader is less than carryFor behind; the buffer is
+// written at half the carry-over at the latest, so a single write never
+// exceeds it. Truncating in place instead would not work: both of Zeek's
+// readers keep their offset past the new end of the file.
 //
 // Rows are written whole: Write buffers complete rows and the buffer goes to
 // the file in one write call, so a reader sees a row cut in two only where
@@ -89,6 +92,28 @@ const (
 	maxCarryBytes = 1 << 20
 )
 
+// carryFor bounds the carry-over in time: a new file repeats only the rows
+// first written to a feed file less than carryFor before the rotation.
+//
+// The repeats are there for the rows the reader had not read when it
+// switched to the new file; it polls about once a second, so rows minutes
+// old have been read unless Zeek was down or stalled. Every repeat must
+// find its id still in feed.zeek's raised_ids, which keeps an id for
+// ZeekAnom::replay_window (1hr by default) after the row was raised, and a
+// row is raised no earlier than it is written: with carryFor well inside
+// replay_window (a test checks main.zeek's default) a repeat is never raised
+// again, however slowly the feed fills. Without the bound, a feed that took
+// more than replay_window to write its last carry of rows (fewer than a few
+// thousand notices an hour) had them raised, mailed, logged a second time at
+// each rotation.
+//
+// It is ZeekAnom::existing_max_age's default: of the rows written while
+// Zeek was down, the script raises at its start those whose ts is younger
+// than that, and a row's ts (the end of its evidence) is not after its
+// write, so a rotation while Zeek was down still repeats them all in the
+// new file, which Zeek reads, as far as the carry-over's bytes hold them.
+const carryFor = 10 * time.Minute
+
 // Sink writes the feed. It implements output.Sink.
 type Sink struct {
 	cfg  Config
@@ -105,9 +130,15 @@ type Sink struct {
 
 	// carry holds the last rows written to the current file, oldest
 	// first, to repeat at the start of the next one.
-	carry      [][]byte
+	carry      []carried
 	carryBytes int
 	carryMax   int
+
+	// again holds, oldest first, when the rows at the start of head and
+	// buf were first written, for those a rotation carried over and that
+	// are not in the current file yet: when they are written they are
+	// remembered with that time, not as new rows.
+	again []time.Time
 
 	// flushAt is the size at which buf is written: at most half the carry,
 	// so that one write never puts more in the old file than a rotation
@@ -117,15 +148,25 @@ type Sink struct {
 	closed bool
 }
 
+// carried is a row of the carry-over and when it was first written to a
+// feed file: repeated, it keeps that time.
+type carried struct {
+	row []byte
+	at  time.Time
+}
+
 // New opens the feed at cfg.Path, creating its folder if needed. An
 // existing feed with the same columns is appended to (a restart of the
 // sidecar), its last rows being carried over as if this sink had written
 // them; any other file there is rotated away first.
-func New(cfg Config) (*Sink, error) {
+func New(cfg Config) (*Sink, error) { return newAt(cfg, time.Now) }
+
+// newAt is New with the clock that dates the rows; tests pass their own.
+func newAt(cfg Config, now func() time.Time) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Sink{cfg: cfg, now: time.Now, carryMax: int(min(cfg.MaxBytes/4, maxCarryBytes))}
+	s := &Sink{cfg: cfg, now: now, carryMax: int(min(cfg.MaxBytes/4, maxCarryBytes))}
 	s.flushAt = min(maxFlushAt, s.carryMax/2)
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("zeekfeed: %w", err)
@@ -153,7 +194,7 @@ func (s *Sink) open() error {
 		// The reader may not have read the file's last rows yet (the
 		// previous run wrote them just before it stopped), and the
 		// first writes may rotate the file at once: carry them too.
-		if err := s.carryTail(st.Size()); err != nil {
+		if err := s.carryTail(st.Size(), st.ModTime()); err != nil {
 			f.Close()
 			s.f = nil
 			return err
@@ -201,9 +242,14 @@ func (s *Sink) appendable() bool {
 
 // carryTail fills the carry-over with the whole rows in the last carryMax
 // bytes of the file at Path, whose size is size: what it would hold had
-// this sink written them.
-func (s *Sink) carryTail(size int64) error {
+// this sink written them. The file does not say when each row was written,
+// so all are dated by its modification time mod, the latest they can have
+// been: a file untouched for carryFor or longer repeats nothing.
+func (s *Sink) carryTail(size int64, mod time.Time) error {
 	s.carry, s.carryBytes = s.carry[:0], 0
+	if s.now().Sub(mod) >= carryFor {
+		return nil
+	}
 	// One byte more than carryMax, to tell whether the first row in it
 	// starts there.
 	from := max(0, size-int64(s.carryMax)-1)
@@ -222,7 +268,7 @@ func (s *Sink) carryTail(size int64) error {
 	for len(tail) > 0 {
 		i := bytes.IndexByte(tail, '\n')
 		if tail[0] != '#' { // only header lines start with #
-			s.remember(tail[:i+1])
+			s.remember(tail[:i+1], mod)
 		}
 		tail = tail[i+1:]
 	}
@@ -239,8 +285,9 @@ func mustSize(f *os.File) int64 {
 
 // create starts a new file at Path: the header in one write (so a reader
 // never sees half of it), then, buffered, the rows carried over from the old
-// file and the rows not written yet. The carried rows are remembered again
-// once they are written to the new file.
+// file and the rows not written yet. Only rows first written less than
+// carryFor ago are carried over. They are remembered again, with the time
+// they were first written, once they are written to the new file.
 func (s *Sink) create() error {
 	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if err != nil {
@@ -252,15 +299,31 @@ func (s *Sink) create() error {
 		os.Remove(s.cfg.Path) // so that the next try can create it again
 		return fmt.Errorf("zeekfeed: %s: %w", s.cfg.Path, err)
 	}
+	now := s.now()
 	var nb []byte
-	for _, row := range s.carry {
-		nb = append(nb, row...)
+	var again []time.Time
+	carry := func(row []byte, at time.Time) {
+		if now.Sub(at) < carryFor {
+			nb = append(nb, row...)
+			again = append(again, at)
+		}
+	}
+	for _, c := range s.carry {
+		carry(c.row, c.at)
 	}
 	// A row whose start is in the old file but not its end (a short
 	// write) is written whole to the new file.
-	nb = append(nb, s.head...)
-	nb = append(nb, s.buf...)
-	s.buf, s.head = nb, s.head[:0]
+	rest := append(s.head, s.buf...)
+	// Rows an earlier rotation carried over that never reached the old
+	// file (its writes failed) are carried over again, or not, the same
+	// way.
+	for _, at := range s.again {
+		i := bytes.IndexByte(rest, '\n') + 1
+		carry(rest[:i], at)
+		rest = rest[i:]
+	}
+	nb = append(nb, rest...)
+	s.buf, s.head, s.again = nb, s.head[:0], again
 	s.carry, s.carryBytes = s.carry[:0], 0
 	s.f = f
 	s.size = int64(len(hdr) + len(s.buf))
@@ -366,18 +429,19 @@ func (s *Sink) Write(_ context.Context, n *notice.Notice) error {
 	return nil
 }
 
-// remember keeps a copy of row in the carry-over tail.
-func (s *Sink) remember(row []byte) {
+// remember keeps a copy of row, first written at at, in the carry-over
+// tail.
+func (s *Sink) remember(row []byte, at time.Time) {
 	if len(row) > s.carryMax {
 		s.carry, s.carryBytes = s.carry[:0], 0
 		return
 	}
-	s.carry = append(s.carry, append([]byte(nil), row...))
+	s.carry = append(s.carry, carried{append([]byte(nil), row...), at})
 	s.carryBytes += len(row)
 	drop := 0
 	for s.carryBytes > s.carryMax {
-		s.carryBytes -= len(s.carry[drop])
-		s.carry[drop] = nil
+		s.carryBytes -= len(s.carry[drop].row)
+		s.carry[drop] = carried{}
 		drop++
 	}
 	if drop > 0 {
@@ -398,6 +462,17 @@ func (s *Sink) writeBytes(k int) error {
 		return err
 	}
 	n, err := s.f.Write(s.buf[:k])
+	now := s.now()
+	// when a row completed now was first written: now, or for a row a
+	// rotation carried over, then
+	first := func() time.Time {
+		if len(s.again) == 0 {
+			return now
+		}
+		at := s.again[0]
+		s.again = s.again[1:]
+		return at
+	}
 	written := s.buf[:n]
 	for len(written) > 0 {
 		i := bytes.IndexByte(written, '\n')
@@ -407,10 +482,10 @@ func (s *Sink) writeBytes(k int) error {
 		}
 		if len(s.head) > 0 {
 			s.head = append(s.head, written[:i+1]...)
-			s.remember(s.head)
+			s.remember(s.head, first())
 			s.head = s.head[:0]
 		} else {
-			s.remember(written[:i+1])
+			s.remember(written[:i+1], first())
 		}
 		written = written[i+1:]
 	}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -575,9 +577,18 @@ func TestRestartAppends(t *testing.T) {
 	}
 }
 
+// carriedRows is the carry-over's rows, joined.
+func carriedRows(s *Sink) []byte {
+	var b []byte
+	for _, c := range s.carry {
+		b = append(b, c.row...)
+	}
+	return b
+}
+
 // After a restart the carry-over holds what it would had the new sink
 // written the rows at the end of the file itself: the whole rows that fit,
-// and no header lines.
+// and no header lines, dated by the file's modification time.
 func TestRestartCarriesTail(t *testing.T) {
 	long := strings.Repeat("A", 5000) // a row longer than the carry-over
 	for name, msgs := range map[string][]string{
@@ -599,14 +610,153 @@ func TestRestartCarriesTail(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			want := bytes.Join(s.carry, nil)
+			want := carriedRows(s)
+			st, err := os.Stat(cfg.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			s = newSink(t, cfg)
 			defer s.Close()
-			if got := bytes.Join(s.carry, nil); !bytes.Equal(got, want) || s.carryBytes != len(want) {
+			if got := carriedRows(s); !bytes.Equal(got, want) || s.carryBytes != len(want) {
 				t.Errorf("after a restart the carry-over is %d bytes (%d counted):\n%q\nwant %d bytes:\n%q",
 					len(got), s.carryBytes, got, len(want), want)
 			}
+			for _, c := range s.carry {
+				if !c.at.Equal(st.ModTime()) {
+					t.Errorf("a carried row is dated %v, want the file's modification time %v", c.at, st.ModTime())
+					break
+				}
+			}
 		})
+	}
+}
+
+// A feed last written carryFor or longer ago carries nothing over: its rows
+// are older than that.
+func TestRestartAfterCarryForCarriesNothing(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	s := newSink(t, cfg)
+	if err := s.Write(ctx, sampleNotice(1, "old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	mod := clock.Add(-carryFor)
+	if err := os.Chtimes(cfg.Path, mod, mod); err != nil {
+		t.Fatal(err)
+	}
+	s = newSinkAt(t, cfg, &clock)
+	defer s.Close()
+	if len(s.carry) > 0 {
+		t.Errorf("a feed last written %v ago carries %d rows over", carryFor, len(s.carry))
+	}
+}
+
+// A new file repeats exactly the rows of the old file's last carry-over
+// bytes that were first written less than carryFor before the rotation; a
+// row repeated by one rotation keeps the time it was first written, so the
+// next rotation does not repeat it again once that is carryFor ago.
+func TestCarryOnlyRecentRows(t *testing.T) {
+	ctx := context.Background()
+	fsync = func(*os.File) error { return nil }
+	defer func() { fsync = (*os.File).Sync }()
+	cfg := testConfig(t)
+	cfg.MaxBytes = 8192 // carry-over 2048 bytes
+	cfg.Keep = 1000
+	clock := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	s := newSinkAt(t, cfg, &clock)
+	rng := rand.New(rand.NewPCG(1, 2))
+	first := map[string]time.Time{} // id -> when first written
+	for i := 0; i < 600; i++ {
+		// Whole seconds, so that #open tells when a file was created:
+		// mostly a minute or less apart, sometimes up to a quarter hour.
+		step := 1 + rng.IntN(60)
+		if rng.IntN(2) == 0 {
+			step = 1 + rng.IntN(12*60)
+		}
+		clock = clock.Add(time.Duration(step) * time.Second)
+		msg := "carry"
+		switch rng.IntN(8) {
+		case 0:
+			msg = strings.Repeat("L", 1200)
+		case 1:
+			// A row that rotates a file holding only its carried-over
+			// rows, which the next file then repeats again.
+			msg = strings.Repeat("H", 5500)
+		}
+		n := sampleNotice(i, msg)
+		first[n.ID] = clock
+		if err := s.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := cfg.Keep; i >= 1; i-- {
+		if _, err := os.Stat(fmt.Sprintf("%s.%d", cfg.Path, i)); err == nil {
+			files = append(files, fmt.Sprintf("%s.%d", cfg.Path, i))
+		}
+	}
+	files = append(files, cfg.Path)
+	if len(files) < 20 {
+		t.Fatalf("%d files, want at least 20", len(files))
+	}
+	var prev []byte
+	seen := map[string]int{} // id -> files it is in
+	var repeated, dropped, twice int
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := time.Parse("2006-01-02-15-04-05", regexp.MustCompile(`#open\t(\S+)`).FindStringSubmatch(string(b))[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What the old file's last carry-over bytes hold, first written
+		// less than carryFor before this file was created.
+		var want []string
+		rows := strings.SplitAfter(string(prev), "\n")
+		for i, size := len(rows)-1, 0; i >= 0 && prev != nil; i-- {
+			if rows[i] == "" || rows[i][0] == '#' {
+				continue
+			}
+			if size += len(rows[i]); size > int(cfg.MaxBytes/4) {
+				break
+			}
+			id := strings.Split(rows[i], "\t")[1]
+			if open.Sub(first[id]) < carryFor {
+				want = append([]string{id}, want...)
+			} else {
+				dropped++
+			}
+		}
+		var got []string
+		for _, n := range readFeed(t, bytes.NewReader(b)) {
+			if seen[n.ID] > 0 {
+				got = append(got, n.ID)
+			}
+			if seen[n.ID]++; seen[n.ID] == 3 {
+				twice++
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s (created %v) repeats %d rows of the old file, want %d:\n%v\nwant %v",
+				filepath.Base(name), open, len(got), len(want), got, want)
+		}
+		repeated += len(got)
+		prev = b
+	}
+	if repeated == 0 || dropped == 0 || twice == 0 {
+		t.Errorf("%d rows repeated, %d rows too old to repeat, %d repeated twice: want some of each", repeated, dropped, twice)
 	}
 }
 

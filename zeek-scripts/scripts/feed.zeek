@@ -15,8 +15,11 @@
 ##! The raw reader switches to the new file without draining the old one, so
 ##! rows appended to the old file after the reader's last poll would be lost.
 ##! The sidecar therefore repeats the last rows of the old file at the start
-##! of the new one, and this script raises each entry id only once within
-##! :zeek:see:`ZeekAnom::replay_window`.
+##! of the new one, those it first wrote less than ten minutes before, and
+##! this script raises an entry id again only when it reads it more than
+##! :zeek:see:`ZeekAnom::replay_window` after raising it, so those repeats
+##! are not raised. (A Zeek restart forgets the raised ids: see
+##! :zeek:see:`ZeekAnom::existing_max_age`.)
 ##!
 ##! At the end of the file the raw reader also hands over what it has of a
 ##! line whose newline has not been written yet, so a row can arrive in two
@@ -80,7 +83,8 @@ global existing_bytes = 0;
 global read_bytes = 0;
 global in_first_file = T;
 
-# Ids of the entries raised recently.
+# Ids of the entries raised in the last replay_window, which the sidecar's
+# repeats (at most ten minutes after a row's first write) must find here.
 global raised_ids: set[string] &create_expire=replay_window;
 
 # Ids of the rows in the last max_carry bytes of the feed at startup that

@@ -75,7 +75,8 @@ export {
 		## When the sidecar's detector fired (event time).
 		ts: time;
 		## The notice's deterministic id: the same detection always
-		## has the same id, so replays of a row raise nothing twice.
+		## has the same id, so a row read again within
+		## :zeek:see:`ZeekAnom::replay_window` raises nothing twice.
 		id: string;
 		## The rule name, e.g. ``scan.horizontal``.
 		rule: string;
@@ -141,15 +142,22 @@ export {
 	## When Zeek starts, the raw reader reads the current feed file from
 	## its start. Of the rows that were already in it, only those whose
 	## *ts* is younger than this (by the wall clock) are raised: a restart
-	## does not raise the previous run's notices again, yet what the
-	## sidecar wrote while Zeek was down for less than this is not lost.
+	## does not raise the previous run's older notices again (those of its
+	## last *existing_max_age* it does), and the rows the sidecar wrote
+	## while Zeek was down are raised if their *ts* is younger than this
+	## when Zeek starts. If the sidecar rotated the feed meanwhile, the
+	## rotated-away rows are read only as far as the new file repeats
+	## them: its rows first written less than ten minutes before the
+	## rotation, within the last quarter of ``max_bytes`` (at most 1 MiB),
+	## which with this default are all the rows young enough.
 	## 0secs raises none of them. Rows written after Zeek started are
 	## always raised, however old their *ts* (replays of old logs).
 	const existing_max_age = 10min &redef;
 
 	## How long the id of a raised entry is remembered so that the same
 	## entry read twice (the sidecar repeats the last rows of a rotated
-	## feed file in the new one) raises one notice.
+	## feed file in the new one, those it first wrote less than ten
+	## minutes before) raises one notice. Keep it well above ten minutes.
 	const replay_window = 1hr &redef;
 
 	## Applied to every entry that passed the filters above, right before
