@@ -82,7 +82,10 @@ type Slot struct {
 	MaxConn uint64
 	MaxDst  window.IP
 	UIDs    window.UIDs
-	Port    uint16
+	// Port and Proto (window.ProtoNum) of the largest connection: the
+	// notice's; Proto is 0 in the snapshots of older versions
+	Port  uint16
+	Proto uint8
 	// Est: a connection of the window was established
 	// (window.Established); only such windows teach the global prior
 	Est bool
@@ -252,7 +255,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	b := &s.Buckets[window.HashIP(resp, 0xe7f)%64]
 	*b = uint32(min(uint64(*b)+c.OrigBytes/1024+c.OrigBytes%1024/512, math.MaxUint32)) // kB, rounded
 	if c.OrigBytes > s.MaxConn || (c.OrigBytes == s.MaxConn && bytes.Compare(resp[:], s.MaxDst[:]) < 0) {
-		s.MaxConn, s.MaxDst, s.Port = c.OrigBytes, resp, c.RespP
+		s.MaxConn, s.MaxDst, s.Port, s.Proto = c.OrigBytes, resp, c.RespP, window.ProtoNum(c.Proto)
 	}
 }
 
@@ -399,7 +402,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	}
 	if share >= 0.5 || byDst {
 		n.Destination = top.Addr.Addr()
-		n.DestPort = s.Port
+		n.DestPort, n.Proto = s.Port, window.ProtoName(s.Proto)
 	}
 	ratio := score / d.cfg.Z
 	n.RiskScore = window.Risk(ratio)

@@ -95,6 +95,24 @@ func TestExfilOneDestination(t *testing.T) {
 	t.Log(ns[0].Message)
 }
 
+// A notice that names the destination gives the port and the transport of
+// the largest connection to it: a port without its transport reaches Zeek
+// as 443/unknown, which matches no 443/tcp in a notice policy.
+func TestExfilPortHasProto(t *testing.T) {
+	for _, proto := range []string{"tcp", "udp"} {
+		t.Run(proto, func(t *testing.T) {
+			up := upload("10.0.0.3", "203.0.113.50", t0.Add(40*time.Hour), 2e9, 60)
+			for i := range up {
+				up[i].Proto, up[i].DPort = proto, 4500
+			}
+			ns := window.Run(New(DefaultConfig()), sorted(append(office(5, 48, 1), up...)))
+			if len(ns) != 1 || ns[0].DestPort != 4500 || ns[0].Proto != proto {
+				t.Fatalf("want one notice about 4500/%s: %v", proto, window.Canon(ns))
+			}
+		})
+	}
+}
+
 func TestExfilDeterminismSnapshot(t *testing.T) {
 	rows := sorted(append(office(4, 30, 2), upload("10.0.0.2", "203.0.113.50", t0.Add(25*time.Hour), 1e9, 40)...))
 	a := window.Canon(window.Run(New(DefaultConfig()), rows))
