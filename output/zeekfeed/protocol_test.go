@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -114,6 +115,14 @@ type scriptModel struct {
 	replayWindow time.Duration
 	raisedAt     map[string]time.Time
 
+	// maxRecent is max_recent, how many of the last raised ids
+	// recent_ids keeps whatever their age (0: none, a script with
+	// raised_ids alone); recentOrder holds them by raise, as recent_order.
+	maxRecent   int
+	recentIDs   map[string]bool
+	recentOrder []string
+	recentN     int
+
 	// What feed.zeek does with the rows already in the feed when Zeek
 	// starts: existing is the file's size then (0: none), read how far
 	// the reader has got into that first file, maxAge existing_max_age
@@ -127,12 +136,31 @@ type scriptModel struct {
 
 func newScriptModel() *scriptModel {
 	return &scriptModel{raised: map[string]int{}, msgs: map[string]string{}, skipped: map[string]bool{},
-		raisedAt: map[string]time.Time{}}
+		raisedAt: map[string]time.Time{}, recentIDs: map[string]bool{}}
 }
 
 // inRaisedIDs reports whether id is in raised_ids.
 func (m *scriptModel) inRaisedIDs(id string) bool {
 	return m.raised[id] > 0 && (m.replayWindow == 0 || m.now.Sub(m.raisedAt[id]) < m.replayWindow)
+}
+
+// rememberRaised follows remember_raised.
+func (m *scriptModel) rememberRaised(id string) {
+	m.raised[id]++
+	m.raisedAt[id] = m.now
+	if m.maxRecent == 0 {
+		return
+	}
+	if m.recentOrder == nil {
+		m.recentOrder = make([]string, m.maxRecent)
+	}
+	slot := m.recentN % m.maxRecent
+	if m.recentN >= m.maxRecent {
+		delete(m.recentIDs, m.recentOrder[slot])
+	}
+	m.recentOrder[slot] = id
+	m.recentIDs[id] = true
+	m.recentN++
 }
 
 var (
@@ -203,11 +231,10 @@ func (m *scriptModel) line(l string) {
 			return
 		}
 	}
-	if m.inRaisedIDs(id) || m.skipped[id] {
+	if m.inRaisedIDs(id) || m.recentIDs[id] || m.skipped[id] {
 		return
 	}
-	m.raised[id]++
-	m.raisedAt[id] = m.now
+	m.rememberRaised(id)
 	msg := row[m.columns["msg"]]
 	if msg == "(empty)" {
 		msg = ""
@@ -483,16 +510,110 @@ func TestProtocolSidecarRestartThenRotation(t *testing.T) {
 // feed.zeek remembers the ids of the old rows it skipped in the last
 // max_carry bytes of the feed at its start: as much as a rotation repeats.
 func TestFeedZeekMaxCarry(t *testing.T) {
+	if got := feedZeekConst(t, "max_carry"); got != maxCarryBytes {
+		t.Errorf("feed.zeek max_carry = %d, want maxCarryBytes %d", got, maxCarryBytes)
+	}
+}
+
+// feedZeekConst reads a count constant of feed.zeek.
+func feedZeekConst(t *testing.T, name string) int {
+	t.Helper()
 	b, err := os.ReadFile("../../zeek-scripts/scripts/feed.zeek")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^const max_carry = ([0-9]+);`).FindSubmatch(b)
+	m := regexp.MustCompile(`(?m)^const ` + name + ` = ([0-9]+);`).FindSubmatch(b)
 	if m == nil {
-		t.Fatal("feed.zeek declares no const max_carry")
+		t.Fatalf("feed.zeek declares no const %s", name)
 	}
-	if got, _ := strconv.Atoi(string(m[1])); got != maxCarryBytes {
-		t.Errorf("feed.zeek max_carry = %d, want maxCarryBytes %d", got, maxCarryBytes)
+	n, err := strconv.Atoi(string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// feed.zeek keeps the ids of its last max_recent raised entries whatever
+// their age: more than the rows a rotation can repeat, max_carry bytes of
+// the shortest rows it raises.
+func TestFeedZeekMaxRecent(t *testing.T) {
+	rule := notice.Rules()[0]
+	for _, r := range notice.Rules() {
+		if len(r) < len(rule) {
+			rule = r
+		}
+	}
+	// ts, id, rule, note, risk_score, severity, src, dst, dst_p, proto,
+	// domain, msg, sub, uids, start, end: each as short as row_problem
+	// lets it be.
+	shortest := "0\tx\t" + rule + "\t-\t0\t0\t-\t-\t-\t-\t-\tx\t-\t-\t-\t-\n"
+	m := newScriptModel()
+	for _, l := range strings.Split(string(appendHeader(nil, time.Time{}))+shortest, "\n") {
+		m.line(l)
+	}
+	if m.raised["x"] != 1 {
+		t.Fatalf("the script model does not raise %q", shortest)
+	}
+	if got, want := feedZeekConst(t, "max_recent"), maxCarryBytes/len(shortest)+1; got < want {
+		t.Errorf("feed.zeek max_recent = %d, want at least %d (%d bytes of %d-byte rows)",
+			got, want, maxCarryBytes, len(shortest))
+	}
+}
+
+// A sidecar from before carryFor repeats the old file's last rows whatever
+// their age: feed.zeek itself raises none of them again, though they were
+// raised more than replay_window before, since it keeps the ids of the last
+// max_recent entries it raised. (The other protocol tests model a script
+// without recent_ids: they check what the sink does for such a script.)
+func TestProtocolOldSidecarRepeatsRaisedOnce(t *testing.T) {
+	for _, recent := range []bool{false, true} {
+		t.Run(fmt.Sprint("recent_ids ", recent), func(t *testing.T) {
+			cfg := testConfig(t)
+			if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			model := newScriptModel()
+			model.replayWindow = zeekInterval(t, "replay_window")
+			if recent {
+				model.maxRecent = feedZeekConst(t, "max_recent")
+			}
+			reader := &rawReader{path: cfg.Path}
+			defer reader.close()
+			clock := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+			// A notice every ten minutes, each read once written.
+			var rows []byte
+			file := appendHeader(nil, clock)
+			for i := range 20 {
+				clock = clock.Add(10 * time.Minute)
+				model.now = clock
+				rows = appendRow(rows, sampleNotice(i, "old sidecar"))
+				if err := os.WriteFile(cfg.Path, append(file, rows...), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				reader.poll(t, 0, model.line)
+			}
+			// The old sidecar's rotation: the new file starts with all
+			// of them, three hours old and newer.
+			if err := os.Rename(cfg.Path, cfg.Path+".1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cfg.Path, append(appendHeader(nil, clock), rows...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			reader.poll(t, 0, model.line)
+			twice := 0
+			for i := range 20 {
+				if model.raised[sampleNotice(i, "old sidecar").ID] > 1 {
+					twice++
+				}
+			}
+			switch {
+			case recent && twice > 0:
+				t.Errorf("%d notices raised twice", twice)
+			case !recent && twice == 0:
+				t.Error("without recent_ids no notice was raised twice: the test does not exercise it")
+			}
+		})
 	}
 }
 
@@ -543,8 +664,9 @@ func newSinkAt(t *testing.T, cfg Config, clock *time.Time) *Sink {
 
 // feedRun writes notices one at a time on a simulated clock, each flushed
 // and read at once, to a script that forgets raised ids after
-// replay_window as raised_ids does; it reports the notices not raised
-// exactly once.
+// replay_window as raised_ids does, and has no recent_ids (which would hide
+// what the sink does: older feed.zeek versions have none); it reports the
+// notices not raised exactly once.
 type feedRun struct {
 	t      *testing.T
 	clock  time.Time

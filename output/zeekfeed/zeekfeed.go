@@ -105,7 +105,9 @@ const (
 // again, however slowly the feed fills. Without the bound, a feed that took
 // more than replay_window to write its last carry of rows (fewer than a few
 // thousand notices an hour) had them raised, mailed, logged a second time at
-// each rotation.
+// each rotation by a feed.zeek that kept ids only for replay_window; the
+// current one also keeps the last max_recent ids raised, more than a
+// carry-over holds rows, whatever their age.
 //
 // It is ZeekAnom::existing_max_age's default: of the rows written while
 // Zeek was down, the script raises at its start those whose ts is younger

@@ -16,9 +16,10 @@
 ##! rows appended to the old file after the reader's last poll would be lost.
 ##! The sidecar therefore repeats the last rows of the old file at the start
 ##! of the new one, those it first wrote less than ten minutes before, and
-##! this script raises an entry id again only when it reads it more than
-##! :zeek:see:`ZeekAnom::replay_window` after raising it, so those repeats
-##! are not raised. (A Zeek restart forgets the raised ids: see
+##! this script raises an entry id again only when it reads it both more than
+##! :zeek:see:`ZeekAnom::replay_window` after raising it and after raising
+##! more entries than a rotation can repeat, so those repeats are not raised.
+##! (A Zeek restart forgets the raised ids: see
 ##! :zeek:see:`ZeekAnom::existing_max_age`.)
 ##!
 ##! At the end of the file the raw reader also hands over what it has of a
@@ -92,6 +93,20 @@ global raised_ids: set[string] &create_expire=replay_window;
 # the new file, where they must not be raised either.
 global skipped_ids: set[string];
 
+# How many of the last raised ids recent_ids keeps, whatever their age: more
+# than the rows in max_carry bytes (a row this script raises has at least 37
+# bytes), so that every row a rotation repeats finds its id there, or in
+# raised_ids, even when the repeat comes more than replay_window after the
+# row was raised (a sidecar older than its ten-minute bound on repeats, a
+# replay_window redef'd short).
+const max_recent = 32768;
+
+# The ids of the last max_recent entries raised, and the same ids by the
+# order they were raised in (modulo max_recent), to forget the oldest.
+global recent_ids: set[string];
+global recent_order: table[count] of string;
+global recent_raised = 0;
+
 global transports: table[string] of transport_proto = {
 	["tcp"] = tcp,
 	["udp"] = udp,
@@ -119,6 +134,20 @@ function unescape(s: string): string
 		}
 
 	return out;
+	}
+
+# Remembers the id of an entry raised.
+function remember_raised(id: string)
+	{
+	add raised_ids[id];
+
+	local slot = recent_raised % max_recent;
+	if ( slot in recent_order )
+		delete recent_ids[recent_order[slot]];
+
+	recent_order[slot] = id;
+	add recent_ids[id];
+	++recent_raised;
 	}
 
 # Whether all of s matches p.
@@ -379,14 +408,15 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 		}
 
 	# An entry without an id cannot be told from a replay: raise it.
-	if ( e$id != "" && ( e$id in raised_ids || e$id in skipped_ids ) )
+	if ( e$id != ""
+	    && ( e$id in raised_ids || e$id in recent_ids || e$id in skipped_ids ) )
 		return;
 
 	if ( ! hook raise_policy(e) )
 		return;
 
 	if ( e$id != "" )
-		add raised_ids[e$id];
+		remember_raised(e$id);
 
 	raise_entry(e);
 	}

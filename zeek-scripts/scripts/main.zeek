@@ -157,7 +157,9 @@ export {
 	## How long the id of a raised entry is remembered so that the same
 	## entry read twice (the sidecar repeats the last rows of a rotated
 	## feed file in the new one, those it first wrote less than ten
-	## minutes before) raises one notice. Keep it well above ten minutes.
+	## minutes before) raises one notice. The ids of the last 32768
+	## entries raised are also kept, whatever their age, which covers
+	## every row a rotation repeats.
 	const replay_window = 1hr &redef;
 
 	## Applied to every entry that passed the filters above, right before
