@@ -21,8 +21,6 @@ import (
 	"time"
 
 	elasticsearch "github.com/elastic/go-elasticsearch/v8"
-	"github.com/elastic/go-elasticsearch/v8/esapi"
-	"github.com/elastic/go-elasticsearch/v8/esutil"
 
 	"github.com/zeekanom/zeekanom/output"
 	"github.com/zeekanom/zeekanom/output/notice"
@@ -49,9 +47,13 @@ type Stats struct {
 type Sink struct {
 	cfg   Config
 	es    *elasticsearch.Client
-	bi    esutil.BulkIndexer
 	spool *spool // nil without SpoolDir
 	logf  func(format string, args ...any)
+
+	// The bulk workers (bulk.go): one queue each.
+	queues  []chan queued
+	next    atomic.Uint64 // round robin over queues
+	workers sync.WaitGroup
 
 	// down is set when the cluster could not be reached (or the spool holds
 	// notices that must go first); guarded by spool.mu when spool != nil.
@@ -166,19 +168,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 			s.down.Store(true)
 		}
 	}
-	s.bi, err = esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:        es,
-		NumWorkers:    cfg.Workers,
-		FlushBytes:    cfg.FlushBytes,
-		FlushInterval: cfg.FlushInterval,
-		FilterPath:    []string{"errors", "items.*.status", "items.*.error", "items.*._id", "items.*._index"},
-		OnError: func(_ context.Context, err error) {
-			s.setErr(err.Error())
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
+	s.startWorkers()
 	go s.replayer()
 	s.kick()
 	return s, nil
@@ -199,15 +189,15 @@ func (s *Sink) kick() {
 	}
 }
 
-// record is the bulk NDJSON of one notice: the create action and the doc.
+// record is the bulk form of one notice: the create action and the doc.
 // MarshalJSON is called directly: json.Marshal would re-validate and
 // compact its output, a third of the encoding cost.
-func (s *Sink) record(n *notice.Notice) ([]byte, []byte, error) {
+func (s *Sink) record(n *notice.Notice) (rec, error) {
 	doc, err := n.MarshalJSON()
 	if err != nil {
-		return nil, nil, err
+		return rec{}, err
 	}
-	return s.meta(n.ID), doc, nil
+	return rec{meta: s.meta(n.ID), doc: doc}, nil
 }
 
 // meta is the bulk action line for a document id.
@@ -234,7 +224,7 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 	if c.ID == "" {
 		c.Finalize("")
 	}
-	meta, doc, err := s.record(&c)
+	r, err := s.record(&c)
 	if err != nil {
 		s.failed.Add(1)
 		return fmt.Errorf("elasticsearch: encoding notice: %w", err)
@@ -242,7 +232,7 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 	if s.spool != nil {
 		s.spool.mu.Lock()
 		if s.down.Load() {
-			err := s.spoolLocked(meta, doc)
+			err := s.spoolLocked(r)
 			s.spool.mu.Unlock()
 			return err
 		}
@@ -250,73 +240,78 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
-	err = s.bi.Add(actx, esutil.BulkIndexerItem{
-		Index:      s.cfg.Index,
-		Action:     "create",
-		DocumentID: c.ID,
-		Body:       bytes.NewReader(doc),
-		OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
-			s.indexed.Add(1)
-		},
-		OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
-			s.onFailure(meta, doc, res, err)
-		},
-	})
-	if err != nil {
+	if err := s.enqueue(actx, r); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		// The queue stayed full (cluster slow or gone): spool instead of blocking.
-		return s.toSpool(meta, doc, true)
+		return s.toSpool(r, outcome{whole: true, reason: fmt.Sprintf("no room in the bulk queue within write_timeout (%s)", s.cfg.WriteTimeout)})
 	}
 	return nil
 }
 
-func (s *Sink) onFailure(meta, doc []byte, res esutil.BulkIndexerResponseItem, err error) {
-	switch {
-	case err != nil:
-		// Transport failure or a whole-request error after retries.
-		s.setErr(err.Error())
-		_ = s.toSpool(meta, doc, true)
-	case res.Status == http.StatusConflict:
-		s.duplicates.Add(1)
-	case res.Status == http.StatusTooManyRequests || res.Status >= 500:
-		s.setErr(fmt.Sprintf("%d %s: %s", res.Status, res.Error.Type, res.Error.Reason))
-		_ = s.toSpool(meta, doc, false)
-	default:
-		s.failed.Add(1)
-		msg := fmt.Sprintf("document %s rejected: %d %s: %s", res.DocumentID, res.Status, res.Error.Type, res.Error.Reason)
-		if res.Error.Cause.Reason != "" {
-			msg += " (" + res.Error.Cause.Reason + ")"
+// sendLive sends a worker's batch and settles each notice: counted as
+// indexed, duplicate or failed, or spooled to be sent again.
+func (s *Sink) sendLive(batch []rec) {
+	for i, o := range s.bulk(context.Background(), batch) {
+		switch o.verdict() {
+		case indexed:
+			s.indexed.Add(1)
+		case duplicate:
+			s.duplicates.Add(1)
+		case retry:
+			s.setErr(o.reason)
+			_ = s.toSpool(batch[i], o)
+		default:
+			s.reject(batch[i], o, "document")
 		}
-		s.setErr(msg)
-		s.logf("elasticsearch: %s", msg)
 	}
 }
 
-// toSpool appends a record to the spool; markDown sends later writes there
-// too until the replayer has drained it (so order is kept).
-func (s *Sink) toSpool(meta, doc []byte, markDown bool) error {
+// reject counts a notice Elasticsearch refused for good and logs why.
+func (s *Sink) reject(r rec, o outcome, what string) {
+	s.failed.Add(1)
+	msg := fmt.Sprintf("%s %s rejected: %s", what, docID(r), o.reason)
+	s.setErr(msg)
+	s.logf("elasticsearch: %s", msg)
+}
+
+// docID is the _id in a record's action line.
+func docID(r rec) string {
+	var m map[string]struct {
+		ID string `json:"_id"`
+	}
+	json.Unmarshal(r.meta, &m)
+	for _, a := range m {
+		return a.ID
+	}
+	return "?"
+}
+
+// toSpool appends a record that could not be indexed (o says why) to the
+// spool. When the request failed as a whole, later writes go there too
+// until the replayer has drained it (so order is kept).
+func (s *Sink) toSpool(r rec, o outcome) error {
 	if s.spool == nil {
 		s.dropped.Add(1)
 		s.failed.Add(1)
 		return nil
 	}
 	s.spool.mu.Lock()
-	if markDown && !s.down.Load() {
+	if o.whole && !s.down.Load() {
 		s.down.Store(true)
 		s.logf("elasticsearch: cluster unreachable, spooling notices to %s", s.cfg.SpoolDir)
 	}
-	err := s.spoolLocked(meta, doc)
+	err := s.spoolLocked(r)
 	s.spool.mu.Unlock()
 	s.kick()
 	return err
 }
 
-func (s *Sink) spoolLocked(meta, doc []byte) error {
-	rec := make([]byte, 0, len(meta)+len(doc)+2)
-	rec = append(append(append(append(rec, meta...), '\n'), doc...), '\n')
-	err := s.spool.appendLocked(rec)
+func (s *Sink) spoolLocked(r rec) error {
+	b := make([]byte, 0, r.size())
+	b = append(append(append(append(b, r.meta...), '\n'), r.doc...), '\n')
+	err := s.spool.appendLocked(b)
 	if errors.Is(err, errSpoolFull) {
 		d := s.dropped.Add(1)
 		if d&(d-1) == 0 { // 1, 2, 4, 8, ...: loud but bounded
@@ -339,7 +334,7 @@ func (s *Sink) FlushesItself() bool { return true }
 
 // Flush sends everything queued and makes the spool durable (fsync).
 func (s *Sink) Flush(ctx context.Context) error {
-	err := s.bi.Flush(ctx)
+	err := s.flushWorkers(ctx)
 	if s.spool != nil {
 		s.spool.mu.Lock()
 		serr := s.spool.syncLocked()
@@ -370,7 +365,7 @@ func (s *Sink) Close() error {
 		err = s.Flush(ctx)
 		close(s.stop)
 		<-s.done
-		if cerr := s.bi.Close(ctx); err == nil && cerr != nil {
+		if cerr := s.stopWorkers(ctx); err == nil && cerr != nil {
 			err = cerr
 		}
 		if s.spool != nil {
@@ -486,23 +481,22 @@ func (s *Sink) replaySegment(ctx context.Context, name string) error {
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 256<<10)
-	var batch bytes.Buffer
-	n := 0
+	var batch []rec
+	size := 0
 	for {
 		meta, err1 := r.ReadBytes('\n')
 		doc, err2 := r.ReadBytes('\n')
 		if len(meta) > 0 && len(doc) > 0 && doc[len(doc)-1] == '\n' {
-			batch.Write(meta)
-			batch.Write(restamp(doc))
-			n++
+			rc := rec{meta: meta[:len(meta)-1], doc: restamp(doc[:len(doc)-1])}
+			batch = append(batch, rc)
+			size += rc.size()
 		}
 		eof := err1 != nil || err2 != nil
-		if batch.Len() >= s.cfg.FlushBytes || (eof && n > 0) {
-			if err := s.sendReplay(ctx, &batch, n); err != nil {
+		if size >= s.cfg.FlushBytes || (eof && len(batch) > 0) {
+			if err := s.sendReplay(ctx, batch); err != nil {
 				return err
 			}
-			batch.Reset()
-			n = 0
+			batch, size = batch[:0], 0
 		}
 		if eof {
 			if err1 != nil && err1 != io.EOF {
@@ -531,51 +525,29 @@ func restamp(doc []byte) []byte {
 	return out
 }
 
-type bulkResp struct {
-	Errors bool                                        `json:"errors"`
-	Items  []map[string]esutil.BulkIndexerResponseItem `json:"items"`
-}
-
-func (s *Sink) sendReplay(ctx context.Context, body *bytes.Buffer, n int) error {
-	res, err := esapi.BulkRequest{Body: bytes.NewReader(body.Bytes()), FilterPath: []string{"errors", "items.*.status", "items.*.error", "items.*._id"}}.Do(ctx, s.es)
-	if err != nil {
-		return fmt.Errorf("elasticsearch: replay: %w", err)
-	}
-	defer res.Body.Close()
-	if res.IsError() {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
-		return fmt.Errorf("elasticsearch: replay: %s: %s", res.Status(), b)
-	}
-	var br bulkResp
-	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
-		return fmt.Errorf("elasticsearch: replay: decoding response: %w", err)
-	}
-	var retry error
-	for _, item := range br.Items {
-		for _, r := range item {
-			switch {
-			case r.Status >= 200 && r.Status < 300:
-				s.indexed.Add(1)
-				s.replayed.Add(1)
-			case r.Status == http.StatusConflict:
-				s.duplicates.Add(1)
-				s.replayed.Add(1)
-			case r.Status == http.StatusTooManyRequests || r.Status >= 500:
-				// Keep the segment; what was acknowledged comes back as 409.
-				retry = fmt.Errorf("elasticsearch: replay: %d %s: %s", r.Status, r.Error.Type, r.Error.Reason)
-			default:
-				s.failed.Add(1)
-				msg := fmt.Sprintf("spooled document %s rejected: %d %s: %s", r.DocumentID, r.Status, r.Error.Type, r.Error.Reason)
-				s.setErr(msg)
-				s.logf("elasticsearch: %s", msg)
-			}
+// sendReplay sends a batch of spooled notices; an error (the batch is to
+// be sent again) when any of them could not be indexed for now.
+func (s *Sink) sendReplay(ctx context.Context, batch []rec) error {
+	var again error
+	itemRetry := false
+	for i, o := range s.bulk(ctx, batch) {
+		switch o.verdict() {
+		case indexed:
+			s.indexed.Add(1)
+			s.replayed.Add(1)
+		case duplicate:
+			s.duplicates.Add(1)
+			s.replayed.Add(1)
+		case retry:
+			// Keep the segment; what was acknowledged comes back as 409.
+			again = fmt.Errorf("elasticsearch: replay: %s", o.reason)
+			itemRetry = itemRetry || !o.whole
+		default:
+			s.reject(batch[i], o, "spooled document")
 		}
 	}
-	if retry == nil && len(br.Items) != n {
-		retry = fmt.Errorf("elasticsearch: replay: %d results for %d documents", len(br.Items), n)
-	}
-	if retry != nil {
+	if itemRetry { // the transport counts its own retries
 		s.retries.Add(1)
 	}
-	return retry
+	return again
 }

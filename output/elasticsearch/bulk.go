@@ -1,0 +1,257 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+// rec is one notice in bulk form: its action line and its document, each
+// without the newline that ends it in a request or a spool segment.
+type rec struct{ meta, doc []byte }
+
+// size is what the record adds to a bulk request body.
+func (r rec) size() int { return len(r.meta) + len(r.doc) + 2 }
+
+// outcome is what became of one record sent in a bulk request.
+type outcome struct {
+	// status is the item's status in the bulk response, or the request's
+	// when it failed as a whole (0: no answer, a network error).
+	status int
+	// whole: the request failed as a whole, for a reason that is not this
+	// record's (network error, 429/5xx after the client's retries, 401,
+	// 403...): the record is to be sent again later.
+	whole bool
+	// reason is the error, with its status, for the log and LastError.
+	reason string
+}
+
+// verdict sorts outcomes into what the sink does with the record.
+type verdict int
+
+const (
+	indexed   verdict = iota // created
+	duplicate                // 409: a document with its id exists already
+	retry                    // to be sent again (spool, or the replayer's next attempt)
+	rejected                 // refused for good: counted as failed and logged
+)
+
+func (o outcome) verdict() verdict {
+	switch {
+	case o.whole || o.status == http.StatusTooManyRequests || o.status >= 500:
+		return retry
+	case o.status == http.StatusConflict:
+		return duplicate
+	case o.status >= 200 && o.status < 300:
+		return indexed
+	default:
+		return rejected
+	}
+}
+
+// bulkItem is one entry of a bulk response's items (filter_path keeps these).
+type bulkItem struct {
+	Status int `json:"status"`
+	Error  struct {
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+		Cause  struct {
+			Reason string `json:"reason"`
+		} `json:"caused_by"`
+	} `json:"error"`
+}
+
+func (it bulkItem) outcome() outcome {
+	o := outcome{status: it.Status}
+	if it.Status >= 300 || it.Error.Type != "" {
+		o.reason = fmt.Sprintf("%d %s: %s", it.Status, it.Error.Type, it.Error.Reason)
+		if it.Error.Cause.Reason != "" {
+			o.reason += " (" + it.Error.Cause.Reason + ")"
+		}
+	}
+	return o
+}
+
+var bulkFilter = []string{"errors", "items.*.status", "items.*.error"}
+
+// post sends recs as one _bulk request. Without error it returns one item
+// per record, in order; otherwise status is the request's HTTP status (0
+// without an answer) and err says what went wrong.
+func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
+	n := 0
+	for _, r := range recs {
+		n += r.size()
+	}
+	body := make([]byte, 0, n)
+	for _, r := range recs {
+		body = append(append(append(append(body, r.meta...), '\n'), r.doc...), '\n')
+	}
+	res, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: bulkFilter}.Do(ctx, s.es)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
+		return nil, res.StatusCode, fmt.Errorf("%s: %s", res.Status(), bytes.TrimSpace(b))
+	}
+	var br struct {
+		Items []map[string]bulkItem `json:"items"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
+		return nil, res.StatusCode, fmt.Errorf("decoding the bulk response: %w", err)
+	}
+	if len(br.Items) != len(recs) {
+		return nil, res.StatusCode, fmt.Errorf("%d results for %d documents", len(br.Items), len(recs))
+	}
+	items := make([]bulkItem, len(recs))
+	for i, it := range br.Items {
+		for _, v := range it { // one key: the action
+			items[i] = v
+		}
+	}
+	return items, res.StatusCode, nil
+}
+
+// bulk sends recs and returns the outcome of each.
+func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
+	outs := make([]outcome, len(recs))
+	items, status, err := s.post(ctx, recs)
+	if err != nil {
+		whole := outcome{status: status, whole: true, reason: err.Error()}
+		for i := range outs {
+			outs[i] = whole
+		}
+		return outs
+	}
+	for i, it := range items {
+		outs[i] = it.outcome()
+	}
+	return outs
+}
+
+// queued is what Write hands a bulk worker: a record, or (flushed set) a
+// request to send what the worker holds and then close flushed.
+type queued struct {
+	r       rec
+	flushed chan struct{}
+}
+
+// startWorkers starts cfg.Workers bulk workers, each with its own queue
+// (so that a flush request comes after the records queued before it).
+func (s *Sink) startWorkers() {
+	s.queues = make([]chan queued, s.cfg.Workers)
+	for i := range s.queues {
+		q := make(chan queued, 1)
+		s.queues[i] = q
+		s.workers.Add(1)
+		go s.worker(q)
+	}
+}
+
+// worker gathers records into a bulk request of at most flush_bytes (a
+// record larger than that goes alone) and sends it when full, every
+// flush_interval, on a flush request, and when its queue is closed.
+func (s *Sink) worker(q chan queued) {
+	defer s.workers.Done()
+	var batch []rec
+	size := 0
+	tick := time.NewTicker(s.cfg.FlushInterval)
+	defer tick.Stop()
+	flush := func() {
+		if len(batch) > 0 {
+			s.sendLive(batch)
+		}
+		batch, size = batch[:0], 0
+		tick.Reset(s.cfg.FlushInterval)
+	}
+	for {
+		select {
+		case <-tick.C:
+			flush()
+		case it, ok := <-q:
+			switch {
+			case !ok:
+				flush()
+				return
+			case it.flushed != nil:
+				flush()
+				close(it.flushed)
+			default:
+				if len(batch) > 0 && size+it.r.size() > s.cfg.FlushBytes {
+					flush()
+				}
+				batch = append(batch, it.r)
+				if size += it.r.size(); size >= s.cfg.FlushBytes {
+					flush()
+				}
+			}
+		}
+	}
+}
+
+// enqueue hands r to a worker: the first with room, else it waits for the
+// next in turn until ctx is done.
+func (s *Sink) enqueue(ctx context.Context, r rec) error {
+	n := s.next.Add(1)
+	k := uint64(len(s.queues))
+	for i := uint64(0); i < k; i++ {
+		select {
+		case s.queues[(n+i)%k] <- queued{r: r}:
+			return nil
+		default:
+		}
+	}
+	select {
+	case s.queues[n%k] <- queued{r: r}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flushWorkers has every worker send what it holds, and waits for them.
+func (s *Sink) flushWorkers(ctx context.Context) error {
+	dones := make([]chan struct{}, len(s.queues))
+	for i, q := range s.queues {
+		dones[i] = make(chan struct{})
+		select {
+		case q <- queued{flushed: dones[i]}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// stopWorkers closes the queues (the workers send what they hold) and
+// waits for the workers until ctx is done.
+func (s *Sink) stopWorkers(ctx context.Context) error {
+	for _, q := range s.queues {
+		close(q)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
