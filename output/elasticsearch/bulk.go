@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -99,7 +100,7 @@ func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	defer res.Body.Close()
 	if res.IsError() {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
-		return nil, res.StatusCode, fmt.Errorf("%s: %s", res.Status(), bytes.TrimSpace(b))
+		return nil, res.StatusCode, fmt.Errorf("%s: %s", res.Status(), errorText(b))
 	}
 	var br struct {
 		Items []map[string]bulkItem `json:"items"`
@@ -119,21 +120,154 @@ func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	return items, res.StatusCode, nil
 }
 
-// bulk sends recs and returns the outcome of each.
+// errorText is the gist of an error response: Elasticsearch's error type
+// and reason, else the start of the body (a proxy's HTML page).
+func errorText(b []byte) string {
+	var e struct {
+		Error struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error.Type != "" {
+		return e.Error.Type + ": " + e.Error.Reason
+	}
+	t := strings.Join(strings.Fields(string(b)), " ")
+	if len(t) > 200 {
+		t = t[:200] + "..."
+	}
+	return t
+}
+
+// bulk sends recs and returns the outcome of each. A request refused as a
+// whole with 413 (larger than the cluster's http.max_content_length or a
+// proxy's body limit) or 400 (a record it cannot parse, such as a damaged
+// spool line) would be refused again for ever: it is sent again in halves,
+// down to the single records refused on their own, which are rejected
+// while the others go in.
 func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
 	outs := make([]outcome, len(recs))
-	items, status, err := s.post(ctx, recs)
-	if err != nil {
-		whole := outcome{status: status, whole: true, reason: err.Error()}
-		for i := range outs {
-			outs[i] = whole
-		}
-		return outs
-	}
-	for i, it := range items {
-		outs[i] = it.outcome()
-	}
+	s.sendSplitting(ctx, recs, outs)
 	return outs
+}
+
+// sendSplitting fills outs (one per record). It returns the outcome of a
+// request that failed as a whole, else nil: the rest of a split batch is
+// then not sent into the same failure but marked with it.
+func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *outcome {
+	items, status, err := s.post(ctx, recs)
+	if err == nil {
+		for i, it := range items {
+			outs[i] = it.outcome()
+		}
+		return nil
+	}
+	o := outcome{status: status, reason: err.Error()}
+	if status != http.StatusRequestEntityTooLarge && status != http.StatusBadRequest {
+		o.whole = true
+		for i := range outs {
+			outs[i] = o
+		}
+		return &o
+	}
+	if len(recs) == 1 { // refused on its own: the record's fault
+		outs[0] = o
+		return nil
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		s.logSplit(recs, o)
+	}
+	h := len(recs) / 2
+	if f := s.sendSplitting(ctx, recs[:h], outs[:h]); f != nil {
+		for i := h; i < len(outs); i++ {
+			outs[i] = *f
+		}
+		return f
+	}
+	return s.sendSplitting(ctx, recs[h:], outs[h:])
+}
+
+// logSplit says (on the 1st, 2nd, 4th, 8th... time) that bulk requests
+// are too large for the cluster or a proxy in front of it.
+func (s *Sink) logSplit(recs []rec, o outcome) {
+	n := s.splits.Add(1)
+	if n&(n-1) != 0 {
+		return
+	}
+	size := 0
+	for _, r := range recs {
+		size += r.size()
+	}
+	s.logf("elasticsearch: a bulk request of %d bytes (%d notices) was refused as too large (%s), sent again in halves (%d times so far): "+
+		"set flush_bytes (now %d) below the limit of the cluster (http.max_content_length) or of the proxy in front of it",
+		size, len(recs), o.reason, n, s.cfg.FlushBytes)
+}
+
+// outage says what a request that failed as a whole means: its kind (one
+// log line per kind while it lasts) and the line for the log.
+func outage(o outcome) (kind, text string) {
+	switch {
+	case o.status == http.StatusUnauthorized:
+		return "authentication", "authentication failed (" + o.reason + "): check username and password, api_key or bearer_token (read at start)"
+	case o.status == http.StatusForbidden:
+		return "authorisation", "not authorised (" + o.reason + "): the user's roles lack a privilege this needs"
+	case o.status >= 400 && o.status < 500 && o.status != http.StatusRequestTimeout && o.status != http.StatusTooManyRequests:
+		return "refused", "requests refused (" + o.reason + ")"
+	default:
+		return "unreachable", "cluster unreachable (" + o.reason + ")"
+	}
+}
+
+// noteOutage logs a request that failed as a whole, once per kind of
+// failure until outageOver; then says what happens to the notices.
+func (s *Sink) noteOutage(o outcome, then string) {
+	kind, text := outage(o)
+	s.outageMu.Lock()
+	defer s.outageMu.Unlock()
+	if kind != s.outageKind {
+		s.outageKind = kind
+		s.logf("elasticsearch: %s; %s", text, then)
+	}
+}
+
+// outageOver is called when requests go through again.
+func (s *Sink) outageOver() {
+	s.outageMu.Lock()
+	s.outageKind = ""
+	s.outageMu.Unlock()
+}
+
+// describe names a notice for the log: its id, rule, source and time (a
+// damaged record shows what can be read of it).
+func describe(r rec) string {
+	var d struct {
+		Timestamp string `json:"@timestamp"`
+		Event     struct {
+			ID string `json:"id"`
+		} `json:"event"`
+		Rule struct {
+			Name string `json:"name"`
+		} `json:"rule"`
+		Source struct {
+			IP string `json:"ip"`
+		} `json:"source"`
+	}
+	_ = json.Unmarshal(r.doc, &d)
+	var m map[string]struct {
+		ID string `json:"_id"`
+	}
+	_ = json.Unmarshal(r.meta, &m)
+	id := d.Event.ID
+	for _, a := range m {
+		id = a.ID
+	}
+	or := func(v string) string {
+		if v == "" {
+			return "?"
+		}
+		return v
+	}
+	return fmt.Sprintf("%s (rule %s, source %s, @timestamp %s)", or(id), or(d.Rule.Name), or(d.Source.IP), or(d.Timestamp))
 }
 
 // queued is what Write hands a bulk worker: a record, or (flushed set) a

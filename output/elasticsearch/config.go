@@ -72,6 +72,12 @@ type Config struct {
 	WriteTimeout time.Duration `toml:"write_timeout"`
 }
 
+// MaxFlushBytes is the largest flush_bytes accepted: Elasticsearch's
+// default http.max_content_length (100mb). A bulk request holds at most
+// flush_bytes (a single larger notice goes alone); a larger one would be
+// refused with 413 every time.
+const MaxFlushBytes = 100 << 20
+
 // MinFlushInterval is the shortest flush_interval accepted: below it the
 // bulk indexer would flush nearly empty requests in a busy loop.
 const MinFlushInterval = 10 * time.Millisecond
@@ -111,6 +117,9 @@ func (c Config) Validate() error {
 		if n.v < 0 {
 			return fmt.Errorf(p+"%s: %d is negative", n.key, n.v)
 		}
+	}
+	if c.FlushBytes > MaxFlushBytes {
+		return fmt.Errorf(p+"flush_bytes: %d is above %d (Elasticsearch's default http.max_content_length, 100mb: it refuses larger bulk requests)", c.FlushBytes, MaxFlushBytes)
 	}
 	if c.FlushInterval < 0 || (c.FlushInterval > 0 && c.FlushInterval < MinFlushInterval) {
 		return fmt.Errorf(p+"flush_interval: %s is below %s", c.FlushInterval, MinFlushInterval)

@@ -44,6 +44,8 @@ func TestConfigValidate(t *testing.T) {
 		{"min_risk NaN", func(c *Config) { c.MinRisk = math.NaN() }, "output.elasticsearch.min_risk: NaN is outside 0..100"},
 		{"spool_max_bytes", func(c *Config) { c.SpoolMaxBytes = -1 }, "output.elasticsearch.spool_max_bytes: -1 is negative"},
 		{"flush_bytes", func(c *Config) { c.FlushBytes = -1 }, "output.elasticsearch.flush_bytes: -1 is negative"},
+		{"flush_bytes at the limit", func(c *Config) { c.FlushBytes = MaxFlushBytes }, ""},
+		{"flush_bytes above the limit", func(c *Config) { c.FlushBytes = MaxFlushBytes + 1 }, "output.elasticsearch.flush_bytes: 104857601 is above 104857600 (Elasticsearch's default http.max_content_length"},
 		{"workers", func(c *Config) { c.Workers = -1 }, "output.elasticsearch.workers: -1 is negative"},
 		{"max_retries", func(c *Config) { c.MaxRetries = -2 }, "output.elasticsearch.max_retries: -2 is negative"},
 		{"flush_interval negative", func(c *Config) { c.FlushInterval = -time.Second }, "output.elasticsearch.flush_interval: -1s is below 10ms"},

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +59,13 @@ type Sink struct {
 	down atomic.Bool
 
 	indexed, duplicates, failed, spooled, replayed, dropped, retries, filtered atomic.Int64
+	splits                                                                     atomic.Int64 // bulk requests sent again in halves after a 413
 	lastErr                                                                    atomic.Value // string
+
+	// outageKind is the kind of whole-request failure last logged (outage),
+	// "" when requests go through.
+	outageMu   sync.Mutex
+	outageKind string
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -253,39 +258,34 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 // sendLive sends a worker's batch and settles each notice: counted as
 // indexed, duplicate or failed, or spooled to be sent again.
 func (s *Sink) sendLive(batch []rec) {
+	through := false
 	for i, o := range s.bulk(context.Background(), batch) {
 		switch o.verdict() {
 		case indexed:
 			s.indexed.Add(1)
+			through = true
 		case duplicate:
 			s.duplicates.Add(1)
+			through = true
 		case retry:
 			s.setErr(o.reason)
 			_ = s.toSpool(batch[i], o)
 		default:
-			s.reject(batch[i], o, "document")
+			s.reject(batch[i], o, "notice")
 		}
 	}
+	if through && s.spool == nil {
+		s.outageOver() // with a spool: when it is drained
+	}
 }
 
-// reject counts a notice Elasticsearch refused for good and logs why.
+// reject counts a notice Elasticsearch refused for good and logs why,
+// naming it (id, rule, source, time).
 func (s *Sink) reject(r rec, o outcome, what string) {
 	s.failed.Add(1)
-	msg := fmt.Sprintf("%s %s rejected: %s", what, docID(r), o.reason)
+	msg := fmt.Sprintf("%s %s rejected: %s", what, describe(r), o.reason)
 	s.setErr(msg)
 	s.logf("elasticsearch: %s", msg)
-}
-
-// docID is the _id in a record's action line.
-func docID(r rec) string {
-	var m map[string]struct {
-		ID string `json:"_id"`
-	}
-	json.Unmarshal(r.meta, &m)
-	for _, a := range m {
-		return a.ID
-	}
-	return "?"
 }
 
 // toSpool appends a record that could not be indexed (o says why) to the
@@ -295,12 +295,15 @@ func (s *Sink) toSpool(r rec, o outcome) error {
 	if s.spool == nil {
 		s.dropped.Add(1)
 		s.failed.Add(1)
+		if o.whole {
+			s.noteOutage(o, "no spool_dir: notices that cannot be indexed are dropped (counted in Dropped and Failed)")
+		}
 		return nil
 	}
 	s.spool.mu.Lock()
 	if o.whole && !s.down.Load() {
 		s.down.Store(true)
-		s.logf("elasticsearch: cluster unreachable, spooling notices to %s", s.cfg.SpoolDir)
+		s.noteOutage(o, "spooling notices to "+s.cfg.SpoolDir)
 	}
 	err := s.spoolLocked(r)
 	s.spool.mu.Unlock()
@@ -427,6 +430,10 @@ func (s *Sink) replayer() {
 		if err := s.replay(); err != nil {
 			attempt++
 			s.setErr(err.Error())
+			var re *retryError
+			if errors.As(err, &re) && re.o.whole {
+				s.noteOutage(re.o, "the spool is replayed when the cluster takes it again")
+			}
 			continue
 		}
 		attempt = 0
@@ -455,6 +462,7 @@ func (s *Sink) replay() error {
 			if s.spool.emptyLocked() || s.spool.active == nil {
 				if s.down.Load() {
 					s.logf("elasticsearch: spool drained, indexing directly again")
+					s.outageOver()
 				}
 				s.down.Store(false)
 				s.spool.mu.Unlock()
@@ -528,7 +536,7 @@ func restamp(doc []byte) []byte {
 // sendReplay sends a batch of spooled notices; an error (the batch is to
 // be sent again) when any of them could not be indexed for now.
 func (s *Sink) sendReplay(ctx context.Context, batch []rec) error {
-	var again error
+	var again *retryError
 	itemRetry := false
 	for i, o := range s.bulk(ctx, batch) {
 		switch o.verdict() {
@@ -540,14 +548,25 @@ func (s *Sink) sendReplay(ctx context.Context, batch []rec) error {
 			s.replayed.Add(1)
 		case retry:
 			// Keep the segment; what was acknowledged comes back as 409.
-			again = fmt.Errorf("elasticsearch: replay: %s", o.reason)
+			if again == nil {
+				again = &retryError{o}
+			}
 			itemRetry = itemRetry || !o.whole
 		default:
-			s.reject(batch[i], o, "spooled document")
+			s.reject(batch[i], o, "spooled notice")
 		}
 	}
 	if itemRetry { // the transport counts its own retries
 		s.retries.Add(1)
 	}
+	if again == nil {
+		return nil
+	}
 	return again
 }
+
+// retryError is a replay batch not indexed for now: o is the outcome of
+// its first notice to be sent again.
+type retryError struct{ o outcome }
+
+func (e *retryError) Error() string { return "elasticsearch: replay: " + e.o.reason }

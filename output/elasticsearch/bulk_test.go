@@ -1,0 +1,264 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// logLines collects a sink's log lines (and passes them to t.Logf).
+type logLines struct {
+	t  testing.TB
+	mu sync.Mutex
+	ls []string
+}
+
+func (l *logLines) logf(f string, a ...any) {
+	line := fmt.Sprintf(f, a...)
+	l.t.Log(line)
+	l.mu.Lock()
+	l.ls = append(l.ls, line)
+	l.mu.Unlock()
+}
+
+// with returns the lines containing every one of subs.
+func (l *logLines) with(subs ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+next:
+	for _, line := range l.ls {
+		for _, s := range subs {
+			if !strings.Contains(line, s) {
+				continue next
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func newLoggedSink(t *testing.T, cfg Config) (*Sink, *logLines) {
+	t.Helper()
+	l := &logLines{t: t}
+	s, err := New(context.Background(), cfg, WithLogf(l.logf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, l
+}
+
+// frontProxy is an HTTP server in front of target that answers a request
+// itself when refuse says so (status and body), else forwards it.
+func frontProxy(t *testing.T, target string, refuse func(r *http.Request, body []byte) (int, string)) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if st, msg := refuse(r, body); st != 0 {
+			w.WriteHeader(st)
+			io.WriteString(w, msg)
+			return
+		}
+		r2, _ := http.NewRequest(r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+		r2.Header = r.Header.Clone()
+		res, err := http.DefaultClient.Do(r2)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		for k, v := range res.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(res.StatusCode)
+		io.Copy(w, res.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A bulk request larger than a proxy in front of the cluster accepts (here
+// 64 KiB, as nginx's client_max_body_size) is refused with 413 every time.
+// It used to be taken for an outage: its notices were spooled, every later
+// notice queued behind them, and the replayer sent the same batch for ever.
+// Now the batch is sent again in halves until the parts go in; a notice
+// that is too large on its own is counted as failed; the replayer does the
+// same with a spooled batch that is too large.
+func TestOversizedBulkIsSentInHalves(t *testing.T) {
+	const limit = 64 << 10
+	var down atomic.Bool
+	inner := &mockES{status: func(int) int {
+		if down.Load() {
+			return 503
+		}
+		return 200
+	}}
+	url := frontProxy(t, newMock(t, inner), func(r *http.Request, body []byte) (int, string) {
+		if len(body) > limit {
+			return http.StatusRequestEntityTooLarge, "<html><body>413 Request Entity Too Large</body></html>"
+		}
+		return 0, ""
+	})
+	s, logs := newLoggedSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour, FlushBytes: 1 << 20})
+
+	writeAll(t, s, makeNotices(200, 12)) // ~230 KB: each worker's bulk request is over the limit
+	writeAll(t, s, makeNotices(1, 13))   // later, a small notice
+	if st := s.Stats(); inner.stored() != 201 || st.Indexed != 201 || st.Failed != 0 || st.Spooled != 0 || s.Pending() {
+		t.Fatalf("stored %d, stats %+v, pending %v: want all 201 indexed directly", inner.stored(), st, s.Pending())
+	}
+	if len(logs.with("refused as too large", "set flush_bytes")) == 0 {
+		t.Error("no log line says the bulk requests are too large")
+	}
+
+	// One notice larger than the limit on its own: rejected, named in the log.
+	big := makeNotices(1, 14)[0]
+	big.Message = strings.Repeat("x", limit)
+	writeAll(t, s, []*notice.Notice{big})
+	if st := s.Stats(); st.Failed != 1 || len(logs.with("rejected", big.ID, "413")) != 1 {
+		t.Fatalf("stats %+v: want the oversized notice %s failed and logged once", st, big.ID)
+	}
+
+	// The replayer: 200 notices spooled while the cluster answers 503 are
+	// one replay batch, too large for the proxy.
+	down.Store(true)
+	writeAll(t, s, makeNotices(200, 15))
+	if st := s.Stats(); st.Spooled != 200 {
+		t.Fatalf("stats %+v: want 200 spooled", st)
+	}
+	down.Store(false)
+	s.kick()
+	eventually(t, 60*time.Second, "the spool to drain", func() bool { return !s.Pending() })
+	if st := s.Stats(); inner.stored() != 401 || st.Replayed != 200 || st.Failed != 1 {
+		t.Fatalf("stored %d, stats %+v: want the 200 spooled notices replayed", inner.stored(), st)
+	}
+}
+
+// A bulk request refused as a whole with 400 (Elasticsearch does so for a
+// record it cannot parse as an action) used to be spooled and retried for
+// ever with every notice behind it. Now the batch is halved until the bad
+// notice is alone: it is counted as failed, logged once with its id, rule,
+// source and time, and the others are indexed.
+func TestWholeRequest400IsolatesTheBadNotice(t *testing.T) {
+	ns := makeNotices(50, 16)
+	bad := ns[17]
+	inner := &mockES{}
+	var requests atomic.Int64
+	url := frontProxy(t, newMock(t, inner), func(r *http.Request, body []byte) (int, string) {
+		requests.Add(1)
+		if bytes.Contains(body, []byte(bad.ID)) {
+			return http.StatusBadRequest, `{"error":{"type":"x_content_e_o_f_exception","reason":"[1:56] Unexpected end of file"},"status":400}`
+		}
+		return 0, ""
+	})
+	s, logs := newLoggedSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+	writeAll(t, s, ns)
+	st := s.Stats()
+	if inner.stored() != 49 || st.Indexed != 49 || st.Failed != 1 || st.Spooled != 0 || s.Pending() {
+		t.Fatalf("stored %d, stats %+v: want 49 indexed, 1 failed, nothing spooled", inner.stored(), st)
+	}
+	want := []string{"rejected", bad.ID, "rule " + bad.Rule, "source " + bad.Source.String(), bad.Timestamp.Format("2006-01-02T15:04"), "x_content_e_o_f_exception"}
+	if got := logs.with(want...); len(got) != 1 || len(logs.with("rejected")) != 1 {
+		t.Errorf("want one log line with %q; rejections logged: %q", want, logs.with("rejected"))
+	}
+	if n := requests.Load(); n > 13 { // 1 + 2 per halving (50 -> 25 -> 13 -> 7 -> 4 -> 2 -> 1)
+		t.Errorf("%d requests to isolate one notice among 50", n)
+	}
+}
+
+// A whole request refused with 401 or 403 is not a record's fault: the
+// notices are spooled and replayed once the cluster takes them, as in an
+// outage; but the log says it is an authentication or authorisation
+// failure (once), not that the cluster is unreachable.
+func TestAuthFailuresSpoolAndSaySo(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		says   string
+	}{
+		{401, "authentication failed (401 Unauthorized"},
+		{403, "not authorised (403 Forbidden"},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			var refused atomic.Bool
+			refused.Store(true)
+			m := &mockES{status: func(int) int {
+				if refused.Load() {
+					return tc.status
+				}
+				return 200
+			}}
+			s, logs := newLoggedSink(t, Config{URLs: []string{newMock(t, m)}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+				SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+			writeAll(t, s, makeNotices(30, 17))
+			time.Sleep(500 * time.Millisecond) // the replayer's first attempts
+			if st := s.Stats(); st.Spooled != 30 || st.Failed != 0 || !s.Pending() {
+				t.Fatalf("stats %+v: want 30 spooled", st)
+			}
+			if got := logs.with(tc.says); len(got) != 1 || len(logs.with("unreachable")) != 0 {
+				t.Errorf("want one log line %q and none saying unreachable; logged %q", tc.says, logs.with())
+			}
+			refused.Store(false)
+			s.kick()
+			eventually(t, 60*time.Second, "the spool to drain", func() bool { return !s.Pending() })
+			if st := s.Stats(); st.Replayed != 30 || m.stored() != 30 {
+				t.Fatalf("stats %+v stored %d: want 30 replayed", st, m.stored())
+			}
+		})
+	}
+}
+
+// A spool segment with a damaged action line (a disk error, a hand edit)
+// is refused by Elasticsearch as a whole (400), with every notice in the
+// same replay batch; it used to block the spool for ever. Against the
+// node: the damaged notice is counted as failed and the spool drains.
+func TestIntegrationDamagedSpoolLineIsRejectedAlone(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	ctx := context.Background()
+	if err := PutTemplate(ctx, es, index); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	enc := &Sink{cfg: Config{Index: index}}
+	var seg bytes.Buffer
+	ns := makeNotices(30, 18)
+	for i, n := range ns {
+		r, err := enc.record(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 11 {
+			r.meta = r.meta[:len(r.meta)-2] // cut the closing braces
+		}
+		seg.Write(r.meta)
+		seg.WriteByte('\n')
+		seg.Write(r.doc)
+		seg.WriteByte('\n')
+	}
+	if err := os.WriteFile(filepath.Join(dir, "spool-00000000000000000001.ndjson"), seg.Bytes(), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s, logs := newLoggedSink(t, Config{URLs: []string{url}, Index: index, SpoolDir: dir, FlushInterval: 100 * time.Millisecond})
+	eventually(t, 60*time.Second, "the spool to drain", func() bool { return !s.Pending() })
+	st := s.Stats()
+	if got := count(t, es, index, nil); got != 29 || st.Replayed != 29 || st.Failed != 1 {
+		t.Fatalf("count %d, stats %+v: want 29 replayed and 1 failed", got, st)
+	}
+	if got := logs.with("spooled notice", ns[11].ID, "rejected", "400"); len(got) != 1 {
+		t.Errorf("no single log line names the damaged notice %s: %q", ns[11].ID, logs.with("rejected"))
+	}
+}
