@@ -262,3 +262,81 @@ func TestIntegrationDamagedSpoolLineIsRejectedAlone(t *testing.T) {
 		t.Errorf("no single log line names the damaged notice %s: %q", ns[11].ID, logs.with("rejected"))
 	}
 }
+
+// A replay batch with one notice the mapping rejects and one answered 429
+// the first time used to be sent again whole: the rejected notice was
+// counted (and logged) as failed once per attempt, and the notices indexed
+// the first time came back 409 and were counted again in Duplicates and
+// Replayed. Now only the notice answered 429 is sent again: each notice is
+// counted once.
+func TestReplayCountsEachNoticeOnce(t *testing.T) {
+	var healthy atomic.Bool
+	var badID, slowID atomic.Value
+	var slowSeen sync.Map
+	m := &mockES{
+		status: func(int) int {
+			if healthy.Load() {
+				return 200
+			}
+			return 503
+		},
+		item: func(_ int, id string) int {
+			if id == badID.Load().(string) {
+				return 400 // document_parsing_exception: rejected for good
+			}
+			if id == slowID.Load().(string) {
+				if _, seen := slowSeen.LoadOrStore(id, true); !seen {
+					return 429
+				}
+			}
+			return 201
+		},
+	}
+	s, logs := newLoggedSink(t, Config{URLs: []string{newMock(t, m)}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+	ns := makeNotices(10, 11)
+	badID.Store(ns[3].ID)
+	slowID.Store(ns[7].ID)
+	writeAll(t, s, ns) // cluster down: all 10 spooled
+	if st := s.Stats(); st.Spooled != 10 {
+		t.Fatalf("stats %+v, want 10 spooled", st)
+	}
+	healthy.Store(true)
+	s.kick()
+	eventually(t, 60*time.Second, "replay", func() bool { return !s.Pending() })
+	st := s.Stats()
+	if n := len(logs.with("rejected")); st.Failed != 1 || n != 1 {
+		t.Errorf("one rejected notice counted %d times as Failed, logged %d times", st.Failed, n)
+	}
+	if st.Duplicates != 0 || st.Replayed != 9 || st.Indexed != 9 || m.stored() != 9 {
+		t.Errorf("stats %+v, stored %d: want 9 replayed (indexed once each), no duplicates", st, m.stored())
+	}
+}
+
+// A replay attempt that fails as a whole part-way through a segment (the
+// cluster goes away between two batches) resumes where it stopped: the
+// batches already acknowledged are not sent again (they would come back
+// 409 and be counted twice in Replayed and Duplicates).
+func TestReplayResumesAfterAFailedBatch(t *testing.T) {
+	var healthy atomic.Bool
+	var failFrom atomic.Int64 // request numbers failFrom, failFrom+1: 503 (one try, one retry)
+	m := &mockES{status: func(n int) int {
+		if !healthy.Load() || int64(n) == failFrom.Load() || int64(n) == failFrom.Load()+1 {
+			return 503
+		}
+		return 200
+	}}
+	s, _ := newLoggedSink(t, Config{URLs: []string{newMock(t, m)}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour, FlushBytes: 8 << 10})
+	writeAll(t, s, makeNotices(60, 19)) // ~8 replay batches of 8 KiB
+	if st := s.Stats(); st.Spooled != 60 {
+		t.Fatalf("stats %+v, want 60 spooled", st)
+	}
+	failFrom.Store(m.reqs.Load() + 3) // the replay's third batch
+	healthy.Store(true)
+	s.kick()
+	eventually(t, 60*time.Second, "replay", func() bool { return !s.Pending() })
+	if st := s.Stats(); st.Replayed != 60 || st.Duplicates != 0 || m.stored() != 60 {
+		t.Fatalf("stats %+v, stored %d: want 60 replayed once each", st, m.stored())
+	}
+}

@@ -67,6 +67,8 @@ type Sink struct {
 	outageMu   sync.Mutex
 	outageKind string
 
+	resume replayState // the replayer's place in the spool (its goroutine only)
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -428,6 +430,11 @@ func (s *Sink) replayer() {
 		case <-wait:
 		}
 		if err := s.replay(); err != nil {
+			select {
+			case <-s.stop: // the attempt was cut short by Close
+				return
+			default:
+			}
 			attempt++
 			s.setErr(err.Error())
 			var re *retryError
@@ -482,37 +489,81 @@ func (s *Sink) replay() error {
 	}
 }
 
+// replayState is where the replayer stands in the segment it replays, so
+// that after a failed attempt it sends only what is not settled yet: each
+// notice is counted once (as indexed, duplicate or failed).
+type replayState struct {
+	seg   string
+	off   int64 // where the next record to read starts in seg
+	retry []rec // records of seg read before off and not settled: sent first
+}
+
+// replaySegment sends a segment in batches of at most flush_bytes (a
+// larger single notice alone) and returns nil once every notice in it is
+// settled. On an error it keeps its place (s.resume) for the next attempt.
 func (s *Sink) replaySegment(ctx context.Context, name string) error {
+	st := &s.resume
+	if st.seg != name {
+		*st = replayState{seg: name}
+	}
 	f, err := os.Open(s.spool.path(name))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if _, err := f.Seek(st.off, io.SeekStart); err != nil {
+		return err
+	}
 	r := bufio.NewReaderSize(f, 256<<10)
-	var batch []rec
-	size := 0
+	eof := false
 	for {
-		meta, err1 := r.ReadBytes('\n')
-		doc, err2 := r.ReadBytes('\n')
-		if len(meta) > 0 && len(doc) > 0 && doc[len(doc)-1] == '\n' {
-			rc := rec{meta: meta[:len(meta)-1], doc: restamp(doc[:len(doc)-1])}
+		batch, carry := st.retry, []rec(nil)
+		size := 0
+		for _, rc := range batch {
+			size += rc.size()
+		}
+		for !eof && size < s.cfg.FlushBytes {
+			rc, n, err := readRecord(r)
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			if err != nil {
+				st.retry = batch
+				return err
+			}
+			st.off += n
+			if len(batch) > 0 && size+rc.size() > s.cfg.FlushBytes {
+				carry = []rec{rc}
+				break
+			}
 			batch = append(batch, rc)
 			size += rc.size()
 		}
-		eof := err1 != nil || err2 != nil
-		if size >= s.cfg.FlushBytes || (eof && len(batch) > 0) {
-			if err := s.sendReplay(ctx, batch); err != nil {
-				return err
-			}
-			batch, size = batch[:0], 0
-		}
-		if eof {
-			if err1 != nil && err1 != io.EOF {
-				return err1
-			}
+		if len(batch) == 0 {
 			return nil
 		}
+		again, err := s.sendReplay(ctx, batch)
+		st.retry = append(again, carry...)
+		if err != nil {
+			return err
+		}
 	}
+}
+
+// readRecord reads a spooled record (action line, document line) and the
+// bytes it takes; io.EOF at the end, or where the last record was cut short
+// (a crash while it was written).
+func readRecord(r *bufio.Reader) (rec, int64, error) {
+	meta, err := r.ReadBytes('\n')
+	if err != nil {
+		return rec{}, 0, err
+	}
+	doc, err := r.ReadBytes('\n')
+	if err != nil {
+		return rec{}, 0, err
+	}
+	return rec{meta: meta[:len(meta)-1], doc: restamp(doc[:len(doc)-1])}, int64(len(meta) + len(doc)), nil
 }
 
 // restamp sets event.ingested to now on a spooled document: it is indexed now.
@@ -533,10 +584,12 @@ func restamp(doc []byte) []byte {
 	return out
 }
 
-// sendReplay sends a batch of spooled notices; an error (the batch is to
-// be sent again) when any of them could not be indexed for now.
-func (s *Sink) sendReplay(ctx context.Context, batch []rec) error {
-	var again *retryError
+// sendReplay sends a batch of spooled notices and settles each; it returns
+// those to be sent again (429/5xx, or the request failed as a whole), with
+// an error saying why.
+func (s *Sink) sendReplay(ctx context.Context, batch []rec) ([]rec, error) {
+	var again []rec
+	var first *retryError
 	itemRetry := false
 	for i, o := range s.bulk(ctx, batch) {
 		switch o.verdict() {
@@ -547,9 +600,9 @@ func (s *Sink) sendReplay(ctx context.Context, batch []rec) error {
 			s.duplicates.Add(1)
 			s.replayed.Add(1)
 		case retry:
-			// Keep the segment; what was acknowledged comes back as 409.
-			if again == nil {
-				again = &retryError{o}
+			again = append(again, batch[i])
+			if first == nil {
+				first = &retryError{o}
 			}
 			itemRetry = itemRetry || !o.whole
 		default:
@@ -559,10 +612,10 @@ func (s *Sink) sendReplay(ctx context.Context, batch []rec) error {
 	if itemRetry { // the transport counts its own retries
 		s.retries.Add(1)
 	}
-	if again == nil {
-		return nil
+	if first == nil {
+		return nil, nil
 	}
-	return again
+	return again, first
 }
 
 // retryError is a replay batch not indexed for now: o is the outcome of
