@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +61,92 @@ func TestScoreIntoElasticsearch(t *testing.T) {
 	count := esGet(t, "GET", base+"/"+index+"/_count?q=rule.name:scan.horizontal%20AND%20source.ip:%2210.12.15.0/24%22")
 	if !strings.Contains(count, `"count":1,`) {
 		t.Errorf("want exactly one scan.horizontal notice for 10.12.15.0/24 after two runs, got %s", count)
+	}
+}
+
+// captureLog collects what the standard logger writes (the Elasticsearch
+// sink logs there) for the rest of the test.
+func captureLog(t *testing.T) *bytes.Buffer {
+	var buf bytes.Buffer
+	prev := log.Writer()
+	log.SetOutput(io.MultiWriter(&buf, prev))
+	t.Cleanup(func() { log.SetOutput(prev) })
+	return &buf
+}
+
+// deadURL is a local address nothing listens on.
+func deadURL(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// score with the cluster unreachable at start used to exit at once
+// (installing the index template was fatal), though notices are what the
+// spool is for; so did run. Now they start and warn: with a spool_dir the
+// notices are spooled; without one they are dropped, and the log says so.
+func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
+	dead := deadURL(t)
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	for _, tc := range []struct {
+		name, extra string
+		says        []string
+	}{
+		{"spool", fmt.Sprintf("spool_dir = %q\n", spool), []string{"cluster unreachable", "starting anyway", "spooled to " + spool}},
+		{"no spool", "", []string{"cluster unreachable", "starting anyway", "no spool_dir", "dropped"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := captureLog(t)
+			cfg := filepath.Join(dir, "zeekanom.toml")
+			os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\n%s", dead, tc.extra)), 0o644)
+			code, _, errs := runCLI(t, "score", "-q", "-c", cfg, demo)
+			if code != 0 {
+				t.Fatalf("score with the cluster down: exit %d: %s", code, strings.TrimSpace(errs))
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(logs.String(), s) {
+					t.Errorf("the log does not say %q:\n%s", s, logs)
+				}
+			}
+		})
+	}
+	if segs, _ := filepath.Glob(filepath.Join(spool, "spool-*.ndjson")); len(segs) == 0 {
+		t.Error("nothing spooled")
+	}
+
+	// run goes through the same start.
+	t.Run("run", func(t *testing.T) {
+		logdir, runSpool := t.TempDir(), filepath.Join(dir, "run-spool")
+		gunzipTo(t, filepath.Join("..", "..", "testdata", "detectors", "trickbot", "conn.log.gz"), filepath.Join(logdir, "conn.log"))
+		cfg := filepath.Join(dir, "run.toml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\nspool_dir = %q\n", dead, runSpool)), 0o644)
+		if code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain"); code != 0 {
+			t.Fatalf("run --drain with the cluster down: exit %d: %s", code, errs)
+		}
+		if segs, _ := filepath.Glob(filepath.Join(runSpool, "spool-*.ndjson")); len(segs) == 0 {
+			t.Error("nothing spooled")
+		}
+	})
+}
+
+// A 4xx answer to the template install at start is not an outage (bad
+// credentials, missing privileges): score stops with the error.
+func TestScoreStopsOn401AtStart(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"type":"security_exception","reason":"unable to authenticate user [zeekanom]"},"status":401}`)
+	}))
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nspool_dir = %q\n", srv.URL, t.TempDir())), 0o644)
+	code, _, errs := runCLI(t, "score", "-q", "-c", cfg, filepath.Join("..", "..", "testdata", "demo"))
+	if code == 0 || !strings.Contains(errs, "installing the index template") || !strings.Contains(errs, "401") {
+		t.Fatalf("exit %d, stderr %q: want score to stop on the 401", code, errs)
 	}
 }

@@ -83,20 +83,20 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 // buildElasticsearch returns the Elasticsearch sink when --es-url or an
 // [output.elasticsearch] section asks for one, else nil. The index template
 // is installed (idempotently) first, so the notices' mappings are ours
-// and not dynamic ones. With connect false only the configuration is
-// checked.
+// and not dynamic ones. If the cluster cannot be reached for it, the sink
+// starts anyway and installs it before it sends the first notice (notices
+// wait in the spool meanwhile, or are dropped without one: see
+// elasticsearch.WithTemplate); a 4xx answer (credentials, privileges, a
+// template the cluster refuses) is an error. With connect false only the
+// configuration is checked.
 func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect bool) (output.Sink, error) {
 	ec, want, err := esConfig(cfg, urls)
 	if err != nil || !want || !connect {
 		return nil, err
 	}
-	s, err := elasticsearch.New(ctx, ec, elasticsearch.WithLogf(log.Printf))
+	s, err := elasticsearch.New(ctx, ec, elasticsearch.WithLogf(log.Printf), elasticsearch.WithTemplate())
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
-	}
-	if err := s.Setup(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("elasticsearch: installing the index template: %w", err)
 	}
 	return s, nil
 }

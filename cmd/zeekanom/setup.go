@@ -14,7 +14,9 @@ import (
 const setupSynopsis = `elasticsearch|kibana [flags]
 
   setup elasticsearch ` + setupESSynopsis + `
-      install or update the zeekanom-notice index template (idempotent)
+      install or update the zeekanom-notice index template (idempotent);
+      score and run install it too when they start (or, while the cluster
+      cannot be reached, before they send the first notice)
   setup kibana [-o FILE]
       write Kibana saved objects (data view, a saved search per rule, a
       dashboard) as NDJSON for Kibana's Saved Objects import

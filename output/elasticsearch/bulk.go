@@ -145,8 +145,14 @@ func errorText(b []byte) string {
 // spool line) would be refused again for ever: it is sent again in halves,
 // down to the single records refused on their own, which are rejected
 // while the others go in.
+//
+// The index template goes first when New could not install it (WithTemplate).
 func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
 	outs := make([]outcome, len(recs))
+	if o := s.ensureTemplate(ctx); o != nil {
+		fill(outs, *o)
+		return outs
+	}
 	s.sendSplitting(ctx, recs, outs)
 	return outs
 }
@@ -165,9 +171,7 @@ func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *o
 	o := outcome{status: status, reason: err.Error()}
 	if status != http.StatusRequestEntityTooLarge && status != http.StatusBadRequest {
 		o.whole = true
-		for i := range outs {
-			outs[i] = o
-		}
+		fill(outs, o)
 		return &o
 	}
 	if len(recs) == 1 { // refused on its own: the record's fault
@@ -179,12 +183,16 @@ func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *o
 	}
 	h := len(recs) / 2
 	if f := s.sendSplitting(ctx, recs[:h], outs[:h]); f != nil {
-		for i := h; i < len(outs); i++ {
-			outs[i] = *f
-		}
+		fill(outs[h:], *f)
 		return f
 	}
 	return s.sendSplitting(ctx, recs[h:], outs[h:])
+}
+
+func fill(outs []outcome, o outcome) {
+	for i := range outs {
+		outs[i] = o
+	}
 }
 
 // logSplit says (on the 1st, 2nd, 4th, 8th... time) that bulk requests

@@ -50,10 +50,10 @@ next:
 	return out
 }
 
-func newLoggedSink(t *testing.T, cfg Config) (*Sink, *logLines) {
+func newLoggedSink(t *testing.T, cfg Config, opts ...Option) (*Sink, *logLines) {
 	t.Helper()
 	l := &logLines{t: t}
-	s, err := New(context.Background(), cfg, WithLogf(l.logf))
+	s, err := New(context.Background(), cfg, append(opts, WithLogf(l.logf))...)
 	if err != nil {
 		t.Fatal(err)
 	}

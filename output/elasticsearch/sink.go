@@ -55,7 +55,8 @@ type Sink struct {
 	workers sync.WaitGroup
 
 	// down is set when the cluster could not be reached (or the spool holds
-	// notices that must go first); guarded by spool.mu when spool != nil.
+	// notices that must go first, or WithTemplate could not install the
+	// template at start); guarded by spool.mu when spool != nil.
 	down atomic.Bool
 
 	indexed, duplicates, failed, spooled, replayed, dropped, retries, filtered atomic.Int64
@@ -69,6 +70,12 @@ type Sink struct {
 
 	resume replayState // the replayer's place in the spool (its goroutine only)
 
+	// needTemplate: WithTemplate, and the index template is not installed
+	// yet; it is installed (ensureTemplate, under templateMu) before any
+	// notice is sent.
+	needTemplate atomic.Bool
+	templateMu   sync.Mutex
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -80,6 +87,16 @@ type Option func(*Sink)
 
 // WithLogf routes the sink's log lines (default: log.Printf).
 func WithLogf(f func(string, ...any)) Option { return func(s *Sink) { s.logf = f } }
+
+// WithTemplate has New install the index template (as Setup does) before
+// the sink sends anything. When the cluster cannot be reached for it (no
+// answer, 408, 429 or 5xx, after the client's retries) New logs so and
+// returns the sink anyway: it installs the template before the first
+// notice it sends, and until then notices wait in the spool as in an
+// outage (without a spool, those that cannot be indexed are dropped:
+// counted in Dropped and Failed). Another 4xx (credentials, privileges, a
+// template the cluster refuses) is New's error.
+func WithTemplate() Option { return func(s *Sink) { s.needTemplate.Store(true) } }
 
 // NewClient builds a go-elasticsearch client from the config: TLS, auth,
 // retries on 429/5xx/network errors with exponential backoff and jitter.
@@ -125,7 +142,7 @@ func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
 		Password:      cfg.Password,
 		APIKey:        cfg.APIKey,
 		ServiceToken:  cfg.BearerToken,
-		Transport:     tr,
+		Transport:     statusRecorder{tr},
 		RetryOnStatus: []int{429, 500, 502, 503, 504},
 		MaxRetries:    cfg.MaxRetries,
 		RetryBackoff: func(attempt int) time.Duration {
@@ -135,6 +152,22 @@ func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
 			return backoff(attempt, 50*time.Millisecond, 5*time.Second)
 		},
 	})
+}
+
+// statusKey is the context key of an *atomic.Int64 in which statusRecorder
+// keeps the HTTP status of the last response a request got.
+type statusKey struct{}
+
+// statusRecorder is the client's transport: it notes response statuses
+// for callers that ask (setupStatus), whatever the request.
+type statusRecorder struct{ http.RoundTripper }
+
+func (r statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := r.RoundTripper.RoundTrip(req)
+	if p, ok := req.Context().Value(statusKey{}).(*atomic.Int64); ok && res != nil {
+		p.Store(int64(res.StatusCode))
+	}
+	return res, err
 }
 
 // backoff is exponential with full jitter: a random duration in
@@ -150,8 +183,9 @@ func backoff(attempt int, base, max time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// New connects (lazily: no request is made) and starts the bulk workers and
-// the spool replayer. Call Setup once to install the index template.
+// New connects (lazily: no request is made, but for WithTemplate's) and
+// starts the bulk workers and the spool replayer. Install the index
+// template with WithTemplate, or call Setup once.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	if err := cfg.Validate(); err != nil { // before the defaults replace a negative value
 		return nil, err
@@ -173,6 +207,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		if s.spool.size() > 0 {
 			// Leftovers from a previous run go first.
 			s.down.Store(true)
+		}
+	}
+	if s.needTemplate.Load() {
+		if err := s.installAtStart(ctx); err != nil {
+			return nil, err
 		}
 	}
 	s.startWorkers()
@@ -215,6 +254,58 @@ func (s *Sink) meta(id string) []byte {
 	b = append(b, `,"_id":`...)
 	b = strconv.AppendQuote(b, id)
 	return append(b, "}}"...)
+}
+
+// installAtStart is WithTemplate's install in New: nil when the template
+// is installed or deferred (needTemplate stays set), else the error that
+// retrying cannot fix.
+func (s *Sink) installAtStart(ctx context.Context) error {
+	status, err := s.setupStatus(ctx)
+	if err == nil {
+		s.needTemplate.Store(false)
+		return nil
+	}
+	if ctx.Err() != nil || (status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests) {
+		return fmt.Errorf("installing the index template: %w", err)
+	}
+	o := outcome{status: status, whole: true, reason: err.Error()}
+	if s.spool == nil {
+		s.noteOutage(o, "starting anyway: the index template is installed before the first notice is sent; "+
+			"no spool_dir: until then notices that cannot be indexed are dropped (counted in Dropped and Failed)")
+		return nil
+	}
+	s.down.Store(true) // before the replayer and the writers start
+	s.noteOutage(o, "starting anyway: notices are spooled to "+s.cfg.SpoolDir+" and sent once the index template is installed")
+	return nil
+}
+
+// setupStatus is Setup, with the HTTP status of its last response (0 when
+// there was none).
+func (s *Sink) setupStatus(ctx context.Context) (int, error) {
+	var status atomic.Int64
+	err := s.Setup(context.WithValue(ctx, statusKey{}, &status))
+	return int(status.Load()), err
+}
+
+// ensureTemplate installs the index template if New could not (WithTemplate):
+// nil once it is in place, else the outcome for the notices that were to
+// be sent.
+func (s *Sink) ensureTemplate(ctx context.Context) *outcome {
+	if !s.needTemplate.Load() {
+		return nil
+	}
+	s.templateMu.Lock()
+	defer s.templateMu.Unlock()
+	if !s.needTemplate.Load() {
+		return nil
+	}
+	status, err := s.setupStatus(ctx)
+	if err != nil {
+		return &outcome{status: status, whole: true, reason: err.Error()}
+	}
+	s.needTemplate.Store(false)
+	s.logf("elasticsearch: index template installed")
+	return nil
 }
 
 // Write stamps event.ingested and queues the notice for a bulk request, or
@@ -459,6 +550,9 @@ func (s *Sink) replay() error {
 		}
 	}()
 	defer cancel()
+	if o := s.ensureTemplate(ctx); o != nil {
+		return &retryError{*o}
+	}
 	for {
 		segs, err := s.spool.segments()
 		if err != nil {

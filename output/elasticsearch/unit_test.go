@@ -28,19 +28,29 @@ type mockES struct {
 	reqs   atomic.Int64
 	status func(req int) int            // whole-request status; 200 = answer per item
 	item   func(req int, id string) int // per-item status
+	other  func() int                   // status of other requests (nil: 200)
 	mu     sync.Mutex
 	ids    map[string]int
+	seen   []string // "METHOD /path status" of every request
 }
 
 func (m *mockES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	w.Header().Set("Content-Type", "application/json")
 	if !strings.HasSuffix(r.URL.Path, "/_bulk") {
+		st := 200
+		if m.other != nil {
+			st = m.other()
+		}
+		m.note(r, st)
+		w.WriteHeader(st)
 		w.Write([]byte(`{}`))
 		return
 	}
 	n := int(m.reqs.Add(1))
-	if st := m.status(n); st != 200 {
+	st := m.status(n)
+	m.note(r, st)
+	if st != 200 {
 		w.WriteHeader(st)
 		fmt.Fprintf(w, `{"error":{"type":"mock","reason":"status %d"},"status":%d}`, st, st)
 		return
@@ -86,6 +96,19 @@ func newMock(t *testing.T, m *mockES) string {
 	srv := httptest.NewServer(m)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+func (m *mockES) note(r *http.Request, status int) {
+	m.mu.Lock()
+	m.seen = append(m.seen, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, status))
+	m.mu.Unlock()
+}
+
+// requests returns what note recorded.
+func (m *mockES) requests() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.seen...)
 }
 
 func (m *mockES) stored() int {
