@@ -150,3 +150,42 @@ func TestScoreStopsOn401AtStart(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want score to stop on the 401", code, errs)
 	}
 }
+
+// What a score spooled while the cluster was down is sent by the next score
+// with the same spool_dir once the cluster is back: before, the replay of
+// the spool was stopped when score closed its outputs, so a short score
+// left the old notices and spooled its own behind them, for ever.
+func TestScoreSendsTheSpoolOnceTheClusterIsBack(t *testing.T) {
+	base := esURL(t)
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	index := fmt.Sprintf("logs-zeekanom.notice-clispool%d", os.Getpid())
+	logs := captureLog(t)
+	score := func(url string) {
+		t.Helper()
+		cfg := filepath.Join(dir, "zeekanom.toml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nindex = %q\nspool_dir = %q\nmax_retries = 1\n", url, index, spool)), 0o644)
+		if code, _, errs := runCLI(t, "score", "-q", "-c", cfg, demo); code != 0 {
+			t.Fatalf("score: exit %d: %s", code, errs)
+		}
+	}
+	score(deadURL(t))
+	segs, _ := filepath.Glob(filepath.Join(spool, "spool-*.ndjson"))
+	spooled := 0
+	for _, seg := range segs {
+		b, _ := os.ReadFile(seg)
+		spooled += bytes.Count(b, []byte("\n")) / 2
+	}
+	if spooled == 0 || !strings.Contains(logs.String(), "left in the spool") {
+		t.Fatalf("%d notices spooled; log:\n%s", spooled, logs)
+	}
+	score(base)
+	if left, _ := filepath.Glob(filepath.Join(spool, "spool-*.ndjson")); len(left) != 0 {
+		t.Errorf("spool not drained: %v", left)
+	}
+	esGet(t, "POST", base+"/"+index+"/_refresh")
+	if got := esGet(t, "GET", base+"/"+index+"/_count"); !strings.Contains(got, fmt.Sprintf(`"count":%d,`, spooled)) {
+		t.Errorf("want the %d spooled notices (the same ids as scored again) in %s: %s", spooled, index, got)
+	}
+}

@@ -68,7 +68,8 @@ type Sink struct {
 	outageMu   sync.Mutex
 	outageKind string
 
-	resume replayState // the replayer's place in the spool (its goroutine only)
+	resume        replayState // the replayer's place in the spool (its goroutine only)
+	replayFailing atomic.Bool // the replayer's last attempt failed
 
 	// needTemplate: WithTemplate, and the index template is not installed
 	// yet; it is installed (ensureTemplate, under templateMu) before any
@@ -451,14 +452,16 @@ func (s *Sink) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Close flushes, stops the replayer and closes the spool. Notices still in
-// the spool stay on disk for the next run.
+// Close flushes, gives the replayer what is left of 30 s to empty the
+// spool while its attempts succeed, stops it and closes the spool. Notices
+// still in the spool stay on disk for the next run (or score) with it.
 func (s *Sink) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		err = s.Flush(ctx)
+		s.drain(ctx)
 		close(s.stop)
 		<-s.done
 		if cerr := s.stopWorkers(ctx); err == nil && cerr != nil {
@@ -468,9 +471,32 @@ func (s *Sink) Close() error {
 			if cerr := s.spool.close(); err == nil && cerr != nil {
 				err = cerr
 			}
+			if n := s.spool.size(); n > 0 {
+				s.logf("elasticsearch: %d bytes of notices left in the spool %s: the next run or score with this spool_dir sends them", n, s.cfg.SpoolDir)
+			}
 		}
 	})
 	return err
+}
+
+// drain waits until ctx is done for the replayer to empty the spool, as
+// long as its attempts succeed: a score that ends soon after the cluster is
+// back sends what waited in the spool (and its own notices, spooled behind)
+// instead of leaving it all to a later run.
+func (s *Sink) drain(ctx context.Context) {
+	if s.spool == nil {
+		return
+	}
+	s.kick()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for s.Pending() && !s.replayFailing.Load() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Stats returns the counters.
@@ -520,7 +546,9 @@ func (s *Sink) replayer() {
 			}
 		case <-wait:
 		}
-		if err := s.replay(); err != nil {
+		err := s.replay()
+		s.replayFailing.Store(err != nil)
+		if err != nil {
 			select {
 			case <-s.stop: // the attempt was cut short by Close
 				return

@@ -149,3 +149,32 @@ func TestWithTemplateGoesBeforeTheLeftSpool(t *testing.T) {
 	}
 	firstBulkAfterTemplate(t, m.requests()[before:])
 }
+
+// Close gives the replayer the rest of its 30 s to empty the spool while
+// the cluster takes it (it used to stop it at once: a short score left
+// everything spooled), and does not wait while the cluster stays down.
+func TestCloseDrainsTheSpool(t *testing.T) {
+	m, down, url := downMock(t)
+	cfg := Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1, FlushInterval: time.Hour, SpoolDir: t.TempDir()}
+	s, logs := newLoggedSink(t, cfg)
+	writeAll(t, s, makeNotices(200, 24))
+	down.Store(false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); m.stored() != 200 || st.Replayed != 200 || st.SpoolBytes != 0 {
+		t.Fatalf("stored %d, stats %+v: want the spool sent before Close returns", m.stored(), st)
+	}
+
+	down.Store(true)
+	s2, logs2 := newLoggedSink(t, cfg)
+	writeAll(t, s2, makeNotices(20, 25))
+	start := time.Now()
+	s2.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close waited %s with the cluster down", d)
+	}
+	if len(logs.with("left in the spool")) != 0 || len(logs2.with("left in the spool")) != 1 || s2.Stats().SpoolBytes == 0 {
+		t.Errorf("want the notices left in the spool, logged by the second sink only")
+	}
+}
