@@ -70,6 +70,9 @@ type Sink struct {
 
 	resume        replayState // the replayer's place in the spool (its goroutine only)
 	replayFailing atomic.Bool // the replayer's last attempt failed
+	// replayStarted numbers the replayer's attempts as they start,
+	// replayDone is the number of the last one finished (see drain)
+	replayStarted, replayDone atomic.Int64
 
 	// needTemplate: WithTemplate, and the index template is not installed
 	// yet; it is installed (ensureTemplate, under templateMu) before any
@@ -487,13 +490,29 @@ func (s *Sink) drain(ctx context.Context) {
 	if s.spool == nil {
 		return
 	}
+	// Whether the cluster takes the spool is known from an attempt that
+	// starts after this kick, not from one that failed while it was down
+	// (Close returned at once then, with the cluster back: a flaky test);
+	// the first such attempt waits for the replayer's backoff, at most
+	// probeWait, beyond which a cluster still down is not waited for.
+	const probeWait = 5 * time.Second
+	after := s.replayStarted.Load() + 1
 	s.kick()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for s.Pending() && !s.replayFailing.Load() {
+	probe := time.NewTimer(probeWait)
+	defer probe.Stop()
+	for s.Pending() {
+		if s.replayDone.Load() >= after && s.replayFailing.Load() {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-probe.C:
+			if s.replayDone.Load() < after {
+				return
+			}
 		case <-tick.C:
 		}
 	}
@@ -546,8 +565,10 @@ func (s *Sink) replayer() {
 			}
 		case <-wait:
 		}
+		seq := s.replayStarted.Add(1)
 		err := s.replay()
 		s.replayFailing.Store(err != nil)
+		s.replayDone.Store(seq)
 		if err != nil {
 			select {
 			case <-s.stop: // the attempt was cut short by Close
