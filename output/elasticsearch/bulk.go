@@ -33,6 +33,13 @@ type outcome struct {
 	reason string
 }
 
+// outage reports whether the outcome says the cluster does not take
+// notices now, whatever they hold: the request failed as a whole, or the
+// record was refused for want of authentication or a privilege.
+func (o outcome) outage() bool {
+	return o.whole || o.status == http.StatusUnauthorized || o.status == http.StatusForbidden
+}
+
 // verdict sorts outcomes into what the sink does with the record.
 type verdict int
 
@@ -45,7 +52,10 @@ const (
 
 func (o outcome) verdict() verdict {
 	switch {
-	case o.whole || o.status == http.StatusTooManyRequests || o.status >= 500:
+	case o.outage() || o.status == http.StatusTooManyRequests || o.status >= 500:
+		// (401/403 on an item: the credentials lack a privilege on the
+		// data stream, not the notice's fault; it is sent again once they
+		// have it, as for a whole request refused so)
 		return retry
 	case o.status == http.StatusConflict:
 		return duplicate

@@ -203,7 +203,8 @@ func TestAuthFailuresSpoolAndSaySo(t *testing.T) {
 			s, logs := newLoggedSink(t, Config{URLs: []string{newMock(t, m)}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
 				SpoolDir: t.TempDir(), FlushInterval: time.Hour})
 			writeAll(t, s, makeNotices(30, 17))
-			time.Sleep(500 * time.Millisecond) // the replayer's first attempts
+			sent := m.reqs.Load()
+			eventually(t, 60*time.Second, "a replay attempt", func() bool { return m.reqs.Load() > sent })
 			if st := s.Stats(); st.Spooled != 30 || st.Failed != 0 || !s.Pending() {
 				t.Fatalf("stats %+v: want 30 spooled", st)
 			}
@@ -338,5 +339,39 @@ func TestReplayResumesAfterAFailedBatch(t *testing.T) {
 	eventually(t, 60*time.Second, "replay", func() bool { return !s.Pending() })
 	if st := s.Stats(); st.Replayed != 60 || st.Duplicates != 0 || m.stored() != 60 {
 		t.Fatalf("stats %+v, stored %d: want 60 replayed once each", st, m.stored())
+	}
+}
+
+// A notice refused on its own with 401 or 403 (an API key without the
+// privilege on this data stream) is not the notice's fault either: it is
+// spooled, and sent once the privilege is granted, not counted as failed
+// and dropped (so every notice was, until the operator noticed).
+func TestItemAuthFailuresSpool(t *testing.T) {
+	for _, status := range []int{401, 403} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			var refused atomic.Bool
+			refused.Store(true)
+			m := &mockES{status: func(int) int { return 200 }, item: func(int, string) int {
+				if refused.Load() {
+					return status
+				}
+				return 201
+			}}
+			s, logs := newLoggedSink(t, Config{URLs: []string{newMock(t, m)}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+				SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+			writeAll(t, s, makeNotices(20, 19))
+			if st := s.Stats(); st.Spooled != 20 || st.Failed != 0 || !s.Pending() {
+				t.Fatalf("stats %+v: want 20 spooled, none failed", st)
+			}
+			if len(logs.with("spooling notices")) != 1 || len(logs.with("rejected")) != 0 {
+				t.Errorf("want one line saying the notices spool, none rejecting them; logged %q", logs.with())
+			}
+			refused.Store(false)
+			s.kick()
+			eventually(t, 60*time.Second, "the spool to drain", func() bool { return !s.Pending() })
+			if st := s.Stats(); st.Replayed != 20 || st.Failed != 0 || m.stored() != 20 {
+				t.Fatalf("stats %+v stored %d: want 20 replayed", st, m.stored())
+			}
+		})
 	}
 }

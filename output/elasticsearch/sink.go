@@ -386,19 +386,20 @@ func (s *Sink) reject(r rec, o outcome, what string) {
 }
 
 // toSpool appends a record that could not be indexed (o says why) to the
-// spool. When the request failed as a whole, later writes go there too
-// until the replayer has drained it (so order is kept).
+// spool. When the request failed as a whole (or the notice was refused for
+// want of a privilege), later writes go there too until the replayer has
+// drained it (so order is kept).
 func (s *Sink) toSpool(r rec, o outcome) error {
 	if s.spool == nil {
 		s.dropped.Add(1)
 		s.failed.Add(1)
-		if o.whole {
+		if o.outage() {
 			s.noteOutage(o, "no spool_dir: notices that cannot be indexed are dropped (counted in Dropped and Failed)")
 		}
 		return nil
 	}
 	s.spool.mu.Lock()
-	if o.whole && !s.down.Load() {
+	if o.outage() && !s.down.Load() {
 		s.down.Store(true)
 		s.noteOutage(o, "spooling notices to "+s.cfg.SpoolDir)
 	}
@@ -578,7 +579,7 @@ func (s *Sink) replayer() {
 			attempt++
 			s.setErr(err.Error())
 			var re *retryError
-			if errors.As(err, &re) && re.o.whole {
+			if errors.As(err, &re) && re.o.outage() {
 				s.noteOutage(re.o, "the spool is replayed when the cluster takes it again")
 			}
 			continue
