@@ -328,7 +328,7 @@ func TestTemplateTypes(t *testing.T) {
 		got["priority"].(int) != TemplatePriority+1 || TemplateNameFor("notices-custom") != TemplateName+"-notices-custom" {
 		t.Errorf("a custom index's template: %v %v %s", got["index_patterns"], got["priority"], TemplateNameFor("notices-custom"))
 	}
-	if TemplateName != TemplateName || TemplateNameFor("logs-zeekanom.notice-site1") != TemplateName {
+	if TemplateNameFor(DefaultIndex) != TemplateName || TemplateNameFor("logs-zeekanom.notice-site1") != TemplateName {
 		t.Error("a data stream of the shared pattern has the shared template")
 	}
 }
