@@ -97,6 +97,9 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 #   ## Data stream the notices go to (a logs-* one, so the Elastic Security
 #   ## app's External Alerts rule picks them up).
 #   index = "logs-zeekanom.notice-default"
+#   ## observer.name of every notice, to tell sensors apart (default: the
+#   ## host name).
+#   # observer = "sensor-east"
 #   ## Notices wait here while the cluster is unreachable (default: the
 #   ## state directory's es-spool when [state] dir is set).
 #   # spool_dir = "/var/lib/zeekanom/es-spool"

@@ -58,6 +58,11 @@ type Config struct {
 	// MinRisk drops notices whose event.risk_score is lower (0 keeps all).
 	MinRisk float64 `toml:"min_risk"`
 
+	// Observer is the sensor's name in each notice's observer.name ("":
+	// its host name, which observer.hostname always carries), for the
+	// analyst to tell sensors apart that share a cluster.
+	Observer string `toml:"observer"`
+
 	// SpoolDir holds notices while the cluster is unreachable; "" disables
 	// the spool (notices that cannot be indexed are then counted as failed).
 	SpoolDir      string `toml:"spool_dir"`

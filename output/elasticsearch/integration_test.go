@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -278,5 +279,31 @@ func TestIntegrationCustomIndexNamesHaveTemplatesOfTheirOwn(t *testing.T) {
 				t.Errorf("%s's notices in %s (a data stream's backing index: %v), source.ip mapped %v", ix, backing, strings.HasPrefix(backing, ".ds-"), f["type"])
 			}
 		}
+	}
+}
+
+// Each notice names its sensor (observer.name, from the config, else the
+// host name, and observer.hostname), so an analyst can tell apart the
+// sensors that share a cluster: two sinks, two names, one data stream.
+func TestIntegrationObserverNamesTheSensor(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	ctx := context.Background()
+	host, _ := os.Hostname()
+	for i, name := range []string{"sensor-east", ""} {
+		s := newTestSink(t, Config{URLs: []string{url}, Index: index, Observer: name, FlushInterval: 200 * time.Millisecond})
+		if err := s.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		writeAll(t, s, makeNotices(5+i, uint64(30+i)))
+	}
+	for name, want := range map[string]int{"sensor-east": 5, host: 6} {
+		if got := count(t, es, index, map[string]any{"term": map[string]any{"observer.name": name}}); got != want {
+			t.Errorf("observer.name %q: %d notices, want %d", name, got, want)
+		}
+	}
+	if got := count(t, es, index, map[string]any{"term": map[string]any{"observer.hostname": host}}); got != 11 {
+		t.Errorf("observer.hostname %q: %d notices, want 11", host, got)
 	}
 }

@@ -16,7 +16,7 @@ const DataViewID = "zeekanom-notice"
 // the template by the tests).
 var searchColumns = []string{
 	"rule.name", "event.severity", "event.risk_score", "source.ip", "destination.ip",
-	"destination.port", "destination.domain", "message", "zeekanom.detector", "zeekanom.score", "zeekanom.top",
+	"destination.port", "destination.domain", "message", "zeekanom.detector", "zeekanom.score", "zeekanom.top", "observer.name",
 }
 
 type savedObject struct {

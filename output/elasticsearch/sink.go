@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -44,10 +45,11 @@ type Stats struct {
 
 // Sink writes notices to Elasticsearch. It implements output.Sink.
 type Sink struct {
-	cfg   Config
-	es    *elasticsearch.Client
-	spool *spool // nil without SpoolDir
-	logf  func(format string, args ...any)
+	cfg      Config
+	observer notice.Observer // stamped on every notice (Config.Observer)
+	es       *elasticsearch.Client
+	spool    *spool // nil without SpoolDir
+	logf     func(format string, args ...any)
 
 	// The bulk workers (bulk.go): one queue each.
 	queues  []chan queued
@@ -196,6 +198,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Sink{cfg: cfg, logf: log.Printf, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.observer.Hostname, _ = os.Hostname()
+	s.observer.Name = cmp.Or(cfg.Observer, s.observer.Hostname)
 	for _, o := range opts {
 		o(s)
 	}
@@ -323,6 +327,7 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 	}
 	c := *n
 	c.Ingested = time.Now().UTC()
+	c.Observer = s.observer
 	if c.ID == "" {
 		c.Finalize("")
 	}

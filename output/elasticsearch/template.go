@@ -49,6 +49,7 @@ func Mappings() map[string]any {
 			"destination": obj(m{"ip": ipT(), "port": m{"type": "long"}, "domain": kw()}),
 			"network":     obj(m{"transport": kw()}),
 			"related":     obj(m{"ip": ipT()}),
+			"observer":    obj(m{"name": kw(), "hostname": kw()}),
 			"zeek": obj(m{
 				"notice": obj(m{"note": kw(), "msg": kw(), "sub": kw()}),
 				"uids":   kw(),

@@ -313,6 +313,7 @@ func TestTemplateTypes(t *testing.T) {
 		"event.start": "date", "event.end": "date", "event.ingested": "date", "event.risk_score": "float",
 		"event.severity": "long", "destination.port": "long", "rule.name": "keyword", "event.id": "keyword",
 		"zeek.notice.note": "keyword", "zeek.uids": "keyword", "message": "text",
+		"observer.name": "keyword", "observer.hostname": "keyword",
 		"zeekanom.features.*.value": "double", "zeekanom.features.*.baseline": "double", "zeekanom.features.*.deviation": "double",
 	}
 	for f, ty := range want {

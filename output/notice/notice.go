@@ -140,6 +140,15 @@ type Notice struct {
 	Explain     Explanation
 	// Ingested is event.ingested; only sinks that index set it.
 	Ingested time.Time
+	// Observer is the sensor: observer.name and observer.hostname; only
+	// sinks that index set it (several sensors share a cluster).
+	Observer Observer
+}
+
+// Observer is ECS's observer: the sensor that saw the traffic.
+type Observer struct {
+	Name     string `json:"name,omitempty"`     // observer.name: the sensor's name (config, else its host name)
+	Hostname string `json:"hostname,omitempty"` // observer.hostname: its host name
 }
 
 // Finalize fills the derived fields: severity from risk, the Zeek note from
@@ -256,6 +265,7 @@ type jsonNotice struct {
 	Related struct {
 		IP []string `json:"ip,omitempty"`
 	} `json:"related"`
+	Observer *Observer   `json:"observer,omitempty"`
 	Zeek     jsonZeek    `json:"zeek"`
 	ZeekAnom Explanation `json:"zeekanom"`
 }
@@ -306,6 +316,9 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 	for _, a := range n.Related {
 		j.Related.IP = append(j.Related.IP, a.String())
 	}
+	if n.Observer != (Observer{}) {
+		j.Observer = &n.Observer
+	}
 	return json.Marshal(&j)
 }
 
@@ -333,6 +346,9 @@ func (n *Notice) UnmarshalJSON(b []byte) error {
 	n.Message, n.Rule = j.Message, j.Rule.Name
 	n.Note, n.Sub, n.UIDs = j.Zeek.Notice.Note, j.Zeek.Notice.Sub, j.Zeek.UIDs
 	n.Explain = j.ZeekAnom
+	if j.Observer != nil {
+		n.Observer = *j.Observer
+	}
 	if j.Network != nil {
 		n.Proto = j.Network.Transport
 	}

@@ -61,14 +61,20 @@ func TestGoldenExample(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	n := example()
-	b, _ := json.Marshal(n)
-	var back Notice
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(*n, back) {
-		t.Errorf("round trip differs:\n%+v\n%+v", *n, back)
+	for _, obs := range []Observer{{}, {Name: "sensor-east", Hostname: "zeek01"}} {
+		n := example()
+		n.Observer = obs
+		b, _ := json.Marshal(n)
+		var back Notice
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*n, back) {
+			t.Errorf("round trip differs:\n%+v\n%+v", *n, back)
+		}
+		if got := bytes.Contains(b, []byte(`"observer":{"name":"sensor-east","hostname":"zeek01"}`)); got != (obs.Name != "") {
+			t.Errorf("observer in %s", b)
+		}
 	}
 }
 
