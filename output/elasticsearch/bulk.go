@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -110,6 +111,9 @@ func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	defer res.Body.Close()
 	if res.IsError() {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
+		if !isESError(b) {
+			return nil, res.StatusCode, fmt.Errorf("%s: %s (%w)", res.Status(), errorText(b), errNotES)
+		}
 		return nil, res.StatusCode, fmt.Errorf("%s: %s", res.Status(), errorText(b))
 	}
 	var br struct {
@@ -128,6 +132,19 @@ func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 		}
 	}
 	return items, res.StatusCode, nil
+}
+
+// errNotES marks an error response without Elasticsearch's error object:
+// a proxy's or another server's, which says nothing about the records.
+var errNotES = errors.New("not an answer from Elasticsearch")
+
+// isESError reports whether an error response's body is Elasticsearch's
+// error object.
+func isESError(b []byte) bool {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	return json.Unmarshal(b, &e) == nil && len(e.Error) > 0
 }
 
 // errorText is the gist of an error response: Elasticsearch's error type
@@ -179,7 +196,11 @@ func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *o
 		return nil
 	}
 	o := outcome{status: status, reason: err.Error()}
-	if status != http.StatusRequestEntityTooLarge && status != http.StatusBadRequest {
+	// A 400 that is not Elasticsearch's (a proxy's rule, plain HTTP sent
+	// to an HTTPS port) is the endpoint's, whatever the records hold:
+	// halved down to single notices, every notice was rejected for good,
+	// the spool too. A 413 is split whoever says it (a proxy's body limit).
+	if status != http.StatusRequestEntityTooLarge && (status != http.StatusBadRequest || errors.Is(err, errNotES)) {
 		o.whole = true
 		fill(outs, o)
 		return &o

@@ -170,7 +170,7 @@ type statusRecorder struct{ http.RoundTripper }
 
 func (r statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	res, err := r.RoundTripper.RoundTrip(req)
-	if p, ok := req.Context().Value(statusKey{}).(*atomic.Int64); ok && res != nil {
+	if p, _ := req.Context().Value(statusKey{}).(*atomic.Int64); p != nil && res != nil {
 		p.Store(int64(res.StatusCode))
 	}
 	return res, err
@@ -348,11 +348,15 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
 	if err := s.enqueue(actx, r); err != nil {
+		// The queue stayed full (cluster slow or gone), or the caller is
+		// stopping: spool instead of blocking. (A done ctx used to return
+		// its error with the notice neither spooled nor counted: run,
+		// stopping on SIGTERM mid-batch, then checkpointed past it.)
+		why := fmt.Sprintf("no room in the bulk queue within write_timeout (%s)", s.cfg.WriteTimeout)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			why = "no room in the bulk queue before the writer stopped (" + ctx.Err().Error() + ")"
 		}
-		// The queue stayed full (cluster slow or gone): spool instead of blocking.
-		return s.toSpool(r, outcome{whole: true, reason: fmt.Sprintf("no room in the bulk queue within write_timeout (%s)", s.cfg.WriteTimeout)})
+		return s.toSpool(r, outcome{whole: true, reason: why})
 	}
 	return nil
 }
@@ -448,12 +452,15 @@ func (s *Sink) Flush(ctx context.Context) error {
 		if serr != nil {
 			return fmt.Errorf("elasticsearch: spool sync: %w", serr)
 		}
-		if s.spool.size() > 0 {
+		if s.spool.size() > 0 && err == nil {
 			s.kick()
 			// Notices that could not be sent are durable in the spool:
 			// that is what Flush promises.
 			return nil
 		}
+		// (err: a worker still holds notices, neither acknowledged nor
+		// spooled; nil here let run checkpoint past them at SIGTERM, and
+		// they were lost uncounted when it exited)
 	}
 	if err != nil {
 		return fmt.Errorf("elasticsearch: flush: %w", err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
@@ -169,6 +170,9 @@ func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 // legacyPatterns are the patterns of the installed shared template other
 // than IndexPattern (none when it cannot be read: the PUT then says why).
 func legacyPatterns(ctx context.Context, tr esapi.Transport) []string {
+	// (its 404 on a fresh cluster is not the install's status: a PUT that
+	// then got no answer was taken for a template the cluster refuses)
+	ctx = context.WithValue(ctx, statusKey{}, (*atomic.Int64)(nil))
 	res, err := esapi.IndicesGetIndexTemplateRequest{Name: TemplateName}.Do(ctx, tr)
 	if err != nil {
 		return nil

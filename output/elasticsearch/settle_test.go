@@ -1,0 +1,175 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Found by a review of the sink's own bulk requests (2026-11-30); each
+// failed before its fix.
+
+// spoolRecords counts the whole records (two lines each) in the spool
+// segments on disk.
+func spoolRecords(t *testing.T, dir string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, segPrefix+"*"+segSuffix))
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += bytes.Count(b, []byte{'\n'}) / 2
+	}
+	return n
+}
+
+// Flush promises (output.Sink) that after it returns nil every notice
+// written before it is indexed or durable in the spool, and run advances
+// its checkpoint on that promise. When a worker's bulk request hangs (a
+// cluster that stopped answering) and the spool already holds something,
+// Flush's context expiring makes flushWorkers fail: Flush must say so. It
+// returned nil because the spool was not empty, with the notices the
+// worker holds in neither place; a crash (or Close's 30 s running out)
+// then lost them behind an advanced checkpoint.
+func TestFlushFailsWhileAWorkerHoldsNotices(t *testing.T) {
+	s, dir, bulks := hangingSink(t, 100*time.Millisecond)
+	ctx := context.Background()
+	ns := makeNotices(4, 21)
+	for i, n := range ns {
+		if err := s.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // the worker takes the first; its request hangs
+			eventually(t, 10*time.Second, "the worker's request", func() bool { return bulks.Load() > 0 })
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	ferr := s.Flush(fctx)
+	st := s.Stats()
+	onDisk := spoolRecords(t, dir)
+	settled := int(st.Indexed+st.Duplicates+st.Failed+st.Dropped) + onDisk
+	t.Logf("Flush: %v; stats %+v; %d records durable in the spool", ferr, st, onDisk)
+	if ferr == nil && settled < len(ns) {
+		t.Fatalf("Flush returned nil, but only %d of %d notices are settled or durable in the spool (%d on disk): "+
+			"the rest sit in a worker whose request hangs", settled, len(ns), onDisk)
+	}
+}
+
+// Write with a context that is already done (run's emit passes the run
+// context, cancelled by SIGTERM while a batch is being observed) while the
+// bulk queue is full spools the notice. It returned ctx.Err() without
+// spooling or counting it; run logged "notice not written" and its final
+// checkpoint then advanced past the rows that produced it: the notice was
+// gone, in no counter.
+func TestWriteWithADoneContextSpools(t *testing.T) {
+	s, _, bulks := hangingSink(t, 5*time.Second)
+	ns := makeNotices(3, 23)
+	for i, n := range ns[:2] { // the worker takes the first (its request hangs), the second fills the queue
+		if err := s.Write(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			eventually(t, 10*time.Second, "the worker's request", func() bool { return bulks.Load() > 0 })
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // SIGTERM
+	werr := s.Write(ctx, ns[2])
+	st := s.Stats()
+	t.Logf("Write: %v; stats %+v", werr, st)
+	if werr != nil && st.Spooled+st.Dropped+st.Failed == 0 {
+		t.Fatalf("Write returned %v and the notice is neither spooled, dropped nor failed (stats %+v), with a spool at hand", werr, st)
+	}
+}
+
+// WithTemplate judges the install by the PUT's answer. It took the status
+// of the last response any of its requests got: on a fresh cluster the
+// GET of the shared template (legacyPatterns) answers 404, and when the
+// PUT then got no answer (the node restarting, a connection reset) New
+// took the GET's 404 for the PUT's and failed as for a template the
+// cluster refuses, instead of starting and installing it before the
+// first notice.
+func TestWithTemplateJudgesThePUTNotTheGET(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		if r.Method == http.MethodPut {
+			c, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				c.Close() // no answer
+			}
+			return
+		}
+		w.WriteHeader(404) // GET _index_template/zeekanom-notice: not there yet
+		w.Write([]byte(`{"error":{"type":"resource_not_found_exception","reason":"index template matching [zeekanom-notice] not found"},"status":404}`))
+	}))
+	defer srv.Close()
+	s, err := New(context.Background(), Config{URLs: []string{srv.URL}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour}, WithLogf(t.Logf), WithTemplate())
+	if err != nil {
+		t.Fatalf("New failed though the PUT got no answer: %v", err)
+	}
+	s.Close()
+}
+
+// A front end that answers 400 to every _bulk request (a proxy's rule, a
+// URL that is not Elasticsearch's, a path prefix missing) is not any one
+// notice's fault: the notices are spooled as in an outage. Each batch was
+// halved down to single notices (2n-1 requests for n notices) and every
+// notice counted as failed for good, the spool's too.
+func TestA400NotFromElasticsearchIsAnOutage(t *testing.T) {
+	var requests atomic.Int64
+	inner := &mockES{}
+	url := frontProxy(t, newMock(t, inner), func(r *http.Request, body []byte) (int, string) {
+		if r.URL.Path == "/_bulk" {
+			requests.Add(1)
+			return http.StatusBadRequest, "<html><body>400 Bad Request</body></html>"
+		}
+		return 0, ""
+	})
+	s, logs := newLoggedSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1, Workers: 1,
+		SpoolDir: t.TempDir(), FlushInterval: time.Hour})
+	writeAll(t, s, makeNotices(64, 24))
+	st := s.Stats()
+	t.Logf("stats %+v, %d bulk requests, %d 'rejected' log lines", st, requests.Load(), len(logs.with("rejected")))
+	if st.Failed != 0 || st.Spooled != 64 || len(logs.with("rejected")) != 0 {
+		t.Errorf("all 64 notices counted as failed for good (and logged one by one) after %d requests: "+
+			"a 400 that every single notice gets is the endpoint's, not the notices'", requests.Load())
+	}
+}
+
+// hangingSink is a sink of one worker, one notice a request, with a spool
+// in dir, against a server whose bulk requests hang (counted in bulks)
+// until the test ends, and then answer 503.
+func hangingSink(t *testing.T, writeTimeout time.Duration) (*Sink, string, *atomic.Int64) {
+	release := make(chan struct{})
+	bulks := &atomic.Int64{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_bulk" {
+			bulks.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.WriteHeader(503)
+	}))
+	dir := t.TempDir()
+	s, err := New(context.Background(), Config{URLs: []string{srv.URL}, Index: "logs-zeekanom.notice-t", Workers: 1,
+		FlushBytes: 1, MaxRetries: 1, WriteTimeout: writeTimeout, SpoolDir: dir, FlushInterval: time.Hour},
+		WithLogf(t.Logf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(release); s.Close(); srv.Close() })
+	return s, dir, bulks
+}
