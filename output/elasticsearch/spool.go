@@ -1,7 +1,6 @@
 package elasticsearch
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -23,10 +22,9 @@ type spool struct {
 	maxBytes int64
 
 	mu       sync.Mutex
-	bytes    int64 // all segments, including unflushed buffered bytes
+	bytes    int64 // all segments
 	seq      uint64
 	active   *os.File
-	activeW  *bufio.Writer
 	activeN  int64 // bytes in the active segment
 	closed   []string
 	isClosed bool
@@ -92,9 +90,15 @@ func (s *spool) appendLocked(rec []byte) error {
 		if err != nil {
 			return err
 		}
-		s.active, s.activeW, s.activeN = f, bufio.NewWriterSize(f, 64<<10), 0
+		s.active, s.activeN = f, 0
 	}
-	if _, err := s.activeW.Write(rec); err != nil {
+	// One write a record, not a buffer of them: a full disk (ENOSPC) is
+	// this record's error, which the caller counts as dropped. Buffered,
+	// the records already counted as spooled were lost with the buffer,
+	// and their bytes stayed in the count for ever (Pending never false
+	// again). Spooling happens only while the cluster is away.
+	if _, err := s.active.Write(rec); err != nil {
+		s.active.Truncate(s.activeN) // (best effort: a record cut short is rejected alone at replay)
 		return err
 	}
 	s.activeN += int64(len(rec))
@@ -106,9 +110,6 @@ func (s *spool) appendLocked(rec []byte) error {
 func (s *spool) syncLocked() error {
 	if s.active == nil {
 		return nil
-	}
-	if err := s.activeW.Flush(); err != nil {
-		return err
 	}
 	return s.active.Sync()
 }
@@ -123,7 +124,7 @@ func (s *spool) rotateLocked() error {
 		err = cerr
 	}
 	name := filepath.Base(s.active.Name())
-	s.active, s.activeW = nil, nil
+	s.active = nil
 	if s.activeN > 0 {
 		s.closed = append(s.closed, name)
 	} else {
