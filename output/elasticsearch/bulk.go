@@ -108,7 +108,13 @@ func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	defer res.Body.Close()
+	defer func() {
+		// read to the end (a bounded amount) so that the connection is
+		// reused: an error page left unread closed it, and a 413 split
+		// into many requests opened one a request
+		io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+		res.Body.Close()
+	}()
 	if res.IsError() {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
 		if !isESError(b) {

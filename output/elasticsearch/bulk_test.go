@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,7 +65,14 @@ func newLoggedSink(t *testing.T, cfg Config, opts ...Option) (*Sink, *logLines) 
 // frontProxy is an HTTP server in front of target that answers a request
 // itself when refuse says so (status and body), else forwards it.
 func frontProxy(t *testing.T, target string, refuse func(r *http.Request, body []byte) (int, string)) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url, _ := frontProxyConns(t, target, refuse)
+	return url
+}
+
+// frontProxyConns is frontProxy that also counts the connections made to it.
+func frontProxyConns(t *testing.T, target string, refuse func(r *http.Request, body []byte) (int, string)) (string, *atomic.Int64) {
+	conns := &atomic.Int64{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if st, msg := refuse(r, body); st != 0 {
 			w.WriteHeader(st)
@@ -85,8 +93,37 @@ func frontProxy(t *testing.T, target string, refuse func(r *http.Request, body [
 		w.WriteHeader(res.StatusCode)
 		io.Copy(w, res.Body)
 	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return srv.URL
+	return srv.URL, conns
+}
+
+// A refusal's page is read to its end, so that the connection is reused:
+// left unread, it closed the connection, and a batch split in halves on
+// 413 opened one a request.
+func TestRefusalsReuseTheConnection(t *testing.T) {
+	const limit = 16 << 10
+	page := "<html><body>" + strings.Repeat("413 Request Entity Too Large ", 400) + "</body></html>" // 11 KB
+	url, conns := frontProxyConns(t, newMock(t, &mockES{}), func(r *http.Request, body []byte) (int, string) {
+		if r.URL.Path == "/_bulk" && len(body) > limit {
+			return http.StatusRequestEntityTooLarge, page
+		}
+		return 0, ""
+	})
+	s, _ := newLoggedSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1, Workers: 1,
+		FlushBytes: 1 << 20, FlushInterval: time.Hour})
+	writeAll(t, s, makeNotices(200, 26))
+	if st := s.Stats(); st.Indexed != 200 {
+		t.Fatalf("stats %+v", st)
+	}
+	if n := conns.Load(); n > 2 {
+		t.Errorf("%d connections for one worker's requests", n)
+	}
 }
 
 // A bulk request larger than a proxy in front of the cluster accepts (here
