@@ -34,10 +34,10 @@ type outcome struct {
 	reason string
 }
 
-// outage reports whether the outcome says the cluster does not take
+// refusesAll reports whether the outcome says the cluster does not take
 // notices now, whatever they hold: the request failed as a whole, or the
 // record was refused for want of authentication or a privilege.
-func (o outcome) outage() bool {
+func (o outcome) refusesAll() bool {
 	return o.whole || o.status == http.StatusUnauthorized || o.status == http.StatusForbidden
 }
 
@@ -53,7 +53,7 @@ const (
 
 func (o outcome) verdict() verdict {
 	switch {
-	case o.outage() || o.status == http.StatusTooManyRequests || o.status >= 500:
+	case o.refusesAll() || o.status == http.StatusTooManyRequests || o.status >= 500:
 		// (401/403 on an item: the credentials lack a privilege on the
 		// data stream, not the notice's fault; it is sent again once they
 		// have it, as for a whole request refused so)
@@ -248,6 +248,12 @@ func (s *Sink) logSplit(recs []rec, o outcome) {
 		size, len(recs), o.reason, n, s.cfg.FlushBytes)
 }
 
+// clientError reports whether status is a 4xx that waiting does not fix
+// (not 408 or 429): a refusal by the cluster, not an outage.
+func clientError(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
+}
+
 // outage says what a request that failed as a whole means: its kind (one
 // log line per kind while it lasts) and the line for the log.
 func outage(o outcome) (kind, text string) {
@@ -256,7 +262,7 @@ func outage(o outcome) (kind, text string) {
 		return "authentication", "authentication failed (" + o.reason + "): check username and password, api_key or bearer_token (read at start)"
 	case o.status == http.StatusForbidden:
 		return "authorisation", "not authorised (" + o.reason + "): the user's roles lack a privilege this needs"
-	case o.status >= 400 && o.status < 500 && o.status != http.StatusRequestTimeout && o.status != http.StatusTooManyRequests:
+	case clientError(o.status):
 		return "refused", "requests refused (" + o.reason + ")"
 	default:
 		return "unreachable", "cluster unreachable (" + o.reason + ")"

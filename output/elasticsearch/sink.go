@@ -273,7 +273,7 @@ func (s *Sink) installAtStart(ctx context.Context) error {
 		s.needTemplate.Store(false)
 		return nil
 	}
-	if ctx.Err() != nil || (status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests) {
+	if ctx.Err() != nil || clientError(status) {
 		return fmt.Errorf("installing the index template: %w", err)
 	}
 	o := outcome{status: status, whole: true, reason: err.Error()}
@@ -402,13 +402,13 @@ func (s *Sink) toSpool(r rec, o outcome) error {
 	if s.spool == nil {
 		s.dropped.Add(1)
 		s.failed.Add(1)
-		if o.outage() {
+		if o.refusesAll() {
 			s.noteOutage(o, "no spool_dir: notices that cannot be indexed are dropped (counted in Dropped and Failed)")
 		}
 		return nil
 	}
 	s.spool.mu.Lock()
-	if o.outage() && !s.down.Load() {
+	if o.refusesAll() && !s.down.Load() {
 		s.down.Store(true)
 		s.noteOutage(o, "spooling notices to "+s.cfg.SpoolDir)
 	}
@@ -591,7 +591,7 @@ func (s *Sink) replayer() {
 			attempt++
 			s.setErr(err.Error())
 			var re *retryError
-			if errors.As(err, &re) && re.o.outage() {
+			if errors.As(err, &re) && re.o.refusesAll() {
 				s.noteOutage(re.o, "the spool is replayed when the cluster takes it again")
 			}
 			continue
