@@ -369,11 +369,11 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 	}()
 	out := State{Version: Version, SavedAt: s.SavedAt, Files: s.Files, Engine: s.Engine, Failed: slices.Clone(s.Failed)}
 	slices.SortFunc(encs, func(a, b Encoding) int { return strings.Compare(a.Name, b.Name) })
+	if len(encs) > 0 {
+		out.Snapshots = map[string]*SnapshotFile{}
+	}
 	for i, e := range encs {
 		encs[i].Encode = nil // what it encodes (a copy of the state) is garbage once written
-		if out.Snapshots == nil {
-			out.Snapshots = map[string]*SnapshotFile{}
-		}
 		if e.Encode == nil {
 			out.Snapshots[e.Name] = nil
 			continue
@@ -387,7 +387,6 @@ func SaveEncoding(dir string, s *State, encs []Encoding, failed func(name string
 		}
 		if sf == nil {
 			out.Failed = append(out.Failed, e.Name)
-			delete(out.Snapshots, e.Name)
 			continue
 		}
 		out.Snapshots[e.Name] = sf
