@@ -25,6 +25,16 @@ type SelfFlushing interface {
 	FlushesItself() bool
 }
 
+// Lossy is a Sink that can lose notices it accepted without an error from
+// Write or Flush: one that sends them on in the background and, when the
+// destination refuses them for good or is gone with nowhere to keep them,
+// counts them instead (Elasticsearch). Lost is that count since the sink
+// was opened; a batch run that lost any did not do its job.
+type Lossy interface {
+	Sink
+	Lost() int64
+}
+
 // Multi fans notices out to several sinks; the first error of each call wins
 // but every sink still sees every call.
 type Multi []Sink

@@ -87,7 +87,9 @@ func deadURL(t *testing.T) string {
 // score with the cluster unreachable at start used to exit at once
 // (installing the index template was fatal), though notices are what the
 // spool is for; so did run. Now they start and warn: with a spool_dir the
-// notices are spooled; without one they are dropped, and the log says so.
+// notices are spooled; without one they are dropped, the log says so, and
+// score exits non-zero saying how many notices were lost (it exited 0: a
+// re-scoring job saw success with its notices gone).
 func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 	dead := deadURL(t)
 	dir := t.TempDir()
@@ -96,17 +98,20 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 	for _, tc := range []struct {
 		name, extra string
 		says        []string
+		code        int
+		stderr      string
 	}{
-		{"spool", fmt.Sprintf("spool_dir = %q\n", spool), []string{"cluster unreachable", "starting anyway", "spooled to " + spool}},
-		{"no spool", "", []string{"cluster unreachable", "starting anyway", "no spool_dir", "dropped"}},
+		{"spool", fmt.Sprintf("spool_dir = %q\n", spool), []string{"cluster unreachable", "starting anyway", "spooled to " + spool}, 0, ""},
+		{"no spool", "", []string{"cluster unreachable", "starting anyway", "no spool_dir", "dropped"}, 1,
+			"output elasticsearch: 1 notices were not delivered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := captureLog(t)
 			cfg := filepath.Join(dir, "zeekanom.toml")
 			os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\n%s", dead, tc.extra)), 0o644)
 			code, _, errs := runCLI(t, "score", "-q", "-c", cfg, demo)
-			if code != 0 {
-				t.Fatalf("score with the cluster down: exit %d: %s", code, strings.TrimSpace(errs))
+			if code != tc.code || !strings.Contains(errs, tc.stderr) {
+				t.Fatalf("score with the cluster down: exit %d, want %d saying %q: %s", code, tc.code, tc.stderr, strings.TrimSpace(errs))
 			}
 			for _, s := range tc.says {
 				if !strings.Contains(logs.String(), s) {

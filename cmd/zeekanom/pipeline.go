@@ -98,6 +98,21 @@ func (ss *sinkSet) Close() error {
 	return errors.Join(errs...)
 }
 
+// lost reports the outputs that lost notices they accepted
+// (output.Lossy), as one error naming each with its count; nil when none
+// did. Call it after Close: a sink settles its last notices there.
+func (ss *sinkSet) lost() error {
+	var errs []error
+	for _, s := range ss.sinks {
+		if l, ok := s.sink.(output.Lossy); ok {
+			if n := l.Lost(); n > 0 {
+				errs = append(errs, fmt.Errorf("output %s: %d notices were not delivered (refused, or dropped without a spool or room in it; its log above says why)", s.name, n))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // stats flattens each output's Stats() (if it has one) for metrics.
 func (ss *sinkSet) stats() (map[string]map[string]float64, map[string]int64) {
 	st := map[string]map[string]float64{}

@@ -97,6 +97,11 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cerr := sink.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		// (a cluster down without a spool used to end the run with
+		// status 0, its notices dropped: a re-scoring job saw success)
+		err = sink.lost()
+	}
 	switch {
 	case !f.quiet:
 		res.summary(stderr)

@@ -35,7 +35,7 @@ type Stats struct {
 	Failed     int64 // rejected for good (mapping conflicts, bad documents)
 	Spooled    int64 // notices written to the disk spool
 	Replayed   int64 // spooled notices acknowledged by the cluster
-	Dropped    int64 // notices lost because the spool was full or disabled
+	Dropped    int64 // notices lost because the spool was full or disabled (not also in Failed)
 	SpoolBytes int64 // bytes now in the spool
 	Retries    int64 // HTTP retries (429, 5xx, network errors)
 	Filtered   int64 // below min_risk, not sent
@@ -100,7 +100,7 @@ func WithLogf(f func(string, ...any)) Option { return func(s *Sink) { s.logf = f
 // returns the sink anyway: it installs the template before the first
 // notice it sends, and until then notices wait in the spool as in an
 // outage (without a spool, those that cannot be indexed are dropped:
-// counted in Dropped and Failed). Another 4xx (credentials, privileges, a
+// counted in Dropped). Another 4xx (credentials, privileges, a
 // template the cluster refuses) is New's error.
 func WithTemplate() Option { return func(s *Sink) { s.needTemplate.Store(true) } }
 
@@ -279,7 +279,7 @@ func (s *Sink) installAtStart(ctx context.Context) error {
 	o := outcome{status: status, whole: true, reason: err.Error()}
 	if s.spool == nil {
 		s.noteOutage(o, "starting anyway: the index template is installed before the first notice is sent; "+
-			"no spool_dir: until then notices that cannot be indexed are dropped (counted in Dropped and Failed)")
+			"no spool_dir: until then notices that cannot be indexed are dropped (counted in Dropped)")
 		return nil
 	}
 	s.down.Store(true) // before the replayer and the writers start
@@ -400,10 +400,11 @@ func (s *Sink) reject(r rec, o outcome, what string) {
 // drained it (so order is kept).
 func (s *Sink) toSpool(r rec, o outcome) error {
 	if s.spool == nil {
+		// (Dropped only: counted in Failed too, one notice was two
+		// losses to whoever added the counters)
 		s.dropped.Add(1)
-		s.failed.Add(1)
 		if o.refusesAll() {
-			s.noteOutage(o, "no spool_dir: notices that cannot be indexed are dropped (counted in Dropped and Failed)")
+			s.noteOutage(o, "no spool_dir: notices that cannot be indexed are dropped (counted in Dropped)")
 		}
 		return nil
 	}
@@ -530,6 +531,12 @@ func (s *Sink) drain(ctx context.Context) {
 		}
 	}
 }
+
+// Lost is how many notices written to the sink since New will never be
+// indexed by it: refused for good (Failed) or dropped for want of a spool
+// or of room in it (Dropped). Notices left in the spool are not lost: a
+// later run or score with the same spool_dir sends them.
+func (s *Sink) Lost() int64 { return s.failed.Load() + s.dropped.Load() }
 
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {

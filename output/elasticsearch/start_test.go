@@ -64,7 +64,7 @@ func TestWithTemplateStartsWhileClusterDown(t *testing.T) {
 				if stats.Spooled != 20 || len(logs.with("cluster unreachable", "starting anyway", "spooled to")) != 1 {
 					t.Fatalf("stats %+v: want 20 spooled and the start logged", stats)
 				}
-			} else if stats.Dropped != 20 || stats.Failed != 20 || len(logs.with("cluster unreachable", "starting anyway", "no spool_dir", "dropped")) != 1 {
+			} else if stats.Dropped != 20 || stats.Failed != 0 || s.Lost() != 20 || len(logs.with("cluster unreachable", "starting anyway", "no spool_dir", "dropped")) != 1 {
 				t.Fatalf("stats %+v: want 20 dropped and the start logged, saying so", stats)
 			}
 			down.Store(false)
