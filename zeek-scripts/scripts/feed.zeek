@@ -302,10 +302,14 @@ function identifier(e: FeedEntry): string
 	    "|", e?$dst_p ? cat(e$dst_p) : "", "|", e?$domain ? e$domain : "");
 	}
 
+# The notice's ts is the feed row's (when the sidecar's evidence ended), not
+# the network time at which Zeek read the row: a notice from re-scored
+# archives, or read after a stall, keeps the time of what it reports, the
+# @timestamp its Elasticsearch copy carries.
 function raise_entry(e: FeedEntry)
 	{
-	local n = Notice::Info($note=e$note, $msg=e$msg, $identifier=identifier(e),
-	    $suppress_for=suppress_for);
+	local n = Notice::Info($ts=e$ts, $note=e$note, $msg=e$msg,
+	    $identifier=identifier(e), $suppress_for=suppress_for);
 
 	if ( e$risk_score > 0.0 )
 		n$n = double_to_count(floor(e$risk_score + 0.5));
