@@ -677,7 +677,7 @@ func (s *Sink) replaySegment(ctx context.Context, name string) error {
 	if _, err := f.Seek(st.off, io.SeekStart); err != nil {
 		return err
 	}
-	r := bufio.NewReaderSize(f, 256<<10)
+	r := &spoolReader{r: bufio.NewReaderSize(f, 256<<10)}
 	eof := false
 	for {
 		batch, carry := st.retry, []rec(nil)
@@ -686,10 +686,18 @@ func (s *Sink) replaySegment(ctx context.Context, name string) error {
 			size += rc.size()
 		}
 		for !eof && size < s.cfg.FlushBytes {
-			rc, n, err := readRecord(r)
+			rc, n, err := r.next()
 			if err == io.EOF {
 				eof = true
 				break
+			}
+			if err == errDamaged {
+				s.failed.Add(1)
+				msg := fmt.Sprintf("spool %s: %d bytes at offset %d are not a whole record (%s), skipped", name, n, st.off, describe(rc))
+				s.setErr(msg)
+				s.logf("elasticsearch: %s", msg)
+				st.off += n
+				continue
 			}
 			if err != nil {
 				st.retry = batch
@@ -714,17 +722,55 @@ func (s *Sink) replaySegment(ctx context.Context, name string) error {
 	}
 }
 
-// readRecord reads a spooled record (action line, document line) and the
-// bytes it takes; io.EOF at the end, or where the last record was cut short
-// (a crash while it was written).
-func readRecord(r *bufio.Reader) (rec, int64, error) {
-	meta, err := r.ReadBytes('\n')
+// spoolReader reads a spool segment's records. A line may hold the end of
+// one record and the start of the next (see next), so it keeps what it read
+// of a line beyond a record for the next call.
+type spoolReader struct {
+	r    *bufio.Reader
+	rest []byte // the start of the next record, read with the previous one
+}
+
+// errDamaged is a record that cannot be sent: skipped, counted and logged
+// with where it is; the records after it are read as usual.
+var errDamaged = errors.New("damaged record")
+
+// actionPrefix starts every action line the sink writes (Sink.meta). A
+// document never holds these bytes: its strings escape their quotes.
+var actionPrefix = []byte(`{"create":`)
+
+func (sr *spoolReader) line() ([]byte, error) {
+	if l := sr.rest; l != nil {
+		sr.rest = nil
+		return l, nil
+	}
+	return sr.r.ReadBytes('\n')
+}
+
+// next reads a record (action line, document line) and the bytes it
+// takes; io.EOF at the end, or where the last record was cut short (a
+// crash while it was written). A record whose write failed half-way and
+// could not be truncated (a disk error) leaves a document line cut short,
+// run into the next record's action line: that line is split where the
+// action starts, the record before it is errDamaged, and the next one is
+// read whole. (Read as two lines, the next record's document was taken for
+// an action line, and every record after it in the segment went with it,
+// refused.) A line where an action line should be that is not one is
+// errDamaged alone.
+func (sr *spoolReader) next() (rec, int64, error) {
+	meta, err := sr.line()
 	if err != nil {
 		return rec{}, 0, err
 	}
-	doc, err := r.ReadBytes('\n')
+	if !bytes.HasPrefix(meta, actionPrefix) {
+		return rec{doc: meta}, int64(len(meta)), errDamaged
+	}
+	doc, err := sr.line()
 	if err != nil {
 		return rec{}, 0, err
+	}
+	if i := bytes.Index(doc, actionPrefix); i >= 0 {
+		sr.rest = doc[i:]
+		return rec{meta: meta[:len(meta)-1], doc: doc[:i]}, int64(len(meta) + i), errDamaged
 	}
 	return rec{meta: meta[:len(meta)-1], doc: restamp(doc[:len(doc)-1])}, int64(len(meta) + len(doc)), nil
 }
