@@ -7,6 +7,7 @@
 package notice
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -220,17 +221,85 @@ func ID(rule string, src, dst netip.Addr, port uint16, domain string, start time
 const TimeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 type jsonEvent struct {
-	Kind      string   `json:"kind"`
-	Module    string   `json:"module"`
-	Dataset   string   `json:"dataset"`
-	Category  []string `json:"category"`
-	Type      []string `json:"type"`
-	ID        string   `json:"id"`
-	Start     string   `json:"start,omitempty"` // (Elasticsearch refuses an empty date)
-	End       string   `json:"end,omitempty"`
-	RiskScore float64  `json:"risk_score"`
-	Severity  int      `json:"severity"`
-	Ingested  string   `json:"ingested,omitempty"`
+	Kind     string   `json:"kind"`
+	Module   string   `json:"module"`
+	Dataset  string   `json:"dataset"`
+	Category []string `json:"category"`
+	Type     []string `json:"type"`
+	ID       string   `json:"id"`
+	Start    string   `json:"start,omitempty"` // (Elasticsearch refuses an empty date)
+	End      string   `json:"end,omitempty"`
+	// Duration is End - Start in nanoseconds, when both are set.
+	Duration      *int64  `json:"duration,omitempty"`
+	RiskScore     float64 `json:"risk_score"`
+	RiskScoreNorm float64 `json:"risk_score_norm"` // risk_score is 0–100 already
+	Severity      int     `json:"severity"`
+	Ingested      string  `json:"ingested,omitempty"`
+}
+
+type jsonRule struct {
+	Name        string `json:"name"`
+	ID          string `json:"id,omitempty"`
+	Ruleset     string `json:"ruleset,omitempty"`
+	Category    string `json:"category,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// jsonRef is a tactic, technique or sub-technique; ECS defines each of
+// its fields as an array.
+type jsonRef struct {
+	ID        []string `json:"id"`
+	Name      []string `json:"name"`
+	Reference []string `json:"reference"`
+}
+
+func ref(r Ref) *jsonRef {
+	if r.ID == "" {
+		return nil
+	}
+	return &jsonRef{[]string{r.ID}, []string{r.Name}, []string{r.Reference}}
+}
+
+type jsonTechnique struct {
+	jsonRef
+	Subtechnique *jsonRef `json:"subtechnique,omitempty"`
+}
+
+type jsonThreat struct {
+	Framework string         `json:"framework"`
+	Tactic    *jsonRef       `json:"tactic,omitempty"`
+	Technique *jsonTechnique `json:"technique,omitempty"`
+}
+
+func newJSONThreat(th Threat) *jsonThreat {
+	j := &jsonThreat{Framework: Framework, Tactic: ref(th.Tactic)}
+	if t := ref(th.Technique); t != nil {
+		j.Technique = &jsonTechnique{jsonRef: *t, Subtechnique: ref(th.Subtechnique)}
+	}
+	return j
+}
+
+// threatJSONs holds the encoding of every Threat ThreatFor returns, built
+// once and only read (MarshalJSON runs on several goroutines).
+var threatJSONs = func() map[Threat]*jsonThreat {
+	out := map[Threat]*jsonThreat{}
+	for r := range zeekNotes {
+		for _, sub := range []string{"", "one_way_flow"} {
+			for _, proto := range []string{"", "icmp"} {
+				if th, ok := ThreatFor(r, sub, proto); ok {
+					out[th] = newJSONThreat(th)
+				}
+			}
+		}
+	}
+	return out
+}()
+
+func threatJSON(th Threat) *jsonThreat {
+	if j := threatJSONs[th]; j != nil {
+		return j
+	}
+	return newJSONThreat(th)
 }
 
 type jsonEndpoint struct {
@@ -251,12 +320,14 @@ type jsonZeek struct {
 }
 
 type jsonNotice struct {
-	Timestamp string    `json:"@timestamp"`
-	Event     jsonEvent `json:"event"`
-	Message   string    `json:"message"`
-	Rule      struct {
-		Name string `json:"name"`
-	} `json:"rule"`
+	Timestamp string `json:"@timestamp"`
+	ECS       struct {
+		Version string `json:"version,omitempty"`
+	} `json:"ecs"`
+	Event       jsonEvent     `json:"event"`
+	Message     string        `json:"message"`
+	Rule        jsonRule      `json:"rule"`
+	Threat      *jsonThreat   `json:"threat,omitempty"`
 	Source      *jsonEndpoint `json:"source,omitempty"`
 	Destination *jsonEndpoint `json:"destination,omitempty"`
 	Network     *struct {
@@ -292,13 +363,22 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 			Kind: "alert", Module: "zeekanom", Dataset: "zeekanom.notice",
 			Category: []string{"network"}, Type: []string{"info"},
 			ID: n.ID, Start: fmtTime(n.Start), End: fmtTime(n.End),
-			RiskScore: n.RiskScore, Severity: n.Severity, Ingested: fmtTime(n.Ingested),
+			RiskScore: n.RiskScore, RiskScoreNorm: n.RiskScore, Severity: n.Severity, Ingested: fmtTime(n.Ingested),
 		},
 		Message:  n.Message,
 		Zeek:     jsonZeek{Notice: jsonZeekNotice{Note: n.Note, Msg: n.Message, Sub: n.Sub}, UIDs: n.UIDs},
 		ZeekAnom: n.Explain,
 	}
-	j.Rule.Name = n.Rule
+	j.ECS.Version = ECSVersion
+	if !n.Start.IsZero() && !n.End.IsZero() && !n.End.Before(n.Start) {
+		d := int64(n.End.Sub(n.Start))
+		j.Event.Duration = &d
+	}
+	ri := DescribeRule(n.Rule)
+	j.Rule = jsonRule{Name: n.Rule, ID: ri.ID, Ruleset: Ruleset, Category: ri.Category, Description: ri.Description}
+	if th, ok := ThreatFor(n.Rule, n.Sub, n.Proto); ok {
+		j.Threat = threatJSON(th)
+	}
 	if n.Source.IsValid() {
 		j.Source = &jsonEndpoint{IP: n.Source.String()}
 	}
@@ -319,10 +399,21 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 	if n.Observer != (Observer{}) {
 		j.Observer = &n.Observer
 	}
-	return json.Marshal(&j)
+	// not HTML-escaped ("MITRE ATT&CK", not "MITRE ATT\u0026CK"), as the
+	// NDJSON sink writes its documents
+	b := bytes.NewBuffer(make([]byte, 0, 2048))
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&j); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON reads the ECS document back (the evaluator and tests use it).
+// ecs.version, event.duration, event.risk_score_norm, rule.* but rule.name,
+// and threat.* are not read: MarshalJSON derives them (ecs.go), so a
+// document with or without them reads into the same Notice.
 func (n *Notice) UnmarshalJSON(b []byte) error {
 	var j jsonNotice
 	if err := json.Unmarshal(b, &j); err != nil {
