@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	elasticsearch "github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/zeekanom/zeekanom/output/notice"
 )
 
@@ -45,17 +47,8 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 	}
 
 	// Mapping: the explicit types, also under a data stream backing index.
-	mp := call(t, es, "GET", "/"+index+"/_mapping/field/source.ip,related.ip,event.risk_score,event.severity,@timestamp,zeekanom.features.conn_count.value,rule.name", nil)
-	types := map[string]string{}
-	for bi, v := range mp {
-		if !strings.HasPrefix(bi, ".ds-"+index) {
-			t.Errorf("backing index %q: not a data stream", bi)
-		}
-		for field, fv := range v.(map[string]any)["mappings"].(map[string]any) {
-			leaf := field[strings.LastIndex(field, ".")+1:]
-			types[field] = fv.(map[string]any)["mapping"].(map[string]any)[leaf].(map[string]any)["type"].(string)
-		}
-	}
+	types := fieldTypes(t, es, index, "source.ip", "related.ip", "event.risk_score", "event.severity", "@timestamp",
+		"zeekanom.features.conn_count.value", "rule.name")
 	want := map[string]string{"source.ip": "ip", "related.ip": "ip", "event.risk_score": "float", "event.severity": "long",
 		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword"}
 	for f, ty := range want {
@@ -305,5 +298,109 @@ func TestIntegrationObserverNamesTheSensor(t *testing.T) {
 	}
 	if got := count(t, es, index, map[string]any{"term": map[string]any{"observer.hostname": host}}); got != 11 {
 		t.Errorf("observer.hostname %q: %d notices, want 11", host, got)
+	}
+}
+
+// fieldTypes is the mapped type of each field in the data stream index
+// (GET _mapping/field), failing t if a backing index is not a data
+// stream's.
+func fieldTypes(t testing.TB, es *elasticsearch.Client, index string, fields ...string) map[string]string {
+	t.Helper()
+	mp := call(t, es, "GET", "/"+index+"/_mapping/field/"+strings.Join(fields, ","), nil)
+	types := map[string]string{}
+	for bi, v := range mp {
+		if !strings.HasPrefix(bi, ".ds-"+index) {
+			t.Errorf("backing index %q: not a data stream", bi)
+		}
+		for field, fv := range v.(map[string]any)["mappings"].(map[string]any) {
+			leaf := field[strings.LastIndex(field, ".")+1:]
+			types[field] = fv.(map[string]any)["mapping"].(map[string]any)[leaf].(map[string]any)["type"].(string)
+		}
+	}
+	return types
+}
+
+// The ECS fields of notice.MarshalJSON (ecs.version, event.duration,
+// event.risk_score_norm, rule.*, threat.*) are mapped as the template says,
+// not guessed (a guessed string is text: term threat.technique.id "T1046"
+// would find nothing), and the queries an analyst runs in Kibana find the
+// notices.
+func TestIntegrationECSFieldsMappedAndQueryable(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: index, FlushInterval: 200 * time.Millisecond})
+	if err := s.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ns := makeNotices(100, 40)
+	// a one-way flood: the one notice with a sub-technique outside DNS
+	flood := *ns[0]
+	flood.Rule, flood.Sub, flood.Proto, flood.Related = notice.RuleDoSFanIn, "one_way_flow", "udp", nil
+	flood.End = flood.Start.Add(90 * time.Second)
+	flood.Finalize("flood")
+	ns = append(ns, &flood)
+	writeAll(t, s, ns)
+	if got := count(t, es, index, nil); got != len(ns) {
+		t.Fatalf("count = %d, want %d (stats %+v)", got, len(ns), s.Stats())
+	}
+
+	want := map[string]string{
+		"ecs.version": "keyword", "event.duration": "long", "event.risk_score_norm": "float",
+		"rule.id": "keyword", "rule.ruleset": "keyword", "rule.category": "keyword", "rule.description": "keyword",
+		"threat.framework": "keyword", "threat.tactic.id": "keyword", "threat.tactic.name": "keyword",
+		"threat.technique.id": "keyword", "threat.technique.name": "keyword", "threat.technique.reference": "keyword",
+		"threat.technique.subtechnique.id": "keyword", "threat.technique.subtechnique.name": "keyword",
+		"threat.technique.name.text": "text",
+	}
+	var fields []string
+	for f := range want {
+		fields = append(fields, f)
+	}
+	types := fieldTypes(t, es, index, fields...)
+	for f, ty := range want {
+		if types[f] != ty {
+			t.Errorf("%s mapped as %q, want %q", f, types[f], ty)
+		}
+	}
+
+	by := map[string]int{}
+	scans10 := 0 // scan.horizontal from 10.0.0.0/8
+	for _, n := range ns {
+		by[n.Rule]++
+		if n.Rule == notice.RuleScanHorizontal && netip.MustParsePrefix("10.0.0.0/8").Contains(n.Source) {
+			scans10++
+		}
+	}
+	term := func(f string, v any) any { return map[string]any{"term": map[string]any{f: v}} }
+	checks := []struct {
+		name  string
+		query any
+		want  int
+	}{
+		{"technique T1046", term("threat.technique.id", "T1046"), by[notice.RuleScanHorizontal]},
+		{"rule.id", term("rule.id", notice.RuleBeacon), by[notice.RuleBeacon]},
+		{"tactic C2", term("threat.tactic.id", "TA0011"), by[notice.RuleBeacon] + by[notice.RuleDNSTunnel]},
+		{"tactic name", term("threat.tactic.name", "Exfiltration"), by[notice.RuleExfiltration]},
+		{"subtechnique DNS", term("threat.technique.subtechnique.id", "T1071.004"), by[notice.RuleDNSTunnel]},
+		{"subtechnique flood", term("threat.technique.subtechnique.id", "T1498.001"), 1},
+		{"framework", term("threat.framework", "MITRE ATT&CK"), len(ns) - by[notice.RuleLongConnection]},
+		{"no threat: anomalies", map[string]any{"bool": map[string]any{"must_not": map[string]any{"exists": map[string]any{"field": "threat"}}}},
+			by[notice.RuleLongConnection]},
+		{"category", term("rule.category", "Network Scan"), by[notice.RuleScanHorizontal]},
+		{"ruleset", term("rule.ruleset", "zeekanom"), len(ns)},
+		{"ecs.version", term("ecs.version", notice.ECSVersion), len(ns)},
+		{"duration 5m", term("event.duration", int64(5*time.Minute)), len(ns) - 1},
+		{"risk_score_norm", map[string]any{"range": map[string]any{"event.risk_score_norm": map[string]any{"gte": 0, "lte": 100}}}, len(ns)},
+		{"technique name words", map[string]any{"match": map[string]any{"threat.technique.name.text": map[string]any{"query": "service discovery", "operator": "and"}}}, by[notice.RuleScanHorizontal]},
+		{"query_string", map[string]any{"query_string": map[string]any{"query": `threat.technique.id:T1046 AND source.ip:"10.0.0.0/8"`}}, scans10},
+	}
+	for _, c := range checks {
+		if c.want == 0 {
+			t.Fatalf("%s: the notices have none to find", c.name)
+		}
+		if got := count(t, es, index, c.query); got != c.want {
+			t.Errorf("%s: %d hits, want %d", c.name, got, c.want)
+		}
 	}
 }

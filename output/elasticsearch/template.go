@@ -28,9 +28,20 @@ func ipT() m    { return m{"type": "ip"} }
 func dbl() m    { return m{"type": "double"} }
 func obj(p m) m { return m{"properties": p} }
 
+// kwText is a keyword with a .text multi-field for full-text search, as
+// ECS maps names (ECS: match_only_text, which needs x-pack; see README).
+func kwText() m {
+	return m{"type": "keyword", "ignore_above": 1024, "fields": m{"text": m{"type": "text"}}}
+}
+
+// attackRef is an ATT&CK tactic, technique or sub-technique.
+func attackRef(name m) m { return m{"id": kw(), "name": name, "reference": kw()} }
+
 // Mappings is the explicit mapping of the notice document
 // (output/notice: the ECS encoding).
 func Mappings() map[string]any {
+	technique := attackRef(kwText())
+	technique["subtechnique"] = obj(attackRef(kwText()))
 	return m{
 		"dynamic_templates": []any{
 			m{"zeekanom_feature_value": m{"path_match": "zeekanom.features.*.value", "mapping": dbl()}},
@@ -40,12 +51,18 @@ func Mappings() map[string]any {
 		"properties": m{
 			"@timestamp": date(),
 			"message":    m{"type": "text"},
+			"ecs":        obj(m{"version": kw()}),
 			"event": obj(m{
 				"kind": kw(), "module": kw(), "dataset": kw(), "category": kw(), "type": kw(), "id": kw(),
-				"start": date(), "end": date(), "ingested": date(),
-				"risk_score": m{"type": "float"}, "severity": m{"type": "long"},
+				"start": date(), "end": date(), "ingested": date(), "duration": m{"type": "long"},
+				"risk_score": m{"type": "float"}, "risk_score_norm": m{"type": "float"}, "severity": m{"type": "long"},
 			}),
-			"rule":        obj(m{"name": kw()}),
+			"rule": obj(m{"name": kw(), "id": kw(), "ruleset": kw(), "category": kw(), "description": kw()}),
+			"threat": obj(m{
+				"framework": kw(),
+				"tactic":    obj(attackRef(kw())),
+				"technique": obj(technique),
+			}),
 			"source":      obj(m{"ip": ipT()}),
 			"destination": obj(m{"ip": ipT(), "port": m{"type": "long"}, "domain": kw()}),
 			"network":     obj(m{"transport": kw()}),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -314,6 +315,12 @@ func TestTemplateTypes(t *testing.T) {
 		"event.severity": "long", "destination.port": "long", "rule.name": "keyword", "event.id": "keyword",
 		"zeek.notice.note": "keyword", "zeek.uids": "keyword", "message": "text",
 		"observer.name": "keyword", "observer.hostname": "keyword",
+		"ecs.version": "keyword", "event.duration": "long", "event.risk_score_norm": "float",
+		"rule.id": "keyword", "rule.ruleset": "keyword", "rule.category": "keyword", "rule.description": "keyword",
+		"threat.framework": "keyword", "threat.tactic.id": "keyword", "threat.tactic.name": "keyword",
+		"threat.tactic.reference": "keyword", "threat.technique.id": "keyword", "threat.technique.name": "keyword",
+		"threat.technique.reference": "keyword", "threat.technique.subtechnique.id": "keyword",
+		"threat.technique.subtechnique.name": "keyword", "threat.technique.subtechnique.reference": "keyword",
 		"zeekanom.features.*.value": "double", "zeekanom.features.*.baseline": "double", "zeekanom.features.*.deviation": "double",
 	}
 	for f, ty := range want {
@@ -332,6 +339,71 @@ func TestTemplateTypes(t *testing.T) {
 	if TemplateNameFor(DefaultIndex) != TemplateName || TemplateNameFor("logs-zeekanom.notice-site1") != TemplateName {
 		t.Error("a data stream of the shared pattern has the shared template")
 	}
+}
+
+// Every field a notice can carry is mapped by the template, so that no
+// dynamic mapping guesses one (a string guessed is text with a .keyword:
+// term threat.technique.id "T1046" would find nothing). Notices of every
+// rule, with every optional field set, and the sub-techniques' variants.
+func TestEveryDocumentFieldIsMapped(t *testing.T) {
+	mapped := MappedFields()
+	at := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	for _, rule := range ruleNames() {
+		for _, v := range []struct{ sub, proto string }{{"x", "tcp"}, {"one_way_flow", "udp"}, {"", "icmp"}} {
+			n := &notice.Notice{
+				Rule: rule, Sub: v.sub, Proto: v.proto, Start: at, End: at.Add(time.Minute), RiskScore: 80,
+				Message: "m", Source: netip.MustParseAddr("10.0.0.1"), Destination: netip.MustParseAddr("10.0.0.2"),
+				DestPort: 53, Domain: "example.com", UIDs: []string{"C1"}, Ingested: at,
+				Observer: notice.Observer{Name: "s", Hostname: "h"},
+				Explain: notice.Explanation{Detector: "d", Score: 1, Top: []string{"f"}, Window: 60,
+					BaselineScope: "host", Label: "l", Features: map[string]notice.Feature{"f": notice.F(1, 2, 3)}},
+			}
+			n.Finalize("")
+			b, err := n.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range leafPaths("", doc) {
+				if strings.HasPrefix(path, "zeekanom.features.f.") {
+					path = "zeekanom.features.*." + strings.TrimPrefix(path, "zeekanom.features.f.")
+				}
+				seen[path] = true
+				if _, ok := mapped[path]; !ok {
+					t.Errorf("%s (rule %s): not in the template: %s", path, rule, b)
+				}
+			}
+		}
+	}
+	for _, f := range []string{"threat.technique.subtechnique.id", "event.duration", "ecs.version", "rule.description"} {
+		if !seen[f] {
+			t.Errorf("no notice here has %s", f)
+		}
+	}
+}
+
+// leafPaths lists the dotted paths of the values in a decoded JSON object
+// (arrays are their elements' paths, as Elasticsearch maps them).
+func leafPaths(prefix string, v any) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		var out []string
+		for k, e := range x {
+			out = append(out, leafPaths(prefix+k+".", e)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, leafPaths(prefix, e)...)
+		}
+		return out
+	}
+	return []string{strings.TrimSuffix(prefix, ".")}
 }
 
 func TestConfigTOMLAndSecrets(t *testing.T) {
