@@ -94,6 +94,9 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "index template %s installed for %s (data stream %s)\n",
 		elasticsearch.TemplateNameFor(cfg.Index), strings.Join(elasticsearch.Template(cfg.Index)["index_patterns"].([]string), ","), cfg.Index)
+	if err := elasticsearch.PutWriteIndexMapping(ctx, es, cfg.Index); err != nil {
+		fmt.Fprintf(stderr, "zeekanom setup: warning: %v\n", err)
+	}
 	return nil
 }
 

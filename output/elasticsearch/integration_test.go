@@ -2,9 +2,11 @@ package elasticsearch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -402,5 +404,68 @@ func TestIntegrationECSFieldsMappedAndQueryable(t *testing.T) {
 		if got := count(t, es, index, c.query); got != c.want {
 			t.Errorf("%s: %d hits, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// A data stream created by an older zeekanom keeps the mappings its write
+// index was created with, and without ILM nothing rolls it over: the ECS
+// fields were mapped dynamically there for ever (threat.technique.id as
+// text, term T1046 found nothing). Setup now adds the template's mappings
+// to the write index: the same backing index maps them as keyword.
+func TestIntegrationSetupMapsNewFieldsInAnExistingDataStream(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	// outside the shared pattern: a template of its own, which the test
+	// may replace by an older one without touching the shared template
+	index := fmt.Sprintf("zeekanom-upgrade-%d", time.Now().UnixNano()%1e9)
+	old := Template(index)
+	props := old["template"].(m)["mappings"].(m)["properties"].(m)
+	delete(props, "ecs")
+	delete(props, "threat")
+	props["rule"] = obj(m{"name": kw()})
+	delete(props["event"].(m)["properties"].(m), "duration")
+	delete(props["event"].(m)["properties"].(m), "risk_score_norm")
+	call(t, es, "PUT", "/_index_template/"+TemplateNameFor(index), old)
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "notice", "example-before-ecs-fields.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	call(t, es, "PUT", "/"+index+"/_create/old-1", doc) // the data stream, as the older zeekanom left it
+	if ty := fieldTypes(t, es, index, "threat.technique.id"); len(ty) != 0 {
+		t.Fatalf("the older template maps %v", ty)
+	}
+
+	s := newTestSink(t, Config{URLs: []string{url}, Index: index, FlushInterval: 200 * time.Millisecond})
+	if err := s.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ns := makeNotices(20, 50)
+	writeAll(t, s, ns)
+	if backing := call(t, es, "GET", "/"+index+"/_mapping", nil); len(backing) != 1 {
+		t.Fatalf("%d backing indices, want the one the older zeekanom made", len(backing))
+	}
+	want := map[string]string{"threat.technique.id": "keyword", "rule.id": "keyword", "ecs.version": "keyword",
+		"event.duration": "long", "event.risk_score_norm": "float"}
+	types := fieldTypes(t, es, index, "threat.technique.id", "rule.id", "ecs.version", "event.duration", "event.risk_score_norm")
+	for f, ty := range want {
+		if types[f] != ty {
+			t.Errorf("%s mapped as %q in the existing write index, want %q", f, types[f], ty)
+		}
+	}
+	scans := 0
+	for _, n := range ns {
+		if n.Rule == notice.RuleScanHorizontal {
+			scans++
+		}
+	}
+	if got := count(t, es, index, map[string]any{"term": map[string]any{"threat.technique.id": "T1046"}}); got != scans || scans == 0 {
+		t.Errorf("term threat.technique.id T1046: %d hits, want %d", got, scans)
+	}
+	if got := count(t, es, index, nil); got != len(ns)+1 {
+		t.Errorf("count %d, want %d", got, len(ns)+1)
 	}
 }

@@ -148,9 +148,55 @@ func MappedFields() map[string]string {
 	return out
 }
 
-// Setup installs or updates the index template (idempotent: PUT replaces it).
+// Setup installs or updates the index template (idempotent: PUT replaces
+// it), then adds its mappings to the data stream's write index
+// (PutWriteIndexMapping; a failure there is logged, not returned).
 func (s *Sink) Setup(ctx context.Context) error {
-	return PutTemplate(ctx, s.es, s.cfg.Index)
+	if err := PutTemplate(ctx, s.es, s.cfg.Index); err != nil {
+		return err
+	}
+	if err := PutWriteIndexMapping(ctx, s.es, s.cfg.Index); err != nil {
+		s.logf("elasticsearch: %v", err)
+	}
+	return nil
+}
+
+// PutWriteIndexMapping adds the template's mappings to the write index of
+// the data stream index, if it exists. A backing index keeps the mappings
+// it was created with, and without ILM nothing rolls a data stream over:
+// the fields a newer template maps (the ECS fields of 2026-11-30) were
+// mapped dynamically in an existing data stream for ever, strings as text
+// (term threat.technique.id: T1046 found nothing). Adding fields to a
+// mapping is allowed; the error (other than a data stream that does not
+// exist yet) says what to do when it fails: a role without the manage
+// privilege on the data stream (403), or a field already mapped otherwise
+// (400).
+func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string) error {
+	body, err := json.Marshal(Mappings())
+	if err != nil {
+		return err
+	}
+	// not the install's status (Setup's caller judges the template PUT)
+	ctx = context.WithValue(ctx, statusKey{}, (*atomic.Int64)(nil))
+	writeOnly := true
+	res, err := esapi.IndicesPutMappingRequest{Index: []string{index}, Body: bytes.NewReader(body),
+		WriteIndexOnly: &writeOnly}.Do(ctx, tr)
+	if err != nil {
+		return fmt.Errorf("mapping the write index of %s: %w", index, err)
+	}
+	defer func() { // read to its end, so the connection is reused
+		io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
+		res.Body.Close()
+	}()
+	if res.StatusCode == 404 { // no data stream yet: its first index takes the template's mappings
+		return nil
+	}
+	if res.IsError() {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("the write index of %s keeps its mappings (%s: %s): fields the template gained are mapped "+
+			"as the template says only after a rollover (POST %s/_rollover)", index, res.Status(), b, index)
+	}
+	return nil
 }
 
 // PutTemplate installs the composable template of the data stream index

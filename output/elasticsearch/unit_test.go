@@ -510,3 +510,40 @@ func TestMetaLineIsJSON(t *testing.T) {
 		t.Fatalf("meta %v", got)
 	}
 }
+
+// Setup adds the template's mappings to the data stream's write index
+// (PUT <index>/_mapping?write_index_only=true) after the template. When
+// the cluster refuses that (here 403: a role without manage on the data
+// stream), the sink still starts, with the template installed, and the
+// log says what to do; a missing data stream (404) is not worth a line.
+func TestSetupWriteIndexMappingIsBestEffort(t *testing.T) {
+	for _, st := range []int{403, 404, 200} {
+		t.Run(fmt.Sprint(st), func(t *testing.T) {
+			m := &mockES{}
+			var mapped atomic.Int64
+			url := frontProxy(t, newMock(t, m), func(r *http.Request, body []byte) (int, string) {
+				if r.Method == http.MethodPut && r.URL.Path == "/logs-zeekanom.notice-t/_mapping" {
+					mapped.Add(1)
+					if r.URL.Query().Get("write_index_only") != "true" || !bytes.Contains(body, []byte(`"threat"`)) {
+						t.Errorf("mapping request %s: %s", r.URL, body)
+					}
+					return st, fmt.Sprintf(`{"error":{"type":"mock","reason":"status %d"},"status":%d}`, st, st)
+				}
+				return 0, ""
+			})
+			s, logs := newLoggedSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1,
+				FlushInterval: time.Hour}, WithTemplate())
+			if mapped.Load() != 1 {
+				t.Fatalf("%d mapping requests, want 1", mapped.Load())
+			}
+			warned := len(logs.with("keeps its mappings", "403", "_rollover")) == 1
+			if warned != (st == 403) {
+				t.Errorf("status %d: logged %q", st, logs.with(""))
+			}
+			writeAll(t, s, makeNotices(3, 1))
+			if got := s.Stats(); got.Indexed != 3 {
+				t.Errorf("stats %+v", got)
+			}
+		})
+	}
+}
