@@ -70,7 +70,8 @@ type Dst struct {
 	Bytes uint64
 }
 
-// Slot is one window of one host.
+// Slot is one window of one host as snapshots carry it (the detector
+// keeps an open window as a slot, its bucket sketch sparse).
 type Slot struct {
 	Used  bool
 	Win   int64
@@ -91,6 +92,139 @@ type Slot struct {
 	Est bool
 }
 
+// slot is an open window of one host (264 bytes, where a Slot is 488):
+// a Slot without Used (a slot in use has an id) and with its Buckets
+// kept sparse (buckets).
+type slot struct {
+	Win     int64
+	Bytes   uint64
+	MaxConn uint64
+	UIDs    window.UIDs
+	MaxDst  window.IP
+	Conns   uint32
+	B       buckets
+	Port    uint16
+	Proto   uint8
+	Est     bool
+}
+
+// nSparse is how many buckets a window's sketch keeps inline: with
+// 160,000 zeekgen hosts 94% of the windows have at most 8 nonzero
+// buckets, a busy workstation's hour more than 32.
+const nSparse = 8
+
+// dense is a window's 64 buckets in full (Slot.Buckets).
+type dense = [64]uint32
+
+// buckets is Slot.Buckets as an open window keeps it: up to nSparse
+// nonzero buckets inline (index and kB), and once the window has more,
+// all 64 in the detector's slab of dense arrays, id D (0: inline). A
+// bucket not inline is 0, so every count read is the dense form's.
+type buckets struct {
+	N   uint8 // inline buckets (while D is 0)
+	Idx [nSparse]uint8
+	KB  [nSparse]uint32
+	D   int32
+}
+
+// add adds kB to bucket i (stopping at the largest count), moving the
+// buckets to a dense array from sl when a bucket beyond nSparse becomes
+// nonzero.
+func (b *buckets) add(i uint8, kB uint64, sl *window.Slab[dense]) {
+	if b.D != 0 {
+		addKB(&sl.At(b.D)[i], kB)
+		return
+	}
+	if kB == 0 {
+		return // (a bucket not inline stays 0)
+	}
+	for j := range b.N {
+		if b.Idx[j] == i {
+			addKB(&b.KB[j], kB)
+			return
+		}
+	}
+	if b.N < nSparse {
+		b.Idx[b.N] = i
+		addKB(&b.KB[b.N], kB)
+		b.N++
+		return
+	}
+	id, a := sl.New()
+	for j := range b.N {
+		a[b.Idx[j]] = b.KB[j]
+	}
+	*b = buckets{D: id}
+	addKB(&a[i], kB)
+}
+
+func addKB(b *uint32, kB uint64) { *b = uint32(min(uint64(*b)+kB, math.MaxUint32)) }
+
+// top is the largest bucket.
+func (b *buckets) top(sl *window.Slab[dense]) (m uint32) {
+	if b.D != 0 {
+		for _, v := range sl.At(b.D) {
+			m = max(m, v)
+		}
+		return m
+	}
+	for _, v := range b.KB[:b.N] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// fill writes the buckets into a, zeroed, in their dense form; a dense
+// array is ds[D-1] (a Capture's copy).
+func (b *buckets) fill(a *dense, ds []dense) {
+	if b.D != 0 {
+		*a = ds[b.D-1]
+		return
+	}
+	for j := range b.N {
+		a[b.Idx[j]] = b.KB[j]
+	}
+}
+
+// set makes b the buckets of a (b empty): inline when at most nSparse
+// are nonzero, else a dense array from sl.
+func (b *buckets) set(a *dense, sl *window.Slab[dense]) {
+	n := 0
+	for _, v := range a {
+		if v != 0 {
+			n++
+		}
+	}
+	if n > nSparse {
+		var p *dense
+		b.D, p = sl.New()
+		*p = *a
+		return
+	}
+	for i, v := range a {
+		if v != 0 {
+			b.Idx[b.N], b.KB[b.N] = uint8(i), v
+			b.N++
+		}
+	}
+}
+
+// export writes s into o (zeroed) as snapshots carry it; its dense
+// buckets are ds[s.B.D-1].
+func (s *slot) export(o *Slot, ds []dense) {
+	*o = Slot{Used: true, Win: s.Win, Bytes: s.Bytes, Conns: s.Conns, MaxConn: s.MaxConn, MaxDst: s.MaxDst,
+		UIDs: s.UIDs, Port: s.Port, Proto: s.Proto, Est: s.Est}
+	s.B.fill(&o.Buckets, ds)
+}
+
+// load makes s (zeroed) the open window o, its buckets dense in sl when
+// more than nSparse are nonzero.
+func (s *slot) load(o *Slot, sl *window.Slab[dense]) {
+	*s = slot{Win: o.Win, Bytes: o.Bytes, Conns: o.Conns, MaxConn: o.MaxConn, MaxDst: o.MaxDst,
+		UIDs: o.UIDs, Port: o.Port, Proto: o.Proto, Est: o.Est}
+	s.B.set(&o.Buckets, sl)
+}
+
 // nSlots is how many windows a host can have open at once.
 const nSlots = 3
 
@@ -102,8 +236,8 @@ type Entry struct {
 	NHist uint32
 }
 
-// state is one host's live state: per open window its number and the Slot
-// (about 480 bytes) it holds in the detector's slab (0: none), then the
+// state is one host's live state: per open window its number and the slot
+// it holds in the detector's slab (0: none), then the
 // history. A row reads the first cache line to find its slot, and a new
 // host takes one slot, not three.
 type state struct {
@@ -157,7 +291,8 @@ type Detector struct {
 	cfg      Config
 	win      window.Windows
 	t        *window.Table[window.IP, state]
-	slots    window.Slab[Slot]
+	slots    window.Slab[slot]
+	dense    window.Slab[dense] // the buckets of slots with more than nSparse
 	internal window.Networks
 	allow    window.Networks
 	global   []float64 // prior: recent per-host window log bytes
@@ -188,8 +323,23 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
 		t: window.NewIPTable[state](cfg.MaxHosts), internal: window.MustNetworks(cfg.Internal),
 		allow: window.MustNetworks(cfg.Allow)}
-	d.t.OnEvict = func(_ window.IP, e *state) { d.slots.FreeAll(e.Slot[:]) }
+	d.t.OnEvict = func(_ window.IP, e *state) {
+		for i, id := range e.Slot {
+			if id != 0 {
+				d.free(id)
+				e.Slot[i] = 0
+			}
+		}
+	}
 	return d
+}
+
+// free takes back slot id and its dense buckets.
+func (d *Detector) free(id int32) {
+	if b := d.slots.At(id).B.D; b != 0 {
+		d.dense.Free(b)
+	}
+	d.slots.Free(id)
 }
 
 func (d *Detector) Name() string             { return "exfil" }
@@ -244,7 +394,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		}
 	})
 	if created {
-		s.Used, s.Win = true, w
+		s.Win = w
 	}
 	s.Bytes = window.AddBytes(s.Bytes, c.OrigBytes)
 	s.Conns++
@@ -252,8 +402,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if c.OrigBytes >= 1e5 {
 		s.UIDs.Add(c.UID) // the bulky connections are the evidence
 	}
-	b := &s.Buckets[window.HashIP(resp, 0xe7f)%64]
-	*b = uint32(min(uint64(*b)+c.OrigBytes/1024+c.OrigBytes%1024/512, math.MaxUint32)) // kB, rounded
+	s.B.add(uint8(window.HashIP(resp, 0xe7f)%64), c.OrigBytes/1024+c.OrigBytes%1024/512, &d.dense) // kB, rounded
 	if c.OrigBytes > s.MaxConn || (c.OrigBytes == s.MaxConn && bytes.Compare(resp[:], s.MaxDst[:]) < 0) {
 		s.MaxConn, s.MaxDst, s.Port, s.Proto = c.OrigBytes, resp, c.RespP, window.ProtoNum(c.Proto)
 	}
@@ -318,7 +467,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
 	s := d.slots.At(e.Slot[i])
 	defer func() {
-		d.slots.Free(e.Slot[i])
+		d.free(e.Slot[i])
 		e.Slot[i] = 0
 	}()
 	x := math.Log10(float64(s.Bytes) + 1)
@@ -343,11 +492,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	}
 	// the top destination: the largest bucket (an upper bound on one
 	// destination's bytes), named by the largest single connection
-	top := Dst{Addr: s.MaxDst}
-	for _, b := range s.Buckets {
-		top.Bytes = max(top.Bytes, uint64(b)*1024)
-	}
-	top.Bytes = min(top.Bytes, s.Bytes)
+	top := Dst{Addr: s.MaxDst, Bytes: min(uint64(s.B.top(&d.dense))*1024, s.Bytes)}
 	// one destination against the host's usual largest destination
 	xt := math.Log10(float64(top.Bytes) + 1)
 	var zt, medt float64
@@ -457,9 +602,16 @@ var _ detectors.Capturer = (*Detector)(nil)
 // (detectors.Capturer).
 func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
-	var slots []Slot // the open windows, copied once (entries made as encoded)
+	var slots []slot // the open windows, copied once (entries made as encoded)
 	for j := range live {
 		slots = d.slots.CopyOut(live[j].V.Slot[:], slots)
+	}
+	var ds []dense // and their dense buckets (B.D rewritten to index ds)
+	for i := range slots {
+		if b := &slots[i].B; b.D != 0 {
+			ds = append(ds, *d.dense.At(b.D))
+			b.D = int32(len(ds))
+		}
 	}
 	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
 		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(live))}}
@@ -468,7 +620,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		e.K, e.V.Hist, e.V.Top, e.V.NHist = le.K, floats(&le.V.Hist), floats(&le.V.Top), le.V.NHist
 		for i, id := range le.V.Slot {
 			if id != 0 {
-				e.V.Slots[i] = slots[id-1]
+				slots[id-1].export(&e.V.Slots[i], ds)
 			}
 		}
 	}))
@@ -481,7 +633,8 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var slots window.Slab[Slot]
+	var slots window.Slab[slot]
+	var ds window.Slab[dense]
 	var live []window.Entry[window.IP, state]
 	add := func(es []window.Entry[window.IP, Entry]) {
 		for _, se := range es {
@@ -492,9 +645,10 @@ func (d *Detector) Restore(b []byte) error {
 			e.NHist = se.V.NHist
 			for i := range se.V.Slots {
 				if sl := &se.V.Slots[i]; sl.Used {
-					var p *Slot
+					var p *slot
 					e.Slot[i], p = slots.New()
-					*p, e.Win[i] = *sl, sl.Win
+					p.load(sl, &ds)
+					e.Win[i] = sl.Win
 				}
 			}
 		}
@@ -503,7 +657,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err := window.EachChunk(dec, s.Chunks, 0, add); err != nil {
 		return err
 	}
-	d.slots = slots
+	d.slots, d.dense = slots, ds
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.win.Closed, d.win.Late, d.global, d.gpos, d.maxTS, d.pending = s.Closed, s.Late, s.Global, s.GPos, s.MaxTS, s.Pending
 	d.firstWin, d.lastWin, d.winSet = s.FirstWin, s.LastWin, s.WinSet

@@ -126,8 +126,9 @@ func TestExfilDeterminismSnapshot(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(a, window.Canon(s)) {
 		t.Fatalf("snapshot differs %v", err)
 	}
-	// a host's most state: its header and a slot per open window
-	if sz := reflect.TypeOf(state{}).Size() + nSlots*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+	// a host's most state: its header and a slot per open window, each
+	// with dense buckets
+	if sz := reflect.TypeOf(state{}).Size() + nSlots*(reflect.TypeOf(slot{}).Size()+reflect.TypeOf(dense{}).Size()); sz > 2048 {
 		t.Fatalf("state per host up to %d bytes", sz)
 	}
 }
@@ -179,7 +180,7 @@ func TestUnderEviction(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 64
 	fresh := New(cfg)
-	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+	window.CheckEvicting(t, New(cfg), fresh, func() int { return fresh.slots.Len() + fresh.dense.Len() })
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
 
