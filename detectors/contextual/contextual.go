@@ -67,7 +67,8 @@ func (cfg Config) Validate() error {
 // when judging an hour (see eval).
 const adjacentWeight = 0.5
 
-// Slot is one hour of one host.
+// Slot is one hour of one host as snapshots carry it (the detector keeps
+// an open hour as a slot, its set of destinations sparse).
 type Slot struct {
 	Used  bool
 	Win   int64
@@ -78,6 +79,32 @@ type Slot struct {
 	// Est: a connection of the hour was established (window.Established);
 	// only such hours teach the subnet and population priors
 	Est bool
+}
+
+// slot is an open hour of one host (232 bytes, where a Slot is 336): a
+// Slot without Used (a slot in use has an id) and with its destinations
+// counted in a window.SparseHLL, its HLL (if any) in the detector's slab.
+type slot struct {
+	Win   int64
+	Bytes uint64
+	UIDs  window.UIDs
+	Conns uint32
+	Dsts  window.SparseHLL
+	Est   bool
+}
+
+// export writes s into o (zeroed) as snapshots carry it; its HLL (if
+// any) is in ds (window.SparseHLL.CopyOut).
+func (s *slot) export(o *Slot, ds []window.HLL) {
+	*o = Slot{Used: true, Win: s.Win, Conns: s.Conns, Bytes: s.Bytes, UIDs: s.UIDs, Est: s.Est}
+	s.Dsts.Fill(&o.Dsts, ds)
+}
+
+// load makes s (zeroed) the open hour o, its HLL in sl when it has more
+// than window.HLLSparse registers set.
+func (s *slot) load(o *Slot, sl *window.Slab[window.HLL]) {
+	*s = slot{Win: o.Win, Conns: o.Conns, Bytes: o.Bytes, UIDs: o.UIDs, Est: o.Est}
+	s.Dsts.Set(&o.Dsts, sl)
 }
 
 // nSlots is how many hours a host can have open at once.
@@ -92,8 +119,8 @@ type Entry struct {
 	LastDay   int64       // last day (window/24) with an established connection (-1: none)
 }
 
-// state is one host's live profile: per open hour its number and the Slot
-// (328 bytes) it holds in the detector's slab (0: none), then the
+// state is one host's live profile: per open hour its number and the slot
+// it holds in the detector's slab (0: none), then the
 // profile. A row reads the first cache line to find its slot, and a new
 // host takes one slot, not two.
 type state struct {
@@ -139,7 +166,8 @@ type Detector struct {
 	cfg      Config
 	win      window.Windows
 	t        *window.Table[window.IP, state]
-	slots    window.Slab[Slot]
+	slots    window.Slab[slot]
+	hlls     window.Slab[window.HLL] // the destinations of slots with many
 	sub      *window.Table[window.IP, Prior]
 	internal window.Networks
 	loc      *time.Location
@@ -175,8 +203,21 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(time.Hour, cfg.Lateness),
 		t: window.NewIPTable[state](cfg.MaxHosts), sub: window.NewIPTable[Prior](max(cfg.MaxHosts/16, 64)), internal: window.MustNetworks(cfg.Internal), loc: loc,
 		GFirst: math.MaxInt64}
-	d.t.OnEvict = func(_ window.IP, e *state) { d.slots.FreeAll(e.Slot[:]) }
+	d.t.OnEvict = func(_ window.IP, e *state) {
+		for i, id := range e.Slot {
+			if id != 0 {
+				d.free(id)
+				e.Slot[i] = 0
+			}
+		}
+	}
 	return d
+}
+
+// free takes back slot id and its HLL.
+func (d *Detector) free(id int32) {
+	d.slots.At(id).Dsts.Free(&d.hlls)
+	d.slots.Free(id)
 }
 
 // heldPrior is held for subnet priors: 36 passes a day of host history
@@ -247,12 +288,12 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		}
 	})
 	if created {
-		s.Used, s.Win = true, w
+		s.Win = w
 	}
 	s.Conns++
 	s.Est = s.Est || window.Established(c.ConnState, c.History)
 	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
-	s.Dsts.Add(window.HashAddr(c.Resp, 3))
+	s.Dsts.Add(window.HashAddr(c.Resp, 3), &d.hlls)
 	s.UIDs.Add(c.UID)
 }
 
@@ -332,7 +373,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
 	s := d.slots.At(e.Slot[i])
 	defer func() {
-		d.slots.Free(e.Slot[i])
+		d.free(e.Slot[i])
 		e.Slot[i] = 0
 	}()
 	how, hod := d.hours(s.Win)
@@ -406,7 +447,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	ratio := math.Sqrt(float64(s.Conns) / float64(d.cfg.MinConns) * d.cfg.MaxProb / math.Max(p, 1e-3))
 	start, end := d.win.Start(s.Win), d.win.End(s.Win)
 	n := &notice.Notice{Rule: notice.RuleOffHours, Timestamp: end, Start: start, End: end, Source: host}
-	dsts := math.Round(s.Dsts.Count())
+	dsts := math.Round(s.Dsts.Count(&d.hlls))
 	lt := start.In(d.loc)
 	n.Message = fmt.Sprintf("%s made %d connections to %.0f hosts %s %02d:00–%02d:00, an hour it is normally silent (active %.0f%% of the time, by %s)",
 		host, s.Conns, dsts, lt.Weekday().String()[:3], lt.Hour(), (lt.Hour()+1)%24, p*100, basis)
@@ -427,7 +468,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 
 // learn counts the hour in s as one active hour of host e (and, with an
 // established connection, of its subnet's and the population's priors).
-func (d *Detector) learn(hostIP window.IP, e *state, s *Slot, how, hod int) {
+func (d *Detector) learn(hostIP window.IP, e *state, s *slot, how, hod int) {
 	if e.HOW[how] < math.MaxUint8 {
 		e.HOW[how]++
 	}
@@ -497,9 +538,13 @@ var _ detectors.Capturer = (*Detector)(nil)
 // (detectors.Capturer).
 func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
-	var slots []Slot // the open hours, copied once (entries made as encoded)
+	var slots []slot // the open hours, copied once (entries made as encoded)
 	for j := range live {
 		slots = d.slots.CopyOut(live[j].V.Slot[:], slots)
+	}
+	var ds []window.HLL // and their HLLs
+	for i := range slots {
+		ds = slots[i].Dsts.CopyOut(&d.hlls, ds)
 	}
 	subs := d.sub.Export()
 	s := &snap{nil, nil, d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet, d.trainedFirst,
@@ -509,7 +554,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.HOD, v.FirstHour, v.LastDay
 		for i, id := range v.Slot {
 			if id != 0 {
-				e.V.Slots[i] = slots[id-1]
+				slots[id-1].export(&e.V.Slots[i], ds)
 			}
 		}
 	})
@@ -523,7 +568,8 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var slots window.Slab[Slot]
+	var slots window.Slab[slot]
+	var hlls window.Slab[window.HLL]
 	var live []window.Entry[window.IP, state]
 	add := func(es []window.Entry[window.IP, Entry]) {
 		for _, se := range es {
@@ -532,9 +578,10 @@ func (d *Detector) Restore(b []byte) error {
 			e.HOW, e.HOD, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), se.V.HOD, se.V.FirstHour, se.V.LastDay
 			for i := range se.V.Slots {
 				if sl := &se.V.Slots[i]; sl.Used {
-					var p *Slot
+					var p *slot
 					e.Slot[i], p = slots.New()
-					*p, e.Win[i] = *sl, sl.Win
+					p.load(sl, &hlls)
+					e.Win[i] = sl.Win
 				}
 			}
 		}
@@ -546,7 +593,7 @@ func (d *Detector) Restore(b []byte) error {
 	if s.Subnets, err = window.ReadChunks(dec, s.Chunks, 1, s.Subnets); err != nil {
 		return err
 	}
-	d.slots = slots
+	d.slots, d.hlls = slots, hlls
 	d.t.ImportLayout(live, s.Ev, s.Layout)
 	d.sub.ImportLayout(s.Subnets, s.SubEv, s.SubLayout)
 	d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, d.pending = s.Closed, s.Late, s.GHOD, s.GHostDays, s.GFirst, s.Pending

@@ -94,8 +94,9 @@ func TestOffHoursDeterminismSnapshot(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(a, window.Canon(s)) {
 		t.Fatalf("snapshot differs %v", err)
 	}
-	// a host's most state: its profile and a slot per open hour
-	if sz := reflect.TypeOf(state{}).Size() + nSlots*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+	// a host's most state: its profile and a slot per open hour, each
+	// with its HLL
+	if sz := reflect.TypeOf(state{}).Size() + nSlots*(reflect.TypeOf(slot{}).Size()+reflect.TypeOf(window.HLL{}).Size()); sz > 2048 {
 		t.Fatalf("state per host up to %d bytes", sz)
 	}
 	// a restored detector holds the state it was given
@@ -191,7 +192,7 @@ func TestUnderEviction(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxHosts = 64
 	fresh := New(cfg)
-	window.CheckEvicting(t, New(cfg), fresh, fresh.slots.Len)
+	window.CheckEvicting(t, New(cfg), fresh, func() int { return fresh.slots.Len() + fresh.hlls.Len() })
 	window.CheckRestoreExact(t, func() detectors.Detector { return New(cfg) }, window.DecodeGob[snap])
 }
 
@@ -282,7 +283,7 @@ func TestWeeksSaturate(t *testing.T) {
 	d := New(DefaultConfig())
 	var e state
 	for range 300 {
-		d.learn(window.IP{}, &e, &Slot{}, 5, 5)
+		d.learn(window.IP{}, &e, &slot{}, 5, 5)
 	}
 	if e.HOW[5] != 255 || e.HOD[5] != 300 {
 		t.Fatalf("after 300 weeks: HOW %d, HOD %d", e.HOW[5], e.HOD[5])

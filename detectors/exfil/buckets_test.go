@@ -17,15 +17,6 @@ func denseOf(b *buckets, sl *window.Slab[dense]) (a dense) {
 	return a
 }
 
-func nonzero(a *dense) (n int) {
-	for _, v := range a {
-		if v != 0 {
-			n++
-		}
-	}
-	return n
-}
-
 // The sparse buckets read as the dense [64]uint32 they replaced would,
 // after every row of random windows: a few destinations' buckets (kept
 // inline), many (dense, switched to in the middle of the window), counts
@@ -69,8 +60,8 @@ func TestBucketsAsDense(t *testing.T) {
 			if b.top(&sl) != top {
 				t.Fatalf("round %d row %d: top %d, want %d", round, row, b.top(&sl), top)
 			}
-			if (b.D != 0) != (nonzero(&want) > nSparse) {
-				t.Fatalf("round %d row %d: %d nonzero buckets, dense %v", round, row, nonzero(&want), b.D != 0)
+			if (b.D != 0) != (window.NonZero(want[:]) > nSparse) {
+				t.Fatalf("round %d row %d: %d nonzero buckets, dense %v", round, row, window.NonZero(want[:]), b.D != 0)
 			}
 		}
 		var c buckets

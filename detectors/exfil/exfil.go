@@ -189,13 +189,7 @@ func (b *buckets) fill(a *dense, ds []dense) {
 // set makes b the buckets of a (b empty): inline when at most nSparse
 // are nonzero, else a dense array from sl.
 func (b *buckets) set(a *dense, sl *window.Slab[dense]) {
-	n := 0
-	for _, v := range a {
-		if v != 0 {
-			n++
-		}
-	}
-	if n > nSparse {
+	if window.NonZero(a[:]) > nSparse {
 		var p *dense
 		b.D, p = sl.New()
 		*p = *a
