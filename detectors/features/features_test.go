@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -265,5 +266,35 @@ func TestObserveAllocs(t *testing.T) {
 func TestAccLayout(t *testing.T) {
 	if s, off := unsafe.Sizeof(hostAcc{}), unsafe.Offsetof(hostAcc{}.uTail); s != 256 || off >= 128 {
 		t.Fatalf("hostAcc: %d bytes, uTail at %d", s, off)
+	}
+}
+
+// A host's conn start times come back in arrival order whatever their
+// number: the first inline, the rest across the window's blocks (the
+// boundaries of both), for two hosts whose chains interleave.
+func TestTimesInlineAndChained(t *testing.T) {
+	var w winState
+	w.reserve(2)
+	w.times.shift = 9
+	var a, b hostAcc
+	for n := 0; n <= 2*len(timeBlock{}.t)+inlineTimes+1; n++ {
+		w.times.reset()
+		a, b = hostAcc{}, hostAcc{}
+		var wantA, wantB []float64
+		for i := range n {
+			ta, tb := float64(i)+0.25, -float64(i)
+			w.addTime(&a, ta)
+			w.addTime(&b, tb)
+			wantA, wantB = append(wantA, ta), append(wantB, tb)
+		}
+		if got := w.appendTimes(nil, &a); !slices.Equal(got, wantA) {
+			t.Fatalf("%d times: got %v, want %v", n, got, wantA)
+		}
+		if got := w.appendTimes(nil, &b); !slices.Equal(got, wantB) {
+			t.Fatalf("%d times: got %v, want %v", n, got, wantB)
+		}
+		if blocks := max(0, (n-inlineTimes+len(timeBlock{}.t)-1)/len(timeBlock{}.t)); a.tHead == 0 != (blocks == 0) {
+			t.Fatalf("%d times: chain head %d, want %d blocks", n, a.tHead, blocks)
+		}
 	}
 }

@@ -181,8 +181,16 @@ type hostAcc struct {
 	domains            hset
 	hhosts             hset
 	snis               hset
-	_                  [24]byte
+	// the first conn start times, in what was the padding to 256 bytes:
+	// most host-windows of a large network have a row or two, and a
+	// block of the window's times for each was 128 bytes (interval
+	// features measure 3 times or more)
+	tInl [inlineTimes]float64
 }
+
+// inlineTimes conn start times are kept in the accumulator itself; the
+// rest go to the window's blocks.
+const inlineTimes = 3
 
 // inlinePorts distinct ports are kept in the accumulator itself (most
 // host-windows use a few); past them the ports move to a set.
@@ -478,9 +486,15 @@ func (w *winState) portList(a *hostAcc) []uint16 {
 	return out
 }
 
-// addTime appends a conn start time to a's chain.
+// addTime appends a conn start time to a's times: the first inlineTimes
+// inline, the others to its chain.
 func (w *winState) addTime(a *hostAcc, t float64) {
-	j := int(a.nTimes % int32(len(timeBlock{}.t)))
+	if a.nTimes < inlineTimes {
+		a.tInl[a.nTimes] = t
+		a.nTimes++
+		return
+	}
+	j := int((a.nTimes - inlineTimes) % int32(len(timeBlock{}.t)))
 	if j == 0 {
 		n := int32(w.times.alloc(1)) + 1
 		if a.tTail == 0 {
@@ -498,7 +512,8 @@ func (w *winState) timeBlock(ref int32) *timeBlock { return &w.times.at(uint32(r
 
 // appendTimes appends a's times, in arrival order, to dst.
 func (w *winState) appendTimes(dst []float64, a *hostAcc) []float64 {
-	left := int(a.nTimes)
+	dst = append(dst, a.tInl[:min(a.nTimes, inlineTimes)]...)
+	left := int(a.nTimes) - inlineTimes
 	for b := a.tHead; b != 0 && left > 0; {
 		tb := w.timeBlock(b)
 		n := min(left, len(tb.t))
