@@ -754,8 +754,9 @@ func (sr *spoolReader) line() ([]byte, error) {
 // action starts, the record before it is errDamaged, and the next one is
 // read whole. (Read as two lines, the next record's document was taken for
 // an action line, and every record after it in the segment went with it,
-// refused.) A line where an action line should be that is not one is
-// errDamaged alone.
+// refused.) So is a write that failed inside the action line: the next
+// record's action line runs on from it, on one line. A line where an
+// action line should be that is not one is errDamaged alone.
 func (sr *spoolReader) next() (rec, int64, error) {
 	meta, err := sr.line()
 	if err != nil {
@@ -763,6 +764,13 @@ func (sr *spoolReader) next() (rec, int64, error) {
 	}
 	if !bytes.HasPrefix(meta, actionPrefix) {
 		return rec{doc: meta}, int64(len(meta)), errDamaged
+	}
+	if i := bytes.Index(meta[len(actionPrefix):], actionPrefix); i >= 0 {
+		// the write failed in the action line: the next record's runs on
+		// from it (taken whole, that record went with this one, refused)
+		i += len(actionPrefix)
+		sr.rest = meta[i:]
+		return rec{doc: meta[:i]}, int64(i), errDamaged
 	}
 	doc, err := sr.line()
 	if err != nil {
