@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -12,6 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/output/metrics"
+	"github.com/zeekanom/zeekanom/output/notice"
 )
 
 // esURL is the test node started by scripts/test (ZEEKANOM_ES_URL). Missing
@@ -137,6 +142,53 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 			t.Error("nothing spooled")
 		}
 	})
+}
+
+// run's zeekanom_output_errors_total counts the notices Elasticsearch
+// lost: with the cluster down and no spool_dir every notice is dropped,
+// and the counter (read from Failed, where such a notice was counted too)
+// stayed at 0 once it was counted in Dropped only.
+func TestOutputErrorsCountNoticesDroppedWithoutSpool(t *testing.T) {
+	captureLog(t)
+	ctx := context.Background()
+	cfgPath := filepath.Join(t.TempDir(), "zeekanom.toml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\n", deadURL(t))), 0o644)
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinks, err := buildSinks(ctx, cfg, sinkFlags{}, io.Discard, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		n := &notice.Notice{Rule: notice.RuleBeacon, RiskScore: 50, End: time.Unix(1_700_000_000+int64(i), 0)}
+		n.Finalize("")
+		if err := sinks.Write(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sinks.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, errs := sinks.stats()
+	m := metrics.New()
+	m.Set(metrics.Snapshot{Updated: time.Now(), Outputs: st, OutputErrors: errs})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `zeekanom_output_errors_total{output="elasticsearch"} 3`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("3 notices dropped, /metrics lacks %s:\n%s", want, grepLines(rec.Body.String(), "output_"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // A 4xx answer to the template install at start is not an outage (bad

@@ -39,6 +39,7 @@ type Stats struct {
 	SpoolBytes int64 // bytes now in the spool
 	Retries    int64 // HTTP retries (429, 5xx, network errors)
 	Filtered   int64 // below min_risk, not sent
+	Lost       int64 // Failed + Dropped (Lost): the metrics' output errors
 	// LastError is the most recent per-item or transport error, for humans.
 	LastError string
 }
@@ -545,6 +546,7 @@ func (s *Sink) Stats() Stats {
 		Spooled: s.spooled.Load(), Replayed: s.replayed.Load(), Dropped: s.dropped.Load(),
 		Retries: s.retries.Load(), Filtered: s.filtered.Load(),
 	}
+	st.Lost = st.Failed + st.Dropped
 	if s.spool != nil {
 		st.SpoolBytes = s.spool.size()
 	}

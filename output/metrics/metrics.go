@@ -107,7 +107,7 @@ var (
 	dDetStat     = desc("detector_stat", "Every counter a detector's Stats() reports.", "detector", "stat")
 	dQueue       = desc("output_queue_depth", "Notices queued in an output, not yet delivered.", "output")
 	dSpool       = desc("output_spool_bytes", "Bytes spooled to disk by an output.", "output")
-	dOutErr      = desc("output_errors_total", "Failed writes or flushes of an output (for elasticsearch: Elasticsearch errors).", "output")
+	dOutErr      = desc("output_errors_total", "Failed writes or flushes of an output (for elasticsearch: notices refused for good or dropped, Lost).", "output")
 	dOutStat     = desc("output_stat", "Every counter an output's Stats() reports.", "output", "stat")
 	dCkpt        = desc("checkpoints_total", "Checkpoints written.")
 	dCkptErr     = desc("checkpoint_errors_total", "Checkpoints that failed to be written.")
@@ -177,7 +177,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		outErr[o] += float64(n)
 	}
 	for o, st := range s.Outputs {
-		if v, ok := pick(st, "errors", "failed", "failures"); ok {
+		// (lost: elasticsearch's refused and dropped notices; its failed
+		// alone missed those dropped without a spool)
+		if v, ok := pick(st, "errors", "lost", "failed", "failures"); ok {
 			outErr[o] += v
 		}
 	}
