@@ -129,6 +129,19 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 		t.Error("nothing spooled")
 	}
 
+	// run --drain, a batch run too, exits 1 when it lost notices (it
+	// exited 0 with every notice dropped and its checkpoint past them)
+	t.Run("run --drain, no spool", func(t *testing.T) {
+		logdir := t.TempDir()
+		gunzipTo(t, filepath.Join("..", "..", "testdata", "detectors", "trickbot", "conn.log.gz"), filepath.Join(logdir, "conn.log"))
+		cfg := filepath.Join(dir, "run-nospool.toml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\n", dead)), 0o644)
+		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain")
+		if code != 1 || !strings.Contains(errs, "output elasticsearch: 7 notices were not delivered") {
+			t.Fatalf("run --drain with the cluster down and no spool: exit %d: %s", code, errs)
+		}
+	})
+
 	// run goes through the same start.
 	t.Run("run", func(t *testing.T) {
 		logdir, runSpool := t.TempDir(), filepath.Join(dir, "run-spool")

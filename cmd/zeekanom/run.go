@@ -43,7 +43,9 @@ if it checks, apply what is safe to change live: [log] level,
 detectors, output destinations) needs a restart.
 
 --drain reads every followed log (and what was rotated away) to its current
-end, writes a checkpoint, closes all windows, writes outputs, and exits 0.
+end, writes a checkpoint, closes all windows, writes outputs, and exits 0
+(1, as score, when an output lost notices: refused, or dropped without a
+spool or room in it).
 The checkpoint keeps the windows open: the next run (live or --drain) goes
 on with them, so a window cut by a drain is judged on all its rows and its
 notice comes again, same event.id, with the whole window's evidence.
@@ -218,6 +220,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 	defer func() {
 		if cerr := r.sinks.Close(); err == nil && cerr != nil {
 			err = cerr
+		}
+		if err == nil && r.fl.drain {
+			// a batch run, as score: it exited 0 with every notice
+			// dropped (cluster down, no spool_dir) and checkpointed
+			// past them
+			err = r.sinks.lost()
 		}
 	}()
 	if gone, err := r.lock.RemoveStaleTemps(); err != nil {
