@@ -750,8 +750,9 @@ func (sr *spoolReader) line() ([]byte, error) {
 
 // next reads a record (action line, document line) and the bytes it
 // takes; io.EOF at the end, or where the last record was cut short (a
-// crash while it was written). A record whose write failed half-way and
-// could not be truncated (a disk error) leaves a document line cut short,
+// crash while it was written). A record cut short mid-segment (a spool
+// written before a write that failed half-way closed its segment, a disk
+// error, a hand edit) leaves a document line cut short,
 // run into the next record's action line: that line is split where the
 // action starts, the record before it is errDamaged, and the next one is
 // read whole. (Read as two lines, the next record's document was taken for

@@ -97,8 +97,18 @@ func (s *spool) appendLocked(rec []byte) error {
 	// the records already counted as spooled were lost with the buffer,
 	// and their bytes stayed in the count for ever (Pending never false
 	// again). Spooling happens only while the cluster is away.
-	if _, err := s.active.Write(rec); err != nil {
-		s.active.Truncate(s.activeN) // (best effort: a record cut short is rejected alone at replay)
+	if n, err := s.active.Write(rec); err != nil {
+		if n > 0 && s.active.Truncate(s.activeN) != nil {
+			// The record cut short stays: it ends its segment, closed
+			// now, where the replayer reads it as the end. (Appended
+			// behind, the next record ran on from it, and the replayer
+			// counted it in Failed, damaged, on top of the caller's
+			// Dropped; its bytes, never counted in, went out with the
+			// segment: SpoolBytes below 0.)
+			s.activeN += int64(n)
+			s.bytes += int64(n)
+			s.rotateLocked()
+		}
 		return err
 	}
 	s.activeN += int64(len(rec))
