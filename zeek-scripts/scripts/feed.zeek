@@ -305,11 +305,21 @@ function identifier(e: FeedEntry): string
 # The notice's ts is the feed row's (when the sidecar's evidence ended), not
 # the network time at which Zeek read the row: a notice from re-scored
 # archives, or read after a stall, keeps the time of what it reports, the
-# @timestamp its Elasticsearch copy carries.
+# @timestamp its Elasticsearch copy carries. The notice framework
+# suppresses repeats until ts + suppress_for (base/frameworks/notice/
+# main.zeek), so the row's lag behind network time is added to
+# suppress_for: repeats stay suppressed for suppress_for from now (from
+# the row's ts alone, a row older than suppress_for was suppressed until
+# the next expiry sweep, seconds).
 function raise_entry(e: FeedEntry)
 	{
+	local lag = network_time() - e$ts;
+	local suppress = suppress_for;
+	if ( lag > 0secs )
+		suppress = suppress_for + lag;
+
 	local n = Notice::Info($ts=e$ts, $note=e$note, $msg=e$msg,
-	    $identifier=identifier(e), $suppress_for=suppress_for);
+	    $identifier=identifier(e), $suppress_for=suppress);
 
 	if ( e$risk_score > 0.0 )
 		n$n = double_to_count(floor(e$risk_score + 0.5));
