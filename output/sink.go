@@ -29,7 +29,8 @@ type SelfFlushing interface {
 // Write or Flush: one that sends them on in the background and, when the
 // destination refuses them for good or is gone with nowhere to keep them,
 // counts them instead (Elasticsearch). Lost is that count since the sink
-// was opened; a batch run that lost any did not do its job.
+// was opened (with any it held from an earlier run, such as a spool's);
+// a batch run that lost any did not do its job.
 type Lossy interface {
 	Sink
 	Lost() int64

@@ -533,10 +533,11 @@ func (s *Sink) drain(ctx context.Context) {
 	}
 }
 
-// Lost is how many notices written to the sink since New will never be
-// indexed by it: refused for good (Failed) or dropped for want of a spool
-// or of room in it (Dropped). Notices left in the spool are not lost: a
-// later run or score with the same spool_dir sends them.
+// Lost is how many notices the sink has given up on since New: refused
+// for good (Failed; with the spool's, left by an earlier run and replayed
+// by this one, and its damaged records) or dropped for want of a spool or
+// of room in it (Dropped). Notices left in the spool are not lost: a later
+// run or score with the same spool_dir sends them.
 func (s *Sink) Lost() int64 { return s.failed.Load() + s.dropped.Load() }
 
 // Stats returns the counters.
