@@ -410,10 +410,12 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// UnmarshalJSON reads the ECS document back (the evaluator and tests use it).
-// ecs.version, event.duration, event.risk_score_norm, rule.* but rule.name,
-// and threat.* are not read: MarshalJSON derives them (ecs.go), so a
-// document with or without them reads into the same Notice.
+// UnmarshalJSON reads back the documents MarshalJSON writes (tests use
+// it). ecs.version, event.duration, event.risk_score_norm, rule.* but
+// rule.name, and threat.* are decoded but not kept: MarshalJSON derives
+// them (ecs.go), so a document with or without them reads into the same
+// Notice. (Decoded as MarshalJSON writes them: another writer's scalar
+// threat.tactic.id, valid ECS, is an error here.)
 func (n *Notice) UnmarshalJSON(b []byte) error {
 	var j jsonNotice
 	if err := json.Unmarshal(b, &j); err != nil {
