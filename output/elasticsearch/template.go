@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -95,10 +96,16 @@ func Template(index string) map[string]any {
 		// whose patterns overlap.
 		patterns, priority = []string{index}, TemplatePriority+1
 	}
+	custom := []string{CustomTemplateFor(index)}
 	return m{
 		"index_patterns": patterns,
 		"data_stream":    m{},
 		"priority":       priority,
+		// the operator's own settings (retention: an ILM policy or the
+		// data stream's lifecycle, replicas, more mappings), kept across
+		// our installs; optional
+		"composed_of":                        custom,
+		"ignore_missing_component_templates": custom,
 		"template": m{
 			"settings": m{"index": m{"refresh_interval": "5s"}},
 			"mappings": Mappings(),
@@ -119,6 +126,12 @@ func TemplateNameFor(index string) string {
 	}
 	return TemplateName + "-" + index
 }
+
+// CustomTemplateFor is the component template an operator may create for
+// the data stream index's own settings and mappings (Elastic's
+// <template>@custom convention): the template is composed of it when it
+// exists, and zeekanom never writes it.
+func CustomTemplateFor(index string) string { return TemplateNameFor(index) + "@custom" }
 
 // MappedFields lists every concrete field path the template maps, with its
 // type (dynamic template targets appear as zeekanom.features.*.value etc.).
@@ -202,32 +215,49 @@ func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string)
 // PutTemplate installs the composable template of the data stream index
 // (TemplateNameFor) through any esapi.Transport (an *elasticsearch.Client).
 func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
-	body, err := json.Marshal(Template(index))
-	if err != nil {
-		return err
-	}
+	tpl := Template(index)
 	name := TemplateNameFor(index)
 	if name == TemplateName {
 		// An older zeekanom (before 2026-11-30) listed other data streams
 		// in this template: keep them, or Elasticsearch refuses the PUT
 		// while such a data stream exists and no template of its own
 		// matches it yet (its sensor not upgraded).
-		tpl := Template(index)
 		tpl["index_patterns"] = append(tpl["index_patterns"].([]string), legacyPatterns(ctx, tr)...)
-		if body, err = json.Marshal(tpl); err != nil {
-			return err
-		}
 	}
-	res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, tr)
+	status, b, err := putTemplate(ctx, tr, name, tpl)
+	if err == nil && status == 400 && bytes.Contains(b, []byte("ignore_missing_component_templates")) {
+		// Elasticsearch before 8.7 knows no optional component
+		// templates: install without the @custom hook
+		delete(tpl, "composed_of")
+		delete(tpl, "ignore_missing_component_templates")
+		status, b, err = putTemplate(ctx, tr, name, tpl)
+	}
 	if err != nil {
 		return fmt.Errorf("elasticsearch: put template: %w", err)
 	}
-	defer res.Body.Close()
-	if res.IsError() {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-		return fmt.Errorf("elasticsearch: put template %s: %s: %s", name, res.Status(), b)
+	if status >= 300 {
+		return fmt.Errorf("elasticsearch: put template %s: %s: %s", name, fmt.Sprintf("%d %s", status, http.StatusText(status)), b)
 	}
 	return nil
+}
+
+// putTemplate PUTs an index template and returns the answer's status and
+// (for an error) the start of its body.
+func putTemplate(ctx context.Context, tr esapi.Transport, name string, tpl map[string]any) (int, []byte, error) {
+	body, err := json.Marshal(tpl)
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, tr)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if !res.IsError() {
+		b = nil
+	}
+	return res.StatusCode, b, nil
 }
 
 // legacyPatterns are the patterns of the installed shared template other
