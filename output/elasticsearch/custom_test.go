@@ -39,14 +39,7 @@ func TestIntegrationCustomComponentTemplate(t *testing.T) {
 	if !strings.Contains(string(b), `"composed_of":["`+CustomTemplateFor(index)+`"]`) {
 		t.Fatalf("installed template: %s", b)
 	}
-	doc, err := os.ReadFile(filepath.Join("..", "..", "testdata", "notice", "example.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d map[string]any
-	if err := json.Unmarshal(doc, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := exampleDoc(t, "example.json")
 	d["labels"] = map[string]any{"site": "hq-dmz"}
 	call(t, es, "PUT", "/"+index+"/_create/1", d)
 	if ty := fieldTypes(t, es, index, "labels.site", "threat.technique.id"); ty["labels.site"] != "keyword" || ty["threat.technique.id"] != "keyword" {
@@ -94,6 +87,20 @@ func TestTemplateWithoutOptionalComponentsOnOldClusters(t *testing.T) {
 	if got := bodies[0]["composed_of"]; !slices.Equal(toStrings(got), []string{"zeekanom-notice-zeekanom-old-cluster@custom"}) {
 		t.Errorf("first PUT composed_of %v", got)
 	}
+}
+
+// exampleDoc is a notice document of testdata/notice, decoded.
+func exampleDoc(t testing.TB, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "notice", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
 
 func toStrings(v any) (out []string) {

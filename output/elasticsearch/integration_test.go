@@ -2,11 +2,9 @@ package elasticsearch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -426,14 +424,7 @@ func TestIntegrationSetupMapsNewFieldsInAnExistingDataStream(t *testing.T) {
 	delete(props["event"].(m)["properties"].(m), "duration")
 	delete(props["event"].(m)["properties"].(m), "risk_score_norm")
 	call(t, es, "PUT", "/_index_template/"+TemplateNameFor(index), old)
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "notice", "example-before-ecs-fields.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := exampleDoc(t, "example-before-ecs-fields.json")
 	call(t, es, "PUT", "/"+index+"/_create/old-1", doc) // the data stream, as the older zeekanom left it
 	if ty := fieldTypes(t, es, index, "threat.technique.id"); len(ty) != 0 {
 		t.Fatalf("the older template maps %v", ty)

@@ -236,7 +236,7 @@ func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 		return fmt.Errorf("elasticsearch: put template: %w", err)
 	}
 	if status >= 300 {
-		return fmt.Errorf("elasticsearch: put template %s: %s: %s", name, fmt.Sprintf("%d %s", status, http.StatusText(status)), b)
+		return fmt.Errorf("elasticsearch: put template %s: %d %s: %s", name, status, http.StatusText(status), b)
 	}
 	return nil
 }

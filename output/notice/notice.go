@@ -279,29 +279,6 @@ func newJSONThreat(th Threat) *jsonThreat {
 	return j
 }
 
-// threatJSONs holds the encoding of every Threat ThreatFor returns, built
-// once and only read (MarshalJSON runs on several goroutines).
-var threatJSONs = func() map[Threat]*jsonThreat {
-	out := map[Threat]*jsonThreat{}
-	for r := range zeekNotes {
-		for _, sub := range []string{"", "one_way_flow"} {
-			for _, proto := range []string{"", "icmp"} {
-				if th, ok := ThreatFor(r, sub, proto); ok {
-					out[th] = newJSONThreat(th)
-				}
-			}
-		}
-	}
-	return out
-}()
-
-func threatJSON(th Threat) *jsonThreat {
-	if j := threatJSONs[th]; j != nil {
-		return j
-	}
-	return newJSONThreat(th)
-}
-
 type jsonEndpoint struct {
 	IP     string `json:"ip,omitempty"`
 	Port   uint16 `json:"port,omitempty"`
@@ -377,7 +354,7 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 	ri := DescribeRule(n.Rule)
 	j.Rule = jsonRule{Name: n.Rule, ID: ri.ID, Ruleset: Ruleset, Category: ri.Category, Description: ri.Description}
 	if th, ok := ThreatFor(n.Rule, n.Sub, n.Proto); ok {
-		j.Threat = threatJSON(th)
+		j.Threat = newJSONThreat(th)
 	}
 	if n.Source.IsValid() {
 		j.Source = &jsonEndpoint{IP: n.Source.String()}
