@@ -96,11 +96,7 @@ var bulkFilter = []string{"errors", "items.*.status", "items.*.error"}
 // per record, in order; otherwise status is the request's HTTP status (0
 // without an answer) and err says what went wrong.
 func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
-	n := 0
-	for _, r := range recs {
-		n += r.size()
-	}
-	body := make([]byte, 0, n)
+	body := make([]byte, 0, bodySize(recs))
 	for _, r := range recs {
 		body = append(append(append(append(body, r.meta...), '\n'), r.doc...), '\n')
 	}
@@ -186,8 +182,72 @@ func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
 		fill(outs, *o)
 		return outs
 	}
-	s.sendSplitting(ctx, recs, outs)
+	for i := 0; i < len(recs); {
+		n := i + s.fits(recs[i:])
+		if f := s.sendSplitting(ctx, recs[i:n], outs[i:n]); f != nil {
+			fill(outs[n:], *f)
+			break
+		}
+		i = n
+	}
 	return outs
+}
+
+// fits is how many of recs, from the first, go in one request: all of
+// them until a request was refused as too large (413), then as many as
+// stay within the size bodySizes finds (at least one). Behind a proxy
+// with a body limit under flush_bytes, every batch was refused and halved
+// again at each flush, and the log said so again and again. The sizes
+// are kept for the life of the sink (a raised limit is used after a
+// restart).
+func (s *Sink) fits(recs []rec) int {
+	s.sizeMu.Lock()
+	limit := s.sizes.limit()
+	s.sizeMu.Unlock()
+	if limit == 0 {
+		return len(recs)
+	}
+	size := 0
+	for i, r := range recs {
+		if size += r.size(); size > limit {
+			return max(i, 1)
+		}
+	}
+	return len(recs)
+}
+
+// bodySizes are the request sizes fits packs by: the smallest refused as
+// too large, the largest accepted below it (0: none yet).
+type bodySizes struct{ refused, accepted int }
+
+// limit is the largest request body to send (0: any). Between the largest
+// accepted and the smallest refused it tries the middle, a bisection of
+// the endpoint's limit, until they are within an eighth of each other;
+// then it keeps to the accepted size.
+func (b *bodySizes) limit() int {
+	switch {
+	case b.refused == 0:
+		return 0
+	case b.accepted == 0:
+		return b.refused - 1
+	case b.refused-b.accepted <= b.refused/8:
+		return b.accepted
+	}
+	return (b.accepted + b.refused) / 2
+}
+
+// note records a request body of size that was refused as too large, or
+// accepted.
+func (b *bodySizes) note(size int, tooLarge bool) {
+	switch {
+	case tooLarge && (b.refused == 0 || size < b.refused):
+		b.refused = size
+		if b.accepted >= size { // the limit went down
+			b.accepted = 0
+		}
+	case !tooLarge && size > b.accepted && (b.refused == 0 || size < b.refused):
+		b.accepted = size
+	}
 }
 
 // sendSplitting fills outs (one per record). It returns the outcome of a
@@ -195,6 +255,11 @@ func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
 // then not sent into the same failure but marked with it.
 func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *outcome {
 	items, status, err := s.post(ctx, recs)
+	if err == nil || status == http.StatusRequestEntityTooLarge {
+		s.sizeMu.Lock()
+		s.sizes.note(bodySize(recs), err != nil)
+		s.sizeMu.Unlock()
+	}
 	if err == nil {
 		for i, it := range items {
 			outs[i] = it.outcome()
@@ -226,6 +291,15 @@ func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *o
 	return s.sendSplitting(ctx, recs[h:], outs[h:])
 }
 
+// bodySize is the size of a bulk request body of recs.
+func bodySize(recs []rec) int {
+	size := 0
+	for _, r := range recs {
+		size += r.size()
+	}
+	return size
+}
+
 func fill(outs []outcome, o outcome) {
 	for i := range outs {
 		outs[i] = o
@@ -239,10 +313,7 @@ func (s *Sink) logSplit(recs []rec, o outcome) {
 	if n&(n-1) != 0 {
 		return
 	}
-	size := 0
-	for _, r := range recs {
-		size += r.size()
-	}
+	size := bodySize(recs)
 	s.logf("elasticsearch: a bulk request of %d bytes (%d notices) was refused as too large (%s), sent again in halves (%d times so far): "+
 		"set flush_bytes (now %d) below the limit of the cluster (http.max_content_length) or of the proxy in front of it",
 		size, len(recs), o.reason, n, s.cfg.FlushBytes)

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,6 +183,80 @@ func TestOversizedBulkIsSentInHalves(t *testing.T) {
 	eventually(t, 60*time.Second, "the spool to drain", func() bool { return !s.Pending() })
 	if st := s.Stats(); inner.stored() != 401 || st.Replayed != 200 || st.Failed != 1 {
 		t.Fatalf("stored %d, stats %+v: want the 200 spooled notices replayed", inner.stored(), st)
+	}
+}
+
+// Behind a proxy whose body limit is under flush_bytes, every batch was
+// refused and halved again. The sink now keeps its requests within the
+// sizes it has seen accepted and refused (bisecting toward the limit), so
+// after a few batches none is refused.
+func TestTooLargeSizeIsRemembered(t *testing.T) {
+	const limit = 64 << 10
+	inner := &mockES{}
+	var refusals, requests atomic.Int64
+	url := frontProxy(t, newMock(t, inner), func(r *http.Request, body []byte) (int, string) {
+		if r.URL.Path != "/_bulk" {
+			return 0, ""
+		}
+		requests.Add(1)
+		if len(body) > limit {
+			refusals.Add(1)
+			return http.StatusRequestEntityTooLarge, "<html><body>413 Request Entity Too Large</body></html>"
+		}
+		return 0, ""
+	})
+	s, _ := newLoggedSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 1, Workers: 1,
+		FlushInterval: time.Hour, FlushBytes: 1 << 20})
+	var perBatch []int64
+	for seed := range uint64(6) {
+		r0 := refusals.Load()
+		writeAll(t, s, makeNotices(200, 21+seed)) // ~325 KB in one batch
+		perBatch = append(perBatch, refusals.Load()-r0)
+	}
+	if st := s.Stats(); inner.stored() != 1200 || st.Indexed != 1200 || st.Failed != 0 {
+		t.Fatalf("stored %d, stats %+v: want 1200 indexed", inner.stored(), st)
+	}
+	if perBatch[0] == 0 {
+		t.Fatal("the first batch was not refused: the test proves nothing")
+	}
+	if rest := perBatch[1:]; slices.Max(rest) > 1 || rest[len(rest)-1] != 0 || perBatch[1]+perBatch[2]+perBatch[3] > 3 {
+		t.Errorf("refusals per batch %v: want a few probes after the first batch, then none", perBatch)
+	}
+	// within an eighth of the limit: 325 KB in 6 requests or fewer (5 at the limit)
+	r0 := requests.Load()
+	writeAll(t, s, makeNotices(200, 40))
+	if n := requests.Load() - r0; n > 6 {
+		t.Errorf("%d requests for a batch of 325 KB behind a 64 KiB limit", n)
+	}
+}
+
+func TestBodySizesLimit(t *testing.T) {
+	type ev struct {
+		size     int
+		tooLarge bool
+	}
+	for _, tc := range []struct {
+		name string
+		evs  []ev
+		want int
+	}{
+		{"never refused", []ev{{900, false}}, 0},
+		{"refused, none accepted", []ev{{1000, true}}, 999},
+		{"accepted before the refusal counts", []ev{{900, false}, {1000, true}}, 900},
+		{"accepted far below: try the middle", []ev{{1000, true}, {500, false}}, 750},
+		{"within an eighth: keep to the accepted", []ev{{1000, true}, {500, false}, {750, false}, {875, false}}, 875},
+		{"a larger accepted after a refusal is ignored", []ev{{1000, true}, {500, false}, {2000, false}}, 750},
+		{"the limit went down", []ev{{1000, true}, {900, false}, {800, true}}, 799},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bodySizes
+			for _, e := range tc.evs {
+				b.note(e.size, e.tooLarge)
+			}
+			if got := b.limit(); got != tc.want {
+				t.Errorf("limit %d, want %d (%+v)", got, tc.want, b)
+			}
+		})
 	}
 }
 

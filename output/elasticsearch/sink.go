@@ -64,6 +64,8 @@ type Sink struct {
 
 	indexed, duplicates, failed, spooled, replayed, dropped, retries, filtered atomic.Int64
 	splits                                                                     atomic.Int64 // bulk requests sent again in halves after a 413
+	sizeMu                                                                     sync.Mutex
+	sizes                                                                      bodySizes    // the request sizes after a 413 (fits)
 	lastErr                                                                    atomic.Value // string
 
 	// outageKind is the kind of whole-request failure last logged (outage),
