@@ -100,7 +100,11 @@ type Detector struct {
 	online bool
 	// hist holds each host's latest unflagged scored windows: the host's
 	// own baseline in explanations once it has MinHostWindows of them.
-	hist *window.Table[window.IP, History]
+	hist *window.Table[window.IP, hostHistory]
+	// dense holds the windows in full of the histories with more than
+	// histCols nonzero features (hostHistory.D); an entry is freed when
+	// its history leaves hist (OnEvict) or goes back inline.
+	dense window.Slab[windows]
 	// pop is the population baseline of a forest trained on the run: a
 	// sample of the latest scored windows of every host.
 	pop   Population
@@ -148,8 +152,9 @@ func New(cfg Config, tr *Trained) *Detector {
 	}
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
-	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[History](max(cfg.MaxHosts, 16)),
+	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[hostHistory](max(cfg.MaxHosts, 16)),
 		least: leastFlagged(cfg)}
+	det.hist.OnEvict = func(_ window.IP, h *hostHistory) { h.free(&det.dense) }
 	if tr != nil && tr.Seed != nil && cfg.Retrain > 0 {
 		t := *tr // the forest is replaced at each retraining, not the caller's
 		det.tr, det.re, det.online, det.modelForest = &t, tr.Seed.retraining(), true, tr.Forest
@@ -365,7 +370,7 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 	risk := features.Risk(features.BoundedRatio(s, d.cfg.Threshold))
 	if risk < d.cfg.MinRisk {
 		h, _ := d.hist.Get(window.IPOf(v.Host))
-		h.add(v.Values)
+		h.add(v.Values, &d.dense)
 		if d.online {
 			d.re.offer(v.Values)
 		}
@@ -391,7 +396,8 @@ func (d *Detector) baseline(host netip.Addr) features.Robust {
 		return b
 	}
 	if h := d.hist.Peek(window.IPOf(host)); h != nil && h.N >= MinHostWindows {
-		return h.robust()
+		full := h.history(d.dense.At)
+		return full.robust()
 	}
 	b.Scope = features.ScopePopulation
 	return b

@@ -118,6 +118,18 @@ func vec(host string, w int, c, b float64, rows int) features.Vector {
 	return features.Vector{Host: netip.MustParseAddr(host), Start: t0, End: t0.Add(5 * time.Minute), Values: v, Rows: rows}
 }
 
+// historyOnly is a model (a forest of two windows) and a config that
+// flags nothing: every window a detector of them judges goes to its
+// host's history.
+func historyOnly() (*Trained, Config) {
+	X := [][]float64{features.Transform(vec("10.0.0.9", 0, 5, 1000, 5).Values, nil), features.Transform(vec("10.0.0.9", 0, 9, 1500, 5).Values, nil)}
+	f, _ := Fit(X, Params{Seed: 1})
+	pop := features.ComputeRobust(nil)
+	cfg := DefaultConfig()
+	cfg.MinRisk = 101
+	return &Trained{Forest: f, Baseline: func(string) features.Robust { return pop }}, cfg
+}
+
 // A host with MinHostWindows unflagged windows of its own is explained
 // against them; a host without, against the population; a model's host
 // baseline wins over the run's history; flagged windows and windows too
@@ -233,9 +245,11 @@ func TestHistorySize(t *testing.T) {
 	if len(features.Names) != features.Dim {
 		t.Fatalf("features.Dim %d, %d names", features.Dim, len(features.Names))
 	}
-	// what the table stores per host (window.Table keeps the key beside the value)
-	// (a third of a 2 KiB share: exfil and contextual key by host too)
-	if sz := reflect.TypeOf(window.Entry[window.IP, History]{}).Size(); sz > 640 {
+	// what the table stores per host (window.Table keeps the key beside the
+	// value): a sixth of a 2 KiB share (exfil and contextual key by host
+	// too), and the 608 bytes of a history in full for a host with more
+	// than histCols features in use
+	if sz := reflect.TypeOf(window.Entry[window.IP, hostHistory]{}).Size(); sz > 348 {
 		t.Fatalf("history entry %d bytes", sz)
 	}
 }
@@ -305,12 +319,7 @@ func TestHistoryJSON(t *testing.T) {
 // Snapshots carry the histories; a version-1 snapshot (before them) still
 // restores; an unknown version fails and leaves the detector as it was.
 func TestSnapshotHistory(t *testing.T) {
-	X := [][]float64{features.Transform(vec("10.0.0.9", 0, 5, 1000, 5).Values, nil), features.Transform(vec("10.0.0.9", 0, 9, 1500, 5).Values, nil)}
-	f, _ := Fit(X, Params{Seed: 1})
-	pop := features.ComputeRobust(nil)
-	tr := &Trained{Forest: f, Baseline: func(string) features.Robust { return pop }}
-	cfg := DefaultConfig()
-	cfg.MinRisk = 101 // nothing flagged: every window is history
+	tr, cfg := historyOnly()
 	a := New(cfg, tr)
 	// "::" too: IPv6's unspecified address is a real originator (duplicate
 	// address detection), and its key is the one no address has; its
@@ -325,10 +334,7 @@ func TestSnapshotHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := New(cfg, tr)
-	if err := b.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
+	b := restored(t, cfg, tr, snap)
 	for _, host := range []string{"10.0.0.1", "::"} {
 		h := netip.MustParseAddr(host)
 		if !reflect.DeepEqual(a.baseline(h), b.baseline(h)) || b.baseline(h).Scope != features.ScopeHost || b.Stats().HistoryHosts != 2 {
@@ -356,12 +362,7 @@ func TestSnapshotHistory(t *testing.T) {
 // rounded to bfloat16's infinity, which JSON cannot hold, it made every
 // later checkpoint of iforest fail (found by a review).
 func TestHistoryTopOfRangeSnapshots(t *testing.T) {
-	X := [][]float64{features.Transform(vec("10.0.0.9", 0, 5, 1000, 5).Values, nil), features.Transform(vec("10.0.0.9", 0, 9, 1500, 5).Values, nil)}
-	f, _ := Fit(X, Params{Seed: 1})
-	pop := features.ComputeRobust(nil)
-	tr := &Trained{Forest: f, Baseline: func(string) features.Robust { return pop }}
-	cfg := DefaultConfig()
-	cfg.MinRisk = 101
+	tr, cfg := historyOnly()
 	a := New(cfg, tr)
 	for w := 0; w < 3; w++ {
 		a.handle([]features.Vector{vec("10.0.0.1", w, float64(w), 100, 5)}, func(*notice.Notice) {})

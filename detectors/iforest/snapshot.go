@@ -42,32 +42,65 @@ type snapshot struct {
 	// Global is the fixed population baseline of versions 1 and 2.
 	Global *features.Robust `json:"global,omitempty"`
 	Stats  Stats            `json:"stats"`
-	// History is each host's latest unflagged windows, in table slot order.
+	// History is each host's latest unflagged windows, in table slot order
+	// (as Restore decodes them; encode writes hosts in their place).
 	History        []window.Entry[netip.Addr, History] `json:"history,omitempty"`
 	HistoryEvicted int64                               `json:"history_evicted,omitempty"`
 	HistoryLayout  *window.Layout                      `json:"history_layout,omitempty"`
+	// hosts and dense are Capture's copy of the histories, which encode
+	// writes as History (captureHistory)
+	hosts []window.Entry[window.IP, hostHistory]
+	dense []windows
 }
 
-// The table keys hosts by the pointer-free window.IP; the snapshot keeps
-// them as addresses, readable in the JSON.
-func exportHistory(t *window.Table[window.IP, History]) []window.Entry[netip.Addr, History] {
-	es := t.Export()
-	out := make([]window.Entry[netip.Addr, History], len(es))
-	for i, e := range es {
-		out[i] = window.Entry[netip.Addr, History]{K: e.K.Addr(), V: e.V}
+// captureHistory copies the histories for a snapshot: the table's
+// entries, their windows in the slab copied to dense (D rewritten to
+// index it, plus one), written in full as encode goes.
+func (d *Detector) captureHistory() ([]window.Entry[window.IP, hostHistory], []windows) {
+	es := d.hist.Export()
+	var dense []windows
+	for i := range es {
+		if h := &es[i].V; h.D != 0 {
+			dense = append(dense, *d.dense.At(h.D))
+			h.D = int32(len(dense))
+		}
 	}
-	return out
+	return es, dense
 }
 
-func importHistory(t *window.Table[window.IP, History], es []window.Entry[netip.Addr, History], evicted int64, l *window.Layout) {
-	in := make([]window.Entry[window.IP, History], len(es))
+// importHistory replaces the histories with a snapshot's. The table keys
+// hosts by the pointer-free window.IP; the snapshot keeps them as
+// addresses, readable in the JSON. The histories go into the table with
+// their windows in full, if any, in a slab of their own, and only those
+// the table keeps are moved to the detector's: Import drops the hosts
+// beyond max_hosts (evicting) and, of a host a damaged snapshot names
+// twice, the first.
+func (d *Detector) importHistory(es []window.Entry[netip.Addr, History], evicted int64, l *window.Layout) {
+	var tmp window.Slab[windows]
+	in := make([]window.Entry[window.IP, hostHistory], len(es))
 	for i, e := range es {
-		in[i] = window.Entry[window.IP, History]{K: window.IPOf(e.K), V: e.V}
+		in[i].K = window.IPOf(e.K)
+		h := &in[i].V
+		h.N, h.Next = e.V.N, e.V.Next
+		h.set(&e.V.Vals, used(&e.V.Vals), &tmp)
 	}
 	if l == nil {
 		l = &window.Layout{} // an older snapshot: Import
 	}
-	t.ImportLayout(in, evicted, *l)
+	onEvict := d.hist.OnEvict
+	d.hist.OnEvict = nil // (ids in tmp)
+	d.hist.ImportLayout(in, evicted, *l)
+	d.hist.OnEvict = onEvict
+	d.dense = window.Slab[windows]{}
+	d.hist.Range(func(_ window.IP, h *hostHistory) bool {
+		if h.D != 0 {
+			var p *windows
+			id := h.D
+			h.D, p = d.dense.New()
+			*p = *tmp.At(id)
+		}
+		return false
+	})
 }
 
 // Snapshot saves the open windows, the training buffer, the host histories
@@ -83,7 +116,8 @@ var _ detectors.Capturer = (*Detector)(nil)
 func (d *Detector) Capture() func(io.Writer) error {
 	exEnc := d.ex.Capture()
 	s := &snapshot{Version: snapshotVersion, Buffer: slices.Clone(d.buf), Stats: d.stats,
-		History: exportHistory(d.hist), HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
+		HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
+	s.hosts, s.dense = d.captureHistory()
 	if d.fromRun && d.tr != nil {
 		re := d.re
 		re.Sample = slices.Clone(re.Sample)
@@ -103,24 +137,26 @@ func (d *Detector) Capture() func(io.Writer) error {
 }
 
 // encode writes s with the extractor's snapshot (ex) and the host
-// histories a piece at a time (window.JSONStream): the object json.Marshal
-// would make of it, but for the order of its fields.
+// histories (Capture's hosts, each in full as History) a piece at a time
+// (window.JSONStream): the object json.Marshal would make of it, but for
+// the order of its fields.
 func (s *snapshot) encode(w io.Writer, ex func(io.Writer) error) error {
-	hist := s.History
-	s.History, s.Extractor = nil, nil
+	s.Extractor = nil
 	head, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
 	j := window.NewJSONStream(w)
 	j.Raw(head[:len(head)-1], "")
-	for i := range hist {
+	at := func(id int32) *windows { return &s.dense[id-1] }
+	for i := range s.hosts {
 		j.Sep(i, `,"history":[`)
-		if err := j.Value(&hist[i]); err != nil {
+		e := window.Entry[netip.Addr, History]{K: s.hosts[i].K.Addr(), V: s.hosts[i].V.history(at)}
+		if err := j.Value(&e); err != nil {
 			return err
 		}
 	}
-	if len(hist) > 0 {
+	if len(s.hosts) > 0 {
 		j.Raw(nil, "]")
 	}
 	j.Raw(nil, `,"extractor":`)
@@ -178,7 +214,7 @@ func (d *Detector) Restore(b []byte) error {
 		// checkpoint
 		d.buf = nil
 	}
-	importHistory(d.hist, s.History, s.HistoryEvicted, s.HistoryLayout)
+	d.importHistory(s.History, s.HistoryEvicted, s.HistoryLayout)
 	if s.Model != "" {
 		// a model's forest retrained online: only with that model (a new
 		// model file starts from its own forest and seed)
