@@ -20,7 +20,10 @@ input and the seed. Evaluate with 'zeekanom eval DIR'.
 
 dga (an NXDOMAIN burst of generated domains, one or two resolved and
 contacted) is planted only when named: --kinds ...,offhours,dga adds it
-after the default kinds and leaves their rows as they are.
+after the default kinds and leaves their rows as they are. Its 250-400
+queries come about a second apart; named dga@D (--kinds ...,dga@60s) they
+are D apart on average (0.4 D to 1.6 D each), a slow walk: 60s spreads it
+over 4-7 hours.
 
 --history-days N writes N days of benign history before the capture: its
 own rows replayed once a day (every few days for a capture longer than a
@@ -51,12 +54,21 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	var ks []string
+	var dgaInterval time.Duration
 	for _, k := range strings.Split(*kinds, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			ks = append(ks, k)
+		if k = strings.TrimSpace(k); k == "" {
+			continue
 		}
+		if iv, ok := strings.CutPrefix(k, "dga@"); ok {
+			d, err := time.ParseDuration(iv)
+			if err != nil || d <= 0 {
+				return usagef("--kinds %s: dga@D takes a duration above 0 (dga@60s)", k)
+			}
+			k, dgaInterval = "dga", d
+		}
+		ks = append(ks, k)
 	}
-	sum, err := inject.Inject(fs.Args(), *out, inject.Options{Kinds: ks, Seed: *seed, HistoryDays: *history})
+	sum, err := inject.Inject(fs.Args(), *out, inject.Options{Kinds: ks, Seed: *seed, HistoryDays: *history, DGAInterval: dgaInterval})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // With two weeks of replayed history the detectors that learn a host's
@@ -61,6 +62,35 @@ func TestInjectNegativeHistory(t *testing.T) {
 	code, _, errs := runCLI(t, "inject", "--history-days", "-1", "-o", t.TempDir(), filepath.Join("..", "..", "testdata", "demo"))
 	if code == 0 || !strings.Contains(errs, "--history-days") {
 		t.Errorf("exit %d, stderr %q: want a clear error", code, errs)
+	}
+}
+
+// dga@D slows the walk to a query every D on average; a bad D is a usage
+// error.
+func TestInjectDGAInterval(t *testing.T) {
+	benign := filepath.Join("..", "..", "testdata", "iforest", "proxy_rolling") // conn and dns (gzip)
+	for _, bad := range []string{"dga@-1s", "dga@0s", "dga@soon"} {
+		code, _, errs := runCLI(t, "inject", "--kinds", bad, "-o", t.TempDir(), benign)
+		if code == 0 || !strings.Contains(errs, bad) {
+			t.Errorf("%s: exit %d, stderr %q: want a clear error", bad, code, errs)
+		}
+	}
+	code, out, errs := runCLI(t, "inject", "--kinds", "dga@60s", "-o", t.TempDir(), benign)
+	if code != 0 {
+		t.Fatalf("inject: exit %d: %s", code, errs)
+	}
+	i := strings.Index(out, "dga ")
+	if i < 0 {
+		t.Fatalf("no dga line in %q", out)
+	}
+	f := strings.Fields(out[i:]) // dga host H peer P START .. END conn N dns N
+	from, err1 := time.Parse(time.RFC3339, f[5])
+	to, err2 := time.Parse(time.RFC3339, f[7])
+	if err1 != nil || err2 != nil {
+		t.Fatalf("dga line %q", out[i:])
+	}
+	if span := to.Sub(from); span < 3*time.Hour || span > 8*time.Hour {
+		t.Errorf("dga@60s walk spans %v (%s .. %s), want 4-7 hours", span, f[5], f[7])
 	}
 }
 

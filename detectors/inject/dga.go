@@ -18,9 +18,10 @@ var dgaTLDs = []struct {
 
 // plantDGA: an infected host walks the day's list of generated domains,
 // 8-20 random lowercase letters (one in eight a digit) under three to five
-// of dgaTLDs, about one query a second; nearly all are NXDOMAIN, one or
-// two resolve (the domains the operator registered that day) and the host
-// connects to the address at once over HTTP.
+// of dgaTLDs, about one query a second (g.dgaInterval: one every that many
+// seconds on average, a slow walk over hours); nearly all are NXDOMAIN, one
+// or two resolve (the domains the operator registered that day) and the
+// host connects to the address at once over HTTP.
 func (g *gen) plantDGA(p *Planted, add func(genRow)) {
 	h := g.host()
 	p.Host = h
@@ -36,9 +37,13 @@ func (g *gen) plantDGA(p *Planted, add func(genRow)) {
 		resolved[queries/2+g.r.IntN(queries/2)] = true
 	}
 	seen := map[string]bool{}
-	t := g.start(float64(queries))
+	gap := 1.0
+	if g.dgaInterval > 0 {
+		gap = g.dgaInterval
+	}
+	t := g.start(float64(queries) * gap)
 	for i := 0; i < queries; i++ {
-		t += 0.4 + g.r.Float64()*1.2
+		t += (0.4 + g.r.Float64()*1.2) * gap
 		tld := dgaTLDs[tlds[g.r.IntN(len(tlds))]]
 		name := g.dgaLabel() + "." + tld.name
 		for seen[name] {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -246,4 +247,93 @@ func zeekNumbers(line string) string {
 		}
 	}
 	return ""
+}
+
+// DGAInterval spaces a walk's queries that far apart on average (0.4 to
+// 1.6 times each) and changes nothing else about its rows; 0 is the burst.
+// Over TSV (TrickBot, a week of one host's DNS) and JSON (evanswj).
+func TestDGAInterval(t *testing.T) {
+	root := dataDir(t)
+	for _, c := range []struct {
+		name string
+		in   []string
+	}{
+		{"tsv (trickbot)", []string{"trickbot-network-analysis-playbook/conn.log", "trickbot-network-analysis-playbook/dns.log"}},
+		{"json (evanswj)", []string{"evanswj-zeeklogs-json/conn.log", "evanswj-zeeklogs-json/dns.log"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var in []string
+			for _, p := range c.in {
+				in = append(in, filepath.Join(root, p))
+			}
+			gaps := func(iv time.Duration) (sum *Summary, g []float64, rows []string) {
+				out := t.TempDir()
+				sum, err := Inject(in, out, Options{Seed: 3, Kinds: []string{"dga"}, DGAInterval: iv})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var last time.Time
+				events(t, filepath.Join(out, "dns.log"), func(ev *zeekreader.Event) {
+					if string(ev.DNS.DetailedLabel) != DetailedLabel("dga") {
+						return
+					}
+					if !last.IsZero() {
+						g = append(g, ev.TS.Sub(last).Seconds())
+					}
+					last = ev.TS
+				})
+				forLines(t, filepath.Join(out, "dns.log"), func(l string) {
+					if strings.Contains(l, DetailedLabel("dga")) {
+						rows = append(rows, l)
+					}
+				})
+				return sum, g, rows
+			}
+			_, fast, fastRows := gaps(0)
+			sum, slow, slowRows := gaps(time.Minute)
+			if len(slow) != len(fast) || len(slowRows) != len(fastRows) {
+				t.Fatalf("%d queries at 60 s, %d at the burst's pace: want the same walk", len(slow)+1, len(fast)+1)
+			}
+			mean := 0.0
+			for _, g := range slow {
+				if g < 0.4*60-1e-3 || g > 1.6*60+1e-3 {
+					t.Fatalf("gap %.3f s, want 24-96 s", g)
+				}
+				mean += g / float64(len(slow))
+			}
+			if mean < 55 || mean > 65 {
+				t.Errorf("mean gap %.1f s, want about 60", mean)
+			}
+			p := sum.Planted[0]
+			if span := p.End.Sub(p.Start); span < time.Duration(len(slow))*50*time.Second {
+				t.Errorf("walk spans %v, want about %d minutes", span, len(slow))
+			}
+			// the same rows but for ts (in JSON the intervals too, written
+			// as differences of microsecond timestamps): same names, uids,
+			// answers, keys
+			for i := range slowRows {
+				a, b := slowRows[i], fastRows[i]
+				if strings.HasPrefix(c.name, "json") {
+					ka, va := parseObject(a)
+					kb, vb := parseObject(b)
+					if !slices.Equal(ka, kb) {
+						t.Fatalf("row %d keys differ:\n%s\n%s", i, a, b)
+					}
+					for j, k := range ka {
+						if k != "ts" && k != "rtt" && va[j] != vb[j] {
+							t.Fatalf("row %d %s differs:\n%s\n%s", i, k, a, b)
+						}
+					}
+					continue
+				}
+				ca, cb := strings.Split(a, "\t"), strings.Split(b, "\t")
+				if !slices.Equal(ca[1:], cb[1:]) {
+					t.Fatalf("row %d differs but for ts:\n%s\n%s", i, a, b)
+				}
+			}
+		})
+	}
+	if _, err := Inject([]string{filepath.Join(root, "zat-data")}, t.TempDir(), Options{Kinds: []string{"dga"}, DGAInterval: -time.Second}); err == nil {
+		t.Error("a negative interval was taken")
+	}
 }

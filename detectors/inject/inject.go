@@ -42,6 +42,10 @@ type Options struct {
 	// capture's own rows replayed, shifted back by whole days (see
 	// history.go and README.md). 0: none.
 	HistoryDays int
+	// DGAInterval is the mean time between a dga walk's queries (each gap
+	// 0.4 to 1.6 times it): a slow, throttled walk. 0: about a second,
+	// the burst (output byte for byte as without the option).
+	DGAInterval time.Duration
 }
 
 // Planted describes one planted attack.
@@ -132,8 +136,12 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	if o.HistoryDays < 0 {
 		return nil, fmt.Errorf("history days %d: must be 0 or more", o.HistoryDays)
 	}
+	if o.DGAInterval < 0 {
+		return nil, fmt.Errorf("dga interval %v: must be 0 or more", o.DGAInterval)
+	}
 	g := newGen(o.Seed, conn, dns)
 	g.history = o.HistoryDays > 0
+	g.dgaInterval = o.DGAInterval.Seconds()
 	sum := &Summary{}
 	for _, k := range o.Kinds {
 		if (k == "dnstunnel" || k == "dga") && dns == nil {
@@ -587,6 +595,9 @@ type gen struct {
 	tmplByOrg map[netip.Addr]int
 	history   bool // replayed days precede the capture: off-hours goes to its last day's quietest hour
 	shapes    map[*logFile]*rowShapes
+	// dgaInterval: the mean gap between dga queries in seconds, 0 for
+	// the burst's ~1 s
+	dgaInterval float64
 }
 
 func newGen(seed uint64, conn, dns *logFile) *gen {
