@@ -1,12 +1,14 @@
 // Package dns detects DNS tunnelling (rule dns.tunnel), per registered
 // domain, and DGA-like NXDOMAIN bursts (rule dns.dga), per client, over
-// event-time windows of dns.log. See README.md.
+// event-time windows of dns.log, and slow DGA walks (rule dns.dga_slow)
+// over a longer window. See README.md.
 package dns
 
 import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	dw "github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Config is the [detectors.dns] section.
@@ -47,6 +50,11 @@ type Config struct {
 	// ratios value/threshold (1 → risk 50, 2 → 74).
 	MinNXDomains int     `toml:"min_nx_domains"`
 	MinNXRatio   float64 `toml:"min_nx_ratio"`
+	// Slow DGA: the same over SlowWindow (a multiple of Window), with
+	// SlowMinNXDomains and MinNXRatio, for a client that no fast window
+	// reported within it: a walk too slow to fill any fast window.
+	SlowWindow       time.Duration `toml:"slow_window"`
+	SlowMinNXDomains int           `toml:"slow_min_nx_domains"`
 
 	MinRisk    float64 `toml:"min_risk"`
 	MaxDomains int     `toml:"max_domains"` // per window
@@ -74,6 +82,7 @@ func DefaultConfig() Config {
 		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
 		Allow:        append([]string(nil), DefaultAllow...),
 		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50,
+		SlowWindow: time.Hour, SlowMinNXDomains: 25,
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
 }
 
@@ -90,6 +99,11 @@ func (cfg Config) Validate() error {
 	c.AtLeast("min_nx_domains", cfg.MinNXDomains, 1)
 	c.Positive("min_nx_ratio", cfg.MinNXRatio)
 	c.Within("min_nx_ratio", cfg.MinNXRatio, 0, 1)
+	c.Duration("slow_window", cfg.SlowWindow, true)
+	if cfg.Window > 0 && cfg.SlowWindow > 0 && cfg.SlowWindow%cfg.Window != 0 {
+		c.Fail("slow_window", "%s is not a whole number of windows (%s)", cfg.SlowWindow, cfg.Window)
+	}
+	c.AtLeast("slow_min_nx_domains", cfg.SlowMinNXDomains, 1)
 	c.Within("min_risk", cfg.MinRisk, 0, 100)
 	c.AtLeast("max_domains", cfg.MaxDomains, 1)
 	c.AtLeast("max_clients", cfg.MaxClients, 1)
@@ -106,6 +120,12 @@ type Stats struct {
 	DroppedClients  int64
 	CappedSubdomain int64 // distinct subdomains beyond MaxSubs (not counted)
 	Tunnels, DGAs   int64
+	// the slow window: windows closed, clients not tracked (window full),
+	// rows too late for it (also counted in LateRows), notices
+	SlowWindows        int64
+	DroppedSlowClients int64
+	SlowLateRows       int64
+	SlowDGAs           int64
 }
 
 type domainAcc struct {
@@ -124,15 +144,39 @@ type domainAcc struct {
 	last     time.Time
 }
 
+// nxCount is what a client's NXDOMAIN answers add up to in a window:
+// how many, their registered domains with the entropy of each one's first
+// label, a sample of uids.
+type nxCount struct {
+	nx     int
+	nxDoms map[string]struct{}
+	entSum float64
+	uids   []string
+}
+
+// add counts an NXDOMAIN answer for reg: its registered domain up to
+// maxSubs of them, its uid up to notice.MaxUIDs.
+func (c *nxCount) add(reg string, uid []byte, maxSubs int) {
+	c.nx++
+	if c.nxDoms == nil {
+		c.nxDoms = map[string]struct{}{}
+	}
+	if _, ok := c.nxDoms[reg]; !ok && len(c.nxDoms) < maxSubs {
+		c.nxDoms[reg] = struct{}{}
+		first, _, _ := strings.Cut(reg, ".")
+		c.entSum += features.Entropy(first)
+	}
+	if len(c.uids) < notice.MaxUIDs && len(uid) > 0 {
+		c.uids = append(c.uids, string(uid))
+	}
+}
+
 type clientAcc struct {
 	queries int
-	nx      int
-	nxDoms  map[string]struct{}
-	entSum  float64
-	uids    []string
-	resolv  netip.Addr
-	first   time.Time
-	last    time.Time
+	nxCount
+	resolv netip.Addr
+	first  time.Time
+	last   time.Time
 }
 
 type window struct {
@@ -141,13 +185,32 @@ type window struct {
 	clients map[netip.Addr]*clientAcc
 }
 
+// slowAcc is a client in a slow window: its queries, and first and last
+// are those of its counted NXDOMAIN answers; fast is set when a fast
+// window within this one reported the client.
+type slowAcc struct {
+	queries int
+	nxCount
+	resolv netip.Addr
+	first  time.Time
+	last   time.Time
+	fast   bool
+}
+
+type slowWindow struct {
+	start   time.Time
+	clients map[netip.Addr]*slowAcc
+}
+
 // Detector is the DNS detector.
 type Detector struct {
-	cfg     Config
-	allow   map[string]bool
-	windows map[int64]*window
-	closed  time.Time
-	stats   Stats
+	cfg        Config
+	allow      map[string]bool
+	windows    map[int64]*window
+	closed     time.Time
+	slow       map[int64]*slowWindow
+	slowClosed time.Time
+	stats      Stats
 }
 
 // New builds the detector; zero fields take defaults.
@@ -174,6 +237,12 @@ func New(cfg Config) *Detector {
 	if cfg.MinNXRatio <= 0 {
 		cfg.MinNXRatio = d.MinNXRatio
 	}
+	if cfg.SlowWindow <= 0 || cfg.SlowWindow%cfg.Window != 0 {
+		cfg.SlowWindow = max(d.SlowWindow.Truncate(cfg.Window), cfg.Window)
+	}
+	if cfg.SlowMinNXDomains <= 0 {
+		cfg.SlowMinNXDomains = d.SlowMinNXDomains
+	}
 	if cfg.MaxDomains <= 0 {
 		cfg.MaxDomains = d.MaxDomains
 	}
@@ -186,7 +255,7 @@ func New(cfg Config) *Detector {
 	if cfg.Allow == nil {
 		cfg.Allow = DefaultAllow
 	}
-	det := &Detector{cfg: cfg, allow: map[string]bool{}, windows: map[int64]*window{}}
+	det := &Detector{cfg: cfg, allow: map[string]bool{}, windows: map[int64]*window{}, slow: map[int64]*slowWindow{}}
 	for _, a := range append(append([]string(nil), cfg.Allow...), cfg.AllowExtra...) {
 		det.allow[strings.ToLower(strings.TrimSuffix(a, "."))] = true
 	}
@@ -214,6 +283,22 @@ func (d *Detector) window(ts time.Time) *window {
 	return w
 }
 
+// slowWindow is ts's slow window, nil when it is closed.
+func (d *Detector) slowWindow(ts time.Time) *slowWindow {
+	start := ts.Truncate(d.cfg.SlowWindow)
+	if !d.slowClosed.IsZero() && !start.Add(d.cfg.SlowWindow).After(d.slowClosed) {
+		d.stats.SlowLateRows++
+		return nil
+	}
+	k := start.UnixNano()
+	w := d.slow[k]
+	if w == nil {
+		w = &slowWindow{start: start, clients: map[netip.Addr]*slowAcc{}}
+		d.slow[k] = w
+	}
+	return w
+}
+
 func rareType(q *zeekreader.DNS) bool {
 	switch q.QType {
 	case 16, 10, 5, 15, 255: // TXT, NULL, CNAME, MX, ANY
@@ -230,11 +315,19 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	d.stats.Rows++
 	w := d.window(q.TS)
-	if w == nil {
+	sw := d.slowWindow(q.TS)
+	if w == nil && sw == nil {
 		return
 	}
 	name := strings.ToLower(strings.TrimSuffix(string(q.Query), "."))
 	reg, sub := features.SplitDomain(name)
+	nx := q.HasRCode && q.RCode == 3 && reg != "" && !d.allow[reg]
+	if sw != nil {
+		d.observeSlow(sw, q, reg, nx && icannTLD(name))
+	}
+	if w == nil {
+		return
+	}
 	// client state (DGA)
 	c := w.clients[q.Orig]
 	if c == nil {
@@ -249,19 +342,8 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		c.queries++
 		c.resolv = q.Resp
 		c.last = maxTime(c.last, q.TS)
-		if q.HasRCode && q.RCode == 3 && reg != "" && !d.allow[reg] {
-			c.nx++
-			if c.nxDoms == nil {
-				c.nxDoms = map[string]struct{}{}
-			}
-			if _, ok := c.nxDoms[reg]; !ok && len(c.nxDoms) < d.cfg.MaxSubs {
-				c.nxDoms[reg] = struct{}{}
-				first, _, _ := strings.Cut(reg, ".")
-				c.entSum += features.Entropy(first)
-			}
-			if len(c.uids) < notice.MaxUIDs && len(q.UID) > 0 {
-				c.uids = append(c.uids, string(q.UID))
-			}
+		if nx {
+			c.add(reg, q.UID, d.cfg.MaxSubs)
 		}
 	}
 	// domain state (tunnel)
@@ -307,6 +389,39 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	a.last = maxTime(a.last, q.TS)
 }
 
+// icannTLD: the name ends in a top-level domain of the public suffix
+// list's ICANN section (com, ru, co.uk's uk), where a generated domain
+// can be registered. Chrome's NX-hijack probes (one random label, three
+// per start or network change) and internal names (host.corp) do not.
+func icannTLD(name string) bool {
+	_, icann := publicsuffix.PublicSuffix(name[strings.LastIndexByte(name, '.')+1:])
+	return icann
+}
+
+// observeSlow counts a row in its slow window (nx: an NXDOMAIN answer
+// for the registered domain reg, under an ICANN TLD, that counts).
+func (d *Detector) observeSlow(sw *slowWindow, q *zeekreader.DNS, reg string, nx bool) {
+	c := sw.clients[q.Orig]
+	if c == nil {
+		if len(sw.clients) >= d.cfg.MaxClients {
+			d.stats.DroppedSlowClients++
+			return
+		}
+		c = &slowAcc{}
+		sw.clients[q.Orig] = c
+	}
+	c.queries++
+	c.resolv = q.Resp
+	if !nx {
+		return
+	}
+	c.add(reg, q.UID, d.cfg.MaxSubs)
+	if c.first.IsZero() || q.TS.Before(c.first) {
+		c.first = q.TS
+	}
+	c.last = maxTime(c.last, q.TS)
+}
+
 func maxTime(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
@@ -314,33 +429,54 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// Advance closes the windows due at wm.
+// Advance closes the windows due at wm: the fast ones first, so that a
+// slow window knows which of its clients they reported.
 func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
 	cut := wm.Add(-d.cfg.Lateness)
 	if c := cut.Truncate(d.cfg.Window); c.After(d.closed) {
 		d.closed = c
 	}
 	d.close(func(w *window) bool { return !w.start.Add(d.cfg.Window).After(cut) }, emit)
+	if c := cut.Truncate(d.cfg.SlowWindow); c.After(d.slowClosed) {
+		d.slowClosed = c
+	}
+	d.closeSlow(func(w *slowWindow) bool { return !w.start.Add(d.cfg.SlowWindow).After(cut) }, emit)
 }
 
 // Flush closes every window.
 func (d *Detector) Flush(emit detectors.Emit) {
 	d.close(func(*window) bool { return true }, emit)
+	d.closeSlow(func(*slowWindow) bool { return true }, emit)
 }
 
 func (d *Detector) close(due func(*window) bool, emit detectors.Emit) {
+	closeDue(d.windows, due, func(w *window) {
+		d.stats.Windows++
+		d.closeWindow(w, emit)
+	})
+}
+
+func (d *Detector) closeSlow(due func(*slowWindow) bool, emit detectors.Emit) {
+	closeDue(d.slow, due, func(w *slowWindow) {
+		d.stats.SlowWindows++
+		d.closeSlowWindow(w, emit)
+	})
+}
+
+// closeDue takes the windows of m that are due out of it and closes
+// them, oldest first.
+func closeDue[W any](m map[int64]W, due func(W) bool, closeOne func(W)) {
 	var keys []int64
-	for k, w := range d.windows {
+	for k, w := range m {
 		if due(w) {
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	slices.Sort(keys)
 	for _, k := range keys {
-		w := d.windows[k]
-		delete(d.windows, k)
-		d.stats.Windows++
-		d.closeWindow(w, emit)
+		w := m[k]
+		delete(m, k)
+		closeOne(w)
 	}
 }
 
@@ -427,6 +563,9 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 			continue
 		}
 		d.stats.DGAs++
+		if sw := d.slow[w.start.Truncate(d.cfg.SlowWindow).UnixNano()]; sw != nil && sw.clients[ip] != nil {
+			sw.clients[ip].fast = true
+		}
 		ent := c.entSum / float64(nd)
 		n := &notice.Notice{Start: w.start, End: end, RiskScore: risk, Rule: notice.RuleDNSDGA,
 			Source: ip, Destination: c.resolv, DestPort: 53, Proto: "udp", UIDs: c.uids}
@@ -440,6 +579,50 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 			Top: []string{"nxdomain_domains", "nxdomain_ratio"}}
 		n.Message = fmt.Sprintf("%s: DGA-like NXDOMAIN burst: %d of %d queries failed across %d registered domains (mean entropy %.2f)",
 			ip, c.nx, c.queries, nd, ent)
+		n.Finalize("")
+		emit(n)
+	}
+}
+
+// closeSlowWindow reports the clients of a slow window that no fast
+// window within it reported and whose NXDOMAIN answers over it reach
+// SlowMinNXDomains distinct registered domains and MinNXRatio of their
+// queries. The notice spans the client's first to last counted NXDOMAIN.
+func (d *Detector) closeSlowWindow(w *slowWindow, emit detectors.Emit) {
+	clients := make([]netip.Addr, 0, len(w.clients))
+	for k, c := range w.clients {
+		if !c.fast && len(c.nxDoms) > 0 {
+			clients = append(clients, k)
+		}
+	}
+	sort.Slice(clients, func(i, j int) bool { return clients[i].Less(clients[j]) })
+	thr := float64(d.cfg.SlowMinNXDomains)
+	for _, ip := range clients {
+		c := w.clients[ip]
+		if c.queries <= 0 || c.queries < c.nx {
+			continue // only a damaged snapshot restores such a client
+		}
+		nd := float64(len(c.nxDoms))
+		ratio := float64(c.nx) / float64(c.queries)
+		s := math.Min(nd/thr, ratio/d.cfg.MinNXRatio)
+		risk := features.Risk(s)
+		if risk < d.cfg.MinRisk {
+			continue
+		}
+		d.stats.SlowDGAs++
+		ent := c.entSum / nd
+		n := &notice.Notice{Start: c.first, End: c.last, RiskScore: risk, Rule: notice.RuleDNSDGASlow,
+			Source: ip, Destination: c.resolv, DestPort: 53, Proto: "udp", UIDs: c.uids}
+		n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.SlowWindow.Seconds(),
+			Features: map[string]notice.Feature{
+				"nxdomain_domains": notice.F(nd, thr, r3(nd/thr)),
+				"nxdomain_ratio":   notice.F(r3(ratio), d.cfg.MinNXRatio, r3(ratio/d.cfg.MinNXRatio)),
+				"mean_sld_entropy": {Value: r3(ent)},
+				"queries":          {Value: float64(c.queries)},
+			},
+			Top: []string{"nxdomain_domains", "nxdomain_ratio"}}
+		n.Message = fmt.Sprintf("%s: slow DGA-like NXDOMAIN walk: %d of %d queries failed across %.0f registered domains in %s, no %s window reported (mean entropy %.2f)",
+			ip, c.nx, c.queries, nd, dw.FmtDur(d.cfg.SlowWindow), dw.FmtDur(d.cfg.Window), ent)
 		n.Finalize("")
 		emit(n)
 	}

@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// snapshotVersion is bumped when the snapshot layout changes.
-const snapshotVersion = 1
+// snapshotVersion is bumped when the snapshot layout changes. Version 2
+// adds the slow windows and their closing time; a version 1 snapshot
+// restores with none open (the hour under way counts from the restart).
+const snapshotVersion = 2
 
 type snapDomain struct {
 	Reg      string             `json:"reg"`
@@ -38,6 +40,31 @@ type snapClient struct {
 	Resolv  netip.Addr `json:"resolver"`
 	First   time.Time  `json:"first"`
 	Last    time.Time  `json:"last"`
+	// Fast: a slow window's client that a fast window reported
+	Fast bool `json:"fast,omitempty"`
+}
+
+func set(list []string) map[string]struct{} {
+	m := make(map[string]struct{}, len(list))
+	for _, x := range list {
+		m[x] = struct{}{}
+	}
+	return m
+}
+
+// nxCount is the client's NXDOMAIN counts (no set when it had none).
+func (c *snapClient) nxCount() nxCount {
+	n := nxCount{nx: c.NX, entSum: c.EntSum, uids: c.UIDs}
+	if len(c.NXDoms) > 0 {
+		n.nxDoms = set(c.NXDoms)
+	}
+	return n
+}
+
+// snapNX is the snapshot of a client's counts.
+func snapNX(ip netip.Addr, queries int, n *nxCount, resolv netip.Addr, first, last time.Time, fast bool) snapClient {
+	return snapClient{IP: ip, Queries: queries, NX: n.nx, NXDoms: keys(n.nxDoms), EntSum: n.entSum, UIDs: n.uids,
+		Resolv: resolv, First: first, Last: last, Fast: fast}
 }
 
 type snapWindow struct {
@@ -46,11 +73,36 @@ type snapWindow struct {
 	Clients []snapClient `json:"clients"`
 }
 
+type snapSlowWindow struct {
+	Start   time.Time    `json:"start"`
+	Clients []snapClient `json:"clients"`
+}
+
 type snapshot struct {
-	Version int          `json:"version"`
-	Closed  time.Time    `json:"closed"`
-	Stats   Stats        `json:"stats"`
-	Windows []snapWindow `json:"windows"`
+	Version     int              `json:"version"`
+	Closed      time.Time        `json:"closed"`
+	Stats       Stats            `json:"stats"`
+	Windows     []snapWindow     `json:"windows"`
+	SlowClosed  time.Time        `json:"slow_closed"`
+	SlowWindows []snapSlowWindow `json:"slow_windows"`
+}
+
+func sortedAddrs[V any](m map[netip.Addr]V) []netip.Addr {
+	out := make([]netip.Addr, 0, len(m))
+	for ip := range m {
+		out = append(out, ip)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	return out
+}
+
+func sortedStarts[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 func keys[V any](m map[string]V) []string {
@@ -65,13 +117,8 @@ func keys[V any](m map[string]V) []string {
 // Snapshot encodes the open windows (deterministically) so that a restarted
 // sidecar resumes them.
 func (d *Detector) Snapshot() ([]byte, error) {
-	s := snapshot{Version: snapshotVersion, Closed: d.closed, Stats: d.stats}
-	starts := make([]int64, 0, len(d.windows))
-	for k := range d.windows {
-		starts = append(starts, k)
-	}
-	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
-	for _, k := range starts {
+	s := snapshot{Version: snapshotVersion, Closed: d.closed, Stats: d.stats, SlowClosed: d.slowClosed}
+	for _, k := range sortedStarts(d.windows) {
 		w := d.windows[k]
 		sw := snapWindow{Start: w.start}
 		for _, reg := range keys(w.domains) {
@@ -80,17 +127,20 @@ func (d *Detector) Snapshot() ([]byte, error) {
 				EntSum: a.entSum, MaxLen: a.maxLen, Rare: a.rare, QBytes: a.qBytes, ABytes: a.aBytes, Clients: a.clients,
 				Resolver: a.resolver, UIDs: a.uids, First: a.first, Last: a.last})
 		}
-		ips := make([]netip.Addr, 0, len(w.clients))
-		for ip := range w.clients {
-			ips = append(ips, ip)
-		}
-		sort.Slice(ips, func(i, j int) bool { return ips[i].Less(ips[j]) })
-		for _, ip := range ips {
+		for _, ip := range sortedAddrs(w.clients) {
 			c := w.clients[ip]
-			sw.Clients = append(sw.Clients, snapClient{IP: ip, Queries: c.queries, NX: c.nx, NXDoms: keys(c.nxDoms),
-				EntSum: c.entSum, UIDs: c.uids, Resolv: c.resolv, First: c.first, Last: c.last})
+			sw.Clients = append(sw.Clients, snapNX(ip, c.queries, &c.nxCount, c.resolv, c.first, c.last, false))
 		}
 		s.Windows = append(s.Windows, sw)
+	}
+	for _, k := range sortedStarts(d.slow) {
+		w := d.slow[k]
+		sw := snapSlowWindow{Start: w.start}
+		for _, ip := range sortedAddrs(w.clients) {
+			c := w.clients[ip]
+			sw.Clients = append(sw.Clients, snapNX(ip, c.queries, &c.nxCount, c.resolv, c.first, c.last, c.fast))
+		}
+		s.SlowWindows = append(s.SlowWindows, sw)
 	}
 	return json.Marshal(&s)
 }
@@ -101,18 +151,12 @@ func (d *Detector) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("dns snapshot: %w", err)
 	}
-	if s.Version != snapshotVersion {
-		return fmt.Errorf("dns snapshot: version %d, this build reads %d", s.Version, snapshotVersion)
+	if s.Version != 1 && s.Version != snapshotVersion {
+		return fmt.Errorf("dns snapshot: version %d, this build reads 1 and %d", s.Version, snapshotVersion)
 	}
-	d.closed, d.stats = s.Closed, s.Stats
+	d.closed, d.stats, d.slowClosed = s.Closed, s.Stats, s.SlowClosed
 	d.windows = map[int64]*window{}
-	set := func(list []string) map[string]struct{} {
-		m := make(map[string]struct{}, len(list))
-		for _, x := range list {
-			m[x] = struct{}{}
-		}
-		return m
-	}
+	d.slow = map[int64]*slowWindow{}
 	for _, sw := range s.Windows {
 		w := &window{start: sw.Start, domains: map[string]*domainAcc{}, clients: map[netip.Addr]*clientAcc{}}
 		for _, a := range sw.Domains {
@@ -127,13 +171,16 @@ func (d *Detector) Restore(b []byte) error {
 				resolver: a.Resolver, uids: a.UIDs, first: a.First, last: a.Last}
 		}
 		for _, c := range sw.Clients {
-			ca := &clientAcc{queries: c.Queries, nx: c.NX, entSum: c.EntSum, uids: c.UIDs, resolv: c.Resolv, first: c.First, last: c.Last}
-			if len(c.NXDoms) > 0 {
-				ca.nxDoms = set(c.NXDoms)
-			}
-			w.clients[c.IP] = ca
+			w.clients[c.IP] = &clientAcc{queries: c.Queries, nxCount: c.nxCount(), resolv: c.Resolv, first: c.First, last: c.Last}
 		}
 		d.windows[sw.Start.UnixNano()] = w
+	}
+	for _, sw := range s.SlowWindows {
+		w := &slowWindow{start: sw.Start, clients: map[netip.Addr]*slowAcc{}}
+		for _, c := range sw.Clients {
+			w.clients[c.IP] = &slowAcc{queries: c.Queries, nxCount: c.nxCount(), resolv: c.Resolv, first: c.First, last: c.Last, fast: c.Fast}
+		}
+		d.slow[sw.Start.UnixNano()] = w
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ var ruleInfo = map[string]RuleInfo{
 	RuleBeacon:         {RuleBeacon, CategoryC2, "Periodic contact from one source to one destination, network or domain"},
 	RuleDNSTunnel:      {RuleDNSTunnel, CategoryC2, "Many long, high-entropy subdomains queried under one registered domain"},
 	RuleDNSDGA:         {RuleDNSDGA, CategoryC2, "One client got NXDOMAIN for many distinct registered domains within a window"},
+	RuleDNSDGASlow:     {RuleDNSDGASlow, CategoryC2, "One client got NXDOMAIN for many distinct registered domains over a slow window (an hour), no short window of it reported"},
 	RuleExfiltration:   {RuleExfiltration, CategoryExfil, "An internal host sent far more bytes to external hosts than its own history"},
 	RuleLongConnection: {RuleLongConnection, CategoryAnomaly, "A connection lasted longer than the threshold"},
 	RuleOffHours:       {RuleOffHours, CategoryAnomaly, "An internal host was active at an hour it is normally silent"},
@@ -115,8 +116,8 @@ var (
 //     exhaustion) and a completing one (service exhaustion) share a sub.
 //   - beacon: T1071 Application Layer Protocol (TA0011 Command and
 //     Control); which protocol is not checked, so no sub-technique.
-//   - dns.tunnel: T1071.004 DNS; dns.dga: T1568.002 Domain Generation
-//     Algorithms (TA0011).
+//   - dns.tunnel: T1071.004 DNS; dns.dga and dns.dga_slow: T1568.002
+//     Domain Generation Algorithms (TA0011).
 //   - exfiltration: the tactic only (TA0010). The detector measures the
 //     bytes a host sends, not the channel: T1041 (over the C2 channel)
 //     and T1048 (over another protocol than the C2 channel's) each assert
@@ -137,7 +138,7 @@ func ThreatFor(rule, sub, proto string) (Threat, bool) {
 		return Threat{Tactic: tacticC2, Technique: techAppLayerProtocol}, true
 	case RuleDNSTunnel:
 		return Threat{Tactic: tacticC2, Technique: techAppLayerProtocol, Subtechnique: subDNS}, true
-	case RuleDNSDGA:
+	case RuleDNSDGA, RuleDNSDGASlow:
 		return Threat{Tactic: tacticC2, Technique: techDynamicResolution, Subtechnique: subDGA}, true
 	case RuleExfiltration:
 		return Threat{Tactic: tacticExfiltration}, true

@@ -76,6 +76,7 @@ func TestECSFieldsPerRule(t *testing.T) {
 		{RuleBeacon, "", "tcp", "Command and Control", "TA0011", "Command and Control", "T1071", "Application Layer Protocol", "", ""},
 		{RuleDNSTunnel, "clients=1", "udp", "Command and Control", "TA0011", "Command and Control", "T1071", "Application Layer Protocol", "T1071.004", "DNS"},
 		{RuleDNSDGA, "", "", "Command and Control", "TA0011", "Command and Control", "T1568", "Dynamic Resolution", "T1568.002", "Domain Generation Algorithms"},
+		{RuleDNSDGASlow, "", "udp", "Command and Control", "TA0011", "Command and Control", "T1568", "Dynamic Resolution", "T1568.002", "Domain Generation Algorithms"},
 		{RuleExfiltration, "", "", "Data Exfiltration", "TA0010", "Exfiltration", "", "", "", ""},
 		{RuleExfiltration, "destination", "", "Data Exfiltration", "TA0010", "Exfiltration", "", "", "", ""},
 		{RuleLongConnection, "open", "tcp", "Anomaly", "", "", "", "", "", ""},

@@ -27,6 +27,7 @@ const (
 	RuleBeacon         = "beacon"
 	RuleDNSTunnel      = "dns.tunnel"
 	RuleDNSDGA         = "dns.dga"
+	RuleDNSDGASlow     = "dns.dga_slow"
 	RuleExfiltration   = "exfiltration"
 	RuleLongConnection = "long_connection"
 	RuleOffHours       = "contextual.off_hours"
@@ -44,6 +45,7 @@ var zeekNotes = map[string]string{
 	RuleBeacon:         "ZeekAnom::Beaconing",
 	RuleDNSTunnel:      "ZeekAnom::DNS_Tunnel",
 	RuleDNSDGA:         "ZeekAnom::DNS_DGA",
+	RuleDNSDGASlow:     "ZeekAnom::DNS_Slow_DGA",
 	RuleExfiltration:   "ZeekAnom::Exfiltration",
 	RuleLongConnection: "ZeekAnom::Long_Connection",
 	RuleOffHours:       "ZeekAnom::Off_Hours_Activity",

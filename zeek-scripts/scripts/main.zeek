@@ -33,6 +33,9 @@ export {
 		## DNS names that look algorithmically generated
 		## (rule ``dns.dga``).
 		DNS_DGA,
+		## The same, queried too slowly for any short window to see
+		## them: over an hour (rule ``dns.dga_slow``).
+		DNS_Slow_DGA,
 		## A host sent far more data out than its baseline
 		## (rule ``exfiltration``).
 		Exfiltration,
@@ -61,6 +64,7 @@ export {
 		["beacon"] = Beaconing,
 		["dns.tunnel"] = DNS_Tunnel,
 		["dns.dga"] = DNS_DGA,
+		["dns.dga_slow"] = DNS_Slow_DGA,
 		["exfiltration"] = Exfiltration,
 		["long_connection"] = Long_Connection,
 		["contextual.off_hours"] = Off_Hours_Activity,
@@ -125,6 +129,7 @@ export {
 		Beaconing,
 		DNS_Tunnel,
 		DNS_DGA,
+		DNS_Slow_DGA,
 		Exfiltration,
 		Long_Connection,
 		Off_Hours_Activity,
