@@ -118,8 +118,10 @@ func DefaultConfig() Config {
 
 // Stats counts what the bounds dropped.
 type Stats struct {
-	Windows      int64 // host-windows emitted (or left out by SkipBelow)
-	EvictedHosts int64 // hosts not tracked because a window was full
+	Windows int64 // host-windows emitted (or left out by SkipBelow)
+	// EvictedHosts counts rows not tracked because their window was full
+	// of hosts (or their host-window had math.MaxUint32 rows).
+	EvictedHosts int64
 	CappedSets   int64 // distinct-set inserts dropped at the cap
 	LateRows     int64 // rows for windows already closed
 	// Reassigned counts conn rows whose start window had closed, folded
@@ -195,7 +197,10 @@ func (x *Extractor) accEnd(h netip.Addr, ts time.Time, dur time.Duration) (*winS
 		x.cur = w
 	}
 	a := w.find(keyOf(h), x.cfg.MaxHosts)
-	if a == nil {
+	if a == nil || a.rows == math.MaxUint32 {
+		// (a host-window of 2^32-1 rows takes no more: its counts are
+		// uint32, and 4 billion rows of one host in a window are not
+		// worth 8 bytes more of every accumulator)
 		x.stats.EvictedHosts++
 		return nil, nil
 	}
@@ -342,17 +347,18 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		if a == nil {
 			return
 		}
-		a.dns++
+		s := w.side(a)
+		s.dns++
 		if q.HasRCode && q.RCode == 3 {
-			a.nx++
+			s.nx++
 		}
 		name := strings.ToLower(strings.TrimSuffix(string(q.Query), "."))
 		reg, sub := SplitDomain(name)
 		if reg != "" {
-			x.setAdd(w, &a.domains, hashString(reg))
+			x.setAdd(w, &s.domains, hashString(reg))
 		}
-		a.ent += Entropy(sub)
-		a.qlen += float64(len(name))
+		s.ent += Entropy(sub)
+		s.qlen += float64(len(name))
 		w.label(a, q.Label, q.DetailedLabel, q.UID)
 		x.extra(w, a, q.Orig, q.Resp, q.TS)
 	case zeekreader.KindHTTP:
@@ -361,9 +367,10 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		if a == nil {
 			return
 		}
-		a.http++
+		s := w.side(a)
+		s.http++
 		if len(h.Host) > 0 {
-			x.setAdd(w, &a.hhosts, hashString(h.Host))
+			x.setAdd(w, &s.hhosts, hashString(h.Host))
 		}
 		w.label(a, h.Label, h.DetailedLabel, h.UID)
 		x.extra(w, a, h.Orig, h.Resp, h.TS)
@@ -373,9 +380,10 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		if a == nil {
 			return
 		}
-		a.ssl++
+		side := w.side(a)
+		side.ssl++
 		if len(s.ServerName) > 0 {
-			x.setAdd(w, &a.snis, hashString(s.ServerName))
+			x.setAdd(w, &side.snis, hashString(s.ServerName))
 		}
 		w.label(a, s.Label, s.DetailedLabel, s.UID)
 		x.extra(w, a, s.Orig, s.Resp, s.TS)
@@ -426,32 +434,38 @@ func Entropy(s string) float64 {
 	return h
 }
 
+// vector computes a's features. The counts are uint32 where they were
+// float64 sums of 1 (exact below 2^53): float64 of them, and the ratios
+// of those, are the same values bit for bit.
 func (x *Extractor) vector(w *winState, a *hostAcc) Vector {
 	v := make([]float64, N)
-	v[0] = a.conns
+	conns := float64(a.conns)
+	v[0] = conns
 	v[1] = float64(a.ips.n)
-	v[2] = float64(a.distinctPorts())
+	v[2] = float64(w.distinctPorts(a))
 	if a.conns > 0 {
-		v[3] = a.failed / a.conns
-		v[6] = a.dur / a.conns
-		v[7] = a.udp / a.conns
+		v[3] = float64(a.failed) / conns
+		v[6] = a.dur / conns
+		v[7] = float64(a.udp) / conns
 	}
 	v[4], v[5] = a.out, a.in
 	v[8] = x.interarrivalCV(w, a)
-	v[9] = a.dns
-	if a.dns > 0 {
-		v[10] = a.nx / a.dns
-		v[12] = a.ent / a.dns
-		v[13] = a.qlen / a.dns
+	s := w.sideOf(a)
+	dns := float64(s.dns)
+	v[9] = dns
+	if s.dns > 0 {
+		v[10] = float64(s.nx) / dns
+		v[12] = s.ent / dns
+		v[13] = s.qlen / dns
 	}
-	v[11] = float64(a.domains.n)
-	v[14] = a.http
-	v[15] = float64(a.hhosts.n)
-	v[16] = a.ssl
-	v[17] = float64(a.snis.n)
+	v[11] = float64(s.domains.n)
+	v[14] = float64(s.http)
+	v[15] = float64(s.hhosts.n)
+	v[16] = float64(s.ssl)
+	v[17] = float64(s.snis.n)
 	v[18] = math.Log((a.out + 1) / (a.in + 1))
 	return Vector{Host: a.key().addr(), Start: w.start, End: w.end, Values: v, Malicious: a.mal, Class: w.className(a),
-		Rows: a.rows, UIDs: w.uidList(a)}
+		Rows: int(a.rows), UIDs: w.uidList(a)}
 }
 
 // interarrivalCV is cv of a's conn start times. The times are gathered

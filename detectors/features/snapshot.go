@@ -83,6 +83,16 @@ func (w *winState) hashes(s hset) []uint64 {
 	return out
 }
 
+// addHashes adds a snapshot's hashes to s (dropping those past max, if
+// the cap was lowered since).
+func (w *winState) addHashes(s *hset, hs []uint64, max int) {
+	for _, v := range hs {
+		if v != 0 {
+			w.add(s, v, max)
+		}
+	}
+}
+
 // Capture copies the open windows; the returned function writes the
 // copy's encoding, as Snapshot's, to w (for a checkpoint encoded while rows
 // flow).
@@ -135,11 +145,12 @@ func (x *Extractor) encode(w io.Writer) error {
 		}
 		for k, r := range order {
 			a := &win.accs[r.i]
-			h := snapHost{Host: a.key().addr(), Rows: a.rows, Conns: a.conns, Failed: a.failed,
-				UDP: a.udp, Out: a.out, In: a.in, Dur: a.dur, IPHashes: win.hashes(a.ips), Ports: win.portList(a),
-				Times: win.appendTimes(nil, a), DNS: a.dns, NX: a.nx, Ent: a.ent, QLen: a.qlen,
-				DomainHashes: win.hashes(a.domains), HTTP: a.http, HHostHashes: win.hashes(a.hhosts), SSL: a.ssl,
-				SNIHashes: win.hashes(a.snis), Mal: a.mal, Class: win.className(a), UIDs: win.uidList(a)}
+			s := win.sideOf(a)
+			h := snapHost{Host: a.key().addr(), Rows: int(a.rows), Conns: float64(a.conns), Failed: float64(a.failed),
+				UDP: float64(a.udp), Out: a.out, In: a.in, Dur: a.dur, IPHashes: win.hashes(a.ips), Ports: win.portList(a),
+				Times: win.appendTimes(nil, a), DNS: float64(s.dns), NX: float64(s.nx), Ent: s.ent, QLen: s.qlen,
+				DomainHashes: win.hashes(s.domains), HTTP: float64(s.http), HHostHashes: win.hashes(s.hhosts), SSL: float64(s.ssl),
+				SNIHashes: win.hashes(s.snis), Mal: a.mal, Class: win.className(a), UIDs: win.uidList(a)}
 			if !allValid(h.UIDs) {
 				for _, u := range h.UIDs {
 					h.UIDBytes = append(h.UIDBytes, []byte(u))
@@ -197,23 +208,29 @@ func (x *Extractor) Restore(b []byte) error {
 			}
 		}
 	}
+	for _, sw := range s.Windows {
+		for i := range sw.Hosts {
+			if err := sw.Hosts[i].checkCounts(); err != nil {
+				return fmt.Errorf("features snapshot: window %v, host %v: %w", sw.Start, sw.Hosts[i].Host, err)
+			}
+		}
+	}
 	x.closed, x.stats = s.Closed, s.Stats
 	x.open, x.cur = x.open[:0], nil
 	for _, sw := range s.Windows {
 		w := x.openWindow(sw.Start)
 		for _, h := range sw.Hosts {
 			a := w.find(keyOf(h.Host), math.MaxInt)
-			a.rows, a.conns, a.failed, a.udp, a.out, a.in, a.dur = h.Rows, h.Conns, h.Failed, h.UDP, h.Out, h.In, h.Dur
-			a.dns, a.nx, a.ent, a.qlen, a.http, a.ssl, a.mal = h.DNS, h.NX, h.Ent, h.QLen, h.HTTP, h.SSL, h.Mal
-			for _, set := range []struct {
-				s  *hset
-				hs []uint64
-			}{{&a.ips, h.IPHashes}, {&a.domains, h.DomainHashes}, {&a.hhosts, h.HHostHashes}, {&a.snis, h.SNIHashes}} {
-				for _, v := range set.hs {
-					if v != 0 {
-						w.add(set.s, v, x.cfg.MaxDistinct) // more only if the cap was lowered since
-					}
-				}
+			a.rows, a.conns, a.failed, a.udp = uint32(h.Rows), uint32(h.Conns), uint32(h.Failed), uint32(h.UDP)
+			a.out, a.in, a.dur, a.mal = h.Out, h.In, h.Dur, h.Mal
+			w.addHashes(&a.ips, h.IPHashes, x.cfg.MaxDistinct)
+			if h.hasSide() {
+				s := w.side(a)
+				s.dns, s.nx, s.http, s.ssl = uint32(h.DNS), uint32(h.NX), uint32(h.HTTP), uint32(h.SSL)
+				s.ent, s.qlen = h.Ent, h.QLen
+				w.addHashes(&s.domains, h.DomainHashes, x.cfg.MaxDistinct)
+				w.addHashes(&s.hhosts, h.HHostHashes, x.cfg.MaxDistinct)
+				w.addHashes(&s.snis, h.SNIHashes, x.cfg.MaxDistinct)
 			}
 			for _, p := range h.Ports {
 				w.addPort(a, p, x.cfg.MaxDistinct)
@@ -233,4 +250,33 @@ func (x *Extractor) Restore(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// checkCounts reports an error unless h's counts are what an accumulator
+// can hold: whole numbers (not -0) from 0 to rows, rows at most
+// math.MaxUint32. The accumulator keeps them as uint32, and every row
+// adds 1 to rows and at most 1 to each, so a snapshot the extractor wrote
+// always passes; one that did not would neither restore to its values
+// nor be safe from wrapping past rows' limit.
+func (h *snapHost) checkCounts() error {
+	if h.Rows < 0 || h.Rows > math.MaxUint32 {
+		return fmt.Errorf("%d rows", h.Rows)
+	}
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"conns", h.Conns}, {"failed", h.Failed}, {"udp", h.UDP}, {"dns", h.DNS}, {"nx", h.NX}, {"http", h.HTTP}, {"ssl", h.SSL}} {
+		if !(c.v >= 0 && c.v <= float64(h.Rows)) || c.v != math.Trunc(c.v) || math.Signbit(c.v) {
+			return fmt.Errorf("%s %v of %d rows", c.name, c.v, h.Rows)
+		}
+	}
+	return nil
+}
+
+// hasSide reports whether h sets any of a side record's values but the
+// ports (addPort takes one for them) and the class (setClass does).
+func (h *snapHost) hasSide() bool {
+	return h.DNS != 0 || h.NX != 0 || h.HTTP != 0 || h.SSL != 0 ||
+		math.Float64bits(h.Ent) != 0 || math.Float64bits(h.QLen) != 0 ||
+		len(h.DomainHashes) > 0 || len(h.HHostHashes) > 0 || len(h.SNIHashes) > 0
 }

@@ -154,38 +154,54 @@ const minSet = 8
 // timeBlock is one link of a host's chain of conn start times.
 type timeBlock struct {
 	t    [15]float64
-	next int32 // index+1 of the next block, 0 at the end
+	prev int32 // index+1 of the block before, 0 at the first
 }
 
 // hostAcc is one host's accumulator in one window; its variable-length
-// parts live in the window (pointer-free). 256 bytes, the fields a conn
-// row updates in the first two cache lines.
+// parts live in the window (pointer-free). 128 bytes, two cache lines,
+// and a conn row updates nothing else: the key, counts and sums in the
+// first; the destinations, the inline ports and times and the ends of
+// the time and uid chains in the second. What a host-window with conn
+// rows only never sets (dns, http and ssl, the ports past the inline
+// ones, a class) is in its side record: on a large network most
+// host-windows are a conn row or two, and at 256 bytes they were the
+// largest part of the iforest's memory. The chains are kept by their
+// last link, which points back (a head besides would not fit; they are
+// read only when a window closes or is saved).
 type hostAcc struct {
-	hi, lo             uint64 // the host (hostKey, flattened to share its padding)
-	kind               uint8
-	mal                bool
-	nPorts             uint8 // ports held inline (until the set is used)
-	nUIDs              uint8
-	nTimes             int32
-	rows               int
-	conns, failed, udp float64
-	out, in, dur       float64
-	ips, ports         hset
-	portsInl           [inlinePorts]uint16
-	tTail              int32 // index+1 into winState.times
-	uTail              int32 // offset+1 into winState.uids
-	tHead, uHead       int32
-	class              int32 // index+1 into winState.classes
-	dns, nx, ent, qlen float64
-	http, ssl          float64
-	domains            hset
-	hhosts             hset
-	snis               hset
-	// the first conn start times, in what was the padding to 256 bytes:
-	// most host-windows of a large network have a row or two, and a
-	// block of the window's times for each was 128 bytes (interval
-	// features measure 3 times or more)
-	tInl [inlineTimes]float64
+	hi, lo uint64 // the host (hostKey, flattened to share its padding)
+	kind   uint8
+	mal    bool  // here, not in the side record: a Labeler is asked every row until it is set
+	nPorts uint8 // ports held inline, or portsMoved
+	nUIDs  uint8
+	nTimes int32
+	// rows and conns, failed, udp count rows (whole numbers, as float64
+	// sums of 1 before: float64 of them is what the sums were); rows
+	// stops at math.MaxUint32 (accEnd), so none of them wraps
+	rows, conns, failed, udp uint32
+	out, in, dur             float64
+	ips                      hset
+	portsInl                 [inlinePorts]uint16
+	tTail                    int32 // index+1 into winState.times; the chain runs back
+	// the first conn start times: most host-windows of a large network
+	// have a row or two, and a block of the window's times for each was
+	// 128 bytes (interval features measure 3 times or more)
+	tInl  [inlineTimes]float64
+	uTail int32 // offset+1 into winState.uids; the chain runs back
+	side  int32 // index+1 into winState.sides; 0 until first needed
+}
+
+// sideAcc is the part of a host's accumulator that a host-window with
+// conn rows only, and at most inlinePorts ports, never sets: taken from
+// the window's sides at the host's first dns, http or ssl row, ninth
+// port or malicious label (winState.side). Until then its values are
+// zero (winState.sideOf).
+type sideAcc struct {
+	dns, nx, http, ssl    uint32 // row counts, as hostAcc.conns
+	ent, qlen             float64
+	domains, hhosts, snis hset
+	ports                 hset  // once there are more than inlinePorts
+	class                 int32 // index+1 into winState.classes
 }
 
 // inlineTimes conn start times are kept in the accumulator itself; the
@@ -195,6 +211,10 @@ const inlineTimes = 3
 // inlinePorts distinct ports are kept in the accumulator itself (most
 // host-windows use a few); past them the ports move to a set.
 const inlinePorts = 8
+
+// portsMoved in hostAcc.nPorts says the ports are in the side record's
+// set, not inline.
+const portsMoved = inlinePorts + 1
 
 func (a *hostAcc) key() hostKey { return hostKey{hi: a.hi, lo: a.lo, kind: a.kind} }
 
@@ -210,9 +230,9 @@ type hostRef struct {
 // 25 MB).
 func (w *winState) hostOrder(dst []hostRef, build, lo int) (_ []hostRef, below int) {
 	for i := range w.accs {
-		if a := &w.accs[i]; a.rows >= build {
+		if a := &w.accs[i]; int(a.rows) >= build {
 			dst = append(dst, hostRef{a.key(), int32(i)})
-		} else if a.rows >= lo {
+		} else if int(a.rows) >= lo {
 			below++
 		}
 	}
@@ -263,6 +283,9 @@ func (p *paged[T]) at(pos uint32, k int) []T {
 	return p.pages[pos>>p.shift][off : off+k]
 }
 
+// elem is the element at pos (a run of one).
+func (p *paged[T]) elem(pos uint32) *T { return &p.pages[pos>>p.shift][pos&(1<<p.shift-1)] }
+
 func (p *paged[T]) reset() { p.n, p.used = 0, 0 }
 
 // winState is one open window's state.
@@ -272,7 +295,8 @@ type winState struct {
 	index      []uint64 // uint32(hash)<<32 | acc+1; 0 empty; at most half full
 	sets       paged[uint64]
 	times      paged[timeBlock]
-	uids       paged[byte] // per uid: next (4 bytes, position+1), length (2), bytes
+	uids       paged[byte] // per uid: the one before (4 bytes, position+1), length (2), bytes
+	sides      paged[sideAcc]
 	classes    []string
 }
 
@@ -280,7 +304,7 @@ type winState struct {
 func (w *winState) clone() *winState {
 	c := *w
 	c.accs, c.index, c.classes = slices.Clone(w.accs), slices.Clone(w.index), slices.Clone(w.classes)
-	c.sets, c.times, c.uids = w.sets.clone(), w.times.clone(), w.uids.clone()
+	c.sets, c.times, c.uids, c.sides = w.sets.clone(), w.times.clone(), w.uids.clone(), w.sides.clone()
 	return &c
 }
 
@@ -295,6 +319,7 @@ func newWinState(maxDistinct int) *winState {
 	}
 	w.times.shift = 9
 	w.uids.shift = 16
+	w.sides.shift = 9
 	return w
 }
 
@@ -329,6 +354,7 @@ func (w *winState) reset(start, end time.Time) {
 	w.sets.reset()
 	w.times.reset()
 	w.uids.reset()
+	w.sides.reset()
 	clear(w.classes)
 	w.classes = w.classes[:0]
 }
@@ -438,34 +464,38 @@ func (w *winState) setSlots(s hset) []uint64 {
 }
 
 // addPort adds a responder port to a's distinct ports: inline while they
-// fit, else in the hashed set (exact either way: hashPort is one-to-one).
-// It reports false when p is new but a holds max ports already.
+// fit, else in the side record's hashed set (exact either way: hashPort is
+// one-to-one). It reports false when p is new but a holds max ports
+// already.
 func (w *winState) addPort(a *hostAcc, p uint16, max int) bool {
-	if a.ports.n == 0 {
-		for _, q := range a.portsInl[:a.nPorts] {
-			if q == p {
-				return true
-			}
-		}
-		if int(a.nPorts) >= max {
-			return false
-		}
-		if a.nPorts < inlinePorts {
-			a.portsInl[a.nPorts] = p
-			a.nPorts++
+	if a.nPorts == portsMoved {
+		return w.add(&w.side(a).ports, hashPort(p), max)
+	}
+	for _, q := range a.portsInl[:a.nPorts] {
+		if q == p {
 			return true
 		}
-		for _, q := range a.portsInl {
-			w.add(&a.ports, hashPort(q), max)
-		}
 	}
-	return w.add(&a.ports, hashPort(p), max)
+	if int(a.nPorts) >= max {
+		return false
+	}
+	if a.nPorts < inlinePorts {
+		a.portsInl[a.nPorts] = p
+		a.nPorts++
+		return true
+	}
+	s := w.side(a)
+	for _, q := range a.portsInl {
+		w.add(&s.ports, hashPort(q), max)
+	}
+	a.nPorts = portsMoved
+	return w.add(&s.ports, hashPort(p), max)
 }
 
 // distinctPorts is how many ports a holds.
-func (a *hostAcc) distinctPorts() int {
-	if a.ports.n > 0 {
-		return int(a.ports.n)
+func (w *winState) distinctPorts(a *hostAcc) int {
+	if a.nPorts == portsMoved {
+		return int(w.sideOf(a).ports.n)
 	}
 	return int(a.nPorts)
 }
@@ -473,10 +503,10 @@ func (a *hostAcc) distinctPorts() int {
 // portList is a's ports, sorted.
 func (w *winState) portList(a *hostAcc) []uint16 {
 	var out []uint16
-	if a.ports.n == 0 {
+	if a.nPorts != portsMoved {
 		out = append(out, a.portsInl[:a.nPorts]...)
 	} else {
-		for _, h := range w.setSlots(a.ports) {
+		for _, h := range w.setSlots(w.sideOf(a).ports) {
 			if h != 0 {
 				out = append(out, unhashPort(h))
 			}
@@ -497,11 +527,7 @@ func (w *winState) addTime(a *hostAcc, t float64) {
 	j := int((a.nTimes - inlineTimes) % int32(len(timeBlock{}.t)))
 	if j == 0 {
 		n := int32(w.times.alloc(1)) + 1
-		if a.tTail == 0 {
-			a.tHead = n
-		} else {
-			w.timeBlock(a.tTail).next = n
-		}
+		w.timeBlock(n).prev = a.tTail
 		a.tTail = n
 	}
 	w.timeBlock(a.tTail).t[j] = t
@@ -510,16 +536,23 @@ func (w *winState) addTime(a *hostAcc, t float64) {
 
 func (w *winState) timeBlock(ref int32) *timeBlock { return &w.times.at(uint32(ref-1), 1)[0] }
 
-// appendTimes appends a's times, in arrival order, to dst.
+// appendTimes appends a's times, in arrival order, to dst: the chain,
+// from its last block back, fills dst's end from the back.
 func (w *winState) appendTimes(dst []float64, a *hostAcc) []float64 {
 	dst = append(dst, a.tInl[:min(a.nTimes, inlineTimes)]...)
 	left := int(a.nTimes) - inlineTimes
-	for b := a.tHead; b != 0 && left > 0; {
+	if left <= 0 {
+		return dst
+	}
+	dst = slices.Grow(dst, left)
+	end := len(dst) + left
+	dst = dst[:end]
+	for b := a.tTail; b != 0 && left > 0; {
 		tb := w.timeBlock(b)
-		n := min(left, len(tb.t))
-		dst = append(dst, tb.t[:n]...)
-		left -= n
-		b = tb.next
+		n := (left-1)%len(tb.t) + 1 // the last block's share; all of the others
+		copy(dst[end-n:end], tb.t[:n])
+		end, left = end-n, left-n
+		b = tb.prev
 	}
 	return dst
 }
@@ -529,40 +562,56 @@ func (w *winState) addUID(a *hostAcc, uid []byte) {
 	uid = uid[:min(len(uid), maxUIDLen)]
 	pos := int32(w.uids.alloc(6+len(uid))) + 1
 	r := w.uids.at(uint32(pos-1), 6+len(uid))
+	binary.LittleEndian.PutUint32(r, uint32(a.uTail))
 	binary.LittleEndian.PutUint16(r[4:], uint16(len(uid)))
 	copy(r[6:], uid)
-	if a.uTail == 0 {
-		a.uHead = pos
-	} else {
-		binary.LittleEndian.PutUint32(w.uids.at(uint32(a.uTail-1), 4), uint32(pos))
-	}
 	a.uTail = pos
 	a.nUIDs++
 }
 
-// uidList is a's uids (nil when none).
+// uidList is a's uids (nil when none), in arrival order: the chain runs
+// from the last back.
 func (w *winState) uidList(a *hostAcc) []string {
 	if a.nUIDs == 0 {
 		return nil
 	}
-	out := make([]string, 0, a.nUIDs)
-	for p := a.uHead; p != 0; {
+	out := make([]string, a.nUIDs)
+	i := len(out)
+	for p := a.uTail; p != 0 && i > 0; {
 		r := w.uids.at(uint32(p-1), 6)
 		n := int(binary.LittleEndian.Uint16(r[4:]))
-		out = append(out, string(w.uids.at(uint32(p-1)+6, n)))
+		i--
+		out[i] = string(w.uids.at(uint32(p-1)+6, n))
 		p = int32(binary.LittleEndian.Uint32(r))
 	}
 	return out
 }
 
-func (w *winState) className(a *hostAcc) string {
-	if a.class == 0 {
-		return ""
+// side is a's side record, taken from the window's sides at its first
+// use.
+func (w *winState) side(a *hostAcc) *sideAcc {
+	if a.side == 0 {
+		a.side = int32(w.sides.alloc(1)) + 1
 	}
-	return w.classes[a.class-1]
+	return w.sides.elem(uint32(a.side - 1))
+}
+
+// sideOf is a copy of a's side record, zero when it has none.
+func (w *winState) sideOf(a *hostAcc) sideAcc {
+	if a.side == 0 {
+		return sideAcc{}
+	}
+	return *w.sides.elem(uint32(a.side - 1))
+}
+
+func (w *winState) className(a *hostAcc) string {
+	if c := w.sideOf(a).class; c != 0 {
+		return w.classes[c-1]
+	}
+	return ""
 }
 
 func (w *winState) setClass(a *hostAcc, c string) {
 	w.classes = append(w.classes, c)
-	a.class = int32(len(w.classes))
+	w.side(a).class = int32(len(w.classes))
 }
