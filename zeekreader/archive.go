@@ -78,8 +78,11 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 			prefix = base[:i]
 		}
 		key := dir + "\x00" + prefix + "\x00" + path
-		if explicit {
-			key = file // each named file is its own stream
+		if _, mark := copyMark(base); explicit || mark != "" {
+			// each named file is its own stream, and so is a copy
+			// ("conn (3).log" beside conn.log is another capture, not
+			// a rotation of it: read as one, its rows went back in time)
+			key = file
 		}
 		c := chains[key]
 		if c == nil {

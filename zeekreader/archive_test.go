@@ -117,3 +117,61 @@ func TestArchiveDamagedFileIsSkippable(t *testing.T) {
 		t.Errorf("rows=%d fileErrs=%d", rows, fileErrs)
 	}
 }
+
+// Copies named as a browser or a file manager names them ("conn (1).log",
+// "dns copy.log") are logs of their kind, each its own stream: they were
+// ignored, so a directory of downloaded captures gave one of its logs.
+func TestArchiveCopiesOfLogs(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "conn.log"), []byte(connLog(500, 700)))
+	writeFile(t, filepath.Join(dir, "conn (1).log"), []byte(connLog(100, 300)))
+	writeFile(t, filepath.Join(dir, "conn (2).log.gz"), gz([]byte(connLog(200))))
+	writeFile(t, filepath.Join(dir, "dns copy.log"), []byte(dnsLog(400)))
+	writeFile(t, filepath.Join(dir, "weird (1).log"), []byte(connLog(1)))
+	a, err := zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chains []string
+	for _, c := range a.Chains {
+		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
+	}
+	if got := strings.Join(chains, " "); got != "conn:1 conn:1 conn:1 dns:1" {
+		t.Fatalf("chains %s, want three conn streams of one file and a dns one", got)
+	}
+	m := a.Open(false)
+	defer m.Close()
+	var got []string
+	for {
+		ev, err := m.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s@%d", ev.Kind, ev.TS.Unix()))
+	}
+	if want := "conn@100 conn@200 conn@300 dns@400 conn@500 conn@700"; strings.Join(got, " ") != want {
+		t.Errorf("merged = %s\nwant     %s", strings.Join(got, " "), want)
+	}
+}
+
+func TestPathFromName(t *testing.T) {
+	for name, want := range map[string]string{
+		"conn.log":                       "conn",
+		"conn.09:00:00-10:00:00.log.gz":  "conn",
+		"NASHUA_conn.log":                "conn",
+		"dns (7).log":                    "dns",
+		"conn copy.log":                  "conn",
+		"open_conn (2).log":              "open_conn",
+		"my capture.log":                 "my",
+		"dns.log (1)":                    "dns",
+		"/tmp/a b/conn.log":              "conn",
+		"http (1).09:00:00-10:00:00.log": "http",
+	} {
+		if got := zeekreader.PathFromName(name); got != want {
+			t.Errorf("PathFromName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

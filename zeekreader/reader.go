@@ -190,18 +190,38 @@ var knownPaths = []string{"conn", "dns", "http", "ssl", "files", "x509", "notice
 	"ntlm", "ntp", "irc", "snmp", "sip", "tunnel", "quic", "dpd", "software", "pe",
 	"open_conn", "open_http", "open_ssl", "capture_loss", "stats", "reporter", "zeekanom_feed"}
 
-// PathFromName guesses a log path from a file name.
+// PathFromName guesses a log path from a file name. A copy's mark after
+// a space ("dns (7).log", "conn copy.log": a second download or a file
+// manager's copy) is not part of it.
 func PathFromName(name string) string {
-	base := filepath.Base(name)
+	base, _ := copyMark(filepath.Base(name))
+	best := ""
+	for _, p := range knownPaths {
+		if base == p {
+			return p
+		}
+		// the longest that fits: "open_conn" in NASHUA_open_conn, not "conn"
+		if len(p) > len(best) && (strings.HasSuffix(base, "_"+p) || strings.HasPrefix(base, p+"_") || strings.HasPrefix(base, p+"-")) {
+			best = p
+		}
+	}
+	if best != "" {
+		return best
+	}
+	return base
+}
+
+// copyMark splits a file name's stem (up to its first dot) at its first
+// space: the name as Zeek writes it, and the mark of a copy (" (7)",
+// " copy"; "" for none). Zeek's own names have no spaces.
+func copyMark(base string) (stem, mark string) {
 	if i := strings.IndexByte(base, '.'); i >= 0 {
 		base = base[:i]
 	}
-	for _, p := range knownPaths {
-		if base == p || strings.HasSuffix(base, "_"+p) || strings.HasPrefix(base, p+"_") || strings.HasPrefix(base, p+"-") {
-			return p
-		}
+	if i := strings.IndexByte(base, ' '); i >= 0 {
+		return base[:i], base[i:]
 	}
-	return base
+	return base, ""
 }
 
 func (r *Reader) rowErr(field string, err error) *RowError {
