@@ -63,23 +63,27 @@ func TestArchiveZeekctlLayout(t *testing.T) {
 	}
 	m := a.Open(false)
 	defer m.Close()
+	if got, want := merged(t, m), "conn@100 dns@200 conn@300 dns@400 conn@500 dns@600 conn@700"; got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
+	}
+	if st := m.Stats(); st.Rows != 7 {
+		t.Errorf("stats rows = %d", st.Rows)
+	}
+}
+
+// merged reads m to its end: each event as kind@unix-time.
+func merged(t *testing.T, m *zeekreader.Merged) string {
+	t.Helper()
 	var got []string
 	for {
 		ev, err := m.Next()
 		if err == io.EOF {
-			break
+			return strings.Join(got, " ")
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, fmt.Sprintf("%s@%d", ev.Kind, ev.TS.Unix()))
-	}
-	want := "conn@100 dns@200 conn@300 dns@400 conn@500 dns@600 conn@700"
-	if strings.Join(got, " ") != want {
-		t.Errorf("merged = %s\nwant     %s", strings.Join(got, " "), want)
-	}
-	if st := m.Stats(); st.Rows != 7 {
-		t.Errorf("stats rows = %d", st.Rows)
 	}
 }
 
@@ -141,19 +145,8 @@ func TestArchiveCopiesOfLogs(t *testing.T) {
 	}
 	m := a.Open(false)
 	defer m.Close()
-	var got []string
-	for {
-		ev, err := m.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, fmt.Sprintf("%s@%d", ev.Kind, ev.TS.Unix()))
-	}
-	if want := "conn@100 conn@200 conn@300 dns@400 conn@500 conn@700"; strings.Join(got, " ") != want {
-		t.Errorf("merged = %s\nwant     %s", strings.Join(got, " "), want)
+	if got, want := merged(t, m), "conn@100 conn@200 conn@300 dns@400 conn@500 conn@700"; got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
 	}
 }
 
