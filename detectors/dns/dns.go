@@ -50,9 +50,11 @@ type Config struct {
 	// ratios value/threshold (1 → risk 50, 2 → 74).
 	MinNXDomains int     `toml:"min_nx_domains"`
 	MinNXRatio   float64 `toml:"min_nx_ratio"`
-	// Slow DGA: the same over SlowWindow (a multiple of Window), with
-	// SlowMinNXDomains and MinNXRatio, for a client that no fast window
-	// reported within it: a walk too slow to fill any fast window.
+	// Slow DGA: the same over SlowWindow (a multiple of Window; the
+	// default hour is rounded down to one when Window does not divide
+	// it), with SlowMinNXDomains and MinNXRatio, for a client that no
+	// fast window reported within it: a walk too slow to fill any fast
+	// window.
 	SlowWindow       time.Duration `toml:"slow_window"`
 	SlowMinNXDomains int           `toml:"slow_min_nx_domains"`
 
@@ -82,9 +84,15 @@ func DefaultConfig() Config {
 		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
 		Allow:        append([]string(nil), DefaultAllow...),
 		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50,
-		SlowWindow: time.Hour, SlowMinNXDomains: 25,
+		SlowWindow: defaultSlowWindow, SlowMinNXDomains: 25,
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
 }
+
+// defaultSlowWindow is slow_window's default. A config that sets only
+// window, to a length that does not divide it (7m, 2h), was valid before
+// the slow window existed: the default is rounded down to whole windows
+// (New), where another slow_window must be a whole number of them.
+const defaultSlowWindow = time.Hour
 
 // Validate reports the first bad value of [detectors.dns] as a
 // *window.ConfigError naming its key.
@@ -100,7 +108,7 @@ func (cfg Config) Validate() error {
 	c.Positive("min_nx_ratio", cfg.MinNXRatio)
 	c.Within("min_nx_ratio", cfg.MinNXRatio, 0, 1)
 	c.Duration("slow_window", cfg.SlowWindow, true)
-	if cfg.Window > 0 && cfg.SlowWindow > 0 && cfg.SlowWindow%cfg.Window != 0 {
+	if cfg.Window > 0 && cfg.SlowWindow > 0 && cfg.SlowWindow != defaultSlowWindow && cfg.SlowWindow%cfg.Window != 0 {
 		c.Fail("slow_window", "%s is not a whole number of windows (%s)", cfg.SlowWindow, cfg.Window)
 	}
 	c.AtLeast("slow_min_nx_domains", cfg.SlowMinNXDomains, 1)
@@ -237,9 +245,10 @@ func New(cfg Config) *Detector {
 	if cfg.MinNXRatio <= 0 {
 		cfg.MinNXRatio = d.MinNXRatio
 	}
-	if cfg.SlowWindow <= 0 || cfg.SlowWindow%cfg.Window != 0 {
-		cfg.SlowWindow = max(d.SlowWindow.Truncate(cfg.Window), cfg.Window)
+	if cfg.SlowWindow <= 0 {
+		cfg.SlowWindow = d.SlowWindow
 	}
+	cfg.SlowWindow = max(cfg.SlowWindow.Truncate(cfg.Window), cfg.Window)
 	if cfg.SlowMinNXDomains <= 0 {
 		cfg.SlowMinNXDomains = d.SlowMinNXDomains
 	}

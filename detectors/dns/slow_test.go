@@ -284,10 +284,34 @@ func TestSlowConfig(t *testing.T) {
 		}
 	}
 	// New takes a window that is not a multiple of the fast one as the
-	// nearest below that is
-	cfg := DefaultConfig()
-	cfg.Window, cfg.SlowWindow = 7*time.Minute, time.Hour
-	if d := New(cfg); d.cfg.SlowWindow != 56*time.Minute {
-		t.Errorf("slow window %v", d.cfg.SlowWindow)
+	// nearest below that is (at least one window)
+	for _, c := range []struct{ window, slow, want time.Duration }{
+		{7 * time.Minute, time.Hour, 56 * time.Minute},
+		{7 * time.Minute, 90 * time.Minute, 84 * time.Minute},
+		{2 * time.Hour, time.Hour, 2 * time.Hour},
+	} {
+		cfg := DefaultConfig()
+		cfg.Window, cfg.SlowWindow = c.window, c.slow
+		if d := New(cfg); d.cfg.SlowWindow != c.want {
+			t.Errorf("window %v, slow_window %v: slow window %v, want %v", c.window, c.slow, d.cfg.SlowWindow, c.want)
+		}
+	}
+}
+
+// A config that sets only window, to a length that does not divide an
+// hour, was valid before slow_window existed and stays valid: the
+// default slow window (an hour) is rounded down to whole windows (New);
+// another slow_window must be a whole number of windows.
+func TestSlowWindowDefaultFollowsWindow(t *testing.T) {
+	for _, w := range []time.Duration{7 * time.Minute, 40 * time.Minute, 2 * time.Hour} {
+		cfg := DefaultConfig()
+		cfg.Window = w
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("window %v with the default slow_window: %v", w, err)
+		}
+		cfg.SlowWindow = 5 * w / 2
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "slow_window") {
+			t.Errorf("window %v, slow_window %v: %v, want a slow_window error", w, cfg.SlowWindow, err)
+		}
 	}
 }
