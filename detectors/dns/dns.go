@@ -127,6 +127,9 @@ type Stats struct {
 	DroppedDomains  int64 // domain states not created: window full
 	DroppedClients  int64
 	CappedSubdomain int64 // distinct subdomains beyond MaxSubs (not counted)
+	// CappedNXDomains counts a client's NXDOMAIN registered domains
+	// beyond MaxSubs (not counted), in its fast and its slow window
+	CappedNXDomains int64
 	Tunnels, DGAs   int64
 	// the slow window: windows closed, clients not tracked (window full),
 	// rows too late for it (also counted in LateRows), notices
@@ -163,16 +166,21 @@ type nxCount struct {
 }
 
 // add counts an NXDOMAIN answer for reg: its registered domain up to
-// maxSubs of them, its uid up to notice.MaxUIDs.
-func (c *nxCount) add(reg string, uid []byte, maxSubs int) {
+// maxSubs of them (a new one beyond is counted in *capped), its uid up
+// to notice.MaxUIDs.
+func (c *nxCount) add(reg string, uid []byte, maxSubs int, capped *int64) {
 	c.nx++
 	if c.nxDoms == nil {
 		c.nxDoms = map[string]struct{}{}
 	}
-	if _, ok := c.nxDoms[reg]; !ok && len(c.nxDoms) < maxSubs {
-		c.nxDoms[reg] = struct{}{}
-		first, _, _ := strings.Cut(reg, ".")
-		c.entSum += features.Entropy(first)
+	if _, ok := c.nxDoms[reg]; !ok {
+		if len(c.nxDoms) < maxSubs {
+			c.nxDoms[reg] = struct{}{}
+			first, _, _ := strings.Cut(reg, ".")
+			c.entSum += features.Entropy(first)
+		} else {
+			*capped++
+		}
 	}
 	if len(c.uids) < notice.MaxUIDs && len(uid) > 0 {
 		c.uids = append(c.uids, string(uid))
@@ -352,7 +360,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		c.resolv = q.Resp
 		c.last = maxTime(c.last, q.TS)
 		if nx {
-			c.add(reg, q.UID, d.cfg.MaxSubs)
+			c.add(reg, q.UID, d.cfg.MaxSubs, &d.stats.CappedNXDomains)
 		}
 	}
 	// domain state (tunnel)
@@ -424,7 +432,7 @@ func (d *Detector) observeSlow(sw *slowWindow, q *zeekreader.DNS, reg string, nx
 	if !nx {
 		return
 	}
-	c.add(reg, q.UID, d.cfg.MaxSubs)
+	c.add(reg, q.UID, d.cfg.MaxSubs, &d.stats.CappedNXDomains)
 	if c.first.IsZero() || q.TS.Before(c.first) {
 		c.first = q.TS
 	}

@@ -177,6 +177,20 @@ func TestSlowBoundsAndLateness(t *testing.T) {
 	}
 }
 
+// A client's NXDOMAIN registered domains beyond max_subdomains are
+// dropped, in its 5-minute window and in its hour, and counted, as the
+// README says of what the bounds drop.
+func TestCappedNXDomainsCounted(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxSubs = 3
+	d := New(cfg)
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	run(d, every("10.0.0.50", t0, 10*time.Second, time.Second, 3, func(i int) string { return fmt.Sprintf("nx%d.com", i) }))
+	if s := d.Stats(); s.CappedNXDomains != 7+7 {
+		t.Errorf("%d NX domains counted as capped, want 7 in the window and 7 in the hour (stats %+v)", s.CappedNXDomains, s)
+	}
+}
+
 func feed(d *Detector, qs []q, emit func(*notice.Notice)) {
 	for i, x := range qs {
 		d.Observe(event(x, i))
