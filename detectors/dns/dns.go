@@ -429,14 +429,24 @@ func (d *Detector) observeSlow(sw *slowWindow, q *zeekreader.DNS, reg string, nx
 	}
 	c.queries++
 	c.resolv = q.Resp
-	if !nx {
-		return
+	if !nx || c.fast {
+		return // (a client dns.dga reported cannot fire here: nothing to keep)
 	}
-	c.add(reg, q.UID, d.cfg.MaxSubs, &d.stats.CappedNXDomains)
+	c.add(reg, q.UID, d.slowCap(), &d.stats.CappedNXDomains)
 	if c.first.IsZero() || q.TS.Before(c.first) {
 		c.first = q.TS
 	}
 	c.last = maxTime(c.last, q.TS)
+}
+
+// slowCap is how many NXDOMAIN registered domains a client keeps in a
+// slow window: four times the count past which its score cannot grow
+// (slow_min_nx_domains / min_nx_ratio: the ratio caps it), at most
+// max_subdomains. A slow window is held an hour, twelve times as long as
+// a fast one, and only the notice's count (shown as at least the cap)
+// needs more.
+func (d *Detector) slowCap() int {
+	return min(d.cfg.MaxSubs, 4*int(math.Ceil(float64(d.cfg.SlowMinNXDomains)/d.cfg.MinNXRatio)))
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -581,7 +591,8 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 		}
 		d.stats.DGAs++
 		if sw := d.slow[w.start.Truncate(d.cfg.SlowWindow).UnixNano()]; sw != nil && sw.clients[ip] != nil {
-			sw.clients[ip].fast = true
+			sc := sw.clients[ip]
+			sc.fast, sc.nxCount = true, nxCount{} // its domains can no longer fire
 		}
 		ent := c.entSum / float64(nd)
 		n := &notice.Notice{Start: w.start, End: end, RiskScore: risk, Rule: notice.RuleDNSDGA,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -188,6 +189,40 @@ func TestCappedNXDomainsCounted(t *testing.T) {
 	run(d, every("10.0.0.50", t0, 10*time.Second, time.Second, 3, func(i int) string { return fmt.Sprintf("nx%d.com", i) }))
 	if s := d.Stats(); s.CappedNXDomains != 7+7 {
 		t.Errorf("%d NX domains counted as capped, want 7 in the window and 7 in the hour (stats %+v)", s.CappedNXDomains, s)
+	}
+}
+
+// A slow window is held an hour: a busy client (its NX share under 0.5,
+// so it cannot fire) keeps at most slowCap of its NXDOMAIN domains there,
+// not max_subdomains, and a client dns.dga reported keeps none.
+func TestSlowWindowKeepsLittle(t *testing.T) {
+	d := New(DefaultConfig())
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	busy := merge(
+		every("10.0.0.60", t0, 50*time.Minute, time.Second, 0, func(i int) string { return fmt.Sprintf("www.site%d.example", i%7) }),
+		every("10.0.0.60", t0, 50*time.Minute, 3*time.Second, 3, func(i int) string { return fmt.Sprintf("gone%d.com", i) }),
+	)
+	fast := walk("10.0.0.61", t0, 20*time.Minute, 2*time.Second, 9) // 20+ domains every 5 minutes
+	var ns []*notice.Notice
+	feed(d, merge(busy, fast), func(n *notice.Notice) { ns = append(ns, n) })
+	sw := d.slow[t0.UnixNano()]
+	if sw == nil {
+		t.Fatal("the hour is not open")
+	}
+	if b := sw.clients[netip.MustParseAddr("10.0.0.60")]; b == nil || len(b.nxDoms) != d.slowCap() || d.slowCap() != 200 {
+		t.Errorf("the busy client keeps %d domains in its hour, want slowCap %d (200)", len(b.nxDoms), d.slowCap())
+	}
+	if f := sw.clients[netip.MustParseAddr("10.0.0.61")]; f == nil || !f.fast || len(f.nxDoms) != 0 {
+		t.Errorf("the client dns.dga reported keeps %+v in its hour, want nothing", f)
+	}
+	if len(ns) == 0 || ns[0].Rule != notice.RuleDNSDGA {
+		t.Fatalf("notices %v: want dns.dga for the fast walk", ns)
+	}
+	d.Flush(func(n *notice.Notice) { ns = append(ns, n) })
+	for _, n := range ns {
+		if n.Rule == notice.RuleDNSDGASlow {
+			t.Errorf("slow notice %s", n.Message)
+		}
 	}
 }
 
