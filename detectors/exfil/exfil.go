@@ -234,17 +234,6 @@ func (s *slot) load(o *Slot, sl *window.Slab[dense], us *window.Slab[window.UIDs
 	}
 }
 
-// copyOut appends value *id of sl (0: none) to vals and makes *id its
-// position there plus one: a Capture's copy of a slot's part in a slab
-// (window.Slab.CopyOut for one id).
-func copyOut[T any](sl *window.Slab[T], id *int32, vals []T) []T {
-	if *id != 0 {
-		vals = append(vals, *sl.At(*id))
-		*id = int32(len(vals))
-	}
-	return vals
-}
-
 // nSlots is how many windows a host can have open at once.
 const nSlots = 3
 
@@ -646,8 +635,8 @@ func (d *Detector) Capture() func(io.Writer) error {
 	var ds []dense       // and their dense buckets (B.D rewritten to index ds)
 	var us []window.UIDs // and uid samples (U rewritten to index us)
 	for i := range slots {
-		ds = copyOut(&d.dense, &slots[i].B.D, ds)
-		us = copyOut(&d.uids, &slots[i].U, us)
+		ds = d.dense.CopyOutOne(&slots[i].B.D, ds)
+		us = d.uids.CopyOutOne(&slots[i].U, us)
 	}
 	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
 		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(live))}}

@@ -60,10 +60,7 @@ func (d *Detector) captureHistory() ([]window.Entry[window.IP, hostHistory], []w
 	es := d.hist.Export()
 	var dense []windows
 	for i := range es {
-		if h := &es[i].V; h.D != 0 {
-			dense = append(dense, *d.dense.At(h.D))
-			h.D = int32(len(dense))
-		}
+		dense = d.dense.CopyOutOne(&es[i].V.D, dense)
 	}
 	return es, dense
 }

@@ -57,11 +57,18 @@ func (s *Slab[T]) Len() int { return int(s.n) - len(s.free) }
 // table's entries hold here, only those in use (a snapshot's entries
 // reserve room for every part, most of it empty).
 func (s *Slab[T]) CopyOut(ids []int32, vals []T) []T {
-	for i, id := range ids {
-		if id != 0 {
-			vals = append(vals, *s.At(id))
-			ids[i] = int32(len(vals))
-		}
+	for i := range ids {
+		vals = s.CopyOutOne(&ids[i], vals)
+	}
+	return vals
+}
+
+// CopyOutOne is CopyOut for the one id *id (0: none), where an entry
+// holds its part by a field.
+func (s *Slab[T]) CopyOutOne(id *int32, vals []T) []T {
+	if *id != 0 {
+		vals = append(vals, *s.At(*id))
+		*id = int32(len(vals))
 	}
 	return vals
 }
