@@ -197,12 +197,10 @@ func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
 // them until a request was refused as too large (413), then as many as
 // stay within the size bodySizes finds (at least one). Behind a proxy
 // with a body limit under flush_bytes, every batch was refused and halved
-// again at each flush, and the log said so again and again. The sizes
-// are kept for the life of the sink (a raised limit is used after a
-// restart).
+// again at each flush, and the log said so again and again.
 func (s *Sink) fits(recs []rec) int {
 	s.sizeMu.Lock()
-	limit := s.sizes.limit()
+	limit := s.sizes.limit(time.Now())
 	s.sizeMu.Unlock()
 	if limit == 0 {
 		return len(recs)
@@ -217,14 +215,28 @@ func (s *Sink) fits(recs []rec) int {
 }
 
 // bodySizes are the request sizes fits packs by: the smallest refused as
-// too large, the largest accepted below it (0: none yet).
-type bodySizes struct{ refused, accepted int }
+// too large, the largest accepted below it (0: none yet), and when the
+// last refusal was.
+type bodySizes struct {
+	refused, accepted int
+	refusedAt         time.Time
+}
 
-// limit is the largest request body to send (0: any). Between the largest
-// accepted and the smallest refused it tries the middle, a bisection of
-// the endpoint's limit, until they are within an eighth of each other;
-// then it keeps to the accepted size.
-func (b *bodySizes) limit() int {
+// sizesKept is how long the sizes are kept after the last refusal: a
+// limit raised since (or a 413 with a small body, for a reason of its
+// own, that would hold every request to a notice or two) is found again
+// by sending batches whole, at the cost of one batch's refusals an hour.
+const sizesKept = time.Hour
+
+// limit is the largest request body to send at now (0: any). Between the
+// largest accepted and the smallest refused it tries the middle, a
+// bisection of the endpoint's limit, until they are within an eighth of
+// each other; then it keeps to the accepted size, until sizesKept after
+// the last refusal.
+func (b *bodySizes) limit(now time.Time) int {
+	if b.refused != 0 && now.Sub(b.refusedAt) >= sizesKept {
+		*b = bodySizes{}
+	}
 	switch {
 	case b.refused == 0:
 		return 0
@@ -236,9 +248,12 @@ func (b *bodySizes) limit() int {
 	return (b.accepted + b.refused) / 2
 }
 
-// note records a request body of size that was refused as too large, or
-// accepted.
-func (b *bodySizes) note(size int, tooLarge bool) {
+// note records a request body of size that was refused as too large (at
+// now), or accepted.
+func (b *bodySizes) note(size int, tooLarge bool, now time.Time) {
+	if tooLarge {
+		b.refusedAt = now
+	}
 	switch {
 	case tooLarge && (b.refused == 0 || size < b.refused):
 		b.refused = size
@@ -257,7 +272,7 @@ func (s *Sink) sendSplitting(ctx context.Context, recs []rec, outs []outcome) *o
 	items, status, err := s.post(ctx, recs)
 	if err == nil || status == http.StatusRequestEntityTooLarge {
 		s.sizeMu.Lock()
-		s.sizes.note(bodySize(recs), err != nil)
+		s.sizes.note(bodySize(recs), err != nil, time.Now())
 		s.sizeMu.Unlock()
 	}
 	if err == nil {

@@ -250,11 +250,16 @@ func TestBodySizesLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bodySizes
+			now := time.Unix(1e9, 0)
 			for _, e := range tc.evs {
-				b.note(e.size, e.tooLarge)
+				b.note(e.size, e.tooLarge, now)
 			}
-			if got := b.limit(); got != tc.want {
+			if got := b.limit(now.Add(sizesKept - time.Second)); got != tc.want {
 				t.Errorf("limit %d, want %d (%+v)", got, tc.want, b)
+			}
+			// an hour after the last refusal, batches go whole again
+			if got := b.limit(now.Add(sizesKept)); got != 0 {
+				t.Errorf("limit %d an hour on, want 0 (%+v)", got, b)
 			}
 		})
 	}
