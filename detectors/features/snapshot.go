@@ -209,9 +209,16 @@ func (x *Extractor) Restore(b []byte) error {
 		}
 	}
 	for _, sw := range s.Windows {
+		seen := make(map[hostKey]bool, len(sw.Hosts))
 		for i := range sw.Hosts {
-			if err := sw.Hosts[i].checkCounts(); err != nil {
-				return fmt.Errorf("features snapshot: window %v, host %v: %w", sw.Start, sw.Hosts[i].Host, err)
+			h := &sw.Hosts[i]
+			if err := h.checkCounts(); err != nil {
+				return fmt.Errorf("features snapshot: window %v, host %v: %w", sw.Start, h.Host, err)
+			}
+			if k := keyOf(h.Host); seen[k] { // (the two would be merged into one accumulator)
+				return fmt.Errorf("features snapshot: window %v, host %v twice", sw.Start, h.Host)
+			} else {
+				seen[k] = true
 			}
 		}
 	}
