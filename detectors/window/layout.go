@@ -35,7 +35,7 @@ func (t *Table[K, V]) Layout() Layout {
 // A layout that does not fit the entries or this table's Max (an older
 // snapshot without one, or a smaller max_hosts) falls back to Import.
 func (t *Table[K, V]) ImportLayout(es []Entry[K, V], evicted int64, l Layout) {
-	if !l.fits(len(es), t.Max) {
+	if !l.fits(len(es), t.Max) || repeats(es) {
 		t.Import(es, evicted)
 		return
 	}
@@ -100,4 +100,18 @@ func (l Layout) fits(live, max int) bool {
 		}
 	}
 	return true
+}
+
+// repeats reports whether a key appears twice in es (a damaged snapshot):
+// laid out as they are, both would be indexed, one of them for ever
+// unreachable, with whatever it holds elsewhere.
+func repeats[K comparable, V any](es []Entry[K, V]) bool {
+	seen := make(map[K]struct{}, len(es))
+	for _, e := range es {
+		if _, ok := seen[e.K]; ok {
+			return true
+		}
+		seen[e.K] = struct{}{}
+	}
+	return false
 }

@@ -90,3 +90,35 @@ func TestLayoutFits(t *testing.T) {
 		}
 	}
 }
+
+// A damaged snapshot naming a key twice: with or without its layout, the
+// later entry stands, reachable, and the earlier goes through OnEvict (the
+// detectors free its slab parts there); they used to stay allocated, and
+// laid out as saved the earlier stayed in the table, unreachable.
+func TestImportKeyTwice(t *testing.T) {
+	for _, withLayout := range []bool{true, false} {
+		src := NewTable[uint32, uint32](16)
+		for k := range uint32(4) {
+			v, _ := src.Get(k)
+			*v = k + 100
+		}
+		es := src.Export()
+		l := src.Layout()
+		es = append(es, Entry[uint32, uint32]{K: es[1].K, V: 7})
+		l.N++ // (the layout of a table holding both)
+		var freed []uint32
+		tb := NewTable[uint32, uint32](16)
+		tb.OnEvict = func(_ uint32, v *uint32) { freed = append(freed, *v) }
+		if withLayout {
+			tb.ImportLayout(es, 0, l)
+		} else {
+			tb.Import(es, 0)
+		}
+		if v := tb.Peek(es[1].K); v == nil || *v != 7 || tb.Len() != 4 {
+			t.Errorf("layout %v: key %d is %v in a table of %d, want the later entry's 7 in 4", withLayout, es[1].K, v, tb.Len())
+		}
+		if len(freed) != 1 || freed[0] != es[1].V {
+			t.Errorf("layout %v: OnEvict saw %v, want the earlier entry's %d", withLayout, freed, es[1].V)
+		}
+	}
+}

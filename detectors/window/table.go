@@ -343,7 +343,12 @@ func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 	t.pages, t.state, t.n, t.hand = nil, nil, 0, 0
 	t.free = t.free[:0]
 	for _, e := range es {
-		v, _ := t.Get(e.K)
+		v, created := t.Get(e.K)
+		if !created && t.OnEvict != nil {
+			// a key named twice (a damaged snapshot): the later entry
+			// stands, and what the earlier holds elsewhere goes back
+			t.OnEvict(e.K, v)
+		}
 		*v = e.V
 	}
 	t.evicted = evicted
