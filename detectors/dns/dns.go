@@ -128,7 +128,8 @@ type Stats struct {
 	DroppedClients  int64
 	CappedSubdomain int64 // distinct subdomains beyond MaxSubs (not counted)
 	// CappedNXDomains counts a client's NXDOMAIN registered domains
-	// beyond MaxSubs (not counted), in its fast and its slow window
+	// beyond its window's cap (not counted): MaxSubs in a fast window,
+	// slowCap in a slow one
 	CappedNXDomains int64
 	Tunnels, DGAs   int64
 	// the slow window: windows closed, clients not tracked (window full),
