@@ -194,6 +194,7 @@ type clientAcc struct {
 	resolv netip.Addr
 	first  time.Time
 	last   time.Time
+	slow   *slowAcc // the client in its slow window (nil: not looked up yet)
 }
 
 type window struct {
@@ -340,21 +341,35 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	name := strings.ToLower(strings.TrimSuffix(string(q.Query), "."))
 	reg, sub := features.SplitDomain(name)
 	nx := q.HasRCode && q.RCode == 3 && reg != "" && !d.allow[reg]
+	var c *clientAcc // client state (DGA)
+	if w != nil {
+		if c = w.clients[q.Orig]; c == nil {
+			if len(w.clients) < d.cfg.MaxClients {
+				c = &clientAcc{first: q.TS}
+				w.clients[q.Orig] = c
+			} else {
+				d.stats.DroppedClients++
+			}
+		}
+	}
 	if sw != nil {
-		d.observeSlow(sw, q, reg, nx && icannTLD(name))
+		// the client's hour, found once a 5-minute window (which lies
+		// within one hour, and closes before it)
+		var sc *slowAcc
+		if c != nil {
+			sc = c.slow
+		}
+		if sc == nil {
+			if sc = d.slowClient(sw, q.Orig); c != nil {
+				c.slow = sc
+			}
+		}
+		if sc != nil {
+			d.observeSlow(sc, q, reg, nx && icannTLD(name))
+		}
 	}
 	if w == nil {
 		return
-	}
-	// client state (DGA)
-	c := w.clients[q.Orig]
-	if c == nil {
-		if len(w.clients) < d.cfg.MaxClients {
-			c = &clientAcc{first: q.TS}
-			w.clients[q.Orig] = c
-		} else {
-			d.stats.DroppedClients++
-		}
 	}
 	if c != nil {
 		c.queries++
@@ -416,18 +431,24 @@ func icannTLD(name string) bool {
 	return icann
 }
 
-// observeSlow counts a row in its slow window (nx: an NXDOMAIN answer
-// for the registered domain reg, under an ICANN TLD, that counts).
-func (d *Detector) observeSlow(sw *slowWindow, q *zeekreader.DNS, reg string, nx bool) {
-	c := sw.clients[q.Orig]
+// slowClient is ip's state in the slow window sw, made if sw has room
+// (else nil, counted in DroppedSlowClients).
+func (d *Detector) slowClient(sw *slowWindow, ip netip.Addr) *slowAcc {
+	c := sw.clients[ip]
 	if c == nil {
 		if len(sw.clients) >= d.cfg.MaxClients {
 			d.stats.DroppedSlowClients++
-			return
+			return nil
 		}
 		c = &slowAcc{}
-		sw.clients[q.Orig] = c
+		sw.clients[ip] = c
 	}
+	return c
+}
+
+// observeSlow counts a row in its slow window (nx: an NXDOMAIN answer
+// for the registered domain reg, under an ICANN TLD, that counts).
+func (d *Detector) observeSlow(c *slowAcc, q *zeekreader.DNS, reg string, nx bool) {
 	c.queries++
 	c.resolv = q.Resp
 	if !nx || c.fast {
