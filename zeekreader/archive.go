@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -42,6 +44,15 @@ func isLogName(name string) bool {
 	return false
 }
 
+// looksRead reports whether a name that maps to no log read has one of
+// their names in it ("ORIGINALdns", "conn-export"): a renamed log, which
+// a directory walk skips. Zeek's other logs (ldap, rfb, weird) do not.
+func looksRead(path string) bool {
+	p := strings.ToLower(path)
+	return !slices.Contains(knownPaths, path) &&
+		(strings.Contains(p, "conn") || strings.Contains(p, "dns") || strings.Contains(p, "http") || strings.Contains(p, "ssl"))
+}
+
 // Walk finds the logs of the given kinds under paths (files or directories,
 // recursively). The zeekctl layout (YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz)
 // becomes one chain per log across days; other directories give a chain per
@@ -56,6 +67,7 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 	}
 	a := &Archive{}
 	chains := map[string]*Chain{}
+	unknown := map[string][]string{} // log files that look like a log read but are not, by name
 	add := func(file string, explicit bool) {
 		base := filepath.Base(file)
 		path := PathFromName(base)
@@ -66,6 +78,9 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 				return
 			}
 			if !want[k] {
+				if k == KindOther && looksRead(path) {
+					unknown[path] = append(unknown[path], file)
+				}
 				return
 			}
 		}
@@ -112,6 +127,16 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	// one note a name, not one a file: an archive can hold thousands
+	for _, name := range slices.Sorted(maps.Keys(unknown)) {
+		fs := unknown[name]
+		more := ""
+		if len(fs) > 1 {
+			more = fmt.Sprintf(" and %d more named %s", len(fs)-1, name)
+		}
+		a.Notes = append(a.Notes, fmt.Sprintf("%s%s: not named as a conn, dns, http or ssl log, ignored; "+
+			"name a file on the command line to read it whatever its name", fs[0], more))
 	}
 	keys := make([]string, 0, len(chains))
 	for k := range chains {

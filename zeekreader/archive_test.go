@@ -132,9 +132,17 @@ func TestArchiveCopiesOfLogs(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "conn (2).log.gz"), gz([]byte(connLog(200))))
 	writeFile(t, filepath.Join(dir, "dns copy.log"), []byte(dnsLog(400)))
 	writeFile(t, filepath.Join(dir, "weird (1).log"), []byte(connLog(1)))
+	writeFile(t, filepath.Join(dir, "ORIGINALdns.log"), []byte(dnsLog(1)))
+	writeFile(t, filepath.Join(dir, "sub", "ORIGINALdns.log"), []byte(dnsLog(1)))
+	writeFile(t, filepath.Join(dir, "ldap_search.log"), []byte(connLog(1)))
 	a, err := zeekreader.Walk([]string{dir})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// a renamed log is noted, once however many files have its name;
+	// Zeek's other logs (weird, ldap_search) are not
+	if len(a.Notes) != 1 || !strings.Contains(a.Notes[0], "ORIGINALdns.log and 1 more named ORIGINALdns: not named as a conn, dns, http or ssl log") {
+		t.Errorf("notes %q", a.Notes)
 	}
 	var chains []string
 	for _, c := range a.Chains {

@@ -188,7 +188,8 @@ func (r *Reader) Schema() *Schema {
 var knownPaths = []string{"conn", "dns", "http", "ssl", "files", "x509", "notice", "weird",
 	"dhcp", "smtp", "ftp", "ssh", "rdp", "smb_files", "smb_mapping", "dce_rpc", "kerberos",
 	"ntlm", "ntp", "irc", "snmp", "sip", "tunnel", "quic", "dpd", "software", "pe",
-	"open_conn", "open_http", "open_ssl", "capture_loss", "stats", "reporter", "zeekanom_feed"}
+	"open_conn", "open_http", "open_ssl", "conn_long", "conn_red", "capture_loss", "stats", "reporter",
+	"zeekanom_feed"}
 
 // PathFromName guesses a log path from a file name. A copy's mark after
 // a space ("dns (7).log", "conn copy.log": a second download or a file
