@@ -288,32 +288,32 @@ func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekread
 func (d *Detector) Stats() Stats { return d.stats }
 
 func (d *Detector) window(ts time.Time) *window {
-	start := ts.Truncate(d.cfg.Window)
-	if !d.closed.IsZero() && !start.Add(d.cfg.Window).After(d.closed) {
-		d.stats.LateRows++
-		return nil
-	}
-	k := start.UnixNano()
-	w := d.windows[k]
-	if w == nil {
-		w = &window{start: start, domains: map[string]*domainAcc{}, clients: map[netip.Addr]*clientAcc{}}
-		d.windows[k] = w
-	}
-	return w
+	return openAt(d.windows, ts, d.cfg.Window, d.closed, &d.stats.LateRows, func(start time.Time) *window {
+		return &window{start: start, domains: map[string]*domainAcc{}, clients: map[netip.Addr]*clientAcc{}}
+	})
 }
 
 // slowWindow is ts's slow window, nil when it is closed.
 func (d *Detector) slowWindow(ts time.Time) *slowWindow {
-	start := ts.Truncate(d.cfg.SlowWindow)
-	if !d.slowClosed.IsZero() && !start.Add(d.cfg.SlowWindow).After(d.slowClosed) {
-		d.stats.SlowLateRows++
+	return openAt(d.slow, ts, d.cfg.SlowWindow, d.slowClosed, &d.stats.SlowLateRows, func(start time.Time) *slowWindow {
+		return &slowWindow{start: start, clients: map[netip.Addr]*slowAcc{}}
+	})
+}
+
+// openAt is ts's window of length in m (keyed by its start), made by mk
+// when new; nil when it ends at or before closed (a late row, counted in
+// *late).
+func openAt[W any](m map[int64]*W, ts time.Time, length time.Duration, closed time.Time, late *int64, mk func(start time.Time) *W) *W {
+	start := ts.Truncate(length)
+	if !closed.IsZero() && !start.Add(length).After(closed) {
+		*late++
 		return nil
 	}
 	k := start.UnixNano()
-	w := d.slow[k]
+	w := m[k]
 	if w == nil {
-		w = &slowWindow{start: start, clients: map[netip.Addr]*slowAcc{}}
-		d.slow[k] = w
+		w = mk(start)
+		m[k] = w
 	}
 	return w
 }
