@@ -81,13 +81,14 @@ type Slot struct {
 	Est bool
 }
 
-// slot is an open hour of one host (232 bytes, where a Slot is 336): a
-// Slot without Used (a slot in use has an id) and with its destinations
-// counted in a window.SparseHLL, its HLL (if any) in the detector's slab.
+// slot is an open hour of one host (176 bytes, where a Slot is 336): a
+// Slot without Used (a slot in use has an id), with its destinations
+// counted in a window.SparseHLL, its HLL (if any) in the detector's slab,
+// and its uids in a window.UIDSample.
 type slot struct {
 	Win   int64
 	Bytes uint64
-	UIDs  window.UIDs
+	UIDs  window.UIDSample
 	Conns uint32
 	Dsts  window.SparseHLL
 	Est   bool
@@ -96,14 +97,16 @@ type slot struct {
 // export writes s into o (zeroed) as snapshots carry it; its HLL (if
 // any) is in ds (window.SparseHLL.CopyOut).
 func (s *slot) export(o *Slot, ds []window.HLL) {
-	*o = Slot{Used: true, Win: s.Win, Conns: s.Conns, Bytes: s.Bytes, UIDs: s.UIDs, Est: s.Est}
+	*o = Slot{Used: true, Win: s.Win, Conns: s.Conns, Bytes: s.Bytes, Est: s.Est}
+	s.UIDs.Export(&o.UIDs)
 	s.Dsts.Fill(&o.Dsts, ds)
 }
 
 // load makes s (zeroed) the open hour o, its HLL in sl when it has more
 // than window.HLLSparse registers set.
 func (s *slot) load(o *Slot, sl *window.Slab[window.HLL]) {
-	*s = slot{Win: o.Win, Conns: o.Conns, Bytes: o.Bytes, UIDs: o.UIDs, Est: o.Est}
+	*s = slot{Win: o.Win, Conns: o.Conns, Bytes: o.Bytes, Est: o.Est}
+	s.UIDs.Load(&o.UIDs)
 	s.Dsts.Set(&o.Dsts, sl)
 }
 

@@ -210,27 +210,26 @@ func (b *buckets) set(a *dense, sl *window.Slab[dense]) {
 
 // export writes s into o (zeroed) as snapshots carry it; its dense
 // buckets are ds[s.B.D-1], its uid sample us[s.U-1] (a Capture's copies).
-func (s *slot) export(o *Slot, ds []dense, us []window.UIDs) {
+func (s *slot) export(o *Slot, ds []dense, us []window.UIDSample) {
 	*o = Slot{Used: true, Win: s.Win, Bytes: s.Bytes, Conns: s.Conns, MaxConn: s.MaxConn, MaxDst: s.MaxDst,
 		Port: s.Port, Proto: s.Proto, Est: s.Est}
 	s.B.fill(&o.Buckets, ds)
 	if s.U != 0 {
-		o.UIDs = us[s.U-1]
+		us[s.U-1].Export(&o.UIDs)
 	}
 }
 
 // load makes s (zeroed) the open window o, its buckets dense in sl when
 // more than nSparse are nonzero, its uid sample in us unless it is the
-// zero value (what export makes of no sample: any other, even a damaged
-// snapshot's, is kept to be written back as it was).
-func (s *slot) load(o *Slot, sl *window.Slab[dense], us *window.Slab[window.UIDs]) {
+// zero value (what export makes of no sample).
+func (s *slot) load(o *Slot, sl *window.Slab[dense], us *window.Slab[window.UIDSample]) {
 	*s = slot{Win: o.Win, Bytes: o.Bytes, Conns: o.Conns, MaxConn: o.MaxConn, MaxDst: o.MaxDst,
 		Port: o.Port, Proto: o.Proto, Est: o.Est}
 	s.B.set(&o.Buckets, sl)
 	if o.UIDs != (window.UIDs{}) {
-		var u *window.UIDs
+		var u *window.UIDSample
 		s.U, u = us.New()
-		*u = o.UIDs
+		u.Load(&o.UIDs)
 	}
 }
 
@@ -301,8 +300,8 @@ type Detector struct {
 	win      window.Windows
 	t        *window.Table[window.IP, state]
 	slots    window.Slab[slot]
-	dense    window.Slab[dense]       // the buckets of slots with more than nSparse
-	uids     window.Slab[window.UIDs] // the uid samples of slots with a bulky connection
+	dense    window.Slab[dense]            // the buckets of slots with more than nSparse
+	uids     window.Slab[window.UIDSample] // the uid samples of slots with a bulky connection
 	internal window.Networks
 	allow    window.Networks
 	global   []float64 // prior: recent per-host window log bytes
@@ -580,7 +579,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		"connections":     {Value: float64(s.Conns)},
 		"history_windows": {Value: float64(e.NHist - 1)},
 	}
-	var none window.UIDs // (a window without a bulky connection)
+	var none window.UIDSample // (a window without a bulky connection)
 	u := &none
 	if s.U != 0 {
 		u = d.uids.At(s.U)
@@ -632,8 +631,8 @@ func (d *Detector) Capture() func(io.Writer) error {
 	for j := range live {
 		slots = d.slots.CopyOut(live[j].V.Slot[:], slots)
 	}
-	var ds []dense       // and their dense buckets (B.D rewritten to index ds)
-	var us []window.UIDs // and uid samples (U rewritten to index us)
+	var ds []dense            // and their dense buckets (B.D rewritten to index ds)
+	var us []window.UIDSample // and uid samples (U rewritten to index us)
 	for i := range slots {
 		ds = d.dense.CopyOutOne(&slots[i].B.D, ds)
 		us = d.uids.CopyOutOne(&slots[i].U, us)
@@ -660,7 +659,7 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	var slots window.Slab[slot]
 	var ds window.Slab[dense]
-	var us window.Slab[window.UIDs]
+	var us window.Slab[window.UIDSample]
 	var live []window.Entry[window.IP, state]
 	add := func(es []window.Entry[window.IP, Entry]) {
 		for _, se := range es {
