@@ -117,13 +117,13 @@ const nSlots = 2
 type Entry struct {
 	Slots     [nSlots]Slot
 	HOW       [168]uint16 // weeks active at each hour of week
-	HOD       [24]uint16  // days active at each hour of day
+	HOD       [24]uint16  // days active at each hour of day (HOW's sum over weekdays; not read back)
 	FirstHour int64       // first window (hour index) seen
 	LastDay   int64       // last day (window/24) with an established connection (-1: none)
 }
 
-// state is one host's live profile: per open hour its number and the slot
-// it holds in the detector's slab (0: none), then the
+// state is one host's live profile (208 bytes): per open hour its number
+// and the slot it holds in the detector's slab (0: none), then the
 // profile. A row reads the first cache line to find its slot, and a new
 // host takes one slot, not two.
 type state struct {
@@ -136,7 +136,27 @@ type state struct {
 	// keep uint16. An hour active every week then still has a rate of
 	// 0.5 after ten years, far above what fires.
 	HOW [168]uint8
-	HOD [24]uint16
+}
+
+// daysAt is the days the host was active at hour of day h: the sum of
+// its weeks active at h on each weekday, since an active hour counts once
+// in each. Snapshots and model files carry it as Entry.HOD, which a
+// restore does not read (it was a second count, 48 bytes a host, equal to
+// this sum until an hour of week saturates after five years).
+func (e *state) daysAt(h int) uint16 {
+	var n uint16
+	for wd := range 7 {
+		n += uint16(e.HOW[wd*24+h])
+	}
+	return n
+}
+
+// hod is daysAt for every hour, as snapshots and model files carry it.
+func (e *state) hod() (a [24]uint16) {
+	for h := range a {
+		a[h] = e.daysAt(h)
+	}
+	return a
 }
 
 // wideHOW and narrowHOW convert a profile's weeks-active counts to and
@@ -403,7 +423,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		// there are two weeks (weekends differ from weekdays)
 		nd, weeks := math.Floor(days)+1, math.Floor(days/7)
 		rate = func(dh int) float64 {
-			p := (count(float64(e.HOD[(hod+24+dh)%24]), dh) + 0.5) / nd
+			p := (count(float64(e.daysAt((hod+24+dh)%24)), dh) + 0.5) / nd
 			if weeks >= 2 {
 				// hour of week, shrunk towards the hour-of-day rate (m = 2
 				// pseudo-weeks), so a few weeks of history do not overreact
@@ -474,9 +494,6 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 func (d *Detector) learn(hostIP window.IP, e *state, s *slot, how, hod int) {
 	if e.HOW[how] < math.MaxUint8 {
 		e.HOW[how]++
-	}
-	if e.HOD[hod] < math.MaxUint16 {
-		e.HOD[hod]++
 	}
 	if s.Est {
 		// the priors learn from hours with an established connection: a
@@ -554,7 +571,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		[]int{window.Chunks(len(live)), window.Chunks(len(subs))}}
 	entries := window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
 		v := &live[j].V
-		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.HOD, v.FirstHour, v.LastDay
+		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.hod(), v.FirstHour, v.LastDay
 		for i, id := range v.Slot {
 			if id != 0 {
 				slots[id-1].export(&e.V.Slots[i], ds)
@@ -578,7 +595,7 @@ func (d *Detector) Restore(b []byte) error {
 		for _, se := range es {
 			live = append(live, window.Entry[window.IP, state]{K: se.K})
 			e := &live[len(live)-1].V
-			e.HOW, e.HOD, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), se.V.HOD, se.V.FirstHour, se.V.LastDay
+			e.HOW, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), se.V.FirstHour, se.V.LastDay
 			for i := range se.V.Slots {
 				if sl := &se.V.Slots[i]; sl.Used {
 					var p *slot

@@ -2,6 +2,7 @@ package contextual
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -269,7 +270,8 @@ func TestRestoreUnchunked(t *testing.T) {
 }
 
 // A host's weeks active at an hour of week count in a byte: they stop at
-// 255, and a snapshot's or model's larger uint16 count comes in as 255.
+// 255, and a snapshot's or model's larger uint16 count comes in as 255
+// (and so do the days active at that hour of day they add up to).
 func TestWeeksSaturate(t *testing.T) {
 	var w [168]uint16
 	w[0], w[1], w[2] = 3, 255, 4000
@@ -285,7 +287,19 @@ func TestWeeksSaturate(t *testing.T) {
 	for range 300 {
 		d.learn(window.IP{}, &e, &slot{}, 5, 5)
 	}
-	if e.HOW[5] != 255 || e.HOD[5] != 300 {
-		t.Fatalf("after 300 weeks: HOW %d, HOD %d", e.HOW[5], e.HOD[5])
+	if e.HOW[5] != 255 || e.daysAt(5) != 255 {
+		t.Fatalf("after 300 weeks: HOW %d, days at 05:00 %d", e.HOW[5], e.daysAt(5))
+	}
+	// short of that, the days are those counted one by one
+	e = state{}
+	var days [24]uint16
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		how := r.IntN(168)
+		d.learn(window.IP{}, &e, &slot{}, how, how%24)
+		days[how%24]++
+	}
+	if e.hod() != days {
+		t.Fatalf("days %v, counted %v", e.hod(), days)
 	}
 }

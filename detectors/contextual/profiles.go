@@ -29,7 +29,7 @@ type Profiles struct {
 // HostProfile is one host's hour profile (see state).
 type HostProfile struct {
 	HOW       [168]uint16 `json:"how"`        // weeks active at each hour of week
-	HOD       [24]uint16  `json:"hod"`        // days active at each hour of day
+	HOD       [24]uint16  `json:"hod"`        // days active at each hour of day (HOW's sum over weekdays; not read back)
 	FirstHour int64       `json:"first_hour"` // first hour seen (hours since 1970)
 	LastDay   int64       `json:"last_day"`   // last day active (-1: none with an established connection)
 }
@@ -56,7 +56,7 @@ func (d *Detector) Profiles() *Profiles {
 	p := &Profiles{Location: d.cfg.Location, EndHour: d.lastWin + 1, Hosts: map[netip.Addr]HostProfile{}, Subnets: map[netip.Addr]SubnetPrior{},
 		Global: PopulationPrior{HOD: d.GHOD, HostDays: d.GHostDays, FirstHour: d.GFirst}}
 	for _, e := range d.t.Export() {
-		p.Hosts[e.K.Addr()] = HostProfile{HOW: wideHOW(&e.V.HOW), HOD: e.V.HOD, FirstHour: e.V.FirstHour, LastDay: e.V.LastDay}
+		p.Hosts[e.K.Addr()] = HostProfile{HOW: wideHOW(&e.V.HOW), HOD: e.V.hod(), FirstHour: e.V.FirstHour, LastDay: e.V.LastDay}
 	}
 	for _, e := range d.sub.Export() {
 		p.Subnets[e.K.Addr()] = SubnetPrior{HOD: e.V.HOD, Days: e.V.Days, First: e.V.First}
@@ -78,7 +78,7 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 	for _, a := range sortedAddrs(p.Hosts) {
 		h := p.Hosts[a]
 		e, _ := d.t.Get(window.IPOf(a))
-		e.HOW, e.HOD, e.FirstHour, e.LastDay = narrowHOW(&h.HOW), h.HOD, h.FirstHour, h.LastDay
+		e.HOW, e.FirstHour, e.LastDay = narrowHOW(&h.HOW), h.FirstHour, h.LastDay // (HOD: state.daysAt)
 	}
 	for _, a := range sortedAddrs(p.Subnets) {
 		sp := p.Subnets[a]
