@@ -81,12 +81,11 @@ type Slot struct {
 	Est bool
 }
 
-// slot is an open hour of one host (176 bytes, where a Slot is 336): a
+// slot is an open hour of one host (168 bytes, where a Slot is 336): a
 // Slot without Used (a slot in use has an id), with its destinations
 // counted in a window.SparseHLL, its HLL (if any) in the detector's slab,
 // and its uids in a window.UIDSample.
 type slot struct {
-	Win   int64
 	Bytes uint64
 	UIDs  window.UIDSample
 	Conns uint32
@@ -96,8 +95,8 @@ type slot struct {
 
 // export writes s into o (zeroed) as snapshots carry it; its HLL (if
 // any) is in ds (window.SparseHLL.CopyOut).
-func (s *slot) export(o *Slot, ds []window.HLL) {
-	*o = Slot{Used: true, Win: s.Win, Conns: s.Conns, Bytes: s.Bytes, Est: s.Est}
+func (s *slot) export(o *Slot, win int64, ds []window.HLL) {
+	*o = Slot{Used: true, Win: win, Conns: s.Conns, Bytes: s.Bytes, Est: s.Est}
 	s.UIDs.Export(&o.UIDs)
 	s.Dsts.Fill(&o.Dsts, ds)
 }
@@ -105,7 +104,7 @@ func (s *slot) export(o *Slot, ds []window.HLL) {
 // load makes s (zeroed) the open hour o, its HLL in sl when it has more
 // than window.HLLSparse registers set.
 func (s *slot) load(o *Slot, sl *window.Slab[window.HLL]) {
-	*s = slot{Win: o.Win, Conns: o.Conns, Bytes: o.Bytes, Est: o.Est}
+	*s = slot{Conns: o.Conns, Bytes: o.Bytes, Est: o.Est}
 	s.UIDs.Load(&o.UIDs)
 	s.Dsts.Set(&o.Dsts, sl)
 }
@@ -305,14 +304,11 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	// a new window: when every slot holds an older one that is due, the
 	// oldest is closed now
-	s, created := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
+	s, _ := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
 		if n := d.eval(window.IPOf(c.Orig), e, i); n != nil {
 			d.pending = append(d.pending, n)
 		}
 	})
-	if created {
-		s.Win = w
-	}
 	s.Conns++
 	s.Est = s.Est || window.Established(c.ConnState, c.History)
 	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
@@ -394,16 +390,16 @@ func (d *Detector) hours(w int64) (how, hod int) {
 // eval judges the hour in slot i of host e, learns from it and frees it.
 func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
-	s := d.slots.At(e.Slot[i])
+	s, win := d.slots.At(e.Slot[i]), e.Win[i]
 	defer func() {
 		d.free(e.Slot[i])
 		e.Slot[i] = 0
 	}()
-	how, hod := d.hours(s.Win)
-	days := d.observedDays(e.FirstHour, s.Win)
+	how, hod := d.hours(win)
+	days := d.observedDays(e.FirstHour, win)
 	gdays := 0.0
 	if d.GFirst != math.MaxInt64 {
-		gdays = d.observedDays(d.GFirst, s.Win)
+		gdays = d.observedDays(d.GFirst, win)
 	}
 	sp := d.sub.Peek(subnetOf(hostIP))
 	var rate func(dh int) float64 // p at the hour dh (-1, 0, +1) from this one
@@ -435,7 +431,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		if weeks >= 2 {
 			basis = "hour of week"
 		}
-	case sp != nil && d.observedDays(sp.First, s.Win) >= float64(d.cfg.MinDays) && sp.Days > 0:
+	case sp != nil && d.observedDays(sp.First, win) >= float64(d.cfg.MinDays) && sp.Days > 0:
 		// a new host: its subnet's hour-of-day prior, stricter
 		rate = func(dh int) float64 {
 			return 2 * (count(float64(sp.HOD[(hod+24+dh)%24]), dh) + 0.5) / (float64(sp.Days) + 1)
@@ -461,14 +457,14 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	// counted it already (`eval -m` on the training capture, or a run
 	// started on logs the archive covered, would count it twice: a
 	// one-off night would look like two)
-	if d.trainedEnd == 0 || s.Win < d.trainedFirst || s.Win >= d.trainedEnd {
-		d.learn(hostIP, e, s, how, hod)
+	if d.trainedEnd == 0 || win < d.trainedFirst || win >= d.trainedEnd {
+		d.learn(hostIP, e, win, s.Est, how, hod)
 	}
 	if !ok || p >= d.cfg.MaxProb || int(s.Conns) < d.cfg.MinConns {
 		return nil
 	}
 	ratio := math.Sqrt(float64(s.Conns) / float64(d.cfg.MinConns) * d.cfg.MaxProb / math.Max(p, 1e-3))
-	start, end := d.win.Start(s.Win), d.win.End(s.Win)
+	start, end := d.win.Start(win), d.win.End(win)
 	n := &notice.Notice{Rule: notice.RuleOffHours, Timestamp: end, Start: start, End: end, Source: host}
 	dsts := math.Round(s.Dsts.Count(&d.hlls))
 	lt := start.In(d.loc)
@@ -489,24 +485,25 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	return n
 }
 
-// learn counts the hour in s as one active hour of host e (and, with an
-// established connection, of its subnet's and the population's priors).
-func (d *Detector) learn(hostIP window.IP, e *state, s *slot, how, hod int) {
+// learn counts hour win as one active hour of host e (and, with an
+// established connection (est), of its subnet's and the population's
+// priors).
+func (d *Detector) learn(hostIP window.IP, e *state, win int64, est bool, how, hod int) {
 	if e.HOW[how] < math.MaxUint8 {
 		e.HOW[how]++
 	}
-	if s.Est {
+	if est {
 		// the priors learn from hours with an established connection: a
 		// flood of spoofed sources (S0) at 02:00 would make 03:00 an
 		// hour next to activity for every new host
 		d.bhod[hod]++
 		sp, created := d.sub.GetHoldFor(subnetOf(hostIP), heldPrior)
 		if created {
-			sp.First = s.Win
+			sp.First = win
 		}
-		sp.First = min(sp.First, s.Win)
+		sp.First = min(sp.First, win)
 		sp.PHOD[hod]++
-		if day := s.Win / 24; day != e.LastDay {
+		if day := win / 24; day != e.LastDay {
 			e.LastDay = day
 			d.bdays++ // host-days: each day a host was active at all
 			sp.PDays++
@@ -574,7 +571,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.hod(), v.FirstHour, v.LastDay
 		for i, id := range v.Slot {
 			if id != 0 {
-				slots[id-1].export(&e.V.Slots[i], ds)
+				slots[id-1].export(&e.V.Slots[i], v.Win[i], ds)
 			}
 		}
 	})

@@ -285,7 +285,7 @@ func TestWeeksSaturate(t *testing.T) {
 	d := New(DefaultConfig())
 	var e state
 	for range 300 {
-		d.learn(window.IP{}, &e, &slot{}, 5, 5)
+		d.learn(window.IP{}, &e, 0, false, 5, 5)
 	}
 	if e.HOW[5] != 255 || e.daysAt(5) != 255 {
 		t.Fatalf("after 300 weeks: HOW %d, days at 05:00 %d", e.HOW[5], e.daysAt(5))
@@ -296,7 +296,7 @@ func TestWeeksSaturate(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 2000 {
 		how := r.IntN(168)
-		d.learn(window.IP{}, &e, &slot{}, how, how%24)
+		d.learn(window.IP{}, &e, 0, false, how, how%24)
 		days[how%24]++
 	}
 	if e.hod() != days {

@@ -92,11 +92,10 @@ type Slot struct {
 	Est bool
 }
 
-// slot is an open window of one host (104 bytes, where a Slot is 488):
+// slot is an open window of one host (96 bytes, where a Slot is 488):
 // a Slot without Used (a slot in use has an id), with its Buckets kept
 // sparse (buckets) and its UIDs in a slab of their own (U).
 type slot struct {
-	Win     int64
 	Bytes   uint64
 	MaxConn uint64
 	MaxDst  window.IP
@@ -210,8 +209,8 @@ func (b *buckets) set(a *dense, sl *window.Slab[dense]) {
 
 // export writes s into o (zeroed) as snapshots carry it; its dense
 // buckets are ds[s.B.D-1], its uid sample us[s.U-1] (a Capture's copies).
-func (s *slot) export(o *Slot, ds []dense, us []window.UIDSample) {
-	*o = Slot{Used: true, Win: s.Win, Bytes: s.Bytes, Conns: s.Conns, MaxConn: s.MaxConn, MaxDst: s.MaxDst,
+func (s *slot) export(o *Slot, win int64, ds []dense, us []window.UIDSample) {
+	*o = Slot{Used: true, Win: win, Bytes: s.Bytes, Conns: s.Conns, MaxConn: s.MaxConn, MaxDst: s.MaxDst,
 		Port: s.Port, Proto: s.Proto, Est: s.Est}
 	s.B.fill(&o.Buckets, ds)
 	if s.U != 0 {
@@ -223,7 +222,7 @@ func (s *slot) export(o *Slot, ds []dense, us []window.UIDSample) {
 // more than nSparse are nonzero, its uid sample in us unless it is the
 // zero value (what export makes of no sample).
 func (s *slot) load(o *Slot, sl *window.Slab[dense], us *window.Slab[window.UIDSample]) {
-	*s = slot{Win: o.Win, Bytes: o.Bytes, Conns: o.Conns, MaxConn: o.MaxConn, MaxDst: o.MaxDst,
+	*s = slot{Bytes: o.Bytes, Conns: o.Conns, MaxConn: o.MaxConn, MaxDst: o.MaxDst,
 		Port: o.Port, Proto: o.Proto, Est: o.Est}
 	s.B.set(&o.Buckets, sl)
 	if o.UIDs != (window.UIDs{}) {
@@ -403,14 +402,11 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	resp := window.IPOf(c.Resp)
 	// a new window: when every slot holds an older one that is due, the
 	// oldest is closed now
-	s, created := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
+	s, _ := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
 		if n := d.eval(window.IPOf(c.Orig), e, i); n != nil {
 			d.pending = append(d.pending, n)
 		}
 	})
-	if created {
-		s.Win = w
-	}
 	s.Bytes = window.AddBytes(s.Bytes, c.OrigBytes)
 	s.Conns++
 	s.Est = s.Est || window.Established(c.ConnState, c.History)
@@ -485,7 +481,7 @@ func (d *Detector) globalStats() (med, mad float64) {
 // eval judges slot i of host e, learns from it and frees it.
 func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
-	s := d.slots.At(e.Slot[i])
+	s, win := d.slots.At(e.Slot[i]), e.Win[i]
 	defer func() {
 		d.free(e.Slot[i])
 		e.Slot[i] = 0
@@ -527,7 +523,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	// learn (after scoring), unless the model's archive learnt this
 	// window already (eval -m on the training capture, a run started on
 	// logs the archive covered: its volume would count twice)
-	if d.trainedEnd == 0 || s.Win < d.trainedFirst || s.Win >= d.trainedEnd {
+	if d.trainedEnd == 0 || win < d.trainedFirst || win >= d.trainedEnd {
 		e.Hist[e.NHist%histCap] = toLog10(x)
 		e.Top[e.NHist%histCap] = toLog10(xt)
 		e.NHist++
@@ -537,11 +533,11 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 			d.batch = append(d.batch, x)
 		}
 	}
-	if !d.winSet || s.Win < d.firstWin {
-		d.firstWin = s.Win
+	if !d.winSet || win < d.firstWin {
+		d.firstWin = win
 	}
-	if !d.winSet || s.Win > d.lastWin {
-		d.lastWin = s.Win
+	if !d.winSet || win > d.lastWin {
+		d.lastWin = win
 	}
 	d.winSet = true
 	byDst := zt >= d.cfg.Z && zt > z && top.Bytes >= d.cfg.MinBytes
@@ -549,7 +545,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		return nil
 	}
 	share := float64(top.Bytes) / float64(s.Bytes)
-	start, end := d.win.Start(s.Win), d.win.End(s.Win)
+	start, end := d.win.Start(win), d.win.End(win)
 	baseBytes := math.Pow(10, med) - 1
 	n := &notice.Notice{Rule: notice.RuleExfiltration, Timestamp: end, Start: start, End: end, Source: host}
 	basis := "its own baseline"
@@ -644,7 +640,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		e.K, e.V.Hist, e.V.Top, e.V.NHist = le.K, floats(&le.V.Hist), floats(&le.V.Top), le.V.NHist
 		for i, id := range le.V.Slot {
 			if id != 0 {
-				slots[id-1].export(&e.V.Slots[i], ds, us)
+				slots[id-1].export(&e.V.Slots[i], le.V.Win[i], ds, us)
 			}
 		}
 	}))
