@@ -40,10 +40,11 @@ func (t *Table[K, V]) ImportLayout(es []Entry[K, V], evicted int64, l Layout) {
 		return
 	}
 	t.idx = index{}
-	t.pages, t.state, t.free = nil, nil, t.free[:0]
-	for int(l.N) > len(t.pages)*pageSize {
-		t.pages = append(t.pages, make([]tEnt[K, V], pageSize))
-		t.state = append(t.state, make([]uint8, pageSize)...)
+	t.pages.p, t.state, t.free = nil, nil, t.free[:0]
+	for i := int32(0); i < l.N; {
+		_, size := t.pages.grow(i)
+		t.state = append(t.state, make([]uint8, size)...)
+		i += int32(size)
 	}
 	t.n, t.hand = l.N, l.Hand
 	hole := make([]bool, l.N)

@@ -6,7 +6,7 @@ package window
 // entry would reserve room for the most parts any key can have, and every
 // new key would clear it all.
 type Slab[T any] struct {
-	pages [][]T
+	pages pages[T]
 	n     int32 // values handed out at least once
 	free  []int32
 }
@@ -18,9 +18,7 @@ func (s *Slab[T]) New() (int32, *T) {
 		id = s.free[k-1]
 		s.free = s.free[:k-1]
 	} else {
-		if int(s.n>>pageBits) == len(s.pages) {
-			s.pages = append(s.pages, make([]T, pageSize))
-		}
+		s.pages.grow(s.n)
 		s.n++
 		id = s.n
 	}
@@ -32,8 +30,7 @@ func (s *Slab[T]) New() (int32, *T) {
 
 // At returns value id (from New, not freed since).
 func (s *Slab[T]) At(id int32) *T {
-	i := id - 1
-	return &s.pages[i>>pageBits][i&(pageSize-1)]
+	return s.pages.at(id - 1)
 }
 
 // Free takes value id back.

@@ -18,9 +18,9 @@ type Table[K comparable, V any] struct {
 	Max     int
 	idx     index
 	hash    func(K) uint64
-	pages   [][]tEnt[K, V] // fixed-size pages: growth never copies entries
-	state   []uint8        // per entry: 0 free, 1 live, 2 live and referenced, 2+n referenced and held for n more passes of the hand
-	n       int32          // entries handed out
+	pages   pages[tEnt[K, V]] // fixed-size pages: growth never copies entries
+	state   []uint8           // per entry: 0 free, 1 live, 2 live and referenced, 2+n referenced and held for n more passes of the hand
+	n       int32             // entries handed out
 	hand    int32
 	free    []int32
 	evicted int64
@@ -37,10 +37,7 @@ const (
 	stRef
 )
 
-const pageBits = 8
-const pageSize = 1 << pageBits
-
-func (t *Table[K, V]) ent(i int32) *tEnt[K, V] { return &t.pages[i>>pageBits][i&(pageSize-1)] }
+func (t *Table[K, V]) ent(i int32) *tEnt[K, V] { return t.pages.at(i) }
 
 type tEnt[K comparable, V any] struct {
 	key K
@@ -181,9 +178,8 @@ func (t *Table[K, V]) insert(k K, h, slot uint32, passes uint8) *V {
 		t.free = t.free[:len(t.free)-1]
 	case int(t.n) < t.Max:
 		i = t.n
-		if int(i>>pageBits) == len(t.pages) {
-			t.pages = append(t.pages, make([]tEnt[K, V], pageSize))
-			t.state = append(t.state, make([]uint8, pageSize)...)
+		if added, size := t.pages.grow(i); added {
+			t.state = append(t.state, make([]uint8, size)...)
 		}
 		t.n++
 	default:
@@ -340,7 +336,7 @@ func (t *Table[K, V]) Export() []Entry[K, V] {
 // sets the eviction counter.
 func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 	t.idx = index{}
-	t.pages, t.state, t.n, t.hand = nil, nil, 0, 0
+	t.pages.p, t.state, t.n, t.hand = nil, nil, 0, 0
 	t.free = t.free[:0]
 	for _, e := range es {
 		v, created := t.Get(e.K)
