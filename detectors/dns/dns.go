@@ -50,11 +50,12 @@ type Config struct {
 	// ratios value/threshold (1 → risk 50, 2 → 74).
 	MinNXDomains int     `toml:"min_nx_domains"`
 	MinNXRatio   float64 `toml:"min_nx_ratio"`
-	// Slow DGA: the same over SlowWindow (a multiple of Window; the
-	// default hour is rounded down to one when Window does not divide
-	// it), with SlowMinNXDomains and MinNXRatio, for a client that no
-	// fast window reported within it: a walk too slow to fill any fast
-	// window.
+	// Slow DGA: the same over SlowWindow, with SlowMinNXDomains and
+	// MinNXRatio, for a client that no fast window reported within it: a
+	// walk too slow to fill any fast window. SlowWindow must be a whole
+	// number of windows; 0 (the default) is about an hour: the most whole
+	// windows not over an hour, at least one (1h for a window of 5m, 56m
+	// for 7m, 2h for 2h), so a config that sets only window stays valid.
 	SlowWindow       time.Duration `toml:"slow_window"`
 	SlowMinNXDomains int           `toml:"slow_min_nx_domains"`
 
@@ -83,16 +84,15 @@ func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 30 * time.Second,
 		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
 		Allow:        append([]string(nil), DefaultAllow...),
-		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50,
-		SlowWindow: defaultSlowWindow, SlowMinNXDomains: 25,
+		MinNXDomains: 20, MinNXRatio: 0.5, MinRisk: 50, SlowMinNXDomains: 25,
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
 }
 
-// defaultSlowWindow is slow_window's default. A config that sets only
-// window, to a length that does not divide it (7m, 2h), was valid before
-// the slow window existed: the default is rounded down to whole windows
-// (New), where another slow_window must be a whole number of them.
-const defaultSlowWindow = time.Hour
+// aboutAnHour is the slow window of a slow_window of 0 (unset), rounded
+// down to whole windows by New: a config that sets only window, to a
+// length that does not divide an hour (7m, 2h), was valid before the slow
+// window existed.
+const aboutAnHour = time.Hour
 
 // Validate reports the first bad value of [detectors.dns] as a
 // *window.ConfigError naming its key.
@@ -107,9 +107,15 @@ func (cfg Config) Validate() error {
 	c.AtLeast("min_nx_domains", cfg.MinNXDomains, 1)
 	c.Positive("min_nx_ratio", cfg.MinNXRatio)
 	c.Within("min_nx_ratio", cfg.MinNXRatio, 0, 1)
-	c.Duration("slow_window", cfg.SlowWindow, true)
-	if cfg.Window > 0 && cfg.SlowWindow > 0 && cfg.SlowWindow != defaultSlowWindow && cfg.SlowWindow%cfg.Window != 0 {
-		c.Fail("slow_window", "%s is not a whole number of windows (%s)", cfg.SlowWindow, cfg.Window)
+	c.Duration("slow_window", cfg.SlowWindow, false) // 0: about an hour
+	if w, s := cfg.Window, cfg.SlowWindow; w > 0 && s > 0 && s%w != 0 {
+		f := dw.FmtDur
+		if s < w {
+			c.Fail("slow_window", "%s is shorter than window (%s)", f(s), f(w))
+		} else {
+			c.Fail("slow_window", "%s is not a whole number of windows (%s): write %s or %s, or leave it unset (the most windows in an hour)",
+				f(s), f(w), f(s.Truncate(w)), f(s.Truncate(w)+w))
+		}
 	}
 	c.AtLeast("slow_min_nx_domains", cfg.SlowMinNXDomains, 1)
 	c.Within("min_risk", cfg.MinRisk, 0, 100)
@@ -256,8 +262,10 @@ func New(cfg Config) *Detector {
 		cfg.MinNXRatio = d.MinNXRatio
 	}
 	if cfg.SlowWindow <= 0 {
-		cfg.SlowWindow = d.SlowWindow
+		cfg.SlowWindow = aboutAnHour
 	}
+	// whole windows, at least one: 0 is about an hour; a validated
+	// slow_window is whole already (Validate rejects the others)
 	cfg.SlowWindow = max(cfg.SlowWindow.Truncate(cfg.Window), cfg.Window)
 	if cfg.SlowMinNXDomains <= 0 {
 		cfg.SlowMinNXDomains = d.SlowMinNXDomains
@@ -280,6 +288,10 @@ func New(cfg Config) *Detector {
 	}
 	return det
 }
+
+// SlowWindow is the slow window in effect: Config.SlowWindow, or about an
+// hour in whole windows when that is 0.
+func (d *Detector) SlowWindow() time.Duration { return d.cfg.SlowWindow }
 
 func (d *Detector) Name() string             { return "dns" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindDNS} }

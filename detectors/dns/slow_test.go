@@ -323,7 +323,7 @@ func TestSlowConfig(t *testing.T) {
 		key string
 	}{
 		{func(c *Config) { c.SlowWindow = 7 * time.Minute }, "slow_window"},
-		{func(c *Config) { c.SlowWindow = 0 }, "slow_window"},
+		{func(c *Config) { c.SlowWindow = -time.Hour }, "slow_window"},
 		{func(c *Config) { c.SlowMinNXDomains = 0 }, "slow_min_nx_domains"},
 	} {
 		cfg := DefaultConfig()
@@ -332,35 +332,41 @@ func TestSlowConfig(t *testing.T) {
 			t.Errorf("%s: %v", c.key, err)
 		}
 	}
-	// New takes a window that is not a multiple of the fast one as the
-	// nearest below that is (at least one window)
-	for _, c := range []struct{ window, slow, want time.Duration }{
-		{7 * time.Minute, time.Hour, 56 * time.Minute},
-		{7 * time.Minute, 90 * time.Minute, 84 * time.Minute},
-		{2 * time.Hour, time.Hour, 2 * time.Hour},
-	} {
-		cfg := DefaultConfig()
-		cfg.Window, cfg.SlowWindow = c.window, c.slow
-		if d := New(cfg); d.cfg.SlowWindow != c.want {
-			t.Errorf("window %v, slow_window %v: slow window %v, want %v", c.window, c.slow, d.cfg.SlowWindow, c.want)
-		}
-	}
 }
 
 // A config that sets only window, to a length that does not divide an
-// hour, was valid before slow_window existed and stays valid: the
-// default slow window (an hour) is rounded down to whole windows (New);
-// another slow_window must be a whole number of windows.
-func TestSlowWindowDefaultFollowsWindow(t *testing.T) {
-	for _, w := range []time.Duration{7 * time.Minute, 40 * time.Minute, 2 * time.Hour} {
+// hour, was valid before slow_window existed and stays valid: slow_window
+// 0 (unset) is the most whole windows in an hour, at least one. A
+// slow_window that is set must be a whole number of windows: an hour was
+// rounded down to 56m for a 7m window, the same as the default.
+func TestSlowWindowOfWindow(t *testing.T) {
+	for _, c := range []struct {
+		window, slow time.Duration
+		want         time.Duration // 0: an error naming slow_window
+	}{
+		{5 * time.Minute, 0, time.Hour},
+		{7 * time.Minute, 0, 56 * time.Minute},
+		{40 * time.Minute, 0, 40 * time.Minute},
+		{90 * time.Minute, 0, 90 * time.Minute},
+		{2 * time.Hour, 0, 2 * time.Hour},
+		{7 * time.Minute, 84 * time.Minute, 84 * time.Minute},
+		{5 * time.Minute, 2 * time.Hour, 2 * time.Hour},
+		{2 * time.Hour, 2 * time.Hour, 2 * time.Hour},
+		{7 * time.Minute, time.Hour, 0},
+		{7 * time.Minute, 90 * time.Minute, 0},
+		{2 * time.Hour, time.Hour, 0},
+		{5 * time.Minute, 2 * time.Minute, 0},
+	} {
 		cfg := DefaultConfig()
-		cfg.Window = w
-		if err := cfg.Validate(); err != nil {
-			t.Errorf("window %v with the default slow_window: %v", w, err)
-		}
-		cfg.SlowWindow = 5 * w / 2
-		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "slow_window") {
-			t.Errorf("window %v, slow_window %v: %v, want a slow_window error", w, cfg.SlowWindow, err)
+		cfg.Window, cfg.SlowWindow = c.window, c.slow
+		err := cfg.Validate()
+		switch {
+		case c.want == 0 && (err == nil || !strings.Contains(err.Error(), "slow_window")):
+			t.Errorf("window %v, slow_window %v: %v, want a slow_window error", c.window, c.slow, err)
+		case c.want != 0 && err != nil:
+			t.Errorf("window %v, slow_window %v: %v", c.window, c.slow, err)
+		case c.want != 0 && New(cfg).SlowWindow() != c.want:
+			t.Errorf("window %v, slow_window %v: slow window %v, want %v", c.window, c.slow, New(cfg).SlowWindow(), c.want)
 		}
 	}
 }
