@@ -139,6 +139,11 @@ func writeExample(w io.Writer) error {
 	return nil
 }
 
+// keyNotes is a section's Config with a default that needs a word: a 0
+// standing for a value derived from other keys (dns's slow_window).
+// KeyNotes maps such keys to the note the example writes after them.
+type keyNotes interface{ KeyNotes() map[string]string }
+
 // commentedSection writes [name] with v's TOML encoding, commented out.
 // A list that is empty by default is shown as [] (the encoder leaves nil
 // lists out, and the example is to show every key).
@@ -149,17 +154,26 @@ func commentedSection(w io.Writer, name string, v any) error {
 	if err := enc.Encode(withEmptyLists(v)); err != nil {
 		return err
 	}
+	var notes map[string]string
+	if kn, ok := v.(keyNotes); ok {
+		notes = kn.KeyNotes()
+	}
 	fmt.Fprintf(w, "# [%s]\n", name)
 	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), "[") {
-			// a nested table of the section
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			// a nested table of the section (its keys are not noted)
 			l = strings.Replace(l, "[", "["+name+".", 1)
+			notes = nil
 		}
 		if l == "" {
 			fmt.Fprintln(w, "#")
 			continue
 		}
-		fmt.Fprintf(w, "#   %s\n", strings.TrimSpace(l))
+		if key, _, ok := strings.Cut(l, " = "); ok && notes[key] != "" {
+			l += "  # " + notes[key]
+		}
+		fmt.Fprintf(w, "#   %s\n", l)
 	}
 	return nil
 }

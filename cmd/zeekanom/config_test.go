@@ -63,4 +63,9 @@ func TestConfigDNSSlowWindow(t *testing.T) {
 			t.Errorf("%q: slow window %v, want %v", c.section, got, c.want)
 		}
 	}
+	// the example shows the default, 0s, saying what it stands for
+	var ex strings.Builder
+	if err := writeExample(&ex); err != nil || !strings.Contains(ex.String(), "#   slow_window = \"0s\"  # 0s: as many whole windows as fit in an hour") {
+		t.Errorf("example: %v, no note on slow_window's 0s", err)
+	}
 }

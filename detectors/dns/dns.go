@@ -88,6 +88,11 @@ func DefaultConfig() Config {
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
 }
 
+// KeyNotes tells 'zeekanom config example' what slow_window's 0 means.
+func (Config) KeyNotes() map[string]string {
+	return map[string]string{"slow_window": "0s: as many whole windows as fit in an hour, at least one (1h for 5m windows, 56m for 7m)"}
+}
+
 // aboutAnHour is the slow window of a slow_window of 0 (unset), rounded
 // down to whole windows by New: a config that sets only window, to a
 // length that does not divide an hour (7m, 2h), was valid before the slow
