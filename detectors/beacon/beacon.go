@@ -159,7 +159,7 @@ func pkeyOf(k hkey, w int64, wh uint64) pkey { return pkey{PKey{k.Key, w}, k.h ^
 
 // Pre is the compact first stage of a key within one window, as
 // snapshots carry it (live, the detector holds a first and, from the
-// second row on, a Pre in its slab).
+// second row on, its rows in its slab).
 type Pre struct {
 	Win   int64
 	N     uint8
@@ -172,9 +172,26 @@ type Pre struct {
 	UIDs  window.UIDs
 }
 
+// moreRows are a first stage's rows in the detector's slab (196 bytes, where
+// a Pre is 264): a Pre without what its first holds (window, count, port
+// and proto) and with its uids in a window.UIDSample.
+type moreRows struct {
+	MS   [preRows]uint32
+	Size [preRows]uint32
+	NDst uint8
+	Dsts [4]uint32
+	UIDs window.UIDSample
+}
+
+// export writes r into o (zeroed but for what the first holds).
+func (r *moreRows) export(o *Pre) {
+	o.MS, o.Size, o.NDst, o.Dsts = r.MS, r.Size, r.NDst, r.Dsts
+	r.UIDs.Export(&o.UIDs)
+}
+
 // first is a key's live first stage in a window: its first row inline and,
-// from the second row on, a Pre in the detector's slab that holds the rows
-// (N, Port and Proto stay here). Most keys see one row in a window (93 %
+// from the second row on, its rows in the detector's slab (N, Port and
+// Proto stay here). Most keys see one row in a window (93 %
 // of the first stages on the 3,000-host benchmark, 99.7 % with 160,000
 // hosts), and the table evicts one for each new key once full: a new key
 // then clears and writes this entry and its key (128 bytes, two cache
@@ -183,48 +200,30 @@ type first struct {
 	N     uint8
 	Proto uint8
 	Port  uint16
-	More  int32 // the slab's Pre (0: none yet)
+	More  int32 // the slab's rows (0: none yet)
 	MS    uint32
 	Size  uint32
 	Dst   uint32 // net keys: the destination's hash (addDst)
-	// UID is the first row's uid (truncated as UIDs keeps it); its hash is
-	// computed when needed, from UID, unless hashed (a longer uid, whose
-	// hash is of all its bytes, or a restored one)
-	UIDH   uint64
-	L      uint8
-	hashed bool
-	UID    [22]byte
-	_      [8]byte // key and entry fill two cache lines exactly
+	L     uint8
+	UID   [window.UIDKeep]byte // the first row's uid (as much as a window.UIDSample keeps)
+	_     [25]byte             // key and entry fill two cache lines exactly
 }
 
-func (p *first) setUID(uid []byte) {
-	p.L = uint8(copy(p.UID[:], uid))
-	if len(uid) > len(p.UID) {
-		var u window.UIDs
-		u.Add(uid)
-		p.UIDH, p.hashed = u.H[0], true
-	}
-}
-
-// expand writes the first row into r (zeroed) as the old Pre held it.
-func (p *first) expand(r *Pre, kind uint8) {
+// expand writes the first row into r (zeroed).
+func (p *first) expand(r *moreRows, kind uint8) {
 	r.MS[0], r.Size[0] = p.MS, p.Size
 	if kind == kNet {
 		r.NDst, r.Dsts[0] = 1, p.Dst
 	}
-	if p.hashed {
-		r.UIDs.N, r.UIDs.H[0], r.UIDs.B[0], r.UIDs.L[0] = 1, p.UIDH, p.UID, p.L
-	} else {
-		r.UIDs.Add(p.UID[:p.L])
-	}
+	r.UIDs.Add(p.UID[:p.L])
 }
 
-// rows returns p's slab Pre, taking one on the second row.
-func (d *Detector) rows(p *first, kind uint8) *Pre {
+// rows returns p's slab rows, taking them on the second row.
+func (d *Detector) rows(p *first, kind uint8) *moreRows {
 	if p.More != 0 {
 		return d.more.At(p.More)
 	}
-	var r *Pre
+	var r *moreRows
 	p.More, r = d.more.New()
 	p.expand(r, kind)
 	return r
@@ -232,28 +231,30 @@ func (d *Detector) rows(p *first, kind uint8) *Pre {
 
 // preForm is p as snapshots carry it.
 func (d *Detector) preForm(k PKey, p *first) Pre {
-	var r Pre
+	r := &moreRows{}
 	if p.More != 0 {
-		r = *d.more.At(p.More)
+		r = d.more.At(p.More)
 	} else {
-		p.expand(&r, k.Kind)
+		p.expand(r, k.Kind)
 	}
-	r.Win, r.N, r.Port, r.Proto = k.W, p.N, p.Port, p.Proto
-	return r
+	o := Pre{Win: k.W, N: p.N, Port: p.Port, Proto: p.Proto}
+	r.export(&o)
+	return o
 }
 
-// firstOf is the live form of a snapshot's r.
-func (d *Detector) firstOf(r *Pre) first {
-	p := first{N: r.N, Port: r.Port, Proto: r.Proto}
-	if r.N > 1 {
-		var m *Pre
-		p.More, m = d.more.New()
-		*m = *r
+// firstOf is the live form of a snapshot's o.
+func (d *Detector) firstOf(o *Pre) first {
+	p := first{N: o.N, Port: o.Port, Proto: o.Proto}
+	if o.N > 1 {
+		var r *moreRows
+		p.More, r = d.more.New()
+		r.MS, r.Size, r.NDst, r.Dsts = o.MS, o.Size, o.NDst, o.Dsts
+		r.UIDs.Load(&o.UIDs)
 		return p
 	}
-	p.MS, p.Size, p.Dst = r.MS[0], r.Size[0], r.Dsts[0]
-	if r.UIDs.N > 0 {
-		p.UID, p.L, p.UIDH, p.hashed = r.UIDs.B[0], r.UIDs.L[0], r.UIDs.H[0], true
+	p.MS, p.Size, p.Dst = o.MS[0], o.Size[0], o.Dsts[0]
+	if o.UIDs.N > 0 { // (L as a damaged snapshot may have it)
+		p.L = uint8(copy(p.UID[:], o.UIDs.B[0][:min(int(o.UIDs.L[0]), len(o.UIDs.B[0]))]))
 	}
 	return p
 }
@@ -396,8 +397,8 @@ type Detector struct {
 	win     window.Windows
 	t       *window.Table[hkey, Entry]
 	pre     *window.Table[pkey, first]
-	more    window.Slab[Pre] // first stages' rows from the second on
-	sights  sightings        // keys' first rows (see Sighting)
+	more    window.Slab[moreRows] // first stages' rows from the second on
+	sights  sightings             // keys' first rows (see Sighting)
 	ignore  map[uint32]bool
 	allow   window.Networks
 	domains []string
@@ -546,7 +547,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			}
 			p, _ = d.pre.GetHold(pk, recurHold)
 			p.N, p.MS, p.Size, p.Dst = 1, sg.MS, sg.Size, sg.Dst
-			p.setUID(sg.UID[:sg.L])
+			p.L = uint8(copy(p.UID[:], sg.UID[:sg.L]))
 			*sg = Sighting{}
 		}
 		p.Port, p.Proto = port, proto
@@ -570,7 +571,9 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			d.put(a, r.MS[i], r.Size[i])
 		}
 		a.Port, a.Proto = p.Port, p.Proto
-		a.UIDs.Merge(&r.UIDs)
+		var u window.UIDs
+		r.UIDs.Export(&u)
+		a.UIDs.Merge(&u)
 		for i := 0; i < int(r.NDst); i++ {
 			addHash(&a.NDst, &a.Dsts, r.Dsts[i])
 		}
@@ -1044,7 +1047,7 @@ func (d *Detector) Restore(b []byte) error {
 		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: e.V}
 	}
 	d.t.ImportLayout(es, s.Ev, s.Layout)
-	d.more = window.Slab[Pre]{}
+	d.more = window.Slab[moreRows]{}
 	pre := make([]window.Entry[pkey, first], len(s.Pre))
 	for i, e := range s.Pre {
 		pre[i] = window.Entry[pkey, first]{K: pkeyOf(newHKey(e.K.Key), e.K.W, window.Mix64(uint64(e.K.W))), V: d.firstOf(&e.V)}
