@@ -5,6 +5,7 @@
 package contextual
 
 import (
+	"cmp"
 	"encoding/gob"
 	"fmt"
 	"io"
@@ -121,15 +122,17 @@ type Entry struct {
 	LastDay   int64       // last day (window/24) with an established connection (-1: none)
 }
 
-// state is one host's live profile (208 bytes): per open hour its number
+// state is one host's live profile (184 bytes): per open hour its number
 // and the slot it holds in the detector's slab (0: none), then the
 // profile. A row reads the first cache line to find its slot, and a new
-// host takes one slot, not two.
+// host takes one slot, not two. Hours and days count in int32 (hours
+// from 1970, ±2.5 million for the times zeekreader takes; snapshots and
+// model files keep int64, and a restore refuses what does not fit).
 type state struct {
-	Win       [nSlots]int64
+	Win       [nSlots]int32
 	Slot      [nSlots]int32
-	FirstHour int64
-	LastDay   int64
+	FirstHour int32
+	LastDay   int32
 	// HOW counts weeks in a byte, saturating at 255 (about 5 years;
 	// as uint16 it was most of the profile); snapshots and model files
 	// keep uint16. An hour active every week then still has a rate of
@@ -156,6 +159,19 @@ func (e *state) hod() (a [24]uint16) {
 		a[h] = e.daysAt(h)
 	}
 	return a
+}
+
+// check reports hours and days of e that a state cannot hold (int32).
+func (e *Entry) check() error {
+	fits := func(v int64) bool { return v == int64(int32(v)) }
+	ok := fits(e.FirstHour) && fits(e.LastDay)
+	for _, sl := range e.Slots {
+		ok = ok && (!sl.Used || fits(sl.Win))
+	}
+	if !ok {
+		return fmt.Errorf("an hour or day out of range (first hour %d, last day %d)", e.FirstHour, e.LastDay)
+	}
+	return nil
 }
 
 // wideHOW and narrowHOW convert a profile's weeks-active counts to and
@@ -285,8 +301,8 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		}
 	}
 	w, ok := d.win.Accept(c.TS)
-	if !ok {
-		return
+	if !ok || w != int64(int32(w)) {
+		return // (the second: never from zeekreader's times)
 	}
 	if d.trainedEnd != 0 && !d.gapSet {
 		d.gap, d.gapSet = max(w-d.trainedEnd, 0), true
@@ -294,17 +310,15 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	d.lastWin = max(d.lastWin, w)
 	e, created := d.t.GetHoldFor(window.IPOf(c.Orig), held)
 	if created {
-		e.FirstHour, e.LastDay = w, -1
+		e.FirstHour, e.LastDay = int32(w), -1
 	}
-	if w < e.FirstHour {
-		e.FirstHour = w
-	}
+	e.FirstHour = min(e.FirstHour, int32(w))
 	if w < d.GFirst {
 		d.GFirst = w
 	}
 	// a new window: when every slot holds an older one that is due, the
 	// oldest is closed now
-	s, _ := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
+	s, _ := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], int32(w), func(i int) {
 		if n := d.eval(window.IPOf(c.Orig), e, i); n != nil {
 			d.pending = append(d.pending, n)
 		}
@@ -335,7 +349,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 	d.bhod, d.bdays = [24]float64{}, 0
 	d.t.Range(func(k window.IP, e *state) bool {
 		for {
-			o := window.Oldest(e.Win[:], e.Slot[:], upto)
+			o := window.Oldest(e.Win[:], e.Slot[:], int32(min(upto, math.MaxInt32)))
 			if o < 0 {
 				break
 			}
@@ -390,13 +404,13 @@ func (d *Detector) hours(w int64) (how, hod int) {
 // eval judges the hour in slot i of host e, learns from it and frees it.
 func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
-	s, win := d.slots.At(e.Slot[i]), e.Win[i]
+	s, win := d.slots.At(e.Slot[i]), int64(e.Win[i])
 	defer func() {
 		d.free(e.Slot[i])
 		e.Slot[i] = 0
 	}()
 	how, hod := d.hours(win)
-	days := d.observedDays(e.FirstHour, win)
+	days := d.observedDays(int64(e.FirstHour), win)
 	gdays := 0.0
 	if d.GFirst != math.MaxInt64 {
 		gdays = d.observedDays(d.GFirst, win)
@@ -503,7 +517,7 @@ func (d *Detector) learn(hostIP window.IP, e *state, win int64, est bool, how, h
 		}
 		sp.First = min(sp.First, win)
 		sp.PHOD[hod]++
-		if day := win / 24; day != e.LastDay {
+		if day := int32(win / 24); day != e.LastDay {
 			e.LastDay = day
 			d.bdays++ // host-days: each day a host was active at all
 			sp.PDays++
@@ -568,10 +582,10 @@ func (d *Detector) Capture() func(io.Writer) error {
 		[]int{window.Chunks(len(live)), window.Chunks(len(subs))}}
 	entries := window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
 		v := &live[j].V
-		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.hod(), v.FirstHour, v.LastDay
+		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.hod(), int64(v.FirstHour), int64(v.LastDay)
 		for i, id := range v.Slot {
 			if id != 0 {
-				slots[id-1].export(&e.V.Slots[i], v.Win[i], ds)
+				slots[id-1].export(&e.V.Slots[i], int64(v.Win[i]), ds)
 			}
 		}
 	})
@@ -588,17 +602,22 @@ func (d *Detector) Restore(b []byte) error {
 	var slots window.Slab[slot]
 	var hlls window.Slab[window.HLL]
 	var live []window.Entry[window.IP, state]
+	var damaged error
 	add := func(es []window.Entry[window.IP, Entry]) {
 		for _, se := range es {
+			if err := se.V.check(); err != nil {
+				damaged = cmp.Or(damaged, fmt.Errorf("contextual snapshot, host %s: %w", se.K.Addr(), err))
+				continue
+			}
 			live = append(live, window.Entry[window.IP, state]{K: se.K})
 			e := &live[len(live)-1].V
-			e.HOW, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), se.V.FirstHour, se.V.LastDay
+			e.HOW, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), int32(se.V.FirstHour), int32(se.V.LastDay)
 			for i := range se.V.Slots {
 				if sl := &se.V.Slots[i]; sl.Used {
 					var p *slot
 					e.Slot[i], p = slots.New()
 					p.load(sl, &hlls)
-					e.Win[i] = sl.Win
+					e.Win[i] = int32(sl.Win)
 				}
 			}
 		}
@@ -606,6 +625,9 @@ func (d *Detector) Restore(b []byte) error {
 	add(s.Entries) // (an older snapshot's, in its head)
 	if err := window.EachChunk(dec, s.Chunks, 0, add); err != nil {
 		return err
+	}
+	if damaged != nil {
+		return damaged
 	}
 	if s.Subnets, err = window.ReadChunks(dec, s.Chunks, 1, s.Subnets); err != nil {
 		return err

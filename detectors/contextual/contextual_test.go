@@ -1,8 +1,11 @@
 package contextual
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -301,5 +304,26 @@ func TestWeeksSaturate(t *testing.T) {
 	}
 	if e.hod() != days {
 		t.Fatalf("days %v, counted %v", e.hod(), days)
+	}
+}
+
+// A snapshot whose hours a host's state cannot hold (int32) is refused,
+// naming the host, not restored wrapped.
+func TestRestoreRefusesHoursOutOfRange(t *testing.T) {
+	for _, damage := range []func(e *Entry){
+		func(e *Entry) { e.FirstHour = 1 << 40 },
+		func(e *Entry) { e.LastDay = -1 << 33 },
+		func(e *Entry) { e.Slots[1] = Slot{Used: true, Win: 1<<31 + 7} },
+	} {
+		e := Entry{FirstHour: 490000, LastDay: -1}
+		damage(&e)
+		var b bytes.Buffer
+		s := snap{Entries: []window.Entry[window.IP, Entry]{{K: window.IPOf(netip.MustParseAddr("10.0.0.9")), V: e}}}
+		if err := gob.NewEncoder(&b).Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if err := New(DefaultConfig()).Restore(b.Bytes()); err == nil || !strings.Contains(err.Error(), "10.0.0.9") {
+			t.Errorf("%+v: %v", e, err)
+		}
 	}
 }

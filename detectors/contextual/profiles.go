@@ -56,7 +56,7 @@ func (d *Detector) Profiles() *Profiles {
 	p := &Profiles{Location: d.cfg.Location, EndHour: d.lastWin + 1, Hosts: map[netip.Addr]HostProfile{}, Subnets: map[netip.Addr]SubnetPrior{},
 		Global: PopulationPrior{HOD: d.GHOD, HostDays: d.GHostDays, FirstHour: d.GFirst}}
 	for _, e := range d.t.Export() {
-		p.Hosts[e.K.Addr()] = HostProfile{HOW: wideHOW(&e.V.HOW), HOD: e.V.hod(), FirstHour: e.V.FirstHour, LastDay: e.V.LastDay}
+		p.Hosts[e.K.Addr()] = HostProfile{HOW: wideHOW(&e.V.HOW), HOD: e.V.hod(), FirstHour: int64(e.V.FirstHour), LastDay: int64(e.V.LastDay)}
 	}
 	for _, e := range d.sub.Export() {
 		p.Subnets[e.K.Addr()] = SubnetPrior{HOD: e.V.HOD, Days: e.V.Days, First: e.V.First}
@@ -78,7 +78,7 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 	for _, a := range sortedAddrs(p.Hosts) {
 		h := p.Hosts[a]
 		e, _ := d.t.Get(window.IPOf(a))
-		e.HOW, e.FirstHour, e.LastDay = narrowHOW(&h.HOW), h.FirstHour, h.LastDay // (HOD: state.daysAt)
+		e.HOW, e.FirstHour, e.LastDay = narrowHOW(&h.HOW), int32(h.FirstHour), int32(h.LastDay) // (HOD: state.daysAt; p.check: they fit)
 	}
 	for _, a := range sortedAddrs(p.Subnets) {
 		sp := p.Subnets[a]
@@ -92,13 +92,15 @@ func (d *Detector) LoadProfiles(p *Profiles) error {
 
 // check rejects what Profiles never writes and the detector would judge
 // by nonsense (a hand-edited file): hours after the archive's end, a last
-// active day outside the host's hours, negative counts of days or hours.
+// active day outside the host's hours, negative counts of days or hours,
+// a host's hours beyond int32 (Entry.check).
 func (p *Profiles) check() error {
 	if p.EndHour <= 0 {
 		return fmt.Errorf("end_hour %d", p.EndHour)
 	}
 	for a, h := range p.Hosts {
-		if h.FirstHour >= p.EndHour || h.LastDay != -1 && (h.LastDay < h.FirstHour/24 || h.LastDay > p.EndHour/24) {
+		e := Entry{FirstHour: h.FirstHour, LastDay: h.LastDay}
+		if h.FirstHour >= p.EndHour || h.LastDay != -1 && (h.LastDay < h.FirstHour/24 || h.LastDay > p.EndHour/24) || e.check() != nil {
 			return fmt.Errorf("host %s: first_hour %d, last_day %d, end_hour %d", a, h.FirstHour, h.LastDay, p.EndHour)
 		}
 	}

@@ -66,6 +66,11 @@ func TestDamagedProfiles(t *testing.T) {
 		"negative subnet days": func(p *Profiles) {
 			p.Subnets[netip.MustParseAddr("10.0.1.0")] = SubnetPrior{Days: -1, First: host.FirstHour}
 		},
+		"first hour beyond int32": func(p *Profiles) {
+			h := host
+			h.FirstHour, h.LastDay = -1<<40, -1
+			p.Hosts[netip.MustParseAddr("10.0.0.6")] = h
+		},
 		"negative host-days":   func(p *Profiles) { p.Global.HostDays = -3 },
 		"negative global hour": func(p *Profiles) { p.Global.HOD[3] = -1 },
 	} {
