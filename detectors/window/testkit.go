@@ -92,6 +92,22 @@ func RunSnapshot(det, fresh detectors.Detector, rows []Conn, cut int) ([]*notice
 	for _, r := range rows[:cut] {
 		eng.Observe(r.Event())
 	}
+	eng2, err := Restart(det, fresh, eng, emit)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows[cut:] {
+		eng2.Observe(r.Event())
+	}
+	eng2.Flush()
+	return out, nil
+}
+
+// Restart stops det and its Engine eng as `zeekanom run` does and starts
+// again from their checkpoint: fresh (a new detector of the same config)
+// restores det's snapshot, and the Engine returned, around fresh and
+// emitting to emit, eng's watermarks.
+func Restart(det, fresh detectors.Detector, eng *detectors.Engine, emit detectors.Emit) (*detectors.Engine, error) {
 	st, ok := det.(detectors.Stateful)
 	if !ok {
 		return nil, fmt.Errorf("%s is not stateful", det.Name())
@@ -111,11 +127,7 @@ func RunSnapshot(det, fresh detectors.Detector, rows []Conn, cut int) ([]*notice
 	if err := eng2.Restore(wm); err != nil {
 		return nil, err
 	}
-	for _, r := range rows[cut:] {
-		eng2.Observe(r.Event())
-	}
-	eng2.Flush()
-	return out, nil
+	return eng2, nil
 }
 
 // RestoreRoundTrip feeds rows[:cut] to det, snapshots it, restores the
@@ -402,6 +414,21 @@ func DecodeGob[T any](b []byte) (any, error) {
 	var v T
 	err := DecodeGobInto(b, &v)
 	return v, err
+}
+
+// Decoded runs a Capture's encoding now and decodes it into a T, chunks
+// included; t fails on an error.
+func Decoded[T any](t testing.TB, encode func(io.Writer) error) T {
+	t.Helper()
+	var v T
+	b, err := detectors.Encoded(encode)
+	if err == nil {
+		err = DecodeGobInto(b, &v)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // Churn is a busy sensor's background from start, rate rows/s for dur:
