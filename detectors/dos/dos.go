@@ -91,7 +91,7 @@ type Top struct {
 // cmsW is the width of the one-row count sketch of sources per slot.
 const cmsW = 64
 
-// Slot is one window of one key.
+// Slot is one window of one key as snapshots carry it (live: a slot).
 type Slot struct {
 	Used     bool
 	Win      int64
@@ -102,6 +102,33 @@ type Slot struct {
 	Best     uint8        // bucket with the most connections
 	BestSrc  window.IP    // the source that last raised it
 	UIDs     window.UIDs
+}
+
+// slot is one open window of one key (408 bytes, where a Slot is 472): a
+// Slot without Used (a slot in use has an id) and with its uids in a
+// window.UIDSample.
+type slot struct {
+	Win      int64
+	Srcs     window.HLL
+	Conns    uint32
+	HalfOpen uint32
+	CMS      [cmsW]uint16 // connections per source bucket (saturating)
+	Best     uint8        // bucket with the most connections
+	BestSrc  window.IP    // the source that last raised it
+	UIDs     window.UIDSample
+}
+
+// export writes s into o (zeroed) as snapshots carry it.
+func (s *slot) export(o *Slot) {
+	*o = Slot{Used: true, Win: s.Win, Srcs: s.Srcs, Conns: s.Conns, HalfOpen: s.HalfOpen, CMS: s.CMS, Best: s.Best,
+		BestSrc: s.BestSrc}
+	s.UIDs.Export(&o.UIDs)
+}
+
+// load makes s (zeroed) the open window o.
+func (s *slot) load(o *Slot) {
+	*s = slot{Win: o.Win, Srcs: o.Srcs, Conns: o.Conns, HalfOpen: o.HalfOpen, CMS: o.CMS, Best: o.Best, BestSrc: o.BestSrc}
+	s.UIDs.Load(&o.UIDs)
 }
 
 // nSlots is how many windows a key can have open at once: the window and
@@ -123,7 +150,7 @@ type Entry struct {
 }
 
 // state is a key's live state: the baseline and, per open window, its
-// number and the Slot (472 bytes) it holds in the detector's slab (0:
+// number and the slot (408 bytes) it holds in the detector's slab (0:
 // none). A key takes slots only for windows it sees rows in, so the many
 // keys seen once cost one slot, not four, and closing windows reads these
 // 64-byte headers instead of every slot.
@@ -143,7 +170,7 @@ type Detector struct {
 	cfg     Config
 	win     window.Windows
 	t       *window.Table[Key, state]
-	slots   window.Slab[Slot]
+	slots   window.Slab[slot]
 	allow   window.Networks
 	pending []*notice.Notice
 }
@@ -197,7 +224,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		}
 	})
 	if created {
-		s.Used, s.Win = true, w
+		s.Win = w
 	}
 	s.Srcs.Add(window.HashAddr(c.Orig, 0xd05)) // (same hash family as HashIP)
 	s.Conns++
@@ -306,7 +333,7 @@ func (d *Detector) keepMin() float64 {
 }
 
 // merge adds window s to u (u the earlier one).
-func (u *Slot) merge(s *Slot) {
+func (u *slot) merge(s *slot) {
 	u.Srcs.Merge(&s.Srcs)
 	u.Conns += s.Conns
 	u.HalfOpen += s.HalfOpen
@@ -328,7 +355,7 @@ func (u *Slot) merge(s *Slot) {
 
 // judge scores window s of key k (span windows long, from s.Win) against
 // the key's baseline (per window); nil when it does not fire.
-func (d *Detector) judge(k Key, e *state, s *Slot, span float64) *notice.Notice {
+func (d *Detector) judge(k Key, e *state, s *slot, span float64) *notice.Notice {
 	conns := float64(s.Conns)
 	if conns < 0.8*d.cfg.MinSources && conns < d.cfg.MinConnsOneSource && (e.BaseN < 10 || conns < d.cfg.Surge*math.Max(1, e.Base)*span) {
 		return nil // cannot fire
@@ -450,7 +477,7 @@ var _ detectors.Capturer = (*Detector)(nil)
 // Capture copies the state; the returned function encodes the copy.
 func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
-	var slots []Slot // the open windows, copied once (entries made as encoded)
+	var slots []slot // the open windows, copied once (entries made as encoded)
 	for j := range live {
 		v := &live[j].V
 		slots = d.slots.CopyOut(v.Slot[:], slots)
@@ -464,11 +491,11 @@ func (d *Detector) Capture() func(io.Writer) error {
 		e.K, e.V.Base, e.V.BaseN = live[j].K, v.Base, v.BaseN
 		for i, id := range v.Slot {
 			if id != 0 {
-				e.V.Slots[i] = slots[id-1]
+				slots[id-1].export(&e.V.Slots[i])
 			}
 		}
 		if v.Prev != 0 {
-			e.V.Prev = slots[v.Prev-1]
+			slots[v.Prev-1].export(&e.V.Prev)
 		}
 	}))
 }
@@ -480,9 +507,14 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var slots window.Slab[Slot]
+	var slots window.Slab[slot]
 	var live []window.Entry[Key, state]
 	var late int64
+	take := func(o *Slot) (int32, int64) { // o's window in a new slot
+		id, p := slots.New()
+		p.load(o)
+		return id, o.Win
+	}
 	add := func(es []window.Entry[Key, Entry]) {
 		for k := range es {
 			se := &es[k]
@@ -511,20 +543,14 @@ func (d *Detector) Restore(b []byte) error {
 					moved = append(moved, i)
 					continue
 				}
-				var p *Slot
-				e.Slot[i], p = slots.New()
-				*p, e.Win[i] = se.V.Slots[i], se.V.Slots[i].Win
+				e.Slot[i], e.Win[i] = take(&se.V.Slots[i])
 			}
 			for _, i := range moved {
 				j, _ := window.SlotOf(e.Win[:], e.Slot[:], -1) // a free slot
-				var p *Slot
-				e.Slot[j], p = slots.New()
-				*p, e.Win[j] = se.V.Slots[i], se.V.Slots[i].Win
+				e.Slot[j], e.Win[j] = take(&se.V.Slots[i])
 			}
 			if se.V.Prev.Used {
-				var p *Slot
-				e.Prev, p = slots.New()
-				*p, e.PrevWin = se.V.Prev, se.V.Prev.Win
+				e.Prev, e.PrevWin = take(&se.V.Prev)
 			}
 		}
 	}

@@ -1,0 +1,141 @@
+package dos
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"math/rand"
+	"net/netip"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/notice"
+)
+
+// keyWin is a key's window by its number (the reference's key).
+type keyWin struct {
+	K   Key
+	Win int64
+}
+
+// uidRows is minutes of random rows to 24 destinations, in time order,
+// each with a uid of 1 to 18 base-62 characters as Zeek writes them: in a
+// key's minute a few rows, a crowd of half-open sources (some floods) or
+// one loud source.
+func uidRows(r *rand.Rand, minutes int) []window.Conn {
+	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var rows []window.Conn
+	for m := range minutes {
+		for k := range 24 {
+			n, srcs, state := r.Intn(4), 1000, "SF"
+			switch r.Intn(4) {
+			case 0:
+				n, state = 5+r.Intn(40), "S0"
+			case 1:
+				n, srcs = 20+r.Intn(200), 1
+			}
+			for range n {
+				uid := []byte{'C'}
+				for range r.Intn(18) {
+					uid = append(uid, b62[r.Intn(len(b62))])
+				}
+				s := r.Intn(srcs)
+				rows = append(rows, window.Conn{TS: t0.Add(time.Duration(m)*time.Minute + time.Duration(r.Int63n(int64(time.Minute)))),
+					Src: fmt.Sprintf("100.64.%d.%d", s/250, 1+s%250), Dst: fmt.Sprintf("203.0.113.%d", 1+k/2),
+					SPort: uint16(1024 + r.Intn(60000)), DPort: uint16(80 + k%2), State: state, UID: string(uid)})
+			}
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b window.Conn) int { return a.TS.Compare(b.TS) })
+	return rows
+}
+
+// A slot's uids live in a window.UIDSample and snapshots carry them as
+// window.UIDs: every notice and capture carries what a reference
+// window.UIDs sample of each key-window's uids (two windows' merged, for
+// a notice joining the previous window) holds, through captures encoded
+// after more rows and a restore halfway; restored, a snapshot is taken
+// again as it was.
+func TestUIDSamplesAsUIDs(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MinSources, cfg.MinConnsOneSource = 20, 150
+	r := rand.New(rand.NewSource(1))
+	rows := uidRows(r, 60)
+	d := New(cfg)
+	ref := map[keyWin]window.UIDs{}
+	var withUIDs, joined int
+	emit := func(n *notice.Notice) {
+		var want window.UIDs
+		k := Key{window.IPOf(n.Destination), n.DestPort, 6}
+		for w := d.win.Index(n.Start); w < d.win.Index(n.End); w++ {
+			u := ref[keyWin{k, w}]
+			want.Merge(&u)
+		}
+		if !reflect.DeepEqual(n.UIDs, want.Strings()) {
+			t.Fatalf("notice for %s at %s: uids %q, want %q", n.Destination, n.Start, n.UIDs, want.Strings())
+		}
+		withUIDs += min(len(n.UIDs), 1)
+		joined += int(n.End.Sub(n.Start) / (2 * cfg.Window))
+	}
+	eng := detectors.NewEngine(emit, d)
+	type capture struct {
+		encode func(io.Writer) error
+		ref    map[keyWin]window.UIDs
+		at     int
+	}
+	var caps []capture
+	for i, c := range rows {
+		if i == len(rows)/2 {
+			// a restart, as `zeekanom run` does: restored, the detector
+			// snapshots what it restored
+			before := window.Decoded[snap](t, d.Capture())
+			fresh := New(cfg)
+			var err error
+			if eng, err = window.Restart(d, fresh, eng, emit); err != nil {
+				t.Fatal(err)
+			}
+			d = fresh
+			if after := window.Decoded[snap](t, d.Capture()); !reflect.DeepEqual(before, after) {
+				t.Fatal("restored, the snapshot differs")
+			}
+		}
+		if i%(len(rows)/12) == 0 {
+			caps = append(caps, capture{d.Capture(), maps.Clone(ref), i})
+		}
+		k := keyWin{Key{window.IPOf(netip.MustParseAddr(c.Dst)), c.DPort, 6}, d.win.Index(c.TS)}
+		u := ref[k]
+		u.Add([]byte(c.UID))
+		ref[k] = u
+		eng.Observe(c.Event())
+	}
+	eng.Flush()
+	if withUIDs < 100 || joined < 20 {
+		t.Fatalf("test too thin: %d notices with uids, %d joining two windows", withUIDs, joined)
+	}
+	var open, prev int
+	for _, c := range caps {
+		for _, e := range window.Decoded[snap](t, c.encode).Entries {
+			for i, sl := range append(e.V.Slots[:], e.V.Prev) {
+				if !sl.Used {
+					continue
+				}
+				if want := c.ref[keyWin{e.K, sl.Win}]; sl.UIDs != want {
+					t.Fatalf("capture at row %d: %v's window %d has uids %q, want %q",
+						c.at, e.K, sl.Win, sl.UIDs.Strings(), want.Strings())
+				}
+				if i == len(e.V.Slots) {
+					prev++
+				} else {
+					open++
+				}
+			}
+		}
+	}
+	if open < 300 || prev < 80 {
+		t.Fatalf("test too thin: %d open windows, %d previous ones in the captures", open, prev)
+	}
+}
