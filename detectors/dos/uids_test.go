@@ -2,7 +2,6 @@ package dos
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"math/rand"
 	"net/netip"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
 )
@@ -58,20 +56,19 @@ func uidRows(r *rand.Rand, minutes int) []window.Conn {
 // window.UIDs: every notice and capture carries what a reference
 // window.UIDs sample of each key-window's uids (two windows' merged, for
 // a notice joining the previous window) holds, through captures encoded
-// after more rows and a restore halfway; restored, a snapshot is taken
-// again as it was.
+// after more rows and a restart halfway (window.RunRestarting).
 func TestUIDSamplesAsUIDs(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MinSources, cfg.MinConnsOneSource = 20, 150
 	r := rand.New(rand.NewSource(1))
 	rows := uidRows(r, 60)
-	d := New(cfg)
+	win := window.NewWindows(cfg.Window, cfg.Lateness)
 	ref := map[keyWin]window.UIDs{}
 	var withUIDs, joined int
 	emit := func(n *notice.Notice) {
 		var want window.UIDs
 		k := Key{window.IPOf(n.Destination), n.DestPort, 6}
-		for w := d.win.Index(n.Start); w < d.win.Index(n.End); w++ {
+		for w := win.Index(n.Start); w < win.Index(n.End); w++ {
 			u := ref[keyWin{k, w}]
 			want.Merge(&u)
 		}
@@ -81,51 +78,29 @@ func TestUIDSamplesAsUIDs(t *testing.T) {
 		withUIDs += min(len(n.UIDs), 1)
 		joined += int(n.End.Sub(n.Start) / (2 * cfg.Window))
 	}
-	eng := detectors.NewEngine(emit, d)
-	type capture struct {
-		encode func(io.Writer) error
-		ref    map[keyWin]window.UIDs
-		at     int
-	}
-	var caps []capture
-	for i, c := range rows {
-		if i == len(rows)/2 {
-			// a restart, as `zeekanom run` does: restored, the detector
-			// snapshots what it restored
-			before := window.Decoded[snap](t, d.Capture())
-			fresh := New(cfg)
-			var err error
-			if eng, err = window.Restart(d, fresh, eng, emit); err != nil {
-				t.Fatal(err)
-			}
-			d = fresh
-			if after := window.Decoded[snap](t, d.Capture()); !reflect.DeepEqual(before, after) {
-				t.Fatal("restored, the snapshot differs")
-			}
+	var refs []map[keyWin]window.UIDs // at each capture
+	caps := window.RunRestarting[snap](t, func() *Detector { return New(cfg) }, rows, emit, func(i int, captured bool) {
+		if captured {
+			refs = append(refs, maps.Clone(ref))
 		}
-		if i%(len(rows)/12) == 0 {
-			caps = append(caps, capture{d.Capture(), maps.Clone(ref), i})
-		}
-		k := keyWin{Key{window.IPOf(netip.MustParseAddr(c.Dst)), c.DPort, 6}, d.win.Index(c.TS)}
+		k := keyWin{Key{window.IPOf(netip.MustParseAddr(rows[i].Dst)), rows[i].DPort, 6}, win.Index(rows[i].TS)}
 		u := ref[k]
-		u.Add([]byte(c.UID))
+		u.Add([]byte(rows[i].UID))
 		ref[k] = u
-		eng.Observe(c.Event())
-	}
-	eng.Flush()
+	})
 	if withUIDs < 100 || joined < 20 {
 		t.Fatalf("test too thin: %d notices with uids, %d joining two windows", withUIDs, joined)
 	}
 	var open, prev int
-	for _, c := range caps {
-		for _, e := range window.Decoded[snap](t, c.encode).Entries {
+	for j, c := range caps {
+		for _, e := range window.Decoded[snap](t, c.Encode).Entries {
 			for i, sl := range append(e.V.Slots[:], e.V.Prev) {
 				if !sl.Used {
 					continue
 				}
-				if want := c.ref[keyWin{e.K, sl.Win}]; sl.UIDs != want {
+				if want := refs[j][keyWin{e.K, sl.Win}]; sl.UIDs != want {
 					t.Fatalf("capture at row %d: %v's window %d has uids %q, want %q",
-						c.at, e.K, sl.Win, sl.UIDs.Strings(), want.Strings())
+						c.At, e.K, sl.Win, sl.UIDs.Strings(), want.Strings())
 				}
 				if i == len(e.V.Slots) {
 					prev++

@@ -431,6 +431,51 @@ func Decoded[T any](t testing.TB, encode func(io.Writer) error) T {
 	return v
 }
 
+// Captured is a Capture taken before row At, to be encoded later.
+type Captured struct {
+	At     int
+	Encode func(io.Writer) error
+}
+
+// RunRestarting feeds rows to a detector from mk in an Engine emitting to
+// emit, restarted halfway as `zeekanom run` does (Restart into another
+// from mk, whose Capture must then decode, as a T, to the first one's),
+// and flushes it. Before each row it calls row with the row's index and
+// whether a Capture was taken there (twelve are, returned to be encoded
+// after all the rows): a test follows the rows in a reference, saved at
+// each Capture.
+func RunRestarting[T any, D interface {
+	detectors.Detector
+	detectors.Capturer
+}](t testing.TB, mk func() D, rows []Conn, emit detectors.Emit, row func(i int, captured bool)) []Captured {
+	t.Helper()
+	d := mk()
+	eng := detectors.NewEngine(emit, d)
+	var caps []Captured
+	for i, c := range rows {
+		if i == len(rows)/2 {
+			before := Decoded[T](t, d.Capture())
+			fresh := mk()
+			var err error
+			if eng, err = Restart(d, fresh, eng, emit); err != nil {
+				t.Fatal(err)
+			}
+			d = fresh
+			if after := Decoded[T](t, d.Capture()); !reflect.DeepEqual(before, after) {
+				t.Fatal("restored, the snapshot differs")
+			}
+		}
+		captured := i%max(len(rows)/12, 1) == 0
+		if captured {
+			caps = append(caps, Captured{i, d.Capture()})
+		}
+		row(i, captured)
+		eng.Observe(c.Event())
+	}
+	eng.Flush()
+	return caps
+}
+
 // Churn is a busy sensor's background from start, rate rows/s for dur:
 // hosts internal hosts to servers drawn from a Zipf law over 20,000 (as
 // zeekgen draws them), common ports, exponential sizes, one row in twenty
