@@ -105,7 +105,8 @@ type Pre struct {
 	Last   window.IP
 }
 
-// Slot is one window's evidence for one key.
+// Slot is one window's evidence for one key as snapshots carry it (live:
+// a slot).
 type Slot struct {
 	Used   bool
 	Win    int64
@@ -123,7 +124,7 @@ type Slot struct {
 	Last   window.IP // last destination seen (vertical: unused)
 }
 
-// Entry is the state of one key.
+// Entry is the state of one key as snapshots carry it (live: an entry).
 type Entry struct {
 	// a compact header of the slots' windows, so finding the slot of a
 	// row reads one cache line
@@ -150,6 +151,66 @@ type Prev struct {
 	Done bool
 }
 
+// entry is the live state of one key (1,648 bytes, where an Entry is
+// 1,928): an Entry whose slots hold their uids in a window.UIDSample.
+type entry struct {
+	FW        [3]int64
+	SW        [2]int64
+	FU, SU    uint8 // used bits
+	Fast      [3]slot
+	Slow      [2]slot
+	LastFired int64
+	Prev      Prev
+}
+
+// slot is a Slot as an entry holds it (288 bytes, where a Slot is 344):
+// its uids in a window.UIDSample.
+type slot struct {
+	Used   bool
+	Win    int64
+	D      window.HLL
+	Conns  uint32
+	Failed uint32
+	Fast   bool
+	Closed bool
+	UIDs   window.UIDSample
+	Last   window.IP
+}
+
+// export writes e into o as snapshots carry it.
+func (e *entry) export(o *Entry) {
+	*o = Entry{FW: e.FW, SW: e.SW, FU: e.FU, SU: e.SU, LastFired: e.LastFired, Prev: e.Prev}
+	for i := range e.Fast {
+		e.Fast[i].export(&o.Fast[i])
+	}
+	for i := range e.Slow {
+		e.Slow[i].export(&o.Slow[i])
+	}
+}
+
+// load makes e (zeroed) the entry o.
+func (e *entry) load(o *Entry) {
+	*e = entry{FW: o.FW, SW: o.SW, FU: o.FU, SU: o.SU, LastFired: o.LastFired, Prev: o.Prev}
+	for i := range e.Fast {
+		e.Fast[i].load(&o.Fast[i])
+	}
+	for i := range e.Slow {
+		e.Slow[i].load(&o.Slow[i])
+	}
+}
+
+// export writes s into o as snapshots carry it, and load makes s (zeroed)
+// the slot o.
+func (s *slot) export(o *Slot) {
+	*o = Slot{Used: s.Used, Win: s.Win, D: s.D, Conns: s.Conns, Failed: s.Failed, Fast: s.Fast, Closed: s.Closed, Last: s.Last}
+	s.UIDs.Export(&o.UIDs)
+}
+
+func (s *slot) load(o *Slot) {
+	*s = slot{Used: o.Used, Win: o.Win, D: o.D, Conns: o.Conns, Failed: o.Failed, Fast: o.Fast, Closed: o.Closed, Last: o.Last}
+	s.UIDs.Load(&o.UIDs)
+}
+
 const (
 	kindH = iota
 	kindV
@@ -161,8 +222,8 @@ type Detector struct {
 	ignore   window.Networks
 	fast     window.Windows
 	slow     window.Windows
-	h        *window.Table[hKey, Entry]
-	v        *window.Table[vKey, Entry]
+	h        *window.Table[hKey, entry]
+	v        *window.Table[vKey, entry]
 	hp       *window.Table[hKey, Pre]
 	vp       *window.Table[vKey, Pre]
 	base     [2]float64 // global EWMA of effective counts (horizontal, vertical)
@@ -182,8 +243,8 @@ func New(cfg Config) *Detector {
 	// max_hosts is the total key budget: 1/8 to each full table, 3/8 to
 	// each compact first-stage table
 	full, pre := max(cfg.MaxHosts/8, 16), max(cfg.MaxHosts*3/8, 16)
-	d.h = window.NewTableHash[hKey, Entry](full, hKey.hash)
-	d.v = window.NewTableHash[vKey, Entry](full, vKey.hash)
+	d.h = window.NewTableHash[hKey, entry](full, hKey.hash)
+	d.v = window.NewTableHash[vKey, entry](full, vKey.hash)
 	d.hp = window.NewTableHash[hKey, Pre](pre, hKey.hash)
 	d.vp = window.NewTableHash[vKey, Pre](pre, vKey.hash)
 	d.base = [2]float64{1, 1}
@@ -199,7 +260,7 @@ func (d *Detector) Stats() window.Stats {
 		Evicted: d.h.Evicted() + d.v.Evicted() + d.hp.Evicted() + d.vp.Evicted(), Late: d.fast.Late}
 }
 
-func (s *Slot) add(h uint64, conns, failed uint32, uid []byte, dst window.IP) {
+func (s *slot) add(h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	s.D.Add(h)
 	s.Conns += conns
 	s.Failed += failed
@@ -293,7 +354,7 @@ func (d *Detector) stage(p *Pre, fw, sw int64, h uint64, failed uint32, uid []by
 }
 
 // promote replays a first stage into a fresh full entry.
-func (d *Detector) promote(e *Entry, p *Pre, sw int64, slowOK bool) {
+func (d *Detector) promote(e *entry, p *Pre, sw int64, slowOK bool) {
 	for i := 0; i < int(p.N); i++ {
 		if p.Fast[i] <= d.fast.Closed {
 			continue
@@ -303,11 +364,11 @@ func (d *Detector) promote(e *Entry, p *Pre, sw int64, slowOK bool) {
 	p.N = 0
 }
 
-func (d *Detector) addTo(e *Entry, fw, sw int64, slowOK bool, h uint64, conns, failed uint32, uid []byte, dst window.IP) {
+func (d *Detector) addTo(e *entry, fw, sw int64, slowOK bool, h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	i, fresh := pick(e.FW[:], &e.FU, fw)
 	s := &e.Fast[i]
 	if fresh { // (when every slot was busy this drops the oldest window: rare)
-		*s = Slot{Used: true, Win: fw}
+		*s = slot{Used: true, Win: fw}
 	}
 	s.add(h, conns, failed, uid, dst)
 	if !slowOK {
@@ -316,7 +377,7 @@ func (d *Detector) addTo(e *Entry, fw, sw int64, slowOK bool, h uint64, conns, f
 	i, fresh = pick(e.SW[:], &e.SU, sw)
 	ss := &e.Slow[i]
 	if fresh {
-		*ss = Slot{Used: true, Win: sw}
+		*ss = slot{Used: true, Win: sw}
 	}
 	ss.add(h, conns, failed, uid, dst)
 }
@@ -348,7 +409,7 @@ func pick(wins []int64, used *uint8, w int64) (int, bool) {
 }
 
 // effective weighs the distinct count by how many attempts failed.
-func (d *Detector) effective(s *Slot, thr float64) (dist, eff, failFrac float64) {
+func (d *Detector) effective(s *slot, thr float64) (dist, eff, failFrac float64) {
 	if float64(s.Conns)*1.2 < thr {
 		// the distinct count cannot reach thr: skip the estimate (the
 		// connection count bounds it; good enough for the baseline)
@@ -384,10 +445,10 @@ func (d *Detector) close(fc int64, fok bool, sc int64, sok bool, emit detectors.
 	}
 	d.pending = d.pending[:0]
 	d.batchSum, d.batchN = [2]float64{}, [2]float64{}
-	d.h.Range(func(k hKey, e *Entry) bool {
+	d.h.Range(func(k hKey, e *entry) bool {
 		return d.closeEntry(e, kindH, k.Src.Addr(), netip.Addr{}, k.Port, k.Proto, fc, fok, sc, sok, emit)
 	})
-	d.v.Range(func(k vKey, e *Entry) bool {
+	d.v.Range(func(k vKey, e *entry) bool {
 		return d.closeEntry(e, kindV, k.Src.Addr(), k.Dst.Addr(), 0, 0, fc, fok, sc, sok, emit)
 	})
 	if sok {
@@ -409,7 +470,7 @@ func (d *Detector) close(fc int64, fok bool, sc int64, sok bool, emit detectors.
 
 // closeEntry closes the entry's due slots; it returns true when the entry
 // is empty and may go.
-func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint16, proto uint8, fc int64, fok bool, sc int64, sok bool, emit detectors.Emit) bool {
+func (d *Detector) closeEntry(e *entry, kind int, src, dst netip.Addr, port uint16, proto uint8, fc int64, fok bool, sc int64, sok bool, emit detectors.Emit) bool {
 	thr := d.cfg.Horizontal
 	if kind == kindV {
 		thr = d.cfg.Vertical
@@ -424,7 +485,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 		// a judged window older than fc has no next window left to join
 		for i := range e.Fast {
 			if s := &e.Fast[i]; s.Used && s.Closed && (s.Win < fc || s.Fast) {
-				*s = Slot{}
+				*s = slot{}
 				e.FU &^= 1 << i
 			}
 		}
@@ -458,7 +519,7 @@ func (d *Detector) closeEntry(e *Entry, kind int, src, dst netip.Addr, port uint
 }
 
 // fastOrder lists the fast slots by window, oldest first.
-func fastOrder(e *Entry) [3]int {
+func fastOrder(e *entry) [3]int {
 	o := [3]int{0, 1, 2}
 	for i := 1; i < 3; i++ {
 		for j := i; j > 0 && e.Fast[o[j]].Win < e.Fast[o[j-1]].Win; j-- {
@@ -475,14 +536,14 @@ func fastOrder(e *Entry) [3]int {
 // over two windows' span, as slow windows do. A window over the threshold (notified or suppressed by
 // renotify) is never joined again, so one scan gives one notice. The slot
 // is kept, marked closed, until the next window closes.
-func (d *Detector) closeFast(e *Entry, i, kind int, src, dst netip.Addr, port uint16, proto uint8, thr float64, emit detectors.Emit) {
+func (d *Detector) closeFast(e *entry, i, kind int, src, dst netip.Addr, port uint16, proto uint8, thr float64, emit detectors.Emit) {
 	s := &e.Fast[i]
 	dist, eff, ff := d.effective(s, thr)
 	d.batchSum[kind] += eff
 	d.batchN[kind]++
 	start, end := d.fast.Start(s.Win), d.fast.End(s.Win)
 	judged := s
-	var u Slot
+	var u slot
 	if eff < thr {
 		for j := range e.Fast {
 			p := &e.Fast[j]
@@ -523,12 +584,12 @@ func (d *Detector) closeFast(e *Entry, i, kind int, src, dst netip.Addr, port ui
 // before it stayed quiet (no notice), joined with it, so a slow scan
 // anywhere within slow_window is caught whatever its alignment: the
 // windows hop by slow_window over two windows' span.
-func (d *Detector) closeSlow(e *Entry, i, kind int, src, dst netip.Addr, port uint16, proto uint8, emit detectors.Emit) {
+func (d *Detector) closeSlow(e *entry, i, kind int, src, dst netip.Addr, port uint16, proto uint8, emit detectors.Emit) {
 	thr := d.cfg.Slow
 	s := e.Slow[i]
 	prev := e.Prev
 	e.Prev = Prev{Win: s.Win, D: s.D, Conns: s.Conns, Failed: s.Failed, Done: s.Fast}
-	e.Slow[i] = Slot{}
+	e.Slow[i] = slot{}
 	e.SU &^= 1 << i
 	if s.Fast {
 		return // a fast notice covered this window
@@ -553,7 +614,7 @@ func (d *Detector) closeSlow(e *Entry, i, kind int, src, dst netip.Addr, port ui
 
 func fmtDur(d time.Duration) string { return window.FmtDur(d) }
 
-func (d *Detector) build(kind int, slow bool, s *Slot, src, dst netip.Addr, port uint16, proto uint8, dist, eff, failFrac, thr float64, start, end time.Time, win time.Duration) *notice.Notice {
+func (d *Detector) build(kind int, slow bool, s *slot, src, dst netip.Addr, port uint16, proto uint8, dist, eff, failFrac, thr float64, start, end time.Time, win time.Duration) *notice.Notice {
 	base := d.base[kind]
 	n := &notice.Notice{Timestamp: end, Start: start, End: end, Source: src}
 	ratio := eff / thr
@@ -648,21 +709,61 @@ func (d *Detector) Capture() func(io.Writer) error {
 		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: slices.Clone(d.pending),
 		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout(),
 		Chunks: []int{window.Chunks(len(h)), window.Chunks(len(v)), window.Chunks(len(hp)), window.Chunks(len(vp))}}
-	return window.GobChunksLater(s, window.Chunked(h), window.Chunked(v), window.Chunked(hp), window.Chunked(vp))
+	return window.GobChunksLater(s, exported(h), exported(v), window.Chunked(hp), window.Chunked(vp))
+}
+
+// exported is the Part of a full table's entries (a copy) as snapshots
+// carry them, made as encoded.
+func exported[K comparable](es []window.Entry[K, entry]) window.Part {
+	return window.ChunkedFunc(len(es), func(j int, o *window.Entry[K, Entry]) {
+		o.K = es[j].K
+		es[j].V.export(&o.V)
+	})
 }
 
 // Restore loads a Snapshot.
 func (d *Detector) Restore(b []byte) error {
 	var s snap
-	if err := window.DecodeGobInto(b, &s); err != nil {
+	dec, err := window.GobHead(b, &s)
+	if err != nil {
 		return err
 	}
-	d.h.ImportLayout(s.H, s.HEv, s.HL)
-	d.v.ImportLayout(s.V, s.VEv, s.VL)
+	h, err := loaded(dec, s.Chunks, 0, s.H)
+	if err != nil {
+		return err
+	}
+	v, err := loaded(dec, s.Chunks, 1, s.V)
+	if err != nil {
+		return err
+	}
+	if s.HP, err = window.ReadChunks(dec, s.Chunks, 2, s.HP); err != nil {
+		return err
+	}
+	if s.VP, err = window.ReadChunks(dec, s.Chunks, 3, s.VP); err != nil {
+		return err
+	}
+	d.h.ImportLayout(h, s.HEv, s.HL)
+	d.v.ImportLayout(v, s.VEv, s.VL)
 	d.hp.ImportLayout(s.HP, s.HPEv, s.HPL)
 	d.vp.ImportLayout(s.VP, s.VPEv, s.VPL)
 	d.base = s.Base
 	d.fast.Closed, d.slow.Closed, d.fast.Late = s.FastClosed, s.SlowClosed, s.Late
 	d.pending = s.Pending
 	return nil
+}
+
+// loaded is a full table's entries as it holds them: those of the
+// snapshot's head (an older snapshot's) and of its part i, each chunk
+// made live as read.
+func loaded[K comparable](dec *gob.Decoder, chunks []int, i int, head []window.Entry[K, Entry]) ([]window.Entry[K, entry], error) {
+	live := make([]window.Entry[K, entry], 0, len(head))
+	add := func(es []window.Entry[K, Entry]) {
+		for j := range es {
+			live = append(live, window.Entry[K, entry]{K: es[j].K})
+			live[len(live)-1].V.load(&es[j].V)
+		}
+	}
+	add(head)
+	err := window.EachChunk(dec, chunks, i, add)
+	return live, err
 }
