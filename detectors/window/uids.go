@@ -111,11 +111,23 @@ const UIDKeep = 18
 
 // kept is the form of uid a UIDSample keeps.
 func kept(uid []byte) []byte {
-	uid = uid[:min(len(uid), UIDKeep)]
-	if i := bytes.IndexByte(uid, 0); i >= 0 {
-		uid = uid[:i]
+	_, n := keptHash(uid)
+	return uid[:n]
+}
+
+// keptHash is uidHash of uid's kept form, and its length, in one pass.
+func keptHash(uid []byte) (uint64, int) {
+	h := uint64(14695981039346656037)
+	n := 0
+	for _, c := range uid[:min(len(uid), UIDKeep)] {
+		if c == 0 {
+			break
+		}
+		h ^= uint64(c)
+		h *= 1099511628211
+		n++
 	}
-	return uid
+	return Mix64(h), n
 }
 
 // n is how many uids the sample holds, within bounds.
@@ -126,11 +138,11 @@ func (u *UIDSample) uid(i int) []byte { return kept(u.B[i][:]) }
 
 // Add offers uid to the sample.
 func (u *UIDSample) Add(uid []byte) {
-	uid = kept(uid)
-	if len(uid) == 0 {
+	h, k := keptHash(uid)
+	if k == 0 {
 		return
 	}
-	h := uidHash(uid)
+	uid = uid[:k]
 	n := u.n()
 	m := min(max(int(u.MaxI), 0), UIDCap-1)
 	if n >= UIDCap && !u.below(h, m) {

@@ -115,21 +115,25 @@ func TestUIDSampleDamagedNoAlloc(t *testing.T) {
 // BenchmarkUIDSampleAdd: windows of 20 rows (a fill and about 7
 // replacements each), UIDs against UIDSample.
 func BenchmarkUIDSampleAdd(b *testing.B) {
-	b.Run("UIDs", benchAdd[UIDs])
-	b.Run("UIDSample", benchAdd[UIDSample])
+	for _, rows := range []int{3, 20, 200} {
+		b.Run(fmt.Sprintf("UIDs/%d", rows), func(b *testing.B) { benchAdd[UIDs](b, rows) })
+		b.Run(fmt.Sprintf("UIDSample/%d", rows), func(b *testing.B) { benchAdd[UIDSample](b, rows) })
+	}
 }
 
+// benchAdd: windows of rows uids each (3: a sample never full; 20: a fill
+// and about 7 replacements; 200: mostly rejected).
 func benchAdd[T any, P interface {
 	*T
 	Add([]byte)
-}](b *testing.B) {
+}](b *testing.B, rows int) {
 	uids := make([][]byte, 1024)
 	for i := range uids {
 		uids[i] = fmt.Appendf(nil, "C%017d", i*7919)
 	}
 	var u T
 	for i := range b.N {
-		if i%20 == 0 {
+		if i%rows == 0 {
 			u = *new(T)
 		}
 		P(&u).Add(uids[i%len(uids)])
