@@ -80,6 +80,9 @@ type Slot struct {
 	// Est: a connection of the hour was established (window.Established);
 	// only such hours teach the subnet and population priors
 	Est bool
+	// Quiet: an hour that cannot fire (Detector.cannotFire), kept as its
+	// window and Est only
+	Quiet bool
 }
 
 // slot is an open hour of one host (168 bytes, where a Slot is 336): a
@@ -112,6 +115,13 @@ func (s *slot) load(o *Slot, sl *window.Slab[window.HLL]) {
 
 // nSlots is how many hours a host can have open at once.
 const nSlots = 2
+
+// quiet and quietEst are the slot ids of a quiet hour (cannotFire),
+// which takes no slot: the hour's Est is all it keeps.
+const (
+	quiet    int32 = -1
+	quietEst int32 = -2
+)
 
 // Entry is one host's profile as snapshots carry it.
 type Entry struct {
@@ -227,6 +237,10 @@ type Detector struct {
 	// learnt again (a run over logs the archive covered)
 	trainedFirst int64
 	lastWin      int64 // the newest hour seen (Profiles)
+	// noQuiet: every hour takes a slot (tests: quiet hours change
+	// nothing); quietHours and slotsTaken count the hours opened each way
+	noQuiet                bool
+	quietHours, slotsTaken int64
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -243,10 +257,10 @@ func New(cfg Config) *Detector {
 		GFirst: math.MaxInt64}
 	d.t.OnEvict = func(_ window.IP, e *state) {
 		for i, id := range e.Slot {
-			if id != 0 {
+			if id > 0 {
 				d.free(id)
-				e.Slot[i] = 0
 			}
+			e.Slot[i] = 0
 		}
 	}
 	return d
@@ -316,13 +330,33 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if w < d.GFirst {
 		d.GFirst = w
 	}
-	// a new window: when every slot holds an older one that is due, the
-	// oldest is closed now
-	s, _ := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], int32(w), func(i int) {
-		if n := d.eval(window.IPOf(c.Orig), e, i); n != nil {
-			d.pending = append(d.pending, n)
+	i, found := window.SlotOf(e.Win[:], e.Slot[:], int32(w))
+	if !found {
+		host := window.IPOf(c.Orig)
+		if i < 0 {
+			// every slot holds an older hour that is due: the oldest is
+			// closed now
+			i = window.Oldest(e.Win[:], e.Slot[:], math.MaxInt32)
+			if n := d.eval(host, e, i); n != nil {
+				d.pending = append(d.pending, n)
+			}
 		}
-	})
+		e.Win[i] = int32(w)
+		if !d.noQuiet && d.cannotFire(host, e, w) {
+			e.Slot[i] = quiet
+			d.quietHours++
+		} else {
+			e.Slot[i], _ = d.slots.New()
+			d.slotsTaken++
+		}
+	}
+	if e.Slot[i] < 0 {
+		if e.Slot[i] == quiet && window.Established(c.ConnState, c.History) {
+			e.Slot[i] = quietEst
+		}
+		return
+	}
+	s := d.slots.At(e.Slot[i])
 	s.Conns++
 	s.Est = s.Est || window.Established(c.ConnState, c.History)
 	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
@@ -401,72 +435,55 @@ func (d *Detector) hours(w int64) (how, hod int) {
 	return
 }
 
+// cannotFire reports an hour w of host e that no row still to come can
+// make fire: a quiet hour, kept without a slot (its connections,
+// destinations and uids are only a notice's). Every row still to come is
+// of a window after the last closed one, so the host's, its subnet's and
+// the population's first hours cannot move past that; and learning only
+// adds active hours, so a host's own rate at w can only rise. So w is
+// quiet when the host's own history (its first hour closed) already puts
+// its rate at w at max_prob or above, or when no history a basis could
+// use, first hours moved as far back as rows still to come can move them,
+// reaches min_days (the host's first week, all hosts' in a new deployment
+// without a model). Nothing is known before the first hour closes.
+func (d *Detector) cannotFire(hostIP window.IP, e *state, w int64) bool {
+	if d.win.Closed < -1<<61 {
+		return false
+	}
+	lo := d.win.Closed + 1
+	if first := int64(e.FirstHour); first < lo && d.observedDays(first, w) >= float64(d.cfg.MinDays) {
+		how, hod := d.hours(w)
+		p, _, _ := d.prob(hostIP, e, w, how, hod)
+		return p >= d.cfg.MaxProb
+	}
+	// (days before observedDays takes out a model's gap: at least as many)
+	short := func(first int64) bool { return float64(w-min(first, lo))/24 < float64(d.cfg.MinDays) }
+	if !short(int64(e.FirstHour)) || !short(d.GFirst) {
+		return false
+	}
+	if sp := d.sub.Peek(subnetOf(hostIP)); sp != nil && !short(sp.First) {
+		return false
+	}
+	return true
+}
+
 // eval judges the hour in slot i of host e, learns from it and frees it.
 func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	host := hostIP.Addr()
-	s, win := d.slots.At(e.Slot[i]), int64(e.Win[i])
-	defer func() {
-		d.free(e.Slot[i])
-		e.Slot[i] = 0
-	}()
+	id, win := e.Slot[i], int64(e.Win[i])
+	e.Slot[i] = 0
 	how, hod := d.hours(win)
-	days := d.observedDays(int64(e.FirstHour), win)
-	gdays := 0.0
-	if d.GFirst != math.MaxInt64 {
-		gdays = d.observedDays(d.GFirst, win)
-	}
-	sp := d.sub.Peek(subnetOf(hostIP))
-	var rate func(dh int) float64 // p at the hour dh (-1, 0, +1) from this one
-	// a neighbour's count leaves out one active hour: it may be this very
-	// activity's own start (02:58 of a night that runs on past 03:00),
-	// and one active hour is no habit
-	count := func(c float64, dh int) float64 {
-		if dh != 0 {
-			return max(c-1, 0)
+	if id < 0 {
+		// a quiet hour: learnt, and it cannot fire (cannotFire)
+		if d.trainedEnd == 0 || win < d.trainedFirst || win >= d.trainedEnd {
+			d.learn(hostIP, e, win, id == quietEst, how, hod)
 		}
-		return c
+		return nil
 	}
-	basis := ""
-	switch {
-	case days >= float64(d.cfg.MinDays):
-		// the host's own profile: hour of day, and hour of week once
-		// there are two weeks (weekends differ from weekdays)
-		nd, weeks := math.Floor(days)+1, math.Floor(days/7)
-		rate = func(dh int) float64 {
-			p := (count(float64(e.daysAt((hod+24+dh)%24)), dh) + 0.5) / nd
-			if weeks >= 2 {
-				// hour of week, shrunk towards the hour-of-day rate (m = 2
-				// pseudo-weeks), so a few weeks of history do not overreact
-				p = (count(float64(e.HOW[(how+168+dh)%168]), dh) + 2*p) / (weeks + 2)
-			}
-			return p
-		}
-		basis = "hour of day"
-		if weeks >= 2 {
-			basis = "hour of week"
-		}
-	case sp != nil && d.observedDays(sp.First, win) >= float64(d.cfg.MinDays) && sp.Days > 0:
-		// a new host: its subnet's hour-of-day prior, stricter
-		rate = func(dh int) float64 {
-			return 2 * (count(float64(sp.HOD[(hod+24+dh)%24]), dh) + 0.5) / (float64(sp.Days) + 1)
-		}
-		basis = "its subnet's hour of day (new host)"
-	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
-		// a new host: the population's hour-of-day prior, stricter
-		rate = func(dh int) float64 { return 2 * (count(d.GHOD[(hod+24+dh)%24], dh) + 0.5) / (d.GHostDays + 1) }
-		basis = "all hosts' hour of day (new host)"
-	}
-	ok := rate != nil
-	var p float64
-	if ok {
-		// Hours are bins of a clock, not of the host's habits: a job at
-		// 23:55 with a few minutes of jitter lands at 00:00 some days. So
-		// an hour next to a habitual one is not a silent hour: p is at
-		// least half the rate of either neighbour (circular over the day
-		// and the week). Only the neighbours count, so an hour two or more
-		// from any activity keeps its own, low p.
-		p = max(rate(0), adjacentWeight*max(rate(-1), rate(1)))
-	}
+	s := d.slots.At(id)
+	defer d.free(id)
+	p, days, basis := d.prob(hostIP, e, win, how, hod)
+	ok := basis != ""
 	// learn (after scoring): one active hour, unless the model's archive
 	// counted it already (`eval -m` on the training capture, or a run
 	// started on logs the archive covered, would count it twice: a
@@ -497,6 +514,67 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		Top: []string{"hour_active_p", "connections"}, Window: 3600}
 	n.Finalize("")
 	return n
+}
+
+// prob is how often host e is active at hour win (how, hod), by the
+// basis it names ("": none yet, the hour cannot be judged), and the days
+// of the host's own history.
+func (d *Detector) prob(hostIP window.IP, e *state, win int64, how, hod int) (p, days float64, basis string) {
+	days = d.observedDays(int64(e.FirstHour), win)
+	gdays := 0.0
+	if d.GFirst != math.MaxInt64 {
+		gdays = d.observedDays(d.GFirst, win)
+	}
+	sp := d.sub.Peek(subnetOf(hostIP))
+	var rate func(dh int) float64 // p at the hour dh (-1, 0, +1) from this one
+	// a neighbour's count leaves out one active hour: it may be this very
+	// activity's own start (02:58 of a night that runs on past 03:00),
+	// and one active hour is no habit
+	count := func(c float64, dh int) float64 {
+		if dh != 0 {
+			return max(c-1, 0)
+		}
+		return c
+	}
+	switch {
+	case days >= float64(d.cfg.MinDays):
+		// the host's own profile: hour of day, and hour of week once
+		// there are two weeks (weekends differ from weekdays)
+		nd, weeks := math.Floor(days)+1, math.Floor(days/7)
+		rate = func(dh int) float64 {
+			p := (count(float64(e.daysAt((hod+24+dh)%24)), dh) + 0.5) / nd
+			if weeks >= 2 {
+				// hour of week, shrunk towards the hour-of-day rate (m = 2
+				// pseudo-weeks), so a few weeks of history do not overreact
+				p = (count(float64(e.HOW[(how+168+dh)%168]), dh) + 2*p) / (weeks + 2)
+			}
+			return p
+		}
+		basis = "hour of day"
+		if weeks >= 2 {
+			basis = "hour of week"
+		}
+	case sp != nil && d.observedDays(sp.First, win) >= float64(d.cfg.MinDays) && sp.Days > 0:
+		// a new host: its subnet's hour-of-day prior, stricter
+		rate = func(dh int) float64 {
+			return 2 * (count(float64(sp.HOD[(hod+24+dh)%24]), dh) + 0.5) / (float64(sp.Days) + 1)
+		}
+		basis = "its subnet's hour of day (new host)"
+	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
+		// a new host: the population's hour-of-day prior, stricter
+		rate = func(dh int) float64 { return 2 * (count(d.GHOD[(hod+24+dh)%24], dh) + 0.5) / (d.GHostDays + 1) }
+		basis = "all hosts' hour of day (new host)"
+	}
+	if rate != nil {
+		// Hours are bins of a clock, not of the host's habits: a job at
+		// 23:55 with a few minutes of jitter lands at 00:00 some days. So
+		// an hour next to a habitual one is not a silent hour: p is at
+		// least half the rate of either neighbour (circular over the day
+		// and the week). Only the neighbours count, so an hour two or more
+		// from any activity keeps its own, low p.
+		p = max(rate(0), adjacentWeight*max(rate(-1), rate(1)))
+	}
+	return p, days, basis
 }
 
 // learn counts hour win as one active hour of host e (and, with an
@@ -571,7 +649,11 @@ func (d *Detector) Capture() func(io.Writer) error {
 	live := d.t.Export()
 	var slots []slot // the open hours, copied once (entries made as encoded)
 	for j := range live {
-		slots = d.slots.CopyOut(live[j].V.Slot[:], slots)
+		for i := range live[j].V.Slot {
+			if live[j].V.Slot[i] > 0 { // (a quiet hour has none)
+				slots = d.slots.CopyOutOne(&live[j].V.Slot[i], slots)
+			}
+		}
 	}
 	var ds []window.HLL // and their HLLs
 	for i := range slots {
@@ -584,8 +666,11 @@ func (d *Detector) Capture() func(io.Writer) error {
 		v := &live[j].V
 		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.hod(), int64(v.FirstHour), int64(v.LastDay)
 		for i, id := range v.Slot {
-			if id != 0 {
+			switch {
+			case id > 0:
 				slots[id-1].export(&e.V.Slots[i], int64(v.Win[i]), ds)
+			case id < 0:
+				e.V.Slots[i] = Slot{Used: true, Quiet: true, Win: int64(v.Win[i]), Est: id == quietEst}
 			}
 		}
 	})
@@ -613,7 +698,14 @@ func (d *Detector) Restore(b []byte) error {
 			e := &live[len(live)-1].V
 			e.HOW, e.FirstHour, e.LastDay = narrowHOW(&se.V.HOW), int32(se.V.FirstHour), int32(se.V.LastDay)
 			for i := range se.V.Slots {
-				if sl := &se.V.Slots[i]; sl.Used {
+				switch sl := &se.V.Slots[i]; {
+				case sl.Used && sl.Quiet:
+					e.Slot[i] = quiet
+					if sl.Est {
+						e.Slot[i] = quietEst
+					}
+					e.Win[i] = int32(sl.Win)
+				case sl.Used:
 					var p *slot
 					e.Slot[i], p = slots.New()
 					p.load(sl, &hlls)
