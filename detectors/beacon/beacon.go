@@ -132,10 +132,15 @@ type PKey struct {
 // a conn row's pair and net keys share it.
 func srcHash(src window.IP) uint64 { return window.KeyHash(src, 0) }
 
-// hash is k's table hash given srcHash(k.Src).
+// hash is k's table hash given srcHash(k.Src). Its kind is mixed in
+// apart from the destination's bytes (XORed into hi, it landed on an
+// IPv4 address's last byte: a pair key to x.x.x.3 had its /24's hash)
+// and owns the top two bits, which pkeyOf's window hash flips alike for
+// every key of a window: a sighting, matched by its hash alone, is never
+// another kind's key's.
 func (k Key) hash(hs uint64) uint64 {
 	lo, hi := binary.LittleEndian.Uint64(k.Dst[:8]), binary.LittleEndian.Uint64(k.Dst[8:])
-	return window.Mix64(hs ^ lo ^ window.Mix64(hi^k.H^uint64(k.Kind)<<56))
+	return window.Mix64(hs^lo^window.Mix64(hi^k.H)^uint64(k.Kind)*0x9e3779b97f4a7c15)>>2 | uint64(k.Kind)<<62
 }
 
 // hkey and pkey are the keys of the live tables: Key and PKey with their

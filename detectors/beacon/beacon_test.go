@@ -128,6 +128,25 @@ func TestBeaconDomainAndNet(t *testing.T) {
 	}
 }
 
+// A lone beacon is one pair notice counting all its rows, whatever the
+// destination's last byte: the kind was XORed into the byte of the hash
+// that holds it, so a pair key to x.x.x.3 (or ::3) had its /24's (/64's)
+// hash and shared its sighting: the pair lost its first row, and the net
+// key counted it twice, once with no destination, for "2 hosts".
+func TestLoneBeaconIsOnePair(t *testing.T) {
+	for _, dst := range []string{"203.0.113.3", "203.0.113.4", "203.0.113.0", "2001:db8::3", "2001:db8::4"} {
+		rows := beaconRows("10.1.1.5", dst, 443, "tcp", 5*time.Minute, 0.1, 24*time.Hour, 1, false)
+		ns := window.Run(New(DefaultConfig()), rows)
+		if len(ns) != 1 || ns[0].Destination.String() != dst {
+			t.Errorf("%s: %v, want one pair notice", dst, window.Canon(ns))
+			continue
+		}
+		if c := ns[0].Explain.Features["connections"].Value; int(c) != len(rows) {
+			t.Errorf("%s: %v connections counted, want %d", dst, c, len(rows))
+		}
+	}
+}
+
 func TestBeaconDeterminismAndSnapshot(t *testing.T) {
 	rows := merge(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.3, 48*time.Hour, 21, false), noise(3))
 	a := window.Canon(window.Run(New(DefaultConfig()), rows))

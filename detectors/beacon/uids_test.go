@@ -19,13 +19,13 @@ import (
 
 // uidRows is hours of random rows with Zeek-like uids (1 to 18 base-62
 // characters) in minutes 10 to 60 of each hour: hosts 10.0.0.1..n to a
-// few destinations in two /24s (not .3, whose pair key has the hash, and
-// so the sighting, of its /24's key), each key one row, a few (its first
-// stage) or many (a full entry) in an hour, some as ssl rows with a
-// server name; two hosts beacon every 2 minutes. Rows from 10.9.9.9 at
-// minute 6, a udp/53 one and an ssl one to tick.example (neither counted
-// with cfg's AllowDomains), close the previous hour before the next
-// hour's rows.
+// few destinations in two /24s (.3 among them, whose pair key once had
+// the hash, and so the sighting, of its /24's key), each key one row, a
+// few (its first stage) or many (a full entry) in an hour, some as ssl
+// rows with a server name; two hosts beacon every 2 minutes. Rows from
+// 10.9.9.9 at minute 6, a udp/53 one and an ssl one to tick.example
+// (neither counted with cfg's AllowDomains), close the previous hour
+// before the next hour's rows.
 func uidRows(r *rand.Rand, hosts, hours int) []window.Conn {
 	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	uid := func() string {
@@ -44,7 +44,7 @@ func uidRows(r *rand.Rand, hosts, hours int) []window.Conn {
 		rows = append(rows, tick)
 		for host := 1; host <= hosts; host++ {
 			for range r.Intn(4) {
-				c := window.Conn{Src: fmt.Sprintf("10.0.0.%d", host), Dst: fmt.Sprintf("198.51.%d.%d", 100+r.Intn(2), 2+2*r.Intn(4)),
+				c := window.Conn{Src: fmt.Sprintf("10.0.0.%d", host), Dst: fmt.Sprintf("198.51.%d.%d", 100+r.Intn(2), 2+r.Intn(4)),
 					DPort: 443, Proto: "tcp", OrigBytes: uint64(r.Intn(2000))}
 				if r.Intn(4) == 0 {
 					c.ServerName = fmt.Sprintf("c%d.example.net", r.Intn(3))
