@@ -163,8 +163,8 @@ func newHKey(k Key) hkey { return hkey{k, k.hash(srcHash(k.Src))} }
 func pkeyOf(k hkey, w int64, wh uint64) pkey { return pkey{PKey{k.Key, w}, k.h ^ wh} }
 
 // Pre is the compact first stage of a key within one window, as
-// snapshots carry it (live, the detector holds a first and, from the
-// second row on, its rows in its slab).
+// snapshots carry it (live, the detector holds a first and its rows in
+// its slab).
 type Pre struct {
 	Win   int64
 	N     uint8
@@ -194,73 +194,33 @@ func (r *moreRows) export(o *Pre) {
 	r.UIDs.Export(&o.UIDs)
 }
 
-// first is a key's live first stage in a window: its first row inline and,
-// from the second row on, its rows in the detector's slab (N, Port and
-// Proto stay here). Most keys see one row in a window (93 %
-// of the first stages on the 3,000-host benchmark, 99.7 % with 160,000
-// hosts), and the table evicts one for each new key once full: a new key
-// then clears and writes this entry and its key (128 bytes, two cache
-// lines) instead of a 320-byte one.
+// first is a key's live first stage in a window: its count, port and
+// proto, and its rows in the detector's slab. A key's first row is a
+// sighting (see Sighting), so a first stage starts at its second row
+// with both in the slab: a key and its first stage take 72 bytes (a
+// first stage of one row, from a snapshot written before sightings, gets
+// its row in the slab at Restore).
 type first struct {
 	N     uint8
 	Proto uint8
 	Port  uint16
-	More  int32 // the slab's rows (0: none yet)
-	MS    uint32
-	Size  uint32
-	Dst   uint32 // net keys: the destination's hash (addDst)
-	L     uint8
-	UID   [window.UIDKeep]byte // the first row's uid (as much as a window.UIDSample keeps)
-	_     [25]byte             // key and entry fill two cache lines exactly
-}
-
-// expand writes the first row into r (zeroed).
-func (p *first) expand(r *moreRows, kind uint8) {
-	r.MS[0], r.Size[0] = p.MS, p.Size
-	if kind == kNet {
-		r.NDst, r.Dsts[0] = 1, p.Dst
-	}
-	r.UIDs.Add(p.UID[:p.L])
-}
-
-// rows returns p's slab rows, taking them on the second row.
-func (d *Detector) rows(p *first, kind uint8) *moreRows {
-	if p.More != 0 {
-		return d.more.At(p.More)
-	}
-	var r *moreRows
-	p.More, r = d.more.New()
-	p.expand(r, kind)
-	return r
+	More  int32 // the slab's rows
 }
 
 // preForm is p as snapshots carry it.
 func (d *Detector) preForm(k PKey, p *first) Pre {
-	r := &moreRows{}
-	if p.More != 0 {
-		r = d.more.At(p.More)
-	} else {
-		p.expand(r, k.Kind)
-	}
 	o := Pre{Win: k.W, N: p.N, Port: p.Port, Proto: p.Proto}
-	r.export(&o)
+	d.more.At(p.More).export(&o)
 	return o
 }
 
 // firstOf is the live form of a snapshot's o.
 func (d *Detector) firstOf(o *Pre) first {
 	p := first{N: o.N, Port: o.Port, Proto: o.Proto}
-	if o.N > 1 {
-		var r *moreRows
-		p.More, r = d.more.New()
-		r.MS, r.Size, r.NDst, r.Dsts = o.MS, o.Size, o.NDst, o.Dsts
-		r.UIDs.Load(&o.UIDs)
-		return p
-	}
-	p.MS, p.Size, p.Dst = o.MS[0], o.Size[0], o.Dsts[0]
-	if o.UIDs.N > 0 { // (L as a damaged snapshot may have it)
-		p.L = uint8(copy(p.UID[:], o.UIDs.B[0][:min(int(o.UIDs.L[0]), len(o.UIDs.B[0]))]))
-	}
+	var r *moreRows
+	p.More, r = d.more.New()
+	r.MS, r.Size, r.NDst, r.Dsts = o.MS, o.Size, o.NDst, o.Dsts
+	r.UIDs.Load(&o.UIDs)
 	return p
 }
 
@@ -539,6 +499,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		pk := pkeyOf(hk, w, wh)
 		ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
 		p := d.pre.FindHold(pk, recurHold)
+		var r *moreRows
 		if p == nil {
 			// a key's first row is a sighting; its second gives it a first
 			// stage, held against the one-off keys churning through
@@ -551,12 +512,18 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 				return
 			}
 			p, _ = d.pre.GetHold(pk, recurHold)
-			p.N, p.MS, p.Size, p.Dst = 1, sg.MS, sg.Size, sg.Dst
-			p.L = uint8(copy(p.UID[:], sg.UID[:sg.L]))
+			p.More, r = d.more.New()
+			p.N = 1
+			r.MS[0], r.Size[0] = sg.MS, sg.Size
+			if k.Kind == kNet {
+				r.NDst, r.Dsts[0] = 1, sg.Dst
+			}
+			r.UIDs.Add(sg.UID[:sg.L])
 			*sg = Sighting{}
+		} else {
+			r = d.more.At(p.More)
 		}
 		p.Port, p.Proto = port, proto
-		r := d.rows(p, k.Kind)
 		r.MS[p.N], r.Size[p.N] = ms, size
 		r.UIDs.Add(uid)
 		if k.Kind == kNet {

@@ -2,6 +2,7 @@ package beacon
 
 import (
 	"bytes"
+	"encoding/gob"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -173,22 +174,20 @@ func TestEntrySize(t *testing.T) {
 	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
 		t.Fatalf("entry %d bytes", sz)
 	}
-	// a new key clears and writes its first stage: key and value fill two
-	// cache lines
+	// a first stage holds its rows in the slab (a key seen once holds
+	// none: its row is a sighting)
 	live := reflect.TypeOf(pkey{}).Size() + reflect.TypeOf(first{}).Size()
-	if live != 128 {
-		t.Errorf("live first stage with its key %d bytes, want 128", live)
+	if live != 72 {
+		t.Errorf("live first stage with its key %d bytes, want 72", live)
 	}
 	t.Logf("entry %d bytes, first stage %d live (%d with its rows, as snapshots carry it)",
 		reflect.TypeOf(Entry{}).Size(), live, reflect.TypeOf(Pre{}).Size())
 }
 
-// TestFirstStageSnapshot cuts a run while keys are in their first stage
-// (one row inline, several rows in the slab), with uids longer than a
-// sample keeps (their hash is of all their bytes), short and missing: the
-// restored run gives the notices, uid samples included, of the
-// uninterrupted one, and a restored detector snapshots the same bytes.
-func TestFirstStageSnapshot(t *testing.T) {
+// firstStageRows is a beacon with uids longer than a sample keeps (their
+// hash is of all their bytes), short and missing, a second destination in
+// its /24 and a neighbour seen once.
+func firstStageRows() []window.Conn {
 	var rows []window.Conn
 	for i, r := range beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.05, 3*time.Hour, 4, false) {
 		switch i % 3 {
@@ -204,6 +203,15 @@ func TestFirstStageSnapshot(t *testing.T) {
 			rows = append(rows, r)
 		}
 	}
+	return rows
+}
+
+// TestFirstStageSnapshot cuts a run while keys are sightings or in their
+// first stage: the restored run gives the notices, uid samples included,
+// of the uninterrupted one, and a restored detector snapshots the same
+// bytes.
+func TestFirstStageSnapshot(t *testing.T) {
+	rows := firstStageRows()
 	want := window.Canon(window.Run(New(DefaultConfig()), rows))
 	if len(want) == 0 {
 		t.Fatal("no notice")
@@ -230,6 +238,67 @@ func TestFirstStageSnapshot(t *testing.T) {
 		}
 		if b2, err := d2.Snapshot(); err != nil || !bytes.Equal(b, b2) {
 			t.Errorf("cut at %d: a restored detector snapshots other bytes (%v)", cut, err)
+		}
+	}
+}
+
+// beforeSightings snapshots its Detector, which has taken rows, as one
+// written before sightings would: each sighting a first stage of one row.
+type beforeSightings struct {
+	*Detector
+	rows []window.Conn
+}
+
+func (o beforeSightings) Snapshot() ([]byte, error) {
+	b, err := o.Detector.Snapshot()
+	var v snap
+	if err == nil {
+		err = window.DecodeGobInto(b, &v)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range v.Sights {
+		found := false
+		for _, c := range o.rows {
+			w := o.win.Index(c.TS)
+			for _, k := range uidKeys(c) {
+				if pkeyOf(newHKey(k), w, window.Mix64(uint64(w))).h|1 != x.S.FP || found {
+					continue
+				}
+				p := Pre{Win: w, N: 1, Port: c.DPort, Proto: 6}
+				p.MS[0], p.Size[0] = x.S.MS, x.S.Size
+				if k.Kind == kNet {
+					p.NDst, p.Dsts[0] = 1, x.S.Dst
+				}
+				p.UIDs.Add(x.S.UID[:x.S.L])
+				v.Pre = append(v.Pre, window.Entry[PKey, Pre]{K: PKey{k, w}, V: p})
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no key for sighting %+v", x)
+		}
+	}
+	v.Sights, v.Chunks, v.PreLayout = nil, nil, window.Layout{}
+	var buf bytes.Buffer
+	err = gob.NewEncoder(&buf).Encode(v)
+	return buf.Bytes(), err
+}
+
+// A snapshot written before sightings holds a key seen once as a first
+// stage of one row, which Restore gives its row in the slab: the run goes
+// on as the uninterrupted one.
+func TestRestoreOneRowFirstStage(t *testing.T) {
+	rows := firstStageRows()
+	want := window.Canon(window.Run(New(DefaultConfig()), rows))
+	for _, cut := range []int{1, 2, 3, 5} {
+		got, err := window.RunSnapshot(beforeSightings{New(DefaultConfig()), rows[:cut]}, New(DefaultConfig()), rows, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := window.Canon(got); !reflect.DeepEqual(g, want) {
+			t.Errorf("cut at %d:\n%v\nwant\n%v", cut, g, want)
 		}
 	}
 }
