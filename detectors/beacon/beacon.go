@@ -605,7 +605,7 @@ func (d *Detector) open(a *Acc, k Key, w int64) {
 }
 
 func (d *Detector) put(a *Acc, ms, size uint32) {
-	a.Conns++
+	inc(&a.Conns)
 	a.Bytes += uint64(size)
 	a.First = min(a.First, ms)
 	a.Last = max(a.Last, ms)
@@ -616,7 +616,7 @@ func (d *Detector) put(a *Acc, ms, size uint32) {
 	if a.Hist[h] < math.MaxUint16 {
 		a.Hist[h]++
 	}
-	a.NSize++
+	inc(&a.NSize)
 	if a.NSize <= sizeCap {
 		a.Size[a.NSize-1] = size
 	} else if j := a.rand() % uint64(a.NSize); j < sizeCap {
@@ -627,6 +627,15 @@ func (d *Detector) put(a *Acc, ms, size uint32) {
 	}
 	a.TS[a.N] = ms
 	a.N++
+}
+
+// inc counts one more, up to 2^32-1: a key-window of 2^32 rows (50,000 a
+// second for a day) or a damaged snapshot wrapped a count to 0, and its
+// reservoir indexed slot -1.
+func inc(n *uint32) {
+	if *n < math.MaxUint32 {
+		*n++
+	}
 }
 
 func (a *Acc) rand() uint64 {
@@ -655,7 +664,7 @@ func (d *Detector) fold(a *Acc, keep int) {
 		}
 		x := t - a.Prev
 		a.Prev = t
-		a.NDelta++
+		inc(&a.NDelta)
 		if a.NDelta <= deltaCap {
 			a.Delta[a.NDelta-1] = x
 		} else if j := a.rand() % uint64(a.NDelta); j < deltaCap {
@@ -972,6 +981,33 @@ func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
 	return nil
 }
 
+// check refuses what no detector writes (a damaged snapshot): a kind that
+// is none, a first stage of no rows or of a full entry's, and counts past
+// their arrays, which a key's next row indexed with (FuzzRestore).
+func (s *snap) check() error {
+	kind := func(k Key) bool { return k.Kind >= kPair && k.Kind <= kDomain }
+	for i := range s.Entries {
+		k, e := s.Entries[i].K, &s.Entries[i].V
+		if a := &e.Acc; !kind(k) || int(a.N) > len(a.TS) || int(a.NDst) > len(a.Dsts) ||
+			int(e.NNext) > len(e.Next) || int(e.DomLen) > len(e.Domain) {
+			return fmt.Errorf("beacon snapshot: damaged entry %d (kind %d, %d timestamps, %d destinations, %d rows pending, a domain of %d bytes)",
+				i, k.Kind, a.N, a.NDst, e.NNext, e.DomLen)
+		}
+	}
+	for i := range s.Pre {
+		k, p := s.Pre[i].K, &s.Pre[i].V
+		if !kind(k.Key) || p.N < 1 || p.N >= preRows || int(p.NDst) > len(p.Dsts) {
+			return fmt.Errorf("beacon snapshot: damaged first stage %d (kind %d, %d rows, %d destinations)", i, k.Kind, p.N, p.NDst)
+		}
+	}
+	for i := range s.Sights {
+		if x := &s.Sights[i].S; int(x.L) > len(x.UID) {
+			return fmt.Errorf("beacon snapshot: damaged sighting %d (a uid of %d bytes)", i, x.L)
+		}
+	}
+	return nil
+}
+
 // SightAt is a sighting and its slot, in snapshots.
 type SightAt struct {
 	I int32
@@ -1012,6 +1048,9 @@ func (d *Detector) Capture() func(io.Writer) error {
 func (d *Detector) Restore(b []byte) error {
 	var s snap
 	if err := window.DecodeGobInto(b, &s); err != nil {
+		return err
+	}
+	if err := s.check(); err != nil {
 		return err
 	}
 	es := make([]window.Entry[hkey, Entry], len(s.Entries))

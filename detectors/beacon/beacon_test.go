@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"math"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -504,4 +505,131 @@ func TestRotatingSourcesAreNotOneService(t *testing.T) {
 // one does; a chunked one cut short does not restore.
 func TestRestoreUnchunked(t *testing.T) {
 	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
+}
+
+// damagedRows is a detector that took a beacon (a full entry for its
+// pair and /24), a second destination in the /24 seen twice (a first
+// stage) and one in another /24 seen once (sightings), its snapshot, and
+// rows for each of those keys again.
+func damagedRows(t *testing.T) (*Detector, snap, []window.Conn) {
+	rows := beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.05, time.Hour, 1, false)
+	rows[3].Dst, rows[5].Dst, rows[7].Dst = "203.0.113.10", "203.0.113.10", "198.51.100.1"
+	rows[40].Dst, rows[41].Dst = "203.0.113.10", "198.51.100.1"
+	d := New(DefaultConfig())
+	for _, r := range rows[:30] {
+		d.Observe(r.Event())
+	}
+	b, err := d.Snapshot()
+	var v snap
+	if err == nil {
+		err = window.DecodeGobInto(b, &v)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Entries) == 0 || len(v.Pre) == 0 || len(v.Sights) == 0 {
+		t.Fatalf("%d entries, %d first stages, %d sightings: the test proves nothing", len(v.Entries), len(v.Pre), len(v.Sights))
+	}
+	return d, v, rows[30:]
+}
+
+// gobOf is v as a snapshot (unchunked, as older ones).
+func gobOf(t *testing.T, v snap) []byte {
+	v.Chunks = nil
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Restore refuses what no detector writes, counts most of which the
+// key's next row indexed past its arrays with (a panic rows after a
+// restart), and leaves the detector as it was.
+func TestRestoreRefusesDamaged(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		entry func(e *window.Entry[Key, Entry])
+		pre   func(e *window.Entry[PKey, Pre])
+		sight func(x *SightAt)
+	}{
+		{name: "entry of 65 timestamps", entry: func(e *window.Entry[Key, Entry]) { e.V.Acc.N = tsCap + 1 }},
+		{name: "entry of 5 destinations", entry: func(e *window.Entry[Key, Entry]) { e.V.Acc.NDst = 5 }},
+		{name: "entry with 17 rows pending", entry: func(e *window.Entry[Key, Entry]) { e.V.NNext = pendCap + 1 }},
+		{name: "entry with a 65-byte domain", entry: func(e *window.Entry[Key, Entry]) { e.V.DomLen = 65 }},
+		{name: "entry of kind 0", entry: func(e *window.Entry[Key, Entry]) { e.K.Kind = 0 }},
+		{name: "entry of kind 4", entry: func(e *window.Entry[Key, Entry]) { e.K.Kind = kDomain + 1 }},
+		{name: "first stage of 8 rows", pre: func(e *window.Entry[PKey, Pre]) { e.V.N = preRows }},
+		{name: "first stage of 255 rows", pre: func(e *window.Entry[PKey, Pre]) { e.V.N = 255 }},
+		{name: "first stage of no row", pre: func(e *window.Entry[PKey, Pre]) { e.V.N = 0 }},
+		{name: "first stage of 5 destinations", pre: func(e *window.Entry[PKey, Pre]) { e.V.NDst = 5 }},
+		{name: "first stage of kind 0", pre: func(e *window.Entry[PKey, Pre]) { e.K.Kind = 0 }},
+		{name: "sighting of a 23-byte uid", sight: func(x *SightAt) { x.S.L = 23 }},
+	} {
+		d, v, rest := damagedRows(t)
+		good, err := d.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range v.Entries {
+			if c.entry != nil {
+				c.entry(&v.Entries[i])
+			}
+		}
+		for i := range v.Pre {
+			if c.pre != nil {
+				c.pre(&v.Pre[i])
+			}
+		}
+		for i := range v.Sights {
+			if c.sight != nil {
+				c.sight(&v.Sights[i])
+			}
+		}
+		if err := d.Restore(gobOf(t, v)); err == nil {
+			t.Errorf("%s: restored", c.name)
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("%s: restored, then panicked: %v", c.name, r)
+					}
+				}()
+				window.Run(d, rest)
+			}()
+			continue
+		}
+		if now, err := d.Snapshot(); err != nil || !bytes.Equal(now, good) {
+			t.Errorf("%s: refused, the detector changed (%v)", c.name, err)
+		}
+	}
+}
+
+// Counts at 2^32-1 restore, and the key's next rows and its window's
+// close keep them there: they wrapped to 0, and the reservoirs indexed
+// their slot -1.
+func TestCountsSaturate(t *testing.T) {
+	d, v, rest := damagedRows(t)
+	for i := range v.Entries {
+		a := &v.Entries[i].V.Acc
+		a.Conns, a.NSize, a.NDelta = math.MaxUint32, math.MaxUint32, math.MaxUint32
+	}
+	if err := d.Restore(gobOf(t, v)); err != nil {
+		t.Fatal(err)
+	}
+	eng := detectors.NewEngine(func(*notice.Notice) {}, d)
+	for _, r := range rest {
+		eng.Observe(r.Event())
+	}
+	n := 0
+	d.t.Range(func(_ hkey, e *Entry) bool {
+		if a := &e.Acc; a.Conns != math.MaxUint32 || a.NSize != math.MaxUint32 || a.NDelta != math.MaxUint32 {
+			t.Errorf("%d connections, %d sizes, %d intervals", a.Conns, a.NSize, a.NDelta)
+		}
+		n++
+		return false
+	})
+	if n == 0 {
+		t.Fatal("no entry")
+	}
+	eng.Flush() // folds the timestamps into intervals, scores
 }
