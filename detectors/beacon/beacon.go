@@ -177,7 +177,7 @@ type Pre struct {
 	UIDs  window.UIDs
 }
 
-// moreRows are a first stage's rows in the detector's slab (196 bytes, where
+// moreRows are a first stage's rows in the detector's slab (188 bytes, where
 // a Pre is 264): a Pre without what its first holds (window, count, port
 // and proto) and with its uids in a window.UIDSample.
 type moreRows struct {

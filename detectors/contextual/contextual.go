@@ -85,7 +85,7 @@ type Slot struct {
 	Quiet bool
 }
 
-// slot is an open hour of one host (168 bytes, where a Slot is 336): a
+// slot is an open hour of one host (160 bytes, where a Slot is 336): a
 // Slot without Used (a slot in use has an id), with its destinations
 // counted in a window.SparseHLL, its HLL (if any) in the detector's slab,
 // and its uids in a window.UIDSample.
@@ -132,7 +132,7 @@ type Entry struct {
 	LastDay   int64       // last day (window/24) with an established connection (-1: none)
 }
 
-// state is one host's live profile (184 bytes): per open hour its number
+// state is one host's live profile (192 bytes): per open hour its number
 // and the slot it holds in the detector's slab (0: none), then the
 // profile. A row reads the first cache line to find its slot, and a new
 // host takes one slot, not two. Hours and days count in int32 (hours
@@ -445,7 +445,8 @@ func (d *Detector) hours(w int64) (how, hod int) {
 // its rate at w at max_prob or above, or when no history a basis could
 // use, first hours moved as far back as rows still to come can move them,
 // reaches min_days (the host's first week, all hosts' in a new deployment
-// without a model). Nothing is known before the first hour closes.
+// without a model). Nothing is known before the first watermark closes
+// the hours before it.
 func (d *Detector) cannotFire(hostIP window.IP, e *state, w int64) bool {
 	if d.win.Closed < -1<<61 {
 		return false

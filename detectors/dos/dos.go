@@ -104,7 +104,7 @@ type Slot struct {
 	UIDs     window.UIDs
 }
 
-// slot is one open window of one key (408 bytes, where a Slot is 472): a
+// slot is one open window of one key (392 bytes, where a Slot is 472): a
 // Slot without Used (a slot in use has an id) and with its uids in a
 // window.UIDSample.
 type slot struct {
@@ -150,7 +150,7 @@ type Entry struct {
 }
 
 // state is a key's live state: the baseline and, per open window, its
-// number and the slot (408 bytes) it holds in the detector's slab (0:
+// number and the slot (392 bytes) it holds in the detector's slab (0:
 // none). A key takes slots only for windows it sees rows in, so the many
 // keys seen once cost one slot, not four, and closing windows reads these
 // 64-byte headers instead of every slot.

@@ -151,7 +151,7 @@ type Prev struct {
 	Done bool
 }
 
-// entry is the live state of one key (1,648 bytes, where an Entry is
+// entry is the live state of one key (1,568 bytes, where an Entry is
 // 1,928): an Entry whose slots hold their uids in a window.UIDSample.
 type entry struct {
 	FW        [3]int64
@@ -163,7 +163,7 @@ type entry struct {
 	Prev      Prev
 }
 
-// slot is a Slot as an entry holds it (288 bytes, where a Slot is 344):
+// slot is a Slot as an entry holds it (272 bytes, where a Slot is 344):
 // its uids in a window.UIDSample.
 type slot struct {
 	Used   bool

@@ -92,18 +92,18 @@ func (u *UIDs) Strings() []string {
 }
 
 // UIDSample is the live form of a UIDs sample: the same bottom-k uids in
-// 112 bytes instead of UIDs' 168, for the slots that every host holds
+// 102 bytes instead of UIDs' 168, for the slots that every host holds
 // (UIDs stays the form snapshots carry). A uid is kept as its first
 // UIDKeep bytes up to any NUL (Zeek's uids have at most 18 base-62
-// characters), and its hash as the hash's top 32 bits (the whole hash is
-// computed again on a tie). The sample ranks uids by the hash of that
+// characters), and its hash as the hash's top 16 bits (the whole hash is
+// computed again on a tie, one in 65,536). The sample ranks uids by the hash of that
 // kept form, which for every uid Zeek writes is its own, so a UIDSample
 // keeps, lists and saves exactly what a UIDs given the same uids would.
 type UIDSample struct {
 	B    [UIDCap][UIDKeep]byte // (NUL-padded)
 	N    int8
 	MaxI int8           // the uid with the largest hash, once full
-	Hi   [UIDCap]uint32 // the top of each uid's hash
+	Hi   [UIDCap]uint16 // the top of each uid's hash
 }
 
 // UIDKeep is how many bytes of a uid a UIDSample keeps.
@@ -148,7 +148,7 @@ func (u *UIDSample) Add(uid []byte) {
 	if n >= UIDCap && !u.below(h, m) {
 		return
 	}
-	hi := uint32(h >> 32)
+	hi := uint16(h >> 48)
 	for j := range n {
 		if u.Hi[j] == hi && bytes.Equal(u.uid(j), uid) {
 			return // already in
@@ -168,7 +168,7 @@ func (u *UIDSample) Add(uid []byte) {
 
 // below reports whether hash h is below that of uid i.
 func (u *UIDSample) below(h uint64, i int) bool {
-	if hi := uint32(h >> 32); hi != u.Hi[i] {
+	if hi := uint16(h >> 48); hi != u.Hi[i] {
 		return hi < u.Hi[i]
 	}
 	return h < uidHash(u.uid(i))

@@ -60,6 +60,33 @@ func TestUIDSampleAsUIDs(t *testing.T) {
 	}
 }
 
+// Uids whose hashes share their top 16 bits are ranked by their whole
+// hash, as UIDs ranks them: a pool of uids whose hashes all start with 0
+// to 3 ties at nearly every comparison.
+func TestUIDSampleHashTies(t *testing.T) {
+	var pool [][]byte
+	for i := 0; len(pool) < 100; i++ {
+		if u := fmt.Appendf(nil, "C%017d", i); uidHash(u)>>48 < 4 {
+			pool = append(pool, u)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 200 {
+		r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		var w UIDs
+		var s UIDSample
+		for i, u := range pool[:5+r.IntN(len(pool)-5)] {
+			w.Add(u)
+			s.Add(u)
+			var got UIDs
+			s.Export(&got)
+			if got != w {
+				t.Fatalf("trial %d, after %d: %v, want %v", trial, i, got, w)
+			}
+		}
+	}
+}
+
 // Uids Zeek never writes (longer than UIDKeep, with a NUL) are kept
 // cut, the same whatever the order they come in; other bytes are kept.
 func TestUIDSampleOddUIDs(t *testing.T) {
@@ -96,7 +123,7 @@ func TestUIDSampleOddUIDs(t *testing.T) {
 func TestUIDSampleDamagedNoAlloc(t *testing.T) {
 	for _, n := range []int8{-13, 0, 3, UIDCap, 7, 127} {
 		for _, mi := range []int8{-4, 0, 4, 9} {
-			s := UIDSample{N: n, MaxI: mi, Hi: [UIDCap]uint32{^uint32(0)}}
+			s := UIDSample{N: n, MaxI: mi, Hi: [UIDCap]uint16{^uint16(0)}}
 			s.Add([]byte("CabcdEF123"))
 			if got := s.Strings(); len(got) > UIDCap {
 				t.Fatalf("N %d: %d uids", n, len(got))
@@ -141,7 +168,7 @@ func benchAdd[T any, P interface {
 }
 
 func TestUIDSampleSize(t *testing.T) {
-	if s := unsafe.Sizeof(UIDSample{}); s != 112 {
+	if s := unsafe.Sizeof(UIDSample{}); s != 102 {
 		t.Fatalf("%d bytes", s)
 	}
 }
