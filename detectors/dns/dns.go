@@ -622,10 +622,8 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 		if nd == 0 {
 			continue
 		}
-		ratio := float64(c.nx) / float64(c.queries)
-		s := math.Min(float64(nd)/float64(d.cfg.MinNXDomains), ratio/d.cfg.MinNXRatio)
-		risk := features.Risk(s)
-		if risk < d.cfg.MinRisk {
+		n, ent := d.dgaNotice(notice.RuleDNSDGA, ip, c.resolv, c.queries, &c.nxCount, float64(d.cfg.MinNXDomains), w.start, end, d.cfg.Window)
+		if n == nil {
 			continue
 		}
 		d.stats.DGAs++
@@ -633,22 +631,37 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 			sc := sw.clients[ip]
 			sc.fast, sc.nxCount = true, nxCount{} // its domains can no longer fire
 		}
-		ent := c.entSum / float64(nd)
-		n := &notice.Notice{Start: w.start, End: end, RiskScore: risk, Rule: notice.RuleDNSDGA,
-			Source: ip, Destination: c.resolv, DestPort: 53, Proto: "udp", UIDs: c.uids}
-		n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.Window.Seconds(),
-			Features: map[string]notice.Feature{
-				"nxdomain_domains": notice.F(float64(nd), float64(d.cfg.MinNXDomains), r3(float64(nd)/float64(d.cfg.MinNXDomains))),
-				"nxdomain_ratio":   notice.F(r3(ratio), d.cfg.MinNXRatio, r3(ratio/d.cfg.MinNXRatio)),
-				"mean_sld_entropy": {Value: r3(ent)},
-				"queries":          {Value: float64(c.queries)},
-			},
-			Top: []string{"nxdomain_domains", "nxdomain_ratio"}}
 		n.Message = fmt.Sprintf("%s: DGA-like NXDOMAIN burst: %d of %d queries failed across %d registered domains (mean entropy %.2f)",
 			ip, c.nx, c.queries, nd, ent)
 		n.Finalize("")
 		emit(n)
 	}
+}
+
+// dgaNotice is the notice of rule for client ip, nc.nx of whose queries
+// were answered NXDOMAIN across nc.nxDoms (thr of them fire) from start to
+// end, in windows of win, and the mean entropy of those domains; nil under
+// min_risk.
+func (d *Detector) dgaNotice(rule string, ip, resolv netip.Addr, queries int, nc *nxCount, thr float64, start, end time.Time, win time.Duration) (*notice.Notice, float64) {
+	nd := float64(len(nc.nxDoms))
+	ratio := float64(nc.nx) / float64(queries)
+	s := math.Min(nd/thr, ratio/d.cfg.MinNXRatio)
+	risk := features.Risk(s)
+	if risk < d.cfg.MinRisk {
+		return nil, 0
+	}
+	ent := nc.entSum / nd
+	n := &notice.Notice{Start: start, End: end, RiskScore: risk, Rule: rule,
+		Source: ip, Destination: resolv, DestPort: 53, Proto: "udp", UIDs: nc.uids}
+	n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: win.Seconds(),
+		Features: map[string]notice.Feature{
+			"nxdomain_domains": notice.F(nd, thr, r3(nd/thr)),
+			"nxdomain_ratio":   notice.F(r3(ratio), d.cfg.MinNXRatio, r3(ratio/d.cfg.MinNXRatio)),
+			"mean_sld_entropy": {Value: r3(ent)},
+			"queries":          {Value: float64(queries)},
+		},
+		Top: []string{"nxdomain_domains", "nxdomain_ratio"}}
+	return n, ent
 }
 
 // closeSlowWindow reports the clients of a slow window that no fast
@@ -669,27 +682,13 @@ func (d *Detector) closeSlowWindow(w *slowWindow, emit detectors.Emit) {
 		if c.queries <= 0 || c.queries < c.nx {
 			continue // only a damaged snapshot restores such a client
 		}
-		nd := float64(len(c.nxDoms))
-		ratio := float64(c.nx) / float64(c.queries)
-		s := math.Min(nd/thr, ratio/d.cfg.MinNXRatio)
-		risk := features.Risk(s)
-		if risk < d.cfg.MinRisk {
+		n, ent := d.dgaNotice(notice.RuleDNSDGASlow, ip, c.resolv, c.queries, &c.nxCount, thr, c.first, c.last, d.cfg.SlowWindow)
+		if n == nil {
 			continue
 		}
 		d.stats.SlowDGAs++
-		ent := c.entSum / nd
-		n := &notice.Notice{Start: c.first, End: c.last, RiskScore: risk, Rule: notice.RuleDNSDGASlow,
-			Source: ip, Destination: c.resolv, DestPort: 53, Proto: "udp", UIDs: c.uids}
-		n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.SlowWindow.Seconds(),
-			Features: map[string]notice.Feature{
-				"nxdomain_domains": notice.F(nd, thr, r3(nd/thr)),
-				"nxdomain_ratio":   notice.F(r3(ratio), d.cfg.MinNXRatio, r3(ratio/d.cfg.MinNXRatio)),
-				"mean_sld_entropy": {Value: r3(ent)},
-				"queries":          {Value: float64(c.queries)},
-			},
-			Top: []string{"nxdomain_domains", "nxdomain_ratio"}}
-		n.Message = fmt.Sprintf("%s: slow DGA-like NXDOMAIN walk: %d of %d queries failed across %.0f registered domains in %s, no %s window reported (mean entropy %.2f)",
-			ip, c.nx, c.queries, nd, dw.FmtDur(d.cfg.SlowWindow), dw.FmtDur(d.cfg.Window), ent)
+		n.Message = fmt.Sprintf("%s: slow DGA-like NXDOMAIN walk: %d of %d queries failed across %d registered domains in %s, no %s window reported (mean entropy %.2f)",
+			ip, c.nx, c.queries, len(c.nxDoms), dw.FmtDur(d.cfg.SlowWindow), dw.FmtDur(d.cfg.Window), ent)
 		n.Finalize("")
 		emit(n)
 	}
