@@ -116,7 +116,7 @@ func TestDoSBounded(t *testing.T) {
 	}
 	// a key's most state: its header and a slot per open window
 	// (open windows and the previous one)
-	if sz := reflect.TypeOf(state{}).Size() + (nSlots+1)*reflect.TypeOf(Slot{}).Size(); sz > 2048 {
+	if sz := reflect.TypeOf(state{}).Size() + (nSlots+1)*reflect.TypeOf(slot{}).Size(); sz > 2048 {
 		t.Fatalf("state per key up to %d bytes", sz)
 	}
 	if n := d.slots.Len(); n > d.t.Len()*(nSlots+1) {
