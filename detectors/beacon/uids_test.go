@@ -27,14 +27,7 @@ import (
 // (neither counted with cfg's AllowDomains), close the previous hour
 // before the next hour's rows.
 func uidRows(r *rand.Rand, hosts, hours int) []window.Conn {
-	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	uid := func() string {
-		b := []byte{'C'}
-		for range r.Intn(window.UIDKeep) {
-			b = append(b, b62[r.Intn(len(b62))])
-		}
-		return string(b)
-	}
+	uid := func() string { return window.ZeekUID(r) }
 	var rows []window.Conn
 	for h := range hours {
 		at := t0.Add(time.Duration(h) * time.Hour)

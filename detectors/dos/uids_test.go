@@ -25,7 +25,6 @@ type keyWin struct {
 // key's minute a few rows, a crowd of half-open sources (some floods) or
 // one loud source.
 func uidRows(r *rand.Rand, minutes int) []window.Conn {
-	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	var rows []window.Conn
 	for m := range minutes {
 		for k := range 24 {
@@ -37,14 +36,11 @@ func uidRows(r *rand.Rand, minutes int) []window.Conn {
 				n, srcs = 20+r.Intn(200), 1
 			}
 			for range n {
-				uid := []byte{'C'}
-				for range r.Intn(18) {
-					uid = append(uid, b62[r.Intn(len(b62))])
-				}
+				uid := window.ZeekUID(r)
 				s := r.Intn(srcs)
 				rows = append(rows, window.Conn{TS: t0.Add(time.Duration(m)*time.Minute + time.Duration(r.Int63n(int64(time.Minute)))),
 					Src: fmt.Sprintf("100.64.%d.%d", s/250, 1+s%250), Dst: fmt.Sprintf("203.0.113.%d", 1+k/2),
-					SPort: uint16(1024 + r.Intn(60000)), DPort: uint16(80 + k%2), State: state, UID: string(uid)})
+					SPort: uint16(1024 + r.Intn(60000)), DPort: uint16(80 + k%2), State: state, UID: uid})
 			}
 		}
 	}

@@ -32,7 +32,6 @@ type slotWin struct {
 // three replayed into it, so every row's uid lands in the slots of its
 // windows.
 func burstRows(r *rand.Rand, minutes int) []window.Conn {
-	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	var rows []window.Conn
 	item := [50]int{}
 	for m := range minutes {
@@ -50,11 +49,8 @@ func burstRows(r *rand.Rand, minutes int) []window.Conn {
 				n = 4 + r.Intn(4) // a slow scanner
 			}
 			for range n {
-				uid := []byte{'C'}
-				for range r.Intn(18) {
-					uid = append(uid, b62[r.Intn(len(b62))])
-				}
-				c := window.Conn{TS: at, SPort: 40000, State: state, RespBytes: resp, UID: string(uid)}
+				uid := window.ZeekUID(r)
+				c := window.Conn{TS: at, SPort: 40000, State: state, RespBytes: resp, UID: uid}
 				if i := item[a] + a*2000; a < 30 {
 					c.Src, c.Dst, c.DPort = fmt.Sprintf("10.1.0.%d", 1+a), fmt.Sprintf("93.%d.%d.%d", i/62500, i/250%250, 1+i%250), uint16(20+a)
 				} else {

@@ -552,3 +552,14 @@ func CheckRestoreUnchunked[T any](t testing.TB, mk func() detectors.Detector) {
 		}
 	}
 }
+
+// ZeekUID is a random uid as Zeek writes them, drawn from r: 'C' and up to
+// 17 base-62 characters (at most UIDKeep bytes).
+func ZeekUID(r *rand.Rand) string {
+	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	uid := []byte{'C'}
+	for range r.Intn(UIDKeep) {
+		uid = append(uid, b62[r.Intn(len(b62))])
+	}
+	return string(uid)
+}
