@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/notice"
-	"github.com/zeekanom/zeekanom/zeekreader"
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
 	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
 )
@@ -79,25 +79,7 @@ func dirSize(b testing.TB, dir string) (n int64) {
 // score does, and flushes nothing (the windows stay open); it returns the
 // number of rows.
 func feed(b testing.TB, eng *detectors.Engine, data []byte) (rows int) {
-	ev := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(data), "conn.log"))
-	batch := zeekreader.NewBatch(batchRows)
-	for {
-		e, err := ev.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		batch.Add(e)
-		if batch.Full() {
-			eng.ObserveBatch(batch.Events)
-			batch.Reset()
-		}
-		rows++
-	}
-	eng.ObserveBatch(batch.Events)
-	return rows
+	return window.FeedConn(b, eng, data, batchRows)
 }
 
 // procStatus is a /proc/self/status field in bytes (the kB figures).
@@ -190,13 +172,6 @@ func BenchmarkRestore160k(b *testing.B) {
 func BenchmarkState160k(b *testing.B) {
 	var buf bytes.Buffer
 	zeekgen.Write(&buf, zeekgen.Options{Rows: 2000000, Hosts: 160000, Seed: 5})
-	heap := func() int64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return int64(m.HeapAlloc)
-	}
 	const hosts = 160000
 	var liveAll, restoredAll float64
 	names := detectorNames(b)[1:]
@@ -204,30 +179,7 @@ func BenchmarkState160k(b *testing.B) {
 		var live, restored float64
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
-				h0 := heap()
-				dets := defaultDetectors(name)
-				eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
-				feed(b, eng, buf.Bytes())
-				live = float64(heap()-h0) / hosts
-				var snap bytes.Buffer
-				if s, ok := dets[0].(detectors.Stateful); ok {
-					if err := detectors.Capture(s)(&snap); err != nil {
-						b.Fatal(err)
-					}
-				}
-				runtime.KeepAlive(dets)
-				runtime.KeepAlive(eng)
-				dets, eng = nil, nil
-				h1 := heap() - int64(snap.Cap())
-				fresh := defaultDetectors(name)
-				if s, ok := fresh[0].(detectors.Stateful); ok {
-					if err := s.Restore(snap.Bytes()); err != nil {
-						b.Fatal(err)
-					}
-				}
-				snap = bytes.Buffer{}
-				restored = float64(heap()-h1) / hosts
-				runtime.KeepAlive(fresh)
+				live, restored = window.StateBytes(b, func() detectors.Detector { return defaultDetectors(name)[0] }, buf.Bytes(), hosts, nil)
 			}
 			b.ReportMetric(live, "live-B/host")
 			b.ReportMetric(restored, "restored-B/host")

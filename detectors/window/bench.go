@@ -1,9 +1,12 @@
 package window
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -121,4 +124,72 @@ func AllocsPerRow(det detectors.Detector) float64 {
 		det.Observe(evs[i])
 		i++
 	})
+}
+
+// FeedConn reads the conn rows of a TSV or JSON log in data into eng in
+// runs of batch rows, as score does, and returns how many it read.
+func FeedConn(t testing.TB, eng *detectors.Engine, data []byte, batch int) (rows int) {
+	ev := zeekreader.NewEventReader(zeekreader.NewReader(bytes.NewReader(data), "conn.log"))
+	b := zeekreader.NewBatch(batch)
+	for {
+		e, err := ev.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Add(e)
+		if b.Full() {
+			eng.ObserveBatch(b.Events)
+			b.Reset()
+		}
+		rows++
+	}
+	eng.ObserveBatch(b.Events)
+	return rows
+}
+
+// StateBytes is the state a detector holds after the conn rows of data
+// (fed in runs of 256), per host of hosts, as live heap after a GC: live
+// in the detector that read the rows (with the room its tables and slabs
+// kept from busier moments), restored in one restored from its snapshot
+// (what is in use). A detector that is not Stateful restores to nothing.
+// fed, if not nil, sees the detector after the rows, before its capture.
+func StateBytes(t testing.TB, mk func() detectors.Detector, data []byte, hosts int, fed func(detectors.Detector)) (live, restored float64) {
+	heap := func() int64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	h0 := heap()
+	det := mk()
+	eng := detectors.NewEngine(func(*notice.Notice) {}, det)
+	FeedConn(t, eng, data, 256)
+	live = float64(heap()-h0) / float64(hosts)
+	if fed != nil {
+		fed(det)
+	}
+	var snap bytes.Buffer
+	s, ok := det.(detectors.Stateful)
+	if ok {
+		if err := detectors.Capture(s)(&snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.KeepAlive(eng)
+	det, eng, s = nil, nil, nil
+	h1 := heap() - int64(snap.Cap())
+	fresh := mk()
+	if s, ok := fresh.(detectors.Stateful); ok {
+		if err := s.Restore(snap.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap = bytes.Buffer{}
+	restored = float64(heap()-h1) / float64(hosts)
+	runtime.KeepAlive(fresh)
+	return live, restored
 }
