@@ -994,11 +994,18 @@ func (s *snap) check() error {
 				i, k.Kind, a.N, a.NDst, e.NNext, e.DomLen)
 		}
 	}
+	seen := make(map[PKey]struct{}, len(s.Pre))
 	for i := range s.Pre {
 		k, p := s.Pre[i].K, &s.Pre[i].V
 		if !kind(k.Key) || p.N < 1 || p.N >= preRows || int(p.NDst) > len(p.Dsts) {
 			return fmt.Errorf("beacon snapshot: damaged first stage %d (kind %d, %d rows, %d destinations)", i, k.Kind, p.N, p.NDst)
 		}
+		// (restoring takes its rows from the slab before the table keeps
+		// one of the two: the other's would never be freed)
+		if _, dup := seen[k]; dup {
+			return fmt.Errorf("beacon snapshot: damaged first stage %d (its key is named twice)", i)
+		}
+		seen[k] = struct{}{}
 	}
 	for i := range s.Sights {
 		if x := &s.Sights[i].S; int(x.L) > len(x.UID) {

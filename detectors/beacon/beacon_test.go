@@ -552,6 +552,7 @@ func TestRestoreRefusesDamaged(t *testing.T) {
 		entry func(e *window.Entry[Key, Entry])
 		pre   func(e *window.Entry[PKey, Pre])
 		sight func(x *SightAt)
+		whole func(v *snap)
 	}{
 		{name: "entry of 65 timestamps", entry: func(e *window.Entry[Key, Entry]) { e.V.Acc.N = tsCap + 1 }},
 		{name: "entry of 5 destinations", entry: func(e *window.Entry[Key, Entry]) { e.V.Acc.NDst = 5 }},
@@ -565,6 +566,8 @@ func TestRestoreRefusesDamaged(t *testing.T) {
 		{name: "first stage of 5 destinations", pre: func(e *window.Entry[PKey, Pre]) { e.V.NDst = 5 }},
 		{name: "first stage of kind 0", pre: func(e *window.Entry[PKey, Pre]) { e.K.Kind = 0 }},
 		{name: "sighting of a 23-byte uid", sight: func(x *SightAt) { x.S.L = 23 }},
+		// its rows would be taken twice from the slab, one copy dropped
+		{name: "first stage named twice", whole: func(v *snap) { v.Pre = append(v.Pre, v.Pre[0]) }},
 	} {
 		d, v, rest := damagedRows(t)
 		good, err := d.Snapshot()
@@ -585,6 +588,9 @@ func TestRestoreRefusesDamaged(t *testing.T) {
 			if c.sight != nil {
 				c.sight(&v.Sights[i])
 			}
+		}
+		if c.whole != nil {
+			c.whole(&v)
 		}
 		if err := d.Restore(gobOf(t, v)); err == nil {
 			t.Errorf("%s: restored", c.name)
