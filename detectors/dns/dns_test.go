@@ -310,35 +310,8 @@ func TestSnapshotRestore(t *testing.T) {
 	if len(want) < 2 {
 		t.Fatalf("want several notices, got %d", len(want))
 	}
-	a := New(DefaultConfig())
-	var got []*notice.Notice
-	emit := func(n *notice.Notice) { got = append(got, n) }
-	half := len(qs) / 2
-	feedQ := func(d *Detector, qs []q, off int) {
-		for i, x := range qs {
-			d.Observe(&zeekreader.Event{Kind: zeekreader.KindDNS, TS: x.ts, DNS: &zeekreader.DNS{
-				TS: x.ts, UID: []byte(fmt.Sprintf("C%017d", i+off)), Orig: netip.MustParseAddr(x.client),
-				Resp: netip.MustParseAddr("10.0.0.53"), RespP: 53, Query: []byte(x.name), QType: x.qtype, RCode: x.rcode, HasRCode: true}})
-			d.Advance(x.ts, emit)
-		}
-	}
-	feedQ(a, qs[:half], 0)
-	snap, err := a.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := New(DefaultConfig())
-	if err := b.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	again, _ := b.Snapshot()
-	if string(again) != string(snap) {
-		t.Fatal("snapshot not stable across restore")
-	}
-	feedQ(b, qs[half:], half)
-	b.Flush(emit)
-	sameNotices(t, got, want)
-	if err := b.Restore([]byte(`{"version":99}`)); err == nil {
+	restarted(t, qs, len(qs)/2, want)
+	if err := New(DefaultConfig()).Restore([]byte(`{"version":99}`)); err == nil {
 		t.Fatal("want version error")
 	}
 }

@@ -85,7 +85,11 @@ func TestSlowDGA(t *testing.T) {
 		{"walk, one query every 120 s for 3 h", walk("10.0.0.21", t0, 3*time.Hour, 2*time.Minute, 2),
 			[]want{{notice.RuleDNSDGASlow, t0}, {notice.RuleDNSDGASlow, t0.Add(time.Hour)}, {notice.RuleDNSDGASlow, t0.Add(2 * time.Hour)}}},
 		{"walk too slow: every 5 min", walk("10.0.0.22", t0, 3*time.Hour, 5*time.Minute, 3), nil},
-		{"walk on a busy client: ratio under 0.5", merge(walk("10.0.0.23", t0, time.Hour, 90*time.Second, 4), benign("10.0.0.23", time.Hour, 10*time.Second)), nil},
+		{"walk on a busy client: NX share of queries under 0.5, of its few domains over it", merge(walk("10.0.0.23", t0, time.Hour, 90*time.Second, 4),
+			every("10.0.0.23", t0, time.Hour, 10*time.Second, 0, func(i int) string { return fmt.Sprintf("www.site%d.com", i%7) })),
+			[]want{{notice.RuleDNSDGASlow, t0}}},
+		{"walk on a resolver-like client: 40 NX among 360 domains an hour", merge(walk("10.0.0.31", t0, time.Hour, 90*time.Second, 4),
+			every("10.0.0.31", t0, time.Hour, 10*time.Second, 0, func(i int) string { return fmt.Sprintf("www.site%d.com", i) })), nil},
 		{"search-suffix NX all hour", every("10.0.0.24", t0, time.Hour, 12*time.Second, 3, func(int) string { return randLabel(r) + ".corp.example.com" }), nil},
 		{"Chrome probes: 12 network changes in an hour", merge(
 			every("10.0.0.25", t0, time.Hour, 5*time.Minute, 3, func(int) string { return randLabel(r) }),
@@ -192,14 +196,14 @@ func TestCappedNXDomainsCounted(t *testing.T) {
 	}
 }
 
-// A slow window is held an hour: a busy client (its NX share under 0.5,
-// so it cannot fire) keeps at most slowCap of its NXDOMAIN domains there,
+// A slow window is held an hour: a busy client (its NX shares of queries
+// and of 600 domains under 0.5, so it cannot fire) keeps at most slowCap of its NXDOMAIN domains there,
 // not max_subdomains, and a client dns.dga reported keeps none.
 func TestSlowWindowKeepsLittle(t *testing.T) {
 	d := New(DefaultConfig())
 	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 	busy := merge(
-		every("10.0.0.60", t0, 50*time.Minute, time.Second, 0, func(i int) string { return fmt.Sprintf("www.site%d.example", i%7) }),
+		every("10.0.0.60", t0, 50*time.Minute, time.Second, 0, func(i int) string { return fmt.Sprintf("www.site%d.com", i%600) }),
 		every("10.0.0.60", t0, 50*time.Minute, 3*time.Second, 3, func(i int) string { return fmt.Sprintf("gone%d.com", i) }),
 	)
 	fast := walk("10.0.0.61", t0, 20*time.Minute, 2*time.Second, 9) // 20+ domains every 5 minutes
@@ -251,27 +255,10 @@ func TestSlowSnapshotRestore(t *testing.T) {
 	}
 	// at 11:20: the second hour open, 0.41's burst in it reported
 	half := sort.Search(len(qs), func(i int) bool { return !qs[i].ts.Before(t0.Add(80 * time.Minute)) })
-	var got []*notice.Notice
-	emit := func(n *notice.Notice) { got = append(got, n) }
-	a := New(DefaultConfig())
-	feedFrom(a, qs[:half], 0, emit)
-	snap, err := a.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := restarted(t, qs, half, want)
 	if !strings.Contains(string(snap), `"slow_windows":[{`) || !strings.Contains(string(snap), `"fast":true`) {
 		t.Fatalf("snapshot without the open hour or the fast mark: %.300s", snap)
 	}
-	b := New(DefaultConfig())
-	if err := b.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := b.Snapshot(); string(again) != string(snap) {
-		t.Fatal("snapshot not stable across restore")
-	}
-	feedFrom(b, qs[half:], half, emit)
-	b.Flush(emit)
-	sameNotices(t, got, want)
 
 	// version 1: as this build wrote it before the slow window
 	var v1 map[string]json.RawMessage
@@ -282,13 +269,7 @@ func TestSlowSnapshotRestore(t *testing.T) {
 	delete(v1, "slow_closed")
 	v1["version"] = json.RawMessage("1")
 	old, _ := json.Marshal(v1)
-	c := New(DefaultConfig())
-	if err := c.Restore(old); err != nil {
-		t.Fatalf("version 1 snapshot: %v", err)
-	}
-	var after []*notice.Notice
-	feedFrom(c, qs[half:], half, func(n *notice.Notice) { after = append(after, n) })
-	c.Flush(func(n *notice.Notice) { after = append(after, n) })
+	after := resumed(t, old, qs[half:], half)
 	// the hour under way at the restart lost its first half: its slow
 	// notice may be missing; the later hours' are all there
 	late := 0
@@ -300,7 +281,7 @@ func TestSlowSnapshotRestore(t *testing.T) {
 	if late != 2 {
 		t.Errorf("after a version 1 restore: %d slow notices for the hours after the restart's, want 2 (%v)", late, after)
 	}
-	for _, bad := range []string{`{"version":3}`, `{"version":0}`} {
+	for _, bad := range []string{`{"version":4}`, `{"version":0}`} {
 		if err := New(DefaultConfig()).Restore([]byte(bad)); err == nil {
 			t.Errorf("%s restored", bad)
 		}
@@ -312,6 +293,48 @@ func feedFrom(d *Detector, qs []q, off int, emit func(*notice.Notice)) {
 		d.Observe(event(x, i+off))
 		d.Advance(x.ts, emit)
 	}
+}
+
+// restarted runs qs through a detector up to half, snapshots it,
+// restores the snapshot into a fresh one (whose own snapshot must be the
+// same) and runs the rest there: the notices must be want's, those of
+// the uninterrupted run. It returns the snapshot.
+func restarted(t *testing.T, qs []q, half int, want []*notice.Notice) []byte {
+	t.Helper()
+	var got []*notice.Notice
+	emit := func(n *notice.Notice) { got = append(got, n) }
+	a := New(DefaultConfig())
+	feedFrom(a, qs[:half], 0, emit)
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(DefaultConfig())
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.Snapshot(); string(again) != string(snap) {
+		t.Fatal("snapshot not stable across restore")
+	}
+	feedFrom(b, qs[half:], half, emit)
+	b.Flush(emit)
+	sameNotices(t, got, want)
+	return snap
+}
+
+// resumed restores snap into a fresh detector and runs rest (rows off
+// on) there: its notices.
+func resumed(t *testing.T, snap []byte, rest []q, off int) []*notice.Notice {
+	t.Helper()
+	d := New(DefaultConfig())
+	if err := d.Restore(snap); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	var out []*notice.Notice
+	emit := func(n *notice.Notice) { out = append(out, n) }
+	feedFrom(d, rest, off, emit)
+	d.Flush(emit)
+	return out
 }
 
 func TestSlowConfig(t *testing.T) {

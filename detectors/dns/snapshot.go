@@ -11,7 +11,12 @@ import (
 // snapshotVersion is bumped when the snapshot layout changes. Version 2
 // adds the slow windows and their closing time; a version 1 snapshot
 // restores with none open (the hour under way counts from the restart).
-const snapshotVersion = 2
+// Version 3 adds each client's ICANN NXDOMAIN domain count and the
+// sketch of the ICANN domains it asked about (the domain rule); in the
+// windows of a version 1 or 2 snapshot those are unknown, and the
+// clients' sketches restore full, so that only the query rule fires
+// there (the windows opened after the restart count as usual).
+const snapshotVersion = 3
 
 type snapDomain struct {
 	Reg      string             `json:"reg"`
@@ -35,6 +40,7 @@ type snapClient struct {
 	Queries int        `json:"queries"`
 	NX      int        `json:"nx"`
 	NXDoms  []string   `json:"nx_domains,omitempty"`
+	ICANNNX int        `json:"icann_nx,omitempty"`
 	EntSum  float64    `json:"ent_sum"`
 	UIDs    []string   `json:"uids,omitempty"`
 	Resolv  netip.Addr `json:"resolver"`
@@ -42,6 +48,9 @@ type snapClient struct {
 	Last    time.Time  `json:"last"`
 	// Fast: a slow window's client that a fast window reported
 	Fast bool `json:"fast,omitempty"`
+	// Doms: the words of the sketch of the ICANN registered domains it
+	// asked about (none: an empty sketch)
+	Doms []uint64 `json:"doms,omitempty"`
 }
 
 func set(list []string) map[string]struct{} {
@@ -53,18 +62,35 @@ func set(list []string) map[string]struct{} {
 }
 
 // nxCount is the client's NXDOMAIN counts (no set when it had none).
+// The ICANN ones are some of the domains in the set: a damaged
+// snapshot's count beyond it is cut to it.
 func (c *snapClient) nxCount() nxCount {
 	n := nxCount{nx: c.NX, entSum: c.EntSum, uids: c.UIDs}
 	if len(c.NXDoms) > 0 {
 		n.nxDoms = set(c.NXDoms)
 	}
+	n.icann = min(max(c.ICANNNX, 0), len(n.nxDoms))
 	return n
 }
 
+// domains is the client's sketch of the domains it asked about, full
+// when the snapshot's version did not keep it (below 3).
+func (c *snapClient) domains(version int) (s domainSketch) {
+	if version < 3 {
+		s.fill()
+	}
+	copy(s[:], c.Doms) // (a damaged snapshot's extra words are left out)
+	return s
+}
+
 // snapNX is the snapshot of a client's counts.
-func snapNX(ip netip.Addr, queries int, n *nxCount, resolv netip.Addr, first, last time.Time, fast bool) snapClient {
-	return snapClient{IP: ip, Queries: queries, NX: n.nx, NXDoms: keys(n.nxDoms), EntSum: n.entSum, UIDs: n.uids,
+func snapNX(ip netip.Addr, queries int, n *nxCount, doms *domainSketch, resolv netip.Addr, first, last time.Time, fast bool) snapClient {
+	c := snapClient{IP: ip, Queries: queries, NX: n.nx, NXDoms: keys(n.nxDoms), ICANNNX: n.icann, EntSum: n.entSum, UIDs: n.uids,
 		Resolv: resolv, First: first, Last: last, Fast: fast}
+	if *doms != (domainSketch{}) {
+		c.Doms = doms[:]
+	}
+	return c
 }
 
 type snapWindow struct {
@@ -129,7 +155,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		}
 		for _, ip := range sortedAddrs(w.clients) {
 			c := w.clients[ip]
-			sw.Clients = append(sw.Clients, snapNX(ip, c.queries, &c.nxCount, c.resolv, c.first, c.last, false))
+			sw.Clients = append(sw.Clients, snapNX(ip, c.queries, &c.nxCount, &c.doms, c.resolv, c.first, c.last, false))
 		}
 		s.Windows = append(s.Windows, sw)
 	}
@@ -138,7 +164,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		sw := snapSlowWindow{Start: w.start}
 		for _, ip := range sortedAddrs(w.clients) {
 			c := w.clients[ip]
-			sw.Clients = append(sw.Clients, snapNX(ip, c.queries, &c.nxCount, c.resolv, c.first, c.last, c.fast))
+			sw.Clients = append(sw.Clients, snapNX(ip, c.queries, &c.nxCount, &c.doms, c.resolv, c.first, c.last, c.fast))
 		}
 		s.SlowWindows = append(s.SlowWindows, sw)
 	}
@@ -151,8 +177,8 @@ func (d *Detector) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("dns snapshot: %w", err)
 	}
-	if s.Version != 1 && s.Version != snapshotVersion {
-		return fmt.Errorf("dns snapshot: version %d, this build reads 1 and %d", s.Version, snapshotVersion)
+	if s.Version < 1 || s.Version > snapshotVersion {
+		return fmt.Errorf("dns snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
 	}
 	d.closed, d.stats, d.slowClosed = s.Closed, s.Stats, s.SlowClosed
 	d.windows = map[int64]*window{}
@@ -171,14 +197,14 @@ func (d *Detector) Restore(b []byte) error {
 				resolver: a.Resolver, uids: a.UIDs, first: a.First, last: a.Last}
 		}
 		for _, c := range sw.Clients {
-			w.clients[c.IP] = &clientAcc{queries: c.Queries, nxCount: c.nxCount(), resolv: c.Resolv, first: c.First, last: c.Last}
+			w.clients[c.IP] = &clientAcc{queries: c.Queries, nxCount: c.nxCount(), doms: c.domains(s.Version), resolv: c.Resolv, first: c.First, last: c.Last}
 		}
 		d.windows[sw.Start.UnixNano()] = w
 	}
 	for _, sw := range s.SlowWindows {
 		w := &slowWindow{start: sw.Start, clients: map[netip.Addr]*slowAcc{}}
 		for _, c := range sw.Clients {
-			w.clients[c.IP] = &slowAcc{queries: c.Queries, nxCount: c.nxCount(), resolv: c.Resolv, first: c.First, last: c.Last, fast: c.Fast}
+			w.clients[c.IP] = &slowAcc{queries: c.Queries, nxCount: c.nxCount(), doms: c.domains(s.Version), resolv: c.Resolv, first: c.First, last: c.Last, fast: c.Fast}
 		}
 		d.slow[sw.Start.UnixNano()] = w
 	}

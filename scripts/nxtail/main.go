@@ -287,10 +287,14 @@ func sliding(stream string, byClient map[netip.Addr][]query, w time.Duration) []
 	return out
 }
 
-// icannTLD is dns.dga_slow's filter: the name's last label is an ICANN
-// top-level domain.
+// icannTLD is the DGA rules' filter: the name's last label is an ICANN
+// top-level domain (a single label is not a name under one).
 func icannTLD(name string) bool {
-	_, icann := publicsuffix.PublicSuffix(name[strings.LastIndexByte(name, '.')+1:])
+	dot := strings.LastIndexByte(name, '.')
+	if dot < 0 {
+		return false
+	}
+	_, icann := publicsuffix.PublicSuffix(name[dot+1:])
 	return icann
 }
 
