@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -181,5 +182,45 @@ func TestDomainShareConfig(t *testing.T) {
 	cfg.MinNXDomainShare = 1
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("min_nx_domain_share 1: %v", err)
+	}
+}
+
+// A DGA notice names the resolver that answered the client's NXDOMAINs,
+// not the address of its last query of any kind: dataleak's busy host
+// also asks mDNS (224.0.0.251:5353), and a notice naming that was
+// credited with none of the walk's flows.
+func TestDGANamesTheFailingResolver(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		rule string
+		qs   []q
+	}{
+		{notice.RuleDNSDGA, walk("10.0.1.1", t0.Add(time.Minute), 3*time.Minute, 2*time.Second, 1)},
+		{notice.RuleDNSDGASlow, walk("10.0.1.1", t0.Add(time.Minute), 2*time.Hour, 90*time.Second, 2)},
+	} {
+		d := New(DefaultConfig())
+		var ns []*notice.Notice
+		emit := func(n *notice.Notice) { ns = append(ns, n) }
+		for i, x := range c.qs {
+			d.Observe(event(x, 2*i))
+			// the client's mDNS query after each (no rcode: multicast)
+			m := event(q{x.ts.Add(time.Second), x.client, "_googlecast._tcp.local", 12, 0}, 2*i+1)
+			m.DNS.Resp, m.DNS.RespP, m.DNS.HasRCode = netip.MustParseAddr("224.0.0.251"), 5353, false
+			d.Observe(m)
+			d.Advance(m.TS, emit)
+		}
+		d.Flush(emit)
+		n := 0
+		for _, x := range ns {
+			if x.Rule == c.rule {
+				n++
+				if x.Destination != netip.MustParseAddr("10.0.0.53") {
+					t.Errorf("%s names %v, not the resolver that answered NXDOMAIN", c.rule, x.Destination)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("no %s notice: the test proves nothing (%d notices)", c.rule, len(ns))
+		}
 	}
 }

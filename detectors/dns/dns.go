@@ -458,12 +458,14 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	if c != nil {
 		c.queries++
-		c.resolv = q.Resp
 		c.last = maxTime(c.last, q.TS)
 		if icann {
 			c.doms.add(reg)
 		}
 		if nx {
+			// the notice names the resolver that answered NXDOMAIN (a
+			// busy host's last query may be mDNS, to 224.0.0.251)
+			c.resolv = q.Resp
 			c.add(reg, icann, q.UID, d.cfg.MaxSubs, &d.stats.CappedNXDomains)
 		}
 	}
@@ -558,7 +560,6 @@ func (d *Detector) slowClient(sw *slowWindow, ip netip.Addr) *slowAcc {
 // answered NXDOMAIN (nx), in the NXDOMAIN counts.
 func (d *Detector) observeSlow(c *slowAcc, q *zeekreader.DNS, reg string, nx, icann bool) {
 	c.queries++
-	c.resolv = q.Resp
 	if !icann || c.fast {
 		return // (a client dns.dga reported cannot fire here: nothing to keep)
 	}
@@ -566,6 +567,7 @@ func (d *Detector) observeSlow(c *slowAcc, q *zeekreader.DNS, reg string, nx, ic
 	if !nx {
 		return
 	}
+	c.resolv = q.Resp // (the resolver that answered NXDOMAIN, as in a fast window)
 	c.add(reg, true, q.UID, d.slowCap(), &d.stats.CappedNXDomains)
 	if c.first.IsZero() || q.TS.Before(c.first) {
 		c.first = q.TS
