@@ -55,7 +55,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'zeekanom COMMAND --help' for a command's flags.")
 }
 
-// errUsage marks an error whose message is already printed (flag parsing).
+// errUsage marks an error whose message is already printed (the usage, for
+// a command given no PATH).
 var errUsage = errors.New("usage")
 
 // usageError is a command-line mistake found after parsing (a missing -o,
@@ -123,15 +124,23 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses and maps flag errors to errUsage (already printed).
+// parseFlags parses args. --help prints the synopsis and flags
+// (flag.ErrHelp); any other flag error (an unknown flag, a bad value) is
+// one line naming it and where to look, exit 2: it used to be followed by
+// the whole --help, the error itself scrolled off above it.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
 	}
-	return nil
+	return usagef("%v (see '%s --help')", err, fs.Name())
 }
 
 // parseFlagsAnywhere is parseFlags for commands whose arguments are all

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -61,8 +62,9 @@ func TestParseFlagsAnywhere(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if err := parseFlagsAnywhere(fs, []string{"a", "--bogus"}); err != errUsage {
-		t.Errorf("unknown flag after a PATH: %v, want errUsage", err)
+	var ue usageError
+	if err := parseFlagsAnywhere(fs, []string{"a", "--bogus"}); !errors.As(err, &ue) {
+		t.Errorf("unknown flag after a PATH: %v, want a usageError", err)
 	}
 }
 
