@@ -97,6 +97,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"train", "x"}, 2, "zeekanom train: -o MODEL is required\n"},
 		{[]string{"inject", "x"}, 2, "zeekanom inject: -o DIR is required\n"},
 		{[]string{"features", "--score", "x"}, 2, "zeekanom features: --score needs -m MODEL\n"},
+		{[]string{"run", "/opt/zeek/logs/current"}, 2, "zeekanom run: unexpected argument \"/opt/zeek/logs/current\": run takes no PATH; name Zeek's log directory with --logdir DIR or [input] logdir\n"},
 	}
 	for _, c := range cases {
 		code, _, errs := runCLI(t, c.args...)

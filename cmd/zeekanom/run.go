@@ -80,8 +80,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+		// 'zeekanom run /opt/zeek/logs/current' printed the whole --help
+		// and nothing on what was wrong
+		return usagef("unexpected argument %q: run takes no PATH; name Zeek's log directory with --logdir DIR or [input] logdir", fs.Arg(0))
 	}
 	fl.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { fl.set[f.Name] = true })
