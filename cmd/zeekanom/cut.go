@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -17,7 +20,8 @@ const cutSynopsis = `[-j] [-c|-C] [-n] [-d|-u] [-D FMT] [-F SEP] FIELDS... [--] 
 
 Prints the chosen columns of Zeek logs, like zeek-cut, from TSV or JSON,
 plain or gzip (detected by content), from PATHs or standard input.
-An argument that names an existing file or directory is a PATH; use --
+An argument that names an existing file or directory is a PATH, and one
+with a / or ending in .log or .gz that names nothing is an error; use --
 before PATHs to make that explicit. Unset fields print as "-".`
 
 type cutOpts struct {
@@ -46,9 +50,19 @@ func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			paths = append(paths, rest[i+1:]...)
 			break
 		}
-		if _, err := os.Stat(a); err == nil || a == "-" {
+		_, err := os.Stat(a)
+		switch {
+		case err == nil || a == "-":
 			paths = append(paths, a)
-		} else {
+		case looksLikePath(a):
+			// a mistyped path was taken for a field name: cut printed
+			// nothing and exited 0, or waited on a terminal's stdin
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("%s: %w", a, err)
+		default:
 			fields = append(fields, a)
 		}
 	}
@@ -74,6 +88,13 @@ func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "zeekanom cut: skipped %d malformed rows\n", c.errors)
 	}
 	return nil
+}
+
+// looksLikePath reports whether a cut argument can only be a path: no Zeek
+// field name has a / or ends in .log or .gz.
+func looksLikePath(a string) bool {
+	return strings.ContainsRune(a, '/') || strings.ContainsRune(a, filepath.Separator) ||
+		strings.HasSuffix(a, ".log") || strings.HasSuffix(a, ".gz")
 }
 
 // cutReaderOptions: cut passes text through, so values are parsed only when

@@ -90,6 +90,10 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"score", "--bogus", "x"}, 2, "zeekanom score: flag provided but not defined: -bogus (see 'zeekanom score --help')\n"},
 		{[]string{"eval", "--window", "5", "x"}, 2, "zeekanom eval: invalid value \"5\" for flag -window: parse error (see 'zeekanom eval --help')\n"},
 		{[]string{"cut", "--help"}, 0, "usage: zeekanom cut"},
+		// a mistyped path is not a field name (cut printed nothing and
+		// exited 0, or waited on a terminal's stdin)
+		{[]string{"cut", "ts", "/does/not/exist/conn.log"}, 1, "zeekanom cut: /does/not/exist/conn.log: no such file or directory\n"},
+		{[]string{"cut", "ts", "con.log.gz"}, 1, "zeekanom cut: con.log.gz: no such file or directory\n"},
 		{[]string{"score", "--help"}, 0, "usage: zeekanom score"},
 		// command-line mistakes found after parsing exit 2 as flag errors
 		// do (they exited 1, as a missing input file does)
