@@ -95,6 +95,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// SIGINT or SIGTERM (main's context): say so, not "context canceled"
+		fmt.Fprintf(stderr, "zeekanom %s: interrupted before the end of the input\n", args[0])
+		return 1
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "zeekanom %s: %s\n", args[0], ue)

@@ -143,6 +143,7 @@ type scoreResult struct {
 	notices   map[string]int64
 	scored    int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
 	elapsed   time.Duration
+	ended     bool // the input was read to its end (not interrupted)
 }
 
 func (r *scoreResult) summary(w io.Writer) {
@@ -161,7 +162,7 @@ func (r *scoreResult) summary(w io.Writer) {
 	// a JSON log under a name that is not Zeek's (its kind comes from the
 	// name) is read but reaches no detector: say so rather than report a
 	// clean run
-	if other := r.stats.Rows - r.scored; other > 0 {
+	if other := r.stats.Rows - r.scored; other > 0 && r.ended {
 		fmt.Fprintf(w, "zeekanom score: %d rows not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", other)
 	}
 }
@@ -194,6 +195,15 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	defer src.Close()
 	res := &scoreResult{}
 	start := time.Now()
+	// what was read and found so far, also when the run stops early
+	// (interrupted, an output failed: the summary said 0 rows); deferred
+	// before stop below, so it runs after the reading has stopped
+	defer func() {
+		res.stats = src.Stats()
+		res.notices = eng.Notices
+		res.scored = eng.Events
+		res.elapsed = time.Since(start)
+	}()
 	rd := &batchReader{src: src, res: res, stderr: stderr, quiet: f.quiet, prog: newProgress(stderr, f.progress, arch)}
 	// Rows go to the detectors a run at a time (see Engine.ObserveBatch).
 	// With several workers, reading runs a batch ahead on a goroutine of
@@ -222,10 +232,7 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 	}
 	eng.Flush()
 	rd.prog.done()
-	res.stats = src.Stats()
-	res.notices = eng.Notices
-	res.scored = eng.Events
-	res.elapsed = time.Since(start)
+	res.ended = true
 	if sinkErr != nil {
 		return res, sinkErr
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -134,6 +135,26 @@ func TestScoreSaysRowsNotScored(t *testing.T) {
 	_, _, errs = runCLI(t, "score", filepath.Join("..", "..", "testdata", "demo", "conn.log"))
 	if strings.Contains(errs, "not scored") {
 		t.Errorf("a conn.log's rows reported not scored: %q", errs)
+	}
+}
+
+// Interrupted (SIGINT or SIGTERM cancel main's context), score says so
+// and how far it got: it said "context canceled" after a summary of 0
+// rows, whatever it had read.
+func TestScoreInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, workers := range []string{"1", "2"} {
+		var out, errb bytes.Buffer
+		code := run(ctx, []string{"score", "--workers", workers, filepath.Join("..", "..", "testdata", "demo", "conn.log")}, &out, &errb)
+		errs := errb.String()
+		if code != 1 || !strings.HasSuffix(errs, "zeekanom score: interrupted before the end of the input\n") {
+			t.Errorf("--workers %s: exit %d, stderr %q", workers, code, errs)
+		}
+		if !strings.HasPrefix(errs, "zeekanom score: ") || strings.HasPrefix(errs, "zeekanom score: 0 rows") ||
+			strings.Contains(errs, "not scored") {
+			t.Errorf("--workers %s: the summary does not count the rows read: %q", workers, errs)
+		}
 	}
 }
 
