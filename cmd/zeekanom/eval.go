@@ -92,8 +92,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	eng.ObserveBatch(batch.Events)
 	eng.Flush()
 	rep := ev.Report()
-	if skipped > 0 {
-		fmt.Fprintf(stderr, "zeekanom eval: %d bad rows skipped\n", skipped)
+	if skipped.n > 0 {
+		fmt.Fprintf(stderr, "zeekanom eval: %v\n", skipped)
 	}
 	warnNoTruth(stderr, rep, fs.Args())
 	names := ""

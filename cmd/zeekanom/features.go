@@ -18,15 +18,36 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
+// skips counts the rows (and files: unreadable, damaged) a read skipped
+// and keeps the first, whose file:line says where to look.
+type skips struct {
+	n     int64
+	first error
+}
+
+func (s *skips) add(err error) {
+	if s.n++; s.first == nil {
+		s.first = err
+	}
+}
+
+// String is "N bad rows skipped", and the first of them when there are any.
+func (s skips) String() string {
+	if s.first == nil {
+		return fmt.Sprintf("%d bad rows skipped", s.n)
+	}
+	return fmt.Sprintf("%d bad rows skipped (the first: %v)", s.n, s.first)
+}
+
 // eachEvent walks paths and calls fn for every conn/dns/http/ssl event,
 // skipping bad rows (counted and returned).
-func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) (skipped int64, err error) {
+func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) (skipped skips, err error) {
 	if len(paths) == 0 {
-		return 0, errors.New("no input paths")
+		return skipped, errors.New("no input paths")
 	}
 	a, err := zeekreader.Walk(paths)
 	if err != nil {
-		return 0, err
+		return skipped, err
 	}
 	src := a.Open(false)
 	defer src.Close()
@@ -40,7 +61,7 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 		}
 		if err != nil {
 			if zeekreader.Skippable(err) {
-				skipped++
+				skipped.add(err)
 				continue
 			}
 			return skipped, err
@@ -56,13 +77,13 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 // conn/dns/http/ssl) and the vectors are those the iforest and supervised
 // detectors score. The detectors in also take the same rows alongside
 // (train's contextual, exfil and beacon detectors).
-func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, int64, error) {
+func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
 	if labelsFile != "" {
 		ls, err := readLabels(labelsFile)
 		if err != nil {
-			return nil, 0, err
+			return nil, skips{}, err
 		}
 		fc.Labeler = eval.Labeler(ls)
 	}
@@ -152,7 +173,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %d bad rows skipped\n", len(vecs), skipped)
+	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %v\n", len(vecs), skipped)
 	return nil
 }
 

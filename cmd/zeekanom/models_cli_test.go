@@ -267,6 +267,33 @@ func TestEvalWarnsWithoutGroundTruth(t *testing.T) {
 	}
 }
 
+// eval, train and features name the first row they skipped, as score does:
+// they said only "1 bad rows skipped", not which file or line.
+func TestSkippedRowIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := filepath.Join(dir, "conn.log")
+	lines := strings.SplitAfter(string(b), "\n")
+	bad := strings.Join(lines[:20], "") + "not\ta\trow\n" + strings.Join(lines[20:], "")
+	if err := os.WriteFile(conn, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "1 bad rows skipped (the first: " + conn + ":21: "
+	for _, args := range [][]string{
+		{"eval", dir},
+		{"train", "-o", filepath.Join(dir, "model.json"), dir},
+		{"features", "-o", filepath.Join(dir, "v.csv"), dir},
+	} {
+		code, out, errs := runCLI(t, args...)
+		if code != 0 || !strings.Contains(out+errs, want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", args, code, out, errs, want)
+		}
+	}
+}
+
 // train learns the contextual detector's hour profiles with -c's
 // [detectors.contextual] (and exfil's histories) and writes them into the
 // model; a detector that
