@@ -100,6 +100,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"score", "--workers", "0", "x"}, 2, "zeekanom score: --workers 0: must be 1 or more\n"},
 		{[]string{"train", "x"}, 2, "zeekanom train: -o MODEL is required\n"},
 		{[]string{"inject", "x"}, 2, "zeekanom inject: -o DIR is required\n"},
+		{[]string{"inject", "--kinds", "scan,bogus", "-o", "d", "x"}, 2, "zeekanom inject: --kinds: unknown attack kind \"bogus\" (known: scan,dos,beacon,dnstunnel,exfil,offhours,dga)\n"},
 		{[]string{"features", "--score", "x"}, 2, "zeekanom features: --score needs -m MODEL\n"},
 		{[]string{"run", "/opt/zeek/logs/current"}, 2, "zeekanom run: unexpected argument \"/opt/zeek/logs/current\": run takes no PATH; name Zeek's log directory with --logdir DIR or [input] logdir\n"},
 	}

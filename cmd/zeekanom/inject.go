@@ -66,6 +66,9 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			k, dgaInterval = "dga", d
 		}
+		if err := inject.CheckKind(k); err != nil {
+			return usagef("--kinds: %v", err) // a command-line mistake: exit 2
+		}
 		ks = append(ks, k)
 	}
 	sum, err := inject.Inject(fs.Args(), *out, inject.Options{Kinds: ks, Seed: *seed, HistoryDays: *history, DGAInterval: dgaInterval})

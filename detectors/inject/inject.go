@@ -103,8 +103,8 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 		o.Kinds = Kinds
 	}
 	for _, k := range o.Kinds {
-		if !known(k) {
-			return nil, fmt.Errorf("unknown attack kind %q (known: %s)", k, strings.Join(append(slices.Clip(Kinds), OptInKinds...), ","))
+		if err := CheckKind(k); err != nil {
+			return nil, err
 		}
 	}
 	a, err := zeekreader.Walk(paths, zeekreader.KindConn, zeekreader.KindDNS)
@@ -145,7 +145,7 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	sum := &Summary{}
 	for _, k := range o.Kinds {
 		if (k == "dnstunnel" || k == "dga") && dns == nil {
-			return nil, fmt.Errorf("%s needs a dns.log among the inputs", k)
+			return nil, fmt.Errorf("%s needs a dns.log among the inputs (name one, or leave %s out of the kinds)", k, k)
 		}
 		sum.Planted = append(sum.Planted, g.plant(k))
 	}
@@ -153,9 +153,7 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	if o.HistoryDays > 0 {
 		rp = newReplay(o.Seed, o.HistoryDays, files, g.uids)
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, err
-	}
+	outs := make([]string, len(files))
 	used := map[string]bool{}
 	for i, lf := range files {
 		name := filepath.Base(lf.path)
@@ -163,7 +161,18 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 			name = fmt.Sprintf("%d_%s", i, name)
 		}
 		used[name] = true
-		out := filepath.Join(outDir, name)
+		outs[i] = filepath.Join(outDir, name)
+		// -o the input's own directory replaced the real logs with
+		// the injected ones
+		if overwrites(outs[i], lf.path) {
+			return nil, fmt.Errorf("%s: the output would replace this input: write to another directory", lf.path)
+		}
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	for i, lf := range files {
+		out := outs[i]
 		var planted []genRow
 		if lf == conn {
 			planted = g.conn
@@ -182,6 +191,25 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 }
 
 func known(k string) bool { return slices.Contains(Kinds, k) || slices.Contains(OptInKinds, k) }
+
+// CheckKind says when k is no attack kind Inject plants (a default one or
+// an opt-in one), naming those it knows.
+func CheckKind(k string) error {
+	if !known(k) {
+		return fmt.Errorf("unknown attack kind %q (known: %s)", k, strings.Join(append(slices.Clip(Kinds), OptInKinds...), ","))
+	}
+	return nil
+}
+
+// overwrites reports whether writing out would replace the file in.
+func overwrites(out, in string) bool {
+	o, err := os.Stat(out)
+	if err != nil {
+		return false
+	}
+	i, err := os.Stat(in)
+	return err == nil && os.SameFile(o, i)
+}
 
 func openMaybeGz(path string) (io.ReadCloser, bool, error) {
 	f, err := os.Open(path)

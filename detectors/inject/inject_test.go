@@ -175,6 +175,27 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// -o the input's directory replaced the real logs with injected ones:
+// refused, the input unchanged, nothing written.
+func TestOutputIsNotTheInput(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := filepath.Join(dir, "conn.log")
+	if err := os.WriteFile(conn, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Inject([]string{dir}, dir, Options{Kinds: []string{"scan"}})
+	if err == nil || !strings.Contains(err.Error(), conn+": the output would replace this input") {
+		t.Fatalf("inject into its input's directory: %v", err)
+	}
+	if after, _ := os.ReadFile(conn); !bytes.Equal(after, src) {
+		t.Error("the input was changed")
+	}
+}
+
 func TestUnknownKind(t *testing.T) {
 	if _, err := Inject([]string{"x"}, t.TempDir(), Options{Kinds: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), "unknown attack kind") {
 		t.Fatal(err)
