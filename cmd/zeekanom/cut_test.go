@@ -99,6 +99,9 @@ func TestCLIErrors(t *testing.T) {
 		// do (they exited 1, as a missing input file does)
 		{[]string{"score", "--workers", "0", "x"}, 2, "zeekanom score: --workers 0: must be 1 or more\n"},
 		{[]string{"train", "x"}, 2, "zeekanom train: -o MODEL is required\n"},
+		// an output's missing directory is found before the input is read
+		{[]string{"train", "-o", "/does/not/exist/m.json", "x"}, 1, "zeekanom train: -o /does/not/exist/m.json: stat /does/not/exist: no such file or directory\n"},
+		{[]string{"features", "-o", "/does/not/exist/v.csv", "x"}, 1, "zeekanom features: -o /does/not/exist/v.csv: stat /does/not/exist: no such file or directory\n"},
 		{[]string{"inject", "x"}, 2, "zeekanom inject: -o DIR is required\n"},
 		{[]string{"inject", "--kinds", "scan,bogus", "-o", "d", "x"}, 2, "zeekanom inject: --kinds: unknown attack kind \"bogus\" (known: scan,dos,beacon,dnstunnel,exfil,offhours,dga)\n"},
 		{[]string{"features", "--score", "x"}, 2, "zeekanom features: --score needs -m MODEL\n"},

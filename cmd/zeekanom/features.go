@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -153,6 +154,11 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("%s: %w", *mpath, err)
 		}
 	}
+	if *out != "-" {
+		if err := checkOutputDir("-o", *out); err != nil {
+			return err
+		}
+	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labels)
 	if err != nil {
 		return err
@@ -174,6 +180,21 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %v\n", len(vecs), skipped)
+	return nil
+}
+
+// checkOutputDir fails at once when the directory of an output FILE
+// written after the whole input is read does not exist: the write failed
+// only after all the reading.
+func checkOutputDir(flag, file string) error {
+	dir := filepath.Dir(file)
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		err = fmt.Errorf("%s is not a directory", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", flag, file, err)
+	}
 	return nil
 }
 

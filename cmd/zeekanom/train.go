@@ -36,6 +36,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return usagef("-o MODEL is required")
 	}
+	if err := checkOutputDir("-o", *out); err != nil {
+		return err
+	}
 	if err := checkWindow(*window); err != nil {
 		return err
 	}
