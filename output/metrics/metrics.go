@@ -276,13 +276,18 @@ func join(a, b string) string {
 	return a + "_" + b
 }
 
-// snake turns EvictedHosts into evicted_hosts.
+// snake turns EvictedHosts into evicted_hosts, and an acronym's plural
+// with it: SlowDGAs into slow_dgas (not slow_dg_as).
 func snake(s string) string {
 	var b strings.Builder
 	rs := []rune(s)
 	for i, r := range rs {
 		if unicode.IsUpper(r) {
-			if i > 0 && (unicode.IsLower(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+			// an upper-case letter before lower case starts a word
+			// (HTTPErrors), unless that is a plural's s alone (DGAs)
+			startsWord := i+1 < len(rs) && unicode.IsLower(rs[i+1]) &&
+				!(rs[i+1] == 's' && (i+2 == len(rs) || !unicode.IsLower(rs[i+2])))
+			if i > 0 && (unicode.IsLower(rs[i-1]) || startsWord) {
 				b.WriteByte('_')
 			}
 			r = unicode.ToLower(r)

@@ -28,8 +28,12 @@ func TestFlatten(t *testing.T) {
 			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
 		}
 	}
-	if snake("QueueDepth") != "queue_depth" || snake("HTTPErrors") != "http_errors" {
-		t.Errorf("snake: %q %q", snake("QueueDepth"), snake("HTTPErrors"))
+	// dns's DGAs and SlowDGAs were dg_as and slow_dg_as
+	for in, want := range map[string]string{"QueueDepth": "queue_depth", "HTTPErrors": "http_errors",
+		"DGAs": "dgas", "SlowDGAs": "slow_dgas", "IPsSeen": "ips_seen", "DNSServers": "dns_servers", "Hosts": "hosts"} {
+		if got := snake(in); got != want {
+			t.Errorf("snake(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
