@@ -105,7 +105,9 @@ export {
 		domain: string &optional;
 		## Human-readable message.
 		msg: string;
-		## Extra detail: the features that drove the score.
+		## The notice's sub-kind, where its rule has one (e.g.
+		## ``single_source`` or ``distributed`` for ``dos.fanin``,
+		## ``open`` for a ``long_connection`` still open).
 		sub: string &optional;
 		## Connection uids of some of the evidence, the first being the
 		## most telling.
