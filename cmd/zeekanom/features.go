@@ -122,8 +122,15 @@ func (t *vectorTap) Advance(wm time.Time, _ detectors.Emit) {
 }
 func (t *vectorTap) Flush(detectors.Emit) { t.out = append(t.out, t.ex.Flush()...) }
 
+const featuresSynopsis = `[--window D] [--labels FILE] [--score -m MODEL] PATH... [-o FILE]
+
+Writes one CSV row per host and window: the feature vector the iforest and
+supervised detectors score, a label column (1 where the Stratosphere label
+columns or --labels mark the host-window malicious) and, with --score, the
+model's iforest_score.`
+
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("features", "[--window D] [--labels FILE] [--score -m MODEL] PATH... [-o FILE]", stderr)
+	fs := newFlags("features", featuresSynopsis, stderr)
 	out := fs.String("o", "-", "output CSV file (- for stdout)")
 	window := fs.Duration("window", 5*time.Minute, "window length")
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")

@@ -20,8 +20,19 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/model"
 )
 
+const trainSynopsis = `[-c CONFIG] [--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json
+
+Learns from archived Zeek logs (files or directories, read as score reads
+them) the model file the detectors can start from: per-host baselines and
+an isolation forest over host-window feature vectors, every host's
+hour-of-week profile (contextual) and hourly volumes (exfil), beacon's
+normal periodic pairs and, with --labels, a supervised classifier. score
+and run load it with model = "..." in [detectors.iforest],
+[detectors.supervised], [detectors.contextual], [detectors.exfil] and
+[detectors.beacon]; eval and features with -m.`
+
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("train", "[-c CONFIG] [--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json", stderr)
+	fs := newFlags("train", trainSynopsis, stderr)
 	config := fs.String("c", "", "config file: the contextual detector's hour profiles and exfil's host histories are learnt with their sections ([detectors.contextual] location, internal, ...)")
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns, and keep the windows labelled malicious out of the baselines and the forest")
