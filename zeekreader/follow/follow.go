@@ -373,6 +373,8 @@ type source struct {
 	base     int64 // file offset where the file data starts in the reader stream
 	skip     int64 // rows ending at or before this offset were already handed out
 	rotating bool  // the live path moved away: read to the end once more
+	// warnedRow: a malformed row of this file was warned about
+	warnedRow bool
 }
 
 // fileOff maps a reader stream offset to an offset in the file.
@@ -685,7 +687,15 @@ func (t *tail) next() (*zeekreader.Event, error) {
 		}
 		if zeekreader.IsRowError(err) {
 			t.stats.ParseErrors++
-			if off := s.fileOff(s.rd.Offset()); off > t.pos.Offset && off > s.skip {
+			off := s.fileOff(s.rd.Offset())
+			if off > s.skip && !s.warnedRow {
+				// a file's first malformed row is named (file:line); the
+				// rest are counted only, as a broken writer can make every
+				// row one (run logged none: a count in /metrics was all)
+				s.warnedRow = true
+				t.warn("%v (further malformed rows of this file are counted, not logged: parse_errors_total in /metrics)", err)
+			}
+			if off > t.pos.Offset && off > s.skip {
 				t.pos.Offset = off
 			}
 			continue

@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -178,6 +179,39 @@ func TestOverlongPartialLineCheckpoint(t *testing.T) {
 	checkSame(t, got, w.Written())
 	if st := f.Stats()[0]; st.ParseErrors != 1 || st.Rows != 1 {
 		t.Fatalf("after the restart: %+v; want the over-long row skipped once and one row", st)
+	}
+}
+
+// A file's first malformed row is warned about with its file:line; the
+// rest are only counted (run logged none of them).
+func TestMalformedRowWarnedOnce(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(2)
+	b, err := os.ReadFile(w.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := bytes.Count(b, []byte("\n")) + 1
+	var warns []string
+	f, err := New(Options{Dir: w.dir, Logs: []string{"conn"}, PollInterval: 20 * time.Millisecond,
+		Warn: func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	collect(t, f, 2)
+	w.write("not\ta\trow\n")
+	w.Append(1)
+	w.write("nor\tthis\n")
+	w.Append(1)
+	collect(t, f, 2)
+	if st := f.Stats()[0]; st.ParseErrors != 2 {
+		t.Fatalf("%+v: want 2 malformed rows counted", st)
+	}
+	want := fmt.Sprintf("conn: %s:%d: ", w.path(), line)
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], want) || !strings.Contains(warns[0], "further malformed rows of this file are counted") {
+		t.Errorf("warnings %q: want one, starting %q", warns, want)
 	}
 }
 
