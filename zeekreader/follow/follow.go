@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,6 +124,9 @@ func New(opts Options, from []Position) (*Follower, error) {
 	if len(opts.Logs) == 0 {
 		opts.Logs = DefaultLogs
 	}
+	if dirExists(opts.Dir) {
+		warnNoLiveLog(opts)
+	}
 	if opts.ArchiveDir == "" {
 		opts.ArchiveDir = opts.Dir
 		if filepath.Base(filepath.Clean(opts.Dir)) == "current" {
@@ -165,6 +169,29 @@ func New(opts Options, from []Position) (*Follower, error) {
 		}
 	}
 	return f, nil
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// warnNoLiveLog says when the log directory holds none of the logs
+// followed: run waited for them without a word, with a healthy /healthz,
+// when --logdir named zeekctl's logs/ instead of logs/current.
+func warnNoLiveLog(opts Options) {
+	names := make([]string, len(opts.Logs))
+	for i, l := range opts.Logs {
+		names[i] = l + ".log"
+		if _, err := os.Lstat(filepath.Join(opts.Dir, names[i])); err == nil {
+			return
+		}
+	}
+	hint := ""
+	if cur := filepath.Join(opts.Dir, "current"); dirExists(cur) {
+		hint = fmt.Sprintf(" (zeekctl writes its live logs to %s)", cur)
+	}
+	opts.Warn("log directory %s has no %s (yet): waiting for them%s", opts.Dir, strings.Join(names, ", "), hint)
 }
 
 // rewatch adds the fsnotify watch of the log directory when it is not

@@ -215,6 +215,39 @@ func TestMalformedRowWarnedOnce(t *testing.T) {
 	}
 }
 
+// A log directory holding none of the logs followed is warned about, with
+// zeekctl's logs/current when it is beside them (--logdir named logs/):
+// run waited for them without a word.
+func TestNoLiveLogWarned(t *testing.T) {
+	root := t.TempDir()
+	cur := filepath.Join(root, "current")
+	os.MkdirAll(cur, 0o755)
+	os.MkdirAll(filepath.Join(root, "2026-11-30"), 0o755)
+	warnsOf := func(dir string) []string {
+		var warns []string
+		f, err := New(Options{Dir: dir, Logs: []string{"conn", "dns"}, NoNotify: true,
+			Warn: func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return warns
+	}
+	for dir, want := range map[string]string{
+		root: "log directory " + root + " has no conn.log, dns.log (yet): waiting for them (zeekctl writes its live logs to " + cur + ")",
+		cur:  "log directory " + cur + " has no conn.log, dns.log (yet): waiting for them",
+	} {
+		if warns := warnsOf(dir); len(warns) != 1 || warns[0] != want {
+			t.Errorf("%s: warnings %q, want %q", dir, warns, want)
+		}
+	}
+	// one of the logs there is enough
+	os.WriteFile(filepath.Join(cur, "dns.log"), nil, 0o644)
+	if warns := warnsOf(cur); len(warns) != 0 {
+		t.Errorf("with a dns.log: warnings %q", warns)
+	}
+}
+
 func fileSize(t testing.TB, p string) int64 {
 	fi, err := os.Stat(p)
 	if err != nil {
