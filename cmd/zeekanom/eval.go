@@ -29,7 +29,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("c", "", "config file (TOML)")
 	mpath := fs.String("m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
 	labelsPath := fs.String("labels", "", "labels file: host,start,end,class lines")
-	jsonOut := fs.String("json", "", "also write the report as JSON to FILE (- for stdout)")
+	jsonOut := fs.String("json", "", "also write the report as JSON to FILE (-: standard output, and the table to standard error)")
 	window := fs.Duration("window", 5*time.Minute, "host-window length for the host-window metrics")
 	minRisk := fs.Float64("min-risk", 0, "ignore notices with event.risk_score below N")
 	var workers int
@@ -103,8 +103,14 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		names += d.Name()
 	}
-	fmt.Fprintf(stdout, "detectors: %s\n", names)
-	if err := rep.WriteTable(stdout); err != nil {
+	table := stdout
+	if *jsonOut == "-" {
+		// standard output is the JSON's alone, for a pipe to jq: the
+		// table before it made it unparseable
+		table = stderr
+	}
+	fmt.Fprintf(table, "detectors: %s\n", names)
+	if err := rep.WriteTable(table); err != nil {
 		return err
 	}
 	if *jsonOut != "" {

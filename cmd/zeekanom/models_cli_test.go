@@ -267,6 +267,19 @@ func TestEvalWarnsWithoutGroundTruth(t *testing.T) {
 	}
 }
 
+// eval --json - writes the JSON alone to standard output (the table goes
+// to standard error): the table before it made 'eval --json - | jq' fail.
+func TestEvalJSONToStdout(t *testing.T) {
+	code, out, errs := runCLI(t, "eval", "--json", "-", filepath.Join("..", "..", "testdata", "eval", "tiny"))
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || rep["by_class"] == nil {
+		t.Errorf("exit %d, stdout not the JSON report (%v): %.200q", code, err, out)
+	}
+	if !strings.Contains(errs, "detectors: ") || !strings.Contains(errs, "scope ") {
+		t.Errorf("no table on standard error: %q", errs)
+	}
+}
+
 // eval, train and features name the first row they skipped, as score does:
 // they said only "1 bad rows skipped", not which file or line.
 func TestSkippedRowIsNamed(t *testing.T) {
