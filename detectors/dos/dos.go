@@ -397,8 +397,10 @@ func (d *Detector) judge(k Key, e *state, s *slot, span float64) *notice.Notice 
 			top.Src, top.N, netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, window.FmtDur(win), ho*100, base)
 	} else {
 		n.Sub = "distributed"
+		// srcs is a HyperLogLog estimate, up to a few percent high: the
+		// message said "400 connections from 409 sources"
 		n.Message = fmt.Sprintf("%s/%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
-			netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, conns, srcs, window.FmtDur(win), ho*100, base)
+			netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, conns, math.Min(srcs, conns), window.FmtDur(win), ho*100, base)
 	}
 	n.RiskScore = window.Risk(ratio)
 	dev := (conns - base*span) / math.Max(1, base*span)

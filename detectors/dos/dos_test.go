@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -314,4 +316,29 @@ func TestCapturePending(t *testing.T) {
 // one does; a chunked one cut short does not restore.
 func TestRestoreUnchunked(t *testing.T) {
 	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
+}
+
+// A distributed notice's message never counts more sources than
+// connections: the count of sources is a HyperLogLog estimate, a little
+// high at times ("400 connections from 404 sources").
+func TestDoSMessageSourcesAtMostConnections(t *testing.T) {
+	re := regexp.MustCompile(`received (\d+) connections from (\d+) sources`)
+	matched := 0
+	for n := 250; n <= 450; n += 10 {
+		for _, nt := range window.Run(New(DefaultConfig()), flood(n, 1, "S0", 40*time.Second)) {
+			m := re.FindStringSubmatch(nt.Message)
+			if m == nil {
+				continue
+			}
+			matched++
+			conns, _ := strconv.Atoi(m[1])
+			srcs, _ := strconv.Atoi(m[2])
+			if srcs > conns {
+				t.Errorf("%d sources, one connection each: %q", n, nt.Message)
+			}
+		}
+	}
+	if matched == 0 {
+		t.Fatal("no distributed notice")
+	}
 }
