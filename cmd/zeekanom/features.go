@@ -32,12 +32,12 @@ func (s *skips) add(err error) {
 	}
 }
 
-// String is "N bad rows skipped", and the first of them when there are any.
+// String says how many were skipped and the first of them.
 func (s skips) String() string {
 	if s.first == nil {
-		return fmt.Sprintf("%d bad rows skipped", s.n)
+		return "no bad rows"
 	}
-	return fmt.Sprintf("%d bad rows skipped (the first: %v)", s.n, s.first)
+	return fmt.Sprintf("%d skipped: bad rows, unreadable or damaged files (the first: %v)", s.n, s.first)
 }
 
 // eachEvent walks paths and calls fn for every conn/dns/http/ssl event,

@@ -294,7 +294,7 @@ func TestSkippedRowIsNamed(t *testing.T) {
 	if err := os.WriteFile(conn, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := "1 bad rows skipped (the first: " + conn + ":21: "
+	want := "1 skipped: bad rows, unreadable or damaged files (the first: " + conn + ":21: "
 	for _, args := range [][]string{
 		{"eval", dir},
 		{"train", "-o", filepath.Join(dir, "model.json"), dir},

@@ -105,8 +105,8 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch {
 	case !f.quiet:
 		res.summary(stderr)
-	case res.errs > 0:
-		fmt.Fprintf(stderr, "zeekanom score: %d malformed rows skipped (the first: %v)\n", res.errs, res.firstSkip)
+	case res.skipped.n > 0:
+		fmt.Fprintf(stderr, "zeekanom score: %v\n", res.skipped)
 	}
 	return err
 }
@@ -137,19 +137,18 @@ func (nopCloser) Close() error { return nil }
 
 // scoreResult is what a batch run saw.
 type scoreResult struct {
-	stats     zeekreader.Stats
-	errs      int64 // rows skipped
-	firstSkip error // the first of them
-	notices   map[string]int64
-	scored    int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
-	elapsed   time.Duration
-	ended     bool // the input was read to its end (not interrupted)
+	stats   zeekreader.Stats
+	skipped skips // rows (and files) skipped
+	notices map[string]int64
+	scored  int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
+	elapsed time.Duration
+	ended   bool // the input was read to its end (not interrupted)
 }
 
 func (r *scoreResult) summary(w io.Writer) {
 	rate := float64(r.stats.Rows) / max(r.elapsed.Seconds(), 1e-9)
 	fmt.Fprintf(w, "zeekanom score: %d rows (%.0f rows/s), %d skipped, %d notices",
-		r.stats.Rows, rate, r.errs, sum(r.notices))
+		r.stats.Rows, rate, r.skipped.n, sum(r.notices))
 	rules := make([]string, 0, len(r.notices))
 	for k := range r.notices {
 		rules = append(rules, k)
@@ -267,15 +266,12 @@ func (r *batchReader) fill(b *zeekreader.Batch) (done bool, err error) {
 			if !zeekreader.Skippable(err) {
 				return false, err
 			}
-			r.res.errs++
-			if r.res.errs == 1 {
-				r.res.firstSkip = err
-			}
+			r.res.skipped.add(err)
 			switch {
 			case r.quiet:
-			case r.res.errs <= 20:
+			case r.res.skipped.n <= 20:
 				fmt.Fprintf(r.stderr, "skipped: %v\n", err)
-			case r.res.errs == 21:
+			case r.res.skipped.n == 21:
 				fmt.Fprintln(r.stderr, "skipped: (further errors counted, not shown)")
 			}
 			continue

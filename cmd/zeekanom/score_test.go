@@ -182,7 +182,7 @@ func TestBatchReaderAhead(t *testing.T) {
 		if ahead {
 			var stop func()
 			next, stop = rd.ahead()
-			defer func() { stop(); errs = res.errs }()
+			defer func() { stop(); errs = res.skipped.n }()
 		}
 		for n := 0; n < upto; n++ {
 			b, done, err := next()
@@ -197,7 +197,7 @@ func TestBatchReaderAhead(t *testing.T) {
 				break
 			}
 		}
-		return uids, res.errs
+		return uids, res.skipped.n
 	}
 	want, wantErrs := read(false, 1<<30)
 	got, gotErrs := read(true, 1<<30)
@@ -238,7 +238,7 @@ func TestScoreQuiet(t *testing.T) {
 	if code != 0 || quiet != loud || len(parseNotices(t, quiet)) == 0 {
 		t.Fatalf("-q: exit %d, %d notices, stdout differs: %v", code, len(parseNotices(t, quiet)), quiet != loud)
 	}
-	wantPrefix := "zeekanom score: 2 malformed rows skipped (the first: " + conn + ":"
+	wantPrefix := "zeekanom score: 2 skipped: bad rows, unreadable or damaged files (the first: " + conn + ":"
 	wantSuffix := ": wrong number of fields: 3, header declares 22)\n"
 	if !strings.HasPrefix(errs, wantPrefix) || !strings.HasSuffix(errs, wantSuffix) || strings.Count(errs, "\n") != 1 {
 		t.Errorf("-q: stderr %q, want one line %q...%q", errs, wantPrefix, wantSuffix)
