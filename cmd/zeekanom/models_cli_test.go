@@ -226,6 +226,24 @@ func TestTrainLabelsFileImpliesLabels(t *testing.T) {
 	}
 }
 
+// train on labelled logs without --labels says that their malicious
+// windows were learnt as normal (it said nothing).
+func TestTrainNotesUnusedLabels(t *testing.T) {
+	tiny := filepath.Join("..", "..", "testdata", "eval", "tiny")
+	m := filepath.Join(t.TempDir(), "m.json")
+	note := "zeekanom train: note: 2 host-windows are labelled malicious and were learnt as normal; --labels keeps them out"
+	for _, labels := range []bool{false, true} {
+		args := []string{"train", "--trees", "10", "-o", m, tiny}
+		if labels {
+			args = append(args, "--labels")
+		}
+		code, _, errs := runCLI(t, args...)
+		if code != 0 || strings.Contains(errs, note) == labels {
+			t.Errorf("%v: exit %d, stderr %q; want the note only without --labels", args, code, errs)
+		}
+	}
+}
+
 // features -m MODEL scores with the model (-m alone used to be ignored),
 // and, as eval and score, refuses a model trained on other windows than
 // --window (it used to score them).

@@ -114,6 +114,11 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts, volume histories: %d hosts, normal periodic pairs: %d; %v\n",
 		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), len(m.Exfil.Hosts), len(m.Beacon.Pairs), skipped)
+	if mal > 0 && !*labels {
+		// the label columns were read but not used: the attacks became
+		// the hosts' normal, without a word
+		fmt.Fprintf(stderr, "zeekanom train: note: %d host-windows are labelled malicious and were learnt as normal; --labels keeps them out of the baselines, the forest and the profiles\n", mal)
+	}
 	return nil
 }
 
