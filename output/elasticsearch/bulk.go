@@ -394,9 +394,13 @@ func describe(r rec) string {
 		ID string `json:"_id"`
 	}
 	_ = json.Unmarshal(r.meta, &m)
+	// event.id (what the analyst searches for; the _id also hashes the
+	// sensor's name), else the action line's _id (a damaged document)
 	id := d.Event.ID
 	for _, a := range m {
-		id = a.ID
+		if id == "" {
+			id = a.ID
+		}
 	}
 	or := func(v string) string {
 		if v == "" {

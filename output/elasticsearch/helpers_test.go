@@ -255,3 +255,10 @@ func writeAll(t testing.TB, s *Sink, ns []*notice.Notice) {
 		t.Fatal(err)
 	}
 }
+
+// sinkDocID is the _id s gives n (DocID of n stamped with s's sensor).
+func sinkDocID(s *Sink, n *notice.Notice) string {
+	c := *n
+	c.Observer = s.observer
+	return DocID(&c)
+}

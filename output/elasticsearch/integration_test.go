@@ -301,6 +301,47 @@ func TestIntegrationObserverNamesTheSensor(t *testing.T) {
 	}
 }
 
+// Two sensors that report the same notice (the same traffic seen from two
+// taps, or two sites with the same private addresses) into one data
+// stream each keep theirs; each sensor writing its notices again adds
+// nothing. With _id = event.id the second sensor's notices were all
+// answered 409 and counted as duplicates: observer.name "sensor-b" found
+// none of them.
+func TestIntegrationTwoSensorsSameNotices(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	index := testIndex(t)
+	ctx := context.Background()
+	ns := makeNotices(20, 41)
+	for pass := 0; pass < 2; pass++ {
+		for _, name := range []string{"sensor-a", "sensor-b"} {
+			s := newTestSink(t, Config{URLs: []string{url}, Index: index, Observer: name, FlushInterval: 200 * time.Millisecond})
+			if err := s.Setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			writeAll(t, s, ns)
+			want := Stats{Indexed: int64(len(ns))}
+			if pass == 1 {
+				want = Stats{Duplicates: int64(len(ns))}
+			}
+			if st := s.Stats(); st.Indexed != want.Indexed || st.Duplicates != want.Duplicates || st.Lost != 0 {
+				t.Errorf("pass %d, %s: stats %+v, want %d indexed and %d duplicates", pass, name, st, want.Indexed, want.Duplicates)
+			}
+		}
+	}
+	for _, name := range []string{"sensor-a", "sensor-b"} {
+		if got := count(t, es, index, map[string]any{"term": map[string]any{"observer.name": name}}); got != len(ns) {
+			t.Errorf("observer.name %q: %d notices, want %d", name, got, len(ns))
+		}
+	}
+	// one event.id per notice, reported by both sensors
+	res := call(t, es, "POST", "/"+index+"/_search", map[string]any{"size": 0,
+		"aggs": map[string]any{"ids": map[string]any{"cardinality": map[string]any{"field": "event.id"}}}})
+	if got := res["aggregations"].(map[string]any)["ids"].(map[string]any)["value"].(float64); int(got) != len(ns) {
+		t.Errorf("%v distinct event.id, want %d", got, len(ns))
+	}
+}
+
 // fieldTypes is the mapped type of each field in the data stream index
 // (GET _mapping/field), failing t if a backing index is not a data
 // stream's.

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -254,7 +256,23 @@ func (s *Sink) record(n *notice.Notice) (rec, error) {
 	if err != nil {
 		return rec{}, err
 	}
-	return rec{meta: s.meta(n.ID), doc: doc}, nil
+	return rec{meta: s.meta(DocID(n)), doc: doc}, nil
+}
+
+// DocID is a notice's _id: its event.id and its sensor's observer.name
+// hashed together (16 bytes of SHA-256, hex, as event.id). Writing the
+// same notice again from the same sensor is a 409 (replays, restarts,
+// re-runs); two sensors that share a data stream each keep their notice.
+// The _id was event.id until 2026-12-01: a second sensor's notice of the
+// same rule, entities and window (the same traffic seen from two taps,
+// or two sites with the same private addresses) was answered 409 and
+// counted as a duplicate, never indexed, with no word in the log.
+func DocID(n *notice.Notice) string {
+	h := sha256.New()
+	h.Write([]byte(n.Observer.Name))
+	h.Write([]byte{0})
+	h.Write([]byte(n.ID))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // meta is the bulk action line for a document id.
