@@ -47,9 +47,9 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 	}
 
 	// Mapping: the explicit types, also under a data stream backing index.
-	types := fieldTypes(t, es, index, "source.ip", "related.ip", "event.risk_score", "event.severity", "@timestamp",
+	types := fieldTypes(t, es, index, "source.ip", "related.ip", "related.hosts", "event.risk_score", "event.severity", "@timestamp",
 		"zeekanom.features.conn_count.value", "rule.name")
-	want := map[string]string{"source.ip": "ip", "related.ip": "ip", "event.risk_score": "float", "event.severity": "long",
+	want := map[string]string{"source.ip": "ip", "related.ip": "ip", "related.hosts": "keyword", "event.risk_score": "float", "event.severity": "long",
 		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword"}
 	for f, ty := range want {
 		if types[f] != ty {
@@ -58,8 +58,11 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 	}
 
 	// What analysts ask.
-	var in10, beacon, high, firstHalf, beacon10 int
+	var in10, beacon, high, firstHalf, beacon10, named int
 	for _, n := range ns {
+		if n.Domain != "" {
+			named++
+		}
 		is10 := netip.MustParsePrefix("10.0.0.0/8").Contains(n.Source)
 		if is10 {
 			in10++
@@ -88,6 +91,9 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 		{"time range", map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": base.Format(time.RFC3339), "lt": base.Add(12 * time.Hour).Format(time.RFC3339)}}}, firstHalf},
 		{"query_string", map[string]any{"query_string": map[string]any{"query": `source.ip:"10.0.0.0/8" AND rule.name:beacon`}}, beacon10},
 		{"related.ip cidr", map[string]any{"term": map[string]any{"related.ip": "203.0.113.0/24"}}, len(ns)},
+		// a name wherever it appears (ECS related.hosts: destination.domain)
+		{"related.hosts", map[string]any{"term": map[string]any{"related.hosts": ns[2].Domain}}, 1},
+		{"related.hosts wildcard", map[string]any{"wildcard": map[string]any{"related.hosts": "*.example.com"}}, named},
 	}
 	for _, c := range checks {
 		if got := count(t, es, index, c.query); got != c.want {

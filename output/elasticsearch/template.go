@@ -67,7 +67,7 @@ func Mappings() map[string]any {
 			"source":      obj(m{"ip": ipT()}),
 			"destination": obj(m{"ip": ipT(), "port": m{"type": "long"}, "domain": kw()}),
 			"network":     obj(m{"transport": kw()}),
-			"related":     obj(m{"ip": ipT()}),
+			"related":     obj(m{"ip": ipT(), "hosts": kw()}),
 			"observer":    obj(m{"name": kw(), "hostname": kw()}),
 			"zeek": obj(m{
 				"notice": obj(m{"note": kw(), "msg": kw(), "sub": kw()}),

@@ -310,7 +310,7 @@ func TestKibanaObjectsReferenceMappedFields(t *testing.T) {
 func TestTemplateTypes(t *testing.T) {
 	mf := MappedFields()
 	want := map[string]string{
-		"source.ip": "ip", "destination.ip": "ip", "related.ip": "ip", "@timestamp": "date",
+		"source.ip": "ip", "destination.ip": "ip", "related.ip": "ip", "related.hosts": "keyword", "@timestamp": "date",
 		"event.start": "date", "event.end": "date", "event.ingested": "date", "event.risk_score": "float",
 		"event.severity": "long", "destination.port": "long", "rule.name": "keyword", "event.id": "keyword",
 		"zeek.notice.note": "keyword", "zeek.uids": "keyword", "message": "text",
@@ -379,7 +379,7 @@ func TestEveryDocumentFieldIsMapped(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"threat.technique.subtechnique.id", "event.duration", "ecs.version", "rule.description"} {
+	for _, f := range []string{"threat.technique.subtechnique.id", "event.duration", "ecs.version", "rule.description", "related.hosts"} {
 		if !seen[f] {
 			t.Errorf("no notice here has %s", f)
 		}

@@ -314,6 +314,9 @@ type jsonNotice struct {
 	} `json:"network,omitempty"`
 	Related struct {
 		IP []string `json:"ip,omitempty"`
+		// Hosts is destination.domain, when there is one: ECS's field to
+		// pivot on a name wherever it appears
+		Hosts []string `json:"hosts,omitempty"`
 	} `json:"related"`
 	Observer *Observer   `json:"observer,omitempty"`
 	Zeek     jsonZeek    `json:"zeek"`
@@ -375,6 +378,9 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 	for _, a := range n.Related {
 		j.Related.IP = append(j.Related.IP, a.String())
 	}
+	if n.Domain != "" {
+		j.Related.Hosts = []string{n.Domain}
+	}
 	if n.Observer != (Observer{}) {
 		j.Observer = &n.Observer
 	}
@@ -391,7 +397,7 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads back the documents MarshalJSON writes (tests use
 // it). ecs.version, event.duration, event.risk_score_norm, rule.* but
-// rule.name, and threat.* are decoded but not kept: MarshalJSON derives
+// rule.name, threat.* and related.hosts are decoded but not kept: MarshalJSON derives
 // them (ecs.go), so a document with or without them reads into the same
 // Notice. (Decoded as MarshalJSON writes them: another writer's scalar
 // threat.tactic.id, valid ECS, is an error here.)

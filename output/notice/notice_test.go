@@ -106,6 +106,31 @@ func TestSeverityAndID(t *testing.T) {
 	}
 }
 
+// related.hosts carries destination.domain (ECS: every host name of the
+// event, for pivoting on a name wherever it appears); none without one.
+func TestRelatedHosts(t *testing.T) {
+	n := example()
+	b, _ := n.MarshalJSON()
+	if bytes.Contains(b, []byte(`"hosts"`)) {
+		t.Errorf("related.hosts without a domain: %s", b)
+	}
+	n.Rule, n.Domain = RuleDNSTunnel, "r-1x.com"
+	n.Finalize("")
+	b, _ = n.MarshalJSON()
+	var d struct {
+		Related struct {
+			Hosts []string `json:"hosts"`
+		} `json:"related"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil || !reflect.DeepEqual(d.Related.Hosts, []string{"r-1x.com"}) {
+		t.Errorf("related.hosts %v (%v): %s", d.Related.Hosts, err, b)
+	}
+	var back Notice
+	if err := back.UnmarshalJSON(b); err != nil || !reflect.DeepEqual(*n, back) {
+		t.Errorf("round trip: %v\n%+v\n%+v", err, *n, back)
+	}
+}
+
 func TestEveryRuleHasANote(t *testing.T) {
 	for _, r := range Rules() {
 		if ZeekNote(r) == "" {
