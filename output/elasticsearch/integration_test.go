@@ -15,6 +15,19 @@ import (
 	"github.com/zeekanom/zeekanom/output/notice"
 )
 
+// nodeSink is a sink into a fresh data stream of the test node, its
+// template installed, with a client for queries.
+func nodeSink(t testing.TB) (*elasticsearch.Client, string, *Sink) {
+	t.Helper()
+	url := esURL(t)
+	index := testIndex(t)
+	s := newTestSink(t, Config{URLs: []string{url}, Index: index, FlushInterval: 200 * time.Millisecond})
+	if err := s.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return testClient(t, url), index, s
+}
+
 func newTestSink(t testing.TB, cfg Config) *Sink {
 	t.Helper()
 	s, err := New(context.Background(), cfg, WithLogf(t.Logf))
@@ -348,6 +361,28 @@ func TestIntegrationTwoSensorsSameNotices(t *testing.T) {
 	}
 }
 
+// zeek.uids pivots to Zeek's logs: each uid once (an outlier window's rows
+// repeat the uid of a connection with conn, http and ssl rows: 20 uids
+// listed, 7 distinct), so terms zeek.uids counts a connection once.
+func TestIntegrationUIDsDistinct(t *testing.T) {
+	es, index, s := nodeSink(t)
+	n := makeNotices(1, 43)[0]
+	n.Rule, n.UIDs = notice.RuleOutlier, []string{"CXwTVk2jcBxUWC1Sxk", "CXwTVk2jcBxUWC1Sxk", "CODbAG3qkfTXCeX8b7", "CXwTVk2jcBxUWC1Sxk"}
+	n.Finalize("")
+	writeAll(t, s, []*notice.Notice{n})
+	call(t, es, "POST", "/"+index+"/_refresh", nil)
+	res := call(t, es, "POST", "/"+index+"/_search", map[string]any{"size": 1,
+		"query": map[string]any{"term": map[string]any{"zeek.uids": "CXwTVk2jcBxUWC1Sxk"}}})
+	hits := res["hits"].(map[string]any)["hits"].([]any)
+	if len(hits) != 1 {
+		t.Fatalf("%d hits for the uid", len(hits))
+	}
+	got := hits[0].(map[string]any)["_source"].(map[string]any)["zeek"].(map[string]any)["uids"]
+	if want := []any{"CXwTVk2jcBxUWC1Sxk", "CODbAG3qkfTXCeX8b7"}; !slices.Equal(got.([]any), want) {
+		t.Errorf("zeek.uids %v, want %v", got, want)
+	}
+}
+
 // fieldTypes is the mapped type of each field in the data stream index
 // (GET _mapping/field), failing t if a backing index is not a data
 // stream's.
@@ -373,13 +408,7 @@ func fieldTypes(t testing.TB, es *elasticsearch.Client, index string, fields ...
 // would find nothing), and the queries an analyst runs in Kibana find the
 // notices.
 func TestIntegrationECSFieldsMappedAndQueryable(t *testing.T) {
-	url := esURL(t)
-	es := testClient(t, url)
-	index := testIndex(t)
-	s := newTestSink(t, Config{URLs: []string{url}, Index: index, FlushInterval: 200 * time.Millisecond})
-	if err := s.Setup(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	es, index, s := nodeSink(t)
 	ns := makeNotices(100, 40)
 	// a one-way flood: the one notice with a sub-technique outside DNS
 	flood := *ns[0]

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -155,9 +156,10 @@ type Observer struct {
 }
 
 // Finalize fills the derived fields: severity from risk, the Zeek note from
-// the rule, related.ip from source and destination, the uid cap, and the
-// deterministic id. key distinguishes notices of one rule on one source in
-// one window (e.g. the destination port); pass "" when there is none.
+// the rule, related.ip from source and destination, the uids (each once,
+// at most MaxUIDs), and the deterministic id. key distinguishes notices of
+// one rule on one source in one window (e.g. the destination port); pass
+// "" when there is none.
 func (n *Notice) Finalize(key string) {
 	if n.RiskScore < 0 {
 		n.RiskScore = 0
@@ -173,9 +175,7 @@ func (n *Notice) Finalize(key string) {
 	if n.Timestamp.IsZero() {
 		n.Timestamp = n.End
 	}
-	if len(n.UIDs) > MaxUIDs {
-		n.UIDs = n.UIDs[:MaxUIDs]
-	}
+	n.UIDs = distinctUIDs(n.UIDs)
 	n.Related = n.Related[:0]
 	for _, a := range []netip.Addr{n.Source, n.Destination} {
 		if a.IsValid() && !containsAddr(n.Related, a) {
@@ -183,6 +183,33 @@ func (n *Notice) Finalize(key string) {
 		}
 	}
 	n.ID = ID(n.Rule, n.Source, n.Destination, n.DestPort, n.Domain, n.Start, key)
+}
+
+// distinctUIDs is uids without repeats, in order, at most MaxUIDs of
+// them: uids itself when it has no repeat among them, else a new slice
+// (uids may be a detector's, which other notices share). A window's rows
+// repeat a uid where one connection has several log rows (conn, http and
+// ssl; dns queries): outlier notices listed 20 uids of which 7 were
+// distinct.
+func distinctUIDs(uids []string) []string {
+	for i, u := range uids {
+		if i == MaxUIDs {
+			return uids[:MaxUIDs]
+		}
+		if slices.Contains(uids[:i], u) {
+			out := slices.Clone(uids[:i])
+			for _, u := range uids[i+1:] {
+				if len(out) == MaxUIDs {
+					break
+				}
+				if !slices.Contains(out, u) {
+					out = append(out, u)
+				}
+			}
+			return out
+		}
+	}
+	return uids
 }
 
 func containsAddr(list []netip.Addr, a netip.Addr) bool {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -103,6 +105,31 @@ func TestSeverityAndID(t *testing.T) {
 	}
 	if len(a.Related) != 1 || a.Related[0] != a.Source {
 		t.Errorf("related = %v", a.Related)
+	}
+}
+
+// zeek.uids names each uid once, in order, up to MaxUIDs distinct ones;
+// the detector's slice, which other notices may share, is left as it was.
+func TestUIDsDistinct(t *testing.T) {
+	var in, want []string
+	for i := 0; i < 30; i++ {
+		u := fmt.Sprintf("C%02d", i)
+		in = append(in, u, u, fmt.Sprintf("C%02d", i/2)) // each uid two or three times
+		if i < MaxUIDs {
+			want = append(want, u)
+		}
+	}
+	orig := slices.Clone(in)
+	n := &Notice{Rule: RuleOutlier, UIDs: in}
+	n.Finalize("")
+	if !reflect.DeepEqual(n.UIDs, want) || !reflect.DeepEqual(in, orig) {
+		t.Errorf("uids %v (input now %v)", n.UIDs, in)
+	}
+	distinct := []string{"Ca", "Cb", "Cc"}
+	n = &Notice{Rule: RuleOutlier, UIDs: distinct}
+	n.Finalize("")
+	if !reflect.DeepEqual(n.UIDs, distinct) {
+		t.Errorf("distinct uids %v", n.UIDs)
 	}
 }
 
