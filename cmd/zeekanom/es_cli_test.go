@@ -58,8 +58,14 @@ func TestScoreIntoElasticsearch(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nindex = %q\n", base, index)), 0o644)
 	demo := filepath.Join("..", "..", "testdata", "demo")
 	for run := 0; run < 2; run++ {
-		if code, _, errs := runCLI(t, "score", "-q", "-c", cfg, demo); code != 0 {
+		code, _, errs := runCLI(t, "score", "-c", cfg, demo)
+		if code != 0 {
 			t.Fatalf("run %d: exit %d: %s", run, code, errs)
+		}
+		// the second run says its notices were there already (its
+		// summary said "1 notices" as the first one's did)
+		if want := "output elasticsearch: 0 notices indexed into " + index + ", 1 already there"; run == 1 && !strings.Contains(errs, want) {
+			t.Errorf("second run does not say %q: %s", want, errs)
 		}
 	}
 	esGet(t, "POST", base+"/"+index+"/_refresh")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"path/filepath"
 	"strings"
@@ -99,4 +100,24 @@ func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}
 	return s, nil
+}
+
+// esSummary writes a line for each Elasticsearch output saying what
+// became of the notices it took: "2 notices" alone did not tell a re-run
+// of an archive (every notice already indexed, answered 409) from a first
+// one.
+func (ss *sinkSet) esSummary(w io.Writer, cmd string) {
+	for _, s := range ss.sinks {
+		es, ok := s.sink.(*elasticsearch.Sink)
+		if !ok {
+			continue
+		}
+		st := es.Stats()
+		fmt.Fprintf(w, "zeekanom %s: output %s: %d notices indexed into %s, %d already there (this sensor indexed them before)",
+			cmd, s.name, st.Indexed, es.Index(), st.Duplicates)
+		if st.SpoolBytes > 0 {
+			fmt.Fprintf(w, ", %d bytes of notices left in the spool", st.SpoolBytes)
+		}
+		fmt.Fprintln(w)
+	}
 }

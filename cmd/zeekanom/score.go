@@ -105,6 +105,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch {
 	case !f.quiet:
 		res.summary(stderr)
+		sink.esSummary(stderr, "score")
 	case res.skipped.n > 0:
 		fmt.Fprintf(stderr, "zeekanom score: %v\n", res.skipped)
 	}
