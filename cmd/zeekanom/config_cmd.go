@@ -103,6 +103,9 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 #   ## Notices wait here while the cluster is unreachable (default: the
 #   ## state directory's es-spool when [state] dir is set).
 #   # spool_dir = "/var/lib/zeekanom/es-spool"
+#   ## Install the index template at start (needs manage_index_templates);
+#   ## false: an administrator runs 'zeekanom setup elasticsearch' once.
+#   # manage_template = true
 #   ## More keys (api_key, username, ca_file, cert_file, workers, ...):
 #   ## output/elasticsearch/README.md.
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,5 +264,59 @@ func TestScoreSendsTheSpoolOnceTheClusterIsBack(t *testing.T) {
 	esGet(t, "POST", base+"/"+index+"/_refresh")
 	if got := esGet(t, "GET", base+"/"+index+"/_count"); !strings.Contains(got, fmt.Sprintf(`"count":%d,`, spooled)) {
 		t.Errorf("want the %d spooled notices (the same ids as scored again) in %s: %s", spooled, index, got)
+	}
+}
+
+// A sensor whose role may only write documents: with manage_template =
+// false, score installs nothing (no template or mapping request) and
+// indexes its notices; by default it asks for the template at start and
+// stops on the 403 (README: Privileges).
+func TestEsManageTemplateFalse(t *testing.T) {
+	var mu sync.Mutex
+	var templateCalls, docs int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/_bulk"):
+			body, _ := io.ReadAll(r.Body)
+			n := bytes.Count(body, []byte("\n")) / 2
+			docs += n
+			items := strings.Repeat(`{"create":{"status":201}},`, n)
+			fmt.Fprintf(w, `{"took":1,"errors":false,"items":[%s]}`, strings.TrimSuffix(items, ","))
+		default: // a write-only role: templates, mappings and the rest
+			templateCalls++
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"error":{"type":"security_exception","reason":"action [indices:admin/index_template/put] is unauthorized"},"status":403}`)
+		}
+	}))
+	defer srv.Close()
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	for _, manage := range []string{"false", ""} {
+		cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+		body := fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\n", srv.URL)
+		if manage != "" {
+			body += "manage_template = " + manage + "\n"
+		}
+		os.WriteFile(cfg, []byte(body), 0o644)
+		mu.Lock()
+		templateCalls, docs = 0, 0
+		mu.Unlock()
+		code, _, errs := runCLI(t, "score", "-c", cfg, demo)
+		mu.Lock()
+		calls, indexed := templateCalls, docs
+		mu.Unlock()
+		switch manage {
+		case "false":
+			if code != 0 || calls != 0 || indexed == 0 {
+				t.Errorf("manage_template = false: exit %d, %d template requests, %d notices indexed: %s", code, calls, indexed, errs)
+			}
+		default:
+			if code != 1 || calls == 0 || indexed != 0 || !strings.Contains(errs, "403") {
+				t.Errorf("by default: exit %d, %d template requests, %d notices indexed: %s", code, calls, indexed, errs)
+			}
+		}
 	}
 }

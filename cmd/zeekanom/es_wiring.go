@@ -83,7 +83,7 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 
 // buildElasticsearch returns the Elasticsearch sink when --es-url or an
 // [output.elasticsearch] section asks for one, else nil. The index template
-// is installed (idempotently) first, so the notices' mappings are ours
+// is installed (idempotently) first, unless manage_template = false, so the notices' mappings are ours
 // and not dynamic ones. If the cluster cannot be reached for it, the sink
 // starts anyway and installs it before it sends the first notice (notices
 // wait in the spool meanwhile, or are dropped without one: see
@@ -95,7 +95,11 @@ func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect
 	if err != nil || !want || !connect {
 		return nil, err
 	}
-	s, err := elasticsearch.New(ctx, ec, elasticsearch.WithLogf(log.Printf), elasticsearch.WithTemplate())
+	opts := []elasticsearch.Option{elasticsearch.WithLogf(log.Printf)}
+	if ec.ManagesTemplate() {
+		opts = append(opts, elasticsearch.WithTemplate())
+	}
+	s, err := elasticsearch.New(ctx, ec, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}

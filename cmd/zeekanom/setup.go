@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,6 +91,12 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	if err := elasticsearch.PutTemplate(ctx, es, cfg.Index); err != nil {
+		var newer *elasticsearch.NewerTemplateError
+		if errors.As(err, &newer) {
+			// a newer zeekanom installed it: not replaced by an older one
+			fmt.Fprintf(stdout, "%v\n", err)
+			return nil
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "index template %s installed for %s (data stream %s)\n",

@@ -55,6 +55,12 @@ type Config struct {
 	// notices are written to.
 	Index string `toml:"index"`
 
+	// ManageTemplate (default true): score and run install the index
+	// template when they start (Setup). false leaves it to an
+	// administrator's 'zeekanom setup elasticsearch', for a sensor role
+	// that may only write documents.
+	ManageTemplate *bool `toml:"manage_template"`
+
 	// MinRisk drops notices whose event.risk_score is lower (0 keeps all).
 	MinRisk float64 `toml:"min_risk"`
 
@@ -234,3 +240,6 @@ func (c *Config) ResolveSecrets() error {
 		read(&c.BearerToken, c.BearerTokenFile, ""),
 	)
 }
+
+// ManagesTemplate is ManageTemplate with its default (true).
+func (c Config) ManagesTemplate() bool { return c.ManageTemplate == nil || *c.ManageTemplate }

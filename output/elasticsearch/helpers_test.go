@@ -17,6 +17,7 @@ import (
 	"time"
 
 	elasticsearch "github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/zeekanom/zeekanom/output/notice"
 )
@@ -261,4 +262,10 @@ func sinkDocID(s *Sink, n *notice.Notice) string {
 	c := *n
 	c.Observer = s.observer
 	return DocID(&c)
+}
+
+// legacyPatterns are the patterns of the installed shared template other
+// than IndexPattern (none when it cannot be read: the PUT then says why).
+func legacyPatterns(ctx context.Context, tr esapi.Transport) []string {
+	return installedTemplate(ctx, tr, TemplateName).legacyPatterns()
 }

@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -534,5 +535,51 @@ func TestIntegrationSetupMapsNewFieldsInAnExistingDataStream(t *testing.T) {
 	}
 	if got := count(t, es, index, nil); got != len(ns)+1 {
 		t.Errorf("count %d, want %d", got, len(ns)+1)
+	}
+}
+
+// Sensors of two releases share a cluster while they are upgraded: an
+// older one's install at its start no longer replaces a newer template
+// (its next backing index mapped the newer fields dynamically). A
+// template of a higher version is left as it is, and Setup goes on; one
+// without a version (before 2026-12-01) or of a lower one is replaced.
+func TestIntegrationNewerTemplateIsKept(t *testing.T) {
+	url := esURL(t)
+	es := testClient(t, url)
+	ctx := context.Background()
+	index := "zeekanom-versions-" + fmt.Sprint(time.Now().UnixNano()%1e9)
+	name := TemplateNameFor(index)
+	version := func() any {
+		got := call(t, es, "GET", "/_index_template/"+name, nil)
+		return got["index_templates"].([]any)[0].(map[string]any)["index_template"].(map[string]any)["version"]
+	}
+	newer := Template(index)
+	newer["version"] = TemplateVersion + 1
+	call(t, es, "PUT", "/_index_template/"+name, newer)
+	err := PutTemplate(ctx, es, index)
+	var nt *NewerTemplateError
+	if !errors.As(err, &nt) || nt.Installed != TemplateVersion+1 || nt.Own != TemplateVersion {
+		t.Fatalf("PutTemplate over a newer template: %v", err)
+	}
+	if v := version(); v != float64(TemplateVersion+1) {
+		t.Fatalf("the newer template was replaced: version %v", v)
+	}
+	var logged []string
+	s, err := New(ctx, Config{URLs: []string{url}, Index: index}, WithLogf(func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Setup(ctx); err != nil || len(logged) != 1 || !strings.Contains(logged[0], "newer zeekanom") {
+		t.Fatalf("Setup: %v, logged %q", err, logged)
+	}
+	older := Template(index)
+	delete(older, "version")
+	call(t, es, "PUT", "/_index_template/"+name, older)
+	if err := PutTemplate(ctx, es, index); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != float64(TemplateVersion) {
+		t.Fatalf("a template without a version was not replaced: version %v", v)
 	}
 }

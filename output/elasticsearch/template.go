@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,17 @@ import (
 // outside that pattern gets a template of its own one higher (see
 // TemplateNameFor).
 const TemplatePriority = 200
+
+// TemplateVersion is the index template's "version": raised with every
+// change of the template's body (TestTemplateVersionPinsTheBody fails
+// until it is). A sensor leaves an installed template of a higher version
+// as it is: sensors of several releases share a cluster while they are
+// upgraded one by one, and an older one's install at its start replaced
+// the newer template, so that the next backing index mapped the fields
+// only the newer one knows dynamically (related.hosts as text: term
+// queries on it found nothing). Templates installed before 2026-12-01
+// carry no version and are replaced.
+const TemplateVersion = 1
 
 type m = map[string]any
 
@@ -110,7 +122,8 @@ func Template(index string) map[string]any {
 			"settings": m{"index": m{"refresh_interval": "5s"}},
 			"mappings": Mappings(),
 		},
-		"_meta": m{"managed_by": "zeekanom", "description": "zeekanom notices (ECS alerts)"},
+		"version": TemplateVersion,
+		"_meta":   m{"managed_by": "zeekanom", "description": "zeekanom notices (ECS alerts)"},
 	}
 }
 
@@ -163,9 +176,16 @@ func MappedFields() map[string]string {
 
 // Setup installs or updates the index template (idempotent: PUT replaces
 // it), then adds its mappings to the data stream's write index
-// (PutWriteIndexMapping; a failure there is logged, not returned).
+// (PutWriteIndexMapping; a failure there is logged, not returned). A
+// newer installed template (NewerTemplateError) is left as it is, and
+// logged.
 func (s *Sink) Setup(ctx context.Context) error {
 	if err := PutTemplate(ctx, s.es, s.cfg.Index); err != nil {
+		var newer *NewerTemplateError
+		if errors.As(err, &newer) {
+			s.logf("elasticsearch: %v", err)
+			return nil
+		}
 		return err
 	}
 	if err := PutWriteIndexMapping(ctx, s.es, s.cfg.Index); err != nil {
@@ -212,17 +232,34 @@ func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string)
 	return nil
 }
 
+// NewerTemplateError is PutTemplate's answer when the installed template
+// has a higher TemplateVersion than this build's: it is left as it is.
+type NewerTemplateError struct {
+	Name           string
+	Installed, Own int
+}
+
+func (e *NewerTemplateError) Error() string {
+	return fmt.Sprintf("index template %s left as it is: it is version %d, from a newer zeekanom than this one (version %d)",
+		e.Name, e.Installed, e.Own)
+}
+
 // PutTemplate installs the composable template of the data stream index
-// (TemplateNameFor) through any esapi.Transport (an *elasticsearch.Client).
+// (TemplateNameFor) through any esapi.Transport (an *elasticsearch.Client),
+// unless the installed one is newer (a *NewerTemplateError).
 func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 	tpl := Template(index)
 	name := TemplateNameFor(index)
+	installed := installedTemplate(ctx, tr, name)
+	if installed.Version > TemplateVersion {
+		return &NewerTemplateError{Name: name, Installed: installed.Version, Own: TemplateVersion}
+	}
 	if name == TemplateName {
 		// An older zeekanom (before 2026-11-30) listed other data streams
 		// in this template: keep them, or Elasticsearch refuses the PUT
 		// while such a data stream exists and no template of its own
 		// matches it yet (its sensor not upgraded).
-		tpl["index_patterns"] = append(tpl["index_patterns"].([]string), legacyPatterns(ctx, tr)...)
+		tpl["index_patterns"] = append(tpl["index_patterns"].([]string), installed.legacyPatterns()...)
 	}
 	status, b, err := putTemplate(ctx, tr, name, tpl)
 	if err == nil && status == 400 && bytes.Contains(b, []byte("ignore_missing_component_templates")) {
@@ -260,39 +297,52 @@ func putTemplate(ctx context.Context, tr esapi.Transport, name string, tpl map[s
 	return res.StatusCode, b, nil
 }
 
-// legacyPatterns are the patterns of the installed shared template other
-// than IndexPattern (none when it cannot be read: the PUT then says why).
-func legacyPatterns(ctx context.Context, tr esapi.Transport) []string {
-	// (its 404 on a fresh cluster is not the install's status: a PUT that
-	// then got no answer was taken for a template the cluster refuses)
-	ctx = context.WithValue(ctx, statusKey{}, (*atomic.Int64)(nil))
-	res, err := esapi.IndicesGetIndexTemplateRequest{Name: TemplateName}.Do(ctx, tr)
-	if err != nil {
-		return nil
-	}
-	defer res.Body.Close()
-	if res.IsError() {
-		return nil
-	}
-	var got struct {
-		IndexTemplates []struct {
-			IndexTemplate struct {
-				IndexPatterns []string `json:"index_patterns"`
-			} `json:"index_template"`
-		} `json:"index_templates"`
-	}
-	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got) != nil {
-		return nil
-	}
+// installed is what an installed index template says of itself.
+type installed struct {
+	Version  int      `json:"version"`
+	Patterns []string `json:"index_patterns"`
+}
+
+// legacyPatterns are its patterns other than IndexPattern.
+func (t installed) legacyPatterns() []string {
 	var out []string
-	for _, t := range got.IndexTemplates {
-		for _, p := range t.IndexTemplate.IndexPatterns {
-			if p != IndexPattern && !slices.Contains(out, p) {
-				out = append(out, p)
-			}
+	for _, p := range t.Patterns {
+		if p != IndexPattern && !slices.Contains(out, p) {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// installedTemplate reads the index template name (zero when there is
+// none or it cannot be read: the PUT then says why).
+func installedTemplate(ctx context.Context, tr esapi.Transport, name string) installed {
+	// (its 404 on a fresh cluster is not the install's status: a PUT that
+	// then got no answer was taken for a template the cluster refuses)
+	ctx = context.WithValue(ctx, statusKey{}, (*atomic.Int64)(nil))
+	res, err := esapi.IndicesGetIndexTemplateRequest{Name: name}.Do(ctx, tr)
+	if err != nil {
+		return installed{}
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return installed{}
+	}
+	var got struct {
+		IndexTemplates []struct {
+			Name          string    `json:"name"`
+			IndexTemplate installed `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got) != nil {
+		return installed{}
+	}
+	for _, t := range got.IndexTemplates {
+		if t.Name == name {
+			return t.IndexTemplate
+		}
+	}
+	return installed{}
 }
 
 func sortedKeys(mp map[string]string) []string {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -545,5 +547,26 @@ func TestSetupWriteIndexMappingIsBestEffort(t *testing.T) {
 				t.Errorf("stats %+v", got)
 			}
 		})
+	}
+}
+
+// TemplateVersion goes with the template's body: a change of the body
+// (mappings, settings, patterns) fails here until TemplateVersion is
+// raised and the hash below updated, so that sensors of the new release
+// replace the template and those of the old one leave it
+// (TestIntegrationNewerTemplateIsKept).
+func TestTemplateVersionPinsTheBody(t *testing.T) {
+	const pinned = 1
+	const hash = "89fbc871ffae985f"
+	tpl := Template(DefaultIndex)
+	delete(tpl, "version")
+	b, err := json.Marshal(tpl) // (maps encode with sorted keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:8]); got != hash || TemplateVersion != pinned {
+		t.Errorf("the template's body hashes to %s (pinned: %s, for version %d; TemplateVersion is %d): "+
+			"a changed body needs a higher TemplateVersion, then pin both here", got, hash, pinned, TemplateVersion)
 	}
 }
