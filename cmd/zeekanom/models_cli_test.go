@@ -404,3 +404,47 @@ func TestBenignOnly(t *testing.T) {
 		t.Fatalf("%d rows reached the detector, want the 4 benign ones (a malicious ssl, http or dns row went through)", n)
 	}
 }
+
+// score -m MODEL starts the detectors from a trained model as eval -m does
+// (score had no -m: only model = "..." in each section loaded it). On
+// TrickBot, the beacon baseline train learns from the capture silences its
+// periodic pairs; the notices are those of a config naming the model in
+// every model section, and a model of another version is refused.
+func TestScoreModelFlag(t *testing.T) {
+	dir := t.TempDir()
+	trickbot := filepath.Join("..", "..", "testdata", "detectors", "trickbot")
+	m := filepath.Join(dir, "model.json")
+	if code, _, errs := runCLI(t, "train", "--trees", "10", "-o", m, trickbot); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	cfg := filepath.Join(dir, "model.toml")
+	var b strings.Builder
+	for _, s := range []string{"iforest", "supervised", "contextual", "exfil", "beacon"} {
+		fmt.Fprintf(&b, "[detectors.%s]\nmodel = %q\n", s, m)
+	}
+	os.WriteFile(cfg, []byte(b.String()), 0o644)
+	beacons := func(out string) int { return strings.Count(out, `"rule":{"name":"beacon"`) }
+
+	_, without, _ := runCLI(t, "score", "-q", trickbot)
+	code, withM, errs := runCLI(t, "score", "-q", "-m", m, trickbot)
+	if code != 0 {
+		t.Fatalf("score -m: exit %d: %s", code, errs)
+	}
+	_, withCfg, _ := runCLI(t, "score", "-q", "-c", cfg, trickbot)
+	if beacons(without) == 0 || beacons(withM) != 0 {
+		t.Errorf("beacon notices: %d without the model, %d with -m; want some, then none", beacons(without), beacons(withM))
+	}
+	if withM != withCfg {
+		t.Errorf("score -m and score -c (model keys) differ:\n%s\n---\n%s", withM, withCfg)
+	}
+	// -m overrides the config's model keys
+	bad := filepath.Join(dir, "v999.json")
+	os.WriteFile(bad, []byte(`{"magic":"zeekanom-model","version":999}`), 0o644)
+	if code, out, _ := runCLI(t, "score", "-q", "-c", cfg, "-m", bad, trickbot); code != 1 || out != "" {
+		t.Errorf("score -c (a good model) -m (a bad one): exit %d, stdout %q; want the -m model refused", code, out)
+	}
+	code, out, errs := runCLI(t, "score", "-m", bad, trickbot)
+	if code != 1 || out != "" || !strings.Contains(errs, "version 999") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("score -m (version 999): exit %d, stdout %q, stderr %q; want exit 1 and one line naming the version", code, out, errs)
+	}
+}

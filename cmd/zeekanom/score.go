@@ -17,15 +17,19 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const scoreSynopsis = `[-c FILE] [-o FILE] [--es-url URL]... [--min-risk N] [--workers N] [--progress] [-q] PATH...
+const scoreSynopsis = `[-c FILE] [-m MODEL] [-o FILE] [--es-url URL]... [--min-risk N] [--workers N] [--progress] [-q] PATH...
 
 Re-scores archived Zeek logs (files, or directories in the zeekctl layout
 YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, or flat) with every enabled
 detector, and writes notices. Without an output configured, notices go to
-standard output as JSON lines.`
+standard output as JSON lines. -m MODEL starts the detectors from a model
+'zeekanom train' wrote, as eval -m does: it replaces model = "..." in
+[detectors.iforest], [detectors.supervised], [detectors.contextual],
+[detectors.exfil] and [detectors.beacon].`
 
 type scoreFlags struct {
 	config   string
+	model    string
 	out      string
 	esURL    urlList
 	minRisk  float64
@@ -38,6 +42,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("score", scoreSynopsis, stderr)
 	var f scoreFlags
 	fs.StringVar(&f.config, "c", "", "config file (TOML)")
+	fs.StringVar(&f.model, "m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
 	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced; an [output.ndjson] path is appended to) instead of standard output")
 	esURLVar(fs, &f.esURL, "replaces [output.elasticsearch] urls, else sends notices to Elasticsearch")
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
@@ -61,7 +66,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	dets, err := cfg.buildDetectors("")
+	dets, err := cfg.buildDetectors(f.model)
 	if err != nil {
 		return err
 	}

@@ -26,10 +26,10 @@ Learns from archived Zeek logs (files or directories, read as score reads
 them) the model file the detectors can start from: per-host baselines and
 an isolation forest over host-window feature vectors, every host's
 hour-of-week profile (contextual) and hourly volumes (exfil), beacon's
-normal periodic pairs and, with --labels, a supervised classifier. score
-and run load it with model = "..." in [detectors.iforest],
-[detectors.supervised], [detectors.contextual], [detectors.exfil] and
-[detectors.beacon]; eval and features with -m.`
+normal periodic pairs and, with --labels, a supervised classifier. score,
+eval and features load it with -m; run (and score) with model = "..." in
+[detectors.iforest], [detectors.supervised], [detectors.contextual],
+[detectors.exfil] and [detectors.beacon].`
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", trainSynopsis, stderr)
