@@ -24,12 +24,35 @@ import (
 type skips struct {
 	n     int64
 	first error
+	// files is how many files failed (could not be opened, or stopped
+	// on damage), firstFile the first of them
+	files     int
+	firstFile error
 }
 
 func (s *skips) add(err error) {
 	if s.n++; s.first == nil {
 		s.first = err
 	}
+	if fe := (*zeekreader.FileError)(nil); errors.As(err, &fe) {
+		if s.files++; s.firstFile == nil {
+			s.firstFile = err
+		}
+	}
+}
+
+// nothingRead is an error when every one of the input's files failed and
+// no row was read: a lone unreadable file was counted as skipped and the
+// command exited 0, as if it had read an empty log. An input of which some
+// file was read (an archive with one bad file) is not an error.
+func (s skips) nothingRead(files int, rows int64) error {
+	switch {
+	case files == 0 || s.files < files || rows > 0:
+		return nil
+	case files == 1:
+		return fmt.Errorf("no input could be read: %w", s.firstFile)
+	}
+	return fmt.Errorf("no input could be read: all %d files failed (the first: %w)", files, s.firstFile)
 }
 
 // String says how many were skipped and the first of them.
@@ -58,7 +81,7 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 		}
 		ev, err := src.Next()
 		if err == io.EOF {
-			return skipped, nil
+			return skipped, skipped.nothingRead(len(a.Files()), src.Stats().Rows)
 		}
 		if err != nil {
 			if zeekreader.Skippable(err) {

@@ -99,6 +99,9 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	res, err := scoreArchive(ctx, arch, dets, sink, &f, stderr)
+	if err == nil {
+		err = res.skipped.nothingRead(len(arch.Files()), res.stats.Rows)
+	}
 	if cerr := sink.Close(); err == nil {
 		err = cerr
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,5 +250,46 @@ func TestScoreQuiet(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "score", "-q", filepath.Join(dir, "missing")); code != 1 || !strings.Contains(errs, "no such file or directory") {
 		t.Errorf("-q: an error must still be printed: exit %d, stderr %q", code, errs)
+	}
+}
+
+// A command whose every input file fails (cannot be opened, or is damaged
+// before its first row) exits 1 naming the first failure: score, eval,
+// train and features counted it as skipped and exited 0, as if the log were
+// empty. An input of which some file was read still exits 0 with the
+// skip count.
+func TestNothingReadIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	// a socket: open(2) fails on it even for root, as a file without read
+	// permission does for a user
+	sock := filepath.Join(dir, "conn.log")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	gz := filepath.Join(dir, "dns.log.gz")
+	os.WriteFile(gz, []byte("\x1f\x8b\x08 not gzip"), 0o644)
+	demo := filepath.Join("..", "..", "testdata", "demo", "conn.log")
+	out := t.TempDir()
+	for _, c := range []struct {
+		paths []string
+		code  int
+		want  string
+	}{
+		{[]string{sock}, 1, "no input could be read: open " + sock + ": no such device or address\n"},
+		{[]string{gz}, 1, "no input could be read: " + gz + ": "},
+		{[]string{sock, gz}, 1, "no input could be read: all 2 files failed (the first: open " + sock + ": "},
+		{[]string{sock, demo}, 0, "1 skipped: bad rows, unreadable or damaged files (the first: open " + sock + ": "},
+	} {
+		for _, cmd := range [][]string{
+			{"score", "-q"}, {"eval"}, {"train", "-o", filepath.Join(out, "m.json")}, {"features", "-o", filepath.Join(out, "v.csv")},
+		} {
+			args := append(append([]string{}, cmd...), c.paths...)
+			code, stdout, errs := runCLI(t, args...)
+			if code != c.code || !strings.Contains(stdout+errs, c.want) { // (train's summary is on stdout)
+				t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", args, code, errs, c.code, c.want)
+			}
+		}
 	}
 }
