@@ -48,7 +48,9 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 # 'zeekanom config check /etc/zeekanom/zeekanom.toml'.
 # Flags of 'zeekanom run' override it (--logdir, --state-dir, -o, --es-url,
 # --metrics, --drain). SIGHUP reloads [log] level, [state]
-# checkpoint_interval and the outputs' min_risk; the rest needs a restart.
+# checkpoint_interval and the min_risk of the ndjson and zeekfeed
+# outputs; the rest needs a restart (the reload's log names each key
+# that changed and was not applied).
 
 [input]
   ## Zeek's live log directory: zeekctl's logs/current, or a standalone

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/output/metrics"
@@ -40,7 +43,8 @@ outputs, write a checkpoint, exit 0. SIGHUP: re-read the config file and,
 if it checks, apply what is safe to change live: [log] level,
 [state] checkpoint_interval and the min_risk of [output.ndjson] and
 [output.zeekfeed]. Everything else (input, state dir, metrics address,
-detectors, output destinations) needs a restart.
+detectors, output destinations) needs a restart: the reload's log names
+each key that changed and was not applied.
 
 --drain reads every followed log (and what was rotated away) to its current
 end, writes a checkpoint, closes all windows, writes outputs, and exits 0
@@ -606,8 +610,79 @@ func (r *runner) reload(ctx context.Context) {
 	r.interval = cfg.State.CheckpointInterval
 	th, _ := thresholds(cfg)
 	r.sinks.applyThresholds(th)
-	r.log.Info("SIGHUP: reloaded log.level, state.checkpoint_interval, output min_risk (other changes need a restart)",
+	r.log.Info("SIGHUP: reloaded log.level, state.checkpoint_interval, output min_risk",
 		"level", lv, "checkpoint_interval", r.interval)
+	// the running config is the one the run started with: a change is
+	// named at every reload until a restart applies it
+	if keys := unappliedChanges(r.cfg, cfg); len(keys) > 0 {
+		r.log.Warn("SIGHUP: changed in the config file but not applied: restart to apply", "keys", strings.Join(keys, ","))
+	}
+}
+
+// reloadable are the keys a SIGHUP applies (reload).
+var reloadable = map[string]bool{
+	"log.level": true, "state.checkpoint_interval": true,
+	"output.ndjson.min_risk": true, "output.zeekfeed.min_risk": true,
+}
+
+// unappliedChanges lists, sorted, the keys whose value next gives differs
+// from running's and that a reload does not apply: the sections of run as
+// the flags leave them, every other key as written in the file (a key
+// added or removed counts). A reload used to say only "other changes need
+// a restart", whatever had changed.
+func unappliedChanges(running, next *Config) []string {
+	var keys []string
+	for _, sec := range []struct {
+		name string
+		a, b any
+	}{{"input", running.Input, next.Input}, {"state", running.State, next.State},
+		{"metrics", running.Metrics, next.Metrics}, {"log", running.Log, next.Log}} {
+		a, b := reflect.ValueOf(sec.a), reflect.ValueOf(sec.b)
+		for i := range a.NumField() {
+			tag, _, _ := strings.Cut(a.Type().Field(i).Tag.Get("toml"), ",")
+			if k := sec.name + "." + tag; !reloadable[k] && !reflect.DeepEqual(a.Field(i).Interface(), b.Field(i).Interface()) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	was, now := flatKeys(running.text), flatKeys(next.text)
+	for k, v := range now {
+		if w, ok := was[k]; (!ok || !reflect.DeepEqual(v, w)) && !reloadable[k] {
+			keys = append(keys, k)
+		}
+	}
+	for k := range was {
+		if _, ok := now[k]; !ok && !reloadable[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// flatKeys maps each key of the detector and output sections of a config
+// text to its value ("detectors.beacon.window": "10m").
+func flatKeys(text string) map[string]any {
+	var m map[string]any
+	toml.Decode(text, &m) // (the text was checked when loaded)
+	out := map[string]any{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		t, ok := v.(map[string]any)
+		if !ok {
+			out[prefix] = v
+			return
+		}
+		for k, sub := range t {
+			walk(prefix+"."+k, sub)
+		}
+	}
+	for _, sec := range []string{"detectors", "output"} {
+		if v, ok := m[sec]; ok {
+			walk(sec, v)
+		}
+	}
+	return out
 }
 
 // tickCtx is a context that expires every tick, so that the reading loop

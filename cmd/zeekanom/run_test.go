@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -526,5 +527,53 @@ func TestRunFirstStartDuringRotation(t *testing.T) {
 	code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "-o", filepath.Join(t.TempDir(), "n"), "--metrics", "off", "--drain")
 	if code != 0 || !strings.Contains(stderr, "zeekanom run: 50 rows") {
 		t.Fatalf("first start: exit %d: %s", code, stderr)
+	}
+}
+
+// A reload names the keys that changed in the file and were not applied
+// (it said only "other changes need a restart"), every reload until a
+// restart; the reloadable keys are applied and not named.
+func TestReloadNamesWhatWasNotApplied(t *testing.T) {
+	logdir, _ := zeekDir(t)
+	state := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+	base := "[input]\nlogdir = " + strconv.Quote(logdir) + "\n[metrics]\nlisten = \"\"\n" +
+		"[output.ndjson]\npath = " + strconv.Quote(filepath.Join(state, "n.ndjson")) + "\n"
+	if err := os.WriteFile(cfg, []byte(base+"[detectors.beacon]\nwindow = \"1h\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	r, err := newRunner(context.Background(), runFlags{config: cfg, stateDir: state, set: map[string]bool{}}, io.Discard, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.lock.Close()
+	defer r.sinks.Close()
+	const notApplied = "SIGHUP: changed in the config file but not applied: restart to apply"
+	for _, c := range []struct {
+		name, file, keys string
+	}{
+		{"unchanged", base + "[detectors.beacon]\nwindow = \"1h\"\n", ""},
+		{"reloadable only", base + "min_risk = 50.0\n[log]\nlevel = \"debug\"\n[state]\ncheckpoint_interval = \"1m\"\n[detectors.beacon]\nwindow = \"1h\"\n", ""},
+		{"a detector key", base + "[detectors.beacon]\nwindow = \"2h\"\n", "detectors.beacon.window"},
+		{"a key removed, a section added", base + "[detectors.scan]\nenabled = false\n", "detectors.beacon.window,detectors.scan.enabled"},
+		{"run's sections and an output", "[input]\nlogdir = " + strconv.Quote(t.TempDir()) + "\npoll_interval = \"2s\"\n[metrics]\nlisten = \"\"\n" +
+			"[output.ndjson]\npath = \"-\"\n[detectors.beacon]\nwindow = \"1h\"\n", "input.logdir,input.poll_interval,output.ndjson.path"},
+		// the state dir of --state-dir stays whatever the file says
+		{"a flag's key", base + "[state]\ndir = \"/elsewhere\"\n[detectors.beacon]\nwindow = \"1h\"\n", ""},
+	} {
+		if err := os.WriteFile(cfg, []byte(c.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		stderr.Reset()
+		r.reload(context.Background())
+		log := stderr.String()
+		if !strings.Contains(log, "SIGHUP: reloaded") || strings.Contains(log, "not reloaded") {
+			t.Errorf("%s: not reloaded: %s", c.name, log)
+		}
+		want := notApplied + "\" keys=" + c.keys + "\n"
+		if c.keys == "" && strings.Contains(log, notApplied) || c.keys != "" && !strings.Contains(log, want) {
+			t.Errorf("%s: %s; want the keys %q named", c.name, log, c.keys)
+		}
 	}
 }
