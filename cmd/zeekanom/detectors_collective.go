@@ -114,10 +114,10 @@ func fromModel(mf *modelFiles, name, configured string, load func(*model.Model) 
 	}
 	m, err := mf.load(path)
 	if err != nil {
-		return fmt.Errorf("[detectors.%s]: %w", name, err)
+		return mf.modelErr(name, err)
 	}
 	if err := load(m); err != nil {
-		return fmt.Errorf("[detectors.%s]: %s: %w", name, path, err)
+		return mf.modelErr(name, fmt.Errorf("%s: %w", path, err))
 	}
 	return nil
 }

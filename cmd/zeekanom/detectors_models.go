@@ -8,6 +8,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/iforest"
 	"github.com/zeekanom/zeekanom/detectors/model"
 	"github.com/zeekanom/zeekanom/detectors/supervised"
+	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
 // modelFiles loads the model files of one build of the detectors, so that
@@ -31,6 +32,17 @@ func (mf *modelFiles) path(configured string) string {
 		return mf.override
 	}
 	return configured
+}
+
+// modelErr is an error of the model file of [detectors.<name>] (loading
+// it, or starting the detector from it), named as a config key with its
+// line (see Config.buildDetectors), or as -m when the flag gave the file:
+// it was "[detectors.beacon]: open m.json: ...", without the config file.
+func (mf *modelFiles) modelErr(name string, err error) error {
+	if mf.override != "" {
+		return fmt.Errorf("-m: %w", err)
+	}
+	return &window.ConfigError{Key: "detectors." + name + ".model", Msg: err.Error()}
 }
 
 func (mf *modelFiles) load(path string) (*model.Model, error) {
@@ -85,10 +97,10 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 			if cfg.Model != "" {
 				m, err := mf.load(cfg.Model)
 				if err != nil {
-					return nil, fmt.Errorf("[detectors.iforest]: %w", err)
+					return nil, mf.modelErr("iforest", err)
 				}
 				if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
-					return nil, fmt.Errorf("[detectors.iforest]: %s: %w", cfg.Model, err)
+					return nil, mf.modelErr("iforest", fmt.Errorf("%s: %w", cfg.Model, err))
 				}
 				tr = &iforest.Trained{Forest: m.Forest, Baseline: m.Baseline, Seed: m.ForestSeed, ID: m.ID}
 			}
@@ -105,13 +117,13 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 			}
 			m, err := mf.load(cfg.Model)
 			if err != nil {
-				return nil, fmt.Errorf("[detectors.supervised]: %w", err)
+				return nil, mf.modelErr("supervised", err)
 			}
 			if m.Supervised == nil {
 				return nil, nil
 			}
 			if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
-				return nil, fmt.Errorf("[detectors.supervised]: %s: %w", cfg.Model, err)
+				return nil, mf.modelErr("supervised", fmt.Errorf("%s: %w", cfg.Model, err))
 			}
 			return supervised.New(cfg, m.Supervised, m.Baseline), nil
 		}},

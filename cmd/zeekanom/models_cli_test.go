@@ -448,3 +448,35 @@ func TestScoreModelFlag(t *testing.T) {
 		t.Errorf("score -m (version 999): exit %d, stdout %q, stderr %q; want exit 1 and one line naming the version", code, out, errs)
 	}
 }
+
+// A model the config names that does not load is reported as the other
+// config errors are, with the file, line and key; one given by -m as -m.
+// Both said "[detectors.beacon]: open m.json: ...", without the file.
+func TestModelErrorNamesItsKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	missing := filepath.Join(dir, "nope.json")
+	v999 := filepath.Join(dir, "v999.json")
+	os.WriteFile(v999, []byte(`{"magic":"zeekanom-model","version":999}`), 0o644)
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	for _, c := range []struct {
+		file string
+		args []string
+		want string
+	}{
+		{"[detectors.beacon]\nwindow = \"1h\"\nmodel = " + strconv.Quote(missing) + "\n", nil,
+			cfg + ":3: detectors.beacon.model: open " + missing + ": no such file or directory"},
+		{"[detectors.iforest]\nmodel = " + strconv.Quote(v999) + "\n", nil,
+			cfg + ":2: detectors.iforest.model: " + v999 + ": model version mismatch: file is version 999"},
+		{"", []string{"-m", missing}, "-m: open " + missing + ": no such file or directory"},
+	} {
+		os.WriteFile(cfg, []byte(c.file), 0o644)
+		for _, cmd := range []string{"score", "eval"} {
+			args := append(append([]string{cmd, "-c", cfg}, c.args...), demo)
+			code, _, errs := runCLI(t, args...)
+			if want := "zeekanom " + cmd + ": " + c.want; code != 1 || !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 {
+				t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", args, code, errs, want)
+			}
+		}
+	}
+}
