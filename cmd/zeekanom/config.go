@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -50,7 +51,35 @@ func loadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c.md, c.path, c.text = &md, path, string(b)
+	c.Input.Logdir = c.resolve(c.Input.Logdir)
+	c.Input.ArchiveDir = c.resolve(c.Input.ArchiveDir)
+	c.State.Dir = c.resolve(c.State.Dir)
 	return c, nil
+}
+
+// resolve makes a relative path the file gives relative to the file's
+// directory: they were taken relative to the working directory, which
+// under systemd is /, so model = "model.json" beside
+// /etc/zeekanom/zeekanom.toml was looked for as /model.json. Absolute
+// paths, "" and the defaults (all absolute) are left alone; paths given
+// by command-line flags never come through here.
+func (c *Config) resolve(p string) string { return inDir(c.dir(), p) }
+
+// inDir is p taken relative to dir when p is relative; p as it is when it
+// is absolute or "", or when dir is "" (no config file).
+func inDir(dir, p string) string {
+	if p == "" || dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// dir is the directory of the config file ("" without one).
+func (c *Config) dir() string {
+	if c.path == "" {
+		return ""
+	}
+	return filepath.Dir(c.path)
 }
 
 // checkUndecoded reports keys no section consumed, with their line. Call it

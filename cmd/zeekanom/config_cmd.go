@@ -46,6 +46,9 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the values shown
 # are the defaults. Unknown keys are errors. Check a file with
 # 'zeekanom config check /etc/zeekanom/zeekanom.toml'.
+# A relative path in this file (directories, output files, model files,
+# secret and TLS files) is taken from this file's directory, not the
+# working directory: model = "model.json" here is model.json beside it.
 # Flags of 'zeekanom run' override it (--logdir, --state-dir, -o, --es-url,
 # --metrics, --drain). SIGHUP reloads [log] level, [state]
 # checkpoint_interval and the min_risk of the ndjson and zeekfeed
@@ -129,7 +132,7 @@ func writeExample(w io.Writer) error {
 	fmt.Fprintln(w, "\n# --- detectors -----------------------------------------------------------")
 	fmt.Fprintln(w, "# One section per detector family (detectors/<name>/README.md); the keys")
 	fmt.Fprintln(w, "# shown are the defaults. enabled = false turns a detector off.")
-	for _, e := range allDetectors(newModelFiles("")) {
+	for _, e := range allDetectors(newModelFiles("", "")) {
 		var captured any
 		_, err := e.build(func(v any) error { captured = v; return nil })
 		if err != nil || captured == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,81 @@ func TestConfigDNSSlowWindow(t *testing.T) {
 	var ex strings.Builder
 	if err := writeExample(&ex); err != nil || !strings.Contains(ex.String(), "#   slow_window = \"0s\"  # 0s: as many whole windows as fit in an hour") {
 		t.Errorf("example: %v, no note on slow_window's 0s", err)
+	}
+}
+
+// A relative path in the config file is taken from the file's directory,
+// not the working directory (/ under systemd): run's directories, the
+// Elasticsearch files, the output files and the model keys. Absolute
+// paths and paths given by flags are left as they are.
+func TestConfigPathsRelativeToTheFile(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "zeekanom.toml")
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("s3cret\n"), 0o600)
+	os.WriteFile(cfgPath, []byte(`[input]
+logdir = "logs/current"
+archive_dir = "../archive"
+[state]
+dir = "state"
+[output.elasticsearch]
+urls = ["https://127.0.0.1:1"]
+password_file = "secret"
+ca_file = "/etc/ssl/ca.pem"
+cert_file = "tls/cert.pem"
+key_file = "tls/key.pem"
+spool_dir = "spool"
+`), 0o644)
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, _, err := esConfig(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, got, want string }{
+		{"input.logdir", cfg.Input.Logdir, filepath.Join(dir, "logs", "current")},
+		{"input.archive_dir", cfg.Input.ArchiveDir, filepath.Join(filepath.Dir(dir), "archive")},
+		{"state.dir", cfg.State.Dir, filepath.Join(dir, "state")},
+		{"output.elasticsearch.password_file", ec.Password, "s3cret"},
+		{"output.elasticsearch.ca_file", ec.CAFile, "/etc/ssl/ca.pem"},
+		{"output.elasticsearch.cert_file", ec.CertFile, filepath.Join(dir, "tls", "cert.pem")},
+		{"output.elasticsearch.key_file", ec.KeyFile, filepath.Join(dir, "tls", "key.pem")},
+		{"output.elasticsearch.spool_dir", ec.SpoolDir, filepath.Join(dir, "spool")},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.key, c.got, c.want)
+		}
+	}
+	// --logdir and --state-dir as given
+	rc, err := loadRunConfig(context.Background(), runFlags{config: cfgPath, logdir: "here", stateDir: "there", set: map[string]bool{}})
+	if err != nil || rc.Input.Logdir != "here" || rc.State.Dir != "there" {
+		t.Errorf("flags: %v, logdir %q, state dir %q; want them as given", err, rc.Input.Logdir, rc.State.Dir)
+	}
+
+	// score from another directory: the model and both output files are
+	// the config's neighbours (the beacon baseline of a model trained on
+	// the capture silences its beacons)
+	trickbot := filepath.Join("..", "..", "testdata", "detectors", "trickbot")
+	if code, _, errs := runCLI(t, "train", "--trees", "10", "-o", filepath.Join(dir, "m.json"), trickbot); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	scoreCfg := filepath.Join(dir, "score.toml")
+	os.WriteFile(scoreCfg, []byte("[detectors.beacon]\nmodel = \"m.json\"\n[output.ndjson]\npath = \"notices.ndjson\"\n[output.zeekfeed]\npath = \"feed.log\"\n"), 0o644)
+	if code, out, errs := runCLI(t, "score", "-q", "-c", scoreCfg, trickbot); code != 0 || out != "" {
+		t.Fatalf("score: exit %d, stdout %q: %s", code, out, errs)
+	}
+	for _, f := range []string{"notices.ndjson", "feed.log"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || strings.Contains(string(b), "beacon") {
+			t.Errorf("%s: %v, beacons in it %v; want it beside the config, without beacons (the model loaded)", f, err, strings.Contains(string(b), "beacon"))
+		}
+	}
+
+	// a model key that does not open is named with the file, line and key
+	os.WriteFile(scoreCfg, []byte("[detectors.beacon]\nwindow = \"1h\"\nmodel = \"nope.json\"\n"), 0o644)
+	want := "zeekanom score: " + scoreCfg + ":3: detectors.beacon.model: open " + filepath.Join(dir, "nope.json") + ": no such file or directory\n"
+	if code, _, errs := runCLI(t, "score", "-c", scoreCfg, trickbot); code != 1 || errs != want {
+		t.Errorf("missing model: exit %d, stderr %q; want %q", code, errs, want)
 	}
 }

@@ -37,9 +37,14 @@ func allDetectors(mf *modelFiles) []detectorEntry {
 // when set (a command's -m flag), replaces the model file of the
 // isolation forest, the supervised, contextual, exfil and beacon detectors.
 func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model string) ([]detectors.Detector, error) {
+	return buildDetectorsWith(md, sections, newModelFiles(model, ""))
+}
+
+// buildDetectorsWith is buildDetectors with the model files of mf.
+func buildDetectorsWith(md *toml.MetaData, sections map[string]toml.Primitive, mf *modelFiles) ([]detectors.Detector, error) {
 	known := map[string]bool{}
 	var out []detectors.Detector
-	for _, e := range allDetectors(newModelFiles(model)) {
+	for _, e := range allDetectors(mf) {
 		known[e.name] = true
 		d, err := e.build(sectionDecoder(md, sections, e.name))
 		if err != nil {
@@ -106,9 +111,10 @@ func durationsWritten(md *toml.MetaData, path []string, v any) error {
 }
 
 // buildDetectors is buildDetectors on the file's sections, a bad value
-// reported with its line.
+// reported with its line; a model key's relative path is taken from the
+// file's directory (model, from a -m flag, as it is).
 func (c *Config) buildDetectors(model string) ([]detectors.Detector, error) {
-	dets, err := buildDetectors(c.md, c.Detectors, model)
+	dets, err := buildDetectorsWith(c.md, c.Detectors, newModelFiles(model, c.dir()))
 	var ce *window.ConfigError
 	if errors.As(err, &ce) {
 		return nil, c.keyErr(ce.Key, "%s", ce.Msg)

@@ -19,11 +19,14 @@ type modelFiles struct {
 	// [detectors.iforest], [detectors.supervised], [detectors.contextual],
 	// [detectors.exfil] and [detectors.beacon]
 	override string
-	loaded   map[string]*model.Model
+	// dir is the config file's directory, which a section's relative
+	// path is taken from
+	dir    string
+	loaded map[string]*model.Model
 }
 
-func newModelFiles(override string) *modelFiles {
-	return &modelFiles{override: override, loaded: map[string]*model.Model{}}
+func newModelFiles(override, dir string) *modelFiles {
+	return &modelFiles{override: override, dir: dir, loaded: map[string]*model.Model{}}
 }
 
 // path is the model file a section names, unless overridden.
@@ -31,7 +34,7 @@ func (mf *modelFiles) path(configured string) string {
 	if mf.override != "" {
 		return mf.override
 	}
-	return configured
+	return inDir(mf.dir, configured)
 }
 
 // modelErr is an error of the model file of [detectors.<name>] (loading

@@ -54,6 +54,9 @@ func esSection(cfg *Config) (ec elasticsearch.Config, has bool, err error) {
 	if err := ec.Validate(); err != nil {
 		return ec, has, cfg.outputErr("elasticsearch", err)
 	}
+	for _, p := range []*string{&ec.PasswordFile, &ec.APIKeyFile, &ec.BearerTokenFile, &ec.CAFile, &ec.CertFile, &ec.KeyFile, &ec.SpoolDir} {
+		*p = cfg.resolve(*p)
+	}
 	return ec, has, nil
 }
 

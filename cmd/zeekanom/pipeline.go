@@ -195,6 +195,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		if err := zc.Validate(); err != nil {
 			return fail(cfg.outputErr("zeekfeed", err))
 		}
+		zc.Path = cfg.resolve(zc.Path)
 		if build {
 			minRisk := zc.MinRisk
 			zc.MinRisk = 0 // filtered here, so that SIGHUP can change it
@@ -217,6 +218,9 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		}
 		if nc.Path == "" {
 			return fail(cfg.keyErr("output.ndjson.path", "empty (use \"-\" for standard output)"))
+		}
+		if nc.Path != "-" {
+			nc.Path = cfg.resolve(nc.Path)
 		}
 	}
 	if fl.out != "" {

@@ -417,7 +417,7 @@ func TestConfigExampleHasEveryKey(t *testing.T) {
 	if err := writeExample(&ex); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range allDetectors(newModelFiles("")) {
+	for _, e := range allDetectors(newModelFiles("", "")) {
 		var captured any
 		e.build(func(v any) error { captured = v; return nil })
 		section := "# [detectors." + e.name + "]\n"
