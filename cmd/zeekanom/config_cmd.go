@@ -21,7 +21,7 @@ const configSynopsis = `check FILE | example
   example      print a commented default config (which 'check' accepts)`
 
 func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("config", configSynopsis, stderr)
+	fs := newFlags("config", configSynopsis, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,8 +39,7 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case fs.NArg() == 1 && fs.Arg(0) == "example":
 		return writeExample(stdout)
 	}
-	fs.Usage()
-	return errUsage
+	return usageErr(fs, stderr)
 }
 
 const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the values shown

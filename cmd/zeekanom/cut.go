@@ -30,7 +30,7 @@ type cutOpts struct {
 }
 
 func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("cut", cutSynopsis, stderr)
+	fs := newFlags("cut", cutSynopsis, stdout)
 	var o cutOpts
 	fs.BoolVar(&o.json, "j", false, "write JSON lines instead of TSV")
 	fs.BoolVar(&o.header, "c", false, "print the first #fields/#types header (of the chosen columns)")

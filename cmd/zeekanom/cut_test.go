@@ -89,12 +89,10 @@ func TestCLIErrors(t *testing.T) {
 		// a flag error is one line, not followed by the whole --help
 		{[]string{"score", "--bogus", "x"}, 2, "zeekanom score: flag provided but not defined: -bogus (see 'zeekanom score --help')\n"},
 		{[]string{"eval", "--window", "5", "x"}, 2, "zeekanom eval: invalid value \"5\" for flag -window: parse error (see 'zeekanom eval --help')\n"},
-		{[]string{"cut", "--help"}, 0, "usage: zeekanom cut"},
 		// a mistyped path is not a field name (cut printed nothing and
 		// exited 0, or waited on a terminal's stdin)
 		{[]string{"cut", "ts", "/does/not/exist/conn.log"}, 1, "zeekanom cut: /does/not/exist/conn.log: no such file or directory\n"},
 		{[]string{"cut", "ts", "con.log.gz"}, 1, "zeekanom cut: con.log.gz: no such file or directory\n"},
-		{[]string{"score", "--help"}, 0, "usage: zeekanom score"},
 		// command-line mistakes found after parsing exit 2 as flag errors
 		// do (they exited 1, as a missing input file does)
 		{[]string{"score", "--workers", "0", "x"}, 2, "zeekanom score: --workers 0: must be 1 or more\n"},
@@ -118,11 +116,32 @@ func TestCLIErrors(t *testing.T) {
 	}
 }
 
+// Help asked for (--help, -h) goes to standard output, exit 0, so that
+// 'zeekanom score --help | less' shows it (it went to standard error; only
+// 'zeekanom --help' used standard output); a command line missing its
+// arguments prints the usage on standard error, exit 2 (bare 'zeekanom'
+// printed it on standard output).
 func TestEveryCommandHasHelp(t *testing.T) {
+	var cmds [][]string
 	for name := range commands() {
-		code, out, errs := runCLI(t, name, "--help")
-		if code != 0 || !strings.Contains(out+errs, "usage: zeekanom "+name) {
-			t.Errorf("%s --help: exit %d, output %q", name, code, out+errs)
+		cmds = append(cmds, []string{name})
+	}
+	cmds = append(cmds, []string{"setup", "elasticsearch"}, []string{"setup", "kibana"})
+	for _, cmd := range cmds {
+		for _, h := range []string{"--help", "-h"} {
+			code, out, errs := runCLI(t, append(cmd, h)...)
+			if code != 0 || !strings.HasPrefix(out, "usage: zeekanom "+strings.Join(cmd, " ")+" ") || errs != "" {
+				t.Errorf("%v %s: exit %d, stdout %q, stderr %q; want the usage on stdout, exit 0", cmd, h, code, out, errs)
+			}
+		}
+	}
+	if code, out, errs := runCLI(t, "--help"); code != 0 || !strings.HasPrefix(out, "usage: zeekanom COMMAND") || errs != "" {
+		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, args := range [][]string{{}, {"score"}, {"eval"}, {"inject", "-o", "d"}, {"config"}, {"config", "check"}, {"setup"}, {"setup", "kibana", "x"}} {
+		code, out, errs := runCLI(t, args...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, "usage: zeekanom") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage on stderr, exit 2", args, code, out, errs)
 		}
 	}
 }

@@ -25,7 +25,7 @@ is the Stratosphere label/detailedlabel columns, and/or a labels file of
 host,start,end,class ranges (see detectors/eval/README.md).`
 
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", evalSynopsis, stderr)
+	fs := newFlags("eval", evalSynopsis, stdout)
 	cfgPath := fs.String("c", "", "config file (TOML)")
 	mpath := fs.String("m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
 	labelsPath := fs.String("labels", "", "labels file: host,start,end,class lines")
@@ -44,8 +44,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
+		return usageErr(fs, stderr)
 	}
 	var labels []eval.LabelRange
 	if *labelsPath != "" {

@@ -153,7 +153,7 @@ columns or --labels mark the host-window malicious) and, with --score, the
 model's iforest_score.`
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("features", featuresSynopsis, stderr)
+	fs := newFlags("features", featuresSynopsis, stdout)
 	out := fs.String("o", "-", "output CSV file (- for stdout)")
 	window := fs.Duration("window", 5*time.Minute, "window length")
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")

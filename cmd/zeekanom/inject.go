@@ -35,7 +35,7 @@ hour of its last day (03:00 UTC when the capture is silent from 02:00 to
 05:00).`
 
 func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inject", injectSynopsis, stderr)
+	fs := newFlags("inject", injectSynopsis, stdout)
 	kinds := fs.String("kinds", strings.Join(inject.Kinds, ","), "attack kinds to plant, comma-separated (also: "+strings.Join(inject.OptInKinds, ",")+")")
 	seed := fs.Uint64("seed", 1, "random seed")
 	history := fs.Int("history-days", 0, "days of replayed benign history before the capture")
@@ -50,8 +50,7 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--history-days %d: must be 0 or more", *history)
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
+		return usageErr(fs, stderr)
 	}
 	var ks []string
 	var dgaInterval time.Duration

@@ -74,11 +74,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr) // a usage error: no command
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	c, ok := commands()[args[0]]
@@ -118,15 +119,28 @@ func oneSentence(err error) string {
 	return s
 }
 
-// newFlags makes a FlagSet whose --help prints the synopsis and flags.
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// newFlags makes a FlagSet whose --help prints the synopsis and flags on
+// stdout (for 'zeekanom score --help | less'; they went to standard
+// error). A command line missing its arguments prints them on standard
+// error instead (usageErr).
+func newFlags(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("zeekanom "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(stdout)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: zeekanom %s %s\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// usageErr prints the synopsis and flags on standard error and returns
+// errUsage (exit 2): the command line lacks its arguments.
+func usageErr(fs *flag.FlagSet, stderr io.Writer) error {
+	help := fs.Output()
+	fs.SetOutput(stderr)
+	fs.Usage()
+	fs.SetOutput(help)
+	return errUsage
 }
 
 // parseFlags parses args. --help prints the synopsis and flags

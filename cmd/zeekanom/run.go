@@ -71,7 +71,7 @@ type runFlags struct {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", runSynopsis, stderr)
+	fs := newFlags("run", runSynopsis, stdout)
 	var fl runFlags
 	fs.StringVar(&fl.config, "c", "", "config file (TOML); see 'zeekanom config example'")
 	fs.StringVar(&fl.logdir, "logdir", "", "Zeek's live log directory (overrides input.logdir)")

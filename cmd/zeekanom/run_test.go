@@ -485,7 +485,7 @@ func TestRunReadsRotatedFilesOfALogFirstSeenAfterTheCheckpoint(t *testing.T) {
 // The follower's archive search is bounded (zeekreader/follow: the last 3
 // date directories); run --help says so, and what a longer stop costs.
 func TestRunHelpStatesArchiveBound(t *testing.T) {
-	_, _, help := runCLI(t, "run", "--help")
+	_, help, _ := runCLI(t, "run", "--help")
 	for _, want := range []string{"last 3 date directories", "counted as a gap"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("run --help lacks %q", want)

@@ -39,7 +39,7 @@ type scoreFlags struct {
 }
 
 func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("score", scoreSynopsis, stderr)
+	fs := newFlags("score", scoreSynopsis, stdout)
 	var f scoreFlags
 	fs.StringVar(&f.config, "c", "", "config file (TOML)")
 	fs.StringVar(&f.model, "m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
@@ -59,8 +59,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
+		return usageErr(fs, stderr)
 	}
 	cfg, err := loadConfig(f.config)
 	if err != nil {

@@ -29,12 +29,11 @@ const setupESSynopsis = "[-c FILE] [--es-url URL]... [--index NAME] [--timeout D
 
 func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "elasticsearch" && args[0] != "kibana") {
-		fs := newFlags("setup", setupSynopsis, stderr)
+		fs := newFlags("setup", setupSynopsis, stdout)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		fs.Usage()
-		return errUsage
+		return usageErr(fs, stderr)
 	}
 	switch args[0] {
 	case "elasticsearch":
@@ -45,7 +44,7 @@ func cmdSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup elasticsearch", setupESSynopsis, stderr)
+	fs := newFlags("setup elasticsearch", setupESSynopsis, stdout)
 	var urls urlList
 	esURLVar(fs, &urls, "default: the config's urls, else http://127.0.0.1:9200")
 	configPath := fs.String("c", "", "config file (TOML) with an [output.elasticsearch] section")
@@ -56,8 +55,7 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
+		return usageErr(fs, stderr)
 	}
 	if *timeout <= 0 {
 		return usagef("--timeout %s: must be above 0", *timeout)
@@ -108,14 +106,13 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 }
 
 func setupKibana(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup kibana", "[-o FILE]", stderr)
+	fs := newFlags("setup kibana", "[-o FILE]", stdout)
 	out := fs.String("o", "-", "write the NDJSON here ('-' is stdout)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
+		return usageErr(fs, stderr)
 	}
 	if *out == "-" {
 		return elasticsearch.KibanaObjects(stdout)

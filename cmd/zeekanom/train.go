@@ -32,7 +32,7 @@ eval and features load it with -m; run (and score) with model = "..." in
 [detectors.exfil] and [detectors.beacon].`
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("train", trainSynopsis, stderr)
+	fs := newFlags("train", trainSynopsis, stdout)
 	config := fs.String("c", "", "config file: the contextual detector's hour profiles and exfil's host histories are learnt with their sections ([detectors.contextual] location, internal, ...)")
 	out := fs.String("o", "", "model file to write (required)")
 	labels := fs.Bool("labels", false, "also train the supervised classifier from the Stratosphere label columns, and keep the windows labelled malicious out of the baselines and the forest")
