@@ -85,7 +85,7 @@ func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if c.errors > 0 {
-		fmt.Fprintf(stderr, "zeekanom cut: skipped %d malformed rows\n", c.errors)
+		fmt.Fprintf(stderr, "zeekanom cut: skipped %s\n", counted(c.errors, "malformed row"))
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 	}{
 		{"spool", fmt.Sprintf("spool_dir = %q\n", spool), []string{"cluster unreachable", "starting anyway", "spooled to " + spool}, 0, ""},
 		{"no spool", "", []string{"cluster unreachable", "starting anyway", "no spool_dir", "dropped"}, 1,
-			"output elasticsearch: 1 notices were not delivered"},
+			"output elasticsearch: 1 notice was not delivered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := captureLog(t)

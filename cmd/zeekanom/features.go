@@ -209,7 +209,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "zeekanom features: %d host-windows, %v\n", len(vecs), skipped)
+	fmt.Fprintf(stderr, "zeekanom features: %s, %v\n", counted(len(vecs), "host-window"), skipped)
 	return nil
 }
 

@@ -79,8 +79,9 @@ func cmdInject(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			p.Start.Format("2006-01-02T15:04:05Z"), p.End.Format("2006-01-02T15:04:05Z"), p.ConnRows, p.DNSRows)
 	}
 	if h := sum.History; h.Copies > 0 {
-		fmt.Fprintf(stdout, "history   %d days: %d copies every %d day(s), %d rows (%d left out), last replayed row %s\n",
-			h.Days, h.Copies, h.StepDays, h.Rows, h.Dropped, time.Unix(int64(h.Until), 0).UTC().Format("2006-01-02T15:04:05Z"))
+		fmt.Fprintf(stdout, "history   %s: %s every %s, %s (%d left out), last replayed row %s\n",
+			counted(h.Days, "day"), counted(h.Copies, "copy", "copies"), counted(h.StepDays, "day"), counted(h.Rows, "row"), h.Dropped,
+			time.Unix(int64(h.Until), 0).UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	for _, f := range sum.Files {
 		fmt.Fprintf(stdout, "wrote %s\n", f)

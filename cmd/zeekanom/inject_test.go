@@ -21,7 +21,7 @@ func TestInjectHistoryEval(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("inject: exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out, "history   14 days: 14 copies every 1 day(s)") {
+	if !strings.Contains(out, "history   14 days: 14 copies every 1 day, ") {
 		t.Errorf("inject output has no history line:\n%s", out)
 	}
 	recall := classRecall(t, injected)

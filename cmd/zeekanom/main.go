@@ -110,6 +110,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
+// counted is n and its noun, singular for 1 ("1 notice", "2 notices"):
+// the summaries said "1 notices". plural is the noun's plural where it is
+// not noun+"s" ("copy", "copies").
+func counted[N ~int | ~int64](n N, noun string, plural ...string) string {
+	switch {
+	case n == 1:
+		return "1 " + noun
+	case len(plural) > 0:
+		return fmt.Sprintf("%d %s", n, plural[0])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // oneSentence keeps a command-line error to one line.
 func oneSentence(err error) string {
 	s := err.Error()

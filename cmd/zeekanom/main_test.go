@@ -192,3 +192,26 @@ func TestREADMESynopses(t *testing.T) {
 		}
 	}
 }
+
+// Counts take the singular for 1: the summaries said "1 notices".
+func TestCounted(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+	}{
+		{counted(0, "notice"), "0 notices"},
+		{counted(1, "notice"), "1 notice"},
+		{counted(int64(2), "row"), "2 rows"},
+		{counted(1, "copy", "copies"), "1 copy"},
+		{counted(3, "copy", "copies"), "3 copies"},
+		{counted(1, "host-window"), "1 host-window"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%q, want %q", c.got, c.want)
+		}
+	}
+	// the demo capture has one notice
+	_, _, errs := runCLI(t, "score", filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if !strings.Contains(errs, "zeekanom score: 1156 rows (") || !strings.HasSuffix(errs, ", 0 skipped, 1 notice scan.horizontal=1\n") {
+		t.Errorf("score summary %q: want '1 notice'", errs)
+	}
+}

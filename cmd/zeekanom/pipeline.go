@@ -106,7 +106,11 @@ func (ss *sinkSet) lost() error {
 	for _, s := range ss.sinks {
 		if l, ok := s.sink.(output.Lossy); ok {
 			if n := l.Lost(); n > 0 {
-				errs = append(errs, fmt.Errorf("output %s: %d notices were not delivered (refused, or dropped without a spool or room in it; its log above says why)", s.name, n))
+				were := "were"
+				if n == 1 {
+					were = "was"
+				}
+				errs = append(errs, fmt.Errorf("output %s: %s %s not delivered (refused, or dropped without a spool or room in it; its log above says why)", s.name, counted(n, "notice"), were))
 			}
 		}
 	}

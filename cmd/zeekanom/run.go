@@ -393,7 +393,7 @@ func (r *runner) finish(why string) error {
 	}
 	r.publish()
 	r.log.Info(why, "rows", r.rows, "notices", sum(r.eng.Notices), "checkpoints", r.ckpts)
-	fmt.Fprintf(r.stderr, "zeekanom run: %d rows, %d notices%s\n", r.rows, sum(r.eng.Notices), ruleCounts(r.eng.Notices))
+	fmt.Fprintf(r.stderr, "zeekanom run: %s, %s%s\n", counted(r.rows, "row"), counted(sum(r.eng.Notices), "notice"), ruleCounts(r.eng.Notices))
 	if !ok && why != "stopping" {
 		return errors.New("the last checkpoint was not written (see the log above): rows after the previous one will be read again")
 	}

@@ -155,8 +155,8 @@ type scoreResult struct {
 
 func (r *scoreResult) summary(w io.Writer) {
 	rate := float64(r.stats.Rows) / max(r.elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(w, "zeekanom score: %d rows (%.0f rows/s), %d skipped, %d notices",
-		r.stats.Rows, rate, r.skipped.n, sum(r.notices))
+	fmt.Fprintf(w, "zeekanom score: %s (%.0f rows/s), %d skipped, %s",
+		counted(r.stats.Rows, "row"), rate, r.skipped.n, counted(sum(r.notices), "notice"))
 	rules := make([]string, 0, len(r.notices))
 	for k := range r.notices {
 		rules = append(rules, k)
@@ -170,7 +170,7 @@ func (r *scoreResult) summary(w io.Writer) {
 	// name) is read but reaches no detector: say so rather than report a
 	// clean run
 	if other := r.stats.Rows - r.scored; other > 0 && r.ended {
-		fmt.Fprintf(w, "zeekanom score: %d rows not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", other)
+		fmt.Fprintf(w, "zeekanom score: %s not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", counted(other, "row"))
 	}
 }
 

@@ -110,14 +110,19 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sup := "no"
 	if m.Supervised != nil {
-		sup = fmt.Sprintf("yes (%d malicious, %d benign windows)", m.Supervised.Positives, m.Supervised.Negatives)
+		sup = fmt.Sprintf("yes (%d malicious, %s)", m.Supervised.Positives, counted(m.Supervised.Negatives, "benign window"))
 	}
-	fmt.Fprintf(stdout, "model %s: version %d, %d host-windows (%d labelled malicious), %d host baselines, %d trees, supervised: %s, hour profiles: %d hosts, volume histories: %d hosts, normal periodic pairs: %d; %v\n",
-		*out, model.Version, len(vecs), mal, len(m.Hosts), len(m.Forest.Trees), sup, len(m.Contextual.Hosts), len(m.Exfil.Hosts), len(m.Beacon.Pairs), skipped)
+	fmt.Fprintf(stdout, "model %s: version %d, %s (%d labelled malicious), %s, %s, supervised: %s, hour profiles: %s, volume histories: %s, normal periodic pairs: %d; %v\n",
+		*out, model.Version, counted(len(vecs), "host-window"), mal, counted(len(m.Hosts), "host baseline"), counted(len(m.Forest.Trees), "tree"),
+		sup, counted(len(m.Contextual.Hosts), "host"), counted(len(m.Exfil.Hosts), "host"), len(m.Beacon.Pairs), skipped)
 	if mal > 0 && !*labels {
 		// the label columns were read but not used: the attacks became
 		// the hosts' normal, without a word
-		fmt.Fprintf(stderr, "zeekanom train: note: %d host-windows are labelled malicious and were learnt as normal; --labels keeps them out of the baselines, the forest and the profiles\n", mal)
+		are := "host-windows are labelled malicious and were"
+		if mal == 1 {
+			are = "host-window is labelled malicious and was"
+		}
+		fmt.Fprintf(stderr, "zeekanom train: note: %d %s learnt as normal; --labels keeps them out of the baselines, the forest and the profiles\n", mal, are)
 	}
 	return nil
 }
