@@ -241,7 +241,13 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 			if fl.truncate && fl.out != "" {
 				mode = os.O_TRUNC
 			}
-			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|mode, 0o640)
+			// 0644 less the umask, as the Zeek feed and every other output
+			// file (and a shell's 'score > notices.json'): the notices are
+			// for other users and programs (an analyst's jq, a log
+			// shipper) to read. It was 0640, which no umask can widen;
+			// to keep notices private, tighten the directory or the umask
+			// (README.md, Outputs).
+			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|mode, 0o644)
 			if err != nil {
 				return fail(err)
 			}

@@ -293,3 +293,35 @@ func TestNothingReadIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// The notices file (score -o, [output.ndjson] path) is created with the
+// mode of the Zeek feed and of the other output files, 0644 less the
+// umask: it was 0640, the feed 0644.
+func TestOutputFileModes(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref")
+	if err := os.WriteFile(ref, nil, 0o644); err != nil { // 0644 less this process's umask
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("[output.zeekfeed]\npath = \"feed.log\"\n[output.ndjson]\npath = \"notices.ndjson\"\n"), 0o644)
+	demo := filepath.Join("..", "..", "testdata", "demo", "conn.log")
+	if code, _, errs := runCLI(t, "score", "-q", "-c", cfg, demo); code != 0 {
+		t.Fatalf("score -c: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "score", "-q", "-o", filepath.Join(dir, "o.ndjson"), demo); code != 0 {
+		t.Fatalf("score -o: exit %d: %s", code, errs)
+	}
+	want, err := os.Stat(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"feed.log", "notices.ndjson", "o.ndjson"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm() != want.Mode().Perm() {
+			t.Errorf("%s: mode %v; want %v (0644 less the umask)", f, st.Mode().Perm(), want.Mode().Perm())
+		}
+	}
+}
