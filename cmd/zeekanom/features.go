@@ -195,7 +195,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var w io.Writer = stdout
 	if *out != "-" {
-		f, err := os.Create(*out)
+		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644) // (os.Create: 0666 less the umask)
 		if err != nil {
 			return err
 		}

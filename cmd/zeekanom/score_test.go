@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/zeekanom/zeekanom/output/notice"
@@ -322,6 +323,31 @@ func TestOutputFileModes(t *testing.T) {
 			t.Error(err)
 		} else if st.Mode().Perm() != want.Mode().Perm() {
 			t.Errorf("%s: mode %v; want %v (0644 less the umask)", f, st.Mode().Perm(), want.Mode().Perm())
+		}
+	}
+}
+
+// features -o and setup kibana -o create their files 0644 less the umask,
+// as the notices and the feed are: os.Create's 0666 made them writable by
+// everyone under a umask of 0 (run here with that umask).
+func TestOtherOutputFileModes(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	demo := filepath.Join("..", "..", "testdata", "demo", "conn.log")
+	for _, c := range [][]string{
+		{"features", "-o", filepath.Join(dir, "f.csv"), demo},
+		{"setup", "kibana", "-o", filepath.Join(dir, "k.ndjson")},
+	} {
+		if code, _, errs := runCLI(t, c...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", c, code, errs)
+		}
+	}
+	for _, f := range []string{"f.csv", "k.ndjson"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		} else if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", f, st.Mode().Perm())
 		}
 	}
 }

@@ -117,7 +117,7 @@ func setupKibana(args []string, stdout, stderr io.Writer) error {
 	if *out == "-" {
 		return elasticsearch.KibanaObjects(stdout)
 	}
-	f, err := os.Create(*out)
+	f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644) // (os.Create: 0666 less the umask)
 	if err != nil {
 		return err
 	}
