@@ -520,6 +520,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		medt = window.Median(d.xs)
 		zt = window.RobustZ(xt, medt, window.MAD(d.xs, medt, d.ys), 0.15)
 	}
+	hist := e.NHist // the windows of history this one is judged against
 	// learn (after scoring), unless the model's archive learnt this
 	// window already (eval -m on the training capture, a run started on
 	// logs the archive covered: its volume would count twice)
@@ -573,7 +574,7 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		"top_dst_share":   {Value: share},
 		"top_dst_log10":   notice.F(xt, medt, zt),
 		"connections":     {Value: float64(s.Conns)},
-		"history_windows": {Value: float64(e.NHist - 1)},
+		"history_windows": {Value: float64(hist)},
 	}
 	var none window.UIDSample // (a window without a bulky connection)
 	u := &none

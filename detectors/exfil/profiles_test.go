@@ -76,3 +76,24 @@ func TestArchivedWindowsNotLearntTwice(t *testing.T) {
 		t.Errorf("windows after the archive not learnt: %d, the archive %d", n, p.Hosts[a].N)
 	}
 }
+
+// A new host's upload within the span of the model's archive (score -m
+// on the logs the model came from, or on another capture of the same
+// days) is judged but not learnt: its history_windows said 4294967295
+// (0 windows less the one not learnt, in an unsigned count).
+func TestHistoryWindowsOfAHostTheArchiveNeverSaw(t *testing.T) {
+	train := New(DefaultConfig())
+	window.Run(train, sorted(office(5, 48, 1)))
+	p := window.ThroughJSON[Profiles](t, train.Profiles())
+	d := New(DefaultConfig())
+	if err := d.LoadProfiles(&p); err != nil {
+		t.Fatal(err)
+	}
+	ns := window.Run(d, sorted(append(office(5, 48, 1), upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 60)...)))
+	if len(ns) != 1 || ns[0].Source.String() != "10.0.0.99" {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	if h := ns[0].Explain.Features["history_windows"].Value; h != 0 {
+		t.Fatalf("history_windows %g, want 0: %s", h, ns[0].Message)
+	}
+}
