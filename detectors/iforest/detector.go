@@ -438,7 +438,7 @@ func Describe(ex notice.Explanation) string {
 	var parts []string
 	for _, name := range ex.Top[:min(3, len(ex.Top))] {
 		f := ex.Features[name]
-		parts = append(parts, fmt.Sprintf("%s %g vs %sbaseline %g (z %+.1f)", name, f.Value, scope, *f.Baseline, *f.Deviation))
+		parts = append(parts, fmt.Sprintf("%s %s vs %sbaseline %s (z %+.1f)", name, features.Show(name, f.Value), scope, features.Show(name, *f.Baseline), *f.Deviation))
 	}
 	return strings.Join(parts, ", ")
 }

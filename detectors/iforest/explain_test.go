@@ -390,3 +390,19 @@ func TestHistoryTopOfRangeSnapshots(t *testing.T) {
 		t.Fatalf("restored, then cannot snapshot: %v", err)
 	}
 }
+
+// The message's features carry their units: it said "bytes_out
+// 5.03770666e+08 vs population baseline 16202 (z +3.9)".
+func TestDescribeUnits(t *testing.T) {
+	ex := notice.Explanation{BaselineScope: "population", Top: []string{"out_in_ratio", "mean_duration", "bytes_out", "conn_count"},
+		Features: map[string]notice.Feature{
+			"out_in_ratio":  notice.F(5.56, -3.205, 8.401),
+			"mean_duration": notice.F(502.817, 2.335, 4.157),
+			"bytes_out":     notice.F(503770666, 16202, 3.904),
+			"conn_count":    notice.F(3, 131.5, -3.405),
+		}}
+	want := "out_in_ratio 260× vs population baseline 0.041× (z +8.4), mean_duration 8m23s vs population baseline 2.3s (z +4.2), bytes_out 503.8 MB vs population baseline 16 kB (z +3.9)"
+	if got := Describe(ex); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -114,7 +114,7 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 			}
 			ex.Features[features.Names[j]] = f
 			ex.Top = append(ex.Top, features.Names[j])
-			parts = append(parts, fmt.Sprintf("%s %g", features.Names[j], math.Round(v.Values[j]*100)/100))
+			parts = append(parts, features.Names[j]+" "+features.Show(features.Names[j], v.Values[j]))
 		}
 		n.Explain = ex
 		n.Message = fmt.Sprintf("%s: classified malicious (p=%.2f): %s", v.Host, p, strings.Join(parts, ", "))

@@ -62,6 +62,10 @@ func TestDetector(t *testing.T) {
 	if len(ns) != 1 || ns[0].Rule != notice.RuleSupervised || ns[0].RiskScore < 50 || len(ns[0].Explain.Top) == 0 {
 		t.Fatalf("notices: %+v", ns)
 	}
+	// values with their units (features.Show): a share as a percentage
+	if want := "10.0.0.1: classified malicious (p=0.99): failed_ratio 100%, conn_count 250"; ns[0].Message != want {
+		t.Fatalf("message %q, want %q", ns[0].Message, want)
+	}
 }
 
 // A notice says whose baseline its features are explained against: the

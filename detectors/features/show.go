@@ -1,0 +1,66 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/zeekanom/zeekanom/detectors/window"
+)
+
+// Show writes a value (or a baseline) of the feature name as a message
+// reads it, with its unit: byte sums as kB/MB/GB, mean_duration as a
+// duration, the shares as percentages, out_in_ratio (a log) as the ratio
+// it stands for, counts and medians without an exponent. The outlier and
+// classifier messages said "bytes_out 5.03770666e+08 vs population
+// baseline 16202" and "mean_duration 502.817".
+func Show(name string, v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	switch name {
+	case "bytes_out", "bytes_in":
+		return window.Bytes(uint64(math.Round(math.Max(v, 0))))
+	case "mean_duration":
+		return showSeconds(v)
+	case "failed_ratio", "udp_ratio", "nxdomain_ratio":
+		return fmt.Sprintf("%.0f%%", 100*v)
+	case "out_in_ratio":
+		// log((out+1)/(in+1)): the ratio itself, out per byte in
+		return showTimes(math.Exp(v))
+	case "interarrival_cv", "label_entropy":
+		return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+}
+
+// showSeconds writes seconds as a duration, to the millisecond under a
+// second, the tenth of a second under a minute, else the second.
+func showSeconds(s float64) string {
+	d := time.Duration(math.Min(math.Max(s, 0), math.MaxInt64/1e9) * 1e9)
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Second:
+		d = d.Round(time.Millisecond)
+	case d < time.Minute:
+		d = d.Round(100 * time.Millisecond)
+	default:
+		d = d.Round(time.Second)
+	}
+	return window.FmtDur(d)
+}
+
+// showTimes writes a ratio as "260×", "3.5×", "0.047×".
+func showTimes(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.1e×", r)
+	case r >= 10:
+		return fmt.Sprintf("%.0f×", r)
+	case r >= 1:
+		return fmt.Sprintf("%.1f×", r)
+	}
+	return fmt.Sprintf("%.2g×", r)
+}
