@@ -13,7 +13,7 @@ func TestShow(t *testing.T) {
 		want string
 	}{
 		{"bytes_out", 5.03770666e+08, "503.8 MB"},
-		{"bytes_in", 1434, "1 kB"},
+		{"bytes_in", 1434, "1.4 kB"},
 		{"bytes_in", 0, "0 B"},
 		{"mean_duration", 502.817, "8m23s"},
 		{"mean_duration", 2.335, "2.3s"},

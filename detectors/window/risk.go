@@ -185,16 +185,20 @@ func FmtDur(d time.Duration) string {
 	return s
 }
 
-// Bytes writes a byte count briefly (1.2 GB, 340 kB, 12 B).
+// Bytes writes a byte count briefly (1.2 GB, 340 kB, 4.4 kB, 12 B): a
+// tenth of a kB under 10 kB (1,434 bytes were "1 kB"), and the next unit
+// where the rounding reaches 1000 (999,600 bytes were "1000 kB").
 func Bytes(n uint64) string {
 	f := float64(n)
 	switch {
-	case f >= 1e9:
+	case f >= 999.95e6:
 		return fmt.Sprintf("%.1f GB", f/1e9)
-	case f >= 1e6:
+	case f >= 999.5e3:
 		return fmt.Sprintf("%.1f MB", f/1e6)
-	case f >= 1e3:
+	case f >= 9.95e3:
 		return fmt.Sprintf("%.0f kB", f/1e3)
+	case f >= 1e3:
+		return fmt.Sprintf("%.1f kB", f/1e3)
 	}
 	return fmt.Sprintf("%d B", n)
 }
