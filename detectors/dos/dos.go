@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -393,14 +392,14 @@ func (d *Detector) judge(k Key, e *state, s *slot, span float64) *notice.Notice 
 	if r2 > r1 {
 		n.Source = top.Src.Addr()
 		n.Sub = "single_source"
-		n.Message = fmt.Sprintf("%s sent %d connections to %s/%s in %s (%.0f%% half-open, baseline %.0f per window)",
-			top.Src, top.N, netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, window.FmtDur(win), ho*100, base)
+		n.Message = fmt.Sprintf("%s sent %d connections to %s in %s (%.0f%% half-open, baseline %.0f per window)",
+			top.Src, top.N, window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), window.FmtDur(win), ho*100, base)
 	} else {
 		n.Sub = "distributed"
 		// srcs is a HyperLogLog estimate, up to a few percent high: the
 		// message said "400 connections from 409 sources"
-		n.Message = fmt.Sprintf("%s/%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
-			netip.AddrPortFrom(k.Dst.Addr(), k.Port), n.Proto, conns, math.Min(srcs, conns), window.FmtDur(win), ho*100, base)
+		n.Message = fmt.Sprintf("%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
+			window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), conns, math.Min(srcs, conns), window.FmtDur(win), ho*100, base)
 	}
 	n.RiskScore = window.Risk(ratio)
 	dev := (conns - base*span) / math.Max(1, base*span)
@@ -434,8 +433,8 @@ func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 	proto := window.ProtoName(window.ProtoNum(c.Proto))
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Sub: "one_way_flow", Timestamp: end, Start: c.TS, End: end,
 		Source: c.Orig, Destination: c.Resp, DestPort: c.RespP, Proto: proto, UIDs: []string{string(c.UID)}}
-	n.Message = fmt.Sprintf("%s sent %d packets (%s) to %s/%s in %s (%.0f packets/s) without a reply",
-		c.Orig, c.OrigPkts, window.Bytes(max(c.OrigIPBytes, c.OrigBytes)), netip.AddrPortFrom(c.Resp, c.RespP), proto,
+	n.Message = fmt.Sprintf("%s sent %d packets (%s) to %s in %s (%.0f packets/s) without a reply",
+		c.Orig, c.OrigPkts, window.Bytes(max(c.OrigIPBytes, c.OrigBytes)), window.Endpoint(c.Resp, c.RespP, proto),
 		window.FmtDur(c.Duration.Round(time.Second)), rate)
 	n.RiskScore = window.Risk(ratio)
 	f := map[string]notice.Feature{

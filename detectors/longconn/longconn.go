@@ -120,7 +120,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		state = "has been open for"
 	}
 	n.Message = fmt.Sprintf("%s → %s %s %s (threshold %s, %s sent, %s received)",
-		c.Orig, netip.AddrPortFrom(c.Resp, c.RespP), state, window.FmtDur(c.Duration.Round(time.Second)),
+		c.Orig, window.Endpoint(c.Resp, c.RespP, string(c.Proto)), state, window.FmtDur(c.Duration.Round(time.Second)),
 		window.FmtDur(d.cfg.Threshold), window.Bytes(c.OrigBytes), window.Bytes(c.RespBytes))
 	n.RiskScore = window.Risk(ratio)
 	feats := map[string]notice.Feature{

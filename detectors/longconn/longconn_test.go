@@ -61,3 +61,25 @@ func TestRealTrickbotLongConns(t *testing.T) {
 func BenchmarkLongConn(b *testing.B) {
 	window.Bench(b, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+// The message names the transport, and an ICMP flow by its address alone
+// (its "port" is the ICMP code): it said "10.8.0.93 → 147.32.83.181:0" on
+// the dataleak capture.
+func TestLongConnMessage(t *testing.T) {
+	ns := window.Run(New(DefaultConfig()), []window.Conn{
+		{TS: t0, Src: "10.8.0.93", Dst: "147.32.83.181", Proto: "icmp", Duration: 93*time.Minute + 4*time.Second, UID: "Cicmp", OrigBytes: 7000},
+		{TS: t0, Src: "2601:19e:8200:91e0::eaf3", Dst: "2620:13d:c000:11::198", DPort: 1200, Proto: "udp", Duration: 2 * time.Hour, UID: "Cv6", OrigBytes: 139_000, RespBytes: 64_400},
+	})
+	want := []string{
+		"10.8.0.93 → 147.32.83.181 (icmp) lasted 1h33m4s (threshold 1h, 7.0 kB sent, 0 B received)",
+		"2601:19e:8200:91e0::eaf3 → [2620:13d:c000:11::198]:1200/udp lasted 2h (threshold 1h, 139 kB sent, 64 kB received)",
+	}
+	if len(ns) != len(want) {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+	for i, n := range ns {
+		if n.Message != want[i] {
+			t.Errorf("got  %s\nwant %s", n.Message, want[i])
+		}
+	}
+}

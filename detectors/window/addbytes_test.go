@@ -2,6 +2,7 @@ package window
 
 import (
 	"math"
+	"net/netip"
 	"testing"
 )
 
@@ -27,6 +28,27 @@ func TestBytes(t *testing.T) {
 	} {
 		if got := Bytes(n); got != want {
 			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("2001:db8::1")
+	for _, c := range []struct {
+		a     netip.Addr
+		port  uint16
+		proto string
+		want  string
+	}{
+		{v4, 443, "tcp", "10.1.2.3:443/tcp"},
+		{v6, 53, "udp", "[2001:db8::1]:53/udp"},
+		{v4, 0, "icmp", "10.1.2.3 (icmp)"},
+		{v4, 3, "icmp", "10.1.2.3 (icmp)"},
+		{v4, 0, "unknown_transport", "10.1.2.3 (unknown_transport)"},
+		{v4, 80, "", "10.1.2.3:80"},
+	} {
+		if got := Endpoint(c.a, c.port, c.proto); got != c.want {
+			t.Errorf("Endpoint(%s, %d, %q) = %q, want %q", c.a, c.port, c.proto, got, c.want)
 		}
 	}
 }

@@ -78,3 +78,18 @@ func ProtoName(p uint8) string {
 	}
 	return ""
 }
+
+// Endpoint writes a destination as a message names it: 10.1.2.3:443/tcp,
+// [2001:db8::1]:53/udp; an ICMP one, whose port in Zeek's logs is the
+// ICMP code, as 10.1.2.3 (icmp), as is one of another transport without
+// a port; without a transport, 10.1.2.3:443. (Long connections over ICMP
+// read "10.8.0.93 → 147.32.83.181:0".)
+func Endpoint(a netip.Addr, port uint16, proto string) string {
+	switch {
+	case proto == "icmp" || proto != "" && proto != "tcp" && proto != "udp" && port == 0:
+		return a.String() + " (" + proto + ")"
+	case proto == "":
+		return netip.AddrPortFrom(a, port).String()
+	}
+	return netip.AddrPortFrom(a, port).String() + "/" + proto
+}
