@@ -624,6 +624,11 @@ func (d *Detector) build(kind int, slow bool, s *slot, src, dst netip.Addr, port
 		"connections":  {Value: float64(s.Conns)},
 		"effective":    notice.F(eff, thr, ratio),
 	}
+	// the message's count: the estimate (HyperLogLog, a few percent off)
+	// is at most the connections, which the message also gives ("113
+	// hosts" from 108 connections read as a contradiction)
+	shown := min(dist, float64(s.Conns))
+	how := fmt.Sprintf("(%d connections, %.0f%% failed; baseline %s)", s.Conns, failFrac*100, window.Num(base))
 	switch kind {
 	case kindH:
 		n.Rule = notice.RuleScanHorizontal
@@ -632,16 +637,16 @@ func (d *Detector) build(kind int, slow bool, s *slot, src, dst netip.Addr, port
 			n.Destination = s.Last.Addr()
 		}
 		feats["distinct_hosts"] = notice.F(dist, base, dev)
-		svc := fmt.Sprintf("%s/%d", n.Proto, port)
+		svc := fmt.Sprintf("on %s/%d", n.Proto, port)
 		if proto == 1 {
-			svc, n.DestPort = "icmp echo", 0
+			svc, n.DestPort = "with ICMP echo", 0
 		}
-		n.Message = fmt.Sprintf("%s contacted %.0f hosts on %s in %s (baseline %.0f)", src, dist, svc, fmtDur(win), base)
+		n.Message = fmt.Sprintf("%s contacted %.0f hosts %s in %s %s", src, shown, svc, fmtDur(win), how)
 	case kindV:
 		n.Rule = notice.RuleScanVertical
 		n.Destination = dst
 		feats["distinct_ports"] = notice.F(dist, base, dev)
-		n.Message = fmt.Sprintf("%s probed %.0f ports on %s in %s (baseline %.0f)", src, dist, dst, fmtDur(win), base)
+		n.Message = fmt.Sprintf("%s probed %.0f ports on %s in %s %s", src, shown, dst, fmtDur(win), how)
 	}
 	if slow {
 		n.Rule = notice.RuleScanSlow

@@ -294,3 +294,30 @@ func TestCaptureCopies(t *testing.T) {
 func TestRestoreUnchunked(t *testing.T) {
 	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+// The message says how many connections and what share failed, names a
+// ping sweep as such ("on icmp echo" read as a port), and never counts
+// more hosts than connections (the HyperLogLog estimate is a few percent
+// off: "113 hosts" from 108 connections).
+func TestScanMessages(t *testing.T) {
+	ping := sweep("10.0.0.238", 0, "icmp", "OTH", 60, time.Second)
+	for i := range ping {
+		ping[i].SPort = 8 // echo request
+	}
+	for _, tc := range []struct {
+		rows []window.Conn
+		want string
+	}{
+		{ping, "10.0.0.238 contacted 59 hosts with ICMP echo in 5m (60 connections, 100% failed; baseline 1)"},
+		// 46 hosts, estimated 49
+		{sweep("10.1.1.1", 23, "tcp", "S0", 46, 500*time.Millisecond), "10.1.1.1 contacted 46 hosts on tcp/23 in 5m (46 connections, 100% failed; baseline 1)"},
+	} {
+		ns := window.Run(New(DefaultConfig()), tc.rows)
+		if len(ns) != 1 || ns[0].Message != tc.want {
+			for _, n := range ns {
+				t.Log(n.Message, n.Explain.Features)
+			}
+			t.Fatalf("want one notice: %s", tc.want)
+		}
+	}
+}

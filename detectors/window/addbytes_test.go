@@ -52,3 +52,11 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestNum(t *testing.T) {
+	for x, want := range map[float64]string{0: "0", 0.04: "0", 0.255: "0.3", 1: "1", 1.39: "1.4", 9.94: "9.9", 9.95: "10", 26.08: "26", 580: "580", -0.04: "0", -3.2: "-3.2"} {
+		if got := Num(x); got != want {
+			t.Errorf("Num(%g) = %q, want %q", x, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,6 +202,15 @@ func Bytes(n uint64) string {
 		return fmt.Sprintf("%.1f kB", f/1e3)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// Num writes a count or a baseline briefly: 0.3, 1.4, 12, 580 (a tenth
+// under 10, where "baseline 0" hid a baseline of 0.26).
+func Num(x float64) string {
+	if math.Abs(x) < 9.95 {
+		return strconv.FormatFloat(math.Round(x*10)/10+0, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(x), 'f', -1, 64)
 }
 
 // AddBytes adds byte counts, stopping at the largest count instead of
