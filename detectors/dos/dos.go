@@ -389,17 +389,23 @@ func (d *Detector) judge(k Key, e *state, s *slot, span float64) *notice.Notice 
 	end := start.Add(win)
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Timestamp: end, Start: start, End: end,
 		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: window.ProtoName(k.Proto)}
+	// the destination's baseline, per window ("baseline 0 per window"
+	// did not say of what, nor how long a window is)
+	usual := fmt.Sprintf("baseline %s connections to it per %s", window.Num(base), window.FmtDur(d.cfg.Window))
+	if e.BaseN == 0 {
+		usual = "no baseline yet" // (not 0: nothing learnt)
+	}
 	if r2 > r1 {
 		n.Source = top.Src.Addr()
 		n.Sub = "single_source"
-		n.Message = fmt.Sprintf("%s sent %d connections to %s in %s (%.0f%% half-open, baseline %.0f per window)",
-			top.Src, top.N, window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), window.FmtDur(win), ho*100, base)
+		n.Message = fmt.Sprintf("%s sent %d connections to %s in %s (%.0f%% half-open; %s)",
+			top.Src, top.N, window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), window.FmtDur(win), ho*100, usual)
 	} else {
 		n.Sub = "distributed"
 		// srcs is a HyperLogLog estimate, up to a few percent high: the
 		// message said "400 connections from 409 sources"
-		n.Message = fmt.Sprintf("%s received %.0f connections from %.0f sources in %s (%.0f%% half-open, baseline %.0f per window)",
-			window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), conns, math.Min(srcs, conns), window.FmtDur(win), ho*100, base)
+		n.Message = fmt.Sprintf("%s received %.0f connections from %.0f sources in %s (%.0f%% half-open; %s)",
+			window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), conns, math.Min(srcs, conns), window.FmtDur(win), ho*100, usual)
 	}
 	n.RiskScore = window.Risk(ratio)
 	dev := (conns - base*span) / math.Max(1, base*span)

@@ -342,3 +342,21 @@ func TestDoSMessageSourcesAtMostConnections(t *testing.T) {
 		t.Fatal("no distributed notice")
 	}
 }
+
+// The message says what the destination's baseline counts and over how
+// long ("baseline 0 per window" said neither), or that there is none yet.
+func TestDoSMessageBaseline(t *testing.T) {
+	ns := window.Run(New(DefaultConfig()), flood(400, 1, "S0", 40*time.Second))
+	if want := "203.0.113.80:80/tcp received 400 connections from 400 sources in 1m (100% half-open; no baseline yet)"; len(ns) != 1 || ns[0].Message != want {
+		t.Fatalf("%v, want %q", window.Canon(ns), want)
+	}
+	rows := normal(30)
+	for i := 0; i < 6000; i++ {
+		rows = append(rows, window.Conn{TS: t0.Add(40*time.Minute + time.Duration(i)*8*time.Millisecond),
+			Src: fmt.Sprintf("100.90.%d.%d", i/250, i%250+1), Dst: "203.0.113.80", SPort: 3000, DPort: 80, State: "S0"})
+	}
+	ns = window.Run(New(DefaultConfig()), rows)
+	if len(ns) != 1 || !regexp.MustCompile(`\(100% half-open; baseline 3\d\d connections to it per 1m\)$`).MatchString(ns[0].Message) {
+		t.Fatalf("%v", window.Canon(ns))
+	}
+}
