@@ -82,7 +82,7 @@ func TestDomainRule(t *testing.T) {
 			if math.Abs(n.Explain.Score-score) > 0.002 || n.RiskScore < 50 || *share.Baseline != 0.5 || f["icann_domains"].Value < f["icann_nxdomain_domains"].Value {
 				t.Errorf("score %v risk %v, features %+v", n.Explain.Score, n.RiskScore, f)
 			}
-			byDomains := strings.Contains(n.Message, "registered domains asked about do not exist")
+			byDomains := strings.Contains(n.Message, "registered domains it asked about do not exist")
 			if byDomains != c.byDomains || (n.Explain.Top[0] == "icann_nxdomain_domains") != c.byDomains {
 				t.Errorf("by the domain rule %v, want %v: %s (top %v)", byDomains, c.byDomains, n.Message, n.Explain.Top)
 			}

@@ -707,8 +707,16 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 				"queries":           {Value: float64(a.queries)},
 			},
 			Top: []string{"unique_subdomains", "mean_entropy", "mean_label_length"}}
-		n.Message = fmt.Sprintf("%s: possible DNS tunnel via %s: %d queries, %d unique subdomains, mean length %.0f, entropy %.2f bits/char (%d from this client)",
-			client, reg, a.queries, len(a.subs), ml, me, cq)
+		rare := ""
+		if a.rare > 0 {
+			// the share of rare types multiplies the score: it is part of
+			// why the domain fired (dnscat2's TXT/CNAME/MX queries on
+			// rita-test-data fired under 25 unique subdomains on it)
+			rare = fmt.Sprintf(", %.0f%% of them TXT, NULL, CNAME, MX or ANY", 100*float64(a.rare)/float64(a.queries))
+			n.Explain.Top = append(n.Explain.Top, "rare_qtype_share")
+		}
+		n.Message = fmt.Sprintf("%s: possible DNS tunnel via %s: %d queries in %s (%d from this client)%s, %d unique subdomains, mean subdomain length %.0f, entropy %.2f bits/char",
+			client, reg, a.queries, dw.FmtDur(d.cfg.Window), cq, rare, len(a.subs), ml, me)
 		n.Finalize("")
 		emit(n)
 	}
@@ -732,13 +740,8 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 			sc := sw.clients[ip]
 			sc.fast, sc.nxCount, sc.doms = true, nxCount{}, domainSketch{} // its domains can no longer fire
 		}
-		if g.byDomains {
-			n.Message = fmt.Sprintf("%s: DGA-like NXDOMAIN burst: %d of about %.0f registered domains asked about do not exist (%d of %d queries failed) (mean entropy %.2f)",
-				ip, c.icann, g.asked, c.nx, c.queries, g.ent)
-		} else {
-			n.Message = fmt.Sprintf("%s: DGA-like NXDOMAIN burst: %d of %d queries failed across %d registered domains (mean entropy %.2f)",
-				ip, c.nx, c.queries, nd, g.ent)
-		}
+		n.Message = fmt.Sprintf("%s: DGA-like NXDOMAIN burst in %s: %s (mean entropy %.2f bits/char)",
+			ip, dw.FmtDur(d.cfg.Window), g.what(c.icann, c.nx, c.queries, nd), g.ent)
 		n.Finalize("")
 		emit(n)
 	}
@@ -751,6 +754,16 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 type dgaGist struct {
 	ent, asked float64
 	byDomains  bool
+}
+
+// what is a DGA message's counts, by the rule that scored higher: icann
+// registered domains that do not exist of those asked about, or nx
+// failed queries of queries across nd registered domains.
+func (g dgaGist) what(icann, nx, queries, nd int) string {
+	if g.byDomains {
+		return fmt.Sprintf("%d of about %.0f registered domains it asked about do not exist, %d of %d queries failed", icann, g.asked, nx, queries)
+	}
+	return fmt.Sprintf("%d of %d queries failed across %d registered domains", nx, queries, nd)
 }
 
 // dgaNotice is the notice of rule for client ip, nc.nx of whose queries
@@ -819,12 +832,8 @@ func (d *Detector) closeSlowWindow(w *slowWindow, emit detectors.Emit) {
 			continue
 		}
 		d.stats.SlowDGAs++
-		what := fmt.Sprintf("%d of %d queries failed across %d registered domains", c.nx, c.queries, len(c.nxDoms))
-		if g.byDomains {
-			what = fmt.Sprintf("%d of about %.0f registered domains asked about do not exist (%d of %d queries failed)", len(c.nxDoms), g.asked, c.nx, c.queries)
-		}
-		n.Message = fmt.Sprintf("%s: slow DGA-like NXDOMAIN walk: %s in %s, no %s window reported (mean entropy %.2f)",
-			ip, what, dw.FmtDur(d.cfg.SlowWindow), dw.FmtDur(d.cfg.Window), g.ent)
+		n.Message = fmt.Sprintf("%s: slow DGA-like NXDOMAIN walk in %s: %s, too slow for a %s burst (mean entropy %.2f bits/char)",
+			ip, dw.FmtDur(d.cfg.SlowWindow), g.what(len(c.nxDoms), c.nx, c.queries, len(c.nxDoms)), dw.FmtDur(d.cfg.Window), g.ent)
 		n.Finalize("")
 		emit(n)
 	}

@@ -118,8 +118,8 @@ func TestSlowDGA(t *testing.T) {
 					continue
 				}
 				f := n.Explain.Features["nxdomain_domains"]
-				if f.Value < 25 || n.Explain.Window != 3600 || !strings.Contains(n.Message, "slow DGA-like NXDOMAIN walk") ||
-					!strings.Contains(n.Message, " in 1h, no 5m window reported") ||
+				if f.Value < 25 || n.Explain.Window != 3600 || !strings.Contains(n.Message, "slow DGA-like NXDOMAIN walk in 1h: ") ||
+					!strings.Contains(n.Message, ", too slow for a 5m burst (mean entropy ") ||
 					n.Start.Truncate(time.Hour) != n.End.Truncate(time.Hour) || n.End.Before(n.Start) {
 					t.Errorf("slow notice: %s %v..%v %+v", n.Message, n.Start, n.End, f)
 				}
