@@ -500,8 +500,19 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	n := &notice.Notice{Rule: notice.RuleOffHours, Timestamp: end, Start: start, End: end, Source: host}
 	dsts := math.Round(s.Dsts.Count(&d.hlls))
 	lt := start.In(d.loc)
-	n.Message = fmt.Sprintf("%s made %d connections to %.0f hosts %s %02d:00–%02d:00, an hour it is normally silent (active %.0f%% of the time, by %s)",
-		host, s.Conns, dsts, lt.Weekday().String()[:3], lt.Hour(), (lt.Hour()+1)%24, p*100, basis)
+	// who is silent then, by whose history: a new host has none of its
+	// own ("an hour it is normally silent (active 7% of the time, by its
+	// subnet's hour of day (new host))")
+	who, silent, by := host.String(), "it is", fmt.Sprintf("by %s, over %.0f days of its history", basis, math.Floor(days))
+	switch basis {
+	case basisSubnet:
+		who, silent, by = who+", a new host,", "its subnet is", "by "+basis
+	case basisAll:
+		who, silent, by = who+", a new host,", "all hosts are", "by "+basis
+	}
+	// (the destinations, an estimate, are at most the connections)
+	n.Message = fmt.Sprintf("%s made %d connections to %.0f hosts on %s %02d:00–%02d:00 %s, an hour %s normally silent (active then %.0f%% of the time %s)",
+		who, s.Conns, min(dsts, float64(s.Conns)), lt.Weekday().String()[:3], lt.Hour(), (lt.Hour()+1)%24, lt.Format("MST"), silent, p*100, by)
 	n.RiskScore = window.Risk(ratio)
 	f := map[string]notice.Feature{
 		"connections":    notice.F(float64(s.Conns), float64(d.cfg.MinConns), float64(s.Conns)/float64(d.cfg.MinConns)),
@@ -516,6 +527,12 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	n.Finalize("")
 	return n
 }
+
+// The bases of a new host's p (prob): its subnet's or all hosts' hours.
+const (
+	basisSubnet = "its subnet's hour of day"
+	basisAll    = "all hosts' hour of day"
+)
 
 // prob is how often host e is active at hour win (how, hod), by the
 // basis it names ("": none yet, the hour cannot be judged), and the days
@@ -560,11 +577,11 @@ func (d *Detector) prob(hostIP window.IP, e *state, win int64, how, hod int) (p,
 		rate = func(dh int) float64 {
 			return 2 * (count(float64(sp.HOD[(hod+24+dh)%24]), dh) + 0.5) / (float64(sp.Days) + 1)
 		}
-		basis = "its subnet's hour of day (new host)"
+		basis = basisSubnet
 	case gdays >= float64(d.cfg.MinDays) && d.GHostDays > 0:
 		// a new host: the population's hour-of-day prior, stricter
 		rate = func(dh int) float64 { return 2 * (count(d.GHOD[(hod+24+dh)%24], dh) + 0.5) / (d.GHostDays + 1) }
-		basis = "all hosts' hour of day (new host)"
+		basis = basisAll
 	}
 	if rate != nil {
 		// Hours are bins of a clock, not of the host's habits: a job at

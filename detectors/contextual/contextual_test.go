@@ -327,3 +327,26 @@ func TestRestoreRefusesHoursOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// The message names the hour with its time zone, whose silence it is
+// (a new host has no history of its own) and over how many days, and
+// never more hosts than connections (an estimate: the planted 40
+// connections read "to 41 hosts").
+func TestOffHoursMessages(t *testing.T) {
+	base := workdays([]string{"10.0.0.5", "10.0.0.6", "10.0.0.7"}, 21)
+	wed3am := monday.AddDate(0, 0, 23).Add(3 * time.Hour)
+	for _, tc := range []struct {
+		burst []window.Conn
+		want  string
+	}{
+		{burst("10.0.0.5", wed3am, 200), "10.0.0.5 made 200 connections to 52 hosts on Wed 03:00–04:00 UTC, an hour it is normally silent (active then 1% of the time by hour of week, over 22 days of its history)"},
+		{burst("10.0.0.50", wed3am, 200), "10.0.0.50, a new host, made 200 connections to 52 hosts on Wed 03:00–04:00 UTC, an hour its subnet is normally silent (active then 2% of the time by its subnet's hour of day)"},
+		// 20 destinations, estimated 22
+		{burst("10.0.0.5", wed3am, 20), "10.0.0.5 made 20 connections to 20 hosts on Wed 03:00–04:00 UTC, an hour it is normally silent (active then 1% of the time by hour of week, over 22 days of its history)"},
+	} {
+		ns := run(append(append([]window.Conn{}, base...), tc.burst...))
+		if len(ns) != 1 || ns[0].Message != tc.want {
+			t.Fatalf("%v, want %s", window.Canon(ns), tc.want)
+		}
+	}
+}
