@@ -549,18 +549,18 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	start, end := d.win.Start(win), d.win.End(win)
 	baseBytes := math.Pow(10, med) - 1
 	n := &notice.Notice{Rule: notice.RuleExfiltration, Timestamp: end, Start: start, End: end, Source: host}
-	basis := "its own baseline"
+	basis := "its baseline"
 	if !own {
-		basis = "the global baseline for new hosts"
+		basis = "a new host; baseline for new hosts" // ("the global baseline for new hosts 1.1 MB, z 7.5")
 	}
-	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% to %s (%s %s, z %.1f)",
-		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), z)
+	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% of it to %s (%s %s per %s, z %.1f)",
+		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), window.FmtDur(d.cfg.Window), z)
 	score := z
 	if byDst {
 		score = zt
 		n.Sub = "destination"
-		n.Message = fmt.Sprintf("%s sent %s to %s in %s, far above its usual largest destination (%s, z %.1f)",
-			host, window.Bytes(top.Bytes), top.Addr.Addr(), window.FmtDur(d.cfg.Window), window.Bytes(uint64(math.Pow(10, medt)-1)), zt)
+		n.Message = fmt.Sprintf("%s sent %s to %s in %s, far above its usual largest destination (baseline %s per %s, z %.1f)",
+			host, window.Bytes(top.Bytes), top.Addr.Addr(), window.FmtDur(d.cfg.Window), window.Bytes(uint64(math.Pow(10, medt)-1)), window.FmtDur(d.cfg.Window), zt)
 	}
 	if share >= 0.5 || byDst {
 		n.Destination = top.Addr.Addr()

@@ -253,3 +253,13 @@ func TestCaptureGlobalPrior(t *testing.T) {
 func TestRestoreUnchunked(t *testing.T) {
 	window.CheckRestoreUnchunked[snap](t, func() detectors.Detector { return New(DefaultConfig()) })
 }
+
+// The message says whose baseline it is and per how long: it read "(the
+// global baseline for new hosts 5.0 MB, z 10.0)".
+func TestExfilMessage(t *testing.T) {
+	ns := window.Run(New(DefaultConfig()), sorted(append(office(5, 48, 1), upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 60)...)))
+	want := "10.0.0.99 sent 3.0 GB out in 1h, 100% of it to 203.0.113.51 (a new host; baseline for new hosts 5.0 MB per 1h, z 10.0)"
+	if len(ns) != 1 || ns[0].Message != want {
+		t.Fatalf("%v, want %s", window.Canon(ns), want)
+	}
+}
