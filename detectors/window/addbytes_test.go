@@ -3,7 +3,10 @@ package window
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"testing"
+
+	"github.com/zeekanom/zeekanom/output/notice"
 )
 
 func TestAddBytes(t *testing.T) {
@@ -58,5 +61,21 @@ func TestNum(t *testing.T) {
 		if got := Num(x); got != want {
 			t.Errorf("Num(%g) = %q, want %q", x, got, want)
 		}
+	}
+}
+
+func TestTopFeatures(t *testing.T) {
+	fs := map[string]notice.Feature{
+		"out_bytes":       notice.F(3e8, 1e6, 290),
+		"out_bytes_log10": notice.F(8.5, 6, 7.5),
+		"top_dst_log10":   notice.F(8.5, 0, 0),
+		"connections":     {Value: 3},
+		"top_dst_share":   {Value: 1},
+	}
+	if got := TopFeatures(fs, 3); !slices.Equal(got, []string{"out_bytes", "out_bytes_log10"}) {
+		t.Fatalf("%v", got)
+	}
+	if got := TopFeatures(fs, 1); !slices.Equal(got, []string{"out_bytes"}) {
+		t.Fatalf("%v", got)
 	}
 }

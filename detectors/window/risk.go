@@ -37,18 +37,22 @@ func Risk(ratio float64) float64 {
 // RiskSlope is k in Risk.
 const RiskSlope = 1.5
 
-// TopFeatures orders feature names by |deviation| (then value, then name)
-// and returns at most n.
+// TopFeatures orders feature names by |deviation| (then name) and returns
+// at most n, of those that deviate: a feature without a deviation (a
+// count given for context) or with none did not drive the score (an
+// exfiltration notice's top named "connections" third).
 func TopFeatures(fs map[string]notice.Feature, n int) []string {
-	names := make([]string, 0, len(fs))
-	for k := range fs {
-		names = append(names, k)
-	}
 	dev := func(f notice.Feature) float64 {
-		if f.Deviation != nil {
+		if f.Deviation != nil && !math.IsNaN(*f.Deviation) {
 			return math.Abs(*f.Deviation)
 		}
 		return 0
+	}
+	names := make([]string, 0, len(fs))
+	for k, f := range fs {
+		if dev(f) > 0 {
+			names = append(names, k)
+		}
 	}
 	sort.Slice(names, func(i, j int) bool {
 		a, b := fs[names[i]], fs[names[j]]
