@@ -921,8 +921,11 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		keyS = "domain"
 	}
 	jit := s.MADRatio * 100
-	n.Message = fmt.Sprintf("%s beaconed to %s %d times over %s (median interval %s, spread ±%.0f%%, score %.2f)",
-		k.Src.Addr(), target, s.Conns, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score)
+	// connections, not times: a burst of connections is one beacon of the
+	// interval ("20 times over 35m" at a 5-minute interval were 4 bursts
+	// of 5); the score against its threshold, which "score 0.97" left out
+	n.Message = fmt.Sprintf("%s beaconed to %s: %d connections over %s (median interval %s, spread ±%.0f%%; beacon score %.2f, threshold %.2f)",
+		k.Src.Addr(), target, s.Conns, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score, d.cfg.Threshold)
 	f := map[string]notice.Feature{
 		"interval_regularity": notice.F(s.TS, d.cfg.Threshold, s.TS-d.cfg.Threshold),
 		"interval_skew":       notice.F(s.Skew, 0, s.Skew),
