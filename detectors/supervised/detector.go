@@ -108,13 +108,17 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 			if contrib[j] <= 0 {
 				break
 			}
+			name := features.Names[j]
 			f := notice.Feature{Value: v.Values[j]}
+			part := name + " " + features.Show(name, v.Values[j])
 			if j < len(base.RawMedian) {
 				f = notice.F(v.Values[j], base.RawMedian[j], math.Round(z[j]*1000)/1000)
+				// against what, as the outlier messages say
+				part += fmt.Sprintf(" vs %s baseline %s", base.Scope, features.Show(name, base.RawMedian[j]))
 			}
-			ex.Features[features.Names[j]] = f
-			ex.Top = append(ex.Top, features.Names[j])
-			parts = append(parts, features.Names[j]+" "+features.Show(features.Names[j], v.Values[j]))
+			ex.Features[name] = f
+			ex.Top = append(ex.Top, name)
+			parts = append(parts, part)
 		}
 		n.Explain = ex
 		n.Message = fmt.Sprintf("%s: classified malicious (p=%.2f): %s", v.Host, p, strings.Join(parts, ", "))

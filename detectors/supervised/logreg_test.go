@@ -1,8 +1,10 @@
 package supervised
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,9 +113,13 @@ func TestBaselineScope(t *testing.T) {
 		if f.Baseline == nil || *f.Baseline != want.RawMedian[0] {
 			t.Errorf("%s: conn_count baseline %v, want the %s's %g", src, f.Baseline, want.Scope, want.RawMedian[0])
 		}
+		// the message says against what, as the outlier messages do
+		if w := fmt.Sprintf("conn_count 250 vs %s baseline %s", want.Scope, features.Show("conn_count", want.RawMedian[0])); !strings.Contains(n.Message, w) {
+			t.Errorf("%s: message %q lacks %q", src, n.Message, w)
+		}
 	}
 	for src, n := range run(nil) {
-		if n.Explain.BaselineScope != "" || n.Explain.Features["conn_count"].Baseline != nil {
+		if n.Explain.BaselineScope != "" || n.Explain.Features["conn_count"].Baseline != nil || strings.Contains(n.Message, "baseline") {
 			t.Errorf("%s without baselines: scope %q, conn_count %+v", src, n.Explain.BaselineScope, n.Explain.Features["conn_count"])
 		}
 	}
