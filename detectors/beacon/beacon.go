@@ -906,14 +906,14 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	switch k.Kind {
 	case kPair:
 		n.Destination, n.DestPort, n.Proto = k.Dst.Addr(), a.Port, window.ProtoName(a.Proto)
-		target = netip.AddrPortFrom(n.Destination, a.Port).String()
+		target = window.Endpoint(n.Destination, a.Port, n.Proto) // (an ICMP one read ":0")
 	case kNet:
 		bits := 24
 		if !k.Dst.Addr().Is4() {
 			bits = 64
 		}
-		target = fmt.Sprintf("%d hosts in %s/%d", a.NDst, k.Dst, bits)
 		n.DestPort, n.Proto = a.Port, window.ProtoName(a.Proto)
+		target = fmt.Sprintf("%d hosts in %s/%d %s", a.NDst, k.Dst, bits, service(a.Port, n.Proto)) // (the port was left out)
 		keyS = "net:" + k.Dst.String()
 	case kDomain:
 		n.Domain = e.domain()
@@ -948,6 +948,17 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	}
 	n.Finalize(keyS)
 	return n
+}
+
+// service names a port for a message: "on tcp/443", "with ICMP".
+func service(port uint16, proto string) string {
+	switch proto {
+	case "icmp":
+		return "with ICMP"
+	case "":
+		return fmt.Sprintf("on port %d", port)
+	}
+	return fmt.Sprintf("on %s/%d", proto, port)
 }
 
 type snap struct {

@@ -121,7 +121,7 @@ func TestBeaconDomainAndNet(t *testing.T) {
 		if n.Domain == "update.example-c2.net" {
 			dom = true
 		}
-		if strings.Contains(n.Message, "3 hosts in 198.51.100.0/24") {
+		if strings.Contains(n.Message, "beaconed to 3 hosts in 198.51.100.0/24 on tcp/443: ") { // (the port was left out)
 			net = true
 		}
 	}
@@ -638,4 +638,13 @@ func TestCountsSaturate(t *testing.T) {
 		t.Fatal("no entry")
 	}
 	eng.Flush() // folds the timestamps into intervals, scores
+}
+
+// An ICMP beacon (a ping every minute) is named by its address and
+// transport, not a port: it read "beaconed to 203.0.113.9:0".
+func TestICMPBeaconMessage(t *testing.T) {
+	ns := window.Run(New(DefaultConfig()), beaconRows("10.1.1.5", "203.0.113.9", 0, "icmp", time.Minute, 0.02, 2*time.Hour, 3, false))
+	if len(ns) != 1 || !strings.HasPrefix(ns[0].Message, "10.1.1.5 beaconed to 203.0.113.9 (icmp): ") {
+		t.Fatalf("%v", window.Canon(ns))
+	}
 }
