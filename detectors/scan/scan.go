@@ -415,7 +415,9 @@ func (d *Detector) effective(s *slot, thr float64) (dist, eff, failFrac float64)
 		// connection count bounds it; good enough for the baseline)
 		dist = float64(s.Conns)
 	} else {
-		dist = math.Round(s.D.Count())
+		// (an estimate, a few percent off: never more than the
+		// connections, as the notice's message already said)
+		dist = math.Min(math.Round(s.D.Count()), float64(s.Conns))
 	}
 	if s.Conns > 0 {
 		failFrac = float64(s.Failed) / float64(s.Conns)
