@@ -641,6 +641,19 @@ func (t *tail) openQueued() {
 			s.close()
 		}
 	}
+	if errors.Is(err, os.ErrNotExist) {
+		// Compressed after the listing and removed before this open
+		// (zeekctl's archive-log and zeek-archiver put the .gz in place
+		// before they remove the plain file): read the copy.
+		if c, ok := archivedCopy(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, q.id); ok {
+			var s *source
+			if s, err = openSource(c.path, true, false); err == nil {
+				if err = t.begin(s, from); err != nil {
+					s.close()
+				}
+			}
+		}
+	}
 	if err != nil {
 		t.stats.Gaps++
 		t.warn("rotated file %s: %v", q.path, err)

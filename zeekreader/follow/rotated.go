@@ -221,7 +221,7 @@ func queueFrom(cands []*rotated, at int, liveID Identity, resume bool) (queue []
 			continue
 		}
 		chosen, keys = append(chosen, c.prefix), append(keys, c.key)
-		queue = append(queue, queued{path: c.path, gz: c.gz, resume: resume && i == at})
+		queue = append(queue, queued{path: c.path, gz: c.gz, resume: resume && i == at, id: c.id})
 	}
 	return queue
 }
@@ -237,4 +237,17 @@ type queued struct {
 	gz     bool
 	resume bool     // start at the checkpoint offset
 	alts   []queued // copies of the same file (its .gz) if this one is gone
+	id     Identity // as listed
+}
+
+// archivedCopy finds a compressed copy of the rotated file id among the
+// rotated files of log: one whose uncompressed first bytes match its
+// fingerprint.
+func archivedCopy(dir, archive, log, live string, id Identity) (*rotated, bool) {
+	for _, c := range rotatedCandidates(dir, archive, log, live) {
+		if c.gz && c.identify(FingerprintBytes) && id.matches(c.prefix) {
+			return c, true
+		}
+	}
+	return nil, false
 }
