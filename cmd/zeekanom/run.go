@@ -199,7 +199,8 @@ type runner struct {
 	wctx     context.Context // context of sink writes (replaced at shutdown)
 	stderr   io.Writer
 
-	lastCkpt        time.Time
+	lastCkpt        time.Time     // when the last checkpoint was started (its spacing)
+	lastSaved       time.Time     // the state the last checkpoint written holds, as of then (checkpoint_age_seconds)
 	ckptCost        time.Duration // how long the last checkpoint took
 	inflight        chan ckptDone // the checkpoint being written (nil: none)
 	unflushed       bool          // notices written to the outputs since their last flush
@@ -279,10 +280,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 	// A first checkpoint now: a crash before the first periodic one still
 	// resumes from the files opened here, reading what rotates meanwhile.
 	// It also proves the state directory writable before any work.
+	saved := time.Now()
 	if err := r.save(); err != nil {
 		return fmt.Errorf("state directory %s: %w", cfg.State.Dir, err)
 	}
 	r.ckpts++
+	r.lastSaved = saved
 
 	mctx, stopMetrics := context.WithCancel(context.Background())
 	defer stopMetrics()
@@ -436,7 +439,7 @@ func (r *runner) checkpoint(wait bool) bool {
 	done := make(chan ckptDone, 1)
 	go func() {
 		err := write()
-		done <- ckptDone{err, time.Since(start)}
+		done <- ckptDone{err, time.Since(start), start}
 	}()
 	r.inflight = done
 	if wait {
@@ -464,8 +467,9 @@ func (r *runner) flushOutputs() {
 
 // ckptDone is how a checkpoint's write ended.
 type ckptDone struct {
-	err  error
-	took time.Duration // from its start, the outputs' flush included
+	err   error
+	took  time.Duration // from its start, the outputs' flush included
+	start time.Time     // when it began
 }
 
 // settle takes the result of the checkpoint being written, if any: block
@@ -496,6 +500,7 @@ func (r *runner) settle(block bool) bool {
 		return false
 	}
 	r.ckpts++
+	r.lastSaved = d.start
 	return true
 }
 
@@ -581,7 +586,7 @@ func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger)
 // publish hands the counters to the metrics endpoint.
 func (r *runner) publish() {
 	s := metrics.Snapshot{Updated: time.Now(), Notices: map[string]int64{}, Detectors: map[string]map[string]float64{},
-		Checkpoints: r.ckpts, CheckpointErrors: r.ckptErrs, LastCheckpoint: r.lastCkpt}
+		Checkpoints: r.ckpts, CheckpointErrors: r.ckptErrs, LastCheckpoint: r.lastSaved}
 	for _, l := range r.f.Stats() {
 		s.Logs = append(s.Logs, metrics.Log{Log: l.Log, Rows: l.Rows, ParseErrors: l.ParseErrors, Newest: l.Newest,
 			BytesBehind: l.BytesBehind, Rotations: l.Rotations, Truncations: l.Truncations, Gaps: l.Gaps, Partial: l.Partial})

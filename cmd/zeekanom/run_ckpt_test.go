@@ -295,3 +295,48 @@ func TestCheckpointNilAndFailedSnapshots(t *testing.T) {
 		t.Fatalf("a failed snapshot restored from %q; log %s", d.restored, logs)
 	}
 }
+
+// failFlush is an output whose flushes fail while fail is set.
+type failFlush struct{ fail atomic.Bool }
+
+func (f *failFlush) Write(context.Context, *notice.Notice) error { return nil }
+func (f *failFlush) Close() error                                { return nil }
+func (f *failFlush) Flush(context.Context) error {
+	if f.fail.Load() {
+		return errors.New("no space left on device")
+	}
+	return nil
+}
+
+// checkpoint_age_seconds is the age of the last checkpoint written: while
+// checkpoints fail (a full disk) it grows, so that an alert on it fires.
+// It was the time since the last attempt, reset by every failed one.
+func TestCheckpointAgeGrowsWhileCheckpointsFail(t *testing.T) {
+	logdir, _ := zeekDir(t)
+	state := t.TempDir()
+	cfg := fastConfig(t, logdir, state, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := newRunner(ctx, runFlags{config: cfg}, &bytes.Buffer{}, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := &failFlush{}
+	r.sinks.sinks = append(r.sinks.sinks, &namedSink{name: "broken", sink: broken})
+	done := make(chan error, 1)
+	go func() { done <- r.run(ctx) }()
+	waitFor(t, "a checkpoint", func() bool { return r.met.Get().Checkpoints >= 2 })
+	broken.fail.Store(true)
+	failing := time.Now()
+	waitFor(t, "failed checkpoints", func() bool { return r.met.Get().CheckpointErrors >= 3 })
+	if s := r.met.Get(); !s.LastCheckpoint.Before(failing) {
+		t.Fatalf("after %d failed checkpoints the last checkpoint is dated %v, after the failures began (%v)",
+			s.CheckpointErrors, s.LastCheckpoint, failing)
+	}
+	broken.fail.Store(false)
+	waitFor(t, "a checkpoint written again", func() bool { return r.met.Get().LastCheckpoint.After(failing) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

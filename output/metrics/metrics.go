@@ -111,7 +111,7 @@ var (
 	dOutStat     = desc("output_stat", "Every counter an output's Stats() reports.", "output", "stat")
 	dCkpt        = desc("checkpoints_total", "Checkpoints written.")
 	dCkptErr     = desc("checkpoint_errors_total", "Checkpoints that failed to be written.")
-	dCkptAge     = desc("checkpoint_age_seconds", "Seconds since the last checkpoint was written.")
+	dCkptAge     = desc("checkpoint_age_seconds", "Seconds since the last checkpoint that was written began (failed ones leave it growing).")
 	dUp          = desc("pipeline_updated_seconds", "Seconds since the pipeline last published its counters.")
 )
 
