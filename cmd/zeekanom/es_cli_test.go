@@ -155,8 +155,18 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 		gunzipTo(t, filepath.Join("..", "..", "testdata", "detectors", "trickbot", "conn.log.gz"), filepath.Join(logdir, "conn.log"))
 		cfg := filepath.Join(dir, "run.toml")
 		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\nspool_dir = %q\n", dead, runSpool)), 0o644)
-		if code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain"); code != 0 {
+		logs := captureLog(t)
+		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain")
+		if code != 0 {
 			t.Fatalf("run --drain with the cluster down: exit %d: %s", code, errs)
+		}
+		// The sink's lines are in run's log, with a level (they were
+		// the standard logger's, without one).
+		if want := `level=WARN msg="elasticsearch: cluster unreachable`; !strings.Contains(errs, want) {
+			t.Errorf("run's log lacks %s:\n%s", want, errs)
+		}
+		if logs.Len() > 0 {
+			t.Errorf("run wrote to the standard logger: %s", logs)
 		}
 		if segs, _ := filepath.Glob(filepath.Join(runSpool, "spool-*.ndjson")); len(segs) == 0 {
 			t.Error("nothing spooled")

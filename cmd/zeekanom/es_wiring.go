@@ -93,12 +93,15 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 // elasticsearch.WithTemplate); a 4xx answer (credentials, privileges, a
 // template the cluster refuses) is an error. With connect false only the
 // configuration is checked.
-func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect bool) (output.Sink, error) {
+func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect bool, logf func(string, ...any)) (output.Sink, error) {
 	ec, want, err := esConfig(cfg, urls)
 	if err != nil || !want || !connect {
 		return nil, err
 	}
-	opts := []elasticsearch.Option{elasticsearch.WithLogf(log.Printf)}
+	if logf == nil {
+		logf = log.Printf
+	}
+	opts := []elasticsearch.Option{elasticsearch.WithLogf(logf)}
 	if ec.ManagesTemplate() {
 		opts = append(opts, elasticsearch.WithTemplate())
 	}

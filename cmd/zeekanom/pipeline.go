@@ -148,6 +148,9 @@ type sinkFlags struct {
 	// logs again must not append a second copy). Otherwise it is appended
 	// to, as the live sidecar must across restarts.
 	truncate bool
+	// logf takes the Elasticsearch sink's log lines (nil: the standard
+	// logger, as score has them).
+	logf func(format string, args ...any)
 }
 
 // outputThresholds decodes the reloadable min_risk of each section.
@@ -183,7 +186,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 
 	// With build false (config check) the section is decoded and its
 	// secrets resolved, but nothing connects.
-	es, err := buildElasticsearch(ctx, cfg, fl.esURL, build)
+	es, err := buildElasticsearch(ctx, cfg, fl.esURL, build, fl.logf)
 	if err != nil {
 		return fail(err)
 	}

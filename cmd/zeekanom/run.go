@@ -128,7 +128,7 @@ func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (_ *r
 	if err != nil {
 		return nil, err
 	}
-	sinks, err := buildSinks(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL}, stdout, true)
+	sinks, err := buildSinks(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL, logf: esLogf(logger)}, stdout, true)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,22 @@ func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (_ *r
 	sinks.applyThresholds(th)
 	return &runner{cfg: cfg, fl: fl, log: logger, level: level, dets: dets, sinks: sinks, lock: lock,
 		interval: cfg.State.CheckpointInterval, wctx: ctx, met: metrics.New(), stderr: stderr}, nil
+}
+
+// esLogf puts the Elasticsearch sink's log lines into run's log, with a
+// level: through the standard logger they had none and another format
+// ("2026/12/01 04:44:46 elasticsearch: ..."), so a filter on level= missed
+// "SPOOL FULL ... notices dropped". Its lines are problems (warn) but for
+// the template installed and the spool drained after an outage (info).
+func esLogf(log *slog.Logger) func(string, ...any) {
+	return func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if strings.HasSuffix(msg, "index template installed") || strings.Contains(msg, "spool drained") {
+			log.Info(msg)
+			return
+		}
+		log.Warn(msg)
+	}
 }
 
 // loadRunConfig loads the file, applies the flags and checks everything
