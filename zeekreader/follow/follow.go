@@ -77,8 +77,7 @@ type LogStats struct {
 type Follower struct {
 	opts    Options
 	tails   []*tail
-	cur     int
-	burst   int
+	handed  uint64 // rows handed out (Ready), which paces the polls of idle logs
 	wake    chan struct{}
 	watcher *fsnotify.Watcher
 	wg      sync.WaitGroup
@@ -98,8 +97,10 @@ type Follower struct {
 // slack does not repeat rows.
 const sinceSlack = time.Minute
 
-// burstRows is how many rows one log yields before the next gets a turn.
-const burstRows = 512
+// idlePollRows is how many rows of the other logs go out before a log
+// that was idle is looked at again (when every log is idle, all are
+// looked at): an idle live file costs a stat or two a look.
+const idlePollRows = 512
 
 // New starts following. Positions from a checkpoint (may be nil) say where
 // each log resumes; logs without one start at the beginning of the live file.
@@ -293,26 +294,45 @@ func (f *Follower) Next(ctx context.Context) (*zeekreader.Event, error) {
 // Ready returns the next row of any followed log if one can be read now,
 // or nil when every log is idle (Next would wait). Row errors are counted,
 // not returned. The event is valid until the next call of Ready or Next.
+//
+// The logs are merged by time: each log's next row is read ahead (its
+// position not yet past it), and the row with the earliest ts goes out,
+// as score merges files. Taking the logs in turns of 512 rows (before
+// 2026-12-01), a backlog (a restart after a stop, a first start beside
+// logs already written) went out log by log, hours apart, and the
+// detectors that join logs (beacon: conn, ssl and http; iforest: all
+// four) dropped the rows of the log that fell more than an hour behind as
+// late: run --drain over TrickBot's week of logs gave 4 beacon notices
+// where score gave 56.
 func (f *Follower) Ready() (*zeekreader.Event, error) {
-	idle := 0
-	for idle < len(f.tails) {
-		if f.burst >= burstRows {
-			// This log had its turn: the next one goes first.
-			f.burst = 0
-			f.cur = (f.cur + 1) % len(f.tails)
+	for pass := 0; pass < 2; pass++ {
+		var best *tail
+		skipped := false
+		for _, t := range f.tails {
+			if pass == 0 && t.ahead == nil && t.idle && f.handed-t.idleAt < idlePollRows {
+				skipped = true
+				continue
+			}
+			ev, err := t.head()
+			if err == errIdle {
+				t.idle, t.idleAt = true, f.handed
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.log, err)
+			}
+			t.idle = false
+			if best == nil || ev.TS.Before(best.ahead.TS) {
+				best = t
+			}
 		}
-		t := f.tails[f.cur]
-		ev, err := t.next()
-		if err == nil {
-			f.burst++
-			return ev, nil
+		if best != nil {
+			f.handed++
+			return best.take(), nil
 		}
-		if err != errIdle {
-			return nil, fmt.Errorf("%s: %w", t.log, err)
+		if !skipped {
+			break
 		}
-		f.burst = 0
-		f.cur = (f.cur + 1) % len(f.tails)
-		idle++
 	}
 	return nil, nil
 }
@@ -322,9 +342,15 @@ func (f *Follower) Ready() (*zeekreader.Event, error) {
 func (f *Follower) Positions() []Position {
 	out := make([]Position, 0, len(f.tails))
 	for _, t := range f.tails {
-		t.refreshID()
-		p := t.pos
-		if p.Offset == 0 && (t.done.File != "" || p.ID.FPLen == 0) {
+		at, done := &t.pos, t.done
+		if t.ahead != nil {
+			// a row read ahead is not handed out: where the tail was
+			// before it
+			at, done = &t.outPos, t.outDone
+		}
+		t.refreshID(at)
+		p := *at
+		if p.Offset == 0 && (done.File != "" || p.ID.FPLen == 0) {
 			// Nothing of this file read yet: resume after the file before
 			// it, whose identity is complete, rather than from this one,
 			// which may not be identifiable yet (opened empty, or a .gz
@@ -332,7 +358,7 @@ func (f *Follower) Positions() []Position {
 			// renamed or compressed and queues everything rotated after
 			// it. Without one, nothing to resume: a restart reads the live
 			// file.
-			p = t.done
+			p = done
 		}
 		if p.File == "" {
 			continue
@@ -384,7 +410,38 @@ type tail struct {
 	cur     *source // file being read
 	pending *source // the live file, opened before the catch-up was listed
 
+	// ahead is the next row, read ahead for the merge by time (Ready);
+	// outPos and outDone are pos and done before it was read, what
+	// Positions reports until it is handed out
+	ahead           *zeekreader.Event
+	outPos, outDone Position
+	// idle: the last look found no row, at handed (Follower.handed)
+	idle   bool
+	idleAt uint64
+
 	stats LogStats
+}
+
+// head reads the tail's next row ahead (once), or returns errIdle.
+func (t *tail) head() (*zeekreader.Event, error) {
+	if t.ahead != nil {
+		return t.ahead, nil
+	}
+	t.applyResume()
+	pos, done := t.pos, t.done
+	ev, err := t.next()
+	if err != nil {
+		return nil, err
+	}
+	t.ahead, t.outPos, t.outDone = ev, pos, done
+	return ev, nil
+}
+
+// take hands out the row read ahead: the tail's position is now past it.
+func (t *tail) take() *zeekreader.Event {
+	ev := t.ahead
+	t.ahead = nil
+	return ev
 }
 
 // source is one open file.
@@ -662,11 +719,7 @@ func (t *tail) openQueued() {
 
 // next returns the tail's next row, or errIdle.
 func (t *tail) next() (*zeekreader.Event, error) {
-	if t.resume {
-		t.resume = false
-		t.done = t.pos // consumed up to here: what Positions falls back to
-		t.reconcile(t.pos, true)
-	}
+	t.applyResume()
 	for {
 		if t.cur == nil {
 			if len(t.queue) > 0 {
@@ -782,6 +835,15 @@ func (t *tail) next() (*zeekreader.Event, error) {
 	}
 }
 
+// applyResume starts from the checkpointed position, once.
+func (t *tail) applyResume() {
+	if t.resume {
+		t.resume = false
+		t.done = t.pos // consumed up to here: what Positions falls back to
+		t.reconcile(t.pos, true)
+	}
+}
+
 // changed reports whether the live path exists or the log directory was
 // modified (a file renamed, created or removed) since the last call.
 func (t *tail) changed() bool {
@@ -802,7 +864,7 @@ func (t *tail) rowBytes() int64 { return t.cur.fileOff(t.cur.rd.Stats().Bytes) }
 // finish closes the current file; the next call looks for what rotated
 // after it.
 func (t *tail) finish() {
-	t.refreshID()
+	t.refreshID(&t.pos)
 	t.done = t.pos
 	t.cur.close()
 	t.cur = nil
@@ -858,15 +920,18 @@ func (t *tail) checkLive() liveState {
 
 // refreshID extends the fingerprint of a plain file that was shorter than
 // FingerprintBytes when opened.
-func (t *tail) refreshID() {
+func (t *tail) refreshID(p *Position) {
 	s := t.cur
-	if s == nil || s.gz || t.pos.ID.FPLen >= FingerprintBytes {
+	// (p is the current file's position: pos, or the position before a
+	// row read ahead, which may be in the file before it, whose first
+	// bytes can be the same header)
+	if s == nil || s.gz || p.ID.FPLen >= FingerprintBytes || p.ID.Dev != s.id.Dev || p.ID.Ino != s.id.Ino {
 		return
 	}
 	buf := make([]byte, FingerprintBytes)
 	n, _ := s.file.ReadAt(buf, 0)
-	if n > t.pos.ID.FPLen && hashHex(buf[:t.pos.ID.FPLen]) == t.pos.ID.FP {
-		t.pos.ID.FPLen, t.pos.ID.FP = n, hashHex(buf[:n])
+	if n > p.ID.FPLen && hashHex(buf[:p.ID.FPLen]) == p.ID.FP {
+		p.ID.FPLen, p.ID.FP = n, hashHex(buf[:n])
 	}
 }
 
