@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -250,6 +251,14 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 			// shipper) to read. It was 0640, which no umask can widen;
 			// to keep notices private, tighten the directory or the umask
 			// (README.md, Outputs).
+			if fl.out == "" {
+				// the config's path: its directory is made, as the Zeek
+				// feed's is (config check passed a path in a directory
+				// not there yet, and run then failed at every restart)
+				if err := os.MkdirAll(filepath.Dir(nc.Path), 0o755); err != nil {
+					return fail(err)
+				}
+			}
 			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|mode, 0o644)
 			if err != nil {
 				return fail(err)

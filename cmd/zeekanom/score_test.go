@@ -351,3 +351,18 @@ func TestOtherOutputFileModes(t *testing.T) {
 		}
 	}
 }
+
+// [output.ndjson] path in a directory not there yet is made, as the Zeek
+// feed's is: config check passed it, and run failed at every restart.
+func TestNDJSONDirectoryMade(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("[output.ndjson]\npath = \"out/notices/n.ndjson\"\n"), 0o644)
+	demo := filepath.Join("..", "..", "testdata", "demo", "conn.log")
+	if code, _, errs := runCLI(t, "score", "-q", "-c", cfg, demo); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "out", "notices", "n.ndjson")); err != nil || len(b) == 0 {
+		t.Fatalf("%v: %d bytes", err, len(b))
+	}
+}
