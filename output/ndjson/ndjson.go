@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/zeekanom/zeekanom/output/notice"
 )
@@ -32,6 +33,11 @@ type Sink struct {
 	closer  io.Closer
 	pending bytes.Buffer // encoded notices not written yet
 	enc     *json.Encoder
+	// sync, for a regular file, makes Flush durable: run checkpoints
+	// after it (fsynced), and a crash of the machine must not leave a
+	// checkpoint past notices the file lost; dirty: written since
+	sync  func() error
+	dirty bool
 }
 
 // New writes to w; if w is also an io.Closer other than nil, Close closes it.
@@ -41,6 +47,13 @@ func New(w io.Writer) *Sink {
 	s.enc.SetEscapeHTML(false)
 	if c, ok := w.(io.Closer); ok {
 		s.closer = c
+	}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			s.sync = f.Sync // (not a pipe or terminal: stdout)
+		}
+	} else if y, ok := w.(interface{ Sync() error }); ok {
+		s.sync = y.Sync
 	}
 	return s
 }
@@ -68,13 +81,26 @@ func (s *Sink) flush() error {
 	}
 	n, err := s.w.Write(s.pending.Bytes())
 	s.pending.Next(n)
+	s.dirty = s.dirty || n > 0
 	if err == nil && s.pending.Len() > 0 {
 		err = io.ErrShortWrite
 	}
 	return err
 }
 
-func (s *Sink) Flush(context.Context) error { return s.flush() }
+// Flush writes what is pending and, to a regular file, syncs it.
+func (s *Sink) Flush(context.Context) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	if s.sync != nil && s.dirty {
+		if err := s.sync(); err != nil {
+			return err
+		}
+		s.dirty = false
+	}
+	return nil
+}
 
 func (s *Sink) Close() error {
 	err := s.flush()

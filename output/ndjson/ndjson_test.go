@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,5 +93,46 @@ func TestPendingIsBounded(t *testing.T) {
 	}
 	if dropped == 0 || s.pending.Len() > maxPending+(2<<20) {
 		t.Fatalf("dropped %d, pending %d", dropped, s.pending.Len())
+	}
+}
+
+// syncs counts Syncs of what it holds.
+type syncs struct {
+	bytes.Buffer
+	synced, n int
+}
+
+func (s *syncs) Sync() error { s.n++; s.synced = s.Len(); return nil }
+
+// Flush, which run checkpoints after, syncs a file once something was
+// written since the last one: a crash of the machine must not leave an
+// fsynced checkpoint past notices the file lost. Standard output (a pipe
+// or terminal) is not synced.
+func TestFlushSyncs(t *testing.T) {
+	ctx := context.Background()
+	w := &syncs{}
+	s := New(w)
+	s.Write(ctx, &notice.Notice{Rule: notice.RuleBeacon, Message: "a"})
+	if err := s.Flush(ctx); err != nil || w.n != 1 || w.synced != w.Len() || w.Len() == 0 {
+		t.Fatalf("after a notice: %v, %d syncs of %d of %d bytes", err, w.n, w.synced, w.Len())
+	}
+	if err := s.Flush(ctx); err != nil || w.n != 1 {
+		t.Fatalf("nothing new: %v, %d syncs", err, w.n)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := New(f); s.sync == nil {
+		t.Error("a regular file is not synced")
+	}
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer pw.Close()
+	if s := New(pw); s.sync != nil {
+		t.Error("a pipe would be synced (EINVAL)")
 	}
 }
