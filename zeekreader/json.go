@@ -117,7 +117,7 @@ func (r *Reader) parseJSON(line []byte) error {
 	}
 	r.keyBuf = r.keyBuf[:0]
 	r.keyPrev = -1
-	p, err := r.jsonObject(line, 0)
+	p, err := r.jsonObject(line, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,19 @@ func (r *Reader) parseJSON(line []byte) error {
 	return nil
 }
 
-func (r *Reader) jsonObject(b []byte, p int) (int, error) {
+// maxJSONDepth is how deeply objects may nest in a row. Zeek's records
+// nest a few levels ({"id":{"orig_h":...}}); each level is a call of
+// jsonObject, and a line of MaxLine bytes of {"":{"":{... nested about
+// 200,000 deep grew the goroutine's stack to 512 MiB (830 MB resident
+// for a 1 MiB line), near Go's 1 GB limit, past which the process dies.
+const maxJSONDepth = 32
+
+// jsonObject indexes the object at b[p:], nested depth objects deep
+// (0: the row itself).
+func (r *Reader) jsonObject(b []byte, p, depth int) (int, error) {
+	if depth > maxJSONDepth {
+		return 0, r.rowErr("", fmt.Errorf("%w: objects nested more than %d deep", ErrBadJSON, maxJSONDepth))
+	}
 	p = skipWS(b, p)
 	if p >= len(b) || b[p] != '{' {
 		return 0, r.rowErr("", fmt.Errorf("%w: expected '{' at byte %d", ErrBadJSON, p))
@@ -230,7 +242,7 @@ func (r *Reader) jsonObject(b []byte, p int) (int, error) {
 				r.keyBuf = append(r.keyBuf[:0], key...)
 			}
 			r.keyBuf = append(r.keyBuf, '.')
-			np, err := r.jsonObject(b, p)
+			np, err := r.jsonObject(b, p, depth+1)
 			if err != nil {
 				return 0, err
 			}
