@@ -226,7 +226,7 @@ func (r *Reader) jsonObject(b []byte, p, depth int) (int, error) {
 		case c == '"':
 			end, esc := scanJSONString(b, p+1)
 			if end < 0 {
-				return 0, r.rowErr(string(key), fmt.Errorf("%w: unterminated string", ErrBadJSON))
+				return 0, r.rowErr(clipKey(key), fmt.Errorf("%w: unterminated string", ErrBadJSON))
 			}
 			vs, ve, fl = p+1, end, fJSONString
 			if end == p+1 {
@@ -252,7 +252,7 @@ func (r *Reader) jsonObject(b []byte, p, depth int) (int, error) {
 		case c == '[':
 			end := scanJSONComposite(b, p)
 			if end < 0 {
-				return 0, r.rowErr(string(key), fmt.Errorf("%w: unterminated array", ErrBadJSON))
+				return 0, r.rowErr(clipKey(key), fmt.Errorf("%w: unterminated array", ErrBadJSON))
 			}
 			vs, ve, fl = p, end, fJSONArray
 			if skipWS(b, p+1) < len(b) && b[skipWS(b, p+1)] == ']' {
@@ -267,7 +267,7 @@ func (r *Reader) jsonObject(b []byte, p, depth int) (int, error) {
 				q++
 			}
 			if q < len(b) && b[q] != ',' && b[q] != '}' && !isWS(b[q]) {
-				return 0, r.rowErr(string(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(b[p:literalEnd(b, q)])))
+				return 0, r.rowErr(clipKey(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(b[p:literalEnd(b, q)])))
 			}
 			vs, ve, fl = p, q, fJSONNumber
 			// A count is converted here, eight digits at a time, while
@@ -286,7 +286,7 @@ func (r *Reader) jsonObject(b []byte, p, depth int) (int, error) {
 				fl = fJSONBool
 			default:
 				if !validNumber(v) {
-					return 0, r.rowErr(string(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(v)))
+					return 0, r.rowErr(clipKey(key), fmt.Errorf("%w: bad literal %q", ErrBadJSON, clip(v)))
 				}
 				fl = fJSONNumber
 			}
@@ -294,7 +294,12 @@ func (r *Reader) jsonObject(b []byte, p, depth int) (int, error) {
 			p = q
 		}
 		if idx < 0 {
-			idx = r.keyIndex(key)
+			if idx = r.keyIndex(key); idx < 0 {
+				if len(key) > maxJSONKey {
+					return 0, r.rowErr(clipKey(key), fmt.Errorf("%w: a key of %d bytes, more than %d", ErrBadJSON, len(key), maxJSONKey))
+				}
+				return 0, r.rowErr(clipKey(key), fmt.Errorf("%w: a new key past %d distinct keys in the stream", ErrBadJSON, maxJSONKeys))
+			}
 		}
 		r.rec.spans[idx] = span{uint32(vs), uint32(ve)}
 		r.rec.flags[idx] = fl
@@ -326,10 +331,27 @@ func (r *Reader) predictKey() (int, *quotedKey) {
 	return c, r.json.quotedKey(c)
 }
 
+// The bounds of a JSON stream's schema, which grows by every new key: at
+// most maxJSONKeys distinct keys of at most maxJSONKey bytes each (the
+// dotted name of a nested key included). Zeek's logs have tens of keys,
+// a stream of every log a few hundred, of tens of bytes. Unbounded, rows
+// of 40,000 new keys each took 6.6 GB and 37 s for 213 MB of input (every
+// row also cleared the flags of every key seen before). A row with a key
+// past them is a row error, and the key is not added.
+const (
+	maxJSONKeys = 4096
+	maxJSONKey  = 1024
+)
+
+// clipKey is a key as a row error names it: at most 64 bytes (a 1 MiB
+// key was named whole).
+func clipKey(key []byte) string { return string(clip(key)) }
+
 // keyIndex maps a key to its column. Rows of one writer list their keys in
 // the same order, with optional keys left out, so the column that followed
 // the previous key (two candidates, for a key that is sometimes absent) is
-// compared first; the map is the fallback and grows the schema.
+// compared first; the map is the fallback and grows the schema, up to its
+// bounds: -1 for a new key past them.
 func (r *Reader) keyIndex(key []byte) int {
 	s := r.json
 	prev := r.keyPrev + 1 // 0 at the start of a row
@@ -343,6 +365,9 @@ func (r *Reader) keyIndex(key []byte) int {
 	}
 	idx, ok := s.index[bstr(key)]
 	if !ok {
+		if len(s.Fields) >= maxJSONKeys || len(key) > maxJSONKey {
+			return -1
+		}
 		idx = s.add(string(key), "")
 		r.rec.growKeep(len(s.Fields))
 	}
