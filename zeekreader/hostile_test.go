@@ -3,6 +3,7 @@ package zeekreader_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -65,5 +66,55 @@ func TestJSONKeysAreBounded(t *testing.T) {
 	}
 	if len(rows) != 3 || rows[2]["ts"] != "8" || rows[2]["k0_5"] != "2" {
 		t.Errorf("rows = %v", rows)
+	}
+}
+
+// TestDNSAnswersAreBounded: a dns row of 1 MiB holds half a million
+// one-byte answers; zeekreader.Batch copied each row's list (24 bytes an
+// answer, up to 256 rows), and 100 such rows took 7 GB resident. The DNS
+// view keeps the first MaxAnswers and counts the rest, in TSV and JSON;
+// Record.Elems (zeek-cut's columns) still gives them all.
+func TestDNSAnswersAreBounded(t *testing.T) {
+	const n = 90000
+	tsv := hdr + "#path\tdns\n#fields\tts\tid.orig_h\tid.resp_h\tquery\tanswers\n#types\ttime\taddr\taddr\tstring\tvector[string]\n" +
+		"1\t10.0.0.1\t10.0.0.2\tx.com\t" + strings.TrimSuffix(strings.Repeat("a,", n), ",") + "\n" +
+		"2\t10.0.0.1\t10.0.0.2\tx.com\t1.2.3.4,b\\x2cc\n"
+	json := `{"ts":1,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","query":"x.com","answers":[` + strings.TrimSuffix(strings.Repeat(`"a\u0041",`, n), ",") + "]}\n" +
+		`{"ts":2,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","query":"x.com","answers":["1.2.3.4","b,c"]}` + "\n"
+	for _, in := range []struct{ name, text string }{{"tsv", tsv}, {"json", json}} {
+		t.Run(in.name, func(t *testing.T) {
+			r := zeekreader.NewReader(strings.NewReader(in.text), "dns.log")
+			src := zeekreader.NewEventReader(r)
+			defer src.Close()
+			b := zeekreader.NewBatch(2)
+			var all int
+			for {
+				ev, err := src.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if all == 0 {
+					all = len(ev.Record.Elems(ev.Record.Schema().Index("answers"), nil))
+				}
+				b.Add(ev)
+			}
+			if all != n {
+				t.Errorf("Elems gave %d answers, want all %d", all, n)
+			}
+			if len(b.Events) != 2 {
+				t.Fatalf("%d events", len(b.Events))
+			}
+			q := b.Events[0].DNS
+			if len(q.Answers) != zeekreader.MaxAnswers || q.AnswersCut != n-zeekreader.MaxAnswers || string(q.Answers[0]) != string(q.Answers[len(q.Answers)-1]) {
+				t.Errorf("%d answers kept, %d cut; want %d and %d", len(q.Answers), q.AnswersCut, zeekreader.MaxAnswers, n-zeekreader.MaxAnswers)
+			}
+			q = b.Events[1].DNS
+			if len(q.Answers) != 2 || string(q.Answers[1]) != "b,c" || q.AnswersCut != 0 {
+				t.Errorf("second row: %q, %d cut", q.Answers, q.AnswersCut)
+			}
+		})
 	}
 }

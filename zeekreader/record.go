@@ -249,14 +249,27 @@ func (r *Record) Addr(i int) (netip.Addr, bool) {
 // set_separator lists, JSON arrays), appended to dst. An unset field and an
 // empty container both give dst unchanged.
 func (r *Record) Elems(i int, dst [][]byte) [][]byte {
+	dst, _ = r.ElemsUpTo(i, dst, -1)
+	return dst
+}
+
+// ElemsUpTo is Elems for at most n elements (all of them for n < 0), and
+// how many more the field holds, counted but not unescaped: a line of
+// MaxLine bytes holds half a million one-byte elements, which a caller
+// keeping a row's elements (zeekreader.Batch: 24 bytes of slice each, for
+// up to 256 rows) should not take whole.
+func (r *Record) ElemsUpTo(i int, dst [][]byte, n int) ([][]byte, int) {
 	if !r.ok(i) || r.flags[i]&fEmpty != 0 {
-		return dst
+		return dst, 0
 	}
 	raw := r.Raw(i)
 	if r.flags[i]&fJSONArray != 0 {
-		return r.jsonElems(raw, dst)
+		return r.jsonElems(raw, dst, n)
 	}
-	for {
+	for k := 0; ; k++ {
+		if k == n {
+			return dst, bytes.Count(raw, []byte{r.setSep}) + 1
+		}
 		j := bytes.IndexByte(raw, r.setSep)
 		var e []byte
 		if j < 0 {
@@ -271,20 +284,22 @@ func (r *Record) Elems(i int, dst [][]byte) [][]byte {
 		}
 		dst = append(dst, e)
 		if j < 0 {
-			break
+			return dst, 0
 		}
 	}
-	return dst
 }
 
-func (r *Record) jsonElems(raw []byte, dst [][]byte) [][]byte {
+// jsonElems appends the elements of the JSON array raw to dst, at most n
+// of them (n < 0: all), and returns how many more there are.
+func (r *Record) jsonElems(raw []byte, dst [][]byte, n int) ([][]byte, int) {
 	// raw is a JSON array; scalar elements only (Zeek logs have no nesting).
-	p := 1
+	p, k, more := 1, 0, 0
 	for p < len(raw) {
 		p = skipWS(raw, p)
 		if p >= len(raw) || raw[p] == ']' {
 			break
 		}
+		keep := k != n
 		var e []byte
 		if raw[p] == '"' {
 			end, esc := scanJSONString(raw, p+1)
@@ -292,7 +307,7 @@ func (r *Record) jsonElems(raw []byte, dst [][]byte) [][]byte {
 				break
 			}
 			e = raw[p+1 : end]
-			if esc {
+			if esc && keep {
 				start := len(r.arena)
 				r.arena = appendJSONUnescaped(r.arena, e)
 				e = r.arena[start:len(r.arena):len(r.arena)]
@@ -306,13 +321,18 @@ func (r *Record) jsonElems(raw []byte, dst [][]byte) [][]byte {
 			e = raw[p:q]
 			p = q
 		}
-		dst = append(dst, e)
+		if keep {
+			dst = append(dst, e)
+			k++
+		} else {
+			more++
+		}
 		p = skipWS(raw, p)
 		if p < len(raw) && raw[p] == ',' {
 			p++
 		}
 	}
-	return dst
+	return dst, more
 }
 
 func unhex(c byte) (byte, bool) {

@@ -68,10 +68,13 @@ type DNS struct {
 	HasRCode   bool
 	RCodeName  []byte
 	Rejected   Tri
-	// Answers are the answer strings: none when the field is unset or
-	// empty (a non-nil empty slice once an earlier row had answers: its
-	// storage is reused from row to row).
-	Answers       [][]byte
+	// Answers are the answer strings, the first MaxAnswers of them: none
+	// when the field is unset or empty (a non-nil empty slice once an
+	// earlier row had answers: its storage is reused from row to row).
+	Answers [][]byte
+	// AnswersCut is how many answers the row has past MaxAnswers, not in
+	// Answers.
+	AnswersCut    int
 	Label         []byte
 	DetailedLabel []byte
 }
@@ -358,6 +361,13 @@ func DecodeConn(r *Record, c *Conn) error {
 	return d.done()
 }
 
+// MaxAnswers is how many of a dns row's answers DNS.Answers holds. A DNS
+// message of 64 KiB holds at most a few thousand records, and real
+// dns.log rows a handful; a hostile row of half a million one-byte answers
+// (a 1 MiB line) took 12 MB of slices, which zeekreader.Batch copied for
+// each of up to 256 rows: 100 such rows took 7 GB (score, resident).
+const MaxAnswers = 1024
+
 // DecodeDNS fills q from a dns.log record.
 func DecodeDNS(r *Record, q *DNS) error {
 	x := r.schema.dnsView()
@@ -376,7 +386,7 @@ func DecodeDNS(r *Record, q *DNS) error {
 	q.HasRCode = !r.IsUnset(x.rcode)
 	q.RCodeName = r.Bytes(x.rcodeName)
 	q.Rejected = d.tri(x.rejected)
-	q.Answers = r.Elems(x.answers, q.Answers[:0])
+	q.Answers, q.AnswersCut = r.ElemsUpTo(x.answers, q.Answers[:0], MaxAnswers)
 	q.Label, q.DetailedLabel = r.Bytes(x.label), r.Bytes(x.dlabel)
 	return d.done()
 }

@@ -152,7 +152,10 @@ type Stats struct {
 	// beyond its window's cap (not counted): MaxSubs in a fast window,
 	// slowCap in a slow one
 	CappedNXDomains int64
-	Tunnels, DGAs   int64
+	// CappedAnswers counts the answers of rows past zeekreader.MaxAnswers
+	// (not in bytes_per_query)
+	CappedAnswers int64
+	Tunnels, DGAs int64
 	// the slow window: windows closed, clients not tracked (window full),
 	// rows too late for it (also counted in LateRows), notices
 	SlowWindows        int64
@@ -416,6 +419,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		return
 	}
 	d.stats.Rows++
+	d.stats.CappedAnswers += int64(q.AnswersCut)
 	w := d.window(q.TS)
 	sw := d.slowWindow(q.TS)
 	if w == nil && sw == nil {

@@ -393,3 +393,18 @@ func TestSlowWindowOfWindow(t *testing.T) {
 		}
 	}
 }
+
+// The answers the reader leaves out of a row past zeekreader.MaxAnswers
+// are counted, as the other bounds' drops are.
+func TestCappedAnswersCounted(t *testing.T) {
+	d := New(DefaultConfig())
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < 2; i++ {
+		ev := event(q{t0, "10.0.0.50", "a.example.com", 1, 0}, i)
+		ev.DNS.AnswersCut = 5
+		d.Observe(ev)
+	}
+	if s := d.Stats(); s.CappedAnswers != 10 {
+		t.Errorf("%d answers counted as capped, want 10", s.CappedAnswers)
+	}
+}
