@@ -225,9 +225,14 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 	return netip.AddrFrom4(ip), true
 }
 
+// slowAddr is netip's parse less the zone: Zeek's addr values have none,
+// and netip takes any bytes after a '%' as one ("fe80::1%x,\n=cmd|..."),
+// which went on into notices (source.ip, related.ip, the message), where
+// Elasticsearch refuses an ip with a zone (the notice was lost), and made
+// the address another key than the same one without it.
 func slowAddr(b []byte) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(bstr(b))
-	return a, err == nil
+	return a.WithZone(""), err == nil
 }
 
 // Digits eight at a time (SWAR): a little-endian word holding up to eight
