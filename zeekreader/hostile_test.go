@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -152,5 +153,42 @@ func TestAddrZoneIsDropped(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d rows, want 2", n)
+	}
+}
+
+// TestNaNIntervalIsABadValue: strconv reads "NaN" (any case), and a conn
+// row's duration of NaN became time.Duration(NaN*1e9), -292 years on
+// amd64, with HasDuration set; a dns row's rtt the same. Like "inf", it is
+// no interval: a row error.
+func TestNaNIntervalIsABadValue(t *testing.T) {
+	in := hdr + "#fields\tts\tid.orig_h\tid.resp_h\tduration\n#types\ttime\taddr\taddr\tinterval\n" +
+		"1\t10.0.0.1\t10.0.0.2\tNaN\n2\t10.0.0.1\t10.0.0.2\tnan\n3\t10.0.0.1\t10.0.0.2\t1.5\n" +
+		`{"_path":"dns","ts":4,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","query":"x.com","rtt":"NaN"}` + "\n"
+	src := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(in), "conn.log"))
+	defer src.Close()
+	var bad []string
+	var durs []time.Duration
+	for {
+		ev, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if !zeekreader.IsRowError(err) {
+				t.Fatal(err)
+			}
+			bad = append(bad, err.Error())
+			continue
+		}
+		if ev.Conn == nil {
+			t.Fatalf("the NaN rtt row was read")
+		}
+		durs = append(durs, ev.Conn.Duration)
+	}
+	if len(bad) != 3 || !strings.Contains(bad[0], "field duration: bad value: not a valid interval") || !strings.Contains(bad[2], "field rtt") {
+		t.Errorf("errors %q, want three: the NaN durations and the NaN rtt", bad)
+	}
+	if len(durs) != 1 || durs[0] != 1500*time.Millisecond {
+		t.Errorf("durations %v, want [1.5s]", durs)
 	}
 }

@@ -213,7 +213,7 @@ func (r *Record) Time(i int) (time.Time, bool) {
 // Duration returns an interval field.
 func (r *Record) Duration(i int) (time.Duration, bool) {
 	f, ok := r.Float(i)
-	if !ok || math.Abs(f) > 1e9 {
+	if !ok || !(math.Abs(f) <= 1e9) { // (NaN too: it became -292 years)
 		return 0, false
 	}
 	return time.Duration(f * 1e9), true
