@@ -192,3 +192,35 @@ func TestNaNIntervalIsABadValue(t *testing.T) {
 		t.Errorf("durations %v, want [1.5s]", durs)
 	}
 }
+
+// TestRowErrorNamesArePrintable: a row error named its file and field as
+// they were, and both come from the input (a file name in an archive
+// directory, a #fields header, a JSON key): 'score' printed an escape
+// sequence in one to the terminal, and a newline in a file name started a
+// line of its own. Such names are quoted.
+func TestRowErrorNamesArePrintable(t *testing.T) {
+	in := hdr + "#fields\tts\tn\\x1b[31m\n#types\ttime\tcount\n1\tzz\n" +
+		`{"ts":1,"k\u001b]0;title\u0007":"unterminated` + "\n" +
+		"2\tzz\n"
+	r := zeekreader.NewReader(strings.NewReader(in), "x/dns.\x1b[2J\nlog")
+	defer r.Close()
+	var got []string
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil || !zeekreader.IsRowError(err) {
+			t.Fatalf("err = %v, want row errors only", err)
+		}
+		got = append(got, err.Error())
+	}
+	want := []string{
+		`"x/dns.\x1b[2J\nlog":8: field "n\x1b[31m": bad value for count: "zz"`,
+		`"x/dns.\x1b[2J\nlog":9: field "k\x1b]0;title\a": malformed JSON: unterminated string`,
+		`"x/dns.\x1b[2J\nlog":10: field "n\x1b[31m": bad value for count: "zz"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -15,7 +15,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // RowError is a malformed row. It is not fatal: the row is skipped and
@@ -29,9 +32,24 @@ type RowError struct {
 
 func (e *RowError) Error() string {
 	if e.Field != "" {
-		return fmt.Sprintf("%s:%d: field %s: %v", e.File, e.Line, e.Field, e.Err)
+		return fmt.Sprintf("%s:%d: field %s: %v", displayed(e.File), e.Line, displayed(string(clip([]byte(e.Field)))), e.Err)
 	}
-	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	return fmt.Sprintf("%s:%d: %v", displayed(e.File), e.Line, e.Err)
+}
+
+// displayed is a file or field name as an error shows it: quoted, with
+// Go's escapes, when it holds anything but printable text. Both come from
+// the input (a file name in an archive directory, a #fields header, a
+// JSON key), and 'score' printed them as they were: an escape sequence in
+// one reached the terminal, and a newline in one started a line of its
+// own. (Values in errors were quoted already.)
+func displayed(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func (e *RowError) Unwrap() error { return e.Err }
