@@ -74,6 +74,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	stderr = printableWriter{stderr}
 	if len(args) == 0 {
 		usage(stderr) // a usage error: no command
 		return 2
