@@ -44,8 +44,16 @@ func LockState(dir string) (*StateLock, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	// O_NOFOLLOW: the file is truncated and written below, and a lock
+	// that is a symlink (planted in a state directory others can write,
+	// such as one under /tmp) made this process truncate whatever it
+	// named and write its pid there (the follower's own files, or any
+	// file its user may write).
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("lock %s: is a symbolic link, not zeekanom's lock file: remove it", filepath.Join(dir, LockFile))
+		}
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {

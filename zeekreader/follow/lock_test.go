@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,31 @@ func TestLockState(t *testing.T) {
 		t.Fatalf("lock after Close: %v", err)
 	}
 	l2.Close()
+}
+
+// A lock file that is a symlink is refused, and what it names is left as
+// it was: it was truncated and given the pid (a state directory others can
+// write, such as one under /tmp, let them plant one).
+func TestLockStateRefusesASymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep me\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LockState(dir)
+	if err == nil {
+		l.Close()
+		t.Fatal("a symlinked lock file was taken")
+	}
+	if !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Errorf("error %q, want it to say the lock is a symbolic link", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me\n" {
+		t.Errorf("the symlink's target holds %q now", b)
+	}
 }
 
 // A SIGKILL during SaveState leaves its temp file (the checkpoint's, or a
