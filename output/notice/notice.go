@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Rule names: the vocabulary of rule.name. Each maps to one Zeek notice type
@@ -155,11 +156,29 @@ type Observer struct {
 	Hostname string `json:"hostname,omitempty"` // observer.hostname: its host name
 }
 
+// The longest strings a notice carries, in bytes. They come from the logs
+// (a DNS name, a uid, a transport) or quote them (the message), and a
+// hostile or broken log (JSON from anywhere) holds strings of up to a
+// line, 1 MiB: a notice then carried megabytes in message, zeek.notice.msg,
+// destination.domain and related.hosts, and its Zeek feed row, escaped,
+// took more than the feed's carry-over across a rotation (1 MiB at most,
+// max_bytes/4), which a longer row empties, and than feed.zeek keeps of a
+// row read in pieces (1 MiB). A DNS name has at most 253 bytes and a
+// Zeek uid about 20; messages are a few hundred.
+const (
+	MaxDomain  = 255
+	MaxUID     = 64
+	MaxProto   = 16
+	MaxSub     = 64
+	MaxMessage = 2048
+)
+
 // Finalize fills the derived fields: severity from risk, the Zeek note from
 // the rule, related.ip from source and destination, the uids (each once,
-// at most MaxUIDs), and the deterministic id. key distinguishes notices of
-// one rule on one source in one window (e.g. the destination port); pass
-// "" when there is none.
+// at most MaxUIDs), and the deterministic id, then cuts the strings to
+// their bounds (MaxDomain, ...; the id is of the whole domain). key
+// distinguishes notices of one rule on one source in one window (e.g. the
+// destination port); pass "" when there is none.
 func (n *Notice) Finalize(key string) {
 	if n.RiskScore < 0 {
 		n.RiskScore = 0
@@ -183,6 +202,35 @@ func (n *Notice) Finalize(key string) {
 		}
 	}
 	n.ID = ID(n.Rule, n.Source, n.Destination, n.DestPort, n.Domain, n.Start, key)
+	n.Domain = cut(n.Domain, MaxDomain)
+	n.Proto = cut(n.Proto, MaxProto)
+	n.Sub = cut(n.Sub, MaxSub)
+	n.Message = cut(n.Message, MaxMessage)
+	if slices.ContainsFunc(n.UIDs, func(u string) bool { return len(u) > MaxUID }) {
+		n.UIDs = distinctUIDs(cutUIDs(n.UIDs)) // (a copy: uids may be a detector's, shared)
+	}
+}
+
+// cut is s cut to at most max bytes, at the start of a UTF-8 sequence,
+// and marked with "..." (within max) when it was longer.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	i := max - len("...")
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
+}
+
+// cutUIDs is a copy of uids with each cut to MaxUID bytes.
+func cutUIDs(uids []string) []string {
+	out := make([]string, len(uids))
+	for i, u := range uids {
+		out[i] = cut(u, MaxUID)
+	}
+	return out
 }
 
 // distinctUIDs is uids without repeats, in order, at most MaxUIDs of

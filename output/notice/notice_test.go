@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/notice golden files")
@@ -183,5 +185,42 @@ func TestZeroTimesLeftOut(t *testing.T) {
 	var back Notice
 	if err := back.UnmarshalJSON(b); err != nil || !back.Start.IsZero() || !back.End.IsZero() {
 		t.Fatalf("%v %+v", err, back)
+	}
+}
+
+// TestLongStringsAreCut: a hostile log's strings reach a notice whole (a
+// 1 MiB DNS name in a dns.tunnel notice's domain and message, uids of any
+// length in JSON), and the notice carried megabytes into every output,
+// past the Zeek feed's carry-over and feed.zeek's piece limit (1 MiB).
+// Finalize cuts them to their bounds, at a UTF-8 boundary and marked, and
+// the id is still of the whole domain.
+func TestLongStringsAreCut(t *testing.T) {
+	long := strings.Repeat("é", 1<<19) // 1 MiB of 2-byte runes
+	shared := []string{"C" + long, "Cshort", "C" + long + "x"}
+	n := &Notice{Rule: RuleDNSTunnel, Source: netip.MustParseAddr("10.0.0.1"), Domain: long + ".com",
+		Proto: long, Sub: long, Message: "10.0.0.1: possible DNS tunnel via " + long, UIDs: shared}
+	n.Finalize("")
+	for what, got := range map[string]struct {
+		s   string
+		max int
+	}{"domain": {n.Domain, MaxDomain}, "proto": {n.Proto, MaxProto}, "sub": {n.Sub, MaxSub}, "message": {n.Message, MaxMessage}} {
+		if len(got.s) > got.max || !strings.HasSuffix(got.s, "...") || !utf8.ValidString(got.s) {
+			t.Errorf("%s: %d bytes, ends %q, want at most %d, valid UTF-8, ending in ...", what, len(got.s), got.s[max(0, len(got.s)-8):], got.max)
+		}
+	}
+	if len(n.UIDs) != 2 || len(n.UIDs[0]) > MaxUID || n.UIDs[1] != "Cshort" {
+		t.Errorf("uids %q, want the long ones cut (and then one, being the same) and Cshort", n.UIDs)
+	}
+	if shared[0] != "C"+long {
+		t.Error("the detector's uid slice was changed")
+	}
+	m := &Notice{Rule: RuleDNSTunnel, Source: netip.MustParseAddr("10.0.0.1"), Domain: long + ".net"}
+	m.Finalize("")
+	if m.ID == n.ID {
+		t.Error("two domains alike in their first 255 bytes have the same id")
+	}
+	b, err := n.MarshalJSON()
+	if err != nil || len(b) > 16<<10 {
+		t.Errorf("document of %d bytes (%v), want a few KB", len(b), err)
 	}
 }
