@@ -244,16 +244,18 @@ func (c *cutter) writeTSV(rec *zeekreader.Record) {
 			} else {
 				c.w.Write(rec.Raw(i))
 			}
-		case !isJSON:
+		case !isJSON && plainTSV(rec.Raw(i)):
 			c.w.Write(rec.Raw(i)) // already in Zeek's escaped form
 		case rec.IsEmpty(i):
 			c.w.WriteString("(empty)")
 		default:
 			// JSON values are re-escaped the way Zeek's ASCII writer does,
-			// so a hostile string cannot add a column or a line.
+			// so a hostile string cannot add a column or a line; so are
+			// TSV values holding a tab or a control byte, which a log
+			// with another #separator (or a hostile one) can hold raw.
 			c.elems = rec.Elems(i, c.elems[:0])
 			raw := rec.Raw(i)
-			if len(raw) > 0 && raw[0] == '[' {
+			if isJSON && len(raw) > 0 && raw[0] == '[' || !isJSON && rec.Schema().Fields[i].Type.IsContainer() {
 				for e, v := range c.elems {
 					if e > 0 {
 						c.w.WriteByte(',')
@@ -384,22 +386,68 @@ func appendJSONBytes(b, s []byte) []byte {
 	return append(b, '"')
 }
 
+// plainTSV reports whether a TSV field's raw text can be printed as it
+// is: it holds no control byte (a tab would be a column of cut's output,
+// and a log with another #separator, or a hostile one, holds tabs raw),
+// no DEL, and no byte that is not UTF-8 or a C1 control (U+0080 to
+// U+009F: to a terminal, U+009B is ESC [).
+func plainTSV(raw []byte) bool {
+	ascii := true
+	for _, ch := range raw {
+		if ch < 0x20 || ch == 0x7f {
+			return false
+		}
+		ascii = ascii && ch < utf8.RuneSelf
+	}
+	return ascii || !hasC1OrInvalid(raw)
+}
+
+// hasC1OrInvalid reports whether s holds a byte that is not UTF-8 or a
+// C1 control character.
+func hasC1OrInvalid(s []byte) bool {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 || r >= 0x80 && r <= 0x9f {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
 // AppendZeekEscaped escapes a value the way Zeek's ASCII writer does:
-// backslash as \\, the separators and non-printable bytes as \xHH. With
-// inSet, the set separator ',' is escaped too.
+// backslash as \\, the separators and non-printable bytes as \xHH (control
+// bytes, DEL, C1 controls and bytes that are not UTF-8; other UTF-8 text
+// as it is). With inSet, the set separator ',' is escaped too.
 func AppendZeekEscaped(b, s []byte, inSet bool) []byte {
 	if string(s) == "-" || string(s) == "(empty)" {
 		return append(b, fmt.Sprintf(`\x%02x`, s[0])+string(s[1:])...)
 	}
-	for _, ch := range s {
+	hex := func(b []byte, ch byte) []byte {
+		return append(b, '\\', 'x', "0123456789abcdef"[ch>>4], "0123456789abcdef"[ch&15])
+	}
+	for i := 0; i < len(s); {
+		ch := s[i]
 		switch {
 		case ch == '\\':
 			b = append(b, '\\', '\\')
 		case ch < 0x20 || ch == 0x7f || (inSet && ch == ','):
-			b = append(b, '\\', 'x', "0123456789abcdef"[ch>>4], "0123456789abcdef"[ch&15])
+			b = hex(b, ch)
+		case ch >= utf8.RuneSelf:
+			r, n := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && n == 1 || r >= 0x80 && r <= 0x9f {
+				for _, c := range s[i : i+n] {
+					b = hex(b, c)
+				}
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
 		default:
 			b = append(b, ch)
 		}
+		i++
 	}
 	return b
 }

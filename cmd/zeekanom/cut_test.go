@@ -77,6 +77,28 @@ func TestCutEscapesHostileJSON(t *testing.T) {
 	}
 }
 
+// Nor can a TSV value: a log with another #separator holds tabs raw, and
+// a hostile one raw control bytes, C1 controls (U+009B is ESC [ to a
+// terminal) and bytes that are not UTF-8, which cut printed as they were
+// (a value with two tabs was three columns). They are re-escaped; a value
+// without them is printed as the file has it (a set with its escapes).
+func TestCutEscapesHostileTSV(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dns.log")
+	os.WriteFile(p, []byte("#separator \\x7c\n#fields|ts|uid|query|answers\n#types|time|string|string|vector[string]\n"+
+		"1.0|C1\tFORGED\tCOLUMN|evil\x1b[31m.caf\xc3\xa9\xc2\x9b\xff|a\\x2cb,c\td\n"+
+		"2.0|C2|caf\xc3\xa9.example|a\\x2cb,c\n"), 0o644)
+	code, out, _ := runCLI(t, "cut", "uid", "query", "answers", p)
+	if code != 0 {
+		t.Fatal(code)
+	}
+	want := "C1\\x09FORGED\\x09COLUMN\tevil\\x1b[31m.caf\xc3\xa9\\xc2\\x9b\\xff\ta\\x2cb,c\\x09d\n" +
+		"C2\tcaf\xc3\xa9.example\ta\\x2cb,c\n"
+	if out != want {
+		t.Errorf("got\n%q\nwant\n%q", out, want)
+	}
+}
+
 func TestCLIErrors(t *testing.T) {
 	cases := []struct {
 		args []string
