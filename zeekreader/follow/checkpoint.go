@@ -596,7 +596,7 @@ func hashHex(b []byte) string {
 // readPrefix returns up to n leading uncompressed bytes of the file at path
 // (decompressing a .gz by its magic).
 func readPrefix(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}

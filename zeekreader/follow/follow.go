@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -488,13 +489,8 @@ func (t *tail) closeFile() {
 // openSource opens path and identifies it from the open descriptor (so a
 // rename between open and identify cannot mix two files).
 func openSource(path string, gz, live bool) (*source, error) {
-	fh, err := os.Open(path)
+	fh, fi, err := openRegular(path)
 	if err != nil {
-		return nil, err
-	}
-	fi, err := fh.Stat()
-	if err != nil {
-		fh.Close()
 		return nil, err
 	}
 	var head []byte
@@ -514,6 +510,37 @@ func openSource(path string, gz, live bool) (*source, error) {
 		id.Dev, id.Ino = 0, 0 // a compressed copy: only its content identifies it
 	}
 	return &source{path: path, file: fh, id: id, head: head, gz: gz, live: live}, nil
+}
+
+// openRegular opens path for reading if it is a regular file, and gives
+// its FileInfo. It opens without blocking and then checks the descriptor:
+// a FIFO at a log's path (a symlink to one, or mkfifo in the log
+// directory) blocked run in open(2) for ever, SIGTERM included (it waits
+// for a writer), and a character device (a symlink to /dev/zero) never
+// ends, so 'run --drain' never did.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := fh.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		what := "not a regular file"
+		switch m := fi.Mode(); {
+		case m&os.ModeNamedPipe != 0:
+			what = "a FIFO, not a regular file"
+		case m&os.ModeDevice != 0:
+			what = "a device, not a regular file"
+		case m.IsDir():
+			what = "a directory, not a regular file"
+		}
+		err = fmt.Errorf("%s is %s", path, what)
+	}
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	return fh, fi, nil
 }
 
 // begin starts reading s at offset from (0: the beginning). A plain file

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -776,5 +777,47 @@ func TestRestartArchivedAfterListing(t *testing.T) {
 				t.Fatalf("gaps %d", g)
 			}
 		})
+	}
+}
+
+// A log's path that is not a regular file is not read: a FIFO there (or a
+// symlink to one) blocked run in open(2) for ever, SIGTERM included, and a
+// symlink to /dev/zero never ends, so 'run --drain' never did. It is
+// warned about, and the other logs are read.
+func TestLogThatIsNotARegularFile(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	t.Cleanup(w.Close)
+	w.Append(5)
+	if err := syscall.Mkfifo(filepath.Join(w.dir, "dns.log"), 0o644); err != nil {
+		t.Skip(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(w.dir, "http.log")); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	done := make(chan []string, 1)
+	go func() {
+		f, err := New(Options{Dir: w.dir, Logs: []string{"conn", "dns", "http"}, Drain: true,
+			Warn: func(format string, a ...any) { warned = append(warned, fmt.Sprintf(format, a...)) }}, nil)
+		if err != nil {
+			t.Error(err)
+			done <- nil
+			return
+		}
+		defer f.Close()
+		done <- drainAll(t, f)
+	}()
+	select {
+	case got := <-done:
+		if len(got) != 5 {
+			t.Errorf("%d rows, want conn.log's 5", len(got))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("drain did not end in 10 s")
+	}
+	for _, want := range []string{"dns.log is a FIFO, not a regular file", "http.log is a device, not a regular file"} {
+		if !slices.ContainsFunc(warned, func(w string) bool { return strings.Contains(w, want) }) {
+			t.Errorf("warnings %q, want one with %q", warned, want)
+		}
 	}
 }
