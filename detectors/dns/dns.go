@@ -215,7 +215,7 @@ func (c *nxCount) add(reg string, icann bool, uid []byte, maxSubs int, capped *i
 		}
 	}
 	if len(c.uids) < notice.MaxUIDs && len(uid) > 0 {
-		c.uids = append(c.uids, string(uid))
+		c.uids = append(c.uids, uidOf(uid))
 	}
 }
 
@@ -242,6 +242,14 @@ func setKey(name string) string {
 	k[0] = '#'
 	hex.Encode(k[1:], sum[:16])
 	return string(k[:])
+}
+
+// uidOf is a uid as a window keeps it for its notice: at most one byte
+// more than notice.MaxUID, which the notice cuts to that and marks (a
+// Zeek uid has about 20 bytes; a hostile JSON log's may have up to a line,
+// of which 20 a domain and 20 a client were kept whole).
+func uidOf(b []byte) string {
+	return string(b[:min(len(b), notice.MaxUID+1)])
 }
 
 // has reports whether set holds key.
@@ -544,7 +552,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		a.resolver[q.Resp]++
 	}
 	if len(a.uids) < notice.MaxUIDs && len(q.UID) > 0 {
-		a.uids = append(a.uids, string(q.UID))
+		a.uids = append(a.uids, uidOf(q.UID))
 	}
 	a.last = maxTime(a.last, q.TS)
 }

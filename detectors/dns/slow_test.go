@@ -445,3 +445,32 @@ func TestLongNamesCountedByDigest(t *testing.T) {
 		t.Errorf("setKey: %q", k)
 	}
 }
+
+// A uid longer than notice.MaxUID (a hostile JSON log's, up to a line) is
+// not kept whole for the notice, which cuts and marks it.
+func TestLongUIDNotKeptWhole(t *testing.T) {
+	d := New(DefaultConfig())
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	var out []*notice.Notice
+	for i, x := range tunnel(t0, 60, "10.0.0.5", "evil-c2.com", 1) {
+		ev := event(x, i)
+		ev.DNS.UID = []byte(strings.Repeat("U", 1<<20))
+		d.Observe(ev)
+	}
+	for _, c := range d.windows {
+		for _, a := range c.domains {
+			for _, u := range a.uids {
+				if len(u) > notice.MaxUID+1 {
+					t.Fatalf("a uid of %d bytes kept", len(u))
+				}
+			}
+		}
+	}
+	d.Flush(func(n *notice.Notice) { out = append(out, n) })
+	if len(out) == 0 {
+		t.Fatal("no notice")
+	}
+	if u := out[0].UIDs; len(u) != 1 || u[0] != strings.Repeat("U", notice.MaxUID-3)+"..." {
+		t.Errorf("uids %q, want the one cut and marked", u)
+	}
+}
