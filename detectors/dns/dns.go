@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
@@ -202,17 +203,14 @@ func (c *nxCount) add(reg string, icann bool, uid []byte, maxSubs int, capped *i
 	if c.nxDoms == nil {
 		c.nxDoms = map[string]struct{}{}
 	}
-	if k := setKey(reg); !has(c.nxDoms, k) {
-		if len(c.nxDoms) < maxSubs {
-			c.nxDoms[k] = struct{}{}
-			if icann {
-				c.icann++
-			}
-			first, _, _ := strings.Cut(reg, ".")
-			c.entSum += features.Entropy(first)
-		} else {
-			*capped++
+	if isNew, room := setAdd(c.nxDoms, reg, maxSubs); room {
+		if icann {
+			c.icann++
 		}
+		first, _, _ := strings.Cut(reg, ".")
+		c.entSum += features.Entropy(first)
+	} else if isNew {
+		*capped++
 	}
 	if len(c.uids) < notice.MaxUIDs && len(uid) > 0 {
 		c.uids = append(c.uids, uidOf(uid))
@@ -237,11 +235,46 @@ func setKey(name string) string {
 	if len(name) <= maxSetKey {
 		return name
 	}
-	sum := sha256.Sum256([]byte(name))
-	var k [1 + 2*16]byte
+	var k digestKey
+	return string(k.of(name))
+}
+
+// digestKey is the key setKey gives a long name, built without allocating
+// (a tunnel's rows are mostly long names, most of them new).
+type digestKey [1 + 2*16]byte
+
+func (k *digestKey) of(name string) []byte {
+	// (the name's bytes read in place: a []byte(name) of over 32 bytes
+	// was allocated for each row)
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(name), len(name)))
 	k[0] = '#'
 	hex.Encode(k[1:], sum[:16])
-	return string(k[:])
+	return k[:]
+}
+
+// setAdd adds name to set by its setKey unless the set holds it or holds
+// max keys: isNew reports a name the set did not hold, room that it was
+// added. The key of a long name is allocated only when it is added.
+func setAdd(set map[string]struct{}, name string, max int) (isNew, room bool) {
+	key := name
+	var k digestKey
+	long := len(name) > maxSetKey
+	if long {
+		b := k.of(name)
+		if _, ok := set[string(b)]; ok { // (a lookup by string(b) does not allocate)
+			return false, false
+		}
+	} else if _, ok := set[key]; ok {
+		return false, false
+	}
+	if len(set) >= max {
+		return true, false
+	}
+	if long {
+		key = string(k[:])
+	}
+	set[key] = struct{}{}
+	return true, true
 }
 
 // uidOf is a uid as a window keeps it for its notice: at most one byte
@@ -250,12 +283,6 @@ func setKey(name string) string {
 // of which 20 a domain and 20 a client were kept whole).
 func uidOf(b []byte) string {
 	return string(b[:min(len(b), notice.MaxUID+1)])
-}
-
-// has reports whether set holds key.
-func has(set map[string]struct{}, key string) bool {
-	_, ok := set[key]
-	return ok
 }
 
 // sketchBits is the size of a domainSketch.
@@ -528,15 +555,12 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		w.domains[reg] = a
 	}
 	a.queries++
-	if k := setKey(sub); !has(a.subs, k) {
-		if len(a.subs) < d.cfg.MaxSubs {
-			a.subs[k] = struct{}{}
-			a.lenSum += float64(len(sub))
-			a.entSum += features.Entropy(sub)
-			a.maxLen = max(a.maxLen, len(sub))
-		} else {
-			d.stats.CappedSubdomain++
-		}
+	if isNew, room := setAdd(a.subs, sub, d.cfg.MaxSubs); room {
+		a.lenSum += float64(len(sub))
+		a.entSum += features.Entropy(sub)
+		a.maxLen = max(a.maxLen, len(sub))
+	} else if isNew {
+		d.stats.CappedSubdomain++
 	}
 	if rareType(q) {
 		a.rare++
