@@ -111,3 +111,39 @@ func toStrings(v any) (out []string) {
 	}
 	return out
 }
+
+// A sensor's start (Setup) finds the template of its own TemplateVersion
+// installed and leaves it, with the write index's mappings: one GET,
+// where every start PUT both again. A lower version is replaced.
+func TestSetupLeavesTheSameVersion(t *testing.T) {
+	for _, installed := range []int{TemplateVersion, TemplateVersion - 1} {
+		var mu sync.Mutex
+		var puts []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.Header().Set("Content-Type", "application/json")
+			if r.Method == http.MethodGet && r.URL.Path == "/_index_template/"+TemplateName {
+				fmt.Fprintf(w, `{"index_templates":[{"name":%q,"index_template":{"version":%d,"index_patterns":[%q]}}]}`, TemplateName, installed, IndexPattern)
+				return
+			}
+			mu.Lock()
+			puts = append(puts, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			w.Write([]byte(`{"acknowledged":true}`))
+		}))
+		s, err := New(context.Background(), Config{URLs: []string{srv.URL}, Index: DefaultIndex}, WithLogf(t.Logf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Setup(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		srv.Close()
+		mu.Lock()
+		if n := len(puts); (installed == TemplateVersion) != (n == 0) {
+			t.Errorf("installed version %d (ours %d): requests %v", installed, TemplateVersion, puts)
+		}
+		mu.Unlock()
+	}
+}

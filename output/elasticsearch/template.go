@@ -177,9 +177,15 @@ func MappedFields() map[string]string {
 // Setup installs or updates the index template (idempotent: PUT replaces
 // it), then adds its mappings to the data stream's write index
 // (PutWriteIndexMapping; a failure there is logged, not returned). A
-// newer installed template (NewerTemplateError) is left as it is, and
-// logged.
+// template of this TemplateVersion is left as it is (nothing to do); a
+// newer one (NewerTemplateError) too, and logged.
 func (s *Sink) Setup(ctx context.Context) error {
+	if installedTemplate(ctx, s.es, TemplateNameFor(s.cfg.Index)).Version == TemplateVersion {
+		// installed by a sensor of this release, which mapped the write
+		// index then: one GET at a start, where every start PUT the
+		// template and the write index's mappings again
+		return nil
+	}
 	if err := PutTemplate(ctx, s.es, s.cfg.Index); err != nil {
 		var newer *NewerTemplateError
 		if errors.As(err, &newer) {
