@@ -602,7 +602,9 @@ func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger)
 // publish hands the counters to the metrics endpoint.
 func (r *runner) publish() {
 	s := metrics.Snapshot{Updated: time.Now(), Notices: map[string]int64{}, Detectors: map[string]map[string]float64{},
-		Checkpoints: r.ckpts, CheckpointErrors: r.ckptErrs, LastCheckpoint: r.lastSaved}
+		Checkpoints: r.ckpts, CheckpointErrors: r.ckptErrs, LastCheckpoint: r.lastSaved,
+		// ten checkpoints missed, at least a minute
+		CheckpointDue: max(time.Minute, 10*checkpointSpacing(r.interval, r.ckptCost))}
 	for _, l := range r.f.Stats() {
 		s.Logs = append(s.Logs, metrics.Log{Log: l.Log, Rows: l.Rows, ParseErrors: l.ParseErrors, Newest: l.Newest,
 			BytesBehind: l.BytesBehind, Rotations: l.Rotations, Truncations: l.Truncations, Gaps: l.Gaps, Partial: l.Partial})

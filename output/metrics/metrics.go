@@ -55,6 +55,11 @@ type Snapshot struct {
 	Checkpoints      int64
 	CheckpointErrors int64
 	LastCheckpoint   time.Time
+	// CheckpointDue: /healthz fails when the last checkpoint written is
+	// older (0: not judged), as when the state directory is full or an
+	// output cannot flush: the sidecar reads on, but a restart would
+	// read all of it again
+	CheckpointDue time.Duration
 }
 
 // Metrics holds the last Snapshot and exports it.
@@ -309,6 +314,11 @@ func (m *Metrics) Handler() http.Handler {
 		age := m.now().Sub(s.Updated)
 		if s.Updated.IsZero() || age > m.StaleAfter {
 			http.Error(w, fmt.Sprintf("pipeline stalled: last update %s ago", age.Round(time.Second)), http.StatusServiceUnavailable)
+			return
+		}
+		if ck := m.now().Sub(s.LastCheckpoint); s.CheckpointDue > 0 && !s.LastCheckpoint.IsZero() && ck > s.CheckpointDue {
+			http.Error(w, fmt.Sprintf("no checkpoint written for %s (the state directory or an output fails: see the log)", ck.Round(time.Second)),
+				http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,40 @@ func TestServe(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// /healthz fails when no checkpoint was written for longer than the
+// snapshot's CheckpointDue (a full state directory, an output that cannot
+// flush): it said ok while nothing was saved.
+func TestHealthzChecksCheckpoints(t *testing.T) {
+	m := New()
+	now := time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC)
+	m.now = func() time.Time { return now }
+	h := m.Handler()
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	for _, c := range []struct {
+		last time.Duration // age of the last checkpoint written (0: none yet)
+		due  time.Duration
+		code int
+	}{
+		{time.Second, time.Minute, 200},
+		{2 * time.Minute, time.Minute, 503},
+		{2 * time.Minute, 0, 200}, // not judged
+		{0, time.Minute, 200},     // none written yet: the start checks the state directory
+	} {
+		s := Snapshot{Updated: now, CheckpointDue: c.due}
+		if c.last > 0 {
+			s.LastCheckpoint = now.Add(-c.last)
+		}
+		m.Set(s)
+		if code, body := get(); code != c.code || (code == 503 && !strings.Contains(body, "no checkpoint written for 2m0s")) {
+			t.Errorf("last checkpoint %s ago, due %s: %d %q, want %d", c.last, c.due, code, body, c.code)
 		}
 	}
 }
