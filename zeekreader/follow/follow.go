@@ -419,6 +419,8 @@ type tail struct {
 	// idle: the last look found no row, at handed (Follower.handed)
 	idle   bool
 	idleAt uint64
+	// openWarned: the failure to open the live path last warned of
+	openWarned string
 
 	stats LogStats
 }
@@ -478,6 +480,22 @@ func (s *source) close() {
 
 func (t *tail) warn(format string, args ...any) {
 	t.f.opts.Warn(t.log+": "+format, args...)
+}
+
+// openFailed reports whether opening the live path failed (err not nil),
+// and warns of it unless it does not exist yet or is the failure warned
+// of last (an unreadable conn.log, or a FIFO there, was warned of at every
+// poll, a line a second in the journal); an open that works forgets it.
+func (t *tail) openFailed(err error) bool {
+	switch {
+	case err == nil:
+		t.openWarned = ""
+	case errors.Is(err, os.ErrNotExist):
+	case err.Error() != t.openWarned:
+		t.openWarned = err.Error()
+		t.warn("%v (warned once until it changes)", err)
+	}
+	return err != nil
 }
 
 func (t *tail) closeFile() {
@@ -636,9 +654,7 @@ func headerLines(f *os.File, end int64) ([]byte, error) {
 // rotated before the live file was created is then already in the list.
 func (t *tail) reconcile(last Position, restart bool) {
 	live, err := openSource(t.path, false, true)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.warn("%v", err)
-	}
+	t.openFailed(err)
 	if live != nil && sameInode(live.id, last.ID) && last.ID.matches(live.head) {
 		if err := t.begin(live, last.Offset); err != nil {
 			live.close()
@@ -690,9 +706,7 @@ func liveIdentity(live *source) Identity {
 // already names it and a restart finds it and what rotated after it.
 func (t *tail) startSince(since time.Time) {
 	live, err := openSource(t.path, false, true)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.warn("%v", err)
-	}
+	t.openFailed(err)
 	t.queue = rotatedSince(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, since, liveIdentity(live))
 	t.pending = live
 	if len(t.queue) > 0 {
@@ -779,10 +793,7 @@ func (t *tail) next() (*zeekreader.Event, error) {
 				return nil, errIdle
 			}
 			s, err := openSource(t.path, false, true)
-			if err != nil {
-				if !errors.Is(err, os.ErrNotExist) {
-					t.warn("%v", err)
-				}
+			if t.openFailed(err) {
 				return nil, errIdle
 			}
 			if err := t.begin(s, 0); err != nil {

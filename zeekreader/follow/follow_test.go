@@ -821,3 +821,40 @@ func TestLogThatIsNotARegularFile(t *testing.T) {
 		}
 	}
 }
+
+// A live path that cannot be opened (a FIFO there, or unreadable) is
+// warned of once until the failure changes, not at every poll (a line a
+// second in the journal); once it opens, its rows are read.
+func TestOpenFailureWarnedOnce(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	t.Cleanup(w.Close)
+	w.Append(5)
+	fifo := filepath.Join(w.dir, "dns.log")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	var warned []string
+	f, err := New(Options{Dir: w.dir, Logs: []string{"conn", "dns"}, NoNotify: true,
+		Warn: func(format string, a ...any) { warned = append(warned, fmt.Sprintf(format, a...)) }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows := 0
+	for range 50 {
+		if ev, err := f.Ready(); err != nil {
+			t.Fatal(err)
+		} else if ev != nil {
+			rows++
+		}
+	}
+	n := 0
+	for _, m := range warned {
+		if strings.Contains(m, "FIFO") {
+			n++
+		}
+	}
+	if rows != 5 || n != 1 {
+		t.Fatalf("%d rows, the FIFO warned of %d times: %q", rows, n, warned)
+	}
+}
