@@ -13,6 +13,7 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,9 +165,27 @@ type hwKey struct {
 	start int64
 }
 
+// hwTruth is a host-window's ground truth: malicious when any of its rows
+// is, of every class its malicious rows carry (a scan from a host that also
+// talks to its C2 is a window of both classes).
 type hwTruth struct {
-	mal   bool
-	class string
+	mal     bool
+	classes []string
+}
+
+// kept reports whether the window takes part in a scope whose keep selects
+// classes ("" is benign): a malicious window when keep selects any of its
+// classes, a benign one when keep selects "".
+func (t *hwTruth) kept(keep func(string) bool) bool {
+	if !t.mal {
+		return keep("")
+	}
+	for _, c := range t.classes {
+		if keep(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // Evaluator collects ground truth from events and notices from detectors.
@@ -232,8 +251,11 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 		t = &hwTruth{}
 		e.hw[k] = t
 	}
-	if f.mal && !t.mal {
-		t.mal, t.class = true, f.class
+	if f.mal {
+		t.mal = true
+		if !slices.Contains(t.classes, f.class) {
+			t.classes = append(t.classes, f.class)
+		}
 	}
 }
 
@@ -364,8 +386,8 @@ func (e *Evaluator) Report() *Report {
 	}
 	classes := map[string]bool{}
 	for _, v := range hw {
-		if v.mal {
-			classes[v.class] = true
+		for _, c := range v.classes {
+			classes[c] = true
 		}
 	}
 	for _, f := range flows {
@@ -447,7 +469,7 @@ func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTru
 	var pts []point
 	for _, k := range keys {
 		t := hw[k]
-		if !keep(t.class) {
+		if !t.kept(keep) {
 			continue
 		}
 		p := risk[k] > 0

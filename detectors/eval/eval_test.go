@@ -176,3 +176,76 @@ func TestLabelsErrorsNameTheFileLine(t *testing.T) {
 		t.Fatalf("%+v %v", ls, err)
 	}
 }
+
+// row feeds one conn row; label "" is benign.
+func row(e *Evaluator, ts int64, orig, resp, label string) {
+	c := &zeekreader.Conn{TS: time.Unix(ts, 0), Orig: netip.MustParseAddr(orig), Resp: netip.MustParseAddr(resp)}
+	if label != "" {
+		c.Label, c.DetailedLabel = []byte("Malicious"), []byte(label)
+	}
+	e.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: c.TS, Conn: c})
+}
+
+// A window whose rows carry two classes (a scan from a host that also
+// talks to its C2) is a window of each: it counted only for the class of
+// its first malicious row, so the other class lost it by row order.
+func TestWindowOfTwoClasses(t *testing.T) {
+	for _, first := range []string{"C2", "scan"} {
+		second := map[string]string{"C2": "scan", "scan": "C2"}[first]
+		e := New(5*time.Minute, nil)
+		row(e, 1700000110, "10.0.0.1", "6.6.6.6", first)
+		row(e, 1700000120, "10.0.0.1", "6.6.6.7", second)
+		row(e, 1700000130, "10.0.0.2", "1.1.1.1", "")
+		w0 := time.Unix(1700000100, 0)
+		e.Notice(&notice.Notice{Rule: "X", Source: netip.MustParseAddr("10.0.0.1"), Start: w0, End: w0.Add(5 * time.Minute), RiskScore: 80})
+		r := e.Report()
+		if r.MaliciousHostWindows != 1 || r.Overall.HostWindow.TP != 1 || r.Overall.HostWindow.TN != 1 {
+			t.Fatalf("%s first: overall %+v", first, r.Overall.HostWindow)
+		}
+		for _, c := range []string{"C2", "scan"} {
+			s := r.ByClass[c]
+			if s == nil || s.HostWindow.TP != 1 || s.HostWindow.FN != 0 || s.HostWindow.TN != 1 || s.Flow.TP != 1 || s.Flow.TN != 1 {
+				t.Errorf("%s first: class %s %+v", first, c, s)
+			}
+		}
+	}
+}
+
+// Edge cases of the scores: ties in the risk score are taken together, as
+// scikit-learn's average_precision_score does (the values below are its);
+// no positive gives 0 and no notice precision and recall 0; a notice
+// spanning several windows flags each of them, those without rows counted
+// as benign; a flow is covered within [start, end] only.
+func TestScoreEdgeCases(t *testing.T) {
+	pts := func(scores []float64, pos []bool) []point {
+		var ps []point
+		for i := range scores {
+			ps = append(ps, point{scores[i], pos[i]})
+		}
+		return ps
+	}
+	near(t, "ties", AveragePrecision(pts([]float64{0.9, 0.9, 0.5, 0.5, 0.5, 0}, []bool{true, false, true, false, true, false})), 0.5666667)
+	near(t, "ties at the top", AveragePrecision(pts([]float64{80, 80, 80, 0, 0}, []bool{true, true, false, false, true})), 0.6444444)
+	near(t, "no positive", AveragePrecision(pts([]float64{0.9, 0.5, 0}, []bool{false, false, false})), 0)
+
+	e := New(5*time.Minute, nil)
+	row(e, 1700000110, "10.0.0.1", "6.6.6.6", "")
+	row(e, 1700000410, "10.0.0.1", "6.6.6.6", "")
+	r := e.Report()
+	if o := r.Overall; o.HostWindow != (Metrics{TN: 2}) || o.Flow != (Metrics{TN: 2}) || o.PRAUC != 0 {
+		t.Fatalf("no notice, no positive: %+v", o)
+	}
+
+	e = New(5*time.Minute, nil)
+	row(e, 1700000110, "10.0.0.1", "6.6.6.6", "C2") // window 0
+	row(e, 1700001010, "10.0.0.1", "6.6.6.6", "C2") // window 3; 1 and 2 have no row
+	row(e, 1700001290, "10.0.0.1", "6.6.6.6", "C2") // after the notice's end
+	w0 := time.Unix(1700000100, 0)
+	e.Notice(&notice.Notice{Rule: "long", Source: netip.MustParseAddr("10.0.0.1"), Destination: netip.MustParseAddr("6.6.6.6"),
+		Start: w0.Add(10 * time.Second), End: w0.Add(15*time.Minute + 10*time.Second), RiskScore: 60})
+	r = e.Report()
+	hw, fl := r.Overall.HostWindow, r.Overall.Flow
+	if r.HostWindows != 4 || hw.TP != 2 || hw.FP != 2 || fl.TP != 2 || fl.FN != 1 {
+		t.Fatalf("long notice: %d windows, hw %+v, flow %+v", r.HostWindows, hw, fl)
+	}
+}
