@@ -140,5 +140,7 @@ func warnNoTruth(stderr io.Writer, rep *eval.Report, paths []string) {
 		fmt.Fprintf(stderr, "zeekanom eval: warning: no conn/dns/http/ssl rows in %s: precision and recall are undefined\n", in)
 	case rep.MaliciousFlows == 0 && rep.MaliciousHostWindows == 0:
 		fmt.Fprintf(stderr, "zeekanom eval: warning: no row of %s is labelled malicious (label column or --labels): recall is undefined and every notice counts as a false positive\n", in)
+	case rep.MaliciousHostWindows == rep.HostWindows:
+		fmt.Fprintf(stderr, "zeekanom eval: warning: every host-window of %s is malicious: host-window precision and PR-AUC are 1 whatever the detectors flag; only recall says anything\n", in)
 	}
 }

@@ -283,6 +283,14 @@ func TestEvalWarnsWithoutGroundTruth(t *testing.T) {
 			t.Errorf("eval %s: exit %d, stderr %q: want exit 0 and a warning %q", c.path, code, errs, c.want)
 		}
 	}
+	// every window malicious (c2detect's and apt-investigation's label
+	// files): precision and PR-AUC are 1 whatever is flagged
+	all := filepath.Join(t.TempDir(), "all.labels")
+	os.WriteFile(all, []byte("0.0.0.0/0,,,bot\n"), 0o644)
+	want := "every host-window of " + tiny + " is malicious: host-window precision and PR-AUC are 1 whatever the detectors flag"
+	if code, _, errs := runCLI(t, "eval", "--labels", all, tiny); code != 0 || !strings.Contains(errs, want) {
+		t.Errorf("eval --labels all: exit %d, stderr %q: want exit 0 and %q", code, errs, want)
+	}
 }
 
 // eval --json - writes the JSON alone to standard output (the table goes

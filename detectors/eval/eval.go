@@ -295,6 +295,10 @@ type Scores struct {
 	Flow       Metrics `json:"flow"`
 	// PRAUC is the average precision of the host-window risk score.
 	PRAUC float64 `json:"pr_auc"`
+	// PRAUCChance is what PRAUC a score that knows nothing gets: the share
+	// of malicious host-windows in the scope. A set whose windows are
+	// nearly all malicious has a PRAUC near 1 whatever is flagged.
+	PRAUCChance float64 `json:"pr_auc_chance"`
 }
 
 // Report is the evaluation result.
@@ -478,6 +482,9 @@ func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTru
 	}
 	s.HostWindow.finish()
 	s.PRAUC = r4(AveragePrecision(pts))
+	if len(pts) > 0 {
+		s.PRAUCChance = r4(float64(s.HostWindow.TP+s.HostWindow.FN) / float64(len(pts)))
+	}
 	return s
 }
 
@@ -537,16 +544,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "host-windows %d (%d malicious, %.0fs windows); flows %d %s rows (%d malicious)\n\n",
 		r.HostWindows, r.MaliciousHostWindows, r.WindowS, r.Flows, r.FlowKind, r.MaliciousFlows)
-	fmt.Fprintf(bw, "%-34s %7s | %6s %6s %6s %5s %5s %5s | %6s %6s %6s | %6s\n",
-		"scope", "notices", "hw-P", "hw-R", "hw-F1", "TP", "FP", "FN", "flow-P", "flow-R", "flow-F1", "PR-AUC")
+	fmt.Fprintf(bw, "%-34s %7s | %6s %6s %6s %5s %5s %5s | %6s %6s %6s | %6s %6s\n",
+		"scope", "notices", "hw-P", "hw-R", "hw-F1", "TP", "FP", "FN", "flow-P", "flow-R", "flow-F1", "PR-AUC", "chance")
 	line := func(name string, s *Scores, showN bool) {
 		n := "-"
 		if showN {
 			n = strconv.Itoa(s.Notices)
 		}
-		fmt.Fprintf(bw, "%-34s %7s | %6.3f %6.3f %6.3f %5d %5d %5d | %6.3f %6.3f %6.3f | %6.3f\n", clipName(name), n,
+		fmt.Fprintf(bw, "%-34s %7s | %6.3f %6.3f %6.3f %5d %5d %5d | %6.3f %6.3f %6.3f | %6.3f %6.3f\n", clipName(name), n,
 			s.HostWindow.Precision, s.HostWindow.Recall, s.HostWindow.F1, s.HostWindow.TP, s.HostWindow.FP, s.HostWindow.FN,
-			s.Flow.Precision, s.Flow.Recall, s.Flow.F1, s.PRAUC)
+			s.Flow.Precision, s.Flow.Recall, s.Flow.F1, s.PRAUC, s.PRAUCChance)
 	}
 	line("ALL", &r.Overall, true)
 	for _, k := range sortedKeys(r.ByRule) {

@@ -72,6 +72,8 @@ func TestTinyFixture(t *testing.T) {
 	// scores: A 80 (pos), B 60 (neg), C 0 (pos), D 0 (neg):
 	// AP = 0.5*1 + 0 + 0.5*0.5 = 0.75
 	near(t, "PR-AUC", r.Overall.PRAUC, 0.75)
+	near(t, "PR-AUC chance", r.Overall.PRAUCChance, 0.5)            // 2 of 4 windows
+	near(t, "C2 PR-AUC chance", r.ByClass["C2"].PRAUCChance, 1.0/3) // A against B and D
 	x := r.ByRule["X"].HostWindow
 	near(t, "X P", x.Precision, 1)
 	near(t, "X R", x.Recall, 0.5)
