@@ -10,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	modelpkg "github.com/zeekanom/zeekanom/detectors/model"
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
@@ -114,10 +115,18 @@ func durationsWritten(md *toml.MetaData, path []string, v any) error {
 // reported with its line; a model key's relative path is taken from the
 // file's directory (model, from a -m flag, as it is).
 func (c *Config) buildDetectors(model string) ([]detectors.Detector, error) {
-	dets, err := buildDetectorsWith(c.md, c.Detectors, newModelFiles(model, c.dir()))
+	dets, _, err := c.buildDetectorsModels(model)
+	return dets, err
+}
+
+// buildDetectorsModels is buildDetectors that also returns the model files
+// the detectors were built from, by path.
+func (c *Config) buildDetectorsModels(model string) ([]detectors.Detector, map[string]*modelpkg.Model, error) {
+	mf := newModelFiles(model, c.dir())
+	dets, err := buildDetectorsWith(c.md, c.Detectors, mf)
 	var ce *window.ConfigError
 	if errors.As(err, &ce) {
-		return nil, c.keyErr(ce.Key, "%s", ce.Msg)
+		return nil, nil, c.keyErr(ce.Key, "%s", ce.Msg)
 	}
-	return dets, err
+	return dets, mf.loaded, err
 }

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/eval"
+	"github.com/zeekanom/zeekanom/detectors/model"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -57,7 +60,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	dets, err := cfg.buildDetectors(*mpath)
+	dets, models, err := cfg.buildDetectorsModels(*mpath)
 	if err != nil {
 		return err
 	}
@@ -95,6 +98,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "zeekanom eval: %v\n", skipped)
 	}
 	warnNoTruth(stderr, rep, fs.Args())
+	warnInSample(stderr, ev, rep, models)
 	names := ""
 	for i, d := range dets {
 		if i > 0 {
@@ -142,5 +146,31 @@ func warnNoTruth(stderr io.Writer, rep *eval.Report, paths []string) {
 		fmt.Fprintf(stderr, "zeekanom eval: warning: no row of %s is labelled malicious (label column or --labels): recall is undefined and every notice counts as a false positive\n", in)
 	case rep.MaliciousHostWindows == rep.HostWindows:
 		fmt.Fprintf(stderr, "zeekanom eval: warning: every host-window of %s is malicious: host-window precision and PR-AUC are 1 whatever the detectors flag; only recall says anything\n", in)
+	}
+}
+
+// warnInSample says when the model the detectors were built from was
+// trained on the period being evaluated (train --labels and eval -m on one
+// capture, or on two injections into one capture): the report is then
+// in-sample for that part, what the model remembers rather than what it
+// finds in new traffic. The share goes into the JSON as model_trained_on.
+func warnInSample(stderr io.Writer, ev *eval.Evaluator, rep *eval.Report, models map[string]*model.Model) {
+	for _, p := range slices.Sorted(maps.Keys(models)) {
+		m := models[p]
+		if m.TrainedFrom.IsZero() {
+			continue
+		}
+		in, all := ev.WindowsWithin(m.TrainedFrom, m.TrainedUntil)
+		if all == 0 {
+			continue
+		}
+		share := float64(in) / float64(all)
+		if rep.ModelTrainedOn == nil || share > *rep.ModelTrainedOn {
+			rep.ModelTrainedOn = &share
+		}
+		if in > 0 {
+			fmt.Fprintf(stderr, "zeekanom eval: warning: the model %s was trained on %s to %s, the time of %d of the %d host-windows evaluated (%.1f%%): its scores there are in-sample, not what it finds in traffic it has not seen; evaluate on another period (detectors/eval/README.md)\n",
+				p, m.TrainedFrom.Format(time.RFC3339), m.TrainedUntil.Format(time.RFC3339), in, all, 100*share)
+		}
 	}
 }

@@ -488,3 +488,40 @@ func TestModelErrorNamesItsKey(t *testing.T) {
 		}
 	}
 }
+
+// eval -m says when the model was trained on the time it evaluates (train
+// --labels and eval -m on one capture report what the model remembers),
+// with the share in the JSON; a model of another period gets no warning.
+func TestEvalSaysWhenTheModelIsInSample(t *testing.T) {
+	dir := t.TempDir()
+	tiny := filepath.Join("..", "..", "testdata", "eval", "tiny")
+	m := filepath.Join(dir, "m.json")
+	if code, _, errs := runCLI(t, "train", "--labels", "-o", m, tiny); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	report := filepath.Join(dir, "r.json")
+	code, _, errs := runCLI(t, "eval", "-m", m, "--json", report, tiny)
+	want := "warning: the model " + m + " was trained on 2023-11-14T22:15:00Z to 2023-11-14T22:25:00Z, the time of 4 of the 4 host-windows evaluated (100.0%): its scores there are in-sample"
+	if code != 0 || !strings.Contains(errs, want) {
+		t.Fatalf("eval -m on its own training logs: exit %d, stderr %q: want %q", code, errs, want)
+	}
+	var rep eval.Report
+	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &rep) != nil || rep.ModelTrainedOn == nil || *rep.ModelTrainedOn != 1 {
+		t.Fatalf("model_trained_on: %v (%v)", rep.ModelTrainedOn, err)
+	}
+	// the same model, as if trained a day earlier
+	b, _ := os.ReadFile(m)
+	earlier := strings.NewReplacer(`"trained_from":"2023-11-14`, `"trained_from":"2023-11-13`, `"trained_until":"2023-11-14`, `"trained_until":"2023-11-13`).Replace(string(b))
+	os.WriteFile(m, []byte(earlier), 0o644)
+	code, _, errs = runCLI(t, "eval", "-m", m, "--json", report, tiny)
+	rep = eval.Report{}
+	if b, err := os.ReadFile(report); code != 0 || strings.Contains(errs, "in-sample") || err != nil || json.Unmarshal(b, &rep) != nil ||
+		rep.ModelTrainedOn == nil || *rep.ModelTrainedOn != 0 {
+		t.Fatalf("a model of another day: exit %d, stderr %q, model_trained_on %v", code, errs, rep.ModelTrainedOn)
+	}
+	// a file without the range (written before it was recorded) loads, silently
+	fixture := filepath.Join("..", "..", "testdata", "models", "test18-labels-v5.json")
+	if code, _, errs := runCLI(t, "eval", "-m", fixture, tiny); code != 0 || strings.Contains(errs, "in-sample") {
+		t.Fatalf("a model without its range: exit %d, stderr %q", code, errs)
+	}
+}

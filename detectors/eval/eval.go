@@ -259,6 +259,18 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 	}
 }
 
+// WindowsWithin counts the host-windows with rows (all of them, and those
+// starting in [from, until)): how much of the input a model trained on
+// that range has seen.
+func (e *Evaluator) WindowsWithin(from, until time.Time) (in, all int) {
+	for k := range e.hw {
+		if t := time.Unix(0, k.start); !t.Before(from) && t.Before(until) {
+			in++
+		}
+	}
+	return in, len(e.hw)
+}
+
 // Notice records one notice.
 func (e *Evaluator) Notice(n *notice.Notice) { e.notices = append(e.notices, n) }
 
@@ -314,6 +326,11 @@ type Report struct {
 	// ByClass compares each attack class against the benign windows and
 	// flows only (windows of other classes are left out).
 	ByClass map[string]*Scores `json:"by_class"`
+	// ModelTrainedOn is, with a model (eval -m), the share of the
+	// host-windows evaluated that fall in the time range the model was
+	// trained on: there its scores are in-sample. Nil without a model, or
+	// with one that does not record its range.
+	ModelTrainedOn *float64 `json:"model_trained_on,omitempty"`
 }
 
 func span(n *notice.Notice) (time.Time, time.Time) {

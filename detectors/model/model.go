@@ -48,6 +48,12 @@ type Model struct {
 	Features []string  `json:"features"`
 	// Windows is the number of host-windows trained on.
 	Windows int `json:"windows"`
+	// TrainedFrom and TrainedUntil are the training windows' time range
+	// (the first one's start, the last one's end; zero in files written
+	// before 2026-12-02, which load as they are): eval -m says how much of
+	// what it evaluates the model was trained on.
+	TrainedFrom  time.Time `json:"trained_from,omitzero"`
+	TrainedUntil time.Time `json:"trained_until,omitzero"`
 	// BaselineMinRows is the least number of rows of a training window
 	// that counts for the baselines: the detectors score only such windows
 	// (their min_rows), so the baselines describe the same population.
@@ -117,6 +123,19 @@ func Train(vecs []features.Vector, o Options) (*Model, error) {
 	}
 	if benign < 2 {
 		learn = func(*features.Vector) bool { return true }
+	}
+	for i := range vecs {
+		v := &vecs[i]
+		end := v.End
+		if end.IsZero() {
+			end = v.Start.Add(o.Window)
+		}
+		if m.TrainedFrom.IsZero() || v.Start.Before(m.TrainedFrom) {
+			m.TrainedFrom = v.Start.UTC()
+		}
+		if end.After(m.TrainedUntil) {
+			m.TrainedUntil = end.UTC()
+		}
 	}
 	raw := make([][]float64, len(vecs))
 	var train, pop [][]float64

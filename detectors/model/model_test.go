@@ -67,6 +67,11 @@ func TestRoundTrip(t *testing.T) {
 	if l2, err := Load(p); err != nil || l2.ID == "" || l2.ID == l.ID {
 		t.Fatalf("IDs %q and %q of two models (%v)", l.ID, l2.ID, err)
 	}
+	// the training range, for eval -m to tell in-sample scores
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !l.TrainedFrom.Equal(t0) || !l.TrainedUntil.Equal(t0.Add(20*5*time.Minute)) {
+		t.Fatalf("trained from %v until %v", l.TrainedFrom, l.TrainedUntil)
+	}
 	if l.Baseline("10.0.0.1").Scope != features.ScopeHost || l.Baseline("1.2.3.4").Scope != features.ScopePopulation || l.BaselineMinRows != 3 {
 		t.Fatalf("scopes %q %q, min rows %d", l.Baseline("10.0.0.1").Scope, l.Baseline("1.2.3.4").Scope, l.BaselineMinRows)
 	}
@@ -195,7 +200,7 @@ func TestFixtures(t *testing.T) {
 		t.Fatalf("the version-3 fixture reads as version %d with profiles %v", m.Version, m.Contextual != nil)
 	}
 	m, err = Load(filepath.Join("..", "..", "testdata", "models", "test18-labels-v5.json"))
-	if err != nil || m.Version != 5 || m.ForestSeed == nil || m.Contextual == nil || m.Exfil == nil || m.Beacon == nil || m.ID == "" {
+	if err != nil || m.Version != 5 || m.ForestSeed == nil || m.Contextual == nil || m.Exfil == nil || m.Beacon == nil || m.ID == "" || !m.TrainedFrom.IsZero() {
 		t.Fatalf("the version-5 fixture: %v", err)
 	}
 	for _, old := range []int{1, 2} {
