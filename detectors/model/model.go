@@ -262,7 +262,11 @@ func Parse(b []byte) (*Model, error) {
 	if head.Magic != Magic {
 		return nil, fmt.Errorf("not a zeekanom model file (magic %q, want %q)", head.Magic, Magic)
 	}
-	if head.Version < OldestVersion || head.Version > Version {
+	if head.Version > Version {
+		// a newer zeekanom's: retraining here would lose what it added
+		return nil, fmt.Errorf("%w: file is version %d, this build reads versions %d to %d; it was written by a newer zeekanom: run that one, or retrain with this build's 'zeekanom train'", ErrVersion, head.Version, OldestVersion, Version)
+	}
+	if head.Version < OldestVersion {
 		return nil, fmt.Errorf("%w: file is version %d, this build reads versions %d to %d; retrain with 'zeekanom train'", ErrVersion, head.Version, OldestVersion, Version)
 	}
 	var m Model

@@ -161,8 +161,9 @@ func TestVersionMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(p)
-	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprintf("this build reads versions %d to %d", OldestVersion, Version)) {
-		t.Fatalf("want version error, got %v", err)
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprintf("this build reads versions %d to %d", OldestVersion, Version)) ||
+		!strings.Contains(err.Error(), "written by a newer zeekanom") {
+		t.Fatalf("want version error naming a newer zeekanom, got %v", err)
 	}
 	m.Version = Version
 	m.Features = append(m.Features[:len(m.Features)-1:len(m.Features)-1], "something_else")
