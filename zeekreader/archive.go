@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Chain is one log stream of an archive: files of one log (and one sensor
@@ -68,7 +69,9 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 	a := &Archive{}
 	chains := map[string]*Chain{}
 	unknown := map[string][]string{} // log files that look like a log read but are not, by name
-	add := func(file string, explicit bool) {
+	seen := map[fileKey]string{}     // every file taken, by identity: the path it was taken by
+	var again []string               // files reached a second time, and the path that took them
+	add := func(file string, fi fs.FileInfo, explicit bool) {
 		base := filepath.Base(file)
 		path := PathFromName(base)
 		k := KindOf(path)
@@ -84,6 +87,15 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 				return
 			}
 		}
+		// a file reached twice (overlapping paths such as logs and
+		// logs/2024-01-02, a directory and a file in it, a link) is read
+		// once: read twice, every row of it counted twice
+		id := keyOf(file, fi)
+		if first, ok := seen[id]; ok {
+			again = append(again, file, first)
+			return
+		}
+		seen[id] = file
 		dir := filepath.Dir(file)
 		if dateDir.MatchString(filepath.Base(dir)) {
 			dir = filepath.Dir(dir)
@@ -112,7 +124,7 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 			return nil, err
 		}
 		if !st.IsDir() {
-			add(p, true)
+			add(p, st, true)
 			continue
 		}
 		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
@@ -120,7 +132,11 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 				return err
 			}
 			if d.Type().IsRegular() {
-				add(f, false)
+				fi, err := d.Info()
+				if err != nil {
+					return err
+				}
+				add(f, fi, false)
 			}
 			return nil
 		})
@@ -138,6 +154,17 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 		a.Notes = append(a.Notes, fmt.Sprintf("%s%s: not named as a conn, dns, http or ssl log, ignored; "+
 			"name a file on the command line to read it whatever its name", fs[0], more))
 	}
+	if len(again) > 0 {
+		more := ""
+		if n := len(again) / 2; n > 1 {
+			more = fmt.Sprintf(" (and %d more files reached twice)", n-1)
+		}
+		as := "named twice (overlapping paths)"
+		if again[0] != again[1] {
+			as = "the same file as " + again[1]
+		}
+		a.Notes = append(a.Notes, fmt.Sprintf("%s: %s, read once%s", again[0], as, more))
+	}
 	keys := make([]string, 0, len(chains))
 	for k := range chains {
 		keys = append(keys, k)
@@ -149,6 +176,24 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 		a.Chains = append(a.Chains, *c)
 	}
 	return a, nil
+}
+
+// fileKey is a file's identity: its device and inode, or (where the
+// system has none) its absolute path.
+type fileKey struct {
+	dev, ino uint64
+	path     string
+}
+
+func keyOf(file string, fi fs.FileInfo) fileKey {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Ino != 0 {
+		return fileKey{dev: uint64(st.Dev), ino: st.Ino}
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = filepath.Clean(file)
+	}
+	return fileKey{path: abs}
 }
 
 // Files lists every file of the archive.

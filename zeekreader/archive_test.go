@@ -158,6 +158,37 @@ func TestArchiveCopiesOfLogs(t *testing.T) {
 	}
 }
 
+// A file reached twice, through overlapping paths (an archive and one of
+// its days, a directory and a file in it) or a link, is read once: its
+// rows were read twice, and TrickBot's week named with one of its days
+// again gave 2 more beacon notices, each pair's connections counted twice.
+func TestArchiveFileReachedTwice(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "2024-01-01", "conn.23:00:00-00:00:00.log.gz"), gz([]byte(connLog(100, 300))))
+	writeFile(t, filepath.Join(dir, "2024-01-02", "conn.00:00:00-01:00:00.log.gz"), gz([]byte(connLog(500))))
+	writeFile(t, filepath.Join(dir, "flat", "dns.log"), []byte(dnsLog(200)))
+	link := filepath.Join(t.TempDir(), "dns.log")
+	if err := os.Symlink(filepath.Join(dir, "flat", "dns.log"), link); err != nil {
+		t.Fatal(err)
+	}
+	dotdot := filepath.Join(dir, "flat", "..", "flat", "dns.log")
+	a, err := zeekreader.Walk([]string{dir, filepath.Join(dir, "2024-01-02"), filepath.Join(dir, "flat", "dns.log"), dotdot, link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(a.Files()); got != 3 {
+		t.Errorf("files %v, want each of the 3 once", a.Files())
+	}
+	if len(a.Notes) != 1 || !strings.HasSuffix(a.Notes[0], "conn.00:00:00-01:00:00.log.gz: named twice (overlapping paths), read once (and 3 more files reached twice)") {
+		t.Errorf("notes %q", a.Notes)
+	}
+	m := a.Open(false)
+	defer m.Close()
+	if got, want := merged(t, m), "conn@100 dns@200 conn@300 conn@500"; got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
+	}
+}
+
 func TestPathFromName(t *testing.T) {
 	for name, want := range map[string]string{
 		"conn.log":                       "conn",
