@@ -189,6 +189,31 @@ func TestArchiveFileReachedTwice(t *testing.T) {
 	}
 }
 
+// A copy of a zeekctl hourly file ("conn.10:00:00-11:00:00 (1).log.gz",
+// its mark after the rotation time) is a stream of its own, as any copy:
+// it was taken for a rotation of the log, sorted before its original, and
+// its rows went back in time.
+func TestArchiveCopyOfRotatedLog(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "2024-01-01", "conn.10:00:00-11:00:00.log.gz"), gz([]byte(connLog(100, 300))))
+	writeFile(t, filepath.Join(dir, "2024-01-01", "conn.10:00:00-11:00:00 (1).log.gz"), gz([]byte(connLog(200))))
+	writeFile(t, filepath.Join(dir, "2024-01-01", "conn.11:00:00-12:00:00.log.gz"), gz([]byte(connLog(400))))
+	a, err := zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chains []string
+	for _, c := range a.Chains {
+		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
+	}
+	if got := strings.Join(chains, " "); got != "conn:2 conn:1" {
+		t.Fatalf("chains %s, want the log's two hours and the copy", got)
+	}
+	if c := a.Chains[1]; !strings.HasSuffix(c.Files[0], "(1).log.gz") {
+		t.Errorf("the copy's stream is %v", c.Files)
+	}
+}
+
 func TestPathFromName(t *testing.T) {
 	for name, want := range map[string]string{
 		"conn.log":                       "conn",
@@ -201,6 +226,8 @@ func TestPathFromName(t *testing.T) {
 		"dns.log (1)":                    "dns",
 		"/tmp/a b/conn.log":              "conn",
 		"http (1).09:00:00-10:00:00.log": "http",
+		"http.09:00:00-10:00:00 (1).log": "http",
+		"conn.log (1).gz":                "conn",
 	} {
 		if got := zeekreader.PathFromName(name); got != want {
 			t.Errorf("PathFromName(%q) = %q, want %q", name, got, want)

@@ -230,17 +230,26 @@ func PathFromName(name string) string {
 	return base
 }
 
-// copyMark splits a file name's stem (up to its first dot) at its first
-// space: the name as Zeek writes it, and the mark of a copy (" (7)",
-// " copy"; "" for none). Zeek's own names have no spaces.
+// copyMark returns a file name's stem (up to its first dot or space: the
+// log's name as Zeek writes it) and the mark of a copy, from the name's
+// first space to the dot after it (" (7)", " copy"; "" for none), which
+// may follow a rotation time: "conn.10:00:00-11:00:00 (1).log.gz".
+// Zeek's own names have no spaces.
 func copyMark(base string) (stem, mark string) {
-	if i := strings.IndexByte(base, '.'); i >= 0 {
-		base = base[:i]
+	stem = base
+	if i := strings.IndexByte(stem, '.'); i >= 0 {
+		stem = stem[:i]
+	}
+	if i := strings.IndexByte(stem, ' '); i >= 0 {
+		stem = stem[:i]
 	}
 	if i := strings.IndexByte(base, ' '); i >= 0 {
-		return base[:i], base[i:]
+		mark = base[i:]
+		if j := strings.IndexByte(mark, '.'); j >= 0 {
+			mark = mark[:j]
+		}
 	}
-	return base, ""
+	return stem, mark
 }
 
 func (r *Reader) rowErr(field string, err error) *RowError {
