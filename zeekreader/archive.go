@@ -2,6 +2,7 @@ package zeekreader
 
 import (
 	"container/heap"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"io/fs"
@@ -71,6 +72,7 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 	unknown := map[string][]string{} // log files that look like a log read but are not, by name
 	seen := map[fileKey]string{}     // every file taken, by identity: the path it was taken by
 	var again []string               // files reached a second time, and the path that took them
+	sizes := map[string]int64{}      // every file taken: its size
 	add := func(file string, fi fs.FileInfo, explicit bool) {
 		base := filepath.Base(file)
 		path := PathFromName(base)
@@ -96,6 +98,7 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 			return
 		}
 		seen[id] = file
+		sizes[file] = fi.Size()
 		dir := filepath.Dir(file)
 		if dateDir.MatchString(filepath.Base(dir)) {
 			dir = filepath.Dir(dir)
@@ -175,7 +178,113 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 		sort.Strings(c.Files)
 		a.Chains = append(a.Chains, *c)
 	}
+	a.dropCopies(sizes)
 	return a, nil
+}
+
+// dropCopies leaves out the files whose bytes another file of the archive
+// of the same name has, but for a copy's mark (a second download, a copy
+// kept beside its original: "conn (1).log", "conn.10:00:00-11:00:00
+// (1).log.gz"; or the same file in a second copy of the archive), noted:
+// read too, every row of the copy was counted twice and the detectors saw
+// each connection twice. A copy with other bytes (another capture) is read
+// as before. The file kept is one without a copy's mark when there is one,
+// else the first in the archive's order. Only files of the same size and
+// name are read and hashed.
+func (a *Archive) dropCopies(sizes map[string]int64) {
+	type sizeName struct {
+		size int64
+		name string // the name without a copy's mark, after its date folder's
+	}
+	alike := map[sizeName][]string{}
+	for _, f := range a.Files() {
+		if n := sizes[f]; n > 0 {
+			name := unmarked(filepath.Base(f))
+			// zeekctl's hour of one day is another file than the same
+			// hour of another; the same day in a copy of the archive is
+			// not ("2024-01-02 (1)" too)
+			if day := unmarked(filepath.Base(filepath.Dir(f))); dateDir.MatchString(day) {
+				name = day + "/" + name
+			}
+			k := sizeName{n, name}
+			alike[k] = append(alike[k], f)
+		}
+	}
+	drop := map[string]string{} // a copy: the file kept
+	var dropped []string
+	for _, fs := range alike {
+		if len(fs) < 2 {
+			continue
+		}
+		// the files without a copy's mark first, each kind in order
+		slices.SortStableFunc(fs, func(x, y string) int {
+			_, mx := copyMark(filepath.Base(x))
+			_, my := copyMark(filepath.Base(y))
+			return cmpBool(mx != "", my != "")
+		})
+		kept := map[[sha256.Size]byte]string{}
+		for _, f := range fs {
+			sum, err := fileHash(f)
+			if err != nil {
+				continue // read (and reported) as any unreadable file
+			}
+			if k, ok := kept[sum]; ok {
+				drop[f] = k
+				dropped = append(dropped, f)
+				continue
+			}
+			kept[sum] = f
+		}
+	}
+	if len(dropped) == 0 {
+		return
+	}
+	chains := a.Chains[:0]
+	for _, c := range a.Chains {
+		c.Files = slices.DeleteFunc(c.Files, func(f string) bool { return drop[f] != "" })
+		if len(c.Files) > 0 {
+			chains = append(chains, c)
+		}
+	}
+	a.Chains = chains
+	slices.Sort(dropped)
+	more := ""
+	if len(dropped) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(dropped)-1)
+	}
+	a.Notes = append(a.Notes, fmt.Sprintf("%s: the same bytes as %s, a copy: left out%s", dropped[0], drop[dropped[0]], more))
+}
+
+// unmarked is a file name without a copy's mark.
+func unmarked(base string) string {
+	if _, mark := copyMark(base); mark != "" {
+		return strings.Replace(base, mark, "", 1)
+	}
+	return base
+}
+
+func cmpBool(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case x:
+		return 1
+	}
+	return -1
+}
+
+func fileHash(name string) (sum [sha256.Size]byte, err error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return sum, err
+	}
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // fileKey is a file's identity: its device and inode, or (where the

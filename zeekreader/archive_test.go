@@ -214,6 +214,46 @@ func TestArchiveCopyOfRotatedLog(t *testing.T) {
 	}
 }
 
+// A copy with the same bytes as another file of the archive (a second
+// download, a copy kept beside its original) is left out, with a note: read
+// as its own stream, each of its connections reached the detectors twice
+// (TrickBot's conn.log beside an identical "conn (1).log": 106 notices
+// instead of 91, every beacon's connections doubled). A copy with other
+// bytes is another capture, read as before.
+func TestArchiveIdenticalCopiesReadOnce(t *testing.T) {
+	dir := t.TempDir()
+	conn := []byte(connLog(100, 300))
+	writeFile(t, filepath.Join(dir, "conn (1).log"), conn)
+	writeFile(t, filepath.Join(dir, "conn.log"), conn)
+	writeFile(t, filepath.Join(dir, "conn (2).log"), []byte(connLog(200)))
+	writeFile(t, filepath.Join(dir, "dns copy.log"), []byte(dnsLog(400)))
+	writeFile(t, filepath.Join(dir, "dns.log"), []byte(dnsLog(400)))
+	writeFile(t, filepath.Join(dir, "empty", "conn.log"), nil)
+	writeFile(t, filepath.Join(dir, "empty2", "conn.log"), nil)
+	hour := gz([]byte(connLog(500)))
+	writeFile(t, filepath.Join(dir, "logs", "2024-01-01", "conn.10:00:00-11:00:00.log.gz"), hour)
+	writeFile(t, filepath.Join(dir, "logs", "2024-01-01 (1)", "conn.10:00:00-11:00:00.log.gz"), hour)
+	a, err := zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range a.Files() {
+		files = append(files, strings.TrimPrefix(f, dir+string(filepath.Separator)))
+	}
+	if got, want := strings.Join(files, ","), "conn.log,dns.log,conn (2).log,empty/conn.log,empty2/conn.log,logs/2024-01-01/conn.10:00:00-11:00:00.log.gz"; got != want {
+		t.Errorf("files %s, want %s", got, want)
+	}
+	if want := filepath.Join(dir, "conn (1).log") + ": the same bytes as " + filepath.Join(dir, "conn.log") + ", a copy: left out (and 2 more)"; len(a.Notes) != 1 || a.Notes[0] != want {
+		t.Errorf("notes %q, want %q", a.Notes, want)
+	}
+	m := a.Open(false)
+	defer m.Close()
+	if got, want := merged(t, m), "conn@100 conn@200 conn@300 dns@400 conn@500"; got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
+	}
+}
+
 func TestPathFromName(t *testing.T) {
 	for name, want := range map[string]string{
 		"conn.log":                       "conn",
