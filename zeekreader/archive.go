@@ -343,10 +343,7 @@ func (c *chainSource) Next() (*Event, error) {
 		if err == nil || IsRowError(err) {
 			return ev, err
 		}
-		st := c.cur.r.Stats()
-		c.stats.Rows += st.Rows
-		c.stats.Errors += st.Errors
-		c.stats.Bytes += st.Bytes
+		c.stats.add(c.cur.r.Stats())
 		name := c.cur.r.Name()
 		c.cur.Close()
 		c.cur = nil
@@ -359,10 +356,7 @@ func (c *chainSource) Next() (*Event, error) {
 func (c *chainSource) live() Stats {
 	s := *c.stats
 	if c.cur != nil {
-		st := c.cur.r.Stats()
-		s.Rows += st.Rows
-		s.Errors += st.Errors
-		s.Bytes += st.Bytes
+		s.add(c.cur.r.Stats())
 	}
 	return s
 }
@@ -466,10 +460,7 @@ func (m *Merged) advanceAt(i int) error {
 func (m *Merged) Stats() Stats {
 	var s Stats
 	for _, c := range m.srcs {
-		st := c.live()
-		s.Rows += st.Rows
-		s.Errors += st.Errors
-		s.Bytes += st.Bytes
+		s.add(c.live())
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -30,6 +31,21 @@ type lineInput struct {
 	gz       *readahead
 	skipping bool  // inside an over-long line being discarded
 	skipFrom int64 // stream offset where that line starts
+	// bytes read from the stream as given (compressed, for gzip: read by
+	// the decompressor's goroutine), for a batch run's progress
+	disk atomic.Int64
+}
+
+// counted counts the bytes read from r into n.
+type counted struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c counted) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -39,7 +55,9 @@ func newLineInput(src io.Reader, maxLine int, live bool) *lineInput {
 	if maxLine+1 < size {
 		size = maxLine + 1
 	}
-	return &lineInput{src: src, buf: make([]byte, size), maxLine: maxLine, live: live}
+	l := &lineInput{buf: make([]byte, size), maxLine: maxLine, live: live}
+	l.src = counted{src, &l.disk}
+	return l
 }
 
 // fill reads more data into buf, compacting or growing it as needed.

@@ -79,6 +79,7 @@ type Stats struct {
 	Errors  int64 // rows skipped as malformed
 	Headers int64 // header blocks (#fields lines)
 	Bytes   int64 // stream bytes consumed (uncompressed)
+	Disk    int64 // bytes read from the file as it is stored (compressed, for gzip; read ahead of Bytes)
 	Closed  bool  // a #close line was seen (the writer finished this file)
 }
 
@@ -186,7 +187,16 @@ func (r *Reader) Name() string { return r.name }
 func (r *Reader) Stats() Stats {
 	s := r.stats
 	s.Bytes = r.in.off
+	s.Disk = r.in.disk.Load()
 	return s
+}
+
+// add sums o's counts of rows and bytes into s.
+func (s *Stats) add(o Stats) {
+	s.Rows += o.Rows
+	s.Errors += o.Errors
+	s.Bytes += o.Bytes
+	s.Disk += o.Disk
 }
 
 // Offset is the stream offset just past the last line consumed (a line

@@ -364,8 +364,10 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progress prints one rewritten line: rows/s, bytes and an ETA estimated
-// from the input's size on disk (compressed files count at 8:1).
+// progress prints one rewritten line: rows/s, bytes and an ETA from the
+// share of the input's size on disk read so far (compressed files as they
+// are stored: counted at 8:1 of their text, an archive of hourly files
+// compressed 3:1 showed an ETA of 1m20s as its last rows were read).
 type progress struct {
 	w     io.Writer
 	on    bool
@@ -378,11 +380,7 @@ func newProgress(w io.Writer, on bool, arch *zeekreader.Archive) *progress {
 	p := &progress{w: w, on: on, start: time.Now()}
 	for _, f := range arch.Files() {
 		if st, err := os.Stat(f); err == nil {
-			n := st.Size()
-			if len(f) > 3 && f[len(f)-3:] == ".gz" {
-				n *= 8
-			}
-			p.total += n
+			p.total += st.Size()
 		}
 	}
 	return p
@@ -393,14 +391,19 @@ func (p *progress) update(s zeekreader.Stats) {
 		return
 	}
 	p.last = time.Now()
-	el := time.Since(p.start).Seconds()
-	rate := float64(s.Rows) / max(el, 1e-9)
+	fmt.Fprint(p.w, p.line(s, time.Since(p.start)))
+}
+
+// line is the progress line after el: rows, their rate, the text read and
+// the time left.
+func (p *progress) line(s zeekreader.Stats, el time.Duration) string {
+	rate := float64(s.Rows) / max(el.Seconds(), 1e-9)
 	eta := "?"
-	if s.Bytes > 0 && p.total > s.Bytes {
-		left := el * float64(p.total-s.Bytes) / float64(s.Bytes) // seconds
-		eta = time.Duration(left * float64(time.Second)).Round(time.Second).String()
+	if s.Disk > 0 && p.total >= s.Disk {
+		left := float64(el) * float64(p.total-s.Disk) / float64(s.Disk)
+		eta = time.Duration(left).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r%d rows, %.0f rows/s, %.1f MB, ETA %s   ", s.Rows, rate, float64(s.Bytes)/1e6, eta)
+	return fmt.Sprintf("\r%d rows, %.0f rows/s, %.1f MB, ETA %s   ", s.Rows, rate, float64(s.Bytes)/1e6, eta)
 }
 
 func (p *progress) done() {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -364,5 +366,60 @@ func TestNDJSONDirectoryMade(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "out", "notices", "n.ndjson")); err != nil || len(b) == 0 {
 		t.Fatalf("%v: %d bytes", err, len(b))
+	}
+}
+
+// The progress line's ETA is the share of the archive's bytes on disk read
+// so far: gzip files counted at 8:1 of their text said 1m20s left as the
+// last rows of an archive of hourly files compressed 3:1 were read. Here,
+// five of ten files read in 10 s leave 10 s, and the whole archive none.
+func TestProgressETAFromBytesOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 10 {
+		var text bytes.Buffer
+		zeekgen.Write(&text, zeekgen.Options{Rows: 2000, Hosts: 50, Seed: uint64(i + 1)})
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(text.Bytes())
+		zw.Close()
+		if r := float64(text.Len()) / float64(z.Len()); r > 6 {
+			t.Fatalf("compressed %.1f:1; the test wants less than 8:1", r)
+		}
+		name := filepath.Join(dir, "2024-01-01", fmt.Sprintf("conn.%02d:00:00-%02d:00:00.log.gz", i, i+1))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, z.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arch, err := zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProgress(io.Discard, true, arch)
+	src := arch.Open(false)
+	defer src.Close()
+	eta := func() string {
+		l := p.line(src.Stats(), 10*time.Second)
+		return l[strings.Index(l, "ETA"):]
+	}
+	for range 5 * 2000 {
+		if _, err := src.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := eta(); !strings.HasPrefix(got, "ETA 10s ") {
+		t.Errorf("half read in 10s: %q, want ETA 10s", got)
+	}
+	for {
+		if _, err := src.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := eta(); !strings.HasPrefix(got, "ETA 0s ") {
+		t.Errorf("all read: %q, want ETA 0s", got)
 	}
 }
