@@ -51,12 +51,16 @@ func TestArchiveZeekctlLayout(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "2024-01-02", "dns.00:00:00-01:00:00.log"), []byte(dnsLog(600)))
 	writeFile(t, filepath.Join(dir, "2024-01-01", "weird.23:00:00-00:00:00.log.gz"), gz([]byte(connLog(1))))
 	writeFile(t, filepath.Join(dir, "2024-01-01", "README.txt"), []byte("not a log"))
+	// zeekctl's trace-summary report: its every line was a skipped row
+	// of conn ("data row before any #fields header")
+	writeFile(t, filepath.Join(dir, "2024-01-01", "conn-summary.23:00:00-00:00:00.log.gz"),
+		gz([]byte(">== Total === 2024-01-01-23-00-00 - 2024-01-02-00-00-00\n   - Bytes 1.2m - 17 sessions\n")))
 	a, err := zeekreader.Walk([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Chains) != 2 {
-		t.Fatalf("chains = %+v, want conn and dns", a.Chains)
+	if len(a.Chains) != 2 || len(a.Files()) != 4 {
+		t.Fatalf("chains = %+v, want conn and dns of two files each", a.Chains)
 	}
 	if len(a.Notes) != 1 || !strings.Contains(a.Notes[0], "README.txt") {
 		t.Errorf("notes = %v", a.Notes)
@@ -256,18 +260,20 @@ func TestArchiveIdenticalCopiesReadOnce(t *testing.T) {
 
 func TestPathFromName(t *testing.T) {
 	for name, want := range map[string]string{
-		"conn.log":                       "conn",
-		"conn.09:00:00-10:00:00.log.gz":  "conn",
-		"NASHUA_conn.log":                "conn",
-		"dns (7).log":                    "dns",
-		"conn copy.log":                  "conn",
-		"open_conn (2).log":              "open_conn",
-		"my capture.log":                 "my",
-		"dns.log (1)":                    "dns",
-		"/tmp/a b/conn.log":              "conn",
-		"http (1).09:00:00-10:00:00.log": "http",
-		"http.09:00:00-10:00:00 (1).log": "http",
-		"conn.log (1).gz":                "conn",
+		"conn.log":                              "conn",
+		"conn.09:00:00-10:00:00.log.gz":         "conn",
+		"NASHUA_conn.log":                       "conn",
+		"dns (7).log":                           "dns",
+		"conn copy.log":                         "conn",
+		"open_conn (2).log":                     "open_conn",
+		"my capture.log":                        "my",
+		"dns.log (1)":                           "dns",
+		"/tmp/a b/conn.log":                     "conn",
+		"http (1).09:00:00-10:00:00.log":        "http",
+		"http.09:00:00-10:00:00 (1).log":        "http",
+		"conn.log (1).gz":                       "conn",
+		"conn-summary.00:00:00-01:00:00.log.gz": "conn-summary",
+		"conn-bro22.log":                        "conn",
 	} {
 		if got := zeekreader.PathFromName(name); got != want {
 			t.Errorf("PathFromName(%q) = %q, want %q", name, got, want)

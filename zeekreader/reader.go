@@ -217,7 +217,11 @@ var knownPaths = []string{"conn", "dns", "http", "ssl", "files", "x509", "notice
 	"dhcp", "smtp", "ftp", "ssh", "rdp", "smb_files", "smb_mapping", "dce_rpc", "kerberos",
 	"ntlm", "ntp", "irc", "snmp", "sip", "tunnel", "quic", "dpd", "software", "pe",
 	"open_conn", "open_http", "open_ssl", "conn_long", "conn_red", "capture_loss", "stats", "reporter",
-	"zeekanom_feed"}
+	"zeekanom_feed",
+	// zeekctl archives trace-summary's text report of each conn log
+	// beside it (conn-summary.HH:MM:SS-HH:MM:SS.log.gz): not a log, and
+	// not conn (as "conn-" names otherwise are)
+	"conn-summary"}
 
 // PathFromName guesses a log path from a file name. A copy's mark after
 // a space ("dns (7).log", "conn copy.log": a second download or a file
