@@ -58,7 +58,8 @@ func looksRead(path string) bool {
 // Walk finds the logs of the given kinds under paths (files or directories,
 // recursively). The zeekctl layout (YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz)
 // becomes one chain per log across days; other directories give a chain per
-// directory. Files named explicitly are always taken, whatever their name.
+// directory. Files named explicitly are always taken, whatever their name,
+// and chained as the files of their directory would be.
 func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 	want := map[Kind]bool{}
 	if len(kinds) == 0 {
@@ -107,11 +108,17 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 		if i := strings.Index(base, "_"+path); i > 0 {
 			prefix = base[:i]
 		}
+		// files named on the command line too: a shell's glob of hourly
+		// files (logs/2024-01-0[1-7]/conn.*) is the log's rotations, as
+		// its directories would be. Each its own stream, every file of a
+		// month was open at once (about 180 KB each: 2.4 GB for 12,000
+		// files), and past the limit of open files (1,024 by default)
+		// skipped, "too many open files"
 		key := dir + "\x00" + prefix + "\x00" + path
-		if _, mark := copyMark(base); explicit || mark != "" {
-			// each named file is its own stream, and so is a copy
-			// ("conn (3).log" beside conn.log is another capture, not
-			// a rotation of it: read as one, its rows went back in time)
+		if _, mark := copyMark(base); mark != "" {
+			// a copy is a stream of its own ("conn (3).log" beside
+			// conn.log is another capture, not a rotation of it: read
+			// as one, its rows went back in time)
 			key = file
 		}
 		c := chains[key]

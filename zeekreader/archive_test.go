@@ -258,6 +258,37 @@ func TestArchiveIdenticalCopiesReadOnce(t *testing.T) {
 	}
 }
 
+// Files named on the command line (a shell's glob of hourly files) are
+// chained as their directories' files are: each was a stream of its own,
+// all open at once, so a month of hourly files held gigabytes and, past
+// the limit of open files, was skipped as "too many open files".
+func TestArchiveNamedFilesChain(t *testing.T) {
+	dir := t.TempDir()
+	var named []string
+	for i, f := range []string{"2024-01-01/conn.23:00:00-00:00:00.log.gz", "2024-01-02/conn.00:00:00-01:00:00.log.gz", "2024-01-02/conn.01:00:00-02:00:00.log.gz"} {
+		named = append(named, filepath.Join(dir, f))
+		writeFile(t, named[i], gz([]byte(connLog(float64(100*(2*i+1)), float64(100*(2*i+2))))))
+	}
+	named = append(named, filepath.Join(dir, "2024-01-02", "dns.00:00:00-01:00:00.log"))
+	writeFile(t, named[3], []byte(dnsLog(250)))
+	a, err := zeekreader.Walk(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chains []string
+	for _, c := range a.Chains {
+		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
+	}
+	if got := strings.Join(chains, " "); got != "conn:3 dns:1" {
+		t.Errorf("chains %s, want the conn log's three hours as one", got)
+	}
+	m := a.Open(false)
+	defer m.Close()
+	if got, want := merged(t, m), "conn@100 conn@200 dns@250 conn@300 conn@400 conn@500 conn@600"; got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
+	}
+}
+
 func TestPathFromName(t *testing.T) {
 	for name, want := range map[string]string{
 		"conn.log":                              "conn",
