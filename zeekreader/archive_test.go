@@ -75,6 +75,25 @@ func TestArchiveZeekctlLayout(t *testing.T) {
 	}
 }
 
+// chainsOf is each chain of a as kind:number of files.
+func chainsOf(a *zeekreader.Archive) string {
+	var chains []string
+	for _, c := range a.Chains {
+		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
+	}
+	return strings.Join(chains, " ")
+}
+
+// wantMerged checks the events of a, merged, against want.
+func wantMerged(t *testing.T, a *zeekreader.Archive, want string) {
+	t.Helper()
+	m := a.Open(false)
+	defer m.Close()
+	if got := merged(t, m); got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
+	}
+}
+
 // merged reads m to its end: each event as kind@unix-time.
 func merged(t *testing.T, m *zeekreader.Merged) string {
 	t.Helper()
@@ -148,18 +167,10 @@ func TestArchiveCopiesOfLogs(t *testing.T) {
 	if len(a.Notes) != 1 || !strings.Contains(a.Notes[0], "ORIGINALdns.log and 1 more named ORIGINALdns: not named as a conn, dns, http or ssl log") {
 		t.Errorf("notes %q", a.Notes)
 	}
-	var chains []string
-	for _, c := range a.Chains {
-		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
-	}
-	if got := strings.Join(chains, " "); got != "conn:1 conn:1 conn:1 dns:1" {
+	if got := chainsOf(a); got != "conn:1 conn:1 conn:1 dns:1" {
 		t.Fatalf("chains %s, want three conn streams of one file and a dns one", got)
 	}
-	m := a.Open(false)
-	defer m.Close()
-	if got, want := merged(t, m), "conn@100 conn@200 conn@300 dns@400 conn@500 conn@700"; got != want {
-		t.Errorf("merged = %s\nwant     %s", got, want)
-	}
+	wantMerged(t, a, "conn@100 conn@200 conn@300 dns@400 conn@500 conn@700")
 }
 
 // A file reached twice, through overlapping paths (an archive and one of
@@ -186,11 +197,7 @@ func TestArchiveFileReachedTwice(t *testing.T) {
 	if len(a.Notes) != 1 || !strings.HasSuffix(a.Notes[0], "conn.00:00:00-01:00:00.log.gz: named twice (overlapping paths), read once (and 3 more files reached twice)") {
 		t.Errorf("notes %q", a.Notes)
 	}
-	m := a.Open(false)
-	defer m.Close()
-	if got, want := merged(t, m), "conn@100 dns@200 conn@300 conn@500"; got != want {
-		t.Errorf("merged = %s\nwant     %s", got, want)
-	}
+	wantMerged(t, a, "conn@100 dns@200 conn@300 conn@500")
 }
 
 // A copy of a zeekctl hourly file ("conn.10:00:00-11:00:00 (1).log.gz",
@@ -206,11 +213,7 @@ func TestArchiveCopyOfRotatedLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chains []string
-	for _, c := range a.Chains {
-		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
-	}
-	if got := strings.Join(chains, " "); got != "conn:2 conn:1" {
+	if got := chainsOf(a); got != "conn:2 conn:1" {
 		t.Fatalf("chains %s, want the log's two hours and the copy", got)
 	}
 	if c := a.Chains[1]; !strings.HasSuffix(c.Files[0], "(1).log.gz") {
@@ -251,11 +254,7 @@ func TestArchiveIdenticalCopiesReadOnce(t *testing.T) {
 	if want := filepath.Join(dir, "conn (1).log") + ": the same bytes as " + filepath.Join(dir, "conn.log") + ", a copy: left out (and 2 more)"; len(a.Notes) != 1 || a.Notes[0] != want {
 		t.Errorf("notes %q, want %q", a.Notes, want)
 	}
-	m := a.Open(false)
-	defer m.Close()
-	if got, want := merged(t, m), "conn@100 conn@200 conn@300 dns@400 conn@500"; got != want {
-		t.Errorf("merged = %s\nwant     %s", got, want)
-	}
+	wantMerged(t, a, "conn@100 conn@200 conn@300 dns@400 conn@500")
 }
 
 // Files named on the command line (a shell's glob of hourly files) are
@@ -275,18 +274,10 @@ func TestArchiveNamedFilesChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chains []string
-	for _, c := range a.Chains {
-		chains = append(chains, fmt.Sprintf("%s:%d", c.Kind, len(c.Files)))
-	}
-	if got := strings.Join(chains, " "); got != "conn:3 dns:1" {
+	if got := chainsOf(a); got != "conn:3 dns:1" {
 		t.Errorf("chains %s, want the conn log's three hours as one", got)
 	}
-	m := a.Open(false)
-	defer m.Close()
-	if got, want := merged(t, m), "conn@100 conn@200 dns@250 conn@300 conn@400 conn@500 conn@600"; got != want {
-		t.Errorf("merged = %s\nwant     %s", got, want)
-	}
+	wantMerged(t, a, "conn@100 conn@200 dns@250 conn@300 conn@400 conn@500 conn@600")
 }
 
 func TestPathFromName(t *testing.T) {
