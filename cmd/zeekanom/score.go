@@ -9,10 +9,12 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/output"
+	"github.com/zeekanom/zeekanom/output/metrics"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -98,6 +100,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	res, err := scoreArchive(ctx, arch, dets, sink, &f, stderr)
+	res.late = lateRows(dets)
 	if err == nil {
 		err = res.skipped.nothingRead(len(arch.Files()), res.stats.Rows)
 	}
@@ -151,6 +154,35 @@ type scoreResult struct {
 	scored  int64 // rows of the logs the detectors take (conn, dns, http, ssl with a ts)
 	elapsed time.Duration
 	ended   bool // the input was read to its end (not interrupted)
+	late    []string
+}
+
+// lateRows names the detectors that left rows out as too late for their
+// windows, with how many, most first ("dos 507"): conn rows of long
+// connections, written when they end, more than a detector's lateness
+// after their ts. The summary said "0 skipped" over them.
+func lateRows(dets []detectors.Detector) []string {
+	type late struct {
+		name string
+		n    float64
+	}
+	var ls []late
+	for _, d := range dets {
+		v, ok := callStats(d)
+		if !ok {
+			continue
+		}
+		st := metrics.Flatten(v)
+		if n := st["late"] + st["late_rows"]; n > 0 {
+			ls = append(ls, late{d.Name(), n})
+		}
+	}
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].n > ls[j].n })
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = fmt.Sprintf("%s %.0f", l.name, l.n)
+	}
+	return out
 }
 
 func (r *scoreResult) summary(w io.Writer) {
@@ -169,6 +201,10 @@ func (r *scoreResult) summary(w io.Writer) {
 	// a JSON log under a name that is not Zeek's (its kind comes from the
 	// name) is read but reaches no detector: say so rather than report a
 	// clean run
+	if len(r.late) > 0 {
+		fmt.Fprintf(w, "zeekanom score: rows too late for a detector's window, left out by it (mostly conn rows of long connections, logged when they end): %s\n",
+			strings.Join(r.late, ", "))
+	}
 	if other := r.stats.Rows - r.scored; other > 0 && r.ended {
 		fmt.Fprintf(w, "zeekanom score: %s not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", counted(other, "row"))
 	}
