@@ -219,28 +219,19 @@ func (c *nxCount) add(reg string, icann bool, uid []byte, maxSubs int, capped *i
 
 // maxSetKey is the longest name a window's sets (a domain's subdomains,
 // a client's NXDOMAIN registered domains) keep as it is; a longer one is
-// kept as setKey's digest. The sets only count distinct names (lengths
+// kept as its digestKey. The sets only count distinct names (lengths
 // and entropies are summed as a name is added), and a tunnel's names are
 // long: at up to 4,096 names a domain and 50,000 domains a window, each
 // kept whole, 3 million queries of 250-byte names in a 250 s replay held
 // 1.26 GB resident.
 const maxSetKey = 32
 
-// setKey is how a window's set keeps name: as it is up to maxSetKey
-// bytes, else '#' and the hex of the first 16 bytes of its SHA-256 (33
-// bytes: no name kept as it is looks like one). A digest an attacker
+// digestKey is how a window's set keeps a name longer than maxSetKey:
+// '#' and the hex of the first 16 bytes of its SHA-256 (33 bytes: no name
+// kept as it is looks like one), built without allocating (a tunnel's
+// rows are mostly long names, most of them new). A digest an attacker
 // cannot make collide: distinct names that counted as one would hide a
 // tunnel. Snapshots keep the keys, so a restart counts the same.
-func setKey(name string) string {
-	if len(name) <= maxSetKey {
-		return name
-	}
-	var k digestKey
-	return string(k.of(name))
-}
-
-// digestKey is the key setKey gives a long name, built without allocating
-// (a tunnel's rows are mostly long names, most of them new).
 type digestKey [1 + 2*16]byte
 
 func (k *digestKey) of(name string) []byte {
@@ -252,7 +243,7 @@ func (k *digestKey) of(name string) []byte {
 	return k[:]
 }
 
-// setAdd adds name to set by its setKey unless the set holds it or holds
+// setAdd adds name to set (as it is, or as its digestKey) unless the set holds it or holds
 // max keys: isNew reports a name the set did not hold, room that it was
 // added. The key of a long name is allocated only when it is added.
 func setAdd(set map[string]struct{}, name string, max int) (isNew, room bool) {
