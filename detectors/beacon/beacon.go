@@ -166,60 +166,64 @@ func pkeyOf(k hkey, w int64, wh uint64) pkey { return pkey{PKey{k.Key, w}, k.h ^
 // snapshots carry it (live, the detector holds a first and its rows in
 // its slab).
 type Pre struct {
-	Win   int64
-	N     uint8
-	MS    [preRows]uint32
-	Size  [preRows]uint32
-	Port  uint16
-	Proto uint8
-	NDst  uint8
-	Dsts  [4]uint32
-	UIDs  window.UIDs
-}
-
-// moreRows are a first stage's rows in the detector's slab (188 bytes, where
-// a Pre is 264): a Pre without what its first holds (window, count, port
-// and proto) and with its uids in a window.UIDSample.
-type moreRows struct {
+	Win  int64
+	N    uint8
 	MS   [preRows]uint32
 	Size [preRows]uint32
-	NDst uint8
-	Dsts [4]uint32
-	UIDs window.UIDSample
+	// Ports and Protos are each row's destination port and transport;
+	// a version 1 snapshot has none, only its last row's (Port, Proto)
+	Ports  [preRows]uint16
+	Protos [preRows]uint8
+	Port   uint16
+	Proto  uint8
+	NDst   uint8
+	Dsts   [4]uint32
+	UIDs   window.UIDs
+}
+
+// moreRows are a first stage's rows in the detector's slab (212 bytes, where
+// a Pre is 288): a Pre without what its first holds (window and count)
+// and with its uids in a window.UIDSample.
+type moreRows struct {
+	MS    [preRows]uint32
+	Size  [preRows]uint32
+	Port  [preRows]uint16
+	Proto [preRows]uint8
+	NDst  uint8
+	Dsts  [4]uint32
+	UIDs  window.UIDSample
 }
 
 // export writes r into o (zeroed but for what the first holds).
 func (r *moreRows) export(o *Pre) {
-	o.MS, o.Size, o.NDst, o.Dsts = r.MS, r.Size, r.NDst, r.Dsts
+	o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts = r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts
 	r.UIDs.Export(&o.UIDs)
 }
 
-// first is a key's live first stage in a window: its count, port and
-// proto, and its rows in the detector's slab. A key's first row is a
-// sighting (see Sighting), so a first stage starts at its second row
-// with both in the slab: a key and its first stage take 72 bytes (a
-// first stage of one row, from a snapshot written before sightings, gets
-// its row in the slab at Restore).
+// first is a key's live first stage in a window: its count and its rows
+// in the detector's slab. A key's first row is a sighting (see
+// Sighting), so a first stage starts at its second row with both in the
+// slab: a key and its first stage take 72 bytes (a first stage of one
+// row, from a snapshot written before sightings, gets its row in the
+// slab at Restore).
 type first struct {
-	N     uint8
-	Proto uint8
-	Port  uint16
-	More  int32 // the slab's rows
+	N    uint8
+	More int32 // the slab's rows
 }
 
 // preForm is p as snapshots carry it.
 func (d *Detector) preForm(k PKey, p *first) Pre {
-	o := Pre{Win: k.W, N: p.N, Port: p.Port, Proto: p.Proto}
+	o := Pre{Win: k.W, N: p.N}
 	d.more.At(p.More).export(&o)
 	return o
 }
 
 // firstOf is the live form of a snapshot's o.
 func (d *Detector) firstOf(o *Pre) first {
-	p := first{N: o.N, Port: o.Port, Proto: o.Proto}
+	p := first{N: o.N}
 	var r *moreRows
 	p.More, r = d.more.New()
-	r.MS, r.Size, r.NDst, r.Dsts = o.MS, o.Size, o.NDst, o.Dsts
+	r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts = o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts
 	r.UIDs.Load(&o.UIDs)
 	return p
 }
@@ -233,13 +237,17 @@ func (d *Detector) firstOf(o *Pre) first {
 // and its second row, when its sighting is still there, gives it a first
 // stage holding both rows.
 type Sighting struct {
-	FP   uint64 // the first-stage key's hash, odd (0: free)
-	W    uint32 // window (its low bits)
-	MS   uint32
-	Size uint32
-	Dst  uint32 // net keys: addDst's hash
-	L    uint8
-	UID  [22]byte // the row's uid (L 0 for one longer than that: not kept)
+	FP    uint64 // the first-stage key's hash, odd (0: free)
+	W     uint32 // window (its low bits)
+	MS    uint32
+	Size  uint32
+	Dst   uint32 // net keys: addDst's hash
+	Port  uint16
+	Proto uint8 // protoUnknown: restored from a version 1 snapshot
+	L     uint8
+	// the row's uid (L 0 for one longer than that: not kept; Zeek's
+	// are 18 bytes at most)
+	UID [20]byte
 }
 
 // sightingsFor is the number of sighting slots for max_hosts keys: two
@@ -283,7 +291,7 @@ func (s *sightings) at(i int) (a, b *Sighting) {
 
 // sight finds pk's sighting in window w, or records this row as its
 // sighting and returns nil.
-func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, uid []byte) *Sighting {
+func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, port uint16, proto uint8, uid []byte) *Sighting {
 	fp, ww := pk.h|1, uint32(w)
 	a, c := d.sights.at(d.sights.bucket(fp))
 	switch {
@@ -299,7 +307,7 @@ func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, uid []by
 	case c.FP == 0 || c.W != ww || c.MS < a.MS:
 		v = c
 	}
-	*v = Sighting{FP: fp, W: ww, MS: ms, Size: size, Dst: dst}
+	*v = Sighting{FP: fp, W: ww, MS: ms, Size: size, Dst: dst, Port: port, Proto: proto}
 	if len(uid) <= len(v.UID) {
 		v.L = uint8(copy(v.UID[:], uid))
 	}
@@ -332,17 +340,21 @@ type Acc struct {
 	Bytes   uint64
 	Rng     uint64
 	UIDs    window.UIDs
-	Port    uint16
-	Proto   uint8
-	NDst    uint8
-	Dsts    [4]uint32
+	Ports   portCounts
+	// Port and Proto are what a version 1 snapshot kept instead of
+	// Ports: its last row's (Restore counts every row on them)
+	Port  uint16
+	Proto uint8
+	NDst  uint8
+	Dsts  [4]uint32
 }
 
 // Pend is a row for the next window while the previous is still open.
 type Pend struct {
-	MS   int64
-	Size uint32
-	Port uint16
+	MS    int64
+	Size  uint32
+	Port  uint16
+	Proto uint8 // (0 in a version 1 snapshot: Restore takes its entry's)
 }
 
 // Entry is one key's state.
@@ -507,14 +519,17 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			if k.Kind == kNet {
 				dh = dstHash(dst)
 			}
-			sg := d.sight(pk, w, ms, size, dh, uid)
+			sg := d.sight(pk, w, ms, size, dh, port, proto, uid)
 			if sg == nil {
 				return
 			}
 			p, _ = d.pre.GetHold(pk, recurHold)
 			p.More, r = d.more.New()
 			p.N = 1
-			r.MS[0], r.Size[0] = sg.MS, sg.Size
+			r.MS[0], r.Size[0], r.Port[0], r.Proto[0] = sg.MS, sg.Size, sg.Port, sg.Proto
+			if sg.Proto == protoUnknown {
+				r.Port[0], r.Proto[0] = port, proto
+			}
 			if k.Kind == kNet {
 				r.NDst, r.Dsts[0] = 1, sg.Dst
 			}
@@ -523,8 +538,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		} else {
 			r = d.more.At(p.More)
 		}
-		p.Port, p.Proto = port, proto
-		r.MS[p.N], r.Size[p.N] = ms, size
+		r.MS[p.N], r.Size[p.N], r.Port[p.N], r.Proto[p.N] = ms, size, port, proto
 		r.UIDs.Add(uid)
 		if k.Kind == kNet {
 			addDst(&r.NDst, &r.Dsts, dst)
@@ -541,8 +555,8 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		d.open(a, k, w)
 		for i := 0; i < int(p.N); i++ {
 			d.put(a, r.MS[i], r.Size[i])
+			a.Ports.add(r.Port[i], r.Proto[i])
 		}
-		a.Port, a.Proto = p.Port, p.Proto
 		var u window.UIDs
 		r.UIDs.Export(&u)
 		a.UIDs.Merge(&u)
@@ -567,13 +581,13 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			d.Dropped++
 			return
 		}
-		e.Next[e.NNext] = Pend{MS: ts.UnixMilli(), Size: size, Port: port}
+		e.Next[e.NNext] = Pend{MS: ts.UnixMilli(), Size: size, Port: port, Proto: proto}
 		e.NNext++
 		return
 	}
 	ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
 	d.put(a, ms, size)
-	a.Port, a.Proto = port, proto
+	a.Ports.add(port, proto)
 	a.UIDs.Add(uid)
 	if k.Kind == kNet {
 		addDst(&a.NDst, &a.Dsts, dst)
@@ -726,7 +740,7 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 				continue
 			}
 			d.put(a, uint32(p.MS-d.win.Start(w).UnixMilli()), p.Size)
-			a.Port = p.Port
+			a.Ports.add(p.Port, p.Proto)
 		}
 		e.NNext = 0
 		return false
@@ -903,29 +917,41 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	n.RiskScore = window.Risk(ratio)
 	target := ""
 	keyS := ""
+	// the ports of the key's rows, not its last row's (see portCounts);
+	// a domain key's notice names none
+	ps := portsSaid{}
+	if k.Kind != kDomain {
+		ps = a.Ports.said()
+		n.DestPort, n.Proto = ps.port, window.ProtoName(ps.proto)
+	}
 	switch k.Kind {
 	case kPair:
-		n.Destination, n.DestPort, n.Proto = k.Dst.Addr(), a.Port, window.ProtoName(a.Proto)
-		target = window.Endpoint(n.Destination, a.Port, n.Proto) // (an ICMP one read ":0")
+		n.Destination = k.Dst.Addr()
+		target = window.Endpoint(n.Destination, ps.port, n.Proto) // (an ICMP one read ":0")
+		if !ps.named {
+			target = n.Destination.String() + " " + ps.where
+		}
 	case kNet:
 		bits := 24
 		if !k.Dst.Addr().Is4() {
 			bits = 64
 		}
-		n.DestPort, n.Proto = a.Port, window.ProtoName(a.Proto)
-		target = fmt.Sprintf("%d hosts in %s/%d %s", a.NDst, k.Dst, bits, service(a.Port, n.Proto)) // (the port was left out)
+		target = fmt.Sprintf("%d hosts in %s/%d %s", a.NDst, k.Dst, bits, ps.where) // (the port was left out)
 		keyS = "net:" + k.Dst.String()
 	case kDomain:
 		n.Domain = e.domain()
 		target = n.Domain
 		keyS = "domain"
 	}
+	if ps.split != "" {
+		ps.split = " (" + ps.split + ")"
+	}
 	jit := s.MADRatio * 100
 	// connections, not times: a burst of connections is one beacon of the
 	// interval ("20 times over 35m" at a 5-minute interval were 4 bursts
 	// of 5); the score against its threshold, which "score 0.97" left out
-	n.Message = fmt.Sprintf("%s beaconed to %s: %d connections over %s (median interval %s, spread ±%.0f%%; beacon score %.2f, threshold %.2f)",
-		k.Src.Addr(), target, s.Conns, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score, d.cfg.Threshold)
+	n.Message = fmt.Sprintf("%s beaconed to %s: %d connections%s over %s (median interval %s, spread ±%.0f%%; beacon score %.2f, threshold %.2f)",
+		k.Src.Addr(), target, s.Conns, ps.split, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score, d.cfg.Threshold)
 	f := map[string]notice.Feature{
 		"interval_regularity": notice.F(s.TS, d.cfg.Threshold, s.TS-d.cfg.Threshold),
 		"interval_skew":       notice.F(s.Skew, 0, s.Skew),
@@ -952,16 +978,22 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 
 // service names a port for a message: "on tcp/443", "with ICMP".
 func service(port uint16, proto string) string {
-	switch proto {
-	case "icmp":
+	if proto == "icmp" {
 		return "with ICMP"
-	case "":
-		return fmt.Sprintf("on port %d", port)
 	}
-	return fmt.Sprintf("on %s/%d", proto, port)
+	return "on " + portName(port, proto)
 }
 
+// snapshotVersion is bumped when the snapshot's form changes. Version 2
+// counts each key's rows by port (Acc.Ports, each first-stage row's and
+// each sighting's port); version 1, written before it had a version,
+// kept a key's last row's port alone, and Restore counts all its rows
+// on that port (what that build's notice named) and gives its
+// sightings the port of their key's next row.
+const snapshotVersion = 2
+
 type snap struct {
+	Version int // (0: version 1)
 	Entries []window.Entry[Key, Entry]
 	Pre     []window.Entry[PKey, Pre]
 	PreEv   int64
@@ -993,6 +1025,20 @@ func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
 		return err
 	}
 	return nil
+}
+
+// fromVersion1 counts the rows of a version 1 snapshot's e on the one
+// port it kept (its last row's), and its pending rows on its transport.
+func (e *Entry) fromVersion1() {
+	a := &e.Acc
+	a.Ports = portCounts{}
+	if a.Conns > 0 {
+		a.Ports.Port[0], a.Ports.Proto[0], a.Ports.N[0] = a.Port, a.Proto, a.Conns
+	}
+	a.Port, a.Proto = 0, 0
+	for i := range e.Next {
+		e.Next[i].Proto = a.Ports.Proto[0]
+	}
 }
 
 // check refuses what no detector writes (a damaged snapshot): a kind that
@@ -1032,7 +1078,33 @@ func (s *snap) check() error {
 // SightAt is a sighting and its slot, in snapshots.
 type SightAt struct {
 	I int32
-	S Sighting
+	S SightForm
+}
+
+// SightForm is a Sighting as snapshots carry it: its uid in 22 bytes, as
+// version 1 wrote it, whose sightings held uids of up to 22.
+type SightForm struct {
+	FP               uint64
+	W, MS, Size, Dst uint32
+	Port             uint16
+	Proto, L         uint8
+	UID              [22]byte
+}
+
+func (s *Sighting) form() SightForm {
+	f := SightForm{FP: s.FP, W: s.W, MS: s.MS, Size: s.Size, Dst: s.Dst, Port: s.Port, Proto: s.Proto, L: s.L}
+	copy(f.UID[:], s.UID[:])
+	return f
+}
+
+// live is f as the detector holds it (its uid not kept when longer than
+// a live sighting's: version 1 kept uids of 21 and 22 bytes).
+func (f *SightForm) live() Sighting {
+	s := Sighting{FP: f.FP, W: f.W, MS: f.MS, Size: f.Size, Dst: f.Dst, Port: f.Port, Proto: f.Proto}
+	if int(f.L) <= len(s.UID) {
+		s.L = uint8(copy(s.UID[:], f.UID[:f.L]))
+	}
+	return s
 }
 
 // Snapshot encodes the state (gob).
@@ -1056,11 +1128,11 @@ func (d *Detector) Capture() func(io.Writer) error {
 		for i := range p {
 			// (a window after the last closed, W's low bits compared mod 2^32)
 			if sg := &p[i]; sg.FP != 0 && int32(sg.W-uint32(d.win.Closed)) > 0 {
-				sights = append(sights, SightAt{int32(pi*sightPage + i), *sg})
+				sights = append(sights, SightAt{int32(pi*sightPage + i), sg.form()})
 			}
 		}
 	}
-	s := &snap{nil, nil, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), nil,
+	s := &snap{snapshotVersion, nil, nil, d.pre.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.Dropped, d.t.Layout(), d.pre.Layout(), nil,
 		[]int{window.Chunks(len(es)), window.Chunks(len(pre)), window.Chunks(len(sights))}}
 	return window.GobChunksLater(s, window.Chunked(es), window.Chunked(pre), window.Chunked(sights))
 }
@@ -1071,35 +1143,51 @@ func (d *Detector) Restore(b []byte) error {
 	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
+	if s.Version < 0 || s.Version > snapshotVersion {
+		return fmt.Errorf("beacon snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	}
 	if err := s.check(); err != nil {
 		return err
 	}
+	v1 := s.Version <= 1
 	es := make([]window.Entry[hkey, Entry], len(s.Entries))
 	for i, e := range s.Entries {
+		if v1 {
+			e.V.fromVersion1()
+		}
 		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: e.V}
 	}
 	d.t.ImportLayout(es, s.Ev, s.Layout)
 	d.more = window.Slab[moreRows]{}
 	pre := make([]window.Entry[pkey, first], len(s.Pre))
 	for i, e := range s.Pre {
+		if v1 {
+			for j := range e.V.N {
+				e.V.Ports[j], e.V.Protos[j] = e.V.Port, e.V.Proto
+			}
+		}
 		pre[i] = window.Entry[pkey, first]{K: pkeyOf(newHKey(e.K.Key), e.K.W, window.Mix64(uint64(e.K.W))), V: d.firstOf(&e.V)}
 	}
 	d.pre.ImportLayout(pre, s.PreEv, s.PreLayout)
 	d.win.Closed, d.win.Late, d.Dropped = s.Closed, s.Late, s.Dropped
 	d.sights = newSightings(d.sights.n)
 	for _, x := range s.Sights {
+		sg := x.S.live()
+		if v1 {
+			sg.Port, sg.Proto = 0, protoUnknown
+		}
 		// its slot, or (another max_hosts) a free one of its bucket
-		b := d.sights.bucket(x.S.FP)
+		b := d.sights.bucket(sg.FP)
 		a, c := d.sights.at(b)
 		switch {
 		case x.I == int32(b):
-			*a = x.S
+			*a = sg
 		case x.I == int32(b+1):
-			*c = x.S
+			*c = sg
 		case a.FP == 0:
-			*a = x.S
+			*a = sg
 		case c.FP == 0:
-			*c = x.S
+			*c = sg
 		}
 	}
 	return nil

@@ -267,8 +267,8 @@ func (o beforeSightings) Snapshot() ([]byte, error) {
 				if pkeyOf(newHKey(k), w, window.Mix64(uint64(w))).h|1 != x.S.FP || found {
 					continue
 				}
-				p := Pre{Win: w, N: 1, Port: c.DPort, Proto: 6}
-				p.MS[0], p.Size[0] = x.S.MS, x.S.Size
+				p := Pre{Win: w, N: 1}
+				p.MS[0], p.Size[0], p.Ports[0], p.Protos[0] = x.S.MS, x.S.Size, c.DPort, 6
 				if k.Kind == kNet {
 					p.NDst, p.Dsts[0] = 1, x.S.Dst
 				}
