@@ -119,6 +119,10 @@ func (t Target) check() error {
 }
 
 // dropKnown removes the notices of targets the baseline shows as normal.
+// A target learnt without a port (its rows spread over several ports, so
+// its notice named none) is normal on any port: the pair's periodic
+// traffic was, whichever port a later window's rows favour. A target
+// learnt on one port does not make a later spread over several normal.
 func (d *Detector) dropKnown(ns []*notice.Notice) []*notice.Notice {
 	if len(d.known) == 0 {
 		return ns
@@ -126,7 +130,10 @@ func (d *Detector) dropKnown(ns []*notice.Notice) []*notice.Notice {
 	kept := ns[:0]
 	for _, n := range ns {
 		t := targetOf(n)
-		if t.keyed() && (d.known[Known{n.Source, t}] || d.known[Known{Target: t}]) {
+		anyPort := t
+		anyPort.Port = 0
+		if t.keyed() && (d.known[Known{n.Source, t}] || d.known[Known{Target: t}] ||
+			d.known[Known{n.Source, anyPort}] || d.known[Known{Target: anyPort}]) {
 			d.Known++
 			continue
 		}

@@ -130,3 +130,52 @@ func TestLoadBaselineRefusesDamaged(t *testing.T) {
 		t.Errorf("%s: %v", good, err)
 	}
 }
+
+// A pair whose periodic rows alternate between two ports has a notice that
+// names no port, and is learnt without one: normal on any port later, as
+// its notice could not say which port it was on. A pair learnt on one
+// port is not normal when its rows spread over two.
+func TestBaselineOfMixedPorts(t *testing.T) {
+	day := 24 * time.Hour
+	alternate := func(src, dst string, seed int64) []window.Conn {
+		rows := beaconRows(src, dst, 443, "tcp", 5*time.Minute, 0.1, day, seed, false)
+		for i := range rows {
+			if i%2 == 1 {
+				rows[i].DPort = 8080
+			}
+		}
+		return rows
+	}
+	learn := func(rows []window.Conn) Baseline {
+		ns := window.Run(New(DefaultConfig()), rows)
+		if len(ns) != 1 {
+			t.Fatalf("archive: %d notices, want 1", len(ns))
+		}
+		return window.ThroughJSON[Baseline](t, BaselineOf(ns))
+	}
+	mixed := learn(alternate("10.1.1.5", "203.0.113.9", 21))
+	if p := mixed.Pairs; len(p) != 1 || p[0].Port != 0 {
+		t.Fatalf("mixed pair learnt as %+v, want port 0", p)
+	}
+	single := learn(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.1, day, 22, false))
+	for _, c := range []struct {
+		name string
+		base Baseline
+		rows []window.Conn
+		want int
+	}{
+		{"learnt mixed, later on 443", mixed, beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.1, day, 23, false), 0},
+		{"learnt mixed, later mixed", mixed, alternate("10.1.1.5", "203.0.113.9", 24), 0},
+		{"learnt mixed, another target", mixed, beaconRows("10.1.1.5", "198.51.100.7", 443, "tcp", 5*time.Minute, 0.1, day, 25, false), 1},
+		{"learnt on 443, later mixed", single, alternate("10.1.1.5", "203.0.113.9", 26), 1},
+		{"learnt on 443, later on 8080", single, beaconRows("10.1.1.5", "203.0.113.9", 8080, "tcp", 5*time.Minute, 0.1, day, 27, false), 1},
+	} {
+		d := New(DefaultConfig())
+		if err := d.LoadBaseline(&c.base); err != nil {
+			t.Fatal(err)
+		}
+		if got := window.Run(d, later(c.rows, 7*day)); len(got) != c.want || int(d.Known) != 1-c.want {
+			t.Errorf("%s: %d notices (%d known), want %d", c.name, len(got), d.Known, c.want)
+		}
+	}
+}
