@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,6 +108,7 @@ type scriptModel struct {
 	raised  map[string]int    // id -> times raised
 	msgs    map[string]string // id -> msg as the script decoded it
 	dropped int               // pieces dropped at a new file's header
+	damaged int               // damaged lines dropped before a good row
 	bad     []string          // rows the script would warn about
 
 	// replayWindow is replay_window, after which raised_ids (with
@@ -166,7 +169,66 @@ func (m *scriptModel) rememberRaised(id string) {
 var (
 	wholeTimePat = regexp.MustCompile(`^[0-9]+\.[0-9]{6}$`)
 	escapePat    = regexp.MustCompile(`\\x[0-9a-fA-F]{2}`)
+	countPat     = regexp.MustCompile(`^[0-9]+$`)
+	portPat      = regexp.MustCompile(`^[0-9]{1,5}$`)
+	realPat      = regexp.MustCompile(`^-?[0-9]+(\.[0-9]*)?$`)
 )
+
+// whole follows is_whole: a row is whole with as many fields as the header
+// and a last field that is "-" or a time with six decimals, or with more.
+func (m *scriptModel) whole(row []string) bool {
+	if len(row) < len(m.columns) {
+		return false
+	}
+	last := row[len(row)-1]
+	return len(row) > len(m.columns) || last == "-" || wholeTimePat.MatchString(last)
+}
+
+// rowProblem follows row_problem: why a whole row cannot become an entry,
+// or "".
+func (m *scriptModel) rowProblem(row []string) string {
+	col := func(name string) string {
+		i, ok := m.columns[name]
+		if !ok || i >= len(row) {
+			return "-"
+		}
+		return row[i]
+	}
+	switch {
+	case len(row) != len(m.columns):
+		return "wrong number of fields"
+	case !realPat.MatchString(col("ts")):
+		return "bad ts"
+	case col("id") == "-":
+		return "no id"
+	case !slices.Contains(notice.Rules(), m.unescape(col("rule"))):
+		return "unknown rule"
+	case !realPat.MatchString(col("risk_score")):
+		return "bad risk_score"
+	case !countPat.MatchString(col("severity")):
+		return "bad severity"
+	case col("msg") == "-":
+		return "no msg"
+	}
+	for _, name := range []string{"src", "dst"} {
+		if a := col(name); a != "-" {
+			if _, err := netip.ParseAddr(a); err != nil {
+				return "bad " + name
+			}
+		}
+	}
+	if p := col("dst_p"); p != "-" {
+		if n, err := strconv.Atoi(p); !portPat.MatchString(p) || err != nil || n > 65535 {
+			return "bad dst_p"
+		}
+	}
+	for _, name := range []string{"start", "end"} {
+		if v := col(name); v != "-" && !realPat.MatchString(v) {
+			return "bad " + name
+		}
+	}
+	return ""
+}
 
 // unescape follows feed.zeek's unescape: every \xNN becomes its byte.
 func (m *scriptModel) unescape(s string) string {
@@ -198,6 +260,7 @@ func (m *scriptModel) line(l string) {
 		}
 		return
 	}
+	joined := m.piece != ""
 	text := m.piece + l
 	m.piece = ""
 	if text == "" {
@@ -208,13 +271,19 @@ func (m *scriptModel) line(l string) {
 		return
 	}
 	row := strings.Split(text, "\t")
-	last := row[len(row)-1]
-	if len(row) < len(m.columns) || (len(row) == len(m.columns) && last != "-" && !wholeTimePat.MatchString(last)) {
+	if !m.whole(row) {
 		m.piece = text
 		return
 	}
-	if len(row) != len(m.columns) {
-		m.bad = append(m.bad, "wrong number of fields: "+text)
+	problem := m.rowProblem(row)
+	if problem != "" && joined {
+		if alone := strings.Split(l, "\t"); m.whole(alone) && m.rowProblem(alone) == "" {
+			m.damaged++
+			row, problem = alone, ""
+		}
+	}
+	if problem != "" {
+		m.bad = append(m.bad, problem+": "+text)
 		return
 	}
 	id := m.unescape(row[m.columns["id"]])
@@ -767,6 +836,46 @@ func TestProtocolSidecarRestartAfterLongStop(t *testing.T) {
 				r.write(s, time.Second)
 			}
 			r.check()
+		})
+	}
+}
+
+// A damaged line in the feed (one an admin appended by hand to try the
+// package, a row cut short by something else than the sink) is dropped with
+// a warning and costs no other row: the script keeps a line that is not a
+// whole row as the start of the next one, and when the two joined are no
+// row it takes the next line alone. It took the row after the damage down
+// with it.
+func TestProtocolDamagedLineCostsNoRow(t *testing.T) {
+	good := func(i int) string {
+		return strings.TrimSuffix(string(appendRow(nil, sampleNotice(i, "damaged"))), "\n")
+	}
+	row := good(9)
+	fields := strings.Split(row, "\t")
+	for _, tc := range []struct{ name, line string }{
+		{"a word", "test"},
+		{"a row cut short", row[:40]},
+		{"a row cut after its last tab", row[:strings.LastIndexByte(row, '\t')+1]},
+		{"end without its decimals", strings.Join(fields[:len(fields)-1], "\t") + "\t1764094020"},
+		{"a column too many", row + "\t-"},
+		{"an unknown rule", strings.Replace(row, "\t"+fields[2]+"\t", "\tno.such.rule\t", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newScriptModel()
+			lines := strings.Split(string(appendHeader(nil, time.Time{})), "\n")
+			lines = append(lines[:len(lines)-1], good(0), tc.line, good(1), good(2))
+			for _, l := range lines {
+				m.line(l)
+			}
+			for i := range 3 {
+				if got := m.raised[sampleNotice(i, "damaged").ID]; got != 1 {
+					t.Errorf("row %d was raised %d times, want 1", i, got)
+				}
+			}
+			if m.damaged+len(m.bad) != 1 {
+				t.Errorf("%d damaged lines dropped and %d rows warned about (%q), want one of either",
+					m.damaged, len(m.bad), m.bad)
+			}
 		})
 	}
 }

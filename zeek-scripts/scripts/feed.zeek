@@ -26,8 +26,11 @@
 ##! line whose newline has not been written yet, so a row can arrive in two
 ##! pieces. A row is whole when it has as many fields as the header and its
 ##! last field, a time, is ``-`` or has all six decimals; a piece that is not
-##! is kept and joined with the next line. The sidecar escapes ``#`` in
-##! values, so a line starting with ``#`` is always a header line.
+##! is kept and joined with the next line. When the two joined make no good
+##! row but the next line alone does (the piece was a damaged line, not the
+##! start of a row), the piece is dropped with a warning and the line raised.
+##! The sidecar escapes ``#`` in values, so a line starting with ``#`` is
+##! always a header line.
 ##!
 ##! On a cluster only the manager reads the feed and raises the notices (a
 ##! standalone Zeek does it itself); workers, proxies and loggers load this
@@ -183,6 +186,21 @@ function string_value(raw: string): string
 function time_value(raw: string): time
 	{
 	return double_to_time(to_double(raw));
+	}
+
+# Whether a data row is whole: as many fields as the header, the last (a time)
+# being unset or written with all six decimals. The raw reader hands over
+# what it has of a line at the end of the file, so a row can come in pieces.
+# (A row with more fields is whole too, and wrong.)
+function is_whole(row: vector of string): bool
+	{
+	if ( |row| < |columns| )
+		return F;
+
+	local last = row[|row| - 1];
+	return |row| > |columns|
+	    || last == unset_field
+	    || matches(whole_time_pat, last);
 	}
 
 # Why a data row cannot become an entry, or "" when it can.
@@ -370,6 +388,7 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 		return;
 		}
 
+	local joined = piece != "";
 	local text = piece + line;
 	piece = "";
 
@@ -384,8 +403,7 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 
 	local row = split_string(text, /\t/);
 
-	if ( |row| < |columns|
-	    || ( |row| == |columns| && row[|row| - 1] != unset_field && ! matches(whole_time_pat, row[|row| - 1]) ) )
+	if ( ! is_whole(row) )
 		{
 		# Not whole yet: wait for the rest.
 		if ( |text| <= max_piece )
@@ -397,6 +415,21 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 		}
 
 	local problem = row_problem(row);
+	if ( problem != "" && joined )
+		{
+		# The piece was not the start of this row but a damaged line (one
+		# written by hand, or cut short by something else than the
+		# sidecar): the line alone may be a good row, which the piece
+		# must not take down with it.
+		local alone = split_string(line, /\t/);
+		if ( is_whole(alone) && row_problem(alone) == "" )
+			{
+			Reporter::warning("zeekanom feed: dropped a damaged line before a row");
+			row = alone;
+			problem = "";
+			}
+		}
+
 	if ( problem != "" )
 		{
 		Reporter::warning(fmt("zeekanom feed: row skipped: %s", problem));
