@@ -320,24 +320,17 @@ function identifier(e: FeedEntry): string
 	    "|", e?$dst_p ? cat(e$dst_p) : "", "|", e?$domain ? e$domain : "");
 	}
 
+# Whether raise_entry is raising a notice, for the Notice::policy hook below.
+global raising = F;
+
 # The notice's ts is the feed row's (when the sidecar's evidence ended), not
 # the network time at which Zeek read the row: a notice from re-scored
 # archives, or read after a stall, keeps the time of what it reports, the
-# @timestamp its Elasticsearch copy carries. The notice framework
-# suppresses repeats until ts + suppress_for (base/frameworks/notice/
-# main.zeek), so the row's lag behind network time is added to
-# suppress_for: repeats stay suppressed for suppress_for from now (from
-# the row's ts alone, a row older than suppress_for was suppressed until
-# the next expiry sweep, seconds).
+# @timestamp its Elasticsearch copy carries.
 function raise_entry(e: FeedEntry)
 	{
-	local lag = network_time() - e$ts;
-	local suppress = suppress_for;
-	if ( lag > 0secs )
-		suppress = suppress_for + lag;
-
 	local n = Notice::Info($ts=e$ts, $note=e$note, $msg=e$msg,
-	    $identifier=identifier(e), $suppress_for=suppress);
+	    $identifier=identifier(e), $suppress_for=suppress_for);
 
 	if ( e$risk_score > 0.0 )
 		n$n = double_to_count(floor(e$risk_score + 0.5));
@@ -354,7 +347,28 @@ function raise_entry(e: FeedEntry)
 	if ( e?$uids && |e$uids| > 0 )
 		n$uid = e$uids[0];
 
+	raising = T;
 	NOTICE(n);
+	raising = F;
+	}
+
+# The notice framework suppresses repeats until ts + suppress_for (base/
+# frameworks/notice/main.zeek), so the lag of a notice's ts behind network
+# time is added to whatever suppress_for the notice policy left it:
+# ZeekAnom::suppress_for, Notice::type_suppression_intervals (set by the
+# framework's own policy hook, priority 10) or a site's hook. Repeats then
+# stay suppressed for that long from when Zeek raised the notice; from the
+# row's ts alone, a row older than its interval (re-scored archives) was
+# suppressed only until the table's next expiry sweep, seconds. This hook
+# runs after the site's own (priority 0 by default).
+hook Notice::policy(n: Notice::Info) &priority=-100
+	{
+	if ( ! raising || n$suppress_for == 0secs )
+		return;
+
+	local lag = network_time() - n$ts;
+	if ( lag > 0secs )
+		n$suppress_for = n$suppress_for + lag;
 	}
 
 event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,

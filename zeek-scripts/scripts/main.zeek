@@ -143,7 +143,12 @@ export {
 	const min_risk_score = 0.0 &redef;
 
 	## How long the notice framework suppresses a repeat of a notice with
-	## the same rule, source, destination, port and domain.
+	## the same rule, source, destination, port and domain, from when Zeek
+	## raised it (the row's lag behind network time is added, after the
+	## notice policy: see :doc:`feed.zeek`).
+	## :zeek:see:`Notice::type_suppression_intervals` or a
+	## :zeek:see:`Notice::policy` hook setting *suppress_for* override it
+	## for a type, as for any notice.
 	const suppress_for = 1hr &redef;
 
 	## When Zeek starts, the raw reader reads the current feed file from
