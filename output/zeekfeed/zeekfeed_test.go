@@ -954,3 +954,32 @@ func BenchmarkAppendRow(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// Each notice type's ## doc in main.zeek, which Zeek's docs and an admin
+// writing notice policy read, names the rule raised as it.
+func TestNoticeTypeDocsNameTheirRule(t *testing.T) {
+	b, err := os.ReadFile(mainZeek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{} // type -> its ## doc
+	doc := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "##"):
+			doc += strings.TrimPrefix(l, "##") + " "
+			continue
+		case regexp.MustCompile(`^\w+,$`).MatchString(l) && doc != "":
+			// (raise_notes lists them again, undocumented)
+			docs[strings.TrimSuffix(l, ",")] = strings.Join(strings.Fields(doc), " ")
+		}
+		doc = ""
+	}
+	for _, r := range notice.Rules() {
+		typ := strings.TrimPrefix(notice.ZeekNote(r), "ZeekAnom::")
+		if !strings.Contains(docs[typ], "(rule ``"+r+"``)") {
+			t.Errorf("main.zeek: the doc of %s does not name its rule as (rule ``%s``): %q", typ, r, docs[typ])
+		}
+	}
+}

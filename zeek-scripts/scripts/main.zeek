@@ -21,8 +21,10 @@ export {
 		## A host probed destinations or ports too slowly for
 		## per-window counts to see it (rule ``scan.slow``).
 		Slow_Scan,
-		## Many sources converged on one destination
-		## (rule ``dos.fanin``).
+		## A flood against one destination and port (rule
+		## ``dos.fanin``): many sources (*sub* ``distributed``), one
+		## loud source (``single_source``) or one connection of many
+		## packets and no reply (``one_way_flow``).
 		DoS_FanIn,
 		## A host connected to a destination at regular intervals, as
 		## malware calling home does (rule ``beacon``).
@@ -36,11 +38,13 @@ export {
 		## The same, queried too slowly for any short window to see
 		## them: over an hour (rule ``dns.dga_slow``).
 		DNS_Slow_DGA,
-		## A host sent far more data out than its baseline
-		## (rule ``exfiltration``).
+		## A host sent far more data out than its baseline, or far more
+		## to one destination than its usual largest (*sub*
+		## ``destination``) (rule ``exfiltration``).
 		Exfiltration,
-		## A connection lasted far longer than is usual for its
-		## service (rule ``long_connection``).
+		## A connection lasted longer than the sidecar's threshold (one
+		## hour by default), or is still open past it (*sub* ``open``)
+		## (rule ``long_connection``).
 		Long_Connection,
 		## A host was active at an hour of the week it usually is not
 		## (rule ``contextual.off_hours``).
