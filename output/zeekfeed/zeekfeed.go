@@ -41,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/zeekanom/zeekanom/output/notice"
@@ -147,7 +148,45 @@ type Sink struct {
 	// repeats in the new one.
 	flushAt int
 
+	// lock holds the flock on Path+LockSuffix for the sink's life.
+	lock *os.File
+
 	closed bool
+}
+
+// LockSuffix names the file beside the feed that its writer holds a flock
+// on: PATH.lock.
+const LockSuffix = ".lock"
+
+// LockedError is New's error when another process writes the feed. Two
+// writers lose rows at each rotation: the one that did not rotate goes on
+// appending to the renamed file, which the reader has left.
+type LockedError struct{ Path string }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("output.zeekfeed.path: %s is written by another zeekanom (it holds %s%s; "+
+		"two writers lose notices at each rotation): stop it (the service: systemctl stop zeekanom) "+
+		"or give this one another path", e.Path, e.Path, LockSuffix)
+}
+
+// lockFeed takes the feed's lock, without waiting. The lock file is opened
+// read-only (a flock needs no more), so a lock file that root's score
+// created is still taken by the service's user, and the other way round;
+// O_NOFOLLOW, so that a planted link names nothing else.
+func lockFeed(path string) (*os.File, error) {
+	name := path + LockSuffix
+	f, err := os.OpenFile(name, os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("zeekfeed: lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &LockedError{Path: path}
+		}
+		return nil, fmt.Errorf("zeekfeed: lock %s: %w", name, err)
+	}
+	return f, nil
 }
 
 // carried is a row of the carry-over and when it was first written to a
@@ -173,7 +212,13 @@ func newAt(cfg Config, now func() time.Time) (*Sink, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("zeekfeed: %w", err)
 	}
+	lock, err := lockFeed(cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	if err := s.open(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	return s, nil
@@ -531,6 +576,12 @@ func (s *Sink) Close() error {
 			err = fmt.Errorf("zeekfeed: %w", cerr)
 		}
 		s.f = nil
+	}
+	if s.lock != nil {
+		if cerr := s.lock.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("zeekfeed: %w", cerr)
+		}
+		s.lock = nil
 	}
 	return err
 }
