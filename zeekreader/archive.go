@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Chain is one log stream of an archive: files of one log (and one sensor
@@ -30,6 +31,7 @@ type Archive struct {
 	Chains []Chain
 	// Notes are files that were skipped and why (not errors).
 	Notes []string
+	rng   TimeRange // rows read (Restrict); zero: all
 }
 
 var dateDir = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
@@ -61,6 +63,15 @@ func looksRead(path string) bool {
 // directory. Files named explicitly are always taken, whatever their name,
 // and chained as the files of their directory would be.
 func Walk(paths []string, kinds ...Kind) (*Archive, error) {
+	return WalkRange(paths, TimeRange{}, kinds...)
+}
+
+// WalkRange is Walk for the rows with a ts in r: the archive's Open leaves
+// the other rows out (counted, Stats.Outside), and the files whose names'
+// hours say they hold none of them are left out of the archive, unopened
+// (not even hashed as a copy), with a note. Files whose names do not say
+// are read.
+func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 	want := map[Kind]bool{}
 	if len(kinds) == 0 {
 		kinds = []Kind{KindConn, KindDNS, KindHTTP, KindSSL}
@@ -68,7 +79,7 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 	for _, k := range kinds {
 		want[k] = true
 	}
-	a := &Archive{}
+	a := &Archive{rng: r}
 	chains := map[string]*Chain{}
 	unknown := map[string][]string{} // log files that look like a log read but are not, by name
 	seen := map[fileKey]string{}     // every file taken, by identity: the path it was taken by
@@ -185,6 +196,7 @@ func Walk(paths []string, kinds ...Kind) (*Archive, error) {
 		sort.Strings(c.Files)
 		a.Chains = append(a.Chains, *c)
 	}
+	a.restrict()
 	a.dropCopies(sizes)
 	return a, nil
 }
@@ -321,6 +333,113 @@ func (a *Archive) Files() []string {
 	return out
 }
 
+// TimeRange is a span of event time, [From, To); a zero bound is open.
+type TimeRange struct {
+	From, To time.Time
+	// Late is how long after To a row with a ts before To may be logged
+	// and still be wanted: conn rows are logged when the connection ends
+	// with its start as ts, and the detectors take a row up to their
+	// lateness after its window. Files opened later are not read.
+	Late time.Duration
+}
+
+// Contains reports whether t is in the range.
+func (r TimeRange) Contains(t time.Time) bool {
+	return (r.From.IsZero() || !t.Before(r.From)) && (r.To.IsZero() || t.Before(r.To))
+}
+
+// Zeek names a rotated log by the times it was opened and closed in the
+// sensor's local time (zeekctl's make-archive-name, from Zeek's strftime),
+// whose zone the name does not say: its hours may be any zone's, from
+// UTC-12 to UTC+14. rotationSlack allows for a row logged in the second
+// the file closed, after the whole second its name shows.
+const (
+	zoneWest      = 12 * time.Hour
+	zoneEast      = 14 * time.Hour
+	rotationSlack = time.Minute
+)
+
+// mayHold reports whether the file can hold rows of the range, by the
+// hours of its name (a name without them can). A row is logged after its
+// ts (a connection when it ends, a query when answered), so a file closed
+// before From holds none of its rows; a file opened after To+Late holds
+// only rows not wanted (their ts at To or later, or logged too late).
+func (r TimeRange) mayHold(file string) bool {
+	open, closed, ok := rotationSpan(file)
+	switch {
+	case !ok:
+		return true
+	case !r.From.IsZero() && closed.Add(zoneWest+rotationSlack).Before(r.From):
+		return false
+	case !r.To.IsZero() && open.Add(-zoneEast).After(r.To.Add(r.Late)):
+		return false
+	}
+	return true
+}
+
+// rotationSpan reads the hours of a zeekctl archive name,
+// YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz (the folder is the day the file
+// was opened; a copy's mark on the folder or after the hours, or a
+// logger's suffix, may follow), as UTC times. A close at or before the
+// open is on the next day (conn.23:00:00-00:00:00, a daily rotation).
+func rotationSpan(file string) (open, closed time.Time, ok bool) {
+	day := unmarked(filepath.Base(filepath.Dir(file)))
+	if !dateDir.MatchString(day) {
+		return open, closed, false
+	}
+	base := filepath.Base(file)
+	i := strings.IndexByte(base, '.')
+	const n = len("15:04:05-15:04:05")
+	if i < 0 || len(base) < i+1+n {
+		return open, closed, false
+	}
+	hours := base[i+1 : i+1+n]
+	if rest := base[i+1+n:]; hours[8] != '-' || rest != "" && !strings.ContainsRune(". -", rune(rest[0])) {
+		return open, closed, false
+	}
+	open, err := time.Parse(time.DateTime, day+" "+hours[:8])
+	if err != nil {
+		return open, closed, false
+	}
+	closed, err = time.Parse(time.DateTime, day+" "+hours[9:])
+	if err != nil {
+		return open, closed, false
+	}
+	if !closed.After(open) {
+		closed = closed.Add(24 * time.Hour)
+	}
+	return open, closed, true
+}
+
+// restrict leaves out the files whose names' hours say they hold no row of
+// the archive's time range, with a note.
+func (a *Archive) restrict() {
+	r := a.rng
+	var left []string
+	chains := a.Chains[:0]
+	for _, c := range a.Chains {
+		c.Files = slices.DeleteFunc(c.Files, func(f string) bool {
+			if r.mayHold(f) {
+				return false
+			}
+			left = append(left, f)
+			return true
+		})
+		if len(c.Files) > 0 {
+			chains = append(chains, c)
+		}
+	}
+	a.Chains = chains
+	if len(left) > 0 {
+		slices.Sort(left)
+		more := ""
+		if len(left) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(left)-1)
+		}
+		a.Notes = append(a.Notes, fmt.Sprintf("%s: its name's hours are outside the time range, not read%s", left[0], more))
+	}
+}
+
 // chainSource reads a chain's files one after another.
 type chainSource struct {
 	files []string
@@ -329,6 +448,7 @@ type chainSource struct {
 	kinds []Kind
 	stats *Stats
 	all   bool
+	rng   TimeRange
 }
 
 func (c *chainSource) Next() (*Event, error) {
@@ -347,6 +467,10 @@ func (c *chainSource) Next() (*Event, error) {
 			c.cur.All = c.all
 		}
 		ev, err := c.cur.Next()
+		if err == nil && !ev.TS.IsZero() && !c.rng.Contains(ev.TS) {
+			c.stats.Outside++
+			continue
+		}
 		if err == nil || IsRowError(err) {
 			return ev, err
 		}
@@ -418,7 +542,7 @@ func (a *Archive) Open(all bool) *Merged {
 		if c.Kind == KindOther {
 			kinds = nil
 		}
-		m.srcs = append(m.srcs, &chainSource{files: c.Files, kinds: kinds, stats: &Stats{}, all: all || c.Kind == KindOther})
+		m.srcs = append(m.srcs, &chainSource{files: c.Files, kinds: kinds, stats: &Stats{}, all: all || c.Kind == KindOther, rng: a.rng})
 	}
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -299,6 +300,96 @@ func TestPathFromName(t *testing.T) {
 	} {
 		if got := zeekreader.PathFromName(name); got != want {
 			t.Errorf("PathFromName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// WalkRange reads the rows of a time range and opens only the files whose
+// zeekctl names' hours can hold them: a row is logged after its ts, so a
+// file closed before the range holds none; a file opened after its end
+// holds only later rows, or rows of long connections logged more than
+// Late after it. The names' hours are the sensor's local time, any zone's
+// (UTC-12 to UTC+14). A file not read here is not gzip: opened, it would
+// be a FileError.
+func TestArchiveRestrict(t *testing.T) {
+	day := func(s string) float64 {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(tm.Unix())
+	}
+	dir := t.TempDir()
+	junk := []byte("\x1f\x8b\x08 not gzip: opened, a FileError")
+	for name, data := range map[string][]byte{
+		"2024-01-01/conn.09:00:00-10:00:00.log.gz":     junk, // closed 22:00 UTC at the latest (UTC-12)
+		"2024-01-01 (1)/conn.09:00:00-10:00:00.log.gz": junk,
+		"2024-01-01/conn.11:00:00-12:00:00.log.gz":     gz([]byte(connLog(day("2024-01-01T11:30:00Z")))),
+		// a long connection started before the range, logged in it
+		"2024-01-02/conn.00:00:00-01:00:00.log.gz": gz([]byte(connLog(day("2024-01-01T23:50:00Z"), day("2024-01-02T00:10:00Z")))),
+		// one logged 14h30 after its end (here, of a sensor at UTC+14, 30 minutes)
+		"2024-01-03/conn.14:00:00-15:00:00.log.gz": gz([]byte(connLog(day("2024-01-02T23:30:00Z"), day("2024-01-03T14:10:00Z")))),
+		"2024-01-03/conn.15:00:00-16:00:00.log.gz": gz([]byte(connLog(day("2024-01-03T15:10:00Z")))),
+		"2024-01-03/conn.16:00:00-17:00:00.log.gz": junk, // opened 02:00 UTC at the earliest: past To+Late
+		"flat/dns.log": []byte(dnsLog(day("2024-01-01T12:00:00Z"), day("2024-01-02T12:00:00Z"))),
+	} {
+		writeFile(t, filepath.Join(dir, name), data)
+	}
+	from, _ := time.Parse(time.RFC3339, "2024-01-02T00:00:00Z")
+	a, err := zeekreader.WalkRange([]string{dir}, zeekreader.TimeRange{From: from, To: from.Add(24 * time.Hour), Late: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := chainsOf(a); got != "conn:4 dns:1" {
+		t.Errorf("chains %s, want conn's four files that may hold rows of the range, and dns", got)
+	}
+	if want := filepath.Join(dir, "2024-01-01 (1)", "conn.09:00:00-10:00:00.log.gz") + ": its name's hours are outside the time range, not read (and 2 more)"; len(a.Notes) != 1 || a.Notes[0] != want {
+		t.Errorf("notes %q, want only %q (the two junk files alike were not hashed as copies)", a.Notes, want)
+	}
+	m := a.Open(false)
+	defer m.Close()
+	if got, want := merged(t, m), "conn@1704154200 dns@1704196800 conn@1704238200"; got != want {
+		t.Errorf("merged = %s\nwant     %s", got, want)
+	}
+	if st := m.Stats(); st.Rows != 8 || st.Outside != 5 {
+		t.Errorf("rows %d, outside %d; want 8 read, 5 of them outside", st.Rows, st.Outside)
+	}
+}
+
+// Which zeekctl names WalkRange reads, for the range of 2024-01-02 (UTC)
+// and an hour's lateness: those whose hours, in any zone, may hold its
+// rows, and every name whose hours it cannot read.
+func TestArchiveRestrictByName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		read bool
+	}{
+		{"2024-01-01/conn.11:00:00-12:00:00.log.gz", true},  // closed 00:00 UTC at the latest
+		{"2024-01-01/conn.10:00:00-11:00:00.log.gz", false}, // 23:00
+		{"2024-01-01/conn.23:00:00-00:00:00.log.gz", true},  // closed on the next day
+		{"2023-12-31/conn.00:00:00-00:00:00.log.gz", false}, // a daily rotation: closed 2024-01-01 12:00 at the latest
+		{"2024-01-01/conn.00:00:00-00:00:00.log.gz", true},
+		{"2024-01-01 (1)/conn.10:00:00-11:00:00.log.gz", false},
+		{"2024-01-01/conn.10:00:00-11:00:00 (1).log.gz", false},
+		{"2024-01-01/conn.10:00:00-11:00:00-logger-1.log.gz", false},
+		{"2024-01-03/conn.15:00:00-16:00:00.log.gz", true}, // opened 01:00 UTC at the earliest: To+Late
+		{"2024-01-03/conn.16:00:00-17:00:00.log.gz", false},
+		{"2024-01-03/conn.16:00:00-17:00:00x.log.gz", true}, // not a rotation's hours
+		{"2024-01-03/conn.16:00-17:00.log.gz", true},
+		{"2024-01-03/conn.26:00:00-27:00:00.log.gz", true},
+		{"2024-01-03/conn.log", true},
+		{"2024-13-03/conn.16:00:00-17:00:00.log.gz", true},
+		{"logs/conn.16:00:00-17:00:00.log.gz", true}, // no day
+	} {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, c.name), nil)
+		from, _ := time.Parse(time.RFC3339, "2024-01-02T00:00:00Z")
+		a, err := zeekreader.WalkRange([]string{dir}, zeekreader.TimeRange{From: from, To: from.Add(24 * time.Hour), Late: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(a.Files()) == 1; got != c.read {
+			t.Errorf("%s: read %v, want %v", c.name, got, c.read)
 		}
 	}
 }

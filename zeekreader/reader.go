@@ -81,6 +81,9 @@ type Stats struct {
 	Bytes   int64 // stream bytes consumed (uncompressed)
 	Disk    int64 // bytes read from the file as it is stored (compressed, for gzip; read ahead of Bytes)
 	Closed  bool  // a #close line was seen (the writer finished this file)
+	// Outside counts rows read but left out of an archive's merge: their
+	// ts is outside its time range (WalkRange). They are in Rows.
+	Outside int64
 }
 
 // Options tune a Reader. The zero value is the batch default.
@@ -197,6 +200,7 @@ func (s *Stats) add(o Stats) {
 	s.Errors += o.Errors
 	s.Bytes += o.Bytes
 	s.Disk += o.Disk
+	s.Outside += o.Outside
 }
 
 // Offset is the stream offset just past the last line consumed (a line
