@@ -19,13 +19,14 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] [--window D] [--min-risk N] [--workers N] PATH...
+const evalSynopsis = `[-c FILE] [-m MODEL] [--labels FILE] [--json FILE] [--window D] [--from TIME] [--to TIME] [--min-risk N] [--workers N] PATH...
 
 Runs every configured detector (as 'score' builds them) over labelled logs
 and reports precision, recall and F1 at host-window and flow level, per
 rule and per attack class, and the PR-AUC of event.risk_score. Ground truth
 is the Stratosphere label/detailedlabel columns, and/or a labels file of
-host,start,end,class ranges (see detectors/eval/README.md).`
+host,start,end,class ranges (see detectors/eval/README.md). --from and --to
+evaluate only the rows with a ts in [from, to), as score scores them.`
 
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, stdout)
@@ -37,10 +38,15 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	minRisk := fs.Float64("min-risk", 0, "ignore notices with event.risk_score below N")
 	var workers int
 	workersVar(fs, &workers)
+	var rng rangeFlags
+	rangeVar(fs, &rng)
 	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
 	if err := checkWorkers(workers); err != nil {
+		return err
+	}
+	if err := rng.check(); err != nil {
 		return err
 	}
 	if err := checkWindow(*window); err != nil {
@@ -80,7 +86,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the evaluator takes each row; the detectors take runs of rows, as in
 	// score (the evaluator only collects notices until Report)
 	batch := zeekreader.NewBatch(batchRows)
-	skipped, err := eachEvent(ctx, fs.Args(), func(e *zeekreader.Event) {
+	skipped, err := eachEvent(ctx, fs.Args(), rng, func(e *zeekreader.Event) {
 		ev.Observe(e)
 		batch.Add(e)
 		if batch.Full() {
@@ -94,7 +100,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	eng.ObserveBatch(batch.Events)
 	eng.Flush()
 	rep := ev.Report()
-	if skipped.n > 0 {
+	if skipped.n > 0 || skipped.outside > 0 {
 		fmt.Fprintf(stderr, "zeekanom eval: %v\n", skipped)
 	}
 	warnNoTruth(stderr, rep, fs.Args())

@@ -28,6 +28,8 @@ type skips struct {
 	// on damage), firstFile the first of them
 	files     int
 	firstFile error
+	// outside is how many rows were left out as outside --from/--to
+	outside int64
 }
 
 func (s *skips) add(err error) {
@@ -55,23 +57,32 @@ func (s skips) nothingRead(files int, rows int64) error {
 	return fmt.Errorf("no input could be read: all %d files failed (the first: %w)", files, s.firstFile)
 }
 
-// String says how many were skipped and the first of them.
+// String says how many were skipped and the first of them, and how many
+// rows were outside --from/--to.
 func (s skips) String() string {
-	if s.first == nil {
-		return "no bad rows"
+	out := "no bad rows"
+	if s.first != nil {
+		out = fmt.Sprintf("%d skipped: bad rows, unreadable or damaged files (the first: %v)", s.n, s.first)
 	}
-	return fmt.Sprintf("%d skipped: bad rows, unreadable or damaged files (the first: %v)", s.n, s.first)
+	if s.outside > 0 {
+		out += fmt.Sprintf(", %s outside --from/--to", counted(s.outside, "row"))
+	}
+	return out
 }
 
-// eachEvent walks paths and calls fn for every conn/dns/http/ssl event,
-// skipping bad rows (counted and returned).
-func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) (skipped skips, err error) {
+// eachEvent walks paths and calls fn for every conn/dns/http/ssl event of
+// the range, skipping bad rows (counted and returned, as the rows outside
+// the range are).
+func eachEvent(ctx context.Context, paths []string, rng rangeFlags, fn func(*zeekreader.Event)) (skipped skips, err error) {
 	if len(paths) == 0 {
 		return skipped, errors.New("no input paths")
 	}
-	a, err := zeekreader.Walk(paths)
+	a, err := rng.walk(paths)
 	if err != nil {
 		return skipped, err
+	}
+	if len(a.Chains) == 0 && rng.set() {
+		return skipped, noLogs(paths, rng)
 	}
 	src := a.Open(false)
 	defer src.Close()
@@ -81,6 +92,7 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 		}
 		ev, err := src.Next()
 		if err == io.EOF {
+			skipped.outside = src.Stats().Outside
 			return skipped, skipped.nothingRead(len(a.Files()), src.Stats().Rows)
 		}
 		if err != nil {
@@ -101,7 +113,7 @@ func eachEvent(ctx context.Context, paths []string, fn func(*zeekreader.Event)) 
 // conn/dns/http/ssl) and the vectors are those the iforest and supervised
 // detectors score. The detectors in also take the same rows alongside
 // (train's contextual, exfil and beacon detectors).
-func extractVectors(ctx context.Context, paths []string, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
+func extractVectors(ctx context.Context, paths []string, rng rangeFlags, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
 	if labelsFile != "" {
@@ -114,7 +126,7 @@ func extractVectors(ctx context.Context, paths []string, window time.Duration, l
 	tap := &vectorTap{ex: features.New(fc)}
 	eng := detectors.NewEngine(func(*notice.Notice) {}, append([]detectors.Detector{tap}, also...)...)
 	batch := zeekreader.NewBatch(batchRows)
-	skipped, err := eachEvent(ctx, paths, func(ev *zeekreader.Event) {
+	skipped, err := eachEvent(ctx, paths, rng, func(ev *zeekreader.Event) {
 		batch.Add(ev)
 		if batch.Full() {
 			eng.ObserveBatch(batch.Events)
@@ -145,12 +157,13 @@ func (t *vectorTap) Advance(wm time.Time, _ detectors.Emit) {
 }
 func (t *vectorTap) Flush(detectors.Emit) { t.out = append(t.out, t.ex.Flush()...) }
 
-const featuresSynopsis = `[--window D] [--labels FILE] [--score -m MODEL] PATH... [-o FILE]
+const featuresSynopsis = `[--window D] [--labels FILE] [--score -m MODEL] [--from TIME] [--to TIME] PATH... [-o FILE]
 
 Writes one CSV row per host and window: the feature vector the iforest and
 supervised detectors score, a label column (1 where the Stratosphere label
 columns or --labels mark the host-window malicious) and, with --score, the
-model's iforest_score.`
+model's iforest_score. --from and --to read only the rows with a ts in
+[from, to), as score does.`
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", featuresSynopsis, stdout)
@@ -159,7 +172,12 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	score := fs.Bool("score", false, "add an iforest_score column (needs -m)")
 	mpath := fs.String("m", "", "model file for --score (implies --score)")
 	labels := fs.String("labels", "", "labels file (host,start,end,class) marking host-windows malicious besides the label columns")
+	var rng rangeFlags
+	rangeVar(fs, &rng)
 	if err := parseFlagsAnywhere(fs, args); err != nil {
+		return err
+	}
+	if err := rng.check(); err != nil {
 		return err
 	}
 	if err := checkWindow(*window); err != nil {
@@ -189,7 +207,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labels)
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), rng, *window, *labels)
 	if err != nil {
 		return err
 	}
@@ -211,6 +229,14 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stderr, "zeekanom features: %s, %v\n", counted(len(vecs), "host-window"), skipped)
 	return nil
+}
+
+// noLogs is the error of an input without a log to read (in the range).
+func noLogs(paths []string, rng rangeFlags) error {
+	if rng.set() {
+		return fmt.Errorf("no conn, dns, http or ssl logs under %v that may hold rows between --from and --to", paths)
+	}
+	return fmt.Errorf("no conn, dns, http or ssl logs under %v", paths)
 }
 
 // checkOutputDir fails at once when the directory of an output FILE

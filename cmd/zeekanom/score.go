@@ -19,7 +19,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
-const scoreSynopsis = `[-c FILE] [-m MODEL] [-o FILE] [--es-url URL]... [--min-risk N] [--workers N] [--progress] [-q] PATH...
+const scoreSynopsis = `[-c FILE] [-m MODEL] [-o FILE] [--es-url URL]... [--from TIME] [--to TIME] [--min-risk N] [--workers N] [--progress] [-q] PATH...
 
 Re-scores archived Zeek logs (files, or directories in the zeekctl layout
 YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, or flat) with every enabled
@@ -27,7 +27,20 @@ detector, and writes notices. Without an output configured, notices go to
 standard output as JSON lines. -m MODEL starts the detectors from a model
 'zeekanom train' wrote, as eval -m does: it replaces model = "..." in
 [detectors.iforest], [detectors.supervised], [detectors.contextual],
-[detectors.exfil] and [detectors.beacon].`
+[detectors.exfil] and [detectors.beacon].
+
+--from and --to score only the rows with a ts in [from, to), in UTC unless
+the time names its zone (--from 2018-11-04T06:00Z --to 2018-11-05); the
+rows outside are counted in the summary. The files of a zeekctl archive
+whose names' hours cannot hold such rows are not opened: the names are in
+the sensor's local time, whatever zone that is, so the files of up to 12
+hours before --from and 14 after --to are still read, and an hour more
+after --to for the rows of long connections, logged when they end. The
+detectors see the range alone: a window across --from or --to holds only
+its rows, and what a detector learns from history (contextual's
+hour-of-week profiles, exfil's per-host volumes, the iforest's baselines)
+it learns from the range, unless -m starts it from a model trained on the
+time before ('zeekanom train --to').`
 
 type scoreFlags struct {
 	config   string
@@ -38,6 +51,7 @@ type scoreFlags struct {
 	progress bool
 	quiet    bool
 	workers  int
+	rng      rangeFlags
 }
 
 func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,6 +65,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error (default: when it is a terminal, and not with -q)")
 	fs.BoolVar(&f.quiet, "q", false, "quiet: only errors on standard error; no notes, progress or summary, and skipped rows as one line (their count and the first)")
 	workersVar(fs, &f.workers)
+	rangeVar(fs, &f.rng)
 	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +73,9 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		f.progress = false
 	}
 	if err := checkWorkers(f.workers); err != nil {
+		return err
+	}
+	if err := f.rng.check(); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -82,12 +100,12 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.checkUndecoded(); err != nil {
 		return err
 	}
-	arch, err := zeekreader.Walk(fs.Args())
+	arch, err := f.rng.walk(fs.Args())
 	if err != nil {
 		return err
 	}
 	if len(arch.Chains) == 0 {
-		return fmt.Errorf("no conn, dns, http or ssl logs under %v", fs.Args())
+		return noLogs(fs.Args(), f.rng)
 	}
 	for _, n := range arch.Notes {
 		if f.quiet {
@@ -198,6 +216,9 @@ func (r *scoreResult) summary(w io.Writer) {
 		fmt.Fprintf(w, " %s=%d", k, r.notices[k])
 	}
 	fmt.Fprintln(w)
+	if r.stats.Outside > 0 {
+		fmt.Fprintf(w, "zeekanom score: %s outside --from/--to, left out\n", counted(r.stats.Outside, "row"))
+	}
 	// a JSON log under a name that is not Zeek's (its kind comes from the
 	// name) is read but reaches no detector: say so rather than report a
 	// clean run
@@ -205,7 +226,7 @@ func (r *scoreResult) summary(w io.Writer) {
 		fmt.Fprintf(w, "zeekanom score: rows too late for a detector's window, left out by it (mostly conn rows of long connections, logged when they end): %s\n",
 			strings.Join(r.late, ", "))
 	}
-	if other := r.stats.Rows - r.scored; other > 0 && r.ended {
+	if other := r.stats.Rows - r.stats.Outside - r.scored; other > 0 && r.ended {
 		fmt.Fprintf(w, "zeekanom score: %s not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", counted(other, "row"))
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/model"
 )
 
-const trainSynopsis = `[-c CONFIG] [--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] PATH... -o model.json
+const trainSynopsis = `[-c CONFIG] [--labels] [--labels-file FILE] [--window D] [--trees N] [--sample N] [--seed N] [--from TIME] [--to TIME] PATH... -o model.json
 
 Learns from archived Zeek logs (files or directories, read as score reads
 them) the model file the detectors can start from: per-host baselines and
@@ -29,7 +29,9 @@ hour-of-week profile (contextual) and hourly volumes (exfil), beacon's
 normal periodic pairs and, with --labels, a supervised classifier. score,
 eval and features load it with -m; run (and score) with model = "..." in
 [detectors.iforest], [detectors.supervised], [detectors.contextual],
-[detectors.exfil] and [detectors.beacon].`
+[detectors.exfil] and [detectors.beacon]. --from and --to learn from the
+rows with a ts in [from, to) alone, as score reads them: 'train --to T'
+and then 'score --from T -m' score a time against what came before it.`
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", trainSynopsis, stdout)
@@ -41,7 +43,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trees := fs.Int("trees", 100, "isolation trees")
 	sample := fs.Int("sample", 256, "subsample size per tree")
 	seed := fs.Uint64("seed", 1, "random seed (the model is a pure function of input and seed)")
+	var rng rangeFlags
+	rangeVar(fs, &rng)
 	if err := parseFlagsAnywhere(fs, args); err != nil {
+		return err
+	}
+	if err := rng.check(); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -89,7 +96,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		profiles = []detectors.Detector{benignOnly{hours, labeler}, benignOnly{volumes, labeler}, benignOnly{periodic, labeler}}
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), *window, *labelsFile, profiles...)
+	vecs, skipped, err := extractVectors(ctx, fs.Args(), rng, *window, *labelsFile, profiles...)
 	if err != nil {
 		return err
 	}
