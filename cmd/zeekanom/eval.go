@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -47,6 +46,9 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if err := rng.check(); err != nil {
+		return err
+	}
+	if err := checkOutput("--json", *jsonOut, append(fs.Args(), *cfgPath, *mpath, *labelsPath)...); err != nil {
 		return err
 	}
 	if err := checkWindow(*window); err != nil {
@@ -131,7 +133,10 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *jsonOut == "-" {
 			_, err = stdout.Write(b)
 		} else {
-			err = os.WriteFile(*jsonOut, b, 0o644)
+			err = writeOutput(*jsonOut, func(w io.Writer) error {
+				_, err := w.Write(b)
+				return err
+			})
 		}
 		if err != nil {
 			return err

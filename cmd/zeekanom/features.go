@@ -202,29 +202,26 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("%s: %w", *mpath, err)
 		}
 	}
-	if *out != "-" {
-		if err := checkOutputDir("-o", *out); err != nil {
-			return err
-		}
+	if err := checkOutput("-o", *out, append(fs.Args(), *mpath, *labels)...); err != nil {
+		return err
 	}
 	vecs, skipped, err := extractVectors(ctx, fs.Args(), rng, *window, *labels)
 	if err != nil {
 		return err
 	}
-	var w io.Writer = stdout
-	if *out != "-" {
-		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644) // (os.Create: 0666 less the umask)
-		if err != nil {
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := writeVectorsCSV(bw, vecs, m); err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
+		return bw.Flush()
 	}
-	bw := bufio.NewWriter(w)
-	if err := writeVectorsCSV(bw, vecs, m); err != nil {
-		return err
+	if *out == "-" {
+		err = write(stdout)
+	} else {
+		err = writeOutput(*out, write)
 	}
-	if err := bw.Flush(); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "zeekanom features: %s, %v\n", counted(len(vecs), "host-window"), skipped)

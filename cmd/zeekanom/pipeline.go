@@ -50,6 +50,8 @@ func (s *namedSink) setMinRisk(v float64) { s.min.Store(math.Float64bits(v)) }
 // output does not stop the others (its errors are counted).
 type sinkSet struct {
 	sinks []*namedSink
+	// out is score's -o FILE, put in place by commit
+	out *outputFile
 }
 
 func (ss *sinkSet) Write(ctx context.Context, n *notice.Notice) error {
@@ -96,7 +98,25 @@ func (ss *sinkSet) Close() error {
 			errs = append(errs, fmt.Errorf("output %s: %w", s.name, err))
 		}
 	}
+	if ss.out != nil && errs != nil {
+		ss.out.discard()
+	}
 	return errors.Join(errs...)
+}
+
+// commit puts the -o FILE of a run that succeeded in place (after Close);
+// after a run that failed, discard leaves FILE as it was.
+func (ss *sinkSet) commit() error {
+	if ss.out == nil {
+		return nil
+	}
+	return ss.out.commit()
+}
+
+func (ss *sinkSet) discard() {
+	if ss.out != nil {
+		ss.out.discard()
+	}
 }
 
 // lost reports the outputs that lost notices they accepted
@@ -145,9 +165,10 @@ func callStats(v any) (any, bool) {
 type sinkFlags struct {
 	out   string // -o FILE ("-": standard output)
 	esURL urlList
-	// truncate: -o FILE starts the file afresh (score: scoring the same
-	// logs again must not append a second copy). Otherwise it is appended
-	// to, as the live sidecar must across restarts.
+	// truncate: -o FILE is replaced by this run's notices (score:
+	// scoring the same logs again must not append a second copy), once
+	// the run succeeded (sinkSet.commit). Otherwise it is appended to,
+	// as the live sidecar must across restarts.
 	truncate bool
 	// logf takes the Elasticsearch sink's log lines (nil: the standard
 	// logger, as score has them).
@@ -238,19 +259,19 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		nc.Path, hasND = "-", true // nothing configured: JSON lines on stdout
 	}
 	if hasND && build {
-		if nc.Path == "-" {
-			add("ndjson", ndjson.New(nopCloser{stdout}), nc.MinRisk)
-		} else {
-			mode := os.O_APPEND
-			if fl.truncate && fl.out != "" {
-				mode = os.O_TRUNC
+		var w io.WriteCloser
+		switch {
+		case nc.Path == "-":
+			w = nopCloser{stdout}
+		case fl.truncate && fl.out != "":
+			// score -o: a file of this run's notices alone, put in
+			// place of FILE once the run succeeded (commit)
+			o, err := createOutput(nc.Path)
+			if err != nil {
+				return fail(err)
 			}
-			// 0644 less the umask, as the Zeek feed and every other output
-			// file (and a shell's 'score > notices.json'): the notices are
-			// for other users and programs (an analyst's jq, a log
-			// shipper) to read. It was 0640, which no umask can widen;
-			// to keep notices private, tighten the directory or the umask
-			// (README.md, Outputs).
+			ss.out, w = o, o
+		default:
 			if fl.out == "" {
 				// the config's path: its directory is made, as the Zeek
 				// feed's is (config check passed a path in a directory
@@ -259,12 +280,19 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 					return fail(err)
 				}
 			}
-			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|mode, 0o644)
+			// 0644 less the umask, as the Zeek feed and every other output
+			// file (and a shell's 'score > notices.json'): the notices are
+			// for other users and programs (an analyst's jq, a log
+			// shipper) to read. It was 0640, which no umask can widen;
+			// to keep notices private, tighten the directory or the umask
+			// (README.md, Outputs).
+			f, err := os.OpenFile(nc.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
 				return fail(err)
 			}
-			add("ndjson", ndjson.New(f), nc.MinRisk)
+			w = f
 		}
+		add("ndjson", ndjson.New(w), nc.MinRisk)
 	}
 	return ss, nil
 }

@@ -59,7 +59,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f scoreFlags
 	fs.StringVar(&f.config, "c", "", "config file (TOML)")
 	fs.StringVar(&f.model, "m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
-	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE (replaced; an [output.ndjson] path is appended to) instead of standard output")
+	fs.StringVar(&f.out, "o", "", "write notices as JSON lines to FILE instead of standard output (replaced when the run succeeds, left as it was when it fails; not an input nor in an input directory; an [output.ndjson] path is appended to)")
 	esURLVar(fs, &f.esURL, "replaces [output.elasticsearch] urls, else sends notices to Elasticsearch")
 	fs.Float64Var(&f.minRisk, "min-risk", 0, "drop notices with event.risk_score below N")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "print a progress line on standard error (default: when it is a terminal, and not with -q)")
@@ -76,6 +76,9 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := f.rng.check(); err != nil {
+		return err
+	}
+	if err := checkOutput("-o", f.out, append(fs.Args(), f.config, f.model)...); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -124,6 +127,14 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cerr := sink.Close(); err == nil {
 		err = cerr
+	}
+	// -o FILE is replaced by a run that read its input to the end and
+	// wrote every notice; an interrupted or failed one leaves it as it
+	// was (it was truncated before the reading began)
+	if err == nil {
+		err = sink.commit()
+	} else {
+		sink.discard()
 	}
 	if err == nil {
 		// (a cluster down without a spool used to end the run with

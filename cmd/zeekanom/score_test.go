@@ -329,9 +329,10 @@ func TestOutputFileModes(t *testing.T) {
 	}
 }
 
-// features -o and setup kibana -o create their files 0644 less the umask,
-// as the notices and the feed are: os.Create's 0666 made them writable by
-// everyone under a umask of 0 (run here with that umask).
+// features -o, setup kibana -o, train -o and eval --json create their
+// files 0644 less the umask, as the notices and the feed are: os.Create's
+// 0666 made them writable by everyone under a umask of 0 (run here with
+// that umask).
 func TestOtherOutputFileModes(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
@@ -340,12 +341,14 @@ func TestOtherOutputFileModes(t *testing.T) {
 	for _, c := range [][]string{
 		{"features", "-o", filepath.Join(dir, "f.csv"), demo},
 		{"setup", "kibana", "-o", filepath.Join(dir, "k.ndjson")},
+		{"train", "--trees", "2", "-o", filepath.Join(dir, "m.json"), demo},
+		{"eval", "--json", filepath.Join(dir, "e.json"), demo},
 	} {
 		if code, _, errs := runCLI(t, c...); code != 0 {
 			t.Fatalf("%v: exit %d: %s", c, code, errs)
 		}
 	}
-	for _, f := range []string{"f.csv", "k.ndjson"} {
+	for _, f := range []string{"f.csv", "k.ndjson", "m.json", "e.json"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		} else if st.Mode().Perm() != 0o644 {

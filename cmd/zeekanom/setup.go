@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -117,15 +116,10 @@ func setupKibana(args []string, stdout, stderr io.Writer) error {
 	if *out == "-" {
 		return elasticsearch.KibanaObjects(stdout)
 	}
-	f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644) // (os.Create: 0666 less the umask)
-	if err != nil {
+	if err := checkOutput("-o", *out); err != nil {
 		return err
 	}
-	if err := elasticsearch.KibanaObjects(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeOutput(*out, elasticsearch.KibanaObjects); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s: import it in Kibana (Stack Management > Saved objects > Import)\n", *out)

@@ -54,7 +54,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return usagef("-o MODEL is required")
 	}
-	if err := checkOutputDir("-o", *out); err != nil {
+	if err := checkOutput("-o", *out, append(fs.Args(), *config, *labelsFile)...); err != nil {
 		return err
 	}
 	if err := checkWindow(*window); err != nil {
@@ -106,7 +106,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	m.Contextual, m.Exfil, m.Beacon = hours.Profiles(), volumes.Profiles(), beacon.BaselineOf(periodic.notices)
-	if err := m.Save(*out); err != nil {
+	if err := writeOutput(*out, m.Encode); err != nil {
 		return err
 	}
 	mal := 0

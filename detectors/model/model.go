@@ -5,11 +5,13 @@
 package model
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -225,13 +227,23 @@ func (m *Model) Baseline(host string) features.Robust {
 	return m.Global
 }
 
-// Save writes the model as indented JSON.
+// Save writes the model to a file (Encode).
 func (m *Model) Save(path string) error {
+	var b bytes.Buffer
+	if err := m.Encode(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// Encode writes the model as one line of JSON.
+func (m *Model) Encode(w io.Writer) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // Load reads and checks a model file.

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copyDemo puts the demo's conn.log in dir/logs and returns both paths.
+func copyDemo(t *testing.T, dir string) (logs, conn string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs = filepath.Join(dir, "logs")
+	conn = filepath.Join(logs, "conn.log")
+	if err := os.MkdirAll(filepath.Join(logs, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conn, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return logs, conn
+}
+
+// An output FILE that is an input, or lies in an input directory, is
+// refused before anything is read or written: score -o truncated it before
+// reading began (score logs -o logs/conn.log read an empty log, 0
+// notices, exit 0, the log gone), and features, train and eval replaced it
+// with their output after reading.
+func TestOutputIsNotAnInput(t *testing.T) {
+	dir := t.TempDir()
+	logs, conn := copyDemo(t, dir)
+	want, _ := os.ReadFile(conn)
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, nil, 0o644)
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(conn, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"score", "-o", conn, conn}, "-o " + conn + ": it is also an input (" + conn + "): write the output elsewhere"},
+		{[]string{"score", "-o", link, conn}, "it is also an input"},
+		{[]string{"score", "-o", conn, logs}, "-o " + conn + ": it is in the input directory " + logs + ", where it could be read as a log"},
+		{[]string{"score", "-o", filepath.Join(logs, "sub", "notices.json"), logs}, "it is in the input directory"},
+		{[]string{"score", "-o", filepath.Join(logs, "sub", "..", "notices.json"), filepath.Join(logs, ".")}, "it is in the input directory"},
+		{[]string{"score", "-c", cfg, "-o", cfg, conn}, "it is also an input (" + cfg + ")"},
+		{[]string{"features", "-o", conn, conn}, "it is also an input"},
+		{[]string{"train", "-o", filepath.Join(logs, "model.json"), logs}, "it is in the input directory"},
+		{[]string{"eval", "--json", conn, conn}, "--json " + conn + ": it is also an input"},
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != 1 || out != "" || !strings.Contains(errs, c.err) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.args, code, out, errs, c.err)
+		}
+		if got, _ := os.ReadFile(conn); !bytes.Equal(got, want) {
+			t.Fatalf("%v: the input is %d bytes, was %d", c.args, len(got), len(want))
+		}
+	}
+	if got, _ := os.ReadFile(cfg); len(got) != 0 {
+		t.Errorf("the config was written: %q", got)
+	}
+	if ls, _ := os.ReadDir(filepath.Join(logs, "sub")); len(ls) != 0 {
+		t.Errorf("files written in the input directory: %v", ls)
+	}
+}
+
+// score -o FILE is replaced only by a run that succeeded: a failed run
+// (no input could be read) or an interrupted one leaves the previous
+// notices as they were (they were truncated before the reading began),
+// and no temporary file behind. A FILE kept its permissions when it was
+// truncated, and keeps them; a link to it stays a link.
+func TestOutputReplacedOnlyOnSuccess(t *testing.T) {
+	dir := t.TempDir()
+	_, conn := copyDemo(t, dir)
+	bad := filepath.Join(dir, "bad", "conn.log.gz")
+	os.MkdirAll(filepath.Dir(bad), 0o755)
+	os.WriteFile(bad, []byte("\x1f\x8b\x08 not gzip"), 0o644)
+	out := filepath.Join(dir, "out", "notices.json")
+	os.MkdirAll(filepath.Dir(out), 0o755)
+	previous := []byte("{\"previous\":\"notices\"}\n")
+	if err := os.WriteFile(out, previous, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "out", "latest.json")
+	os.Symlink("notices.json", link)
+	interrupted, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		args []string
+	}{
+		{"no input could be read", context.Background(), []string{"score", "-q", "-o", out, bad}},
+		{"interrupted", interrupted, []string{"score", "-q", "--workers", "1", "-o", out, conn}},
+		{"interrupted, 2 workers", interrupted, []string{"score", "-q", "--workers", "2", "-o", link, conn}},
+		{"features, no input could be read", context.Background(), []string{"features", "-o", out, bad}},
+		{"train, no input could be read", context.Background(), []string{"train", "-o", out, bad}},
+		{"eval, no input could be read", context.Background(), []string{"eval", "--json", out, bad}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.ctx, c.args, &stdout, &stderr); code != 1 {
+			t.Errorf("%s: exit %d: %s", c.name, code, stderr.String())
+		}
+		if got, _ := os.ReadFile(out); !bytes.Equal(got, previous) {
+			t.Errorf("%s: the previous notices became %q", c.name, got)
+		}
+	}
+	if code, _, errs := runCLI(t, "score", "-q", "-o", link, conn); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	got, _ := os.ReadFile(out)
+	if len(parseNotices(t, string(got))) == 0 {
+		t.Errorf("a run that succeeded left %q", got)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is no longer one: %v, %v", st, err)
+	}
+	if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want the file's own 0600", st.Mode().Perm())
+	}
+	if ls, _ := os.ReadDir(filepath.Dir(out)); len(ls) != 2 {
+		t.Errorf("left in the directory: %v, want the notices and the link", ls)
+	}
+}
