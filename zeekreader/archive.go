@@ -48,6 +48,14 @@ func isLogName(name string) bool {
 	return false
 }
 
+// WalkReads reports whether a directory walk takes a file of this name
+// as a log of some kind it reads (conn.log, dns.05:00:00-06:00:00.log.gz),
+// where it leaves out any other (notices.ndjson, model.json).
+func WalkReads(file string) bool {
+	base := filepath.Base(file)
+	return isLogName(base) && KindOf(PathFromName(base)) != KindOther
+}
+
 // looksRead reports whether a name that maps to no log read has one of
 // their names in it ("ORIGINALdns", "conn-export"): a renamed log, which
 // a directory walk skips. Zeek's other logs (ldap, rfb, weird) do not.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
 // outputFile is a command's output FILE (score -o, features -o, train -o,
@@ -31,11 +33,12 @@ type outputFile struct {
 	err    error // of Close
 }
 
-// checkOutput refuses an output FILE that is one of the inputs or lies
-// under an input directory, before anything is read or written (score
-// read such an input empty: the output had truncated it; features, train
-// and eval replaced it after reading), and an output directory that does
-// not exist, which used to fail only after all the reading.
+// checkOutput refuses an output FILE that is one of the inputs, or lies
+// under an input directory with a name its walk would read as a log
+// (conn.log, not notices.ndjson), before anything is read or written
+// (score read such an input empty: the output had truncated it; features,
+// train and eval replaced it after reading), and an output directory that
+// does not exist, which used to fail only after all the reading.
 func checkOutput(flag, file string, inputs ...string) error {
 	if file == "" || file == "-" {
 		return nil
@@ -53,7 +56,7 @@ func checkOutput(flag, file string, inputs ...string) error {
 		if outErr == nil && os.SameFile(out, st) {
 			return fmt.Errorf("%s %s: it is also an input (%s): write the output elsewhere", flag, file, in)
 		}
-		if !st.IsDir() || dirErr != nil {
+		if !st.IsDir() || dirErr != nil || !zeekreader.WalkReads(file) {
 			continue
 		}
 		for d := dir; ; d = filepath.Dir(d) {

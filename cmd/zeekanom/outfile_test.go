@@ -49,11 +49,11 @@ func TestOutputIsNotAnInput(t *testing.T) {
 		{[]string{"score", "-o", conn, conn}, "-o " + conn + ": it is also an input (" + conn + "): write the output elsewhere"},
 		{[]string{"score", "-o", link, conn}, "it is also an input"},
 		{[]string{"score", "-o", conn, logs}, "-o " + conn + ": it is in the input directory " + logs + ", where it could be read as a log"},
-		{[]string{"score", "-o", filepath.Join(logs, "sub", "notices.json"), logs}, "it is in the input directory"},
-		{[]string{"score", "-o", filepath.Join(logs, "sub", "..", "notices.json"), filepath.Join(logs, ".")}, "it is in the input directory"},
+		{[]string{"score", "-o", filepath.Join(logs, "sub", "conn.json"), logs}, "it is in the input directory"},
+		{[]string{"score", "-o", filepath.Join(logs, "sub", "..", "dns.log.gz"), filepath.Join(logs, ".")}, "it is in the input directory"},
 		{[]string{"score", "-c", cfg, "-o", cfg, conn}, "it is also an input (" + cfg + ")"},
 		{[]string{"features", "-o", conn, conn}, "it is also an input"},
-		{[]string{"train", "-o", filepath.Join(logs, "model.json"), logs}, "it is in the input directory"},
+		{[]string{"train", "-o", filepath.Join(logs, "http.log"), logs}, "it is in the input directory"},
 		{[]string{"eval", "--json", conn, conn}, "--json " + conn + ": it is also an input"},
 	} {
 		code, out, errs := runCLI(t, c.args...)
@@ -69,6 +69,17 @@ func TestOutputIsNotAnInput(t *testing.T) {
 	}
 	if ls, _ := os.ReadDir(filepath.Join(logs, "sub")); len(ls) != 0 {
 		t.Errorf("files written in the input directory: %v", ls)
+	}
+	// a name the walk does not read is fine there ('score . -o
+	// notices.ndjson' in the log directory), a second time too
+	notices := filepath.Join(logs, "notices.ndjson")
+	for range 2 {
+		if code, _, errs := runCLI(t, "score", "-o", notices, logs); code != 0 {
+			t.Fatalf("score -o %s %s: exit %d, %s", notices, logs, code, errs)
+		}
+		if st, err := os.Stat(notices); err != nil || st.Size() == 0 {
+			t.Fatalf("%s: %v, %v", notices, st, err)
+		}
 	}
 }
 
