@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,6 +385,53 @@ func TestEveryDocumentFieldIsMapped(t *testing.T) {
 	for _, f := range []string{"threat.technique.subtechnique.id", "event.duration", "ecs.version", "rule.description", "related.hosts"} {
 		if !seen[f] {
 			t.Errorf("no notice here has %s", f)
+		}
+	}
+}
+
+// README.md's notice schema names every field the template maps (every
+// field a notice can carry: TestEveryDocumentFieldIsMapped), and no other.
+// It left out event.category and event.type, which every notice has.
+func TestREADMENoticeSchemaListsEveryField(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Notice schema\n")
+	if !ok {
+		t.Fatal("README.md has no section 'Notice schema'")
+	}
+	table, _, _ := strings.Cut(section[strings.Index(section, "\n|"):], "\n\n")
+	code := regexp.MustCompile("`([^`]+)`")
+	alts := regexp.MustCompile(`\{([^}]*)\}`)
+	listed := map[string]bool{}
+	for _, row := range strings.Split(strings.TrimSpace(table), "\n")[2:] {
+		first := strings.Split(row, "|")[1]
+		for _, m := range code.FindAllStringSubmatch(first, -1) {
+			f := strings.ReplaceAll(m[1], "<name>", "*") // zeekanom.features.<name>.value
+			forms := []string{f}
+			if a := alts.FindStringSubmatchIndex(f); a != nil { // threat.tactic.{id,name,reference}
+				forms = nil
+				for _, alt := range strings.Split(f[a[2]:a[3]], ",") {
+					forms = append(forms, f[:a[0]]+alt+f[a[1]:])
+				}
+			}
+			for _, f := range forms {
+				listed[f] = true
+			}
+		}
+	}
+	mapped := MappedFields()
+	// mapped for Explanation.Label, which no command sets
+	delete(mapped, "zeekanom.label")
+	for f, ty := range mapped {
+		if ty != "object" && !listed[f] { // (zeekanom.features: its fields are)
+			t.Errorf("README.md's notice schema does not list %s", f)
+		}
+	}
+	for f := range listed {
+		if _, ok := mapped[f]; !ok {
+			t.Errorf("README.md's notice schema lists %s, which no notice carries", f)
 		}
 	}
 }
