@@ -4,11 +4,17 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/zeekanom/zeekanom/detectors/dns"
+	"github.com/zeekanom/zeekanom/output/elasticsearch"
+	"github.com/zeekanom/zeekanom/output/zeekfeed"
 )
 
 // [detectors.dns] slow_window through the config file: unset, it is as
@@ -144,5 +150,72 @@ spool_dir = "spool"
 	want := "zeekanom score: " + scoreCfg + ":3: detectors.beacon.model: open " + filepath.Join(dir, "nope.json") + ": no such file or directory\n"
 	if code, _, errs := runCLI(t, "score", "-c", scoreCfg, trickbot); code != 1 || errs != want {
 		t.Errorf("missing model: exit %d, stderr %q; want %q", code, errs, want)
+	}
+}
+
+// Each package README's TOML section lists every key of its config, and
+// the values it shows are the defaults but where a comment there says
+// the value is an example (readmeExamples). beacon's README left out
+// model, which train's README row and the example name.
+func TestPackageREADMEsShowEveryKey(t *testing.T) {
+	readmeExamples := map[string]bool{
+		"dns.allow_extra":  true, // a name added to the built-in list
+		"dns.slow_window":  true, // unset by default: "1h" for 5m windows
+		"supervised.model": true, // the detector needs one
+	}
+	type section struct {
+		name, readme string
+		defaults     any // a Config, at its defaults
+		values       bool
+	}
+	var sections []section
+	for _, e := range allDetectors(newModelFiles("", "")) {
+		var defaults any
+		e.build(func(v any) error { defaults = reflect.ValueOf(v).Elem().Interface(); return nil })
+		sections = append(sections, section{"detectors." + e.name, filepath.Join("..", "..", "detectors", e.name, "README.md"), defaults, true})
+	}
+	sections = append(sections,
+		section{"output.zeekfeed", filepath.Join("..", "..", "output", "zeekfeed", "sample.conf"), zeekfeed.DefaultConfig(), true},
+		// its values are a site's: only the keys
+		section{"output.elasticsearch", filepath.Join("..", "..", "output", "elasticsearch", "README.md"), elasticsearch.Config{}, false})
+	for _, s := range sections {
+		b, err := os.ReadFile(s.readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, block, ok := strings.Cut(string(b), "\n["+s.name+"]\n")
+		if !ok {
+			t.Errorf("%s: no [%s]", s.readme, s.name)
+			continue
+		}
+		block, _, _ = strings.Cut(block, "```")
+		rt := reflect.TypeOf(s.defaults)
+		shown := reflect.New(rt)
+		shown.Elem().Set(reflect.ValueOf(s.defaults))
+		md, err := toml.Decode(block, shown.Interface())
+		if err != nil {
+			t.Errorf("%s: [%s]: %v", s.readme, s.name, err)
+			continue
+		}
+		for f := range rt.Fields() {
+			key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if key == "" || key == "-" {
+				continue
+			}
+			// a key a comment names (dns: "or allow = [...]") is shown
+			if !regexp.MustCompile(`(?m)(^|[#\s/])` + key + `\b`).MatchString(block) {
+				t.Errorf("%s: [%s] does not show %s", s.readme, s.name, key)
+				continue
+			}
+			name := strings.TrimPrefix(strings.TrimPrefix(s.name, "detectors."), "output.") + "." + key
+			if !s.values || !md.IsDefined(key) || readmeExamples[name] {
+				continue
+			}
+			got, want := shown.Elem().FieldByIndex(f.Index), reflect.ValueOf(s.defaults).FieldByIndex(f.Index)
+			empty := got.Kind() == reflect.Slice && got.Len() == 0 && want.Len() == 0 // [] against nil
+			if !empty && !reflect.DeepEqual(got.Interface(), want.Interface()) {
+				t.Errorf("%s: [%s] %s = %v; the default is %v", s.readme, s.name, key, got, want)
+			}
+		}
 	}
 }
