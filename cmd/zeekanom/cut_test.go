@@ -142,7 +142,8 @@ func TestCLIErrors(t *testing.T) {
 // 'zeekanom score --help | less' shows it (it went to standard error; only
 // 'zeekanom --help' used standard output); a command line missing its
 // arguments prints the usage on standard error, exit 2 (bare 'zeekanom'
-// printed it on standard output).
+// printed it on standard output; features and train without a PATH said
+// "no input paths", exit 1).
 func TestEveryCommandHasHelp(t *testing.T) {
 	var cmds [][]string
 	for name := range commands() {
@@ -160,7 +161,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	if code, out, errs := runCLI(t, "--help"); code != 0 || !strings.HasPrefix(out, "usage: zeekanom COMMAND") || errs != "" {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
-	for _, args := range [][]string{{}, {"score"}, {"eval"}, {"inject", "-o", "d"}, {"config"}, {"config", "check"}, {"setup"}, {"setup", "kibana", "x"}} {
+	for _, args := range [][]string{{}, {"score"}, {"eval"}, {"inject", "-o", "d"}, {"features"}, {"features", "-o", "v.csv"}, {"train", "-o", "m.json"}, {"config"}, {"config", "check"}, {"setup"}, {"setup", "kibana", "x"}} {
 		code, out, errs := runCLI(t, args...)
 		if code != 2 || out != "" || !strings.HasPrefix(errs, "usage: zeekanom") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage on stderr, exit 2", args, code, out, errs)

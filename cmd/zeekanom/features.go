@@ -177,6 +177,9 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlagsAnywhere(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() == 0 {
+		return usageErr(fs, stderr)
+	}
 	if err := rng.check(); err != nil {
 		return err
 	}

@@ -54,6 +54,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return usagef("-o MODEL is required")
 	}
+	if fs.NArg() == 0 {
+		return usageErr(fs, stderr)
+	}
 	if err := checkOutput("-o", *out, append(fs.Args(), *config, *labelsFile)...); err != nil {
 		return err
 	}
