@@ -89,7 +89,7 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 # [output.ndjson]
 #   ## JSON lines file, appended to (run and score alike; score -o FILE
 #   ## replaces its file); "-" is standard output.
-#   path = "/var/lib/zeekanom/notices.ndjson"
+#   path = %q
 #   ## Notices with a lower risk score (0-100) are dropped (reloadable).
 #   min_risk = 0.0
 
@@ -122,7 +122,7 @@ func writeExample(w io.Writer) error {
 	d := defaultConfig()
 	logs := `["` + strings.Join(d.Input.Logs, `", "`) + `"]`
 	fmt.Fprintf(w, exampleHead, d.Input.Logdir, logs, d.Input.ArchiveDir, d.Input.PollInterval.String(),
-		d.State.Dir, d.State.CheckpointInterval.String(), d.Metrics.Listen, d.Log.Level)
+		d.State.Dir, d.State.CheckpointInterval.String(), d.Metrics.Listen, d.Log.Level, defaultNDJSONPath)
 
 	fmt.Fprintln(w, "# [output.zeekfeed]: the feed the Zeek package in zeek-scripts/ reads.")
 	if err := commentedSection(w, "output.zeekfeed", zeekfeed.DefaultConfig()); err != nil {

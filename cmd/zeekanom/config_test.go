@@ -219,3 +219,21 @@ func TestPackageREADMEsShowEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// [output.ndjson] path has the default 'config example' shows, as every
+// key there does: a section without it failed 'config check' with
+// "c.toml:0: output.ndjson.path: empty".
+func TestNDJSONPathHasItsDefault(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[output.ndjson]\nmin_risk = 70.0\n"), 0o644)
+	if code, out, errs := runCLI(t, "config", "check", p); code != 0 || errs != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	var ex strings.Builder
+	if err := writeExample(&ex); err != nil {
+		t.Fatal(err)
+	}
+	if want := "#   path = \"" + defaultNDJSONPath + "\"\n"; !strings.Contains(ex.String(), "# [output.ndjson]\n") || !strings.Contains(ex.String(), want) {
+		t.Errorf("the example does not show %q", want)
+	}
+}

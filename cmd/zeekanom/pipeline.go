@@ -24,6 +24,10 @@ import (
 	"github.com/zeekanom/zeekanom/output/zeekfeed"
 )
 
+// defaultNDJSONPath is [output.ndjson] path when the section leaves it
+// out, as the Zeek feed's path has a default.
+const defaultNDJSONPath = "/var/lib/zeekanom/notices.ndjson"
+
 // ndjsonConfig is [output.ndjson].
 type ndjsonConfig struct {
 	// Path of the JSON-lines file; "-" is standard output.
@@ -236,7 +240,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 		}
 	}
 
-	nc := ndjsonConfig{}
+	nc := ndjsonConfig{Path: defaultNDJSONPath}
 	_, hasND := cfg.Output["ndjson"]
 	if hasND {
 		if err := cfg.md.PrimitiveDecode(cfg.Output["ndjson"], &nc); err != nil {

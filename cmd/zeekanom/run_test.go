@@ -57,6 +57,7 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[log]\nlevel = \"loud\"\n", ":2: log.level"},
 		{"[output.kafka]\nurl = \"x\"\n", ":1: output.kafka: no such output"},
 		{"[output.ndjson]\npath = \"-\"\nmin_risk = 300.0\n", ":3: output.ndjson.min_risk"},
+		{"[output.ndjson]\n\npath = \"\"\n", ":3: output.ndjson.path: empty (use \"-\" for standard output)"},
 		{"[output.zeekfeed]\nmax_bytes = 10\n", ":2: output.zeekfeed.max_bytes: 10 is below 4096"},
 		{"[output.zeekfeed]\nkeep = -1\n", ":2: output.zeekfeed.keep: -1 is negative"}, // the key was named twice
 		// nan compared false both ways and was taken as min_risk
