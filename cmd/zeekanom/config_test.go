@@ -237,3 +237,27 @@ func TestNDJSONPathHasItsDefault(t *testing.T) {
 		t.Errorf("the example does not show %q", want)
 	}
 }
+
+// [output.elasticsearch] spool_dir: left out, the spool is the state
+// directory's es-spool when [state] dir is set; spool_dir = "" is no
+// spool, as output/elasticsearch/README.md says (it was the state
+// directory's es-spool all the same).
+func TestESSpoolDirDefault(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ text, want string }{
+		{"[state]\ndir = \"st\"\n[output.elasticsearch]\n", filepath.Join(dir, "st", "es-spool")},
+		{"[state]\ndir = \"st\"\n[output.elasticsearch]\nspool_dir = \"\"\n", ""},
+		{"[state]\ndir = \"st\"\n[output.elasticsearch]\nspool_dir = \"sp\"\n", filepath.Join(dir, "sp")},
+		{"[output.elasticsearch]\n", ""},
+	} {
+		p := filepath.Join(dir, "c.toml")
+		os.WriteFile(p, []byte(c.text), 0o644)
+		cfg, err := loadConfig(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ec, _, err := esConfig(cfg, nil); err != nil || ec.SpoolDir != c.want {
+			t.Errorf("%q: spool %q, %v; want %q", c.text, ec.SpoolDir, err, c.want)
+		}
+	}
+}

@@ -73,9 +73,10 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 	if !has && len(urls) == 0 {
 		return ec, false, nil
 	}
-	if ec.SpoolDir == "" && cfg.State.Dir != "" && cfg.md != nil && cfg.md.IsDefined("state", "dir") {
+	if ec.SpoolDir == "" && cfg.State.Dir != "" && cfg.md != nil && cfg.md.IsDefined("state", "dir") &&
+		!cfg.md.IsDefined("output", "elasticsearch", "spool_dir") {
 		// With a state directory configured, notices wait there while
-		// the cluster is unreachable.
+		// the cluster is unreachable, unless spool_dir = "" says no spool.
 		ec.SpoolDir = filepath.Join(cfg.State.Dir, "es-spool")
 	}
 	if err := ec.ResolveSecrets(); err != nil {

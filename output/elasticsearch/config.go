@@ -70,7 +70,8 @@ type Config struct {
 	Observer string `toml:"observer"`
 
 	// SpoolDir holds notices while the cluster is unreachable; "" disables
-	// the spool (notices that cannot be indexed are then counted as failed).
+	// the spool (notices that cannot be indexed are then dropped, counted
+	// in Dropped).
 	SpoolDir      string `toml:"spool_dir"`
 	SpoolMaxBytes int64  `toml:"spool_max_bytes"`
 
