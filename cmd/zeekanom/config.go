@@ -175,8 +175,15 @@ func (c *Config) keyErr(key string, format string, args ...any) error {
 		return fmt.Errorf("%s: %s", key, msg)
 	}
 	line := c.lineOf(toml.Key(strings.Split(key, ".")))
+	// a key the file leaves out (its default is what is wrong with the
+	// others): the line of its table, [output.ndjson] for
+	// output.ndjson.path
+	for t := key; line == 0 && strings.Contains(t, "."); {
+		t = t[:strings.LastIndexByte(t, '.')]
+		line = c.tableLine(t)
+	}
 	if line == 0 {
-		line = c.tableLine(key)
+		return fmt.Errorf("%s: %s: %s", c.path, key, msg)
 	}
 	return fmt.Errorf("%s:%d: %s: %s", c.path, line, key, msg)
 }

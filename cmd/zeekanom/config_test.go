@@ -261,3 +261,24 @@ func TestESSpoolDirDefault(t *testing.T) {
 		}
 	}
 }
+
+// A bad value of a key the file leaves out is placed at its table's
+// header (or, with no table either, at no line): it said line 0, a line
+// no editor has.
+func TestKeyErrLineOfAnAbsentKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("# site\n[output.ndjson]\nmin_risk = 70.0\n"), 0o644)
+	c, err := loadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"output.ndjson.min_risk": p + ":3: output.ndjson.min_risk: bad",
+		"output.ndjson.path":     p + ":2: output.ndjson.path: bad",
+		"input.logdir":           p + ": input.logdir: bad",
+	} {
+		if got := c.keyErr(key, "bad").Error(); got != want {
+			t.Errorf("%s: %q, want %q", key, got, want)
+		}
+	}
+}
