@@ -34,6 +34,10 @@ type Config struct {
 	md   *toml.MetaData
 	path string
 	text string
+	// live is set by run, whose state directory (the file's, --state-dir's
+	// or the default) always exists: the Elasticsearch spool defaults to
+	// it there, where score spools only into a [state] dir the file names.
+	live bool
 }
 
 // loadConfig reads a config file; "" gives the embedded defaults.

@@ -105,7 +105,8 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
 #   ## host name).
 #   # observer = "sensor-east"
 #   ## Notices wait here while the cluster is unreachable (default: the
-#   ## state directory's es-spool when [state] dir is set).
+#   ## state directory's es-spool: run's always, score's when [state] dir
+#   ## is set; "" for no spool).
 #   # spool_dir = "/var/lib/zeekanom/es-spool"
 #   ## Install the index template at start (needs manage_index_templates);
 #   ## false: an administrator runs 'zeekanom setup elasticsearch' once.

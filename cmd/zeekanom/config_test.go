@@ -260,6 +260,25 @@ func TestESSpoolDirDefault(t *testing.T) {
 			t.Errorf("%q: spool %q, %v; want %q", c.text, ec.SpoolDir, err, c.want)
 		}
 	}
+	// run always has a state directory (the default's, or --state-dir's):
+	// its spool is there unless spool_dir says otherwise; the sidecar
+	// dropped every notice of an outage of the cluster when the file
+	// named no [state] dir
+	for _, c := range []struct{ text, stateDir, want string }{
+		{"[output.elasticsearch]\n", "", "/var/lib/zeekanom/es-spool"},
+		{"[output.elasticsearch]\n", filepath.Join(dir, "flag"), filepath.Join(dir, "flag", "es-spool")},
+		{"[output.elasticsearch]\nspool_dir = \"\"\n", "", ""},
+	} {
+		p := filepath.Join(dir, "c.toml")
+		os.WriteFile(p, []byte(c.text), 0o644)
+		cfg, err := loadRunConfig(context.Background(), runFlags{config: p, stateDir: c.stateDir, set: map[string]bool{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ec, _, err := esConfig(cfg, nil); err != nil || ec.SpoolDir != c.want {
+			t.Errorf("run --state-dir %q over %q: spool %q, %v; want %q", c.stateDir, c.text, ec.SpoolDir, err, c.want)
+		}
+	}
 }
 
 // A bad value of a key the file leaves out is placed at its table's

@@ -73,10 +73,12 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 	if !has && len(urls) == 0 {
 		return ec, false, nil
 	}
-	if ec.SpoolDir == "" && cfg.State.Dir != "" && cfg.md != nil && cfg.md.IsDefined("state", "dir") &&
-		!cfg.md.IsDefined("output", "elasticsearch", "spool_dir") {
-		// With a state directory configured, notices wait there while
-		// the cluster is unreachable, unless spool_dir = "" says no spool.
+	named := func(k ...string) bool { return cfg.md != nil && cfg.md.IsDefined(k...) }
+	if ec.SpoolDir == "" && cfg.State.Dir != "" && (cfg.live || named("state", "dir")) &&
+		!named("output", "elasticsearch", "spool_dir") {
+		// With a state directory (run's, or one the file names for
+		// score), notices wait there while the cluster is unreachable,
+		// unless spool_dir = "" says no spool.
 		ec.SpoolDir = filepath.Join(cfg.State.Dir, "es-spool")
 	}
 	if err := ec.ResolveSecrets(); err != nil {

@@ -167,6 +167,7 @@ func loadRunConfig(ctx context.Context, fl runFlags) (*Config, error) {
 	if fl.stateDir != "" {
 		cfg.State.Dir = fl.stateDir
 	}
+	cfg.live = true
 	if fl.set["metrics"] {
 		cfg.Metrics.Listen = fl.metrics
 		if fl.metrics == "off" {
