@@ -142,7 +142,8 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 		logdir := t.TempDir()
 		gunzipTo(t, filepath.Join("..", "..", "testdata", "detectors", "trickbot", "conn.log.gz"), filepath.Join(logdir, "conn.log"))
 		cfg := filepath.Join(dir, "run-nospool.toml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\n", dead)), 0o644)
+		// (run spools into its state directory unless told not to)
+		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\nspool_dir = \"\"\n", dead)), 0o644)
 		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain")
 		if code != 1 || !strings.Contains(errs, "output elasticsearch: 7 notices were not delivered") {
 			t.Fatalf("run --drain with the cluster down and no spool: exit %d: %s", code, errs)
