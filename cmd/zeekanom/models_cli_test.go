@@ -360,7 +360,7 @@ func TestTrainContextualProfiles(t *testing.T) {
 			WindowS float64 `json:"window_s"`
 		}
 	}
-	if err := json.Unmarshal(b, &m); err != nil || m.Version != 5 || m.Contextual.Location != "Europe/Berlin" || len(m.Contextual.Hosts) == 0 || m.Exfil.WindowS != 3600 {
+	if err := json.Unmarshal(b, &m); err != nil || m.Version != 6 || m.Contextual.Location != "Europe/Berlin" || len(m.Contextual.Hosts) == 0 || m.Exfil.WindowS != 3600 {
 		t.Fatalf("model: %v, version %d, profiles in %q of %d hosts", err, m.Version, m.Contextual.Location, len(m.Contextual.Hosts))
 	}
 	withModel := filepath.Join(dir, "with-model.toml")

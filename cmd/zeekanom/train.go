@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/eval"
 	"github.com/zeekanom/zeekanom/detectors/exfil"
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/supervised"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 
@@ -120,7 +122,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sup := "no"
 	if m.Supervised != nil {
-		sup = fmt.Sprintf("yes (%d malicious, %s)", m.Supervised.Positives, counted(m.Supervised.Negatives, "benign window"))
+		sup = fmt.Sprintf("yes (%d malicious, %s; %s)", m.Supervised.Positives, counted(m.Supervised.Negatives, "benign window"), calibrationNote(m.Supervised.Calibrated()))
 	}
 	fmt.Fprintf(stdout, "model %s: version %d, %s (%d labelled malicious), %s, %s, supervised: %s, hour profiles: %s, volume histories: %s, normal periodic pairs: %d; %v\n",
 		*out, model.Version, counted(len(vecs), "host-window"), mal, counted(len(m.Hosts), "host baseline"), counted(len(m.Forest.Trees), "tree"),
@@ -135,6 +137,20 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "zeekanom train: note: %d %s learnt as normal; --labels keeps them out of the baselines, the forest and the profiles\n", mal, are)
 	}
 	return nil
+}
+
+// calibrationNote says how the classifier's probabilities were calibrated,
+// and when the held-out windows found no ranking in its score, that it
+// gives every window their base rate.
+func calibrationNote(c supervised.Calibration) string {
+	switch {
+	case c.Method != "platt":
+		return fmt.Sprintf("too few held-out windows of each class (%d needed) to calibrate: p at the training base rate (prior correction)", supervised.MinHeldOut)
+	case c.A == 0:
+		return fmt.Sprintf("calibrated on the last %s (%d malicious), whose order the classifier did not rank better than chance: every window gets p = %.2f, no notice at min_risk 50",
+			counted(c.Windows, "window"), c.Positives, 1/(1+math.Exp(-c.B)))
+	}
+	return fmt.Sprintf("calibrated on the last %s (%d malicious): p = σ(%.3f s %+.3f)", counted(c.Windows, "window"), c.Positives, c.A, c.B)
 }
 
 // benignOnly feeds its detector the rows not labelled malicious (the

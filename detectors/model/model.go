@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -30,11 +31,15 @@ import (
 // or features.Names change.
 const (
 	Magic   = "zeekanom-model"
-	Version = 5
+	Version = 6
 	// OldestVersion is the oldest version this build still reads: 4 added
 	// the contextual and exfil detectors' profiles and beacon's baseline,
 	// 5 the forest's retraining seed (all optional), so version-3 and -4
-	// files load without them (their forest is not retrained online).
+	// files load without them (their forest is not retrained online). 6
+	// calibrated the supervised part (supervised.Calibration): an older
+	// file's is given the prior correction of its class counts alone, and
+	// a build before 6 refuses a version-6 file rather than read its
+	// probabilities uncalibrated.
 	OldestVersion = 3
 )
 
@@ -330,6 +335,12 @@ func (m *Model) check() error {
 	if s := m.Supervised; s != nil {
 		if len(s.Weights) != dim || len(s.Mu) != dim || len(s.Sd) != dim {
 			return fmt.Errorf("supervised: weights, mu and sd need %d values each", dim)
+		}
+		if s.Positives < 1 || s.Negatives < 1 {
+			return fmt.Errorf("supervised: %d positives and %d negatives, need one of each", s.Positives, s.Negatives)
+		}
+		if c := s.Calibration; c != nil && !(c.A >= 0 && !math.IsInf(c.A, 0) && !math.IsNaN(c.B) && !math.IsInf(c.B, 0)) {
+			return fmt.Errorf("supervised: calibration a %g, b %g (a must be 0 or above, both finite)", c.A, c.B)
 		}
 		for j, sd := range s.Sd {
 			if !(sd > 0) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/supervised"
 )
 
 func vecs(n int, mal int) []features.Vector {
@@ -50,6 +52,9 @@ func TestRoundTrip(t *testing.T) {
 	tx := features.Transform(x, nil)
 	if l.Forest.Score(tx) != m.Forest.Score(tx) || l.Supervised == nil || l.Supervised.Prob(x) != m.Supervised.Prob(x) {
 		t.Fatal("loaded model scores differently")
+	}
+	if l.Supervised.Calibration == nil || *l.Supervised.Calibration != *m.Supervised.Calibration {
+		t.Fatalf("calibration %+v, saved %+v", l.Supervised.Calibration, m.Supervised.Calibration)
 	}
 	if l.Supervised.Prob(x) < 0.9 {
 		t.Fatalf("malicious window p=%.3f", l.Supervised.Prob(x))
@@ -204,6 +209,15 @@ func TestFixtures(t *testing.T) {
 	if err != nil || m.Version != 5 || m.ForestSeed == nil || m.Contextual == nil || m.Exfil == nil || m.Beacon == nil || m.ID == "" || !m.TrainedFrom.IsZero() {
 		t.Fatalf("the version-5 fixture: %v", err)
 	}
+	// a version-5 classifier has no calibration: its balanced posterior is
+	// moved to its training base rate (the prior correction) alone
+	if s := m.Supervised; s == nil || s.Calibration != nil || s.Calibrated() != (supervised.Calibration{A: 1, B: math.Log(float64(s.Positives) / float64(s.Negatives)), Method: "prior"}) {
+		t.Fatalf("the version-5 fixture's classifier: %+v", s)
+	}
+	x := m.Global.RawMedian
+	if got, want := m.Supervised.Prob(x), 1/(1+math.Exp(-m.Supervised.Score(x)-math.Log(float64(m.Supervised.Positives)/float64(m.Supervised.Negatives)))); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("version-5 p %g, want %g", got, want)
+	}
 	for _, old := range []int{1, 2} {
 		_, err = Load(filepath.Join("..", "..", "testdata", "models", fmt.Sprintf("version%d.json", old)))
 		if want := fmt.Sprintf("file is version %d, this build reads versions %d to %d", old, OldestVersion, Version); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), want) {
@@ -228,6 +242,8 @@ func TestParseRejectsInconsistentModel(t *testing.T) {
 		"supervised weights": func(m map[string]any) { sub(m, "supervised")["weights"] = []float64{1, 2, 3} },
 		"supervised mu":      func(m map[string]any) { sub(m, "supervised")["mu"] = nil },
 		"supervised sd 0":    func(m map[string]any) { sub(m, "supervised")["sd"].([]any)[2] = 0 },
+		"calibration a < 0":  func(m map[string]any) { sub(m, "supervised")["calibration"] = map[string]any{"a": -1, "b": 0} },
+		"no positives":       func(m map[string]any) { sub(m, "supervised")["positives"] = 0 },
 		"global median":      func(m map[string]any) { sub(m, "global")["median"] = []float64{1} },
 		"global mad":         func(m map[string]any) { sub(m, "global")["mad"] = nil },
 		"global count":       func(m map[string]any) { sub(m, "global")["count"] = []int{1, 2} },

@@ -115,6 +115,10 @@ type Explanation struct {
 	Top []string `json:"top,omitempty"`
 	// Window is the detector's window length in seconds.
 	Window float64 `json:"window_s,omitempty"`
+	// Windows is how many of those windows the notice stands for, where
+	// it groups several (supervised: a run of flagged windows; Score is
+	// then the peak window's); 0 (left out) for a single window.
+	Windows int `json:"windows,omitempty"`
 	// BaselineScope says whose baseline the features' baselines are:
 	// "host" (the host's own history) or "population" (all scored hosts);
 	// empty when the detector's baselines are thresholds or its own state.
