@@ -361,24 +361,6 @@ func TestRunDrainInPartsEqualsOnce(t *testing.T) {
 			t.Fatalf("drain: %d %s", code, stderr)
 		}
 	}
-	lastByID := func(out string) map[string]string {
-		t.Helper()
-		b, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]string{}
-		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			var n struct {
-				Event struct{ ID string } `json:"event"`
-			}
-			if err := json.Unmarshal([]byte(l), &n); err != nil {
-				t.Fatalf("%v: %q", err, l)
-			}
-			m[n.Event.ID] = l
-		}
-		return m
-	}
 	run := func(parts int) map[string]string {
 		logdir := filepath.Join(t.TempDir(), "current")
 		os.MkdirAll(logdir, 0o755)
@@ -392,7 +374,7 @@ func TestRunDrainInPartsEqualsOnce(t *testing.T) {
 			f.WriteString(strings.Join(lines[len(lines)*i/parts:len(lines)*(i+1)/parts], ""))
 			drain(logdir, state, out)
 		}
-		return lastByID(out)
+		return noticesByID(t, out)
 	}
 	want := run(1)
 	if len(want) == 0 {
