@@ -569,8 +569,9 @@ func captureState(dets []detectors.Detector, eng *detectors.Engine, files []foll
 
 // restoreState restores each detector from its snapshot in st (read from
 // its file then), and drops the snapshot once restored (a busy sensor's
-// are hundreds of MB). A snapshot that does not restore, or whose file is
-// missing or damaged, is warned about and its detector starts empty; a
+// are hundreds of MB). A snapshot that does not restore (a newer
+// zeekanom's, by its version), or whose file is missing or damaged, is
+// warned about with its file and its detector starts empty; a
 // file that cannot be read (permissions, I/O) is the error: starting
 // without it would lose its windows for good.
 func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger) error {
@@ -590,7 +591,8 @@ func restoreState(dets []detectors.Detector, st *follow.State, log *slog.Logger)
 			err = s.Restore(b)
 		}
 		if err != nil {
-			log.Warn("detector state not restored: starting with empty windows", "detector", d.Name(), "err", err)
+			log.Warn("detector state not restored: starting with empty windows, and the logs resume at the checkpoint (the windows open then lose the rows before it)",
+				"detector", d.Name(), "file", st.SnapshotFile(d.Name()), "err", err)
 		}
 		st.Forget(d.Name())
 		if len(b) > 16<<20 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
 
 // An upgrade in place: a sensor stopped (SIGTERM) while an older zeekanom
@@ -170,4 +173,55 @@ func noticesByID(t *testing.T, path string) map[string]string {
 		m[n.Event.ID] = l
 	}
 	return m
+}
+
+// A snapshot this build cannot restore, such as a newer zeekanom's (after
+// going back to an older build), is warned about with its detector, its
+// version and its file, the checkpoint's own for one held inline (version
+// 1); the warning says what follows. It named the detector and the
+// version, not the file.
+func TestUnrestoredSnapshotNamesItsFile(t *testing.T) {
+	newer := []byte(`{"version":99}`)
+	for _, tc := range []struct {
+		name  string
+		write func(t *testing.T, state string)
+		file  func(state string) string
+	}{
+		{"version 2, a file a snapshot", func(t *testing.T, state string) {
+			if err := follow.SaveState(state, &follow.State{Detectors: map[string][]byte{"dns": newer}}); err != nil {
+				t.Fatal(err)
+			}
+		}, func(state string) string {
+			m, _ := filepath.Glob(filepath.Join(state, "snapshot.dns.*.bin"))
+			return strings.Join(m, ",")
+		}},
+		{"version 1, inline", func(t *testing.T, state string) {
+			ck := `{"version":1,"files":[],"detectors":{"dns":"` + base64.StdEncoding.EncodeToString(newer) + `"}}`
+			if err := os.WriteFile(filepath.Join(state, follow.StateFile), []byte(ck), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, func(state string) string { return filepath.Join(state, follow.StateFile) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logdir, _ := zeekDir(t)
+			state := t.TempDir()
+			tc.write(t, state)
+			file := tc.file(state)
+			code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "-o", filepath.Join(t.TempDir(), "n.ndjson"), "--metrics", "off", "--drain")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var warned string
+			for _, l := range strings.Split(stderr, "\n") {
+				if strings.Contains(l, "not restored") {
+					warned = l
+				}
+			}
+			for _, want := range []string{"detector=dns", "file=" + file, "version 99", "the logs resume at the checkpoint"} {
+				if file == "" || !strings.Contains(warned, want) {
+					t.Errorf("the warning does not say %q: %q", want, warned)
+				}
+			}
+		})
+	}
 }

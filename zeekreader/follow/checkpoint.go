@@ -99,6 +99,19 @@ func (s *State) Snapshot(name string) ([]byte, error) {
 	return readSnapshotFile(s.dir, sf)
 }
 
+// SnapshotFile is the file the detector's snapshot is read from, for a
+// message: its own file, or the checkpoint for one held inline (a version
+// 1 checkpoint's); "" for none, or one held only in memory.
+func (s *State) SnapshotFile(name string) string {
+	if sf := s.Snapshots[name]; sf != nil && s.dir != "" {
+		return filepath.Join(s.dir, sf.File)
+	}
+	if _, ok := s.Detectors[name]; ok && s.dir != "" {
+		return filepath.Join(s.dir, StateFile)
+	}
+	return ""
+}
+
 // Forget drops the detector's snapshot from s (not its file): run drops
 // each once restored, a busy sensor's being hundreds of MB.
 func (s *State) Forget(name string) {
