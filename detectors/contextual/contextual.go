@@ -621,6 +621,9 @@ func (d *Detector) learn(hostIP window.IP, e *state, win int64, est bool, how, h
 	}
 }
 
+// snapshotVersion is bumped when the snapshot's form changes.
+const snapshotVersion = 1
+
 type snap struct {
 	Entries   []window.Entry[window.IP, Entry]
 	Subnets   []window.Entry[window.IP, Prior]
@@ -642,6 +645,9 @@ type snap struct {
 	// table (window.GobChunksLater); none in older snapshots, which
 	// hold their entries here
 	Chunks []int
+	// Version is snapshotVersion (0: written before snapshots carried
+	// one, in the same form); a newer one is refused (SnapshotVersion)
+	Version int
 }
 
 // ReadChunks reads the entries that follow a chunked snapshot's head
@@ -679,7 +685,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 	}
 	subs := d.sub.Export()
 	s := &snap{nil, nil, d.sub.Evicted(), d.t.Evicted(), d.win.Closed, d.win.Late, d.GHOD, d.GHostDays, d.GFirst, slices.Clone(d.pending), d.t.Layout(), d.sub.Layout(), d.trainedEnd, d.gap, d.gapSet, d.trainedFirst,
-		[]int{window.Chunks(len(live)), window.Chunks(len(subs))}}
+		[]int{window.Chunks(len(live)), window.Chunks(len(subs))}, snapshotVersion}
 	entries := window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
 		v := &live[j].V
 		e.K, e.V.HOW, e.V.HOD, e.V.FirstHour, e.V.LastDay = live[j].K, wideHOW(&v.HOW), v.hod(), int64(v.FirstHour), int64(v.LastDay)
@@ -700,6 +706,9 @@ func (d *Detector) Restore(b []byte) error {
 	var s snap
 	dec, err := window.GobHead(b, &s)
 	if err != nil {
+		return err
+	}
+	if err := window.SnapshotVersion("contextual", s.Version, snapshotVersion); err != nil {
 		return err
 	}
 	var slots window.Slab[slot]

@@ -460,6 +460,9 @@ func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 	return n
 }
 
+// snapshotVersion is bumped when the snapshot's form changes.
+const snapshotVersion = 1
+
 type snap struct {
 	Entries []window.Entry[Key, Entry]
 	Ev      int64
@@ -471,6 +474,9 @@ type snap struct {
 	// table (window.GobChunksLater); none in older snapshots, which
 	// hold their entries here
 	Chunks []int
+	// Version is snapshotVersion (0: written before snapshots carried
+	// one, in the same form); a newer one is refused (SnapshotVersion)
+	Version int
 }
 
 // ReadChunks reads the entries that follow a chunked snapshot's head
@@ -496,7 +502,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		slots = d.slots.CopyOut(prev, slots)
 		v.Prev = prev[0]
 	}
-	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(live))}}
+	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(live))}, snapshotVersion}
 	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[Key, Entry]) {
 		v := &live[j].V
 		e.K, e.V.Base, e.V.BaseN = live[j].K, v.Base, v.BaseN
@@ -516,6 +522,9 @@ func (d *Detector) Restore(b []byte) error {
 	var s snap
 	dec, err := window.GobHead(b, &s)
 	if err != nil {
+		return err
+	}
+	if err := window.SnapshotVersion("dos", s.Version, snapshotVersion); err != nil {
 		return err
 	}
 	var slots window.Slab[slot]

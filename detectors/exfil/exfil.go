@@ -588,6 +588,9 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	return n
 }
 
+// snapshotVersion is bumped when the snapshot's form changes.
+const snapshotVersion = 1
+
 type snap struct {
 	Entries []window.Entry[window.IP, Entry]
 	Ev      int64
@@ -606,6 +609,9 @@ type snap struct {
 	// table (window.GobChunksLater); none in older snapshots, which
 	// hold their entries here
 	Chunks []int
+	// Version is snapshotVersion (0: written before snapshots carried
+	// one, in the same form); a newer one is refused (SnapshotVersion)
+	Version int
 }
 
 // ReadChunks reads the entries that follow a chunked snapshot's head
@@ -635,7 +641,7 @@ func (d *Detector) Capture() func(io.Writer) error {
 		us = d.uids.CopyOutOne(&slots[i].U, us)
 	}
 	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.global), d.gpos, d.maxTS, slices.Clone(d.pending), d.t.Layout(),
-		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(live))}}
+		d.firstWin, d.lastWin, d.trainedFirst, d.trainedEnd, d.winSet, []int{window.Chunks(len(live))}, snapshotVersion}
 	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[window.IP, Entry]) {
 		le := &live[j]
 		e.K, e.V.Hist, e.V.Top, e.V.NHist = le.K, floats(&le.V.Hist), floats(&le.V.Top), le.V.NHist
@@ -652,6 +658,9 @@ func (d *Detector) Restore(b []byte) error {
 	var s snap
 	dec, err := window.GobHead(b, &s)
 	if err != nil {
+		return err
+	}
+	if err := window.SnapshotVersion("exfil", s.Version, snapshotVersion); err != nil {
 		return err
 	}
 	var slots window.Slab[slot]

@@ -151,17 +151,23 @@ func (d *Detector) Flush(emit detectors.Emit) {
 	d.pending = d.pending[:0]
 }
 
+// snapshotVersion is bumped when the snapshot's form changes.
+const snapshotVersion = 1
+
 type snap struct {
 	Fired   []window.Entry[uint64, Fired]
 	Ev      int64
 	Pending []*notice.Notice
 	Layout  window.Layout // where Fired's entries sit (eviction order)
+	// Version is snapshotVersion (0: written before snapshots carried
+	// one, in the same form); a newer one is refused (SnapshotVersion)
+	Version int
 }
 
 // Snapshot encodes the reported-uid set and pending notices (gob).
 func (d *Detector) Snapshot() ([]byte, error) {
 	var b bytes.Buffer
-	err := gob.NewEncoder(&b).Encode(&snap{d.fired.Export(), d.fired.Evicted(), d.pending, d.fired.Layout()})
+	err := gob.NewEncoder(&b).Encode(&snap{d.fired.Export(), d.fired.Evicted(), d.pending, d.fired.Layout(), snapshotVersion})
 	return b.Bytes(), err
 }
 
@@ -169,6 +175,9 @@ func (d *Detector) Snapshot() ([]byte, error) {
 func (d *Detector) Restore(b []byte) error {
 	var s snap
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return err
+	}
+	if err := window.SnapshotVersion("longconn", s.Version, snapshotVersion); err != nil {
 		return err
 	}
 	d.fired.ImportLayout(s.Fired, s.Ev, s.Layout)

@@ -666,6 +666,9 @@ func (d *Detector) build(kind int, slow bool, s *slot, src, dst netip.Addr, port
 	return n
 }
 
+// snapshotVersion is bumped when the snapshot's form changes.
+const snapshotVersion = 1
+
 type snap struct {
 	H          []window.Entry[hKey, Entry]
 	V          []window.Entry[vKey, Entry]
@@ -684,6 +687,9 @@ type snap struct {
 	// table (window.GobChunksLater); none in older snapshots, which
 	// hold their entries here
 	Chunks []int
+	// Version is snapshotVersion (0: written before snapshots carried
+	// one, in the same form); a newer one is refused (SnapshotVersion)
+	Version int
 }
 
 // ReadChunks reads the entries that follow a chunked snapshot's head
@@ -712,7 +718,7 @@ var _ detectors.Capturer = (*Detector)(nil)
 // Capture copies the windows; the returned function encodes the copy.
 func (d *Detector) Capture() func(io.Writer) error {
 	h, v, hp, vp := d.h.Export(), d.v.Export(), d.hp.Export(), d.vp.Export()
-	s := &snap{HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base, HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
+	s := &snap{Version: snapshotVersion, HEv: d.h.Evicted(), VEv: d.v.Evicted(), Base: d.base, HPEv: d.hp.Evicted(), VPEv: d.vp.Evicted(),
 		FastClosed: d.fast.Closed, SlowClosed: d.slow.Closed, Late: d.fast.Late, Pending: slices.Clone(d.pending),
 		HL: d.h.Layout(), VL: d.v.Layout(), HPL: d.hp.Layout(), VPL: d.vp.Layout(),
 		Chunks: []int{window.Chunks(len(h)), window.Chunks(len(v)), window.Chunks(len(hp)), window.Chunks(len(vp))}}
@@ -733,6 +739,9 @@ func (d *Detector) Restore(b []byte) error {
 	var s snap
 	dec, err := window.GobHead(b, &s)
 	if err != nil {
+		return err
+	}
+	if err := window.SnapshotVersion("scan", s.Version, snapshotVersion); err != nil {
 		return err
 	}
 	h, err := loaded(dec, s.Chunks, 0, s.H)

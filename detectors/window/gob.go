@@ -138,3 +138,15 @@ func DecodeGobInto(b []byte, v any) error {
 	}
 	return nil
 }
+
+// SnapshotVersion checks a snapshot's version against the newest its
+// detector's build reads: one written by a newer zeekanom (a sensor
+// downgraded) is refused, naming both, where a form it does not know
+// would be misread. Version 0 is a snapshot written before it carried a
+// version.
+func SnapshotVersion(detector string, v, newest int) error {
+	if v < 0 || v > newest {
+		return fmt.Errorf("%s snapshot: version %d, from a newer zeekanom (this build reads up to %d)", detector, v, newest)
+	}
+	return nil
+}

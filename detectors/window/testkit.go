@@ -563,3 +563,22 @@ func ZeekUID(r *rand.Rand) string {
 	}
 	return string(uid)
 }
+
+// CheckRefusesNewer restores a gob snapshot whose head is newer (a
+// snapshot of the detector's own type with a version past its build's)
+// and checks that det refuses it, saying so, and is left unchanged (it
+// then starts empty, as run does with a snapshot that does not restore).
+func CheckRefusesNewer(t testing.TB, det interface {
+	detectors.Stateful
+	Name() string
+}, newer any) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(newer); err != nil {
+		t.Fatal(err)
+	}
+	err := det.Restore(b.Bytes())
+	if err == nil || !strings.Contains(err.Error(), "from a newer zeekanom") {
+		t.Errorf("%s restored a newer snapshot: %v", det.Name(), err)
+	}
+}
