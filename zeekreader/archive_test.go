@@ -297,6 +297,10 @@ func TestPathFromName(t *testing.T) {
 		"conn.log (1).gz":                       "conn",
 		"conn-summary.00:00:00-01:00:00.log.gz": "conn-summary",
 		"conn-bro22.log":                        "conn",
+		"json_streaming_conn.log":               "conn",
+		"json_streaming_conn.3.log":             "conn",
+		"json_streaming_open_conn.1.log":        "open_conn",
+		"json_streaming_conn":                   "conn", // a log's name, as Options.Path takes it
 	} {
 		if got := zeekreader.PathFromName(name); got != want {
 			t.Errorf("PathFromName(%q) = %q, want %q", name, got, want)

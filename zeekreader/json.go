@@ -102,7 +102,9 @@ func scanJSONComposite(b []byte, p int) int {
 // parseJSON indexes one JSON object into the record: each key's value span
 // goes to the key's column of the stream's schema, which grows the first
 // time a key is seen. Nested objects ({"id":{"orig_h":...}}) are flattened
-// to dotted names. Absent keys and nulls are unset.
+// to dotted names. Absent keys and nulls are unset. A row's _path, when it
+// has one, is its log's path (Record.Path): a stream may hold rows of
+// several logs.
 func (r *Reader) parseJSON(line []byte) error {
 	s := r.json
 	if s == nil {
@@ -124,19 +126,37 @@ func (r *Reader) parseJSON(line []byte) error {
 	if p = skipWS(line, p); p != len(line) {
 		return r.rowErr("", fmt.Errorf("%w: trailing data at byte %d", ErrBadJSON, p))
 	}
-	if s.Path == "" || s.Path == r.namePath {
-		// The _path column, looked up again only when the schema grew.
-		if r.pathCol < 0 && r.pathColN != len(s.Fields) {
-			r.pathColN = len(s.Fields)
-			if i, ok := s.index["_path"]; ok {
-				r.pathCol = i
-			}
-		}
-		if i := r.pathCol; i >= 0 && rec.flags[i]&fJSONString != 0 {
-			s.Path = string(rec.Raw(i))
+	// The _path column, looked up again only when the schema grew.
+	if r.pathCol < 0 && r.pathColN != len(s.Fields) {
+		r.pathColN = len(s.Fields)
+		if i, ok := s.index["_path"]; ok {
+			r.pathCol = i
 		}
 	}
+	if i := r.pathCol; i >= 0 && rec.flags[i]&fJSONString != 0 {
+		rec.path = r.rowPath(rec.Bytes(i))
+	}
 	return nil
+}
+
+// maxRowPaths bounds the _path values a stream keeps as strings: a stream
+// of every log has tens; past them a row's path is a new string.
+const maxRowPaths = 64
+
+// rowPath is a row's _path as a string, made once per value: the rows of
+// a stream of several logs (a Corelight export, json-streaming logs
+// concatenated) switch between a few.
+func (r *Reader) rowPath(b []byte) string {
+	for _, p := range r.paths {
+		if p == bstr(b) {
+			return p
+		}
+	}
+	p := string(b)
+	if len(r.paths) < maxRowPaths {
+		r.paths = append(r.paths, p)
+	}
+	return p
 }
 
 // maxJSONDepth is how deeply objects may nest in a row. Zeek's records

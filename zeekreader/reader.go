@@ -98,7 +98,9 @@ type Options struct {
 	// row error. For tools that pass text through (zeekanom cut), as
 	// zeek-cut does.
 	Lazy bool
-	// Path overrides the log path guessed from the name (conn, dns, ...).
+	// Path overrides the log path guessed from the name: a log's name,
+	// taken as a file name is ("conn"; "json_streaming_conn" is conn). A
+	// JSON row's _path overrides both.
 	Path string
 }
 
@@ -117,12 +119,13 @@ type Reader struct {
 	unset    []byte
 	path     string
 	open     string
-	tsv      *Schema // schema of the current TSV block
-	json     *Schema // the JSON schema of this stream (grows)
-	fallback string  // path guessed from the file name
-	namePath string  // PathFromName(name)
-	pathCol  int     // JSON: column of _path, or -1
-	pathColN int     // len(json.Fields) when pathCol was looked up
+	tsv      *Schema  // schema of the current TSV block
+	json     *Schema  // the JSON schema of this stream (grows)
+	fallback string   // path guessed from the file name
+	namePath string   // PathFromName(name)
+	pathCol  int      // JSON: column of _path, or -1
+	pathColN int      // len(json.Fields) when pathCol was looked up
+	paths    []string // JSON: the _path values seen (rowPath)
 
 	lazy    bool // Options.Lazy
 	rec     Record
@@ -152,9 +155,9 @@ func NewReader(r io.Reader, name string, opts ...Options) *Reader {
 	}
 	rd.setSep = ','
 	rd.namePath = PathFromName(name)
-	rd.fallback = o.Path
-	if rd.fallback == "" {
-		rd.fallback = rd.namePath
+	rd.fallback = rd.namePath
+	if o.Path != "" {
+		rd.fallback = PathFromName(o.Path)
 	}
 	rd.pathCol = -1
 	rd.rec.file = name
@@ -300,7 +303,7 @@ func (r *Reader) Next() (*Record, error) {
 		}
 		rec := &r.rec
 		rec.lineNo, rec.start, rec.end, rec.line = r.lineNo, start, end, line
-		rec.arena = rec.arena[:0]
+		rec.arena, rec.path = rec.arena[:0], ""
 		if line[0] == ' ' || line[0] == '\t' {
 			// A header indented by stray whitespace is still a header.
 			if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '#' {

@@ -390,3 +390,46 @@ func TestDetailedLabelSpellings(t *testing.T) {
 		}
 	}
 }
+
+// A JSON row's _path is its log's path, row by row: one stream may hold
+// every log (a Corelight sensor's export, json-streaming-logs' files
+// concatenated). A row without one is the log its file's name (or
+// Options.Path, a log's name as a file's is) says. The rows of a stream
+// of several logs were all the first row's log.
+func TestJSONPathOfEachRow(t *testing.T) {
+	rows := `{"_path":"dns","_system_name":"sensor1","ts":1,"id.orig_h":"10.0.0.1","id.orig_p":5,"id.resp_h":"10.0.0.53","id.resp_p":53,"query":"a.example"}
+{"_path":"conn","_system_name":"sensor1","ts":2,"id.orig_h":"10.0.0.1","id.orig_p":6,"id.resp_h":"10.0.0.2","id.resp_p":443,"proto":"tcp"}
+{"_path":"ssl","ts":3,"id.orig_h":"10.0.0.1","id.orig_p":6,"id.resp_h":"10.0.0.2","id.resp_p":443,"server_name":"b.example"}
+{"_path":"weird","ts":4,"name":"bad_TCP_checksum"}
+{"_path":"http","ts":5,"id.orig_h":"10.0.0.1","id.orig_p":7,"id.resp_h":"10.0.0.2","id.resp_p":80,"host":"c.example"}
+{"_path":"c\u006fnn","ts":6,"id.orig_h":"10.0.0.1","id.orig_p":8,"id.resp_h":"10.0.0.2","id.resp_p":80}
+{"ts":7,"id.orig_h":"10.0.0.1","id.orig_p":9,"id.resp_h":"10.0.0.2","id.resp_p":80}
+`
+	for _, c := range []struct {
+		name, path string
+		want       string // each row's kind
+	}{
+		{"corelight-export.json", "", "dns conn ssl other http conn other"},
+		{"conn.log", "", "dns conn ssl other http conn conn"},
+		{"json_streaming_dns.1.log", "", "dns conn ssl other http conn dns"},
+		{"x.log", "json_streaming_http", "dns conn ssl other http conn http"},
+		{"x.log", "dns", "dns conn ssl other http conn dns"},
+	} {
+		er := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(rows), c.name, zeekreader.Options{Path: c.path}))
+		er.All = true
+		var got []string
+		for {
+			ev, err := er.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			got = append(got, ev.Kind.String())
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%s (Path %q): kinds %s\nwant %s", c.name, c.path, g, c.want)
+		}
+	}
+}

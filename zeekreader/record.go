@@ -36,6 +36,7 @@ type Record struct {
 	addr   []netip.Addr
 	arena  []byte // unescaped strings of this row
 
+	path       string // a JSON row's _path ("": the schema's)
 	file       string
 	lineNo     int64
 	start, end int64
@@ -45,8 +46,14 @@ type Record struct {
 // Schema is the schema this row was read with.
 func (r *Record) Schema() *Schema { return r.schema }
 
-// Path is the log's path (conn, dns, ...).
-func (r *Record) Path() string { return r.schema.Path }
+// Path is the log's path (conn, dns, ...): a JSON row's _path, else the
+// TSV header's #path, else what the file's name (or Options.Path) says.
+func (r *Record) Path() string {
+	if r.path != "" {
+		return r.path
+	}
+	return r.schema.Path
+}
 
 // Line is the row's line number in its file (1-based, counting headers).
 func (r *Record) Line() int64 { return r.lineNo }

@@ -91,7 +91,7 @@ func (f Format) String() string {
 // compare pointers to notice the change. A JSON schema grows as new keys
 // appear and is never replaced.
 type Schema struct {
-	Path   string // #path, or _path / the file name for JSON
+	Path   string // #path, or the file name's log (JSON: a row's _path is its Record.Path)
 	Format Format
 	Fields []Field
 	Open   string // #open, verbatim
