@@ -164,17 +164,97 @@ func slowEpoch(b []byte) (int64, bool) {
 	return int64(s)*1e9 + int64(fr*1e9), true
 }
 
-// parseISOTime parses the RFC 3339 / ISO-8601 timestamps Zeek writes with
-// LogAscii::json_timestamps=JSON::TS_ISO8601 ("2018-03-24T17:15:20.865716Z"),
-// within the range of epoch times (maxEpochSec either side of 1970): a ts
-// in year 9999 would put the end of a detector's window past what RFC 3339,
-// and so a notice, can write.
+// parseISOTime parses the ISO-8601 times of JSON logs: Zeek's
+// LogAscii::json_timestamps=JSON::TS_ISO8601 ("2018-03-24T17:15:20.865716Z",
+// six digits of fraction and Z, which json-streaming-logs, Security Onion
+// and Corelight's exports write), and the forms a log shipper or an export
+// makes of them: RFC 3339's (any number of fraction digits or none, an
+// offset such as "+01:00", a lower-case t or z, a space between date and
+// time), ISO-8601's basic offsets ("+0100", "+01") and a fraction after a
+// comma; a time without any zone is taken as UTC, as Elasticsearch takes
+// it. Only "+0100", a space or no zone were refused (time.Parse's
+// RFC3339), each row of such a log a bad value. The result is kept within
+// the range of epoch times (maxEpochSec either side of 1970): a ts in year
+// 9999 would put the end of a detector's window past what RFC 3339, and so
+// a notice, can write.
 func parseISOTime(b []byte) (time.Time, bool) {
-	t, err := time.Parse(time.RFC3339Nano, bstr(b))
-	if err != nil || t.Unix() > maxEpochSec || t.Unix() < -maxEpochSec {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false
 	}
-	return t.UTC(), true
+	if c := b[10]; c != 'T' && c != 't' && c != ' ' {
+		return time.Time{}, false
+	}
+	year, ok1 := twoDigits(b[0:2])
+	yy, ok2 := twoDigits(b[2:4])
+	month, ok3 := twoDigits(b[5:7])
+	day, ok4 := twoDigits(b[8:10])
+	hour, ok5 := twoDigits(b[11:13])
+	minute, ok6 := twoDigits(b[14:16])
+	sec, ok7 := twoDigits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	year = year*100 + yy
+	p, ns := 19, 0
+	if p < len(b) && (b[p] == '.' || b[p] == ',') {
+		p++
+		start, scale := p, int(1e8)
+		for ; p < len(b) && b[p] >= '0' && b[p] <= '9'; p++ {
+			ns += int(b[p]-'0') * scale // digits past the ninth add nothing
+			scale /= 10
+		}
+		if p == start {
+			return time.Time{}, false
+		}
+	}
+	off := 0 // seconds east of UTC
+	if p < len(b) {
+		switch b[p] {
+		case 'Z', 'z':
+			p++
+		case '+', '-':
+			// +hh, +hhmm or +hh:mm
+			oh, ok := twoDigits(b[p+1 : min(p+3, len(b))])
+			if !ok || oh > 23 {
+				return time.Time{}, false
+			}
+			q, om := p+3, 0
+			if q < len(b) {
+				if b[q] == ':' {
+					q++
+				}
+				if om, ok = twoDigits(b[q:min(q+2, len(b))]); !ok || om > 59 {
+					return time.Time{}, false
+				}
+				q += 2
+			}
+			off = oh*3600 + om*60
+			if b[p] == '-' {
+				off = -off
+			}
+			p = q
+		}
+	}
+	if p != len(b) {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, ns, time.UTC)
+	if t.Day() != day { // 31 April, 29 February of a common year
+		return time.Time{}, false
+	}
+	t = t.Add(-time.Duration(off) * time.Second)
+	if u := t.Unix(); u > maxEpochSec || u < -maxEpochSec {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// twoDigits is the value of b when it is two decimal digits.
+func twoDigits(b []byte) (int, bool) {
+	if len(b) != 2 || b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {
+		return 0, false
+	}
+	return int(b[0]-'0')*10 + int(b[1]-'0'), true
 }
 
 // parseAddr parses a dotted IPv4 address by hand (most addresses in Zeek

@@ -1,6 +1,10 @@
 package zeekreader
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+	"time"
+)
 
 func TestEpochNanos(t *testing.T) {
 	for _, c := range []struct {
@@ -50,6 +54,79 @@ func TestParseISOTimeRange(t *testing.T) {
 			t.Errorf("parseISOTime(%q): ok %v, want %v", c.in, ok, c.ok)
 		}
 	}
+}
+
+// Every form of one instant that a JSON log's ISO-8601 time takes reads
+// as that instant: Zeek's TS_ISO8601, fewer or more fraction digits or
+// none, zone offsets (RFC 3339's, ISO-8601's basic ones), a space or a
+// lower-case t, and no zone (UTC).
+func TestParseISOTimeForms(t *testing.T) {
+	at := time.Date(2018, 11, 2, 7, 35, 57, 488795000, time.UTC)
+	for _, c := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2018-11-02T07:35:57.488795Z", at}, // Zeek's TS_ISO8601
+		{"2018-11-02T07:35:57.488795000Z", at},
+		{"2018-11-02T07:35:57.4887951239Z", at.Add(123 * time.Nanosecond)}, // past nanoseconds: dropped
+		{"2018-11-02T07:35:57.488Z", at.Truncate(time.Millisecond)},
+		{"2018-11-02T07:35:57Z", at.Truncate(time.Second)},
+		{"2018-11-02T07:35:57,488795Z", at},
+		{"2018-11-02T08:35:57.488795+01:00", at},
+		{"2018-11-02T08:35:57.488795+0100", at},
+		{"2018-11-02T08:35:57.488795+01", at},
+		{"2018-11-02T02:05:57.488795-05:30", at},
+		{"2018-11-02T07:35:57.488795+00:00", at},
+		{"2018-11-02T07:35:57.488795-0000", at},
+		{"2018-11-03T01:35:57+18:00", at.Truncate(time.Second)},
+		{"2018-11-02 07:35:57.488795Z", at},
+		{"2018-11-02t07:35:57.488795z", at},
+		{"2018-11-02T07:35:57.488795", at}, // no zone: UTC
+		{"2018-11-02 07:35:57", at.Truncate(time.Second)},
+		{"2018-11-01T23:35:57.488795-08:00", at}, // across a day
+		{"2016-02-29T00:00:00Z", time.Date(2016, 2, 29, 0, 0, 0, 0, time.UTC)},
+	} {
+		got, ok := parseISOTime([]byte(c.in))
+		if !ok || !got.Equal(c.want) || got.Location() != time.UTC {
+			t.Errorf("parseISOTime(%q) = %v, %v; want %v", c.in, got, ok, c.want)
+		}
+	}
+	for _, in := range []string{
+		"", "2018-11-02", "2018-11-02T07:35", "2018-11-02T07:35:57.", "2018-11-02T07:35:57.Z",
+		"2018-11-02X07:35:57Z", "2018-11-02T07:35:57ZZ", "2018-11-02T07:35:57 Z", "2018-11-02T07:35:57+1",
+		"2018-11-02T07:35:57+01:", "2018-11-02T07:35:57+01:0", "2018-11-02T07:35:57+0100x", "2018-11-02T07:35:57+24:00",
+		"2018-11-02T07:35:57+01:60", "2018-13-02T07:35:57Z", "2018-00-02T07:35:57Z", "2018-04-31T07:35:57Z",
+		"2017-02-29T07:35:57Z", "2018-11-00T07:35:57Z", "2018-11-02T24:00:00Z", "2018-11-02T07:60:57Z",
+		"2018-11-02T07:35:60Z", "2018-1-02T07:35:57Z", "20181102T073557Z", "+018-11-02T07:35:57Z",
+		"2018-11-02T07:35:57.48a795Z", "1541144157.488795",
+	} {
+		if got, ok := parseISOTime([]byte(in)); ok {
+			t.Errorf("parseISOTime(%q) = %v, want a bad value", in, got)
+		}
+	}
+}
+
+// rfc3339 is RFC 3339's form of a time (time.Parse also takes a one-digit
+// hour and an offset of "+00:60", which no writer makes).
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([.,]\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
+
+// FuzzISOTime: a time in RFC 3339's form that time.Parse reads, within the
+// range of epoch times, parseISOTime reads as the same instant; and
+// nothing makes it panic.
+func FuzzISOTime(f *testing.F) {
+	for _, s := range []string{"2018-11-02T07:35:57.488795Z", "2018-11-02T08:35:57+01:00", "2018-11-02 07:35:57.488795+0100", "2018-11-02T07:35:57"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseISOTime([]byte(s))
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || !rfc3339.MatchString(s) || want.Unix() > maxEpochSec || want.Unix() < -maxEpochSec {
+			return
+		}
+		if !ok || !got.Equal(want) {
+			t.Errorf("parseISOTime(%q) = %v, %v; time.Parse: %v", s, got, ok, want)
+		}
+	})
 }
 
 func TestParseUintAt(t *testing.T) {
