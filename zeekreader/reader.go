@@ -1,7 +1,8 @@
 // Package zeekreader reads Zeek logs: TSV (every header directive, escapes,
 // sets and vectors, headers that change mid-stream) and JSON lines (dotted or
-// underscore keys, epoch or ISO-8601 ts), plain or gzip, one row at a time
-// with reusable buffers. It knows nothing of detection.
+// underscore keys, ts in epoch seconds, milliseconds or ISO-8601, a _path
+// per row), plain or gzip, one row at a time with reusable buffers. It
+// knows nothing of detection.
 package zeekreader
 
 import (

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -430,6 +431,47 @@ func TestJSONPathOfEachRow(t *testing.T) {
 		}
 		if g := strings.Join(got, " "); g != c.want {
 			t.Errorf("%s (Path %q): kinds %s\nwant %s", c.name, c.path, g, c.want)
+		}
+	}
+}
+
+// The forms of one instant a JSON log's ts takes (LogAscii::json_timestamps
+// and what exports make of it) read as that instant: epoch seconds
+// (TS_EPOCH), milliseconds (TS_MILLIS and TS_MILLIS_UNSIGNED write
+// int64(ts * 1000)) and ISO-8601 (TS_ISO8601, or another zone, precision
+// or separator). Milliseconds were a bad value, every row of such a log
+// skipped.
+func TestJSONTimestampForms(t *testing.T) {
+	at := time.Date(2018, 11, 2, 7, 35, 57, 488000000, time.UTC)
+	for _, c := range []struct {
+		ts   string
+		want time.Time
+	}{
+		{`1541144157.488`, at}, // TS_EPOCH
+		{`1541144157.488795`, at.Add(795 * time.Microsecond)},
+		{`1541144157`, at.Truncate(time.Second)},
+		{`1541144157488`, at},                 // TS_MILLIS
+		{`1541144157488.0`, time.Time{}},      // a double past year 2255 is no time
+		{`"2018-11-02T07:35:57.488000Z"`, at}, // TS_ISO8601
+		{`"2018-11-02T07:35:57.488Z"`, at},
+		{`"2018-11-02T07:35:57Z"`, at.Truncate(time.Second)},
+		{`"2018-11-02T08:35:57.488+01:00"`, at},
+		{`"2018-11-02T02:35:57.488-0500"`, at},
+		{`"2018-11-02 07:35:57.488"`, at},
+		{`9000000000`, time.Date(2255, 3, 14, 16, 0, 0, 0, time.UTC)}, // seconds up to maxEpochSec
+		{`9000000001`, time.Unix(9000000, 1e6).UTC()},                 // milliseconds past it: April 1970
+		{`9000000000001`, time.Unix(9000000000, 1e6).UTC()},
+		{`9000000001000`, time.Time{}}, // milliseconds past year 2255
+		{`-1541144157488`, time.Time{}},
+	} {
+		r := zeekreader.NewReader(strings.NewReader(`{"ts":`+c.ts+`,"uid":"C1"}`), "conn.log")
+		rec, err := r.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", c.ts, err)
+		}
+		got, ok := rec.Time(rec.Schema().Index("ts"))
+		if ok != !c.want.IsZero() || !got.Equal(c.want) {
+			t.Errorf("ts %s: %v %v, want %v", c.ts, got, ok, c.want)
 		}
 	}
 }

@@ -197,17 +197,28 @@ func (r *Record) Float(i int) (float64, bool) {
 	return parseFloatAt(r.line[:cap(r.line)], int(sp.s), int(sp.e))
 }
 
-// Time returns a time field: epoch seconds (TSV, JSON number) or an
-// ISO-8601 string (JSON with TS_ISO8601).
+// Time returns a time field: epoch seconds (TSV, JSON number), an
+// ISO-8601 string (JSON with TS_ISO8601) or, for a JSON integer past
+// maxEpochSec, milliseconds (JSON with TS_MILLIS or TS_MILLIS_UNSIGNED).
 func (r *Record) Time(i int) (time.Time, bool) {
 	if !r.ok(i) {
 		return time.Time{}, false
 	}
-	if r.flags[i]&fParsed != 0 && r.schema.Fields[i].Type == TypeTime {
+	fl := r.flags[i]
+	if fl&fParsed != 0 && r.schema.Fields[i].Type == TypeTime {
 		return time.Unix(0, int64(r.num[i])).UTC(), true
 	}
-	if r.flags[i]&fJSONString != 0 {
+	if fl&fJSONString != 0 {
 		return parseISOTime(r.Raw(i))
+	}
+	if fl&(fJSONNumber|fUint) == fJSONNumber|fUint && r.num[i] > maxEpochSec {
+		// Seconds past maxEpochSec (year 2255) are no time of a log,
+		// while milliseconds since April 1970 are all past it: Zeek's
+		// TS_MILLIS writes int64(ts * 1000).
+		if ms := r.num[i]; ms/1000 <= maxEpochSec {
+			return time.UnixMilli(int64(ms)).UTC(), true
+		}
+		return time.Time{}, false
 	}
 	sp := r.spans[i]
 	ns, ok := epochNanosAt(r.line[:cap(r.line)], int(sp.s), int(sp.e))
