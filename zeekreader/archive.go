@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -63,6 +64,31 @@ func looksRead(path string) bool {
 	p := strings.ToLower(path)
 	return !slices.Contains(knownPaths, path) &&
 		(strings.Contains(p, "conn") || strings.Contains(p, "dns") || strings.Contains(p, "http") || strings.Contains(p, "ssl"))
+}
+
+// numbered is a log renamed by a rotation that numbers the files it
+// keeps, the newest 1: corelight/json-streaming-logs renames
+// json_streaming_conn.log to json_streaming_conn.1.log after moving .1 to
+// .2, and so on.
+var numbered = regexp.MustCompile(`^([^.]+)\.(\d{1,9})\.(log|json)(\.gz)?$`)
+
+// writeOrder is a file's key among the files of its chain, which are read
+// in the order of their keys: the file's path, as zeekctl's date folders
+// and rotation times, Zeek's rename times (conn.2024-01-02-10-00-00.log)
+// and log-queue names sort, the live conn.log last; but numbered files
+// first, the highest number (the oldest) first. By name, .1.log came
+// before .2.log, and the live file after them: read as one stream, its
+// rows went back in time at every file (a json-streaming directory of
+// four files: scan, dos, contextual and iforest each left out 80 of its
+// 178 rows as late).
+func writeOrder(file string) string {
+	dir, base := filepath.Split(file)
+	m := numbered.FindStringSubmatch(base)
+	if m == nil {
+		return file
+	}
+	n, _ := strconv.Atoi(m[2])
+	return fmt.Sprintf("%s%s.\x00%09d.%s%s", dir, m[1], 999999999-n, m[3], m[4])
 }
 
 // Walk finds the logs of the given kinds under paths (files or directories,
@@ -201,7 +227,7 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		c := chains[k]
-		sort.Strings(c.Files)
+		slices.SortFunc(c.Files, func(x, y string) int { return strings.Compare(writeOrder(x), writeOrder(y)) })
 		a.Chains = append(a.Chains, *c)
 	}
 	a.restrict()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +280,42 @@ func TestArchiveNamedFilesChain(t *testing.T) {
 		t.Errorf("chains %s, want the conn log's three hours as one", got)
 	}
 	wantMerged(t, a, "conn@100 conn@200 dns@250 conn@300 conn@400 conn@500 conn@600")
+}
+
+// corelight/json-streaming-logs renames json_streaming_dns.log to
+// json_streaming_dns.1.log after .1 to .2 and so on: a chain reads the
+// highest number first and the live file last, as Zeek's own renamed
+// files (conn.2024-01-01-23-00-00.log) read by their times. By name,
+// .1.log came before .10.log and .2.log, and the rows went back in time.
+func TestArchiveNumberedRotations(t *testing.T) {
+	dir := t.TempDir()
+	for f, ts := range map[string]float64{
+		"json_streaming_dns.10.log": 100, "json_streaming_dns.2.log": 200, "json_streaming_dns.1.log": 300,
+		"json_streaming_dns.log": 400, "conn.2024-01-01-23-00-00.log": 150, "conn.2024-01-02-00-00-00.log": 250,
+		"conn.log": 350,
+	} {
+		if strings.HasPrefix(f, "conn") {
+			writeFile(t, filepath.Join(dir, f), []byte(connLog(ts)))
+		} else {
+			writeFile(t, filepath.Join(dir, f), []byte(dnsLog(ts)))
+		}
+	}
+	a, err := zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range a.Chains {
+		for _, f := range c.Files {
+			got = append(got, filepath.Base(f))
+		}
+	}
+	want := []string{"conn.2024-01-01-23-00-00.log", "conn.2024-01-02-00-00-00.log", "conn.log",
+		"json_streaming_dns.10.log", "json_streaming_dns.2.log", "json_streaming_dns.1.log", "json_streaming_dns.log"}
+	if !slices.Equal(got, want) {
+		t.Errorf("chains' files %v\nwant %v", got, want)
+	}
+	wantMerged(t, a, "dns@100 conn@150 dns@200 conn@250 dns@300 conn@350 dns@400")
 }
 
 func TestPathFromName(t *testing.T) {
