@@ -193,6 +193,18 @@ func warnNoLiveLog(opts Options) {
 	if cur := filepath.Join(opts.Dir, "current"); dirExists(cur) {
 		hint = fmt.Sprintf(" (zeekctl writes its live logs to %s)", cur)
 	}
+	// corelight/json-streaming-logs with disable_default_logs: only its
+	// json_streaming_conn.log and the like, which the logs named so are
+	// (run's [input] logs)
+	var streaming []string
+	for _, l := range opts.Logs {
+		if _, err := os.Lstat(filepath.Join(opts.Dir, "json_streaming_"+l+".log")); err == nil {
+			streaming = append(streaming, "json_streaming_"+l)
+		}
+	}
+	if len(streaming) > 0 {
+		hint = fmt.Sprintf(" (it has json-streaming-logs' files: follow %s)", strings.Join(streaming, ", "))
+	}
 	opts.Warn("log directory %s has no %s (yet): waiting for them%s", opts.Dir, strings.Join(names, ", "), hint)
 }
 

@@ -217,13 +217,18 @@ func TestMalformedRowWarnedOnce(t *testing.T) {
 }
 
 // A log directory holding none of the logs followed is warned about, with
-// zeekctl's logs/current when it is beside them (--logdir named logs/):
-// run waited for them without a word.
+// zeekctl's logs/current when it is beside them (--logdir named logs/), or
+// json-streaming-logs' names of them when it has those: run waited for
+// them without a word.
 func TestNoLiveLogWarned(t *testing.T) {
 	root := t.TempDir()
 	cur := filepath.Join(root, "current")
 	os.MkdirAll(cur, 0o755)
 	os.MkdirAll(filepath.Join(root, "2026-11-30"), 0o755)
+	streaming := t.TempDir()
+	for _, f := range []string{"json_streaming_conn.log", "json_streaming_conn.1.log", "json_streaming_dns.log", "json_streaming_files.log"} {
+		os.WriteFile(filepath.Join(streaming, f), nil, 0o644)
+	}
 	warnsOf := func(dir string) []string {
 		var warns []string
 		f, err := New(Options{Dir: dir, Logs: []string{"conn", "dns"}, NoNotify: true,
@@ -237,6 +242,8 @@ func TestNoLiveLogWarned(t *testing.T) {
 	for dir, want := range map[string]string{
 		root: "log directory " + root + " has no conn.log, dns.log (yet): waiting for them (zeekctl writes its live logs to " + cur + ")",
 		cur:  "log directory " + cur + " has no conn.log, dns.log (yet): waiting for them",
+		streaming: "log directory " + streaming + " has no conn.log, dns.log (yet): waiting for them" +
+			" (it has json-streaming-logs' files: follow json_streaming_conn, json_streaming_dns)",
 	} {
 		if warns := warnsOf(dir); len(warns) != 1 || warns[0] != want {
 			t.Errorf("%s: warnings %q, want %q", dir, warns, want)
@@ -856,5 +863,30 @@ func TestOpenFailureWarnedOnce(t *testing.T) {
 	}
 	if rows != 5 || n != 1 {
 		t.Fatalf("%d rows, the FIFO warned of %d times: %q", rows, n, warned)
+	}
+}
+
+// corelight/json-streaming-logs' rotated files (json_streaming_conn.1.log
+// the newest, .2.log before it, ...) are in the order of their numbers,
+// whatever their times say: renamed within the file system's time
+// granularity, or copied in name order, they were read newest first and
+// their rows went back in time (a beacon's risk 56.8 became 57 in
+// cmd/zeekanom's TestRunFollowsJSONStreamingLogs).
+func TestNumberedRotationsInNumberOrder(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	for i, name := range []string{"json_streaming_conn.1.log", "json_streaming_conn.2.log", "json_streaming_conn.10.log", "json_streaming_conn.3.log"} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(name+"\n"), 0o644)
+		mt := now.Add(time.Duration(i) * time.Second) // copied in name order: the newest the oldest
+		os.Chtimes(p, mt, mt)
+	}
+	var got []string
+	for _, c := range rotatedCandidates(dir, "", "json_streaming_conn", filepath.Join(dir, "json_streaming_conn.log")) {
+		got = append(got, filepath.Base(c.path))
+	}
+	want := []string{"json_streaming_conn.10.log", "json_streaming_conn.3.log", "json_streaming_conn.2.log", "json_streaming_conn.1.log"}
+	if !slices.Equal(got, want) {
+		t.Errorf("candidates %v, want %v", got, want)
 	}
 }

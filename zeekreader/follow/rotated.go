@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,6 +18,7 @@ type rotated struct {
 	path   string
 	key    string // sort key: rotation (open) time as "YYYY-MM-DD HH:MM:SS", or mtime
 	gz     bool
+	num    int // json-streaming-logs' rotation number (conn.3.log: 3; the higher, the older), 0 for none
 	id     Identity
 	prefix []byte
 	known  bool // id computed
@@ -33,6 +35,10 @@ var (
 	// conn__2026-11-25-18-00-00__2026-11-25-19-00-00__.log, where
 	// zeek-archiver picks them up.
 	queueRe = regexp.MustCompile(`^[^_.]+__(\d{4}-\d{2}-\d{2})-(\d{2})-(\d{2})-(\d{2})__.*\.(log|json)(\.gz)?$`)
+	// corelight/json-streaming-logs renames json_streaming_conn.log to
+	// json_streaming_conn.1.log, after .1 to .2 and so on: the higher the
+	// number, the older the file.
+	numberedRe = regexp.MustCompile(`^[^.]+\.(\d{1,9})\.(log|json)(\.gz)?$`)
 )
 
 // rotatedCandidates lists the rotated files of log, oldest first: renamed
@@ -71,6 +77,9 @@ func rotatedCandidates(dir, archive, log, live string) []*rotated {
 				return
 			}
 			r.key = fi.ModTime().Format("2006-01-02 15:04:05.000000000")
+			if m := numberedRe.FindStringSubmatch(name); m != nil {
+				r.num, _ = strconv.Atoi(m[1])
+			}
 		}
 		out = append(out, r)
 	}
@@ -104,6 +113,12 @@ func rotatedCandidates(dir, archive, log, live string) []*rotated {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].num > 0 && out[j].num > 0 && out[i].num != out[j].num {
+			// the number says, where the times may not: files
+			// renamed within the file system's time granularity
+			// (a few milliseconds), or copied in name order
+			return out[i].num > out[j].num
+		}
 		if out[i].key != out[j].key {
 			return out[i].key < out[j].key
 		}
