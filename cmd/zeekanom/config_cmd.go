@@ -58,7 +58,8 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
   ## Zeek's live log directory: zeekctl's logs/current, or a standalone
   ## Zeek's working directory.
   logdir = %q
-  ## Logs followed: <logdir>/<name>.log (TSV or JSON).
+  ## Logs followed: <logdir>/<name>.log (TSV or JSON; json-streaming-logs'
+  ## files: "json_streaming_conn", ...).
   logs = %s
   ## Where zeekctl archives rotated logs (YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz);
   ## "" = the parent of logdir when logdir ends in "current", else logdir.

@@ -152,7 +152,10 @@ func copyState(t *testing.T, from, state, conn string) {
 	}
 }
 
-// noticesByID reads an NDJSON notices file: each line by its event.id.
+// noticesByID reads an NDJSON notices file: each line by its event.id,
+// the last of each (a drain closes the open windows, and their notices
+// come again, with the same event.id, from the drain that has all their
+// rows).
 func noticesByID(t *testing.T, path string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(path)
