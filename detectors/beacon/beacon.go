@@ -936,7 +936,8 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		if !k.Dst.Addr().Is4() {
 			bits = 64
 		}
-		target = fmt.Sprintf("%d hosts in %s/%d %s", a.NDst, k.Dst, bits, ps.where) // (the port was left out)
+		n.DestNet = netip.PrefixFrom(k.Dst.Addr(), bits)
+		target = fmt.Sprintf("%d hosts in %s %s", a.NDst, n.DestNet, ps.where) // (the port was left out)
 		keyS = "net:" + k.Dst.String()
 	case kDomain:
 		n.Domain = e.domain()

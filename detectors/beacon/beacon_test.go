@@ -130,6 +130,55 @@ func TestBeaconDomainAndNet(t *testing.T) {
 	}
 }
 
+// A host beaconing to two rotating networks on one port gets a net notice
+// for each, each naming its network in DestNet (the Zeek feed's dst_net):
+// neither names a destination, and the Zeek package's suppression
+// identifier, of rule, hosts, port and domain alone, took the second
+// network for a repeat of the first. IPv6 networks are /64s.
+func TestBeaconNetsNameTheirNetwork(t *testing.T) {
+	nets := []struct {
+		prefix string
+		dsts   []string
+	}{
+		{"198.51.100.0/24", []string{"198.51.100.1", "198.51.100.2", "198.51.100.3"}},
+		{"192.0.2.0/24", []string{"192.0.2.10", "192.0.2.20", "192.0.2.30"}},
+		{"2001:db8:1:2::/64", []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"}},
+	}
+	var sets [][]window.Conn
+	for i, nt := range nets {
+		rows := beaconRows("10.1.1.5", "", 443, "tcp", 5*time.Minute, 0.2, 24*time.Hour, int64(11+i), false)
+		for j := range rows {
+			rows[j].Dst = nt.dsts[j%len(nt.dsts)]
+		}
+		sets = append(sets, rows)
+	}
+	ns := window.Run(New(DefaultConfig()), merge(sets...))
+	seen := map[string]int{}
+	for _, n := range ns {
+		if n.Destination.IsValid() || n.Domain != "" {
+			continue
+		}
+		if !n.DestNet.IsValid() || n.DestPort != 443 {
+			t.Errorf("net notice without its network or port: %s (DestNet %v)", n.Message, n.DestNet)
+			continue
+		}
+		if !strings.Contains(n.Message, " hosts in "+n.DestNet.String()+" on tcp/443: ") {
+			t.Errorf("DestNet %s is not the message's network: %s", n.DestNet, n.Message)
+		}
+		seen[n.DestNet.String()]++
+	}
+	for _, nt := range nets {
+		if seen[nt.prefix] == 0 {
+			t.Errorf("no net notice for %s: %v", nt.prefix, seen)
+		}
+	}
+	for _, n := range ns {
+		if n.Destination.IsValid() && n.DestNet.IsValid() {
+			t.Errorf("a pair notice with DestNet %s: %s", n.DestNet, n.Message)
+		}
+	}
+}
+
 // A lone beacon is one pair notice counting all its rows, whatever the
 // destination's last byte: the kind was XORed into the byte of the hash
 // that holds it, so a pair key to x.x.x.3 (or ::3) had its /24's (/64's)

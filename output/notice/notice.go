@@ -139,14 +139,21 @@ type Notice struct {
 	Rule        string    // rule.name
 	Source      netip.Addr
 	Destination netip.Addr
-	DestPort    uint16
-	Proto       string // network.transport: tcp, udp, icmp
-	Domain      string // destination.domain
-	Related     []netip.Addr
-	Note        string // zeek.notice.note
-	Sub         string // zeek.notice.sub
-	UIDs        []string
-	Explain     Explanation
+	// DestNet is the destination network of a notice about several
+	// destinations in one network, which names no Destination (beacon's
+	// rotating /24 or /64: 198.51.100.0/24). It tells two such notices of
+	// one source and port apart in the Zeek feed (its dst_net column,
+	// part of the Zeek package's suppression identifier); the JSON
+	// document does not carry it (the message names the network).
+	DestNet  netip.Prefix
+	DestPort uint16
+	Proto    string // network.transport: tcp, udp, icmp
+	Domain   string // destination.domain
+	Related  []netip.Addr
+	Note     string // zeek.notice.note
+	Sub      string // zeek.notice.sub
+	UIDs     []string
+	Explain  Explanation
 	// Ingested is event.ingested; only sinks that index set it.
 	Ingested time.Time
 	// Observer is the sensor: observer.name and observer.hostname; only

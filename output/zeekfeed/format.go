@@ -30,6 +30,7 @@ var Fields = []Field{
 	{"severity", "count"},
 	{"src", "addr"},
 	{"dst", "addr"},
+	{"dst_net", "subnet"},
 	{"dst_p", "port"},
 	{"proto", "enum"},
 	{"domain", "string"},
@@ -42,6 +43,15 @@ var Fields = []Field{
 
 // LogPath is the feed's #path.
 const LogPath = "zeekanom_feed"
+
+// FormatVersion is the feed's #feed_version, the header line after #path.
+// Version 2 added dst_net; version 1 (no #feed_version line) is the feed
+// before it. The script reads columns by name, so either side may be the
+// newer one: feed.zeek of version 1 ignores the line and the column, and
+// feed.zeek of version 2 reads a version 1 feed with dst_net unset, saying
+// so once (zeek-scripts/README.md). Bump it when a column is added or its
+// meaning changes, and keep the last column a time.
+const FormatVersion = 2
 
 // The placeholders of Zeek's ASCII log format.
 const (
@@ -59,6 +69,9 @@ func appendHeader(b []byte, open time.Time) []byte {
 	b = append(b, "#empty_field\t(empty)\n"...)
 	b = append(b, "#unset_field\t-\n"...)
 	b = append(b, "#path\t"+LogPath+"\n"...)
+	b = append(b, "#feed_version\t"...)
+	b = strconv.AppendInt(b, FormatVersion, 10)
+	b = append(b, '\n')
 	b = append(b, "#open\t"...)
 	b = open.UTC().AppendFormat(b, "2006-01-02-15-04-05")
 	b = append(b, '\n')
@@ -170,6 +183,12 @@ func appendRow(b []byte, n *notice.Notice) []byte {
 	b = appendAddr(b, n.Source)
 	b = append(b, separator)
 	b = appendAddr(b, n.Destination)
+	b = append(b, separator)
+	if n.DestNet.IsValid() {
+		b = n.DestNet.AppendTo(b)
+	} else {
+		b = append(b, unsetField...)
+	}
 	b = append(b, separator)
 	if n.DestPort == 0 {
 		b = append(b, unsetField...)

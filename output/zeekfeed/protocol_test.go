@@ -1,6 +1,8 @@
 package zeekfeed
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -135,6 +137,25 @@ type scriptModel struct {
 	skipped        map[string]bool // skipped_ids
 	maxAge         time.Duration
 	now            time.Time
+
+	// version1 models feed.zeek before feed version 2: it reads neither
+	// the #feed_version line nor dst_net.
+	version1 bool
+	// fileVersion is file_version; versions the versions say_version
+	// warned about (once).
+	fileVersion int
+	versions    []int
+
+	// entries are the entries raised, in order, as the notice framework
+	// gets them.
+	entries []raisedEntry
+}
+
+// raisedEntry is what NOTICE gets of an entry: its id (for the tests), ts,
+// rule and identifier.
+type raisedEntry struct {
+	id, rule, identifier string
+	ts                   float64
 }
 
 func newScriptModel() *scriptModel {
@@ -222,12 +243,87 @@ func (m *scriptModel) rowProblem(row []string) string {
 			return "bad dst_p"
 		}
 	}
+	if net := col("dst_net"); net != "-" && !m.version1 && !isSubnet(net) {
+		return "bad dst_net"
+	}
 	for _, name := range []string{"start", "end"} {
 		if v := col(name); v != "-" && !realPat.MatchString(v) {
 			return "bad " + name
 		}
 	}
 	return ""
+}
+
+// isSubnet follows is_subnet: an address, "/" and a prefix length that
+// fits it.
+func isSubnet(s string) bool {
+	a, bits, ok := strings.Cut(s, "/")
+	ip, err := netip.ParseAddr(a)
+	if !ok || err != nil || !regexp.MustCompile(`^[0-9]{1,3}$`).MatchString(bits) {
+		return false
+	}
+	n, _ := strconv.Atoi(bits)
+	return n <= ip.BitLen()
+}
+
+// identifier follows feed.zeek's identifier (of a row rowProblem took):
+// rule, src, dst, dst_net, dst_p with its transport, and domain, each
+// as Zeek's cat prints them, "" where unset; a script before feed version
+// 2 has no dst_net.
+func (m *scriptModel) identifier(row []string) string {
+	col := func(name string) string {
+		i, ok := m.columns[name]
+		if !ok || i >= len(row) || row[i] == "-" {
+			return ""
+		}
+		return row[i]
+	}
+	addr := func(name string) string {
+		if a := col(name); a != "" {
+			return netip.MustParseAddr(a).String()
+		}
+		return ""
+	}
+	port := col("dst_p")
+	if port != "" {
+		proto := m.unescape(col("proto"))
+		if !slices.Contains([]string{"tcp", "udp", "icmp"}, proto) {
+			proto = "unknown"
+		}
+		port += "/" + proto
+	}
+	parts := []string{m.unescape(col("rule")), addr("src"), addr("dst")}
+	if !m.version1 {
+		net := col("dst_net")
+		if net != "" {
+			net = netip.MustParsePrefix(net).String()
+		}
+		parts = append(parts, net)
+	}
+	domain := col("domain")
+	if domain == "(empty)" {
+		domain = ""
+	}
+	return strings.Join(append(parts, port, m.unescape(domain)), "|")
+}
+
+// noticeLog is what the notice framework logs of the entries raised: an
+// entry is suppressed while an earlier one of the same rule (the note)
+// and identifier is, for suppressFor from its ts (the lag behind network
+// time, which these tests do not move, being 0). It returns the ids
+// logged.
+func (m *scriptModel) noticeLog(suppressFor time.Duration) []string {
+	until := map[string]float64{}
+	var logged []string
+	for _, e := range m.entries {
+		k := e.rule + "\x00" + e.identifier
+		if u, ok := until[k]; ok && e.ts < u {
+			continue
+		}
+		until[k] = e.ts + suppressFor.Seconds()
+		logged = append(logged, e.id)
+	}
+	return logged
 }
 
 // unescape follows feed.zeek's unescape: every \xNN becomes its byte.
@@ -252,10 +348,29 @@ func (m *scriptModel) line(l string) {
 		}
 		m.piece = ""
 		header := strings.Split(l, "\t")
+		if m.version1 {
+			if header[0] == "#fields" {
+				m.columns = map[string]int{}
+				for i, name := range header[1:] {
+					m.columns[name] = i
+				}
+			}
+			return
+		}
+		if header[0] == "#separator \\x09" {
+			m.fileVersion = 0
+		}
+		if header[0] == "#feed_version" && len(header) == 2 && countPat.MatchString(header[1]) {
+			m.fileVersion, _ = strconv.Atoi(header[1])
+		}
 		if header[0] == "#fields" {
 			m.columns = map[string]int{}
 			for i, name := range header[1:] {
 				m.columns[name] = i
+			}
+			v := max(m.fileVersion, 1)
+			if v != FormatVersion && len(m.versions) == 0 {
+				m.versions = append(m.versions, v)
 			}
 		}
 		return
@@ -304,6 +419,9 @@ func (m *scriptModel) line(l string) {
 		return
 	}
 	m.rememberRaised(id)
+	ts, _ := strconv.ParseFloat(row[m.columns["ts"]], 64)
+	m.entries = append(m.entries, raisedEntry{id: id, rule: m.unescape(row[m.columns["rule"]]),
+		identifier: m.identifier(row), ts: ts})
 	msg := row[m.columns["msg"]]
 	if msg == "(empty)" {
 		msg = ""
@@ -584,6 +702,14 @@ func TestFeedZeekMaxCarry(t *testing.T) {
 	}
 }
 
+// feed.zeek reads all of the feed version the sink writes, and says when
+// a feed is of another.
+func TestFeedZeekVersion(t *testing.T) {
+	if got := feedZeekConst(t, "feed_version"); got != FormatVersion {
+		t.Errorf("feed.zeek feed_version = %d, want FormatVersion %d", got, FormatVersion)
+	}
+}
+
 // feedZeekConst reads a count constant of feed.zeek.
 func feedZeekConst(t *testing.T, name string) int {
 	t.Helper()
@@ -591,7 +717,7 @@ func feedZeekConst(t *testing.T, name string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^const ` + name + ` = ([0-9]+);`).FindSubmatch(b)
+	m := regexp.MustCompile(`(?m)^\s*const ` + name + ` = ([0-9]+);`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("feed.zeek declares no const %s", name)
 	}
@@ -612,10 +738,13 @@ func TestFeedZeekMaxRecent(t *testing.T) {
 			rule = r
 		}
 	}
-	// ts, id, rule, note, risk_score, severity, src, dst, dst_p, proto,
-	// domain, msg, sub, uids, start, end: each as short as row_problem
-	// lets it be.
-	shortest := "0\tx\t" + rule + "\t-\t0\t0\t-\t-\t-\t-\t-\tx\t-\t-\t-\t-\n"
+	// every column as short as row_problem lets it be
+	least := map[string]string{"ts": "0", "id": "x", "rule": rule, "risk_score": "0", "severity": "0", "msg": "x"}
+	var short []string
+	for _, f := range Fields {
+		short = append(short, cmp.Or(least[f.Name], "-"))
+	}
+	shortest := strings.Join(short, "\t") + "\n"
 	m := newScriptModel()
 	for _, l := range strings.Split(string(appendHeader(nil, time.Time{}))+shortest, "\n") {
 		m.line(l)
@@ -875,6 +1004,301 @@ func TestProtocolDamagedLineCostsNoRow(t *testing.T) {
 			if m.damaged+len(m.bad) != 1 {
 				t.Errorf("%d damaged lines dropped and %d rows warned about (%q), want one of either",
 					m.damaged, len(m.bad), m.bad)
+			}
+		})
+	}
+}
+
+// feedVersion1 is a feed file of this version as a sidecar before feed
+// version 2 wrote it: no #feed_version line, no dst_net column.
+func feedVersion1(t *testing.T, b []byte) []byte {
+	t.Helper()
+	i := slices.IndexFunc(Fields, func(f Field) bool { return f.Name == "dst_net" })
+	if i < 0 {
+		t.Fatal("Fields has no dst_net")
+	}
+	var out []string
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		body := strings.TrimSuffix(l, "\n")
+		switch {
+		case body == "" || strings.HasPrefix(body, "#feed_version\t"):
+			if body == "" {
+				out = append(out, l)
+			}
+			continue
+		case strings.HasPrefix(body, "#fields\t"), strings.HasPrefix(body, "#types\t"):
+			f := strings.Split(body, "\t")
+			out = append(out, strings.Join(slices.Delete(f, i+1, i+2), "\t")+"\n")
+		case body[0] == '#':
+			out = append(out, l)
+		default:
+			f := strings.Split(body, "\t")
+			out = append(out, strings.Join(slices.Delete(f, i, i+1), "\t")+"\n")
+		}
+	}
+	return []byte(strings.Join(out, ""))
+}
+
+// ruleNotice is a notice of rule as its detector builds one, at window w
+// (an hour each): the fields it sets are given, Finalize makes the id.
+func ruleNotice(rule string, w int, set func(n *notice.Notice), key string) *notice.Notice {
+	start := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC).Add(time.Duration(w) * time.Hour)
+	n := &notice.Notice{Rule: rule, Start: start, End: start.Add(time.Hour), RiskScore: 80,
+		Source: netip.MustParseAddr("10.1.1.5"), Message: rule}
+	set(n)
+	n.Finalize(key)
+	return n
+}
+
+// Two findings an analyst wants to see apart must get two identifiers from
+// feed.zeek (the notice framework suppresses by note and identifier), and
+// the same finding found again in a later window (another event.id) the
+// same one. Each rule's cases say what tells its findings apart; the
+// detectors set those fields. A beacon to a rotating network names no
+// destination: from a version 1 feed the second network was a repeat of
+// the first.
+func TestSuppressionIdentifierPerRule(t *testing.T) {
+	addr := netip.MustParseAddr
+	dst := func(a string, port uint16, proto string) func(*notice.Notice) {
+		return func(n *notice.Notice) { n.Destination, n.DestPort, n.Proto = addr(a), port, proto }
+	}
+	port := func(p uint16, proto string) func(*notice.Notice) {
+		return func(n *notice.Notice) { n.DestPort, n.Proto = p, proto }
+	}
+	beaconNet := func(net string) func(*notice.Notice) {
+		return func(n *notice.Notice) {
+			n.DestNet, n.DestPort, n.Proto = netip.MustParsePrefix(net), 443, "tcp"
+		}
+	}
+	domain := func(d string) func(*notice.Notice) {
+		return func(n *notice.Notice) { n.Domain = d }
+	}
+	both := func(fs ...func(*notice.Notice)) func(*notice.Notice) {
+		return func(n *notice.Notice) {
+			for _, f := range fs {
+				f(n)
+			}
+		}
+	}
+	src := func(a string) func(*notice.Notice) { return func(n *notice.Notice) { n.Source = addr(a) } }
+	noSrc := func(n *notice.Notice) { n.Source = netip.Addr{} }
+	sub := func(s string) func(*notice.Notice) { return func(n *notice.Notice) { n.Sub = s } }
+	none := func(*notice.Notice) {}
+	type side struct {
+		set func(*notice.Notice)
+		key string
+	}
+	cases := []struct {
+		rule, name string
+		a, b       side
+		same       bool
+	}{
+		{notice.RuleBeacon, "two networks, one port", side{beaconNet("198.51.100.0/24"), "net:198.51.100.0"}, side{beaconNet("192.0.2.0/24"), "net:192.0.2.0"}, false},
+		{notice.RuleBeacon, "two IPv6 /64s", side{beaconNet("2001:db8:0:1::/64"), "net:2001:db8:0:1::"}, side{beaconNet("2001:db8:0:2::/64"), "net:2001:db8:0:2::"}, false},
+		{notice.RuleBeacon, "one network again", side{beaconNet("198.51.100.0/24"), "net:198.51.100.0"}, side{beaconNet("198.51.100.0/24"), "net:198.51.100.0"}, true},
+		{notice.RuleBeacon, "two destinations", side{dst("203.0.113.9", 443, "tcp"), ""}, side{dst("203.0.113.10", 443, "tcp"), ""}, false},
+		{notice.RuleBeacon, "a destination and its network", side{dst("198.51.100.1", 443, "tcp"), ""}, side{beaconNet("198.51.100.0/24"), "net:198.51.100.0"}, false},
+		{notice.RuleBeacon, "one destination again", side{dst("203.0.113.9", 443, "tcp"), ""}, side{dst("203.0.113.9", 443, "tcp"), ""}, true},
+		{notice.RuleBeacon, "two domains", side{domain("a.example"), "domain"}, side{domain("b.example"), "domain"}, false},
+		{notice.RuleScanHorizontal, "two ports", side{port(445, "tcp"), ""}, side{port(3389, "tcp"), ""}, false},
+		{notice.RuleScanHorizontal, "one port, two transports", side{port(53, "tcp"), ""}, side{port(53, "udp"), ""}, false},
+		{notice.RuleScanHorizontal, "a port and ICMP", side{port(445, "tcp"), ""}, side{port(0, "icmp"), ""}, false},
+		{notice.RuleScanHorizontal, "one port again", side{port(445, "tcp"), ""}, side{port(445, "tcp"), ""}, true},
+		{notice.RuleScanVertical, "two hosts", side{dst("10.1.1.9", 0, ""), "v"}, side{dst("10.1.1.10", 0, ""), "v"}, false},
+		{notice.RuleScanSlow, "horizontal and vertical", side{port(445, "tcp"), ""}, side{dst("10.1.1.9", 0, ""), "v"}, false},
+		{notice.RuleDoSFanIn, "two services", side{both(noSrc, dst("10.1.1.9", 80, "tcp"), sub("distributed")), "distributed"}, side{both(noSrc, dst("10.1.1.9", 443, "tcp"), sub("distributed")), "distributed"}, false},
+		{notice.RuleDoSFanIn, "two loud sources", side{both(src("192.0.2.1"), dst("10.1.1.9", 80, "tcp"), sub("single_source")), "single_source"}, side{both(src("192.0.2.2"), dst("10.1.1.9", 80, "tcp"), sub("single_source")), "single_source"}, false},
+		{notice.RuleDoSFanIn, "many sources and one", side{both(noSrc, dst("10.1.1.9", 80, "tcp"), sub("distributed")), "distributed"}, side{both(src("192.0.2.1"), dst("10.1.1.9", 80, "tcp"), sub("single_source")), "single_source"}, false},
+		// one source flooding one service, seen by two tests: one flood
+		{notice.RuleDoSFanIn, "a loud source and its one-way flow", side{both(src("192.0.2.1"), dst("10.1.1.9", 80, "udp"), sub("single_source")), "single_source"}, side{both(src("192.0.2.1"), dst("10.1.1.9", 80, "udp"), sub("one_way_flow")), "one_way_flow"}, true},
+		{notice.RuleDNSTunnel, "two registered domains", side{both(dst("10.0.0.53", 53, "udp"), domain("t1.example"), sub("clients=1")), ""}, side{both(dst("10.0.0.53", 53, "udp"), domain("t2.example"), sub("clients=1")), ""}, false},
+		{notice.RuleDNSTunnel, "one domain again, more clients", side{both(dst("10.0.0.53", 53, "udp"), domain("t1.example"), sub("clients=1")), ""}, side{both(dst("10.0.0.53", 53, "udp"), domain("t1.example"), sub("clients=2")), ""}, true},
+		{notice.RuleDNSDGA, "two clients", side{dst("10.0.0.53", 53, "udp"), ""}, side{both(src("10.1.1.6"), dst("10.0.0.53", 53, "udp")), ""}, false},
+		{notice.RuleDNSDGA, "one client again", side{dst("10.0.0.53", 53, "udp"), ""}, side{dst("10.0.0.53", 53, "udp"), ""}, true},
+		{notice.RuleExfiltration, "two destinations", side{both(dst("203.0.113.9", 443, "tcp"), sub("destination")), ""}, side{both(dst("203.0.113.10", 443, "tcp"), sub("destination")), ""}, false},
+		// another connection of the same long-lived activity: one
+		// (the README's day of suppression for Long_Connection)
+		{notice.RuleLongConnection, "two connections of one pair", side{dst("195.54.32.88", 80, "tcp"), "C1"}, side{dst("195.54.32.88", 80, "tcp"), "C2"}, true},
+		{notice.RuleLongConnection, "two destinations", side{dst("195.54.32.88", 80, "tcp"), "C1"}, side{dst("195.54.32.89", 80, "tcp"), "C2"}, false},
+		{notice.RuleOffHours, "two hosts", side{none, ""}, side{src("10.1.1.6"), ""}, false},
+		{notice.RuleOffHours, "one host again", side{none, ""}, side{none, ""}, true},
+		{notice.RuleOutlier, "two hosts", side{none, ""}, side{src("10.1.1.6"), ""}, false},
+		{notice.RuleSupervised, "two hosts", side{none, ""}, side{src("10.1.1.6"), ""}, false},
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		seen[c.rule] = true
+		t.Run(c.rule+" "+c.name, func(t *testing.T) {
+			a := ruleNotice(c.rule, 0, c.a.set, c.a.key)
+			b := ruleNotice(c.rule, 1, c.b.set, c.b.key)
+			m := newScriptModel()
+			feed := appendRow(appendRow(appendHeader(nil, time.Time{}), a), b)
+			for _, l := range strings.Split(string(feed), "\n") {
+				m.line(l)
+			}
+			if len(m.bad) > 0 || len(m.entries) != 2 {
+				t.Fatalf("raised %d entries of 2, warnings %q", len(m.entries), m.bad)
+			}
+			ia, ib := m.entries[0].identifier, m.entries[1].identifier
+			if (ia == ib) != c.same {
+				t.Errorf("identifiers %q and %q: same %v, want %v", ia, ib, ia == ib, c.same)
+			}
+		})
+	}
+	for _, r := range notice.Rules() {
+		if !seen[r] && r != notice.RuleDNSDGASlow { // (dns.dga's notice, another rule)
+			t.Errorf("rule %s has no case", r)
+		}
+	}
+}
+
+// A host beaconing to two rotating networks on one port, found again in
+// the next window (a day later: here suppress_for is a day and a half, as
+// a site may set for Beaconing): notice.log gets one notice for each
+// network, and none for the repeats, with this sidecar and this script. Either side older (feed version 1) logs the first
+// network alone, as before; neither side warns about a row, and the script
+// says once that the feed is of another version. A feed of a newer version,
+// with a column this script does not know, is read by the columns it
+// knows.
+func TestProtocolBeaconNetworksAcrossVersions(t *testing.T) {
+	var ns []*notice.Notice
+	for w := range 2 {
+		for _, net := range []string{"198.51.100.0", "192.0.2.0"} {
+			ns = append(ns, ruleNotice(notice.RuleBeacon, 24*w, func(n *notice.Notice) {
+				n.DestNet, n.DestPort, n.Proto = netip.MustParsePrefix(net+"/24"), 443, "tcp"
+			}, "net:"+net))
+		}
+	}
+	feed := appendHeader(nil, time.Time{})
+	for _, n := range ns {
+		feed = appendRow(feed, n)
+	}
+	newer := strings.Replace(string(feed), "#feed_version\t2", "#feed_version\t3", 1)
+	newer = regexp.MustCompile(`(?m)^(#fields|#types|[0-9])(.*\t)([^\t]*\t[^\t]*)$`).ReplaceAllStringFunc(newer, func(l string) string {
+		// a column before start and end: "x" in #fields, string in #types, a value in rows
+		f := strings.Split(l, "\t")
+		add := map[string]string{"#fields": "x", "#types": "string"}[f[0]]
+		if add == "" {
+			add = "some\\x09value"
+		}
+		return strings.Join(slices.Insert(f, len(f)-2, add), "\t")
+	})
+	for _, c := range []struct {
+		name           string
+		feed           string
+		script1        bool
+		logged         []int // of ns
+		versionWarning []int
+	}{
+		{"sidecar 2, script 2", string(feed), false, []int{0, 1}, nil},
+		{"sidecar 1, script 2", string(feedVersion1(t, feed)), false, []int{0}, []int{1}},
+		{"sidecar 2, script 1", string(feed), true, []int{0}, nil},
+		{"sidecar 1, script 1", string(feedVersion1(t, feed)), true, []int{0}, nil},
+		{"sidecar 3, script 2", newer, false, []int{0, 1}, []int{3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newScriptModel()
+			m.version1 = c.script1
+			for _, l := range strings.Split(c.feed, "\n") {
+				m.line(l)
+			}
+			if len(m.bad) > 0 || len(m.entries) != len(ns) {
+				t.Fatalf("raised %d entries of %d, warnings %q", len(m.entries), len(ns), m.bad)
+			}
+			var want []string
+			for _, i := range c.logged {
+				want = append(want, ns[i].ID)
+			}
+			if got := m.noticeLog(36 * time.Hour); !slices.Equal(got, want) {
+				t.Errorf("notice.log has %d notices %v, want %d %v", len(got), got, len(want), want)
+			}
+			if !slices.Equal(m.versions, c.versionWarning) {
+				t.Errorf("version warnings %v, want %v", m.versions, c.versionWarning)
+			}
+		})
+	}
+}
+
+// An upgrade of the sidecar: the new one finds a version 1 feed, which it
+// cannot append to. It rotates it away, as any other file, and repeats
+// its last rows (those of the last ten minutes) in the new file in this
+// version's columns, as its own rotations do: the rows the old sidecar
+// wrote after the reader's last poll are raised once, with their messages,
+// and those read before are not raised again. A version 1 file whose rows
+// are older than that repeats none.
+func TestProtocolUpgradeFromVersion1Feed(t *testing.T) {
+	for _, age := range []time.Duration{time.Second, carryFor} {
+		t.Run(fmt.Sprint("last written ", age, " before"), func(t *testing.T) {
+			cfg := restartConfig(t)
+			if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			model := newScriptModel()
+			reader := &rawReader{path: cfg.Path}
+			defer reader.close()
+			// The old sidecar's feed: the reader has read 30 rows of
+			// it, and 5 more were written before the old one stopped.
+			old := appendHeader(nil, clock)
+			var written []*notice.Notice
+			for i := range 35 {
+				n := sampleNotice(i, "upgrade")
+				written = append(written, n)
+				old = appendRow(old, n)
+				if i == 29 {
+					if err := os.WriteFile(cfg.Path, feedVersion1(t, old), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					reader.poll(t, 0, model.line)
+				}
+			}
+			if err := os.WriteFile(cfg.Path, feedVersion1(t, old), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(cfg.Path, clock, clock); err != nil {
+				t.Fatal(err)
+			}
+			clock = clock.Add(age)
+			s := newSinkAt(t, cfg, &clock)
+			defer s.Close()
+			for i := 35; i < 40; i++ {
+				n := sampleNotice(i, "upgrade")
+				written = append(written, n)
+				if err := s.Write(context.Background(), n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			reader.poll(t, 0, model.line)
+			if reader.switches != 2 {
+				t.Fatalf("the reader read %d files, want the old and the new", reader.switches)
+			}
+			if len(model.bad) > 0 {
+				t.Errorf("the script would warn about %d rows, first: %q", len(model.bad), model.bad[0])
+			}
+			lost := 0
+			for i, n := range written {
+				got := model.raised[n.ID]
+				switch {
+				case got == 0 && i >= 30 && i < 35:
+					lost++ // written after the last poll of the old file
+				case got != 1:
+					t.Errorf("notice %d was raised %d times, want 1", i, got)
+				case model.msgs[n.ID] != n.Message:
+					t.Errorf("notice %d: msg %q, want %q", i, model.msgs[n.ID], n.Message)
+				}
+			}
+			if want := map[bool]int{true: 5, false: 0}[age >= carryFor]; lost != want {
+				t.Errorf("%d of the old feed's unread rows lost, want %d", lost, want)
+			}
+			if !slices.Equal(model.versions, []int{1}) {
+				t.Errorf("version warnings %v, want [1]", model.versions)
+			}
+			rotated, err := os.ReadFile(cfg.Path + ".1")
+			if err != nil || !bytes.Equal(rotated, feedVersion1(t, old)) {
+				t.Errorf("the old feed is not kept as %s.1 (%v)", cfg.Path, err)
 			}
 		})
 	}

@@ -40,7 +40,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -199,7 +201,9 @@ type carried struct {
 // New opens the feed at cfg.Path, creating its folder if needed. An
 // existing feed with the same columns is appended to (a restart of the
 // sidecar), its last rows being carried over as if this sink had written
-// them; any other file there is rotated away first.
+// them; any other file there is rotated away first, and the last rows of
+// a feed of an older FormatVersion (an upgrade) carried over in this
+// version's columns.
 func New(cfg Config) (*Sink, error) { return newAt(cfg, time.Now) }
 
 // newAt is New with the clock that dates the rows; tests pass their own.
@@ -232,7 +236,8 @@ func (s *Sink) open() error {
 	case err != nil:
 		return fmt.Errorf("zeekfeed: %w", err)
 	}
-	if st.Size() > 0 && s.appendable() {
+	same, older := s.existing()
+	if st.Size() > 0 && same {
 		f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			return fmt.Errorf("zeekfeed: %w", err)
@@ -241,12 +246,21 @@ func (s *Sink) open() error {
 		// The reader may not have read the file's last rows yet (the
 		// previous run wrote them just before it stopped), and the
 		// first writes may rotate the file at once: carry them too.
-		if err := s.carryTail(st.Size(), st.ModTime()); err != nil {
+		if err := s.carryTail(st.Size(), st.ModTime(), nil); err != nil {
 			f.Close()
 			s.f = nil
 			return err
 		}
 		return nil
+	}
+	if older != nil {
+		// A feed an older zeekanom wrote (an upgrade): rotated away as
+		// any other file, but its last rows, which the reader may not
+		// have read yet, are repeated in the new file in this version's
+		// columns, as a rotation of this version's feed repeats them.
+		if err := s.carryTail(st.Size(), st.ModTime(), older); err != nil {
+			return err
+		}
 	}
 	if err := s.shift(); err != nil {
 		return err
@@ -254,45 +268,128 @@ func (s *Sink) open() error {
 	return s.create()
 }
 
-// appendable reports whether the file at Path has our header (#open aside)
-// and ends with a whole row.
-func (s *Sink) appendable() bool {
+// olderColumns maps the columns of a feed of an older FormatVersion to
+// this version's: Fields[i] is the older row's column at[i], or unset
+// where at[i] is -1; an older row has n columns.
+type olderColumns struct {
+	at []int
+	n  int
+}
+
+// row is an older feed's row (newline included) in this version's
+// columns, or nil when it has not the older number of columns.
+func (c *olderColumns) row(b []byte) []byte {
+	vals := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte{separator})
+	if len(vals) != c.n {
+		return nil
+	}
+	var out []byte
+	for i, j := range c.at {
+		if i > 0 {
+			out = append(out, separator)
+		}
+		if j < 0 {
+			out = append(out, unsetField...)
+		} else {
+			out = append(out, vals[j]...)
+		}
+	}
+	return append(out, '\n')
+}
+
+// existing says what the file at Path is: this version's feed, ending with
+// a whole row, to append to (same); or a feed of an older FormatVersion
+// (older, non-nil): the same header lines up to #path, a #feed_version
+// below this one or none (version 1), and columns each of which Fields
+// has, with its type. Anything else is neither.
+func (s *Sink) existing() (same bool, older *olderColumns) {
 	f, err := os.Open(s.cfg.Path)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	defer f.Close()
 	want := bytes.Split(appendHeader(nil, time.Time{}), []byte("\n"))
+	want = want[:len(want)-1]
+	var got [][]byte
 	br := bufio.NewReader(io.LimitReader(f, 1<<16))
-	for _, w := range want[:len(want)-1] {
+	for len(got) < len(want) {
 		line, err := br.ReadBytes('\n')
-		if err != nil {
-			return false
+		if err != nil || line[0] != '#' {
+			break
 		}
-		line = line[:len(line)-1]
+		got = append(got, line[:len(line)-1])
+	}
+	if len(got) == len(want) && sameHeader(got, want) {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], mustSize(f)-1); err != nil {
+			return false, nil
+		}
+		return last[0] == '\n', nil
+	}
+	return false, olderHeader(got, want)
+}
+
+// sameHeader reports whether the header lines got are want's, #open aside.
+func sameHeader(got, want [][]byte) bool {
+	for i, w := range want {
 		if bytes.HasPrefix(w, []byte("#open\t")) {
-			if !bytes.HasPrefix(line, []byte("#open\t")) {
+			if !bytes.HasPrefix(got[i], []byte("#open\t")) {
 				return false
 			}
 			continue
 		}
-		if !bytes.Equal(line, w) {
+		if !bytes.Equal(got[i], w) {
 			return false
 		}
 	}
-	var last [1]byte
-	if _, err := f.ReadAt(last[:], mustSize(f)-1); err != nil {
-		return false
+	return true
+}
+
+// olderHeader is the column map of header lines got, when they are those
+// of a feed of an older version than want's, else nil.
+func olderHeader(got, want [][]byte) *olderColumns {
+	const common = 5 // #separator, #set_separator, #empty_field, #unset_field, #path
+	if len(got) < common+2 || !sameHeader(got[:common], want[:common]) {
+		return nil
 	}
-	return last[0] == '\n'
+	var names, types []string
+	for _, l := range got[common:] {
+		k, v, _ := strings.Cut(string(l), "\t")
+		switch k {
+		case "#feed_version":
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n >= FormatVersion {
+				return nil
+			}
+		case "#fields":
+			names = strings.Split(v, "\t")
+		case "#types":
+			types = strings.Split(v, "\t")
+		}
+	}
+	if len(names) == 0 || len(types) != len(names) {
+		return nil
+	}
+	c := &olderColumns{at: make([]int, len(Fields)), n: len(names)}
+	for i := range c.at {
+		c.at[i] = -1
+	}
+	for j, name := range names {
+		i := slices.IndexFunc(Fields, func(f Field) bool { return f.Name == name })
+		if i < 0 || Fields[i].Type != types[j] || c.at[i] >= 0 {
+			return nil
+		}
+		c.at[i] = j
+	}
+	return c
 }
 
 // carryTail fills the carry-over with the whole rows in the last carryMax
 // bytes of the file at Path, whose size is size: what it would hold had
-// this sink written them. The file does not say when each row was written,
+// this sink written them; with older, an older version's rows in this
+// version's columns. The file does not say when each row was written,
 // so all are dated by its modification time mod, the latest they can have
 // been: a file untouched for carryFor or longer repeats nothing.
-func (s *Sink) carryTail(size int64, mod time.Time) error {
+func (s *Sink) carryTail(size int64, mod time.Time, older *olderColumns) error {
 	s.carry, s.carryBytes = s.carry[:0], 0
 	if s.now().Sub(mod) >= carryFor {
 		return nil
@@ -314,8 +411,15 @@ func (s *Sink) carryTail(size int64, mod time.Time) error {
 	}
 	for len(tail) > 0 {
 		i := bytes.IndexByte(tail, '\n')
-		if tail[0] != '#' { // only header lines start with #
-			s.remember(tail[:i+1], mod)
+		if i < 0 {
+			break // a row cut short (an older feed's: this version's end whole)
+		}
+		row := tail[:i+1]
+		if older != nil && row[0] != '#' {
+			row = older.row(row)
+		}
+		if len(row) > 0 && row[0] != '#' { // only header lines start with #
+			s.remember(row, mod)
 		}
 		tail = tail[i+1:]
 	}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,7 +173,7 @@ func TestHeaderMatchesFeedEntry(t *testing.T) {
 		"#fields\t" + strings.Join(names, "\t"),
 		"#types\t" + strings.Join(types, "\t"),
 		"#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
-		"#path\tzeekanom_feed", "#open\t1970-01-01-00-00-00",
+		"#path\tzeekanom_feed", "#feed_version\t" + strconv.Itoa(FormatVersion), "#open\t1970-01-01-00-00-00",
 	} {
 		if !strings.Contains(hdr, line+"\n") {
 			t.Errorf("header lacks %q:\n%s", line, hdr)
@@ -234,6 +235,12 @@ func sampleNotice(i int, s string) *notice.Notice {
 		Sub:         s,
 		UIDs:        []string{"CHhAvVGS1DHFjwGM9", s, s + "2"},
 	}
+	if i%5 == 4 {
+		n.DestNet = netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, byte(i), 0}), 24)
+		if i%2 == 1 {
+			n.DestNet = netip.MustParsePrefix("2001:db8:0:" + strconv.Itoa(i) + "::/64")
+		}
+	}
 	n.Finalize(s)
 	return n
 }
@@ -251,7 +258,7 @@ func normalize(n *notice.Notice) notice.Notice {
 	out := notice.Notice{
 		Timestamp: tm(n.Timestamp), Start: tm(n.Start), End: tm(n.End),
 		RiskScore: n.RiskScore, Severity: max(n.Severity, 0), Message: n.Message, ID: n.ID,
-		Rule: n.Rule, Source: n.Source.WithZone(""), Destination: n.Destination.WithZone(""),
+		Rule: n.Rule, Source: n.Source.WithZone(""), Destination: n.Destination.WithZone(""), DestNet: n.DestNet,
 		DestPort: n.DestPort, Proto: n.Proto, Domain: n.Domain, Note: n.Note, Sub: n.Sub,
 	}
 	if math.IsNaN(out.RiskScore) || math.IsInf(out.RiskScore, 0) {
@@ -301,6 +308,12 @@ func readFeed(t testing.TB, r io.Reader) []notice.Notice {
 		n.Severity = int(sev)
 		n.Source, _ = rec.Addr(idx("src"))
 		n.Destination, _ = rec.Addr(idx("dst"))
+		if net := rec.String(idx("dst_net")); net != "" {
+			var err error
+			if n.DestNet, err = netip.ParsePrefix(net); err != nil {
+				t.Fatalf("dst_net: %v", err)
+			}
+		}
 		p, _ := rec.Uint(idx("dst_p"))
 		n.DestPort = uint16(p)
 		n.Proto = rec.String(idx("proto"))
@@ -1073,4 +1086,55 @@ func TestTwoWritersLoseNotices(t *testing.T) {
 		t.Error("two writers lost no notice: the lock guards against nothing")
 	}
 	t.Logf("two writers: %d of %d notices never raised", lost, n)
+}
+
+// What New does with the file it finds: appends to this version's feed,
+// carries over an older version's rows in this version's columns, and
+// rotates away anything else without a word.
+func TestExistingFeedKinds(t *testing.T) {
+	row := appendRow(nil, sampleNotice(4, "existing")) // (one with a dst_net)
+	v2 := append(appendHeader(nil, time.Unix(0, 0)), row...)
+	v1 := feedVersion1(t, v2)
+	for _, tc := range []struct {
+		name  string
+		file  string
+		same  bool
+		older bool
+	}{
+		{"this version", string(v2), true, false},
+		{"this version, a row cut short", strings.TrimSuffix(string(v2), "\n"), false, false},
+		{"version 1", string(v1), false, true},
+		{"version 1, a row cut short", strings.TrimSuffix(string(v1), "\n"), false, true},
+		{"a newer version", strings.Replace(string(v2), "#feed_version\t2", "#feed_version\t3", 1), false, false},
+		{"another log", strings.Replace(string(v1), "#path\tzeekanom_feed", "#path\tconn", 1), false, false},
+		{"a column this version lacks", strings.Replace(string(v1), "\tend\n", "\tfinish\n", 1), false, false},
+		{"a column of another type", strings.Replace(string(v1), "\tenum\tstring\tstring", "\tstring\tstring\tstring", 1), false, false},
+		{"no #types", regexp.MustCompile(`(?m)^#types.*\n`).ReplaceAllString(string(v1), ""), false, false},
+		{"not a feed", "hello\n", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cfg.Path, []byte(tc.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := &Sink{cfg: cfg}
+			same, older := s.existing()
+			if same != tc.same || (older != nil) != tc.older {
+				t.Fatalf("same %v, older %v; want %v, %v", same, older != nil, tc.same, tc.older)
+			}
+			if older == nil {
+				return
+			}
+			v1row := bytes.TrimPrefix(v1, v1[:bytes.LastIndex(v1[:len(v1)-1], []byte("\n"))+1])
+			if got := older.row(v1row); !bytes.Equal(got, bytes.Replace(row, []byte("\t198.51.4.0/24\t"), []byte("\t-\t"), 1)) {
+				t.Errorf("version 1 row in this version's columns:\n%q\nwant the row with dst_net unset:\n%q", got, row)
+			}
+			if got := older.row([]byte("1\t2\t3\n")); got != nil {
+				t.Errorf("a row of 3 columns: %q, want nil", got)
+			}
+		})
+	}
 }

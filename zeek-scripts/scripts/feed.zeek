@@ -32,6 +32,12 @@
 ##! The sidecar escapes ``#`` in values, so a line starting with ``#`` is
 ##! always a header line.
 ##!
+##! The feed says its version in a ``#feed_version`` header line (none in
+##! version 1). Columns are read by their names, so a feed of another
+##! version than :zeek:see:`ZeekAnom::feed_version` is read all the same:
+##! a newer one's new columns are left unread, an older one's missing
+##! columns are unset, and either is said once in ``reporter.log``.
+##!
 ##! On a cluster only the manager reads the feed and raises the notices (a
 ##! standalone Zeek does it itself); workers, proxies and loggers load this
 ##! script but do nothing.
@@ -47,6 +53,10 @@ module ZeekAnom;
 export {
 	## Name of the input stream that reads the feed.
 	const stream_name = "zeekanom_feed" &redef;
+
+	## The feed version this script reads all of: version 2 added the
+	## ``dst_net`` column.
+	const feed_version = 2;
 }
 
 # The raw reader hands each line over as one string.
@@ -77,6 +87,11 @@ const max_carry = 1048576;
 # header. The header is read again at the start of every new file.
 global columns: table[string] of count;
 
+# The current file's #feed_version (0 until its line is read; a version 1
+# feed has none), and whether another version than feed_version was said.
+global file_version = 0;
+global version_said = F;
+
 # The first piece of a row whose rest has not been read yet.
 global piece = "";
 
@@ -97,7 +112,7 @@ global raised_ids: set[string] &create_expire=replay_window;
 global skipped_ids: set[string];
 
 # How many of the last raised ids recent_ids keeps, whatever their age: more
-# than the rows in max_carry bytes (a row this script raises has at least 37
+# than the rows in max_carry bytes (a row this script raises has at least 39
 # bytes), so that every row a rotation repeats finds its id there, or in
 # raised_ids, even when the repeat comes more than replay_window after the
 # row was raised (a sidecar older than its ten-minute bound on repeats, a
@@ -174,6 +189,20 @@ function column(row: vector of string, name: string): string
 	return row[i];
 	}
 
+# Whether s is a subnet as the sidecar writes one: an address, "/" and a
+# prefix length that fits it.
+function is_subnet(s: string): bool
+	{
+	local parts = split_string(s, /\//);
+	if ( |parts| != 2
+	    || ! is_valid_ip(parts[0])
+	    || ! matches(/[0-9]{1,3}/, parts[1]) )
+		return F;
+
+	local width = is_v4_addr(to_addr(parts[0])) ? 32 : 128;
+	return to_count(parts[1]) <= width;
+	}
+
 # A string column's value.
 function string_value(raw: string): string
 	{
@@ -234,6 +263,10 @@ function row_problem(row: vector of string): string
 			return fmt("bad %s", name);
 		}
 
+	local net = column(row, "dst_net");
+	if ( net != unset_field && ! is_subnet(net) )
+		return "bad dst_net";
+
 	local p = column(row, "dst_p");
 	if ( p != unset_field && ( ! matches(port_pat, p) || to_count(p) > 65535 ) )
 		return "bad dst_p";
@@ -267,6 +300,10 @@ function entry(row: vector of string): FeedEntry
 	raw = column(row, "dst");
 	if ( raw != unset_field )
 		e$dst = to_addr(raw);
+
+	raw = column(row, "dst_net");
+	if ( raw != unset_field )
+		e$dst_net = to_subnet(raw);
 
 	local proto = unknown_transport;
 	raw = string_value(column(row, "proto"));
@@ -313,11 +350,31 @@ function entry(row: vector of string): FeedEntry
 	}
 
 # What the notice framework suppresses repeats by: the same rule about the
-# same hosts, port and domain.
+# same hosts, network, port and domain. Not the entry's id: it names one
+# window's detection, and the same activity found again in the next window
+# (another id) is a repeat. A beacon to a rotating network has no dst: its
+# dst_net tells a second network from the first (feed version 2; from a
+# version 1 feed, one host's beacons to networks on one port are one).
 function identifier(e: FeedEntry): string
 	{
 	return cat(e$rule, "|", e?$src ? cat(e$src) : "", "|", e?$dst ? cat(e$dst) : "",
-	    "|", e?$dst_p ? cat(e$dst_p) : "", "|", e?$domain ? e$domain : "");
+	    "|", e?$dst_net ? cat(e$dst_net) : "", "|", e?$dst_p ? cat(e$dst_p) : "",
+	    "|", e?$domain ? e$domain : "");
+	}
+
+# Says once what a feed of another version than this script's means.
+function say_version(v: count)
+	{
+	if ( v == feed_version || version_said )
+		return;
+
+	version_said = T;
+	if ( v < feed_version )
+		Reporter::warning(fmt("zeekanom feed: version %d, written by a zeekanom older than this package (version %d): beacons of a host to two networks on one port are suppressed as one notice; upgrade the sidecar",
+		    v, feed_version));
+	else
+		Reporter::warning(fmt("zeekanom feed: version %d, written by a zeekanom newer than this package (version %d): its new columns are not read; upgrade the package",
+		    v, feed_version));
 	}
 
 # Whether raise_entry is raising a notice, for the Notice::policy hook below.
@@ -389,6 +446,14 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 
 		piece = "";
 		local header = split_string(line, /\t/);
+		if ( header[0] == "#separator \\x09" )
+			file_version = 0;
+
+		if ( header[0] == "#feed_version"
+		    && |header| == 2
+		    && matches(count_pat, header[1]) )
+			file_version = to_count(header[1]);
+
 		if ( header[0] == "#fields" )
 			{
 			columns = table();
@@ -397,6 +462,8 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 				if ( i > 0 )
 					columns[header[i]] = i - 1;
 				}
+
+			say_version(file_version == 0 ? 1 : file_version);
 			}
 
 		return;

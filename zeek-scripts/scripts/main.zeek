@@ -101,6 +101,11 @@ export {
 		src: addr &optional;
 		## The destination, when there is one.
 		dst: addr &optional;
+		## The destination network of a notice about several
+		## destinations in one network, which has no *dst* (a beacon to
+		## a rotating /24 or /64). Feed version 2 and later; unset in a
+		## version 1 feed.
+		dst_net: subnet &optional;
 		## The destination port, when there is one.
 		dst_p: port &optional;
 		## The transport of *dst_p*.
@@ -147,8 +152,8 @@ export {
 	const min_risk_score = 0.0 &redef;
 
 	## How long the notice framework suppresses a repeat of a notice with
-	## the same rule, source, destination, port and domain, from when Zeek
-	## raised it (the row's lag behind network time is added, after the
+	## the same rule, source, destination, destination network, port and
+	## domain, from when Zeek raised it (the row's lag behind network time is added, after the
 	## notice policy: see :doc:`feed.zeek`).
 	## :zeek:see:`Notice::type_suppression_intervals` or a
 	## :zeek:see:`Notice::policy` hook setting *suppress_for* override it
