@@ -98,6 +98,9 @@ func makeNotices(n int, seed uint64) []*notice.Notice {
 			nt.Domain = fmt.Sprintf("t%d.example.com", i)
 			nt.DestPort, nt.Proto = 53, "udp"
 		}
+		if rule == notice.RuleBeacon && i%10 == 0 { // to a rotating /24: no destination.ip
+			nt.Destination, nt.DestNet = netip.Addr{}, netip.MustParsePrefix("198.51.100.0/24")
+		}
 		nt.Finalize(fmt.Sprint(i))
 		out = append(out, nt)
 	}

@@ -62,9 +62,9 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 
 	// Mapping: the explicit types, also under a data stream backing index.
 	types := fieldTypes(t, es, index, "source.ip", "related.ip", "related.hosts", "event.risk_score", "event.severity", "@timestamp",
-		"zeekanom.features.conn_count.value", "rule.name")
+		"zeekanom.features.conn_count.value", "rule.name", "zeekanom.destination_net")
 	want := map[string]string{"source.ip": "ip", "related.ip": "ip", "related.hosts": "keyword", "event.risk_score": "float", "event.severity": "long",
-		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword"}
+		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword", "zeekanom.destination_net": "ip_range"}
 	for f, ty := range want {
 		if types[f] != ty {
 			t.Errorf("%s mapped as %q, want %q", f, types[f], ty)
@@ -72,10 +72,16 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 	}
 
 	// What analysts ask.
-	var in10, beacon, high, firstHalf, beacon10, named int
+	var in10, beacon, high, firstHalf, beacon10, named, nets, dsts int
 	for _, n := range ns {
 		if n.Domain != "" {
 			named++
+		}
+		if n.DestNet.IsValid() {
+			nets++
+		}
+		if n.Destination.IsValid() {
+			dsts++
 		}
 		is10 := netip.MustParsePrefix("10.0.0.0/8").Contains(n.Source)
 		if is10 {
@@ -104,7 +110,9 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 		{"risk range", map[string]any{"range": map[string]any{"event.risk_score": map[string]any{"gte": 70}}}, high},
 		{"time range", map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": base.Format(time.RFC3339), "lt": base.Add(12 * time.Hour).Format(time.RFC3339)}}}, firstHalf},
 		{"query_string", map[string]any{"query_string": map[string]any{"query": `source.ip:"10.0.0.0/8" AND rule.name:beacon`}}, beacon10},
-		{"related.ip cidr", map[string]any{"term": map[string]any{"related.ip": "203.0.113.0/24"}}, len(ns)},
+		{"related.ip cidr", map[string]any{"term": map[string]any{"related.ip": "203.0.113.0/24"}}, dsts},
+		// a beacon to a rotating /24 by one address of it
+		{"destination_net", map[string]any{"term": map[string]any{"zeekanom.destination_net": "198.51.100.7"}}, nets},
 		// a name wherever it appears (ECS related.hosts: destination.domain)
 		{"related.hosts", map[string]any{"term": map[string]any{"related.hosts": ns[2].Domain}}, 1},
 		{"related.hosts wildcard", map[string]any{"wildcard": map[string]any{"related.hosts": "*.example.com"}}, named},

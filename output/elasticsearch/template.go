@@ -30,8 +30,9 @@ const TemplatePriority = 200
 // the newer template, so that the next backing index mapped the fields
 // only the newer one knows dynamically (related.hosts as text: term
 // queries on it found nothing). Templates installed before 2026-12-01
-// carry no version and are replaced. 2 maps zeekanom.windows.
-const TemplateVersion = 2
+// carry no version and are replaced. 2 maps zeekanom.windows, 3
+// zeekanom.destination_net (an ip_range).
+const TemplateVersion = 3
 
 type m = map[string]any
 
@@ -86,7 +87,7 @@ func Mappings() map[string]any {
 				"uids":   kw(),
 			}),
 			"zeekanom": obj(m{
-				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "windows": m{"type": "long"}, "label": kw(), "baseline_scope": kw(),
+				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "windows": m{"type": "long"}, "destination_net": m{"type": "ip_range"}, "label": kw(), "baseline_scope": kw(),
 				"features": m{"type": "object", "dynamic": true},
 			}),
 		},

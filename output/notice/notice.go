@@ -119,6 +119,11 @@ type Explanation struct {
 	// it groups several (supervised: a run of flagged windows; Score is
 	// then the peak window's); 0 (left out) for a single window.
 	Windows int `json:"windows,omitempty"`
+	// DestinationNet is Notice.DestNet in the document (set from it by
+	// MarshalJSON): the network of a notice about several destinations in
+	// one network (beacon's rotating /24 or /64), mapped as an ip_range so
+	// that a search for one address of it finds the notice.
+	DestinationNet string `json:"destination_net,omitempty"`
 	// BaselineScope says whose baseline the features' baselines are:
 	// "host" (the host's own history) or "population" (all scored hosts);
 	// empty when the detector's baselines are thresholds or its own state.
@@ -143,8 +148,8 @@ type Notice struct {
 	// destinations in one network, which names no Destination (beacon's
 	// rotating /24 or /64: 198.51.100.0/24). It tells two such notices of
 	// one source and port apart in the Zeek feed (its dst_net column,
-	// part of the Zeek package's suppression identifier); the JSON
-	// document does not carry it (the message names the network).
+	// part of the Zeek package's suppression identifier), and is
+	// zeekanom.destination_net in the JSON document.
 	DestNet  netip.Prefix
 	DestPort uint16
 	Proto    string // network.transport: tcp, udp, icmp
@@ -437,6 +442,10 @@ func (n *Notice) MarshalJSON() ([]byte, error) {
 		Zeek:     jsonZeek{Notice: jsonZeekNotice{Note: n.Note, Msg: n.Message, Sub: n.Sub}, UIDs: n.UIDs},
 		ZeekAnom: n.Explain,
 	}
+	j.ZeekAnom.DestinationNet = ""
+	if n.DestNet.IsValid() {
+		j.ZeekAnom.DestinationNet = n.DestNet.String()
+	}
 	j.ECS.Version = ECSVersion
 	if !n.Start.IsZero() && !n.End.IsZero() && !n.End.Before(n.Start) {
 		d := int64(n.End.Sub(n.Start))
@@ -510,6 +519,12 @@ func (n *Notice) UnmarshalJSON(b []byte) error {
 	n.Message, n.Rule = j.Message, j.Rule.Name
 	n.Note, n.Sub, n.UIDs = j.Zeek.Notice.Note, j.Zeek.Notice.Sub, j.Zeek.UIDs
 	n.Explain = j.ZeekAnom
+	if s := n.Explain.DestinationNet; s != "" {
+		if n.DestNet, err = netip.ParsePrefix(s); err != nil {
+			return err
+		}
+		n.Explain.DestinationNet = ""
+	}
 	if j.Observer != nil {
 		n.Observer = *j.Observer
 	}

@@ -87,6 +87,26 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// A beacon to a rotating /24 carries its network as
+// zeekanom.destination_net (the template maps it as an ip_range), and
+// reads back into DestNet; a notice without one has no such field.
+func TestDestinationNet(t *testing.T) {
+	n := example()
+	if b, _ := n.MarshalJSON(); bytes.Contains(b, []byte(`destination_net`)) {
+		t.Errorf("destination_net without a network: %s", b)
+	}
+	n.Destination, n.DestNet = netip.Addr{}, netip.MustParsePrefix("198.51.100.0/24")
+	n.Finalize("")
+	b, _ := n.MarshalJSON()
+	if !bytes.Contains(b, []byte(`"destination_net":"198.51.100.0/24"`)) {
+		t.Errorf("no zeekanom.destination_net: %s", b)
+	}
+	var back Notice
+	if err := back.UnmarshalJSON(b); err != nil || !reflect.DeepEqual(*n, back) {
+		t.Errorf("round trip: %v\n%+v\n%+v", err, *n, back)
+	}
+}
+
 func TestSeverityAndID(t *testing.T) {
 	for risk, sev := range map[float64]int{0: 21, 39.9: 21, 40: 47, 69.9: 47, 70: 73, 89.9: 73, 90: 99, 100: 99} {
 		if got := SeverityFor(risk); got != sev {
