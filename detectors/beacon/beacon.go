@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -178,7 +179,10 @@ type Pre struct {
 	Proto  uint8
 	NDst   uint8
 	Dsts   [4]uint32
-	UIDs   window.UIDs
+	// Hosts: a net key's hosts, a bit each (see sweeping; 0 in a
+	// snapshot written before they were kept)
+	Hosts uint64
+	UIDs  window.UIDs
 }
 
 // moreRows are a first stage's rows in the detector's slab (212 bytes, where
@@ -191,12 +195,13 @@ type moreRows struct {
 	Proto [preRows]uint8
 	NDst  uint8
 	Dsts  [4]uint32
+	Hosts uint64
 	UIDs  window.UIDSample
 }
 
 // export writes r into o (zeroed but for what the first holds).
 func (r *moreRows) export(o *Pre) {
-	o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts = r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts
+	o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts, o.Hosts = r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts, r.Hosts
 	r.UIDs.Export(&o.UIDs)
 }
 
@@ -223,7 +228,7 @@ func (d *Detector) firstOf(o *Pre) first {
 	p := first{N: o.N}
 	var r *moreRows
 	p.More, r = d.more.New()
-	r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts = o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts
+	r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts, r.Hosts = o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts, o.Hosts
 	r.UIDs.Load(&o.UIDs)
 	return p
 }
@@ -347,6 +352,9 @@ type Acc struct {
 	Proto uint8
 	NDst  uint8
 	Dsts  [4]uint32
+	// Hosts: a net key's hosts, a bit each (see sweeping; 0 in a
+	// snapshot written before they were kept)
+	Hosts uint64
 }
 
 // Pend is a row for the next window while the previous is still open.
@@ -381,9 +389,14 @@ type Detector struct {
 	domains []string
 	Dropped int64 // rows lost when a pending buffer was full
 	Shared  int64 // notices dropped as shared services (MaxSources)
+	Sweeps  int64 // net keys' notices dropped as sweeps (see sweeping)
 	Known   int64 // notices dropped as normal by a model's baseline
 	known   map[Known]bool
 	xs, ys  []float64
+	// heldEntry and heldFirst: the holds a key's entry and first stage
+	// earn when found again (recurHold, none for a sweep)
+	heldEntry func(*Entry) uint8
+	heldFirst func(*first) uint8
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -396,6 +409,8 @@ func New(cfg Config) *Detector {
 		pre: window.NewTableHash[pkey, first](max(cfg.MaxHosts*3/4, 16), func(k pkey) uint64 { return k.h }), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow), sights: newSightings(sightingsFor(cfg.MaxHosts))}
 	d.pre.OnEvict = func(_ pkey, p *first) { d.freeRows(p) }
+	d.heldEntry = func(e *Entry) uint8 { return recurHoldUnless(sweeping(e.Acc.Hosts, e.Acc.Conns)) }
+	d.heldFirst = func(p *first) uint8 { return recurHoldUnless(sweeping(d.more.At(p.More).Hosts, uint32(p.N))) }
 	for _, s := range cfg.IgnorePorts {
 		if k, err := window.PortKey(s); err == nil {
 			d.ignore[k] = true
@@ -415,7 +430,7 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 // Stats reports tracked keys, evictions and late rows.
 func (d *Detector) Stats() window.Stats {
 	s, p := d.t.Stats(), d.pre.Stats()
-	return window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late, Suppressed: d.Shared + d.Known}
+	return window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late, Suppressed: d.Shared + d.Known + d.Sweeps}
 }
 
 func netOf(a window.IP) window.IP {
@@ -502,15 +517,43 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 // stage within a minute or two.
 const recurHold = 32
 
+// sweeping says whether a net key of n rows to the hosts whose bits
+// are set is a sweep: more than the four hosts it names, and about one
+// host (by linear counting over the 64 bits) for every two rows or
+// fewer rows. A scanner sweeping a /8 reaches each /24 a few dozen times
+// over the sweep, at random times, each a new host; its S0 rows, all of
+// one size, scored 0.80-0.86 as beacons (19,497 notices for a 30-minute
+// sweep planted in TrickBot's week), and its 65,536 /24s, each seen again
+// and so held against eviction, took the full entries of the C2 pairs (12
+// of the day's 14 beacons lost). A C2 rotating over a /24 calls its hosts
+// again and again: over 40 of them, every 5 minutes for a day, it makes
+// 288 rows to about 40 hosts.
+func sweeping(hosts uint64, n uint32) bool {
+	set := bits.OnesCount64(hosts)
+	if set <= 4 {
+		return false
+	}
+	// linear counting; with every bit set, as many as it can tell
+	est := 64 * math.Log(64/math.Max(float64(64-set), 0.5))
+	return 2*est >= float64(n)
+}
+
+func recurHoldUnless(sweep bool) uint8 {
+	if sweep {
+		return 0
+	}
+	return recurHold
+}
+
 func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
 	// a key without a full entry collects its first rows in a compact
 	// first stage (most keys never get a full entry)
 	k := hk.Key
-	e := d.t.FindHold(hk, recurHold)
+	e := d.t.FindHoldFor(hk, d.heldEntry)
 	if e == nil {
 		pk := pkeyOf(hk, w, wh)
 		ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
-		p := d.pre.FindHold(pk, recurHold)
+		p := d.pre.FindHoldFor(pk, d.heldFirst)
 		var r *moreRows
 		if p == nil {
 			// a key's first row is a sighting; its second gives it a first
@@ -531,7 +574,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 				r.Port[0], r.Proto[0] = port, proto
 			}
 			if k.Kind == kNet {
-				r.NDst, r.Dsts[0] = 1, sg.Dst
+				r.NDst, r.Dsts[0], r.Hosts = 1, sg.Dst, hostBit(sg.Dst)
 			}
 			r.UIDs.Add(sg.UID[:sg.L])
 			*sg = Sighting{}
@@ -541,13 +584,13 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		r.MS[p.N], r.Size[p.N], r.Port[p.N], r.Proto[p.N] = ms, size, port, proto
 		r.UIDs.Add(uid)
 		if k.Kind == kNet {
-			addDst(&r.NDst, &r.Dsts, dst)
+			r.Hosts |= addDst(&r.NDst, &r.Dsts, dst)
 		}
 		p.N++
 		if p.N < preRows {
 			return
 		}
-		e, _ = d.t.GetHold(hk, recurHold) // a new entry: Find found none
+		e, _ = d.t.GetHold(hk, recurHoldUnless(sweeping(r.Hosts, uint32(p.N)))) // a new entry: Find found none
 		if domain != nil {
 			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
 		}
@@ -563,6 +606,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		for i := 0; i < int(r.NDst); i++ {
 			addHash(&a.NDst, &a.Dsts, r.Dsts[i])
 		}
+		a.Hosts = r.Hosts
 		d.freeRows(p)
 		d.pre.Delete(pk)
 		return
@@ -590,11 +634,21 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 	a.Ports.add(port, proto)
 	a.UIDs.Add(uid)
 	if k.Kind == kNet {
-		addDst(&a.NDst, &a.Dsts, dst)
+		a.Hosts |= addDst(&a.NDst, &a.Dsts, dst)
 	}
 }
 
-func addDst(n *uint8, dsts *[4]uint32, dst window.IP) { addHash(n, dsts, dstHash(dst)) }
+// addDst adds dst to a net key's destinations (the first four, which its
+// message counts) and returns its bit among the key's hosts.
+func addDst(n *uint8, dsts *[4]uint32, dst window.IP) uint64 {
+	h := dstHash(dst)
+	addHash(n, dsts, h)
+	return hostBit(h)
+}
+
+// hostBit is a destination's bit in a net key's hosts (a 64-bit linear
+// counting sketch: see sweeping).
+func hostBit(dstHash uint32) uint64 { return 1 << (dstHash >> 26) }
 
 func dstHash(dst window.IP) uint32 { return uint32(window.HashIP(dst, 7)) }
 
@@ -897,6 +951,10 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	}
 	if k.Kind == kNet && a.NDst < 2 {
 		return nil // the pair key already covers a single destination
+	}
+	if k.Kind == kNet && sweeping(a.Hosts, a.Conns) {
+		d.Sweeps++
+		return nil
 	}
 	s := d.parts(a, k.Kind != kDomain)
 	if k.Kind == kDomain && s.Median*float64(time.Second) < float64(d.cfg.MinDomainInterval) {

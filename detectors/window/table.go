@@ -123,6 +123,18 @@ func (t *Table[K, V]) FindHold(k K, passes uint8) *V {
 	return &t.ent(i).val
 }
 
+// FindHoldFor is Find that holds an entry found for the passes its value
+// has earned, held(v), as GetHoldFor does.
+func (t *Table[K, V]) FindHoldFor(k K, held func(*V) uint8) *V {
+	i, _, _ := t.find(k)
+	if i < 0 {
+		return nil
+	}
+	v := &t.ent(i).val
+	t.touch(i, held(v))
+	return v
+}
+
 // MaxHold is the most passes an entry can be held for.
 const MaxHold = 250
 
