@@ -331,10 +331,18 @@ func (r *runner) run(ctx context.Context) (err error) {
 	// and nothing waits in it: a row arriving alone is observed at once.
 	batch := zeekreader.NewBatch(batchRows)
 	for {
-		err := readRun(tk.get(ctx, tick), r.f, batch)
+		tc := tk.get(ctx, tick)
+		err := readRun(tc, r.f, batch)
 		r.eng.ObserveBatch(batch.Events)
 		r.rows += int64(len(batch.Events))
 		batch.Reset()
+		if err == nil && tc.Err() != nil && ctx.Err() == nil {
+			// behind Zeek (a flood, a restart's backlog): rows were ready
+			// at every call and the follower never waited out the tick,
+			// whose work (checkpoint, metrics, flush, reload) is due all
+			// the same
+			err = context.DeadlineExceeded
+		}
 		switch {
 		case err == nil:
 			continue
