@@ -1,7 +1,8 @@
-// Package dns detects DNS tunnelling (rule dns.tunnel), per registered
-// domain, and DGA-like NXDOMAIN bursts (rule dns.dga), per client, over
-// event-time windows of dns.log, and slow DGA walks (rule dns.dga_slow)
-// over a longer window. See README.md.
+// Package dns detects DNS tunnelling (rule dns.tunnel) and random
+// subdomain floods (rule dns.random_subdomain, DNS water torture), per
+// registered domain, and DGA-like NXDOMAIN bursts (rule dns.dga), per
+// client, over event-time windows of dns.log, and slow DGA walks (rule
+// dns.dga_slow) over a longer window. See README.md.
 package dns
 
 import (
@@ -70,6 +71,15 @@ type Config struct {
 	SlowWindow       time.Duration `toml:"slow_window"`
 	SlowMinNXDomains int           `toml:"slow_min_nx_domains"`
 
+	// Random subdomains (DNS water torture): a registered domain fires
+	// when, in one window, at least MinRandomSubs distinct subdomains
+	// were asked under it and at least MinFailedShare of its queries
+	// failed (NXDOMAIN, SERVFAIL or no answer). Raw score: the smaller of
+	// the two ratios value/threshold. A domain that fires so is not also
+	// judged as a tunnel in that window.
+	MinRandomSubs  int     `toml:"min_random_subdomains"`
+	MinFailedShare float64 `toml:"min_failed_share"`
+
 	MinRisk    float64 `toml:"min_risk"`
 	MaxDomains int     `toml:"max_domains"` // per window
 	MaxClients int     `toml:"max_clients"` // per window
@@ -96,6 +106,7 @@ func DefaultConfig() Config {
 		MinQueries: 30, MinUnique: 25, MinLength: 20, MinEntropy: 3.3,
 		Allow:        append([]string(nil), DefaultAllow...),
 		MinNXDomains: 20, MinNXRatio: 0.5, MinNXDomainShare: 0.5, MinRisk: 50, SlowMinNXDomains: 25,
+		MinRandomSubs: 1000, MinFailedShare: 0.5,
 		MaxDomains: 50000, MaxClients: 50000, MaxSubs: 4096}
 }
 
@@ -136,6 +147,12 @@ func (cfg Config) Validate() error {
 		}
 	}
 	c.AtLeast("slow_min_nx_domains", cfg.SlowMinNXDomains, 1)
+	c.AtLeast("min_random_subdomains", cfg.MinRandomSubs, 1)
+	c.Positive("min_failed_share", cfg.MinFailedShare)
+	c.Within("min_failed_share", cfg.MinFailedShare, 0, 1)
+	if subs := cfg.MaxSubs; subs > 0 && cfg.MinRandomSubs > subs {
+		c.Fail("min_random_subdomains", "%d is more than max_subdomains (%d), which a domain's count stops at: it could never fire", cfg.MinRandomSubs, subs)
+	}
 	c.Within("min_risk", cfg.MinRisk, 0, 100)
 	c.AtLeast("max_domains", cfg.MaxDomains, 1)
 	c.AtLeast("max_clients", cfg.MaxClients, 1)
@@ -165,6 +182,7 @@ type Stats struct {
 	DroppedSlowClients int64
 	SlowLateRows       int64
 	SlowDGAs           int64
+	RandomSubs         int64 // dns.random_subdomain notices
 }
 
 type domainAcc struct {
@@ -174,6 +192,7 @@ type domainAcc struct {
 	entSum   float64
 	maxLen   int
 	rare     int // TXT, NULL, CNAME, MX, ANY
+	failed   int // NXDOMAIN, SERVFAIL or no answer
 	qBytes   int
 	aBytes   int
 	clients  map[netip.Addr]int
@@ -403,6 +422,12 @@ func New(cfg Config) *Detector {
 	if cfg.SlowMinNXDomains <= 0 {
 		cfg.SlowMinNXDomains = d.SlowMinNXDomains
 	}
+	if cfg.MinRandomSubs <= 0 {
+		cfg.MinRandomSubs = d.MinRandomSubs
+	}
+	if cfg.MinFailedShare <= 0 {
+		cfg.MinFailedShare = d.MinFailedShare
+	}
 	if cfg.MaxDomains <= 0 {
 		cfg.MaxDomains = d.MaxDomains
 	}
@@ -556,11 +581,14 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if rareType(q) {
 		a.rare++
 	}
+	if !q.HasRCode || q.RCode == 2 || q.RCode == 3 {
+		a.failed++
+	}
 	a.qBytes += len(name)
 	for _, ans := range q.Answers {
 		a.aBytes += len(ans)
 	}
-	if len(a.clients) < 64 || a.clients[q.Orig] > 0 {
+	if len(a.clients) < maxDomainClients || a.clients[q.Orig] > 0 {
 		a.clients[q.Orig]++
 	}
 	if len(a.resolver) < 16 || a.resolver[q.Resp] > 0 {
@@ -571,6 +599,10 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	a.last = maxTime(a.last, q.TS)
 }
+
+// maxDomainClients is how many clients a domain's window counts apart
+// (its notice's top client and count): a flood's others are not kept.
+const maxDomainClients = 64
 
 // icannTLD: the name ends in a top-level domain of the public suffix
 // list's ICANN section (com, ru, co.uk's uk), where a generated domain
@@ -745,28 +777,28 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 	sort.Strings(doms)
 	for _, reg := range doms {
 		a := w.domains[reg]
+		if n := d.randomSubNotice(reg, a, w.start, end); n != nil {
+			d.stats.RandomSubs++
+			emit(n)
+			continue
+		}
 		s, ml, me := d.tunnelScore(a)
 		risk := features.Risk(s)
 		if s == 0 || risk < d.cfg.MinRisk {
 			continue
 		}
 		d.stats.Tunnels++
-		client, cq := top(a.clients, addrLess)
-		resolver, _ := top(a.resolver, addrLess)
 		u := float64(len(a.subs))
-		n := &notice.Notice{Start: w.start, End: end, RiskScore: risk, Rule: notice.RuleDNSTunnel,
-			Source: client, Destination: resolver, DestPort: 53, Proto: "udp", Domain: reg, UIDs: a.uids,
-			Sub: fmt.Sprintf("clients=%d", len(a.clients))}
-		n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.Window.Seconds(),
-			Features: map[string]notice.Feature{
-				"unique_subdomains": notice.F(u, float64(d.cfg.MinUnique), r3(u/float64(d.cfg.MinUnique))),
-				"mean_label_length": notice.F(r3(ml), d.cfg.MinLength, r3(ml/d.cfg.MinLength)),
-				"mean_entropy":      notice.F(r3(me), d.cfg.MinEntropy, r3(me/d.cfg.MinEntropy)),
-				"rare_qtype_share":  {Value: r3(float64(a.rare) / float64(a.queries))},
-				"bytes_per_query":   {Value: r3(float64(a.qBytes+a.aBytes) / float64(a.queries))},
-				"queries":           {Value: float64(a.queries)},
-			},
-			Top: []string{"unique_subdomains", "mean_entropy", "mean_label_length"}}
+		n, client, cq := d.domainNotice(notice.RuleDNSTunnel, reg, a, w.start, end, s, risk)
+		n.Explain.Features = map[string]notice.Feature{
+			"unique_subdomains": notice.F(u, float64(d.cfg.MinUnique), r3(u/float64(d.cfg.MinUnique))),
+			"mean_label_length": notice.F(r3(ml), d.cfg.MinLength, r3(ml/d.cfg.MinLength)),
+			"mean_entropy":      notice.F(r3(me), d.cfg.MinEntropy, r3(me/d.cfg.MinEntropy)),
+			"rare_qtype_share":  {Value: r3(float64(a.rare) / float64(a.queries))},
+			"bytes_per_query":   {Value: r3(float64(a.qBytes+a.aBytes) / float64(a.queries))},
+			"queries":           {Value: float64(a.queries)},
+		}
+		n.Explain.Top = []string{"unique_subdomains", "mean_entropy", "mean_label_length"}
 		rare := ""
 		if a.rare > 0 {
 			// the share of rare types multiplies the score: it is part of
@@ -805,6 +837,62 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 		n.Finalize("")
 		emit(n)
 	}
+}
+
+// domainNotice is a notice of rule about domain reg's window a, from
+// start to end, with its raw score s and risk: its client with the most
+// queries under the domain (and how many), and its resolver. The caller
+// adds the features and the message.
+func (d *Detector) domainNotice(rule, reg string, a *domainAcc, start, end time.Time, s, risk float64) (*notice.Notice, netip.Addr, int) {
+	client, cq := top(a.clients, addrLess)
+	resolver, _ := top(a.resolver, addrLess)
+	n := &notice.Notice{Start: start, End: end, RiskScore: risk, Rule: rule,
+		Source: client, Destination: resolver, DestPort: 53, Proto: "udp", Domain: reg, UIDs: a.uids,
+		Sub: fmt.Sprintf("clients=%d", len(a.clients))}
+	n.Explain = notice.Explanation{Detector: d.Name(), Score: r3(s), Window: d.cfg.Window.Seconds()}
+	return n, client, cq
+}
+
+// randomSubNotice is the dns.random_subdomain notice of domain reg's
+// window a, from start to end, or nil: at least MinRandomSubs distinct
+// subdomains and MinFailedShare of its queries failed. A water torture
+// sends each name once or a few times (12 random characters under the
+// victim's domain, as Mirai did), short and of middling entropy, so
+// dns.tunnel (names of 20 characters or more) does not fire, and every
+// failure is under one registered domain, so dns.dga (per client, many
+// registered domains) does not either: 1.8M such queries in 30 minutes
+// from 200 clients, planted in TrickBot's week, gave no notice at all.
+func (d *Detector) randomSubNotice(reg string, a *domainAcc, start, end time.Time) *notice.Notice {
+	u := float64(len(a.subs))
+	if a.queries == 0 || u < float64(d.cfg.MinRandomSubs) {
+		return nil
+	}
+	share := float64(a.failed) / float64(a.queries)
+	s := math.Min(u/float64(d.cfg.MinRandomSubs), share/d.cfg.MinFailedShare)
+	risk := features.Risk(s)
+	if s < 1 || risk < d.cfg.MinRisk {
+		return nil
+	}
+	distinct := fmt.Sprint(len(a.subs))
+	if len(a.subs) >= d.cfg.MaxSubs {
+		distinct += " or more" // (the set stops at max_subdomains)
+	}
+	clients := fmt.Sprint(len(a.clients))
+	if len(a.clients) >= maxDomainClients {
+		clients += " or more"
+	}
+	n, client, cq := d.domainNotice(notice.RuleDNSRandomSub, reg, a, start, end, s, risk)
+	n.Explain.Features = map[string]notice.Feature{
+		"unique_subdomains": notice.F(u, float64(d.cfg.MinRandomSubs), r3(u/float64(d.cfg.MinRandomSubs))),
+		"failed_share":      notice.F(r3(share), d.cfg.MinFailedShare, r3(share/d.cfg.MinFailedShare)),
+		"queries":           {Value: float64(a.queries)},
+		"clients":           {Value: float64(len(a.clients))},
+	}
+	n.Explain.Top = []string{"unique_subdomains", "failed_share"}
+	n.Message = fmt.Sprintf("random subdomains of %s (DNS water torture): %d queries in %s from %s clients (%d from %s), %s distinct subdomains, %.0f%% of the queries failed (NXDOMAIN, SERVFAIL or no answer)",
+		reg, a.queries, dw.FmtDur(d.cfg.Window), clients, cq, client, distinct, 100*share)
+	n.Finalize("")
+	return n
 }
 
 // dgaGist is what a DGA notice's message needs beside the counts: the

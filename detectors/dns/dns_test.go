@@ -86,6 +86,24 @@ func tunnel(start time.Time, n int, client, domain string, seed uint64) []q {
 	return out
 }
 
+// torture: DNS water torture, n queries at 10 a second from 200 clients,
+// each a fresh random name of 8 to 16 letters and digits under domain,
+// answered with rcode.
+func torture(start time.Time, n int, domain string, rcode uint64, seed uint64) []q {
+	r := rand.New(rand.NewPCG(seed, 9))
+	const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var out []q
+	for i := 0; i < n; i++ {
+		b := make([]byte, 8+r.IntN(9))
+		for j := range b {
+			b[j] = alnum[r.IntN(len(alnum))]
+		}
+		out = append(out, q{start.Add(time.Duration(i) * 100 * time.Millisecond), fmt.Sprintf("10.66.%d.%d", r.IntN(200)/100, r.IntN(200)),
+			string(b) + "." + domain, 1, rcode})
+	}
+	return out
+}
+
 func TestTable(t *testing.T) {
 	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 	cdn := func() []q { // many benign machine-made subdomains under an allow-listed CDN
@@ -134,6 +152,10 @@ func TestTable(t *testing.T) {
 		{"too few queries", tunnel(t0, 10, "10.0.0.5", "evil-c2.com", 1), "", ""},
 		{"DGA burst", dga(), notice.RuleDNSDGA, ""},
 		{"a few typos", fewNX(), "", ""},
+		{"water torture", torture(t0, 2500, "victim-bank.com", 3, 1), notice.RuleDNSRandomSub, "victim-bank.com"},
+		{"water torture, SERVFAIL", torture(t0, 2500, "victim-bank.com", 2, 1), notice.RuleDNSRandomSub, "victim-bank.com"},
+		{"water torture of too few names", torture(t0, 900, "victim-bank.com", 3, 1), "", ""},
+		{"many names that resolve", torture(t0, 2500, "cdn-example.net", 0, 1), "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -313,6 +335,13 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatalf("want several notices, got %d", len(want))
 	}
 	restarted(t, qs, len(qs)/2, want)
+	// and a water torture cut in its window: its failed queries are kept
+	qs = torture(t0, 2500, "victim-bank.com", 3, 2)
+	want = run(New(DefaultConfig()), qs)
+	if len(want) != 1 || want[0].Rule != notice.RuleDNSRandomSub {
+		t.Fatalf("water torture: %d notices", len(want))
+	}
+	restarted(t, qs, len(qs)/2, want)
 	if err := New(DefaultConfig()).Restore([]byte(`{"version":99}`)); err == nil {
 		t.Fatal("want version error")
 	}
@@ -329,6 +358,17 @@ func sameNotices(t *testing.T, got, want []*notice.Notice) {
 		if got[i].ID != want[i].ID || got[i].Message != want[i].Message {
 			t.Fatalf("notice %d differs:\n%s\n%s", i, got[i].Message, want[i].Message)
 		}
+	}
+}
+
+// A water torture's notice names the domain, its clients and how many of
+// the queries failed.
+func TestRandomSubdomainMessage(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	ns := run(New(DefaultConfig()), torture(t0, 2500, "victim-bank.com", 3, 1))
+	if len(ns) != 1 || !regexp.MustCompile(`^random subdomains of victim-bank\.com \(DNS water torture\): 2500 queries in 5m from 64 or more clients \(\d+ from 10\.66\.\d+\.\d+\), 2500 distinct subdomains, 100% of the queries failed \(NXDOMAIN, SERVFAIL or no answer\)$`).MatchString(ns[0].Message) ||
+		ns[0].Sub != "clients=64" || ns[0].RiskScore < 70 {
+		t.Fatalf("%d notices: %v", len(ns), ns)
 	}
 }
 

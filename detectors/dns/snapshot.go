@@ -26,6 +26,7 @@ type snapDomain struct {
 	EntSum   float64            `json:"ent_sum"`
 	MaxLen   int                `json:"max_len"`
 	Rare     int                `json:"rare"`
+	Failed   int                `json:"failed,omitempty"` // (none in a snapshot written before it was counted)
 	QBytes   int                `json:"q_bytes"`
 	ABytes   int                `json:"a_bytes"`
 	Clients  map[netip.Addr]int `json:"clients"`
@@ -150,7 +151,7 @@ func (d *Detector) Snapshot() ([]byte, error) {
 		for _, reg := range keys(w.domains) {
 			a := w.domains[reg]
 			sw.Domains = append(sw.Domains, snapDomain{Reg: reg, Queries: a.queries, Subs: keys(a.subs), LenSum: a.lenSum,
-				EntSum: a.entSum, MaxLen: a.maxLen, Rare: a.rare, QBytes: a.qBytes, ABytes: a.aBytes, Clients: a.clients,
+				EntSum: a.entSum, MaxLen: a.maxLen, Rare: a.rare, Failed: a.failed, QBytes: a.qBytes, ABytes: a.aBytes, Clients: a.clients,
 				Resolver: a.resolver, UIDs: a.uids, First: a.first, Last: a.last})
 		}
 		for _, ip := range sortedAddrs(w.clients) {
@@ -193,7 +194,7 @@ func (d *Detector) Restore(b []byte) error {
 				a.Resolver = map[netip.Addr]int{}
 			}
 			w.domains[a.Reg] = &domainAcc{queries: a.Queries, subs: set(a.Subs), lenSum: a.LenSum, entSum: a.EntSum,
-				maxLen: a.MaxLen, rare: a.Rare, qBytes: a.QBytes, aBytes: a.ABytes, clients: a.Clients,
+				maxLen: a.MaxLen, rare: a.Rare, failed: max(a.Failed, 0), qBytes: a.QBytes, aBytes: a.ABytes, clients: a.Clients,
 				resolver: a.Resolver, uids: a.UIDs, first: a.First, last: a.Last}
 		}
 		for _, c := range sw.Clients {

@@ -41,6 +41,7 @@ var ruleInfo = map[string]RuleInfo{
 	RuleDNSTunnel:      {RuleDNSTunnel, CategoryC2, "Many long, high-entropy subdomains queried under one registered domain"},
 	RuleDNSDGA:         {RuleDNSDGA, CategoryC2, "One client got NXDOMAIN for many distinct registered domains within a window"},
 	RuleDNSDGASlow:     {RuleDNSDGASlow, CategoryC2, "One client got NXDOMAIN for many distinct registered domains over a slow window (an hour), no short window of it reported"},
+	RuleDNSRandomSub:   {RuleDNSRandomSub, CategoryDoS, "Many distinct random subdomains of one registered domain queried within a window, most of them failing (DNS water torture)"},
 	RuleExfiltration:   {RuleExfiltration, CategoryExfil, "An internal host sent far more bytes to external hosts than its own history"},
 	RuleLongConnection: {RuleLongConnection, CategoryAnomaly, "A connection lasted longer than the threshold"},
 	RuleOffHours:       {RuleOffHours, CategoryAnomaly, "An internal host was active at an hour it is normally silent"},
@@ -99,6 +100,7 @@ var (
 	techNetworkDoS              = technique("T1498", "Network Denial of Service")
 	subDirectNetworkFlood       = subtechnique("T1498", "001", "Direct Network Flood")
 	techEndpointDoS             = technique("T1499", "Endpoint Denial of Service")
+	subServiceExhaustion        = subtechnique("T1499", "002", "Service Exhaustion Flood")
 )
 
 // ThreatFor is the MITRE ATT&CK classification of a notice of rule with
@@ -118,6 +120,9 @@ var (
 //     Control); which protocol is not checked, so no sub-technique.
 //   - dns.tunnel: T1071.004 DNS; dns.dga and dns.dga_slow: T1568.002
 //     Domain Generation Algorithms (TA0011).
+//   - dns.random_subdomain: names that exist nowhere, asked to exhaust
+//     the domain's authoritative servers (and the resolvers on the way):
+//     T1499.002 Service Exhaustion Flood (TA0040 Impact).
 //   - exfiltration: the tactic only (TA0010). The detector measures the
 //     bytes a host sends, not the channel: T1041 (over the C2 channel)
 //     and T1048 (over another protocol than the C2 channel's) each assert
@@ -140,6 +145,8 @@ func ThreatFor(rule, sub, proto string) (Threat, bool) {
 		return Threat{Tactic: tacticC2, Technique: techAppLayerProtocol, Subtechnique: subDNS}, true
 	case RuleDNSDGA, RuleDNSDGASlow:
 		return Threat{Tactic: tacticC2, Technique: techDynamicResolution, Subtechnique: subDGA}, true
+	case RuleDNSRandomSub:
+		return Threat{Tactic: tacticImpact, Technique: techEndpointDoS, Subtechnique: subServiceExhaustion}, true
 	case RuleExfiltration:
 		return Threat{Tactic: tacticExfiltration}, true
 	}

@@ -77,6 +77,7 @@ func TestECSFieldsPerRule(t *testing.T) {
 		{RuleDNSTunnel, "clients=1", "udp", "Command and Control", "TA0011", "Command and Control", "T1071", "Application Layer Protocol", "T1071.004", "DNS"},
 		{RuleDNSDGA, "", "", "Command and Control", "TA0011", "Command and Control", "T1568", "Dynamic Resolution", "T1568.002", "Domain Generation Algorithms"},
 		{RuleDNSDGASlow, "", "udp", "Command and Control", "TA0011", "Command and Control", "T1568", "Dynamic Resolution", "T1568.002", "Domain Generation Algorithms"},
+		{RuleDNSRandomSub, "clients=200", "udp", "Denial of Service", "TA0040", "Impact", "T1499", "Endpoint Denial of Service", "T1499.002", "Service Exhaustion Flood"},
 		{RuleExfiltration, "", "", "Data Exfiltration", "TA0010", "Exfiltration", "", "", "", ""},
 		{RuleExfiltration, "destination", "", "Data Exfiltration", "TA0010", "Exfiltration", "", "", "", ""},
 		{RuleLongConnection, "open", "tcp", "Anomaly", "", "", "", "", "", ""},

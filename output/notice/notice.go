@@ -30,6 +30,7 @@ const (
 	RuleDNSTunnel      = "dns.tunnel"
 	RuleDNSDGA         = "dns.dga"
 	RuleDNSDGASlow     = "dns.dga_slow"
+	RuleDNSRandomSub   = "dns.random_subdomain"
 	RuleExfiltration   = "exfiltration"
 	RuleLongConnection = "long_connection"
 	RuleOffHours       = "contextual.off_hours"
@@ -48,6 +49,7 @@ var zeekNotes = map[string]string{
 	RuleDNSTunnel:      "ZeekAnom::DNS_Tunnel",
 	RuleDNSDGA:         "ZeekAnom::DNS_DGA",
 	RuleDNSDGASlow:     "ZeekAnom::DNS_Slow_DGA",
+	RuleDNSRandomSub:   "ZeekAnom::DNS_Random_Subdomain",
 	RuleExfiltration:   "ZeekAnom::Exfiltration",
 	RuleLongConnection: "ZeekAnom::Long_Connection",
 	RuleOffHours:       "ZeekAnom::Off_Hours_Activity",

@@ -1113,6 +1113,8 @@ func TestSuppressionIdentifierPerRule(t *testing.T) {
 		{notice.RuleDoSFanIn, "a loud source and its one-way flow", side{both(src("192.0.2.1"), dst("10.1.1.9", 80, "udp"), sub("single_source")), "single_source"}, side{both(src("192.0.2.1"), dst("10.1.1.9", 80, "udp"), sub("one_way_flow")), "one_way_flow"}, true},
 		{notice.RuleDNSTunnel, "two registered domains", side{both(dst("10.0.0.53", 53, "udp"), domain("t1.example"), sub("clients=1")), ""}, side{both(dst("10.0.0.53", 53, "udp"), domain("t2.example"), sub("clients=1")), ""}, false},
 		{notice.RuleDNSTunnel, "one domain again, more clients", side{both(dst("10.0.0.53", 53, "udp"), domain("t1.example"), sub("clients=1")), ""}, side{both(dst("10.0.0.53", 53, "udp"), domain("t1.example"), sub("clients=2")), ""}, true},
+		{notice.RuleDNSRandomSub, "two victim domains", side{both(dst("10.0.0.53", 53, "udp"), domain("victim-a.example"), sub("clients=200")), ""}, side{both(dst("10.0.0.53", 53, "udp"), domain("victim-b.example"), sub("clients=200")), ""}, false},
+		{notice.RuleDNSRandomSub, "one victim again, more clients", side{both(dst("10.0.0.53", 53, "udp"), domain("victim-a.example"), sub("clients=200")), ""}, side{both(dst("10.0.0.53", 53, "udp"), domain("victim-a.example"), sub("clients=250")), ""}, true},
 		{notice.RuleDNSDGA, "two clients", side{dst("10.0.0.53", 53, "udp"), ""}, side{both(src("10.1.1.6"), dst("10.0.0.53", 53, "udp")), ""}, false},
 		{notice.RuleDNSDGA, "one client again", side{dst("10.0.0.53", 53, "udp"), ""}, side{dst("10.0.0.53", 53, "udp"), ""}, true},
 		{notice.RuleExfiltration, "two destinations", side{both(dst("203.0.113.9", 443, "tcp"), sub("destination")), ""}, side{both(dst("203.0.113.10", 443, "tcp"), sub("destination")), ""}, false},

@@ -38,6 +38,10 @@ export {
 		## The same, queried too slowly for any short window to see
 		## them: over an hour (rule ``dns.dga_slow``).
 		DNS_Slow_DGA,
+		## Many random names under one domain that exist nowhere, from
+		## one client or many: a flood against the domain's name
+		## servers, DNS water torture (rule ``dns.random_subdomain``).
+		DNS_Random_Subdomain,
 		## A host sent far more data out than its baseline, or far more
 		## to one destination than its usual largest (*sub*
 		## ``destination``) (rule ``exfiltration``).
@@ -69,6 +73,7 @@ export {
 		["dns.tunnel"] = DNS_Tunnel,
 		["dns.dga"] = DNS_DGA,
 		["dns.dga_slow"] = DNS_Slow_DGA,
+		["dns.random_subdomain"] = DNS_Random_Subdomain,
 		["exfiltration"] = Exfiltration,
 		["long_connection"] = Long_Connection,
 		["contextual.off_hours"] = Off_Hours_Activity,
@@ -141,6 +146,7 @@ export {
 		DNS_Tunnel,
 		DNS_DGA,
 		DNS_Slow_DGA,
+		DNS_Random_Subdomain,
 		Exfiltration,
 		Long_Connection,
 		Off_Hours_Activity,
