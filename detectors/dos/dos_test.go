@@ -362,3 +362,32 @@ func TestDoSMessageBaseline(t *testing.T) {
 		t.Fatalf("%v", window.Canon(ns))
 	}
 }
+
+// A key's baseline outlives a sweep. A scanner reaching 20 times
+// max_hosts destinations (each a key of its own) while a web server is
+// quiet evicted the server's key, and with it the baseline the surge rule
+// needs ten windows of: an application-layer flood in the next ten
+// minutes went unreported. A key with a baseline is held against the
+// sweep's one-off keys.
+func TestBaselineSurvivesSweep(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxHosts = 1000
+	rows := normal(30)
+	for i := 0; i < 20*cfg.MaxHosts; i++ { // 30:00-35:00, while the server is quiet
+		rows = append(rows, window.Conn{TS: t0.Add(30*time.Minute + time.Duration(i)*5*time.Minute/time.Duration(20*cfg.MaxHosts)),
+			Src: "198.51.100.23", Dst: fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff), SPort: 40000, DPort: 445, State: "S0"})
+	}
+	for _, r := range normal(4) { // back at 36:00
+		r.TS = r.TS.Add(36 * time.Minute)
+		rows = append(rows, r)
+	}
+	for i := 0; i < 6000; i++ { // 40:00: 20x the usual connections, completing
+		rows = append(rows, window.Conn{TS: t0.Add(40*time.Minute + time.Duration(i)*8*time.Millisecond),
+			Src: fmt.Sprintf("100.90.%d.%d", i/250, i%250+1), Dst: "203.0.113.80", SPort: 3000, DPort: 80, State: "SF"})
+	}
+	d := New(cfg)
+	ns := window.Run(d, window.Shuffle(rows, time.Millisecond, 1))
+	if len(ns) != 1 || ns[0].Sub != "distributed" || ns[0].Destination.String() != "203.0.113.80" {
+		t.Fatalf("after the sweep (%d keys evicted): %v", d.Stats().Evicted, window.Canon(ns))
+	}
+}
