@@ -47,7 +47,12 @@ func checkOutput(flag, file string, inputs ...string) error {
 		return err
 	}
 	out, outErr := os.Stat(file)
-	dir, dirErr := filepath.EvalSymlinks(filepath.Dir(file))
+	// absolute, so that the loop below climbs past the working directory:
+	// 'score .. -o conn.log' in a folder of the input wrote there
+	dir, dirErr := filepath.Abs(filepath.Dir(file))
+	if dirErr == nil {
+		dir, dirErr = filepath.EvalSymlinks(dir)
+	}
 	for _, in := range inputs {
 		st, err := os.Stat(in)
 		if in == "" || err != nil {

@@ -32,6 +32,28 @@ func copyDemo(t *testing.T, dir string) (logs, conn string) {
 // reading began (score logs -o logs/conn.log read an empty log, 0
 // notices, exit 0, the log gone), and features, train and eval replaced it
 // with their output after reading.
+// TestRelativeOutputInAnInputDirectory: an output named relative to a
+// working directory inside an input directory is in it too ('score .. -o
+// conn.log' wrote the notices where the next run read them as a conn log).
+func TestRelativeOutputInAnInputDirectory(t *testing.T) {
+	logs, _ := copyDemo(t, t.TempDir())
+	sub := filepath.Join(logs, "sub")
+	t.Chdir(sub)
+	for _, args := range [][]string{
+		{"score", "-o", "conn.log", ".."},
+		{"score", "-o", "conn.log", logs},
+		{"features", "-o", "dns.log", ".."},
+	} {
+		code, _, errs := runCLI(t, args...)
+		if code != 1 || !strings.Contains(errs, "it is in the input directory") {
+			t.Errorf("%v in %s: exit %d, %q; want it refused", args, sub, code, errs)
+		}
+	}
+	if ls, _ := os.ReadDir(sub); len(ls) != 0 {
+		t.Errorf("files written in the input directory: %v", ls)
+	}
+}
+
 func TestOutputIsNotAnInput(t *testing.T) {
 	dir := t.TempDir()
 	logs, conn := copyDemo(t, dir)
