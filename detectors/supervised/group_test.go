@@ -13,8 +13,9 @@ import (
 )
 
 // feed gives host 10.0.0.1 one window per entry of pattern from t0 on: 'x'
-// a failed fan-out the model flags, '.' a few ordinary connections it
-// does not, ' ' nothing; the watermark advances after each window.
+// a failed fan-out the model flags, 'y' a smaller one it flags with a
+// lower p, '.' a few ordinary connections it does not, ' ' nothing; the
+// watermark advances after each window.
 func feed(d *Detector, t0 time.Time, pattern string, emit detectors.Emit) {
 	for w, c := range pattern {
 		start := t0.Add(time.Duration(w) * 5 * time.Minute)
@@ -22,6 +23,8 @@ func feed(d *Detector, t0 time.Time, pattern string, emit detectors.Emit) {
 		switch c {
 		case 'x':
 			n, state, port = 250, "S0", 445
+		case 'y':
+			n, state, port = 40, "S0", 445
 		case '.':
 			n = 5
 		}
@@ -47,13 +50,17 @@ func TestGrouping(t *testing.T) {
 		span    time.Duration
 		want    []int // windows of each notice, in order
 		starts  []int // the window each starts in
+		peak    string
 	}{
-		{"one run", "xxxxxx..", time.Hour, []int{6}, []int{0}},
-		{"run ended by a quiet window", "xxx.xx..", time.Hour, []int{3, 2}, []int{0, 4}},
-		{"run ended by a silent window", "xx xxx..", time.Hour, []int{2, 3}, []int{0, 3}},
-		{"cut at group_span", "xxxxxxxxxxxxxx..", time.Hour, []int{12, 2}, []int{0, 12}},
-		{"a notice a window", "xxx..", 5 * time.Minute, []int{1, 1, 1}, []int{0, 1, 2}},
-		{"open at the end", "..xxx", time.Hour, []int{3}, []int{2}},
+		{"one run", "xxxxxx..", time.Hour, []int{6}, []int{0}, "00:00 (p=0.94)"}, // a tie: the first
+		{"run ended by a quiet window", "xxx.xx..", time.Hour, []int{3, 2}, []int{0, 4}, ""},
+		{"run ended by a silent window", "xx xxx..", time.Hour, []int{2, 3}, []int{0, 3}, ""},
+		{"cut at group_span", "xxxxxxxxxxxxxx..", time.Hour, []int{12, 2}, []int{0, 12}, ""},
+		{"a notice a window", "xxx..", 5 * time.Minute, []int{1, 1, 1}, []int{0, 1, 2}, ""},
+		{"open at the end", "..xxx", time.Hour, []int{3}, []int{2}, ""},
+		// the notice's p, risk and explanation are its peak window's
+		// (p 0.94 of 250 failed connections), not its first's (0.69 of 40)
+		{"peak inside the run", "yxy..", time.Hour, []int{3}, []int{0}, "00:05 (p=0.94): failed_ratio 100%, conn_count 250"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -77,11 +84,11 @@ func TestGrouping(t *testing.T) {
 					t.Errorf("notice %d: %v..%v, %d windows, p %.3f, risk %.1f; want %v..%v, %d windows",
 						i, n.Start, n.End, n.Explain.Windows, n.Explain.Score, n.RiskScore, start, end, windows)
 				}
-				if tc.want[i] > 1 && !strings.Contains(n.Message, "classified malicious in "+strconv.Itoa(tc.want[i])+" consecutive 5m0s windows, peak at ") {
+				if tc.want[i] > 1 && !strings.Contains(n.Message, "classified malicious in "+strconv.Itoa(tc.want[i])+" consecutive 5m0s windows, peak at "+tc.peak) {
 					t.Errorf("message %q", n.Message)
 				}
 			}
-			if d.Flagged != int64(strings.Count(tc.pattern, "x")) || d.Alerts != int64(len(ns)) {
+			if d.Flagged != int64(strings.Count(tc.pattern, "x")+strings.Count(tc.pattern, "y")) || d.Alerts != int64(len(ns)) {
 				t.Errorf("flagged %d, alerts %d", d.Flagged, d.Alerts)
 			}
 		})
