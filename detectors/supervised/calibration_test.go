@@ -83,3 +83,28 @@ func TestCalibrationFallsBackOnThePrior(t *testing.T) {
 		t.Fatalf("calibration %+v", c)
 	}
 }
+
+// A score that ranks the held-out windows backwards (there, the feature
+// that marked malicious windows before marks benign ones) is given no
+// slope: every window gets the held-out base rate. A negative slope would
+// rank them backwards everywhere, and a model file holding one is refused
+// as damaged (model.Parse), so train would write a model no command
+// loads.
+func TestCalibrationOfAScoreThatRanksBackwards(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	X, y, _ := draw(r, 8400, -6.5, 1.5)
+	Xh, yh, _ := draw(r, 3600, 2.5, -1.5) // the same base rate, reversed
+	m, err := Fit(append(X, Xh...), append(y, yh...), Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Calibrated()
+	pos, neg := count(yh)
+	rate := (float64(pos) + 1) / float64(pos+neg+2) // of Platt's targets
+	if c.Method != "platt" || c.A != 0 || math.Abs(sigmoid(c.B)-rate) > 0.005 {
+		t.Fatalf("calibration %+v (p %.4f), want a = 0 and p the held-out base rate %.4f", c, sigmoid(c.B), rate)
+	}
+	if p, q := m.Prob(Xh[0]), m.Prob(X[0]); p != q {
+		t.Errorf("p %.4f and %.4f: every window should have the base rate", p, q)
+	}
+}
