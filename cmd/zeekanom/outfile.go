@@ -80,7 +80,7 @@ func checkOutput(flag, file string, inputs ...string) error {
 // is not a regular file).
 func createOutput(file string) (*outputFile, error) {
 	var mode os.FileMode // an existing file's, kept
-	path := file
+	path := linkTarget(file)
 	if st, err := os.Stat(file); err == nil {
 		if !st.Mode().IsRegular() {
 			f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
@@ -115,6 +115,24 @@ func createOutput(file string) (*outputFile, error) {
 		return &outputFile{File: f, path: path, tmp: tmp}, nil
 	}
 	return nil, fmt.Errorf("%s: no free name for a temporary file in %s", file, dir)
+}
+
+// linkTarget is the file a link names (through links), for a link to a
+// file not there yet: the output is made there, as os.Create through the
+// link made it, where the temporary file's rename would put a file in the
+// link's place. An existing file's path is resolved by EvalSymlinks.
+func linkTarget(file string) string {
+	for range 40 { // (the kernel's limit on links followed)
+		t, err := os.Readlink(file)
+		if err != nil {
+			return file
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(file), t)
+		}
+		file = t
+	}
+	return file
 }
 
 // Sync syncs a regular file (a pipe cannot be).

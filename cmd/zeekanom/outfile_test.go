@@ -162,4 +162,19 @@ func TestOutputReplacedOnlyOnSuccess(t *testing.T) {
 	if ls, _ := os.ReadDir(filepath.Dir(out)); len(ls) != 2 {
 		t.Errorf("left in the directory: %v, want the notices and the link", ls)
 	}
+	// a link to a file not there yet stays a link too, the output made
+	// where it points (it was replaced by the notices, the file it named
+	// never written)
+	dangling := filepath.Join(dir, "out", "next.json")
+	os.Symlink(filepath.Join("..", "shared", "next.json"), dangling)
+	os.MkdirAll(filepath.Join(dir, "shared"), 0o755)
+	if code, _, errs := runCLI(t, "score", "-q", "-o", dangling, conn); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if st, err := os.Lstat(dangling); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link to a new file is no longer one: %v, %v", st, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "shared", "next.json")); len(parseNotices(t, string(got))) == 0 {
+		t.Errorf("the file the link names holds %q", got)
+	}
 }
