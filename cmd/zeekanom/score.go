@@ -107,14 +107,16 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if len(arch.Chains) == 0 {
-		return noLogs(fs.Args(), f.rng)
-	}
+	// the notes first: where no log is found they say why (a renamed
+	// conn log, not named as one, is the only file of the directory)
 	for _, n := range arch.Notes {
 		if f.quiet {
 			break
 		}
 		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	if len(arch.Chains) == 0 {
+		return noLogs(fs.Args(), f.rng)
 	}
 	sink, err := buildSinks(ctx, cfg, sf, stdout, true)
 	if err != nil {

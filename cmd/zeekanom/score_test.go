@@ -426,3 +426,30 @@ func TestProgressETAFromBytesOnDisk(t *testing.T) {
 		t.Errorf("all read: %q, want ETA 0s", got)
 	}
 }
+
+// Where no log is found, score still prints the walk's notes, which say
+// why: a directory holding only a renamed conn log, or an archive whose
+// files' hours are all outside --from/--to, gave 'no conn, dns, http or
+// ssl logs under [...]' alone.
+func TestNoLogsSaysWhy(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed, archive := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(renamed, "ORIGINALconn.log"), b, 0o644)
+	os.Mkdir(filepath.Join(archive, "2024-01-01"), 0o755)
+	os.WriteFile(filepath.Join(archive, "2024-01-01", "conn.10:00:00-11:00:00.log"), b, 0o644)
+	for _, c := range []struct {
+		args []string
+		note string
+	}{
+		{[]string{"score", renamed}, "note: " + filepath.Join(renamed, "ORIGINALconn.log") + ": not named as a conn, dns, http or ssl log, ignored; name a file on the command line"},
+		{[]string{"score", "--from", "2025-01-01", archive}, "note: " + filepath.Join(archive, "2024-01-01", "conn.10:00:00-11:00:00.log") + ": its name's hours are outside the time range, not read"},
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != 1 || out != "" || !strings.Contains(errs, c.note) || !strings.Contains(errs, "no conn, dns, http or ssl logs under") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 with %q", c.args, code, out, errs, c.note)
+		}
+	}
+}
