@@ -1202,8 +1202,8 @@ func (d *Detector) Restore(b []byte) error {
 	if err := window.DecodeGobInto(b, &s); err != nil {
 		return err
 	}
-	if s.Version < 0 || s.Version > snapshotVersion {
-		return fmt.Errorf("beacon snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	if err := window.SnapshotVersion("beacon", s.Version, 0, snapshotVersion); err != nil {
+		return err
 	}
 	if err := s.check(); err != nil {
 		return err

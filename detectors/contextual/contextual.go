@@ -708,7 +708,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := window.SnapshotVersion("contextual", s.Version, snapshotVersion); err != nil {
+	if err := window.SnapshotVersion("contextual", s.Version, 0, snapshotVersion); err != nil {
 		return err
 	}
 	var slots window.Slab[slot]

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sort"
 	"time"
+
+	dw "github.com/zeekanom/zeekanom/detectors/window"
 )
 
 // snapshotVersion is bumped when the snapshot layout changes. Version 2
@@ -178,8 +180,8 @@ func (d *Detector) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("dns snapshot: %w", err)
 	}
-	if s.Version < 1 || s.Version > snapshotVersion {
-		return fmt.Errorf("dns snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	if err := dw.SnapshotVersion("dns", s.Version, 1, snapshotVersion); err != nil {
+		return err
 	}
 	d.closed, d.stats, d.slowClosed = s.Closed, s.Stats, s.SlowClosed
 	d.windows = map[int64]*window{}

@@ -540,7 +540,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := window.SnapshotVersion("dos", s.Version, snapshotVersion); err != nil {
+	if err := window.SnapshotVersion("dos", s.Version, 0, snapshotVersion); err != nil {
 		return err
 	}
 	var slots window.Slab[slot]

@@ -660,7 +660,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := window.SnapshotVersion("exfil", s.Version, snapshotVersion); err != nil {
+	if err := window.SnapshotVersion("exfil", s.Version, 0, snapshotVersion); err != nil {
 		return err
 	}
 	var slots window.Slab[slot]

@@ -195,8 +195,8 @@ func (x *Extractor) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("features snapshot: %w", err)
 	}
-	if s.Version < 1 || s.Version > snapshotVersion {
-		return fmt.Errorf("features snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	if err := window.SnapshotVersion("features", s.Version, 1, snapshotVersion); err != nil {
+		return err
 	}
 	if s.Version == 1 {
 		for i := range s.Windows {

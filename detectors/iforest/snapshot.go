@@ -174,8 +174,8 @@ func (d *Detector) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("iforest snapshot: %w", err)
 	}
-	if s.Version < 1 || s.Version > snapshotVersion {
-		return fmt.Errorf("iforest snapshot: version %d, this build reads 1 to %d", s.Version, snapshotVersion)
+	if err := window.SnapshotVersion("iforest", s.Version, 1, snapshotVersion); err != nil {
+		return err
 	}
 	if s.Population != nil && len(s.Population.Vals) > PopulationLen {
 		return fmt.Errorf("iforest snapshot: population sample of %d windows, this build holds %d", len(s.Population.Vals), PopulationLen)

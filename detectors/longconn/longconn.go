@@ -177,7 +177,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return err
 	}
-	if err := window.SnapshotVersion("longconn", s.Version, snapshotVersion); err != nil {
+	if err := window.SnapshotVersion("longconn", s.Version, 0, snapshotVersion); err != nil {
 		return err
 	}
 	d.fired.ImportLayout(s.Fired, s.Ev, s.Layout)

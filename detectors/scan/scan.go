@@ -741,7 +741,7 @@ func (d *Detector) Restore(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := window.SnapshotVersion("scan", s.Version, snapshotVersion); err != nil {
+	if err := window.SnapshotVersion("scan", s.Version, 0, snapshotVersion); err != nil {
 		return err
 	}
 	h, err := loaded(dec, s.Chunks, 0, s.H)

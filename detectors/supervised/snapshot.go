@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
 // snapshot is the open windows (the extractor's snapshot) and the hosts'
@@ -73,8 +74,8 @@ func (d *Detector) Restore(b []byte) error {
 	if s.Supervised == 0 {
 		return d.ex.Restore(b)
 	}
-	if s.Supervised > snapshotVersion {
-		return fmt.Errorf("supervised snapshot: version %d, this build reads 1 to %d", s.Supervised, snapshotVersion)
+	if err := window.SnapshotVersion("supervised", s.Supervised, 0, snapshotVersion); err != nil {
+		return err
 	}
 	runs := map[netip.Addr]*run{}
 	for i := range s.Runs {

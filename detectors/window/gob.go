@@ -139,14 +139,17 @@ func DecodeGobInto(b []byte, v any) error {
 	return nil
 }
 
-// SnapshotVersion checks a snapshot's version against the newest its
-// detector's build reads: one written by a newer zeekanom (a sensor
-// downgraded) is refused, naming both, where a form it does not know
-// would be misread. Version 0 is a snapshot written before it carried a
-// version.
-func SnapshotVersion(detector string, v, newest int) error {
-	if v < 0 || v > newest {
-		return fmt.Errorf("%s snapshot: version %d, from a newer zeekanom (this build reads up to %d)", detector, v, newest)
+// SnapshotVersion checks a snapshot's version against those its
+// detector's build reads, oldest to newest: one written by a newer
+// zeekanom (a sensor downgraded) is refused, naming both, where a form it
+// does not know would be misread; one below the oldest is damaged (0 is,
+// for most detectors, a snapshot written before it carried a version).
+func SnapshotVersion(detector string, v, oldest, newest int) error {
+	switch {
+	case v > newest:
+		return fmt.Errorf("%s snapshot: version %d, from a newer zeekanom (this build reads %d to %d)", detector, v, oldest, newest)
+	case v < oldest:
+		return fmt.Errorf("%s snapshot: version %d, damaged (this build reads %d to %d)", detector, v, oldest, newest)
 	}
 	return nil
 }
