@@ -452,4 +452,11 @@ func TestNoLogsSaysWhy(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 with %q", c.args, code, out, errs, c.note)
 		}
 	}
+	// features, train and eval fail as score does (they exited 0 with an
+	// empty table, an empty model's error, no metrics)
+	for _, args := range [][]string{{"features", renamed}, {"eval", renamed}, {"train", "-o", filepath.Join(t.TempDir(), "m.json"), renamed}} {
+		if code, out, errs := runCLI(t, args...); code != 1 || out != "" || !strings.Contains(errs, "no conn, dns, http or ssl logs under") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1, no logs", args, code, out, errs)
+		}
+	}
 }
