@@ -118,6 +118,7 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 	unknown := map[string][]string{} // log files that look like a log read but are not, by name
 	seen := map[fileKey]string{}     // every file taken, by identity: the path it was taken by
 	var again []string               // files reached a second time, and the path that took them
+	var unnamed []string             // log files named as no Zeek log (export.json)
 	sizes := map[string]int64{}      // every file taken: its size
 	add := func(file string, fi fs.FileInfo, explicit bool) {
 		base := filepath.Base(file)
@@ -131,6 +132,8 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 			if !want[k] {
 				if k == KindOther && looksRead(path) {
 					unknown[path] = append(unknown[path], file)
+				} else if k == KindOther && !slices.Contains(knownPaths, path) {
+					unnamed = append(unnamed, file)
 				}
 				return
 			}
@@ -198,6 +201,17 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if len(chains) == 0 && len(unnamed) > 0 {
+		// said only when nothing else is read: a Zeek directory holds
+		// logs of other names (weird, files), an export one stream of
+		// every log, named as none (corelight-export.json)
+		more := ""
+		if len(unnamed) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(unnamed)-1)
+		}
+		a.Notes = append(a.Notes, fmt.Sprintf("%s%s: named as no Zeek log, ignored; name a file on the command line "+
+			"to read it (a JSON stream's rows then say their log in _path)", unnamed[0], more))
 	}
 	// one note a name, not one a file: an archive can hold thousands
 	for _, name := range slices.Sorted(maps.Keys(unknown)) {

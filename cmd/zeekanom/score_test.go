@@ -436,8 +436,9 @@ func TestNoLogsSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renamed, archive := t.TempDir(), t.TempDir()
+	renamed, archive, export := t.TempDir(), t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(renamed, "ORIGINALconn.log"), b, 0o644)
+	os.WriteFile(filepath.Join(export, "corelight-export.json"), nil, 0o644)
 	os.Mkdir(filepath.Join(archive, "2024-01-01"), 0o755)
 	os.WriteFile(filepath.Join(archive, "2024-01-01", "conn.10:00:00-11:00:00.log"), b, 0o644)
 	for _, c := range []struct {
@@ -445,6 +446,7 @@ func TestNoLogsSaysWhy(t *testing.T) {
 		note string
 	}{
 		{[]string{"score", renamed}, "note: " + filepath.Join(renamed, "ORIGINALconn.log") + ": not named as a conn, dns, http or ssl log, ignored; name a file on the command line"},
+		{[]string{"score", export}, "note: " + filepath.Join(export, "corelight-export.json") + ": named as no Zeek log, ignored; name a file on the command line"},
 		{[]string{"score", "--from", "2025-01-01", archive}, "note: " + filepath.Join(archive, "2024-01-01", "conn.10:00:00-11:00:00.log") + ": its name's hours are outside the time range, not read"},
 	} {
 		code, out, errs := runCLI(t, c.args...)
