@@ -28,6 +28,11 @@ type Target struct {
 	Dst    netip.Addr `json:"dst,omitzero"`
 	Domain string     `json:"domain,omitempty"`
 	Port   uint16     `json:"port"`
+	// AnyPort marks a target whose notice named no port because its rows
+	// spread over several (port 0, not ICMP's): normal on any port
+	// (dropKnown). Port 0 without it is an ICMP beacon's, normal for
+	// port 0 alone.
+	AnyPort bool `json:"any_port,omitempty"`
 }
 
 // Known is a source's normal periodic target.
@@ -36,7 +41,11 @@ type Known struct {
 	Target
 }
 
-func targetOf(n *notice.Notice) Target { return Target{n.Destination, n.Domain, n.DestPort} }
+func targetOf(n *notice.Notice) Target {
+	// (a domain key names no port, whatever its rows')
+	spread := n.DestPort == 0 && n.Proto != "icmp" && n.Domain == ""
+	return Target{n.Destination, n.Domain, n.DestPort, spread}
+}
 
 // keyed reports whether t names a destination: a net-keyed notice (a
 // source rotating over one /24) carries only its port, which would make
@@ -119,10 +128,11 @@ func (t Target) check() error {
 }
 
 // dropKnown removes the notices of targets the baseline shows as normal.
-// A target learnt without a port (its rows spread over several ports, so
-// its notice named none) is normal on any port: the pair's periodic
-// traffic was, whichever port a later window's rows favour. A target
-// learnt on one port does not make a later spread over several normal.
+// A target learnt without a port because its rows spread over several
+// (AnyPort; its notice named none) is normal on any port: the pair's
+// periodic traffic was, whichever port a later window's rows favour. A
+// target learnt on one port does not make a later spread over several
+// normal, nor does an ICMP beacon's (port 0 too) a later one on a port.
 func (d *Detector) dropKnown(ns []*notice.Notice) []*notice.Notice {
 	if len(d.known) == 0 {
 		return ns
@@ -131,7 +141,7 @@ func (d *Detector) dropKnown(ns []*notice.Notice) []*notice.Notice {
 	for _, n := range ns {
 		t := targetOf(n)
 		anyPort := t
-		anyPort.Port = 0
+		anyPort.Port, anyPort.AnyPort = 0, true
 		if t.keyed() && (d.known[Known{n.Source, t}] || d.known[Known{Target: t}] ||
 			d.known[Known{n.Source, anyPort}] || d.known[Known{Target: anyPort}]) {
 			d.Known++

@@ -154,8 +154,12 @@ func TestBaselineOfMixedPorts(t *testing.T) {
 		return window.ThroughJSON[Baseline](t, BaselineOf(ns))
 	}
 	mixed := learn(alternate("10.1.1.5", "203.0.113.9", 21))
-	if p := mixed.Pairs; len(p) != 1 || p[0].Port != 0 {
-		t.Fatalf("mixed pair learnt as %+v, want port 0", p)
+	if p := mixed.Pairs; len(p) != 1 || p[0].Port != 0 || !p[0].AnyPort {
+		t.Fatalf("mixed pair learnt as %+v, want port 0, any port", p)
+	}
+	ping := learn(beaconRows("10.1.1.5", "203.0.113.9", 0, "icmp", 5*time.Minute, 0.1, day, 28, false))
+	if p := ping.Pairs; len(p) != 1 || p[0].Port != 0 || p[0].AnyPort {
+		t.Fatalf("ICMP pair learnt as %+v, want port 0 alone", p)
 	}
 	single := learn(beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.1, day, 22, false))
 	for _, c := range []struct {
@@ -169,6 +173,8 @@ func TestBaselineOfMixedPorts(t *testing.T) {
 		{"learnt mixed, another target", mixed, beaconRows("10.1.1.5", "198.51.100.7", 443, "tcp", 5*time.Minute, 0.1, day, 25, false), 1},
 		{"learnt on 443, later mixed", single, alternate("10.1.1.5", "203.0.113.9", 26), 1},
 		{"learnt on 443, later on 8080", single, beaconRows("10.1.1.5", "203.0.113.9", 8080, "tcp", 5*time.Minute, 0.1, day, 27, false), 1},
+		{"learnt over ICMP, later ICMP", ping, beaconRows("10.1.1.5", "203.0.113.9", 0, "icmp", 5*time.Minute, 0.1, day, 29, false), 0},
+		{"learnt over ICMP, later on 443", ping, beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", 5*time.Minute, 0.1, day, 30, false), 1},
 	} {
 		d := New(DefaultConfig())
 		if err := d.LoadBaseline(&c.base); err != nil {
