@@ -158,6 +158,11 @@ type flow struct {
 	orig, resp netip.Addr
 	mal        bool
 	class      string
+	// late: a conn row whose end (ts + duration, when Zeek logs it) is past
+	// its start window's close plus the lateness; end is then that time.
+	// The detectors never see it in its start window (see lateEnd).
+	late bool
+	end  time.Time
 }
 
 type hwKey struct {
@@ -190,12 +195,16 @@ func (t *hwTruth) kept(keep func(string) bool) bool {
 
 // Evaluator collects ground truth from events and notices from detectors.
 type Evaluator struct {
-	Window  time.Duration
-	labels  []LabelRange
-	conn    []flow
-	other   []flow // dns/http/ssl rows: flows when the input has no conn rows
-	hw      map[hwKey]*hwTruth
-	notices []*notice.Notice
+	Window time.Duration
+	// Lateness is how long after its close a window still takes rows, as
+	// the detectors' lateness (features' default, 2 minutes): a conn row
+	// ending later is late (see lateEnd). Set before the first Observe.
+	Lateness time.Duration
+	labels   []LabelRange
+	conn     []flow
+	other    []flow // dns/http/ssl rows: flows when the input has no conn rows
+	hw       map[hwKey]*hwTruth
+	notices  []*notice.Notice
 }
 
 // New returns an evaluator with host-windows of the given length.
@@ -203,7 +212,7 @@ func New(window time.Duration, labels []LabelRange) *Evaluator {
 	if window <= 0 {
 		window = 5 * time.Minute
 	}
-	return &Evaluator{Window: window, labels: labels, hw: map[hwKey]*hwTruth{}}
+	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: labels, hw: map[hwKey]*hwTruth{}}
 }
 
 // Observe records the ground truth of one row.
@@ -214,6 +223,7 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 	case zeekreader.KindConn:
 		c := ev.Conn
 		f = flow{ts: c.TS, orig: c.Orig, resp: c.Resp}
+		f.end, f.late = e.lateEnd(c.TS, c.Duration)
 		label, detailed = c.Label, c.DetailedLabel
 	case zeekreader.KindDNS:
 		q := ev.DNS
@@ -245,7 +255,26 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 	} else {
 		e.other = append(e.other, f)
 	}
-	k := hwKey{f.orig, f.ts.Truncate(e.Window).UnixNano()}
+	e.mark(hwKey{f.orig, f.ts.Truncate(e.Window).UnixNano()}, &f)
+	if f.late {
+		// the window where the detectors see it too
+		e.mark(hwKey{f.orig, f.end.Truncate(e.Window).UnixNano()}, &f)
+	}
+}
+
+// lateEnd returns the end of a conn row starting at ts and lasting dur,
+// and whether it is late: Zeek logs a connection when it ends, with ts its
+// start, so one ending after its start window's close plus the lateness
+// arrives when that window is closed. features (iforest, supervised)
+// then counts it in the window of its end; the other windowed detectors
+// drop it (window.Late).
+func (e *Evaluator) lateEnd(ts time.Time, dur time.Duration) (time.Time, bool) {
+	end := ts.Add(dur)
+	return end, end.After(ts.Truncate(e.Window).Add(e.Window + e.Lateness))
+}
+
+// mark makes k a host-window with rows, malicious of f's class when f is.
+func (e *Evaluator) mark(k hwKey, f *flow) {
 	t := e.hw[k]
 	if t == nil {
 		t = &hwTruth{}
@@ -315,14 +344,20 @@ type Scores struct {
 
 // Report is the evaluation result.
 type Report struct {
-	WindowS              float64            `json:"window_s"`
-	HostWindows          int                `json:"host_windows"`
-	MaliciousHostWindows int                `json:"malicious_host_windows"`
-	Flows                int                `json:"flows"`
-	MaliciousFlows       int                `json:"malicious_flows"`
-	FlowKind             string             `json:"flow_kind"`
-	Overall              Scores             `json:"overall"`
-	ByRule               map[string]*Scores `json:"by_rule"`
+	WindowS              float64 `json:"window_s"`
+	HostWindows          int     `json:"host_windows"`
+	MaliciousHostWindows int     `json:"malicious_host_windows"`
+	Flows                int     `json:"flows"`
+	MaliciousFlows       int     `json:"malicious_flows"`
+	// LateFlows are the conn rows that end after their start window's
+	// close plus the lateness (of them, LateMaliciousFlows malicious): a
+	// host-window of their end has them too, and a notice covers them by
+	// their start or their end.
+	LateFlows          int                `json:"late_flows"`
+	LateMaliciousFlows int                `json:"late_malicious_flows"`
+	FlowKind           string             `json:"flow_kind"`
+	Overall            Scores             `json:"overall"`
+	ByRule             map[string]*Scores `json:"by_rule"`
 	// ByClass compares each attack class against the benign windows and
 	// flows only (windows of other classes are left out).
 	ByClass map[string]*Scores `json:"by_class"`
@@ -345,14 +380,27 @@ func span(n *notice.Notice) (time.Time, time.Time) {
 }
 
 // covers reports whether n flags flow f: same originator (or responder when
-// the notice has no source), ts within the notice's evidence window, and
-// the notice's destination, when it has one with a source, equal to the
-// flow's responder.
+// the notice has no source), ts (or, for a late row, its end) within the
+// notice's evidence window, and the notice's destination, when it has one
+// with a source, equal to the flow's responder.
 func covers(n *notice.Notice, f *flow) bool {
+	atStart, atEnd := coversAt(n, f)
+	return atStart || atEnd
+}
+
+// coversAt is covers by the time it matched: the flow's start, and (a late
+// row only) its end.
+func coversAt(n *notice.Notice, f *flow) (atStart, atEnd bool) {
 	s, e := span(n)
-	if f.ts.Before(s) || f.ts.After(e) {
-		return false
+	atStart = !f.ts.Before(s) && !f.ts.After(e)
+	atEnd = f.late && !f.end.Before(s) && !f.end.After(e)
+	if (!atStart && !atEnd) || !endpointsMatch(n, f) {
+		return false, false
 	}
+	return atStart, atEnd
+}
+
+func endpointsMatch(n *notice.Notice, f *flow) bool {
 	if !n.Source.IsValid() {
 		return n.Destination.IsValid() && n.Destination == f.resp
 	}
@@ -373,6 +421,12 @@ func (e *Evaluator) Report() *Report {
 	for _, f := range flows {
 		if f.mal {
 			r.MaliciousFlows++
+		}
+		if f.late {
+			r.LateFlows++
+			if f.mal {
+				r.LateMaliciousFlows++
+			}
 		}
 	}
 	// host-windows hit by notices that had no rows are benign windows too
@@ -466,6 +520,10 @@ func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTru
 	// Flows. A notice without a source (fan-in: the victim is the
 	// destination) also flags the host-windows of the originators of the
 	// flows it covers.
+	flag := func(orig netip.Addr, t time.Time, r float64) {
+		k := hwKey{orig, t.Truncate(e.Window).UnixNano()}
+		risk[k] = math.Max(risk[k], math.Max(r, 1e-6))
+	}
 	for i := range flows {
 		f := &flows[i]
 		p := false
@@ -476,11 +534,16 @@ func (e *Evaluator) score(ns []*notice.Notice, keys []hwKey, hw map[hwKey]*hwTru
 			}
 		}
 		for _, n := range noSrc {
-			if covers(n, f) {
-				p = true
-				k := hwKey{f.orig, f.ts.Truncate(e.Window).UnixNano()}
-				risk[k] = math.Max(risk[k], math.Max(n.RiskScore, 1e-6))
+			// the window of the time it covers: a late row's end is where
+			// the detectors saw it
+			atStart, atEnd := coversAt(n, f)
+			if atStart {
+				flag(f.orig, f.ts, n.RiskScore)
 			}
+			if atEnd {
+				flag(f.orig, f.end, n.RiskScore)
+			}
+			p = p || atStart || atEnd
 		}
 		if keep(f.class) {
 			count(&s.Flow, p, f.mal)
@@ -559,8 +622,13 @@ func AveragePrecision(pts []point) float64 {
 // WriteTable prints the report as aligned text.
 func (r *Report) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "host-windows %d (%d malicious, %.0fs windows); flows %d %s rows (%d malicious)\n\n",
+	fmt.Fprintf(bw, "host-windows %d (%d malicious, %.0fs windows); flows %d %s rows (%d malicious)\n",
 		r.HostWindows, r.MaliciousHostWindows, r.WindowS, r.Flows, r.FlowKind, r.MaliciousFlows)
+	if r.LateFlows > 0 {
+		fmt.Fprintf(bw, "late rows (end past their window's close + lateness; also rows of their end's window): %d (%d malicious)\n",
+			r.LateFlows, r.LateMaliciousFlows)
+	}
+	fmt.Fprintln(bw)
 	fmt.Fprintf(bw, "%-34s %7s | %6s %6s %6s %5s %5s %5s | %6s %6s %6s | %6s %6s\n",
 		"scope", "notices", "hw-P", "hw-R", "hw-F1", "TP", "FP", "FN", "flow-P", "flow-R", "flow-F1", "PR-AUC", "chance")
 	line := func(name string, s *Scores, showN bool) {
