@@ -119,11 +119,13 @@ func DefaultConfig() Config {
 // Stats counts what the bounds dropped.
 type Stats struct {
 	Windows int64 // host-windows emitted (or left out by SkipBelow)
-	// EvictedHosts counts rows not tracked because their window was full
-	// of hosts (or their host-window had math.MaxUint32 rows).
-	EvictedHosts int64
-	CappedSets   int64 // distinct-set inserts dropped at the cap
-	LateRows     int64 // rows for windows already closed
+	// RefusedRows counts rows not tracked because their window was full
+	// of hosts (or their host-window had math.MaxUint32 rows): rows, not
+	// hosts, so not the metrics' hosts_evicted_total, which it was as
+	// EvictedHosts (snapshots keep that name).
+	RefusedRows int64 `json:"EvictedHosts"`
+	CappedSets  int64 // distinct-set inserts dropped at the cap
+	LateRows    int64 // rows for windows already closed
 	// Reassigned counts conn rows whose start window had closed, folded
 	// into the window of their end (ts + duration) instead.
 	Reassigned int64
@@ -201,7 +203,7 @@ func (x *Extractor) accEnd(h netip.Addr, ts time.Time, dur time.Duration) (*winS
 		// (a host-window of 2^32-1 rows takes no more: its counts are
 		// uint32, and 4 billion rows of one host in a window are not
 		// worth 8 bytes more of every accumulator)
-		x.stats.EvictedHosts++
+		x.stats.RefusedRows++
 		return nil, nil
 	}
 	a.rows++

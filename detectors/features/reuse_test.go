@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/output/metrics"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
@@ -99,7 +100,7 @@ func TestReusedWindowMatchesFresh(t *testing.T) {
 			t.Fatalf("window %d: %d vectors, fresh %d\n got %+v\nwant %+v", k, len(got), len(want), got, want)
 		}
 	}
-	if s := x.Stats(); s.EvictedHosts == 0 || s.CappedSets == 0 {
+	if s := x.Stats(); s.RefusedRows == 0 || s.CappedSets == 0 {
 		t.Fatalf("caps not reached: %+v", s)
 	}
 }
@@ -215,5 +216,21 @@ func TestReservedWindowMatchesFresh(t *testing.T) {
 	got = got[len(got)-len(want):]
 	if len(want) == 0 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%d vectors, fresh %d", len(got), len(want))
+	}
+}
+
+// The rows a full window refuses are rows, not hosts: as EvictedHosts
+// they were the metrics' zeekanom_hosts_evicted_total{detector="iforest"}
+// (a flood's 1.5M rows read as hosts evicted), whose name the metrics pick
+// by (evicted, evicted_hosts, hosts_evicted).
+func TestRefusedRowsAreNotEvictedHosts(t *testing.T) {
+	st := metrics.Flatten(Stats{RefusedRows: 7})
+	for _, k := range []string{"evicted", "evicted_hosts", "hosts_evicted"} {
+		if _, ok := st[k]; ok {
+			t.Errorf("stat %q: %v", k, st)
+		}
+	}
+	if st["refused_rows"] != 7 {
+		t.Errorf("refused_rows: %v", st)
 	}
 }

@@ -67,7 +67,7 @@ func TestRowsStopAtTheLimit(t *testing.T) {
 	x.Observe(ev)
 	x.Observe(ev)
 	vs := x.Flush()
-	if len(vs) != 1 || vs[0].Rows != math.MaxUint32 || vs[0].Values[0] != 2 || x.Stats().EvictedHosts != 1 {
+	if len(vs) != 1 || vs[0].Rows != math.MaxUint32 || vs[0].Values[0] != 2 || x.Stats().RefusedRows != 1 {
 		t.Fatalf("%d vectors, %+v, stats %+v", len(vs), vs[0], x.Stats())
 	}
 }
