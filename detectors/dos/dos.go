@@ -43,6 +43,12 @@ type Config struct {
 	FlowRate        float64       `toml:"flow_rate"`
 	FlowMinDuration time.Duration `toml:"flow_min_duration"`
 	MaxHosts        int           `toml:"max_hosts"`
+	// GroupSpan is the longest time one notice of a sustained flood
+	// covers: a key's first firing window is a notice at once, the
+	// consecutive firing windows after it are held and given as one
+	// notice per GroupSpan (or when the run ends). Window or less: a
+	// notice a window.
+	GroupSpan time.Duration `toml:"group_span"`
 	// Allow are destination CIDRs never reported.
 	Allow []string `toml:"allow"`
 }
@@ -51,7 +57,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: time.Minute, Lateness: 2 * time.Minute, MinSources: 200,
 		MinHalfOpen: 0.5, MinConnsOneSource: 3000, Surge: 20, FlowPackets: 10000, FlowRate: 50,
-		FlowMinDuration: time.Minute, MaxHosts: 50000}
+		FlowMinDuration: time.Minute, MaxHosts: 50000, GroupSpan: 10 * time.Minute}
 }
 
 // Validate reports the first bad value of [detectors.dos] as a
@@ -68,6 +74,7 @@ func (cfg Config) Validate() error {
 	c.Positive("flow_rate", cfg.FlowRate)
 	c.Duration("flow_min_duration", cfg.FlowMinDuration, false)
 	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
+	c.Duration("group_span", cfg.GroupSpan, false)
 	c.Networks("allow", cfg.Allow)
 	return c.Err()
 }
@@ -172,6 +179,32 @@ type Detector struct {
 	slots   window.Slab[slot]
 	allow   window.Networks
 	pending []*notice.Notice
+	// runs are the keys' floods going on: the firing windows held since
+	// the last notice, at most maxRuns of them
+	runs map[Key]*run
+}
+
+// maxRuns bounds the held runs: over it, the one whose last firing
+// window is the oldest is given at once.
+const maxRuns = 4096
+
+// HeldRun is a key's run as snapshots carry it.
+type HeldRun struct {
+	Key Key
+	Run run
+}
+
+// run is a key's consecutive firing windows after the one that was a
+// notice at once: Held windows from First to Last (Held 0: none held
+// yet, Last the window last given), the peak one (its score the
+// highest) and a sample of the held windows' uids.
+type run struct {
+	Sub         string
+	Source      window.IP // single_source: the loud source
+	First, Last int64
+	Held        int
+	Peak        Peak
+	UIDs        window.UIDs
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -180,7 +213,7 @@ var _ detectors.Stateful = (*Detector)(nil)
 // New builds the detector.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, win: window.NewWindows(cfg.Window, cfg.Lateness),
-		t: window.NewTableHash[Key, state](cfg.MaxHosts, Key.hash), allow: window.MustNetworks(cfg.Allow)}
+		t: window.NewTableHash[Key, state](cfg.MaxHosts, Key.hash), allow: window.MustNetworks(cfg.Allow), runs: map[Key]*run{}}
 	d.t.OnEvict = func(_ Key, e *state) {
 		d.slots.FreeAll(e.Slot[:])
 		d.dropPrev(e)
@@ -218,9 +251,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	// a new window: when every slot holds an older one that is due, the
 	// oldest is closed now
 	s, created := window.OpenSlot(&d.slots, e.Win[:], e.Slot[:], w, func(i int) {
-		if n := d.eval(k, e, i); n != nil {
-			d.pending = append(d.pending, n)
-		}
+		d.eval(k, e, i, d.hold)
 	})
 	if created {
 		s.Win = w
@@ -283,9 +314,7 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 			if o < 0 {
 				break
 			}
-			if n := d.eval(k, e, o); n != nil {
-				emit(n)
-			}
+			d.eval(k, e, o, emit)
 		}
 		if e.PrevWin+1 <= upto {
 			d.dropPrev(e) // the window after it closed without rows: nothing to join
@@ -296,24 +325,135 @@ func (d *Detector) close(upto int64, ok bool, emit detectors.Emit) {
 		// keep the baseline of busy keys; drop one-off keys
 		return e.BaseN < 5
 	})
+	d.endRuns(upto, emit)
 	d.win.Closed = upto
+}
+
+// hold keeps n for the next advance (a window closed by a row).
+func (d *Detector) hold(n *notice.Notice) { d.pending = append(d.pending, n) }
+
+// endRuns gives the runs whose next window has closed without firing
+// (a window with no rows for the key is not judged), oldest first.
+func (d *Detector) endRuns(upto int64, emit detectors.Emit) {
+	var ended []HeldRun
+	for k, r := range d.runs {
+		if r.Last < upto {
+			ended = append(ended, HeldRun{Key: k, Run: *r})
+		}
+	}
+	sortRuns(ended)
+	for i := range ended {
+		d.endRun(ended[i].Key, emit)
+	}
+}
+
+// sortRuns orders runs by their last window, then key.
+func sortRuns(rs []HeldRun) { slices.SortFunc(rs, compareRuns) }
+
+func compareRuns(a, b HeldRun) int {
+	return cmp.Or(cmp.Compare(a.Run.Last, b.Run.Last), slices.Compare(a.Key.Dst[:], b.Key.Dst[:]),
+		cmp.Compare(a.Key.Port, b.Key.Port), cmp.Compare(a.Key.Proto, b.Key.Proto))
+}
+
+// grouped reports whether the detector groups consecutive firing
+// windows.
+func (d *Detector) grouped() bool { return d.cfg.GroupSpan > d.cfg.Window }
+
+// fired takes key k's firing window(s) p, to window w1: the first of a
+// run is a notice at once; the next ones of the same kind (and loud
+// source) are held in the run and given as one notice per group_span.
+// Any other ends the run and starts one.
+func (d *Detector) fired(k Key, p *Peak, w1 int64, uids *window.UIDSample, emit detectors.Emit) {
+	if !d.grouped() {
+		emit(d.notice(k, p, uids.Strings(), p.Win, w1, 0))
+		return
+	}
+	sub, src := "distributed", window.IP{}
+	if p.R2 > p.R1 {
+		sub, src = "single_source", p.Top.Src
+	}
+	r := d.runs[k]
+	if r != nil && (r.Last+1 != p.Win || r.Sub != sub || r.Source != src) {
+		d.endRun(k, emit)
+		r = nil
+	}
+	if r == nil {
+		emit(d.notice(k, p, uids.Strings(), p.Win, w1, 0)) // a DoS alert does not wait
+		if len(d.runs) >= maxRuns {
+			d.endOldest(emit)
+		}
+		d.runs[k] = &run{Sub: sub, Source: src, Last: w1}
+		return
+	}
+	if r.Held == 0 || max(p.R1, p.R2) > max(r.Peak.R1, r.Peak.R2) {
+		r.Peak = *p
+	}
+	if r.Held == 0 {
+		r.First = p.Win
+	}
+	r.Last = w1
+	r.Held += int(w1 - p.Win + 1)
+	var u window.UIDs
+	uids.Export(&u)
+	r.UIDs.Merge(&u)
+	if time.Duration(r.Held)*d.cfg.Window >= d.cfg.GroupSpan {
+		d.give(k, r, emit)
+	}
+}
+
+// endOldest gives the run whose last firing window is the oldest.
+func (d *Detector) endOldest(emit detectors.Emit) {
+	var oldest HeldRun
+	found := false
+	for k, r := range d.runs {
+		if c := (HeldRun{Key: k, Run: *r}); !found || compareRuns(c, oldest) < 0 {
+			oldest, found = c, true
+		}
+	}
+	d.endRun(oldest.Key, emit)
+}
+
+// endRun gives key k's held windows, if any, and forgets its run.
+func (d *Detector) endRun(k Key, emit detectors.Emit) {
+	if r := d.runs[k]; r != nil {
+		d.give(k, r, emit)
+		delete(d.runs, k)
+	}
+}
+
+// give emits run r's held windows as one notice: their span, the peak
+// window's score, risk and explanation, and how long the flood went on.
+func (d *Detector) give(k Key, r *run, emit detectors.Emit) {
+	if r.Held == 0 {
+		return
+	}
+	emit(d.notice(k, &r.Peak, r.UIDs.Strings(), r.First, r.Last, time.Duration(r.Held)*d.cfg.Window))
+	r.Held, r.Peak, r.UIDs = 0, Peak{}, window.UIDs{}
 }
 
 // eval judges the due window in slot i: alone, or, when it does not fire
 // alone and the key kept the window just before it, the two together, so
 // that a flood cut in two by a window boundary is judged whole (one notice
-// spanning both). A window that did not fire teaches the key's baseline
-// and, when busy enough to fire with the next, is kept as the previous
-// window; the slot is freed.
-func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
+// spanning both); its notice goes to the key's run (fired). A window that
+// did not fire ends the key's run, teaches its baseline and, when busy
+// enough to fire with the next, is kept as the previous window; the slot
+// is freed.
+func (d *Detector) eval(k Key, e *state, i int, emit detectors.Emit) {
 	s := d.slots.At(e.Slot[i])
-	n := d.judge(k, e, s, 1)
-	if n == nil && e.Prev != 0 && e.PrevWin == s.Win-1 {
+	p, ok := d.judge(e, s, 1)
+	uids := &s.UIDs
+	if !ok && e.Prev != 0 && e.PrevWin == s.Win-1 {
 		u := *d.slots.At(e.Prev)
 		u.merge(s)
-		n = d.judge(k, e, &u, 2)
+		p, ok = d.judge(e, &u, 2)
+		uids = &u.UIDs
 	}
-	if n == nil {
+	if ok {
+		d.fired(k, &p, s.Win, uids, emit)
+	} else {
+		d.endRun(k, emit) // the flood, if any, ended with the window before
+	}
+	if !ok {
 		const a = 0.1
 		if conns := float64(s.Conns); e.BaseN == 0 {
 			e.Base = conns
@@ -323,13 +463,12 @@ func (d *Detector) eval(k Key, e *state, i int) *notice.Notice {
 		e.BaseN++
 	}
 	d.dropPrev(e)
-	if n == nil && float64(s.Conns) >= d.keepMin() {
+	if !ok && float64(s.Conns) >= d.keepMin() {
 		e.Prev, e.PrevWin = e.Slot[i], s.Win
 	} else {
 		d.slots.Free(e.Slot[i])
 	}
 	e.Slot[i] = 0
-	return n
 }
 
 // dropPrev frees the key's previous window, if it keeps one.
@@ -368,12 +507,26 @@ func (u *slot) merge(s *slot) {
 	u.UIDs.Merge(&s.UIDs)
 }
 
+// Peak is what a firing window (or pair) was judged on: enough to write
+// its notice again, as a run's peak (snapshots carry it; a notice's
+// features, pointers to zero baselines, do not survive gob).
+type Peak struct {
+	Win         int64   // the first window
+	Span        float64 // windows
+	Conns, Srcs float64
+	HalfOpen    float64 // share
+	Top         Top
+	Base        float64
+	BaseN       uint32
+	R1, R2      float64 // ratios of the distributed and single-source cases
+}
+
 // judge scores window s of key k (span windows long, from s.Win) against
-// the key's baseline (per window); nil when it does not fire.
-func (d *Detector) judge(k Key, e *state, s *slot, span float64) *notice.Notice {
+// the key's baseline (per window); false when it does not fire.
+func (d *Detector) judge(e *state, s *slot, span float64) (Peak, bool) {
 	conns := float64(s.Conns)
 	if conns < 0.8*d.cfg.MinSources && conns < d.cfg.MinConnsOneSource && (e.BaseN < 10 || conns < d.cfg.Surge*math.Max(1, e.Base)*span) {
-		return nil // cannot fire
+		return Peak{}, false // cannot fire
 	}
 	// distinct sources are a HyperLogLog estimate, a few percent off and
 	// up to a quarter high on a merged pair of windows: never more than
@@ -400,44 +553,63 @@ func (d *Detector) judge(k Key, e *state, s *slot, span float64) *notice.Notice 
 	if ho < d.cfg.MinHalfOpen && !surge {
 		r2 *= 0.5 // a loud but completing client (a proxy, a backup) counts half
 	}
-	ratio := math.Max(r1, r2)
-	if ratio < 1 {
-		return nil
+	if math.Max(r1, r2) < 1 {
+		return Peak{}, false
 	}
+	return Peak{Win: s.Win, Span: span, Conns: conns, Srcs: srcs, HalfOpen: ho, Top: top, Base: base, BaseN: e.BaseN,
+		R1: r1, R2: r2}, true
+}
+
+// notice writes the notice of key k's firing window(s) p, with uids; a
+// run's (over > 0: the flood went on that long, p its peak window) spans
+// windows from..to.
+func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, over time.Duration) *notice.Notice {
+	conns, ho, base, span := p.Conns, p.HalfOpen, p.Base, p.Span
 	win := time.Duration(span) * d.cfg.Window
-	start := d.win.Start(s.Win)
-	end := start.Add(win)
-	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Timestamp: end, Start: start, End: end,
-		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: window.ProtoName(k.Proto)}
+	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Start: d.win.Start(from), End: d.win.Start(to + 1),
+		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: window.ProtoName(k.Proto), UIDs: uids}
+	n.Timestamp = n.End
 	// the destination's baseline, per window ("baseline 0 per window"
 	// did not say of what, nor how long a window is)
 	usual := fmt.Sprintf("baseline %s connections to it per %s", window.Num(base), window.FmtDur(d.cfg.Window))
-	if e.BaseN == 0 {
+	if p.BaseN == 0 {
 		usual = "no baseline yet" // (not 0: nothing learnt)
 	}
-	if r2 > r1 {
-		n.Source = top.Src.Addr()
+	dst := window.Endpoint(k.Dst.Addr(), k.Port, n.Proto)
+	if p.R2 > p.R1 {
+		n.Source = p.Top.Src.Addr()
 		n.Sub = "single_source"
 		n.Message = fmt.Sprintf("%s sent %d connections to %s in %s (%.0f%% half-open; %s)",
-			top.Src, top.N, window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), window.FmtDur(win), ho*100, usual)
+			p.Top.Src, p.Top.N, dst, window.FmtDur(win), ho*100, usual)
+		if over > 0 {
+			n.Message = fmt.Sprintf("%s sent connections to %s for %s, peak %d in %s (%.0f%% half-open; %s)",
+				p.Top.Src, dst, window.FmtDur(over), p.Top.N, window.FmtDur(win), ho*100, usual)
+		}
 	} else {
 		n.Sub = "distributed"
 		// (srcs is at most conns: the message said "400 connections
 		// from 409 sources")
 		n.Message = fmt.Sprintf("%s received %.0f connections from %.0f sources in %s (%.0f%% half-open; %s)",
-			window.Endpoint(k.Dst.Addr(), k.Port, n.Proto), conns, srcs, window.FmtDur(win), ho*100, usual)
+			dst, conns, p.Srcs, window.FmtDur(win), ho*100, usual)
+		if over > 0 {
+			n.Message = fmt.Sprintf("%s received connections for %s, peak %.0f from %.0f sources in %s (%.0f%% half-open; %s)",
+				dst, window.FmtDur(over), conns, p.Srcs, window.FmtDur(win), ho*100, usual)
+		}
 	}
+	ratio := math.Max(p.R1, p.R2)
 	n.RiskScore = window.Risk(ratio)
 	dev := (conns - base*span) / math.Max(1, base*span)
 	f := map[string]notice.Feature{
-		"distinct_sources": notice.F(srcs, d.cfg.MinSources, r1),
+		"distinct_sources": notice.F(p.Srcs, d.cfg.MinSources, p.R1),
 		"connections":      notice.F(conns, base*span, dev),
 		"half_open_ratio":  notice.F(ho, d.cfg.MinHalfOpen, ho-d.cfg.MinHalfOpen),
-		"top_source_conns": notice.F(float64(top.N), d.cfg.MinConnsOneSource, r2),
+		"top_source_conns": notice.F(float64(p.Top.N), d.cfg.MinConnsOneSource, p.R2),
 	}
-	n.UIDs = s.UIDs.Strings()
 	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: window.TopFeatures(f, 3),
 		Window: win.Seconds()}
+	if w := int(to - from + 1); over > 0 && w > 1 {
+		n.Explain.Windows = w
+	}
 	n.Finalize(n.Sub)
 	return n
 }
@@ -477,7 +649,8 @@ func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 }
 
 // snapshotVersion is bumped when the snapshot's form changes.
-const snapshotVersion = 1
+// 2: the held runs (Runs; version 1 restores with none)
+const snapshotVersion = 2
 
 type snap struct {
 	Entries []window.Entry[Key, Entry]
@@ -493,6 +666,8 @@ type snap struct {
 	// Version is snapshotVersion (0: written before snapshots carried
 	// one, in the same form); a newer one is refused (SnapshotVersion)
 	Version int
+	// Runs are the floods going on, their held windows (version 2)
+	Runs []HeldRun
 }
 
 // ReadChunks reads the entries that follow a chunked snapshot's head
@@ -518,7 +693,13 @@ func (d *Detector) Capture() func(io.Writer) error {
 		slots = d.slots.CopyOut(prev, slots)
 		v.Prev = prev[0]
 	}
-	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(live))}, snapshotVersion}
+	runs := make([]HeldRun, 0, len(d.runs))
+	for k, r := range d.runs {
+		runs = append(runs, HeldRun{Key: k, Run: *r})
+	}
+	sortRuns(runs)
+	s := &snap{nil, d.t.Evicted(), d.win.Closed, d.win.Late, slices.Clone(d.pending), d.t.Layout(), []int{window.Chunks(len(live))},
+		snapshotVersion, runs}
 	return window.GobChunksLater(s, window.ChunkedFunc(len(live), func(j int, e *window.Entry[Key, Entry]) {
 		v := &live[j].V
 		e.K, e.V.Base, e.V.BaseN = live[j].K, v.Base, v.BaseN
@@ -542,6 +723,14 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	if err := window.SnapshotVersion("dos", s.Version, 0, snapshotVersion); err != nil {
 		return err
+	}
+	runs := make(map[Key]*run, len(s.Runs))
+	for i := range s.Runs {
+		r := &s.Runs[i].Run
+		if r.Held < 0 || r.Held > 0 && (r.Peak.Span < 1 || r.First > r.Last) {
+			return fmt.Errorf("dos snapshot: damaged run of %s", window.Endpoint(s.Runs[i].Key.Dst.Addr(), s.Runs[i].Key.Port, window.ProtoName(s.Runs[i].Key.Proto)))
+		}
+		runs[s.Runs[i].Key] = r
 	}
 	var slots window.Slab[slot]
 	var live []window.Entry[Key, state]
@@ -596,7 +785,7 @@ func (d *Detector) Restore(b []byte) error {
 	}
 	d.slots = slots
 	d.t.ImportLayout(live, s.Ev, s.Layout)
-	d.win.Closed, d.pending = s.Closed, s.Pending
+	d.win.Closed, d.pending, d.runs = s.Closed, s.Pending, runs
 	d.win.Late = late + s.Late
 	return nil
 }

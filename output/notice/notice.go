@@ -118,8 +118,9 @@ type Explanation struct {
 	// Window is the detector's window length in seconds.
 	Window float64 `json:"window_s,omitempty"`
 	// Windows is how many of those windows the notice stands for, where
-	// it groups several (supervised: a run of flagged windows; Score is
-	// then the peak window's); 0 (left out) for a single window.
+	// it groups several (supervised: a run of flagged windows; dos: a
+	// sustained flood's, up to group_span; Score is then the peak
+	// window's); 0 (left out) for a single window.
 	Windows int `json:"windows,omitempty"`
 	// DestinationNet is Notice.DestNet in the document (set from it by
 	// MarshalJSON): the network of a notice about several destinations in
