@@ -41,6 +41,9 @@ var dateDir = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 var logSuffixes = []string{".log", ".log.gz", ".json", ".json.gz", ".gz", ".labeled", ".log.labeled"}
 
 func isLogName(name string) bool {
+	if logrotated.MatchString(name) {
+		return true
+	}
 	for _, s := range logSuffixes {
 		if strings.HasSuffix(name, s) {
 			return true
@@ -72,6 +75,14 @@ func looksRead(path string) bool {
 // .2, and so on.
 var numbered = regexp.MustCompile(`^([^.]+)\.(\d{1,9})\.(log|json)(\.gz)?$`)
 
+// logrotated is a log renamed by logrotate(8) (Zeek run without zeekctl):
+// conn.log.1 by default, the newest 1 after .1 was moved to .2 and so on,
+// gzipped with compress (conn.log.2.gz; with delaycompress the newest
+// stays plain); with dateext conn.log-20241102[.gz], the date in
+// dateformat (default -%Y%m%d; its manual requires dates that sort by
+// name).
+var logrotated = regexp.MustCompile(`^(.+)\.(log|json)(?:\.(\d{1,9})|(-\d[\d_-]*))(\.gz)?$`)
+
 // writeOrder is a file's key among the files of its chain, which are read
 // in the order of their keys: the file's path, as zeekctl's date folders
 // and rotation times, Zeek's rename times (conn.2024-01-02-10-00-00.log)
@@ -80,9 +91,19 @@ var numbered = regexp.MustCompile(`^([^.]+)\.(\d{1,9})\.(log|json)(\.gz)?$`)
 // before .2.log, and the live file after them: read as one stream, its
 // rows went back in time at every file (a json-streaming directory of
 // four files: scan, dos, contextual and iforest each left out 80 of its
-// 178 rows as late).
+// 178 rows as late). logrotate's files come before the live file too,
+// the highest number or the earliest date first: by name, conn.log came
+// first, then conn.log.1, then conn.log.2.gz.
 func writeOrder(file string) string {
 	dir, base := filepath.Split(file)
+	if m := logrotated.FindStringSubmatch(base); m != nil {
+		by := m[4]
+		if m[3] != "" {
+			n, _ := strconv.Atoi(m[3])
+			by = fmt.Sprintf("%09d", 999999999-n)
+		}
+		return fmt.Sprintf("%s%s.\x00%s.%s%s", dir, m[1], by, m[2], m[5])
+	}
 	m := numbered.FindStringSubmatch(base)
 	if m == nil {
 		return file

@@ -434,3 +434,58 @@ func TestArchiveRestrictByName(t *testing.T) {
 		}
 	}
 }
+
+// Zeek run without zeekctl, its logs rotated by logrotate(8) or by Zeek
+// itself: every rotation of a log is one chain, read oldest first and the
+// live file last. conn.log.1 was no log name (not read, noted), and
+// conn.log.2.gz and conn.log-20241102.gz came after conn.log by name,
+// their rows read back in time.
+func TestArchiveLogrotateNames(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files []string // oldest first, as a chain must read them
+	}{
+		{"rotate, compress", []string{"conn.log.3.gz", "conn.log.2.gz", "conn.log.1.gz", "conn.log"}},
+		{"rotate, delaycompress", []string{"conn.log.3.gz", "conn.log.2.gz", "conn.log.1", "conn.log"}},
+		{"rotate, no compress", []string{"conn.log.12", "conn.log.11", "conn.log.10", "conn.log.9", "conn.log.2", "conn.log.1", "conn.log"}},
+		{"dateext, compress", []string{"conn.log-20241031.gz", "conn.log-20241101.gz", "conn.log-20241102.gz", "conn.log"}},
+		{"dateext, delaycompress", []string{"conn.log-20241101.gz", "conn.log-20241102", "conn.log"}},
+		{"dateformat -%Y-%m-%d-%s", []string{"conn.log-2024-11-01-1730419200", "conn.log-2024-11-02-1730505600.gz", "conn.log"}},
+		{"dateext, extension .log", []string{"conn-20241101.log.gz", "conn-20241102.log", "conn.log"}},
+		{"JSON logs", []string{"conn.json.2.gz", "conn.json.1", "conn.json"}},
+		{"Zeek's own rotation (Log::default_rotation_date_format)", []string{
+			"conn.2024-11-02-09-00-00.log.gz", "conn.2024-11-02-10-00-00.log", "conn.log"}},
+		{"a sensor's prefix", []string{"NASHUA_conn.log.2.gz", "NASHUA_conn.log.1", "NASHUA_conn.log"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var want []string
+			for i, f := range tc.files {
+				b := []byte(connLog(float64(100 * (i + 1))))
+				if strings.HasSuffix(f, ".gz") {
+					b = gz(b)
+				}
+				writeFile(t, filepath.Join(dir, f), b)
+				want = append(want, fmt.Sprintf("conn@%d", 100*(i+1)))
+			}
+			a, err := zeekreader.Walk([]string{dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a.Chains) != 1 {
+				t.Fatalf("chains %+v, want one", a.Chains)
+			}
+			var got []string
+			for _, f := range a.Chains[0].Files {
+				got = append(got, filepath.Base(f))
+			}
+			if !slices.Equal(got, tc.files) {
+				t.Errorf("chain %v\nwant  %v", got, tc.files)
+			}
+			if len(a.Notes) > 0 {
+				t.Errorf("notes %v", a.Notes)
+			}
+			wantMerged(t, a, strings.Join(want, " "))
+		})
+	}
+}
