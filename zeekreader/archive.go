@@ -83,6 +83,22 @@ var numbered = regexp.MustCompile(`^([^.]+)\.(\d{1,9})\.(log|json)(\.gz)?$`)
 // name).
 var logrotated = regexp.MustCompile(`^(.+)\.(log|json)(?:\.(\d{1,9})|(-\d[\d_-]*))(\.gz)?$`)
 
+// Logrotated reads a name logrotate(8) gives a rotation of a log: the live
+// file's name (conn.log), and the rotation's number (conn.log.2.gz: 2) or
+// its dateext date (conn.log-20241102: "-20241102"; then n is 0), gz
+// ".gz" or "". logrotate's start option may number from 0. ok is false for
+// any other name.
+func Logrotated(base string) (live string, n int, date, gz string, ok bool) {
+	m := logrotated.FindStringSubmatch(base)
+	if m == nil {
+		return "", 0, "", "", false
+	}
+	if m[3] != "" {
+		n, _ = strconv.Atoi(m[3])
+	}
+	return m[1] + "." + m[2], n, m[4], m[5], true
+}
+
 // writeOrder is a file's key among the files of its chain, which are read
 // in the order of their keys: the file's path, as zeekctl's date folders
 // and rotation times, Zeek's rename times (conn.2024-01-02-10-00-00.log)
@@ -96,13 +112,12 @@ var logrotated = regexp.MustCompile(`^(.+)\.(log|json)(?:\.(\d{1,9})|(-\d[\d_-]*
 // first, then conn.log.1, then conn.log.2.gz.
 func writeOrder(file string) string {
 	dir, base := filepath.Split(file)
-	if m := logrotated.FindStringSubmatch(base); m != nil {
-		by := m[4]
-		if m[3] != "" {
-			n, _ := strconv.Atoi(m[3])
-			by = fmt.Sprintf("%09d", 999999999-n)
+	if live, n, date, gz, ok := Logrotated(base); ok {
+		if date == "" {
+			date = fmt.Sprintf("%09d", 999999999-n)
 		}
-		return fmt.Sprintf("%s%s.\x00%s.%s%s", dir, m[1], by, m[2], m[5])
+		i := strings.LastIndexByte(live, '.')
+		return fmt.Sprintf("%s%s.\x00%s.%s%s", dir, live[:i], date, live[i+1:], gz)
 	}
 	m := numbered.FindStringSubmatch(base)
 	if m == nil {

@@ -447,6 +447,7 @@ func TestArchiveLogrotateNames(t *testing.T) {
 	}{
 		{"rotate, compress", []string{"conn.log.3.gz", "conn.log.2.gz", "conn.log.1.gz", "conn.log"}},
 		{"rotate, delaycompress", []string{"conn.log.3.gz", "conn.log.2.gz", "conn.log.1", "conn.log"}},
+		{"rotate, start 0", []string{"conn.log.2.gz", "conn.log.1", "conn.log.0", "conn.log"}},
 		{"rotate, no compress", []string{"conn.log.12", "conn.log.11", "conn.log.10", "conn.log.9", "conn.log.2", "conn.log.1", "conn.log"}},
 		{"dateext, compress", []string{"conn.log-20241031.gz", "conn.log-20241101.gz", "conn.log-20241102.gz", "conn.log"}},
 		{"dateext, delaycompress", []string{"conn.log-20241101.gz", "conn.log-20241102", "conn.log"}},

@@ -754,10 +754,11 @@ func (t *tail) openQueued() {
 	if errors.Is(err, os.ErrNotExist) {
 		// Compressed after the listing and removed before this open
 		// (zeekctl's archive-log and zeek-archiver put the .gz in place
-		// before they remove the plain file): read the copy.
+		// before they remove the plain file), or renamed again
+		// (logrotate's conn.log.1 to conn.log.2): read it there.
 		if c, ok := archivedCopy(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, q.id); ok {
 			var s *source
-			if s, err = openSource(c.path, true, false); err == nil {
+			if s, err = openSource(c.path, c.gz, false); err == nil {
 				if err = t.begin(s, from); err != nil {
 					s.close()
 				}

@@ -2,6 +2,7 @@ package follow
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
 // rotated is a file that a rotation moved away from the live path: renamed
@@ -69,6 +72,15 @@ func rotatedCandidates(dir, archive, log, live string) []*rotated {
 				return // another logger's file
 			}
 			r.key = day + " " + m[1] + ":" + m[2] + ":" + m[3]
+		} else if lv, n, date, _, ok := zeekreader.Logrotated(name); ok && lv == filepath.Base(live) {
+			// logrotate's: by number (start may be 0), or by the
+			// date, never by times, which compression changes
+			// (delaycompress gzips conn.log.2 after conn.log.1 was
+			// renamed: by mtime, .2.gz was the newer)
+			r.num, r.key = n+1, date
+			if date == "" {
+				r.key = fmt.Sprintf("#%09d", n) // a number's .gz is its copy
+			}
 		} else if !strings.HasSuffix(name, ".log") && !strings.HasSuffix(name, ".gz") && !strings.HasSuffix(name, ".json") {
 			return
 		} else {
@@ -255,12 +267,13 @@ type queued struct {
 	id     Identity // as listed
 }
 
-// archivedCopy finds a compressed copy of the rotated file id among the
-// rotated files of log: one whose uncompressed first bytes match its
-// fingerprint.
+// archivedCopy finds the rotated file id under its new name among the
+// rotated files of log: a compressed copy whose uncompressed first bytes
+// match its fingerprint, or the file itself renamed again (logrotate
+// renames conn.log.1 to conn.log.2 at its next rotation).
 func archivedCopy(dir, archive, log, live string, id Identity) (*rotated, bool) {
 	for _, c := range rotatedCandidates(dir, archive, log, live) {
-		if c.gz && c.identify(FingerprintBytes) && id.matches(c.prefix) {
+		if c.identify(FingerprintBytes) && (c.gz || sameInode(c.id, id)) && id.matches(c.prefix) {
 			return c, true
 		}
 	}

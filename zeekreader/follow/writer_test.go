@@ -147,6 +147,17 @@ func (w *zeekWriter) AppendSplit() func() {
 // Rotate closes the file, renames it away and returns the renamed path.
 // The next Append creates a new file.
 func (w *zeekWriter) Rotate() string {
+	to := filepath.Join(w.dir, w.log+"."+w.opened.Format("2006-01-02-15-04-05")+".log")
+	if w.f == nil {
+		to = filepath.Join(w.dir, w.log+"."+w.clock.Format("2006-01-02-15-04-05")+".log")
+	}
+	w.renameTo(to)
+	w.clock = w.clock.Add(time.Minute)
+	return to
+}
+
+// renameTo finishes the file (#close) and renames it to "to".
+func (w *zeekWriter) renameTo(to string) {
 	if w.f == nil {
 		w.open()
 	}
@@ -155,12 +166,9 @@ func (w *zeekWriter) Rotate() string {
 	}
 	w.f.Close()
 	w.f = nil
-	to := filepath.Join(w.dir, w.log+"."+w.opened.Format("2006-01-02-15-04-05")+".log")
 	if err := os.Rename(w.path(), to); err != nil {
 		w.t.Fatal(err)
 	}
-	w.clock = w.clock.Add(time.Minute)
-	return to
 }
 
 // Archive gzips a renamed file into its date directory and removes it.
