@@ -412,13 +412,16 @@ type tail struct {
 	log  string
 	path string
 
-	pos      Position  // checkpoint: file being read and offset past the last row
-	done     Position  // pos when the last file was finished (or the checkpoint resumed from)
-	resume   bool      // pos comes from a checkpoint and has not been applied
-	resumeAt int64     // offset in the first queued file (the checkpointed one)
-	queue    []queued  // finished files to read before the live path
-	catch    bool      // look for files rotated after pos before the live path
-	dirMod   time.Time // the log directory's mtime at the last look without a live file
+	pos      Position // checkpoint: file being read and offset past the last row
+	done     Position // pos when the last file was finished (or the checkpoint resumed from)
+	resume   bool     // pos comes from a checkpoint and has not been applied
+	resumeAt int64    // offset in the first queued file (the checkpointed one)
+	queue    []queued // finished files to read before the live path
+	catch    bool     // look for files rotated after pos before the live path
+	// truncated: the live file was emptied in place; its copy, if
+	// logrotate's copytruncate made one, is read from pos first
+	truncated bool
+	dirMod    time.Time // the log directory's mtime at the last look without a live file
 
 	cur     *source // file being read
 	pending *source // the live file, opened before the catch-up was listed
@@ -472,6 +475,7 @@ type source struct {
 	base     int64 // file offset where the file data starts in the reader stream
 	skip     int64 // rows ending at or before this offset were already handed out
 	rotating bool  // the live path moved away: read to the end once more
+	idle     bool  // the live file's end was reached: check it before reading on
 	// warnedRow: a malformed row of this file was warned about
 	warnedRow bool
 }
@@ -675,21 +679,28 @@ func (t *tail) reconcile(last Position, restart bool) {
 		return
 	}
 	liveID := liveIdentity(live)
-	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID)
+	copied := t.truncated && !restart
+	t.truncated = false
+	q, found := catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID, copied)
 	for try := 0; !found && try < 2; try++ {
 		// An archiver may have moved the file between our listing of the
 		// log directory and of the archive (plain removed, .gz not listed
 		// yet): look once more before calling it lost.
-		q, found = catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID)
+		q, found = catchUp(t.f.opts.Dir, t.f.opts.ArchiveDir, t.log, t.path, last.ID, liveID, copied)
 	}
 	if restart && !found {
 		t.stats.Gaps++
 		t.warn("checkpointed file %s (offset %d) not found in %s or %s: rows after the checkpoint may be lost",
 			last.File, last.Offset, t.f.opts.Dir, t.f.opts.ArchiveDir)
 	}
-	if !restart && len(q) > 0 && q[0].resume {
+	if !restart && !copied && len(q) > 0 && q[0].resume {
 		q = q[1:] // the file just finished
 	}
+	// copied: the copy of the file emptied in place (copytruncate) is
+	// read from the offset reached, for the rows written before the copy
+	// that were not read yet (those written between the copy and the
+	// truncation are lost); found or not, the live file is read again
+	// from its start
 	t.queue, t.resumeAt = q, last.Offset
 	t.pending = live
 }
@@ -816,6 +827,16 @@ func (t *tail) next() (*zeekreader.Event, error) {
 			continue
 		}
 		s := t.cur
+		if s.idle {
+			// emptied and written again while we waited (copytruncate,
+			// then rows past the offset reached): seen before reading
+			// the new bytes from that offset as if they were the old
+			s.idle = false
+			if t.checkLive() == liveTruncated {
+				t.truncate()
+				return nil, errIdle
+			}
+		}
 		ev, err := s.er.Next()
 		if err == nil {
 			end := s.fileOff(ev.Record.EndOffset())
@@ -851,11 +872,10 @@ func (t *tail) next() (*zeekreader.Event, error) {
 			}
 			switch t.checkLive() {
 			case liveSame:
+				s.idle = true
 				return nil, errIdle
 			case liveTruncated:
-				t.stats.Truncations++
-				t.warn("%s truncated: reading from the start", t.path)
-				t.closeFile()
+				t.truncate()
 				return nil, errIdle // reopened from the start on the next call
 			case liveMoved:
 				if !s.rotating {
@@ -884,6 +904,16 @@ func (t *tail) next() (*zeekreader.Event, error) {
 		}
 		t.finish()
 	}
+}
+
+// truncate closes the live file found emptied in place: the next call
+// reads its copy, if there is one, from the offset reached, and then the
+// file again from its start.
+func (t *tail) truncate() {
+	t.stats.Truncations++
+	t.truncated = true
+	t.warn("%s truncated: reading its copy, if any, from the offset reached, then the file from the start", t.path)
+	t.closeFile()
 }
 
 // applyResume starts from the checkpointed position, once.
@@ -959,10 +989,17 @@ func (t *tail) checkLive() liveState {
 		return liveTruncated
 	}
 	// Same inode rewritten from the start (copytruncate, then refilled
-	// past our offset): the fingerprint changed.
+	// past our offset): the fingerprint changed, or the last row read no
+	// longer ends where it did.
 	if n := t.pos.ID.FPLen; n > 0 {
 		buf := make([]byte, n)
 		if k, _ := s.file.ReadAt(buf, 0); k == n && hashHex(buf) != t.pos.ID.FP {
+			return liveTruncated
+		}
+	}
+	if off := t.pos.Offset; off > 0 {
+		var b [1]byte
+		if k, _ := s.file.ReadAt(b[:], off-1); k == 1 && b[0] != '\n' {
 			return liveTruncated
 		}
 	}

@@ -90,6 +90,43 @@ func (w *zeekWriter) logrotate(c logrotateConf) {
 	w.clock = w.clock.Add(24 * time.Hour)
 }
 
+// rotatedLive is a follower reading a log rotated once as c says, 5 rows
+// after the last it read: what it read.
+func rotatedLive(t *testing.T, json bool, c logrotateConf) (*zeekWriter, *Follower, []string) {
+	t.Helper()
+	w := newZeekWriter(t, t.TempDir(), json)
+	t.Cleanup(w.Close)
+	w.Append(10)
+	live := newFollower(t, w, false, nil)
+	got := collect(t, live, 10)
+	w.Append(5)
+	w.logrotate(c)
+	w.Append(7)
+	return w, live, append(got, collect(t, live, 12)...)
+}
+
+// restartAcross stops the live follower, which has read got and nothing
+// more is there, rotates n times while it is stopped, then starts a drain
+// from its positions: every row once, no gap.
+func restartAcross(t *testing.T, w *zeekWriter, live *Follower, got []string, c logrotateConf, n int) {
+	t.Helper()
+	assertNothing(t, live)
+	live.Close()
+	pos := live.Positions()
+	w.Append(4)
+	for range n {
+		w.logrotate(c)
+		w.Append(6)
+	}
+	f := newFollower(t, w, true, pos)
+	defer f.Close()
+	got = append(got, drainAll(t, f)...)
+	checkSame(t, got, w.Written())
+	if st := f.Stats()[0]; st.Gaps != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
@@ -117,31 +154,9 @@ var logrotateConfs = []struct {
 func TestLogrotateRename(t *testing.T) {
 	for _, tc := range logrotateConfs {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newZeekWriter(t, t.TempDir(), false)
-			defer w.Close()
-			w.Append(10)
-			live := newFollower(t, w, false, nil)
-			got := collect(t, live, 10)
-			w.Append(5)
-			w.logrotate(tc.c)
-			w.Append(7)
-			got = append(got, collect(t, live, 12)...)
-			assertNothing(t, live)
-			live.Close()
-			pos := live.Positions()
+			w, live, got := rotatedLive(t, false, tc.c)
 			// stopped: three rotations, the first of the file it was reading
-			w.Append(4)
-			for range 3 {
-				w.logrotate(tc.c)
-				w.Append(6)
-			}
-			f := newFollower(t, w, true, pos)
-			defer f.Close()
-			got = append(got, drainAll(t, f)...)
-			checkSame(t, got, w.Written())
-			if st := f.Stats()[0]; st.Gaps != 0 {
-				t.Errorf("stats %+v", st)
-			}
+			restartAcross(t, w, live, got, tc.c, 3)
 		})
 	}
 }
@@ -178,6 +193,38 @@ func TestLogrotateCandidates(t *testing.T) {
 			if !slices.Equal(got, tc.files) {
 				t.Errorf("candidates %v, want %v", got, tc.files)
 			}
+		})
+	}
+}
+
+// logrotate's copytruncate (for a writer that cannot reopen its file):
+// conn.log copied to conn.log.1 and emptied in place, the writer's
+// descriptor kept. The rows written before the copy and not read yet are
+// read from the copy, at the offset reached, then the live file from its
+// start: every row once. They were lost: the follower saw the live file
+// shorter and read it again from its start (5 of 22 rows in the live
+// case). The writer here appends (O_APPEND), as logrotate's manual
+// assumes; Zeek's own writer does not (see the README).
+func TestLogrotateCopytruncate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    logrotateConf
+	}{
+		{"copytruncate", logrotateConf{copytruncate: true}},
+		{"copytruncate compress", logrotateConf{copytruncate: true, compress: true}},
+		{"copytruncate compress delaycompress", logrotateConf{copytruncate: true, compress: true, delaycompress: true}},
+		{"copytruncate dateext compress", logrotateConf{copytruncate: true, dateext: true, compress: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, live, got := rotatedLive(t, true, tc.c)
+			assertNothing(t, live)
+			checkSame(t, got, w.Written())
+			// the same again, then stopped across two more
+			w.Append(3)
+			w.logrotate(tc.c)
+			w.Append(30) // past the offset reached: the first bytes say it
+			got = append(got, collect(t, live, 33)...)
+			restartAcross(t, w, live, got, tc.c, 2)
 		})
 	}
 }

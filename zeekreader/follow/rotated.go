@@ -177,7 +177,11 @@ func (r *rotated) identify(n int) bool {
 // rotated files and returns it, followed by every file rotated after it, as
 // the queue to read before the live file. found is false when last is
 // nowhere (deleted): then the queue is empty, and rows may have been lost.
-func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (queue []queued, found bool) {
+//
+// With copied set, last was emptied in place (logrotate's copytruncate)
+// and is looked for among the copies, the newest first: its copy is the
+// rotation just made, and an older one may begin with the same bytes.
+func catchUp(dir, archive, log, live string, last Identity, liveID Identity, copied bool) (queue []queued, found bool) {
 	cands := rotatedCandidates(dir, archive, log, live)
 	at := -1
 	// Prefer the plain renamed file (same inode and fingerprint), then any
@@ -191,12 +195,16 @@ func catchUp(dir, archive, log, live string, last Identity, liveID Identity) (qu
 			break
 		}
 	}
-	if at < 0 {
-		for i, c := range cands {
-			if c.identify(FingerprintBytes) && last.matches(c.prefix) {
-				at = i
-				break
-			}
+	for k := range cands {
+		if at >= 0 {
+			break
+		}
+		i := k
+		if copied {
+			i = len(cands) - 1 - k
+		}
+		if c := cands[i]; c.identify(FingerprintBytes) && last.matches(c.prefix) {
+			at = i
 		}
 	}
 	if at < 0 {
