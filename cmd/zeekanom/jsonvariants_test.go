@@ -192,13 +192,24 @@ logs = ["json_streaming_conn", "json_streaming_dns", "json_streaming_http", "jso
 			}
 			os.WriteFile(live, b, 0o644) // a log without rows that period: an empty file
 		}
-		if !slices.Contains(drainAt, k) {
-			continue
-		}
-		if code, _, errs := runCLI(t, "run", "-c", cfg, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"); code != 0 {
-			t.Fatalf("drain: exit %d: %s", code, errs)
+		if slices.Contains(drainAt, k) {
+			drain(t, cfg, state, out)
 		}
 	}
+	return sortedNotices(t, out)
+}
+
+// drain runs run --drain with cfg, state and out.
+func drain(t *testing.T, cfg, state, out string) {
+	t.Helper()
+	if code, _, errs := runCLI(t, "run", "-c", cfg, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"); code != 0 {
+		t.Fatalf("drain: exit %d: %s", code, errs)
+	}
+}
+
+// sortedNotices is the notices of out, the last of each event.id, sorted.
+func sortedNotices(t *testing.T, out string) []string {
+	t.Helper()
 	var got []string
 	for _, l := range noticesByID(t, out) {
 		got = append(got, l)
