@@ -756,7 +756,12 @@ func (t *tail) openQueued() {
 	for _, c := range append([]queued{q}, q.alts...) {
 		var s *source
 		if s, err = openSource(c.path, c.gz, false); err == nil {
-			if err = t.begin(s, from); err == nil {
+			if !q.is(s) {
+				// the name is another file's now (logrotate's
+				// conn.log.1 is the next rotation once this one is
+				// conn.log.2): looked for by its identity below
+				err = fmt.Errorf("%s is another file now: %w", c.path, os.ErrNotExist)
+			} else if err = t.begin(s, from); err == nil {
 				break
 			}
 			s.close()

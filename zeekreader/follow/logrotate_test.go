@@ -228,3 +228,30 @@ func TestLogrotateCopytruncate(t *testing.T) {
 		})
 	}
 }
+
+// A rotated file queued under one name and renamed by the next rotation
+// before it is opened (logrotate's conn.log.1 to conn.log.2, not
+// compressed) is read under its new name, found by its inode: only a .gz
+// copy was looked for, and the file was a gap.
+func TestQueuedFileRenamedAgain(t *testing.T) {
+	w := newZeekWriter(t, t.TempDir(), false)
+	defer w.Close()
+	w.Append(10)
+	w.logrotate(logrotateConf{})
+	w.Append(3)
+	f := newFollower(t, w, true, nil)
+	defer f.Close()
+	tl := f.tails[0]
+	s, err := openSource(filepath.Join(w.dir, "conn.log.1"), false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := s.id
+	s.close()
+	w.logrotate(logrotateConf{}) // conn.log.1 is conn.log.2 now
+	tl.queue = []queued{{path: filepath.Join(w.dir, "conn.log.1"), id: id}}
+	tl.openQueued()
+	if tl.cur == nil || filepath.Base(tl.cur.path) != "conn.log.2" || tl.stats.Gaps != 0 {
+		t.Fatalf("opened %+v, stats %+v", tl.cur, tl.stats)
+	}
+}

@@ -275,6 +275,18 @@ type queued struct {
 	id     Identity // as listed
 }
 
+// is reports whether s, opened by q's path or one of its copies', is the
+// file q was listed as: its first bytes, and the inode of a plain file.
+func (q queued) is(s *source) bool {
+	if q.id.FPLen == 0 {
+		return true // listed empty: nothing to tell it by
+	}
+	if !s.gz && q.id.Ino != 0 && !sameInode(s.id, q.id) {
+		return false
+	}
+	return q.id.matches(s.head)
+}
+
 // archivedCopy finds the rotated file id under its new name among the
 // rotated files of log: a compressed copy whose uncompressed first bytes
 // match its fingerprint, or the file itself renamed again (logrotate
