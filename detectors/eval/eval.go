@@ -158,9 +158,9 @@ type flow struct {
 	orig, resp netip.Addr
 	mal        bool
 	class      string
-	// late: a conn row whose end (ts + duration, when Zeek logs it) is past
-	// its start window's close plus the lateness; end is then that time.
-	// The detectors never see it in its start window (see lateEnd).
+	// late: a conn row read when its start window was closed already and
+	// the window of its end was not; end is then that time. The detectors
+	// never see it in its start window (see lateEnd).
 	late bool
 	end  time.Time
 }
@@ -198,13 +198,16 @@ type Evaluator struct {
 	Window time.Duration
 	// Lateness is how long after its close a window still takes rows, as
 	// the detectors' lateness (features' default, 2 minutes): a conn row
-	// ending later is late (see lateEnd). Set before the first Observe.
+	// read later is late (see lateEnd). Set before the first Observe.
 	Lateness time.Duration
-	labels   []LabelRange
-	conn     []flow
-	other    []flow // dns/http/ssl rows: flows when the input has no conn rows
-	hw       map[hwKey]*hwTruth
-	notices  []*notice.Notice
+	// connWM is the latest ts of the conn rows read so far, the
+	// detectors' watermark
+	connWM  time.Time
+	labels  []LabelRange
+	conn    []flow
+	other   []flow // dns/http/ssl rows: flows when the input has no conn rows
+	hw      map[hwKey]*hwTruth
+	notices []*notice.Notice
 }
 
 // New returns an evaluator with host-windows of the given length.
@@ -224,6 +227,9 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 		c := ev.Conn
 		f = flow{ts: c.TS, orig: c.Orig, resp: c.Resp}
 		f.end, f.late = e.lateEnd(c.TS, c.Duration)
+		if c.TS.After(e.connWM) {
+			e.connWM = c.TS
+		}
 		label, detailed = c.Label, c.DetailedLabel
 	case zeekreader.KindDNS:
 		q := ev.DNS
@@ -263,14 +269,20 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 }
 
 // lateEnd returns the end of a conn row starting at ts and lasting dur,
-// and whether it is late: Zeek logs a connection when it ends, with ts its
-// start, so one ending after its start window's close plus the lateness
-// arrives when that window is closed. features (iforest, supervised)
-// then counts it in the window of its end; the other windowed detectors
-// drop it (window.Late).
+// and whether it is late: read when the watermark (the latest ts read
+// before it) has passed its start window's close plus the lateness, as
+// Zeek logs a connection when it ends, with ts its start. features
+// (iforest, supervised) then counts it in the window of its end, if that
+// one is still open; the other windowed detectors drop it (window.Late).
+// Judged by the order the rows are read in, as the detectors see them,
+// not by the duration: a log sorted by ts (zeekanom inject's planted
+// rows) has a long connection where it starts, and Zeek writes a row
+// when it removes the connection, an inactivity timeout after its end.
 func (e *Evaluator) lateEnd(ts time.Time, dur time.Duration) (time.Time, bool) {
+	closed := e.connWM.Add(-e.Lateness) // windows ending at or before it are closed
+	open := func(t time.Time) bool { return t.Truncate(e.Window).Add(e.Window).After(closed) }
 	end := ts.Add(dur)
-	return end, end.After(ts.Truncate(e.Window).Add(e.Window + e.Lateness))
+	return end, !e.connWM.IsZero() && !open(ts) && open(end)
 }
 
 // mark makes k a host-window with rows, malicious of f's class when f is.
@@ -349,8 +361,8 @@ type Report struct {
 	MaliciousHostWindows int     `json:"malicious_host_windows"`
 	Flows                int     `json:"flows"`
 	MaliciousFlows       int     `json:"malicious_flows"`
-	// LateFlows are the conn rows that end after their start window's
-	// close plus the lateness (of them, LateMaliciousFlows malicious): a
+	// LateFlows are the conn rows read when their start window was closed
+	// and their end's was not (of them, LateMaliciousFlows malicious): a
 	// host-window of their end has them too, and a notice covers them by
 	// their start or their end.
 	LateFlows          int                `json:"late_flows"`
@@ -625,7 +637,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(bw, "host-windows %d (%d malicious, %.0fs windows); flows %d %s rows (%d malicious)\n",
 		r.HostWindows, r.MaliciousHostWindows, r.WindowS, r.Flows, r.FlowKind, r.MaliciousFlows)
 	if r.LateFlows > 0 {
-		fmt.Fprintf(bw, "late rows (end past their window's close + lateness; also rows of their end's window): %d (%d malicious)\n",
+		fmt.Fprintf(bw, "late rows (read when their window had closed; also rows of their end's window): %d (%d malicious)\n",
 			r.LateFlows, r.LateMaliciousFlows)
 	}
 	fmt.Fprintln(bw)

@@ -266,10 +266,18 @@ func TestLateRowCountsWhereSeen(t *testing.T) {
 		return s, s.Add(5 * time.Minute)
 	}
 	const a, c2 = "10.0.0.1", "6.6.6.6"
+	// Each case reads a benign row of another pair (b to d: a host-window
+	// and a flow that no notice covers) at the time the connection is
+	// logged, before the connection's row, as Zeek writes them, or after
+	// it (sorted: a log sorted by ts, as zeekanom inject writes it).
+	const b, d = "10.0.0.9", "10.0.0.10"
 	for _, c := range []struct {
 		name   string
 		label  string
+		at     time.Duration // the connection's start in window 0 (10 s when 0)
 		dur    time.Duration
+		logged time.Duration // after the start, the other row (dur when 0)
+		sorted bool
 		noSrc  bool // a fan-in notice: no source, c2 its destination
 		from   int  // the notice spans windows from..to
 		to     int
@@ -280,32 +288,57 @@ func TestLateRowCountsWhereSeen(t *testing.T) {
 	}{
 		// 20 minutes from window 0 into window 4: the features' notice in
 		// window 4 was a benign window (FP) and left the flow missed
-		{"malicious late, notice at its end", "C2", 20 * time.Minute, false, 4, 4, 2, 2,
-			Metrics{TP: 1, FN: 1}, Metrics{TP: 1}, 1},
-		{"benign late, notice at its end", "", 20 * time.Minute, false, 4, 4, 2, 0,
-			Metrics{FP: 1, TN: 1}, Metrics{FP: 1}, 1},
-		{"malicious late, no notice", "C2", 20 * time.Minute, false, -1, -1, 2, 2,
-			Metrics{FN: 2}, Metrics{FN: 1}, 1},
+		{"malicious late, notice at its end", "C2", 0, 20 * time.Minute, 0, false, false, 4, 4, 3, 2,
+			Metrics{TP: 1, FN: 1, TN: 1}, Metrics{TP: 1, TN: 1}, 1},
+		{"benign late, notice at its end", "", 0, 20 * time.Minute, 0, false, false, 4, 4, 3, 0,
+			Metrics{FP: 1, TN: 2}, Metrics{FP: 1, TN: 1}, 1},
+		{"malicious late, no notice", "C2", 0, 20 * time.Minute, 0, false, false, -1, -1, 3, 2,
+			Metrics{FN: 2, TN: 1}, Metrics{FN: 1, TN: 1}, 1},
 		// long_connection's notice spans the connection: the windows
 		// between, without a row, stay benign
-		{"malicious late, notice over the connection", "C2", 20 * time.Minute, false, 0, 4, 5, 2,
-			Metrics{TP: 2, FP: 3}, Metrics{TP: 1}, 1},
-		{"malicious late, fan-in notice at its end", "C2", 20 * time.Minute, true, 4, 4, 2, 2,
-			Metrics{TP: 1, FN: 1}, Metrics{TP: 1}, 1},
+		{"malicious late, notice over the connection", "C2", 0, 20 * time.Minute, 0, false, false, 0, 4, 6, 2,
+			Metrics{TP: 2, FP: 3, TN: 1}, Metrics{TP: 1, TN: 1}, 1},
+		{"malicious late, fan-in notice at its end", "C2", 0, 20 * time.Minute, 0, false, true, 4, 4, 3, 2,
+			Metrics{TP: 1, FN: 1, TN: 1}, Metrics{TP: 1, TN: 1}, 1},
 		// 6 minutes: ends within the lateness, seen in its start window
-		{"malicious within the lateness, notice in the next window", "C2", 6 * time.Minute, false, 1, 1, 2, 1,
-			Metrics{FP: 1, FN: 1}, Metrics{FN: 1}, 0},
-		{"malicious within the lateness, notice at its start", "C2", 6 * time.Minute, false, 0, 0, 1, 1,
-			Metrics{TP: 1}, Metrics{TP: 1}, 0},
+		{"malicious within the lateness, notice in the next window", "C2", 0, 6 * time.Minute, 0, false, false, 1, 1, 3, 1,
+			Metrics{FP: 1, FN: 1, TN: 1}, Metrics{FN: 1, TN: 1}, 0},
+		{"malicious within the lateness, notice at its start", "C2", 0, 6 * time.Minute, 0, false, false, 0, 0, 2, 1,
+			Metrics{TP: 1, TN: 1}, Metrics{TP: 1, TN: 1}, 0},
+		// a log sorted by ts has the 20 minutes where they start: the
+		// detectors see them in their start window, as any row (the
+		// duration alone made window 4 malicious, a miss no detector
+		// could avoid)
+		{"sorted by ts, malicious long, notice at its start", "C2", 0, 20 * time.Minute, 0, true, false, 0, 0, 2, 1,
+			Metrics{TP: 1, TN: 1}, Metrics{TP: 1, TN: 1}, 0},
+		// 1 minute across a window boundary, logged 3 minutes after its
+		// end (an inactivity timeout): window 0 had closed, features
+		// counts it in window 1 (by its duration it was on time)
+		{"logged after a timeout, notice at its end", "C2", 4*time.Minute + 50*time.Second, time.Minute, 4 * time.Minute, false, false, 1, 1, 3, 2,
+			Metrics{TP: 1, FN: 1, TN: 1}, Metrics{TP: 1, TN: 1}, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := New(5*time.Minute, nil)
-			ts := w0.Add(10 * time.Second)
+			at, logged := c.at, c.logged
+			if at == 0 {
+				at = 10 * time.Second
+			}
+			if logged == 0 {
+				logged = c.dur
+			}
+			ts := w0.Add(at)
 			conn := &zeekreader.Conn{TS: ts, Duration: c.dur, Orig: netip.MustParseAddr(a), Resp: netip.MustParseAddr(c2)}
 			if c.label != "" {
 				conn.Label, conn.DetailedLabel = []byte("Malicious"), []byte(c.label)
 			}
-			e.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: conn})
+			other := &zeekreader.Conn{TS: ts.Add(logged), Orig: netip.MustParseAddr(b), Resp: netip.MustParseAddr(d)}
+			rows := []*zeekreader.Conn{other, conn}
+			if c.sorted {
+				rows = []*zeekreader.Conn{conn, other}
+			}
+			for _, r := range rows {
+				e.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: r.TS, Conn: r})
+			}
 			if c.from >= 0 {
 				s, _ := win(c.from)
 				_, end := win(c.to)
