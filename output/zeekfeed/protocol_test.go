@@ -1011,7 +1011,7 @@ func TestProtocolDamagedLineCostsNoRow(t *testing.T) {
 
 // feedVersion1 is a feed file of this version as a sidecar before feed
 // version 2 wrote it: no #feed_version line, no dst_net column.
-func feedVersion1(t *testing.T, b []byte) []byte {
+func feedVersion1(t testing.TB, b []byte) []byte {
 	t.Helper()
 	i := slices.IndexFunc(Fields, func(f Field) bool { return f.Name == "dst_net" })
 	if i < 0 {
