@@ -47,9 +47,14 @@ func checkOutput(flag, file string, inputs ...string) error {
 		return err
 	}
 	out, outErr := os.Stat(file)
+	// where the output is written: through a link, the file it names,
+	// there or not yet (createOutput); a link's own folder and name said
+	// nothing of it ('-o out/notices.json' naming logs/dns.log, not there
+	// yet, wrote it into the input directory)
+	target := linkTarget(file)
 	// absolute, so that the loop below climbs past the working directory:
 	// 'score .. -o conn.log' in a folder of the input wrote there
-	dir, dirErr := filepath.Abs(filepath.Dir(file))
+	dir, dirErr := filepath.Abs(filepath.Dir(target))
 	if dirErr == nil {
 		dir, dirErr = filepath.EvalSymlinks(dir)
 	}
@@ -61,7 +66,7 @@ func checkOutput(flag, file string, inputs ...string) error {
 		if outErr == nil && os.SameFile(out, st) {
 			return fmt.Errorf("%s %s: it is also an input (%s): write the output elsewhere", flag, file, in)
 		}
-		if !st.IsDir() || dirErr != nil || !zeekreader.WalkReads(file) {
+		if !st.IsDir() || dirErr != nil || !zeekreader.WalkReads(target) {
 			continue
 		}
 		for d := dir; ; d = filepath.Dir(d) {

@@ -64,6 +64,17 @@ func TestOutputIsNotAnInput(t *testing.T) {
 	if err := os.Symlink(conn, link); err != nil {
 		t.Fatal(err)
 	}
+	// links to a log not there yet in the input directory, named as no
+	// log, and named as one within the input directory through a link
+	// to a folder
+	toNew := filepath.Join(dir, "notices.json")
+	if err := os.Symlink(filepath.Join("logs", "sub", "dns.log"), toNew); err != nil {
+		t.Fatal(err)
+	}
+	toSub := filepath.Join(dir, "out")
+	if err := os.Symlink(filepath.Join(logs, "sub"), toSub); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		err  string
@@ -77,6 +88,8 @@ func TestOutputIsNotAnInput(t *testing.T) {
 		{[]string{"features", "-o", conn, conn}, "it is also an input"},
 		{[]string{"train", "-o", filepath.Join(logs, "http.log"), logs}, "it is in the input directory"},
 		{[]string{"eval", "--json", conn, conn}, "--json " + conn + ": it is also an input"},
+		{[]string{"score", "-o", toNew, logs}, "-o " + toNew + ": it is in the input directory"},
+		{[]string{"features", "-o", filepath.Join(toSub, "conn.log"), logs}, "it is in the input directory"},
 	} {
 		code, out, errs := runCLI(t, c.args...)
 		if code != 1 || out != "" || !strings.Contains(errs, c.err) {
