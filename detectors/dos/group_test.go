@@ -79,6 +79,9 @@ func TestGroupSustainedFlood(t *testing.T) {
 		{"30 minutes, 1m", thirty[:3], time.Minute, []got{{0, 1, d}, {1, 1, d}, {2, 1, d}}},
 		{"a quiet window ends the run", "xxxXx.xxx", 10 * time.Minute, []got{{0, 1, d}, {1, 4, d}, {6, 1, d}, {7, 2, d}}},
 		{"a silent window ends the run", "xxx xx..", 10 * time.Minute, []got{{0, 1, d}, {1, 2, d}, {4, 1, d}, {5, 1, d}}},
+		// the rows end at minute 3: the silent window 2 closes with 3,
+		// in one advance, and still ends the run
+		{"a silent window closed with the next", "xx x", 10 * time.Minute, []got{{0, 1, d}, {1, 1, d}, {3, 1, d}}},
 		{"a change of kind ends the run", "xxxsssxx", 10 * time.Minute, []got{{0, 1, d}, {1, 2, d}, {3, 1, s}, {4, 2, s}, {6, 1, d}, {7, 1, d}}},
 		{"open at the end", "..xXx", 10 * time.Minute, []got{{2, 1, d}, {3, 2, d}}},
 	} {
