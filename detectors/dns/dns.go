@@ -75,8 +75,8 @@ type Config struct {
 	// when, in one window, at least MinRandomSubs distinct subdomains
 	// were asked under it and at least MinFailedShare of its queries
 	// failed (NXDOMAIN, SERVFAIL or no answer). Raw score: the smaller of
-	// the two ratios value/threshold. A domain that fires so is not also
-	// judged as a tunnel in that window.
+	// the two ratios value/threshold. Judged only when the domain does
+	// not fire as a tunnel in that window.
 	MinRandomSubs  int     `toml:"min_random_subdomains"`
 	MinFailedShare float64 `toml:"min_failed_share"`
 
@@ -777,14 +777,17 @@ func (d *Detector) closeWindow(w *window, emit detectors.Emit) {
 	sort.Strings(doms)
 	for _, reg := range doms {
 		a := w.domains[reg]
-		if n := d.randomSubNotice(reg, a, w.start, end); n != nil {
-			d.stats.RandomSubs++
-			emit(n)
-			continue
-		}
 		s, ml, me := d.tunnelScore(a)
 		risk := features.Risk(s)
 		if s == 0 || risk < d.cfg.MinRisk {
+			// Not a tunnel: a flood of random names? (Judged second: the
+			// long encoded names of exfiltration to a name server that
+			// answers NXDOMAIN, from one client, are a tunnel, not a DoS,
+			// and were called DNS water torture.)
+			if n := d.randomSubNotice(reg, a, w.start, end); n != nil {
+				d.stats.RandomSubs++
+				emit(n)
+			}
 			continue
 		}
 		d.stats.Tunnels++

@@ -139,6 +139,16 @@ func TestTable(t *testing.T) {
 		}
 		return out
 	}
+	// exfiltration over DNS: a tunnel's long encoded names sent fast, 10
+	// a second for 3 minutes, to a name server that answers NXDOMAIN (the
+	// data is in the queries; nothing comes back)
+	exfilNX := func() []q {
+		out := tunnel(t0, 1800, "10.0.0.11", "exfil-c2.com", 4)
+		for i := range out {
+			out[i].ts, out[i].qtype, out[i].rcode = t0.Add(time.Duration(i)*100*time.Millisecond), 1, 3
+		}
+		return out
+	}
 	cases := []struct {
 		name string
 		qs   []q
@@ -156,6 +166,7 @@ func TestTable(t *testing.T) {
 		{"water torture, SERVFAIL", torture(t0, 2500, "victim-bank.com", 2, 1), notice.RuleDNSRandomSub, "victim-bank.com"},
 		{"water torture of too few names", torture(t0, 900, "victim-bank.com", 3, 1), "", ""},
 		{"many names that resolve", torture(t0, 2500, "cdn-example.net", 0, 1), "", ""},
+		{"a tunnel answered NXDOMAIN", exfilNX(), notice.RuleDNSTunnel, "exfil-c2.com"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
