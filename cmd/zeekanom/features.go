@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -83,8 +84,14 @@ func eachEvent(ctx context.Context, paths []string, rng rangeFlags, fn func(*zee
 	}
 	if len(a.Chains) == 0 {
 		// (as score: features, train and eval over a directory holding no
-		// log exited 0 with an empty table)
-		return skipped, noLogs(paths, rng)
+		// log exited 0 with an empty table). The walk's notes say why (a
+		// renamed conn log, an export named as no log); score prints
+		// them before its error, these commands print none of them.
+		err := noLogs(paths, rng)
+		if len(a.Notes) > 0 {
+			err = fmt.Errorf("%w; note: %s", err, strings.Join(a.Notes, "; note: "))
+		}
+		return skipped, err
 	}
 	src := a.Open(false)
 	defer src.Close()

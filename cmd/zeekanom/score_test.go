@@ -455,10 +455,12 @@ func TestNoLogsSaysWhy(t *testing.T) {
 		}
 	}
 	// features, train and eval fail as score does (they exited 0 with an
-	// empty table, an empty model's error, no metrics)
+	// empty table, an empty model's error, no metrics), saying why too
+	why := filepath.Join(renamed, "ORIGINALconn.log") + ": not named as a conn, dns, http or ssl log"
 	for _, args := range [][]string{{"features", renamed}, {"eval", renamed}, {"train", "-o", filepath.Join(t.TempDir(), "m.json"), renamed}} {
-		if code, out, errs := runCLI(t, args...); code != 1 || out != "" || !strings.Contains(errs, "no conn, dns, http or ssl logs under") {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1, no logs", args, code, out, errs)
+		if code, out, errs := runCLI(t, args...); code != 1 || out != "" || !strings.Contains(errs, "no conn, dns, http or ssl logs under") ||
+			!strings.Contains(errs, why) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1, no logs, %q", args, code, out, errs, why)
 		}
 	}
 }
