@@ -182,6 +182,9 @@ type Pre struct {
 	// Hosts: a net key's hosts, a bit each (see sweeping; 0 in a
 	// snapshot written before they were kept)
 	Hosts uint64
+	// Unans: the rows that went unanswered, a bit each (see sweeping;
+	// version 3 on)
+	Unans uint8
 	UIDs  window.UIDs
 }
 
@@ -194,6 +197,7 @@ type moreRows struct {
 	Port  [preRows]uint16
 	Proto [preRows]uint8
 	NDst  uint8
+	Unans uint8 // the rows that went unanswered, a bit each
 	Dsts  [4]uint32
 	Hosts uint64
 	UIDs  window.UIDSample
@@ -201,7 +205,7 @@ type moreRows struct {
 
 // export writes r into o (zeroed but for what the first holds).
 func (r *moreRows) export(o *Pre) {
-	o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts, o.Hosts = r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts, r.Hosts
+	o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts, o.Hosts, o.Unans = r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts, r.Hosts, r.Unans
 	r.UIDs.Export(&o.UIDs)
 }
 
@@ -228,7 +232,7 @@ func (d *Detector) firstOf(o *Pre) first {
 	p := first{N: o.N}
 	var r *moreRows
 	p.More, r = d.more.New()
-	r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts, r.Hosts = o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts, o.Hosts
+	r.MS, r.Size, r.Port, r.Proto, r.NDst, r.Dsts, r.Hosts, r.Unans = o.MS, o.Size, o.Ports, o.Protos, o.NDst, o.Dsts, o.Hosts, o.Unans
 	r.UIDs.Load(&o.UIDs)
 	return p
 }
@@ -249,11 +253,19 @@ type Sighting struct {
 	Dst   uint32 // net keys: addDst's hash
 	Port  uint16
 	Proto uint8 // protoUnknown: restored from a version 1 snapshot
-	L     uint8
-	// the row's uid (L 0 for one longer than that: not kept; Zeek's
+	// L is the uid's length, its top bit (sightUnans) set when the
+	// row went unanswered
+	L uint8
+	// the row's uid (length 0 for one longer than that: not kept; Zeek's
 	// are 18 bytes at most)
 	UID [20]byte
 }
+
+// sightUnans is the bit of a Sighting's L set when its row went
+// unanswered (see sweeping).
+const sightUnans = 0x80
+
+func (s *Sighting) uid() []byte { return s.UID[:s.L&^sightUnans] }
 
 // sightingsFor is the number of sighting slots for max_hosts keys: two
 // per key, a power of two (512 Ki, at most 24 MiB, for the default 200,000).
@@ -296,7 +308,7 @@ func (s *sightings) at(i int) (a, b *Sighting) {
 
 // sight finds pk's sighting in window w, or records this row as its
 // sighting and returns nil.
-func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, port uint16, proto uint8, uid []byte) *Sighting {
+func (d *Detector) sight(pk pkey, w int64, ms, size uint32, unans bool, dst uint32, port uint16, proto uint8, uid []byte) *Sighting {
 	fp, ww := pk.h|1, uint32(w)
 	a, c := d.sights.at(d.sights.bucket(fp))
 	switch {
@@ -315,6 +327,9 @@ func (d *Detector) sight(pk pkey, w int64, ms, size uint32, dst uint32, port uin
 	*v = Sighting{FP: fp, W: ww, MS: ms, Size: size, Dst: dst, Port: port, Proto: proto}
 	if len(uid) <= len(v.UID) {
 		v.L = uint8(copy(v.UID[:], uid))
+	}
+	if unans {
+		v.L |= sightUnans
 	}
 	return nil
 }
@@ -352,6 +367,8 @@ type Acc struct {
 	Proto uint8
 	NDst  uint8
 	Dsts  [4]uint32
+	// Unans: the rows that went unanswered (see sweeping; version 3 on)
+	Unans uint32
 	// Hosts: a net key's hosts, a bit each (see sweeping; 0 in a
 	// snapshot written before they were kept)
 	Hosts uint64
@@ -363,6 +380,7 @@ type Pend struct {
 	Size  uint32
 	Port  uint16
 	Proto uint8 // (0 in a version 1 snapshot: Restore takes its entry's)
+	Unans bool  // (version 3 on)
 }
 
 // Entry is one key's state.
@@ -409,8 +427,11 @@ func New(cfg Config) *Detector {
 		pre: window.NewTableHash[pkey, first](max(cfg.MaxHosts*3/4, 16), func(k pkey) uint64 { return k.h }), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow), sights: newSightings(sightingsFor(cfg.MaxHosts))}
 	d.pre.OnEvict = func(_ pkey, p *first) { d.freeRows(p) }
-	d.heldEntry = func(e *Entry) uint8 { return recurHoldUnless(sweeping(e.Acc.Hosts, e.Acc.Conns)) }
-	d.heldFirst = func(p *first) uint8 { return recurHoldUnless(sweeping(d.more.At(p.More).Hosts, uint32(p.N))) }
+	d.heldEntry = func(e *Entry) uint8 { return recurHoldUnless(sweeping(e.Acc.Hosts, e.Acc.Conns, e.Acc.Unans)) }
+	d.heldFirst = func(p *first) uint8 {
+		r := d.more.At(p.More)
+		return recurHoldUnless(sweeping(r.Hosts, uint32(p.N), uint32(bits.OnesCount8(r.Unans))))
+	}
 	for _, s := range cfg.IgnorePorts {
 		if k, err := window.PortKey(s); err == nil {
 			d.ignore[k] = true
@@ -490,15 +511,16 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
 		hs, wh := srcHash(src), window.Mix64(uint64(w))
 		pair, net := Key{Src: src, Dst: dst, Kind: kPair}, Key{Src: src, Dst: netOf(dst), Kind: kNet}
-		d.add(hkey{pair, pair.hash(hs)}, w, wh, c.TS, size, c.RespP, proto, c.UID, dst, nil)
-		d.add(hkey{net, net.hash(hs)}, w, wh, c.TS, size, c.RespP, proto, c.UID, dst, nil)
+		unans := window.Failed(c.ConnState) || c.RespBytes == 0
+		d.add(hkey{pair, pair.hash(hs)}, w, wh, c.TS, size, unans, c.RespP, proto, c.UID, dst, nil)
+		d.add(hkey{net, net.hash(hs)}, w, wh, c.TS, size, unans, c.RespP, proto, c.UID, dst, nil)
 	case ev.SSL != nil:
 		s := ev.SSL
 		if len(s.ServerName) == 0 || d.allowedDomain(s.ServerName) || d.allow.Contains(s.Resp) {
 			return
 		}
 		if w, ok := d.win.Accept(s.TS); ok {
-			d.add(newHKey(Key{Src: window.IPOf(s.Orig), Kind: kDomain, H: hashBytes(s.ServerName)}), w, window.Mix64(uint64(w)), s.TS, 0, s.RespP, 6, s.UID, window.IPOf(s.Resp), s.ServerName)
+			d.add(newHKey(Key{Src: window.IPOf(s.Orig), Kind: kDomain, H: hashBytes(s.ServerName)}), w, window.Mix64(uint64(w)), s.TS, 0, false, s.RespP, 6, s.UID, window.IPOf(s.Resp), s.ServerName)
 		}
 	case ev.HTTP != nil:
 		h := ev.HTTP
@@ -506,7 +528,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			return
 		}
 		if w, ok := d.win.Accept(h.TS); ok {
-			d.add(newHKey(Key{Src: window.IPOf(h.Orig), Kind: kDomain, H: hashBytes(h.Host) ^ 1}), w, window.Mix64(uint64(w)), h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), h.RespP, 6, h.UID, window.IPOf(h.Resp), h.Host)
+			d.add(newHKey(Key{Src: window.IPOf(h.Orig), Kind: kDomain, H: hashBytes(h.Host) ^ 1}), w, window.Mix64(uint64(w)), h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), false, h.RespP, 6, h.UID, window.IPOf(h.Resp), h.Host)
 		}
 	}
 }
@@ -517,18 +539,29 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 // stage within a minute or two.
 const recurHold = 32
 
-// sweeping says whether a net key of n rows to the hosts whose bits
-// are set is a sweep: more than the four hosts it names, and about one
-// host (by linear counting over the 64 bits) for every two rows or
-// fewer rows. A scanner sweeping a /8 reaches each /24 a few dozen times
-// over the sweep, at random times, each a new host; its S0 rows, all of
-// one size, scored 0.80-0.86 as beacons (19,497 notices for a 30-minute
-// sweep planted in TrickBot's week), and its 65,536 /24s, each seen again
-// and so held against eviction, took the full entries of the C2 pairs (12
-// of the day's 14 beacons lost). A C2 rotating over a /24 calls its hosts
-// again and again: over 40 of them, every 5 minutes for a day, it makes
-// 288 rows to about 40 hosts.
-func sweeping(hosts uint64, n uint32) bool {
+// sweeping says whether a net key of n rows, unans of them unanswered,
+// to the hosts whose bits are set is a sweep: more than the four hosts
+// it names, and most of its rows unanswered (window.Failed, or no
+// response bytes). A scanner sweeping a /8 reaches each /24 a few dozen
+// times over the sweep, at random times, each a new host; its S0 rows,
+// all of one size, scored 0.80-0.86 as beacons (19,497 notices for a
+// 30-minute sweep planted in TrickBot's week), and its 65,536 /24s, each
+// seen again and so held against eviction, took the full entries of the
+// C2 pairs (12 of the day's 14 beacons lost). A C2 rotating over a /24 is
+// answered, with data, at each check-in, over however many of its hosts.
+// Until 2026-12-01 a sweep was told by its hosts alone (about one for
+// every two rows or fewer rows, see sweptByHosts): a C2 calling a new
+// host of its /24 every 5 minutes read as a sweep once it had reached
+// about 140, and a sweep of more than about 620 rows a /24 (past what 64
+// bits count) as none.
+func sweeping(hosts uint64, n, unans uint32) bool {
+	return bits.OnesCount64(hosts) > 4 && uint64(unans)*2 > uint64(n)
+}
+
+// sweptByHosts is how a sweep was told before its rows' answers were
+// counted (snapshot version 2): more than four hosts, and about one host
+// (by linear counting over the 64 bits) for every two rows or fewer rows.
+func sweptByHosts(hosts uint64, n uint32) bool {
 	set := bits.OnesCount64(hosts)
 	if set <= 4 {
 		return false
@@ -545,7 +578,7 @@ func recurHoldUnless(sweep bool) uint8 {
 	return recurHold
 }
 
-func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
+func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, unans bool, port uint16, proto uint8, uid []byte, dst window.IP, domain []byte) {
 	// a key without a full entry collects its first rows in a compact
 	// first stage (most keys never get a full entry)
 	k := hk.Key
@@ -562,7 +595,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			if k.Kind == kNet {
 				dh = dstHash(dst)
 			}
-			sg := d.sight(pk, w, ms, size, dh, port, proto, uid)
+			sg := d.sight(pk, w, ms, size, unans, dh, port, proto, uid)
 			if sg == nil {
 				return
 			}
@@ -576,12 +609,18 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			if k.Kind == kNet {
 				r.NDst, r.Dsts[0], r.Hosts = 1, sg.Dst, hostBit(sg.Dst)
 			}
-			r.UIDs.Add(sg.UID[:sg.L])
+			if sg.L&sightUnans != 0 {
+				r.Unans = 1
+			}
+			r.UIDs.Add(sg.uid())
 			*sg = Sighting{}
 		} else {
 			r = d.more.At(p.More)
 		}
 		r.MS[p.N], r.Size[p.N], r.Port[p.N], r.Proto[p.N] = ms, size, port, proto
+		if unans {
+			r.Unans |= 1 << p.N
+		}
 		r.UIDs.Add(uid)
 		if k.Kind == kNet {
 			r.Hosts |= addDst(&r.NDst, &r.Dsts, dst)
@@ -590,14 +629,14 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 		if p.N < preRows {
 			return
 		}
-		e, _ = d.t.GetHold(hk, recurHoldUnless(sweeping(r.Hosts, uint32(p.N)))) // a new entry: Find found none
+		e, _ = d.t.GetHold(hk, recurHoldUnless(sweeping(r.Hosts, uint32(p.N), uint32(bits.OnesCount8(r.Unans))))) // a new entry: Find found none
 		if domain != nil {
 			e.DomLen = uint8(copy(e.Domain[:], bytes.ToLower(domain)))
 		}
 		a := &e.Acc
 		d.open(a, k, w)
 		for i := 0; i < int(p.N); i++ {
-			d.put(a, r.MS[i], r.Size[i])
+			d.put(a, r.MS[i], r.Size[i], r.Unans>>i&1 != 0)
 			a.Ports.add(r.Port[i], r.Proto[i])
 		}
 		var u window.UIDs
@@ -625,12 +664,12 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, p
 			d.Dropped++
 			return
 		}
-		e.Next[e.NNext] = Pend{MS: ts.UnixMilli(), Size: size, Port: port, Proto: proto}
+		e.Next[e.NNext] = Pend{MS: ts.UnixMilli(), Size: size, Port: port, Proto: proto, Unans: unans}
 		e.NNext++
 		return
 	}
 	ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
-	d.put(a, ms, size)
+	d.put(a, ms, size, unans)
 	a.Ports.add(port, proto)
 	a.UIDs.Add(uid)
 	if k.Kind == kNet {
@@ -672,8 +711,11 @@ func (d *Detector) open(a *Acc, k Key, w int64) {
 	}
 }
 
-func (d *Detector) put(a *Acc, ms, size uint32) {
+func (d *Detector) put(a *Acc, ms, size uint32, unans bool) {
 	inc(&a.Conns)
+	if unans {
+		inc(&a.Unans)
+	}
 	a.Bytes += uint64(size)
 	a.First = min(a.First, ms)
 	a.Last = max(a.Last, ms)
@@ -793,7 +835,7 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 			if d.win.Index(time.UnixMilli(p.MS)) != w {
 				continue
 			}
-			d.put(a, uint32(p.MS-d.win.Start(w).UnixMilli()), p.Size)
+			d.put(a, uint32(p.MS-d.win.Start(w).UnixMilli()), p.Size, p.Unans)
 			a.Ports.add(p.Port, p.Proto)
 		}
 		e.NNext = 0
@@ -952,7 +994,7 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	if k.Kind == kNet && a.NDst < 2 {
 		return nil // the pair key already covers a single destination
 	}
-	if k.Kind == kNet && sweeping(a.Hosts, a.Conns) {
+	if k.Kind == kNet && sweeping(a.Hosts, a.Conns, a.Unans) {
 		d.Sweeps++
 		return nil
 	}
@@ -1048,8 +1090,12 @@ func service(port uint16, proto string) string {
 // each sighting's port); version 1, written before it had a version,
 // kept a key's last row's port alone, and Restore counts all its rows
 // on that port (what that build's notice named) and gives its
-// sightings the port of their key's next row.
-const snapshotVersion = 2
+// sightings the port of their key's next row. Version 3 counts a key's
+// unanswered rows (Acc.Unans, Pre.Unans, Pend.Unans and a sighting's
+// sightUnans); a version 2 key's rows are all unanswered when its hosts
+// made it a sweep then (sweptByHosts), else none, so it is judged as it
+// was.
+const snapshotVersion = 3
 
 type snap struct {
 	Version int // (0: version 1)
@@ -1148,11 +1194,12 @@ type SightForm struct {
 	Port             uint16
 	Proto, L         uint8
 	UID              [22]byte
+	Unans            bool // (version 3 on)
 }
 
 func (s *Sighting) form() SightForm {
-	f := SightForm{FP: s.FP, W: s.W, MS: s.MS, Size: s.Size, Dst: s.Dst, Port: s.Port, Proto: s.Proto, L: s.L}
-	copy(f.UID[:], s.UID[:])
+	f := SightForm{FP: s.FP, W: s.W, MS: s.MS, Size: s.Size, Dst: s.Dst, Port: s.Port, Proto: s.Proto, L: s.L &^ sightUnans, Unans: s.L&sightUnans != 0}
+	copy(f.UID[:], s.uid())
 	return f
 }
 
@@ -1162,6 +1209,9 @@ func (f *SightForm) live() Sighting {
 	s := Sighting{FP: f.FP, W: f.W, MS: f.MS, Size: f.Size, Dst: f.Dst, Port: f.Port, Proto: f.Proto}
 	if int(f.L) <= len(s.UID) {
 		s.L = uint8(copy(s.UID[:], f.UID[:f.L]))
+	}
+	if f.Unans {
+		s.L |= sightUnans
 	}
 	return s
 }
@@ -1208,11 +1258,14 @@ func (d *Detector) Restore(b []byte) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	v1 := s.Version <= 1
+	v1, v2 := s.Version <= 1, s.Version <= 2
 	es := make([]window.Entry[hkey, Entry], len(s.Entries))
 	for i, e := range s.Entries {
 		if v1 {
 			e.V.fromVersion1()
+		}
+		if a := &e.V.Acc; v2 && sweptByHosts(a.Hosts, a.Conns) {
+			a.Unans = a.Conns
 		}
 		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: e.V}
 	}
@@ -1224,6 +1277,9 @@ func (d *Detector) Restore(b []byte) error {
 			for j := range e.V.N {
 				e.V.Ports[j], e.V.Protos[j] = e.V.Port, e.V.Proto
 			}
+		}
+		if v2 && sweptByHosts(e.V.Hosts, uint32(e.V.N)) {
+			e.V.Unans = 1<<e.V.N - 1
 		}
 		pre[i] = window.Entry[pkey, first]{K: pkeyOf(newHKey(e.K.Key), e.K.W, window.Mix64(uint64(e.K.W))), V: d.firstOf(&e.V)}
 	}

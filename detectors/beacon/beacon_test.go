@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
 	"reflect"
@@ -770,7 +771,117 @@ func TestSweepIsNoBeacon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := window.Canon(window.Run(New(cfg), rows)); !reflect.DeepEqual(want, window.Canon(s)) {
+	want := window.Canon(window.Run(New(cfg), rows))
+	if !reflect.DeepEqual(want, window.Canon(s)) {
 		t.Errorf("restored during the sweep: %v, want %v", window.Canon(s), want)
+	}
+	// and so does a version 2 snapshot, which kept no unanswered rows
+	s, err = window.RunSnapshot(asVersion2{New(cfg), t}, New(cfg), rows, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, window.Canon(s)) {
+		t.Errorf("restored from version 2 during the sweep: %v, want %v", window.Canon(s), want)
+	}
+}
+
+// asVersion2 is a Detector whose snapshot is as version 2 wrote it: no
+// unanswered rows counted (unchunked, which Restore takes too).
+type asVersion2 struct {
+	*Detector
+	t *testing.T
+}
+
+func (d asVersion2) Snapshot() ([]byte, error) {
+	b, err := d.Detector.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	var s snap
+	if err := window.DecodeGobInto(b, &s); err != nil {
+		return nil, err
+	}
+	unans := 0
+	for i := range s.Entries {
+		unans += int(s.Entries[i].V.Acc.Unans)
+		s.Entries[i].V.Acc.Unans = 0
+		for j := range s.Entries[i].V.Next {
+			s.Entries[i].V.Next[j].Unans = false
+		}
+	}
+	for i := range s.Pre {
+		s.Pre[i].V.Unans = 0
+	}
+	for i := range s.Sights {
+		s.Sights[i].S.Unans = false
+	}
+	if unans == 0 {
+		d.t.Error("the snapshot counts no unanswered rows")
+	}
+	s.Version, s.Chunks = 2, nil
+	return detectors.Encoded(func(w io.Writer) error { return gob.NewEncoder(w).Encode(&s) })
+}
+
+// A sweep's rows go unanswered, a C2's check-ins are answered with data:
+// that, not how many hosts a /24's rows reach, tells them apart. Until
+// 2026-12-01 a net key with about one host for every two rows or fewer
+// rows was a sweep (64 bits count about 310 hosts): a C2 calling a new
+// address of its /24 at each check-in read as one once it had reached
+// about 140, and a sweep of more than about 620 rows a /24 as none.
+func TestSweepOrRotatingC2(t *testing.T) {
+	// rotating: src calls 198.51.100.(1+i%hosts) at its i-th check-in
+	rotating := func(hosts int, state string, resp uint64) []window.Conn {
+		rows := beaconRows("10.1.1.6", "198.51.100.1", 443, "tcp", 5*time.Minute, 0.3, 24*time.Hour, 13, false)
+		for i := range rows {
+			rows[i].Dst = fmt.Sprintf("198.51.100.%d", 1+i%hosts)
+			rows[i].State, rows[i].RespBytes = state, resp
+		}
+		return rows
+	}
+	// slow: a /24 scanned a probe every 2 minutes, in a new order each
+	// of 3 rounds (762 rows, 720 in the first day)
+	slow := func(state string) []window.Conn {
+		r := rand.New(rand.NewSource(14))
+		var rows []window.Conn
+		for round := 0; round < 3; round++ {
+			for _, h := range r.Perm(254) {
+				rows = append(rows, window.Conn{TS: t0.Add(time.Duration(len(rows)) * 2 * time.Minute), Src: "198.51.100.23",
+					Dst: fmt.Sprintf("10.9.9.%d", 1+h), SPort: uint16(40000 + len(rows)), DPort: 445, State: state})
+			}
+		}
+		return rows
+	}
+	withState := func(rows []window.Conn, state string) []window.Conn {
+		for i := range rows {
+			rows[i].State = state
+		}
+		return rows
+	}
+	for _, c := range []struct {
+		name       string
+		rows       []window.Conn
+		want       int // notices
+		wantSweeps bool
+	}{
+		{"C2 over all 254 hosts of its /24, answered", rotating(254, "SF", 1200), 1, false},
+		{"C2 over 40 hosts of its /24, answered", rotating(40, "SF", 1200), 1, false},
+		{"C2 over all 254 hosts, handshakes without data", rotating(254, "SF", 0), 0, true},
+		{"sweep of a /12, S0", sweepRows(t0, 30*time.Minute, 200, 1), 0, true},
+		{"sweep of a /12 answered by RST (REJ)", withState(sweepRows(t0, 30*time.Minute, 200, 1), "REJ"), 0, true},
+		{"a /24 scanned slowly, 762 rows, S0", slow("S0"), 0, true},
+		{"a /24 scanned slowly, 762 rows, RSTO", slow("RSTO"), 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := New(DefaultConfig())
+			ns := window.Run(d, c.rows)
+			if len(ns) != c.want || (d.Sweeps > 0) != c.wantSweeps {
+				t.Errorf("%d notices, %d sweeps dropped, want %d notices and sweeps %v", len(ns), d.Sweeps, c.want, c.wantSweeps)
+			}
+			for _, n := range ns {
+				if !strings.Contains(n.Message, "hosts in 198.51.100.0/24") {
+					t.Errorf("notice %q, want the /24's", n.Message)
+				}
+			}
+		})
 	}
 }
