@@ -102,6 +102,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	eng.ObserveBatch(batch.Events)
 	eng.Flush()
 	rep := ev.Report()
+	skipped.printNotes(stderr)
 	if skipped.n > 0 || skipped.outside > 0 {
 		fmt.Fprintf(stderr, "zeekanom eval: %v\n", skipped)
 	}

@@ -31,6 +31,17 @@ type skips struct {
 	firstFile error
 	// outside is how many rows were left out as outside --from/--to
 	outside int64
+	// notes are the walk's (copies left out, renamed logs skipped, files
+	// outside the range), for the command to print as score does
+	notes []string
+}
+
+// printNotes writes the walk's notes, each on a line of its own, as
+// score prints them.
+func (s skips) printNotes(w io.Writer) {
+	for _, n := range s.notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 }
 
 func (s *skips) add(err error) {
@@ -93,6 +104,7 @@ func eachEvent(ctx context.Context, paths []string, rng rangeFlags, fn func(*zee
 		}
 		return skipped, err
 	}
+	skipped.notes = a.Notes
 	src := a.Open(false)
 	defer src.Close()
 	for i := 0; ; i++ {
@@ -236,6 +248,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	skipped.printNotes(stderr)
 	fmt.Fprintf(stderr, "zeekanom features: %s, %v\n", counted(len(vecs), "host-window"), skipped)
 	return nil
 }

@@ -464,3 +464,27 @@ func TestNoLogsSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// features, train and eval print the walk's notes as score does, where
+// logs are found too: a renamed log beside them was skipped without a
+// word (the review).
+func TestWalkNotesPrinted(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := t.TempDir()
+	os.WriteFile(filepath.Join(logs, "conn.log"), b, 0o644)
+	os.WriteFile(filepath.Join(logs, "ORIGINALconn.log"), b, 0o644)
+	note := "note: " + filepath.Join(logs, "ORIGINALconn.log") + ": not named as a conn, dns, http or ssl log, ignored"
+	for _, args := range [][]string{
+		{"score", logs},
+		{"features", "-o", filepath.Join(t.TempDir(), "v.csv"), logs},
+		{"eval", logs},
+		{"train", "-o", filepath.Join(t.TempDir(), "m.json"), logs},
+	} {
+		if code, _, errs := runCLI(t, args...); code != 0 || !strings.Contains(errs, note) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 0 and %q", args, code, errs, note)
+		}
+	}
+}

@@ -124,6 +124,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if m.Supervised != nil {
 		sup = fmt.Sprintf("yes (%d malicious, %s; %s)", m.Supervised.Positives, counted(m.Supervised.Negatives, "benign window"), calibrationNote(m.Supervised.Calibrated()))
 	}
+	skipped.printNotes(stderr)
 	fmt.Fprintf(stdout, "model %s: version %d, %s (%d labelled malicious), %s, %s, supervised: %s, hour profiles: %s, volume histories: %s, normal periodic pairs: %d; %v\n",
 		*out, model.Version, counted(len(vecs), "host-window"), mal, counted(len(m.Hosts), "host baseline"), counted(len(m.Forest.Trees), "tree"),
 		sup, counted(len(m.Contextual.Hosts), "host"), counted(len(m.Exfil.Hosts), "host"), len(m.Beacon.Pairs), skipped)
