@@ -155,6 +155,16 @@ func epochNanos(b []byte) (int64, bool) {
 	return sec*1e9 + nsec, true
 }
 
+// EpochTime reads epoch seconds as a log's ts is read: exactly, to the
+// nanosecond, up to year 2255 (the command line's --from and --to).
+func EpochTime(s string) (time.Time, bool) {
+	ns, ok := epochNanos([]byte(s))
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns).UTC(), true
+}
+
 func slowEpoch(b []byte) (int64, bool) {
 	f, ok := slowFloat(b)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > maxEpochSec {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,27 +96,19 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, errors.New("not a time: want RFC 3339 (2018-11-04T06:00:00Z), with or without seconds or zone (UTC), a date (2018-11-04) or epoch seconds")
 }
 
-// maxEpoch is the latest epoch second a log's ts may have (zeekreader's
-// bound, year 2255): past it a row is no time, and a float of it wrapped
-// around (99999999999999999999 was year 292277026304).
-const maxEpoch = 9e9
-
-// epochTime reads DIGITS[.DIGITS] as epoch seconds, exactly to the
-// nanosecond as zeekreader reads a row's ts (digits past the ninth
-// dropped): through a float64, --from 1541144157.488795 was 42 ns after
-// the row of that ts and left it out, and --to took it in. ok is false
-// for a string of another form.
+// epochTime reads DIGITS[.DIGITS] as epoch seconds, as zeekreader reads a
+// row's ts (zeekreader.EpochTime: exactly, up to year 2255): through a
+// float64, --from 1541144157.488795 was 42 ns after the row of that ts and
+// left it out, and 99999999999999999999 wrapped round to year
+// 292277026304. ok is false for a string of another form.
 func epochTime(s string) (t time.Time, ok bool, err error) {
 	const digits = "0123456789"
 	sec, frac, _ := strings.Cut(s, ".")
 	if sec+frac == "" || strings.Trim(sec, digits) != "" || strings.Trim(frac, digits) != "" {
 		return t, false, nil
 	}
-	n, perr := strconv.ParseInt("0"+sec, 10, 64)
-	if perr != nil || n > maxEpoch {
+	if t, ok = zeekreader.EpochTime(s); !ok {
 		return t, true, fmt.Errorf("%s: epoch seconds past year 2255, the latest ts a log may have", s)
 	}
-	frac = (frac + "000000000")[:9]
-	ns, _ := strconv.ParseInt(frac, 10, 64)
-	return time.Unix(n, ns).UTC(), true, nil
+	return t, true, nil
 }
