@@ -79,6 +79,9 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("no detector enabled")
 	}
 	ev := eval.New(*window, labels)
+	// the late-row accounting follows the detectors' configured lateness,
+	// not features' default
+	ev.Lateness = eval.LatenessOf(dets)
 	eng := detectors.NewEngine(func(n *notice.Notice) {
 		if n.RiskScore >= *minRisk {
 			ev.Notice(n)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -197,8 +198,9 @@ func (t *hwTruth) kept(keep func(string) bool) bool {
 type Evaluator struct {
 	Window time.Duration
 	// Lateness is how long after its close a window still takes rows, as
-	// the detectors' lateness (features' default, 2 minutes): a conn row
-	// read later is late (see lateEnd). Set before the first Observe.
+	// the detectors' lateness (LatenessOf; New sets features' default, 2
+	// minutes): a conn row read later is late (see lateEnd). Set before
+	// the first Observe.
 	Lateness time.Duration
 	// connWM is the latest ts of the conn rows read so far, the
 	// detectors' watermark
@@ -216,6 +218,37 @@ func New(window time.Duration, labels []LabelRange) *Evaluator {
 		window = 5 * time.Minute
 	}
 	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: labels, hw: map[hwKey]*hwTruth{}}
+}
+
+// featuresLate is a detector built on the features extractor (iforest,
+// supervised): a conn row read after its start window closed goes to the
+// window of its end, where the other windowed detectors drop it.
+type featuresLate interface{ FeaturesLateness() time.Duration }
+
+// LatenessOf is the Lateness for an Evaluator of dets: the largest
+// lateness of the detectors that count a late conn row in the window of
+// its end (iforest and supervised, their features extractor), features'
+// default when none of them is among dets. lateEnd makes a late row a
+// row of its end's window too, because those detectors count it there;
+// the others drop a late row, so their lateness decides nothing eval
+// marks. The largest, because a row is late then only when every one of
+// them had closed its start window on reading it (none has it there, as
+// lateEnd says) and the window of its end was open for the one with that
+// lateness, which counts it there; with a smaller one, a row that
+// detector kept in its start window would be given an end window it
+// never saw the row in. When they differ, a row only the less patient
+// one moved is judged by its start alone.
+func LatenessOf(dets []detectors.Detector) time.Duration {
+	l, found := time.Duration(0), false
+	for _, d := range dets {
+		if f, ok := d.(featuresLate); ok {
+			l, found = max(l, f.FeaturesLateness()), true
+		}
+	}
+	if !found {
+		return features.DefaultConfig().Lateness
+	}
+	return l
 }
 
 // Observe records the ground truth of one row.

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors"
+	"github.com/zeekanom/zeekanom/detectors/dos"
+	"github.com/zeekanom/zeekanom/detectors/iforest"
+	"github.com/zeekanom/zeekanom/detectors/supervised"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
@@ -364,5 +368,39 @@ func TestLateRowCountsWhereSeen(t *testing.T) {
 				t.Errorf("late flows %d (%d malicious), want %d (%d)", r.LateFlows, r.LateMaliciousFlows, c.late, wantMal)
 			}
 		})
+	}
+}
+
+// LatenessOf is the largest lateness of the detectors that count a late
+// row in its end's window (iforest, supervised); without one of them,
+// features' default, whatever the others' (which drop a late row).
+func TestLatenessOf(t *testing.T) {
+	forest := func(l time.Duration) detectors.Detector {
+		c := iforest.DefaultConfig()
+		c.Lateness = l
+		return iforest.New(c, nil)
+	}
+	classifier := func(l time.Duration) detectors.Detector {
+		c := supervised.DefaultConfig()
+		c.Lateness = l
+		return supervised.New(c, nil, nil)
+	}
+	longDoS := dos.DefaultConfig()
+	longDoS.Lateness = time.Hour
+	for _, tc := range []struct {
+		name string
+		dets []detectors.Detector
+		want time.Duration
+	}{
+		{"none", nil, 2 * time.Minute},
+		{"iforest", []detectors.Detector{forest(7 * time.Minute)}, 7 * time.Minute},
+		{"iforest below the default", []detectors.Detector{forest(time.Minute)}, time.Minute},
+		{"the larger of the two", []detectors.Detector{forest(2 * time.Minute), classifier(10 * time.Minute)}, 10 * time.Minute},
+		{"dos alone", []detectors.Detector{dos.New(longDoS)}, 2 * time.Minute},
+		{"dos's does not count", []detectors.Detector{dos.New(longDoS), forest(3 * time.Minute)}, 3 * time.Minute},
+	} {
+		if got := LatenessOf(tc.dets); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

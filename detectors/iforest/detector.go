@@ -163,6 +163,12 @@ func New(cfg Config, tr *Trained) *Detector {
 }
 
 func (d *Detector) Name() string { return "iforest" }
+
+// FeaturesLateness is the lateness of the detector's features extractor:
+// a conn row read after its start window closed (by more than it) is
+// counted in the window of its end, if still open (features'
+// Stats.Reassigned). eval takes it (eval.LatenessOf).
+func (d *Detector) FeaturesLateness() time.Duration { return d.cfg.Lateness }
 func (d *Detector) Kinds() []zeekreader.Kind {
 	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL}
 }
