@@ -194,17 +194,25 @@ type HeldRun struct {
 	Run run
 }
 
-// run is a key's consecutive firing windows after the one that was a
-// notice at once: Held windows from First to Last (Held 0: none held
-// yet, Last the window last given), the peak one (its score the
-// highest) and a sample of the held windows' uids.
+// run is a key's consecutive firing windows of one kind after the one
+// that was a notice at once: Held windows from First to Last (Held 0:
+// none held yet, Last the window last given), the peak one (its score
+// the highest) and a sample of the held windows' uids.
 type run struct {
-	Sub         string
-	Source      window.IP // single_source: the loud source
+	Sub string
+	// Source (single_source) is the loudest source of the first held
+	// window, the notice's source.ip: fixed by that window, not by the
+	// peak, so that the held windows given in part (the end of input)
+	// and then whole (a restart from a checkpoint) are one event.id when
+	// the loudest source changes from window to window
+	Source      window.IP
 	First, Last int64
 	Held        int
-	Peak        Peak
-	UIDs        window.UIDs
+	// Others are the held windows whose loudest source was not Source
+	// (version 3; a single-source run of version 2 had one source)
+	Others int
+	Peak   Peak
+	UIDs   window.UIDs
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -360,12 +368,15 @@ func compareRuns(a, b HeldRun) int {
 func (d *Detector) grouped() bool { return d.cfg.GroupSpan > d.cfg.Window }
 
 // fired takes key k's firing window(s) p, to window w1: the first of a
-// run is a notice at once; the next ones of the same kind (and loud
-// source) are held in the run and given as one notice per group_span.
-// Any other ends the run and starts one.
+// run is a notice at once; the next ones of the same kind are held in the
+// run and given as one notice per group_span. Any other ends the run and
+// starts one. A single-source window continues the run whatever its loud
+// source: the key is the destination:port/proto, so a flood whose loudest
+// source changes every window (a botnet taking turns) is grouped as a
+// distributed one is, and attacks on other targets never are.
 func (d *Detector) fired(k Key, p *Peak, w1 int64, uids *window.UIDSample, emit detectors.Emit) {
 	if !d.grouped() {
-		emit(d.notice(k, p, uids.Strings(), p.Win, w1, 0))
+		emit(d.notice(k, p, uids.Strings(), p.Win, w1, nil))
 		return
 	}
 	sub, src := "distributed", window.IP{}
@@ -373,26 +384,30 @@ func (d *Detector) fired(k Key, p *Peak, w1 int64, uids *window.UIDSample, emit 
 		sub, src = "single_source", p.Top.Src
 	}
 	r := d.runs[k]
-	if r != nil && (r.Last+1 != p.Win || r.Sub != sub || r.Source != src) {
+	if r != nil && (r.Last+1 != p.Win || r.Sub != sub) {
 		d.endRun(k, emit)
 		r = nil
 	}
 	if r == nil {
-		emit(d.notice(k, p, uids.Strings(), p.Win, w1, 0)) // a DoS alert does not wait
+		emit(d.notice(k, p, uids.Strings(), p.Win, w1, nil)) // a DoS alert does not wait
 		if len(d.runs) >= maxRuns {
 			d.endOldest(emit)
 		}
-		d.runs[k] = &run{Sub: sub, Source: src, Last: w1}
+		d.runs[k] = &run{Sub: sub, Last: w1}
 		return
 	}
 	if r.Held == 0 || max(p.R1, p.R2) > max(r.Peak.R1, r.Peak.R2) {
 		r.Peak = *p
 	}
 	if r.Held == 0 {
-		r.First = p.Win
+		r.First, r.Source = p.Win, src
 	}
 	r.Last = w1
-	r.Held += int(w1 - p.Win + 1)
+	n := int(w1 - p.Win + 1)
+	r.Held += n
+	if src != r.Source {
+		r.Others += n
+	}
 	var u window.UIDs
 	uids.Export(&u)
 	r.UIDs.Merge(&u)
@@ -427,8 +442,8 @@ func (d *Detector) give(k Key, r *run, emit detectors.Emit) {
 	if r.Held == 0 {
 		return
 	}
-	emit(d.notice(k, &r.Peak, r.UIDs.Strings(), r.First, r.Last, time.Duration(r.Held)*d.cfg.Window))
-	r.Held, r.Peak, r.UIDs = 0, Peak{}, window.UIDs{}
+	emit(d.notice(k, &r.Peak, r.UIDs.Strings(), r.First, r.Last, r))
+	r.Held, r.Others, r.Peak, r.UIDs = 0, 0, Peak{}, window.UIDs{}
 }
 
 // eval judges the due window in slot i: alone, or, when it does not fire
@@ -561,11 +576,14 @@ func (d *Detector) judge(e *state, s *slot, span float64) (Peak, bool) {
 }
 
 // notice writes the notice of key k's firing window(s) p, with uids; a
-// run's (over > 0: the flood went on that long, p its peak window) spans
-// windows from..to.
-func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, over time.Duration) *notice.Notice {
+// run's held windows' (r not nil, p their peak) spans windows from..to.
+func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, r *run) *notice.Notice {
 	conns, ho, base, span := p.Conns, p.HalfOpen, p.Base, p.Span
 	win := time.Duration(span) * d.cfg.Window
+	var over time.Duration // the flood went on that long
+	if r != nil {
+		over = time.Duration(r.Held) * d.cfg.Window
+	}
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Start: d.win.Start(from), End: d.win.Start(to + 1),
 		Destination: k.Dst.Addr(), DestPort: k.Port, Proto: window.ProtoName(k.Proto), UIDs: uids}
 	n.Timestamp = n.End
@@ -581,9 +599,16 @@ func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, over ti
 		n.Sub = "single_source"
 		n.Message = fmt.Sprintf("%s sent %d connections to %s in %s (%.0f%% half-open; %s)",
 			p.Top.Src, p.Top.N, dst, window.FmtDur(win), ho*100, usual)
-		if over > 0 {
+		if r != nil {
+			n.Source = r.Source.Addr() // (the peak's too unless Others)
+		}
+		switch {
+		case r != nil && r.Others > 0:
+			n.Message = fmt.Sprintf("%s sent connections to %s for %s, another source the loudest in %d of its %d windows (taking turns), peak %d from %s in %s (%.0f%% half-open; %s)",
+				r.Source, dst, window.FmtDur(over), r.Others, r.Held, p.Top.N, p.Top.Src, window.FmtDur(win), ho*100, usual)
+		case r != nil:
 			n.Message = fmt.Sprintf("%s sent connections to %s for %s, peak %d in %s (%.0f%% half-open; %s)",
-				p.Top.Src, dst, window.FmtDur(over), p.Top.N, window.FmtDur(win), ho*100, usual)
+				r.Source, dst, window.FmtDur(over), p.Top.N, window.FmtDur(win), ho*100, usual)
 		}
 	} else {
 		n.Sub = "distributed"
@@ -591,7 +616,7 @@ func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, over ti
 		// from 409 sources")
 		n.Message = fmt.Sprintf("%s received %.0f connections from %.0f sources in %s (%.0f%% half-open; %s)",
 			dst, conns, p.Srcs, window.FmtDur(win), ho*100, usual)
-		if over > 0 {
+		if r != nil {
 			n.Message = fmt.Sprintf("%s received connections for %s, peak %.0f from %.0f sources in %s (%.0f%% half-open; %s)",
 				dst, window.FmtDur(over), conns, p.Srcs, window.FmtDur(win), ho*100, usual)
 		}
@@ -607,7 +632,7 @@ func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, over ti
 	}
 	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: window.TopFeatures(f, 3),
 		Window: win.Seconds()}
-	if w := int(to - from + 1); over > 0 && w > 1 {
+	if w := int(to - from + 1); r != nil && w > 1 {
 		n.Explain.Windows = w
 	}
 	n.Finalize(n.Sub)
@@ -650,7 +675,9 @@ func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 
 // snapshotVersion is bumped when the snapshot's form changes.
 // 2: the held runs (Runs; version 1 restores with none)
-const snapshotVersion = 2
+// 3: a single-source run's loudest source may change (Run.Others): a
+// build reading 2 would give its windows as Source's alone
+const snapshotVersion = 3
 
 type snap struct {
 	Entries []window.Entry[Key, Entry]
@@ -727,7 +754,7 @@ func (d *Detector) Restore(b []byte) error {
 	runs := make(map[Key]*run, len(s.Runs))
 	for i := range s.Runs {
 		r := &s.Runs[i].Run
-		if r.Held < 0 || r.Held > 0 && (r.Peak.Span < 1 || r.First > r.Last) {
+		if r.Held < 0 || r.Others < 0 || r.Others > r.Held || r.Held > 0 && (r.Peak.Span < 1 || r.First > r.Last) {
 			return fmt.Errorf("dos snapshot: damaged run of %s", window.Endpoint(s.Runs[i].Key.Dst.Addr(), s.Runs[i].Key.Port, window.ProtoName(s.Runs[i].Key.Proto)))
 		}
 		runs[s.Runs[i].Key] = r

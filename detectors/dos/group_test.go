@@ -2,9 +2,12 @@ package dos
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/gob"
 	"fmt"
+	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +19,13 @@ import (
 
 // sustained is a flood against 203.0.113.80:80, a minute per entry of
 // pattern from t0 on: 'x' 300 half-open sources, 'X' 600 (the peak), 's'
-// 4,000 half-open connections from one source, '.' ten completing
+// 4,000 half-open connections from one source, 'r' the same from another
+// source each minute, 'R' 5,000 so (the peak), '.' ten completing
 // connections, ' ' nothing.
-func sustained(pattern string) []window.Conn {
+func sustained(pattern string) []window.Conn { return sustainedTo("203.0.113.80", pattern) }
+
+// sustainedTo is sustained against dst:80.
+func sustainedTo(dst, pattern string) []window.Conn {
 	var rows []window.Conn
 	for m, c := range pattern {
 		n, srcs, state := 0, 0, "S0"
@@ -27,8 +34,10 @@ func sustained(pattern string) []window.Conn {
 			n, srcs = 300, 300
 		case 'X':
 			n, srcs = 600, 600
-		case 's':
+		case 's', 'r':
 			n, srcs = 4000, 1
+		case 'R':
+			n, srcs = 5000, 1
 		case '.':
 			n, srcs, state = 10, 10, "SF"
 		}
@@ -36,18 +45,21 @@ func sustained(pattern string) []window.Conn {
 		for i := range n {
 			s := i % srcs
 			rows = append(rows, window.Conn{TS: start.Add(time.Duration(i) * 50 * time.Second / time.Duration(n)),
-				Src: src(c, m, s), Dst: "203.0.113.80", SPort: uint16(1024 + i), DPort: 80,
+				Src: src(c, m, s), Dst: dst, SPort: uint16(1024 + i), DPort: 80,
 				State: state})
 		}
 	}
 	return rows
 }
 
-// src is the source of row s of minute m of sustained: the loud one is
-// the same each minute.
+// src is the source of row s of minute m of sustained: the loud one of
+// 's' is the same each minute, that of 'r' and 'R' another.
 func src(c rune, m, s int) string {
-	if c == 's' {
+	switch c {
+	case 's':
 		return "100.63.0.1"
+	case 'r', 'R':
+		return fmt.Sprintf("100.62.%d.1", m)
 	}
 	return fmt.Sprintf("100.%d.%d.%d", 64+m, s/250, 1+s%250)
 }
@@ -132,21 +144,24 @@ func TestGroupSustainedFlood(t *testing.T) {
 }
 
 // A restart in the middle of a run keeps it: restored at any row, the
-// detector gives the notices of the uninterrupted one. A version-1
-// snapshot (no runs) restores, and a damaged run does not.
+// detector gives the notices of the uninterrupted one, a distributed
+// flood's and one of loud sources taking turns. A version-1 snapshot (no
+// runs) restores, and a damaged run does not.
 func TestGroupRestartMidRun(t *testing.T) {
-	rows := sustained("xxxxXxxxxxxxxx.xx")
-	want := window.Canon(window.Run(New(DefaultConfig()), rows))
-	if len(want) != 5 {
-		t.Fatalf("uninterrupted: %d notices", len(want))
-	}
-	for cut := 100; cut < len(rows); cut += 700 {
-		got, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, cut)
-		if err != nil || !reflect.DeepEqual(window.Canon(got), want) {
-			if err == nil {
-				err = fmt.Errorf("%d notices: %v", len(got), window.Canon(got))
+	for _, pattern := range []string{"xxxxXxxxxxxxxx.xx", "rrrrRrrrrrrrrr.rr"} {
+		rows := sustained(pattern)
+		want := window.Canon(window.Run(New(DefaultConfig()), rows))
+		if len(want) != 5 {
+			t.Fatalf("%s uninterrupted: %d notices", pattern, len(want))
+		}
+		for cut := 100; cut < len(rows); cut += max(700, len(rows)/12) {
+			got, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, cut)
+			if err != nil || !reflect.DeepEqual(window.Canon(got), want) {
+				if err == nil {
+					err = fmt.Errorf("%d notices: %v", len(got), window.Canon(got))
+				}
+				t.Fatalf("%s restored at row %d: %v", pattern, cut, err)
 			}
-			t.Fatalf("restored at row %d: %v", cut, err)
 		}
 	}
 	for _, tc := range []struct {
@@ -157,6 +172,8 @@ func TestGroupRestartMidRun(t *testing.T) {
 		{"version 1", snap{Version: 1}, true},
 		{"held windows without a peak", snap{Version: 2, Runs: []HeldRun{{Run: run{Held: 2, First: 3, Last: 4}}}}, false},
 		{"negative", snap{Version: 2, Runs: []HeldRun{{Run: run{Held: -1}}}}, false},
+		{"more windows of other sources than held", snap{Version: 3, Runs: []HeldRun{{Run: run{Held: 2, Others: 3, First: 3, Last: 4,
+			Peak: Peak{Span: 1}}}}}, false},
 	} {
 		var b bytes.Buffer
 		if err := gob.NewEncoder(&b).Encode(&tc.s); err != nil {
@@ -166,6 +183,25 @@ func TestGroupRestartMidRun(t *testing.T) {
 		if err := d.Restore(b.Bytes()); (err == nil) != tc.ok || len(d.runs) != 0 {
 			t.Errorf("%s: %v, %d runs", tc.name, err, len(d.runs))
 		}
+	}
+	// a version-2 single-source run held windows of its one source: it
+	// restores with none of another, and its notice names it
+	loud := window.IPOf(netip.MustParseAddr("100.63.0.1"))
+	v2 := snap{Version: 2, Runs: []HeldRun{{Key: Key{Dst: window.IPOf(netip.MustParseAddr("203.0.113.80")), Port: 80, Proto: 6},
+		Run: run{Sub: "single_source", Source: loud, First: 3, Last: 4, Held: 2,
+			Peak: Peak{Win: 4, Span: 1, Conns: 4000, Srcs: 1, HalfOpen: 1, Top: Top{Src: loud, N: 4000}, R2: 1.3}}}}}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&v2); err != nil {
+		t.Fatal(err)
+	}
+	d := New(DefaultConfig())
+	if err := d.Restore(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var ns []*notice.Notice
+	d.Flush(func(n *notice.Notice) { ns = append(ns, n) })
+	if len(ns) != 1 || ns[0].Source.String() != "100.63.0.1" || ns[0].Explain.Windows != 2 || strings.Contains(ns[0].Message, "turns") {
+		t.Errorf("version 2 run: %v", window.Canon(ns))
 	}
 }
 
@@ -218,5 +254,102 @@ func TestGroupRunsBounded(t *testing.T) {
 		if c != 1 {
 			t.Fatalf("%s covered %d times", kw, c)
 		}
+	}
+}
+
+// A single-source flood whose loudest source changes every window (a
+// botnet taking turns against one service) is grouped as a distributed
+// one is: the run is the destination:port/proto's, whatever its loudest
+// source. It gave a notice a window: each new source ended the run. The
+// held windows' notice names the loudest source of its first window
+// (source.ip, in event.id), not the peak's, so that given in part at the
+// end of input and then whole (a restart from a checkpoint), it is one
+// event.id; its message says in how many windows another was the
+// loudest. Floods on other targets are never merged, and a change of
+// kind still ends the run.
+func TestGroupLoudSourcesTakingTurns(t *testing.T) {
+	const a, b = "203.0.113.80", "203.0.113.81"
+	d, s := "distributed", "single_source"
+	type got struct {
+		dst           string
+		from, windows int
+		sub           string
+		source        string // "": none
+		others        int    // windows of another loudest source
+	}
+	turn := func(m int) string { return fmt.Sprintf("100.62.%d.1", m) }
+	for _, tc := range []struct {
+		name    string
+		targets map[string]string // destination: pattern
+		cut     int               // > 0: also given in part, at the end of minute cut
+		want    []got
+	}{
+		{"a source a window", map[string]string{a: "rrrrrrrrrrrr"}, 4,
+			[]got{{a, 0, 1, s, turn(0), 0}, {a, 1, 10, s, turn(1), 9}, {a, 11, 1, s, turn(11), 0}}},
+		{"the peak's source is not the notice's", map[string]string{a: "rrrRrr"}, 3,
+			[]got{{a, 0, 1, s, turn(0), 0}, {a, 1, 5, s, turn(1), 4}}},
+		{"taking turns, then one source", map[string]string{a: "rrrsss"}, 0,
+			[]got{{a, 0, 1, s, turn(0), 0}, {a, 1, 5, s, turn(1), 4}}},
+		{"one source", map[string]string{a: "ssssss"}, 0,
+			[]got{{a, 0, 1, s, "100.63.0.1", 0}, {a, 1, 5, s, "100.63.0.1", 0}}},
+		{"a change of kind ends the run", map[string]string{a: "rrxxrr"}, 0,
+			[]got{{a, 0, 1, s, turn(0), 0}, {a, 1, 1, s, turn(1), 0}, {a, 2, 1, d, "", 0}, {a, 3, 1, d, "", 0},
+				{a, 4, 1, s, turn(4), 0}, {a, 5, 1, s, turn(5), 0}}},
+		{"two targets, each its run", map[string]string{a: "rrrr", b: "rrrr"}, 0,
+			[]got{{a, 0, 1, s, turn(0), 0}, {b, 0, 1, s, turn(0), 0}, {a, 1, 3, s, turn(1), 2}, {b, 1, 3, s, turn(1), 2}}},
+		// the sources take turns between the targets too: no target has
+		// two firing windows in a row
+		{"targets taken in turn", map[string]string{a: "r r r", b: " r r "}, 0,
+			[]got{{a, 0, 1, s, turn(0), 0}, {b, 1, 1, s, turn(1), 0}, {a, 2, 1, s, turn(2), 0}, {b, 3, 1, s, turn(3), 0},
+				{a, 4, 1, s, turn(4), 0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rows []window.Conn
+			for dst, p := range tc.targets {
+				rows = append(rows, sustainedTo(dst, p)...)
+			}
+			slices.SortStableFunc(rows, func(x, y window.Conn) int {
+				return cmp.Or(x.TS.Compare(y.TS), strings.Compare(x.Dst, y.Dst))
+			})
+			ns := window.Run(New(DefaultConfig()), rows)
+			if len(ns) != len(tc.want) {
+				t.Fatalf("%d notices, want %d: %v", len(ns), len(tc.want), window.Canon(ns))
+			}
+			slices.SortStableFunc(ns, func(x, y *notice.Notice) int {
+				return cmp.Or(x.Start.Compare(y.Start), x.Destination.Compare(y.Destination))
+			})
+			for i, n := range ns {
+				w := tc.want[i]
+				start := t0.Add(time.Duration(w.from) * time.Minute)
+				end := start.Add(time.Duration(w.windows) * time.Minute)
+				src := ""
+				if n.Source.IsValid() {
+					src = n.Source.String()
+				}
+				if n.Destination.String() != w.dst || !n.Start.Equal(start) || !n.End.Equal(end) || n.Sub != w.sub || src != w.source {
+					t.Errorf("notice %d: %s %s from %q %v..%v; want %s %s from %q %v..%v", i, n.Destination, n.Sub, src,
+						n.Start.Format("15:04"), n.End.Format("15:04"), w.dst, w.sub, w.source, start.Format("15:04"), end.Format("15:04"))
+				}
+				turns := fmt.Sprintf("another source the loudest in %d of its %d windows (taking turns)", w.others, w.windows)
+				if strings.Contains(n.Message, "taking turns") != (w.others > 0) || w.others > 0 && !strings.Contains(n.Message, turns) {
+					t.Errorf("notice %d: message %q, want %d windows of another source", i, n.Message, w.others)
+				}
+			}
+			if tc.cut == 0 {
+				return
+			}
+			// the held windows given in part (the input ends at minute
+			// cut) are the whole group's event.id
+			var part []window.Conn
+			for _, r := range rows {
+				if r.TS.Before(t0.Add(time.Duration(tc.cut) * time.Minute)) {
+					part = append(part, r)
+				}
+			}
+			ps := window.Run(New(DefaultConfig()), part)
+			if len(ps) != 2 || ps[1].Explain.Windows != tc.cut-1 || ps[1].ID != ns[1].ID {
+				t.Errorf("cut at minute %d: %v; want the group of %d windows, event.id %s", tc.cut, window.Canon(ps), tc.cut-1, ns[1].ID)
+			}
+		})
 	}
 }
