@@ -3,7 +3,6 @@ package supervised
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -60,8 +59,10 @@ type Detector struct {
 	m    *Model
 	ex   *features.Extractor
 	base func(string) features.Robust
-	// runs are the hosts' open runs of flagged windows, not yet notices.
-	runs   map[netip.Addr]*run
+	// runs are the hosts' open runs of flagged windows, not yet notices;
+	// a run's record of its peak window is the window's values (its
+	// explanation)
+	runs   window.HostRuns[peakValues]
 	Scored int64
 	// Flagged counts the windows at min_risk or above, Alerts the notices
 	// (a notice holds one or more flagged windows).
@@ -69,18 +70,10 @@ type Detector struct {
 	Alerts  int64
 }
 
-// run is a host's consecutive flagged windows: [Start, End), Windows of
-// them, the peak window's probability, start and values (its
-// explanation), and a sample of the runs' conn uids.
-type run struct {
-	Host     netip.Addr `json:"host"`
-	Start    time.Time  `json:"start"`
-	End      time.Time  `json:"end"`
-	Windows  int        `json:"windows"`
-	Peak     float64    `json:"peak"`
-	PeakAt   time.Time  `json:"peak_at"`
-	PeakVals []float64  `json:"peak_values"`
-	UIDs     []string   `json:"uids,omitempty"`
+// peakValues is a run's peak window's values; in a snapshot the run's
+// peak_values, as before the runs were shared (window.HostRun).
+type peakValues struct {
+	Vals []float64 `json:"peak_values"`
 }
 
 // New builds the detector; base gives the baseline used in explanations
@@ -89,7 +82,8 @@ type run struct {
 func New(cfg Config, m *Model, base func(string) features.Robust) *Detector {
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
-	return &Detector{cfg: cfg, m: m, ex: features.New(fc), base: base, runs: map[netip.Addr]*run{}}
+	return &Detector{cfg: cfg, m: m, ex: features.New(fc), base: base,
+		runs: window.HostRuns[peakValues]{Window: cfg.Window, Lateness: cfg.Lateness, Span: cfg.GroupSpan}}
 }
 
 func (d *Detector) Name() string { return "supervised" }
@@ -106,40 +100,28 @@ func (d *Detector) Observe(ev *zeekreader.Event) { d.ex.Observe(ev) }
 
 // Advance scores the windows the watermark closes, then gives the notices
 // of the runs that have ended: those whose next window has closed too
-// (the extractor closes a window once the watermark is past its end plus
-// the lateness) without extending them.
+// without extending them (window.HostRuns.Closed).
 func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
 	d.handle(d.ex.Advance(wm), emit)
-	for _, h := range d.hosts() {
-		if r := d.runs[h]; !wm.Before(r.End.Add(d.cfg.Window + d.cfg.Lateness)) {
-			d.end(h, emit)
-		}
-	}
+	d.runs.Closed(wm, d.ender(emit))
 }
 
 // Flush scores the open windows and gives every open run's notice.
 func (d *Detector) Flush(emit detectors.Emit) {
 	d.handle(d.ex.Flush(), emit)
-	for _, h := range d.hosts() {
-		d.end(h, emit)
-	}
+	d.runs.All(d.ender(emit))
 }
 
-// hosts lists the hosts with an open run in address order, so that the
-// notices of one step come out in the same order on every run.
-func (d *Detector) hosts() []netip.Addr {
-	hs := make([]netip.Addr, 0, len(d.runs))
-	for h := range d.runs {
-		hs = append(hs, h)
-	}
-	slices.SortFunc(hs, netip.Addr.Compare)
-	return hs
+// ender gives the notice of a run that ended.
+func (d *Detector) ender(emit detectors.Emit) func(*window.HostRun[peakValues]) {
+	return func(r *window.HostRun[peakValues]) { d.end(r, emit) }
 }
 
 // Stats returns the extractor's counters.
 func (d *Detector) Stats() features.Stats { return d.ex.Stats() }
 
 func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
+	done := d.ender(emit)
 	for i := range vs {
 		v := &vs[i]
 		if v.Rows < d.cfg.MinRows {
@@ -147,46 +129,26 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 		}
 		d.Scored++
 		p := d.m.Prob(v.Values)
-		r := d.runs[v.Host]
 		if risk(p) < d.cfg.MinRisk {
-			if r != nil { // the run ended with the window before
-				d.end(v.Host, emit)
-			}
+			d.runs.Quiet(v.Host, done)
 			continue
 		}
 		d.Flagged++
-		if r != nil && (!r.End.Equal(v.Start) || v.End.Sub(r.Start) > d.cfg.GroupSpan) {
-			d.end(v.Host, emit) // not the next window, or the run is long enough
-			r = nil
-		}
-		if r == nil {
-			r = &run{Host: v.Host, Start: v.Start}
-			d.runs[v.Host] = r
-		}
-		r.End = v.End
-		r.Windows++
-		if r.Windows == 1 || p > r.Peak {
-			r.Peak, r.PeakAt, r.PeakVals = p, v.Start, slices.Clone(v.Values)
-		}
-		for _, u := range v.UIDs {
-			if len(r.UIDs) >= notice.MaxUIDs {
-				break
-			}
-			r.UIDs = append(r.UIDs, u)
+		if r, peak := d.runs.Flagged(v.Host, v.Start, v.End, p, v.UIDs, done); peak {
+			r.Of.Vals = slices.Clone(v.Values)
 		}
 	}
 }
 
 func risk(p float64) float64 { return features.Risk(features.BoundedRatio(p, 0.5)) }
 
-// end gives host h's run as a notice: its span, the peak window's
-// probability as the risk and that window's explanation.
-func (d *Detector) end(h netip.Addr, emit detectors.Emit) {
-	r := d.runs[h]
-	delete(d.runs, h)
+// end gives a run as a notice: its span, the peak window's probability
+// as the risk and that window's explanation.
+func (d *Detector) end(r *window.HostRun[peakValues], emit detectors.Emit) {
+	h := r.Host
 	d.Alerts++
 	n := &notice.Notice{Start: r.Start, End: r.End, RiskScore: risk(r.Peak), Rule: notice.RuleSupervised, Source: h, UIDs: r.UIDs}
-	contrib := d.m.Contributions(r.PeakVals)
+	contrib := d.m.Contributions(r.Of.Vals)
 	idx := make([]int, len(contrib))
 	for i := range idx {
 		idx[i] = i
@@ -201,7 +163,7 @@ func (d *Detector) end(h netip.Addr, emit detectors.Emit) {
 	var z []float64
 	if d.base != nil {
 		base = d.base(h.String())
-		z = base.Z(r.PeakVals)
+		z = base.Z(r.Of.Vals)
 		ex.BaselineScope = base.Scope // whose baseline the features' baselines are
 	}
 	var parts []string
@@ -210,10 +172,10 @@ func (d *Detector) end(h netip.Addr, emit detectors.Emit) {
 			break
 		}
 		name := features.Names[j]
-		f := notice.Feature{Value: r.PeakVals[j]}
-		part := name + " " + features.Show(name, r.PeakVals[j])
+		f := notice.Feature{Value: r.Of.Vals[j]}
+		part := name + " " + features.Show(name, r.Of.Vals[j])
 		if j < len(base.RawMedian) {
-			f = notice.F(r.PeakVals[j], base.RawMedian[j], math.Round(z[j]*1000)/1000)
+			f = notice.F(r.Of.Vals[j], base.RawMedian[j], math.Round(z[j]*1000)/1000)
 			// against what, as the outlier messages say
 			part += fmt.Sprintf(" vs %s baseline %s", base.Scope, features.Show(name, base.RawMedian[j]))
 		}

@@ -114,8 +114,12 @@ func TestSnapshotKeepsRuns(t *testing.T) {
 	var before []string
 	feed(d, t0, "xxx", func(n *notice.Notice) { before = append(before, n.ID) })
 	b, err := d.Snapshot()
-	if err != nil || len(before) != 0 || len(d.runs) != 1 {
-		t.Fatalf("snapshot: %v, %d notices, %d runs", err, len(before), len(d.runs))
+	if err != nil || len(before) != 0 || d.runs.Len() != 1 {
+		t.Fatalf("snapshot: %v, %d notices, %d runs", err, len(before), d.runs.Len())
+	}
+	// a run is written as version 2 wrote it before window.HostRun
+	if !strings.Contains(string(b), `"windows":2,"peak":`) || !strings.Contains(string(b), `"peak_values":[`) {
+		t.Errorf("runs not as version 2 wrote them: %.300s", b)
 	}
 	r := New(DefaultConfig(), m, nil)
 	if err := r.Restore(b); err != nil {

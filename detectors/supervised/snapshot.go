@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
-	"slices"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/window"
@@ -17,9 +15,9 @@ import (
 // runs (version 1) the snapshot was the extractor's alone, which Restore
 // still reads.
 type snapshot struct {
-	Supervised int             `json:"supervised"` // the version, 2
-	Runs       []run           `json:"runs"`
-	Extractor  json.RawMessage `json:"extractor"`
+	Supervised int                          `json:"supervised"` // the version, 2
+	Runs       []window.HostRun[peakValues] `json:"runs"`
+	Extractor  json.RawMessage              `json:"extractor"`
 }
 
 const snapshotVersion = 2
@@ -38,17 +36,12 @@ var _ detectors.Capturer = (*Detector)(nil)
 // the copy (detectors.Capturer), the runs first, then the extractor's
 // windows streamed as it writes them.
 func (d *Detector) Capture() func(io.Writer) error {
-	runs := make([]run, 0, len(d.runs))
-	for _, h := range d.hosts() {
-		r := *d.runs[h]
-		r.PeakVals, r.UIDs = slices.Clone(r.PeakVals), slices.Clone(r.UIDs)
-		runs = append(runs, r)
-	}
+	runs := d.runs.Export()
 	ex := d.ex.Capture()
 	return func(w io.Writer) error {
 		head, err := json.Marshal(struct {
-			Supervised int   `json:"supervised"`
-			Runs       []run `json:"runs"`
+			Supervised int                          `json:"supervised"`
+			Runs       []window.HostRun[peakValues] `json:"runs"`
 		}{snapshotVersion, runs})
 		if err != nil {
 			return err
@@ -77,17 +70,14 @@ func (d *Detector) Restore(b []byte) error {
 	if err := window.SnapshotVersion("supervised", s.Supervised, 0, snapshotVersion); err != nil {
 		return err
 	}
-	runs := map[netip.Addr]*run{}
 	for i := range s.Runs {
-		r := &s.Runs[i]
-		if !r.Host.IsValid() || r.Windows < 1 || !r.End.After(r.Start) || len(r.PeakVals) != len(d.m.Weights) {
+		if r := &s.Runs[i]; !r.Valid() || len(r.Of.Vals) != len(d.m.Weights) {
 			return fmt.Errorf("supervised snapshot: damaged run of %v", r.Host)
 		}
-		runs[r.Host] = r
 	}
 	if err := d.ex.Restore(s.Extractor); err != nil {
 		return err
 	}
-	d.runs = runs
+	d.runs.Restore(s.Runs)
 	return nil
 }
