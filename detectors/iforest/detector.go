@@ -36,6 +36,11 @@ type Config struct {
 	// 0.85 gives 74 and 0.925 gives 89 with the default 0.7.
 	Threshold float64 `toml:"threshold"`
 	MinRisk   float64 `toml:"min_risk"`
+	// GroupSpan is the longest time one notice covers: a run of a host's
+	// consecutive flagged windows is one notice (its windows counted, its
+	// peak window's score, risk and explanation), cut at this span.
+	// Window or less: a notice a window.
+	GroupSpan time.Duration `toml:"group_span"`
 	// MinRows skips host-windows with fewer rows (too little to judge).
 	MinRows  int `toml:"min_rows"`
 	MaxHosts int `toml:"max_hosts"`
@@ -52,7 +57,7 @@ type Config struct {
 // DefaultConfig is enabled with a 5-minute window.
 func DefaultConfig() Config {
 	return Config{Enabled: true, Window: 5 * time.Minute, Lateness: 2 * time.Minute, TrainWindows: 256,
-		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 70, MinRows: 3, MaxHosts: 200000, Retrain: 24 * time.Hour}
+		MinTrain: 16, Trees: 100, Sample: 256, Seed: 1, Threshold: 0.7, MinRisk: 70, GroupSpan: time.Hour, MinRows: 3, MaxHosts: 200000, Retrain: 24 * time.Hour}
 }
 
 // Validate reports the first bad value of [detectors.iforest] as a
@@ -68,6 +73,7 @@ func (cfg Config) Validate() error {
 	c.Positive("threshold", cfg.Threshold)
 	c.Within("threshold", cfg.Threshold, 0, 1)
 	c.Within("min_risk", cfg.MinRisk, 0, 100)
+	c.Duration("group_span", cfg.GroupSpan, false)
 	c.AtLeast("min_rows", cfg.MinRows, 0)
 	c.AtLeast("max_hosts", cfg.MaxHosts, 1)
 	c.Duration("retrain", cfg.Retrain, false)
@@ -107,7 +113,9 @@ type Detector struct {
 	dense window.Slab[windows]
 	// pop is the population baseline of a forest trained on the run: a
 	// sample of the latest scored windows of every host.
-	pop   Population
+	pop Population
+	// runs are the hosts' open runs of flagged windows, not yet notices
+	runs  window.HostRuns[peakExplained]
 	re    retraining
 	stats Stats
 	// scratch of scoreAll
@@ -124,10 +132,20 @@ type Detector struct {
 	modelForest *Forest
 }
 
+// peakExplained is a run's peak window's explanation, made when the
+// window was judged (against the baseline of then, as a notice of the
+// window alone was).
+type peakExplained struct {
+	Explain notice.Explanation `json:"explain"`
+}
+
 // Stats counts the detector's work.
 type Stats struct {
 	features.Stats
-	Scored  int64
+	Scored int64
+	// Flagged counts the windows at min_risk or above, Alerts the notices
+	// (a notice holds a run of one or more flagged windows: group_span).
+	Flagged int64
 	Alerts  int64
 	Trained int // windows the current forest was trained on (0: from the model)
 	// Retrains counts the trainings after the first (Config.Retrain).
@@ -153,7 +171,7 @@ func New(cfg Config, tr *Trained) *Detector {
 	fc := features.DefaultConfig()
 	fc.Window, fc.Lateness, fc.MaxHosts = cfg.Window, cfg.Lateness, cfg.MaxHosts
 	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[hostHistory](max(cfg.MaxHosts, 16)),
-		least: leastFlagged(cfg)}
+		least: leastFlagged(cfg), runs: window.HostRuns[peakExplained]{Window: cfg.Window, Lateness: cfg.Lateness, Span: cfg.GroupSpan}}
 	det.hist.OnEvict = func(_ window.IP, h *hostHistory) { h.free(&det.dense) }
 	if tr != nil && tr.Seed != nil && cfg.Retrain > 0 {
 		t := *tr // the forest is replaced at each retraining, not the caller's
@@ -183,14 +201,25 @@ func (d *Detector) Stats() Stats {
 
 func (d *Detector) Observe(ev *zeekreader.Event) { d.ex.Observe(ev) }
 
+// Advance judges the windows the watermark closes, then gives the
+// notices of the runs that have ended: those whose next window has closed
+// too without extending them (window.HostRuns.Closed).
 func (d *Detector) Advance(wm time.Time, emit detectors.Emit) {
 	d.skipUnjudged()
 	d.handle(d.ex.Advance(wm), emit)
+	d.runs.Closed(wm, d.ender(emit))
 }
 
+// Flush judges the open windows and gives every open run's notice.
 func (d *Detector) Flush(emit detectors.Emit) {
 	d.skipUnjudged()
 	d.handleLast(d.ex.Flush(), emit)
+	d.runs.All(d.ender(emit))
+}
+
+// ender gives the notice of a run that ended.
+func (d *Detector) ender(emit detectors.Emit) func(*window.HostRun[peakExplained]) {
+	return func(r *window.HostRun[peakExplained]) { d.end(r, emit) }
 }
 
 // handleLast handles the last windows of the run, then trains on what is
@@ -277,6 +306,7 @@ func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
 			X = append(X, features.Transform(x, x))
 		}
 	}
+	done := d.ender(emit)
 	scores := slices.Grow(d.batchS[:0], len(X))[:len(X)]
 	if d.restFor != d.tr.Forest {
 		d.rest, d.restFor = d.tr.Forest.MinPaths(), d.tr.Forest
@@ -285,7 +315,7 @@ func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
 	j := 0
 	for i := range vs {
 		if vs[i].Rows >= d.cfg.MinRows {
-			d.scored(&vs[i], scores[j], emit)
+			d.scored(&vs[i], scores[j], done)
 			j++
 		}
 	}
@@ -329,8 +359,9 @@ func (d *Detector) train(emit detectors.Emit) {
 	for i := range judged {
 		d.pop.add(window.IPOf(judged[i].Host), judged[i].Start, judged[i].Values)
 	}
+	done := d.ender(emit)
 	for i := range judged {
-		d.judge(&judged[i], scores[i], emit)
+		d.judge(&judged[i], scores[i], done)
 	}
 }
 
@@ -358,8 +389,8 @@ func leastFlagged(cfg Config) float64 {
 }
 
 // scored judges a window scored s by the forest.
-func (d *Detector) scored(v *features.Vector, s float64, emit detectors.Emit) {
-	d.judge(v, s, emit)
+func (d *Detector) scored(v *features.Vector, s float64, done func(*window.HostRun[peakExplained])) {
+	d.judge(v, s, done)
 	if d.fromRun {
 		// after judging: a window is not explained against itself. Flagged
 		// windows count too (unlike in a host's history): the median of
@@ -369,12 +400,15 @@ func (d *Detector) scored(v *features.Vector, s float64, emit detectors.Emit) {
 	}
 }
 
-// judge turns a window's isolation score s into a notice, or, below
-// min_risk, into history for the host's own baseline.
-func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
+// judge adds a window whose isolation score is s to its host's run of
+// flagged windows, explained when it is the run's peak, or, below
+// min_risk, to the host's history for its own baseline, ending its run;
+// done gives the notice of a run that ends.
+func (d *Detector) judge(v *features.Vector, s float64, done func(*window.HostRun[peakExplained])) {
 	d.stats.Scored++
 	risk := features.Risk(features.BoundedRatio(s, d.cfg.Threshold))
 	if risk < d.cfg.MinRisk {
+		d.runs.Quiet(v.Host, done)
 		h, _ := d.hist.Get(window.IPOf(v.Host))
 		h.add(v.Values, &d.dense)
 		if d.online {
@@ -382,12 +416,27 @@ func (d *Detector) judge(v *features.Vector, s float64, emit detectors.Emit) {
 		}
 		return
 	}
+	d.stats.Flagged++
+	if r, peak := d.runs.Flagged(v.Host, v.Start, v.End, s, v.UIDs, done); peak {
+		base := d.baseline(v.Host)
+		r.Of.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
+		r.Of.Explain.BaselineScope = base.Scope
+	}
+}
+
+// end gives a run as a notice: its span, the peak window's score as the
+// risk and that window's explanation; a run of one window reads as the
+// window's notice did before runs.
+func (d *Detector) end(r *window.HostRun[peakExplained], emit detectors.Emit) {
 	d.stats.Alerts++
-	base := d.baseline(v.Host)
-	n := &notice.Notice{Start: v.Start, End: v.End, RiskScore: risk, Rule: notice.RuleOutlier, Source: v.Host, UIDs: v.UIDs}
-	n.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
-	n.Explain.BaselineScope = base.Scope
-	n.Message = fmt.Sprintf("%s: unusual host window (isolation score %.2f): %s", v.Host, s, Describe(n.Explain))
+	risk := features.Risk(features.BoundedRatio(r.Peak, d.cfg.Threshold))
+	n := &notice.Notice{Start: r.Start, End: r.End, RiskScore: risk, Rule: notice.RuleOutlier, Source: r.Host, UIDs: r.UIDs, Explain: r.Of.Explain}
+	what := "unusual host window"
+	if r.Windows > 1 {
+		n.Explain.Windows = r.Windows
+		what = fmt.Sprintf("unusual in %d consecutive %s windows, peak at %s", r.Windows, d.cfg.Window, r.PeakAt.UTC().Format("15:04"))
+	}
+	n.Message = fmt.Sprintf("%s: %s (isolation score %.2f): %s", r.Host, what, r.Peak, Describe(n.Explain))
 	n.Finalize("")
 	emit(n)
 }

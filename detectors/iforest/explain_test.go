@@ -130,12 +130,10 @@ func historyOnly() (*Trained, Config) {
 	return &Trained{Forest: f, Baseline: func(string) features.Robust { return pop }}, cfg
 }
 
-// A host with MinHostWindows unflagged windows of its own is explained
-// against them; a host without, against the population; a model's host
-// baseline wins over the run's history; flagged windows and windows too
-// small to score never enter a history.
-func TestBaselineScope(t *testing.T) {
-	// a forest where conn_count above ~20 is far out
+// connCountForest is a forest of 200 windows of 5 to 9 connections and
+// about 1 kB out, where conn_count above ~12 is far out.
+func connCountForest(t *testing.T) *Forest {
+	t.Helper()
 	var X [][]float64
 	for i := 0; i < 200; i++ {
 		X = append(X, features.Transform(vec("10.0.0.9", 0, float64(5+i%5), 1000+float64(i%7)*10, 5).Values, nil))
@@ -144,6 +142,15 @@ func TestBaselineScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// A host with MinHostWindows unflagged windows of its own is explained
+// against them; a host without, against the population; a model's host
+// baseline wins over the run's history; flagged windows and windows too
+// small to score never enter a history.
+func TestBaselineScope(t *testing.T) {
+	f := connCountForest(t)
 	pop := features.ComputeRobust([][]float64{vec("10.0.0.9", 0, 2, 500, 5).Values})
 	pop.Scope = features.ScopePopulation
 	modelHost := features.ComputeRobust([][]float64{vec("10.0.0.3", 0, 40, 9000, 5).Values})
@@ -171,6 +178,7 @@ func TestBaselineScope(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := DefaultConfig()
+			cfg.GroupSpan = cfg.Window // a notice a window: each explained
 			d := New(cfg, &Trained{Forest: f, Baseline: base})
 			var ns []*notice.Notice
 			emit := func(n *notice.Notice) { ns = append(ns, n) }
@@ -192,6 +200,7 @@ func TestBaselineScope(t *testing.T) {
 				d.handle([]features.Vector{v}, emit)
 				w++
 			}
+			d.Flush(emit)
 			if len(ns) != 2 {
 				t.Fatalf("%d notices, want 2", len(ns))
 			}

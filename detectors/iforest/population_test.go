@@ -60,6 +60,7 @@ func populationRun(t *testing.T, cut int, restore func(*Detector) *Detector) []*
 	out := dnsVec("10.0.0.99", w, 4000, 60)
 	out.Values[0], out.Values[1], out.Values[4] = 400, 300, 5e6 // the forest knows no dns
 	step([]features.Vector{out})
+	d.Flush(emit)
 	return ns
 }
 

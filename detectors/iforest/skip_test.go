@@ -26,8 +26,12 @@ type unskipped struct {
 
 func (u *unskipped) Advance(wm time.Time, emit detectors.Emit) {
 	u.handle(u.count(u.ex.Advance(wm)), emit)
+	u.runs.Closed(wm, u.ender(emit))
 }
-func (u *unskipped) Flush(emit detectors.Emit) { u.handleLast(u.count(u.ex.Flush()), emit) }
+func (u *unskipped) Flush(emit detectors.Emit) {
+	u.handleLast(u.count(u.ex.Flush()), emit)
+	u.runs.All(u.ender(emit))
+}
 
 func (u *unskipped) count(vs []features.Vector) []features.Vector {
 	for _, v := range vs {

@@ -22,8 +22,11 @@ import (
 // those only, then every period). 5 added a model's forest retrained
 // online and its retraining sample (Model names the model). 6 writes the
 // histories' values as base64 of their bits instead of numbers (History);
-// an older zeekanom refuses it by its version, and starts empty.
-const snapshotVersion = 6
+// an older zeekanom refuses it by its version, and starts empty. 7 added
+// the hosts' open runs of flagged windows, whose notices are not given
+// yet (a version-6 snapshot restores without: the windows of a run it
+// cut, judged before it, give no notice).
+const snapshotVersion = 7
 
 type snapshot struct {
 	Version   int               `json:"version"`
@@ -42,6 +45,8 @@ type snapshot struct {
 	// Global is the fixed population baseline of versions 1 and 2.
 	Global *features.Robust `json:"global,omitempty"`
 	Stats  Stats            `json:"stats"`
+	// Runs are the hosts' open runs of flagged windows (group_span).
+	Runs []window.HostRun[peakExplained] `json:"runs,omitempty"`
 	// History is each host's latest unflagged windows, in table slot order
 	// (as Restore decodes them; encode writes hosts in their place).
 	History        []window.Entry[netip.Addr, History] `json:"history,omitempty"`
@@ -112,7 +117,7 @@ var _ detectors.Capturer = (*Detector)(nil)
 // changed once grown (retraining replaces it), so it is shared.
 func (d *Detector) Capture() func(io.Writer) error {
 	exEnc := d.ex.Capture()
-	s := &snapshot{Version: snapshotVersion, Buffer: slices.Clone(d.buf), Stats: d.stats,
+	s := &snapshot{Version: snapshotVersion, Buffer: slices.Clone(d.buf), Stats: d.stats, Runs: d.runs.Export(),
 		HistoryEvicted: d.hist.Evicted(), HistoryLayout: ptr(d.hist.Layout())}
 	s.hosts, s.dense = d.captureHistory()
 	if d.fromRun && d.tr != nil {
@@ -167,7 +172,7 @@ func (s *snapshot) encode(w io.Writer, ex func(io.Writer) error) error {
 	return j.Flush()
 }
 
-// Restore resumes from a snapshot of version 1 to 6; on error the
+// Restore resumes from a snapshot of version 1 to 7; on error the
 // detector is unchanged.
 func (d *Detector) Restore(b []byte) error {
 	var s snapshot
@@ -185,6 +190,12 @@ func (d *Detector) Restore(b []byte) error {
 		// originator: window.IP writes both as 16 zero bytes)
 		if !e.V.valid() {
 			return fmt.Errorf("iforest snapshot: bad history entry for %v", e.K)
+		}
+	}
+	for i := range s.Runs {
+		// a run without its peak's explanation would give an empty notice
+		if r := &s.Runs[i]; !r.Valid() || r.Of.Explain.Detector != d.Name() {
+			return fmt.Errorf("iforest snapshot: damaged run of %v", r.Host)
 		}
 	}
 	if s.Forest != nil {
@@ -205,6 +216,7 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	d.buf, d.stats = s.Buffer, s.Stats
+	d.runs.Restore(s.Runs)
 	if d.tr != nil {
 		// a model file configured since: the windows the run buffered to
 		// train on would never be used, only saved again at every
