@@ -1,7 +1,9 @@
 // Package window holds the shared machinery of the collective detectors:
 // event-time tumbling windows with allowed lateness, a fixed-size
 // HyperLogLog distinct counter, a bounded least-recently-active table with
-// eviction counting, the common risk calibration and notice helpers.
+// eviction counting, the common risk calibration and notice helpers, and
+// the runs of a host's consecutive flagged windows that make one notice
+// (HostRuns).
 package window
 
 import (
