@@ -355,28 +355,7 @@ func TestRunDrainInPartsEqualsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.SplitAfter(string(b), "\n")
-	drain := func(logdir, state, out string) {
-		t.Helper()
-		code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "-o", out, "--metrics", "off", "--drain")
-		if code != 0 {
-			t.Fatalf("drain: %d %s", code, stderr)
-		}
-	}
-	run := func(parts int) map[string]string {
-		logdir := filepath.Join(t.TempDir(), "current")
-		os.MkdirAll(logdir, 0o755)
-		state, out := t.TempDir(), filepath.Join(t.TempDir(), "n.ndjson")
-		f, err := os.Create(filepath.Join(logdir, "conn.log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		for i := range parts {
-			f.WriteString(strings.Join(lines[len(lines)*i/parts:len(lines)*(i+1)/parts], ""))
-			drain(logdir, state, out)
-		}
-		return noticesByID(t, out)
-	}
+	run := func(parts int) map[string]string { return noticesByID(t, drainInParts(t, lines, parts)) }
 	want := run(1)
 	if len(want) == 0 {
 		t.Fatal("no notices: the comparison would prove nothing")
@@ -392,6 +371,28 @@ func TestRunDrainInPartsEqualsOnce(t *testing.T) {
 			t.Errorf("%d drains: %d notice ids, one run %d", parts, len(got), len(want))
 		}
 	}
+}
+
+// drainInParts writes lines (each with its newline) as a live conn.log in
+// parts, a `run --drain` after each on one state directory, and returns
+// the file of the notices the drains wrote.
+func drainInParts(t *testing.T, lines []string, parts int) string {
+	t.Helper()
+	logdir := filepath.Join(t.TempDir(), "current")
+	os.MkdirAll(logdir, 0o755)
+	state, out := t.TempDir(), filepath.Join(t.TempDir(), "n.ndjson")
+	f, err := os.Create(filepath.Join(logdir, "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range parts {
+		f.WriteString(strings.Join(lines[len(lines)*i/parts:len(lines)*(i+1)/parts], ""))
+		if code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"); code != 0 {
+			t.Fatalf("drain %d of %d: %d %s", i+1, parts, code, stderr)
+		}
+	}
+	return out
 }
 
 // The README: 'zeekanom config example' prints every key with its default.
