@@ -48,7 +48,8 @@ func outlierRunLog() []string {
 }
 
 // The notices of a run of an outlier host's flagged windows are the same
-// in batch and live, and across checkpoints: `run --drain` over the log
+// in batch and live, and across checkpoints, and eval credits every
+// window of a run: `run --drain` over the log
 // written in parts (a drain cutting a run gives its notice so far, and
 // the next one the whole run again, with the same event.id) ends with
 // exactly the notices `score` gives.
@@ -82,6 +83,25 @@ func TestOutlierRunLiveEqualsBatch(t *testing.T) {
 	}
 	if fmt.Sprint(runs) != "[12 2]" && fmt.Sprint(runs) != "[2 12]" {
 		t.Fatalf("outlier notices of %v windows, want a run of 12 and one of 2:\n%s", runs, batch)
+	}
+	// eval credits each window of a run: the 14, as their 14 notices did
+	labels, report := filepath.Join(t.TempDir(), "l.csv"), filepath.Join(t.TempDir(), "r.json")
+	os.WriteFile(labels, []byte("host,start,end,class\n10.0.0.200,,,scanner\n"), 0o644)
+	if code, _, errs := runCLI(t, "eval", "--labels", labels, "--json", report, logs); code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, errs)
+	}
+	var r struct {
+		ByRule map[string]struct {
+			Notices    int
+			HostWindow struct{ TP, FP, FN int } `json:"host_window"`
+		} `json:"by_rule"`
+	}
+	b, _ := os.ReadFile(report)
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if o := r.ByRule["outlier.multivariate"]; o.Notices != 2 || o.HostWindow.TP != 14 || o.HostWindow.FP != 0 || o.HostWindow.FN != 0 {
+		t.Errorf("eval of the outlier notices: %+v; want 2 notices, the 14 windows true, none false or missed", o)
 	}
 
 	for _, parts := range []int{1, 3} {
