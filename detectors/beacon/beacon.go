@@ -301,6 +301,7 @@ func (s *sightings) at(i int) (a, b *Sighting) {
 	p := s.pages[i/sightPage]
 	if p == nil {
 		p = make([]Sighting, sightPage)
+		window.HugePages(p)
 		s.pages[i/sightPage] = p
 	}
 	return &p[i%sightPage], &p[i%sightPage+1]

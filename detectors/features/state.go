@@ -265,7 +265,9 @@ func (p *paged[T]) clone() paged[T] {
 func (p *paged[T]) alloc(k int) uint32 {
 	if p.n == 0 || p.used+k > 1<<p.shift {
 		if p.n == len(p.pages) {
-			p.pages = append(p.pages, make([]T, 1<<p.shift))
+			pg := make([]T, 1<<p.shift)
+			window.HugePages(pg)
+			p.pages = append(p.pages, pg)
 		}
 		p.n++
 		p.used = 0
@@ -330,11 +332,13 @@ func (w *winState) reserve(n int) {
 		return
 	}
 	w.accs = make([]hostAcc, 0, n)
+	window.HugePages(w.accs[:n])
 	size := 64
 	for 2*n > size {
 		size *= 2
 	}
 	w.index = make([]uint64, size)
+	window.HugePages(w.index)
 }
 
 // setSize is the size a set of n hashes needs (at most 3/4 full).
@@ -394,6 +398,7 @@ func (w *winState) find(k hostKey, max int) *hostAcc {
 // regrow doubles the index.
 func (w *winState) regrow() {
 	w.index = make([]uint64, 2*len(w.index))
+	window.HugePages(w.index)
 	mask := uint32(len(w.index) - 1)
 	for j := range w.accs {
 		h := uint32(w.accs[j].key().hash())

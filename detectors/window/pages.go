@@ -37,6 +37,8 @@ func (p *pages[T]) grow(i int32) (added bool, size int) {
 	if int(i>>p.bits) < len(p.p) {
 		return false, size
 	}
-	p.p = append(p.p, make([]T, size))
+	pg := make([]T, size)
+	HugePages(pg)
+	p.p = append(p.p, pg)
 	return true, size
 }

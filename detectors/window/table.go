@@ -422,6 +422,7 @@ func (x *index) put(slot, h uint32, e int32) bool {
 func (x *index) grow() {
 	size := max(64, 2*len(x.slots))
 	x.slots, x.mask = make([]uint64, size), uint32(size-1)
+	HugePages(x.slots)
 	x.n = 0
 }
 
