@@ -475,3 +475,35 @@ func TestJSONTimestampForms(t *testing.T) {
 		}
 	}
 }
+
+// A conn row says whether it gives resp_bytes: a TSV "-", a column the
+// log does not have and a JSON field left out or null give none, which a
+// RespBytes of 0 alone did not tell from an answer of no data.
+func TestConnHasRespBytes(t *testing.T) {
+	const tsv = "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\t"
+	const types = "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\t"
+	const json = `{"ts":1700000000,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":80,"proto":"tcp"`
+	for _, c := range []struct {
+		name, log string
+		resp      uint64
+		has       bool
+	}{
+		{"TSV 0", hdr + tsv + "orig_bytes\tresp_bytes\n" + types + "count\tcount\n1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp\t5\t0\n", 0, true},
+		{"TSV 900", hdr + tsv + "orig_bytes\tresp_bytes\n" + types + "count\tcount\n1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp\t5\t900\n", 900, true},
+		{"TSV unset", hdr + tsv + "orig_bytes\tresp_bytes\n" + types + "count\tcount\n1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp\t5\t-\n", 0, false},
+		{"TSV without the column", hdr + tsv + "orig_bytes\n" + types + "count\n1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp\t5\n", 0, false},
+		{"TSV orig_bytes unset", hdr + tsv + "orig_bytes\tresp_bytes\n" + types + "count\tcount\n1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp\t-\t7\n", 7, true},
+		{"JSON 0", json + `,"orig_bytes":5,"resp_bytes":0}` + "\n", 0, true},
+		{"JSON 900", json + `,"orig_bytes":5,"resp_bytes":900}` + "\n", 900, true},
+		{"JSON null", json + `,"orig_bytes":5,"resp_bytes":null}` + "\n", 0, false},
+		{"JSON left out", json + `,"orig_bytes":5}` + "\n", 0, false},
+	} {
+		ev, err := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(c.log), "conn.log")).Next()
+		if err != nil {
+			t.Fatal(c.name, err)
+		}
+		if ev.Conn.RespBytes != c.resp || ev.Conn.HasRespBytes != c.has {
+			t.Errorf("%s: resp_bytes %d (given %v), want %d (%v)", c.name, ev.Conn.RespBytes, ev.Conn.HasRespBytes, c.resp, c.has)
+		}
+	}
+}

@@ -34,17 +34,22 @@ type Conn struct {
 	Duration    time.Duration // 0 when unset (see HasDuration)
 	HasDuration bool
 	OrigBytes   uint64
-	RespBytes   uint64
-	ConnState   []byte
-	LocalOrig   Tri
-	LocalResp   Tri
-	MissedBytes uint64
-	History     []byte
-	OrigPkts    uint64
-	OrigIPBytes uint64
-	RespPkts    uint64
-	RespIPBytes uint64
-	CommunityID []byte
+	RespBytes   uint64 // 0 when unset (see HasRespBytes)
+	// HasRespBytes: the row gives resp_bytes. Zeek leaves it unset ("-",
+	// or out of a JSON row) on a connection of no duration, a trimmed
+	// config may log no such column, and some JSON writers leave out
+	// every zero: without it, a RespBytes of 0 says nothing.
+	HasRespBytes bool
+	ConnState    []byte
+	LocalOrig    Tri
+	LocalResp    Tri
+	MissedBytes  uint64
+	History      []byte
+	OrigPkts     uint64
+	OrigIPBytes  uint64
+	RespPkts     uint64
+	RespIPBytes  uint64
+	CommunityID  []byte
 	// Label and DetailedLabel are the Stratosphere ground-truth columns of
 	// labelled datasets (empty elsewhere).
 	Label         []byte
@@ -336,9 +341,9 @@ func DecodeConn(r *Record, c *Conn) error {
 		c.Duration, c.HasDuration = d.dur(x.duration)
 	}
 	if count(x.ob) && count(x.rb) {
-		c.OrigBytes, c.RespBytes = num[x.ob], num[x.rb]
+		c.OrigBytes, c.RespBytes, c.HasRespBytes = num[x.ob], num[x.rb], true
 	} else {
-		c.OrigBytes, c.RespBytes = d.uint(x.ob), d.uint(x.rb)
+		c.OrigBytes, c.RespBytes, c.HasRespBytes = d.uint(x.ob), d.uint(x.rb), !r.IsUnset(x.rb)
 	}
 	c.ConnState = str(x.state)
 	c.LocalOrig, c.LocalResp = tri(x.lo), tri(x.lr)

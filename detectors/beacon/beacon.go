@@ -512,7 +512,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
 		hs, wh := srcHash(src), window.Mix64(uint64(w))
 		pair, net := Key{Src: src, Dst: dst, Kind: kPair}, Key{Src: src, Dst: netOf(dst), Kind: kNet}
-		unans := window.Failed(c.ConnState) || c.RespBytes == 0
+		unans := unanswered(c)
 		d.add(hkey{pair, pair.hash(hs)}, w, wh, c.TS, size, unans, c.RespP, proto, c.UID, dst, nil)
 		d.add(hkey{net, net.hash(hs)}, w, wh, c.TS, size, unans, c.RespP, proto, c.UID, dst, nil)
 	case ev.SSL != nil:
@@ -532,6 +532,28 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 			d.add(newHKey(Key{Src: window.IPOf(h.Orig), Kind: kDomain, H: hashBytes(h.Host) ^ 1}), w, window.Mix64(uint64(w)), h.TS, uint32(min(h.RequestBodyLen, math.MaxUint32)), false, h.RespP, 6, h.UID, window.IPOf(h.Resp), h.Host)
 		}
 	}
+}
+
+// unanswered says whether a conn row went unanswered (see sweeping):
+// window.Failed, or no response bytes. A row that does not give its
+// response's size (no resp_bytes column in its log, Zeek's unset, a JSON
+// writer that leaves out zeros: zeekreader.Conn.HasRespBytes) is told
+// by what its log does give: its history, answered when the responder
+// sent data ('d', what a size above 0 would have said: a handshake
+// alone is not an answer, as with the size), else its state alone,
+// answered unless window.Failed. Until 2026-12-02 such a row read as
+// unanswered: a C2 rotating over more than four hosts of a /24, logged
+// without resp_bytes, was a sweep and gave no notice.
+func unanswered(c *zeekreader.Conn) bool {
+	switch {
+	case window.Failed(c.ConnState):
+		return true
+	case c.HasRespBytes:
+		return c.RespBytes == 0
+	case len(c.History) > 0 && string(c.History) != "-":
+		return bytes.IndexByte(c.History, 'd') < 0
+	}
+	return false
 }
 
 // recurHold is how many passes of its table's eviction hand a key seen

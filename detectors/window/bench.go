@@ -41,7 +41,7 @@ func BenchEvents(n int) []*zeekreader.Event {
 		c := &zeekreader.Conn{TS: t, UID: []byte(fmt.Sprintf("C%017x", i)), Orig: src, Resp: dst,
 			OrigP: uint16(1024 + r.Intn(60000)), RespP: p, Proto: []byte(proto), ConnState: []byte(states[r.Intn(len(states))]),
 			Duration: time.Duration(r.ExpFloat64() * float64(2*time.Second)), HasDuration: true,
-			OrigBytes: uint64(r.ExpFloat64() * 2000), RespBytes: uint64(r.ExpFloat64() * 20000), LocalOrig: zeekreader.True}
+			OrigBytes: uint64(r.ExpFloat64() * 2000), RespBytes: uint64(r.ExpFloat64() * 20000), HasRespBytes: true, LocalOrig: zeekreader.True}
 		out[i] = &zeekreader.Event{Kind: zeekreader.KindConn, TS: t, Conn: c}
 	}
 	return out

@@ -29,22 +29,25 @@ import (
 
 // Conn is a synthetic conn row.
 type Conn struct {
-	TS         time.Time
-	Src, Dst   string
-	SPort      uint16
-	DPort      uint16
-	Proto      string
-	State      string
-	History    string // Zeek's history, "" for none
-	OrigBytes  uint64
-	RespBytes  uint64
-	Duration   time.Duration
-	OrigPkts   uint64
-	RespPkts   uint64
-	UID        string
-	LocalOrig  zeekreader.Tri
-	Open       bool
-	ServerName string // when set, the row is an ssl row
+	TS        time.Time
+	Src, Dst  string
+	SPort     uint16
+	DPort     uint16
+	Proto     string
+	State     string
+	History   string // Zeek's history, "" for none
+	OrigBytes uint64
+	RespBytes uint64
+	// NoRespBytes: the row gives no resp_bytes (zeekreader.Conn's
+	// HasRespBytes off)
+	NoRespBytes bool
+	Duration    time.Duration
+	OrigPkts    uint64
+	RespPkts    uint64
+	UID         string
+	LocalOrig   zeekreader.Tri
+	Open        bool
+	ServerName  string // when set, the row is an ssl row
 }
 
 // Event turns c into an event (a fresh one each call).
@@ -65,7 +68,7 @@ func (c Conn) Event() *zeekreader.Event {
 	}
 	v := &zeekreader.Conn{TS: c.TS, UID: []byte(c.UID), Orig: netip.MustParseAddr(c.Src), Resp: netip.MustParseAddr(c.Dst),
 		OrigP: c.SPort, RespP: c.DPort, Proto: []byte(c.Proto), ConnState: []byte(c.State), History: []byte(c.History),
-		OrigBytes: c.OrigBytes, RespBytes: c.RespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
+		OrigBytes: c.OrigBytes, RespBytes: c.RespBytes, HasRespBytes: !c.NoRespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
 		OrigPkts: c.OrigPkts, RespPkts: c.RespPkts, LocalOrig: c.LocalOrig}
 	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: c.TS, Conn: v, Open: c.Open}
 }
