@@ -375,22 +375,35 @@ type Acc struct {
 	Hosts uint64
 }
 
-// Pend is a row for the next window while the previous is still open.
+// Pend is a row for the next window while the previous is still open
+// (snapshots carry it as a PendForm).
 type Pend struct {
-	MS    int64
+	MS    uint32 // into the window of the key's pending rows (Entry.NextW)
 	Size  uint32
+	Dst   uint32 // a net key's destination (addDst's hash), when pendDst
 	Port  uint16
-	Proto uint8 // (0 in a version 1 snapshot: Restore takes its entry's)
-	Unans bool  // (version 3 on)
+	Proto uint8
+	F     uint8 // pendUnans, pendDst
 }
 
-// Entry is one key's state.
+// A Pend's F: its row went unanswered (see sweeping); it has its
+// destination (a net key's, and not restored from a version 3 snapshot
+// or older, which kept none).
+const (
+	pendUnans = 1 << iota
+	pendDst
+)
+
+// Entry is one key's state (snapshots carry it as an EntryForm).
 type Entry struct {
 	Acc    Acc
 	Next   [pendCap]Pend
 	NNext  uint8
 	DomLen uint8
 	Domain [64]byte // SNI / Host (truncated to 64 bytes for display)
+	// NextW is the window of the pending rows, after Acc.Win: Acc.Win +
+	// NextW (4 bytes of padding: the entry stays 1,504 bytes)
+	NextW uint32
 }
 
 func (e *Entry) domain() string { return string(e.Domain[:e.DomLen]) }
@@ -406,7 +419,9 @@ type Detector struct {
 	ignore  map[uint32]bool
 	allow   window.Networks
 	domains []string
-	Dropped int64 // rows lost when a pending buffer was full
+	// Dropped: rows lost when a pending buffer was full, or of a window
+	// after the one of the rows pending (replayed into one window)
+	Dropped int64
 	Shared  int64 // notices dropped as shared services (MaxSources)
 	Sweeps  int64 // net keys' notices dropped as sweeps (see sweeping)
 	Known   int64 // notices dropped as normal by a model's baseline
@@ -682,12 +697,22 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, u
 			d.win.Late++
 			return
 		}
-		// the next window while this one waits for lateness
-		if int(e.NNext) >= pendCap {
+		// the next window while this one waits for lateness (its rows
+		// replayed into it as close opens it, hosts and all: see
+		// replay)
+		nw := w - a.Win
+		if int(e.NNext) >= pendCap || nw > math.MaxUint32 || e.NNext > 0 && uint32(nw) != e.NextW {
 			d.Dropped++
 			return
 		}
-		e.Next[e.NNext] = Pend{MS: ts.UnixMilli(), Size: size, Port: port, Proto: proto, Unans: unans}
+		p := Pend{MS: uint32(ts.Sub(d.win.Start(w)) / time.Millisecond), Size: size, Port: port, Proto: proto}
+		if unans {
+			p.F |= pendUnans
+		}
+		if k.Kind == kNet {
+			p.Dst, p.F = dstHash(dst), p.F|pendDst
+		}
+		e.Next[e.NNext], e.NextW = p, uint32(nw)
 		e.NNext++
 		return
 	}
@@ -850,23 +875,35 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 		if e.NNext == 0 {
 			return true
 		}
-		// replay the rows of the next window
-		next := e.Next[:e.NNext]
-		w := d.win.Index(time.UnixMilli(next[0].MS))
-		d.open(a, k, w)
-		for _, p := range next {
-			if d.win.Index(time.UnixMilli(p.MS)) != w {
-				continue
-			}
-			d.put(a, uint32(p.MS-d.win.Start(w).UnixMilli()), p.Size, p.Unans)
-			a.Ports.add(p.Port, p.Proto)
-		}
-		e.NNext = 0
+		d.replay(k, e)
 		return false
 	})
 	for _, n := range d.dropKnown(d.dropShared(found, nets)) {
 		emit(n)
 	}
+}
+
+// replay opens the window of e's pending rows (the next, which came
+// while its window waited for lateness) and counts them there as add
+// counts a row: a net key's hosts too, so that a key whose rows cross
+// a boundary is judged as one within a window. Until 2026-12-02 they
+// were counted, the unanswered ones too, without their hosts: a /24
+// sweep that began the day before, 16 rows in the first 5 minutes and 4
+// after, was 20 rows on 4 hosts, no sweep, and a beacon notice
+// (TestSweepAcrossWindows). Their uids are not kept (a notice's sample
+// leaves them out).
+func (d *Detector) replay(k Key, e *Entry) {
+	a := &e.Acc
+	d.open(a, k, a.Win+int64(e.NextW))
+	for _, p := range e.Next[:e.NNext] {
+		d.put(a, p.MS, p.Size, p.F&pendUnans != 0)
+		a.Ports.add(p.Port, p.Proto)
+		if p.F&pendDst != 0 {
+			addHash(&a.NDst, &a.Dsts, p.Dst)
+			a.Hosts |= hostBit(p.Dst)
+		}
+	}
+	e.NNext, e.NextW = 0, 0
 }
 
 // dropShared removes the notices of destinations that MaxSources or more
@@ -1117,12 +1154,14 @@ func service(port uint16, proto string) string {
 // unanswered rows (Acc.Unans, Pre.Unans, Pend.Unans and a sighting's
 // sightUnans); a version 2 key's rows are all unanswered when its hosts
 // made it a sweep then (sweptByHosts), else none, so it is judged as it
-// was.
-const snapshotVersion = 3
+// was. Version 4 keeps a net key's pending rows' destinations
+// (PendForm.Dst); a version 3 key's are replayed without hosts, as
+// that build counted them.
+const snapshotVersion = 4
 
 type snap struct {
 	Version int // (0: version 1)
-	Entries []window.Entry[Key, Entry]
+	Entries []window.Entry[Key, EntryForm]
 	Pre     []window.Entry[PKey, Pre]
 	PreEv   int64
 	Ev      int64
@@ -1155,9 +1194,68 @@ func (s *snap) ReadChunks(dec *gob.Decoder) (err error) {
 	return nil
 }
 
+// EntryForm is an Entry as snapshots carry it: its pending rows at their
+// time (as versions 1 to 3 wrote them), not in a window.
+type EntryForm struct {
+	Acc    Acc
+	Next   [pendCap]PendForm
+	NNext  uint8
+	DomLen uint8
+	Domain [64]byte
+}
+
+// PendForm is a Pend as snapshots carry it.
+type PendForm struct {
+	MS    int64 // Unix milliseconds
+	Size  uint32
+	Port  uint16
+	Proto uint8 // (0 in a version 1 snapshot: Restore takes its entry's)
+	Unans bool  // (version 3 on)
+	// Dst is a net key's destination when HasDst (version 4 on)
+	Dst    uint32
+	HasDst bool
+}
+
+func (d *Detector) entryForm(e *Entry) EntryForm {
+	f := EntryForm{Acc: e.Acc, NNext: e.NNext, DomLen: e.DomLen, Domain: e.Domain}
+	start := d.win.Start(e.Acc.Win + int64(e.NextW)).UnixMilli()
+	for i, p := range e.Next[:e.NNext] {
+		f.Next[i] = PendForm{MS: start + int64(p.MS), Size: p.Size, Port: p.Port, Proto: p.Proto,
+			Unans: p.F&pendUnans != 0, Dst: p.Dst, HasDst: p.F&pendDst != 0}
+	}
+	return f
+}
+
+// entryOf is the live form of a snapshot's f. Its pending rows are the
+// first's window's, after its own (the ones of another window, which
+// versions 1 to 3 could hold, were left out when replayed).
+func (d *Detector) entryOf(f *EntryForm) Entry {
+	e := Entry{Acc: f.Acc, DomLen: f.DomLen, Domain: f.Domain}
+	var w int64
+	for i, p := range f.Next[:f.NNext] {
+		pw := d.win.Index(time.UnixMilli(p.MS))
+		if i == 0 {
+			w = pw
+		}
+		if pw != w || w <= f.Acc.Win || w-f.Acc.Win > math.MaxUint32 {
+			continue
+		}
+		x := Pend{MS: uint32(p.MS - d.win.Start(w).UnixMilli()), Size: p.Size, Port: p.Port, Proto: p.Proto}
+		if p.Unans {
+			x.F |= pendUnans
+		}
+		if p.HasDst {
+			x.Dst, x.F = p.Dst, x.F|pendDst
+		}
+		e.Next[e.NNext], e.NextW = x, uint32(w-f.Acc.Win)
+		e.NNext++
+	}
+	return e
+}
+
 // fromVersion1 counts the rows of a version 1 snapshot's e on the one
 // port it kept (its last row's), and its pending rows on its transport.
-func (e *Entry) fromVersion1() {
+func (e *EntryForm) fromVersion1() {
 	a := &e.Acc
 	a.Ports = portCounts{}
 	if a.Conns > 0 {
@@ -1247,9 +1345,9 @@ var _ detectors.Capturer = (*Detector)(nil)
 // Capture copies the state; the returned function encodes the copy.
 func (d *Detector) Capture() func(io.Writer) error {
 	live, livePre := d.t.Export(), d.pre.Export()
-	es := make([]window.Entry[Key, Entry], len(live))
-	for i, e := range live {
-		es[i] = window.Entry[Key, Entry]{K: e.K.Key, V: e.V}
+	es := make([]window.Entry[Key, EntryForm], len(live))
+	for i := range live {
+		es[i] = window.Entry[Key, EntryForm]{K: live[i].K.Key, V: d.entryForm(&live[i].V)}
 	}
 	pre := make([]window.Entry[PKey, Pre], len(livePre))
 	for i, e := range livePre {
@@ -1290,7 +1388,7 @@ func (d *Detector) Restore(b []byte) error {
 		if a := &e.V.Acc; v2 && sweptByHosts(a.Hosts, a.Conns) {
 			a.Unans = a.Conns
 		}
-		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: e.V}
+		es[i] = window.Entry[hkey, Entry]{K: newHKey(e.K), V: d.entryOf(&e.V)}
 	}
 	d.t.ImportLayout(es, s.Ev, s.Layout)
 	d.more = window.Slab[moreRows]{}

@@ -226,8 +226,8 @@ func TestEntrySize(t *testing.T) {
 	if sz := reflect.TypeOf(Entry{}).Size(); sz > 2048 {
 		t.Fatalf("entry %d bytes", sz)
 	}
-	// what the README's figures say: a net key's unanswered rows and
-	// hosts took padding, not room
+	// what the README's figures say: a net key's unanswered rows, hosts
+	// and pending rows' destinations took padding, not room
 	for _, c := range []struct {
 		what string
 		size uintptr
@@ -615,17 +615,17 @@ func gobOf(t *testing.T, v snap) []byte {
 func TestRestoreRefusesDamaged(t *testing.T) {
 	for _, c := range []struct {
 		name  string
-		entry func(e *window.Entry[Key, Entry])
+		entry func(e *window.Entry[Key, EntryForm])
 		pre   func(e *window.Entry[PKey, Pre])
 		sight func(x *SightAt)
 		whole func(v *snap)
 	}{
-		{name: "entry of 65 timestamps", entry: func(e *window.Entry[Key, Entry]) { e.V.Acc.N = tsCap + 1 }},
-		{name: "entry of 5 destinations", entry: func(e *window.Entry[Key, Entry]) { e.V.Acc.NDst = 5 }},
-		{name: "entry with 17 rows pending", entry: func(e *window.Entry[Key, Entry]) { e.V.NNext = pendCap + 1 }},
-		{name: "entry with a 65-byte domain", entry: func(e *window.Entry[Key, Entry]) { e.V.DomLen = 65 }},
-		{name: "entry of kind 0", entry: func(e *window.Entry[Key, Entry]) { e.K.Kind = 0 }},
-		{name: "entry of kind 4", entry: func(e *window.Entry[Key, Entry]) { e.K.Kind = kDomain + 1 }},
+		{name: "entry of 65 timestamps", entry: func(e *window.Entry[Key, EntryForm]) { e.V.Acc.N = tsCap + 1 }},
+		{name: "entry of 5 destinations", entry: func(e *window.Entry[Key, EntryForm]) { e.V.Acc.NDst = 5 }},
+		{name: "entry with 17 rows pending", entry: func(e *window.Entry[Key, EntryForm]) { e.V.NNext = pendCap + 1 }},
+		{name: "entry with a 65-byte domain", entry: func(e *window.Entry[Key, EntryForm]) { e.V.DomLen = 65 }},
+		{name: "entry of kind 0", entry: func(e *window.Entry[Key, EntryForm]) { e.K.Kind = 0 }},
+		{name: "entry of kind 4", entry: func(e *window.Entry[Key, EntryForm]) { e.K.Kind = kDomain + 1 }},
 		{name: "first stage of 8 rows", pre: func(e *window.Entry[PKey, Pre]) { e.V.N = preRows }},
 		{name: "first stage of 255 rows", pre: func(e *window.Entry[PKey, Pre]) { e.V.N = 255 }},
 		{name: "first stage of no row", pre: func(e *window.Entry[PKey, Pre]) { e.V.N = 0 }},
