@@ -507,3 +507,39 @@ func TestConnHasRespBytes(t *testing.T) {
 		}
 	}
 }
+
+// A conn row says whether it gives resp_pkts, as it does of resp_bytes:
+// Zeek logs a 0 where it leaves resp_bytes unset (a one-packet
+// connection), a trimmed config may log neither, and a JSON writer may
+// leave out a zero.
+func TestConnHasRespPkts(t *testing.T) {
+	const tsv = "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tresp_bytes\t"
+	const types = "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\t"
+	const row = "1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t53\tudp\t-\t"
+	const json = `{"ts":1700000000,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":53,"proto":"udp"`
+	const pkts = "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n"
+	const ptypes = "count\tcount\tcount\tcount\n"
+	for _, c := range []struct {
+		name, log string
+		resp      uint64
+		has       bool
+	}{
+		{"TSV 0, resp_bytes unset", hdr + tsv + pkts + types + ptypes + row + "1\t70\t0\t0\n", 0, true},
+		{"TSV 3", hdr + tsv + pkts + types + ptypes + row + "3\t210\t3\t450\n", 3, true},
+		{"TSV unset", hdr + tsv + pkts + types + ptypes + row + "1\t70\t-\t-\n", 0, false},
+		{"TSV without the column", hdr + tsv + "orig_pkts\torig_ip_bytes\n" + types + "count\tcount\n" + row + "1\t70\n", 0, false},
+		{"TSV orig_pkts unset", hdr + tsv + pkts + types + ptypes + row + "-\t-\t2\t300\n", 2, true},
+		{"JSON 0", json + `,"orig_pkts":1,"resp_pkts":0}` + "\n", 0, true},
+		{"JSON 3", json + `,"orig_pkts":3,"resp_pkts":3}` + "\n", 3, true},
+		{"JSON null", json + `,"orig_pkts":1,"resp_pkts":null}` + "\n", 0, false},
+		{"JSON left out", json + `,"orig_pkts":1}` + "\n", 0, false},
+	} {
+		ev, err := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(c.log), "conn.log")).Next()
+		if err != nil {
+			t.Fatal(c.name, err)
+		}
+		if ev.Conn.RespPkts != c.resp || ev.Conn.HasRespPkts != c.has {
+			t.Errorf("%s: resp_pkts %d (given %v), want %d (%v)", c.name, ev.Conn.RespPkts, ev.Conn.HasRespPkts, c.resp, c.has)
+		}
+	}
+}

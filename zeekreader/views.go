@@ -47,9 +47,13 @@ type Conn struct {
 	History      []byte
 	OrigPkts     uint64
 	OrigIPBytes  uint64
-	RespPkts     uint64
-	RespIPBytes  uint64
-	CommunityID  []byte
+	RespPkts     uint64 // 0 when unset (see HasRespPkts)
+	// HasRespPkts: the row gives resp_pkts, as HasRespBytes says of
+	// resp_bytes (Zeek logs it, 0 included, even where it leaves
+	// resp_bytes unset; a trimmed config or a JSON writer may not).
+	HasRespPkts bool
+	RespIPBytes uint64
+	CommunityID []byte
 	// Label and DetailedLabel are the Stratosphere ground-truth columns of
 	// labelled datasets (empty elsewhere).
 	Label         []byte
@@ -356,10 +360,10 @@ func DecodeConn(r *Record, c *Conn) error {
 	c.History = str(x.history)
 	if count(x.op2) && count(x.oipb) && count(x.rp2) && count(x.ripb) {
 		c.OrigPkts, c.OrigIPBytes = num[x.op2], num[x.oipb]
-		c.RespPkts, c.RespIPBytes = num[x.rp2], num[x.ripb]
+		c.RespPkts, c.RespIPBytes, c.HasRespPkts = num[x.rp2], num[x.ripb], true
 	} else {
 		c.OrigPkts, c.OrigIPBytes = d.uint(x.op2), d.uint(x.oipb)
-		c.RespPkts, c.RespIPBytes = d.uint(x.rp2), d.uint(x.ripb)
+		c.RespPkts, c.RespIPBytes, c.HasRespPkts = d.uint(x.rp2), d.uint(x.ripb), !r.IsUnset(x.rp2)
 	}
 	c.CommunityID = str(x.cid)
 	c.Label, c.DetailedLabel = str(x.label), str(x.dlabel)
