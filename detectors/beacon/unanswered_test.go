@@ -1,10 +1,6 @@
 package beacon
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,61 +45,12 @@ func TestUnanswered(t *testing.T) {
 	}
 }
 
-// connFormat writes rows as a conn.log in dir.
+// connFormat is a conn.log's form (window.WriteConnLog).
 type connFormat struct {
 	name    string
 	json    bool
 	fields  []string // of ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto duration orig_bytes resp_bytes conn_state history
 	history bool     // (the sweeps of connect scans are told apart only by it)
-}
-
-func (f connFormat) write(t *testing.T, rows []window.Conn) string {
-	t.Helper()
-	dir := t.TempDir()
-	var b strings.Builder
-	if !f.json {
-		types := map[string]string{"ts": "time", "uid": "string", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr",
-			"id.resp_p": "port", "proto": "enum", "duration": "interval", "orig_bytes": "count", "resp_bytes": "count",
-			"conn_state": "string", "history": "string"}
-		var ts []string
-		for _, n := range f.fields {
-			ts = append(ts, types[n])
-		}
-		fmt.Fprintf(&b, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\t%s\n#types\t%s\n",
-			strings.Join(f.fields, "\t"), strings.Join(ts, "\t"))
-	}
-	for i, r := range rows {
-		v := map[string]any{"ts": float64(r.TS.UnixMicro()) / 1e6, "uid": fmt.Sprintf("C%017d", i), "id.orig_h": r.Src,
-			"id.orig_p": r.SPort, "id.resp_h": r.Dst, "id.resp_p": r.DPort, "proto": "tcp", "duration": r.Duration.Seconds(),
-			"orig_bytes": r.OrigBytes, "resp_bytes": r.RespBytes, "conn_state": r.State, "history": r.History}
-		if f.json {
-			o := map[string]any{}
-			for _, n := range f.fields {
-				o[n] = v[n]
-			}
-			j, err := json.Marshal(o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.Write(append(j, '\n'))
-			continue
-		}
-		for k, n := range f.fields {
-			if k > 0 {
-				b.WriteByte('\t')
-			}
-			if n == "ts" {
-				fmt.Fprintf(&b, "%d.%06d", r.TS.Unix(), r.TS.Nanosecond()/1000)
-			} else {
-				fmt.Fprint(&b, v[n])
-			}
-		}
-		b.WriteByte('\n')
-	}
-	if err := os.WriteFile(filepath.Join(dir, "conn.log"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // A site whose conn.log gives no resp_bytes (a trimmed config, or a JSON
@@ -137,7 +84,7 @@ func TestSweepOrC2WithoutRespBytes(t *testing.T) {
 				continue
 			}
 			t.Run(f.name+"/"+c.name, func(t *testing.T) {
-				dir := f.write(t, c.rows)
+				dir := window.WriteConnLog(t, t.TempDir(), f.fields, f.json, c.rows)
 				// the rows are read without a size
 				var sized, n int
 				if err := window.Feed([]string{dir}, func(ev *zeekreader.Event) {

@@ -4,6 +4,7 @@
 package dos
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/gob"
 	"fmt"
@@ -266,7 +267,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	}
 	s.Srcs.Add(window.HashAddr(c.Orig, 0xd05)) // (same hash family as HashIP)
 	s.Conns++
-	ho := window.HalfOpen(c.ConnState) || (string(c.Proto) == "udp" && c.RespBytes == 0 && c.RespPkts == 0)
+	ho := window.HalfOpen(c.ConnState) || (string(c.Proto) == "udp" && noReply(c))
 	if ho {
 		s.HalfOpen++
 	}
@@ -639,11 +640,46 @@ func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, r *run)
 	return n
 }
 
+// noReply says whether a conn row says its responder sent nothing: a
+// UDP row without a reply is half-open, and a flow without one may be a
+// one-way flood. A reply's packets or bytes say there was one, a
+// resp_pkts of 0 that there was none (Zeek logs it even on a one-packet
+// row, where it leaves resp_bytes unset). A row that does not give
+// resp_pkts (zeekreader.Conn.HasRespPkts: a trimmed config, a JSON
+// writer that leaves out zeros) is told by its state: S0, SH and RSTOS0
+// say the responder sent nothing (a UDP S0: Zeek saw no packet of it),
+// any other but OTH that it did; else by its history, a responder's
+// letter (lower case) or none; else, but for TCP (whose responder
+// acknowledges without data), by a resp_bytes of 0. Where nothing tells,
+// the row is not one without reply: until 2026-12-02 it was, and at a
+// site logging neither column every UDP row was half-open (each busy
+// UDP service's share 1, a distributed flood once 200 clients came in a
+// window) and every long busy flow a one-way flood.
+func noReply(c *zeekreader.Conn) bool {
+	switch {
+	case c.RespPkts > 0 || c.RespBytes > 0:
+		return false
+	case c.HasRespPkts:
+		return true
+	}
+	switch string(c.ConnState) {
+	case "S0", "SH", "RSTOS0":
+		return true
+	case "", "-", "OTH":
+	default:
+		return false
+	}
+	if h := c.History; len(h) > 0 && string(h) != "-" {
+		return !bytes.ContainsFunc(h, func(r rune) bool { return 'a' <= r && r <= 'z' })
+	}
+	return c.HasRespBytes && string(c.Proto) != "tcp"
+}
+
 // oneWay flags a flow that is a flood by itself: many packets, a high
-// packet rate and no reply.
+// packet rate and no reply (noReply).
 func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
-	if d.cfg.FlowPackets <= 0 || c.RespPkts > 0 || c.RespBytes > 0 || float64(c.OrigPkts) < d.cfg.FlowPackets ||
-		c.Duration < max(d.cfg.FlowMinDuration, time.Second) {
+	if d.cfg.FlowPackets <= 0 || float64(c.OrigPkts) < d.cfg.FlowPackets ||
+		c.Duration < max(d.cfg.FlowMinDuration, time.Second) || !noReply(c) {
 		return nil
 	}
 	pkts := float64(c.OrigPkts)

@@ -44,10 +44,13 @@ type Conn struct {
 	Duration    time.Duration
 	OrigPkts    uint64
 	RespPkts    uint64
-	UID         string
-	LocalOrig   zeekreader.Tri
-	Open        bool
-	ServerName  string // when set, the row is an ssl row
+	// NoRespPkts: the row gives no resp_pkts (zeekreader.Conn's
+	// HasRespPkts off)
+	NoRespPkts bool
+	UID        string
+	LocalOrig  zeekreader.Tri
+	Open       bool
+	ServerName string // when set, the row is an ssl row
 }
 
 // Event turns c into an event (a fresh one each call).
@@ -69,7 +72,7 @@ func (c Conn) Event() *zeekreader.Event {
 	v := &zeekreader.Conn{TS: c.TS, UID: []byte(c.UID), Orig: netip.MustParseAddr(c.Src), Resp: netip.MustParseAddr(c.Dst),
 		OrigP: c.SPort, RespP: c.DPort, Proto: []byte(c.Proto), ConnState: []byte(c.State), History: []byte(c.History),
 		OrigBytes: c.OrigBytes, RespBytes: c.RespBytes, HasRespBytes: !c.NoRespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
-		OrigPkts: c.OrigPkts, RespPkts: c.RespPkts, LocalOrig: c.LocalOrig}
+		OrigPkts: c.OrigPkts, RespPkts: c.RespPkts, HasRespPkts: !c.NoRespPkts, LocalOrig: c.LocalOrig}
 	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: c.TS, Conn: v, Open: c.Open}
 }
 
@@ -584,4 +587,80 @@ func CheckRefusesNewer(t testing.TB, det interface {
 	if err == nil || !strings.Contains(err.Error(), "from a newer zeekanom") {
 		t.Errorf("%s restored a newer snapshot: %v", det.Name(), err)
 	}
+}
+
+// WriteConnLog writes rows as dir/conn.log of the given fields (Zeek's
+// names: ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto duration
+// orig_bytes resp_bytes conn_state history orig_pkts orig_ip_bytes
+// resp_pkts resp_ip_bytes), a TSV log with its header or JSON lines. A
+// row's NoRespBytes (NoRespPkts) writes its resp_bytes (resp_pkts and
+// resp_ip_bytes) unset: "-", or left out of its JSON object, as Zeek's
+// writers do. It returns dir.
+func WriteConnLog(t testing.TB, dir string, fields []string, asJSON bool, rows []Conn) string {
+	t.Helper()
+	types := map[string]string{"ts": "time", "uid": "string", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr",
+		"id.resp_p": "port", "proto": "enum", "duration": "interval", "orig_bytes": "count", "resp_bytes": "count",
+		"conn_state": "string", "history": "string", "orig_pkts": "count", "orig_ip_bytes": "count", "resp_pkts": "count",
+		"resp_ip_bytes": "count"}
+	var b strings.Builder
+	if !asJSON {
+		var ts []string
+		for _, n := range fields {
+			if types[n] == "" {
+				t.Fatalf("WriteConnLog: no field %q", n)
+			}
+			ts = append(ts, types[n])
+		}
+		fmt.Fprintf(&b, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\t%s\n#types\t%s\n",
+			strings.Join(fields, "\t"), strings.Join(ts, "\t"))
+	}
+	for i, r := range rows {
+		proto := r.Proto
+		if proto == "" {
+			proto = "tcp"
+		}
+		v := map[string]any{"ts": float64(r.TS.UnixMicro()) / 1e6, "uid": fmt.Sprintf("C%017d", i), "id.orig_h": r.Src,
+			"id.orig_p": r.SPort, "id.resp_h": r.Dst, "id.resp_p": r.DPort, "proto": proto, "duration": r.Duration.Seconds(),
+			"orig_bytes": r.OrigBytes, "resp_bytes": r.RespBytes, "conn_state": r.State, "history": r.History,
+			"orig_pkts": r.OrigPkts, "orig_ip_bytes": r.OrigPkts * 28, "resp_pkts": r.RespPkts, "resp_ip_bytes": r.RespPkts * 28}
+		if r.NoRespBytes {
+			delete(v, "resp_bytes")
+		}
+		if r.NoRespPkts {
+			delete(v, "resp_pkts")
+			delete(v, "resp_ip_bytes")
+		}
+		if asJSON {
+			o := map[string]any{}
+			for _, n := range fields {
+				if x, ok := v[n]; ok {
+					o[n] = x
+				}
+			}
+			j, err := json.Marshal(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(append(j, '\n'))
+			continue
+		}
+		for k, n := range fields {
+			if k > 0 {
+				b.WriteByte('\t')
+			}
+			switch x, ok := v[n]; {
+			case !ok:
+				b.WriteByte('-')
+			case n == "ts":
+				fmt.Fprintf(&b, "%d.%06d", r.TS.Unix(), r.TS.Nanosecond()/1000)
+			default:
+				fmt.Fprint(&b, x)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conn.log"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
