@@ -96,6 +96,13 @@ type Vector struct {
 	Rows int
 	// UIDs is a sample of the window's uids (evidence).
 	UIDs []string
+	// Unobserved is how much of the window the input did not cover: the
+	// time before its first row when it opens the input or follows a gap
+	// (no row for longer than a window), and after its last row when it
+	// ends the input or precedes one. 0: the whole window was observed
+	// (or its span is not known: a window restored from a version 2
+	// snapshot). Its counts are then those of part of the window.
+	Unobserved time.Duration
 }
 
 // Config tunes the extractor.
@@ -144,6 +151,11 @@ type Extractor struct {
 	// countOnly is SkipBelow's bound: host-windows with fewer rows are
 	// counted in Stats.Windows but not built.
 	countOnly int
+	// prevEnd and prevLast are the end of the last window closed with
+	// rows of its own and the ts of its last row (Unix ns): whether the
+	// input covered the start of the next one (observed)
+	prevEnd  time.Time
+	prevLast int64
 }
 
 // maxSpare closed windows are kept for reuse (a window lives
@@ -198,6 +210,7 @@ func (x *Extractor) accEnd(h netip.Addr, ts time.Time, dur time.Duration) (*winS
 		}
 		x.cur = w
 	}
+	w.saw(ts)
 	a := w.find(keyOf(h), x.cfg.MaxHosts)
 	if a == nil || a.rows == math.MaxUint32 {
 		// (a host-window of 2^32-1 rows takes no more: its counts are
@@ -467,7 +480,7 @@ func (x *Extractor) vector(w *winState, a *hostAcc) Vector {
 	v[17] = float64(s.snis.n)
 	v[18] = math.Log((a.out + 1) / (a.in + 1))
 	return Vector{Host: a.key().addr(), Start: w.start, End: w.end, Values: v, Malicious: a.mal, Class: w.className(a),
-		Rows: int(a.rows), UIDs: w.uidList(a)}
+		Rows: int(a.rows), UIDs: w.uidList(a), Unobserved: w.unobserved}
 }
 
 // interarrivalCV is cv of a's conn start times. The times are gathered
@@ -542,6 +555,7 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
 	var out []Vector
 	for _, w := range ws {
+		x.observed(w, ws)
 		build := max(x.cfg.MinRows, x.countOnly)
 		var below int
 		x.order, below = w.hostOrder(x.order[:0], build, x.cfg.MinRows)
@@ -555,6 +569,44 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 		}
 	}
 	return out
+}
+
+// observed sets w.unobserved, the part of closing window w the input did
+// not cover, and moves prevEnd and prevLast on to w. The input covered
+// w's start when the window before it closed with rows of its own and
+// its last row came at most a window before w's first; w's end when the
+// window after it (open, or closing with w) has a row at most a window
+// after w's last. A window without rows of its own (only conn rows
+// reassigned to it, or restored from a version 2 snapshot) counts as
+// covered, and as covering its end.
+func (x *Extractor) observed(w *winState, closing []*winState) {
+	gap := int64(x.cfg.Window)
+	if w.first > w.last {
+		w.unobserved = 0
+		x.prevEnd, x.prevLast = w.end, w.end.UnixNano()
+		return
+	}
+	var un int64
+	if !x.prevEnd.Equal(w.start) || w.first-x.prevLast > gap {
+		un += w.first - w.start.UnixNano()
+	}
+	next := func(ws []*winState) *winState {
+		for _, n := range ws {
+			if n.start.Equal(w.end) && n.first <= n.last {
+				return n
+			}
+		}
+		return nil
+	}
+	n := next(x.open)
+	if n == nil {
+		n = next(closing)
+	}
+	if n == nil || n.first-w.last > gap {
+		un += w.end.UnixNano() - w.last
+	}
+	w.unobserved = time.Duration(un)
+	x.prevEnd, x.prevLast = w.end, w.last
 }
 
 // Robust is a per-feature median and MAD (scaled by 1.4826 so it estimates

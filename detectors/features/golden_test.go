@@ -157,7 +157,8 @@ func goldenLine(what string, vs []Vector) string {
 // The vectors, snapshots and stats of goldenRows are those the extractor
 // gave before its accumulators shrank (testdata/golden-rows.txt, written
 // by commit 5c43c5d: digests of each batch of vectors and of each
-// snapshot, bit for bit), and a snapshot restores to itself and to the
+// snapshot, bit for bit; the snapshots' since version 3 added the
+// windows' spans), and a snapshot restores to itself and to the
 // vectors of the uninterrupted run. go test -run TestGoldenRows -update
 // rewrites the file.
 func TestGoldenRows(t *testing.T) {

@@ -71,6 +71,16 @@ func addrs(prefix string, n int) []netip.Addr {
 	return out
 }
 
+// covered clears the vectors' Unobserved: what the input covered of a
+// window depends on the windows before it (Extractor.observed), which a
+// fresh extractor has not seen.
+func covered(vs []Vector) []Vector {
+	for i := range vs {
+		vs[i].Unobserved = 0
+	}
+	return vs
+}
+
 // A window built in storage reused from a closed one (other hosts, more of
 // them, fuller sets and chains) gives the vectors a fresh extractor gives
 // for its rows alone: nothing of the earlier hosts' sets, times, uids or
@@ -96,7 +106,7 @@ func TestReusedWindowMatchesFresh(t *testing.T) {
 			fresh.Observe(ev)
 		}
 		want := fresh.Flush()
-		if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		if len(want) == 0 || !reflect.DeepEqual(covered(got), covered(want)) {
 			t.Fatalf("window %d: %d vectors, fresh %d\n got %+v\nwant %+v", k, len(got), len(want), got, want)
 		}
 	}
@@ -214,7 +224,7 @@ func TestReservedWindowMatchesFresh(t *testing.T) {
 	}
 	got, want := x.Flush(), fresh.Flush()
 	got = got[len(got)-len(want):]
-	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+	if len(want) == 0 || !reflect.DeepEqual(covered(got), covered(want)) {
 		t.Fatalf("%d vectors, fresh %d", len(got), len(want))
 	}
 }

@@ -15,11 +15,13 @@ import (
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
-// snapshotVersion 2 keeps the distinct sets of addresses and names as
-// their 64-bit hashes (what the extractor holds since it stopped keeping
-// the elements); version 1, with the elements, still restores (they are
-// hashed as rows would be).
-const snapshotVersion = 2
+// snapshotVersion 3 keeps what the input covered of the windows (each
+// window's first and last row, the last window closed): version 2's
+// windows restore as covered whole. Version 2 keeps the distinct sets of
+// addresses and names as their 64-bit hashes (what the extractor holds
+// since it stopped keeping the elements); version 1, with the elements,
+// still restores (they are hashed as rows would be).
+const snapshotVersion = 3
 
 type snapHost struct {
 	Host   netip.Addr `json:"host"`
@@ -60,14 +62,25 @@ type snapHost struct {
 }
 
 type snapWindow struct {
-	Start time.Time  `json:"start"`
+	Start time.Time `json:"start"`
+	// Span is the ts (Unix ns) of the window's first and last row; none
+	// when it has no rows of its own (version 3)
+	Span  []int64    `json:"span,omitempty"`
 	Hosts []snapHost `json:"hosts"`
+}
+
+// snapPrev is the last window closed with rows of its own: its end and
+// the ts of its last row (Unix ns), version 3.
+type snapPrev struct {
+	End  time.Time `json:"end"`
+	Last int64     `json:"last"`
 }
 
 type snapshot struct {
 	Version int          `json:"version"`
 	Closed  time.Time    `json:"closed"`
 	Stats   Stats        `json:"stats"`
+	Prev    *snapPrev    `json:"prev,omitempty"`
 	Windows []snapWindow `json:"windows"`
 }
 
@@ -97,7 +110,7 @@ func (w *winState) addHashes(s *hset, hs []uint64, max int) {
 // copy's encoding, as Snapshot's, to w (for a checkpoint encoded while rows
 // flow).
 func (x *Extractor) Capture() func(w io.Writer) error {
-	c := &Extractor{closed: x.closed, stats: x.stats}
+	c := &Extractor{closed: x.closed, stats: x.stats, prevEnd: x.prevEnd, prevLast: x.prevLast}
 	for _, w := range x.open {
 		c.open = append(c.open, w.clone())
 	}
@@ -116,11 +129,16 @@ func (x *Extractor) Snapshot() ([]byte, error) {
 // 160,000 hosts, and one Marshal of them all took several times their
 // size in memory.
 func (x *Extractor) encode(w io.Writer) error {
+	var prev *snapPrev
+	if !x.prevEnd.IsZero() {
+		prev = &snapPrev{x.prevEnd, x.prevLast}
+	}
 	head, err := json.Marshal(struct {
 		Version int       `json:"version"`
 		Closed  time.Time `json:"closed"`
 		Stats   Stats     `json:"stats"`
-	}{snapshotVersion, x.closed, x.stats})
+		Prev    *snapPrev `json:"prev,omitempty"`
+	}{snapshotVersion, x.closed, x.stats, prev})
 	if err != nil {
 		return err
 	}
@@ -138,6 +156,10 @@ func (x *Extractor) encode(w io.Writer) error {
 			return err
 		}
 		j.Raw(nil, `{"start":`)
+		if win.first <= win.last {
+			j.Raw(start, fmt.Sprintf(`,"span":[%d,%d]`, win.first, win.last))
+			start = nil
+		}
 		j.Raw(start, `,"hosts":`)
 		order, _ := win.hostOrder(nil, 0, 0)
 		if len(order) == 0 {
@@ -188,8 +210,8 @@ func hashAll[K any](list []K, hash func(K) uint64) []uint64 {
 	return out
 }
 
-// Restore replaces the extractor's windows with a snapshot's (version 1 or
-// 2); on error the extractor is unchanged.
+// Restore replaces the extractor's windows with a snapshot's (version 1 to
+// 3); on error the extractor is unchanged.
 func (x *Extractor) Restore(b []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -223,9 +245,18 @@ func (x *Extractor) Restore(b []byte) error {
 		}
 	}
 	x.closed, x.stats = s.Closed, s.Stats
+	x.prevEnd, x.prevLast = time.Time{}, 0
+	if s.Prev != nil {
+		x.prevEnd, x.prevLast = s.Prev.End, s.Prev.Last
+	}
 	x.open, x.cur = x.open[:0], nil
 	for _, sw := range s.Windows {
 		w := x.openWindow(sw.Start)
+		if sp := sw.Span; len(sp) == 2 && sp[0] <= sp[1] && sp[0] >= w.start.UnixNano() && sp[1] < w.end.UnixNano() {
+			// (a span not in the window, as the window's length was
+			// changed since, is left out: the window counts as covered)
+			w.first, w.last = sp[0], sp[1]
+		}
 		for _, h := range sw.Hosts {
 			a := w.find(keyOf(h.Host), math.MaxInt)
 			a.rows, a.conns, a.failed, a.udp = uint32(h.Rows), uint32(h.Conns), uint32(h.Failed), uint32(h.UDP)

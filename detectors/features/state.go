@@ -3,6 +3,7 @@ package features
 import (
 	"cmp"
 	"encoding/binary"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -300,6 +301,22 @@ type winState struct {
 	uids       paged[byte] // per uid: the one before (4 bytes, position+1), length (2), bytes
 	sides      paged[sideAcc]
 	classes    []string
+	// first and last are the ts (Unix ns) of the window's first and last
+	// row by ts among those in it (not the conn rows reassigned to it);
+	// first > last: none. unobserved is what the input did not cover of
+	// the window, set when it closes (Extractor.observed).
+	first, last int64
+	unobserved  time.Duration
+}
+
+// saw notes a row at ts, if it is in w (a conn row reassigned to the
+// window of its end is not).
+func (w *winState) saw(ts time.Time) {
+	if ts.Before(w.start) || !ts.Before(w.end) {
+		return
+	}
+	n := ts.UnixNano()
+	w.first, w.last = min(w.first, n), max(w.last, n)
 }
 
 // clone is a deep copy of w, for a snapshot encoded while w goes on.
@@ -353,6 +370,7 @@ func setSize(n int) int {
 // reset empties w for reuse, keeping its storage.
 func (w *winState) reset(start, end time.Time) {
 	w.start, w.end = start, end
+	w.first, w.last, w.unobserved = math.MaxInt64, math.MinInt64, 0
 	w.accs = w.accs[:0]
 	clear(w.index)
 	w.sets.reset()
