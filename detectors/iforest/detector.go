@@ -127,6 +127,9 @@ type Detector struct {
 	least   float64
 	rest    []float64
 	restFor *Forest
+	// scratch of partScore
+	partX [][]float64
+	partS []float64
 	// modelForest is a model's forest as loaded (online: a snapshot saves
 	// the forest only once retraining replaced it)
 	modelForest *Forest
@@ -315,7 +318,7 @@ func (d *Detector) scoreAll(vs []features.Vector, emit detectors.Emit) {
 	j := 0
 	for i := range vs {
 		if vs[i].Rows >= d.cfg.MinRows {
-			d.scored(&vs[i], scores[j], done)
+			d.scored(&vs[i], d.partScore(d.tr.Forest, d.rest, &vs[i], scores[j]), done)
 			j++
 		}
 	}
@@ -348,6 +351,10 @@ func (d *Detector) train(emit detectors.Emit) {
 		}
 	}
 	scores := f.calibrate(JX)
+	rest := f.MinPaths()
+	for i := range judged {
+		scores[i] = d.partScore(f, rest, &judged[i], scores[i])
+	}
 	d.tr = &Trained{Forest: f, Baseline: func(string) features.Robust { return d.pop.robust() }}
 	d.fromRun = true
 	if d.cfg.Retrain > 0 {
@@ -387,6 +394,97 @@ func leastFlagged(cfg Config) float64 {
 	}
 	return max(lo-1e-6, 0)
 }
+
+// partScore is the isolation score a window is judged by: s, its own,
+// unless the input covered only part of it (features' Unobserved: the
+// window opens or ends the input, or borders a gap longer than a window).
+// Such a window's counts and sums are those of the part observed: the
+// host's whole window held at least as much, and perhaps as much more as
+// its rate in the part would add over the rest. It is judged as the most
+// usual whole window that agrees with what was seen: scored with its
+// counts as seen and scaled up to the most that the rate seen could have
+// given (wholeMost), and at the points between, and judged by the lowest
+// of those scores. A steady host's partial window is thus judged near its
+// whole-window equivalent, not flagged for its low counts, while a host
+// whose observed part is already unusual for a whole window (a scan in
+// the last minute of the input) scores high at every point and is
+// flagged, and so is one with too few rows for the part observed to be
+// any usual window's. A partial window never scores above s: a rate seen
+// in a short part is not extrapolated to flag a host (a poller's burst
+// at the start of every window, in a window observed for 10 s, would be
+// 30 times its rows).
+func (d *Detector) partScore(f *Forest, rest []float64, v *features.Vector, s float64) float64 {
+	if v.Unobserved <= 0 || s < d.least {
+		return s
+	}
+	hi := wholeMost(v.Rows, d.cfg.Window, v.Unobserved)
+	steps := max(1, int(math.Ceil(math.Log(hi)/partStep)))
+	best := s
+	X, scores := d.partX[:0], d.partS
+	for k := 1; k <= steps; k++ {
+		scale := math.Pow(hi, float64(k)/float64(steps))
+		X = X[:0]
+		for _, alpha := range partDistinct {
+			x := slices.Clone(v.Values)
+			for i := range x {
+				switch {
+				case distinctCount(i):
+					x[i] *= math.Pow(scale, alpha)
+				case scalesWithTime(i):
+					x[i] *= scale
+				}
+			}
+			X = append(X, features.Transform(x, x))
+		}
+		scores = slices.Grow(scores[:0], len(X))[:len(X)]
+		f.ScoreBatchAbove(X, scores, d.least, rest)
+		best = min(best, slices.Min(scores))
+		if best < d.least {
+			break // not flagged: no need to know by how much
+		}
+	}
+	d.partX, d.partS = X[:0], scores[:0]
+	return best
+}
+
+// partDistinct are the powers of a partial window's scale its distinct
+// counts are scored at: a distinct count grows less than in proportion
+// (each row adds at most one, many add none), from as seen (0) to in
+// proportion (1).
+var partDistinct = []float64{0, 0.5, 1}
+
+// wholeMost is the most by which a window's counts, rows rows seen in
+// the part of window w observed (all but unobserved, at least a second),
+// could have grown over the whole window: by what the part not observed
+// would add at the upper bound of the rate seen (a Poisson rate's, on
+// rows, 99%: z 2.33 on the square-root scale). A window observed all but
+// a second is judged nearly as it is; one observed for a minute of five,
+// with 10 rows, at up to 8.5 times its counts.
+func wholeMost(rows int, w, unobserved time.Duration) float64 {
+	seen := max(w-unobserved, time.Second)
+	if seen >= w || rows <= 0 {
+		return 1
+	}
+	k, rest := float64(rows), float64(w-seen)/float64(seen)
+	upper := math.Pow(math.Sqrt(k)+partZ/2, 2)
+	return 1 + upper/k*rest
+}
+
+// partZ is the normal quantile of wholeMost's bound, partStep the
+// step, in log space, between the points partScore scores a partial
+// window at.
+const (
+	partZ    = 2.33
+	partStep = 0.1
+)
+
+// scalesWithTime reports whether feature i grows with the time observed:
+// the counts and sums, not the ratios and means.
+func scalesWithTime(i int) bool { return !features.Ratio(i) && i != 6 && i != 13 }
+
+// distinctCount reports whether feature i counts distinct values
+// (destinations, ports, domains, HTTP hosts, server names).
+func distinctCount(i int) bool { return i == 1 || i == 2 || i == 11 || i == 15 || i == 17 }
 
 // scored judges a window scored s by the forest.
 func (d *Detector) scored(v *features.Vector, s float64, done func(*window.HostRun[peakExplained])) {
