@@ -65,6 +65,21 @@ func Ratio(i int) bool {
 	return false
 }
 
+// Mean reports whether feature i is a mean over the window's rows
+// (which, like a ratio, does not grow with the time a window covers).
+func Mean(i int) bool { return i == 6 || i == 13 }
+
+// Distinct reports whether feature i counts distinct values
+// (destinations, ports, domains, HTTP hosts, server names): over more of
+// a window it grows less than in proportion.
+func Distinct(i int) bool {
+	switch i {
+	case 1, 2, 11, 15, 17:
+		return true
+	}
+	return false
+}
+
 // Transform maps a raw vector to the space the models work in: log1p of
 // counts and sums, ratios unchanged. dst may be v.
 func Transform(v, dst []float64) []float64 {

@@ -428,7 +428,7 @@ func (d *Detector) partScore(f *Forest, rest []float64, v *features.Vector, s fl
 			x := slices.Clone(v.Values)
 			for i := range x {
 				switch {
-				case distinctCount(i):
+				case features.Distinct(i):
 					x[i] *= math.Pow(scale, alpha)
 				case scalesWithTime(i):
 					x[i] *= scale
@@ -480,11 +480,7 @@ const (
 
 // scalesWithTime reports whether feature i grows with the time observed:
 // the counts and sums, not the ratios and means.
-func scalesWithTime(i int) bool { return !features.Ratio(i) && i != 6 && i != 13 }
-
-// distinctCount reports whether feature i counts distinct values
-// (destinations, ports, domains, HTTP hosts, server names).
-func distinctCount(i int) bool { return i == 1 || i == 2 || i == 11 || i == 15 || i == 17 }
+func scalesWithTime(i int) bool { return !features.Ratio(i) && !features.Mean(i) }
 
 // scored judges a window scored s by the forest.
 func (d *Detector) scored(v *features.Vector, s float64, done func(*window.HostRun[peakExplained])) {
