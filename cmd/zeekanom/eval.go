@@ -33,7 +33,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mpath := fs.String("m", "", "model file for the iforest, supervised, contextual, exfil and beacon detectors (overrides the config)")
 	labelsPath := fs.String("labels", "", "labels file: host,start,end,class lines")
 	jsonOut := fs.String("json", "", "also write the report as JSON to FILE (-: standard output, and the table to standard error)")
-	window := fs.Duration("window", 5*time.Minute, "host-window length for the host-window metrics")
+	window := fs.Duration("window", 5*time.Minute, "host-window length for the host-window metrics; when not given, the window of -c's iforest and supervised (the larger when they differ), or this default without either")
 	minRisk := fs.Float64("min-risk", 0, "ignore notices with event.risk_score below N")
 	var workers int
 	workersVar(fs, &workers)
@@ -77,6 +77,11 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if len(dets) == 0 {
 		return errors.New("no detector enabled")
+	}
+	if !flagGiven(fs, "window") {
+		// the host-windows are the detectors' own (iforest, supervised)
+		// unless the command line says otherwise
+		*window = eval.WindowOf(dets)
 	}
 	ev := eval.New(*window, labels)
 	// the late-row accounting follows the detectors' configured lateness,

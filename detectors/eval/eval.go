@@ -220,10 +220,29 @@ func New(window time.Duration, labels []LabelRange) *Evaluator {
 	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: labels, hw: map[hwKey]*hwTruth{}}
 }
 
-// featuresLate is a detector built on the features extractor (iforest,
-// supervised): a conn row read after its start window closed goes to the
-// window of its end, where the other windowed detectors drop it.
-type featuresLate interface{ FeaturesLateness() time.Duration }
+// featuresBuilt is a detector built on the features extractor (iforest,
+// supervised): it counts a host's rows in windows of its own length, and
+// a conn row read after its start window closed goes to the window of
+// its end, where the other windowed detectors drop it.
+type featuresBuilt interface {
+	FeaturesWindow() time.Duration
+	FeaturesLateness() time.Duration
+}
+
+// ofFeatures is the largest of get over the detectors of dets built on
+// features, def when there is none.
+func ofFeatures(dets []detectors.Detector, get func(featuresBuilt) time.Duration, def time.Duration) time.Duration {
+	l, found := time.Duration(0), false
+	for _, d := range dets {
+		if f, ok := d.(featuresBuilt); ok {
+			l, found = max(l, get(f)), true
+		}
+	}
+	if !found {
+		return def
+	}
+	return l
+}
 
 // LatenessOf is the Lateness for an Evaluator of dets: the largest
 // lateness of the detectors that count a late conn row in the window of
@@ -239,16 +258,24 @@ type featuresLate interface{ FeaturesLateness() time.Duration }
 // never saw the row in. When they differ, a row only the less patient
 // one moved is judged by its start alone.
 func LatenessOf(dets []detectors.Detector) time.Duration {
-	l, found := time.Duration(0), false
-	for _, d := range dets {
-		if f, ok := d.(featuresLate); ok {
-			l, found = max(l, f.FeaturesLateness()), true
-		}
-	}
-	if !found {
-		return features.DefaultConfig().Lateness
-	}
-	return l
+	return ofFeatures(dets, featuresBuilt.FeaturesLateness, features.DefaultConfig().Lateness)
+}
+
+// WindowOf is the host-window length for an Evaluator of dets when the
+// command line does not give one: the largest window of the detectors
+// built on features (iforest and supervised, whose host-windows are the
+// unit eval scores, and whose start windows lateEnd mirrors), features'
+// default of 5 minutes when none of them is among dets. The largest,
+// because a notice flags every host-window its span overlaps: on the
+// grid of the smaller, a notice of the larger window flags two or more
+// windows, those the attack left benign false positives that detector
+// could not avoid, where on the larger grid a notice of the smaller
+// flags the one window that holds its own (when one length divides the
+// other, as 5 and 10 or 15 minutes do). It also keeps lateEnd's rule of
+// LatenessOf: a start window of the larger length closes no earlier than
+// the smaller's, so a row late on it was late for both.
+func WindowOf(dets []detectors.Detector) time.Duration {
+	return ofFeatures(dets, featuresBuilt.FeaturesWindow, features.DefaultConfig().Window)
 }
 
 // Observe records the ground truth of one row.

@@ -371,36 +371,41 @@ func TestLateRowCountsWhereSeen(t *testing.T) {
 	}
 }
 
-// LatenessOf is the largest lateness of the detectors that count a late
-// row in its end's window (iforest, supervised); without one of them,
-// features' default, whatever the others' (which drop a late row).
-func TestLatenessOf(t *testing.T) {
-	forest := func(l time.Duration) detectors.Detector {
+// LatenessOf and WindowOf are the largest lateness and window of the
+// detectors built on features (iforest, supervised); without one of
+// them, features' defaults (2 and 5 minutes), whatever the others'
+// (which drop a late row and count in windows eval does not score).
+func TestLatenessOfWindowOf(t *testing.T) {
+	forest := func(l, w time.Duration) detectors.Detector {
 		c := iforest.DefaultConfig()
-		c.Lateness = l
+		c.Lateness, c.Window = l, w
 		return iforest.New(c, nil)
 	}
-	classifier := func(l time.Duration) detectors.Detector {
+	classifier := func(l, w time.Duration) detectors.Detector {
 		c := supervised.DefaultConfig()
-		c.Lateness = l
+		c.Lateness, c.Window = l, w
 		return supervised.New(c, nil, nil)
 	}
 	longDoS := dos.DefaultConfig()
-	longDoS.Lateness = time.Hour
+	longDoS.Lateness, longDoS.Window = time.Hour, time.Hour
+	const m = time.Minute
 	for _, tc := range []struct {
-		name string
-		dets []detectors.Detector
-		want time.Duration
+		name                 string
+		dets                 []detectors.Detector
+		lateness, windowSize time.Duration
 	}{
-		{"none", nil, 2 * time.Minute},
-		{"iforest", []detectors.Detector{forest(7 * time.Minute)}, 7 * time.Minute},
-		{"iforest below the default", []detectors.Detector{forest(time.Minute)}, time.Minute},
-		{"the larger of the two", []detectors.Detector{forest(2 * time.Minute), classifier(10 * time.Minute)}, 10 * time.Minute},
-		{"dos alone", []detectors.Detector{dos.New(longDoS)}, 2 * time.Minute},
-		{"dos's does not count", []detectors.Detector{dos.New(longDoS), forest(3 * time.Minute)}, 3 * time.Minute},
+		{"none", nil, 2 * m, 5 * m},
+		{"iforest", []detectors.Detector{forest(7*m, 10*m)}, 7 * m, 10 * m},
+		{"iforest below the defaults", []detectors.Detector{forest(m, m)}, m, m},
+		{"the larger of the two", []detectors.Detector{forest(2*m, 15*m), classifier(10*m, 5*m)}, 10 * m, 15 * m},
+		{"dos alone", []detectors.Detector{dos.New(longDoS)}, 2 * m, 5 * m},
+		{"dos's does not count", []detectors.Detector{dos.New(longDoS), forest(3*m, 10*m)}, 3 * m, 10 * m},
 	} {
-		if got := LatenessOf(tc.dets); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		if got := LatenessOf(tc.dets); got != tc.lateness {
+			t.Errorf("%s: lateness %v, want %v", tc.name, got, tc.lateness)
+		}
+		if got := WindowOf(tc.dets); got != tc.windowSize {
+			t.Errorf("%s: window %v, want %v", tc.name, got, tc.windowSize)
 		}
 	}
 }

@@ -190,6 +190,11 @@ func (d *Detector) Name() string { return "iforest" }
 // counted in the window of its end, if still open (features'
 // Stats.Reassigned). eval takes it (eval.LatenessOf).
 func (d *Detector) FeaturesLateness() time.Duration { return d.cfg.Lateness }
+
+// FeaturesWindow is the length of the detector's host-windows, those of
+// its features extractor. eval takes it (eval.WindowOf).
+func (d *Detector) FeaturesWindow() time.Duration { return d.cfg.Window }
+
 func (d *Detector) Kinds() []zeekreader.Kind {
 	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL}
 }
