@@ -123,7 +123,8 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	res, err := scoreArchive(ctx, arch, dets, sink, &f, stderr)
-	res.late = lateRows(dets)
+	res.late = leftOut(dets, "late", "late_rows")
+	res.dropped = leftOut(dets, "dropped")
 	if err == nil {
 		err = res.skipped.nothingRead(len(arch.Files()), res.stats.Rows)
 	}
@@ -186,26 +187,32 @@ type scoreResult struct {
 	elapsed time.Duration
 	ended   bool // the input was read to its end (not interrupted)
 	late    []string
+	dropped []string // leftOut's "dropped": rows a detector had no room to hold
 }
 
-// lateRows names the detectors that left rows out as too late for their
-// windows, with how many, most first ("dos 507"): conn rows of long
-// connections, written when they end, more than a detector's lateness
-// after their ts. The summary said "0 skipped" over them.
-func lateRows(dets []detectors.Detector) []string {
-	type late struct {
+// leftOut names the detectors whose Stats count rows they left out under
+// one of stats, with how many, most first ("dos 507"): "late" and
+// "late_rows", conn rows of long connections, written when they end,
+// more than a detector's lateness after their ts; "dropped", beacon's
+// rows of a key's next window past those it holds while the window
+// before waits for lateness. The summary said "0 skipped" over them.
+func leftOut(dets []detectors.Detector, stats ...string) []string {
+	type left struct {
 		name string
 		n    float64
 	}
-	var ls []late
+	var ls []left
 	for _, d := range dets {
 		v, ok := callStats(d)
 		if !ok {
 			continue
 		}
-		st := metrics.Flatten(v)
-		if n := st["late"] + st["late_rows"]; n > 0 {
-			ls = append(ls, late{d.Name(), n})
+		st, n := metrics.Flatten(v), 0.0
+		for _, k := range stats {
+			n += st[k]
+		}
+		if n > 0 {
+			ls = append(ls, left{d.Name(), n})
 		}
 	}
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].n > ls[j].n })
@@ -238,6 +245,10 @@ func (r *scoreResult) summary(w io.Writer) {
 	if len(r.late) > 0 {
 		fmt.Fprintf(w, "zeekanom score: rows too late for a detector's window, left out by it (mostly conn rows of long connections, logged when they end): %s\n",
 			strings.Join(r.late, ", "))
+	}
+	if len(r.dropped) > 0 {
+		fmt.Fprintf(w, "zeekanom score: rows a detector had no room to hold, left out by it (beacon: a key's rows of its next window past the 16 it holds while the window before waits for lateness, counted per key): %s\n",
+			strings.Join(r.dropped, ", "))
 	}
 	if other := r.stats.Rows - r.stats.Outside - r.scored; other > 0 && r.ended {
 		fmt.Fprintf(w, "zeekanom score: %s not scored: not conn, dns, http or ssl rows with a ts (a JSON log's kind comes from its file name, e.g. conn.log)\n", counted(other, "row"))

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors/beacon"
+	"github.com/zeekanom/zeekanom/detectors/window"
+	"github.com/zeekanom/zeekanom/output/metrics"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
 	"github.com/zeekanom/zeekanom/zeekreader/zeekgen"
@@ -485,6 +488,44 @@ func TestWalkNotesPrinted(t *testing.T) {
 	} {
 		if code, _, errs := runCLI(t, args...); code != 0 || !strings.Contains(errs, note) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 0 and %q", args, code, errs, note)
+		}
+	}
+}
+
+// score's summary names the rows beacon dropped (a key's rows of its
+// next window past the 16 it holds while the window before waits for
+// lateness), as it names the rows a detector left out as late, and the
+// metrics get them as beacon's detector_stat "dropped" beside tracked
+// and evicted. Before, only Detector.Dropped and the snapshots kept the count.
+func TestScoreSummaryNamesDroppedRows(t *testing.T) {
+	day := time.Date(2024, 3, 5, 0, 0, 0, 0, time.UTC)
+	var rows []window.Conn
+	for i := range 10 { // the day before
+		rows = append(rows, window.Conn{TS: day.Add(time.Duration(i-10) * time.Minute), Src: "10.1.1.1", SPort: uint16(40000 + i), Dst: "198.51.100.7", DPort: 443, State: "SF", OrigBytes: 90, RespBytes: 900})
+	}
+	for i := range 20 { // 16 held, 4 dropped by the pair's key and the /24's
+		rows = append(rows, window.Conn{TS: day.Add(time.Duration(i) * 5 * time.Second), Src: "10.1.1.1", SPort: uint16(41000 + i), Dst: "198.51.100.7", DPort: 443, State: "SF", OrigBytes: 90, RespBytes: 900})
+	}
+	fields := []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes", "resp_bytes", "conn_state"}
+	logs := window.WriteConnLog(t, t.TempDir(), fields, false, rows)
+	code, _, errs := runCLI(t, "score", logs)
+	if want := "zeekanom score: rows a detector had no room to hold, left out by it (beacon: a key's rows of its next window past the 16 it holds while the window before waits for lateness, counted per key): beacon 8\n"; code != 0 || !strings.HasSuffix(errs, want) {
+		t.Errorf("score: exit %d, summary %q: want it to end with %q", code, errs, want)
+	}
+
+	d := beacon.New(beacon.DefaultConfig())
+	window.Run(d, rows)
+	v, ok := callStats(d)
+	if !ok {
+		t.Fatal("beacon has no Stats")
+	}
+	st := metrics.Flatten(v)
+	if st["dropped"] != 8 || st["late"] != 0 {
+		t.Errorf("beacon's detector stats %v: want dropped 8, late 0", st)
+	}
+	for _, k := range []string{"tracked", "evicted"} { // the metrics' hosts_tracked, hosts_evicted_total
+		if _, ok := st[k]; !ok {
+			t.Errorf("beacon's detector stats %v: no %s", st, k)
 		}
 	}
 }

@@ -464,10 +464,23 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindSSL, zeekreader.KindHTTP}
 }
 
-// Stats reports tracked keys, evictions and late rows.
-func (d *Detector) Stats() window.Stats {
+// Stats is what the detector reports (the metrics' detector_stat, the
+// score summary): window.Stats and the rows it dropped.
+type Stats struct {
+	window.Stats
+	// Dropped is Detector.Dropped: a key's rows of the next window past
+	// the pendCap held while its window waits for lateness, or of a
+	// window after theirs, left out of the key's windows; counted per
+	// key (a row its pair's key and its /24's both drop counts twice)
+	Dropped int64 `json:"dropped,omitempty"`
+}
+
+// Stats reports tracked keys, evictions, late and dropped rows, and the
+// notices suppressed.
+func (d *Detector) Stats() Stats {
 	s, p := d.t.Stats(), d.pre.Stats()
-	return window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late, Suppressed: d.Shared + d.Known + d.Sweeps}
+	return Stats{Stats: window.Stats{Tracked: s.Tracked + p.Tracked, Evicted: s.Evicted + p.Evicted, Late: d.win.Late, Suppressed: d.Shared + d.Known + d.Sweeps},
+		Dropped: d.Dropped}
 }
 
 func netOf(a window.IP) window.IP {

@@ -87,3 +87,35 @@ func TestSweepAcrossWindows(t *testing.T) {
 		})
 	}
 }
+
+// A key's rows of the next window past the pendCap held while its window
+// waits for lateness are dropped, and Stats says so (Dropped, the metrics'
+// detector_stat "dropped" and score's summary), as it says Late: until
+// 2026-12-02 only Detector.Dropped and the snapshots kept the count.
+func TestStatsDropped(t *testing.T) {
+	day := t0.Add(24 * time.Hour)
+	for _, c := range []struct {
+		name    string
+		next    int // rows of the day, one every 5 s from its start
+		dropped int64
+	}{
+		{"none past the buffer", pendCap, 0},
+		// each row dropped twice: from its pair's key and its /24's
+		{"4 past it", pendCap + 4, 8},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rows []window.Conn
+			for i := range 10 { // the day before: a full entry
+				rows = append(rows, window.Conn{TS: day.Add(time.Duration(i-10) * time.Minute), Src: "10.1.1.1", Dst: "198.51.100.7", DPort: 443, OrigBytes: 90, RespBytes: 900})
+			}
+			for i := range c.next {
+				rows = append(rows, window.Conn{TS: day.Add(time.Duration(i) * 5 * time.Second), Src: "10.1.1.1", Dst: "198.51.100.7", DPort: 443, OrigBytes: 90, RespBytes: 900})
+			}
+			d := New(DefaultConfig())
+			window.Run(d, rows)
+			if st := d.Stats(); st.Dropped != c.dropped || d.Dropped != c.dropped || st.Late != 0 {
+				t.Errorf("Stats: dropped %d, late %d (Detector.Dropped %d); want %d, 0", st.Dropped, st.Late, d.Dropped, c.dropped)
+			}
+		})
+	}
+}
