@@ -655,31 +655,62 @@ func (d *Detector) notice(k Key, p *Peak, uids []string, from, to int64, r *run)
 // site logging neither column every UDP row was half-open (each busy
 // UDP service's share 1, a distributed flood once 200 clients came in a
 // window) and every long busy flow a one-way flood.
-func noReply(c *zeekreader.Conn) bool {
+func noReply(c *zeekreader.Conn) bool { return noReplyBy(c) != byNone }
+
+// replyEvidence is the column of a conn row that told noReply there was
+// no reply: a one-way notice names it rather than a reply_packets of 0
+// the row may not have given.
+type replyEvidence uint8
+
+const (
+	byNone      replyEvidence = iota // a reply, or nothing tells
+	byRespPkts                       // resp_pkts given, 0 (and no reply bytes)
+	byConnState                      // S0, SH or RSTOS0
+	byHistory                        // no responder's letter
+	byRespBytes                      // resp_bytes given, 0 (not TCP)
+)
+
+// noReplyBy is noReply with the column that told it (byNone when the
+// row had a reply or nothing told).
+func noReplyBy(c *zeekreader.Conn) replyEvidence {
 	switch {
 	case c.RespPkts > 0 || c.RespBytes > 0:
-		return false
+		return byNone
 	case c.HasRespPkts:
-		return true
+		return byRespPkts
 	}
 	switch string(c.ConnState) {
 	case "S0", "SH", "RSTOS0":
-		return true
+		return byConnState
 	case "", "-", "OTH":
 	default:
-		return false
+		return byNone
 	}
 	if h := c.History; len(h) > 0 && string(h) != "-" {
-		return !bytes.ContainsFunc(h, func(r rune) bool { return 'a' <= r && r <= 'z' })
+		if bytes.ContainsFunc(h, func(r rune) bool { return 'a' <= r && r <= 'z' }) {
+			return byNone
+		}
+		return byHistory
 	}
-	return c.HasRespBytes && string(c.Proto) != "tcp"
+	if c.HasRespBytes && string(c.Proto) != "tcp" {
+		return byRespBytes
+	}
+	return byNone
 }
 
 // oneWay flags a flow that is a flood by itself: many packets, a high
-// packet rate and no reply (noReply).
+// packet rate and no reply (noReply). Its explanation gives what the row
+// said of the reply: a reply_packets of 0 where the row gave resp_pkts,
+// a reply_bytes of 0 where it gave resp_bytes alone; where its state or
+// history told, neither (the row gave no count to show), and the message
+// names the column.
 func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 	if d.cfg.FlowPackets <= 0 || float64(c.OrigPkts) < d.cfg.FlowPackets ||
-		c.Duration < max(d.cfg.FlowMinDuration, time.Second) || !noReply(c) {
+		c.Duration < max(d.cfg.FlowMinDuration, time.Second) {
+		return nil
+	}
+	by := noReplyBy(c)
+	if by == byNone {
 		return nil
 	}
 	pkts := float64(c.OrigPkts)
@@ -700,8 +731,18 @@ func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 		"flow_packets":       notice.F(pkts, d.cfg.FlowPackets, pkts/d.cfg.FlowPackets),
 		"packets_per_s":      notice.F(math.Round(rate*10)/10, d.cfg.FlowRate, rate/d.cfg.FlowRate),
 		"flow_duration_s":    {Value: c.Duration.Seconds()},
-		"reply_packets":      {Value: 0},
 		"flow_orig_ip_bytes": {Value: float64(c.OrigIPBytes)},
+	}
+	switch by {
+	case byRespPkts:
+		f["reply_packets"] = notice.Feature{Value: 0}
+	case byRespBytes:
+		f["reply_bytes"] = notice.Feature{Value: 0}
+		n.Message += " (no reply bytes; the row gives no resp_pkts)"
+	case byConnState:
+		n.Message += fmt.Sprintf(" (conn_state %s; the row gives no resp_pkts)", c.ConnState)
+	case byHistory:
+		n.Message += fmt.Sprintf(" (history %s, no responder's letter; the row gives no resp_pkts)", c.History)
 	}
 	n.Explain = notice.Explanation{Detector: "dos", Score: ratio, Features: f, Top: []string{"packets_per_s", "flow_packets"},
 		Window: c.Duration.Seconds()}

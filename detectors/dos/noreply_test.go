@@ -3,6 +3,7 @@ package dos
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,45 +19,45 @@ func TestNoReply(t *testing.T) {
 		proto, state, history string
 		respPkts, respBytes   uint64
 		hasPkts, hasBytes     bool
-		want                  bool
+		by                    replyEvidence
 	}{
 		// packets given: they tell, as before
-		{"udp", "S0", "D", 0, 0, true, false, true}, // Zeek's one-packet row: resp_bytes unset
-		{"udp", "SF", "Dd", 1, 120, true, true, false},
-		{"udp", "SF", "Dd", 0, 0, true, true, true}, // (the counts over the state)
-		{"tcp", "SF", "ShADadFf", 20, 0, true, true, false},
+		{"udp", "S0", "D", 0, 0, true, false, byRespPkts}, // Zeek's one-packet row: resp_bytes unset
+		{"udp", "SF", "Dd", 1, 120, true, true, byNone},
+		{"udp", "SF", "Dd", 0, 0, true, true, byRespPkts}, // (the counts over the state)
+		{"tcp", "SF", "ShADadFf", 20, 0, true, true, byNone},
 		// packets not given: a reply's bytes, then the state
-		{"udp", "", "", 0, 90, false, true, false},
-		{"udp", "S0", "", 0, 0, false, false, true},
-		{"udp", "SF", "", 0, 0, false, false, false},
-		{"udp", "SF", "", 0, 0, false, true, false}, // a reply without payload
-		{"udp", "SHR", "", 0, 0, false, false, false},
-		{"tcp", "SH", "", 0, 0, false, false, true},
-		{"tcp", "RSTOS0", "", 0, 0, false, false, true},
-		{"tcp", "REJ", "", 0, 0, false, false, false},
-		{"tcp", "S1", "", 0, 0, false, false, false},
+		{"udp", "", "", 0, 90, false, true, byNone},
+		{"udp", "S0", "", 0, 0, false, false, byConnState},
+		{"udp", "SF", "", 0, 0, false, false, byNone},
+		{"udp", "SF", "", 0, 0, false, true, byNone}, // a reply without payload
+		{"udp", "SHR", "", 0, 0, false, false, byNone},
+		{"tcp", "SH", "", 0, 0, false, false, byConnState},
+		{"tcp", "RSTOS0", "", 0, 0, false, false, byConnState},
+		{"tcp", "REJ", "", 0, 0, false, false, byNone},
+		{"tcp", "S1", "", 0, 0, false, false, byNone},
 		// then the history: a responder's letter
-		{"udp", "OTH", "Dd", 0, 0, false, false, false},
-		{"udp", "", "D", 0, 0, false, false, true},
-		{"udp", "-", "Dd", 0, 0, false, false, false},
-		{"tcp", "", "ShAD", 0, 0, false, false, false},
-		{"tcp", "", "S", 0, 0, false, false, true},
+		{"udp", "OTH", "Dd", 0, 0, false, false, byNone},
+		{"udp", "", "D", 0, 0, false, false, byHistory},
+		{"udp", "-", "Dd", 0, 0, false, false, byNone},
+		{"tcp", "", "ShAD", 0, 0, false, false, byNone},
+		{"tcp", "", "S", 0, 0, false, false, byHistory},
 		// then a resp_bytes of 0, but for TCP
-		{"udp", "", "", 0, 0, false, true, true},
-		{"udp", "-", "-", 0, 0, false, true, true},
-		{"tcp", "", "", 0, 0, false, true, false},
+		{"udp", "", "", 0, 0, false, true, byRespBytes},
+		{"udp", "-", "-", 0, 0, false, true, byRespBytes},
+		{"tcp", "", "", 0, 0, false, true, byNone},
 		// nothing tells
-		{"udp", "", "", 0, 0, false, false, false},
-		{"udp", "OTH", "-", 0, 0, false, false, false},
-		{"icmp", "", "", 0, 0, false, false, false},
+		{"udp", "", "", 0, 0, false, false, byNone},
+		{"udp", "OTH", "-", 0, 0, false, false, byNone},
+		{"icmp", "", "", 0, 0, false, false, byNone},
 	} {
 		r := window.Conn{TS: t0, Src: "10.0.0.1", Dst: "203.0.113.53", DPort: 53, Proto: c.proto, History: c.history,
 			RespPkts: c.respPkts, RespBytes: c.respBytes, NoRespPkts: !c.hasPkts, NoRespBytes: !c.hasBytes}
 		ev := r.Event()
 		ev.Conn.ConnState = []byte(c.state) // (Event gives "" SF)
-		if got := noReply(ev.Conn); got != c.want {
-			t.Errorf("%s state %q history %q resp_pkts %d (given %v) resp_bytes %d (given %v): no reply %v, want %v",
-				c.proto, c.state, c.history, c.respPkts, c.hasPkts, c.respBytes, c.hasBytes, got, c.want)
+		if got, by := noReply(ev.Conn), noReplyBy(ev.Conn); got != (c.by != byNone) || by != c.by {
+			t.Errorf("%s state %q history %q resp_pkts %d (given %v) resp_bytes %d (given %v): no reply %v by %d, want by %d",
+				c.proto, c.state, c.history, c.respPkts, c.hasPkts, c.respBytes, c.hasBytes, got, by, c.by)
 		}
 	}
 }
@@ -181,4 +182,45 @@ func udpFlow(pkts, reply uint64, state, history string) []window.Conn {
 	return []window.Conn{{TS: t0, Src: "10.0.0.5", Dst: "203.0.113.9", SPort: 1025, DPort: 5004, Proto: "udp",
 		State: state, History: history, Duration: 19 * time.Minute, OrigBytes: pkts * 1200, OrigPkts: pkts,
 		RespBytes: reply * 100, RespPkts: reply}}
+}
+
+// A one-way notice gives what its row said of the reply: a reply_packets
+// of 0 where the row gave resp_pkts, a reply_bytes of 0 where it gave
+// resp_bytes alone, and neither where its state or history told (the
+// message names the column). Until 2026-12-02 every one said
+// reply_packets 0, a count the row may not have given.
+func TestOneWayNamesItsEvidence(t *testing.T) {
+	for _, c := range []struct {
+		name, state, history string
+		hasPkts, hasBytes    bool
+		feature, suffix      string // reply feature ("" none), message's end
+	}{
+		{"resp_pkts 0", "S0", "D", true, true, "reply_packets", " without a reply"},
+		{"state S0, no resp_pkts", "S0", "D", false, true, "", " without a reply (conn_state S0; the row gives no resp_pkts)"},
+		{"history, no resp_pkts", "OTH", "D", false, false, "", " without a reply (history D, no responder's letter; the row gives no resp_pkts)"},
+		{"resp_bytes 0 alone", "OTH", "", false, true, "reply_bytes", " without a reply (no reply bytes; the row gives no resp_pkts)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			row := window.Conn{TS: t0, Src: "10.0.0.5", Dst: "203.0.113.9", SPort: 1025, DPort: 161, Proto: "udp", State: c.state, History: c.history,
+				Duration: 19 * time.Minute, OrigBytes: 115000 * 1400, OrigPkts: 115000, NoRespPkts: !c.hasPkts, NoRespBytes: !c.hasBytes}
+			ns := window.Run(New(DefaultConfig()), []window.Conn{row})
+			if len(ns) != 1 || ns[0].Sub != "one_way_flow" {
+				t.Fatalf("%d notices, want one one_way_flow", len(ns))
+			}
+			n := ns[0]
+			var reply []string
+			for _, k := range []string{"reply_packets", "reply_bytes"} {
+				if f, ok := n.Explain.Features[k]; ok {
+					reply = append(reply, fmt.Sprintf("%s=%g", k, f.Value))
+				}
+			}
+			want := []string(nil)
+			if c.feature != "" {
+				want = []string{c.feature + "=0"}
+			}
+			if !slices.Equal(reply, want) || !strings.HasSuffix(n.Message, c.suffix) {
+				t.Errorf("reply features %v, message %q; want %v, ending %q", reply, n.Message, want, c.suffix)
+			}
+		})
+	}
 }
