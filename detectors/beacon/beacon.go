@@ -573,15 +573,11 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 // unanswered: a C2 rotating over more than four hosts of a /24, logged
 // without resp_bytes, was a sweep and gave no notice.
 func unanswered(c *zeekreader.Conn) bool {
-	switch {
-	case window.Failed(c.ConnState):
+	if window.Failed(c.ConnState) {
 		return true
-	case c.HasRespBytes:
-		return c.RespBytes == 0
-	case len(c.History) > 0 && string(c.History) != "-":
-		return bytes.IndexByte(c.History, 'd') < 0
 	}
-	return false
+	data, known := window.RespData(c)
+	return known && !data
 }
 
 // recurHold is how many passes of its table's eviction hand a key seen

@@ -268,6 +268,22 @@ func (s *slot) add(h uint64, conns, failed uint32, uid []byte, dst window.IP) {
 	s.Last = dst
 }
 
+// failedAttempt says whether a conn row is a failed attempt: a state of
+// window.Failed and no response data. Where the row gives resp_bytes, a
+// size of 0; where it does not (no column in its log, Zeek's unset, a
+// JSON writer that leaves out zeros: zeekreader.Conn.HasRespBytes), no
+// responder data in its history ('d', as beacon's unanswered reads it),
+// and its state alone without history. Until 2026-12-02 the missing
+// size read as 0: an RSTR or OTH row that carried the responder's data,
+// logged without resp_bytes, counted as a failed attempt.
+func failedAttempt(c *zeekreader.Conn) bool {
+	if !window.Failed(c.ConnState) {
+		return false
+	}
+	data, _ := window.RespData(c) // (no data where the row does not tell)
+	return !data
+}
+
 // Observe takes a conn row.
 func (d *Detector) Observe(ev *zeekreader.Event) {
 	c := ev.Conn
@@ -290,7 +306,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	sw := d.slow.Index(c.TS)
 	slowOK := sw > d.slow.Closed
 	proto := window.ProtoNum(c.Proto)
-	failed := window.Failed(c.ConnState) && c.RespBytes == 0
+	failed := failedAttempt(c)
 	src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
 	var nf uint32
 	var hold uint8 // a key with failed attempts outlives one-off keys in full tables

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zeekanom/zeekanom/output/notice"
+	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
 // Risk calibrates a detector's raw score onto risk_score 0–100. Every
@@ -78,6 +79,23 @@ func Failed(state []byte) bool {
 		return true
 	}
 	return false
+}
+
+// RespData says whether a conn row shows its responder sent data, and
+// whether the row tells at all: its resp_bytes above 0 where it gives
+// them (zeekreader.Conn.HasRespBytes), else a 'd' in its history (what a
+// size above 0 would have said: a handshake alone is no data); a row
+// giving neither does not tell (a conn.log without either column, Zeek's
+// unset, a JSON writer that leaves out zeros), and data is then false.
+// beacon reads an answer and scan a failed attempt by it.
+func RespData(c *zeekreader.Conn) (data, known bool) {
+	switch {
+	case c.HasRespBytes:
+		return c.RespBytes > 0, true
+	case len(c.History) > 0 && string(c.History) != "-":
+		return bytes.IndexByte(c.History, 'd') >= 0, true
+	}
+	return false, false
 }
 
 // Established reports a connection whose originator completed a
