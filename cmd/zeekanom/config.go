@@ -30,6 +30,9 @@ type Config struct {
 	State   StateConfig   `toml:"state"`
 	Metrics MetricsConfig `toml:"metrics"`
 	Log     LogConfig     `toml:"log"`
+	// Memory is [memory]: how the detectors' state is held (every command
+	// that builds detectors).
+	Memory MemoryConfig `toml:"memory"`
 
 	md   *toml.MetaData
 	path string
@@ -154,6 +157,15 @@ type MetricsConfig struct {
 	Listen string `toml:"listen"`
 }
 
+// MemoryConfig is [memory].
+type MemoryConfig struct {
+	// HugePages (default true): the detectors' tables ask the kernel for
+	// transparent huge pages (window.HugePages); false turns them off
+	// for the process (PR_SET_THP_DISABLE), where resident memory matters
+	// more than CPU: a huge page stays whole while any of it is in use.
+	HugePages bool `toml:"huge_pages"`
+}
+
 // LogConfig is [log]: diagnostics on standard error.
 type LogConfig struct {
 	Level string `toml:"level"` // debug, info, warn, error
@@ -169,6 +181,7 @@ func defaultConfig() *Config {
 		State:   StateConfig{Dir: "/var/lib/zeekanom", CheckpointInterval: 10 * time.Second},
 		Metrics: MetricsConfig{Listen: metrics.DefaultListen},
 		Log:     LogConfig{Level: "info"},
+		Memory:  MemoryConfig{HugePages: true},
 	}
 }
 

@@ -79,6 +79,12 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
   ## Prometheus /metrics and /healthz; "" disables.
   listen = %q
 
+[memory]
+  ## The detectors' tables ask Linux for transparent huge pages (about a
+  ## tenth less CPU: README, Performance); false turns them off for this
+  ## process, where resident memory matters more than CPU.
+  huge_pages = %v
+
 [log]
   ## debug, info, warn or error (reloadable).
   level = %q
@@ -124,7 +130,7 @@ func writeExample(w io.Writer) error {
 	d := defaultConfig()
 	logs := `["` + strings.Join(d.Input.Logs, `", "`) + `"]`
 	fmt.Fprintf(w, exampleHead, d.Input.Logdir, logs, d.Input.ArchiveDir, d.Input.PollInterval.String(),
-		d.State.Dir, d.State.CheckpointInterval.String(), d.Metrics.Listen, d.Log.Level, defaultNDJSONPath)
+		d.State.Dir, d.State.CheckpointInterval.String(), d.Metrics.Listen, d.Memory.HugePages, d.Log.Level, defaultNDJSONPath)
 
 	fmt.Fprintln(w, "# [output.zeekfeed]: the feed the Zeek package in zeek-scripts/ reads.")
 	if err := commentedSection(w, "output.zeekfeed", zeekfeed.DefaultConfig()); err != nil {

@@ -122,6 +122,11 @@ func (c *Config) buildDetectors(model string) ([]detectors.Detector, error) {
 // buildDetectorsModels is buildDetectors that also returns the model files
 // the detectors were built from, by path.
 func (c *Config) buildDetectorsModels(model string) ([]detectors.Detector, map[string]*modelpkg.Model, error) {
+	if !c.Memory.HugePages {
+		if err := noHugePages(); err != nil {
+			return nil, nil, fmt.Errorf("[memory] huge_pages = false: %w", err)
+		}
+	}
 	mf := newModelFiles(model, c.dir())
 	dets, err := buildDetectorsWith(c.md, c.Detectors, mf)
 	var ce *window.ConfigError
