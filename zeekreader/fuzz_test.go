@@ -43,6 +43,17 @@ func exercise(t *testing.T, data []byte) {
 			return
 		}
 		rec := e.Record
+		if c := e.Conn; c != nil {
+			// HasRespBytes/HasRespPkts, fast path or slow, say the field
+			// is given, and a value not given is 0
+			rb, rp := rec.Schema().Index("resp_bytes"), rec.Schema().Index("resp_pkts")
+			if c.HasRespBytes == rec.IsUnset(rb) || !c.HasRespBytes && c.RespBytes != 0 {
+				t.Fatalf("resp_bytes %d given %v, field unset %v", c.RespBytes, c.HasRespBytes, rec.IsUnset(rb))
+			}
+			if c.HasRespPkts == rec.IsUnset(rp) || !c.HasRespPkts && c.RespPkts != 0 {
+				t.Fatalf("resp_pkts %d given %v, field unset %v", c.RespPkts, c.HasRespPkts, rec.IsUnset(rp))
+			}
+		}
 		for i := -1; i <= rec.Len(); i++ {
 			rec.IsUnset(i)
 			rec.IsEmpty(i)
