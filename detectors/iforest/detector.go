@@ -424,13 +424,33 @@ func (d *Detector) partScore(f *Forest, rest []float64, v *features.Vector, s fl
 	}
 	hi := wholeMost(v.Rows, d.cfg.Window, v.Unobserved)
 	steps := max(1, int(math.Ceil(math.Log(hi)/partStep)))
+	// the points from the one nearest the window's counts in proportion
+	// to the part observed outward, where a usual host's window is usual
+	// and the search ends at its first point; a flagged window's score is
+	// the lowest of all of them whatever the order
+	prop := float64(d.cfg.Window) / float64(max(d.cfg.Window-v.Unobserved, time.Second))
+	k0 := 1
+	if hi > 1 {
+		k0 = min(max(int(math.Round(float64(steps)*math.Log(min(prop, hi))/math.Log(hi))), 1), steps)
+	}
 	best := s
 	X, scores := d.partX[:0], d.partS
-	for k := 1; k <= steps; k++ {
+	for j := 0; j < 2*steps; j++ {
+		k := k0 - j/2 // k0, k0+1, k0-1, k0+2, k0-2, ...
+		if j%2 == 1 {
+			k = k0 + (j+1)/2
+		}
+		if k < 1 || k > steps {
+			continue
+		}
 		scale := math.Pow(hi, float64(k)/float64(steps))
 		X = X[:0]
 		for _, alpha := range partDistinct {
-			x := slices.Clone(v.Values)
+			var x []float64
+			if len(X) < cap(X) {
+				x = X[:len(X)+1][len(X)]
+			}
+			x = append(x[:0], v.Values...)
 			for i := range x {
 				switch {
 				case features.Distinct(i):
