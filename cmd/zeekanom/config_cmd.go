@@ -80,9 +80,9 @@ const exampleHead = `# zeekanom configuration (TOML). Every key is optional: the
   listen = %q
 
 [memory]
-  ## The detectors' tables ask Linux for transparent huge pages (about a
-  ## tenth less CPU: README, Performance); false turns them off for this
-  ## process, where resident memory matters more than CPU.
+  ## The detectors' tables ask Linux for transparent huge pages (fewer
+  ## TLB misses; the gain measured so far is within noise: README,
+  ## Performance); false turns them off for this process.
   huge_pages = %v
 
 [log]
