@@ -120,6 +120,16 @@ type Vector struct {
 	Unobserved time.Duration
 }
 
+// Observed is the share of the window the input covered: 1 for a whole
+// window (Unobserved 0), less for one covered in part.
+func (v *Vector) Observed() float64 {
+	w := v.End.Sub(v.Start)
+	if v.Unobserved <= 0 || w <= 0 {
+		return 1
+	}
+	return max(0, 1-float64(v.Unobserved)/float64(w))
+}
+
 // Config tunes the extractor.
 type Config struct {
 	Window      time.Duration

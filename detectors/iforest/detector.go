@@ -536,7 +536,9 @@ func (d *Detector) judge(v *features.Vector, s float64, done func(*window.HostRu
 		return
 	}
 	d.stats.Flagged++
-	if r, peak := d.runs.Flagged(v.Host, v.Start, v.End, s, v.UIDs, done); peak {
+	r, peak := d.runs.Flagged(v.Host, v.Start, v.End, s, v.UIDs, done)
+	r.Unobserved += v.Unobserved
+	if peak {
 		base := d.baseline(v.Host)
 		r.Of.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
 		r.Of.Explain.BaselineScope = base.Scope
@@ -555,7 +557,14 @@ func (d *Detector) end(r *window.HostRun[peakExplained], emit detectors.Emit) {
 		n.Explain.Windows = r.Windows
 		what = fmt.Sprintf("unusual in %d consecutive %s windows, peak at %s", r.Windows, d.cfg.Window, r.PeakAt.UTC().Format("15:04"))
 	}
-	n.Message = fmt.Sprintf("%s: %s (isolation score %.2f): %s", r.Host, what, r.Peak, Describe(n.Explain))
+	score := fmt.Sprintf("isolation score %.2f", r.Peak)
+	if share, covered, ok := r.Partial(); ok {
+		// judged as the most usual whole window consistent with the part
+		// seen (partScore): the analyst should know the rest was not seen
+		n.Explain.ObservedRatio = &share
+		score += ", " + covered
+	}
+	n.Message = fmt.Sprintf("%s: %s (%s): %s", r.Host, what, score, Describe(n.Explain))
 	n.Finalize("")
 	emit(n)
 }

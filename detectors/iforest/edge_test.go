@@ -2,9 +2,11 @@ package iforest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,6 +127,8 @@ func TestPartialWindows(t *testing.T) {
 		{"a scan in the last minute", []span{{at(0, 0), at(21, 0)}}, at(20, 20), nil, []int{20}, []string{"10.0.0.99@20"}, 15},
 		{"a scan in the first minute", []span{{at(4, 0), at(25, 0)}}, at(4, 5), nil, []int{0}, []string{"10.0.0.99@0"}, 15},
 		{"a scan after a gap", []span{{at(0, 0), at(11, 0)}, {at(29, 0), at(40, 0)}}, at(29, 10), nil, []int{10, 25}, []string{"10.0.0.99@25"}, 30},
+		// and in a whole window, whose notice says nothing of a part
+		{"a scan in a whole window", []span{{at(0, 0), at(26, 0)}}, at(10, 5), nil, []int{25}, []string{"10.0.0.99@10"}, 15},
 		// the counts of a usual whole window, in the minute observed: five
 		// times the rate of any host, but a partial window is not judged
 		// above its own counts (a rate seen in a short part may be a
@@ -152,8 +156,10 @@ func TestPartialWindows(t *testing.T) {
 			for _, restore := range []bool{false, true} {
 				d := New(DefaultConfig(), tr)
 				var got []string
+				var ns []*notice.Notice
 				emit := func(n *notice.Notice) {
 					got = append(got, fmt.Sprintf("%s@%d", n.Source, int(n.Start.Sub(t0)/time.Minute)))
+					ns = append(ns, n)
 				}
 				// the partial windows as the extractor gives them, and how
 				// many of their host-windows their own scores flag
@@ -199,6 +205,7 @@ func TestPartialWindows(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(tc.notices) {
 					t.Errorf("restore %v: notices %v, want %v", restore, got, tc.notices)
 				}
+				checkObserved(t, ns, vs)
 			}
 		})
 	}
@@ -210,4 +217,35 @@ func sliceSet(s []int) map[int]bool {
 		m[x] = true
 	}
 	return m
+}
+
+// checkObserved checks that a notice of a window the input covered in
+// part says how much it covered (zeekanom.observed_ratio and the
+// message), and one of a whole window says nothing of it; vs are the
+// windows as the extractor gave them.
+func checkObserved(t *testing.T, ns []*notice.Notice, vs []features.Vector) {
+	t.Helper()
+	for _, n := range ns {
+		var v *features.Vector
+		for i := range vs {
+			if vs[i].Host == n.Source && vs[i].Start.Equal(n.Start) {
+				v = &vs[i]
+			}
+		}
+		if v == nil {
+			t.Fatalf("no window of %s at %s", n.Source, n.Start)
+		}
+		if v.Unobserved == 0 {
+			if n.Explain.ObservedRatio != nil || strings.Contains(n.Message, "input covered") {
+				t.Errorf("a whole window's notice: observed_ratio %v, %q", n.Explain.ObservedRatio, n.Message)
+			}
+			continue
+		}
+		want := math.Floor(v.Observed()*1000) / 1000
+		seen := (5*time.Minute - v.Unobserved).Truncate(time.Second)
+		phrase := fmt.Sprintf("(isolation score %.2f, the input covered %s of 5m0s): ", n.Explain.Score, seen)
+		if n.Explain.ObservedRatio == nil || *n.Explain.ObservedRatio != want || want >= 1 || !strings.Contains(n.Message, phrase) {
+			t.Errorf("a window covered for %s: observed_ratio %v, want %v; message %q, want it to hold %q", seen, n.Explain.ObservedRatio, want, n.Message, phrase)
+		}
+	}
 }

@@ -139,7 +139,9 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 			continue
 		}
 		d.Flagged++
-		if r, peak := d.runs.Flagged(v.Host, v.Start, v.End, p, v.UIDs, done); peak {
+		r, peak := d.runs.Flagged(v.Host, v.Start, v.End, p, v.UIDs, done)
+		r.Unobserved += v.Unobserved
+		if peak {
 			r.Of.Vals = slices.Clone(v.Values)
 		}
 	}
@@ -193,7 +195,13 @@ func (d *Detector) end(r *window.HostRun[peakValues], emit detectors.Emit) {
 	if r.Windows > 1 {
 		what = fmt.Sprintf("classified malicious in %d consecutive %s windows, peak at %s", r.Windows, d.cfg.Window, r.PeakAt.UTC().Format("15:04"))
 	}
-	n.Message = fmt.Sprintf("%s: %s (p=%.2f): %s", h, what, r.Peak, strings.Join(parts, ", "))
+	p := fmt.Sprintf("p=%.2f", r.Peak)
+	if share, covered, ok := r.Partial(); ok {
+		// a window's counts are those of the part seen
+		n.Explain.ObservedRatio = &share
+		p += ", " + covered
+	}
+	n.Message = fmt.Sprintf("%s: %s (%s): %s", h, what, p, strings.Join(parts, ", "))
 	n.Finalize("")
 	emit(n)
 }

@@ -69,9 +69,14 @@ func TestDetector(t *testing.T) {
 	if len(ns) != 1 || ns[0].Rule != notice.RuleSupervised || ns[0].RiskScore < 50 || len(ns[0].Explain.Top) == 0 {
 		t.Fatalf("notices: %+v", ns)
 	}
-	// values with their units (features.Show): a share as a percentage
-	if want := "10.0.0.1: classified malicious (p=0.94): failed_ratio 100%, conn_count 250"; ns[0].Message != want {
+	// values with their units (features.Show): a share as a percentage;
+	// the input, the window's first 4m9s, covered it in part: its counts
+	// are those of the part, and the notice says so
+	if want := "10.0.0.1: classified malicious (p=0.94, the input covered 4m9s of 5m0s): failed_ratio 100%, conn_count 250"; ns[0].Message != want {
 		t.Fatalf("message %q, want %q", ns[0].Message, want)
+	}
+	if r := ns[0].Explain.ObservedRatio; r == nil || *r != 0.83 {
+		t.Fatalf("zeekanom.observed_ratio %v, want 0.83", r)
 	}
 }
 

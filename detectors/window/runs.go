@@ -3,6 +3,7 @@ package window
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -28,6 +29,10 @@ type HostRun[P any] struct {
 	Peak    float64
 	PeakAt  time.Time
 	UIDs    []string
+	// Unobserved is the part of the run's windows the input did not cover
+	// (features' Vector.Unobserved, summed): the detector adds each
+	// flagged window's.
+	Unobserved time.Duration
 	// Of is set by the detector when Flagged says the window is the peak;
 	// it is replaced then, never changed (Export shares it).
 	Of P
@@ -42,11 +47,14 @@ type runJSON struct {
 	Peak    float64    `json:"peak"`
 	PeakAt  time.Time  `json:"peak_at"`
 	UIDs    []string   `json:"uids,omitempty"`
+	// optional both ways: a run of a snapshot without it was observed
+	// whole, and an older build reading it leaves it out of the notice
+	Unobserved time.Duration `json:"unobserved,omitempty"`
 }
 
 // MarshalJSON writes the run's keys, then Of's, in one object.
 func (r HostRun[P]) MarshalJSON() ([]byte, error) {
-	head, err := json.Marshal(runJSON{r.Host, r.Start, r.End, r.Windows, r.Peak, r.PeakAt, r.UIDs})
+	head, err := json.Marshal(runJSON{r.Host, r.Start, r.End, r.Windows, r.Peak, r.PeakAt, r.UIDs, r.Unobserved})
 	if err != nil {
 		return nil, err
 	}
@@ -73,14 +81,34 @@ func (r *HostRun[P]) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &of); err != nil {
 		return err
 	}
-	*r = HostRun[P]{Host: h.Host, Start: h.Start, End: h.End, Windows: h.Windows, Peak: h.Peak, PeakAt: h.PeakAt, UIDs: h.UIDs, Of: of}
+	*r = HostRun[P]{Host: h.Host, Start: h.Start, End: h.End, Windows: h.Windows, Peak: h.Peak, PeakAt: h.PeakAt, UIDs: h.UIDs, Unobserved: h.Unobserved, Of: of}
 	return nil
 }
 
+// Partial is what the notice of run r says when the input covered its
+// windows only in part (Unobserved): the share covered, for
+// zeekanom.observed_ratio (rounded down to a thousandth, so that a part
+// is never 1), and a phrase for its message, "the input covered 48s of
+// 5m0s"; ok is false for a run observed whole.
+func (r *HostRun[P]) Partial() (share float64, phrase string, ok bool) {
+	span := r.End.Sub(r.Start)
+	if r.Unobserved <= 0 || span <= 0 {
+		return 1, "", false
+	}
+	seen := max(span-r.Unobserved, 0)
+	share = math.Floor(float64(seen)/float64(span)*1000) / 1000
+	if seen >= time.Second {
+		seen = seen.Truncate(time.Second)
+	} else {
+		seen = seen.Round(time.Millisecond)
+	}
+	return share, fmt.Sprintf("the input covered %s of %s", seen, span), true
+}
+
 // Valid reports whether r can be a run (a snapshot's): a host, a window
-// at least, and an end after its start.
+// at least, an end after its start, and no more unobserved than that.
 func (r *HostRun[P]) Valid() bool {
-	return r.Host.IsValid() && r.Windows >= 1 && r.End.After(r.Start)
+	return r.Host.IsValid() && r.Windows >= 1 && r.End.After(r.Start) && r.Unobserved >= 0 && r.Unobserved <= r.End.Sub(r.Start)
 }
 
 // HostRuns holds the hosts' open runs of flagged windows, whose notices are

@@ -29,6 +29,14 @@ func TestHostRunJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, r) {
 		t.Fatalf("read back %+v, %v", back, err)
 	}
+	// the part not observed is kept (a snapshot of a run with a partial
+	// window), and a run without one reads as observed whole
+	r.Unobserved = 90 * time.Second
+	b, _ = json.Marshal(r)
+	if back = (HostRun[peakNote]{}); !strings.Contains(string(b), `"unobserved":90000000000`) || json.Unmarshal(b, &back) != nil || !reflect.DeepEqual(back, r) {
+		t.Errorf("with unobserved: %s, read back %+v", b, back)
+	}
+	r.Unobserved = 0
 	r.Of = peakNote{}
 	if b, _ := json.Marshal(r); !strings.HasSuffix(string(b), `"uids":["C1"]}`) {
 		t.Errorf("an empty record: %s", b)
@@ -76,5 +84,38 @@ func TestHostRuns(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ended, want) {
 		t.Errorf("ended\n%q\nwant\n%q", ended, want)
+	}
+}
+
+// Partial says how much of a run's windows the input covered, for its
+// notice: the share, rounded down (a part is never 1), and the time.
+func TestHostRunPartial(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		windows    int
+		unobserved time.Duration
+		share      float64
+		phrase     string
+	}{
+		{1, 0, 1, ""},
+		{1, 4*time.Minute + 12*time.Second + 300*time.Millisecond, 0.159, "the input covered 47s of 5m0s"},
+		{1, 30 * time.Second, 0.9, "the input covered 4m30s of 5m0s"},
+		{1, 5*time.Minute - 250*time.Millisecond, 0, "the input covered 250ms of 5m0s"},
+		{1, 100 * time.Millisecond, 0.999, "the input covered 4m59s of 5m0s"},
+		{3, 2 * time.Minute, 0.866, "the input covered 13m0s of 15m0s"},
+	} {
+		r := HostRun[peakNote]{Host: netip.MustParseAddr("10.0.0.1"), Start: t0, End: t0.Add(time.Duration(tc.windows) * 5 * time.Minute),
+			Windows: tc.windows, Unobserved: tc.unobserved}
+		share, phrase, ok := r.Partial()
+		if share != tc.share || phrase != tc.phrase || ok != (tc.unobserved > 0) {
+			t.Errorf("%d windows, %s unobserved: %v %q %v, want %v %q", tc.windows, tc.unobserved, share, phrase, ok, tc.share, tc.phrase)
+		}
+		if !r.Valid() {
+			t.Errorf("%d windows, %s unobserved: not valid", tc.windows, tc.unobserved)
+		}
+	}
+	bad := HostRun[peakNote]{Host: netip.MustParseAddr("10.0.0.1"), Start: t0, End: t0.Add(5 * time.Minute), Windows: 1, Unobserved: 6 * time.Minute}
+	if bad.Valid() {
+		t.Error("a run with more unobserved than its windows is valid")
 	}
 }

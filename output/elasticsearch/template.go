@@ -31,8 +31,8 @@ const TemplatePriority = 200
 // only the newer one knows dynamically (related.hosts as text: term
 // queries on it found nothing). Templates installed before 2026-12-01
 // carry no version and are replaced. 2 maps zeekanom.windows, 3
-// zeekanom.destination_net (an ip_range).
-const TemplateVersion = 3
+// zeekanom.destination_net (an ip_range), 4 zeekanom.observed_ratio.
+const TemplateVersion = 4
 
 type m = map[string]any
 
@@ -87,7 +87,7 @@ func Mappings() map[string]any {
 				"uids":   kw(),
 			}),
 			"zeekanom": obj(m{
-				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "windows": m{"type": "long"}, "destination_net": m{"type": "ip_range"}, "label": kw(), "baseline_scope": kw(),
+				"detector": kw(), "score": dbl(), "top": kw(), "window_s": dbl(), "windows": m{"type": "long"}, "destination_net": m{"type": "ip_range"}, "label": kw(), "baseline_scope": kw(), "observed_ratio": dbl(),
 				"features": m{"type": "object", "dynamic": true},
 			}),
 		},

@@ -352,6 +352,7 @@ func TestEveryDocumentFieldIsMapped(t *testing.T) {
 	mapped := MappedFields()
 	at := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
 	seen := map[string]bool{}
+	half := 0.5
 	for _, rule := range ruleNames() {
 		for _, v := range []struct{ sub, proto string }{{"x", "tcp"}, {"one_way_flow", "udp"}, {"", "icmp"}} {
 			n := &notice.Notice{
@@ -360,7 +361,7 @@ func TestEveryDocumentFieldIsMapped(t *testing.T) {
 				DestPort: 53, Domain: "example.com", UIDs: []string{"C1"}, Ingested: at,
 				Observer: notice.Observer{Name: "s", Hostname: "h"},
 				Explain: notice.Explanation{Detector: "d", Score: 1, Top: []string{"f"}, Window: 60,
-					BaselineScope: "host", Label: "l", Features: map[string]notice.Feature{"f": notice.F(1, 2, 3)}},
+					BaselineScope: "host", Label: "l", Features: map[string]notice.Feature{"f": notice.F(1, 2, 3)}, ObservedRatio: &half},
 			}
 			n.Finalize("")
 			b, err := n.MarshalJSON()
@@ -382,7 +383,7 @@ func TestEveryDocumentFieldIsMapped(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"threat.technique.subtechnique.id", "event.duration", "ecs.version", "rule.description", "related.hosts"} {
+	for _, f := range []string{"threat.technique.subtechnique.id", "event.duration", "ecs.version", "rule.description", "related.hosts", "zeekanom.observed_ratio"} {
 		if !seen[f] {
 			t.Errorf("no notice here has %s", f)
 		}
@@ -604,8 +605,8 @@ func TestSetupWriteIndexMappingIsBestEffort(t *testing.T) {
 // replace the template and those of the old one leave it
 // (TestIntegrationNewerTemplateIsKept).
 func TestTemplateVersionPinsTheBody(t *testing.T) {
-	const pinned = 3
-	const hash = "f2b99ca8808f65ad"
+	const pinned = 4
+	const hash = "f3471f4ce66f07bd"
 	tpl := Template(DefaultIndex)
 	delete(tpl, "version")
 	b, err := json.Marshal(tpl) // (maps encode with sorted keys)

@@ -131,6 +131,11 @@ type Explanation struct {
 	// "host" (the host's own history) or "population" (all scored hosts);
 	// empty when the detector's baselines are thresholds or its own state.
 	BaselineScope string `json:"baseline_scope,omitempty"`
+	// ObservedRatio is the share of the notice's windows (Window ×
+	// Windows seconds) the input covered, when it did not cover them all
+	// (a re-scored archive's first and last windows, either side of a
+	// gap: features' Vector.Unobserved); nil (left out) when it did.
+	ObservedRatio *float64 `json:"observed_ratio,omitempty"`
 	// Label is set only by the evaluator and the injector (ground truth).
 	Label string `json:"label,omitempty"`
 }
