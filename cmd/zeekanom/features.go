@@ -15,6 +15,7 @@ import (
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/eval"
 	"github.com/zeekanom/zeekanom/detectors/features"
+	"github.com/zeekanom/zeekanom/detectors/iforest"
 	"github.com/zeekanom/zeekanom/detectors/model"
 	"github.com/zeekanom/zeekanom/output/notice"
 	"github.com/zeekanom/zeekanom/zeekreader"
@@ -182,9 +183,11 @@ const featuresSynopsis = `[--window D] [--labels FILE] [--score -m MODEL] [--fro
 
 Writes one CSV row per host and window: the feature vector the iforest and
 supervised detectors score, a label column (1 where the Stratosphere label
-columns or --labels mark the host-window malicious) and, with --score, the
-model's iforest_score. --from and --to read only the rows with a ts in
-[from, to), as score does.`
+columns or --labels mark the host-window malicious), observed_ratio (the
+share of the window the input covered: below 1 for the first and last
+windows and either side of a gap) and, with --score, the model's
+iforest_score, as the iforest detector judges the window. --from and --to
+read only the rows with a ts in [from, to), as score does.`
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", featuresSynopsis, stdout)
@@ -301,15 +304,21 @@ func readLabels(path string) ([]eval.LabelRange, error) {
 }
 
 // writeVectorsCSV writes host, window_start, the features, label (1 =
-// malicious) and, with a model, iforest_score.
+// malicious), observed_ratio (the share of the window the input covered:
+// 1, or less for a window its first or last row, or a gap, cut) and, with
+// a model, iforest_score: the score the iforest detector judges the
+// window by (a partial one as the most usual whole window consistent
+// with it).
 func writeVectorsCSV(w *bufio.Writer, vecs []features.Vector, m *model.Model) error {
 	w.WriteString("host,window_start")
 	for _, n := range features.Names {
 		w.WriteString("," + n)
 	}
-	w.WriteString(",label")
+	w.WriteString(",label,observed_ratio")
+	var judge *iforest.Judge
 	if m != nil {
 		w.WriteString(",iforest_score")
+		judge = iforest.NewJudge(m.Forest, time.Duration(m.WindowS*float64(time.Second)))
 	}
 	w.WriteByte('\n')
 	var b []byte
@@ -323,13 +332,14 @@ func writeVectorsCSV(w *bufio.Writer, vecs []features.Vector, m *model.Model) er
 			b = strconv.AppendFloat(b, x, 'g', 8, 64)
 		}
 		if v.Malicious {
-			b = append(b, ",1"...)
+			b = append(b, ",1,"...)
 		} else {
-			b = append(b, ",0"...)
+			b = append(b, ",0,"...)
 		}
-		if m != nil {
+		b = strconv.AppendFloat(b, v.Observed(), 'g', 6, 64)
+		if judge != nil {
 			b = append(b, ',')
-			b = strconv.AppendFloat(b, m.Forest.Score(features.Transform(v.Values, nil)), 'f', 6, 64)
+			b = strconv.AppendFloat(b, judge.Score(&v), 'f', 6, 64)
 		}
 		b = append(b, '\n')
 		if _, err := w.Write(b); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/eval"
+	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/zeekreader"
 )
 
@@ -149,15 +150,32 @@ func TestFeaturesSeeTheDetectorsWindows(t *testing.T) {
 		t.Fatalf("features: exit %d: %s", code, errs)
 	}
 	score := map[string]float64{} // host,window_start -> iforest_score
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if want := "host,window_start," + strings.Join(features.Names, ",") + ",label,observed_ratio,iforest_score"; lines[0] != want {
+		t.Errorf("header %q, want %q", lines[0], want)
+	}
+	// the share of each window the input covered: 10.0.0.2's row at
+	// t0+600 is the only one of its window, after a gap of 590 s and
+	// before one of 1400 s (covered for an instant), 10.0.1.0's is the
+	// input's first window, from its start on, 10.0.1.1's the next
+	observed := map[string]string{}
+	for _, l := range lines[1:] {
 		f := strings.Split(l, ",")
 		s, _ := strconv.ParseFloat(f[len(f)-1], 64)
 		score[f[0]+","+f[1]] = s
+		observed[f[0]+","+f[1]] = f[len(f)-2]
 		if f[0] == "10.0.0.1" && f[2] != "2" {
 			t.Errorf("10.0.0.1: %s: want its two conns in the window they started in", l)
 		}
 	}
-	// every window the iforest detector scores, with the same score
+	at := func(sec int) string { return time.Unix(int64(sec), 0).UTC().Format(time.RFC3339) }
+	for k, want := range map[string]string{"10.0.0.2," + at(t0+600): "0", "10.0.1.0," + at(t0-6000): "1", "10.0.1.1," + at(t0-5700): "1"} {
+		if observed[k] != want {
+			t.Errorf("%s: observed_ratio %q, want %s", k, observed[k], want)
+		}
+	}
+	// every window the iforest detector scores, with the same score (a
+	// partial one's as the detector judges it)
 	cfg := filepath.Join(dir, "c.toml")
 	os.WriteFile(cfg, []byte("[detectors.iforest]\nmodel = "+strconv.Quote(model)+"\nmin_rows = 1\nmin_risk = 0\nthreshold = 0.001\n"), 0o644)
 	code, notices, errs := runCLI(t, "score", "-c", cfg, "-q", logs)

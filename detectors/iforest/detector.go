@@ -472,6 +472,27 @@ func (d *Detector) partScore(f *Forest, rest []float64, v *features.Vector, s fl
 	return best
 }
 
+// Judge scores windows as the detector judges them with a forest: a
+// partial window at the lowest score of the whole windows consistent
+// with it (partScore), to the end (the detector stops once a window is
+// below min_risk). `zeekanom features --score` writes it as
+// iforest_score, so that the CSV's score is the one a notice would carry.
+type Judge struct {
+	d    Detector
+	f    *Forest
+	rest []float64
+}
+
+// NewJudge judges windows of length w with forest f.
+func NewJudge(f *Forest, w time.Duration) *Judge {
+	return &Judge{d: Detector{cfg: Config{Window: w}}, f: f, rest: f.MinPaths()}
+}
+
+// Score is v's isolation score as the detector judges it.
+func (j *Judge) Score(v *features.Vector) float64 {
+	return j.d.partScore(j.f, j.rest, v, j.f.Score(features.Transform(v.Values, nil)))
+}
+
 // partDistinct are the powers of a partial window's scale its distinct
 // counts are scored at: a distinct count grows less than in proportion
 // (each row adds at most one, many add none), from as seen (0) to in

@@ -249,3 +249,57 @@ func checkObserved(t *testing.T, ns []*notice.Notice, vs []features.Vector) {
 		}
 	}
 }
+
+// Judge (features --score's iforest_score) scores a window as the
+// detector judges it: a flagged partial window at the notice's score, a
+// steady host's partial window as its most usual whole window, below
+// what its own counts score and below min_risk, and a whole window at
+// its own score.
+func TestJudgeScoresAsTheDetector(t *testing.T) {
+	tr := steadyModel(t)
+	t0 := time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
+	evs := append(steadyRows(2, t0, t0.Add(21*time.Minute)), scanRows(t0.Add(20*time.Minute+20*time.Second), 300)...)
+	sortRows(evs)
+	d := New(DefaultConfig(), tr)
+	var ns []*notice.Notice
+	x := features.New(features.DefaultConfig())
+	var vs []features.Vector
+	for _, ev := range evs {
+		d.Observe(ev)
+		d.Advance(ev.TS, func(n *notice.Notice) { ns = append(ns, n) })
+		x.Observe(ev)
+		vs = append(vs, x.Advance(ev.TS)...)
+	}
+	d.Flush(func(n *notice.Notice) { ns = append(ns, n) })
+	vs = append(vs, x.Flush()...)
+	if len(ns) != 1 || ns[0].Explain.ObservedRatio == nil {
+		t.Fatalf("notices %v, want the scan's in the partial window", ns)
+	}
+	j := NewJudge(tr.Forest, 5*time.Minute)
+	lower := 0
+	for i := range vs {
+		v := &vs[i]
+		if v.Rows < 3 {
+			continue
+		}
+		own, got := tr.Forest.Score(features.Transform(v.Values, nil)), j.Score(v)
+		switch {
+		case v.Host == ns[0].Source && v.Start.Equal(ns[0].Start):
+			if round(got) != ns[0].Explain.Score {
+				t.Errorf("the scan's window: %v, its notice %v", got, ns[0].Explain.Score)
+			}
+		case v.Unobserved >= 30*time.Second:
+			if got > own || got >= d.least {
+				t.Errorf("%s at %s, covered in part: %v (its counts %v, flagged from %v)", v.Host, v.Start, got, own, d.least)
+			}
+			if own >= d.least {
+				lower++
+			}
+		case v.Unobserved == 0 && got != own:
+			t.Errorf("%s at %s, whole: %v, its counts %v", v.Host, v.Start, got, own)
+		}
+	}
+	if lower < 15 {
+		t.Errorf("%d steady partial windows flagged by their own counts judged below min_risk, want at least 15", lower)
+	}
+}
