@@ -544,3 +544,25 @@ func TestEvalSaysWhenTheModelIsInSample(t *testing.T) {
 		t.Fatalf("a model without its range: exit %d, stderr %q", code, errs)
 	}
 }
+
+// README.md (Upgrading a sensor) quotes the refusal of a model file older
+// than this build reads, as config check (and so scripts/install) prints
+// it: it still said "versions 3 to 5" after version 6.
+func TestREADMEModelRefusal(t *testing.T) {
+	dir := t.TempDir()
+	cfg, v2 := filepath.Join(dir, "c.toml"), filepath.Join(dir, "v2.json")
+	os.WriteFile(v2, []byte(`{"magic":"zeekanom-model","version":2}`), 0o644)
+	os.WriteFile(cfg, []byte("[detectors.iforest]\nmodel = "+strconv.Quote(v2)+"\n"), 0o644)
+	code, _, errs := runCLI(t, "config", "check", cfg)
+	_, msg, ok := strings.Cut(strings.TrimSpace(errs), v2+": ")
+	if code != 1 || !ok || !strings.HasPrefix(msg, "model version mismatch: file is version 2") {
+		t.Fatalf("config check (a version 2 model): exit %d, %q; want exit 1 and the model's refusal", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readme := strings.Join(strings.Fields(string(b)), " "); !strings.Contains(readme, "`"+msg+"`") {
+		t.Errorf("README.md does not quote config check's refusal of a version 2 model:\n`%s`", msg)
+	}
+}
