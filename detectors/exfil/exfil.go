@@ -549,9 +549,11 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	start, end := d.win.Start(win), d.win.End(win)
 	baseBytes := math.Pow(10, med) - 1
 	n := &notice.Notice{Rule: notice.RuleExfiltration, Timestamp: end, Start: start, End: end, Source: host}
-	basis := "its baseline"
+	// whose baseline: "its" or "a new host" after the destination read as
+	// the destination's
+	basis := "the sender's baseline"
 	if !own {
-		basis = "a new host; baseline for new hosts" // ("the global baseline for new hosts 1.1 MB, z 7.5")
+		basis = fmt.Sprintf("the sender has %d of the %d windows of history its own baseline needs: baseline for new hosts", hist, d.cfg.MinHistory)
 	}
 	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% of it to %s (%s %s per %s, z %.1f)",
 		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), window.FmtDur(d.cfg.Window), z)

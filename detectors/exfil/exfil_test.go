@@ -255,11 +255,27 @@ func TestRestoreUnchunked(t *testing.T) {
 }
 
 // The message says whose baseline it is and per how long: it read "(the
-// global baseline for new hosts 5.0 MB, z 10.0)".
+// global baseline for new hosts 5.0 MB, z 10.0)", then "(a new host;
+// baseline for new hosts ...)" and "(its baseline ...)", which after the
+// destination read as the destination's.
 func TestExfilMessage(t *testing.T) {
-	ns := window.Run(New(DefaultConfig()), sorted(append(office(5, 48, 1), upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 60)...)))
-	want := "10.0.0.99 sent 3.0 GB out in 1h, 100% of it to 203.0.113.51 (a new host; baseline for new hosts 5.0 MB per 1h, z 10.0)"
-	if len(ns) != 1 || ns[0].Message != want {
-		t.Fatalf("%v, want %s", window.Canon(ns), want)
+	var spread []window.Conn // to 50 destinations, none far above the usual largest
+	for i := range 50 {
+		spread = append(spread, upload("10.0.0.3", fmt.Sprintf("203.0.113.%d", i+1), t0.Add(40*time.Hour+time.Duration(i)*time.Minute), 4e7, 1)...)
+	}
+	for _, c := range []struct {
+		name string
+		rows []window.Conn
+		want string
+	}{
+		{"new sender", upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 60),
+			"10.0.0.99 sent 3.0 GB out in 1h, 100% of it to 203.0.113.51 (the sender has 0 of the 6 windows of history its own baseline needs: baseline for new hosts 5.0 MB per 1h, z 10.0)"},
+		{"sender with history", spread,
+			"10.0.0.3 sent 2.0 GB out in 1h, 6% of it to 203.0.113.1 (the sender's baseline 5.0 MB per 1h, z 11.7)"},
+	} {
+		ns := window.Run(New(DefaultConfig()), sorted(append(office(5, 48, 1), c.rows...)))
+		if len(ns) != 1 || ns[0].Message != c.want {
+			t.Errorf("%s: %v, want %s", c.name, window.Canon(ns), c.want)
+		}
 	}
 }
