@@ -113,6 +113,32 @@ func TestNoticeTypesMatchRules(t *testing.T) {
 	}
 }
 
+// zeek-scripts/README.md's table of notice types has one row per rule,
+// with its note, and its raise_notes row names no count: it said "all
+// thirteen types" after dns.dga_slow made them fourteen.
+func TestREADMENoticeTypes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(mainZeek)), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	got := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\| `(ZeekAnom::\\w+)` \\|$").FindAllStringSubmatch(readme, -1) {
+		got[m[1]] = m[2]
+	}
+	want := map[string]string{}
+	for _, r := range notice.Rules() {
+		want[r] = notice.ZeekNote(r)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("README.md, Notice types: %v\nwant %v", got, want)
+	}
+	const every = "every type (Notice types, below)"
+	if row := regexp.MustCompile("(?m)^\\| `ZeekAnom::raise_notes` \\| ([^|]*) \\|").FindStringSubmatch(readme); row == nil || row[1] != every {
+		t.Errorf("README.md: the raise_notes row is %q, want its default %q", row, every)
+	}
+}
+
 func keys(m map[string]bool) []string {
 	var out []string
 	for k := range m {
