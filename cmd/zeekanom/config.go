@@ -1,16 +1,20 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output/metrics"
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
@@ -53,11 +57,12 @@ func loadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.path, c.text = path, string(b)
 	md, err := toml.Decode(string(b), c)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, c.tomlErr(err)
 	}
-	c.md, c.path, c.text = &md, path, string(b)
+	c.md = &md
 	c.Input.Logdir = c.resolve(c.Input.Logdir)
 	c.Input.ArchiveDir = c.resolve(c.Input.ArchiveDir)
 	c.State.Dir = c.resolve(c.State.Dir)
@@ -203,6 +208,76 @@ func (c *Config) keyErr(key string, format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %s", c.path, key, msg)
 	}
 	return fmt.Errorf("%s:%d: %s: %s", c.path, line, key, msg)
+}
+
+// sectionErr is an error of decoding or checking a section, written as the
+// file's other errors are: FILE:LINE: KEY: what is wrong. A value of the
+// wrong type read "[detectors.scan]: toml: line 2 (last key
+// "detectors.scan.window"): incompatible types: TOML value has type
+// string; destination has type float", without the file. Other errors
+// (a model file's, already named) are returned as they are.
+func (c *Config) sectionErr(err error) error {
+	var ce *window.ConfigError
+	if errors.As(err, &ce) {
+		return c.keyErr(ce.Key, "%s", ce.Msg)
+	}
+	return c.tomlErr(err)
+}
+
+// tomlKeyErr is the TOML library's error about a key's value ("toml: line
+// 2 (last key "input.logs"): ...", the line left out where it does not
+// know it).
+var tomlKeyErr = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
+
+// tomlTypes are the TOML library's names of a value's type (the Go type
+// it parsed) and of the type a key wants, in words.
+var tomlTypes = map[string]string{
+	"string": "a string", "int64": "a whole number", "float64": "a number", "bool": "true or false",
+	"[]any": "a list", "[]map[string]any": "a list of tables", "map[string]any": "a table",
+	"time.Time": "a date", "toml.LocalDate": "a date", "toml.LocalDatetime": "a date", "toml.LocalTime": "a time",
+	"integer": "a whole number", "float": "a number", "boolean": "true or false",
+	"slice": "a list", "map": "a table", "primitive (string-like)": "a string",
+}
+
+// tomlErr is an error of the TOML library (a syntax error, a value of the
+// wrong type, a duration it cannot parse) as FILE:LINE: KEY: message, the
+// key left out when the line is not the key's (a syntax error further on).
+func (c *Config) tomlErr(err error) error {
+	line, key, msg := 0, "", ""
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		line, key, msg = pe.Position.Line, pe.LastKey, pe.Message
+		if p := pe.Position; p.Len > 0 && p.Start < len(c.text) {
+			// the line of the byte it names: "[detectors.dns" without its
+			// "]" was reported on the line after, having reached the '\n'
+			line = 1 + strings.Count(c.text[:p.Start], "\n")
+		}
+	} else if m := tomlKeyErr.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		key, msg = m[2], m[3]
+	} else {
+		return err
+	}
+	if kinds, ok := strings.CutPrefix(msg, "incompatible types: TOML value has type "); ok {
+		if have, want, ok := strings.Cut(kinds, "; destination has type "); ok && tomlTypes[have] != "" && tomlTypes[want] != "" {
+			msg = tomlTypes[have] + " where " + tomlTypes[want] + " is wanted"
+		}
+	}
+	if key != "" {
+		if kl := c.lineOf(toml.Key(strings.Split(key, "."))); line == 0 || kl == line {
+			line = kl
+		} else {
+			key = "" // a syntax error after the last key read
+		}
+	}
+	where := c.path
+	if line > 0 {
+		where += ":" + strconv.Itoa(line)
+	}
+	if key != "" {
+		return fmt.Errorf("%s: %s: %s", where, key, msg)
+	}
+	return fmt.Errorf("%s: %s", where, msg)
 }
 
 // tableLine finds the line of the table header [name] (0 if none).

@@ -301,3 +301,24 @@ func TestKeyErrLineOfAnAbsentKey(t *testing.T) {
 		}
 	}
 }
+
+// train reads its sections of -c as the other commands do, and reports a
+// bad value with the file and line: it said "detectors.contextual.min_days:
+// 0 is below 1" and "[detectors.contextual]: toml: line 2 ...", without
+// the file.
+func TestTrainConfigErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	for _, c := range []struct{ text, want string }{
+		{"[detectors.contextual]\nmin_days = 0\n", ":2: detectors.contextual.min_days: 0 is below 1\n"},
+		{"[detectors.exfil]\n\nmin_history = \"6\"\n", ":3: detectors.exfil.min_history: a string where a whole number is wanted\n"},
+		{"[detectors.beacon]\nthreshold = 0.8\nmin_span = 120\n", ":3: detectors.beacon.min_span: a bare number is nanoseconds"},
+	} {
+		os.WriteFile(p, []byte(c.text), 0o644)
+		code, _, errs := runCLI(t, "train", "-c", p, "-o", filepath.Join(dir, "m.json"), demo)
+		if want := "zeekanom train: " + p + c.want; code != 1 || !strings.HasPrefix(errs, want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 1 and %q", c.text, code, errs, want)
+		}
+	}
+}

@@ -44,9 +44,11 @@ func buildDetectors(md *toml.MetaData, sections map[string]toml.Primitive, model
 // buildDetectorsWith is buildDetectors with the model files of mf.
 func buildDetectorsWith(md *toml.MetaData, sections map[string]toml.Primitive, mf *modelFiles) ([]detectors.Detector, error) {
 	known := map[string]bool{}
+	var names []string
 	var out []detectors.Detector
 	for _, e := range allDetectors(mf) {
 		known[e.name] = true
+		names = append(names, e.name)
 		d, err := e.build(sectionDecoder(md, sections, e.name))
 		if err != nil {
 			return nil, err
@@ -57,7 +59,7 @@ func buildDetectorsWith(md *toml.MetaData, sections map[string]toml.Primitive, m
 	}
 	for name := range sections {
 		if !known[name] {
-			return nil, fmt.Errorf("[detectors.%s]: no such detector", name)
+			return nil, &window.ConfigError{Key: "detectors." + name, Msg: fmt.Sprintf("no such detector (known: %s)", strings.Join(names, ", "))}
 		}
 	}
 	return out, nil
@@ -72,7 +74,7 @@ func sectionDecoder(md *toml.MetaData, sections map[string]toml.Primitive, name 
 			return nil
 		}
 		if err := md.PrimitiveDecode(prim, v); err != nil {
-			return fmt.Errorf("[detectors.%s]: %w", name, err)
+			return err // (it names the key: Config.sectionErr)
 		}
 		if err := durationsWritten(md, []string{"detectors", name}, v); err != nil {
 			return err
@@ -129,9 +131,8 @@ func (c *Config) buildDetectorsModels(model string) ([]detectors.Detector, map[s
 	}
 	mf := newModelFiles(model, c.dir())
 	dets, err := buildDetectorsWith(c.md, c.Detectors, mf)
-	var ce *window.ConfigError
-	if errors.As(err, &ce) {
-		return nil, nil, c.keyErr(ce.Key, "%s", ce.Msg)
+	if err != nil {
+		return nil, nil, c.sectionErr(err)
 	}
-	return dets, mf.loaded, err
+	return dets, mf.loaded, nil
 }

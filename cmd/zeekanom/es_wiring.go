@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/zeekanom/zeekanom/detectors/window"
 	"github.com/zeekanom/zeekanom/output"
 	"github.com/zeekanom/zeekanom/output/elasticsearch"
 )
@@ -45,11 +43,10 @@ func esSection(cfg *Config) (ec elasticsearch.Config, has bool, err error) {
 		return ec, has, nil
 	}
 	if err := cfg.md.PrimitiveDecode(prim, &ec); err != nil {
-		return ec, has, fmt.Errorf("[output.elasticsearch]: %w", err)
+		return ec, has, cfg.sectionErr(err)
 	}
-	var ce *window.ConfigError
-	if err := durationsWritten(cfg.md, []string{"output", "elasticsearch"}, &ec); errors.As(err, &ce) {
-		return ec, has, cfg.keyErr(ce.Key, "%s", ce.Msg)
+	if err := durationsWritten(cfg.md, []string{"output", "elasticsearch"}, &ec); err != nil {
+		return ec, has, cfg.sectionErr(err)
 	}
 	if err := ec.Validate(); err != nil {
 		return ec, has, cfg.outputErr("elasticsearch", err)

@@ -223,7 +223,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 	if prim, ok := cfg.Output["zeekfeed"]; ok {
 		zc := zeekfeed.DefaultConfig()
 		if err := cfg.md.PrimitiveDecode(prim, &zc); err != nil {
-			return fail(fmt.Errorf("[output.zeekfeed]: %w", err))
+			return fail(cfg.sectionErr(err))
 		}
 		if err := zc.Validate(); err != nil {
 			return fail(cfg.outputErr("zeekfeed", err))
@@ -244,7 +244,7 @@ func buildSinks(ctx context.Context, cfg *Config, fl sinkFlags, stdout io.Writer
 	_, hasND := cfg.Output["ndjson"]
 	if hasND {
 		if err := cfg.md.PrimitiveDecode(cfg.Output["ndjson"], &nc); err != nil {
-			return fail(fmt.Errorf("[output.ndjson]: %w", err))
+			return fail(cfg.sectionErr(err))
 		}
 		if !(nc.MinRisk >= 0 && nc.MinRisk <= 100) { // NaN too
 			return fail(cfg.keyErr("output.ndjson.min_risk", "%g is outside 0..100", nc.MinRisk))
@@ -331,7 +331,7 @@ func thresholds(cfg *Config) (outputThresholds, error) {
 			MinRisk *float64 `toml:"min_risk"`
 		}
 		if err := cfg.md.PrimitiveDecode(prim, &v); err != nil {
-			return nil, fmt.Errorf("[output.%s]: %w", name, err)
+			return nil, cfg.sectionErr(err)
 		}
 		if v.MinRisk != nil {
 			out[name] = *v.MinRisk

@@ -53,7 +53,7 @@ func TestConfigCheckErrors(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"[input]\nlogdir = \"/x\"\nbogus = 1\n", ":3: unknown key \"input.bogus\""},
 		{"[state]\n\ncheckpoint_interval = \"1ns\"\n", ":3: state.checkpoint_interval: 1ns is outside"},
-		{"[input]\npoll_interval = \"abc\"\n", "line 2"},
+		{"[input]\npoll_interval = \"abc\"\n", ":2: input.poll_interval: invalid duration: \"abc\""},
 		{"[input]\nlogs = [\"conn\", \"../etc\"]\n", ":2: input.logs"},
 		{"[log]\nlevel = \"loud\"\n", ":2: log.level"},
 		{"[output.kafka]\nurl = \"x\"\n", ":1: output.kafka: no such output"},
@@ -77,7 +77,18 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[output.elasticsearch]\nspool_max_bytes = -1\n", ":2: output.elasticsearch.spool_max_bytes: -1 is negative"},
 		{"[output.elasticsearch]\nwrite_timeout = \"-1s\"\n", ":2: output.elasticsearch.write_timeout: -1s is negative"},
 		{"[output.elasticsearch]\ncert_file = \"c.pem\"\n", ":2: output.elasticsearch.cert_file: set without key_file"},
-		{"[detectors.nosuch]\n", "no such detector"},
+		{"[detectors.nosuch]\n", ":1: detectors.nosuch: no such detector (known: scan, dos, beacon, "},
+		// a value of the wrong type, and a syntax error, were the TOML
+		// library's words without the file ("[detectors.scan]: toml: line
+		// 2 (last key ...): incompatible types: TOML value has type string;
+		// destination has type float")
+		{"[detectors.scan]\nhorizontal_threshold = \"30\"\n", ":2: detectors.scan.horizontal_threshold: a string where a number is wanted\n"},
+		{"[detectors.contextual]\n\nmin_days = 7.5\n", ":3: detectors.contextual.min_days: a number where a whole number is wanted\n"},
+		{"[input]\nlogs = \"conn\"\n", ":2: input.logs: a string where a list is wanted\n"},
+		{"[output.ndjson]\nmin_risk = \"3\"\n", ":2: output.ndjson.min_risk: a string where a number is wanted\n"},
+		{"[output.zeekfeed]\nkeep = true\n", ":2: output.zeekfeed.keep: true or false where a whole number is wanted\n"},
+		{"[output.elasticsearch]\nurls = \"http://es1:9200\"\n", ":2: output.elasticsearch.urls: a string where a list is wanted\n"},
+		{"[detectors.scan]\nwindow = \"5m\"\n[detectors.dns\n", ":3: expected '.' or ']' to end table name, but got '\\n' instead\n"},
 		// detector values were not checked: beacon's window of 0 panicked
 		// in score, a scan threshold of 0 stopped the output at a notice
 		// scored +Inf, bad CIDRs and time zones were silently dropped
@@ -99,8 +110,8 @@ func TestConfigCheckErrors(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(p, []byte(tc.text), 0o644)
 		code, _, stderr := runCLI(t, "config", "check", p)
-		if code != 1 || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%q: code %d, stderr %q, want %q", tc.text, code, stderr, tc.want)
+		if code != 1 || !strings.HasPrefix(stderr, "zeekanom config: "+p+tc.want) {
+			t.Errorf("%q: code %d, stderr %q, want %q", tc.text, code, stderr, p+tc.want)
 		}
 	}
 }

@@ -76,17 +76,17 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ccfg := contextual.DefaultConfig()
 	if err := sectionDecoder(cfg.md, cfg.Detectors, "contextual")(&ccfg); err != nil {
-		return err
+		return cfg.sectionErr(err)
 	}
 	hours := contextual.New(ccfg)
 	ecfg := exfil.DefaultConfig()
 	if err := sectionDecoder(cfg.md, cfg.Detectors, "exfil")(&ecfg); err != nil {
-		return err
+		return cfg.sectionErr(err)
 	}
 	volumes := exfil.New(ecfg)
 	bcfg := beacon.DefaultConfig()
 	if err := sectionDecoder(cfg.md, cfg.Detectors, "beacon")(&bcfg); err != nil {
-		return err
+		return cfg.sectionErr(err)
 	}
 	periodic := &noticeTap{Detector: beacon.New(bcfg)}
 	profiles := []detectors.Detector{hours, volumes, periodic}
