@@ -38,10 +38,13 @@ func cmdCut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.negate, "n", false, "print all fields except the chosen ones")
 	fs.BoolVar(&o.dates, "d", false, "convert time fields to local time (ISO-8601)")
 	fs.BoolVar(&o.utc, "u", false, "convert time fields to UTC (ISO-8601)")
-	fs.StringVar(&o.dateFmt, "D", "", "with -d/-u: Go time layout for time fields (default RFC 3339)")
+	fs.StringVar(&o.dateFmt, "D", "", "time fields in `FMT`, as zeek-cut's -D (strftime: \"%Y-%m-%d %H:%M:%S\", or a Go layout when it has no %), in local time unless -u")
 	fs.StringVar(&o.sep, "F", "\t", "output field separator")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.dateFmt != "" && !o.utc {
+		o.dates = true // zeek-cut's -D is -d with a format; it was ignored without -d
 	}
 	var fields, paths []string
 	rest := fs.Args()
@@ -223,10 +226,84 @@ func (c *cutter) formatTime(t time.Time) string {
 	} else {
 		t = t.Local()
 	}
+	if strings.Contains(c.o.dateFmt, "%") {
+		return string(appendStrftime(nil, t, c.o.dateFmt))
+	}
 	if c.o.dateFmt != "" {
 		return t.Format(c.o.dateFmt)
 	}
 	return t.Format(time.RFC3339Nano)
+}
+
+// appendStrftime appends t in the strftime(3) format f, which zeek-cut's
+// -D takes: "%Y-%m-%d" was taken as a Go layout and printed as it is, the
+// same for every row. A directive it does not know is copied as it is.
+func appendStrftime(b []byte, t time.Time, f string) []byte {
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' || i+1 == len(f) {
+			b = append(b, f[i])
+			continue
+		}
+		i++
+		d := f[i]
+		if n, ok := strftimeNumbers[d]; ok {
+			s := strconv.Itoa(n.of(t))
+			for k := len(s); k < n.width; k++ {
+				b = append(b, n.fill)
+			}
+			b = append(b, s...)
+		} else if layout, ok := strftimeLayouts[d]; ok {
+			b = t.AppendFormat(b, layout)
+		} else if g, ok := strftimeGroups[d]; ok {
+			b = appendStrftime(b, t, g)
+		} else if d == 's' {
+			b = strconv.AppendInt(b, t.Unix(), 10)
+		} else {
+			b = append(b, '%', d)
+		}
+	}
+	return b
+}
+
+// strftimeNumbers are the numeric directives: the number, its width and
+// what pads it.
+var strftimeNumbers = map[byte]struct {
+	of    func(time.Time) int
+	width int
+	fill  byte
+}{
+	'Y': {func(t time.Time) int { return t.Year() }, 4, '0'},
+	'C': {func(t time.Time) int { return t.Year() / 100 }, 2, '0'},
+	'y': {func(t time.Time) int { return t.Year() % 100 }, 2, '0'},
+	'G': {func(t time.Time) int { y, _ := t.ISOWeek(); return y }, 4, '0'},
+	'g': {func(t time.Time) int { y, _ := t.ISOWeek(); return y % 100 }, 2, '0'},
+	'm': {func(t time.Time) int { return int(t.Month()) }, 2, '0'},
+	'd': {func(t time.Time) int { return t.Day() }, 2, '0'},
+	'e': {func(t time.Time) int { return t.Day() }, 2, ' '},
+	'j': {func(t time.Time) int { return t.YearDay() }, 3, '0'},
+	'H': {func(t time.Time) int { return t.Hour() }, 2, '0'},
+	'k': {func(t time.Time) int { return t.Hour() }, 2, ' '},
+	'I': {func(t time.Time) int { return (t.Hour()+11)%12 + 1 }, 2, '0'},
+	'l': {func(t time.Time) int { return (t.Hour()+11)%12 + 1 }, 2, ' '},
+	'M': {func(t time.Time) int { return t.Minute() }, 2, '0'},
+	'S': {func(t time.Time) int { return t.Second() }, 2, '0'},
+	'u': {func(t time.Time) int { return (int(t.Weekday())+6)%7 + 1 }, 1, '0'},
+	'w': {func(t time.Time) int { return int(t.Weekday()) }, 1, '0'},
+	'U': {func(t time.Time) int { return (t.YearDay() + 6 - int(t.Weekday())) / 7 }, 2, '0'},
+	'W': {func(t time.Time) int { return (t.YearDay() + 6 - (int(t.Weekday())+6)%7) / 7 }, 2, '0'},
+	'V': {func(t time.Time) int { _, w := t.ISOWeek(); return w }, 2, '0'},
+}
+
+// strftimeLayouts are the directives Go's layouts write.
+var strftimeLayouts = map[byte]string{
+	'p': "PM", 'a': "Mon", 'A': "Monday", 'b': "Jan", 'h': "Jan", 'B': "January",
+	'z': "-0700", 'Z': "MST", 'n': "\n", 't': "\t", '%': "%",
+}
+
+// strftimeGroups are the directives that stand for several.
+var strftimeGroups = map[byte]string{
+	'F': "%Y-%m-%d", 'T': "%H:%M:%S", 'R': "%H:%M", 'D': "%m/%d/%y", 'x': "%m/%d/%y",
+	'X': "%H:%M:%S", 'r': "%I:%M:%S %p", 'c': "%a %b %e %H:%M:%S %Y",
 }
 
 func (c *cutter) writeTSV(rec *zeekreader.Record) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/cli")
@@ -185,5 +186,47 @@ func TestAppendJSONBytesAgreesWithEncodingJSON(t *testing.T) {
 		if back != orig {
 			t.Errorf("%q: decodes to %q, encoding/json gives %q", s, back, orig)
 		}
+	}
+}
+
+// cut -D takes zeek-cut's strftime formats: "%Y-%m-%d" was taken as a Go
+// layout and printed as it is for every row. (Python's strftime gave the
+// wanted strings.)
+func TestCutStrftime(t *testing.T) {
+	const all = "%Y|%C|%y|%G|%g|%m|%d|%e|%j|%H|%k|%I|%l|%M|%S|%p|%a|%A|%b|%h|%B|%u|%w|%U|%W|%V|%F|%T|%R|%D|%r|%c|%x|%X|%%"
+	for _, c := range []struct {
+		t       time.Time
+		f, want string
+	}{
+		{time.Date(2018, 11, 2, 0, 5, 37, 618695000, time.UTC), all,
+			"2018|20|18|2018|18|11|02| 2|306|00| 0|12|12|05|37|AM|Fri|Friday|Nov|Nov|November|5|5|43|44|44|2018-11-02|00:05:37|00:05|11/02/18|12:05:37 AM|Fri Nov  2 00:05:37 2018|11/02/18|00:05:37|%"},
+		{time.Date(2021, 1, 3, 13, 4, 5, 0, time.UTC), all,
+			"2021|20|21|2020|20|01|03| 3|003|13|13|01| 1|04|05|PM|Sun|Sunday|Jan|Jan|January|7|0|01|00|53|2021-01-03|13:04:05|13:04|01/03/21|01:04:05 PM|Sun Jan  3 13:04:05 2021|01/03/21|13:04:05|%"},
+		{time.Date(2024, 12, 30, 23, 59, 59, 0, time.UTC), all,
+			"2024|20|24|2025|25|12|30|30|365|23|23|11|11|59|59|PM|Mon|Monday|Dec|Dec|December|1|1|52|53|01|2024-12-30|23:59:59|23:59|12/30/24|11:59:59 PM|Mon Dec 30 23:59:59 2024|12/30/24|23:59:59|%"},
+		{time.Date(2018, 11, 2, 0, 5, 37, 0, time.FixedZone("CET", 3600)), "%s %z %Z %q 100%", "1541113537 +0100 CET %q 100%"},
+	} {
+		if got := string(appendStrftime(nil, c.t, c.f)); got != c.want {
+			t.Errorf("%v %q:\n got %q\nwant %q", c.t, c.f, got, c.want)
+		}
+	}
+}
+
+// -D is zeek-cut's: a format for the time fields, in local time as -d
+// (which it implies; without -d or -u it was ignored), in UTC with -u.
+func TestCutDateFormat(t *testing.T) {
+	log := filepath.Join("..", "..", "testdata", "zeekreader", "conn-bro22.log")
+	code, out, errs := runCLI(t, "cut", "-u", "-D", "%Y-%m-%d %H:%M:%S", "ts", "uid", log)
+	if first, _, _ := strings.Cut(out, "\n"); code != 0 || !strings.HasPrefix(first, "2013-09-15 23:44:27\t") || strings.Count(out, "%") != 0 {
+		t.Errorf("cut -u -D: exit %d, first row %q: %s", code, first, errs)
+	}
+	_, implied, _ := runCLI(t, "cut", "-D", "%F %T", "ts", log)
+	_, local, _ := runCLI(t, "cut", "-d", "-D", "%F %T", "ts", log)
+	if implied != local || strings.Contains(implied, ".") {
+		t.Errorf("cut -D without -d: %.40q, want -d -D's %.40q", implied, local)
+	}
+	// a Go layout, as before
+	if _, out, _ := runCLI(t, "cut", "-u", "-D", "2006-01-02", "ts", log); !strings.HasPrefix(out, "2013-09-15\n") {
+		t.Errorf("cut -u -D with a Go layout: %.40q", out)
 	}
 }
