@@ -19,6 +19,25 @@ var searchColumns = []string{
 	"destination.port", "destination.domain", "message", "zeekanom.detector", "zeekanom.score", "zeekanom.top", "observer.name",
 }
 
+// ruleColumns are the columns a rule's saved search has besides
+// searchColumns, after destination.ip: a beacon to a source's rotating
+// destinations names their network, and no destination.ip.
+var ruleColumns = map[string][]string{
+	notice.RuleBeacon: {"zeekanom.destination_net"},
+}
+
+// columnsOf are the columns of rule's saved search.
+func columnsOf(rule string) []string {
+	var cols []string
+	for _, c := range searchColumns {
+		cols = append(cols, c)
+		if c == "destination.ip" {
+			cols = append(cols, ruleColumns[rule]...)
+		}
+	}
+	return cols
+}
+
 type savedObject struct {
 	Type       string         `json:"type"`
 	ID         string         `json:"id"`
@@ -58,12 +77,12 @@ func savedObjects() []savedObject {
 			Attributes: map[string]any{
 				"title":                 "zeekanom: " + rule,
 				"description":           "Notices of rule " + rule + " (Zeek notice " + notice.ZeekNote(rule) + ")",
-				"columns":               searchColumns,
+				"columns":               columnsOf(rule),
 				"sort":                  [][]string{{"@timestamp", "desc"}},
 				"kibanaSavedObjectMeta": map[string]any{"searchSourceJSON": string(ssrc)},
 			},
 			References: []reference{{Name: "kibanaSavedObjectMeta.searchSourceJSON.index", Type: "index-pattern", ID: DataViewID}},
-			Fields:     append([]string{"@timestamp", "rule.name"}, searchColumns...),
+			Fields:     append([]string{"@timestamp", "rule.name"}, columnsOf(rule)...),
 		})
 		ref := fmt.Sprintf("panel_%d", i)
 		panels = append(panels, map[string]any{

@@ -619,3 +619,44 @@ func TestTemplateVersionPinsTheBody(t *testing.T) {
 			"a changed body needs a higher TemplateVersion, then pin both here", got, hash, pinned, TemplateVersion)
 	}
 }
+
+// Each rule's saved search shows the entities its notices name: a beacon
+// to a source's rotating destinations names their network
+// (zeekanom.destination_net) and no destination.ip, which left its row's
+// destination columns empty.
+func TestKibanaSearchShowsTheEntities(t *testing.T) {
+	at := time.Date(2024, 11, 2, 10, 0, 0, 0, time.UTC)
+	src := netip.MustParseAddr("10.1.2.3")
+	for _, n := range []*notice.Notice{
+		{Rule: notice.RuleBeacon, Source: src, DestNet: netip.MustParsePrefix("198.51.100.0/24"), DestPort: 443, Proto: "tcp"},
+		{Rule: notice.RuleBeacon, Source: src, Domain: "c2.example.com", DestPort: 443, Proto: "tcp"},
+		{Rule: notice.RuleScanVertical, Source: src, Destination: netip.MustParseAddr("10.9.9.9")},
+		{Rule: notice.RuleDNSTunnel, Source: src, Destination: netip.MustParseAddr("10.0.0.53"), Domain: "t.example.com"},
+	} {
+		n.Timestamp, n.Start, n.End, n.Message = at, at.Add(-time.Hour), at, "m"
+		n.Finalize("")
+		b, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		json.Unmarshal(b, &doc)
+		cols := map[string]bool{}
+		for _, c := range columnsOf(n.Rule) {
+			cols[c] = true
+		}
+		for _, f := range []string{"source.ip", "destination.ip", "destination.port", "destination.domain", "zeekanom.destination_net"} {
+			var v any = doc
+			for _, k := range strings.Split(f, ".") {
+				if o, ok := v.(map[string]any); ok {
+					v = o[k]
+				} else {
+					v = nil
+				}
+			}
+			if v != nil && !cols[f] {
+				t.Errorf("%s notice has %s (%v), not a column of its saved search %v", n.Rule, f, v, columnsOf(n.Rule))
+			}
+		}
+	}
+}
