@@ -264,9 +264,11 @@ func (c *Config) tomlErr(err error) error {
 		}
 	}
 	if key != "" {
-		if kl := c.lineOf(toml.Key(strings.Split(key, "."))); line == 0 || kl == line {
+		switch kl := c.lineOf(toml.Key(strings.Split(key, "."))); {
+		case kl == 0: // (written dotted or inline: the library's line)
+		case line == 0 || kl == line:
 			line = kl
-		} else {
+		default:
 			key = "" // a syntax error after the last key read
 		}
 	}

@@ -85,6 +85,8 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"[detectors.scan]\nhorizontal_threshold = \"30\"\n", ":2: detectors.scan.horizontal_threshold: a string where a number is wanted\n"},
 		{"[detectors.contextual]\n\nmin_days = 7.5\n", ":3: detectors.contextual.min_days: a number where a whole number is wanted\n"},
 		{"[input]\nlogs = \"conn\"\n", ":2: input.logs: a string where a list is wanted\n"},
+		{"[detectors]\nscan.horizontal_threshold = \"30\"\n", ":2: detectors.scan.horizontal_threshold: a string where a number is wanted\n"}, // (dotted)
+		{"[detectors]\nscan = { window = \"5x\" }\n", ":2: detectors.scan.window: invalid duration: \"5x\"\n"},                                // (inline)
 		{"[output.ndjson]\nmin_risk = \"3\"\n", ":2: output.ndjson.min_risk: a string where a number is wanted\n"},
 		{"[output.zeekfeed]\nkeep = true\n", ":2: output.zeekfeed.keep: true or false where a whole number is wanted\n"},
 		{"[output.elasticsearch]\nurls = \"http://es1:9200\"\n", ":2: output.elasticsearch.urls: a string where a list is wanted\n"},
