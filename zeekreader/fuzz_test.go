@@ -44,14 +44,21 @@ func exercise(t *testing.T, data []byte) {
 		}
 		rec := e.Record
 		if c := e.Conn; c != nil {
-			// HasRespBytes/HasRespPkts, fast path or slow, say the field
+			// every count's Has flag, fast path or slow, says the field
 			// is given, and a value not given is 0
-			rb, rp := rec.Schema().Index("resp_bytes"), rec.Schema().Index("resp_pkts")
-			if c.HasRespBytes == rec.IsUnset(rb) || !c.HasRespBytes && c.RespBytes != 0 {
-				t.Fatalf("resp_bytes %d given %v, field unset %v", c.RespBytes, c.HasRespBytes, rec.IsUnset(rb))
-			}
-			if c.HasRespPkts == rec.IsUnset(rp) || !c.HasRespPkts && c.RespPkts != 0 {
-				t.Fatalf("resp_pkts %d given %v, field unset %v", c.RespPkts, c.HasRespPkts, rec.IsUnset(rp))
+			for _, f := range []struct {
+				name string
+				v    uint64
+				has  bool
+			}{
+				{"orig_bytes", c.OrigBytes, c.HasOrigBytes}, {"resp_bytes", c.RespBytes, c.HasRespBytes},
+				{"orig_pkts", c.OrigPkts, c.HasOrigPkts}, {"orig_ip_bytes", c.OrigIPBytes, c.HasOrigIPBytes},
+				{"resp_pkts", c.RespPkts, c.HasRespPkts}, {"resp_ip_bytes", c.RespIPBytes, c.HasRespIPBytes},
+			} {
+				i := rec.Schema().Index(f.name)
+				if f.has == rec.IsUnset(i) || !f.has && f.v != 0 {
+					t.Fatalf("%s %d given %v, field unset %v", f.name, f.v, f.has, rec.IsUnset(i))
+				}
 			}
 		}
 		for i := -1; i <= rec.Len(); i++ {

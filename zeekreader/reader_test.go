@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -540,6 +541,88 @@ func TestConnHasRespPkts(t *testing.T) {
 		}
 		if ev.Conn.RespPkts != c.resp || ev.Conn.HasRespPkts != c.has {
 			t.Errorf("%s: resp_pkts %d (given %v), want %d (%v)", c.name, ev.Conn.RespPkts, ev.Conn.HasRespPkts, c.resp, c.has)
+		}
+	}
+}
+
+// Every count of a conn row a notice may show says whether the row gave
+// it: each of the six, given ("-" in TSV, null in JSON), left out of the
+// log, or left out of a JSON row, alone while the others are given (the
+// fast path takes them in groups, the slow one each by itself).
+func TestConnHasCounts(t *testing.T) {
+	cols := []string{"orig_bytes", "resp_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"}
+	get := func(c *zeekreader.Conn) (v [6]uint64, has [6]bool) {
+		return [6]uint64{c.OrigBytes, c.RespBytes, c.OrigPkts, c.OrigIPBytes, c.RespPkts, c.RespIPBytes},
+			[6]bool{c.HasOrigBytes, c.HasRespBytes, c.HasOrigPkts, c.HasOrigIPBytes, c.HasRespPkts, c.HasRespIPBytes}
+	}
+	const tsvHead = "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto"
+	const tsvTypes = "#types\ttime\tstring\taddr\tport\taddr\tport\tenum"
+	const tsvRow = "1700000000.000000\tC1\t10.0.0.1\t1234\t10.0.0.2\t53\tudp"
+	const jsonRow = `{"ts":1700000000,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":53,"proto":"udp"`
+	// log gives the row with column miss not given (-1: all given)
+	type form struct {
+		name string
+		log  func(miss int) string
+	}
+	forms := []form{
+		{"TSV -", func(miss int) string {
+			h, ty, r := tsvHead, tsvTypes, tsvRow
+			for i, c := range cols {
+				h, ty = h+"\t"+c, ty+"\tcount"
+				if i == miss {
+					r += "\t-"
+				} else {
+					r += "\t" + strconv.Itoa(i+1)
+				}
+			}
+			return hdr + h + "\n" + ty + "\n" + r + "\n"
+		}},
+		{"TSV without the column", func(miss int) string {
+			h, ty, r := tsvHead, tsvTypes, tsvRow
+			for i, c := range cols {
+				if i != miss {
+					h, ty, r = h+"\t"+c, ty+"\tcount", r+"\t"+strconv.Itoa(i+1)
+				}
+			}
+			return hdr + h + "\n" + ty + "\n" + r + "\n"
+		}},
+		{"JSON null", func(miss int) string {
+			r := jsonRow
+			for i, c := range cols {
+				if i == miss {
+					r += `,"` + c + `":null`
+				} else {
+					r += `,"` + c + `":` + strconv.Itoa(i+1)
+				}
+			}
+			return r + "}\n"
+		}},
+		{"JSON left out", func(miss int) string {
+			r := jsonRow
+			for i, c := range cols {
+				if i != miss {
+					r += `,"` + c + `":` + strconv.Itoa(i+1)
+				}
+			}
+			return r + "}\n"
+		}},
+	}
+	for _, f := range forms {
+		for miss := -1; miss < len(cols); miss++ {
+			ev, err := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(f.log(miss)), "conn.log")).Next()
+			if err != nil {
+				t.Fatal(f.name, miss, err)
+			}
+			v, has := get(ev.Conn)
+			for i, c := range cols {
+				want, wantHas := uint64(i+1), i != miss
+				if !wantHas {
+					want = 0
+				}
+				if v[i] != want || has[i] != wantHas {
+					t.Errorf("%s, %d not given: %s %d (given %v), want %d (%v)", f.name, miss, c, v[i], has[i], want, wantHas)
+				}
+			}
 		}
 	}
 }

@@ -33,27 +33,35 @@ type Conn struct {
 	Service     []byte
 	Duration    time.Duration // 0 when unset (see HasDuration)
 	HasDuration bool
-	OrigBytes   uint64
+	OrigBytes   uint64 // 0 when unset (see HasOrigBytes)
 	RespBytes   uint64 // 0 when unset (see HasRespBytes)
 	// HasRespBytes: the row gives resp_bytes. Zeek leaves it unset ("-",
 	// or out of a JSON row) on a connection of no duration, a trimmed
 	// config may log no such column, and some JSON writers leave out
 	// every zero: without it, a RespBytes of 0 says nothing.
 	HasRespBytes bool
+	HasOrigBytes bool // the row gives orig_bytes, as HasRespBytes says
 	ConnState    []byte
 	LocalOrig    Tri
 	LocalResp    Tri
 	MissedBytes  uint64
 	History      []byte
-	OrigPkts     uint64
-	OrigIPBytes  uint64
+	OrigPkts     uint64 // 0 when unset (see HasOrigPkts)
+	OrigIPBytes  uint64 // 0 when unset (see HasOrigIPBytes)
 	RespPkts     uint64 // 0 when unset (see HasRespPkts)
 	// HasRespPkts: the row gives resp_pkts, as HasRespBytes says of
 	// resp_bytes (Zeek logs it, 0 included, even where it leaves
 	// resp_bytes unset; a trimmed config or a JSON writer may not).
-	HasRespPkts bool
-	RespIPBytes uint64
-	CommunityID []byte
+	// HasOrigPkts, HasOrigIPBytes and HasRespIPBytes say the same of
+	// orig_pkts, orig_ip_bytes and resp_ip_bytes: a notice shows a count
+	// only where the row gave it (these bools sit together, in what was
+	// padding: Conn is no larger).
+	HasRespPkts    bool
+	HasOrigPkts    bool
+	HasOrigIPBytes bool
+	HasRespIPBytes bool
+	RespIPBytes    uint64 // 0 when unset (see HasRespIPBytes)
+	CommunityID    []byte
 	// Label and DetailedLabel are the Stratosphere ground-truth columns of
 	// labelled datasets (empty elsewhere).
 	Label         []byte
@@ -345,9 +353,10 @@ func DecodeConn(r *Record, c *Conn) error {
 		c.Duration, c.HasDuration = d.dur(x.duration)
 	}
 	if count(x.ob) && count(x.rb) {
-		c.OrigBytes, c.RespBytes, c.HasRespBytes = num[x.ob], num[x.rb], true
+		c.OrigBytes, c.RespBytes, c.HasOrigBytes, c.HasRespBytes = num[x.ob], num[x.rb], true, true
 	} else {
-		c.OrigBytes, c.RespBytes, c.HasRespBytes = d.uint(x.ob), d.uint(x.rb), !r.IsUnset(x.rb)
+		c.OrigBytes, c.RespBytes = d.uint(x.ob), d.uint(x.rb)
+		c.HasOrigBytes, c.HasRespBytes = !r.IsUnset(x.ob), !r.IsUnset(x.rb)
 	}
 	c.ConnState = str(x.state)
 	c.LocalOrig, c.LocalResp = tri(x.lo), tri(x.lr)
@@ -360,10 +369,13 @@ func DecodeConn(r *Record, c *Conn) error {
 	c.History = str(x.history)
 	if count(x.op2) && count(x.oipb) && count(x.rp2) && count(x.ripb) {
 		c.OrigPkts, c.OrigIPBytes = num[x.op2], num[x.oipb]
-		c.RespPkts, c.RespIPBytes, c.HasRespPkts = num[x.rp2], num[x.ripb], true
+		c.RespPkts, c.RespIPBytes = num[x.rp2], num[x.ripb]
+		c.HasOrigPkts, c.HasOrigIPBytes, c.HasRespPkts, c.HasRespIPBytes = true, true, true, true
 	} else {
 		c.OrigPkts, c.OrigIPBytes = d.uint(x.op2), d.uint(x.oipb)
-		c.RespPkts, c.RespIPBytes, c.HasRespPkts = d.uint(x.rp2), d.uint(x.ripb), !r.IsUnset(x.rp2)
+		c.RespPkts, c.RespIPBytes = d.uint(x.rp2), d.uint(x.ripb)
+		c.HasOrigPkts, c.HasOrigIPBytes = !r.IsUnset(x.op2), !r.IsUnset(x.oipb)
+		c.HasRespPkts, c.HasRespIPBytes = !r.IsUnset(x.rp2), !r.IsUnset(x.ripb)
 	}
 	c.CommunityID = str(x.cid)
 	c.Label, c.DetailedLabel = str(x.label), str(x.dlabel)
