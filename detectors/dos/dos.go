@@ -703,7 +703,9 @@ func noReplyBy(c *zeekreader.Conn) replyEvidence {
 // said of the reply: a reply_packets of 0 where the row gave resp_pkts,
 // a reply_bytes of 0 where it gave resp_bytes alone; where its state or
 // history told, neither (the row gave no count to show), and the message
-// names the column.
+// names the column. The bytes sent are shown where the row gives them:
+// flow_orig_ip_bytes only with orig_ip_bytes, the message's size with it
+// or orig_bytes (zeekreader.Conn.HasOrigIPBytes, HasOrigBytes).
 func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 	if d.cfg.FlowPackets <= 0 || float64(c.OrigPkts) < d.cfg.FlowPackets ||
 		c.Duration < max(d.cfg.FlowMinDuration, time.Second) {
@@ -723,15 +725,23 @@ func (d *Detector) oneWay(c *zeekreader.Conn) *notice.Notice {
 	proto := window.ProtoName(window.ProtoNum(c.Proto))
 	n := &notice.Notice{Rule: notice.RuleDoSFanIn, Sub: "one_way_flow", Timestamp: end, Start: c.TS, End: end,
 		Source: c.Orig, Destination: c.Resp, DestPort: c.RespP, Proto: proto, UIDs: []string{string(c.UID)}}
-	n.Message = fmt.Sprintf("%s sent %d packets (%s) to %s in %s (%.0f packets/s) without a reply",
-		c.Orig, c.OrigPkts, window.Bytes(max(c.OrigIPBytes, c.OrigBytes)), window.Endpoint(c.Resp, c.RespP, proto),
+	// the bytes sent, where the row gives them (orig_ip_bytes, else
+	// orig_bytes: a count the log lacks reads 0, and is no "0 B")
+	sent := ""
+	if c.HasOrigIPBytes || c.HasOrigBytes {
+		sent = " (" + window.Bytes(max(c.OrigIPBytes, c.OrigBytes)) + ")"
+	}
+	n.Message = fmt.Sprintf("%s sent %d packets%s to %s in %s (%.0f packets/s) without a reply",
+		c.Orig, c.OrigPkts, sent, window.Endpoint(c.Resp, c.RespP, proto),
 		window.FmtDur(c.Duration.Round(time.Second)), rate)
 	n.RiskScore = window.Risk(ratio)
 	f := map[string]notice.Feature{
-		"flow_packets":       notice.F(pkts, d.cfg.FlowPackets, pkts/d.cfg.FlowPackets),
-		"packets_per_s":      notice.F(math.Round(rate*10)/10, d.cfg.FlowRate, rate/d.cfg.FlowRate),
-		"flow_duration_s":    {Value: c.Duration.Seconds()},
-		"flow_orig_ip_bytes": {Value: float64(c.OrigIPBytes)},
+		"flow_packets":    notice.F(pkts, d.cfg.FlowPackets, pkts/d.cfg.FlowPackets),
+		"packets_per_s":   notice.F(math.Round(rate*10)/10, d.cfg.FlowRate, rate/d.cfg.FlowRate),
+		"flow_duration_s": {Value: c.Duration.Seconds()},
+	}
+	if c.HasOrigIPBytes {
+		f["flow_orig_ip_bytes"] = notice.Feature{Value: float64(c.OrigIPBytes)}
 	}
 	switch by {
 	case byRespPkts:

@@ -224,3 +224,41 @@ func TestOneWayNamesItsEvidence(t *testing.T) {
 		})
 	}
 }
+
+// A one-way notice shows the bytes sent only where the row gives them:
+// flow_orig_ip_bytes with orig_ip_bytes, the message's size with it or
+// orig_bytes. zeekreader gives 0 for a column the log lacks, and until
+// 2026-12-02 such a notice said flow_orig_ip_bytes 0 and "(0 B)".
+func TestOneWayShowsOnlyGivenBytes(t *testing.T) {
+	id := []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "conn_state", "history", "orig_pkts", "resp_pkts"}
+	with := func(f ...string) []string { return append(id[:len(id):len(id)], f...) }
+	for _, c := range []struct {
+		name    string
+		fields  []string
+		ipBytes bool   // flow_orig_ip_bytes shown
+		size    string // the message's size, "" none
+	}{
+		{"both", with("orig_bytes", "orig_ip_bytes"), true, " (138.0 MB)"},
+		{"orig_ip_bytes alone", with("orig_ip_bytes"), true, " (3.2 MB)"},
+		{"orig_bytes alone", with("orig_bytes"), false, " (138.0 MB)"},
+		{"neither", id, false, ""},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/json=%v", c.name, asJSON), func(t *testing.T) {
+				dir := window.WriteConnLog(t, t.TempDir(), c.fields, asJSON, udpFlow(115000, 0, "S0", "D"))
+				ns, err := window.Replay([]string{dir}, New(DefaultConfig()))
+				if err != nil || len(ns) != 1 || ns[0].Sub != "one_way_flow" {
+					t.Fatalf("%d notices (%v), want one one_way_flow", len(ns), err)
+				}
+				n := ns[0]
+				f, ok := n.Explain.Features["flow_orig_ip_bytes"]
+				if ok != c.ipBytes || ok && f.Value != 115000*28 {
+					t.Errorf("flow_orig_ip_bytes %v (shown %v), want shown %v", f.Value, ok, c.ipBytes)
+				}
+				if want := "10.0.0.5 sent 115000 packets" + c.size + " to 203.0.113.9:5004/udp"; !strings.HasPrefix(n.Message, want) {
+					t.Errorf("message %q, want it to begin %q", n.Message, want)
+				}
+			})
+		}
+	}
+}

@@ -119,15 +119,24 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	if ev.Open {
 		state = "has been open for"
 	}
-	n.Message = fmt.Sprintf("%s → %s %s %s (threshold %s, %s sent, %s received)",
-		c.Orig, window.Endpoint(c.Resp, c.RespP, string(c.Proto)), state, window.FmtDur(c.Duration.Round(time.Second)),
-		window.FmtDur(d.cfg.Threshold), window.Bytes(c.OrigBytes), window.Bytes(c.RespBytes))
-	n.RiskScore = window.Risk(ratio)
+	// the bytes each way, where the row gives them (a count the log
+	// lacks reads 0, and is no "0 B sent")
+	var sizes string
 	feats := map[string]notice.Feature{
 		"duration_s": notice.F(c.Duration.Seconds(), d.cfg.Threshold.Seconds(), ratio),
-		"orig_bytes": {Value: float64(c.OrigBytes)},
-		"resp_bytes": {Value: float64(c.RespBytes)},
 	}
+	if c.HasOrigBytes {
+		sizes += ", " + window.Bytes(c.OrigBytes) + " sent"
+		feats["orig_bytes"] = notice.Feature{Value: float64(c.OrigBytes)}
+	}
+	if c.HasRespBytes {
+		sizes += ", " + window.Bytes(c.RespBytes) + " received"
+		feats["resp_bytes"] = notice.Feature{Value: float64(c.RespBytes)}
+	}
+	n.Message = fmt.Sprintf("%s → %s %s %s (threshold %s%s)",
+		c.Orig, window.Endpoint(c.Resp, c.RespP, string(c.Proto)), state, window.FmtDur(c.Duration.Round(time.Second)),
+		window.FmtDur(d.cfg.Threshold), sizes)
+	n.RiskScore = window.Risk(ratio)
 	if ev.Open {
 		feats["still_open"] = notice.Feature{Value: 1}
 		n.Sub = "open"

@@ -1,7 +1,10 @@
 package longconn
 
 import (
+	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,6 +83,45 @@ func TestLongConnMessage(t *testing.T) {
 	for i, n := range ns {
 		if n.Message != want[i] {
 			t.Errorf("got  %s\nwant %s", n.Message, want[i])
+		}
+	}
+}
+
+// The message and the features give the bytes each way only where the
+// row gives them: zeekreader gives 0 for a column the log lacks ("-", a
+// JSON field left out), and until 2026-12-02 such a notice said "0 B
+// sent, 0 B received" and orig_bytes/resp_bytes 0.
+func TestLongConnShowsOnlyGivenBytes(t *testing.T) {
+	id := []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration"}
+	with := func(f ...string) []string { return append(id[:len(id):len(id)], f...) }
+	row := []window.Conn{{TS: t0, Src: "10.0.0.5", Dst: "203.0.113.9", DPort: 443, Duration: 2 * time.Hour, OrigBytes: 5e6, RespBytes: 7e4}}
+	for _, c := range []struct {
+		name     string
+		fields   []string
+		noResp   bool // resp_bytes "-" / left out of the JSON row
+		sizes    string
+		features []string
+	}{
+		{"both", with("orig_bytes", "resp_bytes"), false, ", 5.0 MB sent, 70 kB received", []string{"duration_s", "orig_bytes", "resp_bytes"}},
+		{"resp_bytes unset", with("orig_bytes", "resp_bytes"), true, ", 5.0 MB sent", []string{"duration_s", "orig_bytes"}},
+		{"resp_bytes alone", with("resp_bytes"), false, ", 70 kB received", []string{"duration_s", "resp_bytes"}},
+		{"neither", id, false, "", []string{"duration_s"}},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/json=%v", c.name, asJSON), func(t *testing.T) {
+				rows := slices.Clone(row)
+				rows[0].NoRespBytes = c.noResp
+				dir := window.WriteConnLog(t, t.TempDir(), c.fields, asJSON, rows)
+				ns, err := window.Replay([]string{dir}, New(DefaultConfig()))
+				if err != nil || len(ns) != 1 {
+					t.Fatalf("%d notices (%v), want one", len(ns), err)
+				}
+				want := "10.0.0.5 → 203.0.113.9:443/tcp lasted 2h (threshold 1h" + c.sizes + ")"
+				got := slices.Sorted(maps.Keys(ns[0].Explain.Features))
+				if ns[0].Message != want || !slices.Equal(got, c.features) {
+					t.Errorf("message %q, features %v\nwant    %q, %v", ns[0].Message, got, want, c.features)
+				}
+			})
 		}
 	}
 }

@@ -71,8 +71,8 @@ func (c Conn) Event() *zeekreader.Event {
 	}
 	v := &zeekreader.Conn{TS: c.TS, UID: []byte(c.UID), Orig: netip.MustParseAddr(c.Src), Resp: netip.MustParseAddr(c.Dst),
 		OrigP: c.SPort, RespP: c.DPort, Proto: []byte(c.Proto), ConnState: []byte(c.State), History: []byte(c.History),
-		OrigBytes: c.OrigBytes, RespBytes: c.RespBytes, HasRespBytes: !c.NoRespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
-		OrigPkts: c.OrigPkts, RespPkts: c.RespPkts, HasRespPkts: !c.NoRespPkts, LocalOrig: c.LocalOrig}
+		OrigBytes: c.OrigBytes, HasOrigBytes: true, RespBytes: c.RespBytes, HasRespBytes: !c.NoRespBytes, Duration: c.Duration, HasDuration: c.Duration > 0,
+		OrigPkts: c.OrigPkts, HasOrigPkts: true, RespPkts: c.RespPkts, HasRespPkts: !c.NoRespPkts, LocalOrig: c.LocalOrig}
 	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: c.TS, Conn: v, Open: c.Open}
 }
 
