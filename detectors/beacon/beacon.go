@@ -335,6 +335,24 @@ func (d *Detector) sight(pk pkey, w int64, ms, size uint32, unans bool, dst uint
 	return nil
 }
 
+// nextSample is the uid sample of a's entry's pending rows, new when
+// it has none.
+func (d *Detector) nextSample(a *Acc) *window.UIDSample {
+	if a.pendUID == 0 {
+		var u *window.UIDSample
+		a.pendUID, u = d.nextUIDs.New()
+		return u
+	}
+	return d.nextUIDs.At(a.pendUID)
+}
+
+func (d *Detector) freeNextUIDs(a *Acc) {
+	if a.pendUID != 0 {
+		d.nextUIDs.Free(a.pendUID)
+		a.pendUID = 0
+	}
+}
+
 func (d *Detector) freeRows(p *first) {
 	if p.More != 0 {
 		d.more.Free(p.More)
@@ -345,6 +363,7 @@ func (d *Detector) freeRows(p *first) {
 // Acc accumulates one window of one key.
 type Acc struct {
 	Used    bool
+	pendUID int32 // live only: see Detector.nextUIDs (in Used's padding)
 	Win     int64
 	Conns   uint32
 	N       uint16
@@ -431,6 +450,11 @@ type Detector struct {
 	// earn when found again (recurHold, none for a sweep)
 	heldEntry func(*Entry) uint8
 	heldFirst func(*first) uint8
+
+	// nextUIDs are the uid samples of full entries' pending rows (their
+	// Acc.pendUID, 0: none): a block only while a key has rows waiting
+	// for its window to close (snapshots carry it as EntryForm.NextUIDs)
+	nextUIDs window.Slab[window.UIDSample]
 }
 
 var _ detectors.Detector = (*Detector)(nil)
@@ -443,6 +467,7 @@ func New(cfg Config) *Detector {
 		pre: window.NewTableHash[pkey, first](max(cfg.MaxHosts*3/4, 16), func(k pkey) uint64 { return k.h }), ignore: map[uint32]bool{},
 		allow: window.MustNetworks(cfg.Allow), sights: newSightings(sightingsFor(cfg.MaxHosts))}
 	d.pre.OnEvict = func(_ pkey, p *first) { d.freeRows(p) }
+	d.t.OnEvict = func(_ hkey, e *Entry) { d.freeNextUIDs(&e.Acc) }
 	d.heldEntry = func(e *Entry) uint8 { return recurHoldUnless(sweeping(e.Acc.Hosts, e.Acc.Conns, e.Acc.Unans)) }
 	d.heldFirst = func(p *first) uint8 {
 		r := d.more.At(p.More)
@@ -723,6 +748,7 @@ func (d *Detector) add(hk hkey, w int64, wh uint64, ts time.Time, size uint32, u
 		}
 		e.Next[e.NNext], e.NextW = p, uint32(nw)
 		e.NNext++
+		d.nextSample(a).Add(uid)
 		return
 	}
 	ms := uint32(ts.Sub(d.win.Start(w)) / time.Millisecond)
@@ -899,11 +925,18 @@ func (d *Detector) close(upto int64, emit detectors.Emit) {
 // were counted, the unanswered ones too, without their hosts: a /24
 // sweep that began the day before, 16 rows in the first 5 minutes and 4
 // after, was 20 rows on 4 hosts, no sweep, and a beacon notice
-// (TestSweepAcrossWindows). Their uids are not kept (a notice's sample
-// leaves them out).
+// (TestSweepAcrossWindows). Their uids join the window's sample; until
+// 2026-12-02 they were not kept (TestPendingRowsKeepUIDs).
 func (d *Detector) replay(k Key, e *Entry) {
 	a := &e.Acc
+	uids := a.pendUID
 	d.open(a, k, a.Win+int64(e.NextW))
+	if uids != 0 {
+		var u window.UIDs
+		d.nextUIDs.At(uids).Export(&u)
+		a.UIDs.Merge(&u)
+		d.nextUIDs.Free(uids)
+	}
 	for _, p := range e.Next[:e.NNext] {
 		d.put(a, p.MS, p.Size, p.F&pendUnans != 0)
 		a.Ports.add(p.Port, p.Proto)
@@ -1165,8 +1198,10 @@ func service(port uint16, proto string) string {
 // made it a sweep then (sweptByHosts), else none, so it is judged as it
 // was. Version 4 keeps a net key's pending rows' destinations
 // (PendForm.Dst); a version 3 key's are replayed without hosts, as
-// that build counted them.
-const snapshotVersion = 4
+// that build counted them. Version 5 keeps the pending rows' uid sample
+// (EntryForm.NextUIDs); an older key's pending rows are replayed without
+// uids, as that build did.
+const snapshotVersion = 5
 
 type snap struct {
 	Version int // (0: version 1)
@@ -1211,6 +1246,9 @@ type EntryForm struct {
 	NNext  uint8
 	DomLen uint8
 	Domain [64]byte
+	// NextUIDs is the uid sample of the pending rows (version 5 on;
+	// older ones kept none)
+	NextUIDs window.UIDs
 }
 
 // PendForm is a Pend as snapshots carry it.
@@ -1227,6 +1265,9 @@ type PendForm struct {
 
 func (d *Detector) entryForm(e *Entry) EntryForm {
 	f := EntryForm{Acc: e.Acc, NNext: e.NNext, DomLen: e.DomLen, Domain: e.Domain}
+	if e.Acc.pendUID != 0 {
+		d.nextUIDs.At(e.Acc.pendUID).Export(&f.NextUIDs)
+	}
 	start := d.win.Start(e.Acc.Win + int64(e.NextW)).UnixMilli()
 	for i, p := range e.Next[:e.NNext] {
 		f.Next[i] = PendForm{MS: start + int64(p.MS), Size: p.Size, Port: p.Port, Proto: p.Proto,
@@ -1258,6 +1299,9 @@ func (d *Detector) entryOf(f *EntryForm) Entry {
 		}
 		e.Next[e.NNext], e.NextW = x, uint32(w-f.Acc.Win)
 		e.NNext++
+	}
+	if e.NNext > 0 && f.NextUIDs.N > 0 {
+		d.nextSample(&e.Acc).Load(&f.NextUIDs)
 	}
 	return e
 }
@@ -1389,6 +1433,7 @@ func (d *Detector) Restore(b []byte) error {
 		return err
 	}
 	v1, v2 := s.Version <= 1, s.Version <= 2
+	d.nextUIDs = window.Slab[window.UIDSample]{}
 	es := make([]window.Entry[hkey, Entry], len(s.Entries))
 	for i, e := range s.Entries {
 		if v1 {

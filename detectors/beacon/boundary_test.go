@@ -119,3 +119,54 @@ func TestStatsDropped(t *testing.T) {
 		})
 	}
 }
+
+// A key's rows held for the next window while its window waits for
+// lateness keep their uids: the next window's notice samples them as it
+// samples its live rows, so a C2 that called before midnight gives the
+// day's notice the uid sample of the same calls seen alone, also when
+// restarted while they wait. Until 2026-12-02 the held rows' uids were
+// not kept, and the day's sample held only the uids of its rows after
+// 00:05 (16 of its 20 rows were left out).
+func TestPendingRowsKeepUIDs(t *testing.T) {
+	day := t0.Add(24 * time.Hour)
+	c2 := func(i int, ts time.Time) window.Conn {
+		return window.Conn{TS: ts, Src: "10.1.1.6", Dst: "198.51.100.7", SPort: uint16(40000 + i), DPort: 443,
+			OrigBytes: 300, RespBytes: 1200, State: "SF", UID: fmt.Sprintf("Cday%02d", i)}
+	}
+	var before, within []window.Conn
+	for ts := day.Add(-10 * time.Minute); ts.Before(day); ts = ts.Add(19 * time.Second) {
+		before = append(before, c2(len(before), ts))
+	}
+	for k := range 20 { // 16 in the day's first 5 minutes, then 4
+		within = append(within, c2(100+k, day.Add(time.Duration(k)*19*time.Second)))
+	}
+	// another host's row at 00:05, after which the day before closes
+	within = append(within, window.Conn{TS: day.Add(5 * time.Minute), Src: "10.1.1.99", Dst: "192.0.2.1", DPort: 80, OrigBytes: 90, RespBytes: 900})
+	slices.SortStableFunc(within, func(a, b window.Conn) int { return a.TS.Compare(b.TS) })
+	// the uids of the day's pair notice
+	dayUIDs := func(ns []*notice.Notice) []string {
+		for _, n := range ns {
+			if !n.DestNet.IsValid() && !n.Start.Before(day) {
+				return n.UIDs
+			}
+		}
+		return nil
+	}
+	want := dayUIDs(window.Run(New(DefaultConfig()), within))
+	if len(want) != window.UIDCap || !slices.ContainsFunc(want, func(u string) bool { return u < "Cday116" }) {
+		t.Fatalf("the day alone: uids %q, want %d of them, one of a row in its first 5 minutes", want, window.UIDCap)
+	}
+	rows := append(slices.Clone(before), within...)
+	d := New(DefaultConfig())
+	if got := dayUIDs(window.Run(d, rows)); !slices.Equal(got, want) || d.Dropped != 0 {
+		t.Errorf("from the day before: uids %q (%d rows dropped), want %q", got, d.Dropped, want)
+	}
+	cut := slices.IndexFunc(rows, func(r window.Conn) bool { return !r.TS.Before(day.Add(4*time.Minute + 50*time.Second)) })
+	ns, err := window.RunSnapshot(New(DefaultConfig()), New(DefaultConfig()), rows, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dayUIDs(ns); !slices.Equal(got, want) {
+		t.Errorf("restarted while they wait: uids %q, want %q", got, want)
+	}
+}
