@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -398,8 +397,8 @@ type fileKey struct {
 }
 
 func keyOf(file string, fi fs.FileInfo) fileKey {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Ino != 0 {
-		return fileKey{dev: uint64(st.Dev), ino: st.Ino}
+	if dev, ino, ok := fileID(fi); ok {
+		return fileKey{dev: dev, ino: ino}
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {

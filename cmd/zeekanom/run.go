@@ -88,6 +88,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// and nothing on what was wrong
 		return usagef("unexpected argument %q: run takes no PATH; name Zeek's log directory with --logdir DIR or [input] logdir", fs.Arg(0))
 	}
+	if err := livePlatform(runtime.GOOS); err != nil {
+		return err
+	}
 	fl.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { fl.set[f.Name] = true })
 
@@ -96,6 +99,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	return r.run(ctx)
+}
+
+// livePlatform refuses run on Windows, where zeekreader/follow builds
+// (for the batch commands) but cannot lock a state directory nor tell a
+// log by its inode across rotations.
+func livePlatform(goos string) error {
+	if goos == "windows" {
+		return errors.New("the live sidecar does not run on Windows (it follows Zeek's logs by inode through rotation and locks its state directory with flock(2)); score, eval, train, features, cut and inject do: re-score the logs with 'zeekanom score'")
+	}
+	return nil
 }
 
 // newRunner loads and checks the config, takes the state directory's lock

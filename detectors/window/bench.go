@@ -7,7 +7,6 @@ import (
 	"math/rand"
 	"net/netip"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,14 +91,6 @@ func Bench(b *testing.B, mk func() detectors.Detector) {
 	if cpu > 0 {
 		b.ReportMetric(rows/cpu.Seconds(), "rows/cpu-s")
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // AllocsPerRow warms det with the benchmark events (two passes, so its

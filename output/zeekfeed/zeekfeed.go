@@ -43,7 +43,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/zeekanom/zeekanom/output/notice"
@@ -169,26 +168,6 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("output.zeekfeed.path: %s is written by another zeekanom (it holds %s%s; "+
 		"two writers lose notices at each rotation): stop it (the service: systemctl stop zeekanom) "+
 		"or give this one another path", e.Path, e.Path, LockSuffix)
-}
-
-// lockFeed takes the feed's lock, without waiting. The lock file is opened
-// read-only (a flock needs no more), so a lock file that root's score
-// created is still taken by the service's user, and the other way round;
-// O_NOFOLLOW, so that a planted link names nothing else.
-func lockFeed(path string) (*os.File, error) {
-	name := path + LockSuffix
-	f, err := os.OpenFile(name, os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("zeekfeed: lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &LockedError{Path: path}
-		}
-		return nil, fmt.Errorf("zeekfeed: lock %s: %w", name, err)
-	}
-	return f, nil
 }
 
 // carried is a row of the carry-over and when it was first written to a

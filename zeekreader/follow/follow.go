@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -553,7 +552,7 @@ func openSource(path string, gz, live bool) (*source, error) {
 // for a writer), and a character device (a symlink to /dev/zero) never
 // ends, so 'run --drain' never did.
 func openRegular(path string) (*os.File, os.FileInfo, error) {
-	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fh, err := os.OpenFile(path, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // LockFile is the lock file's name inside the state directory.
@@ -37,6 +36,9 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("state directory %s is in use by %s: one zeekanom run per state directory", e.Dir, who)
 }
 
+// errHeld is openLock's error when another process holds the lock.
+var errHeld = errors.New("lock held")
+
 // LockState creates dir if needed and takes its lock without waiting: a
 // *LockedError if another process holds it. The caller keeps the lock for
 // its lifetime (Close releases it).
@@ -44,26 +46,15 @@ func LockState(dir string) (*StateLock, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	// O_NOFOLLOW: the file is truncated and written below, and a lock
-	// that is a symlink (planted in a state directory others can write,
-	// such as one under /tmp) made this process truncate whatever it
-	// named and write its pid there (the follower's own files, or any
-	// file its user may write).
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("lock %s: is a symbolic link, not zeekanom's lock file: remove it", filepath.Join(dir, LockFile))
-		}
-		return nil, err
+	name := filepath.Join(dir, LockFile)
+	f, err := openLock(name)
+	if errors.Is(err, errHeld) {
+		b, _ := os.ReadFile(name)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return nil, &LockedError{Dir: dir, PID: pid}
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		defer f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			b, _ := os.ReadFile(f.Name())
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-			return nil, &LockedError{Dir: dir, PID: pid}
-		}
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	if err != nil {
+		return nil, err
 	}
 	// Our pid, for the error of whoever tries next (best effort: the lock
 	// is the flock, not the content).
