@@ -100,8 +100,14 @@ const (
 	tsCap    = 64
 	deltaCap = 96
 	sizeCap  = 48
-	pendCap  = 16
-	hours    = 24
+	// unknownSize is the size of a row that does not give its orig_bytes
+	// (no column in its log, Zeek's unset "-", a JSON writer that leaves
+	// the field out): it enters neither the sizes nor the bytes, where it
+	// read as 0 until 2026-12-02 and a key of such rows scored its sizes
+	// as perfectly regular (size_regularity 1.00).
+	unknownSize = math.MaxUint32
+	pendCap     = 16
+	hours       = 24
 )
 
 const (
@@ -561,7 +567,10 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		if !ok {
 			return
 		}
-		size := uint32(min(c.OrigBytes, math.MaxUint32))
+		size := uint32(unknownSize)
+		if c.HasOrigBytes {
+			size = uint32(min(c.OrigBytes, unknownSize-1))
+		}
 		src, dst := window.IPOf(c.Orig), window.IPOf(c.Resp)
 		hs, wh := srcHash(src), window.Mix64(uint64(w))
 		pair, net := Key{Src: src, Dst: dst, Kind: kPair}, Key{Src: src, Dst: netOf(dst), Kind: kNet}
@@ -799,7 +808,6 @@ func (d *Detector) put(a *Acc, ms, size uint32, unans bool) {
 	if unans {
 		inc(&a.Unans)
 	}
-	a.Bytes += uint64(size)
 	a.First = min(a.First, ms)
 	a.Last = max(a.Last, ms)
 	h := int(uint64(ms) * hours / uint64(d.cfg.Window/time.Millisecond))
@@ -809,11 +817,14 @@ func (d *Detector) put(a *Acc, ms, size uint32, unans bool) {
 	if a.Hist[h] < math.MaxUint16 {
 		a.Hist[h]++
 	}
-	inc(&a.NSize)
-	if a.NSize <= sizeCap {
-		a.Size[a.NSize-1] = size
-	} else if j := a.rand() % uint64(a.NSize); j < sizeCap {
-		a.Size[j] = size
+	if size != unknownSize {
+		a.Bytes += uint64(size)
+		inc(&a.NSize)
+		if a.NSize <= sizeCap {
+			a.Size[a.NSize-1] = size
+		} else if j := a.rand() % uint64(a.NSize); j < sizeCap {
+			a.Size[j] = size
+		}
 	}
 	if int(a.N) == tsCap {
 		d.fold(a, tsCap/4)
@@ -1075,6 +1086,15 @@ func (d *Detector) parts(a *Acc, sizes bool) Score {
 	return s
 }
 
+// sized says whether a key's rows give their sizes (orig_bytes): all of
+// them, or at least the three a size regularity needs. A key whose rows
+// do not (a log without orig_bytes; apt-investigation's conn.log leaves
+// it unset in 1,152 of 1,156 rows) is scored on its intervals and hours
+// alone, as a domain key is, instead of on sizes it does not have.
+func sized(a *Acc) bool {
+	return a.NSize >= 3 || a.NSize == a.Conns
+}
+
 // damp scales the quartile skewness down when the spread is tiny (under
 // 10 % of the median): a 1 % IQR has a meaningless, noisy skew.
 func damp(skew, q1, q2, q3 float64) float64 {
@@ -1100,7 +1120,10 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		d.Sweeps++
 		return nil
 	}
-	s := d.parts(a, k.Kind != kDomain)
+	// sizes are scored where the rows give them (a domain key's rows are
+	// TLS handshakes: no size of the beacon's own)
+	sizes := k.Kind != kDomain && sized(a)
+	s := d.parts(a, sizes)
 	if k.Kind == kDomain && s.Median*float64(time.Second) < float64(d.cfg.MinDomainInterval) {
 		return nil
 	}
@@ -1165,14 +1188,14 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 		"connections":         notice.F(float64(s.Conns), float64(d.cfg.MinConns), float64(s.Conns)/float64(d.cfg.MinConns)),
 		"span_s":              {Value: s.Span.Seconds()},
 	}
-	if k.Kind != kDomain {
+	if sizes {
 		f["size_regularity"] = notice.F(s.DS, d.cfg.Threshold, s.DS-d.cfg.Threshold)
 		f["size_median"] = notice.Feature{Value: s.SizeMed}
 	}
 	n.UIDs = a.UIDs.Strings()
 	n.Explain = notice.Explanation{Detector: "beacon", Score: s.Score, Features: f,
 		Top: []string{"interval_regularity", "size_regularity", "histogram"}, Window: d.cfg.Window.Seconds()}
-	if k.Kind == kDomain {
+	if !sizes {
 		n.Explain.Top = []string{"interval_regularity", "histogram"}
 	}
 	n.Finalize(keyS)
