@@ -35,6 +35,27 @@ func Show(name string, v float64) string {
 	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
 }
 
+// NoneIn reports whether a window's values (Names order) had no bytes
+// in. Its out_in_ratio, log((out+1)/(in+1)), is then log(out+1): the
+// bytes out, which Show would write as a ratio ("6575×") as if something
+// had come back.
+func NoneIn(vals []float64) bool { return len(vals) > 5 && vals[5] == 0 }
+
+// ShowOutIn writes a window's out_in_ratio v as Show does, or, when no
+// bytes came in (NoneIn), what v then stands for: "none in (6.6 MB out)",
+// or "no bytes either way". The value in the vector stays the smoothed
+// log, the model's input; only the words change.
+func ShowOutIn(v float64, noneIn bool) string {
+	if !noneIn || math.IsNaN(v) || math.IsInf(v, 0) {
+		return Show("out_in_ratio", v)
+	}
+	out := math.Round(math.Max(math.Expm1(v), 0))
+	if out == 0 {
+		return "no bytes either way"
+	}
+	return "none in (" + window.Bytes(uint64(out)) + " out)"
+}
+
 // showSeconds writes seconds as a duration, to the millisecond under a
 // second, the tenth of a second under a minute, else the second.
 func showSeconds(s float64) string {

@@ -37,3 +37,37 @@ func TestShow(t *testing.T) {
 		}
 	}
 }
+
+// A window with no bytes in: its out_in_ratio is log(out+1), which Show
+// wrote as "6575×" beside "bytes_in 0 B", as if traffic had come back.
+func TestShowOutIn(t *testing.T) {
+	out := 6.6e6
+	for _, c := range []struct {
+		v      float64
+		noneIn bool
+		want   string
+	}{
+		{math.Log(out + 1), true, "none in (6.6 MB out)"},
+		{math.Log(1434 + 1), true, "none in (1.4 kB out)"},
+		{math.Round(math.Log(out+1)*1000) / 1000, true, "none in (6.6 MB out)"}, // an explanation's rounded value
+		{0, true, "no bytes either way"},
+		{5.56, false, "260×"},
+		{0, false, "1.0×"},
+		{math.NaN(), true, "NaN"},
+	} {
+		if got := ShowOutIn(c.v, c.noneIn); got != c.want {
+			t.Errorf("ShowOutIn(%g, %v) = %q, want %q", c.v, c.noneIn, got, c.want)
+		}
+	}
+	vals := make([]float64, Dim)
+	if !NoneIn(vals) {
+		t.Error("NoneIn of a window with bytes_in 0 = false")
+	}
+	vals[5] = 1
+	if NoneIn(vals) || NoneIn(nil) {
+		t.Error("NoneIn of a window with bytes in (or no values) = true")
+	}
+	if Names[5] != "bytes_in" || Names[18] != "out_in_ratio" {
+		t.Fatalf("NoneIn reads index 5 as bytes_in: Names[5] = %s", Names[5])
+	}
+}

@@ -140,6 +140,9 @@ type Detector struct {
 // window alone was).
 type peakExplained struct {
 	Explain notice.Explanation `json:"explain"`
+	// NoneIn is whether that window had no bytes in (features.NoneIn):
+	// its out_in_ratio is then written as the bytes out, not as a ratio.
+	NoneIn bool `json:"none_in,omitempty"`
 }
 
 // Stats counts the detector's work.
@@ -563,6 +566,7 @@ func (d *Detector) judge(v *features.Vector, s float64, done func(*window.HostRu
 		base := d.baseline(v.Host)
 		r.Of.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
 		r.Of.Explain.BaselineScope = base.Scope
+		r.Of.NoneIn = features.NoneIn(v.Values)
 	}
 }
 
@@ -585,7 +589,7 @@ func (d *Detector) end(r *window.HostRun[peakExplained], emit detectors.Emit) {
 		n.Explain.ObservedRatio = &share
 		score += ", " + covered
 	}
-	n.Message = fmt.Sprintf("%s: %s (%s): %s", r.Host, what, score, Describe(n.Explain))
+	n.Message = fmt.Sprintf("%s: %s (%s): %s", r.Host, what, score, Describe(n.Explain, r.Of.NoneIn))
 	n.Finalize("")
 	emit(n)
 }
@@ -633,8 +637,9 @@ func Explain(det string, score float64, v *features.Vector, base features.Robust
 
 // Describe renders the top features for a message, naming the baseline's
 // scope from ex.BaselineScope ("vs host baseline", "vs population
-// baseline").
-func Describe(ex notice.Explanation) string {
+// baseline"); noneIn says the window had no bytes in, so that its
+// out_in_ratio reads "none in (6.6 MB out)", not a smoothed "6575×".
+func Describe(ex notice.Explanation, noneIn bool) string {
 	scope := ex.BaselineScope
 	if scope != "" {
 		scope += " "
@@ -642,7 +647,11 @@ func Describe(ex notice.Explanation) string {
 	var parts []string
 	for _, name := range ex.Top[:min(3, len(ex.Top))] {
 		f := ex.Features[name]
-		parts = append(parts, fmt.Sprintf("%s %s vs %sbaseline %s (z %+.1f)", name, features.Show(name, f.Value), scope, features.Show(name, *f.Baseline), *f.Deviation))
+		value := features.Show(name, f.Value)
+		if name == "out_in_ratio" {
+			value = features.ShowOutIn(f.Value, noneIn)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s vs %sbaseline %s (z %+.1f)", name, value, scope, features.Show(name, *f.Baseline), *f.Deviation))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -411,7 +411,52 @@ func TestDescribeUnits(t *testing.T) {
 			"conn_count":    notice.F(3, 131.5, -3.405),
 		}}
 	want := "out_in_ratio 260× vs population baseline 0.041× (z +8.4), mean_duration 8m23s vs population baseline 2.3s (z +4.2), bytes_out 503.8 MB vs population baseline 16 kB (z +3.9)"
-	if got := Describe(ex); got != want {
+	if got := Describe(ex, false); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// A window with no bytes in: its out_in_ratio, log(out+1), read
+// "out_in_ratio 6575× ... bytes_in 0 B" as if traffic had come back. The
+// message says none came; the feature keeps the model's smoothed value.
+func TestMessageNoneIn(t *testing.T) {
+	ratio := index("out_in_ratio")
+	var popX [][]float64
+	for i := 0; i < 20; i++ {
+		v := vec("10.0.0.9", i, 2, 500+float64(i), 5).Values
+		v[ratio] = math.Log((v[4] + 1) / (v[5] + 1))
+		popX = append(popX, v)
+	}
+	pop := features.ComputeRobust(popX)
+	pop.Scope = features.ScopePopulation
+	for _, c := range []struct {
+		name    string
+		in      float64
+		want    string
+		wantNot string
+	}{
+		{"none in", 0, "out_in_ratio none in (6.6 MB out) vs population baseline", "×"},
+		{"some in", 2e3, "out_in_ratio 3298× vs population baseline", "none in"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := New(DefaultConfig(), &Trained{Forest: connCountForest(t), Baseline: func(string) features.Robust { return pop }})
+			var ns []*notice.Notice
+			v := vec("10.0.0.1", 0, 400, 6.6e6, 50)
+			v.Values[index("bytes_in")] = c.in
+			v.Values[ratio] = math.Log((6.6e6 + 1) / (c.in + 1))
+			d.handle([]features.Vector{v}, func(n *notice.Notice) { ns = append(ns, n) })
+			d.Flush(func(n *notice.Notice) { ns = append(ns, n) })
+			if len(ns) != 1 {
+				t.Fatalf("%d notices, want 1", len(ns))
+			}
+			n := ns[0]
+			part := n.Message[strings.Index(n.Message, "out_in_ratio"):]
+			if !strings.HasPrefix(part, c.want) || strings.Contains(strings.SplitN(part, " vs ", 2)[0], c.wantNot) {
+				t.Errorf("message %s\nwant %q", n.Message, c.want)
+			}
+			if f := n.Explain.Features["out_in_ratio"]; f.Value != math.Round(v.Values[ratio]*1000)/1000 {
+				t.Errorf("feature value %g, want the vector's %g", f.Value, v.Values[ratio])
+			}
+		})
 	}
 }

@@ -180,7 +180,11 @@ func (d *Detector) end(r *window.HostRun[peakValues], emit detectors.Emit) {
 		}
 		name := features.Names[j]
 		f := notice.Feature{Value: r.Of.Vals[j]}
-		part := name + " " + features.Show(name, r.Of.Vals[j])
+		value := features.Show(name, r.Of.Vals[j])
+		if name == "out_in_ratio" {
+			value = features.ShowOutIn(r.Of.Vals[j], features.NoneIn(r.Of.Vals))
+		}
+		part := name + " " + value
 		if j < len(base.RawMedian) {
 			f = notice.F(r.Of.Vals[j], base.RawMedian[j], math.Round(z[j]*1000)/1000)
 			// against what, as the outlier messages say

@@ -2,6 +2,7 @@ package supervised
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -132,5 +133,65 @@ func TestBaselineScope(t *testing.T) {
 		if n.Explain.BaselineScope != "" || n.Explain.Features["conn_count"].Baseline != nil || strings.Contains(n.Message, "baseline") {
 			t.Errorf("%s without baselines: scope %q, conn_count %+v", src, n.Explain.BaselineScope, n.Explain.Features["conn_count"])
 		}
+	}
+}
+
+// A window with no bytes in: its out_in_ratio, log(out+1), read "6575×"
+// as if traffic had come back; the message says none came, and the
+// feature keeps the model's smoothed value.
+func TestMessageNoneIn(t *testing.T) {
+	ratio := 18
+	if features.Names[ratio] != "out_in_ratio" {
+		t.Fatalf("feature %d is %s", ratio, features.Names[ratio])
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	var X [][]float64
+	var y []bool
+	for i := 0; i < 400; i++ {
+		v := make([]float64, features.N)
+		v[0] = float64(5 + r.IntN(10))
+		v[4], v[5] = 1000+r.Float64()*500, 3000+r.Float64()*500
+		mal := i%10 == 0
+		if mal {
+			v[4], v[5] = 1e6+r.Float64()*1e7, float64(i%20)*20 // none in, or a little
+		}
+		v[ratio] = math.Log((v[4] + 1) / (v[5] + 1))
+		X = append(X, v)
+		y = append(y, mal)
+	}
+	m, err := Fit(X, y, Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		in   uint64
+		want string
+	}{
+		{"none in", 0, "out_in_ratio none in (6.6 MB out)"},
+		{"some in", 200, "out_in_ratio 32836×"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := New(DefaultConfig(), m, nil)
+			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i := 0; i < 10; i++ {
+				ts := t0.Add(time.Duration(i) * 30 * time.Second)
+				d.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: []byte("C1"),
+					Orig: netip.MustParseAddr("10.0.0.1"), Resp: netip.MustParseAddr("10.1.0.1"), RespP: 443, Proto: []byte("tcp"),
+					ConnState: []byte("SF"), OrigBytes: 660000, RespBytes: c.in / 10, HasRespBytes: true, Duration: time.Second, HasDuration: true}})
+			}
+			var ns []*notice.Notice
+			d.Flush(func(n *notice.Notice) { ns = append(ns, n) })
+			if len(ns) != 1 {
+				t.Fatalf("%d notices, want 1", len(ns))
+			}
+			if !strings.Contains(ns[0].Message, c.want) {
+				t.Errorf("message %q lacks %q", ns[0].Message, c.want)
+			}
+			want := math.Log((6.6e6 + 1) / (float64(c.in) + 1))
+			if f, ok := ns[0].Explain.Features["out_in_ratio"]; !ok || math.Abs(f.Value-want) > 1e-9 {
+				t.Errorf("out_in_ratio feature %+v, want the vector's %g", f, want)
+			}
+		})
 	}
 }
