@@ -1172,12 +1172,11 @@ func (d *Detector) score(k Key, e *Entry) *notice.Notice {
 	if ps.split != "" {
 		ps.split = " (" + ps.split + ")"
 	}
-	jit := s.MADRatio * 100
 	// connections, not times: a burst of connections is one beacon of the
 	// interval ("20 times over 35m" at a 5-minute interval were 4 bursts
 	// of 5); the score against its threshold, which "score 0.97" left out
-	n.Message = fmt.Sprintf("%s beaconed to %s: %d connections%s over %s (median interval %s, spread ±%.0f%%; beacon score %.2f, threshold %.2f)",
-		k.Src.Addr(), target, s.Conns, ps.split, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), jit, s.Score, d.cfg.Threshold)
+	n.Message = fmt.Sprintf("%s beaconed to %s: %d connections%s over %s (median interval %s, spread %s; beacon score %.2f, threshold %.2f)",
+		k.Src.Addr(), target, s.Conns, ps.split, window.FmtDur(s.Span.Round(time.Second)), window.FmtDur(time.Duration(s.Median*float64(time.Second)).Round(100*time.Millisecond)), spread(s.MADRatio), s.Score, d.cfg.Threshold)
 	f := map[string]notice.Feature{
 		"interval_regularity": notice.F(s.TS, d.cfg.Threshold, s.TS-d.cfg.Threshold),
 		"interval_skew":       notice.F(s.Skew, 0, s.Skew),
@@ -1504,4 +1503,21 @@ func (d *Detector) Restore(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// spread writes the intervals' MAD over their median as a percentage:
+// whole percents from 10 %, a tenth under ("±0.3%", "±2.5%"), "under 0.1%"
+// under a twentieth. "±0%" read as perfectly regular for a 0.26 % spread
+// and "±3%" hid the difference between 2.5 % and 3.4 %.
+func spread(madRatio float64) string {
+	p := madRatio * 100
+	switch {
+	case p >= 9.95:
+		return fmt.Sprintf("±%.0f%%", p)
+	case p >= 0.05:
+		return fmt.Sprintf("±%.1f%%", p)
+	case p > 0:
+		return "under 0.1%"
+	}
+	return "±0%"
 }

@@ -908,3 +908,39 @@ func TestSweepOrRotatingC2(t *testing.T) {
 		})
 	}
 }
+
+// The spread in a message: "±0%" read as perfectly regular for a spread
+// of 0.26 % (TrickBot's :449 pairs in the golden file).
+func TestSpreadWords(t *testing.T) {
+	for _, c := range []struct {
+		mad  float64
+		want string
+	}{
+		{0.47, "±47%"},
+		{0.0995, "±10%"},
+		{0.0319, "±3.2%"},
+		{0.025, "±2.5%"},
+		{0.0026, "±0.3%"},
+		{0.0005, "±0.1%"},
+		{0.00038, "under 0.1%"}, // ("<" is "\u003c" in the JSON)
+		{0, "±0%"},
+	} {
+		if got := spread(c.mad); got != c.want {
+			t.Errorf("spread(%g) = %q, want %q", c.mad, got, c.want)
+		}
+	}
+	// and in a notice: a 1-minute beacon of ±0.5 % uniform jitter (a
+	// spread of about a quarter percent)
+	ns := window.Run(New(DefaultConfig()), beaconRows("10.1.1.5", "203.0.113.9", 443, "tcp", time.Minute, 0.005, 6*time.Hour, 3, false))
+	if len(ns) != 1 {
+		t.Fatalf("%d notices, want 1", len(ns))
+	}
+	mad := ns[0].Explain.Features["interval_mad_ratio"].Value
+	t.Log(ns[0].Message)
+	if mad <= 0 || mad >= 0.005 {
+		t.Fatalf("interval_mad_ratio %g, want a fraction of a percent", mad)
+	}
+	if want := fmt.Sprintf("spread ±%.1f%%;", 100*mad); !strings.Contains(ns[0].Message, want) {
+		t.Errorf("message %q lacks %q", ns[0].Message, want)
+	}
+}
