@@ -178,6 +178,22 @@ func (b *buckets) top(sl *window.Slab[dense]) (m uint32) {
 	return m
 }
 
+// at is bucket i.
+func (b *buckets) at(i uint8, sl *window.Slab[dense]) uint32 {
+	if b.D != 0 {
+		return sl.At(b.D)[i]
+	}
+	for j, x := range b.Idx[:b.N] {
+		if x == i {
+			return b.KB[j]
+		}
+	}
+	return 0
+}
+
+// bucketOf is the bucket of a destination's bytes.
+func bucketOf(dst window.IP) uint8 { return uint8(window.HashIP(dst, 0xe7f) % 64) }
+
 // fill writes the buckets into a, zeroed, in their dense form; a dense
 // array is ds[D-1] (a Capture's copy).
 func (b *buckets) fill(a *dense, ds []dense) {
@@ -418,7 +434,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 		}
 		d.uids.At(s.U).Add(c.UID)
 	}
-	s.B.add(uint8(window.HashIP(resp, 0xe7f)%64), c.OrigBytes/1024+c.OrigBytes%1024/512, &d.dense) // kB, rounded
+	s.B.add(bucketOf(resp), c.OrigBytes/1024+c.OrigBytes%1024/512, &d.dense) // kB, rounded
 	if c.OrigBytes > s.MaxConn || (c.OrigBytes == s.MaxConn && bytes.Compare(resp[:], s.MaxDst[:]) < 0) {
 		s.MaxConn, s.MaxDst, s.Port, s.Proto = c.OrigBytes, resp, c.RespP, window.ProtoNum(c.Proto)
 	}
@@ -555,8 +571,8 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 	if !own {
 		basis = fmt.Sprintf("the sender has %d of the %d windows of history its own baseline needs: baseline for new hosts", hist, d.cfg.MinHistory)
 	}
-	n.Message = fmt.Sprintf("%s sent %s out in %s, %.0f%% of it to %s (%s %s per %s, z %.1f)",
-		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), share*100, top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), window.FmtDur(d.cfg.Window), z)
+	n.Message = fmt.Sprintf("%s sent %s out in %s, %s of it to %s (%s %s per %s, z %.1f)",
+		host, window.Bytes(s.Bytes), window.FmtDur(d.cfg.Window), d.shareOf(s, s.MaxDst), top.Addr.Addr(), basis, window.Bytes(uint64(baseBytes)), window.FmtDur(d.cfg.Window), z)
 	score := z
 	if byDst {
 		score = zt
@@ -588,6 +604,22 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		Window: d.cfg.Window.Seconds()}
 	n.Finalize("")
 	return n
+}
+
+// shareOf writes the share of the window's bytes that went to dst (the
+// destination of its largest connection) for a message. The sketch gives
+// no more than bounds: at least that connection, at most dst's bucket,
+// which other destinations may share. It said "6% of it to X" from the
+// largest bucket (top_dst_share, what the scores use) where X had 2%, one
+// of 50 equal destinations: "2%" when the bounds agree to the percent,
+// else "up to 4%".
+func (d *Detector) shareOf(s *slot, dst window.IP) string {
+	lo := float64(s.MaxConn) / float64(s.Bytes)
+	hi := math.Max(lo, math.Min(float64(s.B.at(bucketOf(dst), &d.dense))*1024/float64(s.Bytes), 1))
+	if math.Round(100*lo) == math.Round(100*hi) {
+		return fmt.Sprintf("%.0f%%", 100*hi)
+	}
+	return fmt.Sprintf("up to %.0f%%", 100*hi)
 }
 
 // snapshotVersion is bumped when the snapshot's form changes.

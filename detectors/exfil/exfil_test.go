@@ -257,7 +257,11 @@ func TestRestoreUnchunked(t *testing.T) {
 // The message says whose baseline it is and per how long: it read "(the
 // global baseline for new hosts 5.0 MB, z 10.0)", then "(a new host;
 // baseline for new hosts ...)" and "(its baseline ...)", which after the
-// destination read as the destination's.
+// destination read as the destination's. The destination's share is what
+// the sketch can vouch for: it said "6% of it to 203.0.113.1", the largest
+// bucket's share, of one of 50 equal destinations (2% each), whose own
+// bucket holds two of them: "up to 4%"; a share is given as is only when
+// the largest connection alone makes it.
 func TestExfilMessage(t *testing.T) {
 	var spread []window.Conn // to 50 destinations, none far above the usual largest
 	for i := range 50 {
@@ -269,9 +273,11 @@ func TestExfilMessage(t *testing.T) {
 		want string
 	}{
 		{"new sender", upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 60),
+			"10.0.0.99 sent 3.0 GB out in 1h, up to 100% of it to 203.0.113.51 (the sender has 0 of the 6 windows of history its own baseline needs: baseline for new hosts 5.0 MB per 1h, z 10.0)"},
+		{"new sender, one connection", upload("10.0.0.99", "203.0.113.51", t0.Add(30*time.Hour), 3e9, 1),
 			"10.0.0.99 sent 3.0 GB out in 1h, 100% of it to 203.0.113.51 (the sender has 0 of the 6 windows of history its own baseline needs: baseline for new hosts 5.0 MB per 1h, z 10.0)"},
 		{"sender with history", spread,
-			"10.0.0.3 sent 2.0 GB out in 1h, 6% of it to 203.0.113.1 (the sender's baseline 5.0 MB per 1h, z 11.7)"},
+			"10.0.0.3 sent 2.0 GB out in 1h, up to 4% of it to 203.0.113.1 (the sender's baseline 5.0 MB per 1h, z 11.7)"},
 	} {
 		ns := window.Run(New(DefaultConfig()), sorted(append(office(5, 48, 1), c.rows...)))
 		if len(ns) != 1 || ns[0].Message != c.want {
