@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -63,6 +64,9 @@ func loadConfig(path string) (*Config, error) {
 		return nil, c.tomlErr(err)
 	}
 	c.md = &md
+	if err := c.checkSections(); err != nil {
+		return nil, err
+	}
 	c.Input.Logdir = c.resolve(c.Input.Logdir)
 	c.Input.ArchiveDir = c.resolve(c.Input.ArchiveDir)
 	c.State.Dir = c.resolve(c.State.Dir)
@@ -107,6 +111,38 @@ func (c *Config) checkUndecoded() error {
 	sort.Slice(und, func(i, j int) bool { return und[i].String() < und[j].String() })
 	k := und[0]
 	return fmt.Errorf("%s:%d: unknown key %q", c.path, c.lineOf(k), k.String())
+}
+
+// checkSections reports a top-level key of the file that should be a
+// table (a section: detectors, output, input, ...) and is not. The TOML
+// library leaves a map it cannot fill (detectors, output) empty without an
+// error, so "detectors = 5" passed config check; the other sections it
+// rejects itself (tomlErr words those).
+func (c *Config) checkSections() error {
+	for _, k := range c.md.Keys() {
+		if len(k) != 1 || !isSection(k[0]) {
+			continue
+		}
+		if ty := c.md.Type(k...); ty != "Hash" {
+			have := tomlTypes[ty]
+			if have == "" {
+				have = ty
+			}
+			return c.keyErr(k[0], "%s where a table is wanted", have)
+		}
+	}
+	return nil
+}
+
+// isSection reports whether name is a table of Config (its toml tag).
+func isSection(name string) bool {
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Tag.Get("toml") == name {
+			return true
+		}
+	}
+	return false
 }
 
 // lineOf finds the line where a dotted key is set: the last component after
@@ -237,7 +273,15 @@ var tomlTypes = map[string]string{
 	"time.Time": "a date", "toml.LocalDate": "a date", "toml.LocalDatetime": "a date", "toml.LocalTime": "a time",
 	"integer": "a whole number", "float": "a number", "boolean": "true or false",
 	"slice": "a list", "map": "a table", "primitive (string-like)": "a string",
+	// (MetaData.Type's names)
+	"Integer": "a whole number", "Float": "a number", "Datetime": "a date", "String": "a string", "Bool": "true or false",
+	"Array": "a list", "ArrayHash": "a list of tables",
 }
+
+// tomlNotTable is the TOML library's message about a value where a table
+// (a struct) is wanted: "type mismatch for main.InputConfig: expected
+// table but found int64".
+var tomlNotTable = regexp.MustCompile(`^type mismatch for \S+: expected table but found (.+)$`)
 
 // tomlErr is an error of the TOML library (a syntax error, a value of the
 // wrong type, a duration it cannot parse) as FILE:LINE: KEY: message, the
@@ -262,6 +306,9 @@ func (c *Config) tomlErr(err error) error {
 		if have, want, ok := strings.Cut(kinds, "; destination has type "); ok && tomlTypes[have] != "" && tomlTypes[want] != "" {
 			msg = tomlTypes[have] + " where " + tomlTypes[want] + " is wanted"
 		}
+	}
+	if m := tomlNotTable.FindStringSubmatch(msg); m != nil && tomlTypes[m[1]] != "" {
+		msg = tomlTypes[m[1]] + " where a table is wanted"
 	}
 	if key != "" {
 		switch kl := c.lineOf(toml.Key(strings.Split(key, "."))); {

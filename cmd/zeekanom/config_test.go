@@ -322,3 +322,38 @@ func TestTrainConfigErrorsNameTheFile(t *testing.T) {
 		}
 	}
 }
+
+// A section given a value where a table is wanted is an error naming the
+// file, line and key, in words: "detectors = 5" passed config check (the
+// TOML library leaves a map it cannot fill empty, without an error), and
+// "input = 5" read "type mismatch for main.InputConfig: expected table
+// but found int64".
+func TestConfigCheckSectionShapes(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"detectors = 5\n", ":1: detectors: a whole number where a table is wanted"},
+		{"[input]\nlogdir = \"/tmp\"\n\n", ""},
+		{"# sinks\noutput = \"ndjson\"\n", ":2: output: a string where a table is wanted"},
+		{"detectors = []\n", ":1: detectors: a list where a table is wanted"},
+		{"[[detectors]]\nscan = 1\n", ":1: detectors: a list of tables where a table is wanted"},
+		{"output = 2024-01-01\n", ":1: output: a date where a table is wanted"},
+		{"input = 5\n", ":1: input: a whole number where a table is wanted"},
+		{"metrics = true\n", ":1: metrics: true or false where a table is wanted"},
+		{"state = [\"/var/lib/zeekanom\"]\n", ":1: state: a list where a table is wanted"},
+		{"[detectors]\nscan = 5\n", ":2: detectors.scan: a whole number where a table is wanted"},
+		{"[output]\nndjson = \"out.ndjson\"\n", ":2: output.ndjson: a string where a table is wanted"},
+		{"detectors = {}\n", ""}, // an empty table is a table
+	} {
+		p := filepath.Join(t.TempDir(), "c.toml")
+		os.WriteFile(p, []byte(tc.text), 0o644)
+		code, _, stderr := runCLI(t, "config", "check", p)
+		if tc.want == "" {
+			if code != 0 {
+				t.Errorf("%q: code %d, stderr %q, want ok", tc.text, code, stderr)
+			}
+			continue
+		}
+		if want := "zeekanom config: " + p + tc.want + "\n"; code != 1 || stderr != want {
+			t.Errorf("%q: code %d, stderr %q, want %q", tc.text, code, stderr, want)
+		}
+	}
+}
