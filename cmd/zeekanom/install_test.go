@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,5 +115,68 @@ func TestInstallGrantsTheLogsOnly(t *testing.T) {
 	}
 	if !granted(later) {
 		t.Errorf("a log Zeek creates after the install is not readable by the group")
+	}
+}
+
+// scripts/install's last line names where the service serves /metrics,
+// from the config's [metrics] listen: it said 127.0.0.1:9273 whatever the
+// config set. Each config is also read as run reads it, so that the
+// script and the binary agree on the key.
+func TestInstallMetricsURL(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "scripts", "install"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := regexp.MustCompile(`(?ms)^metrics_url\(\) \{.*?^\}\n`).Find(b)
+	if fn == nil {
+		t.Fatal("scripts/install: no metrics_url function")
+	}
+	// the last line: the address metrics_url gives, none written in
+	if i := bytes.LastIndex(b, []byte("\nurl=$(metrics_url \"$conf\")")); i < 0 || bytes.Contains(b[i:], []byte("127.0.0.1")) {
+		t.Fatal("scripts/install does not end with metrics_url's address")
+	}
+	if _, err := exec.LookPath("awk"); err != nil {
+		t.Skip("no awk")
+	}
+	var example bytes.Buffer
+	if err := writeExample(&example); err != nil {
+		t.Fatal(err)
+	}
+	setListen := func(v string) string {
+		return strings.Replace(example.String(), `listen = "127.0.0.1:9273"`, `listen = `+v, 1)
+	}
+	if setListen(`"x"`) == example.String() {
+		t.Fatal("config example: no listen = \"127.0.0.1:9273\"")
+	}
+	for _, c := range []struct {
+		name, text, listen, want string
+	}{
+		{"example", example.String(), "127.0.0.1:9273", "http://127.0.0.1:9273/metrics\n"},
+		{"example, another port", setListen(`"10.0.0.5:9100"`), "10.0.0.5:9100", "http://10.0.0.5:9100/metrics\n"},
+		{"example, disabled", setListen(`""`), "", ""},
+		{"example, all interfaces", setListen(`":9100"`), ":9100", "http://127.0.0.1:9100/metrics\n"},
+		{"example, single quotes", setListen(`'0.0.0.0:9200' # all`), "0.0.0.0:9200", "http://127.0.0.1:9200/metrics\n"},
+		{"IPv6 wildcard", "[metrics]\nlisten = \"[::]:9273\"\n", "[::]:9273", "http://[::1]:9273/metrics\n"},
+		{"IPv6", "[metrics]\n  listen = \"[fd00::5]:9273\"\n", "[fd00::5]:9273", "http://[fd00::5]:9273/metrics\n"},
+		{"no metrics table", "[log]\nlevel = \"info\"\n", "127.0.0.1:9273", "http://127.0.0.1:9273/metrics\n"},
+		{"commented out", "[metrics]\n# listen = \"10.0.0.5:9100\"\n", "127.0.0.1:9273", "http://127.0.0.1:9273/metrics\n"},
+		{"dotted", "metrics.listen = \"10.0.0.6:9100\"\n[log]\nlevel = \"info\"\n", "10.0.0.6:9100", "http://10.0.0.6:9100/metrics\n"},
+		{"inline", "metrics = { listen = \"10.0.0.7:9100\" }\n", "10.0.0.7:9100", "http://10.0.0.7:9100/metrics\n"},
+		{"[output.elasticsearch] names another address", "[metrics]\nlisten = \"10.0.0.8:9100\"\n[output.elasticsearch]\nurl = \"http://10.0.0.9:9200\"\n", "10.0.0.8:9100", "http://10.0.0.8:9100/metrics\n"},
+	} {
+		p := filepath.Join(t.TempDir(), "zeekanom.toml")
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(p)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if cfg.Metrics.Listen != c.listen {
+			t.Fatalf("%s: run reads listen %q, the case says %q", c.name, cfg.Metrics.Listen, c.listen)
+		}
+		if got := installShell(t, string(fn), `metrics_url "$1"`, p); got != c.want {
+			t.Errorf("%s: metrics_url = %q, want %q", c.name, got, c.want)
+		}
 	}
 }
