@@ -344,7 +344,7 @@ func (d *Detector) train(emit detectors.Emit) {
 	for i, v := range d.buf {
 		X[i] = features.Transform(v.Values, nil)
 	}
-	f, err := grow(X, Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
+	f, err := grow(wholeOf(d.buf, X, d.cfg.MinTrain), Params{Trees: d.cfg.Trees, Sample: d.cfg.Sample, Seed: d.cfg.Seed})
 	if err != nil {
 		return
 	}
@@ -378,6 +378,23 @@ func (d *Detector) train(emit detectors.Emit) {
 	for i := range judged {
 		d.judge(&judged[i], scores[i], done)
 	}
+}
+
+// wholeOf is the rows of X whose windows the input covered whole, or X
+// when fewer than min are: the run's first windows are partial (a capture
+// or an archive starts mid-window), and a forest grown on their counts as
+// seen learns a part of a window as a usual whole one.
+func wholeOf(vs []features.Vector, X [][]float64, min int) [][]float64 {
+	var W [][]float64
+	for i := range vs {
+		if vs[i].Unobserved == 0 {
+			W = append(W, X[i])
+		}
+	}
+	if len(W) < min || len(W) == len(X) {
+		return X
+	}
+	return W
 }
 
 // leastFlagged is a little below the least isolation score that judge

@@ -36,7 +36,11 @@ func TestExplanationBaselineRealSlices(t *testing.T) {
 		// 12 windows of history before it turns busy at 20:00
 		{"../../testdata/iforest/proxy_rolling", 50, 2, []string{"conn_count", "distinct_dst_ips", "bytes_out", "mean_duration"}, "10.0.0.111"},
 		{"../../testdata/detectors/benign/zat/conn.log.gz", 55, 3, []string{"conn_count", "distinct_dst_ips", "bytes_out", "bytes_in", "mean_duration"}, ""},
-		{"../../testdata/detectors/trickbot/conn.log.gz", 55, 3, []string{"conn_count", "distinct_dst_ips", "bytes_out", "bytes_in", "mean_duration"}, ""},
+		// (50: the slice keeps only the C2 pairs' and DNS/NTP rows, so
+		// most of its windows border a gap of the input, and since the
+		// run's first forest grows on whole windows (wholeOf) the C2
+		// host's windows score lower: 4 notices at 55 before, 1 at 50 now)
+		{"../../testdata/detectors/trickbot/conn.log.gz", 50, 3, []string{"conn_count", "distinct_dst_ips", "bytes_out", "bytes_in", "mean_duration"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(strings.TrimPrefix(c.path, "../../testdata/"), func(t *testing.T) {
