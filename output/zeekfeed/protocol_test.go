@@ -142,7 +142,7 @@ type scriptModel struct {
 	// the #feed_version line nor dst_net.
 	version1 bool
 	// fileVersion is file_version; versions the versions say_version
-	// warned about (once).
+	// warned about (once; -1 an unreadable #feed_version line).
 	fileVersion int
 	versions    []int
 
@@ -360,8 +360,15 @@ func (m *scriptModel) line(l string) {
 		if header[0] == "#separator \\x09" {
 			m.fileVersion = 0
 		}
-		if header[0] == "#feed_version" && len(header) == 2 && countPat.MatchString(header[1]) {
-			m.fileVersion, _ = strconv.Atoi(header[1])
+		if header[0] == "#feed_version" {
+			if len(header) == 2 && countPat.MatchString(header[1]) {
+				m.fileVersion, _ = strconv.Atoi(header[1])
+			} else { // damaged: said once (as -1), not as version 1
+				m.fileVersion = FormatVersion
+				if len(m.versions) == 0 {
+					m.versions = append(m.versions, -1)
+				}
+			}
 		}
 		if header[0] == "#fields" {
 			m.columns = map[string]int{}
@@ -1197,6 +1204,10 @@ func TestProtocolBeaconNetworksAcrossVersions(t *testing.T) {
 		{"sidecar 2, script 1", string(feed), true, []int{0}, nil},
 		{"sidecar 1, script 1", string(feedVersion1(t, feed)), true, []int{0}, nil},
 		{"sidecar 3, script 2", newer, false, []int{0, 1}, []int{3}},
+		// a damaged #feed_version line: said once as unreadable, not as an
+		// older sidecar's, and the rows read by their columns' names
+		{"damaged version line", strings.Replace(string(feed), "#feed_version\t2", "#feed_version\t2x", 1), false, []int{0, 1}, []int{-1}},
+		{"version line without a value", strings.Replace(string(feed), "#feed_version\t2", "#feed_version", 1), false, []int{0, 1}, []int{-1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := newScriptModel()

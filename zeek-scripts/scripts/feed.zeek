@@ -449,10 +449,23 @@ event ZeekAnom::feed_line(desc: Input::EventDescription, tpe: Input::Event,
 		if ( header[0] == "#separator \\x09" )
 			file_version = 0;
 
-		if ( header[0] == "#feed_version"
-		    && |header| == 2
-		    && matches(count_pat, header[1]) )
-			file_version = to_count(header[1]);
+		if ( header[0] == "#feed_version" )
+			{
+			if ( |header| == 2 && matches(count_pat, header[1]) )
+				file_version = to_count(header[1]);
+			else
+				{
+				# A damaged line says no version: not an older
+				# sidecar's (none is version 1). The columns are
+				# read by name all the same.
+				file_version = feed_version;
+				if ( ! version_said )
+					{
+					version_said = T;
+					Reporter::warning("zeekanom feed: unreadable #feed_version line: the feed's columns are read by name from its #fields line");
+					}
+				}
+			}
 
 		if ( header[0] == "#fields" )
 			{
