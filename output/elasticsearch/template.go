@@ -233,10 +233,48 @@ func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string)
 	}
 	if res.IsError() {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		if kind := notDataStream(ctx, tr, index); kind != "" {
+			// (the rollover below is refused for a concrete index, and
+			// the template, data streams only, never applies to it)
+			return fmt.Errorf("%s is %s, not a data stream: the index template does not apply to it, and it keeps "+
+				"its mappings (%s: %s), so notices go in mapped as it says and searches on the fields it maps "+
+				"otherwise (source.ip as an ip...) find nothing: set index to a name no index or alias has, "+
+				"and the first notice creates that data stream", index, kind, res.Status(), b)
+		}
 		return fmt.Errorf("the write index of %s keeps its mappings (%s: %s): fields the template gained are mapped "+
 			"as the template says only after a rollover (POST %s/_rollover)", index, res.Status(), b, index)
 	}
 	return nil
+}
+
+// notDataStream says what index is when it names a concrete index ("an
+// index") or an alias ("an alias") rather than a data stream, and ""
+// otherwise: a data stream, nothing, or no answer (GET
+// _resolve/index/<index>).
+func notDataStream(ctx context.Context, tr esapi.Transport, index string) string {
+	res, err := esapi.IndicesResolveIndexRequest{Name: []string{index}}.Do(ctx, tr)
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return ""
+	}
+	var got struct {
+		Indices     []struct{ Name string } `json:"indices"`
+		Aliases     []struct{ Name string } `json:"aliases"`
+		DataStreams []struct{ Name string } `json:"data_streams"`
+	}
+	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got) != nil || len(got.DataStreams) > 0 {
+		return ""
+	}
+	switch {
+	case len(got.Indices) > 0:
+		return "an index"
+	case len(got.Aliases) > 0:
+		return "an alias"
+	}
+	return ""
 }
 
 // NewerTemplateError is PutTemplate's answer when the installed template
