@@ -2,6 +2,9 @@ package elasticsearch
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +52,31 @@ func TestIntegrationPlainIndexOfTheNameIsNamed(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, c.not) {
 			t.Errorf("%s: %q, want it to say %q and not %q", c.index, msg, c.want, c.not)
 		}
+		// the gist of Elasticsearch's answer, not its JSON (root_cause
+		// and error, the reason twice)
+		if msg, gist := err.Error(), "illegal_argument_exception: mapper [source.ip] cannot be changed from type [text] to [ip]"; !strings.Contains(msg, gist) || strings.Contains(msg, "root_cause") {
+			t.Errorf("%s: %q, want the reason %q alone", c.index, msg, gist)
+		}
+	}
+}
+
+// A URL of another web server (Kibana's port, a proxy's error page) is
+// refused at start with the gist of its page on one line: the log held
+// the whole HTML page, a dozen lines.
+func TestStartAgainstAnotherServerSaysSoOnOneLine(t *testing.T) {
+	page := "<!DOCTYPE HTML>\n<html>\n  <head><title>Error response</title></head>\n  <body>\n    <h1>Not Found</h1>\n" +
+		strings.Repeat("    <p>padding</p>\n", 40) + "  </body>\n</html>\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, page)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := New(t.Context(), Config{URLs: []string{srv.URL}, MaxRetries: 1}, WithTemplate(), WithLogf(t.Logf))
+	if err == nil {
+		t.Fatal("started against a server that is not Elasticsearch")
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || len(msg) > 400 || !strings.Contains(msg, "404 Not Found: <!DOCTYPE HTML> <html>") {
+		t.Errorf("error %q (%d bytes): want the status and the page's start on one line", msg, len(msg))
 	}
 }

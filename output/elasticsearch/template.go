@@ -239,10 +239,10 @@ func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string)
 			return fmt.Errorf("%s is %s, not a data stream: the index template does not apply to it, and it keeps "+
 				"its mappings (%s: %s), so notices go in mapped as it says and searches on the fields it maps "+
 				"otherwise (source.ip as an ip...) find nothing: set index to a name no index or alias has, "+
-				"and the first notice creates that data stream", index, kind, res.Status(), b)
+				"and the first notice creates that data stream", index, kind, res.Status(), errorText(b))
 		}
 		return fmt.Errorf("the write index of %s keeps its mappings (%s: %s): fields the template gained are mapped "+
-			"as the template says only after a rollover (POST %s/_rollover)", index, res.Status(), b, index)
+			"as the template says only after a rollover (POST %s/_rollover)", index, res.Status(), errorText(b), index)
 	}
 	return nil
 }
@@ -318,7 +318,7 @@ func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 		return fmt.Errorf("elasticsearch: put template: %w", err)
 	}
 	if status >= 300 {
-		return fmt.Errorf("elasticsearch: put template %s: %d %s: %s", name, status, http.StatusText(status), b)
+		return fmt.Errorf("elasticsearch: put template %s: %d %s: %s", name, status, http.StatusText(status), errorText(b))
 	}
 	return nil
 }
