@@ -123,8 +123,12 @@ func (ss *sinkSet) esSummary(w io.Writer, cmd string) {
 			continue
 		}
 		st := es.Stats()
-		fmt.Fprintf(w, "zeekanom %s: output %s: %d notices indexed into %s, %d already there (this sensor indexed them before)",
-			cmd, s.name, st.Indexed, es.Index(), st.Duplicates)
+		noun := "notices"
+		if st.Indexed == 1 {
+			noun = "notice" // ("1 notices indexed" read wrong)
+		}
+		fmt.Fprintf(w, "zeekanom %s: output %s: %d %s indexed into %s, %d already there (this sensor indexed them before)",
+			cmd, s.name, st.Indexed, noun, es.Index(), st.Duplicates)
 		if st.SpoolBytes > 0 {
 			fmt.Fprintf(w, ", %d bytes of notices left in the spool", st.SpoolBytes)
 		}
