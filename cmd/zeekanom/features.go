@@ -308,7 +308,11 @@ func readLabels(path string) ([]eval.LabelRange, error) {
 // 1, or less for a window its first or last row, or a gap, cut) and, with
 // a model, iforest_score: the score the iforest detector judges the
 // window by (a partial one as the most usual whole window consistent
-// with it).
+// with it), then orig_bytes_logged and resp_bytes_logged: 0 when the
+// window has conn rows and none of them gave the count (its bytes_out or
+// bytes_in, and out_in_ratio, hold 0 for what the log never gave:
+// features.Vector.Unlogged), else 1. They come last, after
+// iforest_score, so that every column before keeps its place.
 func writeVectorsCSV(w *bufio.Writer, vecs []features.Vector, m *model.Model) error {
 	w.WriteString("host,window_start")
 	for _, n := range features.Names {
@@ -320,7 +324,7 @@ func writeVectorsCSV(w *bufio.Writer, vecs []features.Vector, m *model.Model) er
 		w.WriteString(",iforest_score")
 		judge = iforest.NewJudge(m.Forest, time.Duration(m.WindowS*float64(time.Second)))
 	}
-	w.WriteByte('\n')
+	w.WriteString(",orig_bytes_logged,resp_bytes_logged\n")
 	var b []byte
 	for _, v := range vecs {
 		b = b[:0]
@@ -340,6 +344,13 @@ func writeVectorsCSV(w *bufio.Writer, vecs []features.Vector, m *model.Model) er
 		if judge != nil {
 			b = append(b, ',')
 			b = strconv.AppendFloat(b, judge.Score(&v), 'f', 6, 64)
+		}
+		for _, u := range []features.Unlogged{features.UnloggedOut, features.UnloggedIn} {
+			if v.Unlogged&u != 0 {
+				b = append(b, ",0"...)
+			} else {
+				b = append(b, ",1"...)
+			}
 		}
 		b = append(b, '\n')
 		if _, err := w.Write(b); err != nil {

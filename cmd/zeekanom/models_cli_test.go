@@ -151,7 +151,7 @@ func TestFeaturesSeeTheDetectorsWindows(t *testing.T) {
 	}
 	score := map[string]float64{} // host,window_start -> iforest_score
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if want := "host,window_start," + strings.Join(features.Names, ",") + ",label,observed_ratio,iforest_score"; lines[0] != want {
+	if want := "host,window_start," + strings.Join(features.Names, ",") + ",label,observed_ratio,iforest_score,orig_bytes_logged,resp_bytes_logged"; lines[0] != want {
 		t.Errorf("header %q, want %q", lines[0], want)
 	}
 	// the share of each window the input covered: 10.0.0.2's row at
@@ -159,11 +159,15 @@ func TestFeaturesSeeTheDetectorsWindows(t *testing.T) {
 	// before one of 1400 s (covered for an instant), 10.0.1.0's is the
 	// input's first window, from its start on, 10.0.1.1's the next
 	observed := map[string]string{}
+	col := map[string]int{}
+	for i, name := range strings.Split(lines[0], ",") {
+		col[name] = i
+	}
 	for _, l := range lines[1:] {
 		f := strings.Split(l, ",")
-		s, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		s, _ := strconv.ParseFloat(f[col["iforest_score"]], 64)
 		score[f[0]+","+f[1]] = s
-		observed[f[0]+","+f[1]] = f[len(f)-2]
+		observed[f[0]+","+f[1]] = f[col["observed_ratio"]]
 		if f[0] == "10.0.0.1" && f[2] != "2" {
 			t.Errorf("10.0.0.1: %s: want its two conns in the window they started in", l)
 		}
@@ -274,7 +278,7 @@ func TestFeaturesModel(t *testing.T) {
 		}
 	}
 	code, out, errs := runCLI(t, "features", "-m", filepath.Join(dir, "5m.json"), logs)
-	if header, _, _ := strings.Cut(out, "\n"); code != 0 || !strings.HasSuffix(header, ",iforest_score") {
+	if header, _, _ := strings.Cut(out, "\n"); code != 0 || !strings.HasSuffix(header, ",iforest_score,orig_bytes_logged,resp_bytes_logged") {
 		t.Errorf("features -m: exit %d, %s, header %q: want an iforest_score column", code, errs, header)
 	}
 	code, _, errs = runCLI(t, "features", "--score", "-m", filepath.Join(dir, "10m.json"), logs)

@@ -118,6 +118,14 @@ type Vector struct {
 	// (or its span is not known: a window restored from a version 2
 	// snapshot). Its counts are then those of part of the window.
 	Unobserved time.Duration
+	// Unlogged says which byte counts none of the window's conn rows
+	// gave (a log written without orig_bytes or resp_bytes, Zeek's unset
+	// "-" on every row, a JSON writer leaving the key out): bytes_out,
+	// bytes_in and out_in_ratio then hold 0 for what the log never gave.
+	// The values stay so (the models' input); messages say "not logged"
+	// (Unlogged.Of). 0 for a window without conn rows, and for one
+	// restored from a snapshot written before it existed.
+	Unlogged Unlogged `json:",omitempty"`
 }
 
 // Observed is the share of the window the input covered: 1 for a whole
@@ -312,10 +320,10 @@ const maxUIDs = 20
 
 func (w *winState) label(a *hostAcc, label, detailed, uid []byte) {
 	if IsMalicious(label) {
-		if !a.mal {
+		if !a.mal() {
 			w.setClass(a, ClassOf(string(detailed)))
 		}
-		a.mal = true
+		a.flags |= accMal
 	}
 	if len(uid) > 0 && a.nUIDs < maxUIDs {
 		w.addUID(a, uid)
@@ -323,11 +331,11 @@ func (w *winState) label(a *hostAcc, label, detailed, uid []byte) {
 }
 
 func (x *Extractor) extra(w *winState, a *hostAcc, o, r netip.Addr, ts time.Time) {
-	if x.cfg.Labeler == nil || a.mal {
+	if x.cfg.Labeler == nil || a.mal() {
 		return
 	}
 	if c, ok := x.cfg.Labeler(o, r, ts); ok {
-		a.mal = true
+		a.flags |= accMal
 		w.setClass(a, c)
 	}
 }
@@ -371,6 +379,12 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 		}
 		a.out += float64(c.OrigBytes)
 		a.in += float64(c.RespBytes)
+		if c.HasOrigBytes {
+			a.flags |= accOut
+		}
+		if c.HasRespBytes {
+			a.flags |= accIn
+		}
 		a.dur += c.Duration.Seconds()
 		x.setAdd(w, &a.ips, hashAddr(c.Resp))
 		if !w.addPort(a, c.RespP, x.cfg.MaxDistinct) {
@@ -504,8 +518,9 @@ func (x *Extractor) vector(w *winState, a *hostAcc) Vector {
 	v[16] = float64(s.ssl)
 	v[17] = float64(s.snis.n)
 	v[18] = math.Log((a.out + 1) / (a.in + 1))
-	return Vector{Host: a.key().addr(), Start: w.start, End: w.end, Values: v, Malicious: a.mal, Class: w.className(a),
-		Rows: int(a.rows), UIDs: w.uidList(a), Unobserved: w.unobserved}
+	return Vector{Host: a.key().addr(), Start: w.start, End: w.end, Values: v, Malicious: a.mal(), Class: w.className(a),
+		Rows: int(a.rows), UIDs: w.uidList(a), Unobserved: w.unobserved,
+		Unlogged: a.unlogged()}
 }
 
 // interarrivalCV is cv of a's conn start times. The times are gathered

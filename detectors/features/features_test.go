@@ -17,7 +17,8 @@ import (
 func connEv(ts time.Time, src, dst string, port uint16, state string, ob, rb uint64, label string) *zeekreader.Event {
 	return &zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: []byte("C1"),
 		Orig: netip.MustParseAddr(src), Resp: netip.MustParseAddr(dst), RespP: port, Proto: []byte("tcp"),
-		ConnState: []byte(state), OrigBytes: ob, RespBytes: rb, Duration: 2 * time.Second, Label: []byte(label)}}
+		ConnState: []byte(state), OrigBytes: ob, RespBytes: rb, HasOrigBytes: true, HasRespBytes: true,
+		Duration: 2 * time.Second, Label: []byte(label)}}
 }
 
 func TestVector(t *testing.T) {

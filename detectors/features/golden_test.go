@@ -92,7 +92,7 @@ func goldenRows() []*zeekreader.Event {
 			evs = append(evs, &zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: uid,
 				Orig: h, Resp: resp, RespP: port, Proto: []byte(proto), ConnState: []byte(states[r.IntN(len(states))]),
 				OrigBytes: uint64(r.Int64N(1 << uint(r.IntN(40)))), RespBytes: uint64(r.Int64N(1 << uint(r.IntN(40)))),
-				Duration: dur, Label: label, DetailedLabel: detailed}})
+				HasOrigBytes: true, HasRespBytes: true, Duration: dur, Label: label, DetailedLabel: detailed}})
 			continue
 		}
 		switch r.IntN(3) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zeekanom/zeekanom/detectors/window"
@@ -54,6 +55,45 @@ func ShowOutIn(v float64, noneIn bool) string {
 		return "no bytes either way"
 	}
 	return "none in (" + window.Bytes(uint64(out)) + " out)"
+}
+
+// Unlogged is a set of the byte counts none of a window's conn rows
+// gave (Vector.Unlogged).
+type Unlogged uint8
+
+const (
+	UnloggedOut Unlogged = 1 << iota // orig_bytes
+	UnloggedIn                       // resp_bytes
+)
+
+// Of reports whether feature name stands on a byte count in u: bytes_out
+// on orig_bytes, bytes_in on resp_bytes, out_in_ratio on either. Its
+// value is then 0 (or log(out+1)) for what the log never gave, and a
+// message writes Show of it instead of the value.
+func (u Unlogged) Of(name string) bool {
+	switch name {
+	case "bytes_out":
+		return u&UnloggedOut != 0
+	case "bytes_in":
+		return u&UnloggedIn != 0
+	case "out_in_ratio":
+		return u != 0
+	}
+	return false
+}
+
+// Show writes feature name of a window whose rows left out u, for a
+// message, where Of(name): "not logged (no resp_bytes)", with no value
+// or baseline (the baseline of a value never given says nothing of it).
+func (u Unlogged) Show(name string) string {
+	var cols []string
+	if u&UnloggedOut != 0 && name != "bytes_in" {
+		cols = append(cols, "orig_bytes")
+	}
+	if u&UnloggedIn != 0 && name != "bytes_out" {
+		cols = append(cols, "resp_bytes")
+	}
+	return "not logged (no " + strings.Join(cols, " or ") + ")"
 }
 
 // showSeconds writes seconds as a duration, to the millisecond under a

@@ -53,6 +53,13 @@ type snapHost struct {
 	// UIDBytes replaces UIDs when a uid is not valid UTF-8: a JSON string
 	// would read back with U+FFFD in it, longer, and cut at maxUIDLen
 	UIDBytes [][]byte `json:"uid_bytes,omitempty"`
+	// NoOut and NoIn: the host has conn rows, none of which gave
+	// orig_bytes, resp_bytes (hostAcc.flags' accOut, accIn). Optional
+	// keys, the version stays 3: a snapshot without them restores as if
+	// the rows gave both, as its build read them; an older build reads
+	// the bytes as before.
+	NoOut bool `json:"no_out,omitempty"`
+	NoIn  bool `json:"no_in,omitempty"`
 
 	// The other sets' elements, version 1 only.
 	IPs     []netip.Addr `json:"ips,omitempty"`
@@ -172,7 +179,8 @@ func (x *Extractor) encode(w io.Writer) error {
 				UDP: float64(a.udp), Out: a.out, In: a.in, Dur: a.dur, IPHashes: win.hashes(a.ips), Ports: win.portList(a),
 				Times: win.appendTimes(nil, a), DNS: float64(s.dns), NX: float64(s.nx), Ent: s.ent, QLen: s.qlen,
 				DomainHashes: win.hashes(s.domains), HTTP: float64(s.http), HHostHashes: win.hashes(s.hhosts), SSL: float64(s.ssl),
-				SNIHashes: win.hashes(s.snis), Mal: a.mal, Class: win.className(a), UIDs: win.uidList(a)}
+				SNIHashes: win.hashes(s.snis), Mal: a.mal(), Class: win.className(a), UIDs: win.uidList(a),
+				NoOut: a.unlogged()&UnloggedOut != 0, NoIn: a.unlogged()&UnloggedIn != 0}
 			if !allValid(h.UIDs) {
 				for _, u := range h.UIDs {
 					h.UIDBytes = append(h.UIDBytes, []byte(u))
@@ -260,7 +268,16 @@ func (x *Extractor) Restore(b []byte) error {
 		for _, h := range sw.Hosts {
 			a := w.find(keyOf(h.Host), math.MaxInt)
 			a.rows, a.conns, a.failed, a.udp = uint32(h.Rows), uint32(h.Conns), uint32(h.Failed), uint32(h.UDP)
-			a.out, a.in, a.dur, a.mal = h.Out, h.In, h.Dur, h.Mal
+			a.out, a.in, a.dur = h.Out, h.In, h.Dur
+			if h.Mal {
+				a.flags |= accMal
+			}
+			if h.Conns > 0 && !h.NoOut {
+				a.flags |= accOut
+			}
+			if h.Conns > 0 && !h.NoIn {
+				a.flags |= accIn
+			}
 			w.addHashes(&a.ips, h.IPHashes, x.cfg.MaxDistinct)
 			if h.hasSide() {
 				s := w.side(a)

@@ -48,8 +48,9 @@ func mixedRows() []*zeekreader.Event {
 			}
 			evs = append(evs, &zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: uid,
 				Orig: h, Resp: resp, RespP: uint16(80 + i%13), Proto: []byte(proto), ConnState: []byte(state),
-				OrigBytes: uint64(i * 7), RespBytes: uint64(i * 31 % 1000), Duration: time.Duration(i%9) * time.Second,
-				Label: label, DetailedLabel: []byte("C&C")}})
+				OrigBytes: uint64(i * 7), RespBytes: uint64(i * 31 % 1000), HasOrigBytes: true, HasRespBytes: true,
+				Duration: time.Duration(i%9) * time.Second,
+				Label:    label, DetailedLabel: []byte("C&C")}})
 		case 4:
 			evs = append(evs, &zeekreader.Event{Kind: zeekreader.KindDNS, TS: ts, DNS: &zeekreader.DNS{TS: ts, UID: uid, Orig: h,
 				Query: []byte(fmt.Sprintf("x%dq.host%d.Example.co.uk.", i%17, i%3)), RCode: uint64(i % 4), HasRCode: true, Label: label}})

@@ -172,7 +172,10 @@ type timeBlock struct {
 type hostAcc struct {
 	hi, lo uint64 // the host (hostKey, flattened to share its padding)
 	kind   uint8
-	mal    bool  // here, not in the side record: a Labeler is asked every row until it is set
+	// flags: accMal (here, not in the side record: a Labeler is asked
+	// every row until it is set), accOut and accIn (a conn row gave
+	// orig_bytes, resp_bytes: Vector.Unlogged)
+	flags  uint8
 	nPorts uint8 // ports held inline, or portsMoved
 	nUIDs  uint8
 	nTimes int32
@@ -203,6 +206,27 @@ type sideAcc struct {
 	domains, hhosts, snis hset
 	ports                 hset  // once there are more than inlinePorts
 	class                 int32 // index+1 into winState.classes
+}
+
+// hostAcc.flags
+const (
+	accMal uint8 = 1 << iota // a row is labelled malicious
+	accOut                   // a conn row gave orig_bytes
+	accIn                    // a conn row gave resp_bytes
+)
+
+func (a *hostAcc) mal() bool { return a.flags&accMal != 0 }
+
+// unlogged is the byte counts a's conn rows, if any, all left out.
+func (a *hostAcc) unlogged() Unlogged {
+	var u Unlogged
+	if a.conns > 0 && a.flags&accOut == 0 {
+		u |= UnloggedOut
+	}
+	if a.conns > 0 && a.flags&accIn == 0 {
+		u |= UnloggedIn
+	}
+	return u
 }
 
 // inlineTimes conn start times are kept in the accumulator itself; the

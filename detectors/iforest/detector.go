@@ -143,6 +143,11 @@ type peakExplained struct {
 	// NoneIn is whether that window had no bytes in (features.NoneIn):
 	// its out_in_ratio is then written as the bytes out, not as a ratio.
 	NoneIn bool `json:"none_in,omitempty"`
+	// Unlogged is the byte counts that window's conn rows did not give
+	// (features.Vector.Unlogged): the features standing on them read
+	// "not logged". An optional key: a snapshot without it restores as
+	// if the rows gave both, as before.
+	Unlogged features.Unlogged `json:"unlogged,omitempty"`
 }
 
 // Stats counts the detector's work.
@@ -584,6 +589,7 @@ func (d *Detector) judge(v *features.Vector, s float64, done func(*window.HostRu
 		r.Of.Explain = Explain(d.Name(), s, v, base, d.cfg.Window)
 		r.Of.Explain.BaselineScope = base.Scope
 		r.Of.NoneIn = features.NoneIn(v.Values)
+		r.Of.Unlogged = v.Unlogged
 	}
 }
 
@@ -606,7 +612,7 @@ func (d *Detector) end(r *window.HostRun[peakExplained], emit detectors.Emit) {
 		n.Explain.ObservedRatio = &share
 		score += ", " + covered
 	}
-	n.Message = fmt.Sprintf("%s: %s (%s): %s", r.Host, what, score, Describe(n.Explain, r.Of.NoneIn))
+	n.Message = fmt.Sprintf("%s: %s (%s): %s", r.Host, what, score, Describe(n.Explain, r.Of.NoneIn, r.Of.Unlogged))
 	n.Finalize("")
 	emit(n)
 }
@@ -655,14 +661,22 @@ func Explain(det string, score float64, v *features.Vector, base features.Robust
 // Describe renders the top features for a message, naming the baseline's
 // scope from ex.BaselineScope ("vs host baseline", "vs population
 // baseline"); noneIn says the window had no bytes in, so that its
-// out_in_ratio reads "none in (6.6 MB out)", not a smoothed "6575×".
-func Describe(ex notice.Explanation, noneIn bool) string {
+// out_in_ratio reads "none in (6.6 MB out)", not a smoothed "6575×";
+// unlogged, the byte counts its conn rows did not give, so that a
+// feature standing on one reads "not logged (no resp_bytes)", with no
+// baseline or z (its value, 0 for the count never given, is the
+// model's input and stays in ex).
+func Describe(ex notice.Explanation, noneIn bool, unlogged features.Unlogged) string {
 	scope := ex.BaselineScope
 	if scope != "" {
 		scope += " "
 	}
 	var parts []string
 	for _, name := range ex.Top[:min(3, len(ex.Top))] {
+		if unlogged.Of(name) {
+			parts = append(parts, name+" "+unlogged.Show(name))
+			continue
+		}
 		f := ex.Features[name]
 		value := features.Show(name, f.Value)
 		if name == "out_in_ratio" {

@@ -415,7 +415,7 @@ func TestDescribeUnits(t *testing.T) {
 			"conn_count":    notice.F(3, 131.5, -3.405),
 		}}
 	want := "out_in_ratio 260× vs population baseline 0.041× (z +8.4), mean_duration 8m23s vs population baseline 2.3s (z +4.2), bytes_out 503.8 MB vs population baseline 16 kB (z +3.9)"
-	if got := Describe(ex, false); got != want {
+	if got := Describe(ex, false, 0); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }

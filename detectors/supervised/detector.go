@@ -74,6 +74,11 @@ type Detector struct {
 // peak_values, as before the runs were shared (window.HostRun).
 type peakValues struct {
 	Vals []float64 `json:"peak_values"`
+	// Unlogged is the byte counts the peak window's conn rows did not
+	// give (features.Vector.Unlogged): its message writes the features
+	// standing on them as "not logged". An optional key: a snapshot
+	// without it restores as if the rows gave both, as before.
+	Unlogged features.Unlogged `json:"peak_unlogged,omitempty"`
 }
 
 // New builds the detector; base gives the baseline used in explanations
@@ -143,6 +148,7 @@ func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 		r.Unobserved += v.Unobserved
 		if peak {
 			r.Of.Vals = slices.Clone(v.Values)
+			r.Of.Unlogged = v.Unlogged
 		}
 	}
 }
@@ -184,11 +190,19 @@ func (d *Detector) end(r *window.HostRun[peakValues], emit detectors.Emit) {
 		if name == "out_in_ratio" {
 			value = features.ShowOutIn(r.Of.Vals[j], features.NoneIn(r.Of.Vals))
 		}
+		unlogged := r.Of.Unlogged.Of(name)
+		if unlogged {
+			// (a byte count the log never gave: neither the 0 the
+			// model read nor a baseline to hold it against)
+			value = r.Of.Unlogged.Show(name)
+		}
 		part := name + " " + value
 		if j < len(base.RawMedian) {
 			f = notice.F(r.Of.Vals[j], base.RawMedian[j], math.Round(z[j]*1000)/1000)
-			// against what, as the outlier messages say
-			part += fmt.Sprintf(" vs %s baseline %s", base.Scope, features.Show(name, base.RawMedian[j]))
+			if !unlogged {
+				// against what, as the outlier messages say
+				part += fmt.Sprintf(" vs %s baseline %s", base.Scope, features.Show(name, base.RawMedian[j]))
+			}
 		}
 		ex.Features[name] = f
 		ex.Top = append(ex.Top, name)

@@ -136,10 +136,10 @@ func TestBaselineScope(t *testing.T) {
 	}
 }
 
-// A window with no bytes in: its out_in_ratio, log(out+1), read "6575×"
-// as if traffic had come back; the message says none came, and the
-// feature keeps the model's smoothed value.
-func TestMessageNoneIn(t *testing.T) {
+// noneInModel is a classifier whose malicious windows send megabytes
+// and take in little or nothing.
+func noneInModel(t *testing.T) *Model {
+	t.Helper()
 	ratio := 18
 	if features.Names[ratio] != "out_in_ratio" {
 		t.Fatalf("feature %d is %s", ratio, features.Names[ratio])
@@ -163,6 +163,14 @@ func TestMessageNoneIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// A window with no bytes in: its out_in_ratio, log(out+1), read "6575×"
+// as if traffic had come back; the message says none came, and the
+// feature keeps the model's smoothed value.
+func TestMessageNoneIn(t *testing.T) {
+	m := noneInModel(t)
 	for _, c := range []struct {
 		name string
 		in   uint64
@@ -178,7 +186,7 @@ func TestMessageNoneIn(t *testing.T) {
 				ts := t0.Add(time.Duration(i) * 30 * time.Second)
 				d.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: ts, Conn: &zeekreader.Conn{TS: ts, UID: []byte("C1"),
 					Orig: netip.MustParseAddr("10.0.0.1"), Resp: netip.MustParseAddr("10.1.0.1"), RespP: 443, Proto: []byte("tcp"),
-					ConnState: []byte("SF"), OrigBytes: 660000, RespBytes: c.in / 10, HasRespBytes: true, Duration: time.Second, HasDuration: true}})
+					ConnState: []byte("SF"), OrigBytes: 660000, RespBytes: c.in / 10, HasOrigBytes: true, HasRespBytes: true, Duration: time.Second, HasDuration: true}})
 			}
 			var ns []*notice.Notice
 			d.Flush(func(n *notice.Notice) { ns = append(ns, n) })

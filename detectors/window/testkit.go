@@ -674,3 +674,122 @@ func WriteConnLog(t testing.TB, dir string, fields []string, asJSON bool, rows [
 	}
 	return dir
 }
+
+// connCols are ConnLog's columns and their Zeek types.
+var connCols = []struct{ name, typ string }{
+	{"ts", "time"}, {"uid", "string"}, {"id.orig_h", "addr"}, {"id.orig_p", "port"}, {"id.resp_h", "addr"},
+	{"id.resp_p", "port"}, {"proto", "enum"}, {"duration", "interval"}, {"orig_bytes", "count"}, {"resp_bytes", "count"},
+	{"conn_state", "string"}, {"history", "string"}, {"orig_pkts", "count"}, {"resp_pkts", "count"},
+}
+
+// ConnLog writes rows as Zeek writes a conn log, TSV with its header
+// (asJSON false) or JSON lines, for a test to read back through
+// zeekreader (ReadLog). The columns named in omit are left out, as a
+// trimmed Zeek config leaves them (in JSON, the keys). What a row does
+// not give (Event's Has flags off: NoRespBytes, NoRespPkts, a duration
+// or history of zero) is unset: "-" in TSV, no key in JSON.
+func ConnLog(rows []Conn, asJSON bool, omit ...string) string {
+	var b strings.Builder
+	var cols []string
+	for _, c := range connCols {
+		if !slices.Contains(omit, c.name) {
+			cols = append(cols, c.name)
+		}
+	}
+	if !asJSON {
+		b.WriteString("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields")
+		for _, c := range cols {
+			b.WriteString("\t" + c)
+		}
+		b.WriteString("\n#types")
+		for _, c := range connCols {
+			if slices.Contains(cols, c.name) {
+				b.WriteString("\t" + c.typ)
+			}
+		}
+		b.WriteString("\n")
+	}
+	for _, r := range rows {
+		c := r.Event().Conn
+		val := func(col string) (v string, quoted, set bool) {
+			switch col {
+			case "ts":
+				return fmt.Sprintf("%d.%06d", c.TS.Unix(), c.TS.Nanosecond()/1000), false, true
+			case "uid":
+				return string(c.UID), true, true
+			case "id.orig_h":
+				return c.Orig.String(), true, true
+			case "id.orig_p":
+				return fmt.Sprint(c.OrigP), false, true
+			case "id.resp_h":
+				return c.Resp.String(), true, true
+			case "id.resp_p":
+				return fmt.Sprint(c.RespP), false, true
+			case "proto":
+				return string(c.Proto), true, true
+			case "duration":
+				return fmt.Sprintf("%.6f", c.Duration.Seconds()), false, c.HasDuration
+			case "orig_bytes":
+				return fmt.Sprint(c.OrigBytes), false, c.HasOrigBytes
+			case "resp_bytes":
+				return fmt.Sprint(c.RespBytes), false, c.HasRespBytes
+			case "conn_state":
+				return string(c.ConnState), true, true
+			case "history":
+				return string(c.History), true, len(c.History) > 0
+			case "orig_pkts":
+				return fmt.Sprint(c.OrigPkts), false, c.HasOrigPkts
+			}
+			return fmt.Sprint(c.RespPkts), false, c.HasRespPkts
+		}
+		if asJSON {
+			b.WriteString("{")
+			first := true
+			for _, col := range cols {
+				v, quoted, set := val(col)
+				if !set {
+					continue
+				}
+				if !first {
+					b.WriteString(",")
+				}
+				first = false
+				if quoted {
+					v = fmt.Sprintf("%q", v)
+				}
+				fmt.Fprintf(&b, "%q:%s", col, v)
+			}
+			b.WriteString("}\n")
+			continue
+		}
+		for i, col := range cols {
+			v, _, set := val(col)
+			if !set {
+				v = "-"
+			}
+			if i > 0 {
+				b.WriteString("\t")
+			}
+			b.WriteString(v)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// ReadLog decodes a log's text (ConnLog) as the commands read a file,
+// giving f each event (reused: f must not keep it).
+func ReadLog(t testing.TB, log string, f func(*zeekreader.Event)) {
+	t.Helper()
+	r := zeekreader.NewEventReader(zeekreader.NewReader(strings.NewReader(log), "conn.log"))
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(ev)
+	}
+}
