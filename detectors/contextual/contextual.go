@@ -83,6 +83,11 @@ type Slot struct {
 	// Quiet: an hour that cannot fire (Detector.cannotFire), kept as its
 	// window and Est only
 	Quiet bool
+	// NoBytes: no row of the hour gave orig_bytes or resp_bytes (slot's
+	// Logged off), so Bytes is 0 for what the log never gave. A field a
+	// snapshot of an older build lacks (gob leaves it false): its hours
+	// restore as logged, as that build read them.
+	NoBytes bool
 }
 
 // slot is an open hour of one host (160 bytes, where a Slot is 336): a
@@ -95,12 +100,15 @@ type slot struct {
 	Conns uint32
 	Dsts  window.SparseHLL
 	Est   bool
+	// Logged: a row of the hour gave orig_bytes or resp_bytes (in
+	// the padding after Est); Bytes of an hour without is not a count
+	Logged bool
 }
 
 // export writes s into o (zeroed) as snapshots carry it; its HLL (if
 // any) is in ds (window.SparseHLL.CopyOut).
 func (s *slot) export(o *Slot, win int64, ds []window.HLL) {
-	*o = Slot{Used: true, Win: win, Conns: s.Conns, Bytes: s.Bytes, Est: s.Est}
+	*o = Slot{Used: true, Win: win, Conns: s.Conns, Bytes: s.Bytes, Est: s.Est, NoBytes: !s.Logged}
 	s.UIDs.Export(&o.UIDs)
 	s.Dsts.Fill(&o.Dsts, ds)
 }
@@ -108,7 +116,7 @@ func (s *slot) export(o *Slot, win int64, ds []window.HLL) {
 // load makes s (zeroed) the open hour o, its HLL in sl when it has more
 // than window.HLLSparse registers set.
 func (s *slot) load(o *Slot, sl *window.Slab[window.HLL]) {
-	*s = slot{Conns: o.Conns, Bytes: o.Bytes, Est: o.Est}
+	*s = slot{Conns: o.Conns, Bytes: o.Bytes, Est: o.Est, Logged: !o.NoBytes}
 	s.UIDs.Load(&o.UIDs)
 	s.Dsts.Set(&o.Dsts, sl)
 }
@@ -360,6 +368,7 @@ func (d *Detector) Observe(ev *zeekreader.Event) {
 	s.Conns++
 	s.Est = s.Est || window.Established(c.ConnState, c.History)
 	s.Bytes = window.AddBytes(s.Bytes, window.AddBytes(c.OrigBytes, c.RespBytes))
+	s.Logged = s.Logged || c.HasOrigBytes || c.HasRespBytes
 	s.Dsts.Add(window.HashAddr(c.Resp, 3), &d.hlls)
 	s.UIDs.Add(c.UID)
 }
@@ -520,6 +529,13 @@ func (d *Detector) eval(hostIP window.IP, e *state, i int) *notice.Notice {
 		"distinct_hosts": {Value: dsts},
 		"bytes":          {Value: float64(s.Bytes)},
 		"history_days":   {Value: math.Floor(days)},
+	}
+	if !s.Logged {
+		// no row of the hour gave orig_bytes or resp_bytes (a log
+		// without the columns, Zeek's "-" on every row): its bytes are
+		// unknown, not 0 B
+		delete(f, "bytes")
+		n.Message += "; bytes not logged"
 	}
 	n.UIDs = s.UIDs.Strings()
 	n.Explain = notice.Explanation{Detector: "contextual", Score: ratio, Features: f,
