@@ -71,3 +71,35 @@ func TestShowOutIn(t *testing.T) {
 		t.Fatalf("NoneIn reads index 5 as bytes_in: Names[5] = %s", Names[5])
 	}
 }
+
+// A byte feature stands on the counts it sums: bytes_out on orig_bytes,
+// bytes_in on resp_bytes, out_in_ratio on both; the others on neither.
+func TestUnloggedOf(t *testing.T) {
+	for _, c := range []struct {
+		u    Unlogged
+		name string
+		want string // "": not Of
+	}{
+		{0, "bytes_in", ""},
+		{0, "out_in_ratio", ""},
+		{UnloggedIn, "bytes_in", "not logged (no resp_bytes)"},
+		{UnloggedIn, "bytes_out", ""},
+		{UnloggedIn, "out_in_ratio", "not logged (no resp_bytes)"},
+		{UnloggedIn, "conn_count", ""},
+		{UnloggedOut, "bytes_out", "not logged (no orig_bytes)"},
+		{UnloggedOut, "bytes_in", ""},
+		{UnloggedOut, "out_in_ratio", "not logged (no orig_bytes)"},
+		{UnloggedOut | UnloggedIn, "bytes_in", "not logged (no resp_bytes)"},
+		{UnloggedOut | UnloggedIn, "bytes_out", "not logged (no orig_bytes)"},
+		{UnloggedOut | UnloggedIn, "out_in_ratio", "not logged (no orig_bytes or resp_bytes)"},
+		{UnloggedOut | UnloggedIn, "mean_duration", ""},
+	} {
+		got := ""
+		if c.u.Of(c.name) {
+			got = c.u.Show(c.name)
+		}
+		if got != c.want {
+			t.Errorf("%d, %s: %q, want %q", c.u, c.name, got, c.want)
+		}
+	}
+}
