@@ -211,6 +211,52 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 		}
 		c.Files = append(c.Files, file)
 	}
+	// A link to a directory is walked as the directory: zeekctl's
+	// logs/current is a link to spool/zeek. WalkDir follows no link, not
+	// even its root, so `score logs/current` found no log and `score
+	// logs` left out the live files. A link to a directory walked already
+	// (an ancestor: a loop) is not followed; paths named that overlap are
+	// walked each, their files read once, with a note (below).
+	walked := map[fileKey]bool{}
+	dirKey := func(dir string, fi fs.FileInfo) fileKey {
+		k := keyOf(dir, fi)
+		if k.path != "" { // no inodes (Windows): known by the path links lead to
+			if real, err := filepath.EvalSymlinks(dir); err == nil {
+				if abs, err := filepath.Abs(real); err == nil {
+					k.path = abs
+				}
+			}
+		}
+		return k
+	}
+	var walk func(root string) error
+	walk = func(root string) error {
+		return filepath.WalkDir(root, func(f string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			switch {
+			case d.Type().IsRegular():
+				fi, err := d.Info()
+				if err != nil {
+					return err
+				}
+				add(f, fi, false)
+			case d.IsDir():
+				// the root too: WalkDir takes it with Lstat, a link's
+				// target through the trailing separator
+				if fi, err := os.Stat(f); err == nil {
+					walked[dirKey(f, fi)] = true
+				}
+			case d.Type()&fs.ModeSymlink != 0:
+				// a link to a file is read when named, not in a walk
+				if fi, err := os.Stat(f); err == nil && fi.IsDir() && !walked[dirKey(f, fi)] {
+					return walk(f + string(filepath.Separator))
+				}
+			}
+			return nil
+		})
+	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -220,20 +266,7 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 			add(p, st, true)
 			continue
 		}
-		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.Type().IsRegular() {
-				fi, err := d.Info()
-				if err != nil {
-					return err
-				}
-				add(f, fi, false)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := walk(p + string(filepath.Separator)); err != nil {
 			return nil, err
 		}
 	}

@@ -490,3 +490,35 @@ func TestArchiveLogrotateNames(t *testing.T) {
 		})
 	}
 }
+
+// A link to a directory is walked as the directory: zeekctl's
+// logs/current is a link to spool/zeek, and `score logs/current` found
+// no log ("no conn, dns, http or ssl logs under"), `score logs` left its
+// live files out. A link back up (a loop) ends, each file read once.
+func TestArchiveLinkedDirectory(t *testing.T) {
+	root := t.TempDir()
+	logs := filepath.Join(root, "logs")
+	writeFile(t, filepath.Join(logs, "2024-01-01", "conn.10:00:00-11:00:00.log.gz"), gz([]byte(connLog(100))))
+	writeFile(t, filepath.Join(root, "spool", "zeek", "conn.log"), []byte(connLog(200)))
+	writeFile(t, filepath.Join(root, "spool", "zeek", "dns.log"), []byte(dnsLog(300)))
+	if err := os.Symlink(filepath.Join("..", "spool", "zeek"), filepath.Join(logs, "current")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..", filepath.Join(logs, "2024-01-01", "up")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{filepath.Join(logs, "current")}, "conn@200 dns@300"},
+		{[]string{logs}, "conn@100 conn@200 dns@300"},
+		{[]string{logs, filepath.Join(logs, "current")}, "conn@100 conn@200 dns@300"},
+	} {
+		a, err := zeekreader.Walk(tc.paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantMerged(t, a, tc.want)
+	}
+}

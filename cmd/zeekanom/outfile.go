@@ -55,8 +55,13 @@ func checkOutput(flag, file string, inputs ...string) error {
 	// absolute, so that the loop below climbs past the working directory:
 	// 'score .. -o conn.log' in a folder of the input wrote there
 	dir, dirErr := filepath.Abs(filepath.Dir(target))
+	// and climbing the folders as named too: the walk follows a link to
+	// a directory (zeekctl's logs/current), so 'score logs -o
+	// logs/current/conn.log' writes where it reads
+	dirs := []string{dir}
 	if dirErr == nil {
 		dir, dirErr = filepath.EvalSymlinks(dir)
+		dirs = append(dirs, dir)
 	}
 	for _, in := range inputs {
 		st, err := os.Stat(in)
@@ -69,12 +74,14 @@ func checkOutput(flag, file string, inputs ...string) error {
 		if !st.IsDir() || dirErr != nil || !zeekreader.WalkReads(target) {
 			continue
 		}
-		for d := dir; ; d = filepath.Dir(d) {
-			if ds, err := os.Stat(d); err == nil && os.SameFile(ds, st) {
-				return fmt.Errorf("%s %s: it is in the input directory %s, where it could be read as a log: write the output elsewhere", flag, file, in)
-			}
-			if filepath.Dir(d) == d {
-				break
+		for _, d := range dirs {
+			for ; ; d = filepath.Dir(d) {
+				if ds, err := os.Stat(d); err == nil && os.SameFile(ds, st) {
+					return fmt.Errorf("%s %s: it is in the input directory %s, where it could be read as a log: write the output elsewhere", flag, file, in)
+				}
+				if filepath.Dir(d) == d {
+					break
+				}
 			}
 		}
 	}

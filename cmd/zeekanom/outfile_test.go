@@ -75,11 +75,21 @@ func TestOutputIsNotAnInput(t *testing.T) {
 	if err := os.Symlink(filepath.Join(logs, "sub"), toSub); err != nil {
 		t.Fatal(err)
 	}
+	// and a folder elsewhere that the walk reaches through a link in the
+	// input directory (zeekctl's logs/current, a link to spool/zeek)
+	spool := filepath.Join(dir, "spool")
+	if err := os.Mkdir(spool, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(spool, filepath.Join(logs, "current")); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		err  string
 	}{
 		{[]string{"score", "-o", conn, conn}, "-o " + conn + ": it is also an input (" + conn + "): write the output elsewhere"},
+		{[]string{"score", "-o", filepath.Join(logs, "current", "conn.log"), logs}, "it is in the input directory " + logs},
 		{[]string{"score", "-o", link, conn}, "it is also an input"},
 		{[]string{"score", "-o", conn, logs}, "-o " + conn + ": it is in the input directory " + logs + ", where it could be read as a log"},
 		{[]string{"score", "-o", filepath.Join(logs, "sub", "conn.json"), logs}, "it is in the input directory"},
@@ -102,8 +112,10 @@ func TestOutputIsNotAnInput(t *testing.T) {
 	if got, _ := os.ReadFile(cfg); len(got) != 0 {
 		t.Errorf("the config was written: %q", got)
 	}
-	if ls, _ := os.ReadDir(filepath.Join(logs, "sub")); len(ls) != 0 {
-		t.Errorf("files written in the input directory: %v", ls)
+	for _, d := range []string{filepath.Join(logs, "sub"), spool} {
+		if ls, _ := os.ReadDir(d); len(ls) != 0 {
+			t.Errorf("files written in the input directory %s: %v", d, ls)
+		}
 	}
 	// a name the walk does not read is fine there ('score . -o
 	// notices.ndjson' in the log directory), a second time too
