@@ -249,8 +249,20 @@ func WalkRange(paths []string, r TimeRange, kinds ...Kind) (*Archive, error) {
 					walked[dirKey(f, fi)] = true
 				}
 			case d.Type()&fs.ModeSymlink != 0:
-				// a link to a file is read when named, not in a walk
-				if fi, err := os.Stat(f); err == nil && fi.IsDir() && !walked[dirKey(f, fi)] {
+				// a link to a log file is the file (a folder of links
+				// to an archive's hours read nothing, "no conn, dns,
+				// http or ssl logs"; a link and its file both in the
+				// walk are one file, read once); a link to a
+				// directory is walked as the directory (above)
+				fi, err := os.Stat(f)
+				switch {
+				case err != nil:
+					if WalkReads(f) {
+						a.Notes = append(a.Notes, fmt.Sprintf("%s: a link to nothing readable, ignored (%v)", f, err))
+					}
+				case fi.Mode().IsRegular():
+					add(f, fi, false)
+				case fi.IsDir() && !walked[dirKey(f, fi)]:
 					return walk(f + string(filepath.Separator))
 				}
 			}

@@ -202,6 +202,60 @@ func TestArchiveFileReachedTwice(t *testing.T) {
 	wantMerged(t, a, "conn@100 dns@200 conn@300 conn@500")
 }
 
+// A directory walk reads a link to a log file as the file: a folder of
+// links to an archive's hours (or to a log kept elsewhere) read nothing
+// and failed "no conn, dns, http or ssl logs under". A link beside its
+// file is that file, read once; a link to a directory (zeekctl's
+// logs/current, the live spool) is walked as the directory
+// (TestArchiveLinkedDirectory); a link to nothing is noted when its name
+// is a log's.
+func TestArchiveWalkFollowsFileLinks(t *testing.T) {
+	store := t.TempDir()
+	writeFile(t, filepath.Join(store, "conn.10:00:00-11:00:00.log.gz"), gz([]byte(connLog(100, 300))))
+	writeFile(t, filepath.Join(store, "conn.11:00:00-12:00:00.log.gz"), gz([]byte(connLog(500))))
+	writeFile(t, filepath.Join(store, "dns.log"), []byte(dnsLog(200)))
+	spool := t.TempDir()
+	writeFile(t, filepath.Join(spool, "conn.log"), []byte(connLog(900)))
+	dir := t.TempDir()
+	day := filepath.Join(dir, "2024-01-01")
+	for link, target := range map[string]string{
+		filepath.Join(day, "conn.10:00:00-11:00:00.log.gz"): filepath.Join(store, "conn.10:00:00-11:00:00.log.gz"),
+		filepath.Join(day, "conn.11:00:00-12:00:00.log.gz"): filepath.Join(store, "conn.11:00:00-12:00:00.log.gz"),
+		filepath.Join(day, "dns.log"):                       filepath.Join(store, "dns.log"),
+		filepath.Join(day, "dns.12:00:00-13:00:00.log.gz"):  filepath.Join(store, "gone.log.gz"),
+		filepath.Join(day, "notes.txt"):                     filepath.Join(store, "gone.txt"),
+		filepath.Join(dir, "current"):                       spool,
+	} {
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := zeekreader.Walk([]string{dir, store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(a.Files()); got != 4 {
+		t.Errorf("files %v, want the 3 linked files once each and current's conn.log", a.Files())
+	}
+	notes := strings.Join(a.Notes, "\n")
+	if !strings.Contains(notes, "dns.12:00:00-13:00:00.log.gz: a link to nothing readable, ignored") || strings.Contains(notes, "notes.txt") {
+		t.Errorf("notes %q, want the dangling log link named and the other not", a.Notes)
+	}
+	if !strings.Contains(notes, "reached twice") {
+		t.Errorf("notes %q, want the files reached by link and in the store read once, noted", a.Notes)
+	}
+	wantMerged(t, a, "conn@100 dns@200 conn@300 conn@500 conn@900")
+
+	a, err = zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMerged(t, a, "conn@100 dns@200 conn@300 conn@500 conn@900")
+}
+
 // A copy of a zeekctl hourly file ("conn.10:00:00-11:00:00 (1).log.gz",
 // its mark after the rotation time) is a stream of its own, as any copy:
 // it was taken for a rotation of the log, sorted before its original, and
