@@ -181,13 +181,16 @@ func (t *vectorTap) Flush(detectors.Emit) { t.out = append(t.out, t.ex.Flush()..
 
 const featuresSynopsis = `[--window D] [--labels FILE] [--score -m MODEL] [--from TIME] [--to TIME] PATH... [-o FILE]
 
-Writes one CSV row per host and window: the feature vector the iforest and
-supervised detectors score, a label column (1 where the Stratosphere label
-columns or --labels mark the host-window malicious), observed_ratio (the
-share of the window the input covered: below 1 for the first and last
-windows and either side of a gap) and, with --score, the model's
-iforest_score, as the iforest detector judges the window. --from and --to
-read only the rows with a ts in [from, to), as score does.`
+Writes one CSV row per host and window (host, window_start): the feature
+vector the iforest and supervised detectors score, a label column (1 where
+the Stratosphere label columns or --labels mark the host-window
+malicious), observed_ratio (the share of the window the input covered:
+below 1 for the first and last windows and either side of a gap), with
+--score the model's iforest_score, as the iforest detector judges the
+window, and last orig_bytes_logged and resp_bytes_logged (0 where no conn
+row of the window gave the count: its bytes_out or bytes_in, and
+out_in_ratio, are then 0 for what was not logged). --from and --to read
+only the rows with a ts in [from, to), as score does.`
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", featuresSynopsis, stdout)

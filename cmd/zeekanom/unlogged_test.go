@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zeekanom/zeekanom/detectors/features"
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
@@ -46,6 +47,36 @@ func TestFeaturesBytesLogged(t *testing.T) {
 		}
 		if !strings.HasSuffix(lines[0], ",label,observed_ratio,orig_bytes_logged,resp_bytes_logged") || !strings.HasSuffix(lines[1], c.want) {
 			t.Errorf("%s:\n%s\nwant a row ending %s", c.name, out, c.want)
+		}
+	}
+}
+
+// features --help names every column of the CSV but the features
+// themselves (features.Names, detectors/features/README.md): it named
+// label, observed_ratio and iforest_score, and not orig_bytes_logged and
+// resp_bytes_logged, which a script loading the CSV by position met
+// unannounced.
+func TestFeaturesHelpNamesEveryColumn(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := []window.Conn{{TS: t0, Src: "10.0.0.1", Dst: "10.0.0.9", SPort: 40000, DPort: 443, OrigBytes: 100, RespBytes: 200, Duration: time.Second}}
+	if err := os.WriteFile(filepath.Join(dir, "conn.log"), []byte(window.ConnLog(rows, false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "features", dir)
+	if code != 0 {
+		t.Fatalf("features: exit %d: %s", code, errs)
+	}
+	_, help, _ := runCLI(t, "features", "--help")
+	names := map[string]bool{}
+	for _, n := range features.Names {
+		names[n] = true
+	}
+	header := strings.Split(strings.SplitN(out, "\n", 2)[0], ",")
+	header = append(header, "iforest_score") // with --score
+	for _, col := range header {
+		if !names[col] && !strings.Contains(help, col) {
+			t.Errorf("features --help does not name the column %s", col)
 		}
 	}
 }
