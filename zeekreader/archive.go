@@ -3,6 +3,7 @@ package zeekreader
 import (
 	"container/heap"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -591,6 +592,10 @@ func (c *chainSource) Next() (*Event, error) {
 			if err != nil {
 				return nil, fileErr(f, err)
 			}
+			if err := emptyGzip(f, r); err != nil {
+				r.Close()
+				return nil, fileErr(f, err)
+			}
 			c.cur = NewEventReader(r, c.kinds...)
 			c.cur.All = c.all
 		}
@@ -610,6 +615,28 @@ func (c *chainSource) Next() (*Event, error) {
 			return nil, fileErr(name, err)
 		}
 	}
+}
+
+// errEmptyGzip is a file named .gz with no byte in it: a gzip stream has
+// a header of at least 10 bytes, so compressing it was cut short (zeekctl's
+// archive-log on a full disk) and its rows are lost. Read as an empty
+// plain log it was no error at all, and an archive of such files scored
+// nothing with exit 0.
+var errEmptyGzip = errors.New("empty file named .gz: a gzip file has at least a 10-byte header, so compressing it was cut short and its rows are lost")
+
+// emptyGzip is errEmptyGzip for an empty file whose name ends in .gz.
+func emptyGzip(name string, r *Reader) error {
+	if !strings.HasSuffix(name, ".gz") {
+		return nil
+	}
+	f, ok := r.closer.(*os.File)
+	if !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return fmt.Errorf("%s: %w", name, errEmptyGzip)
+	}
+	return nil
 }
 
 func (c *chainSource) live() Stats {

@@ -256,6 +256,48 @@ func TestArchiveWalkFollowsFileLinks(t *testing.T) {
 	wantMerged(t, a, "conn@100 dns@200 conn@300 conn@500 conn@900")
 }
 
+// An empty file named .gz (a zeekctl hour whose compression was cut short
+// before its 10-byte header: a full disk) is a damaged file, a FileError
+// naming it, and the chain goes on with the next; it was read as an empty
+// plain log, no error, its hour's rows lost without a word. An empty
+// plain log is still no error.
+func TestArchiveEmptyGzipIsDamage(t *testing.T) {
+	dir := t.TempDir()
+	day := filepath.Join(dir, "2024-01-01")
+	writeFile(t, filepath.Join(day, "conn.10:00:00-11:00:00.log.gz"), gz([]byte(connLog(100))))
+	writeFile(t, filepath.Join(day, "conn.11:00:00-12:00:00.log.gz"), nil)
+	writeFile(t, filepath.Join(day, "conn.12:00:00-13:00:00.log.gz"), gz([]byte(connLog(300))))
+	writeFile(t, filepath.Join(dir, "flat", "dns.log"), nil)
+	a, err := zeekreader.Walk([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := a.Open(false)
+	defer m.Close()
+	var got, errs []string
+	for {
+		ev, err := m.Next()
+		if err == io.EOF {
+			break
+		}
+		var fe *zeekreader.FileError
+		switch {
+		case errors.As(err, &fe):
+			errs = append(errs, filepath.Base(fe.File)+": "+err.Error())
+		case err != nil:
+			t.Fatal(err)
+		default:
+			got = append(got, fmt.Sprintf("%s@%d", ev.Kind, ev.TS.Unix()))
+		}
+	}
+	if strings.Join(got, " ") != "conn@100 conn@300" {
+		t.Errorf("rows %v, want the hours either side", got)
+	}
+	if len(errs) != 1 || !strings.HasPrefix(errs[0], "conn.11:00:00-12:00:00.log.gz: "+filepath.Join(day, "conn.11:00:00-12:00:00.log.gz")+": empty file named .gz") {
+		t.Errorf("file errors %q, want one naming the empty .gz and not the empty plain log", errs)
+	}
+}
+
 // A copy of a zeekctl hourly file ("conn.10:00:00-11:00:00 (1).log.gz",
 // its mark after the rotation time) is a stream of its own, as any copy:
 // it was taken for a rotation of the log, sorted before its original, and

@@ -276,6 +276,10 @@ func TestNothingReadIsAnError(t *testing.T) {
 	defer l.Close()
 	gz := filepath.Join(dir, "dns.log.gz")
 	os.WriteFile(gz, []byte("\x1f\x8b\x08 not gzip"), 0o644)
+	// a zeekctl hour whose compression was cut short before its header
+	// (a full disk): read as an empty plain log, it was no failure
+	empty := filepath.Join(dir, "http.10:00:00-11:00:00.log.gz")
+	os.WriteFile(empty, nil, 0o644)
 	demo := filepath.Join("..", "..", "testdata", "demo", "conn.log")
 	out := t.TempDir()
 	for _, c := range []struct {
@@ -287,6 +291,8 @@ func TestNothingReadIsAnError(t *testing.T) {
 		{[]string{gz}, 1, "no input could be read: " + gz + ": "},
 		{[]string{sock, gz}, 1, "no input could be read: all 2 files failed (the first: open " + sock + ": "},
 		{[]string{sock, demo}, 0, "1 skipped: bad rows, unreadable or damaged files (the first: open " + sock + ": "},
+		{[]string{empty}, 1, "no input could be read: " + empty + ": empty file named .gz: "},
+		{[]string{empty, demo}, 0, "1 skipped: bad rows, unreadable or damaged files (the first: " + empty + ": empty file named .gz: "},
 	} {
 		for _, cmd := range [][]string{
 			{"score", "-q"}, {"eval"}, {"train", "-o", filepath.Join(out, "m.json")}, {"features", "-o", filepath.Join(out, "v.csv")},
