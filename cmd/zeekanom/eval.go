@@ -96,7 +96,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the evaluator takes each row; the detectors take runs of rows, as in
 	// score (the evaluator only collects notices until Report)
 	batch := zeekreader.NewBatch(batchRows)
-	skipped, err := eachEvent(ctx, fs.Args(), rng, func(e *zeekreader.Event) {
+	skipped, err := eachEvent(ctx, fs.Args(), rng, detectors.NewColumnCheck(warnColumns(stderr), dets...), func(e *zeekreader.Event) {
 		ev.Observe(e)
 		batch.Add(e)
 		if batch.Full() {

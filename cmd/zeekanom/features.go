@@ -86,7 +86,10 @@ func (s skips) String() string {
 // eachEvent walks paths and calls fn for every conn/dns/http/ssl event of
 // the range, skipping bad rows (counted and returned, as the rows outside
 // the range are).
-func eachEvent(ctx context.Context, paths []string, rng rangeFlags, fn func(*zeekreader.Event)) (skipped skips, err error) {
+//
+// cols, which may be nil, checks each log's header for the columns the
+// detectors need (see detectors.ColumnCheck).
+func eachEvent(ctx context.Context, paths []string, rng rangeFlags, cols *detectors.ColumnCheck, fn func(*zeekreader.Event)) (skipped skips, err error) {
 	if len(paths) == 0 {
 		return skipped, errors.New("no input paths")
 	}
@@ -124,8 +127,15 @@ func eachEvent(ctx context.Context, paths []string, rng rangeFlags, fn func(*zee
 			}
 			return skipped, err
 		}
+		cols.Check(ev)
 		fn(ev)
 	}
+}
+
+// warnColumns prints a ColumnCheck's warnings as score, eval and
+// features print them: "warning: exfil: conn.log has no orig_bytes: ...".
+func warnColumns(w io.Writer) func(detectors.Missing) {
+	return func(m detectors.Missing) { fmt.Fprintf(w, "warning: %s\n", m) }
 }
 
 // extractVectors returns every host-window vector of the logs at paths, in
@@ -148,7 +158,7 @@ func extractVectors(ctx context.Context, paths []string, rng rangeFlags, window 
 	tap := &vectorTap{ex: features.New(fc)}
 	eng := detectors.NewEngine(func(*notice.Notice) {}, append([]detectors.Detector{tap}, also...)...)
 	batch := zeekreader.NewBatch(batchRows)
-	skipped, err := eachEvent(ctx, paths, rng, func(ev *zeekreader.Event) {
+	skipped, err := eachEvent(ctx, paths, rng, nil, func(ev *zeekreader.Event) {
 		batch.Add(ev)
 		if batch.Full() {
 			eng.ObserveBatch(batch.Events)

@@ -65,7 +65,7 @@ func BenchmarkLiveLag(b *testing.B) {
 	batch := zeekreader.NewBatch(batchRows)
 	b.ResetTimer()
 	for len(lags) < total { // as run does: a run of what is ready, then the detectors
-		if err := readRun(ctx, f, batch); err != nil {
+		if err := readRun(ctx, f, batch, nil); err != nil {
 			b.Fatalf("after %d rows: %v", len(lags), err)
 		}
 		eng.ObserveBatch(batch.Events)

@@ -221,6 +221,7 @@ type runner struct {
 	level    *slog.LevelVar
 	dets     []detectors.Detector
 	eng      *detectors.Engine
+	cols     *detectors.ColumnCheck // logs lacking a column a detector needs, logged once
 	sinks    *sinkSet
 	lock     *follow.StateLock
 	f        *follow.Follower
@@ -302,6 +303,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	defer r.f.Close()
 	r.eng = detectors.NewEngine(r.emit, r.dets...)
+	r.cols = detectors.NewColumnCheck(func(m detectors.Missing) {
+		r.log.Warn(m.String(), "detector", m.Detector, "file", m.File, "missing", strings.Join(m.Columns, ","))
+	}, r.dets...)
 	if len(st.Engine) > 0 {
 		if err := r.eng.Restore(st.Engine); err != nil {
 			r.log.Warn("engine watermarks not restored: the first row advances the detectors", "err", err)
@@ -345,7 +349,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	batch := zeekreader.NewBatch(batchRows)
 	for {
 		tc := tk.get(ctx, tick)
-		err := readRun(tc, r.f, batch)
+		err := readRun(tc, r.f, batch, r.cols)
 		r.eng.ObserveBatch(batch.Events)
 		r.rows += int64(len(batch.Events))
 		batch.Reset()
@@ -391,10 +395,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 }
 
 // readRun fills batch with the rows the follower has ready, waiting (until
-// ctx is done) only for the first; it stops at a full batch.
-func readRun(ctx context.Context, f *follow.Follower, batch *zeekreader.Batch) error {
+// ctx is done) only for the first; it stops at a full batch. cols (which
+// may be nil) checks each log's header for the detectors' columns.
+func readRun(ctx context.Context, f *follow.Follower, batch *zeekreader.Batch, cols *detectors.ColumnCheck) error {
 	ev, err := f.Next(ctx)
 	for err == nil && ev != nil {
+		cols.Check(ev)
 		batch.Add(ev)
 		if batch.Full() {
 			return nil

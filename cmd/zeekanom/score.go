@@ -292,7 +292,8 @@ func scoreArchive(ctx context.Context, arch *zeekreader.Archive, dets []detector
 		res.scored = eng.Events
 		res.elapsed = time.Since(start)
 	}()
-	rd := &batchReader{src: src, res: res, stderr: stderr, quiet: f.quiet, prog: newProgress(stderr, f.progress, arch)}
+	rd := &batchReader{src: src, res: res, stderr: stderr, quiet: f.quiet, prog: newProgress(stderr, f.progress, arch),
+		cols: detectors.NewColumnCheck(warnColumns(stderr), dets...)}
 	// Rows go to the detectors a run at a time (see Engine.ObserveBatch).
 	// With several workers, reading runs a batch ahead on a goroutine of
 	// its own; with one, everything stays on this goroutine.
@@ -339,6 +340,8 @@ type batchReader struct {
 	quiet  bool
 	prog   *progress
 	rows   int
+	// cols names the logs whose header lacks a column a detector needs
+	cols *detectors.ColumnCheck
 }
 
 // fill empties b and reads rows into it until it is full or the input
@@ -365,6 +368,7 @@ func (r *batchReader) fill(b *zeekreader.Batch) (done bool, err error) {
 			}
 			continue
 		}
+		r.cols.Check(ev)
 		b.Add(ev)
 		if r.rows++; r.rows&0xffff == 0 {
 			r.prog.update(r.src.Stats())

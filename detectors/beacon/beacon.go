@@ -495,6 +495,12 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindSSL, zeekreader.KindHTTP}
 }
 
+// Needs: without orig_bytes a series is judged on its timing alone
+// (detectors.Needer).
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{{Kind: zeekreader.KindConn, Columns: []string{"orig_bytes"}, Judges: "size regularity of connections"}}
+}
+
 // Stats is what the detector reports (the metrics' detector_stat, the
 // score summary): window.Stats and the rows it dropped.
 type Stats struct {

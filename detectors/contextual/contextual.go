@@ -301,6 +301,12 @@ func held(e *state) uint8 {
 func (d *Detector) Name() string             { return "contextual" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
 
+// Needs: an hour's bytes are orig_bytes plus resp_bytes
+// (detectors.Needer).
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{{Kind: zeekreader.KindConn, Columns: []string{"orig_bytes", "resp_bytes"}, Judges: "the full bytes of an off-hours hour"}}
+}
+
 // Stats reports tracked hosts, evictions and late rows.
 func (d *Detector) Stats() window.Stats {
 	s := d.t.Stats()

@@ -454,6 +454,17 @@ func (d *Detector) SlowWindow() time.Duration { return d.cfg.SlowWindow }
 func (d *Detector) Name() string             { return "dns" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindDNS} }
 
+// Needs (detectors.Needer): a row without a query is passed over; the
+// DGA rules count NXDOMAIN answers (rcode), the tunnel rule rare query
+// types (qtype).
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{
+		{Kind: zeekreader.KindDNS, Columns: []string{"query"}, Judges: "queries"},
+		{Kind: zeekreader.KindDNS, Columns: []string{"rcode"}, Judges: "NXDOMAIN answers (DGA)"},
+		{Kind: zeekreader.KindDNS, Columns: []string{"qtype"}, Judges: "rare query types (tunnels)"},
+	}
+}
+
 // Stats returns the counters.
 func (d *Detector) Stats() Stats { return d.stats }
 

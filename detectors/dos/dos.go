@@ -233,6 +233,15 @@ func New(cfg Config) *Detector {
 func (d *Detector) Name() string             { return "dos" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
 
+// Needs (detectors.Needer): half-open connections are told by
+// conn_state; a one-way flow by its packets over its duration.
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{
+		{Kind: zeekreader.KindConn, Columns: []string{"conn_state"}, Judges: "half-open connections"},
+		{Kind: zeekreader.KindConn, Columns: []string{"duration", "orig_pkts"}, Judges: "one-way flows"},
+	}
+}
+
 // Stats reports tracked keys, evictions and late rows.
 func (d *Detector) Stats() window.Stats {
 	s := d.t.Stats()

@@ -375,6 +375,11 @@ func (d *Detector) free(id int32) {
 func (d *Detector) Name() string             { return "exfil" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
 
+// Needs: a conn row without orig_bytes is passed over (detectors.Needer).
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{{Kind: zeekreader.KindConn, Columns: []string{"orig_bytes"}, Judges: "outbound volume"}}
+}
+
 // Stats reports tracked hosts, evictions and late rows.
 func (d *Detector) Stats() window.Stats {
 	s := d.t.Stats()

@@ -82,6 +82,11 @@ func New(cfg Config) *Detector {
 func (d *Detector) Name() string             { return "longconn" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
 
+// Needs: a conn row without duration is passed over (detectors.Needer).
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{{Kind: zeekreader.KindConn, Columns: []string{"duration"}, Judges: "connection duration"}}
+}
+
 // Stats reports the tracked uid set.
 func (d *Detector) Stats() window.Stats { return d.fired.Stats() }
 

@@ -254,6 +254,12 @@ func New(cfg Config) *Detector {
 func (d *Detector) Name() string             { return "scan" }
 func (d *Detector) Kinds() []zeekreader.Kind { return []zeekreader.Kind{zeekreader.KindConn} }
 
+// Needs: without conn_state no attempt counts as failed
+// (detectors.Needer).
+func (d *Detector) Needs() []detectors.Need {
+	return []detectors.Need{{Kind: zeekreader.KindConn, Columns: []string{"conn_state"}, Judges: "failed attempts"}}
+}
+
 // Stats reports the tables' counters (both tables summed) and late rows.
 func (d *Detector) Stats() window.Stats {
 	return window.Stats{Tracked: d.h.Len() + d.v.Len() + d.hp.Len() + d.vp.Len(),
