@@ -24,6 +24,15 @@ type Needer interface {
 	Needs() []Need
 }
 
+// NeedsOf is d's Needs, none when it is no Needer: for a detector that
+// wraps another to say its Needs.
+func NeedsOf(d Detector) []Need {
+	if n, ok := d.(Needer); ok {
+		return n.Needs()
+	}
+	return nil
+}
+
 // Missing is one warning of a ColumnCheck: a log's header lacks columns
 // a detector needs.
 type Missing struct {
@@ -75,15 +84,15 @@ const maxSeen = 256
 func NewColumnCheck(warn func(Missing), dets ...Detector) *ColumnCheck {
 	c := &ColumnCheck{seen: map[*zeekreader.Schema]bool{}, said: map[string]bool{}, warn: warn}
 	for _, d := range dets {
-		n, ok := d.(Needer)
-		if !ok {
+		needs := NeedsOf(d)
+		if needs == nil {
 			continue
 		}
 		takes := map[zeekreader.Kind]bool{}
 		for _, k := range d.Kinds() {
 			takes[k] = true
 		}
-		for _, need := range n.Needs() {
+		for _, need := range needs {
 			if int(need.Kind) < len(c.needs) && takes[need.Kind] {
 				c.needs[need.Kind] = append(c.needs[need.Kind], detNeed{d.Name(), need})
 			}

@@ -133,6 +133,28 @@ func TestMissingColumnsWarned(t *testing.T) {
 			if _, errs := runCLI2(t, "eval", dir); !slices.Equal(warnings(errs), want) {
 				t.Errorf("eval warned\n%q\nwant\n%q\n%s", warnings(errs), want, errs)
 			}
+			// features and train check for the host-window features (as
+			// iforest's) and train's profiles: contextual, exfil, beacon
+			var feats, train []string
+			for _, w := range want {
+				if f, ok := strings.CutPrefix(w, "iforest: "); ok {
+					feats = append(feats, "features: "+f)
+				}
+			}
+			train = append(train, feats...)
+			for _, d := range []string{"contextual: ", "exfil: ", "beacon: "} {
+				for _, w := range want {
+					if strings.HasPrefix(w, d) {
+						train = append(train, w)
+					}
+				}
+			}
+			if _, errs := runCLI2(t, "features", "-o", filepath.Join(t.TempDir(), "f.csv"), dir); !slices.Equal(warnings(errs), feats) {
+				t.Errorf("features warned\n%q\nwant\n%q\n%s", warnings(errs), feats, errs)
+			}
+			if _, errs := runCLI2(t, "train", "-o", filepath.Join(t.TempDir(), "m.json"), dir); !slices.Equal(warnings(errs), train) {
+				t.Errorf("train warned\n%q\nwant\n%q\n%s", warnings(errs), train, errs)
+			}
 			// run names each in its log (level=WARN msg="...")
 			_, errs := runCLI2(t, "run", "--logdir", dir, "--state-dir", t.TempDir(), "-o", filepath.Join(t.TempDir(), "n.json"), "--metrics", "off", "--drain")
 			var got []string

@@ -144,8 +144,9 @@ func warnColumns(w io.Writer) func(detectors.Missing) {
 // closes its windows on the same watermarks (per log, the oldest of
 // conn/dns/http/ssl) and the vectors are those the iforest and supervised
 // detectors score. The detectors in also take the same rows alongside
-// (train's contextual, exfil and beacon detectors).
-func extractVectors(ctx context.Context, paths []string, rng rangeFlags, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
+// (train's contextual, exfil and beacon detectors). A log lacking a
+// column they need is named on stderr (nil: not checked).
+func extractVectors(ctx context.Context, stderr io.Writer, paths []string, rng rangeFlags, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
 	if labelsFile != "" {
@@ -156,9 +157,14 @@ func extractVectors(ctx context.Context, paths []string, rng rangeFlags, window 
 		fc.Labeler = eval.Labeler(ls)
 	}
 	tap := &vectorTap{ex: features.New(fc)}
-	eng := detectors.NewEngine(func(*notice.Notice) {}, append([]detectors.Detector{tap}, also...)...)
+	dets := append([]detectors.Detector{tap}, also...)
+	eng := detectors.NewEngine(func(*notice.Notice) {}, dets...)
+	var cols *detectors.ColumnCheck
+	if stderr != nil {
+		cols = detectors.NewColumnCheck(warnColumns(stderr), dets...)
+	}
 	batch := zeekreader.NewBatch(batchRows)
-	skipped, err := eachEvent(ctx, paths, rng, nil, func(ev *zeekreader.Event) {
+	skipped, err := eachEvent(ctx, paths, rng, cols, func(ev *zeekreader.Event) {
 		batch.Add(ev)
 		if batch.Full() {
 			eng.ObserveBatch(batch.Events)
@@ -188,6 +194,9 @@ func (t *vectorTap) Advance(wm time.Time, _ detectors.Emit) {
 	t.out = append(t.out, t.ex.Advance(wm)...)
 }
 func (t *vectorTap) Flush(detectors.Emit) { t.out = append(t.out, t.ex.Flush()...) }
+
+// Needs are the byte counts the vectors stand on (detectors.Needer).
+func (t *vectorTap) Needs() []detectors.Need { return features.Needs() }
 
 const featuresSynopsis = `[--window D] [--labels FILE] [--score -m MODEL] [--from TIME] [--to TIME] PATH... [-o FILE]
 
@@ -245,7 +254,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := checkOutput("-o", *out, append(fs.Args(), *mpath, *labels)...); err != nil {
 		return err
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), rng, *window, *labels)
+	vecs, skipped, err := extractVectors(ctx, stderr, fs.Args(), rng, *window, *labels)
 	if err != nil {
 		return err
 	}

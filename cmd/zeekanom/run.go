@@ -648,6 +648,9 @@ func (r *runner) publish() {
 		}
 	}
 	s.Outputs, s.OutputErrors = r.sinks.stats()
+	for _, m := range r.cols.Found {
+		s.MissingColumns = append(s.MissingColumns, metrics.MissingColumns{Detector: m.Detector, Log: m.Log, Columns: strings.Join(m.Columns, ",")})
+	}
 	r.met.Set(s)
 }
 

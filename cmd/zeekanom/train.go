@@ -101,7 +101,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		profiles = []detectors.Detector{benignOnly{hours, labeler}, benignOnly{volumes, labeler}, benignOnly{periodic, labeler}}
 	}
-	vecs, skipped, err := extractVectors(ctx, fs.Args(), rng, *window, *labelsFile, profiles...)
+	vecs, skipped, err := extractVectors(ctx, stderr, fs.Args(), rng, *window, *labelsFile, profiles...)
 	if err != nil {
 		return err
 	}
@@ -165,6 +165,9 @@ type benignOnly struct {
 	labeler func(orig, resp netip.Addr, ts time.Time) (string, bool)
 }
 
+// Needs are the wrapped detector's (detectors.Needer).
+func (o benignOnly) Needs() []detectors.Need { return detectors.NeedsOf(o.Detector) }
+
 func (o benignOnly) Observe(ev *zeekreader.Event) {
 	var label []byte
 	var orig, resp netip.Addr
@@ -196,6 +199,9 @@ type noticeTap struct {
 }
 
 func (t *noticeTap) keep(n *notice.Notice) { t.notices = append(t.notices, n) }
+
+// Needs are the wrapped detector's (detectors.Needer).
+func (t *noticeTap) Needs() []detectors.Need { return detectors.NeedsOf(t.Detector) }
 
 func (t *noticeTap) Advance(wm time.Time, _ detectors.Emit) { t.Detector.Advance(wm, t.keep) }
 func (t *noticeTap) Flush(detectors.Emit)                   { t.Detector.Flush(t.keep) }

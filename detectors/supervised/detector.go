@@ -109,12 +109,8 @@ func (d *Detector) Kinds() []zeekreader.Kind {
 
 // Needs: bytes_out, bytes_in and out_in_ratio stand on the byte counts
 // (detectors.Needer).
-func (d *Detector) Needs() []detectors.Need {
-	return []detectors.Need{
-		{Kind: zeekreader.KindConn, Columns: []string{"orig_bytes"}, Judges: "bytes_out and out_in_ratio"},
-		{Kind: zeekreader.KindConn, Columns: []string{"resp_bytes"}, Judges: "bytes_in and out_in_ratio"},
-	}
-}
+func (d *Detector) Needs() []detectors.Need { return features.Needs() }
+
 func (d *Detector) Observe(ev *zeekreader.Event) { d.ex.Observe(ev) }
 
 // Advance scores the windows the watermark closes, then gives the notices

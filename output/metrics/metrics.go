@@ -39,6 +39,14 @@ type Log struct {
 	Partial     int64 // rotated files that ended in half a line (dropped)
 }
 
+// MissingColumns is a log whose header lacks columns a detector needs
+// (detectors.Missing).
+type MissingColumns struct {
+	Detector string
+	Log      string // the log path ("conn")
+	Columns  string // comma-separated
+}
+
 // Snapshot is everything exported, as of Updated.
 type Snapshot struct {
 	Updated time.Time
@@ -60,6 +68,9 @@ type Snapshot struct {
 	// output cannot flush: the sidecar reads on, but a restart would
 	// read all of it again
 	CheckpointDue time.Duration
+	// MissingColumns are the logs read so far without a column a
+	// detector needs (each once).
+	MissingColumns []MissingColumns
 }
 
 // Metrics holds the last Snapshot and exports it.
@@ -118,12 +129,13 @@ var (
 	dCkptErr     = desc("checkpoint_errors_total", "Checkpoints that failed to be written.")
 	dCkptAge     = desc("checkpoint_age_seconds", "Seconds since the last checkpoint that was written began (failed ones leave it growing).")
 	dUp          = desc("pipeline_updated_seconds", "Seconds since the pipeline last published its counters.")
+	dMissing     = desc("missing_columns", "1 for each detector and log whose header lacked columns the detector needs (since the start).", "detector", "log", "columns")
 )
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dRows, dParseErr, dLag, dBehind, dRotations, dTruncations, dGaps, dPartial, dNotices,
-		dTracked, dEvicted, dDetStat, dQueue, dSpool, dOutErr, dOutStat, dCkpt, dCkptErr, dCkptAge, dUp} {
+		dTracked, dEvicted, dDetStat, dQueue, dSpool, dOutErr, dOutStat, dCkpt, dCkptErr, dCkptAge, dUp, dMissing} {
 		ch <- d
 	}
 }
@@ -190,6 +202,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, o := range sortedKeys(outErr) {
 		c(dOutErr, outErr[o], o)
+	}
+	for _, mc := range s.MissingColumns {
+		g(dMissing, 1, mc.Detector, mc.Log, mc.Columns)
 	}
 	c(dCkpt, float64(s.Checkpoints))
 	c(dCkptErr, float64(s.CheckpointErrors))

@@ -64,6 +64,8 @@ func TestServe(t *testing.T) {
 		Notices:   map[string]int64{"scan.horizontal": 2},
 		Detectors: map[string]map[string]float64{"scan": Flatten(detStats{tableStats{7, 1}, 0, 0})},
 		Outputs:   map[string]map[string]float64{"elasticsearch": {"queue_depth": 5, "spool_bytes": 1024, "errors": 2}},
+		MissingColumns: []MissingColumns{{Detector: "exfil", Log: "conn", Columns: "orig_bytes"},
+			{Detector: "contextual", Log: "conn", Columns: "orig_bytes,resp_bytes"}},
 	})
 	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, "ok") {
 		t.Fatalf("healthz: %d %q", code, body)
@@ -71,6 +73,8 @@ func TestServe(t *testing.T) {
 	_, body := get("/metrics")
 	for _, want := range []string{
 		`zeekanom_rows_read_total{log="conn"} 42`,
+		`zeekanom_missing_columns{columns="orig_bytes",detector="exfil",log="conn"} 1`,
+		`zeekanom_missing_columns{columns="orig_bytes,resp_bytes",detector="contextual",log="conn"} 1`,
 		`zeekanom_parse_errors_total{log="conn"} 1`,
 		`zeekanom_bytes_behind{log="conn"} 100`,
 		`zeekanom_lag_seconds{log="conn"}`,
