@@ -126,6 +126,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"inject", "x"}, 2, "zeekanom inject: -o DIR is required\n"},
 		{[]string{"inject", "--kinds", "scan,bogus", "-o", "d", "x"}, 2, "zeekanom inject: --kinds: unknown attack kind \"bogus\" (known: scan,dos,beacon,dnstunnel,exfil,offhours,dga)\n"},
 		{[]string{"features", "--score", "x"}, 2, "zeekanom features: --score needs -m MODEL\n"},
+		{[]string{"run", "--flush"}, 2, "zeekanom run: --flush closes the windows at the end of a --drain: give --drain too (a live run closes windows as rows pass them)\n"},
 		{[]string{"run", "/opt/zeek/logs/current"}, 2, "zeekanom run: unexpected argument \"/opt/zeek/logs/current\": run takes no PATH; name Zeek's log directory with --logdir DIR or [input] logdir\n"},
 	}
 	for _, c := range cases {

@@ -144,7 +144,7 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 		cfg := filepath.Join(dir, "run-nospool.toml")
 		// (run spools into its state directory unless told not to)
 		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\nspool_dir = \"\"\n", dead)), 0o644)
-		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain")
+		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain", "--flush")
 		if code != 1 || !strings.Contains(errs, "output elasticsearch: 7 notices were not delivered") {
 			t.Fatalf("run --drain with the cluster down and no spool: exit %d: %s", code, errs)
 		}
@@ -157,7 +157,7 @@ func TestScoreAndRunStartWhileClusterDown(t *testing.T) {
 		cfg := filepath.Join(dir, "run.toml")
 		os.WriteFile(cfg, []byte(fmt.Sprintf("[output.elasticsearch]\nurls = [%q]\nmax_retries = 1\nspool_dir = %q\n", dead, runSpool)), 0o644)
 		logs := captureLog(t)
-		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain")
+		code, _, errs := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", t.TempDir(), "--metrics", "off", "--drain", "--flush")
 		if code != 0 {
 			t.Fatalf("run --drain with the cluster down: exit %d: %s", code, errs)
 		}

@@ -197,16 +197,21 @@ logs = ["json_streaming_conn", "json_streaming_dns", "json_streaming_http", "jso
 			os.WriteFile(live, b, 0o644) // a log without rows that period: an empty file
 		}
 		if slices.Contains(drainAt, k) {
-			drain(t, cfg, state, out)
+			drain(t, cfg, state, out, k == 0) // the last: the input is over
 		}
 	}
 	return sortedNotices(t, out)
 }
 
-// drain runs run --drain with cfg, state and out.
-func drain(t *testing.T, cfg, state, out string) {
+// drain runs run --drain with cfg, state and out, with --flush when the
+// input is over (final).
+func drain(t *testing.T, cfg, state, out string, final bool) {
 	t.Helper()
-	if code, _, errs := runCLI(t, "run", "-c", cfg, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"); code != 0 {
+	args := []string{"run", "-c", cfg, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"}
+	if final {
+		args = append(args, "--flush")
+	}
+	if code, _, errs := runCLI(t, args...); code != 0 {
 		t.Fatalf("drain: exit %d: %s", code, errs)
 	}
 }

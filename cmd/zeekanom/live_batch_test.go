@@ -22,7 +22,7 @@ func TestLiveEqualsBatchNotices(t *testing.T) {
 
 			liveOut := filepath.Join(t.TempDir(), "live.ndjson")
 			if code, _, errs := runCLI(t, "run", "--logdir", logdir, "--state-dir", t.TempDir(),
-				"-o", liveOut, "--metrics", "off", "--drain"); code != 0 {
+				"-o", liveOut, "--metrics", "off", "--drain", "--flush"); code != 0 {
 				t.Fatalf("run --drain: exit %d: %s", code, errs)
 			}
 			code, batch, errs := runCLI(t, "score", "-q", live)

@@ -26,7 +26,7 @@ import (
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
 )
 
-const runSynopsis = `[-c FILE] [--logdir DIR] [--state-dir DIR] [-o FILE] [--es-url URL]... [--metrics ADDR] [--drain]
+const runSynopsis = `[-c FILE] [--logdir DIR] [--state-dir DIR] [-o FILE] [--es-url URL]... [--metrics ADDR] [--drain [--flush]]
 
 Follows Zeek's live logs (conn, dns, http, ssl by default) across rotation,
 feeds every enabled detector and writes notices. Offsets and detector
@@ -47,12 +47,16 @@ detectors, output destinations) needs a restart: the reload's log names
 each key that changed and was not applied.
 
 --drain reads every followed log (and what was rotated away) to its current
-end, writes a checkpoint, closes all windows, writes outputs, and exits 0
-(1, as score, when an output lost notices: refused, or dropped without a
-spool or room in it).
-The checkpoint keeps the windows open: the next run (live or --drain) goes
-on with them, so a window cut by a drain is judged on all its rows and its
-notice comes again, same event.id, with the whole window's evidence.
+end, writes outputs and a checkpoint, and exits 0 (1, as score, when an
+output lost notices: refused, or dropped without a spool or room in it).
+The windows still open stay open, as a SIGTERM leaves them: the next run
+(live or --drain) goes on with them, so run --drain every few minutes or
+after each rotation gives the notices one long run gives, each window
+judged on all its rows. --flush (with --drain) also closes every open
+window after the checkpoint, for its notices, where the input is over (a
+capture's end, a sensor retired): a later run still goes on from the
+checkpoint, and a window the flush judged in part gives its notice again
+there, same event.id, with the whole window's evidence.
 
 One run (live or --drain) per state directory: it is locked (flock on
 <state-dir>/lock) for the process lifetime and released by the kernel
@@ -67,6 +71,7 @@ type runFlags struct {
 	esURL    urlList
 	metrics  string
 	drain    bool
+	flush    bool            // with drain: close the open windows at the end
 	set      map[string]bool // flags given on the command line
 }
 
@@ -79,7 +84,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&fl.out, "o", "", "also write notices as JSON lines to FILE (appended to; \"-\": standard output)")
 	esURLVar(fs, &fl.esURL, "replaces [output.elasticsearch] urls, else sends notices to Elasticsearch")
 	fs.StringVar(&fl.metrics, "metrics", "", "serve /metrics and /healthz on ADDR (overrides metrics.listen; \"off\" disables)")
-	fs.BoolVar(&fl.drain, "drain", false, "read everything to its end, flush, checkpoint and exit")
+	fs.BoolVar(&fl.drain, "drain", false, "read everything to its end, write the outputs and a checkpoint, and exit (open windows stay open for the next run)")
+	fs.BoolVar(&fl.flush, "flush", false, "with --drain: also close every open window at the end, for its notices (the input is over)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,6 +93,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// 'zeekanom run /opt/zeek/logs/current' printed the whole --help
 		// and nothing on what was wrong
 		return usagef("unexpected argument %q: run takes no PATH; name Zeek's log directory with --logdir DIR or [input] logdir", fs.Arg(0))
+	}
+	if fl.flush && !fl.drain {
+		return usagef("--flush closes the windows at the end of a --drain: give --drain too (a live run closes windows as rows pass them)")
 	}
 	if err := livePlatform(runtime.GOOS); err != nil {
 		return err
@@ -428,10 +437,14 @@ func (r *runner) finish(why string) error {
 	defer cancel()
 	r.wctx = fctx
 	ok := r.checkpoint(true)
-	if why == "drained" {
-		// End of input: close every window, after the checkpoint, which
-		// keeps them open, so that a later run goes on with them (a window
-		// split by a drain is judged whole there, not dropped as late).
+	if why == "drained" && r.fl.flush {
+		// The input is over (--flush): close every window, after the
+		// checkpoint, which keeps them open, so that a later run goes on
+		// with them (a window split by a drain is judged whole there, not
+		// dropped as late). Without --flush they stay open, as SIGTERM
+		// leaves them: a drain every few minutes judged every open window
+		// on the rows so far, a beacon's day window a few hundred times
+		// a day, and gave notices the whole window did not confirm.
 		r.eng.Flush()
 		if err := r.sinks.Flush(fctx); err != nil {
 			ok = false

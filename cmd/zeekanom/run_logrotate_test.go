@@ -106,7 +106,7 @@ func followLogrotated(t *testing.T, src, dir, conf string, drainAt []int) []stri
 			}
 		}
 		if slices.Contains(drainAt, k) {
-			drain(t, cfg, state, out)
+			drain(t, cfg, state, out, k == 3) // the last period: the input is over
 		}
 	}
 	return sortedNotices(t, out)

@@ -74,7 +74,7 @@ func TestRunSIGKILLEqualsBatch(t *testing.T) {
 			w.rotate(true)
 		}
 	}
-	out, err := exec.Command(bin, append(args, "--drain")...).CombinedOutput()
+	out, err := exec.Command(bin, append(args, "--drain", "--flush")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("final drain: %v\n%s", err, out)
 	}

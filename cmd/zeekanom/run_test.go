@@ -401,7 +401,11 @@ func drainInParts(t *testing.T, lines []string, parts int) string {
 	defer f.Close()
 	for i := range parts {
 		f.WriteString(strings.Join(lines[len(lines)*i/parts:len(lines)*(i+1)/parts], ""))
-		if code, _, stderr := runCLI(t, "run", "--logdir", logdir, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"); code != 0 {
+		args := []string{"run", "--logdir", logdir, "--state-dir", state, "-o", out, "--metrics", "off", "--drain"}
+		if i == parts-1 {
+			args = append(args, "--flush") // the input is over
+		}
+		if code, _, stderr := runCLI(t, args...); code != 0 {
 			t.Fatalf("drain %d of %d: %d %s", i+1, parts, code, stderr)
 		}
 	}
@@ -594,7 +598,7 @@ func TestRunDrainOfABacklogIsScore(t *testing.T) {
 		os.WriteFile(filepath.Join(logdir, l+".log"), b, 0o644)
 	}
 	out := filepath.Join(t.TempDir(), "run.ndjson")
-	if code, _, errs := runCLI(t, "run", "--logdir", logdir, "--state-dir", t.TempDir(), "-o", out, "--metrics", "off", "--drain"); code != 0 {
+	if code, _, errs := runCLI(t, "run", "--logdir", logdir, "--state-dir", t.TempDir(), "-o", out, "--metrics", "off", "--drain", "--flush"); code != 0 {
 		t.Fatalf("run --drain: exit %d: %s", code, errs)
 	}
 	code, scored, errs := runCLI(t, "score", logdir)

@@ -51,7 +51,7 @@ func TestRunResumesAnOlderZeekanomsState(t *testing.T) {
 	cfg := filepath.Join("..", "..", "testdata", "upgrade", "zeekanom.toml")
 	drain := func(logdir, state, out string) string {
 		t.Helper()
-		code, _, stderr := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", state, "-o", out, "--drain")
+		code, _, stderr := runCLI(t, "run", "-c", cfg, "--logdir", logdir, "--state-dir", state, "-o", out, "--drain", "--flush")
 		if code != 0 {
 			t.Fatalf("run --drain: exit %d: %s", code, stderr)
 		}
@@ -153,9 +153,9 @@ func copyState(t *testing.T, from, state, conn string) {
 }
 
 // noticesByID reads an NDJSON notices file: each line by its event.id,
-// the last of each (a drain closes the open windows, and their notices
-// come again, with the same event.id, from the drain that has all their
-// rows).
+// the last of each (a drain with --flush closes the open windows, and
+// their notices come again, with the same event.id, from a later drain
+// that has all their rows).
 func noticesByID(t *testing.T, path string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(path)
