@@ -91,7 +91,9 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 // starts anyway and installs it before it sends the first notice (notices
 // wait in the spool meanwhile, or are dropped without one: see
 // elasticsearch.WithTemplate); a 4xx answer (credentials, privileges, a
-// template the cluster refuses) is an error. With connect false only the
+// template the cluster refuses) is an error. score's sink waits for room
+// in its bulk queue while the cluster answers (elasticsearch.WithBackpressure);
+// run's waits at most write_timeout. With connect false only the
 // configuration is checked.
 func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect bool, logf func(string, ...any)) (output.Sink, error) {
 	ec, want, err := esConfig(cfg, urls)
@@ -104,6 +106,13 @@ func buildElasticsearch(ctx context.Context, cfg *Config, urls []string, connect
 	opts := []elasticsearch.Option{elasticsearch.WithLogf(logf)}
 	if ec.ManagesTemplate() {
 		opts = append(opts, elasticsearch.WithTemplate())
+	}
+	if !cfg.live {
+		// score reads files, which can wait: a slow cluster slows it
+		// down instead of costing notices (write_timeout, if the file
+		// sets it, is honoured). run keeps write_timeout's bound, so
+		// that a slow cluster never holds up following the live logs.
+		opts = append(opts, elasticsearch.WithBackpressure())
 	}
 	s, err := elasticsearch.New(ctx, ec, opts...)
 	if err != nil {

@@ -80,7 +80,9 @@ type Config struct {
 	Workers       int           `toml:"workers"`
 	MaxRetries    int           `toml:"max_retries"`
 	// WriteTimeout bounds how long Write waits for room in the bulk queue
-	// before it spools the notice instead.
+	// before it spools the notice instead (drops it without a spool). With
+	// WithBackpressure (score), 0 (the default) means: wait while the
+	// cluster answers, write_timeout's default in an outage.
 	WriteTimeout time.Duration `toml:"write_timeout"`
 }
 

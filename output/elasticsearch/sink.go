@@ -87,6 +87,11 @@ type Sink struct {
 	needTemplate atomic.Bool
 	templateMu   sync.Mutex
 
+	// backpressure (WithBackpressure): Write waits for room in the bulk
+	// queue while the cluster answers, unless writeTimeoutSet (write_timeout
+	// given in the config, not defaulted).
+	backpressure, writeTimeoutSet bool
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -108,6 +113,17 @@ func WithLogf(f func(string, ...any)) Option { return func(s *Sink) { s.logf = f
 // counted in Dropped). Another 4xx (credentials, privileges, a
 // template the cluster refuses) is New's error.
 func WithTemplate() Option { return func(s *Sink) { s.needTemplate.Store(true) } }
+
+// WithBackpressure is for a writer whose input can wait (score re-scoring
+// files): while the cluster answers, Write waits for room in the bulk
+// queue as long as it takes (or until its context is done) instead of at
+// most write_timeout, so a slow cluster slows the writer down rather than
+// costing notices (without a spool they were dropped). In an outage (a
+// request failed as a whole and none has gone through since, or the
+// cluster could not be reached at start) Write waits at most write_timeout
+// as without it, so a cluster that is down still fails as fast as before.
+// A write_timeout set in the config is honoured whatever the cluster does.
+func WithBackpressure() Option { return func(s *Sink) { s.backpressure = true } }
 
 // NewClient builds a go-elasticsearch client from the config: TLS, auth,
 // retries on 429/5xx/network errors with exponential backoff and jitter.
@@ -201,8 +217,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	if err := cfg.Validate(); err != nil { // before the defaults replace a negative value
 		return nil, err
 	}
+	set := cfg.WriteTimeout > 0
 	cfg = cfg.withDefaults()
-	s := &Sink{cfg: cfg, logf: log.Printf, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Sink{cfg: cfg, writeTimeoutSet: set, logf: log.Printf, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.observer.Hostname, _ = os.Hostname()
 	s.observer.Name = cmp.Or(cfg.Observer, s.observer.Hostname)
 	for _, o := range opts {
@@ -340,7 +357,8 @@ func (s *Sink) ensureTemplate(ctx context.Context) *outcome {
 // Write stamps event.ingested and queues the notice for a bulk request, or
 // appends it to the spool while the cluster is unreachable (or the spool
 // still holds older notices). It waits at most WriteTimeout for room in the
-// bulk queue, then spools.
+// bulk queue, then spools (or, without a spool, drops the notice); with
+// WithBackpressure, as long as the cluster answers (see queueWait).
 func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 	if n.RiskScore < s.cfg.MinRisk {
 		s.filtered.Add(1)
@@ -366,8 +384,12 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 		}
 		s.spool.mu.Unlock()
 	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
-	defer cancel()
+	actx, wait := ctx, s.queueWait()
+	if wait > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
 	if err := s.enqueue(actx, r); err != nil {
 		// The queue stayed full (cluster slow or gone), or the caller is
 		// stopping: spool instead of blocking. (A done ctx used to return
@@ -380,6 +402,29 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 		return s.toSpool(r, outcome{whole: true, reason: why})
 	}
 	return nil
+}
+
+// queueWait is how long Write waits for room in the bulk queue (0: until
+// its context is done). With WithBackpressure and no write_timeout in the
+// config it does not give up while the cluster answers: a bulk worker
+// always comes back for more, once its request is answered or has failed
+// (bounded by max_retries and the transport's timeouts: 5 s to connect,
+// 60 s for an answer's headers; not an answer's body that stalls), so the
+// wait is the cluster's pace. In an outage it is write_timeout, as
+// without it.
+func (s *Sink) queueWait() time.Duration {
+	if s.backpressure && !s.writeTimeoutSet && !s.inOutage() {
+		return 0
+	}
+	return s.cfg.WriteTimeout
+}
+
+// inOutage reports whether a request failed as a whole (or the cluster
+// could not be reached at start) and none has gone through since.
+func (s *Sink) inOutage() bool {
+	s.outageMu.Lock()
+	defer s.outageMu.Unlock()
+	return s.outageKind != ""
 }
 
 // sendLive sends a worker's batch and settles each notice: counted as
