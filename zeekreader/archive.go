@@ -506,6 +506,11 @@ func (r TimeRange) mayHold(file string) bool {
 	return true
 }
 
+// RotationSpan reads the hours of a zeekctl archive name (see
+// rotationSpan): the times the file was opened and closed, in the
+// sensor's local time read as UTC.
+func RotationSpan(file string) (open, closed time.Time, ok bool) { return rotationSpan(file) }
+
 // rotationSpan reads the hours of a zeekctl archive name,
 // YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz (the folder is the day the file
 // was opened; a copy's mark on the folder or after the hours, or a

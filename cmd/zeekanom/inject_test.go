@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +141,217 @@ func gunzipFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A zeekctl archive of hourly gzip files in date folders is injected as
+// one log and written back in its layout: each planted row in the file of
+// its hour, labelled, the same rows as the same days injected as one
+// file, and score of the output leaves out no more rows as late than
+// score of the one-file injection.
+func TestInjectArchive(t *testing.T) {
+	dir := t.TempDir()
+	archive, flat := filepath.Join(dir, "logs"), filepath.Join(dir, "flat")
+	inputs := splitHourly(t, filepath.Join("..", "..", "testdata", "detectors", "trickbot", "conn.log.gz"), archive, flat,
+		time.Date(2018, 11, 4, 0, 0, 0, 0, time.UTC))
+	if len(inputs) < 40 {
+		t.Fatalf("%d hour files, want about 48", len(inputs))
+	}
+	kinds := "scan,dos,beacon,exfil,offhours"
+	outA, outF := filepath.Join(dir, "inj-archive"), filepath.Join(dir, "inj-flat")
+	if code, _, errs := runCLI(t, "inject", "--kinds", kinds, "-o", outA, archive); code != 0 {
+		t.Fatalf("inject archive: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "inject", "--kinds", kinds, "-o", outF, flat); code != 0 {
+		t.Fatalf("inject flat: exit %d: %s", code, errs)
+	}
+	var got []string
+	filepath.WalkDir(outA, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(outA, p)
+			got = append(got, rel)
+		}
+		return nil
+	})
+	if strings.Join(got, " ") != strings.Join(inputs, " ") {
+		t.Fatalf("layout not kept:\n got %v\nwant %v", got, inputs)
+	}
+	planted := map[string]int{} // planted lines, archive minus flat
+	for _, rel := range inputs {
+		raw, err := os.ReadFile(filepath.Join(outA, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+			t.Errorf("%s: not gzip, as its input was", rel)
+		}
+		open, err := time.Parse("2006-01-02 15:04:05", filepath.Dir(rel)+" "+strings.Split(filepath.Base(rel), ".")[1][:8])
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := 0.0
+		for _, l := range strings.Split(string(gunzipFile(t, filepath.Join(outA, rel))), "\n") {
+			if l == "" || l[0] == '#' {
+				continue
+			}
+			f := strings.Split(l, "\t")
+			if lab := f[len(f)-2]; lab != "Malicious" {
+				if lab != "benign" {
+					t.Fatalf("%s: row labelled %q", rel, lab)
+				}
+				continue
+			}
+			planted[l]++
+			ts, _ := strconv.ParseFloat(f[0], 64)
+			if at := time.Unix(int64(ts), 0).UTC(); at.Before(open) || !at.Before(open.Add(time.Hour)) {
+				t.Errorf("%s: planted row of %s", rel, at)
+			}
+			if ts < prev {
+				t.Errorf("%s: planted rows out of ts order", rel)
+			}
+			prev = ts
+		}
+	}
+	n := 0
+	for _, l := range strings.Split(string(mustRead(t, filepath.Join(outF, "conn.log"))), "\n") {
+		if strings.Contains(l, "\tMalicious\t") {
+			planted[l]--
+			n++
+		}
+	}
+	for l, c := range planted {
+		if c != 0 {
+			t.Fatalf("planted row in the archive %+d times more than in the one-file injection: %s", c, l)
+		}
+	}
+	if n < 600 {
+		t.Fatalf("%d planted rows", n)
+	}
+	lateA, lateF := scoreLate(t, outA), scoreLate(t, outF)
+	t.Logf("%d planted rows in %d files; rows late: archive %v, one file %v", n, len(inputs), lateA, lateF)
+	for det, a := range lateA {
+		if a > lateF[det] {
+			t.Errorf("%s: %d rows late in the injected archive, %d in the one-file injection", det, a, lateF[det])
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// splitHourly writes the rows of a TSV log before until as zeekctl
+// archives them (a gzip file an hour in date folders, each row in the
+// hour its connection ends, in the log's order) under archive, and their
+// concatenation as flat/conn.log; it returns the archive's files.
+func splitHourly(t *testing.T, src, archive, flat string, until time.Time) []string {
+	t.Helper()
+	var header []string
+	hours := map[time.Time][]string{}
+	var order []time.Time
+	for _, l := range strings.Split(string(gunzipFile(t, src)), "\n") {
+		if strings.HasPrefix(l, "#") {
+			if !strings.HasPrefix(l, "#close") && len(hours) == 0 {
+				header = append(header, l)
+			}
+			continue
+		}
+		f := strings.Split(l, "\t")
+		if len(f) < 9 {
+			continue
+		}
+		ts, _ := strconv.ParseFloat(f[0], 64)
+		dur, _ := strconv.ParseFloat(f[8], 64) // "-": 0
+		if ts >= float64(until.Unix()) {
+			continue
+		}
+		h := time.Unix(int64(ts+dur), 0).UTC().Truncate(time.Hour)
+		if hours[h] == nil {
+			order = append(order, h)
+		}
+		hours[h] = append(hours[h], l)
+	}
+	slices.SortFunc(order, func(a, b time.Time) int { return a.Compare(b) })
+	var files []string
+	var all []string
+	for _, h := range order {
+		rel := filepath.Join(h.Format("2006-01-02"), "conn."+h.Format("15:04:05")+"-"+h.Add(time.Hour).Format("15:04:05")+".log.gz")
+		body := strings.Join(append(append([]string(nil), header...), hours[h]...), "\n") + "\n"
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write([]byte(body))
+		zw.Close()
+		p := filepath.Join(archive, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, zb.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, rel)
+		all = append(all, hours[h]...)
+	}
+	os.MkdirAll(flat, 0o755)
+	if err := os.WriteFile(filepath.Join(flat, "conn.log"), []byte(strings.Join(append(header, all...), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// scoreLate runs score on dir: the rows each detector left out as late.
+func scoreLate(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	code, out, errs := runCLI(t, "score", "-o", filepath.Join(t.TempDir(), "notices.log"), dir)
+	if code != 0 {
+		t.Fatalf("score %s: exit %d: %s", dir, code, errs)
+	}
+	late := map[string]int{}
+	const mark = "left out by it (mostly conn rows of long connections, logged when they end): "
+	for _, l := range strings.Split(out+errs, "\n") {
+		if _, list, ok := strings.Cut(l, mark); ok {
+			for _, item := range strings.Split(list, ", ") {
+				det, n, _ := strings.Cut(item, " ")
+				late[det], _ = strconv.Atoi(n)
+			}
+		}
+	}
+	return late
+}
+
+// What inject refuses on an archive, saying why: replayed history (made
+// for a capture), and hour files of a log with different columns.
+func TestInjectArchiveRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		edit func(archive string, files []string)
+		want string
+	}{
+		{"history", []string{"--history-days", "2"}, func(string, []string) {}, "--history-days takes a capture"},
+		{"columns", nil, func(archive string, files []string) {
+			p := filepath.Join(archive, files[1])
+			b := strings.Replace(string(gunzipFile(t, p)), "\tip_proto", "\tipproto", 1)
+			var zb bytes.Buffer
+			zw := gzip.NewWriter(&zb)
+			zw.Write([]byte(b))
+			zw.Close()
+			if err := os.WriteFile(p, zb.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "its columns are not those of"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			archive := filepath.Join(dir, "logs")
+			files := splitHourly(t, filepath.Join("..", "..", "testdata", "detectors", "trickbot", "conn.log.gz"), archive, filepath.Join(dir, "flat"),
+				time.Date(2018, 11, 2, 6, 0, 0, 0, time.UTC))
+			c.edit(archive, files)
+			args := append(append([]string{"inject", "--kinds", "scan"}, c.args...), "-o", filepath.Join(dir, "out"), archive)
+			if code, _, errs := runCLI(t, args...); code == 0 || !strings.Contains(errs, c.want) {
+				t.Errorf("exit %d, stderr %q: want an error saying %q", code, errs, c.want)
+			}
+		})
+	}
 }

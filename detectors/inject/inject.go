@@ -112,7 +112,7 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 		return nil, err
 	}
 	var conn, dns *logFile
-	var files []*logFile
+	var files, connFiles, dnsFiles []*logFile
 	for _, f := range a.Files() {
 		k := zeekreader.KindOf(zeekreader.PathFromName(filepath.Base(f)))
 		if k != zeekreader.KindConn && k != zeekreader.KindDNS {
@@ -123,6 +123,11 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 			return nil, err
 		}
 		files = append(files, lf)
+		if k == zeekreader.KindConn {
+			connFiles = append(connFiles, lf)
+		} else {
+			dnsFiles = append(dnsFiles, lf)
+		}
 		if k == zeekreader.KindConn && (conn == nil || len(lf.rows) > len(conn.rows)) {
 			conn = lf
 		}
@@ -130,8 +135,27 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 			dns = lf
 		}
 	}
+	// a zeekctl archive's hour files are planned on as one log, and each
+	// planted row goes into the file of its hour
+	connArc, err := archiveOf(connFiles)
+	if err != nil {
+		return nil, err
+	}
+	dnsArc, err := archiveOf(dnsFiles)
+	if err != nil {
+		return nil, err
+	}
+	if connArc != nil {
+		conn = connArc.merged
+	}
+	if dnsArc != nil {
+		dns = dnsArc.merged
+	}
 	if conn == nil || len(conn.rows) == 0 {
 		return nil, errors.New("no conn.log rows to inject into")
+	}
+	if (connArc != nil || dnsArc != nil) && o.HistoryDays > 0 {
+		return nil, errors.New("--history-days takes a capture, one file per log, not an archive's hour files: concatenate them into one conn.log and one dns.log first")
 	}
 	if o.HistoryDays < 0 {
 		return nil, fmt.Errorf("history days %d: must be 0 or more", o.HistoryDays)
@@ -155,9 +179,15 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	}
 	outs := make([]string, len(files))
 	used := map[string]bool{}
+	var names []string
+	if connArc != nil || dnsArc != nil {
+		names = archiveNames(files, paths)
+	}
 	for i, lf := range files {
 		name := filepath.Base(lf.path)
-		if used[name] {
+		if names != nil {
+			name = names[i]
+		} else if used[name] {
 			name = fmt.Sprintf("%d_%s", i, name)
 		}
 		used[name] = true
@@ -171,15 +201,31 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
 	}
+	var connTo, dnsTo map[*logFile][]genRow
+	if connArc != nil {
+		connTo = connArc.split(g.conn)
+	}
+	if dnsArc != nil {
+		dnsTo = dnsArc.split(g.dns)
+	}
 	for i, lf := range files {
 		out := outs[i]
 		var planted []genRow
-		if lf == conn {
+		src := lf // the file whose rows the planted rows' templates index
+		switch {
+		case connArc.holds(lf):
+			planted, src = connTo[lf], connArc.merged
+		case dnsArc.holds(lf):
+			planted, src = dnsTo[lf], dnsArc.merged
+		case lf == conn:
 			planted = g.conn
-		} else if lf == dns {
+		case lf == dns:
 			planted = g.dns
 		}
-		if err := lf.write(out, planted, g, rp); err != nil {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return nil, err
+		}
+		if err := lf.write(out, planted, g, rp, src); err != nil {
 			return nil, err
 		}
 		sum.Files = append(sum.Files, out)
@@ -353,7 +399,9 @@ var fieldTypes = map[string]string{
 	"answers": "vector", "TTLs": "vector[interval]",
 }
 
-func (lf *logFile) write(path string, planted []genRow, g *gen, rp *replay) error {
+// write writes the file with its planted rows, rendered on templates of
+// src's rows (lf itself, or the merged archive lf is an hour of).
+func (lf *logFile) write(path string, planted []genRow, g *gen, rp *replay, src *logFile) error {
 	sort.SliceStable(planted, func(i, j int) bool { return planted[i].ts < planted[j].ts })
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
@@ -371,7 +419,7 @@ func (lf *logFile) write(path string, planted []genRow, g *gen, rp *replay) erro
 	}
 	p := 0
 	emit := func(r genRow) {
-		w.WriteString(lf.render(r, g))
+		w.WriteString(src.render(r, g))
 		w.WriteByte('\n')
 	}
 	benign := func(line string, ts float64) {
