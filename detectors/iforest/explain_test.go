@@ -425,14 +425,7 @@ func TestDescribeUnits(t *testing.T) {
 // message says none came; the feature keeps the model's smoothed value.
 func TestMessageNoneIn(t *testing.T) {
 	ratio := index("out_in_ratio")
-	var popX [][]float64
-	for i := 0; i < 20; i++ {
-		v := vec("10.0.0.9", i, 2, 500+float64(i), 5).Values
-		v[ratio] = math.Log((v[4] + 1) / (v[5] + 1))
-		popX = append(popX, v)
-	}
-	pop := features.ComputeRobust(popX)
-	pop.Scope = features.ScopePopulation
+	pop := outInPopulation()
 	for _, c := range []struct {
 		name    string
 		in      float64
@@ -463,4 +456,20 @@ func TestMessageNoneIn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// outInPopulation is a population baseline of 20 windows of 10.0.0.9 with
+// bytes both ways, out_in_ratio as the extractor computes it: what the
+// messages of windows without bytes in (or not logged) are held against.
+func outInPopulation() features.Robust {
+	ratio := index("out_in_ratio")
+	var popX [][]float64
+	for i := 0; i < 20; i++ {
+		v := vec("10.0.0.9", i, 2, 500+float64(i), 5).Values
+		v[ratio] = math.Log((v[4] + 1) / (v[5] + 1))
+		popX = append(popX, v)
+	}
+	pop := features.ComputeRobust(popX)
+	pop.Scope = features.ScopePopulation
+	return pop
 }

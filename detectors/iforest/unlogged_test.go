@@ -2,7 +2,6 @@ package iforest
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +22,7 @@ import (
 // reads as before, and the explanation's values (the model's input) are
 // the same either way.
 func TestMessageUnlogged(t *testing.T) {
-	ratio := index("out_in_ratio")
-	var popX [][]float64
-	for i := 0; i < 20; i++ {
-		v := vec("10.0.0.9", i, 2, 500+float64(i), 5).Values
-		v[ratio] = math.Log((v[4] + 1) / (v[5] + 1))
-		popX = append(popX, v)
-	}
-	pop := features.ComputeRobust(popX)
-	pop.Scope = features.ScopePopulation
+	pop := outInPopulation()
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	rows := func(unset bool) []window.Conn {
 		var rs []window.Conn
