@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"sync"
-	"syscall"
 	"testing"
 
 	stdgzip "compress/gzip"
@@ -74,13 +73,6 @@ func benchConn(b *testing.B, json, gz bool) {
 	// CPU time per row is steadier than wall time on a shared machine.
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(rows), "cpu-ns/row")
 	b.ReportMetric(0, "MB/s")
-}
-
-// cpuTime is this process's user+system CPU time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func BenchmarkTSVConn(b *testing.B)     { benchConn(b, false, false) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,12 +47,6 @@ func benchEndToEnd(b *testing.B, hosts int) {
 
 func BenchmarkEndToEnd3kHosts(b *testing.B)   { benchEndToEnd(b, 3000) }
 func BenchmarkEndToEnd160kHosts(b *testing.B) { benchEndToEnd(b, 160000) }
-
-func cpuNanos() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // BenchmarkDetectorCost splits the end-to-end cost by detector: each
 // sub-benchmark runs one default detector alone over the same 300,000

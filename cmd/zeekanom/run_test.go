@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -316,10 +315,10 @@ min_risk = 10.0
 	}
 	// SIGHUP: a bad file is refused, a good one applied.
 	os.WriteFile(cfg, []byte("[log]\nlevel = \"loud\"\n"), 0o644)
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	sighup(t)
 	waitFor(t, "refused reload", func() bool { return strings.Contains(stderr.String(), "config not reloaded") })
 	write("debug", "1h")
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	sighup(t)
 	waitFor(t, "reload", func() bool { return strings.Contains(stderr.String(), "SIGHUP: reloaded") })
 	if !strings.Contains(stderr.String(), "checkpoint_interval=1h0m0s") {
 		t.Errorf("reload did not apply: %s", stderr.String())

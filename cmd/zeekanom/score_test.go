@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -343,8 +342,8 @@ func TestOutputFileModes(t *testing.T) {
 // 0666 made them writable by everyone under a umask of 0 (run here with
 // that umask).
 func TestOtherOutputFileModes(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	old := umask(0)
+	defer umask(old)
 	dir := t.TempDir()
 	demo := filepath.Join("..", "..", "testdata", "demo", "conn.log")
 	for _, c := range [][]string{

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/zeekanom/zeekanom/zeekreader/follow"
@@ -125,7 +124,7 @@ func copyState(t *testing.T, from, state, conn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := fi.Sys().(*syscall.Stat_t)
+	dev, ino := devIno(fi)
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(from, e.Name()))
 		if err != nil {
@@ -140,7 +139,7 @@ func copyState(t *testing.T, from, state, conn string) {
 			}
 			for _, p := range ck["files"].([]any) {
 				id := p.(map[string]any)["id"].(map[string]any)
-				id["dev"], id["ino"] = uint64(st.Dev), uint64(st.Ino)
+				id["dev"], id["ino"] = dev, ino
 			}
 			if b, err = json.Marshal(ck); err != nil {
 				t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -795,7 +794,7 @@ func TestLogThatIsNotARegularFile(t *testing.T) {
 	w := newZeekWriter(t, t.TempDir(), false)
 	t.Cleanup(w.Close)
 	w.Append(5)
-	if err := syscall.Mkfifo(filepath.Join(w.dir, "dns.log"), 0o644); err != nil {
+	if err := mkfifo(filepath.Join(w.dir, "dns.log")); err != nil {
 		t.Skip(err)
 	}
 	if err := os.Symlink("/dev/zero", filepath.Join(w.dir, "http.log")); err != nil {
@@ -837,7 +836,7 @@ func TestOpenFailureWarnedOnce(t *testing.T) {
 	t.Cleanup(w.Close)
 	w.Append(5)
 	fifo := filepath.Join(w.dir, "dns.log")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skip(err)
 	}
 	var warned []string
