@@ -41,13 +41,21 @@ func (o outcome) refusesAll() bool {
 	return o.whole || o.status == http.StatusUnauthorized || o.status == http.StatusForbidden
 }
 
+// refusedForNow reports whether the record was refused on its own with
+// 429 or 5xx inside a bulk response that went through (a busy write
+// thread pool's es_rejected_execution_exception): the transport retries
+// only whole requests, so the sink sends it again itself (retryItems).
+func (o outcome) refusedForNow() bool {
+	return !o.whole && (o.status == http.StatusTooManyRequests || o.status >= 500)
+}
+
 // verdict sorts outcomes into what the sink does with the record.
 type verdict int
 
 const (
 	indexed   verdict = iota // created
 	duplicate                // 409: a document with its id exists already
-	retry                    // to be sent again (spool, or the replayer's next attempt)
+	retry                    // to be sent again (spool, or the replayer's next attempt; refusedForNow: retryItems first)
 	rejected                 // refused for good: counted as failed and logged
 )
 
@@ -161,9 +169,13 @@ func errorText(b []byte) string {
 	if json.Unmarshal(b, &e) == nil && e.Error.Type != "" {
 		return e.Error.Type + ": " + e.Error.Reason
 	}
-	t := strings.Join(strings.Fields(string(b)), " ")
-	if len(t) > 200 {
-		t = t[:200] + "..."
+	return clip(strings.Join(strings.Fields(string(b)), " "), 200)
+}
+
+// clip shortens t to at most n bytes and "..." for the log.
+func clip(t string, n int) string {
+	if len(t) > n {
+		return t[:n] + "..."
 	}
 	return t
 }
@@ -191,6 +203,68 @@ func (s *Sink) bulk(ctx context.Context, recs []rec) []outcome {
 		i = n
 	}
 	return outs
+}
+
+// retryItems sends again, in follow-up bulk requests of only them, the
+// records of recs whose outcome in outs is refusedForNow: up to
+// max_retries times, with the client's backoff and jitter between them (as
+// the transport does for a whole request), each request counted in
+// Retries. It updates outs (a follow-up that fails as a whole gives its
+// records that outcome) and returns the indexes of the records still
+// refusedForNow, after max_retries or when ctx is done.
+func (s *Sink) retryItems(ctx context.Context, recs []rec, outs []outcome) []int {
+	left := refusedForNow(outs)
+	for attempt := 1; len(left) > 0 && attempt <= s.cfg.MaxRetries; attempt++ {
+		if !pause(ctx, backoff(attempt, retryBase, retryCap)) {
+			break
+		}
+		s.retries.Add(1)
+		again := make([]rec, len(left))
+		for j, i := range left {
+			again[j] = recs[i]
+		}
+		for j, o := range s.bulk(ctx, again) {
+			outs[left[j]] = o
+		}
+		left = refusedForNow(outs)
+	}
+	return left
+}
+
+// refusedForNow returns the indexes of the outcomes that are.
+func refusedForNow(outs []outcome) []int {
+	var idx []int
+	for i, o := range outs {
+		if o.refusedForNow() {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// pause waits d, or until ctx is done (false).
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// logGivenUp says (on the 1st, 2nd, 4th, 8th... time) that n notices of a
+// batch were still refused on their own with 429 or 5xx after
+// max_retries follow-up requests (o is one's outcome), and then what
+// becomes of them.
+func (s *Sink) logGivenUp(n int, o outcome, then string) {
+	k := s.givenUp.Add(1)
+	if k&(k-1) != 0 {
+		return
+	}
+	s.logf("elasticsearch: %d notices of a bulk request still refused after %d retries (max_retries; %s): %s (%d batches so far)",
+		n, s.cfg.MaxRetries, clip(o.reason, 300), then, k)
 }
 
 // fits is how many of recs, from the first, go in one request: all of

@@ -78,7 +78,10 @@ type Config struct {
 	FlushInterval time.Duration `toml:"flush_interval"`
 	FlushBytes    int           `toml:"flush_bytes"`
 	Workers       int           `toml:"workers"`
-	MaxRetries    int           `toml:"max_retries"`
+	// MaxRetries is how often a request is sent again (429, 5xx, network
+	// errors), and the notices refused on their own with 429 or 5xx
+	// inside a bulk answer that went through (retryItems).
+	MaxRetries int `toml:"max_retries"`
 	// WriteTimeout bounds how long Write waits for room in the bulk queue
 	// before it spools the notice instead (drops it without a spool). With
 	// WithBackpressure (score), 0 (the default) means: wait while the

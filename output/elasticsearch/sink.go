@@ -39,7 +39,7 @@ type Stats struct {
 	Replayed   int64 // spooled notices acknowledged by the cluster
 	Dropped    int64 // notices lost because the spool was full or disabled (not also in Failed)
 	SpoolBytes int64 // bytes now in the spool
-	Retries    int64 // HTTP retries (429, 5xx, network errors)
+	Retries    int64 // requests sent again: the client's (429, 5xx, network errors), the follow-ups of notices refused for now (retryItems)
 	Filtered   int64 // below min_risk, not sent
 	Lost       int64 // Failed + Dropped (Lost): the metrics' output errors
 	// LastError is the most recent per-item or transport error, for humans.
@@ -86,6 +86,10 @@ type Sink struct {
 	// notice is sent.
 	needTemplate atomic.Bool
 	templateMu   sync.Mutex
+
+	// givenUp counts the batches whose items answered 429/5xx were still
+	// refused after max_retries follow-up requests (logGivenUp).
+	givenUp atomic.Int64
 
 	// backpressure (WithBackpressure): Write waits for room in the bulk
 	// queue while the cluster answers, unless writeTimeoutSet (write_timeout
@@ -176,7 +180,7 @@ func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
 			if onRetry != nil {
 				onRetry()
 			}
-			return backoff(attempt, 50*time.Millisecond, 5*time.Second)
+			return backoff(attempt, retryBase, retryCap)
 		},
 	})
 }
@@ -196,6 +200,14 @@ func (r statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return res, err
 }
+
+// retryBase and retryCap bound the client's backoff between retries of a
+// request, and the sink's between the requests that send again the items
+// answered 429 or 5xx inside a bulk response (retryItems).
+const (
+	retryBase = 50 * time.Millisecond
+	retryCap  = 5 * time.Second
+)
 
 // backoff is exponential with full jitter: a random duration in
 // [d/2, d) where d = base*2^(attempt-1), capped at max.
@@ -408,10 +420,10 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 // its context is done). With WithBackpressure and no write_timeout in the
 // config it does not give up while the cluster answers: a bulk worker
 // always comes back for more, once its request is answered or has failed
-// (bounded by max_retries and the transport's timeouts: 5 s to connect,
-// 60 s for an answer's headers; not an answer's body that stalls), so the
-// wait is the cluster's pace. In an outage it is write_timeout, as
-// without it.
+// (bounded by max_retries, its follow-ups of the notices refused for now,
+// retryItems, and the transport's timeouts: 5 s to connect, 60 s for an
+// answer's headers; not an answer's body that stalls), so the wait is the
+// cluster's pace. In an outage it is write_timeout, as without it.
 func (s *Sink) queueWait() time.Duration {
 	if s.backpressure && !s.writeTimeoutSet && !s.inOutage() {
 		return 0
@@ -428,10 +440,23 @@ func (s *Sink) inOutage() bool {
 }
 
 // sendLive sends a worker's batch and settles each notice: counted as
-// indexed, duplicate or failed, or spooled to be sent again.
+// indexed, duplicate or failed, or spooled to be sent again (dropped
+// without a spool). Notices answered 429 or 5xx on their own are first
+// sent again in requests of their own (retryItems): without a spool (score
+// --es-url) they were dropped at once, so a busy cluster's write queue cost
+// notices.
 func (s *Sink) sendLive(batch []rec) {
+	ctx := context.Background()
+	outs := s.bulk(ctx, batch)
+	if left := s.retryItems(ctx, batch, outs); len(left) > 0 {
+		then := "spooled to " + s.cfg.SpoolDir + ", sent from there when the cluster takes them"
+		if s.spool == nil {
+			then = "no spool_dir: dropped (counted in Dropped)"
+		}
+		s.logGivenUp(len(left), outs[left[0]], then)
+	}
 	through := false
-	for i, o := range s.bulk(context.Background(), batch) {
+	for i, o := range outs {
 		switch o.verdict() {
 		case indexed:
 			s.indexed.Add(1)
@@ -871,13 +896,21 @@ func restamp(doc []byte) []byte {
 }
 
 // sendReplay sends a batch of spooled notices and settles each; it returns
-// those to be sent again (429/5xx, or the request failed as a whole), with
-// an error saying why.
+// those to be sent again (429/5xx still after retryItems, or the request
+// failed as a whole), with an error saying why.
 func (s *Sink) sendReplay(ctx context.Context, batch []rec) ([]rec, error) {
+	outs := s.bulk(ctx, batch)
+	if left := s.retryItems(ctx, batch, outs); len(left) > 0 {
+		// the replayer's next attempt sends them again (the transport
+		// counts its own retries, retryItems its requests)
+		s.retries.Add(1)
+		if ctx.Err() == nil { // (else Close cut the retries short)
+			s.logGivenUp(len(left), outs[left[0]], "left in the spool for the replayer's next attempt")
+		}
+	}
 	var again []rec
 	var first *retryError
-	itemRetry := false
-	for i, o := range s.bulk(ctx, batch) {
+	for i, o := range outs {
 		switch o.verdict() {
 		case indexed:
 			s.indexed.Add(1)
@@ -890,13 +923,9 @@ func (s *Sink) sendReplay(ctx context.Context, batch []rec) ([]rec, error) {
 			if first == nil {
 				first = &retryError{o}
 			}
-			itemRetry = itemRetry || !o.whole
 		default:
 			s.reject(batch[i], o, "spooled notice")
 		}
-	}
-	if itemRetry { // the transport counts its own retries
-		s.retries.Add(1)
 	}
 	if first == nil {
 		return nil, nil
