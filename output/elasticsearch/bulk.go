@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,14 +101,35 @@ func (it bulkItem) outcome() outcome {
 
 var bulkFilter = []string{"errors", "items.*.status", "items.*.error"}
 
-// post sends recs as one _bulk request. Without error it returns one item
-// per record, in order; otherwise status is the request's HTTP status (0
-// without an answer) and err says what went wrong.
+// bulkTimeout bounds a bulk request, from sending it (with the client's
+// retries) to the last byte of its answer. The transport bounds only the
+// connection (5 s) and an answer's headers (60 s): an answer whose body
+// stalled after them held its worker, and with it score's Write, for ever.
+// Twice the header timeout leaves a request answered at its last moment a
+// minute for its body.
+const bulkTimeout = 2 * time.Minute
+
+// post sends recs as one _bulk request, bounded by bulkTimeout (a request
+// that reaches it failed as a whole, status 0 or the answer's). Without
+// error it returns one item per record, in order; otherwise status is the
+// request's HTTP status (0 without an answer) and err says what went wrong.
 func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	body := make([]byte, 0, bodySize(recs))
 	for _, r := range recs {
 		body = append(append(append(append(body, r.meta...), '\n'), r.doc...), '\n')
 	}
+	limit := cmp.Or(s.requestTimeout, bulkTimeout)
+	rctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	items, status, err := s.exchange(rctx, body, len(recs))
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("bulk request not answered in full within %s: %w", limit, err)
+	}
+	return items, status, err
+}
+
+// exchange is post's request and the reading of its answer, of n items.
+func (s *Sink) exchange(ctx context.Context, body []byte, n int) ([]bulkItem, int, error) {
 	res, err := esapi.BulkRequest{Body: bytes.NewReader(body), FilterPath: bulkFilter}.Do(ctx, s.es)
 	if err != nil {
 		return nil, 0, err
@@ -132,10 +154,10 @@ func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	if err := json.NewDecoder(res.Body).Decode(&br); err != nil {
 		return nil, res.StatusCode, fmt.Errorf("decoding the bulk response: %w", err)
 	}
-	if len(br.Items) != len(recs) {
-		return nil, res.StatusCode, fmt.Errorf("%d results for %d documents", len(br.Items), len(recs))
+	if len(br.Items) != n {
+		return nil, res.StatusCode, fmt.Errorf("%d results for %d documents", len(br.Items), n)
 	}
-	items := make([]bulkItem, len(recs))
+	items := make([]bulkItem, n)
 	for i, it := range br.Items {
 		for _, v := range it { // one key: the action
 			items[i] = v

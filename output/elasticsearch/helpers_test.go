@@ -249,15 +249,20 @@ func (p *proxy) stop() {
 
 func writeAll(t testing.TB, s *Sink, ns []*notice.Notice) {
 	t.Helper()
+	if err := writeFlush(s, ns); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeFlush writes ns and flushes: the first error.
+func writeFlush(s *Sink, ns []*notice.Notice) error {
 	ctx := context.Background()
 	for _, n := range ns {
 		if err := s.Write(ctx, n); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	return s.Flush(ctx)
 }
 
 // sinkDocID is the _id s gives n (DocID of n stamped with s's sensor).

@@ -2,6 +2,8 @@ package elasticsearch
 
 import (
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -238,5 +240,97 @@ func TestReplaySendsItemsRefusedForNowAgain(t *testing.T) {
 	}
 	if lines := logs.with("still refused"); len(lines) != 0 {
 		t.Errorf("logged %q", lines)
+	}
+}
+
+// stallingServer answers every bulk request with its headers (200, or
+// none when before) and the start of a body, then stalls until the
+// request's context ends or the test does.
+func stallingServer(t *testing.T, before bool) string {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/_bulk" {
+			w.Write([]byte(`{}`))
+			return
+		}
+		if !before {
+			w.WriteHeader(200)
+			w.Write([]byte(`{"errors":false,"items":[{"create":{"status":201}},`))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before srv.Close: its handlers return
+	return srv.URL
+}
+
+// A bulk request is bounded as a whole, its answer's body too: the
+// transport bounds only an answer's headers (60 s), and an answer whose
+// body stalled after them held its worker, and score's Write behind it,
+// for ever. A request that reaches the bound failed as a whole: its
+// notices are spooled, or dropped without a spool, as in an outage, and
+// the log says why.
+func TestAStalledAnswerIsAFailedRequest(t *testing.T) {
+	const bound = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name         string
+		before       bool // the stall is before the headers
+		spool        bool
+		backpressure bool // score's
+		flushBytes   int  // 1: one notice a request
+	}{
+		{"score, body stalls", false, false, true, 1},
+		{"body stalls, no spool", false, false, false, 0},
+		{"body stalls, spool", false, true, false, 0},
+		{"headers stall, no spool", true, false, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{URLs: []string{stallingServer(t, tc.before)}, Index: "logs-zeekanom.notice-t", Workers: 1, MaxRetries: 1,
+				FlushBytes: tc.flushBytes, FlushInterval: time.Hour}
+			if tc.spool {
+				cfg.SpoolDir = t.TempDir()
+			}
+			opts := []Option{withRequestTimeout(bound)}
+			if tc.backpressure {
+				opts = append(opts, WithBackpressure())
+			}
+			s, logs := newLoggedSink(t, cfg, opts...)
+			ns := makeNotices(3, 53)
+			done := make(chan struct{})
+			start := time.Now()
+			go func() {
+				defer close(done)
+				if err := writeFlush(s, ns); err != nil {
+					t.Error(err)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("Write and Flush still waiting after 30 s for a cluster whose answers stall (stats %+v)", s.Stats())
+			}
+			took := time.Since(start)
+			st := s.Stats()
+			t.Logf("stats %+v in %s", st, took)
+			settled := st.Dropped
+			if tc.spool {
+				settled = st.Spooled
+			}
+			if settled != int64(len(ns)) || st.Indexed != 0 || st.Failed != 0 {
+				t.Errorf("stats %+v: want all %d notices %s", st, len(ns), map[bool]string{true: "spooled", false: "dropped"}[tc.spool])
+			}
+			if lines := logs.with("cluster unreachable", "not answered in full within 300ms"); len(lines) != 1 {
+				t.Errorf("want one line saying the cluster is unreachable, its answer not in full within the bound; logged %q", logs.with())
+			}
+			if took > 10*time.Second {
+				t.Errorf("took %s for %d notices, each request bounded by %s", took, len(ns), bound)
+			}
+		})
 	}
 }

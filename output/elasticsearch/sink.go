@@ -87,6 +87,10 @@ type Sink struct {
 	needTemplate atomic.Bool
 	templateMu   sync.Mutex
 
+	// requestTimeout bounds a bulk request, from sending it (with the
+	// client's retries) to the end of its answer's body (post); 0:
+	// bulkTimeout. Tests shorten it (withRequestTimeout).
+	requestTimeout time.Duration
 	// givenUp counts the batches whose items answered 429/5xx were still
 	// refused after max_retries follow-up requests (logGivenUp).
 	givenUp atomic.Int64
@@ -128,6 +132,9 @@ func WithTemplate() Option { return func(s *Sink) { s.needTemplate.Store(true) }
 // as without it, so a cluster that is down still fails as fast as before.
 // A write_timeout set in the config is honoured whatever the cluster does.
 func WithBackpressure() Option { return func(s *Sink) { s.backpressure = true } }
+
+// withRequestTimeout sets the bound of a bulk request (tests; default bulkTimeout).
+func withRequestTimeout(d time.Duration) Option { return func(s *Sink) { s.requestTimeout = d } }
 
 // NewClient builds a go-elasticsearch client from the config: TLS, auth,
 // retries on 429/5xx/network errors with exponential backoff and jitter.
@@ -420,9 +427,9 @@ func (s *Sink) Write(ctx context.Context, n *notice.Notice) error {
 // its context is done). With WithBackpressure and no write_timeout in the
 // config it does not give up while the cluster answers: a bulk worker
 // always comes back for more, once its request is answered or has failed
-// (bounded by max_retries, its follow-ups of the notices refused for now,
-// retryItems, and the transport's timeouts: 5 s to connect, 60 s for an
-// answer's headers; not an answer's body that stalls), so the wait is the
+// (bounded: 5 s to connect, 60 s for an answer's headers, bulkTimeout for
+// a request with its retries and its answer's body, max_retries follow-ups
+// of the notices refused for now, retryItems), so the wait is the
 // cluster's pace. In an outage it is write_timeout, as without it.
 func (s *Sink) queueWait() time.Duration {
 	if s.backpressure && !s.writeTimeoutSet && !s.inOutage() {
@@ -446,7 +453,7 @@ func (s *Sink) inOutage() bool {
 // --es-url) they were dropped at once, so a busy cluster's write queue cost
 // notices.
 func (s *Sink) sendLive(batch []rec) {
-	ctx := context.Background()
+	ctx := context.Background() // bounded: post's deadline, max_retries
 	outs := s.bulk(ctx, batch)
 	if left := s.retryItems(ctx, batch, outs); len(left) > 0 {
 		then := "spooled to " + s.cfg.SpoolDir + ", sent from there when the cluster takes them"
