@@ -20,8 +20,9 @@ input and the seed. Evaluate with 'zeekanom eval DIR'.
 
 A zeekctl archive (YYYY-MM-DD/conn.HH:MM:SS-HH:MM:SS.log.gz, two or more
 hour files of a log) is planned on as one log and written back in its
-layout: each planted row goes into the file whose hour holds its ts,
-gzip where the input was. --history-days takes a capture, not an archive.
+layout: each planted row goes into the file whose hour holds its ts (a
+new one, named as zeekctl names it, for an hour without a file), gzip
+where the input was. --history-days takes a capture, not an archive.
 
 dga (an NXDOMAIN burst of generated domains, one or two resolved and
 contacted) is planted only when named: --kinds ...,offhours,dga adds it

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -348,17 +347,9 @@ func TestHistory(t *testing.T) {
 
 // readRaw returns the data lines of an output file (gunzipped).
 func readRaw(t *testing.T, path string) []string {
-	rc, _, err := openMaybeGz(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := readMaybeGz(t, path)
 	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range strings.Split(b, "\n") {
 		if l != "" && !strings.HasPrefix(l, "#") {
 			lines = append(lines, l)
 		}

@@ -198,15 +198,15 @@ func Inject(paths []string, outDir string, o Options) (*Summary, error) {
 			return nil, fmt.Errorf("%s: the output would replace this input: write to another directory", lf.path)
 		}
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, err
-	}
 	var connTo, dnsTo map[*logFile][]genRow
 	if connArc != nil {
-		connTo = connArc.split(g.conn)
+		connTo, files, outs = connArc.add(g.conn, files, outs, names, used, outDir)
 	}
 	if dnsArc != nil {
-		dnsTo = dnsArc.split(g.dns)
+		dnsTo, files, outs = dnsArc.add(g.dns, files, outs, names, used, outDir)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
 	}
 	for i, lf := range files {
 		out := outs[i]
@@ -451,13 +451,17 @@ func (lf *logFile) write(path string, planted []genRow, g *gen, rp *replay, src 
 	w.Flush()
 	out := buf.Bytes()
 	if lf.gz {
-		var zb bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
-		zw.Write(out)
-		zw.Close()
-		out = zb.Bytes()
+		out = gzipped(out)
 	}
 	return os.WriteFile(path, out, 0o644)
+}
+
+func gzipped(b []byte) []byte {
+	var zb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
+	zw.Write(b)
+	zw.Close()
+	return zb.Bytes()
 }
 
 // benign adds the benign label columns to a real row (already-labelled
