@@ -656,7 +656,9 @@ func Explain(det string, score float64, v *features.Vector, base features.Robust
 		if i < len(base.RawMedian) {
 			b = base.RawMedian[i]
 		}
-		ex.Features[features.Names[i]] = notice.F(round(v.Values[i]), round(b), round(z[i]))
+		f := notice.F(round(v.Values[i]), round(b), round(z[i]))
+		f.NotLogged = v.Unlogged.Of(features.Names[i])
+		ex.Features[features.Names[i]] = f
 		ex.Top = append(ex.Top, features.Names[i])
 	}
 	return ex

@@ -2,6 +2,7 @@ package iforest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,9 +65,16 @@ func TestMessageUnlogged(t *testing.T) {
 				if got := ns[0].Message; got != c.want {
 					t.Errorf("message\n got %s\nwant %s", got, c.want)
 				}
-				for _, name := range []string{"bytes_out", "bytes_in", "out_in_ratio"} {
-					if _, ok := ns[0].Explain.Features[name]; !ok && strings.Contains(c.want, name) {
+				noIn := c.unset || slices.Contains(c.omit, "resp_bytes")
+				noOut := slices.Contains(c.omit, "orig_bytes")
+				for name, unlogged := range map[string]bool{"bytes_out": noOut, "bytes_in": noIn, "out_in_ratio": noIn || noOut} {
+					f, ok := ns[0].Explain.Features[name]
+					if !ok && strings.Contains(c.want, name) {
 						t.Errorf("explanation without %s", name)
+					}
+					// (the JSON says it too: zeekanom.features.*.not_logged)
+					if ok && f.NotLogged != unlogged {
+						t.Errorf("%s: not_logged %v, want %v", name, f.NotLogged, unlogged)
 					}
 				}
 			})

@@ -209,6 +209,7 @@ func (d *Detector) end(r *window.HostRun[peakValues], emit detectors.Emit) {
 				part += fmt.Sprintf(" vs %s baseline %s", base.Scope, features.Show(name, base.RawMedian[j]))
 			}
 		}
+		f.NotLogged = unlogged
 		ex.Features[name] = f
 		ex.Top = append(ex.Top, name)
 		parts = append(parts, part)

@@ -2,6 +2,7 @@ package supervised
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,11 @@ func TestMessageUnlogged(t *testing.T) {
 				}
 				if got := ns[0].Message; got != c.want {
 					t.Errorf("message\n got %s\nwant %s", got, c.want)
+				}
+				for name, f := range ns[0].Explain.Features { // zeekanom.features.*.not_logged
+					if want := strings.Contains(c.want, name+" not logged"); f.NotLogged != want {
+						t.Errorf("%s: not_logged %v, want %v", name, f.NotLogged, want)
+					}
 				}
 			})
 		}

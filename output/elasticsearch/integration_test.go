@@ -52,6 +52,9 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 		t.Fatalf("second Setup: %v", err)
 	}
 	ns := makeNotices(400, 1)
+	for i, n := range ns[:100] { // bytes_in in a quarter, not logged (zeekanom.features.bytes_in.not_logged) in half of those
+		n.Explain.Features["bytes_in"] = notice.Feature{NotLogged: i%2 == 0}
+	}
 	writeAll(t, s, ns)
 	if got := count(t, es, index, nil); got != len(ns) {
 		t.Fatalf("count = %d, want %d (stats %+v)", got, len(ns), s.Stats())
@@ -62,9 +65,10 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 
 	// Mapping: the explicit types, also under a data stream backing index.
 	types := fieldTypes(t, es, index, "source.ip", "related.ip", "related.hosts", "event.risk_score", "event.severity", "@timestamp",
-		"zeekanom.features.conn_count.value", "rule.name", "zeekanom.destination_net")
+		"zeekanom.features.conn_count.value", "rule.name", "zeekanom.destination_net", "zeekanom.features.bytes_in.not_logged")
 	want := map[string]string{"source.ip": "ip", "related.ip": "ip", "related.hosts": "keyword", "event.risk_score": "float", "event.severity": "long",
-		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword", "zeekanom.destination_net": "ip_range"}
+		"@timestamp": "date", "zeekanom.features.conn_count.value": "double", "rule.name": "keyword", "zeekanom.destination_net": "ip_range",
+		"zeekanom.features.bytes_in.not_logged": "boolean"}
 	for f, ty := range want {
 		if types[f] != ty {
 			t.Errorf("%s mapped as %q, want %q", f, types[f], ty)
@@ -72,8 +76,11 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 	}
 
 	// What analysts ask.
-	var in10, beacon, high, firstHalf, beacon10, named, nets, dsts int
+	var in10, beacon, high, firstHalf, beacon10, named, nets, dsts, unlogged int
 	for _, n := range ns {
+		if n.Explain.Features["bytes_in"].NotLogged {
+			unlogged++
+		}
 		if n.Domain != "" {
 			named++
 		}
@@ -116,6 +123,8 @@ func TestIntegrationIndexQueryIdempotent(t *testing.T) {
 		// a name wherever it appears (ECS related.hosts: destination.domain)
 		{"related.hosts", map[string]any{"term": map[string]any{"related.hosts": ns[2].Domain}}, 1},
 		{"related.hosts wildcard", map[string]any{"wildcard": map[string]any{"related.hosts": "*.example.com"}}, named},
+		// a byte count the log did not give, left out of a value search
+		{"not_logged", map[string]any{"query_string": map[string]any{"query": "zeekanom.features.bytes_in.not_logged:true"}}, unlogged},
 	}
 	for _, c := range checks {
 		if got := count(t, es, index, c.query); got != c.want {

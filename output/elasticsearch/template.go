@@ -31,8 +31,9 @@ const TemplatePriority = 200
 // only the newer one knows dynamically (related.hosts as text: term
 // queries on it found nothing). Templates installed before 2026-12-01
 // carry no version and are replaced. 2 maps zeekanom.windows, 3
-// zeekanom.destination_net (an ip_range), 4 zeekanom.observed_ratio.
-const TemplateVersion = 4
+// zeekanom.destination_net (an ip_range), 4 zeekanom.observed_ratio, 5
+// zeekanom.features.*.not_logged (a boolean).
+const TemplateVersion = 5
 
 type m = map[string]any
 
@@ -61,6 +62,7 @@ func Mappings() map[string]any {
 			m{"zeekanom_feature_value": m{"path_match": "zeekanom.features.*.value", "mapping": dbl()}},
 			m{"zeekanom_feature_baseline": m{"path_match": "zeekanom.features.*.baseline", "mapping": dbl()}},
 			m{"zeekanom_feature_deviation": m{"path_match": "zeekanom.features.*.deviation", "mapping": dbl()}},
+			m{"zeekanom_feature_not_logged": m{"path_match": "zeekanom.features.*.not_logged", "mapping": m{"type": "boolean"}}},
 		},
 		"properties": m{
 			"@timestamp": date(),

@@ -326,6 +326,7 @@ func TestTemplateTypes(t *testing.T) {
 		"threat.technique.reference": "keyword", "threat.technique.subtechnique.id": "keyword",
 		"threat.technique.subtechnique.name": "keyword", "threat.technique.subtechnique.reference": "keyword",
 		"zeekanom.features.*.value": "double", "zeekanom.features.*.baseline": "double", "zeekanom.features.*.deviation": "double",
+		"zeekanom.features.*.not_logged": "boolean",
 	}
 	for f, ty := range want {
 		if mf[f] != ty {
@@ -606,8 +607,8 @@ func TestSetupWriteIndexMappingIsBestEffort(t *testing.T) {
 // replace the template and those of the old one leave it
 // (TestIntegrationNewerTemplateIsKept).
 func TestTemplateVersionPinsTheBody(t *testing.T) {
-	const pinned = 4
-	const hash = "f3471f4ce66f07bd"
+	const pinned = 5
+	const hash = "9f9c270e0ccd4d3d"
 	tpl := Template(DefaultIndex)
 	delete(tpl, "version")
 	b, err := json.Marshal(tpl) // (maps encode with sorted keys)

@@ -103,6 +103,12 @@ type Feature struct {
 	Value     float64  `json:"value"`
 	Baseline  *float64 `json:"baseline,omitempty"`
 	Deviation *float64 `json:"deviation,omitempty"`
+	// NotLogged: the log did not give the byte count the feature stands
+	// on (conn.log's orig_bytes or resp_bytes unset, "-", in every row
+	// of the window), so Value is the model's input for a count never
+	// given (0), not a measurement; the message says "not logged".
+	// Left out otherwise.
+	NotLogged bool `json:"not_logged,omitempty"`
 }
 
 // Explanation is the zeekanom.* object: why the score is what it is.
