@@ -121,12 +121,15 @@ func parseTime(s string) (time.Time, error) {
 	if s == "" || s == "*" || s == "-" {
 		return time.Time{}, nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		// NaN, ±Inf and times past 2262 have no UnixNano
-		if !(math.Abs(f) < math.MaxInt64/1e9) {
-			return time.Time{}, fmt.Errorf("epoch time %q out of range", s)
-		}
-		return time.Unix(0, int64(f*1e9)).UTC(), nil
+	// exactly, as a log's ts is read: through a float64 a start or end
+	// copied from a row's ts (1481764645.912248) landed nanoseconds off
+	// it and left that row out of the range
+	if t, ok := zeekreader.EpochTime(s); ok {
+		return t, nil
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		// NaN, ±Inf and times past 2255 have no UnixNano
+		return time.Time{}, fmt.Errorf("epoch time %q out of range", s)
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {

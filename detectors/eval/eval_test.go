@@ -116,6 +116,29 @@ func TestLabelsFile(t *testing.T) {
 	}
 }
 
+// Epoch seconds in a labels file are read exactly, as a log's ts: a range
+// whose start and end are copied from rows' ts holds those rows. Through a
+// float64 1481764645.912248 was 1481764645.912247936 and its row, 64 ns
+// later, fell outside a range starting and ending there.
+func TestLabelsEpochExact(t *testing.T) {
+	for _, ts := range []string{"1481764645.912248", "1481764944.790699", "1541469370.604621", "1541491401.141977", "1700000000"} {
+		ls, err := ParseLabels(strings.NewReader("10.0.0.1," + ts + "," + ts + ",edge\n"))
+		if err != nil || len(ls) != 1 {
+			t.Fatal(ls, err)
+		}
+		at, _ := zeekreader.EpochTime(ts) // as the reader reads a row's ts
+		if !ls[0].Start.Equal(at) || !ls[0].End.Equal(at) {
+			t.Errorf("%s: range %s..%s, want %s", ts, ls[0].Start.Format(time.RFC3339Nano), ls[0].End.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+		}
+		e := New(5*time.Minute, ls)
+		c := &zeekreader.Conn{TS: at, Orig: netip.MustParseAddr("10.0.0.1"), Resp: netip.MustParseAddr("10.0.0.2")}
+		e.Observe(&zeekreader.Event{Kind: zeekreader.KindConn, TS: at, Conn: c})
+		if r := e.Report(); r.MaliciousFlows != 1 {
+			t.Errorf("%s: %d malicious flows, want the row at the range's start and end", ts, r.MaliciousFlows)
+		}
+	}
+}
+
 // IPv4-mapped IPv6 in a labels file names the IPv4 host Zeek logs.
 func TestLabelsMappedIPv4(t *testing.T) {
 	ls, err := ParseLabels(strings.NewReader("::ffff:10.0.0.3,,,bot\n::ffff:10.9.0.0/112,,,sweep\n2001:db8::1,,,v6\n"))
