@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -115,6 +116,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "zeekanom eval: %v\n", skipped)
 	}
 	warnNoTruth(stderr, rep, fs.Args())
+	warnUnmatched(stderr, *labelsPath, ev.Unmatched(), rng.set())
 	warnInSample(stderr, ev, rep, models)
 	names := ""
 	for i, d := range dets {
@@ -167,6 +169,51 @@ func warnNoTruth(stderr io.Writer, rep *eval.Report, paths []string) {
 	case rep.MaliciousHostWindows == rep.HostWindows:
 		fmt.Fprintf(stderr, "zeekanom eval: warning: every host-window of %s is malicious: host-window precision and PR-AUC are 1 whatever the detectors flag; only recall says anything\n", in)
 	}
+}
+
+// maxUnmatched bounds the lines warnUnmatched names one by one.
+const maxUnmatched = 10
+
+// warnUnmatched names the lines of the labels file that labelled no row
+// (no row from or to the host in the range): a mistyped host, or one the
+// input (or its --from/--to) does not hold. Such a line used to label
+// nothing without a word, the attack it meant scored as absent.
+func warnUnmatched(stderr io.Writer, path string, ls []eval.LabelRange, ranged bool) {
+	read := "no row"
+	if ranged {
+		read = "no row between --from and --to"
+	}
+	for i, l := range ls {
+		if i == maxUnmatched {
+			fmt.Fprintf(stderr, "zeekanom eval: warning: %s: %d more lines match no row\n", path, len(ls)-i)
+			return
+		}
+		fmt.Fprintf(stderr, "zeekanom eval: warning: %s:%d: %s is from or to %s %s: the line labels nothing (a mistyped host, or one the input does not hold then)\n",
+			path, l.Line, read, hostString(l.Host), rangeString(l.Start, l.End))
+	}
+}
+
+// hostString is a label's host as its file may write it: an address
+// alone, or a prefix.
+func hostString(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+// rangeString says a label's time range (a zero time is an open end).
+func rangeString(start, end time.Time) string {
+	at := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	switch {
+	case start.IsZero() && end.IsZero():
+		return "at any time"
+	case end.IsZero():
+		return "from " + at(start) + " on"
+	case start.IsZero():
+		return "until " + at(end)
+	}
+	return "between " + at(start) + " and " + at(end)
 }
 
 // warnInSample says when the model the detectors were built from was

@@ -126,3 +126,48 @@ func TestEvalTakesTheConfiguredWindow(t *testing.T) {
 		})
 	}
 }
+
+// A labels line that no row falls in (a mistyped host, a host or a time
+// the input does not hold) is named by file:line on stderr: it labelled
+// nothing without a word, the attack it meant scored as absent. A line
+// whose rows an earlier, overlapping line gave its class to still matched
+// them, and is not named.
+func TestEvalNamesLabelsThatMatchNoRow(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Unix(1700000100, 0)
+	logs := writeEvalConnLog(t, dir, t0, []connRow{{0, time.Second}, {time.Minute, time.Second}})
+	labels := filepath.Join(dir, "l.labels")
+	body := "host,start,end,class\n" +
+		"10.0.0.2,,,c2\n" + // matches
+		"10.0.0.0/24,,,net\n" + // matches, after line 2
+		"# a typo\n" +
+		"10.0.0.20,,,c2\n" + // no such host
+		"10.0.0.1,1700100000,,later\n" // the host, after the input
+	if err := os.WriteFile(labels, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  []string
+	}{
+		{nil, []string{
+			labels + ":5: no row is from or to 10.0.0.20 at any time: the line labels nothing",
+			labels + ":6: no row is from or to 10.0.0.1 from 2023-11-16T02:00:00Z on: the line labels nothing"}},
+		{[]string{"--from", "1700000160"}, []string{
+			labels + ":5: no row between --from and --to is from or to 10.0.0.20 at any time",
+			labels + ":6: no row between --from and --to is from or to 10.0.0.1 from 2023-11-16T02:00:00Z on"}},
+	} {
+		code, _, errs := runCLI(t, append(append([]string{"eval", "--labels", labels}, tc.flags...), logs)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.flags, code, errs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errs, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.flags, w, errs)
+			}
+		}
+		if n := strings.Count(errs, "labels nothing"); n != 2 {
+			t.Errorf("%v: %d lines named, want 2 (lines 2 and 3 match):\n%s", tc.flags, n, errs)
+		}
+	}
+}

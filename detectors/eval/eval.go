@@ -31,6 +31,9 @@ type LabelRange struct {
 	Host       netip.Prefix
 	Start, End time.Time
 	Class      string
+	// Line is the range's line in its labels file (ParseLabels), 0 when
+	// it was not read from one.
+	Line int
 }
 
 // LineError is a bad line of a labels file; Line counts every line of the
@@ -76,7 +79,7 @@ func ParseLabels(r io.Reader) ([]LabelRange, error) {
 		if len(rec) != 4 {
 			return nil, &LineError{line, fmt.Errorf("want host,start,end,class, got %d fields", len(rec))}
 		}
-		var lr LabelRange
+		lr := LabelRange{Line: line}
 		if lr.Host, err = parseHost(rec[0]); err != nil {
 			return nil, &LineError{line, err}
 		}
@@ -207,8 +210,10 @@ type Evaluator struct {
 	Lateness time.Duration
 	// connWM is the latest ts of the conn rows read so far, the
 	// detectors' watermark
-	connWM  time.Time
-	labels  []LabelRange
+	connWM time.Time
+	labels []LabelRange
+	// matched[i]: a row from or to labels[i]'s host fell in its range
+	matched []bool
 	conn    []flow
 	other   []flow // dns/http/ssl rows: flows when the input has no conn rows
 	hw      map[hwKey]*hwTruth
@@ -220,7 +225,7 @@ func New(window time.Duration, labels []LabelRange) *Evaluator {
 	if window <= 0 {
 		window = 5 * time.Minute
 	}
-	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: labels, hw: map[hwKey]*hwTruth{}}
+	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: labels, matched: make([]bool, len(labels)), hw: map[hwKey]*hwTruth{}}
 }
 
 // featuresBuilt is a detector built on the features extractor (iforest,
@@ -312,11 +317,15 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 	if features.IsMalicious(label) {
 		f.mal, f.class = true, features.ClassOf(string(detailed))
 	}
+	labelled := false
 	for i := range e.labels {
 		l := &e.labels[i]
 		if l.match(f.orig, f.ts) || l.match(f.resp, f.ts) {
-			f.mal, f.class = true, l.Class
-			break
+			e.matched[i] = true
+			if !labelled {
+				// the first line that matches gives the class
+				f.mal, f.class, labelled = true, l.Class, true
+			}
 		}
 	}
 	if ev.Kind == zeekreader.KindConn {
@@ -329,6 +338,20 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 		// the window where the detectors see it too
 		e.mark(hwKey{f.orig, f.end.Truncate(e.Window).UnixNano()}, &f)
 	}
+}
+
+// Unmatched are the label ranges no row observed so far fell in (from or
+// to the range's host, in its time): a host mistyped, or absent from the
+// input (or from its --from/--to), labels nothing, and a labels file of
+// such ranges scored its detectors against no attack without a word.
+func (e *Evaluator) Unmatched() []LabelRange {
+	var out []LabelRange
+	for i, m := range e.matched {
+		if !m {
+			out = append(out, e.labels[i])
+		}
+	}
+	return out
 }
 
 // lateEnd returns the end of a conn row starting at ts and lasting dur,
