@@ -570,3 +570,35 @@ func TestREADMEModelRefusal(t *testing.T) {
 		t.Errorf("README.md does not quote config check's refusal of a version 2 model:\n`%s`", msg)
 	}
 }
+
+// train --labels with nothing to train the classifier on says why: no
+// window labelled malicious (no label column and no labels file, or a
+// labels file none of whose lines a row falls in), or no benign window.
+// It failed with the classifier's "training data needs both malicious and
+// benign windows", naming neither cause nor remedy.
+func TestTrainLabelsWithoutBothClasses(t *testing.T) {
+	logs := smallConnLogs(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, labels, want string
+	}{
+		{"no label column", "", "--labels: none of the 240 host-windows is labelled malicious: no row's label"},
+		{"labels file of absent hosts", "host,start,end,class\n10.9.9.9,,,bot\n", "--labels: none of the 240 host-windows is labelled malicious: no row is from or to a host of "},
+		{"every host", "host,start,end,class\n0.0.0.0/0,,,bot\n", "--labels: all 240 host-windows are labelled malicious: the classifier needs benign windows too"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"train", "--trees", "10", "--labels", "-o", filepath.Join(dir, "m.json"), logs}
+			if tc.labels != "" {
+				lf := filepath.Join(dir, "l.labels")
+				if err := os.WriteFile(lf, []byte(tc.labels), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--labels-file", lf)
+			}
+			code, _, errs := runCLI(t, args...)
+			if code != 1 || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errs, tc.want)
+			}
+		})
+	}
+}

@@ -105,6 +105,17 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	mal := 0
+	for _, v := range vecs {
+		if v.Malicious {
+			mal++
+		}
+	}
+	if *labels {
+		if err := checkLabelled(len(vecs), mal, *labelsFile); err != nil {
+			return err
+		}
+	}
 	m, err := model.Train(vecs, model.Options{Window: *window, Labels: *labels,
 		Forest: iforest.Params{Trees: *trees, Sample: *sample, Seed: *seed}})
 	if err != nil {
@@ -113,12 +124,6 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	m.Contextual, m.Exfil, m.Beacon = hours.Profiles(), volumes.Profiles(), beacon.BaselineOf(periodic.notices)
 	if err := writeOutput(*out, m.Encode); err != nil {
 		return err
-	}
-	mal := 0
-	for _, v := range vecs {
-		if v.Malicious {
-			mal++
-		}
 	}
 	sup := "no"
 	if m.Supervised != nil {
@@ -136,6 +141,25 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			are = "host-window is labelled malicious and was"
 		}
 		fmt.Fprintf(stderr, "zeekanom train: note: %d %s learnt as normal; --labels keeps them out of the baselines, the forest and the profiles\n", mal, are)
+	}
+	return nil
+}
+
+// checkLabelled says why --labels has nothing to train the classifier
+// on: no window labelled malicious (logs without a label column, and no
+// labels file or one matching none of their rows), or none benign. It
+// used to fail with the classifier's "training data needs both malicious
+// and benign windows", which named neither cause nor remedy.
+func checkLabelled(windows, mal int, labelsFile string) error {
+	switch {
+	case windows == 0:
+		return nil // model.Train's error
+	case mal == 0 && labelsFile == "":
+		return fmt.Errorf("--labels: none of the %s is labelled malicious: no row's label (the label column of Stratosphere's *.labeled logs and of zeekanom inject's output) starts with Malicious; give the known bad hosts as --labels-file FILE (host,start,end,class), or train without --labels", counted(windows, "host-window"))
+	case mal == 0:
+		return fmt.Errorf("--labels: none of the %s is labelled malicious: no row is from or to a host of %s in its range, nor has a label starting with Malicious; check its hosts and times against the logs (zeekanom eval --labels names the lines that match no row)", counted(windows, "host-window"), labelsFile)
+	case mal == windows:
+		return fmt.Errorf("--labels: all %s are labelled malicious: the classifier needs benign windows too (a labels line with an open range marks every window of its host); train on logs with benign hosts, or bound the ranges", counted(windows, "host-window"))
 	}
 	return nil
 }
