@@ -236,7 +236,7 @@ func warnInSample(stderr io.Writer, ev *eval.Evaluator, rep *eval.Report, models
 			rep.ModelTrainedOn = &share
 		}
 		if in > 0 {
-			fmt.Fprintf(stderr, "zeekanom eval: warning: the model %s was trained on %s to %s, the time of %d of the %d host-windows evaluated (%.1f%%): its scores there are in-sample, not what it finds in traffic it has not seen; evaluate on another period (detectors/eval/README.md)\n",
+			fmt.Fprintf(stderr, "zeekanom eval: warning: the model %s was trained on %s to %s, the time of %d of the %d host-windows with rows (%.1f%%): its scores there are in-sample, not what it finds in traffic it has not seen; evaluate on another period (detectors/eval/README.md)\n",
 				p, m.TrainedFrom.Format(time.RFC3339), m.TrainedUntil.Format(time.RFC3339), in, all, 100*share)
 		}
 	}

@@ -524,7 +524,7 @@ func TestEvalSaysWhenTheModelIsInSample(t *testing.T) {
 	}
 	report := filepath.Join(dir, "r.json")
 	code, _, errs := runCLI(t, "eval", "-m", m, "--json", report, tiny)
-	want := "warning: the model " + m + " was trained on 2023-11-14T22:15:00Z to 2023-11-14T22:25:00Z, the time of 4 of the 4 host-windows evaluated (100.0%): its scores there are in-sample"
+	want := "warning: the model " + m + " was trained on 2023-11-14T22:15:00Z to 2023-11-14T22:25:00Z, the time of 4 of the 4 host-windows with rows (100.0%): its scores there are in-sample"
 	if code != 0 || !strings.Contains(errs, want) {
 		t.Fatalf("eval -m on its own training logs: exit %d, stderr %q: want %q", code, errs, want)
 	}

@@ -460,8 +460,9 @@ type Report struct {
 	// flows only (windows of other classes are left out).
 	ByClass map[string]*Scores `json:"by_class"`
 	// ModelTrainedOn is, with a model (eval -m), the share of the
-	// host-windows evaluated that fall in the time range the model was
-	// trained on: there its scores are in-sample. Nil without a model, or
+	// host-windows with rows that fall in the time range the model was
+	// trained on (HostWindows also counts the windows without rows that
+	// notices flagged): there its scores are in-sample. Nil without a model, or
 	// with one that does not record its range.
 	ModelTrainedOn *float64 `json:"model_trained_on,omitempty"`
 }
