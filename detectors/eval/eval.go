@@ -134,12 +134,24 @@ func parseTime(s string) (time.Time, error) {
 		// NaN, ±Inf and times past 2255 have no UnixNano
 		return time.Time{}, fmt.Errorf("epoch time %q out of range", s)
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 with a zone (2023-11-14T22:00:00Z) or epoch seconds", s)
+	v := s
+	if len(v) > len(time.DateOnly) && v[len(time.DateOnly)] == ' ' {
+		// RFC 3339 allows a space for the T, as zeek-cut -d prints it
+		v = v[:len(time.DateOnly)] + "T" + v[len(time.DateOnly)+1:]
 	}
-	return t, nil
+	for _, l := range zonedLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 with a zone (2023-11-14T22:00:00Z, +01:00 or +0100) or epoch seconds", s)
 }
+
+// zonedLayouts are the times a labels file takes: RFC 3339, and ISO
+// 8601's offset without a colon, as zeek-cut -d prints a ts
+// (2016-12-15T01:20:37+0000). A time without a zone is refused: the
+// analyst's local time, or the sensor's, is not known here.
+var zonedLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
 
 // Labeler returns a features.Config.Labeler for the ranges.
 func Labeler(ls []LabelRange) func(orig, resp netip.Addr, ts time.Time) (string, bool) {

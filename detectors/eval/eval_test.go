@@ -139,6 +139,37 @@ func TestLabelsEpochExact(t *testing.T) {
 	}
 }
 
+// A labels file's times: RFC 3339, with a space for the T and with ISO
+// 8601's offset without a colon as zeek-cut -d prints a ts; a time without
+// a zone, or a date alone, is an error naming the line (whose zone would
+// be a guess).
+func TestLabelsTimeForms(t *testing.T) {
+	want := time.Date(2016, 12, 15, 1, 20, 37, 536038000, time.UTC)
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{"2016-12-15T01:20:37.536038Z", true},
+		{"2016-12-15 01:20:37.536038Z", true},
+		{"2016-12-15T02:20:37.536038+01:00", true},
+		{"2016-12-15T01:20:37.536038+0000", true},
+		{"2016-12-14 20:20:37.536038-0500", true},
+		{"1481764837.536038", true},
+		{"2016-12-15T01:20:37", false},
+		{"2016-12-15 01:20:37", false},
+		{"2016-12-15", false},
+		{"15/12/2016 01:20", false},
+	} {
+		ls, err := ParseLabels(strings.NewReader("# c\n10.0.0.1," + c.in + ",,bot\n"))
+		switch {
+		case c.ok && (err != nil || !ls[0].Start.Equal(want)):
+			t.Errorf("%q: %v %v, want %s", c.in, ls, err, want)
+		case !c.ok && (err == nil || !strings.HasPrefix(err.Error(), "line 2: ")):
+			t.Errorf("%q: error %v, want one naming line 2", c.in, err)
+		}
+	}
+}
+
 // IPv4-mapped IPv6 in a labels file names the IPv4 host Zeek logs.
 func TestLabelsMappedIPv4(t *testing.T) {
 	ls, err := ParseLabels(strings.NewReader("::ffff:10.0.0.3,,,bot\n::ffff:10.9.0.0/112,,,sweep\n2001:db8::1,,,v6\n"))
