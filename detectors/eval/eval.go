@@ -55,6 +55,9 @@ func ParseLabels(r io.Reader) ([]LabelRange, error) {
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		br.Discard(3) // a byte-order mark (spreadsheet exports)
 	}
+	if err := notALog(br); err != nil {
+		return nil, err
+	}
 	cr := csv.NewReader(br)
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
@@ -98,6 +101,21 @@ func ParseLabels(r io.Reader) ([]LabelRange, error) {
 		}
 		out = append(out, lr)
 	}
+}
+
+// notALog refuses a Zeek log given as the labels file (eval --labels
+// conn.log.labeled): its label columns are read when it is one of the
+// logs, and as a labels file it failed on its first row with "want
+// host,start,end,class, got 1 fields" (TSV) or "got 23 fields" (JSON).
+func notALog(br *bufio.Reader) error {
+	b, _ := br.Peek(len("#separator"))
+	switch {
+	case string(b) == "#separator":
+		return &LineError{1, errors.New("a Zeek log (#separator), not a labels file: a log's label columns are read when it is one of the PATHs; --labels takes host,start,end,class lines")}
+	case len(b) > 0 && b[0] == '{':
+		return &LineError{1, errors.New("a JSON log line, not a labels file: a log's label columns are read when it is one of the PATHs; --labels takes host,start,end,class lines")}
+	}
+	return nil
 }
 
 // parseHost reads an address or a CIDR; IPv4-mapped IPv6 (::ffff:a.b.c.d,

@@ -170,6 +170,22 @@ func TestLabelsTimeForms(t *testing.T) {
 	}
 }
 
+// A Zeek log given as the labels file (eval --labels conn.log.labeled)
+// is said to be one, at line 1: it failed on its first row, "line 9: want
+// host,start,end,class, got 1 fields".
+func TestLabelsFileThatIsALog(t *testing.T) {
+	for _, in := range []string{
+		"#separator \\x09\n#set_separator\t,\n#fields\tts\tuid\n1.0\tCx\n",
+		"\ufeff#separator \\x09\n",
+		`{"ts":1481764837.536038,"uid":"C1","id.orig_h":"10.0.0.1","label":"Malicious"}` + "\n",
+	} {
+		_, err := ParseLabels(strings.NewReader(in))
+		if err == nil || !strings.HasPrefix(err.Error(), "line 1: ") || !strings.Contains(err.Error(), "not a labels file") {
+			t.Errorf("%q: error %v, want line 1 saying it is a log", in, err)
+		}
+	}
+}
+
 // IPv4-mapped IPv6 in a labels file names the IPv4 host Zeek logs.
 func TestLabelsMappedIPv4(t *testing.T) {
 	ls, err := ParseLabels(strings.NewReader("::ffff:10.0.0.3,,,bot\n::ffff:10.9.0.0/112,,,sweep\n2001:db8::1,,,v6\n"))
