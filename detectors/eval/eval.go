@@ -76,7 +76,9 @@ func ParseLabels(r io.Reader) ([]LabelRange, error) {
 			return nil, err
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rec) == 0 || (n == 1 && strings.EqualFold(rec[0], "host")) {
+		if len(rec) == 0 || (n == 1 && strings.EqualFold(rec[0], "host")) || strings.HasPrefix(rec[0], "#") {
+			// (a comment indented: csv's own are # first on the line;
+			// no host starts with #)
 			continue
 		}
 		if len(rec) != 4 {

@@ -186,6 +186,15 @@ func TestLabelsFileThatIsALog(t *testing.T) {
 	}
 }
 
+// An indented # comment is a comment, commas and all: it was a bad line,
+// "want host,start,end,class, got 1 fields".
+func TestLabelsIndentedComment(t *testing.T) {
+	ls, err := ParseLabels(strings.NewReader("host,start,end,class\n  # the bot, whole capture\n\t# another\n10.0.0.1,,,bot\n"))
+	if err != nil || len(ls) != 1 || ls[0].Line != 4 {
+		t.Fatalf("%+v %v", ls, err)
+	}
+}
+
 // IPv4-mapped IPv6 in a labels file names the IPv4 host Zeek logs.
 func TestLabelsMappedIPv4(t *testing.T) {
 	ls, err := ParseLabels(strings.NewReader("::ffff:10.0.0.3,,,bot\n::ffff:10.9.0.0/112,,,sweep\n2001:db8::1,,,v6\n"))
