@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/zeekanom/zeekanom/detectors"
 	"github.com/zeekanom/zeekanom/detectors/dns"
@@ -70,8 +71,18 @@ func windowMatches(m *model.Model, windowS float64, fix string) error {
 	return nil
 }
 
-// fixWindowSetting is windowMatches' fix for a detector's window setting.
-const fixWindowSetting = "retrain with --window or set window"
+// fixWindowSetting is windowMatches' fix for the detectors' window
+// setting: it named neither the length nor the sections (those of the
+// detectors that read the model), and eval's --window, the
+// host-windows' length, does not set it.
+func fixWindowSetting(m *model.Model, detector time.Duration) string {
+	sections := "[detectors.iforest]"
+	if m.Supervised != nil {
+		sections += " and [detectors.supervised]"
+	}
+	return fmt.Sprintf("train again with --window %s, or set window = %q in %s of the config file, -c",
+		detector, time.Duration(m.WindowS*float64(time.Second)).String(), sections)
+}
 
 // modelDetectors lists dns and the model-based detectors (isolation forest,
 // supervised).
@@ -102,7 +113,7 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 				if err != nil {
 					return nil, mf.modelErr("iforest", err)
 				}
-				if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
+				if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting(m, cfg.Window)); err != nil {
 					return nil, mf.modelErr("iforest", fmt.Errorf("%s: %w", cfg.Model, err))
 				}
 				tr = &iforest.Trained{Forest: m.Forest, Baseline: m.Baseline, Seed: m.ForestSeed, ID: m.ID}
@@ -125,7 +136,7 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 			if m.Supervised == nil {
 				return nil, nil
 			}
-			if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting); err != nil {
+			if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting(m, cfg.Window)); err != nil {
 				return nil, mf.modelErr("supervised", fmt.Errorf("%s: %w", cfg.Model, err))
 			}
 			return supervised.New(cfg, m.Supervised, m.Baseline), nil

@@ -602,3 +602,36 @@ func TestTrainLabelsWithoutBothClasses(t *testing.T) {
 		})
 	}
 }
+
+// A model of other windows than the detectors' names the length and the
+// sections to set it in, those of the detectors that read the model
+// (supervised only when the model has a classifier): it said "retrain with
+// --window or set window", and eval's --window, the host-windows' length,
+// does not set the detectors'.
+func TestModelWindowFixNamesLengthAndSections(t *testing.T) {
+	logs := smallConnLogs(t)
+	dir := t.TempDir()
+	labels := filepath.Join(dir, "bot.labels")
+	if err := os.WriteFile(labels, []byte("host,start,end,class\n10.0.0.1,,,bot\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		train []string
+		want  string
+	}{
+		{"forest", nil, `set window = "10m0s" in [detectors.iforest] of the config file`},
+		{"forest and classifier", []string{"--labels-file", labels}, `set window = "10m0s" in [detectors.iforest] and [detectors.supervised] of the config file`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".json")
+			if code, _, errs := runCLI(t, append([]string{"train", "--trees", "10", "--window", "10m", "-o", m, logs}, tc.train...)...); code != 0 {
+				t.Fatalf("train: exit %d: %s", code, errs)
+			}
+			code, _, errs := runCLI(t, "eval", "-m", m, "--window", "10m", logs)
+			if code != 1 || !strings.Contains(errs, "train again with --window 5m0s, or "+tc.want) {
+				t.Errorf("eval: exit %d, stderr %q; want 1 and %q", code, errs, tc.want)
+			}
+		})
+	}
+}
