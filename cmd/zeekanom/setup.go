@@ -85,23 +85,34 @@ func setupElasticsearch(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	// --timeout bounds the whole setup, the answers' bodies too (each
+	// request is also bounded by the package: a minute)
+	tctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := elasticsearch.PutTemplate(ctx, es, cfg.Index); err != nil {
+	if err := elasticsearch.PutTemplate(tctx, es, cfg.Index); err != nil {
 		var newer *elasticsearch.NewerTemplateError
 		if errors.As(err, &newer) {
 			// a newer zeekanom installed it: not replaced by an older one
 			fmt.Fprintf(stdout, "%v\n", err)
 			return nil
 		}
-		return err
+		return timedOut(ctx, tctx, err, *timeout)
 	}
 	fmt.Fprintf(stdout, "index template %s installed for %s (data stream %s)\n",
 		elasticsearch.TemplateNameFor(cfg.Index), strings.Join(elasticsearch.Template(cfg.Index)["index_patterns"].([]string), ","), cfg.Index)
-	if err := elasticsearch.PutWriteIndexMapping(ctx, es, cfg.Index); err != nil {
-		fmt.Fprintf(stderr, "zeekanom setup: warning: %v\n", err)
+	if err := elasticsearch.PutWriteIndexMapping(tctx, es, cfg.Index); err != nil {
+		fmt.Fprintf(stderr, "zeekanom setup: warning: %v\n", timedOut(ctx, tctx, err, *timeout))
 	}
 	return nil
+}
+
+// timedOut names --timeout in err when tctx (ctx bounded by it) ended it:
+// "context deadline exceeded" alone did not say which bound.
+func timedOut(ctx, tctx context.Context, err error, timeout time.Duration) error {
+	if tctx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w (the cluster did not answer in full within --timeout %s)", err, timeout)
+	}
+	return err
 }
 
 func setupKibana(args []string, stdout, stderr io.Writer) error {

@@ -101,30 +101,23 @@ func (it bulkItem) outcome() outcome {
 
 var bulkFilter = []string{"errors", "items.*.status", "items.*.error"}
 
-// bulkTimeout bounds a bulk request, from sending it (with the client's
-// retries) to the last byte of its answer. The transport bounds only the
-// connection (5 s) and an answer's headers (60 s): an answer whose body
-// stalled after them held its worker, and with it score's Write, for ever.
-// Twice the header timeout leaves a request answered at its last moment a
-// minute for its body.
-const bulkTimeout = 2 * time.Minute
-
-// post sends recs as one _bulk request, bounded by bulkTimeout (a request
-// that reaches it failed as a whole, status 0 or the answer's). Without
-// error it returns one item per record, in order; otherwise status is the
-// request's HTTP status (0 without an answer) and err says what went wrong.
+// post sends recs as one _bulk request, bounded by bulkTimeout (within: a
+// request that reaches it failed as a whole, status 0 or the answer's).
+// Without error it returns one item per record, in order; otherwise status
+// is the request's HTTP status (0 without an answer) and err says what went
+// wrong.
 func (s *Sink) post(ctx context.Context, recs []rec) ([]bulkItem, int, error) {
 	body := make([]byte, 0, bodySize(recs))
 	for _, r := range recs {
 		body = append(append(append(append(body, r.meta...), '\n'), r.doc...), '\n')
 	}
-	limit := cmp.Or(s.requestTimeout, bulkTimeout)
-	rctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	items, status, err := s.exchange(rctx, body, len(recs))
-	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
-		err = fmt.Errorf("bulk request not answered in full within %s: %w", limit, err)
-	}
+	var items []bulkItem
+	var status int
+	err := within(ctx, cmp.Or(s.requestTimeout, bulkTimeout), "bulk request", func(ctx context.Context) error {
+		var err error
+		items, status, err = s.exchange(ctx, body, len(recs))
+		return err
+	})
 	return items, status, err
 }
 

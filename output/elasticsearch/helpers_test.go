@@ -275,5 +275,6 @@ func sinkDocID(s *Sink, n *notice.Notice) string {
 // legacyPatterns are the patterns of the installed shared template other
 // than IndexPattern (none when it cannot be read: the PUT then says why).
 func legacyPatterns(ctx context.Context, tr esapi.Transport) []string {
-	return installedTemplate(ctx, tr, TemplateName).legacyPatterns()
+	t, _ := adminClient{tr, adminTimeout}.installed(ctx, TemplateName)
+	return t.legacyPatterns()
 }

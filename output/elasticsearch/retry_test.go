@@ -243,21 +243,30 @@ func TestReplaySendsItemsRefusedForNowAgain(t *testing.T) {
 	}
 }
 
-// stallingServer answers every bulk request with its headers (200, or
-// none when before) and the start of a body, then stalls until the
-// request's context ends or the test does.
-func stallingServer(t *testing.T, before bool) string {
+// stallingServer serves m (nil: a mock answering every request 200), but
+// answers a request stalls picks with its headers (200, or none when
+// before) and the start of a body (partial), then stalls until the
+// request's context ends or the test does. Stalled requests are not in
+// m.requests().
+func stallingServer(t *testing.T, m *mockES, stalls func(*http.Request) bool, before bool, partial string) string {
+	if m == nil {
+		m = &mockES{}
+	}
+	m.ids = map[string]int{}
+	if m.status == nil {
+		m.status = func(int) int { return 200 }
+	}
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Elastic-Product", "Elasticsearch")
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path != "/_bulk" {
-			w.Write([]byte(`{}`))
+		if !stalls(r) {
+			m.ServeHTTP(w, r)
 			return
 		}
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
 		if !before {
 			w.WriteHeader(200)
-			w.Write([]byte(`{"errors":false,"items":[{"create":{"status":201}},`))
+			w.Write([]byte(partial))
 			w.(http.Flusher).Flush()
 		}
 		select {
@@ -291,7 +300,8 @@ func TestAStalledAnswerIsAFailedRequest(t *testing.T) {
 		{"headers stall, no spool", true, false, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{URLs: []string{stallingServer(t, tc.before)}, Index: "logs-zeekanom.notice-t", Workers: 1, MaxRetries: 1,
+			cfg := Config{URLs: []string{stallingServer(t, nil, func(r *http.Request) bool { return r.URL.Path == "/_bulk" }, tc.before,
+				`{"errors":false,"items":[{"create":{"status":201}},`)}, Index: "logs-zeekanom.notice-t", Workers: 1, MaxRetries: 1,
 				FlushBytes: tc.flushBytes, FlushInterval: time.Hour}
 			if tc.spool {
 				cfg.SpoolDir = t.TempDir()

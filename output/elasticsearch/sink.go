@@ -87,9 +87,10 @@ type Sink struct {
 	needTemplate atomic.Bool
 	templateMu   sync.Mutex
 
-	// requestTimeout bounds a bulk request, from sending it (with the
-	// client's retries) to the end of its answer's body (post); 0:
-	// bulkTimeout. Tests shorten it (withRequestTimeout).
+	// requestTimeout bounds a request, from sending it (with the client's
+	// retries) to the end of its answer's body (within); 0: bulkTimeout
+	// for a bulk request, adminTimeout for the template's. Tests shorten
+	// it (withRequestTimeout).
 	requestTimeout time.Duration
 	// givenUp counts the batches whose items answered 429/5xx were still
 	// refused after max_retries follow-up requests (logGivenUp).
@@ -133,7 +134,8 @@ func WithTemplate() Option { return func(s *Sink) { s.needTemplate.Store(true) }
 // A write_timeout set in the config is honoured whatever the cluster does.
 func WithBackpressure() Option { return func(s *Sink) { s.backpressure = true } }
 
-// withRequestTimeout sets the bound of a bulk request (tests; default bulkTimeout).
+// withRequestTimeout sets the bound of every request (tests; default
+// bulkTimeout, adminTimeout for the template's).
 func withRequestTimeout(d time.Duration) Option { return func(s *Sink) { s.requestTimeout = d } }
 
 // NewClient builds a go-elasticsearch client from the config: TLS, auth,

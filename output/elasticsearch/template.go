@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
@@ -181,15 +183,22 @@ func MappedFields() map[string]string {
 // it), then adds its mappings to the data stream's write index
 // (PutWriteIndexMapping; a failure there is logged, not returned). A
 // template of this TemplateVersion is left as it is (nothing to do); a
-// newer one (NewerTemplateError) too, and logged.
+// newer one (NewerTemplateError) too, and logged. Each request is bounded
+// by adminTimeout (within).
 func (s *Sink) Setup(ctx context.Context) error {
-	if installedTemplate(ctx, s.es, TemplateNameFor(s.cfg.Index)).Version == TemplateVersion {
+	c := adminClient{s.es, cmp.Or(s.requestTimeout, adminTimeout)}
+	name := TemplateNameFor(s.cfg.Index)
+	t, err := c.installed(ctx, name)
+	if err != nil {
+		return fmt.Errorf("elasticsearch: reading index template %s: %w", name, err)
+	}
+	if t.Version == TemplateVersion {
 		// installed by a sensor of this release, which mapped the write
 		// index then: one GET at a start, where every start PUT the
 		// template and the write index's mappings again
 		return nil
 	}
-	if err := PutTemplate(ctx, s.es, s.cfg.Index); err != nil {
+	if err := c.putTemplate(ctx, s.cfg.Index, t); err != nil {
 		var newer *NewerTemplateError
 		if errors.As(err, &newer) {
 			s.logf("elasticsearch: %v", err)
@@ -197,10 +206,17 @@ func (s *Sink) Setup(ctx context.Context) error {
 		}
 		return err
 	}
-	if err := PutWriteIndexMapping(ctx, s.es, s.cfg.Index); err != nil {
+	if err := c.mapWriteIndex(ctx, s.cfg.Index); err != nil {
 		s.logf("elasticsearch: %v", err)
 	}
 	return nil
+}
+
+// adminClient makes the requests about the index template, each bounded
+// by limit (within): adminTimeout, shorter in tests.
+type adminClient struct {
+	tr    esapi.Transport
+	limit time.Duration
 }
 
 // PutWriteIndexMapping adds the template's mappings to the write index of
@@ -212,8 +228,12 @@ func (s *Sink) Setup(ctx context.Context) error {
 // mapping is allowed; the error (other than a data stream that does not
 // exist yet) says what to do when it fails: a role without the manage
 // privilege on the data stream (403), or a field already mapped otherwise
-// (400).
+// (400). Each request is bounded by adminTimeout, and by ctx.
 func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string) error {
+	return adminClient{tr, adminTimeout}.mapWriteIndex(ctx, index)
+}
+
+func (c adminClient) mapWriteIndex(ctx context.Context, index string) error {
 	body, err := json.Marshal(Mappings())
 	if err != nil {
 		return err
@@ -221,56 +241,67 @@ func PutWriteIndexMapping(ctx context.Context, tr esapi.Transport, index string)
 	// not the install's status (Setup's caller judges the template PUT)
 	ctx = context.WithValue(ctx, statusKey{}, (*atomic.Int64)(nil))
 	writeOnly := true
-	res, err := esapi.IndicesPutMappingRequest{Index: []string{index}, Body: bytes.NewReader(body),
-		WriteIndexOnly: &writeOnly}.Do(ctx, tr)
+	var failure string
+	err = within(ctx, c.limit, "PUT "+index+"/_mapping", func(ctx context.Context) error {
+		res, err := esapi.IndicesPutMappingRequest{Index: []string{index}, Body: bytes.NewReader(body),
+			WriteIndexOnly: &writeOnly}.Do(ctx, c.tr)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		// read to its end (so the connection is reused): an answer
+		// that stalls is an error, whatever its status said
+		b, err := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+		if err != nil {
+			return err
+		}
+		if res.IsError() && res.StatusCode != 404 {
+			failure = res.Status() + ": " + errorText(b[:min(len(b), 4096)])
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("mapping the write index of %s: %w", index, err)
 	}
-	defer func() { // read to its end, so the connection is reused
-		io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-		res.Body.Close()
-	}()
-	if res.StatusCode == 404 { // no data stream yet: its first index takes the template's mappings
+	if failure == "" { // (404: no data stream yet: its first index takes the template's mappings)
 		return nil
 	}
-	if res.IsError() {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-		if kind := notDataStream(ctx, tr, index); kind != "" {
-			// (the rollover below is refused for a concrete index, and
-			// the template, data streams only, never applies to it)
-			return fmt.Errorf("%s is %s, not a data stream: the index template does not apply to it, and it keeps "+
-				"its mappings (%s: %s), so notices go in mapped as it says and searches on the fields it maps "+
-				"otherwise (source.ip as an ip...) find nothing: set index to a name no index or alias has, "+
-				"and the first notice creates that data stream", index, kind, res.Status(), errorText(b))
-		}
-		return fmt.Errorf("the write index of %s keeps its mappings (%s: %s): fields the template gained are mapped "+
-			"as the template says only after a rollover (POST %s/_rollover)", index, res.Status(), errorText(b), index)
+	if kind := c.notDataStream(ctx, index); kind != "" {
+		// (the rollover below is refused for a concrete index, and
+		// the template, data streams only, never applies to it)
+		return fmt.Errorf("%s is %s, not a data stream: the index template does not apply to it, and it keeps "+
+			"its mappings (%s), so notices go in mapped as it says and searches on the fields it maps "+
+			"otherwise (source.ip as an ip...) find nothing: set index to a name no index or alias has, "+
+			"and the first notice creates that data stream", index, kind, failure)
 	}
-	return nil
+	return fmt.Errorf("the write index of %s keeps its mappings (%s): fields the template gained are mapped "+
+		"as the template says only after a rollover (POST %s/_rollover)", index, failure, index)
 }
 
 // notDataStream says what index is when it names a concrete index ("an
 // index") or an alias ("an alias") rather than a data stream, and ""
 // otherwise: a data stream, nothing, or no answer (GET
 // _resolve/index/<index>).
-func notDataStream(ctx context.Context, tr esapi.Transport, index string) string {
-	res, err := esapi.IndicesResolveIndexRequest{Name: []string{index}}.Do(ctx, tr)
-	if err != nil {
-		return ""
-	}
-	defer res.Body.Close()
-	if res.IsError() {
-		return ""
-	}
+func (c adminClient) notDataStream(ctx context.Context, index string) string {
 	var got struct {
 		Indices     []struct{ Name string } `json:"indices"`
 		Aliases     []struct{ Name string } `json:"aliases"`
 		DataStreams []struct{ Name string } `json:"data_streams"`
 	}
-	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got) != nil || len(got.DataStreams) > 0 {
-		return ""
-	}
+	err := within(ctx, c.limit, "GET _resolve/index/"+index, func(ctx context.Context) error {
+		res, err := esapi.IndicesResolveIndexRequest{Name: []string{index}}.Do(ctx, c.tr)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		if res.IsError() {
+			return errors.New(res.Status())
+		}
+		return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got)
+	})
 	switch {
+	case err != nil || len(got.DataStreams) > 0:
+		return ""
 	case len(got.Indices) > 0:
 		return "an index"
 	case len(got.Aliases) > 0:
@@ -293,11 +324,23 @@ func (e *NewerTemplateError) Error() string {
 
 // PutTemplate installs the composable template of the data stream index
 // (TemplateNameFor) through any esapi.Transport (an *elasticsearch.Client),
-// unless the installed one is newer (a *NewerTemplateError).
+// unless the installed one is newer (a *NewerTemplateError). Each request
+// (the GET of the installed template, the PUT) is bounded by adminTimeout,
+// and by ctx.
 func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
+	c := adminClient{tr, adminTimeout}
+	name := TemplateNameFor(index)
+	t, err := c.installed(ctx, name)
+	if err != nil {
+		return fmt.Errorf("elasticsearch: reading index template %s: %w", name, err)
+	}
+	return c.putTemplate(ctx, index, t)
+}
+
+// putTemplate is PutTemplate, given the installed template (zero: none).
+func (c adminClient) putTemplate(ctx context.Context, index string, installed installed) error {
 	tpl := Template(index)
 	name := TemplateNameFor(index)
-	installed := installedTemplate(ctx, tr, name)
 	if installed.Version > TemplateVersion {
 		return &NewerTemplateError{Name: name, Installed: installed.Version, Own: TemplateVersion}
 	}
@@ -308,13 +351,13 @@ func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 		// matches it yet (its sensor not upgraded).
 		tpl["index_patterns"] = append(tpl["index_patterns"].([]string), installed.legacyPatterns()...)
 	}
-	status, b, err := putTemplate(ctx, tr, name, tpl)
+	status, b, err := c.put(ctx, name, tpl)
 	if err == nil && status == 400 && bytes.Contains(b, []byte("ignore_missing_component_templates")) {
 		// Elasticsearch before 8.7 knows no optional component
 		// templates: install without the @custom hook
 		delete(tpl, "composed_of")
 		delete(tpl, "ignore_missing_component_templates")
-		status, b, err = putTemplate(ctx, tr, name, tpl)
+		status, b, err = c.put(ctx, name, tpl)
 	}
 	if err != nil {
 		return fmt.Errorf("elasticsearch: put template: %w", err)
@@ -325,23 +368,32 @@ func PutTemplate(ctx context.Context, tr esapi.Transport, index string) error {
 	return nil
 }
 
-// putTemplate PUTs an index template and returns the answer's status and
-// (for an error) the start of its body.
-func putTemplate(ctx context.Context, tr esapi.Transport, name string, tpl map[string]any) (int, []byte, error) {
+// put PUTs an index template and returns the answer's status and (for an
+// error) the start of its body. An answer whose body cannot be read to its
+// end (it stalled) is an error, whatever its status said.
+func (c adminClient) put(ctx context.Context, name string, tpl map[string]any) (int, []byte, error) {
 	body, err := json.Marshal(tpl)
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, tr)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	if !res.IsError() {
-		b = nil
-	}
-	return res.StatusCode, b, nil
+	var status int
+	var b []byte
+	err = within(ctx, c.limit, "PUT _index_template/"+name, func(ctx context.Context) error {
+		res, err := esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}.Do(ctx, c.tr)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		status = res.StatusCode
+		if b, err = io.ReadAll(io.LimitReader(res.Body, 4096)); err != nil {
+			return err
+		}
+		if !res.IsError() {
+			b = nil
+		}
+		return nil
+	})
+	return status, b, err
 }
 
 // installed is what an installed index template says of itself.
@@ -361,35 +413,46 @@ func (t installed) legacyPatterns() []string {
 	return out
 }
 
-// installedTemplate reads the index template name (zero when there is
-// none or it cannot be read: the PUT then says why).
-func installedTemplate(ctx context.Context, tr esapi.Transport, name string) installed {
+// installed reads the index template name: zero when there is none or
+// the answer is an error or cannot be parsed (the PUT then says why); an
+// error when there is no answer, or not in full (a body that stalled): the
+// PUT would fare no better.
+func (c adminClient) installed(ctx context.Context, name string) (installed, error) {
 	// (its 404 on a fresh cluster is not the install's status: a PUT that
 	// then got no answer was taken for a template the cluster refuses)
 	ctx = context.WithValue(ctx, statusKey{}, (*atomic.Int64)(nil))
-	res, err := esapi.IndicesGetIndexTemplateRequest{Name: name}.Do(ctx, tr)
-	if err != nil {
-		return installed{}
-	}
-	defer res.Body.Close()
-	if res.IsError() {
-		return installed{}
-	}
 	var got struct {
 		IndexTemplates []struct {
 			Name          string    `json:"name"`
 			IndexTemplate installed `json:"index_template"`
 		} `json:"index_templates"`
 	}
-	if json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got) != nil {
-		return installed{}
+	err := within(ctx, c.limit, "GET _index_template/"+name, func(ctx context.Context) error {
+		res, err := esapi.IndicesGetIndexTemplateRequest{Name: name}.Do(ctx, c.tr)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		if res.IsError() {
+			return nil
+		}
+		if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&got); err != nil {
+			got.IndexTemplates = nil
+			if ctx.Err() != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return installed{}, err
 	}
 	for _, t := range got.IndexTemplates {
 		if t.Name == name {
-			return t.IndexTemplate
+			return t.IndexTemplate, nil
 		}
 	}
-	return installed{}
+	return installed{}, nil
 }
 
 func sortedKeys(mp map[string]string) []string {
