@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,11 @@ const (
 	adminTimeout = time.Minute
 )
 
+// sendsKey is the context key of an *atomic.Int32 in which statusRecorder
+// counts the times a request was sent (within sets it): a second sending
+// is a retry.
+type sendsKey struct{}
+
 // within does one request and the reading of its answer (do, given its
 // context) bounded by limit, so that an answer that stalls fails the
 // request. An error due to the bound says what was being done (what: "bulk
@@ -35,7 +41,7 @@ const (
 func within(ctx context.Context, limit time.Duration, what string, do func(context.Context) error) error {
 	rctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	err := do(rctx)
+	err := do(context.WithValue(rctx, sendsKey{}, new(atomic.Int32)))
 	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
 		err = fmt.Errorf("%s not answered in full within %s: %w", what, limit, err)
 	}

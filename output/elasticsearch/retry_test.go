@@ -341,6 +341,12 @@ func TestAStalledAnswerIsAFailedRequest(t *testing.T) {
 			if took > 10*time.Second {
 				t.Errorf("took %s for %d notices, each request bounded by %s", took, len(ns), bound)
 			}
+			// none was sent again: the bound ended each one's only
+			// attempt (the transport's backoff callback, called then
+			// too, counted one retry for it)
+			if st.Retries != 0 {
+				t.Errorf("Retries %d, want 0: no request was sent again", st.Retries)
+			}
 		})
 	}
 }

@@ -140,7 +140,9 @@ func withRequestTimeout(d time.Duration) Option { return func(s *Sink) { s.reque
 
 // NewClient builds a go-elasticsearch client from the config: TLS, auth,
 // retries on 429/5xx/network errors with exponential backoff and jitter.
-// onRetry, if non-nil, is called once per retry.
+// onRetry, if non-nil, is called once per retry sent of a request made by
+// this package (within marks them; a request made on the client directly
+// is not counted).
 func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -182,12 +184,14 @@ func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
 		Password:      cfg.Password,
 		APIKey:        cfg.APIKey,
 		ServiceToken:  cfg.BearerToken,
-		Transport:     statusRecorder{tr},
+		Transport:     statusRecorder{tr, onRetry},
 		RetryOnStatus: []int{429, 500, 502, 503, 504},
 		MaxRetries:    cfg.MaxRetries,
 		RetryBackoff: func(attempt int) time.Duration {
-			if onRetry != nil {
-				onRetry()
+			// (the transport calls it after its last attempt too, and
+			// waits before giving up: no wait then, no retry follows)
+			if attempt > cfg.MaxRetries {
+				return 0
 			}
 			return backoff(attempt, retryBase, retryCap)
 		},
@@ -199,10 +203,22 @@ func NewClient(cfg Config, onRetry func()) (*elasticsearch.Client, error) {
 type statusKey struct{}
 
 // statusRecorder is the client's transport: it notes response statuses
-// for callers that ask (setupStatus), whatever the request.
-type statusRecorder struct{ http.RoundTripper }
+// for callers that ask (setupStatus), whatever the request, and counts the
+// retries sent (onRetry). They were counted in the transport's backoff
+// callback, which it also calls after its last attempt and when the
+// request's deadline ended an attempt (Retries counted 1 for a request
+// sent once, stalled and given up).
+type statusRecorder struct {
+	http.RoundTripper
+	onRetry func()
+}
 
 func (r statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	// the transport sends the same request again on a retry: its second
+	// sending is the first retry (within gives each request its counter)
+	if n, _ := req.Context().Value(sendsKey{}).(*atomic.Int32); n != nil && n.Add(1) > 1 && r.onRetry != nil && req.Context().Err() == nil {
+		r.onRetry()
+	}
 	res, err := r.RoundTripper.RoundTrip(req)
 	if p, _ := req.Context().Value(statusKey{}).(*atomic.Int64); p != nil && res != nil {
 		p.Store(int64(res.StatusCode))

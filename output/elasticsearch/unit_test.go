@@ -138,8 +138,38 @@ func TestRetry429ThenSuccess(t *testing.T) {
 	s := newTestSink(t, Config{URLs: []string{url}, Index: "logs-zeekanom.notice-t", MaxRetries: 3, FlushInterval: time.Hour})
 	writeAll(t, s, makeNotices(10, 4))
 	st := s.Stats()
-	if st.Indexed != 10 || st.Retries < 2 || st.Failed != 0 {
-		t.Fatalf("stats %+v: want 10 indexed after >= 2 retries", st)
+	if st.Indexed != 10 || st.Retries != 2 || st.Failed != 0 {
+		t.Fatalf("stats %+v: want 10 indexed after 2 retries", st)
+	}
+}
+
+// Retries counts the requests sent again, no more: the transport calls
+// its backoff after its last attempt too, and Retries counted a retry
+// there that was never sent (2 for a request sent twice with max_retries 1).
+func TestRetriesCountRequestsSentAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		busy              int // the first busy requests are answered 503
+		maxRetries        int
+		requests, retries int64
+	}{
+		{"503 twice, then taken", 2, 3, 3, 2},
+		{"503 always, max_retries 1", 1 << 30, 1, 2, 1},
+		{"503 always, max_retries 3", 1 << 30, 3, 4, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &mockES{status: func(n int) int {
+				if n <= tc.busy {
+					return 503
+				}
+				return 200
+			}}
+			s := newTestSink(t, Config{URLs: []string{newMock(t, m)}, Index: "logs-zeekanom.notice-t", MaxRetries: tc.maxRetries, Workers: 1, FlushInterval: time.Hour})
+			writeAll(t, s, makeNotices(10, 4))
+			if st := s.Stats(); st.Retries != tc.retries || m.reqs.Load() != tc.requests {
+				t.Errorf("stats %+v after %d requests: want %d requests, %d retries", st, m.reqs.Load(), tc.requests, tc.retries)
+			}
+		})
 	}
 }
 
