@@ -116,7 +116,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "zeekanom eval: %v\n", skipped)
 	}
 	warnNoTruth(stderr, rep, fs.Args())
-	warnUnmatched(stderr, *labelsPath, ev.Unmatched(), rng.set())
+	warnUnmatched(stderr, "eval", *labelsPath, ev.Unmatched(), rng.set())
 	warnInSample(stderr, ev, rep, models)
 	names := ""
 	for i, d := range dets {
@@ -177,19 +177,20 @@ const maxUnmatched = 10
 // warnUnmatched names the lines of the labels file that labelled no row
 // (no row from or to the host in the range): a mistyped host, or one the
 // input (or its --from/--to) does not hold. Such a line used to label
-// nothing without a word, the attack it meant scored as absent.
-func warnUnmatched(stderr io.Writer, path string, ls []eval.LabelRange, ranged bool) {
+// nothing without a word, the attack it meant scored as absent (eval) or
+// trained as benign (train, features). cmd is the command's name.
+func warnUnmatched(stderr io.Writer, cmd, path string, ls []eval.LabelRange, ranged bool) {
 	read := "no row"
 	if ranged {
 		read = "no row between --from and --to"
 	}
 	for i, l := range ls {
 		if i == maxUnmatched {
-			fmt.Fprintf(stderr, "zeekanom eval: warning: %s: %d more lines match no row\n", path, len(ls)-i)
+			fmt.Fprintf(stderr, "zeekanom %s: warning: %s: %d more lines match no row\n", cmd, path, len(ls)-i)
 			return
 		}
-		fmt.Fprintf(stderr, "zeekanom eval: warning: %s:%d: %s is from or to %s %s: the line labels nothing (a mistyped host, or one the input does not hold then)\n",
-			path, l.Line, read, hostString(l.Host), rangeString(l.Start, l.End))
+		fmt.Fprintf(stderr, "zeekanom %s: warning: %s:%d: %s is from or to %s %s: the line labels nothing (a mistyped host, or one the input does not hold then)\n",
+			cmd, path, l.Line, read, hostString(l.Host), rangeString(l.Start, l.End))
 	}
 }
 

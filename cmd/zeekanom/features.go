@@ -145,16 +145,21 @@ func warnColumns(w io.Writer) func(detectors.Missing) {
 // conn/dns/http/ssl) and the vectors are those the iforest and supervised
 // detectors score. The detectors in also take the same rows alongside
 // (train's contextual, exfil and beacon detectors). A log lacking a
-// column they need is named on stderr (nil: not checked).
-func extractVectors(ctx context.Context, stderr io.Writer, paths []string, rng rangeFlags, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
+// column they need is named on stderr (nil: not checked), and so are the
+// lines of the labels file that match no row, as cmd's (train, features)
+// warnings, as eval names them.
+func extractVectors(ctx context.Context, stderr io.Writer, cmd string, paths []string, rng rangeFlags, window time.Duration, labelsFile string, also ...detectors.Detector) ([]features.Vector, skips, error) {
 	fc := features.DefaultConfig()
 	fc.Window = window
+	var matches *matchTap
 	if labelsFile != "" {
 		ls, err := readLabels(labelsFile)
 		if err != nil {
 			return nil, skips{}, err
 		}
 		fc.Labeler = eval.Labeler(ls)
+		matches = &matchTap{eval.NewMatches(ls)}
+		also = append(also, matches)
 	}
 	tap := &vectorTap{ex: features.New(fc)}
 	dets := append([]detectors.Detector{tap}, also...)
@@ -176,8 +181,31 @@ func extractVectors(ctx context.Context, stderr io.Writer, paths []string, rng r
 	}
 	eng.ObserveBatch(batch.Events)
 	eng.Flush()
+	if matches != nil && stderr != nil {
+		// read once the engine is done: the tap is a detector of its own,
+		// its state touched only by its Observe, on one goroutine at a time
+		warnUnmatched(stderr, cmd, labelsFile, matches.Unmatched(), rng.set())
+	}
 	return tap.out, skipped, nil
 }
+
+// matchTap is a detector that records which lines of a labels file a row
+// falls in, every row read (the features extractor asks its labeler only
+// of a host-window not yet malicious, and its labeler stops at the first
+// line that matches): train and features name the lines that match no
+// row as eval does.
+type matchTap struct{ *eval.Matches }
+
+func (t matchTap) Name() string { return "labels" }
+func (t matchTap) Kinds() []zeekreader.Kind {
+	return []zeekreader.Kind{zeekreader.KindConn, zeekreader.KindDNS, zeekreader.KindHTTP, zeekreader.KindSSL}
+}
+func (t matchTap) Observe(ev *zeekreader.Event) {
+	_, orig, resp := rowEnds(ev)
+	t.Class(orig, resp, ev.TS)
+}
+func (t matchTap) Advance(time.Time, detectors.Emit) {}
+func (t matchTap) Flush(detectors.Emit)              {}
 
 // vectorTap is a detector that keeps the vectors of the windows it closes.
 type vectorTap struct {
@@ -254,7 +282,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := checkOutput("-o", *out, append(fs.Args(), *mpath, *labels)...); err != nil {
 		return err
 	}
-	vecs, skipped, err := extractVectors(ctx, stderr, fs.Args(), rng, *window, *labels)
+	vecs, skipped, err := extractVectors(ctx, stderr, "features", fs.Args(), rng, *window, *labels)
 	if err != nil {
 		return err
 	}

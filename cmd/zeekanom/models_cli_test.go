@@ -603,6 +603,51 @@ func TestTrainLabelsWithoutBothClasses(t *testing.T) {
 	}
 }
 
+// train --labels-file and features --labels name the labels lines that
+// match no row, by file:line, as eval does, up to 10 and then a count: a
+// mistyped host trained its attack as benign without a word, and train
+// failed only when no line matched at all. A line whose rows an earlier
+// line labelled (line 3: the extractor's labeler stops at the first line,
+// and is not asked again of a window already malicious) matched them.
+func TestTrainAndFeaturesNameLabelsThatMatchNoRow(t *testing.T) {
+	logs := smallConnLogs(t)
+	dir := t.TempDir()
+	lf := filepath.Join(dir, "l.labels")
+	body := "host,start,end,class\n10.0.0.1,,,bot\n10.0.0.1,,,again\n"
+	for i := range 12 { // lines 4 to 15
+		body += fmt.Sprintf("10.0.0.%d,,,typo\n", 40+i)
+	}
+	if err := os.WriteFile(lf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cmd  string
+		args []string
+	}{
+		{"train", []string{"train", "--trees", "10", "--labels-file", lf, "-o", filepath.Join(dir, "m.json"), logs}},
+		{"features", []string{"features", "--labels", lf, "-o", filepath.Join(dir, "f.csv"), logs}},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			code, _, errs := runCLI(t, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			for _, w := range []string{
+				"zeekanom " + tc.cmd + ": warning: " + lf + ":4: no row is from or to 10.0.0.40 at any time: the line labels nothing",
+				"zeekanom " + tc.cmd + ": warning: " + lf + ":13: no row is from or to 10.0.0.49 at any time",
+				"zeekanom " + tc.cmd + ": warning: " + lf + ": 2 more lines match no row",
+			} {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if n := strings.Count(errs, "labels nothing"); n != 10 {
+				t.Errorf("%d lines named, want 10 (lines 4 to 13):\n%s", n, errs)
+			}
+		})
+	}
+}
+
 // A model of other windows than the detectors' names the length and the
 // sections to set it in, those of the detectors that read the model
 // (supervised only when the model has a classifier): it said "retrain with

@@ -101,7 +101,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		profiles = []detectors.Detector{benignOnly{hours, labeler}, benignOnly{volumes, labeler}, benignOnly{periodic, labeler}}
 	}
-	vecs, skipped, err := extractVectors(ctx, stderr, fs.Args(), rng, *window, *labelsFile, profiles...)
+	vecs, skipped, err := extractVectors(ctx, stderr, "train", fs.Args(), rng, *window, *labelsFile, profiles...)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func checkLabelled(windows, mal int, labelsFile string) error {
 	case mal == 0 && labelsFile == "":
 		return fmt.Errorf("--labels: none of the %s is labelled malicious: no row's label (the label column of Stratosphere's *.labeled logs and of zeekanom inject's output) starts with Malicious; give the known bad hosts as --labels-file FILE (host,start,end,class), or train without --labels", counted(windows, "host-window"))
 	case mal == 0:
-		return fmt.Errorf("--labels: none of the %s is labelled malicious: no row is from or to a host of %s in its range, nor has a label starting with Malicious; check its hosts and times against the logs (zeekanom eval --labels names the lines that match no row)", counted(windows, "host-window"), labelsFile)
+		return fmt.Errorf("--labels: none of the %s is labelled malicious: no row is from or to a host of %s in its range, nor has a label starting with Malicious; check its hosts and times against the logs (the warnings above name the lines that match no row)", counted(windows, "host-window"), labelsFile)
 	case mal == windows:
 		return fmt.Errorf("--labels: all %s are labelled malicious: the classifier needs benign windows too (a labels line with an open range marks every window of its host); train on logs with benign hosts, or bound the ranges", counted(windows, "host-window"))
 	}
@@ -193,18 +193,7 @@ type benignOnly struct {
 func (o benignOnly) Needs() []detectors.Need { return detectors.NeedsOf(o.Detector) }
 
 func (o benignOnly) Observe(ev *zeekreader.Event) {
-	var label []byte
-	var orig, resp netip.Addr
-	switch {
-	case ev.Conn != nil:
-		label, orig, resp = ev.Conn.Label, ev.Conn.Orig, ev.Conn.Resp
-	case ev.DNS != nil:
-		label, orig, resp = ev.DNS.Label, ev.DNS.Orig, ev.DNS.Resp
-	case ev.HTTP != nil:
-		label, orig, resp = ev.HTTP.Label, ev.HTTP.Orig, ev.HTTP.Resp
-	case ev.SSL != nil:
-		label, orig, resp = ev.SSL.Label, ev.SSL.Orig, ev.SSL.Resp
-	}
+	label, orig, resp := rowEnds(ev)
 	if features.IsMalicious(label) {
 		return
 	}
@@ -214,6 +203,22 @@ func (o benignOnly) Observe(ev *zeekreader.Event) {
 		}
 	}
 	o.Detector.Observe(ev)
+}
+
+// rowEnds are a conn, dns, http or ssl row's label column and endpoints
+// (nothing for other rows).
+func rowEnds(ev *zeekreader.Event) (label []byte, orig, resp netip.Addr) {
+	switch {
+	case ev.Conn != nil:
+		return ev.Conn.Label, ev.Conn.Orig, ev.Conn.Resp
+	case ev.DNS != nil:
+		return ev.DNS.Label, ev.DNS.Orig, ev.DNS.Resp
+	case ev.HTTP != nil:
+		return ev.HTTP.Label, ev.HTTP.Orig, ev.HTTP.Resp
+	case ev.SSL != nil:
+		return ev.SSL.Label, ev.SSL.Orig, ev.SSL.Resp
+	}
+	return nil, netip.Addr{}, netip.Addr{}
 }
 
 // noticeTap keeps the notices of its detector (train's beacon baseline).

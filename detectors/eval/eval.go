@@ -242,10 +242,8 @@ type Evaluator struct {
 	Lateness time.Duration
 	// connWM is the latest ts of the conn rows read so far, the
 	// detectors' watermark
-	connWM time.Time
-	labels []LabelRange
-	// matched[i]: a row from or to labels[i]'s host fell in its range
-	matched []bool
+	connWM  time.Time
+	labels  *Matches
 	conn    []flow
 	other   []flow // dns/http/ssl rows: flows when the input has no conn rows
 	hw      map[hwKey]*hwTruth
@@ -257,7 +255,7 @@ func New(window time.Duration, labels []LabelRange) *Evaluator {
 	if window <= 0 {
 		window = 5 * time.Minute
 	}
-	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: labels, matched: make([]bool, len(labels)), hw: map[hwKey]*hwTruth{}}
+	return &Evaluator{Window: window, Lateness: features.DefaultConfig().Lateness, labels: NewMatches(labels), hw: map[hwKey]*hwTruth{}}
 }
 
 // featuresBuilt is a detector built on the features extractor (iforest,
@@ -349,16 +347,8 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 	if features.IsMalicious(label) {
 		f.mal, f.class = true, features.ClassOf(string(detailed))
 	}
-	labelled := false
-	for i := range e.labels {
-		l := &e.labels[i]
-		if l.match(f.orig, f.ts) || l.match(f.resp, f.ts) {
-			e.matched[i] = true
-			if !labelled {
-				// the first line that matches gives the class
-				f.mal, f.class, labelled = true, l.Class, true
-			}
-		}
+	if c, ok := e.labels.Class(f.orig, f.resp, f.ts); ok {
+		f.mal, f.class = true, c
 	}
 	if ev.Kind == zeekreader.KindConn {
 		e.conn = append(e.conn, f)
@@ -376,15 +366,7 @@ func (e *Evaluator) Observe(ev *zeekreader.Event) {
 // to the range's host, in its time): a host mistyped, or absent from the
 // input (or from its --from/--to), labels nothing, and a labels file of
 // such ranges scored its detectors against no attack without a word.
-func (e *Evaluator) Unmatched() []LabelRange {
-	var out []LabelRange
-	for i, m := range e.matched {
-		if !m {
-			out = append(out, e.labels[i])
-		}
-	}
-	return out
-}
+func (e *Evaluator) Unmatched() []LabelRange { return e.labels.Unmatched() }
 
 // lateEnd returns the end of a conn row starting at ts and lasting dur,
 // and whether it is late: read when the watermark (the latest ts read
