@@ -47,7 +47,8 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 func (e *LineError) Unwrap() error { return e.Err }
 
 // ParseLabels reads "host,start,end,class" lines (CSV; a header line and
-// lines starting with # are skipped). host is an address or CIDR prefix;
+// lines starting with # are skipped, and so is a comment after the
+// fields, from a # after a blank: trailingComments). host is an address or CIDR prefix;
 // start and end are RFC 3339 times, epoch seconds, or empty for open. A bad
 // line is a *LineError.
 func ParseLabels(r io.Reader) ([]LabelRange, error) {
@@ -58,7 +59,7 @@ func ParseLabels(r io.Reader) ([]LabelRange, error) {
 	if err := notALog(br); err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(&trailingComments{br: br})
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true

@@ -195,6 +195,39 @@ func TestLabelsIndentedComment(t *testing.T) {
 	}
 }
 
+// A comment after the fields, from a # after a blank, is a comment, quotes
+// and commas in it too: "c2 # note" was the class, a row of its own in
+// eval's per-class table. A # with no blank before it, or quoted, stays in
+// the class; a quote in a comment line opens no field.
+func TestLabelsTrailingComment(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		class []string
+	}{
+		{"10.0.0.1,,,c2 # note\n", []string{"c2"}},
+		{"10.0.0.1,,,c2\t# the \"bot\", see ticket 7\r\n10.0.0.2,,,dga\r\n", []string{"c2", "dga"}},
+		{"10.0.0.1,,, # open, no class\n", []string{"malicious"}},
+		{"10.0.0.1,,,c2#1\n10.0.0.2,,,\"c2 # one\"\n", []string{"c2#1", "c2 # one"}},
+		{"# the \"bot\n10.0.0.1,,,c2 # x\n", []string{"c2"}},
+	} {
+		ls, err := ParseLabels(strings.NewReader(c.in))
+		if err != nil || len(ls) != len(c.class) {
+			t.Errorf("%q: %+v %v", c.in, ls, err)
+			continue
+		}
+		for i, want := range c.class {
+			if ls[i].Class != want {
+				t.Errorf("%q: line %d's class %q, want %q", c.in, ls[i].Line, ls[i].Class, want)
+			}
+		}
+	}
+	// the line numbers stay those of the file
+	_, err := ParseLabels(strings.NewReader("10.0.0.1,,,c2 # a\n\n10.0.0.x,,,c2 # b\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "line 3: ") {
+		t.Errorf("error %v, want it at line 3", err)
+	}
+}
+
 // IPv4-mapped IPv6 in a labels file names the IPv4 host Zeek logs.
 func TestLabelsMappedIPv4(t *testing.T) {
 	ls, err := ParseLabels(strings.NewReader("::ffff:10.0.0.3,,,bot\n::ffff:10.9.0.0/112,,,sweep\n2001:db8::1,,,v6\n"))
