@@ -117,13 +117,33 @@ func durationsWritten(md *toml.MetaData, path []string, v any) error {
 // reported with its line; a model key's relative path is taken from the
 // file's directory (model, from a -m flag, as it is).
 func (c *Config) buildDetectors(model string) ([]detectors.Detector, error) {
-	dets, _, err := c.buildDetectorsModels(model)
+	dets, _, err := c.buildDetectorsNoted(model)
 	return dets, err
+}
+
+// buildDetectorsNoted is buildDetectors that also returns its notes:
+// what the config asked for and the build left out (modelFiles.notes).
+func (c *Config) buildDetectorsNoted(model string) ([]detectors.Detector, []string, error) {
+	dets, mf, err := c.buildModelFiles(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dets, mf.notes, nil
 }
 
 // buildDetectorsModels is buildDetectors that also returns the model files
 // the detectors were built from, by path.
 func (c *Config) buildDetectorsModels(model string) ([]detectors.Detector, map[string]*modelpkg.Model, error) {
+	dets, mf, err := c.buildModelFiles(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dets, mf.loaded, nil
+}
+
+// buildModelFiles builds the detectors, and returns the model files'
+// loads and notes.
+func (c *Config) buildModelFiles(model string) ([]detectors.Detector, *modelFiles, error) {
 	if !c.Memory.HugePages {
 		if err := noHugePages(); err != nil {
 			return nil, nil, fmt.Errorf("[memory] huge_pages = false: %w", err)
@@ -134,5 +154,5 @@ func (c *Config) buildDetectorsModels(model string) ([]detectors.Detector, map[s
 	if err != nil {
 		return nil, nil, c.sectionErr(err)
 	}
-	return dets, mf.loaded, nil
+	return dets, mf, nil
 }

@@ -24,6 +24,10 @@ type modelFiles struct {
 	// path is taken from
 	dir    string
 	loaded map[string]*model.Model
+	// notes are what the build left out that the config asked for (a
+	// supervised model without a classifier), for score to print and run
+	// to log
+	notes []string
 }
 
 func newModelFiles(override, dir string) *modelFiles {
@@ -47,6 +51,19 @@ func (mf *modelFiles) modelErr(name string, err error) error {
 		return fmt.Errorf("-m: %w", err)
 	}
 	return &window.ConfigError{Key: "detectors." + name + ".model", Msg: err.Error()}
+}
+
+// noClassifier says that the model file the config names in
+// [detectors.supervised] (configured; -m's when given) has no
+// classifier, so the detector is not built: score and run said nothing,
+// the notices of supervised.classifier silently absent. (A -m file with
+// no such key is the iforest's model, shared; no word then.)
+func (mf *modelFiles) noClassifier(configured string) string {
+	file := fmt.Sprintf("[detectors.supervised] model = %q", configured)
+	if mf.override != "" {
+		file = fmt.Sprintf("-m %s (for %s)", mf.override, file)
+	}
+	return file + ": the model has no classifier (trained without --labels), so supervised.classifier is off; train --labels (the logs' label columns) or --labels-file FILE writes a model with one"
 }
 
 func (mf *modelFiles) load(path string) (*model.Model, error) {
@@ -125,6 +142,7 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 			if err := decode(&cfg); err != nil {
 				return nil, err
 			}
+			configured := cfg.Model
 			cfg.Model = mf.path(cfg.Model)
 			if !cfg.Enabled || cfg.Model == "" {
 				return nil, nil // needs a model with a supervised part
@@ -134,6 +152,9 @@ func modelDetectors(mf *modelFiles) []detectorEntry {
 				return nil, mf.modelErr("supervised", err)
 			}
 			if m.Supervised == nil {
+				if configured != "" {
+					mf.notes = append(mf.notes, mf.noClassifier(configured))
+				}
 				return nil, nil
 			}
 			if err := windowMatches(m, cfg.Window.Seconds(), fixWindowSetting(m, cfg.Window)); err != nil {

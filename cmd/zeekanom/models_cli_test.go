@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -678,5 +681,103 @@ func TestModelWindowFixNamesLengthAndSections(t *testing.T) {
 				t.Errorf("eval: exit %d, stderr %q; want 1 and %q", code, errs, tc.want)
 			}
 		})
+	}
+}
+
+// trainModels trains a model without a classifier (plain) and one with
+// (labelled: 10.0.0.1 malicious) on the same logs.
+func trainModels(t *testing.T, logs string) (plain, labelled string) {
+	t.Helper()
+	dir := t.TempDir()
+	lf := filepath.Join(dir, "bot.labels")
+	if err := os.WriteFile(lf, []byte("host,start,end,class\n10.0.0.1,,,bot\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain, labelled = filepath.Join(dir, "plain.json"), filepath.Join(dir, "labelled.json")
+	for _, args := range [][]string{{"-o", plain}, {"--labels-file", lf, "-o", labelled}} {
+		if code, _, errs := runCLI(t, append(append([]string{"train", "--trees", "10"}, args...), logs)...); code != 0 {
+			t.Fatalf("train %v: exit %d: %s", args, code, errs)
+		}
+	}
+	return plain, labelled
+}
+
+const noClassifier = "the model has no classifier (trained without --labels), so supervised.classifier is off; train --labels"
+
+// A model without a classifier that the config names in
+// [detectors.supervised] builds no supervised detector: score now says so
+// once on stderr (exit status and notices unchanged). A model the
+// supervised detector shares as the iforest's (-m alone, or only
+// [detectors.iforest] naming it) is no such request: no word.
+func TestScoreSaysTheSupervisedModelHasNoClassifier(t *testing.T) {
+	logs := smallConnLogs(t)
+	plain, labelled := trainModels(t, logs)
+	for _, tc := range []struct {
+		name, config string
+		m            string
+		want         string // "" for no warning
+	}{
+		{"supervised names a plain model", "[detectors.supervised]\nmodel = " + strconv.Quote(plain) + "\n", "",
+			"warning: [detectors.supervised] model = " + strconv.Quote(plain) + ": " + noClassifier},
+		{"-m a plain model for the one the config names", "[detectors.supervised]\nmodel = " + strconv.Quote(labelled) + "\n", plain,
+			"warning: -m " + plain + " (for [detectors.supervised] model = " + strconv.Quote(labelled) + "): " + noClassifier},
+		{"supervised names a model with a classifier", "[detectors.supervised]\nmodel = " + strconv.Quote(labelled) + "\n", "", ""},
+		{"iforest alone names a plain model", "[detectors.iforest]\nmodel = " + strconv.Quote(plain) + "\n", "", ""},
+		{"-m a plain model alone", "", plain, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"score", "-o", filepath.Join(t.TempDir(), "n.ndjson")}
+			if tc.config != "" {
+				cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+				if err := os.WriteFile(cfg, []byte(tc.config), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "-c", cfg)
+			}
+			if tc.m != "" {
+				args = append(args, "-m", tc.m)
+			}
+			code, _, errs := runCLI(t, append(args, logs)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			n := strings.Count(errs, noClassifier)
+			switch {
+			case tc.want == "" && n != 0:
+				t.Errorf("a warning where the config asks for no classifier:\n%s", errs)
+			case tc.want != "" && (n != 1 || !strings.Contains(errs, tc.want)):
+				t.Errorf("%d warnings; want one, %q:\n%s", n, tc.want, errs)
+			}
+		})
+	}
+}
+
+// run logs the same warning once, at start.
+func TestRunLogsTheSupervisedModelHasNoClassifier(t *testing.T) {
+	plain, labelled := trainModels(t, smallConnLogs(t))
+	logdir, _ := zeekDir(t)
+	for _, tc := range []struct {
+		model string
+		want  int
+	}{{plain, 1}, {labelled, 0}} {
+		state := t.TempDir()
+		cfg := filepath.Join(t.TempDir(), "zeekanom.toml")
+		body := "[input]\nlogdir = " + strconv.Quote(logdir) + "\n[metrics]\nlisten = \"\"\n" +
+			"[output.ndjson]\npath = " + strconv.Quote(filepath.Join(state, "n.ndjson")) + "\n" +
+			"[detectors.supervised]\nmodel = " + strconv.Quote(tc.model) + "\n"
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		r, err := newRunner(context.Background(), runFlags{config: cfg, stateDir: state, set: map[string]bool{}}, io.Discard, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.sinks.Close()
+		r.lock.Close()
+		log := stderr.String()
+		if n := strings.Count(log, noClassifier); n != tc.want || tc.want == 1 && !strings.Contains(log, "level=WARN") {
+			t.Errorf("%s: %d warnings, want %d:\n%s", filepath.Base(tc.model), n, tc.want, log)
+		}
 	}
 }

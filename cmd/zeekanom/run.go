@@ -146,9 +146,12 @@ func newRunner(ctx context.Context, fl runFlags, stdout, stderr io.Writer) (_ *r
 	level.Set(lv)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	dets, err := cfg.buildDetectors("")
+	dets, notes, err := cfg.buildDetectorsNoted("")
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range notes {
+		logger.Warn(n)
 	}
 	sinks, err := buildSinks(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL, logf: esLogf(logger)}, stdout, true)
 	if err != nil {

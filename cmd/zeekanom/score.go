@@ -88,9 +88,12 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	dets, err := cfg.buildDetectors(f.model)
+	dets, notes, err := cfg.buildDetectorsNoted(f.model)
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "warning: %s\n", n)
 	}
 	// The same outputs as `run`: [output.*] sections, --es-url, -o FILE,
 	// else JSON lines on standard output. They are checked first and
