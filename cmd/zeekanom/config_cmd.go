@@ -31,8 +31,12 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		if err := checkConfig(ctx, cfg, sinkFlags{}); err != nil {
+		notes, err := checkConfig(ctx, cfg, sinkFlags{})
+		if err != nil {
 			return err
+		}
+		for _, n := range notes { // valid, but not what it asks for
+			fmt.Fprintf(stderr, "zeekanom config: warning: %s\n", n)
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(1))
 		return nil

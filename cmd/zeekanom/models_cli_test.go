@@ -752,7 +752,7 @@ func TestScoreSaysTheSupervisedModelHasNoClassifier(t *testing.T) {
 	}
 }
 
-// run logs the same warning once, at start.
+// run logs the same warning once, at start; config check prints it.
 func TestRunLogsTheSupervisedModelHasNoClassifier(t *testing.T) {
 	plain, labelled := trainModels(t, smallConnLogs(t))
 	logdir, _ := zeekDir(t)
@@ -778,6 +778,11 @@ func TestRunLogsTheSupervisedModelHasNoClassifier(t *testing.T) {
 		log := stderr.String()
 		if n := strings.Count(log, noClassifier); n != tc.want || tc.want == 1 && !strings.Contains(log, "level=WARN") {
 			t.Errorf("%s: %d warnings, want %d:\n%s", filepath.Base(tc.model), n, tc.want, log)
+		}
+		// config check says it too (valid: exit 0, ok), as a warning
+		code, out, errs := runCLI(t, "config", "check", cfg)
+		if n := strings.Count(errs, "zeekanom config: warning: [detectors.supervised] model = "+strconv.Quote(tc.model)+": "+noClassifier); code != 0 || out != cfg+": ok\n" || n != tc.want {
+			t.Errorf("config check, %s: exit %d, %q, %d warnings, want 0, ok, %d:\n%s", filepath.Base(tc.model), code, out, n, tc.want, errs)
 		}
 	}
 }

@@ -199,7 +199,8 @@ func loadRunConfig(ctx context.Context, fl runFlags) (*Config, error) {
 			cfg.Metrics.Listen = ""
 		}
 	}
-	if err := checkConfig(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL}); err != nil {
+	// (the notes: logged by newRunner at start, not again at each reload)
+	if _, err := checkConfig(ctx, cfg, sinkFlags{out: fl.out, esURL: fl.esURL}); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -207,23 +208,26 @@ func loadRunConfig(ctx context.Context, fl runFlags) (*Config, error) {
 
 // checkConfig validates every section: run's own, each detector (built)
 // and each output (decoded and validated, nothing opened), then rejects
-// unknown keys naming their line.
-func checkConfig(ctx context.Context, cfg *Config, sf sinkFlags) error {
+// unknown keys naming their line. It returns the notes of the detectors'
+// build: what the config asks for and will not get (a supervised model
+// without a classifier).
+func checkConfig(ctx context.Context, cfg *Config, sf sinkFlags) (notes []string, err error) {
 	if err := cfg.validateRun(); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := cfg.buildDetectors(""); err != nil {
-		return err
+	_, notes, err = cfg.buildDetectorsNoted("")
+	if err != nil {
+		return nil, err
 	}
 	ss, err := buildSinks(ctx, cfg, sf, io.Discard, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ss.Close()
 	if _, err := thresholds(cfg); err != nil {
-		return err
+		return nil, err
 	}
-	return cfg.checkUndecoded()
+	return notes, cfg.checkUndecoded()
 }
 
 type runner struct {
