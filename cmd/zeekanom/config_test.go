@@ -357,3 +357,25 @@ func TestConfigCheckSectionShapes(t *testing.T) {
 		}
 	}
 }
+
+// A secret file config check cannot read is reported with its key and
+// line, as every other bad value is: it read "elasticsearch: reading
+// secret: open ...", naming neither (found by FuzzConfig).
+func TestConfigCheckSecretFileNamed(t *testing.T) {
+	for _, key := range []string{"password_file", "api_key_file", "bearer_token_file"} {
+		p := filepath.Join(t.TempDir(), "c.toml")
+		text := "[output.elasticsearch]\nurls = [\"http://127.0.0.1:9\"]\n" + key + " = \"missing\"\n"
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = checkConfig(context.Background(), cfg, sinkFlags{})
+		want := p + ":3: output.elasticsearch." + key + ": reading secret: open "
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q...", key, err, want)
+		}
+	}
+}

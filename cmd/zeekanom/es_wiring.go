@@ -79,7 +79,7 @@ func esConfig(cfg *Config, urls []string) (elasticsearch.Config, bool, error) {
 		ec.SpoolDir = filepath.Join(cfg.State.Dir, "es-spool")
 	}
 	if err := ec.ResolveSecrets(); err != nil {
-		return ec, false, err
+		return ec, false, cfg.outputErr("elasticsearch", err)
 	}
 	return ec, true, nil
 }

@@ -221,16 +221,19 @@ func (c *Config) withDefaults() Config {
 
 // ResolveSecrets fills Password, APIKey and BearerToken from their *_file
 // keys and from the environment, in that order of precedence: an explicit
-// value in the config, then the file, then the environment.
+// value in the config, then the file, then the environment. A file that
+// cannot be read is reported as Validate reports a bad setting
+// ("output.elasticsearch.password_file: ..."), so that config check names
+// the key and its line.
 func (c *Config) ResolveSecrets() error {
-	read := func(dst *string, file, env string) error {
+	read := func(dst *string, file, key, env string) error {
 		if *dst != "" {
 			return nil
 		}
 		if file != "" {
 			b, err := os.ReadFile(file)
 			if err != nil {
-				return fmt.Errorf("elasticsearch: reading secret: %w", err)
+				return fmt.Errorf("output.elasticsearch.%s: reading secret: %w", key, err)
 			}
 			*dst = strings.TrimSpace(string(b))
 			return nil
@@ -241,9 +244,9 @@ func (c *Config) ResolveSecrets() error {
 		return nil
 	}
 	return errors.Join(
-		read(&c.Password, c.PasswordFile, EnvPassword),
-		read(&c.APIKey, c.APIKeyFile, EnvAPIKey),
-		read(&c.BearerToken, c.BearerTokenFile, ""),
+		read(&c.Password, c.PasswordFile, "password_file", EnvPassword),
+		read(&c.APIKey, c.APIKeyFile, "api_key_file", EnvAPIKey),
+		read(&c.BearerToken, c.BearerTokenFile, "bearer_token_file", ""),
 	)
 }
 
