@@ -291,7 +291,8 @@ func (c *Config) tomlErr(err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		line, key, msg = pe.Position.Line, pe.LastKey, pe.Message
-		if p := pe.Position; p.Len > 0 && p.Start < len(c.text) {
+		// (Start is -1 on some invalid UTF-8: the library's own line then)
+		if p := pe.Position; p.Len > 0 && p.Start >= 0 && p.Start < len(c.text) {
 			// the line of the byte it names: "[detectors.dns" without its
 			// "]" was reported on the line after, having reached the '\n'
 			line = 1 + strings.Count(c.text[:p.Start], "\n")
