@@ -48,8 +48,17 @@ type Config struct {
 	live bool
 }
 
-// loadConfig reads a config file; "" gives the embedded defaults.
+// loadConfig reads a config file; "" gives the embedded defaults. Its
+// errors are configErrors (exit 78).
 func loadConfig(path string) (*Config, error) {
+	c, err := readConfig(path)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return c, nil
+}
+
+func readConfig(path string) (*Config, error) {
 	c := defaultConfig()
 	if path == "" {
 		return c, nil

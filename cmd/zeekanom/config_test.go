@@ -352,7 +352,7 @@ func TestConfigCheckSectionShapes(t *testing.T) {
 			}
 			continue
 		}
-		if want := "zeekanom config: " + p + tc.want + "\n"; code != 1 || stderr != want {
+		if want := "zeekanom config: " + p + tc.want + "\n"; code != exitConfig || stderr != want {
 			t.Errorf("%q: code %d, stderr %q, want %q", tc.text, code, stderr, want)
 		}
 	}

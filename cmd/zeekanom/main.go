@@ -67,6 +67,21 @@ func (e usageError) Error() string { return string(e) }
 
 func usagef(format string, args ...any) error { return usageError(fmt.Sprintf(format, args...)) }
 
+// exitConfig is the exit status of a config file that does not check
+// (unreadable, a bad value, an unknown key, a model or secret file it
+// names that cannot be read): EX_CONFIG of sysexits(3), which systemd
+// shows as status=78/CONFIG. The unit's RestartPreventExitStatus=78
+// leaves the service failed instead of starting it again every 5 s, for
+// ever, until someone mends the file (Restart=on-failure's 5 s never
+// reached the start limit).
+const exitConfig = 78
+
+// configError is an error of the config file (exitConfig).
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,6 +123,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stderr, "zeekanom %s: %s\n", args[0], oneSentence(err))
+	if errors.As(err, new(configError)) {
+		return exitConfig
+	}
 	return 1
 }
 

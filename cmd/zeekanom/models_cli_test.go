@@ -562,8 +562,8 @@ func TestREADMEModelRefusal(t *testing.T) {
 	os.WriteFile(cfg, []byte("[detectors.iforest]\nmodel = "+strconv.Quote(v2)+"\n"), 0o644)
 	code, _, errs := runCLI(t, "config", "check", cfg)
 	_, msg, ok := strings.Cut(strings.TrimSpace(errs), v2+": ")
-	if code != 1 || !ok || !strings.HasPrefix(msg, "model version mismatch: file is version 2") {
-		t.Fatalf("config check (a version 2 model): exit %d, %q; want exit 1 and the model's refusal", code, errs)
+	if code != exitConfig || !ok || !strings.HasPrefix(msg, "model version mismatch: file is version 2") {
+		t.Fatalf("config check (a version 2 model): exit %d, %q; want exit 78 and the model's refusal", code, errs)
 	}
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {

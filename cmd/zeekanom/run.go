@@ -212,6 +212,11 @@ func loadRunConfig(ctx context.Context, fl runFlags) (*Config, error) {
 // build: what the config asks for and will not get (a supervised model
 // without a classifier).
 func checkConfig(ctx context.Context, cfg *Config, sf sinkFlags) (notes []string, err error) {
+	defer func() {
+		if err != nil {
+			err = configError{err}
+		}
+	}()
 	if err := cfg.validateRun(); err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ func TestConfigCheckErrors(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(p, []byte(tc.text), 0o644)
 		code, _, stderr := runCLI(t, "config", "check", p)
-		if code != 1 || !strings.HasPrefix(stderr, "zeekanom config: "+p+tc.want) {
+		if code != exitConfig || !strings.HasPrefix(stderr, "zeekanom config: "+p+tc.want) {
 			t.Errorf("%q: code %d, stderr %q, want %q", tc.text, code, stderr, p+tc.want)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +134,34 @@ func TestUnitAgreesWithInstall(t *testing.T) {
 	}
 	if got := strings.Join(svc["ExecReload"], ""); !strings.Contains(got, "-HUP $MAINPID") {
 		t.Errorf("ExecReload = %q, run reloads on SIGHUP", got)
+	}
+}
+
+// A bad config leaves the unit failed rather than restarting it every
+// 5 s for ever: run's exit status for it stops Restart=on-failure, and
+// run itself is what checks it (systemd's RestartPreventExitStatus looks
+// at the main process only, not at an ExecStartPre's status).
+func TestUnitStopsOnABadConfig(t *testing.T) {
+	_, svc := unitFile(t)
+	if got := strings.Join(svc["Restart"], " "); got != "on-failure" {
+		t.Fatalf("Restart = %q, this test assumes on-failure", got)
+	}
+	want := strconv.Itoa(exitConfig)
+	if got := strings.Fields(strings.Join(svc["RestartPreventExitStatus"], " ")); !slices.Contains(got, want) {
+		t.Errorf("RestartPreventExitStatus = %q, run exits %s on a bad config", got, want)
+	}
+	if got := svc["ExecStartPre"]; len(got) > 0 {
+		t.Errorf("ExecStartPre = %q: its failure would restart the unit whatever its status", got)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "zeekanom.toml")
+	os.WriteFile(cfg, []byte("[state]\ndir = "+strconv.Quote(filepath.Join(dir, "state"))+"\n[detectors.scan]\nwindow = 5\n"), 0o644)
+	code, _, stderr := runCLI(t, "run", "-c", cfg, "--logdir", dir, "--metrics", "off")
+	if code != exitConfig || !strings.Contains(stderr, cfg+":4: detectors.scan.window") {
+		t.Errorf("run with a bad config: exit %d, %q; want %d naming %s:4", code, stderr, exitConfig, cfg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state")); err == nil {
+		t.Error("run with a bad config made its state directory")
 	}
 }
 
