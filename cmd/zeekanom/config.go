@@ -68,6 +68,9 @@ func readConfig(path string) (*Config, error) {
 		return nil, err
 	}
 	c.path, c.text = path, string(b)
+	if line := tooDeep(c.text, maxNesting); line > 0 {
+		return nil, fmt.Errorf("%s:%d: values nested more than %d deep (inline tables or arrays in one another)", path, line, maxNesting)
+	}
 	md, err := toml.Decode(string(b), c)
 	if err != nil {
 		return nil, c.tomlErr(err)
@@ -80,6 +83,58 @@ func readConfig(path string) (*Config, error) {
 	c.Input.ArchiveDir = c.resolve(c.Input.ArchiveDir)
 	c.State.Dir = c.resolve(c.State.Dir)
 	return c, nil
+}
+
+// maxNesting bounds how deep a config's values nest (the deepest the
+// config needs is 3: detectors = { scan = { ignore_ports = [...] } }). The
+// TOML library decodes nested inline tables in time and memory quadratic
+// in their depth: 10,000 levels, a 60 KB file, took 10 s and 4 GB
+// (FuzzConfig, 2026-12-02); 64 take a millisecond.
+const maxNesting = 64
+
+// tooDeep returns the line on which text's inline tables and arrays first
+// nest deeper than limit, 0 if they never do. It skips strings and
+// comments, so braces and brackets in them do not count; a table header
+// ([a] or [[a]]) counts on its own line only. A file that is no valid TOML
+// either way is left to the library's error.
+func tooDeep(text string, limit int) int {
+	depth, line := 0, 1
+	for i := 0; i < len(text); i++ {
+		switch ch := text[i]; ch {
+		case '\n':
+			line++
+		case '#':
+			for i+1 < len(text) && text[i+1] != '\n' {
+				i++
+			}
+		case '"', '\'':
+			delim := string(ch)
+			if strings.HasPrefix(text[i:], delim+delim+delim) {
+				delim += delim + delim
+			}
+			i += len(delim)
+			for i < len(text) && !strings.HasPrefix(text[i:], delim) {
+				switch {
+				case text[i] == '\n':
+					line++
+				case text[i] == '\\' && ch == '"':
+					i++ // an escape: \" does not end a basic string
+					if i < len(text) && text[i] == '\n' {
+						line++ // (a line-ending backslash)
+					}
+				}
+				i++
+			}
+			i += len(delim) - 1
+		case '{', '[':
+			if depth++; depth > limit {
+				return line
+			}
+		case '}', ']':
+			depth = max(depth-1, 0)
+		}
+	}
+	return 0
 }
 
 // resolve makes a relative path the file gives relative to the file's

@@ -379,3 +379,43 @@ func TestConfigCheckSecretFileNamed(t *testing.T) {
 		}
 	}
 }
+
+// Values nested past maxNesting are refused before the TOML library
+// decodes them (quadratic in the depth: 10,000 inline tables took 10 s and
+// 4 GB), naming the line; braces and brackets in strings and comments do
+// not count, and every shape the config uses passes.
+func TestConfigNestingBounded(t *testing.T) {
+	deep := func(n int, open, shut string) string {
+		return strings.Repeat(open, n) + "1" + strings.Repeat(shut, n)
+	}
+	for _, tc := range []struct {
+		text string
+		line int // of the refusal; 0: tooDeep lets it through
+	}{
+		{"[detectors]\nscan = { ignore_ports = [\"tcp/22\"] }\n", 0},
+		{"[[a]]\nb = [[1, 2], [3]]\n[[a]]\n", 0},
+		{"a = " + deep(maxNesting, "{b = ", "}") + "\n", 0},
+		{"a = " + deep(maxNesting, "[", "]") + "\n", 0},
+		{"\n\na = " + deep(maxNesting+1, "{b = ", "}") + "\n", 3},
+		{"a = " + deep(10000, "{b = ", "}") + "\n", 1},
+		{"a = [\n" + deep(maxNesting, "[", "]") + "]\n", 2},
+		{"a = \"" + strings.Repeat("{", 100) + "\"\n", 0},
+		{"a = \"\\\"" + strings.Repeat("[", 100) + "\"\n", 0},
+		{"a = '" + strings.Repeat("[", 100) + "\\'\n", 0},
+		{"a = \"\"\"\n" + strings.Repeat("{\n", 100) + "\"\"\"\nb = 1\n", 0},
+		{"a = '''" + strings.Repeat("[", 100) + "'''\n", 0},
+		{"# " + strings.Repeat("{", 100) + "\nb = 1\n", 0},
+		{"a = \"\"\"x\"\"\"\n#\nb = " + deep(maxNesting+1, "[", "]") + "\n", 3},
+	} {
+		if got := tooDeep(tc.text, maxNesting); got != tc.line {
+			t.Errorf("%.60q: line %d, want %d", tc.text, got, tc.line)
+		}
+	}
+
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[detectors]\nscan = "+strings.Repeat("{ a = ", 10000)+"1"+strings.Repeat("}", 10000)+"\n"), 0o644)
+	code, _, stderr := runCLI(t, "config", "check", p)
+	if want := "zeekanom config: " + p + ":2: values nested more than 64 deep"; code != exitConfig || !strings.HasPrefix(stderr, want) {
+		t.Errorf("config check, 10,000 nested tables: exit %d, %q; want %d, %q", code, stderr, exitConfig, want)
+	}
+}
