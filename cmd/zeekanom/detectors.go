@@ -10,7 +10,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/zeekanom/zeekanom/detectors"
-	modelpkg "github.com/zeekanom/zeekanom/detectors/model"
 	"github.com/zeekanom/zeekanom/detectors/window"
 )
 
@@ -129,16 +128,6 @@ func (c *Config) buildDetectorsNoted(model string) ([]detectors.Detector, []stri
 		return nil, nil, err
 	}
 	return dets, mf.notes, nil
-}
-
-// buildDetectorsModels is buildDetectors that also returns the model files
-// the detectors were built from, by path.
-func (c *Config) buildDetectorsModels(model string) ([]detectors.Detector, map[string]*modelpkg.Model, error) {
-	dets, mf, err := c.buildModelFiles(model)
-	if err != nil {
-		return nil, nil, err
-	}
-	return dets, mf.loaded, nil
 }
 
 // buildModelFiles builds the detectors, and returns the model files'

@@ -69,9 +69,13 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	dets, models, err := cfg.buildDetectorsModels(*mpath)
+	dets, mf, err := cfg.buildModelFiles(*mpath)
 	if err != nil {
 		return err
+	}
+	models := mf.loaded
+	for _, n := range mf.notes { // as score says them
+		fmt.Fprintf(stderr, "warning: %s\n", n)
 	}
 	if err := cfg.checkUndecoded(); err != nil {
 		return err

@@ -705,8 +705,8 @@ func trainModels(t *testing.T, logs string) (plain, labelled string) {
 const noClassifier = "the model has no classifier (trained without --labels), so supervised.classifier is off; train --labels"
 
 // A model without a classifier that the config names in
-// [detectors.supervised] builds no supervised detector: score now says so
-// once on stderr (exit status and notices unchanged). A model the
+// [detectors.supervised] builds no supervised detector: score and eval
+// say so once on stderr (exit status and notices unchanged). A model the
 // supervised detector shares as the iforest's (-m alone, or only
 // [detectors.iforest] naming it) is no such request: no word.
 func TestScoreSaysTheSupervisedModelHasNoClassifier(t *testing.T) {
@@ -737,16 +737,20 @@ func TestScoreSaysTheSupervisedModelHasNoClassifier(t *testing.T) {
 			if tc.m != "" {
 				args = append(args, "-m", tc.m)
 			}
-			code, _, errs := runCLI(t, append(args, logs)...)
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, errs)
-			}
-			n := strings.Count(errs, noClassifier)
-			switch {
-			case tc.want == "" && n != 0:
-				t.Errorf("a warning where the config asks for no classifier:\n%s", errs)
-			case tc.want != "" && (n != 1 || !strings.Contains(errs, tc.want)):
-				t.Errorf("%d warnings; want one, %q:\n%s", n, tc.want, errs)
+			// eval's detectors are score's: it says the same (it did not
+			// until 2026-12-02)
+			for _, args := range [][]string{args, append([]string{"eval"}, args[3:]...)} {
+				code, _, errs := runCLI(t, append(args, logs)...)
+				if code != 0 {
+					t.Fatalf("%s: exit %d: %s", args[0], code, errs)
+				}
+				n := strings.Count(errs, noClassifier)
+				switch {
+				case tc.want == "" && n != 0:
+					t.Errorf("%s: a warning where the config asks for no classifier:\n%s", args[0], errs)
+				case tc.want != "" && (n != 1 || !strings.Contains(errs, tc.want)):
+					t.Errorf("%s: %d warnings; want one, %q:\n%s", args[0], n, tc.want, errs)
+				}
 			}
 		})
 	}
