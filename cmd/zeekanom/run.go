@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/zeekanom/zeekanom/detectors"
@@ -259,6 +261,8 @@ type runner struct {
 	ckpts, ckptErrs int64
 	writeErrs       int64
 	rows            int64
+	lastStatus      time.Time // when systemd was last sent the status (sdNotify)
+	sdFailed        bool      // a notification to systemd failed (logged once)
 
 	// abandon (tests): on cancellation, exit without flushing or writing
 	// a checkpoint, as kill -9 would.
@@ -358,6 +362,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.log.Info("following", "logdir", cfg.Input.Logdir, "logs", strings.Join(cfg.Input.Logs, ","),
 		"state", cfg.State.Dir, "detectors", strings.Join(names, ","), "drain", r.fl.drain)
 	r.lastCkpt = time.Now()
+	// systemd (Type=notify): started once the checkpoint is restored, the
+	// logs opened and the state directory proved writable
+	r.sdNotify(daemon.SdNotifyReady)
 	r.publish()
 
 	tick := min(time.Second, r.interval)
@@ -394,8 +401,10 @@ func (r *runner) run(ctx context.Context) (err error) {
 		case errors.Is(err, context.DeadlineExceeded):
 			select {
 			case <-hup:
+				r.sdNotify(daemon.SdNotifyReloading + "\n" + strings.TrimSpace(daemon.SdNotifyMonotonicUsec()))
 				r.reload(ctx)
 				tick = min(time.Second, r.interval)
+				r.sdNotify(daemon.SdNotifyReady)
 			default:
 			}
 			r.settle(false)
@@ -445,6 +454,7 @@ func (r *runner) emit(n *notice.Notice) {
 // finish flushes the outputs and writes the last checkpoint, within
 // shutdownTimeout.
 func (r *runner) finish(why string) error {
+	r.sdNotify(daemon.SdNotifyStopping)
 	fctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	r.wctx = fctx
@@ -677,6 +687,29 @@ func (r *runner) publish() {
 		s.MissingColumns = append(s.MissingColumns, metrics.MissingColumns{Detector: m.Detector, Log: m.Log, Columns: strings.Join(m.Columns, ",")})
 	}
 	r.met.Set(s)
+	if s.Updated.Sub(r.lastStatus) >= statusEvery {
+		r.sdNotify("")
+	}
+}
+
+// statusEvery spaces the status lines sent to systemd.
+const statusEvery = 10 * time.Second
+
+// sdNotify tells systemd (a Type=notify unit: NOTIFY_SOCKET set) the
+// state, if any ("READY=1", ...), and the run's status, which
+// 'systemctl status zeekanom' shows. Without NOTIFY_SOCKET it does
+// nothing; a failure to send is logged once.
+func (r *runner) sdNotify(state string) {
+	r.lastStatus = time.Now()
+	status := "STATUS=" + counted(r.rows, "row") + ", " + counted(sum(r.eng.Notices), "notice") +
+		"; last checkpoint " + r.lastSaved.UTC().Format("2006-01-02 15:04:05 UTC")
+	if state != "" {
+		status = state + "\n" + status
+	}
+	if _, err := daemon.SdNotify(false, status); err != nil && !r.sdFailed {
+		r.sdFailed = true
+		r.log.Warn("systemd notification not sent", "err", err)
+	}
 }
 
 // reload re-reads the config on SIGHUP and applies what is safe.

@@ -22,7 +22,8 @@ import (
 // system call it makes: a live run under strace through what a sensor
 // gives it (rows, a rotation, checkpoints, the NDJSON and Zeek feed
 // outputs, an Elasticsearch output whose cluster is down and so a spool,
-// /metrics scraped, SIGHUP, SIGTERM) uses none outside it. A call outside
+// /metrics scraped, notifications to systemd, SIGHUP, SIGTERM) uses none
+// outside it. A call outside
 // it fails with EPERM (SystemCallErrorNumber=), which systemd would
 // otherwise answer by killing the process. Needs strace (scripts/test
 // installs it where it can) and systemd-analyze, for the filter's groups.
@@ -68,14 +69,15 @@ flush_interval = "20ms"
 	w := cerberWriter(t, logdir)
 	w.append(200)
 
-	trace := filepath.Join(root, "trace")
-	cmd := exec.Command(straceBin, "-f", "-qq", "-o", trace, bin, "run", "-c", cfg, "--logdir", logdir)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	// systemd's notification socket (Type=notify)
+	sock := filepath.Join(root, "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer notify.Close()
+	trace := filepath.Join(root, "trace")
+	cmd, stderr := startNotifying(t, sock, straceBin, "-f", "-qq", "-o", trace, bin, "run", "-c", cfg, "--logdir", logdir)
 	// the run's own pid: the first line of the trace is its execve
 	var pid int
 	waitFor(t, "the traced run's first system call", func() bool {
@@ -122,9 +124,29 @@ flush_interval = "20ms"
 			}
 		}
 	}
+	b := make([]byte, 4096)
+	notify.SetReadDeadline(time.Now().Add(time.Second))
+	if n, err := notify.Read(b); err != nil || !strings.HasPrefix(string(b[:n]), "READY=1") {
+		t.Errorf("the traced run's first notification: %q, %v", b[:n], err)
+	}
 	if len(used) < 30 || !slices.Contains(used, "inotify_add_watch") || !slices.Contains(used, "connect") {
 		t.Errorf("the trace holds %d system calls, %v: not what a live run makes", len(used), used)
 	}
+}
+
+// startNotifying starts a command with systemd's NOTIFY_SOCKET set to
+// sock, killed at the end of the test; its standard error is collected.
+func startNotifying(t *testing.T, sock, name string, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, stderr
 }
 
 // freePort is a loopback address nothing listens on now.
@@ -216,4 +238,67 @@ func tracedSyscalls(t *testing.T, path string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// The unit is Type=notify: run tells systemd it is ready once it follows
+// the logs (so 'systemctl start' waits for the checkpoint's restore, and
+// fails when run exits first, on a bad config), reloading and ready again
+// around a SIGHUP, stopping on SIGTERM, and its status for 'systemctl
+// status'. Before, Type=simple: a start "succeeded" whatever followed.
+func TestRunNotifiesSystemd(t *testing.T) {
+	_, svc := unitFile(t)
+	if got := strings.Join(svc["Type"], ""); got != "notify" {
+		t.Errorf("Type = %q, run sends READY=1", got)
+	}
+	bin := buildBinary(t)
+	root := t.TempDir()
+	sock := filepath.Join(root, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	next := func(what string) string {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		buf := make([]byte, 4096)
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		return string(buf[:n])
+	}
+	logdir, _ := zeekDir(t)
+	args := []string{"run", "--logdir", logdir, "--state-dir", filepath.Join(root, "state"), "--metrics", "off", "-o", filepath.Join(root, "n.ndjson")}
+
+	bad := filepath.Join(root, "bad.toml")
+	os.WriteFile(bad, []byte("[detectors.scan]\nwindow = 5\n"), 0o644)
+	cmd := exec.Command(bin, append(args, "-c", bad)...)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != exitConfig {
+		t.Fatalf("a bad config: %v, %s", err, out)
+	}
+
+	cmd, stderr := startNotifying(t, sock, bin, args...)
+	// the bad config's run sent nothing: the first message is this run's
+	if m := next("READY=1"); !strings.HasPrefix(m, "READY=1\nSTATUS=") || !strings.Contains(m, "; last checkpoint ") {
+		t.Fatalf("first message %q, want READY=1 and a status", m)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if m := next("RELOADING=1"); !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=\d+\nSTATUS=`).MatchString(m) {
+		t.Errorf("on SIGHUP %q, want RELOADING=1 with MONOTONIC_USEC", m)
+	}
+	if m := next("READY=1 after the reload"); !strings.HasPrefix(m, "READY=1\n") {
+		t.Errorf("after the reload %q, want READY=1", m)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	// status lines may come between (every 10 s): the next state is STOPPING
+	for m := next("STOPPING=1"); !strings.HasPrefix(m, "STOPPING=1\nSTATUS=120 rows, "); m = next("STOPPING=1") {
+		if !strings.HasPrefix(m, "STATUS=") {
+			t.Fatalf("on SIGTERM %q, want STOPPING=1 and the status of 120 rows", m)
+		}
+	}
+	if code := exitWithin(t, cmd, 30*time.Second, "run after SIGTERM"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
 }
