@@ -247,6 +247,12 @@ func New(cfg Config) *Detector {
 	d.v = window.NewTableHash[vKey, entry](full, vKey.hash)
 	d.hp = window.NewTableHash[hKey, Pre](pre, hKey.hash)
 	d.vp = window.NewTableHash[vKey, Pre](pre, vKey.hash)
+	// most rows evict a first stage when the tables are full: their
+	// victims' keys need not be read to find them in the index
+	d.h.EvictByHash()
+	d.v.EvictByHash()
+	d.hp.EvictByHash()
+	d.vp.EvictByHash()
 	d.base = [2]float64{1, 1}
 	return d
 }

@@ -40,10 +40,13 @@ func (t *Table[K, V]) ImportLayout(es []Entry[K, V], evicted int64, l Layout) {
 		return
 	}
 	t.idx = index{}
-	t.pages.p, t.state, t.free = nil, nil, t.free[:0]
+	t.pages.p, t.state, t.hashes, t.free = nil, nil, nil, t.free[:0]
 	for i := int32(0); i < l.N; {
 		_, size := t.pages.grow(i)
 		t.state = append(t.state, make([]uint8, size)...)
+		if t.byHash {
+			t.hashes = append(t.hashes, make([]uint32, size)...)
+		}
 		i += int32(size)
 	}
 	t.n, t.hand = l.N, l.Hand

@@ -20,10 +20,12 @@ type Table[K comparable, V any] struct {
 	hash    func(K) uint64
 	pages   pages[tEnt[K, V]] // fixed-size pages: growth never copies entries
 	state   []uint8           // per entry: 0 free, 1 live, 2 live and referenced, 2+n referenced and held for n more passes of the hand
+	hashes  []uint32          // per live entry: its key's 32-bit hash, once EvictByHash
 	n       int32             // entries handed out
 	hand    int32
 	free    []int32
 	evicted int64
+	byHash  bool // EvictByHash
 	// pointers: K or V holds pointers, which a freed entry must drop
 	pointers bool
 	dels     []int32 // scratch of Range
@@ -192,6 +194,9 @@ func (t *Table[K, V]) insert(k K, h, slot uint32, passes uint8) *V {
 		i = t.n
 		if added, size := t.pages.grow(i); added {
 			t.state = append(t.state, make([]uint8, size)...)
+			if t.byHash {
+				t.hashes = append(t.hashes, make([]uint32, size)...)
+			}
 		}
 		t.n++
 	default:
@@ -200,7 +205,11 @@ func (t *Table[K, V]) insert(k K, h, slot uint32, passes uint8) *V {
 		if t.OnEvict != nil {
 			t.OnEvict(old.key, &old.val)
 		}
-		t.unindex(old.key)
+		if t.byHash {
+			t.unindexAt(i)
+		} else {
+			t.unindex(old.key)
+		}
 		t.evicted++
 		slot = t.idx.empty(h) // the removal may have moved keys
 	}
@@ -208,6 +217,9 @@ func (t *Table[K, V]) insert(k K, h, slot uint32, passes uint8) *V {
 	var zero V
 	e.key, e.val = k, zero
 	t.state[i] = stRef + min(passes, MaxHold)
+	if t.byHash {
+		t.hashes[i] = h
+	}
 	if t.idx.put(slot, h, i) {
 		t.reindex()
 	}
@@ -321,6 +333,9 @@ func (t *Table[K, V]) rebuild() {
 	for i := int32(0); i < t.n; i++ {
 		if t.state[i] != stFree {
 			h := uint32(t.hash(t.ent(i).key))
+			if t.byHash {
+				t.hashes[i] = h
+			}
 			t.idx.put(t.idx.empty(h), h, i)
 		}
 	}
@@ -348,7 +363,7 @@ func (t *Table[K, V]) Export() []Entry[K, V] {
 // sets the eviction counter.
 func (t *Table[K, V]) Import(es []Entry[K, V], evicted int64) {
 	t.idx = index{}
-	t.pages.p, t.state, t.n, t.hand = nil, nil, 0, 0
+	t.pages.p, t.state, t.hashes, t.n, t.hand = nil, nil, nil, 0, 0
 	t.free = t.free[:0]
 	for _, e := range es {
 		v, created := t.Get(e.K)
@@ -373,12 +388,48 @@ func (t *Table[K, V]) unindex(k K) int32 {
 	return i
 }
 
+// EvictByHash makes the table keep each entry's 32-bit hash (4 bytes an
+// entry), from which an eviction finds the victim's index slot
+// (unindexAt), for a table that evicts at most rows, as scan's
+// first stages do on a busy sensor.
+func (t *Table[K, V]) EvictByHash() {
+	if t.byHash {
+		return
+	}
+	t.byHash = true
+	t.hashes = make([]uint32, len(t.state))
+	for i := int32(0); i < t.n; i++ {
+		if t.state[i] != stFree {
+			t.hashes[i] = uint32(t.hash(t.ent(i).key))
+		}
+	}
+}
+
+// unindexAt removes live entry i from the index, its slot found from the
+// hash kept for it (EvictByHash): the victim's key, a cache miss as the
+// least recently used entry, need not be read and hashed before the index
+// can be read, so the two misses are no longer one after the other.
+func (t *Table[K, V]) unindexAt(i int32) {
+	h := t.hashes[i]
+	for s := h & t.idx.mask; ; s = (s + 1) & t.idx.mask {
+		if uint32(t.idx.slots[s]) == uint32(i)+1 {
+			t.idx.remove(s)
+			return
+		}
+	}
+}
+
 // reindex doubles the index and puts every live entry back.
 func (t *Table[K, V]) reindex() {
 	t.idx.grow()
 	for i := int32(0); i < t.n; i++ {
 		if t.state[i] != stFree {
-			h := uint32(t.hash(t.ent(i).key))
+			var h uint32
+			if t.byHash {
+				h = t.hashes[i]
+			} else {
+				h = uint32(t.hash(t.ent(i).key))
+			}
 			t.idx.put(t.idx.empty(h), h, i)
 		}
 	}

@@ -10,16 +10,26 @@ import (
 
 // TestTableAgainstMap drives a small table and a plain map with the same
 // random inserts, lookups, deletes and range-deletes; a weak hash forces
-// long probe runs and collisions, so backward-shift deletion is exercised.
+// long probe runs and collisions, so backward-shift deletion is exercised,
+// and evictions by key and by kept hash (EvictByHash).
 func TestTableAgainstMap(t *testing.T) {
 	for _, hash := range []struct {
-		name string
-		f    func(uint32) uint64
-	}{{"mixed", func(k uint32) uint64 { return Mix64(uint64(k)) }}, {"weak", func(k uint32) uint64 { return uint64(k % 7) }}} {
+		name   string
+		f      func(uint32) uint64
+		byHash bool
+	}{
+		{"mixed", func(k uint32) uint64 { return Mix64(uint64(k)) }, false},
+		{"weak", func(k uint32) uint64 { return uint64(k % 7) }, false},
+		{"mixed by hash", func(k uint32) uint64 { return Mix64(uint64(k)) }, true},
+		{"weak by hash", func(k uint32) uint64 { return uint64(k % 7) }, true},
+	} {
 		t.Run(hash.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
 			const max = 300
 			tb := NewTableHash[uint32, uint32](max, hash.f)
+			if hash.byHash {
+				tb.EvictByHash()
+			}
 			ref := map[uint32]uint32{}
 			var evicted []uint32
 			tb.OnEvict = func(k uint32, v *uint32) {
@@ -303,4 +313,64 @@ func TestClockVictimSkipsHeldTurns(t *testing.T) {
 	if taken := before - after; taken != len(state)*(MaxHold+1) {
 		t.Errorf("took %d references and holds, want %d", taken, len(state)*(MaxHold+1))
 	}
+}
+
+// With EvictByHash an eviction finds the victim's index slot from the
+// hash kept for each entry (a wrong one would still find it, by a longer
+// walk): every way a table places entries (insert, growth of the index, a
+// rebuild after a Range, Import, ImportLayout) keeps each live entry's
+// hash, from the entries it held when asked on.
+func TestEntryHashesKept(t *testing.T) {
+	hash := func(k uint32) uint64 { return Mix64(uint64(k)) }
+	check := func(name string, tb *Table[uint32, uint32]) {
+		t.Helper()
+		live := 0
+		for i := int32(0); i < tb.n; i++ {
+			if tb.state[i] == stFree {
+				continue
+			}
+			live++
+			if k := tb.ent(i).key; tb.hashes[i] != uint32(hash(k)) {
+				t.Fatalf("%s: entry %d (key %d) keeps hash %#x, want %#x", name, i, k, tb.hashes[i], uint32(hash(k)))
+			}
+		}
+		if live != tb.Len() || live == 0 {
+			t.Fatalf("%s: %d live entries, Len %d", name, live, tb.Len())
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	tb := NewTableHash[uint32, uint32](500, hash)
+	for op := 0; op < 20000; op++ {
+		if op == 5000 {
+			tb.EvictByHash()
+			check("asked on", tb)
+		}
+		k := uint32(r.IntN(2000))
+		switch r.IntN(6) {
+		case 0, 1, 2:
+			tb.Get(k)
+		case 3:
+			tb.Delete(k)
+		case 4:
+			tb.Range(func(k uint32, _ *uint32) bool { return k%3 == 0 }) // rebuilds
+		default:
+			tb.Range(func(k uint32, _ *uint32) bool { return k%50 == 0 }) // unpicks
+		}
+	}
+	if tb.Evicted() == 0 {
+		t.Fatal("the test never filled the table")
+	}
+	check("driven", tb)
+	a := NewTableHash[uint32, uint32](500, hash)
+	a.EvictByHash()
+	a.Import(tb.Export(), tb.Evicted())
+	check("Import", a)
+	b := NewTableHash[uint32, uint32](500, hash)
+	b.EvictByHash()
+	b.ImportLayout(tb.Export(), tb.Evicted(), tb.Layout())
+	check("ImportLayout", b)
+	for k := uint32(5000); k < 6000; k++ {
+		b.Get(k) // evictions from the restored table
+	}
+	check("ImportLayout, then evicting", b)
 }
