@@ -94,6 +94,18 @@ func (t *Table[K, V]) find(k K) (int32, uint32, uint32) {
 	}
 }
 
+// PeekSlot reads the index slot where a key whose hash (the table's hash
+// function's) is h is looked up first, and returns it (0: empty, or no
+// index yet): a caller that reads the slots of several keys before
+// finding them has their cache misses overlap instead of following one
+// another.
+func (t *Table[K, V]) PeekSlot(h uint64) uint64 {
+	if t.idx.slots == nil {
+		return 0
+	}
+	return t.idx.slots[uint32(h)&t.idx.mask]
+}
+
 // Len is the number of entries.
 func (t *Table[K, V]) Len() int { return t.idx.n }
 

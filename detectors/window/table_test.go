@@ -374,3 +374,26 @@ func TestEntryHashesKept(t *testing.T) {
 	}
 	check("ImportLayout, then evicting", b)
 }
+
+// TestPeekSlot: PeekSlot reads the slot where a lookup of the hash
+// starts, which holds a key alone in its table (its hash and entry), and
+// nothing before the table has an index or where no key is.
+func TestPeekSlot(t *testing.T) {
+	hash := func(k uint32) uint64 { return Mix64(uint64(k)) }
+	tb := NewTableHash[uint32, uint32](100, hash)
+	if s := tb.PeekSlot(hash(7)); s != 0 {
+		t.Fatalf("empty table: slot %#x, want 0", s)
+	}
+	tb.Get(7)
+	if s, h := tb.PeekSlot(hash(7)), uint32(hash(7)); uint32(s>>32) != h || uint32(s) != 1 {
+		t.Fatalf("key 7 alone: slot %#x, want hash %#x and entry 1", s, h)
+	}
+	for k := uint32(8); k < 100; k++ {
+		if uint32(hash(k))&tb.idx.mask == uint32(hash(7))&tb.idx.mask {
+			continue // 7's own slot
+		}
+		if s := tb.PeekSlot(hash(k)); s != 0 {
+			t.Fatalf("key %d, not in the table: slot %#x, want 0", k, s)
+		}
+	}
+}
