@@ -254,14 +254,33 @@ type hostRef struct {
 // the same pass (a window of 100,000 hosts spreads its accumulators over
 // 25 MB).
 func (w *winState) hostOrder(dst []hostRef, build, lo int) (_ []hostRef, below int) {
+	v4 := true // every key built is IPv4 or the invalid address
 	for i := range w.accs {
 		if a := &w.accs[i]; int(a.rows) >= build {
 			dst = append(dst, hostRef{a.key(), int32(i)})
+			v4 = v4 && a.hi == 0 && (a.kind == 1 && a.lo>>32 == 0xffff || a.kind == 0 && a.lo == 0)
 		} else if int(a.rows) >= lo {
 			below++
 		}
 	}
-	slices.SortFunc(dst, func(a, b hostRef) int { return a.k.compare(b.k) })
+	if !v4 || len(dst) >= 1<<31 {
+		slices.SortFunc(dst, func(a, b hostRef) int { return a.k.compare(b.k) })
+		return dst, below
+	}
+	// IPv4 keys sort as one word each (kind, address, index): a window of
+	// 100,000 hosts sorted its 32-byte refs by compare in 20 ms
+	packed := make([]uint64, 0, len(dst))
+	for _, r := range dst {
+		packed = append(packed, uint64(r.k.kind)<<63|(r.k.lo&0xffffffff)<<31|uint64(r.i))
+	}
+	slices.Sort(packed)
+	for j, p := range packed {
+		k := hostKey{}
+		if p>>63 == 1 {
+			k = hostKey{lo: 0xffff<<32 | p>>31&0xffffffff, kind: 1}
+		}
+		dst[j] = hostRef{k, int32(p & (1<<31 - 1))}
+	}
 	return dst, below
 }
 

@@ -184,6 +184,9 @@ func New(cfg Config, tr *Trained) *Detector {
 	det := &Detector{cfg: cfg, ex: features.New(fc), tr: tr, hist: window.NewIPTable[hostHistory](max(cfg.MaxHosts, 16)),
 		least: leastFlagged(cfg), runs: window.HostRuns[peakExplained]{Window: cfg.Window, Lateness: cfg.Lateness, Span: cfg.GroupSpan}}
 	det.hist.OnEvict = func(_ window.IP, h *hostHistory) { h.free(&det.dense) }
+	// a window below min_rows is never judged, so never in a notice: its
+	// uids are not read (only trained on, before there is a forest)
+	det.ex.SkipUIDsBelow(cfg.MinRows)
 	if tr != nil && tr.Seed != nil && cfg.Retrain > 0 {
 		t := *tr // the forest is replaced at each retraining, not the caller's
 		det.tr, det.re, det.online, det.modelForest = &t, tr.Seed.retraining(), true, tr.Forest
@@ -263,7 +266,11 @@ func (d *Detector) skipUnjudged() {
 
 func (d *Detector) handle(vs []features.Vector, emit detectors.Emit) {
 	if d.tr == nil {
-		d.buf = append(d.buf, vs...)
+		if d.buf == nil {
+			d.buf = vs // (the first window of a busy network: 100,000 vectors not copied)
+		} else {
+			d.buf = append(d.buf, vs...)
+		}
 		if len(d.buf) >= d.cfg.TrainWindows {
 			d.train(emit)
 		}
