@@ -396,7 +396,9 @@ func (x *Extractor) Observe(ev *zeekreader.Event) {
 			a.flags |= accIn
 		}
 		a.dur += c.Duration.Seconds()
-		x.setAdd(w, &a.ips, hashAddr(c.Resp))
+		if !w.addAddr(&a.ips, c.Resp, x.cfg.MaxDistinct) {
+			x.stats.CappedSets++
+		}
 		if !w.addPort(a, c.RespP, x.cfg.MaxDistinct) {
 			x.stats.CappedSets++
 		}

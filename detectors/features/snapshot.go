@@ -93,6 +93,9 @@ type snapshot struct {
 
 // hashes lists a set's hashes, sorted.
 func (w *winState) hashes(s hset) []uint64 {
+	if s.inline() {
+		return []uint64{s.inlineHash()}
+	}
 	var out []uint64
 	for _, h := range w.setSlots(s) {
 		if h != 0 {

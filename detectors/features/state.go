@@ -143,12 +143,22 @@ func hashString[S string | []byte](s S) uint64 {
 // hset is an exact set of non-zero 64-bit hashes: open addressing with
 // linear probing over a power-of-two run of the window's arena, at most
 // three quarters full; it moves to a run twice as long when it fills (the old run
-// stays unused until the window is emptied).
+// stays unused until the window is emptied). A set of destinations
+// holding one IPv4 address (addAddr) keeps it in pos, without a run
+// (size 0, n 1: its hash is hashAddr of it): on a large network most
+// host-windows have one destination, and a run for each was a cache line
+// to clear, and to miss on at the host's next row.
 type hset struct {
-	pos  uint32 // start in the window's set pages
-	size uint32 // slots; 0 before the first insert
+	pos  uint32 // start in the window's set pages; the address held inline
+	size uint32 // slots; 0 before the first insert (or held inline)
 	n    uint32
 }
+
+// inline reports whether s holds one IPv4 address in pos.
+func (s hset) inline() bool { return s.size == 0 && s.n == 1 }
+
+// inlineHash is the hash of the address s holds inline (hashAddr).
+func (s hset) inlineHash() uint64 { return window.Mix64(uint64(s.pos) | 2<<32) }
 
 const minSet = 8
 
@@ -475,7 +485,12 @@ func (w *winState) regrow() {
 // but s already holds max hashes (h is dropped).
 func (w *winState) add(s *hset, h uint64, max int) bool {
 	if s.size == 0 {
+		held := *s
 		s.pos, s.size = w.sets.alloc(minSet), minSet
+		if held.inline() {
+			// (an empty run: the address's hash takes its own slot)
+			w.setSlots(*s)[held.inlineHash()&(minSet-1)] = held.inlineHash()
+		}
 	}
 	slots := w.setSlots(*s)
 	mask := uint64(s.size - 1)
@@ -518,6 +533,23 @@ func (w *winState) growSet(s *hset) {
 		slots[i] = h
 	}
 	s.pos, s.size = pos, size
+}
+
+// addAddr adds destination a to s (as add does its hash): the first, if
+// IPv4, is held in s itself.
+func (w *winState) addAddr(s *hset, a netip.Addr, max int) bool {
+	if a.Is4() && s.size == 0 {
+		b := a.As4()
+		ip := binary.BigEndian.Uint32(b[:])
+		if s.n == 0 && max >= 1 {
+			s.pos, s.n = ip, 1
+			return true
+		}
+		if s.n == 1 && s.pos == ip {
+			return true
+		}
+	}
+	return w.add(s, hashAddr(a), max)
 }
 
 // setSlots is the run of s (empty slots are 0); none before the first

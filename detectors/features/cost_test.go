@@ -128,3 +128,48 @@ func vectorsEqual(a, b Vector) bool {
 	return a.Host == b.Host && a.Start.Equal(b.Start) && a.End.Equal(b.End) && slices.Equal(a.Values, b.Values) &&
 		a.Malicious == b.Malicious && a.Class == b.Class && a.Rows == b.Rows && a.Unobserved == b.Unobserved && a.Unlogged == b.Unlogged
 }
+
+// TestDestinationHeldInline: a host-window's destinations hold the same
+// hashes, count and drops at the cap whether the first IPv4 address is
+// held in the set itself (addAddr) or hashed into a run (add), through
+// the move to a run when a second destination comes, IPv4 or IPv6.
+func TestDestinationHeldInline(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		name       string
+		dsts       []netip.Addr
+		max, drops int
+		inl        bool // held inline at the end
+	}{
+		{"one", []netip.Addr{a("10.0.0.1")}, 16, 0, true},
+		{"one, repeated", []netip.Addr{a("10.0.0.1"), a("10.0.0.1"), a("10.0.0.1")}, 16, 0, true},
+		{"0.0.0.0", []netip.Addr{a("0.0.0.0")}, 16, 0, true},
+		{"two", []netip.Addr{a("10.0.0.1"), a("10.0.0.2"), a("10.0.0.1")}, 16, 0, false},
+		{"then ipv6", []netip.Addr{a("10.0.0.1"), a("2001:db8::1")}, 16, 0, false},
+		{"ipv6 first", []netip.Addr{a("2001:db8::1"), a("10.0.0.1")}, 16, 0, false},
+		{"4in6 and 4", []netip.Addr{a("::ffff:10.0.0.1"), a("10.0.0.1")}, 16, 0, false},
+		{"invalid", []netip.Addr{{}, a("10.0.0.1")}, 16, 0, false},
+		{"cap 1", []netip.Addr{a("10.0.0.1"), a("10.0.0.2"), a("10.0.0.1")}, 1, 1, false},
+		{"many", []netip.Addr{a("10.0.0.1"), a("10.0.0.2"), a("10.0.0.3"), a("10.0.0.4"), a("10.0.0.5"), a("10.0.0.6"),
+			a("10.0.0.7"), a("10.0.0.8"), a("10.0.0.9")}, 16, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWinState(tc.max)
+			w.reset(time.Unix(0, 0), time.Unix(300, 0))
+			var got, want hset
+			drops := 0
+			for _, d := range tc.dsts {
+				if !w.addAddr(&got, d, tc.max) {
+					drops++
+				}
+				w.add(&want, hashAddr(d), tc.max)
+			}
+			if got.inline() != tc.inl || drops != tc.drops || got.n != want.n {
+				t.Errorf("inline %v, %d dropped, %d held; want %v, %d, %d", got.inline(), drops, got.n, tc.inl, tc.drops, want.n)
+			}
+			if h, wh := w.hashes(got), w.hashes(want); !slices.Equal(h, wh) {
+				t.Errorf("hashes %v, want %v", h, wh)
+			}
+		})
+	}
+}
