@@ -180,6 +180,7 @@ type Extractor struct {
 	closed time.Time   // every window ending at or before this is closed
 	stats  Stats
 	order  []hostRef // close's scratch: accumulators in host order
+	rank   []int32   // close's scratch: an accumulator's place in order, or -1
 	times  []float64 // vector's scratch
 	// countOnly is SkipBelow's bound: host-windows with fewer rows are
 	// counted in Stats.Windows but not built.
@@ -614,12 +615,25 @@ func (x *Extractor) close(due func(*winState) bool) []Vector {
 		build := max(x.cfg.MinRows, x.countOnly)
 		var below int
 		x.order, below = w.hostOrder(x.order[:0], build, x.cfg.MinRows)
-		out = slices.Grow(out, len(x.order)) // (not one per host: most may be left out)
+		n := len(out)
+		out = slices.Grow(out, len(x.order))[:n+len(x.order)] // (not one per host: most may be left out)
 		// the window's values in one allocation, not one a vector (each
 		// capped at its N: an append to one does not reach the next)
 		vals := make([]float64, N*len(x.order))
+		// built in the order the accumulators were taken, each put at its
+		// host's place: read in host order, each accumulator (and its
+		// side record, times and uids) was a cache miss
+		x.rank = slices.Grow(x.rank[:0], len(w.accs))[:len(w.accs)]
+		for i := range x.rank {
+			x.rank[i] = -1
+		}
 		for k, r := range x.order {
-			out = append(out, x.vector(w, &w.accs[r.i], vals[k*N:(k+1)*N:(k+1)*N]))
+			x.rank[r.i] = int32(k)
+		}
+		for i, k := range x.rank {
+			if k >= 0 {
+				out[n+int(k)] = x.vector(w, &w.accs[i], vals[int(k)*N:int(k+1)*N:int(k+1)*N])
+			}
 		}
 		x.stats.Windows += int64(len(x.order) + below)
 		if len(x.spare) < maxSpare {
