@@ -24,6 +24,14 @@ func TestHostOrder(t *testing.T) {
 		}
 		return out
 	}
+	consecutive := func(n int) []netip.Addr {
+		out := make([]netip.Addr, n)
+		for i := range out {
+			out[i] = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		}
+		r.Shuffle(n, func(i, j int) { out[i], out[j] = out[j], out[i] })
+		return out
+	}
 	edges := []netip.Addr{netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("128.0.0.0"),
 		netip.MustParseAddr("127.255.255.255"), {}}
 	mixed := append(v4(200), netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("::1"), netip.MustParseAddr("2001:db8::1"))
@@ -35,6 +43,9 @@ func TestHostOrder(t *testing.T) {
 		{"ipv4", v4(300), 0, 0},
 		{"ipv4 and invalid, edges", append(v4(50), edges...), 0, 0},
 		{"ipv4, build 3", v4(300), 3, 1},
+		{"ipv4, radix sorted", append(v4(20000), edges...), 0, 0},
+		{"ipv4, radix sorted, build 2", v4(20000), 2, 1},
+		{"ipv4, consecutive, radix sorted", consecutive(20000), 0, 0},
 		{"mixed", mixed, 0, 0},
 		{"mixed, build 2", mixed, 2, 1},
 	} {
