@@ -692,6 +692,17 @@ func (r *runner) publish() {
 	}
 }
 
+// statusLine is run's status for systemd: rows, notices, the bytes of
+// the followed logs not yet read (a sidecar falling behind Zeek), and
+// the last checkpoint.
+func statusLine(rows, notices, behind int64, saved time.Time) string {
+	s := counted(rows, "row") + ", " + counted(notices, "notice")
+	if behind > 0 {
+		s += ", " + counted(behind, "byte") + " of the logs not read yet"
+	}
+	return s + "; last checkpoint " + saved.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
 // statusEvery spaces the status lines sent to systemd.
 const statusEvery = 10 * time.Second
 
@@ -701,8 +712,11 @@ const statusEvery = 10 * time.Second
 // nothing; a failure to send is logged once.
 func (r *runner) sdNotify(state string) {
 	r.lastStatus = time.Now()
-	status := "STATUS=" + counted(r.rows, "row") + ", " + counted(sum(r.eng.Notices), "notice") +
-		"; last checkpoint " + r.lastSaved.UTC().Format("2006-01-02 15:04:05 UTC")
+	var behind int64
+	for _, l := range r.f.Stats() {
+		behind += l.BytesBehind
+	}
+	status := "STATUS=" + statusLine(r.rows, sum(r.eng.Notices), behind, r.lastSaved)
 	if state != "" {
 		status = state + "\n" + status
 	}

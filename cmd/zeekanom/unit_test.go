@@ -189,3 +189,21 @@ func TestUnitVerifies(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// The status line systemd shows says when the sidecar falls behind the
+// logs.
+func TestStatusLine(t *testing.T) {
+	saved := time.Date(2026, 12, 2, 20, 5, 1, 0, time.FixedZone("CET", 3600))
+	for _, tc := range []struct {
+		rows, notices, behind int64
+		want                  string
+	}{
+		{0, 0, 0, "0 rows, 0 notices; last checkpoint 2026-12-02 19:05:01 UTC"},
+		{1, 1, 0, "1 row, 1 notice; last checkpoint 2026-12-02 19:05:01 UTC"},
+		{120, 3, 4096, "120 rows, 3 notices, 4096 bytes of the logs not read yet; last checkpoint 2026-12-02 19:05:01 UTC"},
+	} {
+		if got := statusLine(tc.rows, tc.notices, tc.behind, saved); got != tc.want {
+			t.Errorf("statusLine(%d, %d, %d) = %q, want %q", tc.rows, tc.notices, tc.behind, got, tc.want)
+		}
+	}
+}
