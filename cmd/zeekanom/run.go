@@ -712,6 +712,9 @@ const statusEvery = 10 * time.Second
 // nothing; a failure to send is logged once.
 func (r *runner) sdNotify(state string) {
 	r.lastStatus = time.Now()
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return // not under systemd's Type=notify: no status to build
+	}
 	var behind int64
 	for _, l := range r.f.Stats() {
 		behind += l.BytesBehind
